@@ -1,0 +1,54 @@
+/* Per-instance QP interior point, instantiated for double (_d) and float (_f).
+ * The same header is compiled by the C compiler (CPU backend) and by nvcc. */
+#ifndef DOPT_QP_IPM_H
+#define DOPT_QP_IPM_H
+
+#include "dopt_kernel_common.h"
+
+#define DREAL double
+#define DFN(name) name##_d
+#define DABS fabs
+#define DSQRT sqrt
+#define DREAL_EPS DBL_EPSILON
+#define DREAL_MAX DBL_MAX
+#define DREAL_MIN_NORMAL DBL_MIN
+#define DREAL_REG 3.7e-11 /* eps^(2/3): static regularization, then refinement */
+#define DREAL_REFINE_STOP (4 * DBL_EPSILON)
+#define DREAL_STEP_FRACTION 0.99
+#include "linalg_impl.h"
+#include "qp_ipm_impl.h"
+#undef DREAL
+#undef DFN
+#undef DABS
+#undef DSQRT
+#undef DREAL_EPS
+#undef DREAL_MAX
+#undef DREAL_MIN_NORMAL
+#undef DREAL_REG
+#undef DREAL_REFINE_STOP
+#undef DREAL_STEP_FRACTION
+
+#define DREAL float
+#define DFN(name) name##_f
+#define DABS fabsf
+#define DSQRT sqrtf
+#define DREAL_EPS FLT_EPSILON
+#define DREAL_MAX FLT_MAX
+#define DREAL_MIN_NORMAL FLT_MIN
+#define DREAL_REG 2.4e-5f
+#define DREAL_REFINE_STOP (4 * FLT_EPSILON)
+#define DREAL_STEP_FRACTION 0.99f
+#include "linalg_impl.h"
+#include "qp_ipm_impl.h"
+#undef DREAL
+#undef DFN
+#undef DABS
+#undef DSQRT
+#undef DREAL_EPS
+#undef DREAL_MAX
+#undef DREAL_MIN_NORMAL
+#undef DREAL_REG
+#undef DREAL_REFINE_STOP
+#undef DREAL_STEP_FRACTION
+
+#endif

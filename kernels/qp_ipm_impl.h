@@ -1,0 +1,654 @@
+/* Per-instance primal-dual interior point for
+ *     minimize 1/2 x'Qx + p'x  subject to  Gx <= h,  Ax = b
+ * in its homogeneous self-dual embedding (variables x, s, z, y, tau, kappa),
+ * Mehrotra predictor-corrector, written once for both precisions.
+ * Included by qp_ipm.h with DREAL / DFN set; see docs/QP.md for the maths.
+ *
+ * Rows with h_i = +inf are absent for this instance: they get no slack, no
+ * dual, and W_i = 0, so a batch may share G while using different rows. */
+
+typedef struct {
+    int n, m, k;
+    const DREAL *Q; /* n x n, may be NULL (LP) */
+    const DREAL *p; /* n */
+    const DREAL *G; /* m x n */
+    const DREAL *h; /* m, +inf = row absent */
+    const DREAL *A; /* k x n */
+    const DREAL *b; /* k */
+} DFN(qp_view);
+
+typedef struct {
+    DREAL tol;     /* relative residual / gap tolerance */
+    DREAL tol_inf; /* certificate tolerance: infeasible within radius 1/tol_inf */
+    int max_iter;
+    int refine;    /* max iterative refinement steps per KKT solve */
+} DFN(qp_settings);
+
+/* Scalars of one instance's iteration; lives beside its workspace. */
+typedef struct {
+    DREAL tau, kappa;
+    DREAL delta, eps_s; /* regularization used by the current factor */
+    int status, iter;
+} DFN(qp_state);
+
+/* Workspace slices of one instance (all DREAL, contiguous). */
+typedef struct {
+    DREAL *Qs, *L, *M, *S;
+    DREAL *s, *W, *Winv;
+    DREAL *rx, *rz, *ry, *Qx, *Gz, *Ay;
+    DREAL *dx, *dz, *dy, *ds;
+    DREAL *vx, *vz, *vy;
+    DREAL *bx, *bz, *by;
+    DREAL *ex, *ez, *ey;
+    DREAL *tn, *tk;
+    DREAL *rho; /* one scalar: the augmented-Lagrangian weight of A'A in H */
+} DFN(qp_work);
+
+DOPT_KFN size_t DFN(qp_work_size)(int n, int m, int k)
+{
+    return (size_t)2 * n * n + (size_t)k * n + (size_t)k * k + (size_t)10 * n + (size_t)11 * m +
+           (size_t)6 * k + 1;
+}
+
+DOPT_KFN DFN(qp_work) DFN(qp_work_map)(DREAL *base, int n, int m, int k)
+{
+    DFN(qp_work) w;
+    DREAL *c = base;
+    w.Qs = c; c += (size_t)n * n;
+    w.L = c; c += (size_t)n * n;
+    w.M = c; c += (size_t)k * n;
+    w.S = c; c += (size_t)k * k;
+    w.s = c; c += m;
+    w.W = c; c += m;
+    w.Winv = c; c += m;
+    w.rx = c; c += n;
+    w.rz = c; c += m;
+    w.ry = c; c += k;
+    w.Qx = c; c += n;
+    w.Gz = c; c += n;
+    w.Ay = c; c += n;
+    w.dx = c; c += n;
+    w.dz = c; c += m;
+    w.dy = c; c += k;
+    w.ds = c; c += m;
+    w.vx = c; c += n;
+    w.vz = c; c += m;
+    w.vy = c; c += k;
+    w.bx = c; c += n;
+    w.bz = c; c += m;
+    w.by = c; c += k;
+    w.ex = c; c += n;
+    w.ez = c; c += m;
+    w.ey = c; c += k;
+    w.tn = c; c += n;
+    w.tk = c; c += k;
+    w.rho = c; c += 1;
+    (void)c;
+    return w;
+}
+
+DOPT_KFN int DFN(qp_row_on)(const DFN(qp_view) *v, int i) { return v->h[i] <= DREAL_MAX; }
+
+/* ---- data checks ------------------------------------------------------ */
+
+DOPT_KFN int DFN(qp_all_finite)(size_t len, const DREAL *x)
+{
+    for (size_t i = 0; i < len; ++i)
+        if (!(DABS(x[i]) <= DREAL_MAX)) return 0;
+    return 1;
+}
+
+/* DOPT_INST_RUNNING when usable, else the instance's final status. */
+DOPT_KFN int DFN(qp_check_data)(const DFN(qp_view) *v)
+{
+    int n = v->n, m = v->m, k = v->k;
+    if (v->Q && !DFN(qp_all_finite)((size_t)n * n, v->Q)) return DOPT_INST_INVALID;
+    if (!DFN(qp_all_finite)((size_t)n, v->p)) return DOPT_INST_INVALID;
+    if (!DFN(qp_all_finite)((size_t)m * n, v->G)) return DOPT_INST_INVALID;
+    if (!DFN(qp_all_finite)((size_t)k * n, v->A)) return DOPT_INST_INVALID;
+    if (!DFN(qp_all_finite)((size_t)k, v->b)) return DOPT_INST_INVALID;
+    int infeasible = 0;
+    for (int i = 0; i < m; ++i) {
+        DREAL hi = v->h[i];
+        if (hi != hi) return DOPT_INST_INVALID;
+        if (hi < -DREAL_MAX) infeasible = 1; /* G_i x <= -inf */
+    }
+    return infeasible ? DOPT_INST_PRIMAL_INFEASIBLE : DOPT_INST_RUNNING;
+}
+
+/* Symmetrize Q into w->Qs (the objective only sees (Q+Q')/2, and so does
+ * the gradient) and test positive semidefiniteness with a Cholesky of
+ * Qs + sqrt(eps) * max|diag| * I, using w->L as scratch. */
+DOPT_KFN int DFN(qp_prepare_q)(const DFN(qp_view) *v, DFN(qp_work) *w)
+{
+    int n = v->n;
+    if (!v->Q) {
+        for (size_t i = 0; i < (size_t)n * n; ++i) w->Qs[i] = 0;
+        return 1;
+    }
+    DREAL dmax = 0;
+    for (int i = 0; i < n; ++i) {
+        for (int j = 0; j <= i; ++j) {
+            DREAL q = (DREAL)0.5 * (v->Q[(size_t)i * n + j] + v->Q[(size_t)j * n + i]);
+            w->Qs[(size_t)i * n + j] = q;
+            w->Qs[(size_t)j * n + i] = q;
+        }
+        DREAL d = DABS(v->Q[(size_t)i * n + i]);
+        if (d > dmax) dmax = d;
+    }
+    DREAL shift = DSQRT(DREAL_EPS) * dmax + DREAL_MIN_NORMAL;
+    for (int i = 0; i < n; ++i) {
+        for (int j = 0; j <= i; ++j) w->L[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
+        w->L[(size_t)i * n + i] += shift;
+    }
+    return DFN(la_cholesky)(n, w->L) == 0;
+}
+
+/* ---- the reduced KKT system ------------------------------------------ */
+/* K = [Qs  G'  A'; G  -W^-1  0; A  0  0] restricted to rows that are on.
+ * Eliminating dz leaves [H A'; A 0] with H = Qs + G'WG. Since A dx = by,
+ * adding rho A'(A dx - by) changes nothing but makes H_rho = H + rho A'A
+ * positive definite whenever K is nonsingular (Q may be singular: LPs, PSD
+ * Q, free directions fixed only by equalities). Factored as
+ * L L' = H_rho + delta I and S S' = M M' + eps_s I with M = L^-1 A'
+ * (so A H_rho^-1 A' = M M'). Returns 0 or nonzero on failure. */
+DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DREAL qdiag = 0;
+    for (int i = 0; i < n; ++i) {
+        DREAL d = DABS(w->Qs[(size_t)i * n + i]);
+        if (d > qdiag) qdiag = d;
+    }
+    DREAL delta = DREAL_REG * (1 + qdiag);
+    DREAL amax = 0;
+    for (int r = 0; r < k; ++r) {
+        DREAL a2 = DFN(la_dot)(n, v->A + (size_t)r * n, v->A + (size_t)r * n);
+        if (a2 > amax) amax = a2;
+    }
+    DREAL rho = amax > 0 ? (1 + qdiag) / amax : 0;
+    *w->rho = rho;
+    int ok = 0;
+    for (int attempt = 0; attempt < 8 && !ok; ++attempt, delta *= 100) {
+        for (int i = 0; i < n; ++i)
+            for (int j = 0; j <= i; ++j) w->L[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
+        for (int r = 0; r < m; ++r) {
+            DREAL wr = w->W[r];
+            if (wr == 0) continue;
+            const DREAL *g = v->G + (size_t)r * n;
+            for (int i = 0; i < n; ++i) {
+                DREAL a = wr * g[i];
+                if (a != 0) DFN(la_axpy)(i + 1, a, g, w->L + (size_t)i * n);
+            }
+        }
+        for (int r = 0; r < k; ++r) {
+            const DREAL *g = v->A + (size_t)r * n;
+            for (int i = 0; i < n; ++i) {
+                DREAL a = rho * g[i];
+                if (a != 0) DFN(la_axpy)(i + 1, a, g, w->L + (size_t)i * n);
+            }
+        }
+        for (int i = 0; i < n; ++i) w->L[(size_t)i * n + i] += delta;
+        ok = DFN(la_cholesky)(n, w->L) == 0;
+        if (ok) st->delta = delta;
+    }
+    if (!ok) return 1;
+    if (k == 0) return 0;
+    for (int r = 0; r < k; ++r) {
+        DREAL *mr = w->M + (size_t)r * n;
+        for (int j = 0; j < n; ++j) mr[j] = v->A[(size_t)r * n + j];
+        DFN(la_solve_lower)(n, w->L, mr);
+    }
+    DREAL sdiag = 0;
+    for (int i = 0; i < k; ++i) {
+        DREAL d = DFN(la_dot)(n, w->M + (size_t)i * n, w->M + (size_t)i * n);
+        if (d > sdiag) sdiag = d;
+    }
+    DREAL eps_s = DREAL_REG * sdiag + DREAL_MIN_NORMAL;
+    ok = 0;
+    for (int attempt = 0; attempt < 8 && !ok; ++attempt, eps_s *= 100) {
+        for (int i = 0; i < k; ++i)
+            for (int j = 0; j <= i; ++j)
+                w->S[(size_t)i * k + j] =
+                    DFN(la_dot)(n, w->M + (size_t)i * n, w->M + (size_t)j * n) + (i == j ? eps_s : 0);
+        ok = DFN(la_cholesky)(k, w->S) == 0;
+        if (ok) st->eps_s = eps_s;
+    }
+    return ok ? 0 : 1;
+}
+
+/* One solve with the factors: K [dx; dz; dy] = [bx; bz; by]. */
+DOPT_KFN void DFN(qp_kkt_base_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, const DREAL *bx,
+                                     const DREAL *bz, const DREAL *by, DREAL *dx, DREAL *dz, DREAL *dy)
+{
+    int n = v->n, m = v->m, k = v->k;
+    for (int j = 0; j < n; ++j) dx[j] = bx[j];
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] != 0) DFN(la_axpy)(n, w->W[r] * bz[r], v->G + (size_t)r * n, dx);
+    for (int r = 0; r < k; ++r) DFN(la_axpy)(n, *w->rho * by[r], v->A + (size_t)r * n, dx);
+    DFN(la_solve_lower)(n, w->L, dx);
+    if (k > 0) {
+        for (int r = 0; r < k; ++r) dy[r] = DFN(la_dot)(n, w->M + (size_t)r * n, dx) - by[r];
+        DFN(la_cholesky_solve)(k, w->S, dy);
+        for (int r = 0; r < k; ++r) DFN(la_axpy)(n, -dy[r], w->M + (size_t)r * n, dx);
+    }
+    DFN(la_solve_lower_t)(n, w->L, dx);
+    for (int r = 0; r < m; ++r)
+        dz[r] = w->W[r] != 0 ? w->W[r] * (DFN(la_dot)(n, v->G + (size_t)r * n, dx) - bz[r]) : 0;
+}
+
+/* e = b - K d; returns max |e| relative to max |b| (0 when b = 0). */
+DOPT_KFN DREAL DFN(qp_kkt_residual)(const DFN(qp_view) *v, DFN(qp_work) *w, const DREAL *bx,
+                                    const DREAL *bz, const DREAL *by, const DREAL *dx,
+                                    const DREAL *dz, const DREAL *dy)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DREAL en = 0, bn = 0;
+    DFN(la_gemv)(n, n, w->Qs, dx, w->ex);
+    DFN(la_gemv_t_add)(m, n, v->G, dz, w->ex);
+    DFN(la_gemv_t_add)(k, n, v->A, dy, w->ex);
+    for (int j = 0; j < n; ++j) {
+        w->ex[j] = bx[j] - w->ex[j];
+        if (DABS(w->ex[j]) > en) en = DABS(w->ex[j]);
+        if (DABS(bx[j]) > bn) bn = DABS(bx[j]);
+    }
+    for (int r = 0; r < m; ++r) {
+        if (w->W[r] == 0) { w->ez[r] = 0; continue; }
+        w->ez[r] = bz[r] - (DFN(la_dot)(n, v->G + (size_t)r * n, dx) - w->Winv[r] * dz[r]);
+        if (DABS(w->ez[r]) > en) en = DABS(w->ez[r]);
+        if (DABS(bz[r]) > bn) bn = DABS(bz[r]);
+    }
+    for (int r = 0; r < k; ++r) {
+        w->ey[r] = by[r] - DFN(la_dot)(n, v->A + (size_t)r * n, dx);
+        if (DABS(w->ey[r]) > en) en = DABS(w->ey[r]);
+        if (DABS(by[r]) > bn) bn = DABS(by[r]);
+    }
+    if (en != en) return en;
+    return bn > 0 ? en / bn : en;
+}
+
+/* Solve K d = b with iterative refinement against the unregularized K
+ * (the regularization only preconditions). */
+DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refine, const DREAL *bx,
+                                const DREAL *bz, const DREAL *by, DREAL *dx, DREAL *dz, DREAL *dy)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DFN(qp_kkt_base_solve)(v, w, bx, bz, by, dx, dz, dy);
+    DREAL prev = DREAL_MAX;
+    for (int it = 0; it < refine; ++it) {
+        DREAL rel = DFN(qp_kkt_residual)(v, w, bx, bz, by, dx, dz, dy);
+#ifdef DOPT_TRACE
+        printf("      refine %d rel %.3e W0 %.3e\n", it, (double)rel, (double)w->W[0]);
+#endif
+        if (!(rel > DREAL_REFINE_STOP) || !(rel < (DREAL)0.5 * prev)) break;
+        prev = rel;
+        /* the correction overwrites its own right-hand side ez in place */
+        DFN(qp_kkt_base_solve)(v, w, w->ex, w->ez, w->ey, w->tn, w->ez, w->tk);
+        for (int j = 0; j < n; ++j) dx[j] += w->tn[j];
+        for (int r = 0; r < m; ++r) dz[r] += w->ez[r];
+        for (int r = 0; r < k; ++r) dy[r] += w->tk[r];
+    }
+}
+
+/* ---- the interior point iteration ------------------------------------ */
+
+DOPT_KFN int DFN(qp_count_rows)(const DFN(qp_view) *v)
+{
+    int c = 0;
+    for (int r = 0; r < v->m; ++r) c += DFN(qp_row_on)(v, r);
+    return c;
+}
+
+/* W = z/s for the factorization and W^-1 = s/z for residuals. Near the
+ * solution W of an active row grows without bound (1e17 is typical after a
+ * full final step), and H = Q + G'WG would then lose Q's part below
+ * rounding. The factorization therefore uses W capped so that no row
+ * outweighs Q's scale by more than 1/sqrt(eps); iterative refinement against
+ * the true K (true W^-1) removes the difference, which contracts at a rate
+ * of about sqrt(eps). */
+DOPT_KFN void DFN(qp_set_scaling)(const DFN(qp_view) *v, DFN(qp_work) *w, const DREAL *z)
+{
+    int n = v->n;
+    DREAL qdiag = 0;
+    for (int i = 0; i < n; ++i) {
+        DREAL d = DABS(w->Qs[(size_t)i * n + i]);
+        if (d > qdiag) qdiag = d;
+    }
+    DREAL cap = (1 + qdiag) / DSQRT(DREAL_EPS);
+    for (int r = 0; r < v->m; ++r) {
+        if (DFN(qp_row_on)(v, r)) {
+            const DREAL *g = v->G + (size_t)r * n;
+            DREAL g2 = DFN(la_dot)(n, g, g);
+            DREAL wr = z[r] / w->s[r];
+            w->W[r] = g2 > 0 && wr * g2 > cap ? cap / g2 : wr;
+            w->Winv[r] = w->s[r] / z[r];
+        } else {
+            w->W[r] = 0;
+            w->Winv[r] = 0;
+        }
+    }
+}
+
+/* Checks the data, prepares Q and computes the starting point: the
+ * solution of min 1/2 x'Qx + p'x + 1/2 |Gx - h|^2 s.t. Ax = b, with slacks
+ * and duals shifted into the interior (as CVXOPT's coneqp). */
+DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                               DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y)
+{
+    int n = v->n, m = v->m, k = v->k;
+    st->iter = 0;
+    st->tau = 1;
+    st->kappa = 1;
+    st->status = DFN(qp_check_data)(v);
+    if (st->status != DOPT_INST_RUNNING) return st->status;
+    if (!DFN(qp_prepare_q)(v, w)) return st->status = DOPT_INST_INVALID;
+    for (int r = 0; r < m; ++r) {
+        int on = DFN(qp_row_on)(v, r);
+        w->s[r] = 1;
+        w->W[r] = on ? 1 : 0;
+        w->Winv[r] = on ? 1 : 0;
+        w->bz[r] = on ? v->h[r] : 0;
+    }
+    for (int j = 0; j < n; ++j) w->bx[j] = -v->p[j];
+    for (int r = 0; r < k; ++r) w->by[r] = v->b[r];
+    if (DFN(qp_factor)(v, w, st)) return st->status = DOPT_INST_NUMERICAL;
+    DFN(qp_kkt_solve)(v, w, set->refine, w->bx, w->bz, w->by, x, z, y);
+    /* z now holds Gx - h on rows that are on */
+    DREAL smin = DREAL_MAX, zmin = DREAL_MAX;
+    for (int r = 0; r < m; ++r) {
+        if (!DFN(qp_row_on)(v, r)) { w->s[r] = 1; z[r] = 0; continue; }
+        w->s[r] = -z[r];
+        if (w->s[r] < smin) smin = w->s[r];
+        if (z[r] < zmin) zmin = z[r];
+    }
+    for (int r = 0; r < m; ++r) {
+        if (!DFN(qp_row_on)(v, r)) continue;
+        /* shift into the interior with a margin of 1 (a near-zero entry would
+         * make W = z/s degenerate and the first Newton step explode) */
+        if (smin < 1) w->s[r] += 1 - smin;
+        if (zmin < 1) z[r] += 1 - zmin;
+    }
+    if (!DFN(qp_all_finite)((size_t)n, x) || !DFN(qp_all_finite)((size_t)k, y))
+        return st->status = DOPT_INST_NUMERICAL;
+    (void)set;
+    return st->status = DOPT_INST_RUNNING;
+}
+
+/* Residuals of the embedding at the current iterate, then the termination
+ * tests: converged, certificate of primal or dual infeasibility, iteration
+ * limit. Returns the (possibly final) status; leaves rx, rz, ry, Qx and
+ * w->bx[0..] untouched except the residual arrays. *rtau and *mu out. */
+DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                               DFN(qp_state) *st, const DREAL *x, const DREAL *z, const DREAL *y,
+                               DREAL *rtau, DREAL *mu)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DREAL tau = st->tau, kappa = st->kappa;
+    DFN(la_gemv)(n, n, w->Qs, x, w->Qx);
+    for (int j = 0; j < n; ++j) { w->Gz[j] = 0; w->Ay[j] = 0; }
+    DFN(la_gemv_t_add)(m, n, v->G, z, w->Gz);
+    DFN(la_gemv_t_add)(k, n, v->A, y, w->Ay);
+    DREAL nQx = 0, nGz = 0, nAy = 0, np = 0, nrx = 0, nsum = 0;
+    for (int j = 0; j < n; ++j) {
+        w->rx[j] = w->Qx[j] + w->Gz[j] + w->Ay[j] + v->p[j] * tau;
+        DREAL a = DABS(w->Qx[j]), g = DABS(w->Gz[j]), c = DABS(w->Ay[j]), pp = DABS(v->p[j]);
+        if (a > nQx) nQx = a;
+        if (g > nGz) nGz = g;
+        if (c > nAy) nAy = c;
+        if (pp > np) np = pp;
+        if (DABS(w->rx[j]) > nrx) nrx = DABS(w->rx[j]);
+        DREAL gy = DABS(w->Gz[j] + w->Ay[j]);
+        if (gy > nsum) nsum = gy;
+    }
+    DREAL nrz = 0, nGx = 0, ns = 0, nh = 0, hz = 0, sz = 0, gxpos = 0;
+    int mact = 0;
+    for (int r = 0; r < m; ++r) {
+        if (!DFN(qp_row_on)(v, r)) { w->rz[r] = 0; continue; }
+        ++mact;
+        DREAL gx = DFN(la_dot)(n, v->G + (size_t)r * n, x);
+        w->rz[r] = gx + w->s[r] - v->h[r] * tau;
+        if (DABS(w->rz[r]) > nrz) nrz = DABS(w->rz[r]);
+        if (DABS(gx) > nGx) nGx = DABS(gx);
+        if (gx > gxpos) gxpos = gx;
+        if (w->s[r] > ns) ns = w->s[r];
+        if (DABS(v->h[r]) > nh) nh = DABS(v->h[r]);
+        hz += v->h[r] * z[r];
+        sz += w->s[r] * z[r];
+    }
+    DREAL nry = 0, nAx = 0, nb = 0, by = 0;
+    for (int r = 0; r < k; ++r) {
+        DREAL ax = DFN(la_dot)(n, v->A + (size_t)r * n, x);
+        w->ry[r] = ax - v->b[r] * tau;
+        if (DABS(w->ry[r]) > nry) nry = DABS(w->ry[r]);
+        if (DABS(ax) > nAx) nAx = DABS(ax);
+        if (DABS(v->b[r]) > nb) nb = DABS(v->b[r]);
+        by += v->b[r] * y[r];
+    }
+    DREAL xQx = DFN(la_dot)(n, x, w->Qx);
+    DREAL px = DFN(la_dot)(n, v->p, x);
+    *rtau = px + hz + by + xQx / tau + kappa;
+    *mu = (sz + tau * kappa) / (DREAL)(mact + 1);
+    if (!(DABS(*rtau) <= DREAL_MAX) || !(nrx <= DREAL_MAX) || !(nrz <= DREAL_MAX) ||
+        !(nry <= DREAL_MAX) || !(tau > 0))
+        return st->status = DOPT_INST_NUMERICAL;
+
+    /* convergence of the normalized point (x, s, z, y) / tau */
+    DREAL tol = set->tol;
+    DREAL dres = nrx / (tau + (nQx > nGz ? nQx : nGz) + (nAy > np * tau ? nAy : np * tau));
+    DREAL sp = tau + nGx + ns + nh * tau;
+    DREAL pres_z = nrz / sp;
+    DREAL pres_y = nry / (tau + nAx + nb * tau);
+    DREAL pobj = ((DREAL)0.5 * xQx / tau + px) / tau;
+    DREAL dobj = (-(DREAL)0.5 * xQx / tau - hz - by) / tau;
+    DREAL gap = DABS(pobj - dobj);
+    DREAL gap_c = sz / (tau * tau);
+    if (gap_c > gap) gap = gap_c;
+    DREAL objscale = 1 + (DABS(pobj) < DABS(dobj) ? DABS(pobj) : DABS(dobj));
+    if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
+        return st->status = DOPT_INST_SOLVED;
+
+    /* certificates, scale-free: no feasible point within 1-norm 1/tol_inf */
+    DREAL cert_p = hz + by;
+    if (cert_p < 0 && nsum <= set->tol_inf * (-cert_p)) return st->status = DOPT_INST_PRIMAL_INFEASIBLE;
+    if (px < 0) {
+        DREAL viol = nQx;
+        if (gxpos > viol) viol = gxpos;
+        if (nAx > viol) viol = nAx;
+        if (viol <= set->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
+    }
+    if (st->iter >= set->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
+    return st->status = DOPT_INST_RUNNING;
+}
+
+/* (p + 2Qx/tau)'dx + h'dz + b'dy: the tau-row of the linearized embedding. */
+DOPT_KFN DREAL DFN(qp_tau_row)(const DFN(qp_view) *v, const DFN(qp_work) *w, DREAL tau,
+                               const DREAL *dx, const DREAL *dz, const DREAL *dy)
+{
+    DREAL acc = 0;
+    for (int j = 0; j < v->n; ++j) acc += (v->p[j] + 2 * w->Qx[j] / tau) * dx[j];
+    for (int r = 0; r < v->m; ++r)
+        if (w->W[r] != 0) acc += v->h[r] * dz[r];
+    for (int r = 0; r < v->k; ++r) acc += v->b[r] * dy[r];
+    return acc;
+}
+
+/* Largest a in (0, 1] keeping u + a du > 0 over rows that are on. */
+DOPT_KFN DREAL DFN(qp_max_step)(const DFN(qp_view) *v, const DFN(qp_work) *w, const DREAL *z,
+                                const DFN(qp_state) *st, DREAL dtau, DREAL dkappa)
+{
+    DREAL a = 1;
+    for (int r = 0; r < v->m; ++r) {
+        if (w->W[r] == 0) continue;
+        if (w->ds[r] < 0 && -w->s[r] / w->ds[r] < a) a = -w->s[r] / w->ds[r];
+        if (w->dz[r] < 0 && -z[r] / w->dz[r] < a) a = -z[r] / w->dz[r];
+    }
+    if (dtau < 0 && -st->tau / dtau < a) a = -st->tau / dtau;
+    if (dkappa < 0 && -st->kappa / dkappa < a) a = -st->kappa / dkappa;
+    return a;
+}
+
+/* Solve for one Mehrotra direction given the right-hand side already in
+ * bx, bz, by (with eta and the complementarity term folded in), then fold in
+ * the tau direction. den is the tau-row's Schur complement (negative). */
+DOPT_KFN void DFN(qp_direction)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                                const DFN(qp_state) *st, DREAL rhs_tau, DREAL den, DREAL *dtau)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DFN(qp_kkt_solve)(v, w, set->refine, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    DREAL t = (rhs_tau - DFN(qp_tau_row)(v, w, st->tau, w->dx, w->dz, w->dy)) / den;
+    DFN(la_axpy)(n, t, w->vx, w->dx);
+    DFN(la_axpy)(m, t, w->vz, w->dz);
+    DFN(la_axpy)(k, t, w->vy, w->dy);
+    *dtau = t;
+}
+
+/* One predictor-corrector step from the residuals left by qp_ipm_check.
+ * The factorization of K at this iterate must be current (qp_factor). */
+DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                              DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y, DREAL rtau, DREAL mu)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DREAL tau = st->tau, kappa = st->kappa;
+    int mact = 0;
+    /* v = K^-1 [-p; h; b], the direction of tau */
+    for (int j = 0; j < n; ++j) w->bx[j] = -v->p[j];
+    for (int r = 0; r < m; ++r) {
+        int on = w->W[r] != 0;
+        mact += on;
+        w->bz[r] = on ? v->h[r] : 0;
+    }
+    for (int r = 0; r < k; ++r) w->by[r] = v->b[r];
+    DFN(qp_kkt_solve)(v, w, set->refine, w->bx, w->bz, w->by, w->vx, w->vz, w->vy);
+    /* den = -(v_x - x/tau)'Q(v_x - x/tau) - v_z' W^-1 v_z - kappa/tau < 0,
+     * the form that cannot lose its sign to cancellation */
+    for (int j = 0; j < n; ++j) w->tn[j] = w->vx[j] - x[j] / tau;
+    DFN(la_gemv)(n, n, w->Qs, w->tn, w->ex);
+    DREAL den = -DFN(la_dot)(n, w->tn, w->ex) - kappa / tau;
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] != 0) den -= w->vz[r] * w->vz[r] * w->Winv[r];
+
+    /* predictor (affine scaling): eta = 1, sigma = 0 */
+    for (int j = 0; j < n; ++j) w->bx[j] = -w->rx[j];
+    for (int r = 0; r < m; ++r) w->bz[r] = w->W[r] != 0 ? -w->rz[r] + w->s[r] : 0;
+    for (int r = 0; r < k; ++r) w->by[r] = -w->ry[r];
+    DREAL dtau, dkappa;
+    DFN(qp_direction)(v, set, w, st, -rtau + kappa, den, &dtau);
+    for (int r = 0; r < m; ++r) w->ds[r] = w->W[r] != 0 ? -w->s[r] - w->Winv[r] * w->dz[r] : 0;
+    dkappa = -kappa - kappa * dtau / tau;
+    DREAL a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
+    DREAL mu_aff = (tau + a * dtau) * (kappa + a * dkappa);
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] != 0) mu_aff += (w->s[r] + a * w->ds[r]) * (z[r] + a * w->dz[r]);
+    mu_aff /= (DREAL)(mact + 1);
+    DREAL sigma = mu > 0 ? mu_aff / mu : 0;
+    if (sigma > 1) sigma = 1;
+    if (sigma < 0) sigma = 0;
+    sigma = sigma * sigma * sigma;
+    DREAL eta = 1 - sigma, smu = sigma * mu;
+
+    /* corrector: target sigma*mu plus the second-order term of the predictor */
+    for (int j = 0; j < n; ++j) w->bx[j] = -eta * w->rx[j];
+    for (int r = 0; r < m; ++r)
+        w->bz[r] = w->W[r] != 0
+                       ? -eta * w->rz[r] + (w->s[r] * z[r] + w->ds[r] * w->dz[r] - smu) / z[r]
+                       : 0;
+    for (int r = 0; r < k; ++r) w->by[r] = -eta * w->ry[r];
+    DREAL rkappa = tau * kappa + dtau * dkappa - smu;
+    DFN(qp_direction)(v, set, w, st, -eta * rtau + rkappa / tau, den, &dtau);
+    for (int r = 0; r < m; ++r)
+        w->ds[r] = w->W[r] != 0 ? -(w->bz[r] + eta * w->rz[r]) - w->Winv[r] * w->dz[r] : 0;
+    dkappa = -(rkappa + kappa * dtau) / tau;
+    a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
+    a = a < 1 ? DREAL_STEP_FRACTION * a : 1;
+    if (!(a > 0)) return st->status = DOPT_INST_NUMERICAL;
+    DFN(la_axpy)(n, a, w->dx, x);
+    DFN(la_axpy)(k, a, w->dy, y);
+    for (int r = 0; r < m; ++r) {
+        if (w->W[r] == 0) continue;
+        w->s[r] += a * w->ds[r];
+        z[r] += a * w->dz[r];
+    }
+    st->tau = tau + a * dtau;
+    st->kappa = kappa + a * dkappa;
+    st->iter += 1;
+    return st->status;
+}
+
+/* Turns the iterate into the caller's outputs (see docs/QP.md, statuses). */
+DOPT_KFN void DFN(qp_ipm_finish)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st,
+                                 DREAL *x, DREAL *z, DREAL *y)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DREAL sx = 0, sz = 0;
+    switch (st->status) {
+    case DOPT_INST_SOLVED:
+    case DOPT_INST_ITERATION_LIMIT:
+        sx = sz = 1 / st->tau;
+        for (int r = 0; r < m; ++r) w->s[r] *= sx;
+        break;
+    case DOPT_INST_PRIMAL_INFEASIBLE: { /* Farkas certificate with h'lam + b'nu = -1 */
+        DREAL c = 0;
+        for (int r = 0; r < m; ++r)
+            if (DFN(qp_row_on)(v, r)) c += v->h[r] * z[r];
+        for (int r = 0; r < k; ++r) c += v->b[r] * y[r];
+        sz = c < 0 ? -1 / c : 0;
+        break;
+    }
+    case DOPT_INST_DUAL_INFEASIBLE: { /* recession direction with p'x = -1 */
+        DREAL c = DFN(la_dot)(n, v->p, x);
+        sx = c < 0 ? -1 / c : 0;
+        break;
+    }
+    default:
+        break;
+    }
+    for (int j = 0; j < n; ++j) x[j] = sx != 0 ? x[j] * sx : 0;
+    for (int r = 0; r < m; ++r) z[r] = sz != 0 && DFN(qp_row_on)(v, r) ? z[r] * sz : 0;
+    for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
+}
+
+/* The whole solve of one instance. With keep_factor, a solved instance
+ * leaves in w the factorization of K at its solution, for qp_adjoint. */
+DOPT_KFN int DFN(qp_ipm_solve)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DREAL *work,
+                               DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y, int keep_factor)
+{
+    DFN(qp_work) w = DFN(qp_work_map)(work, v->n, v->m, v->k);
+    if (DFN(qp_ipm_start)(v, set, &w, st, x, z, y) != DOPT_INST_RUNNING) {
+        /* rejected before iterating: nothing meaningful to report */
+        for (int j = 0; j < v->n; ++j) x[j] = 0;
+        for (int r = 0; r < v->m; ++r) z[r] = 0;
+        for (int r = 0; r < v->k; ++r) y[r] = 0;
+        return st->status;
+    }
+    {
+        for (;;) {
+            DREAL rtau, mu;
+            if (DFN(qp_ipm_check)(v, set, &w, st, x, z, y, &rtau, &mu) != DOPT_INST_RUNNING) break;
+            DFN(qp_set_scaling)(v, &w, z);
+            if (DFN(qp_factor)(v, &w, st)) { st->status = DOPT_INST_NUMERICAL; break; }
+            if (DFN(qp_ipm_step)(v, set, &w, st, x, z, y, rtau, mu) != DOPT_INST_RUNNING) break;
+        }
+    }
+    if (keep_factor && st->status == DOPT_INST_SOLVED) {
+        DFN(qp_set_scaling)(v, &w, z);
+        if (DFN(qp_factor)(v, &w, st)) st->status = DOPT_INST_NUMERICAL;
+    }
+    DFN(qp_ipm_finish)(v, &w, st, x, z, y);
+    return st->status;
+}
+
+/* Backward: with the factorization of K at the solution, solve
+ *   K [dx; dlt; dnu] = -[gx; glam; gnu]
+ * (the transposed KKT Jacobian of OptNet, written in the symmetric form with
+ * dlt = diag(lam) dlam, which stays well conditioned as s -> 0), refining
+ * harder than the forward since the gradient is the product. */
+DOPT_KFN void DFN(qp_adjoint)(const DFN(qp_view) *v, DREAL *work, int refine, const DREAL *gx,
+                              const DREAL *glam, const DREAL *gnu, DREAL *dx, DREAL *dlt, DREAL *dnu)
+{
+    int n = v->n, m = v->m, k = v->k;
+    DFN(qp_work) w = DFN(qp_work_map)(work, n, m, k);
+    for (int j = 0; j < n; ++j) w.bx[j] = -gx[j];
+    for (int r = 0; r < m; ++r) w.bz[r] = w.W[r] != 0 && glam ? -glam[r] : 0;
+    for (int r = 0; r < k; ++r) w.by[r] = gnu ? -gnu[r] : 0;
+    DFN(qp_kkt_solve)(v, &w, refine, w.bx, w.bz, w.by, dx, dlt, dnu);
+}

@@ -1,0 +1,34 @@
+/* The dopt command line: shared helpers and the subcommands. */
+#ifndef DOPT_CLI_H
+#define DOPT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dopt.h"
+#include "npy.h"
+
+/* exit codes */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+int cli_qp(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+
+/* Option parsing: returns the value following argv[*i] or NULL (and reports). */
+const char *cli_value(int argc, char **argv, int *i);
+int cli_parse_int(const char *s, const char *opt, long long lo, long long hi, long long *out);
+int cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out);
+int cli_parse_backend(const char *s, dopt_backend *out);
+
+/* Loads DIR/NAME.npy. Returns 1 loaded, 0 absent (when !required), -1 error (reported). */
+int cli_load(const char *dir, const char *name, int required, dopt_npy *out);
+/* Converts a float array to a new buffer of dtype; NULL on failure (reported). */
+void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name);
+int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, const int64_t *shape,
+              const void *data);
+int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t *data);
+int cli_make_dir(const char *dir);
+double cli_now(void);
+
+#endif

@@ -1,0 +1,126 @@
+#define _POSIX_C_SOURCE 200809L
+/* Helpers shared by the subcommands: options, .npy in and out, timing. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const char *cli_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "dopt: option %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_parse_int(const char *s, const char *opt, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "dopt: %s expects an integer in [%lld, %lld], got '%s'\n", opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "dopt: %s expects a number in [%g, %g], got '%s'\n", opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_backend(const char *s, dopt_backend *out)
+{
+    if (!strcmp(s, "cpu")) *out = DOPT_BACKEND_CPU;
+    else if (!strcmp(s, "cuda")) *out = DOPT_BACKEND_CUDA;
+    else if (!strcmp(s, "auto")) *out = DOPT_BACKEND_AUTO;
+    else {
+        fprintf(stderr, "dopt: --backend expects cpu, cuda or auto, got '%s'\n", s);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_load(const char *dir, const char *name, int required, dopt_npy *out)
+{
+    char path[4096], err[4600];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    int rc = dopt_npy_read(path, out, err, sizeof err);
+    if (rc == DOPT_NPY_OK) return 1;
+    if (rc == DOPT_NPY_NOT_FOUND && !required) return 0;
+    fprintf(stderr, "dopt: %s%s\n", err, rc == DOPT_NPY_NOT_FOUND ? " (required input)" : "");
+    return -1;
+}
+
+void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name)
+{
+    if (a->kind != 'f') {
+        fprintf(stderr, "dopt: %s.npy has an integer dtype; float32 or float64 is required\n", name);
+        return NULL;
+    }
+    size_t es = dtype == DOPT_FLOAT64 ? 8 : 4;
+    void *out = malloc(a->count * es + 1);
+    if (!out) {
+        fprintf(stderr, "dopt: out of memory converting %s\n", name);
+        return NULL;
+    }
+    for (size_t i = 0; i < a->count; ++i) {
+        double v = a->itemsize == 8 ? ((const double *)a->data)[i] : ((const float *)a->data)[i];
+        if (dtype == DOPT_FLOAT64) ((double *)out)[i] = v;
+        else ((float *)out)[i] = (float)v;
+    }
+    return out;
+}
+
+int cli_make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 1;
+    fprintf(stderr, "dopt: cannot create %s: %s\n", dir, strerror(errno));
+    return 0;
+}
+
+int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+    char path[4096], err[4600];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (dopt_npy_write(path, 'f', dtype == DOPT_FLOAT64 ? 8 : 4, ndim, shape, data, err, sizeof err) != DOPT_NPY_OK) {
+        fprintf(stderr, "dopt: %s\n", err);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t *data)
+{
+    char path[4096], err[4600];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (dopt_npy_write(path, 'i', 4, 1, &len, data, err, sizeof err) != DOPT_NPY_OK) {
+        fprintf(stderr, "dopt: %s\n", err);
+        return 0;
+    }
+    return 1;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

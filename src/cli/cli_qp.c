@@ -1,0 +1,379 @@
+/* dopt qp solve DIR: batch QP solve (and backward) from .npy files.
+ * The file names, shapes and status codes are a contract (README.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "internal.h"
+
+typedef struct {
+    const char *name;
+    int base_ndim; /* dimensions of one instance */
+    dopt_npy arr;
+    int present;
+    int batched;
+    void *host; /* converted to the working dtype */
+    void *dev;  /* where the backend reads it */
+} qp_input;
+
+/* Moves a host buffer to where the backend computes. */
+static void *stage(dopt_backend be, void *host, size_t bytes)
+{
+    if (be != DOPT_BACKEND_CUDA) return host;
+    void *d = dopt_cuda_alloc(bytes ? bytes : 1);
+    if (!d || dopt_cuda_upload(d, host, bytes)) {
+        fprintf(stderr, "dopt: copying %zu bytes to the GPU failed\n", bytes);
+        dopt_cuda_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void *alloc_out(dopt_backend be, size_t bytes)
+{
+    if (be == DOPT_BACKEND_CUDA) return dopt_cuda_alloc(bytes ? bytes : 1);
+    return calloc(1, bytes ? bytes : 1);
+}
+
+static int fetch(dopt_backend be, void *host, const void *dev, size_t bytes)
+{
+    if (be != DOPT_BACKEND_CUDA) {
+        if (host != dev) memcpy(host, dev, bytes);
+        return 1;
+    }
+    if (dopt_cuda_download(host, dev, bytes)) {
+        fprintf(stderr, "dopt: copying results from the GPU failed\n");
+        return 0;
+    }
+    return 1;
+}
+
+static void release(dopt_backend be, void *p)
+{
+    if (be == DOPT_BACKEND_CUDA) dopt_cuda_free(p);
+    else free(p);
+}
+
+static void qp_usage(void)
+{
+    fprintf(stderr, "usage: dopt qp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--tol EPS]\n"
+                    "                         [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n");
+}
+
+/* Checks an input's shape against (n, rows) and records whether it is batched. */
+static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
+{
+    const dopt_npy *a = &in->arr;
+    int64_t want[2];
+    int nd = in->base_ndim;
+    if (nd == 2) {
+        want[0] = rows;
+        want[1] = n;
+    } else {
+        want[0] = rows;
+    }
+    int batched = a->ndim == nd + 1;
+    if (!batched && a->ndim != nd) {
+        fprintf(stderr, "dopt: %s.npy has %d dimensions; expected %d (one instance) or %d (batch)\n", in->name,
+                a->ndim, nd, nd + 1);
+        return 0;
+    }
+    for (int d = 0; d < nd; ++d) {
+        if (want[d] >= 0 && a->shape[d + batched] != want[d]) {
+            fprintf(stderr, "dopt: %s.npy has shape", in->name);
+            for (int e = 0; e < a->ndim; ++e) fprintf(stderr, "%s%lld", e ? "x" : " ", (long long)a->shape[e]);
+            fprintf(stderr, "; dimension %d should be %lld\n", d + batched, (long long)want[d]);
+            return 0;
+        }
+    }
+    in->batched = batched;
+    if (batched) {
+        if (*B >= 0 && a->shape[0] != *B) {
+            fprintf(stderr, "dopt: %s.npy has batch size %lld but other inputs have %lld\n", in->name,
+                    (long long)a->shape[0], (long long)*B);
+            return 0;
+        }
+        *B = a->shape[0];
+    }
+    return 1;
+}
+
+static int load_grad(const char *path, const char *what, int64_t B, int64_t len, dopt_dtype dt, void **out)
+{
+    dopt_npy a;
+    char err[4600];
+    if (dopt_npy_read(path, &a, err, sizeof err) != DOPT_NPY_OK) {
+        fprintf(stderr, "dopt: %s\n", err);
+        return 0;
+    }
+    int ok = (a.ndim == 2 && a.shape[0] == B && a.shape[1] == len) || (B == 1 && a.ndim == 1 && a.shape[0] == len);
+    if (!ok) {
+        fprintf(stderr, "dopt: %s must have shape (%lld, %lld)\n", path, (long long)B, (long long)len);
+        dopt_npy_free(&a);
+        return 0;
+    }
+    *out = cli_to_real(&a, dt, what);
+    dopt_npy_free(&a);
+    return *out != NULL;
+}
+
+int cli_qp(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "solve") != 0) {
+        qp_usage();
+        return CLI_USAGE;
+    }
+    const char *dir = NULL, *outdir = NULL, *dxf = NULL, *dlamf = NULL, *dnuf = NULL;
+    dopt_backend backend = DOPT_BACKEND_CPU;
+    long long threads = 0, max_iter = 0;
+    double tol = 0;
+    int quiet = 0;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--out")) { if (!(outdir = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--dx")) { if (!(dxf = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--dlam")) { if (!(dlamf = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--dnu")) { if (!(dnuf = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--backend")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_backend(v, &backend)) return CLI_USAGE;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 4096, &threads)) return CLI_USAGE;
+        } else if (!strcmp(a, "--max-iter")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 1, 100000, &max_iter)) return CLI_USAGE;
+        } else if (!strcmp(a, "--tol")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 1e-300, 1, &tol)) return CLI_USAGE;
+        } else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "dopt: unknown option %s\n", a);
+            qp_usage();
+            return CLI_USAGE;
+        } else if (!dir) dir = a;
+        else {
+            fprintf(stderr, "dopt: unexpected argument '%s'\n", a);
+            qp_usage();
+            return CLI_USAGE;
+        }
+    }
+    if (!dir) {
+        qp_usage();
+        return CLI_USAGE;
+    }
+    if (!outdir) outdir = dir;
+    if ((dlamf || dnuf) && !dxf) {
+        fprintf(stderr, "dopt: --dlam/--dnu need --dx (the gradient with respect to x)\n");
+        return CLI_USAGE;
+    }
+
+    qp_input in[6];
+    memset(in, 0, sizeof in);
+    static const char *names[6] = {"Q", "p", "G", "h", "A", "b"};
+    for (int t = 0; t < 6; ++t) {
+        in[t].name = names[t];
+        in[t].base_ndim = t % 2 ? 1 : 2;
+    }
+    int rc = CLI_FAIL;
+    dopt_context *ctx = NULL;
+    void *x = NULL, *lam = NULL, *nu = NULL, *gx = NULL, *glam = NULL, *gnu = NULL;
+    int32_t *status = NULL, *iters = NULL;
+    void *dx_dev = NULL, *dlam_dev = NULL, *dnu_dev = NULL;
+    void *grads[6] = {0}, *grads_host[6] = {0};
+    dopt_qp_tape *tape = NULL;
+
+    for (int t = 0; t < 6; ++t) {
+        int r = cli_load(dir, in[t].name, t < 2, &in[t].arr);
+        if (r < 0) goto done;
+        in[t].present = r;
+    }
+    if (in[2].present != in[3].present) {
+        fprintf(stderr, "dopt: %s/G.npy and %s/h.npy must be given together\n", dir, dir);
+        goto done;
+    }
+    if (in[4].present != in[5].present) {
+        fprintf(stderr, "dopt: %s/A.npy and %s/b.npy must be given together\n", dir, dir);
+        goto done;
+    }
+    /* sizes: n from Q, m from G, k from A */
+    const dopt_npy *Qa = &in[0].arr;
+    if (Qa->ndim < 2 || Qa->ndim > 3) {
+        fprintf(stderr, "dopt: Q.npy must have shape (B,n,n) or (n,n)\n");
+        goto done;
+    }
+    int64_t n = Qa->shape[Qa->ndim - 1], m = 0, k = 0, B = -1;
+    if (n < 1) {
+        fprintf(stderr, "dopt: Q.npy has n = 0 variables\n");
+        goto done;
+    }
+    if (in[2].present) {
+        if (in[2].arr.ndim < 2) {
+            fprintf(stderr, "dopt: G.npy must have shape (B,m,n) or (m,n)\n");
+            goto done;
+        }
+        m = in[2].arr.shape[in[2].arr.ndim - 2];
+    }
+    if (in[4].present) {
+        if (in[4].arr.ndim < 2) {
+            fprintf(stderr, "dopt: A.npy must have shape (B,k,n) or (k,n)\n");
+            goto done;
+        }
+        k = in[4].arr.shape[in[4].arr.ndim - 2];
+    }
+    int64_t rows[6] = {n, n, m, m, k, k};
+    dopt_dtype dt = DOPT_FLOAT32;
+    for (int t = 0; t < 6; ++t) {
+        if (!in[t].present) continue;
+        if (!check_shape(&in[t], rows[t], n, &B)) goto done;
+        if (in[t].arr.kind == 'f' && in[t].arr.itemsize == 8) dt = DOPT_FLOAT64;
+    }
+    if (B < 0) B = 1;
+    for (int t = 0; t < 6; ++t)
+        if (in[t].present && !(in[t].host = cli_to_real(&in[t].arr, dt, in[t].name))) goto done;
+
+    dopt_status s = dopt_context_create(&ctx, backend);
+    if (s != DOPT_OK) {
+        fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
+        goto done;
+    }
+    if (threads) dopt_context_set_threads(ctx, (int)threads);
+    dopt_backend be = dopt_context_backend(ctx);
+    size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
+    for (int t = 0; t < 6; ++t)
+        if (in[t].present && !(in[t].dev = stage(be, in[t].host, in[t].arr.count * es))) goto done;
+
+    dopt_qp_problem P;
+    memset(&P, 0, sizeof P);
+    P.batch = B;
+    P.n = (int32_t)n;
+    P.m = (int32_t)m;
+    P.k = (int32_t)k;
+    P.dtype = dt;
+    P.Q = in[0].dev;
+    P.p = in[1].dev;
+    P.G = m ? in[2].dev : NULL;
+    P.h = m ? in[3].dev : NULL;
+    P.A = k ? in[4].dev : NULL;
+    P.b = k ? in[5].dev : NULL;
+    static const unsigned bits[6] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                                     DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+    for (int t = 0; t < 6; ++t)
+        if (in[t].present && !in[t].batched) P.shared |= bits[t];
+    dopt_qp_options opt;
+    dopt_qp_options_default(&opt, dt);
+    if (tol > 0) opt.tol = tol;
+    if (max_iter > 0) opt.max_iter = (int32_t)max_iter;
+
+    size_t nB = (size_t)B;
+    x = alloc_out(be, nB * n * es);
+    lam = alloc_out(be, nB * m * es);
+    nu = alloc_out(be, nB * k * es);
+    status = (int32_t *)alloc_out(be, nB * 4);
+    iters = (int32_t *)alloc_out(be, nB * 4);
+    if (!x || !lam || !nu || !status || !iters) {
+        fprintf(stderr, "dopt: out of memory for %lld instances\n", (long long)B);
+        goto done;
+    }
+    dopt_qp_solution sol = {x, lam, nu, status, iters};
+    double t0 = cli_now();
+    s = dopt_qp_solve(ctx, &P, &opt, &sol, dxf ? &tape : NULL);
+    double t1 = cli_now();
+    if (s != DOPT_OK) {
+        fprintf(stderr, "dopt: qp solve failed: %s (%s)\n", dopt_context_last_error(ctx), dopt_status_string(s));
+        goto done;
+    }
+    void *hx = malloc(nB * n * es + 1), *hl = malloc(nB * m * es + 1), *hn = malloc(nB * k * es + 1);
+    int32_t *hs = (int32_t *)malloc(nB * 4 + 1), *hi = (int32_t *)malloc(nB * 4 + 1);
+    int wrote = hx && hl && hn && hs && hi && fetch(be, hx, x, nB * n * es) && fetch(be, hl, lam, nB * m * es) &&
+                fetch(be, hn, nu, nB * k * es) && fetch(be, hs, status, nB * 4) && fetch(be, hi, iters, nB * 4) &&
+                cli_make_dir(outdir);
+    int64_t shx[2] = {B, n}, shl[2] = {B, m}, shn[2] = {B, k};
+    wrote = wrote && cli_write(outdir, "x", dt, 2, shx, hx) && cli_write(outdir, "lam", dt, 2, shl, hl) &&
+            cli_write(outdir, "nu", dt, 2, shn, hn) && cli_write_i32(outdir, "status", B, hs) &&
+            cli_write_i32(outdir, "iters", B, hi);
+    if (wrote && !quiet) {
+        long long counts[6] = {0};
+        long long itsum = 0;
+        for (size_t i = 0; i < nB; ++i) {
+            if (hs[i] >= 0 && hs[i] < 6) counts[hs[i]]++;
+            itsum += hi[i];
+        }
+        printf("qp solve: %lld instances (n=%lld m=%lld k=%lld, %s, %s", (long long)B, (long long)n, (long long)m,
+               (long long)k, dt == DOPT_FLOAT64 ? "float64" : "float32", be == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
+        if (be == DOPT_BACKEND_CPU) printf(" x%d threads", dopt_context_threads(ctx));
+        printf(") in %.3f s, mean %.1f iterations\n", t1 - t0, B ? (double)itsum / (double)B : 0.0);
+        for (int c = 0; c < 6; ++c)
+            if (counts[c]) printf("  status %d (%s): %lld\n", c, dopt_instance_status_string(c), counts[c]);
+    }
+    free(hx);
+    free(hl);
+    free(hn);
+    free(hs);
+    free(hi);
+    if (!wrote) goto done;
+
+    if (dxf) {
+        if (!load_grad(dxf, "dx", B, n, dt, &gx)) goto done;
+        if (dlamf && !load_grad(dlamf, "dlam", B, m, dt, &glam)) goto done;
+        if (dnuf && !load_grad(dnuf, "dnu", B, k, dt, &gnu)) goto done;
+        if (!(dx_dev = stage(be, gx, nB * n * es))) goto done;
+        if (glam && !(dlam_dev = stage(be, glam, nB * m * es))) goto done;
+        if (gnu && !(dnu_dev = stage(be, gnu, nB * k * es))) goto done;
+        for (int t = 0; t < 6; ++t) {
+            if (!in[t].present) continue;
+            size_t bytes = in[t].arr.count * es;
+            grads_host[t] = malloc(bytes + 1);
+            grads[t] = be == DOPT_BACKEND_CUDA ? dopt_cuda_alloc(bytes + 1) : grads_host[t];
+            if (!grads_host[t] || !grads[t]) {
+                fprintf(stderr, "dopt: out of memory for gradients\n");
+                goto done;
+            }
+        }
+        dopt_qp_grad_in gin = {dx_dev, dlam_dev, dnu_dev};
+        dopt_qp_grad_out gout = {grads[0], grads[1], grads[2], grads[3], grads[4], grads[5]};
+        double t2 = cli_now();
+        s = dopt_qp_backward(ctx, tape, &gin, &gout);
+        double t3 = cli_now();
+        if (s != DOPT_OK) {
+            fprintf(stderr, "dopt: qp backward failed: %s\n", dopt_context_last_error(ctx));
+            goto done;
+        }
+        static const char *gnames[6] = {"dQ", "dp", "dG", "dh", "dA", "db"};
+        for (int t = 0; t < 6; ++t) {
+            if (!in[t].present) continue;
+            if (!fetch(be, grads_host[t], grads[t], in[t].arr.count * es)) goto done;
+            if (!cli_write(outdir, gnames[t], dt, in[t].arr.ndim, in[t].arr.shape, grads_host[t])) goto done;
+        }
+        if (!quiet) printf("qp backward: %.3f s\n", t3 - t2);
+    }
+    rc = CLI_OK;
+done:
+    if (ctx) {
+        dopt_backend be2 = dopt_context_backend(ctx);
+        for (int t = 0; t < 6; ++t) {
+            if (be2 == DOPT_BACKEND_CUDA) {
+                dopt_cuda_free(in[t].dev);
+                dopt_cuda_free(grads[t]);
+            }
+        }
+        release(be2, x);
+        release(be2, lam);
+        release(be2, nu);
+        release(be2, status);
+        release(be2, iters);
+        if (be2 == DOPT_BACKEND_CUDA) {
+            dopt_cuda_free(dx_dev);
+            dopt_cuda_free(dlam_dev);
+            dopt_cuda_free(dnu_dev);
+        }
+    }
+    for (int t = 0; t < 6; ++t) {
+        dopt_npy_free(&in[t].arr);
+        free(in[t].host);
+        free(grads_host[t]);
+    }
+    free(gx);
+    free(glam);
+    free(gnu);
+    dopt_qp_tape_destroy(tape);
+    dopt_context_destroy(ctx);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* dopt: command-line entry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "dopt %s - batched differentiable optimization\n"
+            "usage:\n"
+            "  dopt qp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--tol EPS]\n"
+            "                    [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n"
+            "  dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--export DIR]\n"
+            "  dopt demo [--steps N] [--seed S] [--threads N]\n"
+            "  dopt --version | --help\n"
+            "See README.md for file formats and status codes.\n",
+            dopt_version());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("dopt %s\n", dopt_version());
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "qp")) return cli_qp(argc - 2, argv + 2);
+    if (!strcmp(cmd, "bench")) return cli_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "demo")) return cli_demo(argc - 2, argv + 2);
+    fprintf(stderr, "dopt: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,47 @@
+/* Built when the CUDA backend is not: every CUDA entry says so. */
+#include "internal.h"
+
+int dopt_cuda_device_count(void) { return -1; }
+
+dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
+                               dopt_qp_solution *sol, dopt_qp_tape *tape)
+{
+    (void)prob;
+    (void)opt;
+    (void)sol;
+    (void)tape;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                                  dopt_qp_grad_out *gout)
+{
+    (void)tape;
+    (void)gin;
+    (void)gout;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+void dopt_cuda_free(void *p) { (void)p; }
+
+void *dopt_cuda_alloc(size_t bytes)
+{
+    (void)bytes;
+    return NULL;
+}
+
+int dopt_cuda_upload(void *dst, const void *src, size_t bytes)
+{
+    (void)dst;
+    (void)src;
+    (void)bytes;
+    return 1;
+}
+
+int dopt_cuda_download(void *dst, const void *src, size_t bytes)
+{
+    (void)dst;
+    (void)src;
+    (void)bytes;
+    return 1;
+}

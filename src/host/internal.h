@@ -1,0 +1,76 @@
+/* Private to the library: the context, the thread pool, the tape, and the
+ * contract every backend implements (one function per public entry). */
+#ifndef DOPT_INTERNAL_H
+#define DOPT_INTERNAL_H
+
+#include "dopt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dopt_context {
+    dopt_backend backend; /* resolved: CPU or CUDA */
+    int threads;          /* 0 = all processors */
+    int cuda_device;
+    void *cuda_stream;
+    dopt_log_fn log;
+    void *log_user;
+    char error[1024];
+};
+
+/* Records a message (printf-style) and returns status. */
+dopt_status dopt_fail(dopt_context *ctx, dopt_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void dopt_log(const dopt_context *ctx, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Runs fn over [0, count) in chunks of `grain`, dynamically scheduled over
+ * `threads` workers (0 = all processors). worker is in [0, workers). The
+ * partition never affects results: callers write disjoint outputs. */
+typedef void (*dopt_range_fn)(void *arg, int64_t begin, int64_t end, int worker);
+int dopt_worker_count(int threads, int64_t count, int64_t grain);
+void dopt_parallel_for(int workers, int64_t count, int64_t grain, dopt_range_fn fn, void *arg);
+
+/* ---- QP ---- */
+struct dopt_qp_tape {
+    dopt_backend backend;
+    dopt_qp_problem prob;
+    dopt_qp_options opt;
+    size_t work_per_instance; /* elements */
+    void *work;               /* batch * work_per_instance: factors at the solution */
+    void *x, *lam, *nu;       /* copies of the solution */
+    int32_t *status;
+};
+
+dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *prob,
+                             const dopt_qp_options *opt, dopt_qp_options *resolved);
+size_t dopt_qp_work_elems(int n, int m, int k);
+
+dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *prob,
+                              const dopt_qp_options *opt, dopt_qp_solution *sol, dopt_qp_tape *tape);
+dopt_status dopt_qp_backward_cpu(dopt_context *ctx, const dopt_qp_tape *tape,
+                                 const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
+
+/* CUDA backend (src/cuda); stubs answering DOPT_ERR_UNSUPPORTED when not built. */
+int dopt_cuda_device_count(void);
+dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob,
+                               const dopt_qp_options *opt, dopt_qp_solution *sol, dopt_qp_tape *tape);
+dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_tape *tape,
+                                  const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
+void dopt_cuda_free(void *device_ptr);
+/* Staging for callers holding host arrays (the CLI, tests): NULL / nonzero on failure. */
+void *dopt_cuda_alloc(size_t bytes);
+int dopt_cuda_upload(void *device_dst, const void *host_src, size_t bytes);
+int dopt_cuda_download(void *host_dst, const void *device_src, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

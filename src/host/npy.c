@@ -1,0 +1,189 @@
+/* .npy reader and writer. The header is a Python dict literal; we parse
+ * exactly the three keys NumPy writes and reject anything we cannot map. */
+#include "npy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t len, int code, const char *path, const char *what)
+{
+    if (err && len) snprintf(err, len, "%s: %s", path, what);
+    return code;
+}
+
+static const char *find_key(const char *hdr, const char *key)
+{
+    const char *p = strstr(hdr, key);
+    if (!p) return NULL;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\'' || *p == '"') ++p;
+    if (*p != ':') return NULL;
+    ++p;
+    while (*p == ' ') ++p;
+    return p;
+}
+
+static void byteswap(unsigned char *d, size_t count, int size)
+{
+    for (size_t i = 0; i < count; ++i, d += size)
+        for (int a = 0, b = size - 1; a < b; ++a, --b) {
+            unsigned char t = d[a];
+            d[a] = d[b];
+            d[b] = t;
+        }
+}
+
+int dopt_npy_read(const char *path, dopt_npy *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) return fail(err, errlen, DOPT_NPY_NOT_FOUND, path, "no such file");
+        return fail(err, errlen, DOPT_NPY_IO, path, strerror(errno));
+    }
+    unsigned char pre[12];
+    int rc = DOPT_NPY_MALFORMED;
+    char *hdr = NULL;
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+        fail(err, errlen, rc, path, "not a .npy file (bad magic)");
+        goto done;
+    }
+    size_t hlen;
+    if (pre[6] == 1) {
+        hlen = (size_t)pre[8] | ((size_t)pre[9] << 8);
+    } else if (pre[6] == 2 || pre[6] == 3) {
+        if (fread(pre + 10, 1, 2, f) != 2) {
+            fail(err, errlen, rc, path, "truncated header");
+            goto done;
+        }
+        hlen = (size_t)pre[8] | ((size_t)pre[9] << 8) | ((size_t)pre[10] << 16) | ((size_t)pre[11] << 24);
+    } else {
+        fail(err, errlen, rc, path, "unsupported .npy format version");
+        goto done;
+    }
+    if (hlen > (1u << 24)) {
+        fail(err, errlen, rc, path, "header too large");
+        goto done;
+    }
+    hdr = (char *)malloc(hlen + 1);
+    if (!hdr) {
+        rc = fail(err, errlen, DOPT_NPY_NOMEM, path, "out of memory");
+        goto done;
+    }
+    if (fread(hdr, 1, hlen, f) != hlen) {
+        fail(err, errlen, rc, path, "truncated header");
+        goto done;
+    }
+    hdr[hlen] = 0;
+    const char *d = find_key(hdr, "'descr'");
+    if (!d || (*d != '\'' && *d != '"')) {
+        fail(err, errlen, rc, path, "header has no 'descr'");
+        goto done;
+    }
+    char endian = d[1], kind = d[2];
+    int size = atoi(d + 3);
+    if (!(endian == '<' || endian == '>' || endian == '|' || endian == '=') ||
+        !(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') || !(size == 1 || size == 2 || size == 4 || size == 8) ||
+        (kind == 'f' && size < 4)) {
+        fail(err, errlen, rc, path, "unsupported dtype (need float32/float64 or an integer type)");
+        goto done;
+    }
+    const char *fo = find_key(hdr, "'fortran_order'");
+    if (!fo) {
+        fail(err, errlen, rc, path, "header has no 'fortran_order'");
+        goto done;
+    }
+    if (strncmp(fo, "False", 5) != 0) {
+        fail(err, errlen, rc, path, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+        goto done;
+    }
+    const char *sh = find_key(hdr, "'shape'");
+    if (!sh || *sh != '(') {
+        fail(err, errlen, rc, path, "header has no 'shape'");
+        goto done;
+    }
+    ++sh;
+    size_t count = 1;
+    for (;;) {
+        while (*sh == ' ' || *sh == ',') ++sh;
+        if (*sh == ')') break;
+        char *end;
+        long long v = strtoll(sh, &end, 10);
+        if (end == sh || v < 0) {
+            fail(err, errlen, rc, path, "malformed shape");
+            goto done;
+        }
+        if (out->ndim == DOPT_NPY_MAX_DIM) {
+            fail(err, errlen, rc, path, "too many dimensions");
+            goto done;
+        }
+        out->shape[out->ndim++] = v;
+        if (v > 0 && count > ((size_t)1 << 40) / (size_t)v) {
+            fail(err, errlen, rc, path, "array too large");
+            goto done;
+        }
+        count *= (size_t)v;
+        sh = end;
+    }
+    out->kind = kind;
+    out->itemsize = size;
+    out->count = count;
+    out->data = malloc(count * (size_t)size + 1);
+    if (!out->data) {
+        rc = fail(err, errlen, DOPT_NPY_NOMEM, path, "out of memory");
+        goto done;
+    }
+    if (fread(out->data, (size_t)size, count, f) != count) {
+        fail(err, errlen, rc, path, "file shorter than its shape says (truncated data)");
+        goto done;
+    }
+    if (fgetc(f) != EOF) {
+        fail(err, errlen, rc, path, "trailing bytes after the data");
+        goto done;
+    }
+    if (endian == '>' && size > 1) byteswap((unsigned char *)out->data, count, size);
+    rc = DOPT_NPY_OK;
+done:
+    free(hdr);
+    fclose(f);
+    if (rc != DOPT_NPY_OK) dopt_npy_free(out);
+    return rc;
+}
+
+int dopt_npy_write(const char *path, char kind, int itemsize, int ndim, const int64_t *shape, const void *data,
+                   char *err, size_t errlen)
+{
+    char dict[512];
+    int len = snprintf(dict, sizeof dict, "{'descr': '<%c%d', 'fortran_order': False, 'shape': (", kind, itemsize);
+    size_t count = 1;
+    for (int i = 0; i < ndim; ++i) {
+        len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld%s", (long long)shape[i],
+                        ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+        count *= (size_t)shape[i];
+    }
+    len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
+    /* pad with spaces so that data starts on a 64-byte boundary, end with \n */
+    size_t total = 10 + (size_t)len + 1;
+    size_t pad = (64 - total % 64) % 64;
+    size_t hlen = (size_t)len + pad + 1;
+    FILE *f = fopen(path, "wb");
+    if (!f) return fail(err, errlen, DOPT_NPY_IO, path, strerror(errno));
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)len, f) == (size_t)len;
+    for (size_t i = 0; ok && i < pad; ++i) ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF;
+    ok = ok && (count == 0 || fwrite(data, (size_t)itemsize, count, f) == count);
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) return fail(err, errlen, DOPT_NPY_IO, path, "write failed");
+    return DOPT_NPY_OK;
+}
+
+void dopt_npy_free(dopt_npy *a)
+{
+    if (!a) return;
+    free(a->data);
+    a->data = NULL;
+}

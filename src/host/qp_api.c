@@ -1,0 +1,125 @@
+/* QP layer entry points: argument checks, defaults, dispatch to a backend. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kernels/qp_ipm.h"
+
+void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
+{
+    if (!opt) return;
+    opt->tol = dtype == DOPT_FLOAT32 ? 1e-5 : 1e-8;
+    opt->tol_inf = dtype == DOPT_FLOAT32 ? 1e-6 : 1e-9;
+    opt->max_iter = 50;
+    opt->refine = 3;
+}
+
+size_t dopt_qp_work_elems(int n, int m, int k) { return qp_work_size_d(n, m, k); }
+
+dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *opt,
+                             dopt_qp_options *out)
+{
+    if (!P) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: problem is NULL");
+    if (P->dtype != DOPT_FLOAT32 && P->dtype != DOPT_FLOAT64)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: dtype must be DOPT_FLOAT32 or DOPT_FLOAT64");
+    if (P->batch < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: batch = %lld < 0", (long long)P->batch);
+    if (P->n < 1 || P->m < 0 || P->k < 0)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: need n >= 1, m >= 0, k >= 0 (got n=%d m=%d k=%d)",
+                         P->n, P->m, P->k);
+    if (P->n > 4096 || P->m > 65536 || P->k > 65536)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "qp: sizes n=%d m=%d k=%d are beyond this dense solver (n <= 4096, m <= 65536)", P->n,
+                         P->m, P->k);
+    if (!P->p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: p is NULL");
+    if (P->m > 0 && (!P->G || !P->h))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: m = %d but G or h is NULL", P->m);
+    if (P->k > 0 && (!P->A || !P->b))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: k = %d but A or b is NULL", P->k);
+    if (P->shared & ~0x3Fu)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: unknown bits in shared: 0x%x", P->shared);
+    double per = (double)P->n * P->n + (double)P->m * P->n + (double)P->k * P->n;
+    if ((double)P->batch * per > 9.0e15)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: batch * size overflows");
+    dopt_qp_options d;
+    dopt_qp_options_default(&d, P->dtype);
+    if (opt) {
+        if (opt->tol < 0 || opt->tol_inf < 0 || opt->max_iter < 0 || opt->refine < 0 || opt->tol != opt->tol ||
+            opt->tol_inf != opt->tol_inf)
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: options must be non-negative numbers");
+        if (opt->tol > 0) d.tol = opt->tol;
+        if (opt->tol_inf > 0) d.tol_inf = opt->tol_inf;
+        if (opt->max_iter > 0) d.max_iter = opt->max_iter;
+        if (opt->refine > 0) d.refine = opt->refine;
+    }
+    *out = d;
+    return DOPT_OK;
+}
+
+dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
+                          dopt_qp_solution *sol, dopt_qp_tape **tape_out)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    if (tape_out) *tape_out = NULL;
+    dopt_qp_options o;
+    dopt_status st = dopt_qp_validate(ctx, prob, opt, &o);
+    if (st != DOPT_OK) return st;
+    if (!sol || (prob->batch > 0 && (!sol->x || !sol->status || (prob->m > 0 && !sol->lam) ||
+                                     (prob->k > 0 && !sol->nu))))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: solution buffers x, status (and lam, nu) required");
+    dopt_qp_tape *tape = NULL;
+    if (tape_out) {
+        tape = (dopt_qp_tape *)calloc(1, sizeof *tape);
+        if (!tape) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
+        tape->backend = ctx->backend;
+        tape->prob = *prob;
+        tape->opt = o;
+    }
+    if (ctx->backend == DOPT_BACKEND_CUDA)
+        st = dopt_qp_solve_cuda(ctx, prob, &o, sol, tape);
+    else
+        st = dopt_qp_solve_cpu(ctx, prob, &o, sol, tape);
+    if (st != DOPT_OK) {
+        dopt_qp_tape_destroy(tape);
+        return st;
+    }
+    if (tape_out) *tape_out = tape;
+    return DOPT_OK;
+}
+
+dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                             dopt_qp_grad_out *gout)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    if (!tape) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: tape is NULL (pass &tape to dopt_qp_solve)");
+    if (!gin || (!gin->dx && tape->prob.batch > 0))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: dL/dx is required");
+    if (!gout) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: gradient outputs are NULL");
+    if (tape->backend != ctx->backend)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: the tape was recorded on another backend");
+    if (tape->prob.batch == 0) return DOPT_OK;
+    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_qp_backward_cuda(ctx, tape, gin, gout);
+    return dopt_qp_backward_cpu(ctx, tape, gin, gout);
+}
+
+void dopt_qp_tape_destroy(dopt_qp_tape *tape)
+{
+    if (!tape) return;
+    if (tape->backend == DOPT_BACKEND_CUDA) {
+        dopt_cuda_free(tape->work);
+        dopt_cuda_free(tape->x);
+        dopt_cuda_free(tape->lam);
+        dopt_cuda_free(tape->nu);
+        dopt_cuda_free(tape->status);
+    } else {
+        free(tape->work);
+        free(tape->x);
+        free(tape->lam);
+        free(tape->nu);
+        free(tape->status);
+    }
+    free(tape);
+}

@@ -1,0 +1,230 @@
+/* CPU backend of the QP layer for one precision (included twice by
+ * qp_cpu.c with DREAL / DFN set): a loop over instances on the thread pool,
+ * each running kernels/qp_ipm.h, the code the CUDA backend runs. */
+
+static void DFN(qp_instance_view)(const dopt_qp_problem *P, int64_t i, DFN(qp_view) *v)
+{
+    size_t n = (size_t)P->n, m = (size_t)P->m, k = (size_t)P->k, b = (size_t)i;
+    v->n = P->n;
+    v->m = P->m;
+    v->k = P->k;
+#define DOPT_SLICE(ptr, bit, len) \
+    ((ptr) ? (const DREAL *)(ptr) + ((P->shared & (bit)) ? 0 : b * (len)) : NULL)
+    v->Q = DOPT_SLICE(P->Q, DOPT_QP_SHARE_Q, n * n);
+    v->p = DOPT_SLICE(P->p, DOPT_QP_SHARE_P, n);
+    v->G = DOPT_SLICE(P->G, DOPT_QP_SHARE_G, m * n);
+    v->h = DOPT_SLICE(P->h, DOPT_QP_SHARE_H, m);
+    v->A = DOPT_SLICE(P->A, DOPT_QP_SHARE_A, k * n);
+    v->b = DOPT_SLICE(P->b, DOPT_QP_SHARE_B, k);
+#undef DOPT_SLICE
+}
+
+DOPT_KFN DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
+{
+    DFN(qp_settings) s;
+    s.tol = (DREAL)o->tol;
+    s.tol_inf = (DREAL)o->tol_inf;
+    s.max_iter = o->max_iter;
+    s.refine = o->refine;
+    return s;
+}
+
+typedef struct {
+    const dopt_qp_problem *P;
+    DFN(qp_settings) set;
+    DREAL *work;
+    size_t wsz;
+    int keep;
+    DREAL *x, *lam, *nu;
+    int32_t *status, *iters;
+} DFN(qp_solve_job);
+
+static void DFN(qp_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    DFN(qp_solve_job) *job = (DFN(qp_solve_job) *)arg;
+    const dopt_qp_problem *P = job->P;
+    for (int64_t i = b0; i < b1; ++i) {
+        DFN(qp_view) v;
+        DFN(qp_instance_view)(P, i, &v);
+        DREAL *wk = job->work + (size_t)(job->keep ? i : worker) * job->wsz;
+        DFN(qp_state) st;
+        DFN(qp_ipm_solve)(&v, &job->set, wk, &st, job->x + (size_t)i * P->n,
+                          P->m ? job->lam + (size_t)i * P->m : NULL, P->k ? job->nu + (size_t)i * P->k : NULL,
+                          job->keep);
+        job->status[i] = st.status;
+        if (job->iters) job->iters[i] = st.iter;
+    }
+}
+
+static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
+                                     dopt_qp_solution *sol, dopt_qp_tape *tape)
+{
+    int64_t B = P->batch;
+    if (B == 0) return DOPT_OK;
+    int64_t grain = B >= 256 ? 8 : 1;
+    int workers = dopt_worker_count(ctx->threads, B, grain);
+    DFN(qp_solve_job) job;
+    job.P = P;
+    job.set = DFN(qp_settings_of)(o);
+    job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
+    job.keep = tape != NULL;
+    job.work = (DREAL *)malloc(sizeof(DREAL) * job.wsz * (size_t)(tape ? B : workers));
+    job.x = (DREAL *)sol->x;
+    job.lam = (DREAL *)sol->lam;
+    job.nu = (DREAL *)sol->nu;
+    job.status = sol->status;
+    job.iters = sol->iters;
+    if (!job.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the workspace");
+    dopt_parallel_for(workers, B, grain, DFN(qp_solve_range), &job);
+    if (!tape) {
+        free(job.work);
+        return DOPT_OK;
+    }
+    size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
+    tape->work = job.work;
+    tape->work_per_instance = job.wsz;
+    tape->x = malloc(sizeof(DREAL) * nx);
+    tape->lam = malloc(sizeof(DREAL) * (nl ? nl : 1));
+    tape->nu = malloc(sizeof(DREAL) * (nn ? nn : 1));
+    tape->status = (int32_t *)malloc(sizeof(int32_t) * (size_t)B);
+    if (!tape->x || !tape->lam || !tape->nu || !tape->status)
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
+    memcpy(tape->x, sol->x, sizeof(DREAL) * nx);
+    if (nl) memcpy(tape->lam, sol->lam, sizeof(DREAL) * nl);
+    if (nn) memcpy(tape->nu, sol->nu, sizeof(DREAL) * nn);
+    memcpy(tape->status, sol->status, sizeof(int32_t) * (size_t)B);
+    return DOPT_OK;
+}
+
+/* ---- backward ---- */
+
+typedef struct {
+    const dopt_qp_tape *T;
+    const DREAL *gx, *glam, *gnu;
+    DREAL *DX, *DLT, *DN;
+} DFN(qp_adjoint_job);
+
+static void DFN(qp_adjoint_range)(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    (void)worker;
+    DFN(qp_adjoint_job) *job = (DFN(qp_adjoint_job) *)arg;
+    const dopt_qp_problem *P = &job->T->prob;
+    size_t n = (size_t)P->n, m = (size_t)P->m, k = (size_t)P->k;
+    for (int64_t i = b0; i < b1; ++i) {
+        DREAL *dx = job->DX + i * n, *dlt = job->DLT + i * m, *dn = job->DN + i * k;
+        if (job->T->status[i] != DOPT_SOLVED) {
+            memset(dx, 0, sizeof(DREAL) * n);
+            if (m) memset(dlt, 0, sizeof(DREAL) * m);
+            if (k) memset(dn, 0, sizeof(DREAL) * k);
+            continue;
+        }
+        DFN(qp_view) v;
+        DFN(qp_instance_view)(P, i, &v);
+        DFN(qp_adjoint)(&v, (DREAL *)job->T->work + i * job->T->work_per_instance, job->T->opt.refine + 3,
+                        job->gx + i * n, job->glam ? job->glam + i * m : NULL, job->gnu ? job->gnu + i * k : NULL,
+                        dx, dlt, dn);
+    }
+}
+
+/* out (rows x n) [+]= scale * (U r X' + V r Y') for each instance: the
+ * outer-product gradients of Q (U=dx, X=x, V=x, Y=dx, scale 1/2), of G
+ * (dlt, x, lam, dx) and of A (dnu, x, nu, dx). Shared: summed over the
+ * batch in instance order, one output row per task, so the result does not
+ * depend on the thread count. */
+typedef struct {
+    int64_t B;
+    int rows, n, shared;
+    DREAL scale;
+    const DREAL *U, *X, *V, *Y;
+    DREAL *out;
+} DFN(qp_outer_job);
+
+static void DFN(qp_outer_range)(void *arg, int64_t t0, int64_t t1, int worker)
+{
+    (void)worker;
+    DFN(qp_outer_job) *j = (DFN(qp_outer_job) *)arg;
+    size_t R = (size_t)j->rows, n = (size_t)j->n;
+    if (j->shared) {
+        for (int64_t r = t0; r < t1; ++r) {
+            DREAL *o = j->out + (size_t)r * n;
+            for (size_t c = 0; c < n; ++c) o[c] = 0;
+            for (int64_t b = 0; b < j->B; ++b) {
+                DREAL u = j->U[b * R + r], vv = j->V[b * R + r];
+                const DREAL *x = j->X + b * n, *y = j->Y + b * n;
+                if (u == 0 && vv == 0) continue;
+                for (size_t c = 0; c < n; ++c) o[c] += u * x[c] + vv * y[c];
+            }
+            for (size_t c = 0; c < n; ++c) o[c] *= j->scale;
+        }
+    } else {
+        for (int64_t b = t0; b < t1; ++b) {
+            const DREAL *x = j->X + b * n, *y = j->Y + b * n;
+            for (size_t r = 0; r < R; ++r) {
+                DREAL u = j->U[b * R + r] * j->scale, vv = j->V[b * R + r] * j->scale;
+                DREAL *o = j->out + (b * R + r) * n;
+                for (size_t c = 0; c < n; ++c) o[c] = u * x[c] + vv * y[c];
+            }
+        }
+    }
+}
+
+static void DFN(qp_outer)(int threads, int64_t B, int rows, int n, int shared, DREAL scale, const DREAL *U,
+                          const DREAL *X, const DREAL *V, const DREAL *Y, DREAL *out)
+{
+    DFN(qp_outer_job) j = {B, rows, n, shared, scale, U, X, V, Y, out};
+    int64_t tasks = shared ? rows : B;
+    dopt_parallel_for(dopt_worker_count(threads, tasks, 4), tasks, 4, DFN(qp_outer_range), &j);
+}
+
+/* out (len) = scale * U_b (per instance) or scale * sum_b U_b (shared). */
+static void DFN(qp_vec_grad)(int64_t B, int len, int shared, DREAL scale, const DREAL *U, DREAL *out)
+{
+    if (!shared) {
+        for (size_t i = 0; i < (size_t)B * len; ++i) out[i] = scale * U[i];
+        return;
+    }
+    for (int c = 0; c < len; ++c) out[c] = 0;
+    for (int64_t b = 0; b < B; ++b)
+        for (int c = 0; c < len; ++c) out[c] += U[(size_t)b * len + c];
+    for (int c = 0; c < len; ++c) out[c] *= scale;
+}
+
+static dopt_status DFN(qp_backward_cpu)(dopt_context *ctx, const dopt_qp_tape *T, const dopt_qp_grad_in *gin,
+                                        dopt_qp_grad_out *g)
+{
+    const dopt_qp_problem *P = &T->prob;
+    int64_t B = P->batch;
+    int n = P->n, m = P->m, k = P->k;
+    DFN(qp_adjoint_job) job;
+    job.T = T;
+    job.gx = (const DREAL *)gin->dx;
+    job.glam = m ? (const DREAL *)gin->dlam : NULL;
+    job.gnu = k ? (const DREAL *)gin->dnu : NULL;
+    job.DX = (DREAL *)malloc(sizeof(DREAL) * (size_t)B * n);
+    job.DLT = (DREAL *)malloc(sizeof(DREAL) * ((size_t)B * m + 1));
+    job.DN = (DREAL *)malloc(sizeof(DREAL) * ((size_t)B * k + 1));
+    if (!job.DX || !job.DLT || !job.DN) {
+        free(job.DX);
+        free(job.DLT);
+        free(job.DN);
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp backward: out of memory");
+    }
+    int64_t grain = B >= 256 ? 8 : 1;
+    dopt_parallel_for(dopt_worker_count(ctx->threads, B, grain), B, grain, DFN(qp_adjoint_range), &job);
+    const DREAL *x = (const DREAL *)T->x, *lam = (const DREAL *)T->lam, *nu = (const DREAL *)T->nu;
+    unsigned sh = P->shared;
+    if (g->dp) DFN(qp_vec_grad)(B, n, (sh & DOPT_QP_SHARE_P) != 0, 1, job.DX, (DREAL *)g->dp);
+    if (g->dQ)
+        DFN(qp_outer)(ctx->threads, B, n, n, !P->Q || (sh & DOPT_QP_SHARE_Q), (DREAL)0.5, job.DX, x, x, job.DX,
+                      (DREAL *)g->dQ);
+    if (m && g->dG)
+        DFN(qp_outer)(ctx->threads, B, m, n, (sh & DOPT_QP_SHARE_G) != 0, 1, job.DLT, x, lam, job.DX, (DREAL *)g->dG);
+    if (m && g->dh) DFN(qp_vec_grad)(B, m, (sh & DOPT_QP_SHARE_H) != 0, -1, job.DLT, (DREAL *)g->dh);
+    if (k && g->dA)
+        DFN(qp_outer)(ctx->threads, B, k, n, (sh & DOPT_QP_SHARE_A) != 0, 1, job.DN, x, nu, job.DX, (DREAL *)g->dA);
+    if (k && g->db) DFN(qp_vec_grad)(B, k, (sh & DOPT_QP_SHARE_B) != 0, -1, job.DN, (DREAL *)g->db);
+    free(job.DX);
+    free(job.DLT);
+    free(job.DN);
+    return DOPT_OK;
+}

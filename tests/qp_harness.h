@@ -1,0 +1,199 @@
+/* QP fixtures for the tests: generated instances with known solutions, a
+ * solve that works on either backend, and an independent KKT check. */
+#ifndef DOPT_QP_HARNESS_H
+#define DOPT_QP_HARNESS_H
+
+#include "qp_generate.h"
+#include "test_util.h"
+
+typedef struct {
+    int64_t B;
+    int n, m, k;
+    unsigned shared;
+    double *Q, *p, *G, *h, *A, *b;    /* host, float64 */
+    double *xs, *ls, *ns;             /* known solution */
+    void *dQ, *dp, *dG, *dh, *dA, *db; /* where the backend reads them */
+} tq_data;
+
+typedef struct {
+    double *x, *lam, *nu;
+    int32_t *status, *iters;
+} tq_out;
+
+static double *tq_alloc(size_t count) { return (double *)calloc(count ? count : 1, sizeof(double)); }
+
+static tq_data tq_gen(int64_t B, int n, int m, int k, dopt_gen_kind kind, double cond, uint64_t seed)
+{
+    tq_data d;
+    memset(&d, 0, sizeof d);
+    d.B = B;
+    d.n = n;
+    d.m = m;
+    d.k = k;
+    size_t b = (size_t)B;
+    d.Q = tq_alloc(b * n * n);
+    d.p = tq_alloc(b * n);
+    d.G = tq_alloc(b * m * n);
+    d.h = tq_alloc(b * m);
+    d.A = tq_alloc(b * k * n);
+    d.b = tq_alloc(b * k);
+    d.xs = tq_alloc(b * n);
+    d.ls = tq_alloc(b * m);
+    d.ns = tq_alloc(b * k);
+    dopt_qp_generate(B, n, m, k, kind, cond, seed, d.Q, d.p, d.G, d.h, d.A, d.b, d.xs, d.ls, d.ns);
+    return d;
+}
+
+/* number of instances a parameter's array holds */
+static size_t tq_copies(const tq_data *d, unsigned bit) { return (d->shared & bit) ? 1 : (size_t)d->B; }
+
+static void tq_stage(tq_data *d)
+{
+    size_t n = d->n, m = d->m, k = d->k;
+    d->dQ = tu_dev(d->Q, sizeof(double) * tq_copies(d, DOPT_QP_SHARE_Q) * n * n);
+    d->dp = tu_dev(d->p, sizeof(double) * tq_copies(d, DOPT_QP_SHARE_P) * n);
+    d->dG = tu_dev(d->G, sizeof(double) * tq_copies(d, DOPT_QP_SHARE_G) * m * n);
+    d->dh = tu_dev(d->h, sizeof(double) * tq_copies(d, DOPT_QP_SHARE_H) * m);
+    d->dA = tu_dev(d->A, sizeof(double) * tq_copies(d, DOPT_QP_SHARE_A) * k * n);
+    d->db = tu_dev(d->b, sizeof(double) * tq_copies(d, DOPT_QP_SHARE_B) * k);
+}
+
+static void tq_free(tq_data *d)
+{
+    tu_dev_free(d->Q, d->dQ);
+    tu_dev_free(d->p, d->dp);
+    tu_dev_free(d->G, d->dG);
+    tu_dev_free(d->h, d->dh);
+    tu_dev_free(d->A, d->dA);
+    tu_dev_free(d->b, d->db);
+    free(d->Q), free(d->p), free(d->G), free(d->h), free(d->A), free(d->b);
+    free(d->xs), free(d->ls), free(d->ns);
+    memset(d, 0, sizeof *d);
+}
+
+static dopt_qp_problem tq_problem(const tq_data *d)
+{
+    dopt_qp_problem P;
+    memset(&P, 0, sizeof P);
+    P.batch = d->B;
+    P.n = d->n;
+    P.m = d->m;
+    P.k = d->k;
+    P.dtype = DOPT_FLOAT64;
+    P.Q = d->dQ;
+    P.p = d->dp;
+    P.G = d->m ? d->dG : NULL;
+    P.h = d->m ? d->dh : NULL;
+    P.A = d->k ? d->dA : NULL;
+    P.b = d->k ? d->db : NULL;
+    P.shared = d->shared;
+    return P;
+}
+
+static tq_out tq_out_alloc(const tq_data *d)
+{
+    tq_out o;
+    size_t b = (size_t)d->B;
+    o.x = tq_alloc(b * d->n);
+    o.lam = tq_alloc(b * d->m);
+    o.nu = tq_alloc(b * d->k);
+    o.status = (int32_t *)calloc(b + 1, sizeof(int32_t));
+    o.iters = (int32_t *)calloc(b + 1, sizeof(int32_t));
+    return o;
+}
+
+static void tq_out_free(tq_out *o)
+{
+    free(o->x), free(o->lam), free(o->nu), free(o->status), free(o->iters);
+}
+
+/* Solves d (staged) on the test's backend; outputs land in o (host). */
+static dopt_status tq_solve(const tq_data *d, const dopt_qp_options *opt, tq_out *o, dopt_qp_tape **tape)
+{
+    size_t b = (size_t)d->B;
+    dopt_qp_problem P = tq_problem(d);
+    dopt_qp_solution s;
+    s.x = tu_dev_out(o->x, sizeof(double) * b * d->n);
+    s.lam = tu_dev_out(o->lam, sizeof(double) * b * d->m);
+    s.nu = tu_dev_out(o->nu, sizeof(double) * b * d->k);
+    s.status = (int32_t *)tu_dev_out(o->status, sizeof(int32_t) * b);
+    s.iters = (int32_t *)tu_dev_out(o->iters, sizeof(int32_t) * b);
+    dopt_status st = dopt_qp_solve(tu_ctx, &P, opt, &s, tape);
+    tu_host(o->x, s.x, sizeof(double) * b * d->n);
+    tu_host(o->lam, s.lam, sizeof(double) * b * d->m);
+    tu_host(o->nu, s.nu, sizeof(double) * b * d->k);
+    tu_host(o->status, s.status, sizeof(int32_t) * b);
+    tu_host(o->iters, s.iters, sizeof(int32_t) * b);
+    tu_dev_free(o->x, s.x);
+    tu_dev_free(o->lam, s.lam);
+    tu_dev_free(o->nu, s.nu);
+    tu_dev_free(o->status, s.status);
+    tu_dev_free(o->iters, s.iters);
+    return st;
+}
+
+#define TQ_SLICE(d, arr, bit, len, i) ((d)->arr + (((d)->shared & (bit)) ? 0 : (size_t)(i) * (len)))
+
+/* Independent optimality check of instance i: the largest of the relative
+ * stationarity, primal feasibility, dual feasibility, complementarity and
+ * duality-gap violations. Rows with h = +inf are ignored. */
+static double tq_kkt_error(const tq_data *d, int64_t i, const double *x, const double *lam, const double *nu)
+{
+    int n = d->n, m = d->m, k = d->k;
+    const double *Q = TQ_SLICE(d, Q, DOPT_QP_SHARE_Q, (size_t)n * n, i);
+    const double *p = TQ_SLICE(d, p, DOPT_QP_SHARE_P, (size_t)n, i);
+    const double *G = TQ_SLICE(d, G, DOPT_QP_SHARE_G, (size_t)m * n, i);
+    const double *h = TQ_SLICE(d, h, DOPT_QP_SHARE_H, (size_t)m, i);
+    const double *A = TQ_SLICE(d, A, DOPT_QP_SHARE_A, (size_t)k * n, i);
+    const double *b = TQ_SLICE(d, b, DOPT_QP_SHARE_B, (size_t)k, i);
+    double err = 0, scale = 1, xQx = 0, px = 0, hl = 0, bn = 0;
+    for (int j = 0; j < n; ++j) {
+        double r = p[j], qx = 0;
+        for (int c = 0; c < n; ++c) qx += 0.5 * (Q[j * n + c] + Q[c * n + j]) * x[c];
+        r += qx;
+        for (int q = 0; q < m; ++q)
+            if (isfinite(h[q])) r += G[q * n + j] * lam[q];
+        for (int q = 0; q < k; ++q) r += A[q * n + j] * nu[q];
+        xQx += x[j] * qx;
+        px += p[j] * x[j];
+        if (fabs(p[j]) > scale) scale = fabs(p[j]);
+        if (fabs(qx) > scale) scale = fabs(qx);
+        if (fabs(r) > err * scale) err = fabs(r) / scale;
+    }
+    for (int q = 0; q < m; ++q) {
+        if (!isfinite(h[q])) continue;
+        double gx = 0;
+        for (int j = 0; j < n; ++j) gx += G[q * n + j] * x[j];
+        double sc = 1 + fabs(h[q]) + fabs(gx);
+        double v = (gx - h[q]) / sc;
+        if (v > err) err = v;
+        if (-lam[q] > err) err = -lam[q];
+        double c = fabs(lam[q] * (h[q] - gx)) / sc;
+        if (c > err) err = c;
+        hl += h[q] * lam[q];
+    }
+    for (int q = 0; q < k; ++q) {
+        double ax = 0;
+        for (int j = 0; j < n; ++j) ax += A[q * n + j] * x[j];
+        double v = fabs(ax - b[q]) / (1 + fabs(b[q]));
+        if (v > err) err = v;
+        bn += b[q] * nu[q];
+    }
+    double pobj = 0.5 * xQx + px, dobj = -0.5 * xQx - hl - bn;
+    double gap = fabs(pobj - dobj) / (1 + fabs(pobj));
+    if (gap > err) err = gap;
+    if (err != err) err = INFINITY;
+    return err;
+}
+
+static double tq_max_abs_diff(size_t len, const double *a, const double *b)
+{
+    double e = 0;
+    for (size_t i = 0; i < len; ++i) {
+        double v = fabs(a[i] - b[i]);
+        if (v > e || v != v) e = v;
+    }
+    return e;
+}
+
+#endif
