@@ -10,6 +10,7 @@
 #define DABS fabs
 #define DSQRT sqrt
 #define DREAL_EPS DBL_EPSILON
+#define DREAL_EPS_3_4 1.8e-12 /* eps^(3/4) */
 #define DREAL_MAX DBL_MAX
 #define DREAL_MIN_NORMAL DBL_MIN
 #define DREAL_REG 3.7e-11 /* eps^(2/3): static regularization, then refinement */
@@ -22,6 +23,7 @@
 #undef DABS
 #undef DSQRT
 #undef DREAL_EPS
+#undef DREAL_EPS_3_4
 #undef DREAL_MAX
 #undef DREAL_MIN_NORMAL
 #undef DREAL_REG
@@ -33,6 +35,7 @@
 #define DABS fabsf
 #define DSQRT sqrtf
 #define DREAL_EPS FLT_EPSILON
+#define DREAL_EPS_3_4 6.4e-6f
 #define DREAL_MAX FLT_MAX
 #define DREAL_MIN_NORMAL FLT_MIN
 #define DREAL_REG 2.4e-5f
@@ -45,6 +48,7 @@
 #undef DABS
 #undef DSQRT
 #undef DREAL_EPS
+#undef DREAL_EPS_3_4
 #undef DREAL_MAX
 #undef DREAL_MIN_NORMAL
 #undef DREAL_REG

@@ -303,9 +303,11 @@ DOPT_KFN int DFN(qp_count_rows)(const DFN(qp_view) *v)
  * solution W of an active row grows without bound (1e17 is typical after a
  * full final step), and H = Q + G'WG would then lose Q's part below
  * rounding. The factorization therefore uses W capped so that no row
- * outweighs Q's scale by more than 1/sqrt(eps); iterative refinement against
- * the true K (true W^-1) removes the difference, which contracts at a rate
- * of about sqrt(eps). */
+ * outweighs Q's scale by more than eps^(-3/4); iterative refinement against
+ * the true K (true W^-1) removes the difference. The cap trades the
+ * Cholesky's accuracy (eps * cap) against the distance to the true K
+ * (1 / cap): eps^(-3/4) keeps both small, also when K itself is nearly
+ * singular, as on infeasible instances where tau -> 0. */
 DOPT_KFN void DFN(qp_set_scaling)(const DFN(qp_view) *v, DFN(qp_work) *w, const DREAL *z)
 {
     int n = v->n;
@@ -314,7 +316,7 @@ DOPT_KFN void DFN(qp_set_scaling)(const DFN(qp_view) *v, DFN(qp_work) *w, const 
         DREAL d = DABS(w->Qs[(size_t)i * n + i]);
         if (d > qdiag) qdiag = d;
     }
-    DREAL cap = (1 + qdiag) / DSQRT(DREAL_EPS);
+    DREAL cap = (1 + qdiag) / DREAL_EPS_3_4;
     for (int r = 0; r < v->m; ++r) {
         if (DFN(qp_row_on)(v, r)) {
             const DREAL *g = v->G + (size_t)r * n;
@@ -444,6 +446,9 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     DREAL gap_c = sz / (tau * tau);
     if (gap_c > gap) gap = gap_c;
     DREAL objscale = 1 + (DABS(pobj) < DABS(dobj) ? DABS(pobj) : DABS(dobj));
+#ifdef DOPT_TRACE
+    printf("it %d tau %.3e kappa %.3e dres %.3e pres %.3e %.3e gap %.3e cert_p %.3e nsum %.3e px %.3e\n", st->iter, (double)tau, (double)kappa, (double)dres, (double)pres_z, (double)pres_y, (double)gap, (double)(hz+by), (double)nsum, (double)px);
+#endif
     if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
         return st->status = DOPT_INST_SOLVED;
 
@@ -472,11 +477,12 @@ DOPT_KFN DREAL DFN(qp_tau_row)(const DFN(qp_view) *v, const DFN(qp_work) *w, DRE
     return acc;
 }
 
-/* Largest a in (0, 1] keeping u + a du > 0 over rows that are on. */
+/* Step to the boundary of the cone (s, z, tau, kappa > 0), capped at 2
+ * (callers want min(1, fraction * boundary step)). */
 DOPT_KFN DREAL DFN(qp_max_step)(const DFN(qp_view) *v, const DFN(qp_work) *w, const DREAL *z,
                                 const DFN(qp_state) *st, DREAL dtau, DREAL dkappa)
 {
-    DREAL a = 1;
+    DREAL a = 2;
     for (int r = 0; r < v->m; ++r) {
         if (w->W[r] == 0) continue;
         if (w->ds[r] < 0 && -w->s[r] / w->ds[r] < a) a = -w->s[r] / w->ds[r];
@@ -536,6 +542,7 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     for (int r = 0; r < m; ++r) w->ds[r] = w->W[r] != 0 ? -w->s[r] - w->Winv[r] * w->dz[r] : 0;
     dkappa = -kappa - kappa * dtau / tau;
     DREAL a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
+    if (a > 1) a = 1;
     DREAL mu_aff = (tau + a * dtau) * (kappa + a * dkappa);
     for (int r = 0; r < m; ++r)
         if (w->W[r] != 0) mu_aff += (w->s[r] + a * w->ds[r]) * (z[r] + a * w->dz[r]);
@@ -559,7 +566,11 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
         w->ds[r] = w->W[r] != 0 ? -(w->bz[r] + eta * w->rz[r]) - w->Winv[r] * w->dz[r] : 0;
     dkappa = -(rkappa + kappa * dtau) / tau;
     a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
-    a = a < 1 ? DREAL_STEP_FRACTION * a : 1;
+    a *= DREAL_STEP_FRACTION;
+    if (a > 1) a = 1;
+#ifdef DOPT_TRACE
+    printf("   step a %.3e dtau %.3e dkappa %.3e den %.3e sigma %.3e mu %.3e\n", (double)a, (double)dtau, (double)dkappa, (double)den, (double)sigma, (double)mu);
+#endif
     if (!(a > 0)) return st->status = DOPT_INST_NUMERICAL;
     DFN(la_axpy)(n, a, w->dx, x);
     DFN(la_axpy)(k, a, w->dy, y);
