@@ -1,0 +1,210 @@
+/* The CLI contract of `dopt qp solve`: file names, shapes, dtypes, status
+ * codes, gradients, and clear failures (non-zero exit, message naming the
+ * file) on missing, malformed or mismatched inputs. */
+#define _POSIX_C_SOURCE 200809L
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "npy.h"
+#include "qp_harness.h"
+
+static const char *dopt_bin, *work;
+
+static void put(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data, int f32)
+{
+    char path[1024], err[1024];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    size_t count = 1;
+    for (int i = 0; i < ndim; ++i) count *= (size_t)shape[i];
+    if (f32) {
+        float *f = (float *)malloc(sizeof(float) * (count + 1));
+        for (size_t i = 0; i < count; ++i) f[i] = (float)data[i];
+        CHECK(dopt_npy_write(path, 'f', 4, ndim, shape, f, err, sizeof err) == 0, "%s", err);
+        free(f);
+    } else {
+        CHECK(dopt_npy_write(path, 'f', 8, ndim, shape, data, err, sizeof err) == 0, "%s", err);
+    }
+}
+
+static int get(const char *dir, const char *name, dopt_npy *a)
+{
+    char path[1024], err[1024];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    int rc = dopt_npy_read(path, a, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    return rc == 0;
+}
+
+/* runs dopt with args; stderr into work/stderr.txt; returns exit code */
+static int run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/stdout.txt' 2>'%s/stderr.txt'", dopt_bin, args, work, work);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int stderr_mentions(const char *what)
+{
+    char path[1024], buf[8192];
+    snprintf(path, sizeof path, "%s/stderr.txt", work);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, what) != NULL;
+}
+
+static void mkdirs(const char *d)
+{
+    mkdir(d, 0777);
+}
+
+static void test_solve_and_backward(int f32)
+{
+    int n = 6, m = 5, k = 2;
+    int64_t B = 7;
+    tq_data d = tq_gen(B, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 31);
+    /* share G across the batch (an unbatched file), keeping instances feasible */
+    for (int64_t i = 1; i < B; ++i) {
+        memcpy(d.G + i * m * n, d.G, sizeof(double) * m * n);
+        for (int q = 0; q < m; ++q) d.h[i * m + q] = d.h[q] + 0.25 * (double)i;
+    }
+    d.h[3 * m + 1] = INFINITY; /* a row switched off */
+    char dir[1024], out[1024];
+    snprintf(dir, sizeof dir, "%s/in%d", work, f32);
+    snprintf(out, sizeof out, "%s/out%d", work, f32);
+    mkdirs(dir);
+    int64_t sQ[3] = {B, n, n}, sp[2] = {B, n}, sG[2] = {m, n}, sh[2] = {B, m}, sA[3] = {B, k, n}, sb[2] = {B, k};
+    put(dir, "Q", 3, sQ, d.Q, f32);
+    put(dir, "p", 2, sp, d.p, f32);
+    put(dir, "G", 2, sG, d.G, f32);
+    put(dir, "h", 2, sh, d.h, f32);
+    put(dir, "A", 3, sA, d.A, f32);
+    put(dir, "b", 2, sb, d.b, f32);
+    double *w = tq_alloc((size_t)B * n);
+    for (size_t j = 0; j < (size_t)B * n; ++j) w[j] = 1.0 + (double)(j % 3);
+    put(dir, "w", 2, sp, w, f32);
+    char args[4096];
+    snprintf(args, sizeof args, "qp solve '%s' --out '%s' --dx '%s/w.npy' --threads 2", dir, out, dir);
+    int rc = run(args);
+    CHECK(rc == 0, "dopt qp solve exited %d", rc);
+    dopt_npy x, lam, nu, st, it;
+    if (get(out, "x", &x) && get(out, "lam", &lam) && get(out, "nu", &nu) && get(out, "status", &st) &&
+        get(out, "iters", &it)) {
+        CHECK(x.ndim == 2 && x.shape[0] == B && x.shape[1] == n && x.itemsize == (f32 ? 4 : 8), "x shape/dtype");
+        CHECK(lam.ndim == 2 && lam.shape[0] == B && lam.shape[1] == m, "lam shape");
+        CHECK(nu.ndim == 2 && nu.shape[0] == B && nu.shape[1] == k, "nu shape");
+        CHECK(st.ndim == 1 && st.shape[0] == B && st.kind == 'i' && st.itemsize == 4, "status is (B,) int32");
+        CHECK(it.ndim == 1 && it.shape[0] == B && it.kind == 'i' && it.itemsize == 4, "iters is (B,) int32");
+        /* statuses and the KKT certificate, from the files alone */
+        tq_data chk = d;
+        chk.shared = DOPT_QP_SHARE_G;
+        for (int64_t i = 0; i < B; ++i) {
+            double xi[16], li[16], ni[16];
+            for (int j = 0; j < n; ++j) xi[j] = f32 ? ((float *)x.data)[i * n + j] : ((double *)x.data)[i * n + j];
+            for (int j = 0; j < m; ++j) li[j] = f32 ? ((float *)lam.data)[i * m + j] : ((double *)lam.data)[i * m + j];
+            for (int j = 0; j < k; ++j) ni[j] = f32 ? ((float *)nu.data)[i * k + j] : ((double *)nu.data)[i * k + j];
+            CHECK(((int32_t *)st.data)[i] == 0, "instance %lld: status %d", (long long)i, ((int32_t *)st.data)[i]);
+            double e = tq_kkt_error(&chk, i, xi, li, ni);
+            CHECK(e < (f32 ? 1e-2 : 1e-6), "instance %lld: KKT error %.3e", (long long)i, e);
+        }
+        dopt_npy_free(&x), dopt_npy_free(&lam), dopt_npy_free(&nu), dopt_npy_free(&st), dopt_npy_free(&it);
+    }
+    /* gradients: shapes follow the inputs (dG unbatched because G was) */
+    const char *gn[6] = {"dQ", "dp", "dG", "dh", "dA", "db"};
+    int64_t *shp[6] = {sQ, sp, sG, sh, sA, sb};
+    int nd[6] = {3, 2, 2, 2, 3, 2};
+    for (int t = 0; t < 6; ++t) {
+        dopt_npy g;
+        if (!get(out, gn[t], &g)) continue;
+        int same = g.ndim == nd[t];
+        for (int e = 0; same && e < nd[t]; ++e) same = g.shape[e] == shp[t][e];
+        CHECK(same, "%s.npy shape does not follow its input", gn[t]);
+        int finite = 1;
+        for (size_t j = 0; j < g.count; ++j)
+            finite &= isfinite(f32 ? ((float *)g.data)[j] : ((double *)g.data)[j]);
+        CHECK(finite, "%s has non-finite entries", gn[t]);
+        dopt_npy_free(&g);
+    }
+    if (!f32) { /* dp must equal the library's own backward, summed the same way */
+        tq_stage(&d);
+        d.shared = 0;
+        tq_out o = tq_out_alloc(&d);
+        dopt_qp_tape *tape = NULL;
+        tq_solve(&d, NULL, &o, &tape);
+        double *dp = tq_alloc((size_t)B * n);
+        dopt_qp_grad_in gi = {w, NULL, NULL};
+        dopt_qp_grad_out go = {NULL, dp, NULL, NULL, NULL, NULL};
+        CHECK_OK(dopt_qp_backward(tu_ctx, tape, &gi, &go));
+        dopt_npy g;
+        if (get(out, "dp", &g)) {
+            double e = tq_max_abs_diff((size_t)B * n, dp, (double *)g.data);
+            CHECK(e < 1e-6, "CLI dp differs from the library's by %.3e", e);
+            dopt_npy_free(&g);
+        }
+        free(dp);
+        dopt_qp_tape_destroy(tape);
+        tq_out_free(&o);
+    }
+    free(w);
+    tq_free(&d);
+}
+
+static void test_failures(void)
+{
+    char dir[1024], args[2048];
+    snprintf(dir, sizeof dir, "%s/bad", work);
+    mkdirs(dir);
+    double Q[4] = {1, 0, 0, 1}, p[3] = {1, 2, 3};
+    int64_t s22[2] = {2, 2}, s3[1] = {3}, s2[1] = {2};
+    /* missing p.npy */
+    put(dir, "Q", 2, s22, Q, 0);
+    snprintf(args, sizeof args, "qp solve '%s'", dir);
+    CHECK(run(args) != 0 && stderr_mentions("p.npy"), "missing p.npy: non-zero exit naming the file");
+    /* p of the wrong length */
+    put(dir, "p", 1, s3, p, 0);
+    CHECK(run(args) != 0 && stderr_mentions("p.npy"), "shape mismatch: non-zero exit naming the file");
+    /* G without h */
+    put(dir, "p", 1, s2, p, 0);
+    put(dir, "G", 2, s22, Q, 0);
+    CHECK(run(args) != 0 && stderr_mentions("h.npy"), "G without h rejected");
+    /* malformed h.npy */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/h.npy", dir);
+    FILE *f = fopen(path, "wb");
+    fputs("\x93NUMPY garbage", f);
+    fclose(f);
+    CHECK(run(args) != 0 && stderr_mentions("h.npy"), "malformed h.npy rejected");
+    remove(path);
+    snprintf(path, sizeof path, "%s/G.npy", dir);
+    remove(path);
+    /* now valid: solves, exit 0 */
+    CHECK(run(args) == 0, "a valid unconstrained problem solves");
+    /* bad options and bad commands */
+    snprintf(args, sizeof args, "qp solve '%s' --tol banana", dir);
+    CHECK(run(args) == 2 && stderr_mentions("--tol"), "bad --tol is a usage error");
+    snprintf(args, sizeof args, "qp solve '%s' --frobnicate", dir);
+    CHECK(run(args) == 2, "unknown option is a usage error");
+    CHECK(run("qp solve /nonexistent/dir") != 0 && stderr_mentions("Q.npy"), "missing directory");
+    CHECK(run("frobnicate") == 2, "unknown command");
+    snprintf(args, sizeof args, "qp solve '%s' --dx /nonexistent/w.npy", dir);
+    CHECK(run(args) != 0 && stderr_mentions("w.npy"), "missing --dx file");
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc > 1 ? 2 : 1, (char *[]){argv[0], (char *)"cpu"});
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_cli DOPT_BINARY WORKDIR\n");
+        return 2;
+    }
+    dopt_bin = argv[1];
+    work = argv[2];
+    mkdirs(work);
+    test_solve_and_backward(0);
+    test_solve_and_backward(1);
+    test_failures();
+    return tu_finish("test_cli");
+}
