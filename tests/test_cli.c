@@ -157,6 +157,12 @@ static void test_failures(void)
     char dir[1024], args[2048];
     snprintf(dir, sizeof dir, "%s/bad", work);
     mkdirs(dir);
+    static const char *stale[] = {"Q", "p", "G", "h", "A", "b"};
+    for (int i = 0; i < 6; ++i) { /* leftovers of an earlier run */
+        char pth[1200];
+        snprintf(pth, sizeof pth, "%s/%s.npy", dir, stale[i]);
+        remove(pth);
+    }
     double Q[4] = {1, 0, 0, 1}, p[3] = {1, 2, 3};
     int64_t s22[2] = {2, 2}, s3[1] = {3}, s2[1] = {2};
     /* missing p.npy */

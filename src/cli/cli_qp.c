@@ -229,6 +229,11 @@ int cli_qp(int argc, char **argv)
     for (int t = 0; t < 6; ++t)
         if (in[t].present && !(in[t].host = cli_to_real(&in[t].arr, dt, in[t].name))) goto done;
 
+    /* gradients in: checked before any work is done */
+    if (dxf && !load_grad(dxf, "dx", B, n, dt, &gx)) goto done;
+    if (dlamf && !load_grad(dlamf, "dlam", B, m, dt, &glam)) goto done;
+    if (dnuf && !load_grad(dnuf, "dnu", B, k, dt, &gnu)) goto done;
+
     dopt_status s = dopt_context_create(&ctx, backend);
     if (s != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
@@ -299,7 +304,7 @@ int cli_qp(int argc, char **argv)
         printf("qp solve: %lld instances (n=%lld m=%lld k=%lld, %s, %s", (long long)B, (long long)n, (long long)m,
                (long long)k, dt == DOPT_FLOAT64 ? "float64" : "float32", be == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
         if (be == DOPT_BACKEND_CPU) printf(" x%d threads", dopt_context_threads(ctx));
-        printf(") in %.3f s, mean %.1f iterations\n", t1 - t0, B ? (double)itsum / (double)B : 0.0);
+        printf(") in %.2f ms, mean %.1f iterations\n", 1e3 * (t1 - t0), B ? (double)itsum / (double)B : 0.0);
         for (int c = 0; c < 6; ++c)
             if (counts[c]) printf("  status %d (%s): %lld\n", c, dopt_instance_status_string(c), counts[c]);
     }
@@ -311,9 +316,6 @@ int cli_qp(int argc, char **argv)
     if (!wrote) goto done;
 
     if (dxf) {
-        if (!load_grad(dxf, "dx", B, n, dt, &gx)) goto done;
-        if (dlamf && !load_grad(dlamf, "dlam", B, m, dt, &glam)) goto done;
-        if (dnuf && !load_grad(dnuf, "dnu", B, k, dt, &gnu)) goto done;
         if (!(dx_dev = stage(be, gx, nB * n * es))) goto done;
         if (glam && !(dlam_dev = stage(be, glam, nB * m * es))) goto done;
         if (gnu && !(dnu_dev = stage(be, gnu, nB * k * es))) goto done;
@@ -342,7 +344,7 @@ int cli_qp(int argc, char **argv)
             if (!fetch(be, grads_host[t], grads[t], in[t].arr.count * es)) goto done;
             if (!cli_write(outdir, gnames[t], dt, in[t].arr.ndim, in[t].arr.shape, grads_host[t])) goto done;
         }
-        if (!quiet) printf("qp backward: %.3f s\n", t3 - t2);
+        if (!quiet) printf("qp backward: %.2f ms\n", 1e3 * (t3 - t2));
     }
     rc = CLI_OK;
 done:
