@@ -18,6 +18,7 @@
 #define DREAL_STEP_FRACTION 0.99
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
+#include "qp_batch_impl.h"
 #undef DREAL
 #undef DFN
 #undef DABS
@@ -43,6 +44,7 @@
 #define DREAL_STEP_FRACTION 0.99f
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
+#include "qp_batch_impl.h"
 #undef DREAL
 #undef DFN
 #undef DABS

@@ -29,6 +29,7 @@ typedef struct {
     DREAL tau, kappa;
     DREAL delta, eps_s; /* regularization used by the current factor */
     int status, iter;
+    int started; /* 1 once qp_ipm_start accepted the data and set a start point */
 } DFN(qp_state);
 
 /* Workspace slices of one instance (all DREAL, contiguous). */
@@ -152,47 +153,60 @@ DOPT_KFN int DFN(qp_prepare_q)(const DFN(qp_view) *v, DFN(qp_work) *w)
  * Q, free directions fixed only by equalities). Factored as
  * L L' = H_rho + delta I and S S' = M M' + eps_s I with M = L^-1 A'
  * (so A H_rho^-1 A' = M M'). Returns 0 or nonzero on failure. */
-DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+/* Largest |diag(Qs)|: the scale of the regularization and of the W cap. */
+DOPT_KFN DREAL DFN(qp_qdiag)(const DFN(qp_view) *v, const DFN(qp_work) *w)
 {
-    int n = v->n, m = v->m, k = v->k;
     DREAL qdiag = 0;
-    for (int i = 0; i < n; ++i) {
-        DREAL d = DABS(w->Qs[(size_t)i * n + i]);
+    for (int i = 0; i < v->n; ++i) {
+        DREAL d = DABS(w->Qs[(size_t)i * v->n + i]);
         if (d > qdiag) qdiag = d;
     }
-    DREAL delta = DREAL_REG * (1 + qdiag);
+    return qdiag;
+}
+
+/* The parts of H_rho that do not change between iterations:
+ * out = Qs + rho A'A + delta I (lower triangle), rho chosen here. */
+DOPT_KFN void DFN(qp_form_h_base)(const DFN(qp_view) *v, DFN(qp_work) *w, DREAL delta, DREAL *out)
+{
+    int n = v->n, k = v->k;
     DREAL amax = 0;
     for (int r = 0; r < k; ++r) {
         DREAL a2 = DFN(la_dot)(n, v->A + (size_t)r * n, v->A + (size_t)r * n);
         if (a2 > amax) amax = a2;
     }
-    DREAL rho = amax > 0 ? (1 + qdiag) / amax : 0;
+    DREAL rho = amax > 0 ? (1 + DFN(qp_qdiag)(v, w)) / amax : 0;
     *w->rho = rho;
-    int ok = 0;
-    for (int attempt = 0; attempt < 8 && !ok; ++attempt, delta *= 100) {
-        for (int i = 0; i < n; ++i)
-            for (int j = 0; j <= i; ++j) w->L[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
-        for (int r = 0; r < m; ++r) {
-            DREAL wr = w->W[r];
-            if (wr == 0) continue;
-            const DREAL *g = v->G + (size_t)r * n;
-            for (int i = 0; i < n; ++i) {
-                DREAL a = wr * g[i];
-                if (a != 0) DFN(la_axpy)(i + 1, a, g, w->L + (size_t)i * n);
-            }
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j <= i; ++j) out[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
+    for (int r = 0; r < k; ++r) {
+        const DREAL *g = v->A + (size_t)r * n;
+        for (int i = 0; i < n; ++i) {
+            DREAL a = rho * g[i];
+            if (a != 0) DFN(la_axpy)(i + 1, a, g, out + (size_t)i * n);
         }
-        for (int r = 0; r < k; ++r) {
-            const DREAL *g = v->A + (size_t)r * n;
-            for (int i = 0; i < n; ++i) {
-                DREAL a = rho * g[i];
-                if (a != 0) DFN(la_axpy)(i + 1, a, g, w->L + (size_t)i * n);
-            }
-        }
-        for (int i = 0; i < n; ++i) w->L[(size_t)i * n + i] += delta;
-        ok = DFN(la_cholesky)(n, w->L) == 0;
-        if (ok) st->delta = delta;
     }
-    if (!ok) return 1;
+    for (int i = 0; i < n; ++i) out[(size_t)i * n + i] += delta;
+}
+
+/* L += G' W G (lower triangle), one rank-1 update per row that is on. */
+DOPT_KFN void DFN(qp_add_gwg)(const DFN(qp_view) *v, const DFN(qp_work) *w)
+{
+    int n = v->n;
+    for (int r = 0; r < v->m; ++r) {
+        DREAL wr = w->W[r];
+        if (wr == 0) continue;
+        const DREAL *g = v->G + (size_t)r * n;
+        for (int i = 0; i < n; ++i) {
+            DREAL a = wr * g[i];
+            if (a != 0) DFN(la_axpy)(i + 1, a, g, w->L + (size_t)i * n);
+        }
+    }
+}
+
+/* Given the Cholesky factor L of H_rho: M = L^-1 A' and S S' = M M' + eps_s I. */
+DOPT_KFN int DFN(qp_factor_schur)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+{
+    int n = v->n, k = v->k;
     if (k == 0) return 0;
     for (int r = 0; r < k; ++r) {
         DREAL *mr = w->M + (size_t)r * n;
@@ -205,16 +219,38 @@ DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state
         if (d > sdiag) sdiag = d;
     }
     DREAL eps_s = DREAL_REG * sdiag + DREAL_MIN_NORMAL;
-    ok = 0;
-    for (int attempt = 0; attempt < 8 && !ok; ++attempt, eps_s *= 100) {
+    for (int attempt = 0; attempt < 8; ++attempt, eps_s *= 100) {
         for (int i = 0; i < k; ++i)
             for (int j = 0; j <= i; ++j)
                 w->S[(size_t)i * k + j] =
                     DFN(la_dot)(n, w->M + (size_t)i * n, w->M + (size_t)j * n) + (i == j ? eps_s : 0);
-        ok = DFN(la_cholesky)(k, w->S) == 0;
-        if (ok) st->eps_s = eps_s;
+        if (DFN(la_cholesky)(k, w->S) == 0) {
+            st->eps_s = eps_s;
+            return 0;
+        }
     }
-    return ok ? 0 : 1;
+    return 1;
+}
+
+/* The first regularization tried; raised 100-fold per failed Cholesky. */
+DOPT_KFN DREAL DFN(qp_delta0)(const DFN(qp_view) *v, const DFN(qp_work) *w)
+{
+    return DREAL_REG * (1 + DFN(qp_qdiag)(v, w));
+}
+
+/* Factors K at the current W. Returns 0 or nonzero on failure. */
+DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+{
+    DREAL delta = DFN(qp_delta0)(v, w);
+    for (int attempt = 0; attempt < 8; ++attempt, delta *= 100) {
+        DFN(qp_form_h_base)(v, w, delta, w->L);
+        DFN(qp_add_gwg)(v, w);
+        if (DFN(la_cholesky)(v->n, w->L) == 0) {
+            st->delta = delta;
+            return DFN(qp_factor_schur)(v, w, st);
+        }
+    }
+    return 1;
 }
 
 /* One solve with the factors: K [dx; dz; dy] = [bx; bz; by]. */
@@ -311,12 +347,7 @@ DOPT_KFN int DFN(qp_count_rows)(const DFN(qp_view) *v)
 DOPT_KFN void DFN(qp_set_scaling)(const DFN(qp_view) *v, DFN(qp_work) *w, const DREAL *z)
 {
     int n = v->n;
-    DREAL qdiag = 0;
-    for (int i = 0; i < n; ++i) {
-        DREAL d = DABS(w->Qs[(size_t)i * n + i]);
-        if (d > qdiag) qdiag = d;
-    }
-    DREAL cap = (1 + qdiag) / DREAL_EPS_3_4;
+    DREAL cap = (1 + DFN(qp_qdiag)(v, w)) / DREAL_EPS_3_4;
     for (int r = 0; r < v->m; ++r) {
         if (DFN(qp_row_on)(v, r)) {
             const DREAL *g = v->G + (size_t)r * n;
@@ -339,6 +370,7 @@ DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *se
 {
     int n = v->n, m = v->m, k = v->k;
     st->iter = 0;
+    st->started = 0;
     st->tau = 1;
     st->kappa = 1;
     st->status = DFN(qp_check_data)(v);
@@ -372,7 +404,7 @@ DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     }
     if (!DFN(qp_all_finite)((size_t)n, x) || !DFN(qp_all_finite)((size_t)k, y))
         return st->status = DOPT_INST_NUMERICAL;
-    (void)set;
+    st->started = 1;
     return st->status = DOPT_INST_RUNNING;
 }
 

@@ -81,7 +81,12 @@ dopt_status dopt_context_create(dopt_context **out, dopt_backend backend)
     return dopt_fail(ctx, DOPT_ERR_NO_DEVICE, "the CUDA backend is built in but no CUDA device is visible");
 }
 
-void dopt_context_destroy(dopt_context *ctx) { free(ctx); }
+void dopt_context_destroy(dopt_context *ctx)
+{
+    if (!ctx) return;
+    dopt_cuda_context_release(ctx);
+    free(ctx);
+}
 
 dopt_backend dopt_context_backend(const dopt_context *ctx) { return ctx ? ctx->backend : DOPT_BACKEND_CPU; }
 

@@ -16,6 +16,7 @@ struct dopt_context {
     void *cuda_stream;
     dopt_log_fn log;
     void *log_user;
+    void *cuda_private; /* library handles of the CUDA backend */
     char error[1024];
 };
 
@@ -65,6 +66,7 @@ dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob,
 dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_tape *tape,
                                   const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
 void dopt_cuda_free(void *device_ptr);
+void dopt_cuda_context_release(dopt_context *ctx);
 /* Staging for callers holding host arrays (the CLI, tests): NULL / nonzero on failure. */
 void *dopt_cuda_alloc(size_t bytes);
 int dopt_cuda_upload(void *device_dst, const void *host_src, size_t bytes);

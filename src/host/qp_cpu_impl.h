@@ -2,24 +2,31 @@
  * qp_cpu.c with DREAL / DFN set): a loop over instances on the thread pool,
  * each running kernels/qp_ipm.h, the code the CUDA backend runs. */
 
-static void DFN(qp_instance_view)(const dopt_qp_problem *P, int64_t i, DFN(qp_view) *v)
+/* The batch as the kernels address it: shared parameters get stride 0. */
+static DFN(qp_batch) DFN(qp_batch_of)(const dopt_qp_problem *P)
 {
-    size_t n = (size_t)P->n, m = (size_t)P->m, k = (size_t)P->k, b = (size_t)i;
-    v->n = P->n;
-    v->m = P->m;
-    v->k = P->k;
-#define DOPT_SLICE(ptr, bit, len) \
-    ((ptr) ? (const DREAL *)(ptr) + ((P->shared & (bit)) ? 0 : b * (len)) : NULL)
-    v->Q = DOPT_SLICE(P->Q, DOPT_QP_SHARE_Q, n * n);
-    v->p = DOPT_SLICE(P->p, DOPT_QP_SHARE_P, n);
-    v->G = DOPT_SLICE(P->G, DOPT_QP_SHARE_G, m * n);
-    v->h = DOPT_SLICE(P->h, DOPT_QP_SHARE_H, m);
-    v->A = DOPT_SLICE(P->A, DOPT_QP_SHARE_A, k * n);
-    v->b = DOPT_SLICE(P->b, DOPT_QP_SHARE_B, k);
-#undef DOPT_SLICE
+    DFN(qp_batch) bt;
+    int64_t n = P->n, m = P->m, k = P->k;
+    unsigned sh = P->shared;
+    bt.Q = (const DREAL *)P->Q;
+    bt.p = (const DREAL *)P->p;
+    bt.G = (const DREAL *)P->G;
+    bt.h = (const DREAL *)P->h;
+    bt.A = (const DREAL *)P->A;
+    bt.b = (const DREAL *)P->b;
+    bt.sQ = (sh & DOPT_QP_SHARE_Q) ? 0 : n * n;
+    bt.sp = (sh & DOPT_QP_SHARE_P) ? 0 : n;
+    bt.sG = (sh & DOPT_QP_SHARE_G) ? 0 : m * n;
+    bt.sh = (sh & DOPT_QP_SHARE_H) ? 0 : m;
+    bt.sA = (sh & DOPT_QP_SHARE_A) ? 0 : k * n;
+    bt.sb = (sh & DOPT_QP_SHARE_B) ? 0 : k;
+    bt.n = P->n;
+    bt.m = P->m;
+    bt.k = P->k;
+    return bt;
 }
 
-DOPT_KFN DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
+static DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
 {
     DFN(qp_settings) s;
     s.tol = (DREAL)o->tol;
@@ -30,7 +37,7 @@ DOPT_KFN DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
 }
 
 typedef struct {
-    const dopt_qp_problem *P;
+    DFN(qp_batch) bt;
     DFN(qp_settings) set;
     DREAL *work;
     size_t wsz;
@@ -42,17 +49,10 @@ typedef struct {
 static void DFN(qp_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
 {
     DFN(qp_solve_job) *job = (DFN(qp_solve_job) *)arg;
-    const dopt_qp_problem *P = job->P;
     for (int64_t i = b0; i < b1; ++i) {
-        DFN(qp_view) v;
-        DFN(qp_instance_view)(P, i, &v);
         DREAL *wk = job->work + (size_t)(job->keep ? i : worker) * job->wsz;
-        DFN(qp_state) st;
-        DFN(qp_ipm_solve)(&v, &job->set, wk, &st, job->x + (size_t)i * P->n,
-                          P->m ? job->lam + (size_t)i * P->m : NULL, P->k ? job->nu + (size_t)i * P->k : NULL,
-                          job->keep);
-        job->status[i] = st.status;
-        if (job->iters) job->iters[i] = st.iter;
+        DFN(qp_solve_instance)(&job->bt, &job->set, wk, job->keep, i, job->x, job->lam, job->nu, job->status,
+                               job->iters);
     }
 }
 
@@ -64,7 +64,7 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     int64_t grain = B >= 256 ? 8 : 1;
     int workers = dopt_worker_count(ctx->threads, B, grain);
     DFN(qp_solve_job) job;
-    job.P = P;
+    job.bt = DFN(qp_batch_of)(P);
     job.set = DFN(qp_settings_of)(o);
     job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
     job.keep = tape != NULL;
@@ -100,6 +100,7 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
 
 typedef struct {
     const dopt_qp_tape *T;
+    DFN(qp_batch) bt;
     const DREAL *gx, *glam, *gnu;
     DREAL *DX, *DLT, *DN;
 } DFN(qp_adjoint_job);
@@ -108,22 +109,10 @@ static void DFN(qp_adjoint_range)(void *arg, int64_t b0, int64_t b1, int worker)
 {
     (void)worker;
     DFN(qp_adjoint_job) *job = (DFN(qp_adjoint_job) *)arg;
-    const dopt_qp_problem *P = &job->T->prob;
-    size_t n = (size_t)P->n, m = (size_t)P->m, k = (size_t)P->k;
-    for (int64_t i = b0; i < b1; ++i) {
-        DREAL *dx = job->DX + i * n, *dlt = job->DLT + i * m, *dn = job->DN + i * k;
-        if (job->T->status[i] != DOPT_SOLVED) {
-            memset(dx, 0, sizeof(DREAL) * n);
-            if (m) memset(dlt, 0, sizeof(DREAL) * m);
-            if (k) memset(dn, 0, sizeof(DREAL) * k);
-            continue;
-        }
-        DFN(qp_view) v;
-        DFN(qp_instance_view)(P, i, &v);
-        DFN(qp_adjoint)(&v, (DREAL *)job->T->work + i * job->T->work_per_instance, job->T->opt.refine + 3,
-                        job->gx + i * n, job->glam ? job->glam + i * m : NULL, job->gnu ? job->gnu + i * k : NULL,
-                        dx, dlt, dn);
-    }
+    const dopt_qp_tape *T = job->T;
+    for (int64_t i = b0; i < b1; ++i)
+        DFN(qp_adjoint_instance)(&job->bt, (DREAL *)T->work + i * T->work_per_instance, T->opt.refine + 3,
+                                 T->status[i], job->gx, job->glam, job->gnu, i, job->DX, job->DLT, job->DN);
 }
 
 /* out (rows x n) [+]= scale * (U r X' + V r Y') for each instance: the
@@ -157,14 +146,10 @@ static void DFN(qp_outer_range)(void *arg, int64_t t0, int64_t t1, int worker)
             for (size_t c = 0; c < n; ++c) o[c] *= j->scale;
         }
     } else {
-        for (int64_t b = t0; b < t1; ++b) {
-            const DREAL *x = j->X + b * n, *y = j->Y + b * n;
-            for (size_t r = 0; r < R; ++r) {
-                DREAL u = j->U[b * R + r] * j->scale, vv = j->V[b * R + r] * j->scale;
-                DREAL *o = j->out + (b * R + r) * n;
-                for (size_t c = 0; c < n; ++c) o[c] = u * x[c] + vv * y[c];
-            }
-        }
+        for (int64_t b = t0; b < t1; ++b)
+            for (size_t r = 0; r < R; ++r)
+                DFN(qp_outer_row)(j->n, j->scale, j->U[b * R + r], j->X + b * n, j->V[b * R + r], j->Y + b * n,
+                                  j->out + (b * R + r) * n);
     }
 }
 
@@ -197,6 +182,7 @@ static dopt_status DFN(qp_backward_cpu)(dopt_context *ctx, const dopt_qp_tape *T
     int n = P->n, m = P->m, k = P->k;
     DFN(qp_adjoint_job) job;
     job.T = T;
+    job.bt = DFN(qp_batch_of)(P);
     job.gx = (const DREAL *)gin->dx;
     job.glam = m ? (const DREAL *)gin->dlam : NULL;
     job.gnu = k ? (const DREAL *)gin->dnu : NULL;

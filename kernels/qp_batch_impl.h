@@ -1,0 +1,65 @@
+/* Batch addressing and the per-instance entry points of the QP layer, shared
+ * by the CPU loop and the CUDA kernels (one instance per call). Included by
+ * qp_ipm.h per precision. */
+
+/* A batch: base pointers and batch strides in elements (0 = shared). */
+typedef struct {
+    const DREAL *Q, *p, *G, *h, *A, *b;
+    int64_t sQ, sp, sG, sh, sA, sb;
+    int n, m, k;
+} DFN(qp_batch);
+
+DOPT_KFN DFN(qp_view) DFN(qp_batch_view)(const DFN(qp_batch) *bt, int64_t i)
+{
+    DFN(qp_view) v;
+    v.n = bt->n;
+    v.m = bt->m;
+    v.k = bt->k;
+    v.Q = bt->Q ? bt->Q + i * bt->sQ : NULL;
+    v.p = bt->p + i * bt->sp;
+    v.G = bt->G ? bt->G + i * bt->sG : NULL;
+    v.h = bt->h ? bt->h + i * bt->sh : NULL;
+    v.A = bt->A ? bt->A + i * bt->sA : NULL;
+    v.b = bt->b ? bt->b + i * bt->sb : NULL;
+    return v;
+}
+
+/* Solves instance i. work is this instance's workspace. */
+DOPT_KFN void DFN(qp_solve_instance)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work,
+                                     int keep, int64_t i, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status,
+                                     int32_t *iters)
+{
+    DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
+    DFN(qp_state) st;
+    DFN(qp_ipm_solve)(&v, set, work, &st, x + i * bt->n, bt->m ? lam + i * bt->m : NULL,
+                      bt->k ? nu + i * bt->k : NULL, keep);
+    status[i] = st.status;
+    if (iters) iters[i] = st.iter;
+}
+
+/* Adjoint of instance i into DX, DLT, DN (zero unless it was solved). */
+DOPT_KFN void DFN(qp_adjoint_instance)(const DFN(qp_batch) *bt, DREAL *work, int refine, int32_t status,
+                                       const DREAL *gx, const DREAL *glam, const DREAL *gnu, int64_t i,
+                                       DREAL *DX, DREAL *DLT, DREAL *DN)
+{
+    int n = bt->n, m = bt->m, k = bt->k;
+    DREAL *dx = DX + i * n, *dlt = DLT + i * m, *dn = DN + i * k;
+    if (status != DOPT_INST_SOLVED) {
+        for (int j = 0; j < n; ++j) dx[j] = 0;
+        for (int r = 0; r < m; ++r) dlt[r] = 0;
+        for (int r = 0; r < k; ++r) dn[r] = 0;
+        return;
+    }
+    DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
+    DFN(qp_adjoint)(&v, work, refine, gx + i * n, glam ? glam + i * m : NULL, gnu ? gnu + i * k : NULL, dx, dlt, dn);
+}
+
+/* One row of a per-instance outer-product gradient:
+ * out = scale * (u x + vv y), the rows of dQ (u = dx_i, x, vv = x_i, y = dx),
+ * dG (dlt_r, x, lam_r, dx) and dA (dnu_r, x, nu_r, dx). */
+DOPT_KFN void DFN(qp_outer_row)(int n, DREAL scale, DREAL u, const DREAL *x, DREAL vv, const DREAL *y, DREAL *out)
+{
+    u *= scale;
+    vv *= scale;
+    for (int c = 0; c < n; ++c) out[c] = u * x[c] + vv * y[c];
+}

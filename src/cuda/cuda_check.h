@@ -1,0 +1,57 @@
+/* Error checks for the CUDA backend: every failure becomes a dopt_status
+ * with file, line and the library's message in the context. Nothing aborts.
+ * Each macro returns from the enclosing function, whose resources are
+ * released by its caller (see the *_run / *_release pairs). */
+#ifndef DOPT_CUDA_CHECK_H
+#define DOPT_CUDA_CHECK_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+
+#include "internal.h"
+
+#define DOPT_CU(ctx, call)                                                                              \
+    do {                                                                                                \
+        cudaError_t e_ = (call);                                                                        \
+        if (e_ != cudaSuccess)                                                                          \
+            return dopt_fail((ctx), DOPT_ERR_CUDA, "%s:%d: %s: %s", __FILE__, __LINE__, #call,          \
+                             cudaGetErrorString(e_));                                                   \
+    } while (0)
+
+/* after a kernel launch: launch errors now, execution errors at the next sync */
+#define DOPT_CU_LAUNCH(ctx) DOPT_CU(ctx, cudaGetLastError())
+
+#define DOPT_CUBLAS(ctx, call)                                                                          \
+    do {                                                                                                \
+        cublasStatus_t e_ = (call);                                                                     \
+        if (e_ != CUBLAS_STATUS_SUCCESS)                                                                \
+            return dopt_fail((ctx), DOPT_ERR_CUDA, "%s:%d: %s: cuBLAS status %d", __FILE__, __LINE__,   \
+                             #call, (int)e_);                                                           \
+    } while (0)
+
+#define DOPT_CUSOLVER(ctx, call)                                                                        \
+    do {                                                                                                \
+        cusolverStatus_t e_ = (call);                                                                   \
+        if (e_ != CUSOLVER_STATUS_SUCCESS)                                                              \
+            return dopt_fail((ctx), DOPT_ERR_CUDA, "%s:%d: %s: cuSOLVER status %d", __FILE__, __LINE__, \
+                             #call, (int)e_);                                                           \
+    } while (0)
+
+#define DOPT_TRY(call)                    \
+    do {                                  \
+        dopt_status s_ = (call);          \
+        if (s_ != DOPT_OK) return s_;     \
+    } while (0)
+
+/* Library handles, created once per context and device. */
+struct dopt_cuda_handles {
+    cublasHandle_t blas;
+    cusolverDnHandle_t solver;
+    int device;
+};
+dopt_status dopt_cuda_handles_get(dopt_context *ctx, struct dopt_cuda_handles **out);
+
+static inline unsigned dopt_grid(int64_t count, unsigned block) { return (unsigned)((count + block - 1) / block); }
+
+#endif
