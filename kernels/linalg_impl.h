@@ -2,12 +2,26 @@
  * both precisions: include with DREAL / DFN defined (see qp_ipm.h).
  * No guard on purpose: this file is instantiated once per precision. */
 
-/* x . y */
+/* x . y with eight partial sums in a fixed order: the compiler may then
+ * vectorize it without reassociating (a single running sum cannot be
+ * vectorized under strict IEEE semantics), and the result is the same for
+ * every thread count and on the GPU. */
 DOPT_KFN DREAL DFN(la_dot)(int n, const DREAL *DOPT_RESTRICT x, const DREAL *DOPT_RESTRICT y)
 {
-    DREAL acc = 0;
-    for (int i = 0; i < n; ++i) acc += x[i] * y[i];
-    return acc;
+    DREAL a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 += x[i] * y[i];
+        a1 += x[i + 1] * y[i + 1];
+        a2 += x[i + 2] * y[i + 2];
+        a3 += x[i + 3] * y[i + 3];
+        a4 += x[i + 4] * y[i + 4];
+        a5 += x[i + 5] * y[i + 5];
+        a6 += x[i + 6] * y[i + 6];
+        a7 += x[i + 7] * y[i + 7];
+    }
+    for (; i < n; ++i) a0 += x[i] * y[i];
+    return ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
 }
 
 /* y += a * x */
@@ -26,41 +40,41 @@ DOPT_KFN DREAL DFN(la_norm_inf)(int n, const DREAL *x)
     return r;
 }
 
-/* In-place Cholesky of the lower triangle of an n x n row-major matrix.
- * Row-oriented (left-looking) so the inner products are contiguous.
- * Returns 0, or i+1 when pivot i is not positive (or NaN). The strict upper
- * triangle is neither read nor written. */
+/* In-place Cholesky H = U'U of the upper triangle of an n x n row-major
+ * matrix (U = L' is kept in the upper triangle; "L" below means U').
+ * Right-looking, so every update is a contiguous row axpy. Returns 0, or
+ * k+1 when pivot k is not positive (or NaN). The strict lower triangle is
+ * neither read nor written. */
 DOPT_KFN int DFN(la_cholesky)(int n, DREAL *a)
 {
-    for (int i = 0; i < n; ++i) {
-        DREAL *ai = a + (size_t)i * n;
-        for (int j = 0; j < i; ++j) {
-            const DREAL *aj = a + (size_t)j * n;
-            ai[j] = (ai[j] - DFN(la_dot)(j, ai, aj)) / aj[j];
-        }
-        DREAL d = ai[i] - DFN(la_dot)(i, ai, ai);
-        if (!(d > 0)) return i + 1;
-        ai[i] = DSQRT(d);
+    for (int k = 0; k < n; ++k) {
+        DREAL *ak = a + (size_t)k * n;
+        DREAL d = ak[k];
+        if (!(d > 0)) return k + 1;
+        DREAL u = DSQRT(d), inv = 1 / u;
+        ak[k] = u;
+        for (int j = k + 1; j < n; ++j) ak[j] *= inv;
+        for (int i = k + 1; i < n; ++i) DFN(la_axpy)(n - i, -ak[i], ak + i, a + (size_t)i * n + i);
     }
     return 0;
 }
 
-/* Solve L y = x in place (L lower, from la_cholesky). */
-DOPT_KFN void DFN(la_solve_lower)(int n, const DREAL *DOPT_RESTRICT l, DREAL *DOPT_RESTRICT x)
+/* Solve L y = x in place, L = U' (forward substitution by row axpys). */
+DOPT_KFN void DFN(la_solve_lower)(int n, const DREAL *DOPT_RESTRICT u, DREAL *DOPT_RESTRICT x)
 {
-    for (int i = 0; i < n; ++i) {
-        const DREAL *li = l + (size_t)i * n;
-        x[i] = (x[i] - DFN(la_dot)(i, li, x)) / li[i];
+    for (int k = 0; k < n; ++k) {
+        const DREAL *uk = u + (size_t)k * n;
+        x[k] /= uk[k];
+        DFN(la_axpy)(n - k - 1, -x[k], uk + k + 1, x + k + 1);
     }
 }
 
-/* Solve L^T y = x in place, column sweeps so that memory is read by rows. */
-DOPT_KFN void DFN(la_solve_lower_t)(int n, const DREAL *DOPT_RESTRICT l, DREAL *DOPT_RESTRICT x)
+/* Solve L' y = x in place, L' = U (back substitution by row dots). */
+DOPT_KFN void DFN(la_solve_lower_t)(int n, const DREAL *DOPT_RESTRICT u, DREAL *DOPT_RESTRICT x)
 {
     for (int i = n - 1; i >= 0; --i) {
-        const DREAL *li = l + (size_t)i * n;
-        x[i] /= li[i];
-        DFN(la_axpy)(i, -x[i], li, x);
+        const DREAL *ui = u + (size_t)i * n;
+        x[i] = (x[i] - DFN(la_dot)(n - i - 1, ui + i + 1, x + i + 1)) / ui[i];
     }
 }
 
@@ -84,4 +98,51 @@ DOPT_KFN void DFN(la_gemv_t_add)(int rows, int cols, const DREAL *DOPT_RESTRICT 
 {
     for (int r = 0; r < rows; ++r)
         if (x[r] != 0) DFN(la_axpy)(cols, x[r], m + (size_t)r * cols, y);
+}
+
+/* One 4 x 8 block of Y'Y: out[a][b] = sum_r y[r][i0+a] y[r][j0+b], the
+ * inner loop one broadcast times one contiguous 8-vector per row (what SIMD
+ * units, and GPU registers, do best). */
+DOPT_KFN void DFN(la_gram_block_4x8)(int n, int rows, const DREAL *DOPT_RESTRICT y, int i0, int j0,
+                                     DREAL *DOPT_RESTRICT c0, DREAL *DOPT_RESTRICT c1, DREAL *DOPT_RESTRICT c2,
+                                     DREAL *DOPT_RESTRICT c3)
+{
+    for (int b = 0; b < 8; ++b) c0[b] = c1[b] = c2[b] = c3[b] = 0;
+    for (int r = 0; r < rows; ++r) {
+        const DREAL *yr = y + (size_t)r * n;
+        const DREAL g0 = yr[i0], g1 = yr[i0 + 1], g2 = yr[i0 + 2], g3 = yr[i0 + 3];
+        const DREAL *yj = yr + j0;
+        for (int b = 0; b < 8; ++b) {
+            c0[b] += g0 * yj[b];
+            c1[b] += g1 * yj[b];
+            c2[b] += g2 * yj[b];
+            c3[b] += g3 * yj[b];
+        }
+    }
+}
+
+/* A += Y' Y on the upper triangle, Y (rows x n) row-major: the Gram matrix
+ * of the columns of Y (here Y = W^1/2 G, so H += G'WG), by 4 x 8 blocks;
+ * edge blocks take the scalar path. */
+DOPT_KFN void DFN(la_syrk_upper_add)(int n, int rows, const DREAL *DOPT_RESTRICT y, DREAL *DOPT_RESTRICT a)
+{
+    DREAL c[4][8];
+    for (int i0 = 0; i0 < n; i0 += 4) {
+        for (int j0 = (i0 / 8) * 8; j0 < n; j0 += 8) {
+            if (i0 + 4 <= n && j0 + 8 <= n) {
+                DFN(la_gram_block_4x8)(n, rows, y, i0, j0, c[0], c[1], c[2], c[3]);
+            } else {
+                for (int p = 0; p < 4; ++p)
+                    for (int q = 0; q < 8; ++q) {
+                        DREAL acc = 0;
+                        if (i0 + p < n && j0 + q < n)
+                            for (int r = 0; r < rows; ++r) acc += y[(size_t)r * n + i0 + p] * y[(size_t)r * n + j0 + q];
+                        c[p][q] = acc;
+                    }
+            }
+            for (int p = 0; p < 4 && i0 + p < n; ++p)
+                for (int q = 0; q < 8 && j0 + q < n; ++q)
+                    if (j0 + q >= i0 + p) a[(size_t)(i0 + p) * n + j0 + q] += c[p][q];
+        }
+    }
 }

@@ -35,6 +35,8 @@ typedef struct {
 /* Workspace slices of one instance (all DREAL, contiguous). */
 typedef struct {
     DREAL *Qs, *L, *M, *S;
+    DREAL *Hb; /* Qs + rho A'A + delta0 I: the part of H fixed for the solve */
+    DREAL *Gw; /* W^1/2 G, scratch of the factorization */
     DREAL *s, *W, *Winv;
     DREAL *rx, *rz, *ry, *Qx, *Gz, *Ay;
     DREAL *dx, *dz, *dy, *ds;
@@ -47,7 +49,7 @@ typedef struct {
 
 DOPT_KFN size_t DFN(qp_work_size)(int n, int m, int k)
 {
-    return (size_t)2 * n * n + (size_t)k * n + (size_t)k * k + (size_t)10 * n + (size_t)11 * m +
+    return (size_t)3 * n * n + (size_t)(k + m) * n + (size_t)k * k + (size_t)10 * n + (size_t)11 * m +
            (size_t)6 * k + 1;
 }
 
@@ -59,6 +61,8 @@ DOPT_KFN DFN(qp_work) DFN(qp_work_map)(DREAL *base, int n, int m, int k)
     w.L = c; c += (size_t)n * n;
     w.M = c; c += (size_t)k * n;
     w.S = c; c += (size_t)k * k;
+    w.Hb = c; c += (size_t)n * n;
+    w.Gw = c; c += (size_t)m * n;
     w.s = c; c += m;
     w.W = c; c += m;
     w.Winv = c; c += m;
@@ -139,7 +143,7 @@ DOPT_KFN int DFN(qp_prepare_q)(const DFN(qp_view) *v, DFN(qp_work) *w)
     }
     DREAL shift = DSQRT(DREAL_EPS) * dmax + DREAL_MIN_NORMAL;
     for (int i = 0; i < n; ++i) {
-        for (int j = 0; j <= i; ++j) w->L[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
+        for (int j = i; j < n; ++j) w->L[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
         w->L[(size_t)i * n + i] += shift;
     }
     return DFN(la_cholesky)(n, w->L) == 0;
@@ -165,7 +169,7 @@ DOPT_KFN DREAL DFN(qp_qdiag)(const DFN(qp_view) *v, const DFN(qp_work) *w)
 }
 
 /* The parts of H_rho that do not change between iterations:
- * out = Qs + rho A'A + delta I (lower triangle), rho chosen here. */
+ * out = Qs + rho A'A + delta I (upper triangle), rho chosen here. */
 DOPT_KFN void DFN(qp_form_h_base)(const DFN(qp_view) *v, DFN(qp_work) *w, DREAL delta, DREAL *out)
 {
     int n = v->n, k = v->k;
@@ -177,30 +181,30 @@ DOPT_KFN void DFN(qp_form_h_base)(const DFN(qp_view) *v, DFN(qp_work) *w, DREAL 
     DREAL rho = amax > 0 ? (1 + DFN(qp_qdiag)(v, w)) / amax : 0;
     *w->rho = rho;
     for (int i = 0; i < n; ++i)
-        for (int j = 0; j <= i; ++j) out[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
+        for (int j = i; j < n; ++j) out[(size_t)i * n + j] = w->Qs[(size_t)i * n + j];
     for (int r = 0; r < k; ++r) {
         const DREAL *g = v->A + (size_t)r * n;
         for (int i = 0; i < n; ++i) {
             DREAL a = rho * g[i];
-            if (a != 0) DFN(la_axpy)(i + 1, a, g, out + (size_t)i * n);
+            if (a != 0) DFN(la_axpy)(n - i, a, g + i, out + (size_t)i * n + i);
         }
     }
     for (int i = 0; i < n; ++i) out[(size_t)i * n + i] += delta;
 }
 
-/* L += G' W G (lower triangle), one rank-1 update per row that is on. */
+/* H += G' W G (upper triangle): Gw = W^1/2 G (rows that are off are 0), then
+ * the blocked Gram update. */
 DOPT_KFN void DFN(qp_add_gwg)(const DFN(qp_view) *v, const DFN(qp_work) *w)
 {
-    int n = v->n;
-    for (int r = 0; r < v->m; ++r) {
-        DREAL wr = w->W[r];
-        if (wr == 0) continue;
+    int n = v->n, m = v->m;
+    if (m == 0) return;
+    for (int r = 0; r < m; ++r) {
+        DREAL sw = DSQRT(w->W[r]);
         const DREAL *g = v->G + (size_t)r * n;
-        for (int i = 0; i < n; ++i) {
-            DREAL a = wr * g[i];
-            if (a != 0) DFN(la_axpy)(i + 1, a, g, w->L + (size_t)i * n);
-        }
+        DREAL *o = w->Gw + (size_t)r * n;
+        for (int j = 0; j < n; ++j) o[j] = sw * g[j];
     }
+    DFN(la_syrk_upper_add)(n, m, w->Gw, w->L);
 }
 
 /* Given the Cholesky factor L of H_rho: M = L^-1 A' and S S' = M M' + eps_s I. */
@@ -221,7 +225,7 @@ DOPT_KFN int DFN(qp_factor_schur)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp
     DREAL eps_s = DREAL_REG * sdiag + DREAL_MIN_NORMAL;
     for (int attempt = 0; attempt < 8; ++attempt, eps_s *= 100) {
         for (int i = 0; i < k; ++i)
-            for (int j = 0; j <= i; ++j)
+            for (int j = i; j < k; ++j)
                 w->S[(size_t)i * k + j] =
                     DFN(la_dot)(n, w->M + (size_t)i * n, w->M + (size_t)j * n) + (i == j ? eps_s : 0);
         if (DFN(la_cholesky)(k, w->S) == 0) {
@@ -238,12 +242,19 @@ DOPT_KFN DREAL DFN(qp_delta0)(const DFN(qp_view) *v, const DFN(qp_work) *w)
     return DREAL_REG * (1 + DFN(qp_qdiag)(v, w));
 }
 
-/* Factors K at the current W. Returns 0 or nonzero on failure. */
+/* Factors K at the current W. Returns 0 or nonzero on failure. The first
+ * attempt starts from the cached Hb (delta0); later ones rebuild H with a
+ * 100-fold larger delta each. */
 DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
 {
+    int n = v->n;
     DREAL delta = DFN(qp_delta0)(v, w);
     for (int attempt = 0; attempt < 8; ++attempt, delta *= 100) {
-        DFN(qp_form_h_base)(v, w, delta, w->L);
+        if (attempt == 0)
+            for (int i = 0; i < n; ++i)
+                for (int j = i; j < n; ++j) w->L[(size_t)i * n + j] = w->Hb[(size_t)i * n + j];
+        else
+            DFN(qp_form_h_base)(v, w, delta, w->L);
         DFN(qp_add_gwg)(v, w);
         if (DFN(la_cholesky)(v->n, w->L) == 0) {
             st->delta = delta;
@@ -376,6 +387,7 @@ DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     st->status = DFN(qp_check_data)(v);
     if (st->status != DOPT_INST_RUNNING) return st->status;
     if (!DFN(qp_prepare_q)(v, w)) return st->status = DOPT_INST_INVALID;
+    DFN(qp_form_h_base)(v, w, DFN(qp_delta0)(v, w), w->Hb);
     for (int r = 0; r < m; ++r) {
         int on = DFN(qp_row_on)(v, r);
         w->s[r] = 1;
@@ -528,11 +540,11 @@ DOPT_KFN DREAL DFN(qp_max_step)(const DFN(qp_view) *v, const DFN(qp_work) *w, co
 /* Solve for one Mehrotra direction given the right-hand side already in
  * bx, bz, by (with eta and the complementarity term folded in), then fold in
  * the tau direction. den is the tau-row's Schur complement (negative). */
-DOPT_KFN void DFN(qp_direction)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
-                                const DFN(qp_state) *st, DREAL rhs_tau, DREAL den, DREAL *dtau)
+DOPT_KFN void DFN(qp_direction)(const DFN(qp_view) *v, int refine, DFN(qp_work) *w, const DFN(qp_state) *st,
+                                DREAL rhs_tau, DREAL den, DREAL *dtau)
 {
     int n = v->n, m = v->m, k = v->k;
-    DFN(qp_kkt_solve)(v, w, set->refine, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    DFN(qp_kkt_solve)(v, w, refine, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
     DREAL t = (rhs_tau - DFN(qp_tau_row)(v, w, st->tau, w->dx, w->dz, w->dy)) / den;
     DFN(la_axpy)(n, t, w->vx, w->dx);
     DFN(la_axpy)(m, t, w->vz, w->dz);
@@ -570,7 +582,8 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     for (int r = 0; r < m; ++r) w->bz[r] = w->W[r] != 0 ? -w->rz[r] + w->s[r] : 0;
     for (int r = 0; r < k; ++r) w->by[r] = -w->ry[r];
     DREAL dtau, dkappa;
-    DFN(qp_direction)(v, set, w, st, -rtau + kappa, den, &dtau);
+    /* the affine direction only sets sigma and the second-order term: no refinement */
+    DFN(qp_direction)(v, 0, w, st, -rtau + kappa, den, &dtau);
     for (int r = 0; r < m; ++r) w->ds[r] = w->W[r] != 0 ? -w->s[r] - w->Winv[r] * w->dz[r] : 0;
     dkappa = -kappa - kappa * dtau / tau;
     DREAL a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
@@ -593,7 +606,7 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
                        : 0;
     for (int r = 0; r < k; ++r) w->by[r] = -eta * w->ry[r];
     DREAL rkappa = tau * kappa + dtau * dkappa - smu;
-    DFN(qp_direction)(v, set, w, st, -eta * rtau + rkappa / tau, den, &dtau);
+    DFN(qp_direction)(v, set->refine, w, st, -eta * rtau + rkappa / tau, den, &dtau);
     for (int r = 0; r < m; ++r)
         w->ds[r] = w->W[r] != 0 ? -(w->bz[r] + eta * w->rz[r]) - w->Winv[r] * w->dz[r] : 0;
     dkappa = -(rkappa + kappa * dtau) / tau;

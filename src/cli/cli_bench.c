@@ -1,2 +1,259 @@
+/* dopt bench qp: forward and forward+backward throughput over a grid of
+ * batch sizes and problem sizes (m = n inequalities, k = n/4 equalities),
+ * plus the FLOP rate of the per-instance factorization. Instances come from
+ * the known-solution generator, so every timed solve is also checked.
+ * --export writes the instances so that bench/compare_qp.py times the
+ * established tools on exactly the same problems. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli.h"
-int cli_bench(int argc, char **argv) { (void)argc; (void)argv; return CLI_USAGE; }
+#include "internal.h"
+#include "qp_generate.h"
+#include "qp_ipm.h"
+
+typedef struct {
+    int64_t B;
+    int n, m, k;
+    double fwd_s, fb_s, iters, max_err;
+    int64_t solved;
+} bench_row;
+
+static void bench_usage(void)
+{
+    fprintf(stderr, "usage: dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--batch B] [--n N]\n"
+                    "                     [--min-time S] [--export DIR] [--json FILE]\n");
+}
+
+/* Flops of one factorization of K (form H_rho, Cholesky, Schur complement). */
+static double factor_flops(int n, int m, int k)
+{
+    double dn = n, dm = m, dk = k;
+    return dm * dn * (dn + 1) + dk * dn * (dn + 1) + dn * dn * dn / 3 + dk * dn * dn + dk * dk * dn + dk * dk * dk / 3;
+}
+
+/* Single-core rate of qp_factor_d on one instance with W = 1. */
+static double factor_gflops(int n, double min_time)
+{
+    int m = n, k = n / 4;
+    double *Q = malloc(sizeof(double) * n * n), *p = malloc(sizeof(double) * n), *G = malloc(sizeof(double) * m * n),
+           *h = malloc(sizeof(double) * m), *A = malloc(sizeof(double) * (k * n + 1)), *b = malloc(sizeof(double) * (k + 1));
+    dopt_qp_generate(1, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 5, Q, p, G, h, A, b, NULL, NULL, NULL);
+    double *work = calloc(qp_work_size_d(n, m, k), sizeof(double));
+    qp_view_d v = {n, m, k, Q, p, G, h, A, b};
+    qp_work_d w = qp_work_map_d(work, n, m, k);
+    qp_state_d st;
+    memset(&st, 0, sizeof st);
+    qp_prepare_q_d(&v, &w);
+    for (int r = 0; r < m; ++r) w.W[r] = w.Winv[r] = 1;
+    long reps = 0;
+    double t0 = cli_now(), t1;
+    do {
+        for (int i = 0; i < 16; ++i) qp_factor_d(&v, &w, &st);
+        reps += 16;
+        t1 = cli_now();
+    } while (t1 - t0 < min_time);
+    free(Q), free(p), free(G), free(h), free(A), free(b), free(work);
+    return factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9;
+}
+
+static int export_instances(const char *root, int64_t B, int n, int m, int k, const double *Q, const double *p,
+                            const double *G, const double *h, const double *A, const double *b, const double *xs)
+{
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/B%lld_n%d", root, (long long)B, n);
+    if (!cli_make_dir(root) || !cli_make_dir(dir)) return 0;
+    int64_t sQ[3] = {B, n, n}, sp[2] = {B, n}, sG[3] = {B, m, n}, sh[2] = {B, m}, sA[3] = {B, k, n}, sb[2] = {B, k};
+    return cli_write(dir, "Q", DOPT_FLOAT64, 3, sQ, Q) && cli_write(dir, "p", DOPT_FLOAT64, 2, sp, p) &&
+           cli_write(dir, "G", DOPT_FLOAT64, 3, sG, G) && cli_write(dir, "h", DOPT_FLOAT64, 2, sh, h) &&
+           cli_write(dir, "A", DOPT_FLOAT64, 3, sA, A) && cli_write(dir, "b", DOPT_FLOAT64, 2, sb, b) &&
+           cli_write(dir, "xstar", DOPT_FLOAT64, 2, sp, xs);
+}
+
+/* Times one configuration; the instances are checked against the known optimum. */
+static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, const char *export_dir, bench_row *row)
+{
+    int m = n, k = n / 4;
+    size_t b = (size_t)B;
+    double *Q = malloc(sizeof(double) * b * n * n), *p = malloc(sizeof(double) * b * n),
+           *G = malloc(sizeof(double) * b * m * n), *h = malloc(sizeof(double) * b * m),
+           *A = malloc(sizeof(double) * (b * k * n + 1)), *bb = malloc(sizeof(double) * (b * k + 1)),
+           *xs = malloc(sizeof(double) * b * n), *x = malloc(sizeof(double) * b * n),
+           *lam = malloc(sizeof(double) * b * m), *nu = malloc(sizeof(double) * (b * k + 1)),
+           *w = malloc(sizeof(double) * b * n), *dp = malloc(sizeof(double) * b * n),
+           *dG = malloc(sizeof(double) * b * m * n), *dh = malloc(sizeof(double) * b * m);
+    int32_t *st = malloc(sizeof(int32_t) * b), *it = malloc(sizeof(int32_t) * b);
+    int ok = Q && p && G && h && A && bb && xs && x && lam && nu && w && dp && dG && dh && st && it;
+    if (!ok) {
+        fprintf(stderr, "dopt bench: out of memory for B=%lld n=%d\n", (long long)B, n);
+        goto out;
+    }
+    dopt_qp_generate(B, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 2026, Q, p, G, h, A, bb, xs, NULL, NULL);
+    if (export_dir && !export_instances(export_dir, B, n, m, k, Q, p, G, h, A, bb, xs)) {
+        ok = 0;
+        goto out;
+    }
+    for (size_t j = 0; j < b * n; ++j) w[j] = 1;
+    dopt_qp_problem P = {B, n, m, k, DOPT_FLOAT64, Q, p, G, h, A, bb, 0};
+    dopt_qp_solution sol = {x, lam, nu, st, it};
+    /* forward: repeat until min_time has passed (at least once), keep the best */
+    double best = 1e300, t_all = 0;
+    int reps = 0;
+    do {
+        double t0 = cli_now();
+        if (dopt_qp_solve(ctx, &P, NULL, &sol, NULL) != DOPT_OK) {
+            fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(ctx));
+            ok = 0;
+            goto out;
+        }
+        double dt = cli_now() - t0;
+        best = dt < best ? dt : best;
+        t_all += dt;
+        ++reps;
+    } while (t_all < min_time && reps < 50);
+    row->fwd_s = best;
+    /* forward + backward (dQ is skipped: the comparison tools differentiate p, G, h, A, b the same way) */
+    best = 1e300;
+    t_all = 0;
+    reps = 0;
+    do {
+        double t0 = cli_now();
+        dopt_qp_tape *tape = NULL;
+        dopt_qp_grad_in gin = {w, NULL, NULL};
+        dopt_qp_grad_out gout = {NULL, dp, dG, dh, NULL, NULL};
+        if (dopt_qp_solve(ctx, &P, NULL, &sol, &tape) != DOPT_OK || dopt_qp_backward(ctx, tape, &gin, &gout) != DOPT_OK) {
+            fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(ctx));
+            dopt_qp_tape_destroy(tape);
+            ok = 0;
+            goto out;
+        }
+        dopt_qp_tape_destroy(tape);
+        double dt = cli_now() - t0;
+        best = dt < best ? dt : best;
+        t_all += dt;
+        ++reps;
+    } while (t_all < min_time && reps < 50);
+    row->fb_s = best;
+    row->solved = 0;
+    row->iters = 0;
+    row->max_err = 0;
+    for (size_t i = 0; i < b; ++i) {
+        row->solved += st[i] == DOPT_SOLVED;
+        row->iters += it[i];
+        for (int j = 0; j < n; ++j) {
+            double e = fabs(x[i * n + j] - xs[i * n + j]);
+            if (e > row->max_err) row->max_err = e;
+        }
+    }
+    row->iters /= (double)B;
+    row->B = B;
+    row->n = n;
+    row->m = m;
+    row->k = k;
+out:
+    free(Q), free(p), free(G), free(h), free(A), free(bb), free(xs), free(x), free(lam), free(nu), free(w);
+    free(dp), free(dG), free(dh), free(st), free(it);
+    return ok;
+}
+
+int cli_bench(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "qp") != 0) {
+        bench_usage();
+        return CLI_USAGE;
+    }
+    int quick = 0;
+    long long threads = 0, only_b = 0, only_n = 0;
+    double min_time = 0.5;
+    const char *export_dir = NULL, *json = NULL;
+    dopt_backend backend = DOPT_BACKEND_CPU;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--quick")) quick = 1;
+        else if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 4096, &threads)) return CLI_USAGE;
+        } else if (!strcmp(a, "--batch")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 1, 1 << 24, &only_b)) return CLI_USAGE;
+        } else if (!strcmp(a, "--n")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 4, 1024, &only_n)) return CLI_USAGE;
+        } else if (!strcmp(a, "--min-time")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 0, 3600, &min_time)) return CLI_USAGE;
+        } else if (!strcmp(a, "--backend")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_backend(v, &backend)) return CLI_USAGE;
+        } else if (!strcmp(a, "--export")) {
+            if (!(export_dir = cli_value(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(a, "--json")) {
+            if (!(json = cli_value(argc, argv, &i))) return CLI_USAGE;
+        } else {
+            fprintf(stderr, "dopt: unknown option %s\n", a);
+            bench_usage();
+            return CLI_USAGE;
+        }
+    }
+    dopt_context *ctx = NULL;
+    if (dopt_context_create(&ctx, backend) != DOPT_OK) {
+        fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
+        dopt_context_destroy(ctx);
+        return CLI_FAIL;
+    }
+    if (threads) dopt_context_set_threads(ctx, (int)threads);
+    int64_t batches[4] = {1, 64, 1024, 8192};
+    int sizes[3] = {8, 32, 128};
+    printf("dopt bench qp: float64, m = n inequalities, k = n/4 equalities, %s", 
+           dopt_context_backend(ctx) == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
+    if (dopt_context_backend(ctx) == DOPT_BACKEND_CPU) printf(", %d threads", dopt_context_threads(ctx));
+    printf("\n%8s %5s %5s %5s %14s %14s %9s %8s %10s\n", "B", "n", "m", "k", "fwd inst/s", "fwd+bwd inst/s", "iters",
+           "solved", "max|x-x*|");
+    bench_row rows[16];
+    int nrows = 0, rc = CLI_OK;
+    for (int s = 0; s < 3; ++s) {
+        for (int bi = 0; bi < 4; ++bi) {
+            int n = sizes[s];
+            int64_t B = batches[bi];
+            if (only_b && B != only_b) continue;
+            if (only_n && n != only_n) continue;
+            if (quick && (double)B * n * n * n > 1024.0 * 32 * 32 * 32) continue;
+            bench_row r;
+            memset(&r, 0, sizeof r);
+            if (!bench_one(ctx, B, n, min_time, export_dir, &r)) {
+                rc = CLI_FAIL;
+                break;
+            }
+            rows[nrows++] = r;
+            printf("%8lld %5d %5d %5d %14.0f %14.0f %9.1f %7lld%% %10.1e\n", (long long)B, n, r.m, r.k,
+                   (double)B / r.fwd_s, (double)B / r.fb_s, r.iters, (long long)(100 * r.solved / B), r.max_err);
+            fflush(stdout);
+        }
+    }
+    if (rc == CLI_OK && !only_b) {
+        printf("\nfactorization phase (form H = Q + G'WG + rho A'A, Cholesky, Schur complement), one core:\n");
+        for (int s = 0; s < 3; ++s) {
+            if (only_n && sizes[s] != only_n) continue;
+            printf("  n = %3d: %6.2f GFLOP/s\n", sizes[s], factor_gflops(sizes[s], 0.2));
+        }
+    }
+    if (json && rc == CLI_OK) {
+        FILE *f = fopen(json, "w");
+        if (!f) {
+            fprintf(stderr, "dopt: cannot write %s\n", json);
+            rc = CLI_FAIL;
+        } else {
+            fprintf(f, "[\n");
+            for (int i = 0; i < nrows; ++i)
+                fprintf(f,
+                        "  {\"B\": %lld, \"n\": %d, \"m\": %d, \"k\": %d, \"fwd_s\": %.9g, \"fwd_bwd_s\": %.9g, "
+                        "\"iters\": %.3f, \"solved\": %lld, \"max_err\": %.3g, \"threads\": %d}%s\n",
+                        (long long)rows[i].B, rows[i].n, rows[i].m, rows[i].k, rows[i].fwd_s, rows[i].fb_s,
+                        rows[i].iters, (long long)rows[i].solved, rows[i].max_err, dopt_context_threads(ctx),
+                        i + 1 < nrows ? "," : "");
+            fprintf(f, "]\n");
+            fclose(f);
+        }
+    }
+    dopt_context_destroy(ctx);
+    return rc;
+}

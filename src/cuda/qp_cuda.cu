@@ -41,7 +41,7 @@ template <> struct QP<double> {
     }
     static cusolverStatus_t potrf_batched(cusolverDnHandle_t h, int n, double *A[], int lda, int *info, int count)
     {
-        return cusolverDnDpotrfBatched(h, CUBLAS_FILL_MODE_UPPER, n, A, lda, info, count);
+        return cusolverDnDpotrfBatched(h, CUBLAS_FILL_MODE_LOWER, n, A, lda, info, count);
     }
     static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                const double *alpha, const double *A, int lda, const double *B, int ldb,
@@ -71,7 +71,7 @@ template <> struct QP<float> {
     }
     static cusolverStatus_t potrf_batched(cusolverDnHandle_t h, int n, float *A[], int lda, int *info, int count)
     {
-        return cusolverDnSpotrfBatched(h, CUBLAS_FILL_MODE_UPPER, n, A, lda, info, count);
+        return cusolverDnSpotrfBatched(h, CUBLAS_FILL_MODE_LOWER, n, A, lda, info, count);
     }
     static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                const float *alpha, const float *A, int lda, const float *B, int ldb,
@@ -358,7 +358,8 @@ static dopt_status solve_large(dopt_context *ctx, const dopt_qp_problem *P, cons
             DOPT_CUBLAS(ctx, QP<T>::gemm_batched(hd->blas, CUBLAS_OP_N, CUBLAS_OP_T, n, n, m, &one,
                                                  (const T *const *)bf->gptr, n, (const T *const *)bf->gptr, n, &one,
                                                  (T *const *)bf->lptr, n, count));
-        /* column-major upper Cholesky = row-major lower L with L L' = H */
+        /* column-major lower Cholesky (H = L L') is, read row-major, the upper
+         * factor U = L' the kernels use */
         DOPT_CUSOLVER(ctx, QP<T>::potrf_batched(hd->solver, n, (T **)bf->lptr, n, (int *)bf->info, count));
         Phase<T>::step(agrid, s, bt, set, work, wsz, state, (const T *)bf->scalars, active, nactive,
                        (const int *)bf->info, x, lam, nu);

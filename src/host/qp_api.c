@@ -13,7 +13,7 @@ void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
     opt->tol = dtype == DOPT_FLOAT32 ? 1e-4 : 1e-8;
     opt->tol_inf = dtype == DOPT_FLOAT32 ? 1e-6 : 1e-9;
     opt->max_iter = 50;
-    opt->refine = 3;
+    opt->refine = 2;
 }
 
 size_t dopt_qp_work_elems(int n, int m, int k) { return qp_work_size_d(n, m, k); }
