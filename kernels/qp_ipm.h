@@ -15,6 +15,7 @@
 #define DREAL_MIN_NORMAL DBL_MIN
 #define DREAL_REG 3.7e-11 /* eps^(2/3): static regularization, then refinement */
 #define DREAL_REFINE_STOP (4 * DBL_EPSILON)
+#define DREAL_REFINE_FWD 1.5e-8 /* sqrt(eps) */
 #define DREAL_STEP_FRACTION 0.99
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
@@ -29,6 +30,7 @@
 #undef DREAL_MIN_NORMAL
 #undef DREAL_REG
 #undef DREAL_REFINE_STOP
+#undef DREAL_REFINE_FWD
 #undef DREAL_STEP_FRACTION
 
 #define DREAL float
@@ -41,6 +43,7 @@
 #define DREAL_MIN_NORMAL FLT_MIN
 #define DREAL_REG 2.4e-5f
 #define DREAL_REFINE_STOP (4 * FLT_EPSILON)
+#define DREAL_REFINE_FWD 3.4e-4f
 #define DREAL_STEP_FRACTION 0.99f
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
@@ -55,6 +58,7 @@
 #undef DREAL_MIN_NORMAL
 #undef DREAL_REG
 #undef DREAL_REFINE_STOP
+#undef DREAL_REFINE_FWD
 #undef DREAL_STEP_FRACTION
 
 #endif

@@ -315,8 +315,10 @@ DOPT_KFN DREAL DFN(qp_kkt_residual)(const DFN(qp_view) *v, DFN(qp_work) *w, cons
 }
 
 /* Solve K d = b with iterative refinement against the unregularized K
- * (the regularization only preconditions). */
-DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refine, const DREAL *bx,
+ * (the regularization only preconditions), until the relative residual is
+ * below `stop`: the forward's Newton directions need sqrt(eps) (residuals
+ * are recomputed exactly every iteration), the backward's gradient eps. */
+DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refine, DREAL stop, const DREAL *bx,
                                 const DREAL *bz, const DREAL *by, DREAL *dx, DREAL *dz, DREAL *dy)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -327,7 +329,7 @@ DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refi
 #ifdef DOPT_TRACE
         printf("      refine %d rel %.3e W0 %.3e\n", it, (double)rel, (double)w->W[0]);
 #endif
-        if (!(rel > DREAL_REFINE_STOP) || !(rel < (DREAL)0.5 * prev)) break;
+        if (!(rel > stop) || !(rel < (DREAL)0.5 * prev)) break;
         prev = rel;
         /* the correction overwrites its own right-hand side ez in place */
         DFN(qp_kkt_base_solve)(v, w, w->ex, w->ez, w->ey, w->tn, w->ez, w->tk);
@@ -398,7 +400,7 @@ DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     for (int j = 0; j < n; ++j) w->bx[j] = -v->p[j];
     for (int r = 0; r < k; ++r) w->by[r] = v->b[r];
     if (DFN(qp_factor)(v, w, st)) return st->status = DOPT_INST_NUMERICAL;
-    DFN(qp_kkt_solve)(v, w, set->refine, w->bx, w->bz, w->by, x, z, y);
+    DFN(qp_kkt_solve)(v, w, set->refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, x, z, y);
     /* z now holds Gx - h on rows that are on */
     DREAL smin = DREAL_MAX, zmin = DREAL_MAX;
     for (int r = 0; r < m; ++r) {
@@ -544,7 +546,7 @@ DOPT_KFN void DFN(qp_direction)(const DFN(qp_view) *v, int refine, DFN(qp_work) 
                                 DREAL rhs_tau, DREAL den, DREAL *dtau)
 {
     int n = v->n, m = v->m, k = v->k;
-    DFN(qp_kkt_solve)(v, w, refine, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    DFN(qp_kkt_solve)(v, w, refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
     DREAL t = (rhs_tau - DFN(qp_tau_row)(v, w, st->tau, w->dx, w->dz, w->dy)) / den;
     DFN(la_axpy)(n, t, w->vx, w->dx);
     DFN(la_axpy)(m, t, w->vz, w->dz);
@@ -568,7 +570,11 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
         w->bz[r] = on ? v->h[r] : 0;
     }
     for (int r = 0; r < k; ++r) w->by[r] = v->b[r];
-    DFN(qp_kkt_solve)(v, w, set->refine, w->bx, w->bz, w->by, w->vx, w->vz, w->vy);
+    /* solved to full accuracy (at least 3 refinement steps): den below has
+     * its guaranteed sign only when v solves K exactly, and near the
+     * solution den -> 0 */
+    DFN(qp_kkt_solve)(v, w, set->refine > 3 ? set->refine : 3, DREAL_REFINE_STOP, w->bx, w->bz, w->by, w->vx, w->vz,
+                      w->vy);
     /* den = -(v_x - x/tau)'Q(v_x - x/tau) - v_z' W^-1 v_z - kappa/tau < 0,
      * the form that cannot lose its sign to cancellation */
     for (int j = 0; j < n; ++j) w->tn[j] = w->vx[j] - x[j] / tau;
@@ -706,5 +712,5 @@ DOPT_KFN void DFN(qp_adjoint)(const DFN(qp_view) *v, DREAL *work, int refine, co
     for (int j = 0; j < n; ++j) w.bx[j] = -gx[j];
     for (int r = 0; r < m; ++r) w.bz[r] = w.W[r] != 0 && glam ? -glam[r] : 0;
     for (int r = 0; r < k; ++r) w.by[r] = gnu ? -gnu[r] : 0;
-    DFN(qp_kkt_solve)(v, &w, refine, w.bx, w.bz, w.by, dx, dlt, dnu);
+    DFN(qp_kkt_solve)(v, &w, refine, DREAL_REFINE_STOP, w.bx, w.bz, w.by, dx, dlt, dnu);
 }

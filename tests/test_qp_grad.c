@@ -205,6 +205,39 @@ static void check_entrywise(void)
     tq_free(&d);
 }
 
+/* A tape passed back to dopt_qp_solve is refilled: same gradients as a
+ * fresh tape, also when the second problem is larger than the first. */
+static void check_tape_reuse(void)
+{
+    tq_data a = tq_gen(5, 4, 4, 1, DOPT_GEN_STRICTLY_CONVEX, 10, 61);
+    tq_data b = tq_gen(9, 7, 6, 2, DOPT_GEN_STRICTLY_CONVEX, 10, 62);
+    tq_stage(&a);
+    tq_stage(&b);
+    tq_out oa = tq_out_alloc(&a), ob = tq_out_alloc(&b);
+    dopt_qp_tape *reused = NULL, *fresh = NULL;
+    CHECK_OK(tq_solve(&a, NULL, &oa, &reused));
+    CHECK_OK(tq_solve(&b, NULL, &ob, &reused)); /* grows */
+    CHECK_OK(tq_solve(&b, NULL, &ob, &fresh));
+    size_t len = (size_t)b.B * b.n;
+    double *w = tq_alloc(len), *g1 = tq_alloc(len), *g2 = tq_alloc(len);
+    for (size_t j = 0; j < len; ++j) w[j] = (double)(j % 5) - 2;
+    void *wd = tu_dev(w, sizeof(double) * len), *g1d = tu_dev_out(g1, sizeof(double) * len),
+         *g2d = tu_dev_out(g2, sizeof(double) * len);
+    dopt_qp_grad_in gi = {wd, NULL, NULL};
+    dopt_qp_grad_out o1 = {NULL, g1d, NULL, NULL, NULL, NULL}, o2 = {NULL, g2d, NULL, NULL, NULL, NULL};
+    CHECK_OK(dopt_qp_backward(tu_ctx, reused, &gi, &o1));
+    CHECK_OK(dopt_qp_backward(tu_ctx, fresh, &gi, &o2));
+    tu_host(g1, g1d, sizeof(double) * len);
+    tu_host(g2, g2d, sizeof(double) * len);
+    CHECK(memcmp(g1, g2, sizeof(double) * len) == 0, "a reused tape gives other gradients than a fresh one");
+    tu_dev_free(w, wd), tu_dev_free(g1, g1d), tu_dev_free(g2, g2d);
+    free(w), free(g1), free(g2);
+    dopt_qp_tape_destroy(reused);
+    dopt_qp_tape_destroy(fresh);
+    tq_out_free(&oa), tq_out_free(&ob);
+    tq_free(&a), tq_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -212,6 +245,7 @@ int main(int argc, char **argv)
     tight.tol = 1e-12;
     tight.max_iter = 100;
     check_entrywise();
+    check_tape_reuse();
     int sizes[][3] = {{2, 1, 0}, {4, 3, 1}, {6, 0, 2}, {6, 5, 0}, {10, 10, 3}, {16, 12, 4}, {32, 32, 8}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
         int n = sizes[s][0], m = sizes[s][1], k = sizes[s][2];

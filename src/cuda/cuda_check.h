@@ -52,6 +52,18 @@ struct dopt_cuda_handles {
 };
 dopt_status dopt_cuda_handles_get(dopt_context *ctx, struct dopt_cuda_handles **out);
 
+/* Makes *buf hold at least `bytes` of device memory. */
+static inline dopt_status dopt_cuda_reserve(dopt_context *ctx, void **buf, size_t *cap, size_t bytes)
+{
+    if (*buf && bytes <= *cap) return DOPT_OK;
+    if (*buf) cudaFree(*buf);
+    *buf = NULL;
+    *cap = 0;
+    DOPT_CU(ctx, cudaMalloc(buf, bytes ? bytes : 1));
+    *cap = bytes;
+    return DOPT_OK;
+}
+
 static inline unsigned dopt_grid(int64_t count, unsigned block) { return (unsigned)((count + block - 1) / block); }
 
 #endif

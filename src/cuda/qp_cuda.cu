@@ -381,7 +381,13 @@ static dopt_status solve_typed(dopt_context *ctx, const dopt_qp_problem *P, cons
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     size_t wsz = QP<T>::work_size(P->n, P->m, P->k);
     T *work = NULL;
-    DOPT_CU(ctx, cudaMalloc(&work, sizeof(T) * wsz * (size_t)B));
+    size_t wbytes = sizeof(T) * wsz * (size_t)B;
+    if (tape) {
+        DOPT_TRY(dopt_cuda_reserve(ctx, &tape->work, &tape->cap_work, wbytes));
+        work = (T *)tape->work;
+    } else {
+        DOPT_CU(ctx, cudaMalloc(&work, wbytes));
+    }
     dopt_status st = DOPT_OK;
     if (P->n < DOPT_QP_CUDA_LARGE_N) {
         qp_solve_small_kernel<T><<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
@@ -397,17 +403,17 @@ static dopt_status solve_typed(dopt_context *ctx, const dopt_qp_problem *P, cons
         st = solve_large<T>(ctx, P, o, work, wsz, tape != NULL, sol, &bf);
         large_release(&bf);
     }
-    if (st != DOPT_OK || !tape) {
+    if (!tape) {
         cudaFree(work);
         return st;
     }
-    tape->work = work;
+    if (st != DOPT_OK) return st;
     tape->work_per_instance = wsz;
     size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
-    DOPT_CU(ctx, cudaMalloc(&tape->x, sizeof(T) * nx));
-    DOPT_CU(ctx, cudaMalloc(&tape->lam, sizeof(T) * (nl ? nl : 1)));
-    DOPT_CU(ctx, cudaMalloc(&tape->nu, sizeof(T) * (nn ? nn : 1)));
-    DOPT_CU(ctx, cudaMalloc(&tape->status, sizeof(int32_t) * (size_t)B));
+    DOPT_TRY(dopt_cuda_reserve(ctx, &tape->x, &tape->cap_x, sizeof(T) * nx));
+    DOPT_TRY(dopt_cuda_reserve(ctx, &tape->lam, &tape->cap_lam, sizeof(T) * nl));
+    DOPT_TRY(dopt_cuda_reserve(ctx, &tape->nu, &tape->cap_nu, sizeof(T) * nn));
+    DOPT_TRY(dopt_cuda_reserve(ctx, (void **)&tape->status, &tape->cap_status, sizeof(int32_t) * (size_t)B));
     DOPT_CU(ctx, cudaMemcpyAsync(tape->x, sol->x, sizeof(T) * nx, cudaMemcpyDeviceToDevice, s));
     if (nl) DOPT_CU(ctx, cudaMemcpyAsync(tape->lam, sol->lam, sizeof(T) * nl, cudaMemcpyDeviceToDevice, s));
     if (nn) DOPT_CU(ctx, cudaMemcpyAsync(tape->nu, sol->nu, sizeof(T) * nn, cudaMemcpyDeviceToDevice, s));

@@ -48,7 +48,13 @@ struct dopt_qp_tape {
     void *work;               /* batch * work_per_instance: factors at the solution */
     void *x, *lam, *nu;       /* copies of the solution */
     int32_t *status;
+    /* bytes allocated behind each pointer: a tape passed back to
+     * dopt_qp_solve is refilled in place, growing only when needed */
+    size_t cap_work, cap_x, cap_lam, cap_nu, cap_status;
 };
+
+/* Makes *buf hold at least `bytes` (host memory); 0 on failure. */
+int dopt_host_reserve(void **buf, size_t *cap, size_t bytes);
 
 dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *prob,
                              const dopt_qp_options *opt, dopt_qp_options *resolved);

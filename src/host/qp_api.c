@@ -62,16 +62,24 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     ctx->error[0] = 0;
+    dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
     if (tape_out) *tape_out = NULL;
     dopt_qp_options o;
     dopt_status st = dopt_qp_validate(ctx, prob, opt, &o);
-    if (st != DOPT_OK) return st;
+    if (st != DOPT_OK) {
+        dopt_qp_tape_destroy(reuse);
+        return st;
+    }
     if (!sol || (prob->batch > 0 && (!sol->x || !sol->status || (prob->m > 0 && !sol->lam) ||
                                      (prob->k > 0 && !sol->nu))))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: solution buffers x, status (and lam, nu) required");
     dopt_qp_tape *tape = NULL;
+    if (reuse && reuse->backend != ctx->backend) {
+        dopt_qp_tape_destroy(reuse);
+        reuse = NULL;
+    }
     if (tape_out) {
-        tape = (dopt_qp_tape *)calloc(1, sizeof *tape);
+        tape = reuse ? reuse : (dopt_qp_tape *)calloc(1, sizeof *tape);
         if (!tape) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
         tape->backend = ctx->backend;
         tape->prob = *prob;
@@ -87,6 +95,15 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
     }
     if (tape_out) *tape_out = tape;
     return DOPT_OK;
+}
+
+int dopt_host_reserve(void **buf, size_t *cap, size_t bytes)
+{
+    if (bytes <= *cap && *buf) return 1;
+    free(*buf);
+    *buf = malloc(bytes ? bytes : 1);
+    *cap = *buf ? bytes : 0;
+    return *buf != NULL;
 }
 
 dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,

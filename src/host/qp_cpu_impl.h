@@ -68,7 +68,14 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     job.set = DFN(qp_settings_of)(o);
     job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
     job.keep = tape != NULL;
-    job.work = (DREAL *)malloc(sizeof(DREAL) * job.wsz * (size_t)(tape ? B : workers));
+    size_t wbytes = sizeof(DREAL) * job.wsz * (size_t)(tape ? B : workers);
+    if (tape) {
+        if (!dopt_host_reserve(&tape->work, &tape->cap_work, wbytes))
+            return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
+        job.work = (DREAL *)tape->work;
+    } else {
+        job.work = (DREAL *)malloc(wbytes);
+    }
     job.x = (DREAL *)sol->x;
     job.lam = (DREAL *)sol->lam;
     job.nu = (DREAL *)sol->nu;
@@ -81,13 +88,11 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
         return DOPT_OK;
     }
     size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
-    tape->work = job.work;
     tape->work_per_instance = job.wsz;
-    tape->x = malloc(sizeof(DREAL) * nx);
-    tape->lam = malloc(sizeof(DREAL) * (nl ? nl : 1));
-    tape->nu = malloc(sizeof(DREAL) * (nn ? nn : 1));
-    tape->status = (int32_t *)malloc(sizeof(int32_t) * (size_t)B);
-    if (!tape->x || !tape->lam || !tape->nu || !tape->status)
+    if (!dopt_host_reserve(&tape->x, &tape->cap_x, sizeof(DREAL) * nx) ||
+        !dopt_host_reserve(&tape->lam, &tape->cap_lam, sizeof(DREAL) * nl) ||
+        !dopt_host_reserve(&tape->nu, &tape->cap_nu, sizeof(DREAL) * nn) ||
+        !dopt_host_reserve((void **)&tape->status, &tape->cap_status, sizeof(int32_t) * (size_t)B))
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
     memcpy(tape->x, sol->x, sizeof(DREAL) * nx);
     if (nl) memcpy(tape->lam, sol->lam, sizeof(DREAL) * nl);
