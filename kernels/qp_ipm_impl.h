@@ -326,9 +326,6 @@ DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refi
     DREAL prev = DREAL_MAX;
     for (int it = 0; it < refine; ++it) {
         DREAL rel = DFN(qp_kkt_residual)(v, w, bx, bz, by, dx, dz, dy);
-#ifdef DOPT_TRACE
-        printf("      refine %d rel %.3e W0 %.3e\n", it, (double)rel, (double)w->W[0]);
-#endif
         if (!(rel > stop) || !(rel < (DREAL)0.5 * prev)) break;
         prev = rel;
         /* the correction overwrites its own right-hand side ez in place */
@@ -492,9 +489,6 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     DREAL gap_c = sz / (tau * tau);
     if (gap_c > gap) gap = gap_c;
     DREAL objscale = 1 + (DABS(pobj) < DABS(dobj) ? DABS(pobj) : DABS(dobj));
-#ifdef DOPT_TRACE
-    printf("it %d tau %.3e kappa %.3e dres %.3e pres %.3e %.3e gap %.3e cert_p %.3e nsum %.3e px %.3e\n", st->iter, (double)tau, (double)kappa, (double)dres, (double)pres_z, (double)pres_y, (double)gap, (double)(hz+by), (double)nsum, (double)px);
-#endif
     if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
         return st->status = DOPT_INST_SOLVED;
 
@@ -592,6 +586,13 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     DFN(qp_direction)(v, 0, w, st, -rtau + kappa, den, &dtau);
     for (int r = 0; r < m; ++r) w->ds[r] = w->W[r] != 0 ? -w->s[r] - w->Winv[r] * w->dz[r] : 0;
     dkappa = -kappa - kappa * dtau / tau;
+    /* The tau-row is not linear in (x, tau): along a step, x'Qx/tau grows by
+     * a^2 (dx - x dtau/tau)'Q(dx - x dtau/tau)/(tau + a dtau) beyond its
+     * linearization. The corrector takes this second-order term from the
+     * affine direction, as it takes ds.*dz for the complementarity. */
+    for (int j = 0; j < n; ++j) w->tn[j] = w->dx[j] - x[j] * dtau / tau;
+    DFN(la_gemv)(n, n, w->Qs, w->tn, w->ex);
+    DREAL tau_second_order = DFN(la_dot)(n, w->tn, w->ex) / tau;
     DREAL a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
     if (a > 1) a = 1;
     DREAL mu_aff = (tau + a * dtau) * (kappa + a * dkappa);
@@ -612,16 +613,13 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
                        : 0;
     for (int r = 0; r < k; ++r) w->by[r] = -eta * w->ry[r];
     DREAL rkappa = tau * kappa + dtau * dkappa - smu;
-    DFN(qp_direction)(v, set->refine, w, st, -eta * rtau + rkappa / tau, den, &dtau);
+    DFN(qp_direction)(v, set->refine, w, st, -eta * rtau + rkappa / tau - tau_second_order, den, &dtau);
     for (int r = 0; r < m; ++r)
         w->ds[r] = w->W[r] != 0 ? -(w->bz[r] + eta * w->rz[r]) - w->Winv[r] * w->dz[r] : 0;
     dkappa = -(rkappa + kappa * dtau) / tau;
     a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
     a *= DREAL_STEP_FRACTION;
     if (a > 1) a = 1;
-#ifdef DOPT_TRACE
-    printf("   step a %.3e dtau %.3e dkappa %.3e den %.3e sigma %.3e mu %.3e\n", (double)a, (double)dtau, (double)dkappa, (double)den, (double)sigma, (double)mu);
-#endif
     if (!(a > 0)) return st->status = DOPT_INST_NUMERICAL;
     DFN(la_axpy)(n, a, w->dx, x);
     DFN(la_axpy)(k, a, w->dy, y);
