@@ -204,6 +204,39 @@ static void test_threads(void)
     tq_free(&d);
 }
 
+/* Projections onto random polytopes containing 0 (always feasible, strictly
+ * convex): every instance must be solved, quickly. Guards the embedding's
+ * tau-row correction: without it such instances stalled at the limit. */
+static void test_projections(void)
+{
+    int n = 3, m = 12;
+    int64_t B = 4000;
+    tq_data d = tq_gen(B, n, m, 0, DOPT_GEN_STRICTLY_CONVEX, 10, 11);
+    tu_seed(99);
+    for (int64_t i = 0; i < B; ++i) {
+        for (int j = 0; j < n * n; ++j) d.Q[i * n * n + j] = j % (n + 1) == 0;
+        for (int j = 0; j < m * n; ++j) d.G[i * m * n + j] = 2 * tu_normal();
+        for (int q = 0; q < m; ++q) d.h[i * m + q] = 0.5 + 1.5 * tu_unif();
+        for (int j = 0; j < n; ++j) d.p[i * n + j] = 1.5 * tu_normal();
+    }
+    tq_stage(&d);
+    tq_out o = tq_out_alloc(&d);
+    CHECK_OK(tq_solve(&d, NULL, &o, NULL));
+    int bad = 0, maxit = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        bad += o.status[i] != DOPT_SOLVED;
+        if (o.iters[i] > maxit) maxit = o.iters[i];
+        double e = tq_kkt_error(&d, i, o.x + i * n, o.lam + i * m, NULL);
+        if (e > worst) worst = e;
+    }
+    CHECK(bad == 0, "%d of %lld projections not solved", bad, (long long)B);
+    CHECK(maxit <= 25, "a projection took %d iterations", maxit);
+    CHECK(worst < 1e-6, "projections: worst KKT error %.3e", worst);
+    tq_out_free(&o);
+    tq_free(&d);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -220,6 +253,7 @@ int main(int argc, char **argv)
     }
     test_random(128, 128, 32, DOPT_GEN_STRICTLY_CONVEX, 10, 3, 7);
     test_inf_rows();
+    test_projections();
     test_shared();
     test_threads();
     return tu_finish("test_qp_solve");
