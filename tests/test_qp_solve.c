@@ -81,6 +81,26 @@ static void test_hand_checked(void)
     }
 }
 
+/* A projection that stalled the embedding for 50 iterations before the
+ * tau-row's second-order correction (caught by dopt demo). */
+static void test_stalled_projection(void)
+{
+    double Q[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    double G[18] = {3.281482998011195, -0.20028707133354368, 1.0005682010967747, -1.6851661329505303, 2.174667672568412, -0.13951280798702481, -0.55505501396356016, -0.10368912816661388, -1.5563487464482684, 1.0797241615234898, -1.5517070690627239, -0.26709481603285873, 0.65197100115001061, -0.41566369023441635, -1.7825165295373782, -0.77166533297630058, 0.35735275912019421, -1.1893483907850633};
+    double h[6] = {1.5363572411258748, 2.0311686175002075, 2.026755728906938, 0.89183963629936513, 1.833996350051587, 1.2968502125557415};
+    double p[3] = {1.9441910086982386, 1.5721734823077531, -2.3517461457767528};
+    tq_data d;
+    memset(&d, 0, sizeof d);
+    d.B = 1, d.n = 3, d.m = 6, d.Q = Q, d.p = p, d.G = G, d.h = h;
+    tq_stage(&d);
+    tq_out o = tq_out_alloc(&d);
+    CHECK_OK(tq_solve(&d, NULL, &o, NULL));
+    CHECK(o.status[0] == DOPT_SOLVED && o.iters[0] <= 15, "status %d after %d iterations", o.status[0], o.iters[0]);
+    CHECK(tq_kkt_error(&d, 0, o.x, o.lam, NULL) < 1e-7, "KKT error %.3e", tq_kkt_error(&d, 0, o.x, o.lam, NULL));
+    tq_out_free(&o);
+    tu_dev_free(d.Q, d.dQ), tu_dev_free(d.p, d.dp), tu_dev_free(d.G, d.dG), tu_dev_free(d.h, d.dh);
+}
+
 /* Random instances with a constructed optimum: the certificate must hold,
  * and for unique optima the solution must match. */
 static void test_random(int n, int m, int k, dopt_gen_kind kind, double cond, int64_t B, uint64_t seed)
@@ -254,6 +274,7 @@ int main(int argc, char **argv)
     test_random(128, 128, 32, DOPT_GEN_STRICTLY_CONVEX, 10, 3, 7);
     test_inf_rows();
     test_projections();
+    test_stalled_projection();
     test_shared();
     test_threads();
     return tu_finish("test_qp_solve");
