@@ -51,6 +51,8 @@ struct dopt_qp_tape {
     /* bytes allocated behind each pointer: a tape passed back to
      * dopt_qp_solve is refilled in place, growing only when needed */
     size_t cap_work, cap_x, cap_lam, cap_nu, cap_status;
+    void *adjoint; /* backward scratch (dx, dlam~, dnu per instance), kept for reuse */
+    size_t cap_adjoint;
 };
 
 /* Makes *buf hold at least `bytes` (host memory); 0 on failure. */

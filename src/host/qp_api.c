@@ -131,12 +131,14 @@ void dopt_qp_tape_destroy(dopt_qp_tape *tape)
         dopt_cuda_free(tape->lam);
         dopt_cuda_free(tape->nu);
         dopt_cuda_free(tape->status);
+        dopt_cuda_free(tape->adjoint);
     } else {
         free(tape->work);
         free(tape->x);
         free(tape->lam);
         free(tape->nu);
         free(tape->status);
+        free(tape->adjoint);
     }
     free(tape);
 }

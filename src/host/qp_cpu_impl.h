@@ -191,15 +191,13 @@ static dopt_status DFN(qp_backward_cpu)(dopt_context *ctx, const dopt_qp_tape *T
     job.gx = (const DREAL *)gin->dx;
     job.glam = m ? (const DREAL *)gin->dlam : NULL;
     job.gnu = k ? (const DREAL *)gin->dnu : NULL;
-    job.DX = (DREAL *)malloc(sizeof(DREAL) * (size_t)B * n);
-    job.DLT = (DREAL *)malloc(sizeof(DREAL) * ((size_t)B * m + 1));
-    job.DN = (DREAL *)malloc(sizeof(DREAL) * ((size_t)B * k + 1));
-    if (!job.DX || !job.DLT || !job.DN) {
-        free(job.DX);
-        free(job.DLT);
-        free(job.DN);
+    /* scratch kept in the tape: repeated backward passes allocate nothing */
+    dopt_qp_tape *Tm = (dopt_qp_tape *)T;
+    if (!dopt_host_reserve(&Tm->adjoint, &Tm->cap_adjoint, sizeof(DREAL) * (size_t)B * (size_t)(n + m + k)))
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp backward: out of memory");
-    }
+    job.DX = (DREAL *)Tm->adjoint;
+    job.DLT = job.DX + (size_t)B * n;
+    job.DN = job.DLT + (size_t)B * m;
     int64_t grain = B >= 256 ? 8 : 1;
     dopt_parallel_for(dopt_worker_count(ctx->threads, B, grain), B, grain, DFN(qp_adjoint_range), &job);
     const DREAL *x = (const DREAL *)T->x, *lam = (const DREAL *)T->lam, *nu = (const DREAL *)T->nu;
@@ -214,8 +212,5 @@ static dopt_status DFN(qp_backward_cpu)(dopt_context *ctx, const dopt_qp_tape *T
     if (k && g->dA)
         DFN(qp_outer)(ctx->threads, B, k, n, (sh & DOPT_QP_SHARE_A) != 0, 1, job.DN, x, nu, job.DX, (DREAL *)g->dA);
     if (k && g->db) DFN(qp_vec_grad)(B, k, (sh & DOPT_QP_SHARE_B) != 0, -1, job.DN, (DREAL *)g->db);
-    free(job.DX);
-    free(job.DLT);
-    free(job.DN);
     return DOPT_OK;
 }
