@@ -12,7 +12,7 @@ int dopt_worker_count(int threads, int64_t count, int64_t grain)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int w = threads > 0 ? threads : (cpus > 0 ? (int)cpus : 1);
     if (grain < 1) grain = 1;
-    int64_t chunks = (count + grain - 1) / grain;
+    int64_t chunks = count / grain + (count % grain != 0);
     if (chunks < w) w = chunks > 0 ? (int)chunks : 1;
     return w;
 }
