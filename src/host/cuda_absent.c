@@ -47,3 +47,23 @@ int dopt_cuda_download(void *dst, const void *src, size_t bytes)
 }
 
 void dopt_cuda_context_release(dopt_context *ctx) { (void)ctx; }
+
+dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                                const dopt_bern_options *o, dopt_bern_result *res)
+{
+    (void)P;
+    (void)xhat;
+    (void)o;
+    (void)res;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                 int32_t *status)
+{
+    (void)P;
+    (void)xhat;
+    (void)x;
+    (void)status;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}

@@ -67,6 +67,22 @@ dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *prob,
 dopt_status dopt_qp_backward_cpu(dopt_context *ctx, const dopt_qp_tape *tape,
                                  const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
 
+#define DOPT_TRY_STATUS(call)       \
+    do {                            \
+        dopt_status s_ = (call);    \
+        if (s_ != DOPT_OK) return s_; \
+    } while (0)
+
+/* ---- Bernoulli surrogate ---- */
+dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                               const dopt_bern_options *o, dopt_bern_result *res);
+dopt_status dopt_bern_round_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                int32_t *status);
+dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                                const dopt_bern_options *o, dopt_bern_result *res);
+dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                 int32_t *status);
+
 /* CUDA backend (src/cuda); stubs answering DOPT_ERR_UNSUPPORTED when not built. */
 int dopt_cuda_device_count(void);
 dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob,

@@ -1,0 +1,76 @@
+/* Batch addressing and one-instance entry points of the Bernoulli surrogate,
+ * shared by the CPU loop and the CUDA kernels. Included by bern.h. */
+
+typedef struct {
+    int n, m;
+    const DREAL *A;         /* dense, or NULL */
+    const int64_t *row_ptr; /* CSR */
+    const int32_t *col;
+    const DREAL *val;
+    const DREAL *b, *c;
+    int64_t sA, sR, sb, sc; /* batch strides (elements), 0 = shared */
+} DFN(bern_batch);
+
+DOPT_KFN DFN(bern_view) DFN(bern_batch_view)(const DFN(bern_batch) *bt, int64_t i)
+{
+    DFN(bern_view) v;
+    v.n = bt->n;
+    v.m = bt->m;
+    if (bt->A) {
+        v.row_ptr = NULL;
+        v.col = NULL;
+        v.val = bt->A + i * bt->sA;
+    } else {
+        v.row_ptr = bt->row_ptr + i * bt->sR;
+        v.col = bt->col;
+        v.val = bt->val;
+    }
+    v.b = bt->b + i * bt->sb;
+    v.c = bt->c ? bt->c + i * bt->sc : NULL;
+    return v;
+}
+
+/* Work per instance for bern_eval_instance: the estimator's plus xhat. */
+DOPT_KFN size_t DFN(bern_instance_work)(int n, int m, int K) { return DFN(bern_work_size)(n, m, K) + (size_t)n; }
+
+/* Instance i: loss, gradient and standard errors; with logits, the input is
+ * logit(xhat) and the gradient is taken with respect to it. */
+DOPT_KFN int DFN(bern_eval_instance)(const DFN(bern_batch) *bt, const DREAL *in, int estimator, int K, DREAL mu,
+                                     uint64_t seed, int logits, int64_t i, DREAL *work, DREAL *loss, DREAL *grad,
+                                     DREAL *loss_se, DREAL *grad_se)
+{
+    int n = bt->n;
+    DFN(bern_view) v = DFN(bern_batch_view)(bt, i);
+    const DREAL *xin = in + i * n;
+    DREAL *xhat = work + DFN(bern_work_size)(n, bt->m, K);
+    for (int j = 0; j < n; ++j) xhat[j] = logits ? (DREAL)(1 / (1 + exp(-(double)xin[j]))) : xin[j];
+    DREAL *g = grad + i * n, *gse = grad_se ? grad_se + i * n : NULL;
+    int st;
+    if (estimator == DOPT_BERN_EXACT) {
+        st = DFN(bern_exact)(&v, xhat, mu, work, loss + i, g);
+        if (loss_se) loss_se[i] = 0;
+        if (gse)
+            for (int j = 0; j < n; ++j) gse[j] = 0;
+    } else {
+        st = DFN(bern_instance)(&v, xhat, estimator, K, mu, seed, (uint32_t)i, work, loss + i, g,
+                                loss_se ? loss_se + i : NULL, gse);
+    }
+    if (logits && st == DOPT_INST_SOLVED)
+        for (int j = 0; j < n; ++j) {
+            DREAL d = xhat[j] * (1 - xhat[j]);
+            g[j] *= d;
+            if (gse) gse[j] *= d;
+        }
+    return st;
+}
+
+/* Instance i: round and repair into x (0/1). work: n + m values. */
+DOPT_KFN int DFN(bern_round_instance)(const DFN(bern_batch) *bt, const DREAL *xhat, int64_t i, DREAL *x, DREAL *work)
+{
+    DFN(bern_view) v = DFN(bern_batch_view)(bt, i);
+    if (DFN(bern_check)(&v, xhat + i * bt->n) != DOPT_INST_SOLVED) {
+        for (int j = 0; j < bt->n; ++j) x[i * bt->n + j] = 0;
+        return DOPT_INST_INVALID;
+    }
+    return DFN(bern_round_repair)(&v, xhat + i * bt->n, x + i * bt->n, work);
+}

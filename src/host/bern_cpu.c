@@ -1,0 +1,33 @@
+/* CPU backend of the Bernoulli surrogate: both precisions from one source. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kernels/bern.h"
+
+#define DREAL double
+#define DFN(name) name##_d
+#include "bern_cpu_impl.h"
+#undef DREAL
+#undef DFN
+
+#define DREAL float
+#define DFN(name) name##_f
+#include "bern_cpu_impl.h"
+#undef DREAL
+#undef DFN
+
+dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                               const dopt_bern_options *o, dopt_bern_result *res)
+{
+    return P->dtype == DOPT_FLOAT64 ? bern_run_cpu_d(ctx, P, xhat, o, res, NULL, NULL)
+                                    : bern_run_cpu_f(ctx, P, xhat, o, res, NULL, NULL);
+}
+
+dopt_status dopt_bern_round_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                int32_t *status)
+{
+    return P->dtype == DOPT_FLOAT64 ? bern_run_cpu_d(ctx, P, xhat, NULL, NULL, x, status)
+                                    : bern_run_cpu_f(ctx, P, xhat, NULL, NULL, x, status);
+}

@@ -1,0 +1,82 @@
+/* CPU backend of the Bernoulli surrogate for one precision (included twice
+ * by bern_cpu.c): a loop over instances on the thread pool running
+ * kernels/bern.h. Samples depend only on (seed, instance, sample, j), so the
+ * results do not depend on the thread count. */
+
+static DFN(bern_batch) DFN(bern_batch_of)(const dopt_bern_problem *P)
+{
+    DFN(bern_batch) bt;
+    int64_t n = P->n, m = P->m;
+    unsigned sh = P->shared;
+    bt.n = P->n;
+    bt.m = P->m;
+    bt.A = (const DREAL *)P->A;
+    bt.row_ptr = P->row_ptr;
+    bt.col = P->col_idx;
+    bt.val = (const DREAL *)P->values;
+    bt.b = (const DREAL *)P->b;
+    bt.c = (const DREAL *)P->c;
+    bt.sA = (sh & DOPT_BERN_SHARE_A) ? 0 : m * n;
+    bt.sR = (sh & DOPT_BERN_SHARE_A) ? 0 : m + 1;
+    bt.sb = (sh & DOPT_BERN_SHARE_B) ? 0 : m;
+    bt.sc = (sh & DOPT_BERN_SHARE_C) ? 0 : n;
+    if (!bt.b) bt.sb = 0; /* m = 0: never read */
+    return bt;
+}
+
+typedef struct {
+    DFN(bern_batch) bt;
+    const DREAL *xhat;
+    dopt_bern_options o;
+    DREAL *work;
+    size_t wsz;
+    DREAL *loss, *grad, *loss_se, *grad_se, *x;
+    int32_t *status;
+} DFN(bern_job);
+
+static void DFN(bern_eval_range)(void *arg, int64_t i0, int64_t i1, int worker)
+{
+    DFN(bern_job) *j = (DFN(bern_job) *)arg;
+    DREAL *w = j->work + (size_t)worker * j->wsz;
+    for (int64_t i = i0; i < i1; ++i)
+        j->status[i] = DFN(bern_eval_instance)(&j->bt, j->xhat, (int)j->o.estimator, j->o.samples, (DREAL)j->o.mu,
+                                               j->o.seed, j->o.logits, i, w, j->loss, j->grad, j->loss_se,
+                                               j->grad_se);
+}
+
+static void DFN(bern_round_range)(void *arg, int64_t i0, int64_t i1, int worker)
+{
+    DFN(bern_job) *j = (DFN(bern_job) *)arg;
+    DREAL *w = j->work + (size_t)worker * j->wsz;
+    for (int64_t i = i0; i < i1; ++i) j->status[i] = DFN(bern_round_instance)(&j->bt, j->xhat, i, j->x, w);
+}
+
+static dopt_status DFN(bern_run_cpu)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                                     const dopt_bern_options *o, dopt_bern_result *res, void *x, int32_t *status)
+{
+    DFN(bern_job) j;
+    memset(&j, 0, sizeof j);
+    j.bt = DFN(bern_batch_of)(P);
+    j.xhat = (const DREAL *)xhat;
+    if (o) j.o = *o;
+    int rounding = res == NULL;
+    j.wsz = rounding ? (size_t)P->n + (size_t)P->m + 1 : DFN(bern_instance_work)(P->n, P->m, j.o.samples);
+    int64_t grain = P->n >= 256 ? 1 : 16;
+    int workers = dopt_worker_count(ctx->threads, P->batch, grain);
+    j.work = (DREAL *)malloc(sizeof(DREAL) * j.wsz * (size_t)workers);
+    if (!j.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "bern: out of memory for the workspace");
+    if (rounding) {
+        j.x = (DREAL *)x;
+        j.status = status;
+        dopt_parallel_for(workers, P->batch, grain, DFN(bern_round_range), &j);
+    } else {
+        j.loss = (DREAL *)res->loss;
+        j.grad = (DREAL *)res->grad;
+        j.loss_se = (DREAL *)res->loss_se;
+        j.grad_se = (DREAL *)res->grad_se;
+        j.status = res->status;
+        dopt_parallel_for(workers, P->batch, grain, DFN(bern_eval_range), &j);
+    }
+    free(j.work);
+    return DOPT_OK;
+}
