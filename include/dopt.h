@@ -176,7 +176,7 @@ typedef enum dopt_bern_estimator {
     DOPT_BERN_UNBIASED = 0,  /* default: exact difference in each x_j (local expectation), unbiased */
     DOPT_BERN_REINFORCE = 1, /* score function with a leave-one-out baseline, unbiased */
     DOPT_BERN_DIFFILO = 2,   /* as published (Geng et al. 2025): biased, its mean is not a gradient */
-    DOPT_BERN_EXACT = 3      /* enumerates {0,1}^n, n <= 20: the reference */
+    DOPT_BERN_EXACT = 3      /* enumerates {0,1}^n, n <= 16: the reference */
 } dopt_bern_estimator;
 
 enum { DOPT_BERN_SHARE_A = 1u << 0, DOPT_BERN_SHARE_B = 1u << 1, DOPT_BERN_SHARE_C = 1u << 2 };

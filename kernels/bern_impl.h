@@ -192,15 +192,14 @@ DOPT_KFN int DFN(bern_instance)(const DFN(bern_view) *v, const DREAL *xhat, int 
 DOPT_KFN int DFN(bern_exact)(const DFN(bern_view) *v, const DREAL *xhat, DREAL mu, DREAL *work, DREAL *loss,
                              DREAL *grad)
 {
-    int n = v->n, m = v->m;
+    int n = v->n;
     int st = DFN(bern_check)(v, xhat);
     if (st != DOPT_INST_SOLVED || n > 20) {
         *loss = (DREAL)NAN;
         for (int j = 0; j < n; ++j) grad[j] = (DREAL)NAN;
         return DOPT_INST_INVALID;
     }
-    DREAL *x = work, *g = x + n, *gs = g + n, *r = gs + 2 * n;
-    (void)m;
+    DREAL *x = work, *g = x + n, *r = g + 3 * n;
     double P = 0;
     double acc[20];
     for (int j = 0; j < n; ++j) acc[j] = 0;
@@ -220,7 +219,6 @@ DOPT_KFN int DFN(bern_exact)(const DFN(bern_view) *v, const DREAL *xhat, DREAL m
         for (int j = 0; j < n; ++j) cx += v->c[j] * xhat[j];
     *loss = cx + mu * (DREAL)P;
     for (int j = 0; j < n; ++j) grad[j] = (v->c ? v->c[j] : 0) + mu * (DREAL)acc[j];
-    (void)gs;
     return DOPT_INST_SOLVED;
 }
 

@@ -31,4 +31,12 @@ int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t 
 int cli_make_dir(const char *dir);
 double cli_now(void);
 
+/* Host buffers to and from where the backend computes (device memory for
+ * CUDA; for the CPU the host buffer itself). NULL / 0 on failure, reported. */
+void *cli_stage(dopt_backend be, void *host, size_t bytes);
+void *cli_alloc(dopt_backend be, size_t bytes);
+int cli_fetch(dopt_backend be, void *host, const void *dev, size_t bytes);
+void cli_release(dopt_backend be, void *p);
+int cli_bern(int argc, char **argv);
+
 #endif

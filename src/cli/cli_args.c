@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 /* Helpers shared by the subcommands: options, .npy in and out, timing. */
 #include "cli.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -124,3 +125,42 @@ double cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+/* Moves a host buffer to where the backend computes. */
+void *cli_stage(dopt_backend be, void *host, size_t bytes)
+{
+    if (be != DOPT_BACKEND_CUDA) return host;
+    void *d = dopt_cuda_alloc(bytes ? bytes : 1);
+    if (!d || dopt_cuda_upload(d, host, bytes)) {
+        fprintf(stderr, "dopt: copying %zu bytes to the GPU failed\n", bytes);
+        dopt_cuda_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void *cli_alloc(dopt_backend be, size_t bytes)
+{
+    if (be == DOPT_BACKEND_CUDA) return dopt_cuda_alloc(bytes ? bytes : 1);
+    return calloc(1, bytes ? bytes : 1);
+}
+
+int cli_fetch(dopt_backend be, void *host, const void *dev, size_t bytes)
+{
+    if (be != DOPT_BACKEND_CUDA) {
+        if (host != dev) memcpy(host, dev, bytes);
+        return 1;
+    }
+    if (dopt_cuda_download(host, dev, bytes)) {
+        fprintf(stderr, "dopt: copying results from the GPU failed\n");
+        return 0;
+    }
+    return 1;
+}
+
+void cli_release(dopt_backend be, void *p)
+{
+    if (be == DOPT_BACKEND_CUDA) dopt_cuda_free(p);
+    else free(p);
+}
+

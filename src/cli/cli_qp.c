@@ -17,44 +17,6 @@ typedef struct {
     void *dev;  /* where the backend reads it */
 } qp_input;
 
-/* Moves a host buffer to where the backend computes. */
-static void *stage(dopt_backend be, void *host, size_t bytes)
-{
-    if (be != DOPT_BACKEND_CUDA) return host;
-    void *d = dopt_cuda_alloc(bytes ? bytes : 1);
-    if (!d || dopt_cuda_upload(d, host, bytes)) {
-        fprintf(stderr, "dopt: copying %zu bytes to the GPU failed\n", bytes);
-        dopt_cuda_free(d);
-        return NULL;
-    }
-    return d;
-}
-
-static void *alloc_out(dopt_backend be, size_t bytes)
-{
-    if (be == DOPT_BACKEND_CUDA) return dopt_cuda_alloc(bytes ? bytes : 1);
-    return calloc(1, bytes ? bytes : 1);
-}
-
-static int fetch(dopt_backend be, void *host, const void *dev, size_t bytes)
-{
-    if (be != DOPT_BACKEND_CUDA) {
-        if (host != dev) memcpy(host, dev, bytes);
-        return 1;
-    }
-    if (dopt_cuda_download(host, dev, bytes)) {
-        fprintf(stderr, "dopt: copying results from the GPU failed\n");
-        return 0;
-    }
-    return 1;
-}
-
-static void release(dopt_backend be, void *p)
-{
-    if (be == DOPT_BACKEND_CUDA) dopt_cuda_free(p);
-    else free(p);
-}
-
 static void qp_usage(void)
 {
     fprintf(stderr, "usage: dopt qp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--tol EPS]\n"
@@ -243,7 +205,7 @@ int cli_qp(int argc, char **argv)
     dopt_backend be = dopt_context_backend(ctx);
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
     for (int t = 0; t < 6; ++t)
-        if (in[t].present && !(in[t].dev = stage(be, in[t].host, in[t].arr.count * es))) goto done;
+        if (in[t].present && !(in[t].dev = cli_stage(be, in[t].host, in[t].arr.count * es))) goto done;
 
     dopt_qp_problem P;
     memset(&P, 0, sizeof P);
@@ -268,11 +230,11 @@ int cli_qp(int argc, char **argv)
     if (max_iter > 0) opt.max_iter = (int32_t)max_iter;
 
     size_t nB = (size_t)B;
-    x = alloc_out(be, nB * n * es);
-    lam = alloc_out(be, nB * m * es);
-    nu = alloc_out(be, nB * k * es);
-    status = (int32_t *)alloc_out(be, nB * 4);
-    iters = (int32_t *)alloc_out(be, nB * 4);
+    x = cli_alloc(be, nB * n * es);
+    lam = cli_alloc(be, nB * m * es);
+    nu = cli_alloc(be, nB * k * es);
+    status = (int32_t *)cli_alloc(be, nB * 4);
+    iters = (int32_t *)cli_alloc(be, nB * 4);
     if (!x || !lam || !nu || !status || !iters) {
         fprintf(stderr, "dopt: out of memory for %lld instances\n", (long long)B);
         goto done;
@@ -287,8 +249,8 @@ int cli_qp(int argc, char **argv)
     }
     void *hx = malloc(nB * n * es + 1), *hl = malloc(nB * m * es + 1), *hn = malloc(nB * k * es + 1);
     int32_t *hs = (int32_t *)malloc(nB * 4 + 1), *hi = (int32_t *)malloc(nB * 4 + 1);
-    int wrote = hx && hl && hn && hs && hi && fetch(be, hx, x, nB * n * es) && fetch(be, hl, lam, nB * m * es) &&
-                fetch(be, hn, nu, nB * k * es) && fetch(be, hs, status, nB * 4) && fetch(be, hi, iters, nB * 4) &&
+    int wrote = hx && hl && hn && hs && hi && cli_fetch(be, hx, x, nB * n * es) && cli_fetch(be, hl, lam, nB * m * es) &&
+                cli_fetch(be, hn, nu, nB * k * es) && cli_fetch(be, hs, status, nB * 4) && cli_fetch(be, hi, iters, nB * 4) &&
                 cli_make_dir(outdir);
     int64_t shx[2] = {B, n}, shl[2] = {B, m}, shn[2] = {B, k};
     wrote = wrote && cli_write(outdir, "x", dt, 2, shx, hx) && cli_write(outdir, "lam", dt, 2, shl, hl) &&
@@ -316,9 +278,9 @@ int cli_qp(int argc, char **argv)
     if (!wrote) goto done;
 
     if (dxf) {
-        if (!(dx_dev = stage(be, gx, nB * n * es))) goto done;
-        if (glam && !(dlam_dev = stage(be, glam, nB * m * es))) goto done;
-        if (gnu && !(dnu_dev = stage(be, gnu, nB * k * es))) goto done;
+        if (!(dx_dev = cli_stage(be, gx, nB * n * es))) goto done;
+        if (glam && !(dlam_dev = cli_stage(be, glam, nB * m * es))) goto done;
+        if (gnu && !(dnu_dev = cli_stage(be, gnu, nB * k * es))) goto done;
         for (int t = 0; t < 6; ++t) {
             if (!in[t].present) continue;
             size_t bytes = in[t].arr.count * es;
@@ -341,7 +303,7 @@ int cli_qp(int argc, char **argv)
         static const char *gnames[6] = {"dQ", "dp", "dG", "dh", "dA", "db"};
         for (int t = 0; t < 6; ++t) {
             if (!in[t].present) continue;
-            if (!fetch(be, grads_host[t], grads[t], in[t].arr.count * es)) goto done;
+            if (!cli_fetch(be, grads_host[t], grads[t], in[t].arr.count * es)) goto done;
             if (!cli_write(outdir, gnames[t], dt, in[t].arr.ndim, in[t].arr.shape, grads_host[t])) goto done;
         }
         if (!quiet) printf("qp backward: %.2f ms\n", 1e3 * (t3 - t2));
@@ -356,11 +318,11 @@ done:
                 dopt_cuda_free(grads[t]);
             }
         }
-        release(be2, x);
-        release(be2, lam);
-        release(be2, nu);
-        release(be2, status);
-        release(be2, iters);
+        cli_release(be2, x);
+        cli_release(be2, lam);
+        cli_release(be2, nu);
+        cli_release(be2, status);
+        cli_release(be2, iters);
         if (be2 == DOPT_BACKEND_CUDA) {
             dopt_cuda_free(dx_dev);
             dopt_cuda_free(dlam_dev);

@@ -11,6 +11,8 @@ static void usage(FILE *f)
             "usage:\n"
             "  dopt qp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--tol EPS]\n"
             "                    [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n"
+            "  dopt bern DIR [--out OUTDIR] [--estimator unbiased|reinforce|diffilo|exact] [--samples K]\n"
+            "                [--seed S] [--mu M] [--backend cpu|cuda|auto] [--threads N] [--logits] [--quiet]\n"
             "  dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--export DIR]\n"
             "  dopt demo [--steps N] [--seed S] [--threads N]\n"
             "  dopt --version | --help\n"
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(cmd, "qp")) return cli_qp(argc - 2, argv + 2);
+    if (!strcmp(cmd, "bern")) return cli_bern(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 2, argv + 2);
     fprintf(stderr, "dopt: unknown command '%s'\n", cmd);

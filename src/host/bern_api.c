@@ -58,9 +58,9 @@ dopt_status dopt_bern_eval(dopt_context *ctx, const dopt_bern_problem *P, const 
     if (o.samples < 1 || o.samples > (1 << 24))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: samples must be in [1, 2^24], got %d", o.samples);
     if (!(o.mu > 0 && o.mu < INFINITY)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: mu must be > 0");
-    if (o.estimator == DOPT_BERN_EXACT && P->n > 20)
+    if (o.estimator == DOPT_BERN_EXACT && P->n > 16)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
-                         "bern: the exact estimator enumerates 2^n points and is limited to n <= 20 (n = %d)", P->n);
+                         "bern: the exact estimator enumerates 2^n points and is limited to n <= 16 (n = %d)", P->n);
     if (o.estimator == DOPT_BERN_REINFORCE && o.samples < 2)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: REINFORCE's baseline needs at least 2 samples");
     if (!res || (P->batch > 0 && (!res->loss || !res->grad || !res->status)))
