@@ -41,26 +41,23 @@ DOPT_KFN int DFN(bern_check)(const DFN(bern_view) *v, const DREAL *xhat)
     return DOPT_INST_SOLVED;
 }
 
-/* logit(eps_j) for sample k, coordinate j: the same numbers on every backend. */
-DOPT_KFN double DFN(bern_logit_eps)(uint64_t seed, uint32_t instance, uint32_t k, int j)
-{
-    dopt_philox4 r = dopt_philox_draw(seed, instance, k, (uint32_t)j >> 2, 0);
-    double e = dopt_u01_open(r.v[j & 3]);
-    return log(e / (1 - e));
-}
-
-/* Draws sample k into x; returns nothing, x_j in {0, 1}. */
+/* Draws sample k into x (x_j in {0, 1}). logit(xhat) + logit(eps) >= 0 is
+ * eps >= 1 - xhat (logit is increasing): the same samples without logs. */
 DOPT_KFN void DFN(bern_sample)(const DFN(bern_view) *v, const DREAL *xhat, uint64_t seed, uint32_t instance,
                                uint32_t k, DREAL *x)
 {
     for (int j0 = 0; j0 < v->n; j0 += 4) {
         dopt_philox4 r = dopt_philox_draw(seed, instance, k, (uint32_t)j0 >> 2, 0);
-        for (int q = 0; q < 4 && j0 + q < v->n; ++q) {
-            double e = dopt_u01_open(r.v[q]);
-            double z = log((double)xhat[j0 + q] / (1 - (double)xhat[j0 + q])) + log(e / (1 - e));
-            x[j0 + q] = z >= 0 ? (DREAL)1 : (DREAL)0;
-        }
+        for (int q = 0; q < 4 && j0 + q < v->n; ++q)
+            x[j0 + q] = dopt_u01_open(r.v[q]) >= 1 - (double)xhat[j0 + q] ? (DREAL)1 : (DREAL)0;
     }
+}
+
+/* eps_j of sample k (the uniform behind bern_sample's draw). */
+DOPT_KFN double DFN(bern_eps)(uint64_t seed, uint32_t instance, uint32_t k, int j)
+{
+    dopt_philox4 r = dopt_philox_draw(seed, instance, k, (uint32_t)j >> 2, 0);
+    return dopt_u01_open(r.v[j & 3]);
 }
 
 /* r = A x, returns the penalty sum_i max(r_i - b_i, 0). */
@@ -102,9 +99,13 @@ DOPT_KFN void DFN(bern_grad_diffilo)(const DFN(bern_view) *v, const DREAL *xhat,
     for (int i = 0; i < v->m; ++i)
         if (r[i] - v->b[i] > 0) DOPT_BERN_FOR_ROW(v, i, j, a, rowsum[j] += a;);
     for (int j = 0; j < n; ++j) {
-        double xh = (double)xhat[j];
-        double z = log(xh / (1 - xh)) + DFN(bern_logit_eps)(seed, instance, k, j);
-        double sg = 1 / (1 + exp(-z));
+        if (rowsum[j] == 0) {
+            g[j] = 0;
+            continue;
+        }
+        /* sigma(logit xhat + logit eps) = xhat eps / (xhat eps + (1 - xhat)(1 - eps)) */
+        double xh = (double)xhat[j], e = DFN(bern_eps)(seed, instance, k, j);
+        double num = xh * e, sg = num / (num + (1 - xh) * (1 - e));
         g[j] = rowsum[j] * (DREAL)(sg * (1 - sg) / (xh * (1 - xh)));
     }
 }

@@ -199,6 +199,60 @@ static void test_failures(void)
     CHECK(run(args) != 0 && stderr_mentions("w.npy"), "missing --dx file");
 }
 
+/* dopt bern: files in and out, and the exact estimator matching the library */
+static void test_bern_cli(void)
+{
+    char dir[1024], args[4096];
+    snprintf(dir, sizeof dir, "%s/bern", work);
+    mkdirs(dir);
+    int64_t B = 3, n = 6, m = 2;
+    double xhat[18], A[12] = {1, 1, 0, 2, 0, 1, 0, 1, 1, 1, 1, 0}, b[2] = {2, 1};
+    for (int i = 0; i < 18; ++i) xhat[i] = 0.2 + 0.6 * (double)((i * 7) % 11) / 10.0;
+    int64_t sx[2] = {B, n}, sA[2] = {m, n}, sb[1] = {m};
+    put(dir, "xhat", 2, sx, xhat, 0);
+    put(dir, "A", 2, sA, A, 0);
+    put(dir, "b", 1, sb, b, 0);
+    snprintf(args, sizeof args, "bern '%s' --estimator exact --mu 2 --quiet", dir);
+    CHECK(run(args) == 0, "dopt bern --estimator exact");
+    dopt_npy loss, grad;
+    if (get(dir, "loss", &loss) && get(dir, "grad", &grad)) {
+        CHECK(loss.ndim == 1 && loss.shape[0] == B && grad.ndim == 2 && grad.shape[0] == B && grad.shape[1] == n,
+              "bern output shapes");
+        double l2[3], g2[18];
+        int32_t st[3];
+        dopt_bern_problem P = {B, (int)n, (int)m, DOPT_FLOAT64, A, NULL, NULL, NULL, b, NULL,
+                               DOPT_BERN_SHARE_A | DOPT_BERN_SHARE_B};
+        dopt_bern_options o = {DOPT_BERN_EXACT, 1, 0, 2.0, 0};
+        dopt_bern_result r = {l2, g2, NULL, NULL, st};
+        CHECK_OK(dopt_bern_eval(tu_ctx, &P, xhat, &o, &r));
+        CHECK(memcmp(l2, loss.data, sizeof l2) == 0 && memcmp(g2, grad.data, sizeof g2) == 0,
+              "CLI and library disagree");
+        dopt_npy_free(&loss), dopt_npy_free(&grad);
+    }
+    snprintf(args, sizeof args, "bern '%s' --samples 32 --seed 3 --quiet", dir);
+    CHECK(run(args) == 0, "dopt bern (unbiased)");
+    dopt_npy se;
+    if (get(dir, "grad_se", &se)) {
+        CHECK(se.ndim == 2 && se.shape[0] == B && se.shape[1] == n, "grad_se shape");
+        dopt_npy_free(&se);
+    }
+    snprintf(args, sizeof args, "bern '%s' --estimator magic", dir);
+    CHECK(run(args) == 2 && stderr_mentions("--estimator"), "unknown estimator is a usage error");
+    double big[17];
+    for (int j = 0; j < 17; ++j) big[j] = 0.5;
+    int64_t s17[2] = {1, 17}, sA17[2] = {1, 17}, s1[1] = {1};
+    char dir2[1100];
+    snprintf(dir2, sizeof dir2, "%s/bern17", work);
+    mkdirs(dir2);
+    put(dir2, "xhat", 2, s17, big, 0);
+    put(dir2, "A", 2, sA17, big, 0);
+    put(dir2, "b", 1, s1, big, 0);
+    snprintf(args, sizeof args, "bern '%s' --estimator exact", dir2);
+    CHECK(run(args) != 0 && stderr_mentions("n <= 16"), "exact with n = 17 is refused with a message");
+    snprintf(args, sizeof args, "bern '%s/none'", work);
+    CHECK(run(args) != 0 && stderr_mentions("xhat.npy"), "missing xhat.npy");
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc > 1 ? 2 : 1, (char *[]){argv[0], (char *)"cpu"});
@@ -212,5 +266,6 @@ int main(int argc, char **argv)
     test_solve_and_backward(0);
     test_solve_and_backward(1);
     test_failures();
+    test_bern_cli();
     return tu_finish("test_cli");
 }
