@@ -8,7 +8,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test bench compare sanitize clean
+.PHONY: all deps configure build demo test bench compare compare-bern sanitize clean
 
 all: build
 
@@ -30,9 +30,13 @@ test: build
 
 bench: build
 	./$(BUILD)/dopt bench qp
+	./$(BUILD)/dopt bench bern
 
 compare: build
 	bench/run_compare.sh
+
+compare-bern: build
+	bench/run_compare.sh --bern
 
 sanitize: deps
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DDOPT_WITH_CUDA=OFF -DDOPT_NATIVE=OFF \

@@ -82,7 +82,7 @@ typedef struct {
 /* Trains logits for a batch of instances of equal size (stacked), returns per
  * instance results. */
 static int train(dopt_context *ctx, int B, binprob *ps, dopt_bern_estimator est, int steps, int K, uint64_t seed,
-                 train_result *out)
+                 double mu_end, train_result *out)
 {
     int n = ps[0].n, m = ps[0].m;
     for (int i = 1; i < B; ++i)
@@ -105,8 +105,9 @@ static int train(dopt_context *ctx, int B, binprob *ps, dopt_bern_estimator est,
     const double lr = 0.1, b1 = 0.9, b2 = 0.999;
     int ok = 1;
     for (int t = 0; t < steps && ok; ++t) {
-        /* the penalty weight grows from the cost scale to 100 times it */
-        double mu = dopt_bern_mu_schedule(t, cmax, pow(100.0, 1.0 / (0.7 * steps)), 100 * cmax);
+        /* the penalty weight grows from the cost scale to mu_end times it over
+         * the first 70 % of the steps */
+        double mu = dopt_bern_mu_schedule(t, cmax, pow(mu_end, 1.0 / (0.7 * steps)), mu_end * cmax);
         dopt_bern_options o = {est, K, seed + (uint64_t)t * 0x9E3779B97F4A7C15ull, mu, 1};
         if (dopt_bern_eval(ctx, &P, L, &o, &res) != DOPT_OK) {
             fprintf(stderr, "dopt bench bern: %s\n", dopt_context_last_error(ctx));
@@ -160,6 +161,7 @@ static int write_instance(const char *dir, const char *name, const binprob *p)
 static int bench_train(int argc, char **argv)
 {
     long long count = 8, steps = 300, K = 64, threads = 0, n_sc = 200, n_mis = 200;
+    double mu_end = 100;
     const char *export_dir = NULL;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i], *v;
@@ -174,11 +176,13 @@ static int bench_train(int argc, char **argv)
         } else if (!strcmp(a, "--n")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 10, 100000, &n_sc)) return CLI_USAGE;
             n_mis = n_sc;
+        } else if (!strcmp(a, "--mu-end")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 1, 1e12, &mu_end)) return CLI_USAGE;
         } else if (!strcmp(a, "--export")) {
             if (!(export_dir = cli_value(argc, argv, &i))) return CLI_USAGE;
         } else {
             fprintf(stderr, "usage: dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] "
-                            "[--threads T] [--export DIR]\n");
+                            "[--mu-end F] [--threads T] [--export DIR]\n");
             return CLI_USAGE;
         }
     }
@@ -196,9 +200,9 @@ static int bench_train(int argc, char **argv)
     int first = 1, rc = CLI_OK;
     static const char *fam[2] = {"setcover", "mis"};
     static const char *en[3] = {"unbiased", "reinforce", "diffilo"};
-    printf("dopt bench bern-train: %lld instances per family, %lld Adam steps, %lld samples, mu from max|c| to 100 "
+    printf("dopt bench bern-train: %lld instances per family, %lld Adam steps, %lld samples, mu from max|c| to %g "
            "max|c|\n",
-           count, steps, K);
+           count, steps, K, mu_end);
     printf("%-9s %-10s %14s %16s %14s\n", "family", "estimator", "rounded feas.", "mean violation", "mean objective");
     for (int f = 0; f < 2 && rc == CLI_OK; ++f) {
         binprob *ps = malloc(sizeof(binprob) * (size_t)count);
@@ -214,7 +218,7 @@ static int bench_train(int argc, char **argv)
         for (int e = 0; e < 3 && rc == CLI_OK; ++e) {
             train_result *r = calloc((size_t)count, sizeof *r);
             double t0 = cli_now();
-            if (!train(ctx, (int)count, ps, (dopt_bern_estimator)e, (int)steps, (int)K, 7, r)) rc = CLI_FAIL;
+            if (!train(ctx, (int)count, ps, (dopt_bern_estimator)e, (int)steps, (int)K, 7, mu_end, r)) rc = CLI_FAIL;
             double t1 = cli_now();
             double feas = 0, viol = 0, obj = 0;
             for (long long i = 0; i < count; ++i) {
