@@ -67,3 +67,33 @@ dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, 
     (void)status;
     return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
 }
+
+dopt_status dopt_diffusion_step_cuda(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
+                                     dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                     const dopt_guidance *g)
+{
+    (void)st, (void)rows, (void)n, (void)dt, (void)x, (void)eps_hat, (void)guide, (void)g;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
+                                      double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps)
+{
+    (void)rows, (void)n, (void)dt, (void)x0, (void)abar_t, (void)seed, (void)step, (void)xt, (void)eps;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                 const void *xt, const void *eps, double abar_t, int round, void *target)
+{
+    (void)guide, (void)g, (void)xt, (void)eps, (void)abar_t, (void)round, (void)target;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+                                           double feas_tol, void *objective, void *violation, int32_t *best,
+                                           void *best_x)
+{
+    (void)guide, (void)x, (void)round, (void)feas_tol, (void)objective, (void)violation, (void)best, (void)best_x;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}

@@ -83,6 +83,22 @@ dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, c
 dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
                                  int32_t *status);
 
+/* ---- diffusion ---- */
+#define DOPT_DIFFUSION_PROTOS(SUFFIX)                                                                             \
+    dopt_status dopt_diffusion_step_##SUFFIX(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows,  \
+                                            int32_t n, dopt_dtype dt, void *x, void *eps_hat,                     \
+                                            const dopt_milp_batch *guide, const dopt_guidance *g);                \
+    dopt_status dopt_diffusion_noise_##SUFFIX(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt,          \
+                                             const void *x0, double abar_t, uint64_t seed, uint32_t step,         \
+                                             void *xt, void *eps);                                                \
+    dopt_status dopt_srg_target_##SUFFIX(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,  \
+                                        const void *xt, const void *eps, double abar_t, int round, void *target); \
+    dopt_status dopt_diffusion_candidates_##SUFFIX(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, \
+                                                  int round, double feas_tol, void *objective, void *violation,   \
+                                                  int32_t *best, void *best_x);
+DOPT_DIFFUSION_PROTOS(cpu)
+DOPT_DIFFUSION_PROTOS(cuda)
+
 /* CUDA backend (src/cuda); stubs answering DOPT_ERR_UNSUPPORTED when not built. */
 int dopt_cuda_device_count(void);
 dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob,

@@ -1,0 +1,280 @@
+/* Score-based diffusion steps for MILP solution generation (SRG), one row of
+ * the (rows, n) state at a time, written once for both precisions (included
+ * by diffusion.h). The network is the caller's: it supplies the noise
+ * prediction eps_hat(x_t, t) for every row before each step.
+ *
+ * Conventions (docs/DIFFUSION.md): x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps;
+ * the score is grad log p_t = -eps_hat / sqrt(1 - abar_t). Constraints are
+ * SRG's A x >= b. Guidance terms
+ *     O(x) = || c .* (x - xref) ||_1,   P(x) = lambda || max(b - A x, 0) ||_1,
+ *     dO/dx = c .* sign(c .* (x - xref)),   dP/dx = -lambda A' 1[A x < b]. */
+
+/* Standard normals for (row, step, coordinates 4q..4q+3): Box-Muller on
+ * Philox words, stream 1 (the Bernoulli sampler uses stream 0). */
+DOPT_KFN void DFN(diff_normals4)(uint64_t seed, uint32_t row, uint32_t step, uint32_t q, DREAL out[4])
+{
+    dopt_philox4 r = dopt_philox_draw(seed, row, step, q, 1);
+    for (int h = 0; h < 2; ++h) {
+        double u1 = dopt_u01_open(r.v[2 * h]), u2 = dopt_u01_open(r.v[2 * h + 1]);
+        double rad = sqrt(-2.0 * log(u1)), ang = 6.283185307179586 * u2;
+        out[2 * h] = (DREAL)(rad * cos(ang));
+        out[2 * h + 1] = (DREAL)(rad * sin(ang));
+    }
+}
+
+/* z (n) for (row, step). */
+DOPT_KFN void DFN(diff_noise_row)(uint64_t seed, uint32_t row, uint32_t step, int n, DREAL *z)
+{
+    DREAL g[4];
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        DFN(diff_normals4)(seed, row, step, (uint32_t)j0 >> 2, g);
+        for (int q = 0; q < 4 && j0 + q < n; ++q) z[j0 + q] = g[q];
+    }
+}
+
+/* Forward noising of one row: x_t = sqrt(abar) x0 + sqrt(1 - abar) eps; eps
+ * drawn from (seed, row, step) and returned (the training pair). */
+DOPT_KFN void DFN(diff_noise_forward)(int n, const DREAL *x0, double abar, uint64_t seed, uint32_t row, uint32_t step,
+                                      DREAL *xt, DREAL *eps)
+{
+    DFN(diff_noise_row)(seed, row, step, n, eps);
+    DREAL a = (DREAL)sqrt(abar), s = (DREAL)sqrt(1 - abar);
+    for (int j = 0; j < n; ++j) xt[j] = a * x0[j] + s * eps[j];
+}
+
+/* DDPM (Ho et al.; SRG Algorithm 1) from t to t-1, in place:
+ * mu = (x - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t),
+ * x <- mu + sqrt(beta_t) z for t > 1, x <- mu at the last step. */
+DOPT_KFN void DFN(diff_ddpm_row)(int n, DREAL *x, const DREAL *eps_hat, double abar_t, double abar_prev, int last,
+                                 uint64_t seed, uint32_t row, uint32_t step)
+{
+    double alpha = abar_t / abar_prev, beta = 1 - alpha;
+    DREAL c1 = (DREAL)(1 / sqrt(alpha)), c2 = (DREAL)(beta / sqrt(1 - abar_t)), sd = (DREAL)sqrt(beta);
+    DREAL g[4];
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        if (!last) DFN(diff_normals4)(seed, row, step, (uint32_t)j0 >> 2, g);
+        for (int q = 0; q < 4 && j0 + q < n; ++q) {
+            int j = j0 + q;
+            DREAL mu = c1 * (x[j] - c2 * eps_hat[j]);
+            x[j] = last ? mu : mu + sd * g[q];
+        }
+    }
+}
+
+/* DDIM (Song et al. 2021) from t to an earlier t' (any sub-sequence):
+ * x0_hat = (x - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t),
+ * sigma = eta sqrt((1 - abar_t') / (1 - abar_t)) sqrt(1 - abar_t / abar_t'),
+ * x <- sqrt(abar_t') x0_hat + sqrt(1 - abar_t' - sigma^2) eps_hat + sigma z. */
+DOPT_KFN void DFN(diff_ddim_row)(int n, DREAL *x, const DREAL *eps_hat, double abar_t, double abar_prev, double eta,
+                                 uint64_t seed, uint32_t row, uint32_t step)
+{
+    double sigma = eta * sqrt((1 - abar_prev) / (1 - abar_t)) * sqrt(1 - abar_t / abar_prev);
+    double dir = 1 - abar_prev - sigma * sigma;
+    DREAL a = (DREAL)sqrt(abar_prev), d = (DREAL)sqrt(dir > 0 ? dir : 0), s = (DREAL)sigma;
+    DREAL st = (DREAL)sqrt(1 - abar_t), it = (DREAL)(1 / sqrt(abar_t));
+    DREAL g[4] = {0, 0, 0, 0};
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        if (sigma > 0) DFN(diff_normals4)(seed, row, step, (uint32_t)j0 >> 2, g);
+        for (int q = 0; q < 4 && j0 + q < n; ++q) {
+            int j = j0 + q;
+            DREAL x0 = (x[j] - st * eps_hat[j]) * it;
+            x[j] = a * x0 + d * eps_hat[j] + s * g[q];
+        }
+    }
+}
+
+/* A MILP row set in CSR (A x >= b), for guidance and candidate evaluation. */
+typedef struct {
+    int n, m;
+    const int64_t *row_ptr;
+    const int32_t *col;
+    const DREAL *val;
+    const DREAL *b, *c;
+} DFN(diff_milp);
+
+/* Violation sum_i max(b_i - a_i'x, 0); with viol_rows != NULL also marks
+ * each violated row (1) or not (0). */
+DOPT_KFN DREAL DFN(diff_violation)(const DFN(diff_milp) *p, const DREAL *x, DREAL *viol_rows)
+{
+    DREAL v = 0;
+    for (int i = 0; i < p->m; ++i) {
+        DREAL ax = 0;
+        for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) ax += p->val[e] * x[p->col[e]];
+        DREAL gap = p->b[i] - ax;
+        if (viol_rows) viol_rows[i] = gap > 0 ? (DREAL)1 : (DREAL)0;
+        if (gap > 0) v += gap;
+    }
+    return v;
+}
+
+/* g += wo * dO/dx + wp * dP/dx at x (xref may be NULL: no O term).
+ * rows: m scratch values. */
+DOPT_KFN void DFN(diff_guidance_grad)(const DFN(diff_milp) *p, const DREAL *x, const DREAL *xref, DREAL lambda,
+                                      DREAL wo, DREAL wp, DREAL *rows, DREAL *g)
+{
+    int n = p->n;
+    if (xref && wo != 0)
+        for (int j = 0; j < n; ++j) {
+            DREAL d = p->c[j] * (x[j] - xref[j]);
+            g[j] += wo * p->c[j] * (DREAL)(d > 0 ? 1 : (d < 0 ? -1 : 0));
+        }
+    if (wp != 0) {
+        DFN(diff_violation)(p, x, rows);
+        for (int i = 0; i < p->m; ++i) {
+            if (rows[i] == 0) continue;
+            for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) g[p->col[e]] -= wp * lambda * p->val[e];
+        }
+    }
+}
+
+/* O and P themselves (for finite-difference tests and candidate scoring). */
+DOPT_KFN DREAL DFN(diff_objective_gap)(int n, const DREAL *c, const DREAL *x, const DREAL *xref)
+{
+    DREAL s = 0;
+    for (int j = 0; j < n; ++j) s += DABS(c[j] * (x[j] - xref[j]));
+    return s;
+}
+
+/* SRG's training target (eq. 19, signs as derived in docs/DIFFUSION.md):
+ *     target = eps + sqrt(abar_t) (gamma_o c .* sign(c .* ([x_t] - x*))
+ *                                  - gamma_c lambda A' 1[A [x_t] < b]),
+ * [x_t] the rounded state (round = 1) or x_t itself; xround, rows: n, m scratch. */
+DOPT_KFN void DFN(diff_srg_target)(const DFN(diff_milp) *p, const DREAL *xt, const DREAL *xstar, const DREAL *eps,
+                                   double abar_t, DREAL gamma_o, DREAL gamma_c, DREAL lambda, int round, DREAL *xround,
+                                   DREAL *rows, DREAL *target)
+{
+    int n = p->n;
+    for (int j = 0; j < n; ++j) {
+        xround[j] = round ? (DREAL)floor((double)xt[j] + 0.5) : xt[j];
+        target[j] = 0;
+    }
+    DREAL k = (DREAL)sqrt(abar_t);
+    DFN(diff_guidance_grad)(p, xround, xstar, lambda, gamma_o, gamma_c, rows, target);
+    for (int j = 0; j < n; ++j) target[j] = eps[j] + k * target[j];
+}
+
+/* Guided noise prediction for sampling: eps_hat += sqrt(1 - abar_t) *
+ * (gamma_o dO/dx + gamma_c dP/dx) at x_t (grad log p decreases by the same
+ * gradient, so the sampler descends O and P). */
+DOPT_KFN void DFN(diff_guide_row)(const DFN(diff_milp) *p, const DREAL *xt, const DREAL *xref, double abar_t,
+                                  DREAL gamma_o, DREAL gamma_c, DREAL lambda, DREAL *rows, DREAL *gtmp, DREAL *eps_hat)
+{
+    int n = p->n;
+    for (int j = 0; j < n; ++j) gtmp[j] = 0;
+    DFN(diff_guidance_grad)(p, xt, xref, lambda, gamma_o, gamma_c, rows, gtmp);
+    DREAL k = (DREAL)sqrt(1 - abar_t);
+    for (int j = 0; j < n; ++j) eps_hat[j] += k * gtmp[j];
+}
+
+/* One candidate: optionally rounded to the nearest integer (into xr), its
+ * objective c'x and violation. */
+DOPT_KFN void DFN(diff_candidate)(const DFN(diff_milp) *p, const DREAL *x, int round, DREAL *xr, DREAL *obj,
+                                  DREAL *viol)
+{
+    DREAL o = 0;
+    for (int j = 0; j < p->n; ++j) {
+        xr[j] = round ? (DREAL)floor((double)x[j] + 0.5) : x[j];
+        o += p->c[j] * xr[j];
+    }
+    *obj = o;
+    *viol = DFN(diff_violation)(p, xr, NULL);
+}
+
+/* Is candidate (va, oa) better than (vb, ob)? Feasible (violation <= tol)
+ * first, then the smaller violation, then the smaller objective; ties keep
+ * the lower index (callers scan in index order). */
+DOPT_KFN int DFN(diff_better)(DREAL va, DREAL oa, DREAL vb, DREAL ob, DREAL tol)
+{
+    int fa = va <= tol, fb = vb <= tol;
+    if (fa != fb) return fa;
+    if (!fa && va != vb) return va < vb;
+    return oa < ob;
+}
+
+/* ---- batch addressing and per-row entry points (CPU loop and CUDA) ---- */
+
+typedef struct {
+    int n, m, samples;
+    const int64_t *row_ptr;
+    const int32_t *col;
+    const DREAL *val, *b, *c, *xref;
+    int64_t sR, sb, sc; /* batch strides, 0 = shared; xref is per instance */
+} DFN(diff_batch);
+
+DOPT_KFN DFN(diff_milp) DFN(diff_batch_milp)(const DFN(diff_batch) *bt, int64_t inst)
+{
+    DFN(diff_milp) p;
+    p.n = bt->n;
+    p.m = bt->m;
+    p.row_ptr = bt->row_ptr ? bt->row_ptr + inst * bt->sR : NULL;
+    p.col = bt->col;
+    p.val = bt->val;
+    p.b = bt->b ? bt->b + inst * bt->sb : NULL;
+    p.c = bt->c + inst * bt->sc;
+    return p;
+}
+
+typedef struct {
+    int sampler; /* DOPT_SAMPLER_* */
+    double abar_t, abar_prev, eta;
+    int last;
+    uint64_t seed;
+    uint32_t step;
+    int guided;
+    DREAL gamma_o, gamma_c, lambda;
+} DFN(diff_step_args);
+
+/* Row r: guidance (if any), then the reverse step. scratch: m + n values. */
+DOPT_KFN void DFN(diff_step_entry)(const DFN(diff_step_args) *a, const DFN(diff_batch) *bt, int n, int64_t r, DREAL *x,
+                                   DREAL *eps_hat, DREAL *scratch)
+{
+    DREAL *xr = x + r * n, *er = eps_hat + r * n;
+    if (a->guided) {
+        int64_t inst = r / bt->samples;
+        DFN(diff_milp) p = DFN(diff_batch_milp)(bt, inst);
+        const DREAL *xref = bt->xref ? bt->xref + inst * n : NULL;
+        DFN(diff_guide_row)(&p, xr, xref, a->abar_t, a->gamma_o, a->gamma_c, a->lambda, scratch, scratch + bt->m, er);
+    }
+    if (a->sampler == 0)
+        DFN(diff_ddpm_row)(n, xr, er, a->abar_t, a->abar_prev, a->last, a->seed, (uint32_t)r, a->step);
+    else
+        DFN(diff_ddim_row)(n, xr, er, a->abar_t, a->abar_prev, a->eta, a->seed, (uint32_t)r, a->step);
+}
+
+/* Row r of the SRG training target. scratch: n + m values. */
+DOPT_KFN void DFN(diff_target_entry)(const DFN(diff_batch) *bt, const DREAL *xt, const DREAL *eps, double abar_t,
+                                     DREAL gamma_o, DREAL gamma_c, DREAL lambda, int round, int64_t r, DREAL *scratch,
+                                     DREAL *target)
+{
+    int n = bt->n;
+    int64_t inst = r / bt->samples;
+    DFN(diff_milp) p = DFN(diff_batch_milp)(bt, inst);
+    DFN(diff_srg_target)(&p, xt + r * n, bt->xref + inst * n, eps + r * n, abar_t, gamma_o, gamma_c, lambda, round,
+                         scratch, scratch + n, target + r * n);
+}
+
+/* Scores row r (objective, violation after optional rounding). scratch: n. */
+DOPT_KFN void DFN(diff_score_entry)(const DFN(diff_batch) *bt, const DREAL *x, int round, int64_t r, DREAL *scratch,
+                                    DREAL *obj, DREAL *viol)
+{
+    DFN(diff_milp) p = DFN(diff_batch_milp)(bt, r / bt->samples);
+    DFN(diff_candidate)(&p, x + r * bt->n, round, scratch, obj + r, viol + r);
+}
+
+/* Instance i: index (within its samples) of the best scored candidate, and
+ * its (rounded) copy into best_x. */
+DOPT_KFN int32_t DFN(diff_select_entry)(const DFN(diff_batch) *bt, const DREAL *x, int round, DREAL tol,
+                                        const DREAL *obj, const DREAL *viol, int64_t i, DREAL *best_x)
+{
+    int K = bt->samples, n = bt->n;
+    int64_t r0 = i * K;
+    int32_t best = 0;
+    for (int k = 1; k < K; ++k)
+        if (DFN(diff_better)(viol[r0 + k], obj[r0 + k], viol[r0 + best], obj[r0 + best], tol)) best = k;
+    if (best_x)
+        for (int j = 0; j < n; ++j) {
+            DREAL v = x[(r0 + best) * n + j];
+            best_x[i * n + j] = round ? (DREAL)floor((double)v + 0.5) : v;
+        }
+    return best;
+}
