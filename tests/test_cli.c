@@ -253,6 +253,43 @@ static void test_bern_cli(void)
     CHECK(run(args) != 0 && stderr_mentions("xhat.npy"), "missing xhat.npy");
 }
 
+/* dopt diffuse sample: the output file's shape and moments, and failures */
+static void test_diffuse_cli(void)
+{
+    char dir[1024], args[4096], out[1200];
+    snprintf(dir, sizeof dir, "%s/gauss", work);
+    mkdirs(dir);
+    double mean[2] = {1.0, -2.0}, cov[4] = {1.0, 0.5, 0.5, 2.0};
+    int64_t s1[1] = {2}, s2[2] = {2, 2};
+    put(dir, "mean", 1, s1, mean, 0);
+    put(dir, "cov", 2, s2, cov, 0);
+    snprintf(out, sizeof out, "%s/samples.npy", work);
+    snprintf(args, sizeof args, "diffuse sample --gaussian '%s' --sampler ddpm --steps 500 --samples 4000 --seed 3 --out '%s'",
+             dir, out);
+    CHECK(run(args) == 0, "dopt diffuse sample (ddpm)");
+    dopt_npy a;
+    char err[1024];
+    if (dopt_npy_read(out, &a, err, sizeof err) == 0) {
+        CHECK(a.ndim == 2 && a.shape[0] == 4000 && a.shape[1] == 2 && a.itemsize == 8, "samples.npy is (K, n) float64");
+        double m0 = 0, m1 = 0;
+        for (int r = 0; r < 4000; ++r) m0 += ((double *)a.data)[2 * r] / 4000, m1 += ((double *)a.data)[2 * r + 1] / 4000;
+        CHECK(fabs(m0 - 1.0) < 5 * sqrt(1.0 / 4000) && fabs(m1 + 2.0) < 5 * sqrt(2.0 / 4000), "sample mean %.3f %.3f",
+              m0, m1);
+        dopt_npy_free(&a);
+    } else {
+        CHECK(0, "%s", err);
+    }
+    snprintf(args, sizeof args, "diffuse sample --gaussian '%s' --sampler ddim --eta 0.5 --steps 50 --schedule cosine --samples 10 --seed 1 --out '%s'",
+             dir, out);
+    CHECK(run(args) == 0, "dopt diffuse sample (ddim)");
+    snprintf(args, sizeof args, "diffuse sample --gaussian '%s/none' --sampler ddpm --samples 10 --seed 1 --out '%s'", work, out);
+    CHECK(run(args) != 0 && stderr_mentions("mean.npy"), "missing mean.npy");
+    snprintf(args, sizeof args, "diffuse sample --gaussian '%s' --sampler langevin --samples 10 --seed 1 --out '%s'", dir, out);
+    CHECK(run(args) == 2 && stderr_mentions("--sampler"), "unknown sampler is a usage error");
+    snprintf(args, sizeof args, "diffuse sample --gaussian '%s' --sampler ddpm --seed 1 --out '%s'", dir, out);
+    CHECK(run(args) == 2, "missing --samples is a usage error");
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc > 1 ? 2 : 1, (char *[]){argv[0], (char *)"cpu"});
@@ -267,5 +304,6 @@ int main(int argc, char **argv)
     test_solve_and_backward(1);
     test_failures();
     test_bern_cli();
+    test_diffuse_cli();
     return tu_finish("test_cli");
 }

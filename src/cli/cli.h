@@ -38,6 +38,7 @@ void *cli_alloc(dopt_backend be, size_t bytes);
 int cli_fetch(dopt_backend be, void *host, const void *dev, size_t bytes);
 void cli_release(dopt_backend be, void *p);
 int cli_bern(int argc, char **argv);
+int cli_diffuse(int argc, char **argv);
 int cli_bench_bern(int argc, char **argv, int training);
 
 #endif

@@ -13,7 +13,10 @@ static void usage(FILE *f)
             "                    [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n"
             "  dopt bern DIR [--out OUTDIR] [--estimator unbiased|reinforce|diffilo|exact] [--samples K]\n"
             "                [--seed S] [--mu M] [--backend cpu|cuda|auto] [--threads N] [--logits] [--quiet]\n"
+            "  dopt diffuse sample (--gaussian DIR | --mixture DIR) --sampler ddpm|ddim [--eta E] [--steps T]\n"
+            "                [--schedule linear|cosine] --samples K --seed S --out FILE\n"
             "  dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--export DIR]\n"
+            "  dopt bench bern | bern-train | diffusion\n"
             "  dopt demo [--steps N] [--seed S] [--threads N]\n"
             "  dopt --version | --help\n"
             "See README.md for file formats and status codes.\n",
@@ -37,6 +40,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "qp")) return cli_qp(argc - 2, argv + 2);
     if (!strcmp(cmd, "bern")) return cli_bern(argc - 2, argv + 2);
+    if (!strcmp(cmd, "diffuse")) return cli_diffuse(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 2, argv + 2);
     fprintf(stderr, "dopt: unknown command '%s'\n", cmd);

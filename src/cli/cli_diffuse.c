@@ -1,0 +1,197 @@
+/* dopt diffuse sample: DDPM / DDIM sampling of a Gaussian (or Gaussian
+ * mixture) target with its exact score at every step, so that only the
+ * sampler is under test. File names and options are a contract (README). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "internal.h"
+
+static void diffuse_usage(void)
+{
+    fprintf(stderr, "usage: dopt diffuse sample (--gaussian DIR | --mixture DIR) --sampler ddpm|ddim [--eta E]\n"
+                    "                           [--steps T] [--schedule linear|cosine] --samples K --seed S --out FILE\n"
+                    "                           [--backend cpu|cuda|auto] [--threads N]\n"
+                    "  --gaussian DIR: DIR/mean.npy (n,), DIR/cov.npy (n,n)\n"
+                    "  --mixture DIR:  DIR/weights.npy (c,), DIR/means.npy (c,n), DIR/covs.npy (c,n,n)\n");
+}
+
+static double *load_f64(const char *dir, const char *name, dopt_npy *a)
+{
+    if (cli_load(dir, name, 1, a) < 0) return NULL;
+    return (double *)cli_to_real(a, DOPT_FLOAT64, name);
+}
+
+int cli_diffuse(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "sample") != 0) {
+        diffuse_usage();
+        return CLI_USAGE;
+    }
+    const char *gdir = NULL, *mdir = NULL, *out = NULL;
+    dopt_sampler sampler = DOPT_SAMPLER_DDPM;
+    dopt_schedule sched = DOPT_SCHEDULE_LINEAR;
+    dopt_backend backend = DOPT_BACKEND_CPU;
+    double eta = 0;
+    long long steps = 0, K = -1, seed = -1, threads = 0;
+    int have_sampler = 0;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--gaussian")) { if (!(gdir = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--mixture")) { if (!(mdir = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--out")) { if (!(out = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--sampler")) {
+            if (!(v = cli_value(argc, argv, &i))) return CLI_USAGE;
+            if (!strcmp(v, "ddpm")) sampler = DOPT_SAMPLER_DDPM;
+            else if (!strcmp(v, "ddim")) sampler = DOPT_SAMPLER_DDIM;
+            else {
+                fprintf(stderr, "dopt: --sampler expects ddpm or ddim, got '%s'\n", v);
+                return CLI_USAGE;
+            }
+            have_sampler = 1;
+        } else if (!strcmp(a, "--schedule")) {
+            if (!(v = cli_value(argc, argv, &i))) return CLI_USAGE;
+            if (!strcmp(v, "linear")) sched = DOPT_SCHEDULE_LINEAR;
+            else if (!strcmp(v, "cosine")) sched = DOPT_SCHEDULE_COSINE;
+            else {
+                fprintf(stderr, "dopt: --schedule expects linear or cosine, got '%s'\n", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--eta")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 0, 1, &eta)) return CLI_USAGE;
+        } else if (!strcmp(a, "--steps")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 1, 100000, &steps)) return CLI_USAGE;
+        } else if (!strcmp(a, "--samples")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 1, 1LL << 31, &K)) return CLI_USAGE;
+        } else if (!strcmp(a, "--seed")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 1LL << 62, &seed)) return CLI_USAGE;
+        } else if (!strcmp(a, "--backend")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_backend(v, &backend)) return CLI_USAGE;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 4096, &threads)) return CLI_USAGE;
+        } else {
+            fprintf(stderr, "dopt: unknown option %s\n", a);
+            diffuse_usage();
+            return CLI_USAGE;
+        }
+    }
+    if ((!gdir == !mdir) || !have_sampler || K < 0 || seed < 0 || !out) {
+        fprintf(stderr, "dopt: diffuse sample needs one of --gaussian/--mixture, and --sampler, --samples, --seed, --out\n");
+        diffuse_usage();
+        return CLI_USAGE;
+    }
+    if (sampler == DOPT_SAMPLER_DDPM && eta != 0) fprintf(stderr, "dopt: note: --eta applies to ddim only\n");
+
+    int rc = CLI_FAIL, n = 0, comps = 1;
+    dopt_npy a1, a2, a3;
+    memset(&a1, 0, sizeof a1), memset(&a2, 0, sizeof a2), memset(&a3, 0, sizeof a3);
+    double *w = NULL, *means = NULL, *covs = NULL, *x = NULL, *eps = NULL, *abar = NULL, *zero = NULL;
+    void *dx = NULL, *de = NULL;
+    dopt_context *ctx = NULL;
+    if (gdir) {
+        if (!(means = load_f64(gdir, "mean", &a1)) || !(covs = load_f64(gdir, "cov", &a2))) goto done;
+        if (a1.ndim != 1 || a2.ndim != 2 || a2.shape[0] != a1.shape[0] || a2.shape[1] != a1.shape[0]) {
+            fprintf(stderr, "dopt: %s/mean.npy must be (n,) and cov.npy (n, n)\n", gdir);
+            goto done;
+        }
+        n = (int)a1.shape[0];
+        w = malloc(sizeof(double));
+        w[0] = 1;
+    } else {
+        if (!(w = load_f64(mdir, "weights", &a1)) || !(means = load_f64(mdir, "means", &a2)) ||
+            !(covs = load_f64(mdir, "covs", &a3)))
+            goto done;
+        if (a1.ndim != 1 || a2.ndim != 2 || a3.ndim != 3 || a2.shape[0] != a1.shape[0] || a3.shape[0] != a1.shape[0] ||
+            a3.shape[1] != a2.shape[1] || a3.shape[2] != a2.shape[1]) {
+            fprintf(stderr, "dopt: %s: weights (c,), means (c, n), covs (c, n, n) expected\n", mdir);
+            goto done;
+        }
+        comps = (int)a1.shape[0];
+        n = (int)a2.shape[1];
+    }
+    if (n < 1) {
+        fprintf(stderr, "dopt: the target has n = 0\n");
+        goto done;
+    }
+    if (dopt_context_create(&ctx, backend) != DOPT_OK) {
+        fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
+        goto done;
+    }
+    if (threads) dopt_context_set_threads(ctx, (int)threads);
+    /* DDPM: a T-step schedule, every step. DDIM: T evenly spaced steps of a
+     * schedule of max(T, 1000) timesteps. */
+    int T = (int)(steps ? steps : (sampler == DOPT_SAMPLER_DDPM ? 1000 : 100));
+    int Tsched = sampler == DOPT_SAMPLER_DDPM ? T : (T > 1000 ? T : 1000);
+    size_t bytes = sizeof(double) * (size_t)K * n;
+    abar = malloc(sizeof(double) * ((size_t)Tsched + 1));
+    x = malloc(bytes), eps = malloc(bytes), zero = calloc((size_t)K * n, sizeof(double));
+    if (!abar || !x || !eps || !zero) {
+        fprintf(stderr, "dopt: out of memory for %lld samples\n", K);
+        goto done;
+    }
+    dopt_diffusion_schedule(sched, Tsched, abar);
+    dopt_backend be = dopt_context_backend(ctx);
+    /* x_T ~ N(0, I) from the same generator (step Tsched + 1) */
+    dopt_context *host = NULL;
+    dopt_context_create(&host, DOPT_BACKEND_CPU);
+    if (threads) dopt_context_set_threads(host, (int)threads);
+    dopt_diffusion_noise(host, K, n, DOPT_FLOAT64, zero, 1e-300, (uint64_t)seed, (uint32_t)Tsched + 1, x, eps);
+    if (be == DOPT_BACKEND_CUDA && (!(dx = cli_alloc(be, bytes)) || !(de = cli_alloc(be, bytes)))) {
+        dopt_context_destroy(host);
+        goto done;
+    }
+    double t0 = cli_now();
+    int t = Tsched, done_steps = 0;
+    while (t > 0) {
+        int tp = sampler == DOPT_SAMPLER_DDPM ? t - 1 : (int)floor((double)Tsched * (T - done_steps - 1) / T);
+        if (tp >= t) tp = t - 1;
+        if (dopt_diffusion_mixture_eps(host, n, comps, w, means, covs, abar[t], K, x, eps) != DOPT_OK) {
+            fprintf(stderr, "dopt: %s\n", dopt_context_last_error(host));
+            dopt_context_destroy(host);
+            goto done;
+        }
+        dopt_diffusion_step_desc d = {sampler, abar, t, tp, eta, (uint64_t)seed};
+        dopt_status s;
+        if (be == DOPT_BACKEND_CUDA) {
+            if (dopt_cuda_upload(dx, x, bytes) || dopt_cuda_upload(de, eps, bytes)) {
+                fprintf(stderr, "dopt: copying to the GPU failed\n");
+                dopt_context_destroy(host);
+                goto done;
+            }
+            s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, dx, de, NULL, NULL);
+            if (s == DOPT_OK && dopt_cuda_download(x, dx, bytes)) s = DOPT_ERR_CUDA;
+        } else {
+            s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, x, eps, NULL, NULL);
+        }
+        if (s != DOPT_OK) {
+            fprintf(stderr, "dopt: diffusion step failed: %s\n", dopt_context_last_error(ctx));
+            dopt_context_destroy(host);
+            goto done;
+        }
+        t = tp;
+        ++done_steps;
+    }
+    double t1 = cli_now();
+    dopt_context_destroy(host);
+    {
+        char err[4600];
+        int64_t shape[2] = {K, n};
+        if (dopt_npy_write(out, 'f', 8, 2, shape, x, err, sizeof err) != DOPT_NPY_OK) {
+            fprintf(stderr, "dopt: %s\n", err);
+            goto done;
+        }
+    }
+    printf("diffuse sample: %lld samples of n = %d (%s, %d steps, %s schedule%s) in %.2f s -> %s\n", K, n,
+           sampler == DOPT_SAMPLER_DDPM ? "ddpm" : "ddim", done_steps,
+           sched == DOPT_SCHEDULE_LINEAR ? "linear" : "cosine", sampler == DOPT_SAMPLER_DDIM && eta > 0 ? ", eta > 0" : "",
+           t1 - t0, out);
+    rc = CLI_OK;
+done:
+    if (ctx && dopt_context_backend(ctx) == DOPT_BACKEND_CUDA) dopt_cuda_free(dx), dopt_cuda_free(de);
+    dopt_context_destroy(ctx);
+    dopt_npy_free(&a1), dopt_npy_free(&a2), dopt_npy_free(&a3);
+    free(w), free(means), free(covs), free(x), free(eps), free(abar), free(zero);
+    return rc;
+}
