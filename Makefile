@@ -31,6 +31,7 @@ test: build
 bench: build
 	./$(BUILD)/dopt bench qp
 	./$(BUILD)/dopt bench bern
+	./$(BUILD)/dopt bench diffusion
 
 compare: build
 	bench/run_compare.sh

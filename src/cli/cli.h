@@ -39,6 +39,7 @@ int cli_fetch(dopt_backend be, void *host, const void *dev, size_t bytes);
 void cli_release(dopt_backend be, void *p);
 int cli_bern(int argc, char **argv);
 int cli_diffuse(int argc, char **argv);
+int cli_bench_diffusion(int argc, char **argv);
 int cli_bench_bern(int argc, char **argv, int training);
 
 #endif

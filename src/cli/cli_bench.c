@@ -28,7 +28,8 @@ static void bench_usage(void)
     fprintf(stderr, "usage: dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--batch B] [--n N]\n"
                     "                     [--min-time S] [--export DIR] [--json FILE]\n"
                     "       dopt bench bern [--threads N]\n"
-                    "       dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] [--export DIR]\n");
+                    "       dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] [--export DIR]\n"
+                    "       dopt bench diffusion [--threads N] [--max-elements E]\n");
 }
 
 /* Flops of one factorization of K (form H_rho, Cholesky, Schur complement). */
@@ -166,6 +167,7 @@ int cli_bench(int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "bern")) return cli_bench_bern(argc - 1, argv + 1, 0);
     if (argc >= 1 && !strcmp(argv[0], "bern-train")) return cli_bench_bern(argc - 1, argv + 1, 1);
+    if (argc >= 1 && !strcmp(argv[0], "diffusion")) return cli_bench_diffusion(argc - 1, argv + 1);
     if (argc < 1 || strcmp(argv[0], "qp") != 0) {
         bench_usage();
         return CLI_USAGE;
