@@ -11,6 +11,27 @@ typedef struct {
     int64_t sA, sR, sb, sc; /* batch strides (elements), 0 = shared */
 } DFN(bern_batch);
 
+/* The public problem as the kernels address it: shared parts get stride 0. */
+DOPT_KFN DFN(bern_batch) DFN(bern_batch_of)(const dopt_bern_problem *P)
+{
+    DFN(bern_batch) bt;
+    int64_t n = P->n, m = P->m;
+    unsigned sh = P->shared;
+    bt.n = P->n;
+    bt.m = P->m;
+    bt.A = (const DREAL *)P->A;
+    bt.row_ptr = P->row_ptr;
+    bt.col = P->col_idx;
+    bt.val = (const DREAL *)P->values;
+    bt.b = (const DREAL *)P->b;
+    bt.c = (const DREAL *)P->c;
+    bt.sA = (sh & DOPT_BERN_SHARE_A) ? 0 : m * n;
+    bt.sR = (sh & DOPT_BERN_SHARE_A) ? 0 : m + 1;
+    bt.sb = (sh & DOPT_BERN_SHARE_B) || !P->b ? 0 : m;
+    bt.sc = (sh & DOPT_BERN_SHARE_C) ? 0 : n;
+    return bt;
+}
+
 DOPT_KFN DFN(bern_view) DFN(bern_batch_view)(const DFN(bern_batch) *bt, int64_t i)
 {
     DFN(bern_view) v;

@@ -2,6 +2,7 @@
 #ifndef DOPT_DIFFUSION_H
 #define DOPT_DIFFUSION_H
 
+#include "dopt.h" /* the batch struct */
 #include "dopt_kernel_common.h"
 #include "philox.h"
 

@@ -201,6 +201,31 @@ typedef struct {
     int64_t sR, sb, sc; /* batch strides, 0 = shared; xref is per instance */
 } DFN(diff_batch);
 
+/* The public batch as the kernels address it (NULL: an empty batch). */
+DOPT_KFN DFN(diff_batch) DFN(diff_batch_of)(const dopt_milp_batch *p)
+{
+    DFN(diff_batch) bt;
+    bt.n = bt.m = bt.samples = 0;
+    bt.row_ptr = NULL;
+    bt.col = NULL;
+    bt.val = bt.b = bt.c = bt.xref = NULL;
+    bt.sR = bt.sb = bt.sc = 0;
+    if (!p) return bt;
+    bt.n = p->n;
+    bt.m = p->m;
+    bt.samples = p->samples;
+    bt.row_ptr = p->row_ptr;
+    bt.col = p->col_idx;
+    bt.val = (const DREAL *)p->values;
+    bt.b = (const DREAL *)p->b;
+    bt.c = (const DREAL *)p->c;
+    bt.xref = (const DREAL *)p->xref;
+    bt.sR = (p->shared & DOPT_MILP_SHARE_A) ? 0 : (int64_t)p->m + 1;
+    bt.sb = (p->shared & DOPT_MILP_SHARE_B) ? 0 : p->m;
+    bt.sc = (p->shared & DOPT_MILP_SHARE_C) ? 0 : p->n;
+    return bt;
+}
+
 DOPT_KFN DFN(diff_milp) DFN(diff_batch_milp)(const DFN(diff_batch) *bt, int64_t inst)
 {
     DFN(diff_milp) p;

@@ -3,6 +3,7 @@
 #ifndef DOPT_QP_IPM_H
 #define DOPT_QP_IPM_H
 
+#include "dopt.h" /* the problem struct the batch is built from */
 #include "dopt_kernel_common.h"
 
 #define DREAL double

@@ -30,6 +30,8 @@ int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, con
 int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t *data);
 int cli_make_dir(const char *dir);
 double cli_now(void);
+/* measured memory bandwidth (triad), GB/s */
+double cli_triad_gbs(int threads);
 
 /* Host buffers to and from where the backend computes (device memory for
  * CUDA; for the CPU the host buffer itself). NULL / 0 on failure, reported. */

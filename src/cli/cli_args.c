@@ -164,3 +164,35 @@ void cli_release(dopt_backend be, void *p)
     else free(p);
 }
 
+
+/* A STREAM-like triad a = b + 3 c over 3 x 256 MiB, split over the same
+ * workers the library uses: the machine's memory bandwidth in GB/s. */
+typedef struct {
+    double *a, *b, *c;
+} triad_arrays;
+
+static void triad_range(void *p, int64_t i0, int64_t i1, int worker)
+{
+    (void)worker;
+    triad_arrays *t = (triad_arrays *)p;
+    for (int64_t i = i0; i < i1; ++i) t->a[i] = t->b[i] + 3.0 * t->c[i];
+}
+
+double cli_triad_gbs(int threads)
+{
+    size_t len = (size_t)1 << 25;
+    triad_arrays t = {malloc(8 * len), malloc(8 * len), malloc(8 * len)};
+    double best = 1e300;
+    if (t.a && t.b && t.c) {
+        for (size_t i = 0; i < len; ++i) t.a[i] = 0, t.b[i] = 1, t.c[i] = 2;
+        int workers = dopt_worker_count(threads, (int64_t)len, 1 << 20);
+        for (int r = 0; r < 5; ++r) {
+            double t0 = cli_now();
+            dopt_parallel_for(workers, (int64_t)len, 1 << 20, triad_range, &t);
+            double dt = cli_now() - t0;
+            best = dt < best ? dt : best;
+        }
+    }
+    free(t.a), free(t.b), free(t.c);
+    return best < 1e300 ? 24.0 * (double)len / best * 1e-9 : 0;
+}

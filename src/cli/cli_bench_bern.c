@@ -252,37 +252,6 @@ static int bench_train(int argc, char **argv)
 
 /* ---- throughput ------------------------------------------------------------------ */
 
-/* A STREAM-like triad a = b + s c on arrays far larger than the caches,
- * split over the same workers as the library uses. */
-typedef struct {
-    double *a, *b, *c;
-} triad_arg;
-
-static void triad_range(void *p, int64_t i0, int64_t i1, int worker)
-{
-    (void)worker;
-    triad_arg *t = (triad_arg *)p;
-    for (int64_t i = i0; i < i1; ++i) t->a[i] = t->b[i] + 3.0 * t->c[i];
-}
-
-static double triad_gbs(int threads)
-{
-    size_t len = (size_t)1 << 25; /* 3 x 256 MiB */
-    triad_arg t = {malloc(8 * len), malloc(8 * len), malloc(8 * len)};
-    if (!t.a || !t.b || !t.c) return 0;
-    for (size_t i = 0; i < len; ++i) t.a[i] = 0, t.b[i] = 1, t.c[i] = 2;
-    int workers = dopt_worker_count(threads, (int64_t)len, 1 << 20);
-    double best = 1e300;
-    for (int r = 0; r < 5; ++r) {
-        double t0 = cli_now();
-        dopt_parallel_for(workers, (int64_t)len, 1 << 20, triad_range, &t);
-        double dt = cli_now() - t0;
-        best = dt < best ? dt : best;
-    }
-    free(t.a), free(t.b), free(t.c);
-    return 3.0 * 8 * (double)len / best * 1e-9;
-}
-
 static int bench_throughput(int argc, char **argv)
 {
     long long threads = 0;
@@ -298,7 +267,7 @@ static int bench_throughput(int argc, char **argv)
     dopt_context *ctx = NULL;
     if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) return CLI_FAIL;
     if (threads) dopt_context_set_threads(ctx, (int)threads);
-    double bw = triad_gbs((int)threads);
+    double bw = cli_triad_gbs((int)threads);
     printf("dopt bench bern: sampling + penalty + gradient, CSR A with 5 nonzeros per row, m = n/2, K = 64, "
            "float64, %d threads\n", dopt_context_threads(ctx));
     printf("memory bandwidth (triad, same threads): %.1f GB/s\n", bw);

@@ -11,35 +11,6 @@
 #include "internal.h"
 #include "qp_generate.h"
 
-typedef struct {
-    double *a, *b, *c;
-} tri;
-
-static void tri_range(void *p, int64_t i0, int64_t i1, int w)
-{
-    (void)w;
-    tri *t = (tri *)p;
-    for (int64_t i = i0; i < i1; ++i) t->a[i] = t->b[i] + 3.0 * t->c[i];
-}
-
-static double triad(int threads)
-{
-    size_t len = (size_t)1 << 25;
-    tri t = {malloc(8 * len), malloc(8 * len), malloc(8 * len)};
-    if (!t.a || !t.b || !t.c) return 0;
-    for (size_t i = 0; i < len; ++i) t.a[i] = 0, t.b[i] = 1, t.c[i] = 2;
-    int workers = dopt_worker_count(threads, (int64_t)len, 1 << 20);
-    double best = 1e300;
-    for (int r = 0; r < 5; ++r) {
-        double t0 = cli_now();
-        dopt_parallel_for(workers, (int64_t)len, 1 << 20, tri_range, &t);
-        double dt = cli_now() - t0;
-        best = dt < best ? dt : best;
-    }
-    free(t.a), free(t.b), free(t.c);
-    return 24.0 * (double)len / best * 1e-9;
-}
-
 int cli_bench_diffusion(int argc, char **argv)
 {
     long long threads = 0;
@@ -58,7 +29,7 @@ int cli_bench_diffusion(int argc, char **argv)
     dopt_context *ctx = NULL;
     if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) return CLI_FAIL;
     if (threads) dopt_context_set_threads(ctx, (int)threads);
-    double bw = triad((int)threads);
+    double bw = cli_triad_gbs((int)threads);
     printf("dopt bench diffusion: guided DDPM step (guidance on a shared set-cover A with m = n/2 rows, 5 nonzeros "
            "per row, then the update), float64, %d threads; network excluded\n",
            dopt_context_threads(ctx));

@@ -206,24 +206,11 @@ struct seg_offset {
     __host__ __device__ int operator()(int i) const { return i * len; }
 };
 
+static bern_batch_d bern_batch_t(const dopt_bern_problem *P, double) { return bern_batch_of_d(P); }
+static bern_batch_f bern_batch_t(const dopt_bern_problem *P, float) { return bern_batch_of_f(P); }
 template <typename T> static typename BernT<T>::batch bern_batch_of(const dopt_bern_problem *P)
 {
-    typename BernT<T>::batch bt;
-    int64_t n = P->n, m = P->m;
-    unsigned sh = P->shared;
-    bt.n = P->n;
-    bt.m = P->m;
-    bt.A = (const T *)P->A;
-    bt.row_ptr = P->row_ptr;
-    bt.col = P->col_idx;
-    bt.val = (const T *)P->values;
-    bt.b = (const T *)P->b;
-    bt.c = (const T *)P->c;
-    bt.sA = (sh & DOPT_BERN_SHARE_A) ? 0 : m * n;
-    bt.sR = (sh & DOPT_BERN_SHARE_A) ? 0 : m + 1;
-    bt.sb = (sh & DOPT_BERN_SHARE_B) || !P->b ? 0 : m;
-    bt.sc = (sh & DOPT_BERN_SHARE_C) ? 0 : n;
-    return bt;
+    return bern_batch_t(P, (T)0);
 }
 
 struct bern_buffers {

@@ -150,24 +150,11 @@ __global__ void diff_best_kernel(int64_t B, int K, int n, int round, const cand<
         }
 }
 
+static diff_batch_d diff_batch_t(const dopt_milp_batch *p, double) { return diff_batch_of_d(p); }
+static diff_batch_f diff_batch_t(const dopt_milp_batch *p, float) { return diff_batch_of_f(p); }
 template <typename T> static typename DiffT<T>::batch diff_batch_of(const dopt_milp_batch *p)
 {
-    typename DiffT<T>::batch bt;
-    memset(&bt, 0, sizeof bt);
-    if (!p) return bt;
-    bt.n = p->n;
-    bt.m = p->m;
-    bt.samples = p->samples;
-    bt.row_ptr = p->row_ptr;
-    bt.col = p->col_idx;
-    bt.val = (const T *)p->values;
-    bt.b = (const T *)p->b;
-    bt.c = (const T *)p->c;
-    bt.xref = (const T *)p->xref;
-    bt.sR = (p->shared & DOPT_MILP_SHARE_A) ? 0 : (int64_t)p->m + 1;
-    bt.sb = (p->shared & DOPT_MILP_SHARE_B) ? 0 : p->m;
-    bt.sc = (p->shared & DOPT_MILP_SHARE_C) ? 0 : p->n;
-    return bt;
+    return diff_batch_t(p, (T)0);
 }
 
 struct diff_buffers {

@@ -257,28 +257,9 @@ template <> struct Phase<float> {
 };
 
 /* ---- the batch description --------------------------------------------------- */
-template <typename T> static typename QP<T>::batch batch_of(const dopt_qp_problem *P)
-{
-    typename QP<T>::batch bt;
-    int64_t n = P->n, m = P->m, k = P->k;
-    unsigned sh = P->shared;
-    bt.Q = (const T *)P->Q;
-    bt.p = (const T *)P->p;
-    bt.G = (const T *)P->G;
-    bt.h = (const T *)P->h;
-    bt.A = (const T *)P->A;
-    bt.b = (const T *)P->b;
-    bt.sQ = (sh & DOPT_QP_SHARE_Q) ? 0 : n * n;
-    bt.sp = (sh & DOPT_QP_SHARE_P) ? 0 : n;
-    bt.sG = (sh & DOPT_QP_SHARE_G) ? 0 : m * n;
-    bt.sh = (sh & DOPT_QP_SHARE_H) ? 0 : m;
-    bt.sA = (sh & DOPT_QP_SHARE_A) ? 0 : k * n;
-    bt.sb = (sh & DOPT_QP_SHARE_B) ? 0 : k;
-    bt.n = P->n;
-    bt.m = P->m;
-    bt.k = P->k;
-    return bt;
-}
+static qp_batch_d batch_of_t(const dopt_qp_problem *P, double) { return qp_batch_of_d(P); }
+static qp_batch_f batch_of_t(const dopt_qp_problem *P, float) { return qp_batch_of_f(P); }
+template <typename T> static typename QP<T>::batch batch_of(const dopt_qp_problem *P) { return batch_of_t(P, (T)0); }
 
 template <typename T> static typename QP<T>::settings settings_of(const dopt_qp_options *o)
 {

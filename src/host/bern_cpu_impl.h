@@ -3,27 +3,6 @@
  * kernels/bern.h. Samples depend only on (seed, instance, sample, j), so the
  * results do not depend on the thread count. */
 
-static DFN(bern_batch) DFN(bern_batch_of)(const dopt_bern_problem *P)
-{
-    DFN(bern_batch) bt;
-    int64_t n = P->n, m = P->m;
-    unsigned sh = P->shared;
-    bt.n = P->n;
-    bt.m = P->m;
-    bt.A = (const DREAL *)P->A;
-    bt.row_ptr = P->row_ptr;
-    bt.col = P->col_idx;
-    bt.val = (const DREAL *)P->values;
-    bt.b = (const DREAL *)P->b;
-    bt.c = (const DREAL *)P->c;
-    bt.sA = (sh & DOPT_BERN_SHARE_A) ? 0 : m * n;
-    bt.sR = (sh & DOPT_BERN_SHARE_A) ? 0 : m + 1;
-    bt.sb = (sh & DOPT_BERN_SHARE_B) ? 0 : m;
-    bt.sc = (sh & DOPT_BERN_SHARE_C) ? 0 : n;
-    if (!bt.b) bt.sb = 0; /* m = 0: never read */
-    return bt;
-}
-
 typedef struct {
     DFN(bern_batch) bt;
     const DREAL *xhat;

@@ -3,26 +3,6 @@
  * depends only on its own data and (seed, row, step), so the results are
  * bitwise the same for every thread count. */
 
-static DFN(diff_batch) DFN(diff_batch_of)(const dopt_milp_batch *p)
-{
-    DFN(diff_batch) bt;
-    memset(&bt, 0, sizeof bt);
-    if (!p) return bt;
-    bt.n = p->n;
-    bt.m = p->m;
-    bt.samples = p->samples;
-    bt.row_ptr = p->row_ptr;
-    bt.col = p->col_idx;
-    bt.val = (const DREAL *)p->values;
-    bt.b = (const DREAL *)p->b;
-    bt.c = (const DREAL *)p->c;
-    bt.xref = (const DREAL *)p->xref;
-    bt.sR = (p->shared & DOPT_MILP_SHARE_A) ? 0 : (int64_t)p->m + 1;
-    bt.sb = (p->shared & DOPT_MILP_SHARE_B) ? 0 : p->m;
-    bt.sc = (p->shared & DOPT_MILP_SHARE_C) ? 0 : p->n;
-    return bt;
-}
-
 typedef struct {
     DFN(diff_step_args) a;
     DFN(diff_batch) bt;

@@ -2,30 +2,6 @@
  * qp_cpu.c with DREAL / DFN set): a loop over instances on the thread pool,
  * each running kernels/qp_ipm.h, the code the CUDA backend runs. */
 
-/* The batch as the kernels address it: shared parameters get stride 0. */
-static DFN(qp_batch) DFN(qp_batch_of)(const dopt_qp_problem *P)
-{
-    DFN(qp_batch) bt;
-    int64_t n = P->n, m = P->m, k = P->k;
-    unsigned sh = P->shared;
-    bt.Q = (const DREAL *)P->Q;
-    bt.p = (const DREAL *)P->p;
-    bt.G = (const DREAL *)P->G;
-    bt.h = (const DREAL *)P->h;
-    bt.A = (const DREAL *)P->A;
-    bt.b = (const DREAL *)P->b;
-    bt.sQ = (sh & DOPT_QP_SHARE_Q) ? 0 : n * n;
-    bt.sp = (sh & DOPT_QP_SHARE_P) ? 0 : n;
-    bt.sG = (sh & DOPT_QP_SHARE_G) ? 0 : m * n;
-    bt.sh = (sh & DOPT_QP_SHARE_H) ? 0 : m;
-    bt.sA = (sh & DOPT_QP_SHARE_A) ? 0 : k * n;
-    bt.sb = (sh & DOPT_QP_SHARE_B) ? 0 : k;
-    bt.n = P->n;
-    bt.m = P->m;
-    bt.k = P->k;
-    return bt;
-}
-
 static DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
 {
     DFN(qp_settings) s;
