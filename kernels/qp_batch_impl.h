@@ -9,6 +9,17 @@ typedef struct {
     int n, m, k;
 } DFN(qp_batch);
 
+/* The public options in the kernels' precision. */
+DOPT_KFN DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
+{
+    DFN(qp_settings) s;
+    s.tol = (DREAL)o->tol;
+    s.tol_inf = (DREAL)o->tol_inf;
+    s.max_iter = o->max_iter;
+    s.refine = o->refine;
+    return s;
+}
+
 /* The public problem as the kernels address it: shared parameters get stride 0. */
 DOPT_KFN DFN(qp_batch) DFN(qp_batch_of)(const dopt_qp_problem *P)
 {

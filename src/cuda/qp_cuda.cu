@@ -261,14 +261,11 @@ static qp_batch_d batch_of_t(const dopt_qp_problem *P, double) { return qp_batch
 static qp_batch_f batch_of_t(const dopt_qp_problem *P, float) { return qp_batch_of_f(P); }
 template <typename T> static typename QP<T>::batch batch_of(const dopt_qp_problem *P) { return batch_of_t(P, (T)0); }
 
+static qp_settings_d settings_t(const dopt_qp_options *o, double) { return qp_settings_of_d(o); }
+static qp_settings_f settings_t(const dopt_qp_options *o, float) { return qp_settings_of_f(o); }
 template <typename T> static typename QP<T>::settings settings_of(const dopt_qp_options *o)
 {
-    typename QP<T>::settings s;
-    s.tol = (T)o->tol;
-    s.tol_inf = (T)o->tol_inf;
-    s.max_iter = o->max_iter;
-    s.refine = o->refine;
-    return s;
+    return settings_t(o, (T)0);
 }
 
 /* Device buffers of one large-n solve, released in one place. */

@@ -2,16 +2,6 @@
  * qp_cpu.c with DREAL / DFN set): a loop over instances on the thread pool,
  * each running kernels/qp_ipm.h, the code the CUDA backend runs. */
 
-static DFN(qp_settings) DFN(qp_settings_of)(const dopt_qp_options *o)
-{
-    DFN(qp_settings) s;
-    s.tol = (DREAL)o->tol;
-    s.tol_inf = (DREAL)o->tol_inf;
-    s.max_iter = o->max_iter;
-    s.refine = o->refine;
-    return s;
-}
-
 typedef struct {
     DFN(qp_batch) bt;
     DFN(qp_settings) set;
