@@ -111,16 +111,15 @@ __global__ void qp_solve_small_kernel(typename QP<T>::batch bt, typename QP<T>::
 /* ---- large n: phases of the same iteration ---------------------------------- */
 #define DOPT_PHASE_KERNELS(SFX)                                                                                   \
     __global__ void qp_phase_start_##SFX(qp_batch_##SFX bt, qp_settings_##SFX set, SFX##_real *work, size_t wsz,    \
-                                         SFX##_real *hbase, qp_state_##SFX *state, int64_t B, SFX##_real *x,       \
-                                         SFX##_real *lam, SFX##_real *nu)                                          \
+                                         qp_state_##SFX *state, int64_t B, SFX##_real *x, SFX##_real *lam,         \
+                                         SFX##_real *nu)                                                           \
     {                                                                                                             \
         int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;                                               \
         if (i >= B) return;                                                                                       \
         qp_view_##SFX v = qp_batch_view_##SFX(&bt, i);                                                            \
         qp_work_##SFX w = qp_work_map_##SFX(work + i * wsz, bt.n, bt.m, bt.k);                                    \
         SFX##_real *xi = x + i * bt.n, *zi = bt.m ? lam + i * bt.m : NULL, *yi = bt.k ? nu + i * bt.k : NULL;    \
-        if (qp_ipm_start_##SFX(&v, &set, &w, &state[i], xi, zi, yi) == DOPT_INST_RUNNING)                        \
-            qp_form_h_base_##SFX(&v, &w, qp_delta0_##SFX(&v, &w), hbase + i * (size_t)bt.n * bt.n);             \
+        qp_ipm_start_##SFX(&v, &set, &w, &state[i], xi, zi, yi); /* also caches H's fixed part in w.Hb */       \
     }                                                                                                             \
     __global__ void qp_phase_check_##SFX(qp_batch_##SFX bt, qp_settings_##SFX set, SFX##_real *work, size_t wsz,    \
                                          qp_state_##SFX *state, SFX##_real *scalars, int *running, int64_t B,      \
@@ -139,9 +138,8 @@ __global__ void qp_solve_small_kernel(typename QP<T>::batch bt, typename QP<T>::
         qp_set_scaling_##SFX(&v, &w, zi);                                                                         \
         running[i] = 1;                                                                                           \
     }                                                                                                             \
-    /* L = H_base, Gw = W^1/2 G, and the pointer arrays of the running instances */                              \
-    __global__ void qp_phase_prepare_##SFX(qp_batch_##SFX bt, SFX##_real *work, size_t wsz,                       \
-                                           const SFX##_real *hbase, SFX##_real *gw, const int *active,             \
+    /* L = Hb, Gw = W^1/2 G, and the pointer arrays of the running instances */                                  \
+    __global__ void qp_phase_prepare_##SFX(qp_batch_##SFX bt, SFX##_real *work, size_t wsz, const int *active,    \
                                            const int *nactive, SFX##_real **lptr, const SFX##_real **gptr)        \
     {                                                                                                             \
         int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;                                               \
@@ -150,9 +148,8 @@ __global__ void qp_solve_small_kernel(typename QP<T>::batch bt, typename QP<T>::
         int n = bt.n, m = bt.m;                                                                                   \
         qp_view_##SFX v = qp_batch_view_##SFX(&bt, i);                                                            \
         qp_work_##SFX w = qp_work_map_##SFX(work + i * wsz, n, m, bt.k);                                          \
-        const SFX##_real *hb = hbase + i * (size_t)n * n;                                                         \
-        for (size_t e = 0; e < (size_t)n * n; ++e) w.L[e] = hb[e];                                                \
-        SFX##_real *g = gw + i * (size_t)m * n;                                                                   \
+        for (size_t e = 0; e < (size_t)n * n; ++e) w.L[e] = w.Hb[e];                                              \
+        SFX##_real *g = w.Gw;                                                                                     \
         for (int r = 0; r < m; ++r) {                                                                             \
             SFX##_real sw = sqrt(w.W[r]);                                                                         \
             for (int c = 0; c < n; ++c) g[(size_t)r * n + c] = sw * v.G[(size_t)r * n + c];                      \
@@ -221,10 +218,9 @@ template <typename T> struct Phase;
 template <> struct Phase<double> {
 #define DOPT_PHASES(SFX)                                                                                          \
     static void start(unsigned g, cudaStream_t s, qp_batch_##SFX bt, qp_settings_##SFX set, SFX##_real *work,      \
-                      size_t wsz, SFX##_real *hb, qp_state_##SFX *st, int64_t B, SFX##_real *x, SFX##_real *l,     \
-                      SFX##_real *u)                                                                               \
+                      size_t wsz, qp_state_##SFX *st, int64_t B, SFX##_real *x, SFX##_real *l, SFX##_real *u)      \
     {                                                                                                             \
-        qp_phase_start_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, set, work, wsz, hb, st, B, x, l, u);                    \
+        qp_phase_start_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, set, work, wsz, st, B, x, l, u);                        \
     }                                                                                                             \
     static void check(unsigned g, cudaStream_t s, qp_batch_##SFX bt, qp_settings_##SFX set, SFX##_real *work,      \
                       size_t wsz, qp_state_##SFX *st, SFX##_real *sc, int *run, int64_t B, SFX##_real *x,          \
@@ -233,10 +229,9 @@ template <> struct Phase<double> {
         qp_phase_check_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, set, work, wsz, st, sc, run, B, x, l, u);               \
     }                                                                                                             \
     static void prepare(unsigned g, cudaStream_t s, qp_batch_##SFX bt, SFX##_real *work, size_t wsz,               \
-                        const SFX##_real *hb, SFX##_real *gw, const int *act, const int *nact, SFX##_real **lp,    \
-                        const SFX##_real **gp)                                                                     \
+                        const int *act, const int *nact, SFX##_real **lp, const SFX##_real **gp)                   \
     {                                                                                                             \
-        qp_phase_prepare_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, work, wsz, hb, gw, act, nact, lp, gp);                \
+        qp_phase_prepare_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, work, wsz, act, nact, lp, gp);                        \
     }                                                                                                             \
     static void step(unsigned g, cudaStream_t s, qp_batch_##SFX bt, qp_settings_##SFX set, SFX##_real *work,       \
                      size_t wsz, qp_state_##SFX *st, const SFX##_real *sc, const int *act, const int *nact,        \
@@ -270,13 +265,13 @@ template <typename T> static typename QP<T>::settings settings_of(const dopt_qp_
 
 /* Device buffers of one large-n solve, released in one place. */
 struct large_buffers {
-    void *hbase, *gw, *state, *scalars, *running, *active, *nactive, *info, *lptr, *gptr, *cub_tmp;
+    void *state, *scalars, *running, *active, *nactive, *info, *lptr, *gptr, *cub_tmp;
 };
 
 static void large_release(large_buffers *b)
 {
-    void **all[] = {&b->hbase, &b->gw,  &b->state, &b->scalars, &b->running, &b->active,
-                    &b->nactive, &b->info, &b->lptr, &b->gptr, &b->cub_tmp};
+    void **all[] = {&b->state, &b->scalars, &b->running, &b->active, &b->nactive,
+                    &b->info,  &b->lptr,    &b->gptr,    &b->cub_tmp};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) {
         if (*all[i]) cudaFree(*all[i]);
         *all[i] = NULL;
@@ -295,8 +290,6 @@ static dopt_status solve_large(dopt_context *ctx, const dopt_qp_problem *P, cons
     typename QP<T>::batch bt = batch_of<T>(P);
     typename QP<T>::settings set = settings_of<T>(o);
     unsigned grid = dopt_grid(B, DOPT_BLOCK);
-    DOPT_CU(ctx, cudaMalloc(&bf->hbase, sizeof(T) * (size_t)B * n * n));
-    DOPT_CU(ctx, cudaMalloc(&bf->gw, sizeof(T) * (size_t)B * (m ? m : 1) * n));
     DOPT_CU(ctx, cudaMalloc(&bf->state, sizeof(typename QP<T>::state) * (size_t)B));
     DOPT_CU(ctx, cudaMalloc(&bf->scalars, sizeof(T) * 2 * (size_t)B));
     DOPT_CU(ctx, cudaMalloc(&bf->running, sizeof(int) * (size_t)B));
@@ -315,7 +308,7 @@ static dopt_status solve_large(dopt_context *ctx, const dopt_qp_problem *P, cons
     typedef typename QP<T>::state state_t;
     state_t *state = (state_t *)bf->state;
     T *x = (T *)sol->x, *lam = (T *)sol->lam, *nu = (T *)sol->nu;
-    Phase<T>::start(grid, s, bt, set, work, wsz, (T *)bf->hbase, state, B, x, lam, nu);
+    Phase<T>::start(grid, s, bt, set, work, wsz, state, B, x, lam, nu);
     DOPT_CU_LAUNCH(ctx);
     const T one = 1;
     for (int it = 0; it <= o->max_iter; ++it) {
@@ -327,8 +320,7 @@ static dopt_status solve_large(dopt_context *ctx, const dopt_qp_problem *P, cons
         DOPT_CU(ctx, cudaStreamSynchronize(s));
         if (count == 0) break;
         unsigned agrid = dopt_grid(count, DOPT_BLOCK);
-        Phase<T>::prepare(agrid, s, bt, work, wsz, (const T *)bf->hbase, (T *)bf->gw, active, nactive, (T **)bf->lptr,
-                          (const T **)bf->gptr);
+        Phase<T>::prepare(agrid, s, bt, work, wsz, active, nactive, (T **)bf->lptr, (const T **)bf->gptr);
         DOPT_CU_LAUNCH(ctx);
         /* L (column-major view: the same symmetric matrix) += Gw' Gw, where the
          * row-major m x n Gw is column-major n x m */
