@@ -52,15 +52,6 @@ static int64_t project(dopt_context *ctx, const polytope *pl, int64_t B, const d
     int64_t ok = 0;
     for (int64_t i = 0; i < B; ++i) {
         ok += st[i] == DOPT_SOLVED;
-        if (st[i] != DOPT_SOLVED && getenv("DOPT_DEMO_DEBUG")) {
-            fprintf(stderr, "instance %lld status %d\nG", (long long)i, st[i]);
-            for (int j = 0; j < pl->m * pl->n; ++j) fprintf(stderr, " %.17g", pl->G[j]);
-            fprintf(stderr, "\nh");
-            for (int j = 0; j < pl->m; ++j) fprintf(stderr, " %.17g", pl->h[j]);
-            fprintf(stderr, "\np");
-            for (int j = 0; j < pl->n; ++j) fprintf(stderr, " %.17g", p[i * pl->n + j]);
-            fprintf(stderr, "\n");
-        }
     }
     return ok;
 }
