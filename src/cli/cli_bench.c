@@ -26,7 +26,7 @@ typedef struct {
 static void bench_usage(void)
 {
     fprintf(stderr, "usage: dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--batch B] [--n N]\n"
-                    "                     [--min-time S] [--export DIR] [--json FILE]\n"
+                    "                     [--tol EPS] [--min-time S] [--export DIR] [--json FILE]\n"
                     "       dopt bench bern [--threads N]\n"
                     "       dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] [--export DIR]\n"
                     "       dopt bench diffusion [--threads N] [--max-elements E]\n");
@@ -78,7 +78,8 @@ static int export_instances(const char *root, int64_t B, int n, int m, int k, co
 }
 
 /* Times one configuration; the instances are checked against the known optimum. */
-static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, const char *export_dir, bench_row *row)
+static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, double tol, const char *export_dir,
+                     bench_row *row)
 {
     int m = n, k = n / 4;
     size_t b = (size_t)B;
@@ -103,12 +104,15 @@ static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, const
     for (size_t j = 0; j < b * n; ++j) w[j] = 1;
     dopt_qp_problem P = {B, n, m, k, DOPT_FLOAT64, Q, p, G, h, A, bb, 0};
     dopt_qp_solution sol = {x, lam, nu, st, it};
+    dopt_qp_options opt;
+    dopt_qp_options_default(&opt, DOPT_FLOAT64);
+    if (tol > 0) opt.tol = tol;
     /* forward: repeat until min_time has passed (at least once), keep the best */
     double best = 1e300, t_all = 0;
     int reps = 0;
     do {
         double t0 = cli_now();
-        if (dopt_qp_solve(ctx, &P, NULL, &sol, NULL) != DOPT_OK) {
+        if (dopt_qp_solve(ctx, &P, &opt, &sol, NULL) != DOPT_OK) {
             fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(ctx));
             ok = 0;
             goto out;
@@ -128,7 +132,7 @@ static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, const
         double t0 = cli_now();
         dopt_qp_grad_in gin = {w, NULL, NULL};
         dopt_qp_grad_out gout = {NULL, dp, dG, dh, NULL, NULL};
-        if (dopt_qp_solve(ctx, &P, NULL, &sol, &tape) != DOPT_OK || dopt_qp_backward(ctx, tape, &gin, &gout) != DOPT_OK) {
+        if (dopt_qp_solve(ctx, &P, &opt, &sol, &tape) != DOPT_OK || dopt_qp_backward(ctx, tape, &gin, &gout) != DOPT_OK) {
             fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(ctx));
             dopt_qp_tape_destroy(tape);
             ok = 0;
@@ -174,7 +178,7 @@ int cli_bench(int argc, char **argv)
     }
     int quick = 0;
     long long threads = 0, only_b = 0, only_n = 0;
-    double min_time = 0.5;
+    double min_time = 0.5, tol = 0;
     const char *export_dir = NULL, *json = NULL;
     dopt_backend backend = DOPT_BACKEND_CPU;
     for (int i = 1; i < argc; ++i) {
@@ -186,6 +190,8 @@ int cli_bench(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 1, 1 << 24, &only_b)) return CLI_USAGE;
         } else if (!strcmp(a, "--n")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 4, 1024, &only_n)) return CLI_USAGE;
+        } else if (!strcmp(a, "--tol")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 1e-300, 1, &tol)) return CLI_USAGE;
         } else if (!strcmp(a, "--min-time")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 0, 3600, &min_time)) return CLI_USAGE;
         } else if (!strcmp(a, "--backend")) {
@@ -209,7 +215,8 @@ int cli_bench(int argc, char **argv)
     if (threads) dopt_context_set_threads(ctx, (int)threads);
     int64_t batches[4] = {1, 64, 1024, 8192};
     int sizes[3] = {8, 32, 128};
-    printf("dopt bench qp: float64, m = n inequalities, k = n/4 equalities, %s", 
+    printf("dopt bench qp: float64, tol %g, m = n inequalities, k = n/4 equalities, %s", tol > 0 ? tol : 1e-8,
+           
            dopt_context_backend(ctx) == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
     if (dopt_context_backend(ctx) == DOPT_BACKEND_CPU) printf(", %d threads", dopt_context_threads(ctx));
     printf("\n%8s %5s %5s %5s %14s %14s %9s %8s %10s\n", "B", "n", "m", "k", "fwd inst/s", "fwd+bwd inst/s", "iters",
@@ -225,7 +232,7 @@ int cli_bench(int argc, char **argv)
             if (quick && (double)B * n * n * n > 1024.0 * 32 * 32 * 32) continue;
             bench_row r;
             memset(&r, 0, sizeof r);
-            if (!bench_one(ctx, B, n, min_time, export_dir, &r)) {
+            if (!bench_one(ctx, B, n, min_time, tol, export_dir, &r)) {
                 rc = CLI_FAIL;
                 break;
             }
