@@ -132,6 +132,32 @@ static dopt_status tq_solve(const tq_data *d, const dopt_qp_options *opt, tq_out
     return st;
 }
 
+/* Solves one hand-written instance (host arrays, any may be NULL when its
+ * block is empty) on the test's backend; copies out x, lam, nu when given.
+ * Returns the instance status; x must come back finite whatever the status. */
+static int tq_solve_single(int n, int m, int k, const double *Q, const double *p, const double *G, const double *h,
+                           const double *A, const double *b, const dopt_qp_options *opt, double *x, double *lam,
+                           double *nu)
+{
+    tq_data d;
+    memset(&d, 0, sizeof d);
+    d.B = 1, d.n = n, d.m = m, d.k = k;
+    d.Q = (double *)Q, d.p = (double *)p, d.G = (double *)G, d.h = (double *)h, d.A = (double *)A,
+    d.b = (double *)b;
+    tq_stage(&d);
+    tq_out o = tq_out_alloc(&d);
+    CHECK_OK(tq_solve(&d, opt, &o, NULL));
+    int st = o.status[0];
+    for (int j = 0; j < n; ++j) CHECK(isfinite(o.x[j]), "x[%d] = %g is not finite (status %d)", j, o.x[j], st);
+    if (x) memcpy(x, o.x, sizeof(double) * n);
+    if (lam && m) memcpy(lam, o.lam, sizeof(double) * m);
+    if (nu && k) memcpy(nu, o.nu, sizeof(double) * k);
+    tq_out_free(&o);
+    tu_dev_free(d.Q, d.dQ), tu_dev_free(d.p, d.dp), tu_dev_free(d.G, d.dG);
+    tu_dev_free(d.h, d.dh), tu_dev_free(d.A, d.dA), tu_dev_free(d.b, d.db);
+    return st;
+}
+
 #define TQ_SLICE(d, arr, bit, len, i) ((d)->arr + (((d)->shared & (bit)) ? 0 : (size_t)(i) * (len)))
 
 /* Independent optimality check of instance i: the largest of the relative

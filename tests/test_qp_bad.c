@@ -7,21 +7,7 @@
 static int solve_status(int n, int m, int k, const double *Q, const double *p, const double *G, const double *h,
                         const double *A, const double *b, const dopt_qp_options *opt, double *x)
 {
-    tq_data d;
-    memset(&d, 0, sizeof d);
-    d.B = 1, d.n = n, d.m = m, d.k = k;
-    d.Q = (double *)Q, d.p = (double *)p, d.G = (double *)G, d.h = (double *)h, d.A = (double *)A,
-    d.b = (double *)b;
-    tq_stage(&d);
-    tq_out o = tq_out_alloc(&d);
-    CHECK_OK(tq_solve(&d, opt, &o, NULL));
-    int st = o.status[0];
-    if (x) memcpy(x, o.x, sizeof(double) * n);
-    for (int j = 0; j < n; ++j) CHECK(isfinite(o.x[j]), "x[%d] = %g is not finite (status %d)", j, o.x[j], st);
-    tq_out_free(&o);
-    tu_dev_free(d.Q, d.dQ), tu_dev_free(d.p, d.dp), tu_dev_free(d.G, d.dG);
-    tu_dev_free(d.h, d.dh), tu_dev_free(d.A, d.dA), tu_dev_free(d.b, d.db);
-    return st;
+    return tq_solve_single(n, m, k, Q, p, G, h, A, b, opt, x, NULL, NULL);
 }
 
 static void test_statuses(void)

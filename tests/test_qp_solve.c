@@ -4,28 +4,14 @@
 #include "qp_harness.h"
 
 /* solve one small hand-written instance (double, per-instance data) */
+/* one hand-written instance at a tight tolerance */
 static int solve_one(int n, int m, int k, const double *Q, const double *p, const double *G, const double *h,
                      const double *A, const double *b, double *x, double *lam, double *nu)
 {
-    tq_data d;
-    memset(&d, 0, sizeof d);
-    d.B = 1, d.n = n, d.m = m, d.k = k;
-    d.Q = (double *)Q, d.p = (double *)p, d.G = (double *)G, d.h = (double *)h, d.A = (double *)A,
-    d.b = (double *)b;
-    tq_stage(&d);
-    tq_out o = tq_out_alloc(&d);
     dopt_qp_options opt;
     dopt_qp_options_default(&opt, DOPT_FLOAT64);
     opt.tol = 1e-10;
-    CHECK_OK(tq_solve(&d, &opt, &o, NULL));
-    memcpy(x, o.x, sizeof(double) * n);
-    if (m) memcpy(lam, o.lam, sizeof(double) * m);
-    if (k) memcpy(nu, o.nu, sizeof(double) * k);
-    int st = o.status[0];
-    tq_out_free(&o);
-    tu_dev_free(d.Q, d.dQ), tu_dev_free(d.p, d.dp), tu_dev_free(d.G, d.dG);
-    tu_dev_free(d.h, d.dh), tu_dev_free(d.A, d.dA), tu_dev_free(d.b, d.db);
-    return st;
+    return tq_solve_single(n, m, k, Q, p, G, h, A, b, &opt, x, lam, nu);
 }
 
 static void test_hand_checked(void)

@@ -77,6 +77,40 @@ static int export_instances(const char *root, int64_t B, int n, int m, int k, co
            cli_write(dir, "xstar", DOPT_FLOAT64, 2, sp, xs);
 }
 
+typedef struct {
+    dopt_context *ctx;
+    const dopt_qp_problem *P;
+    const dopt_qp_options *opt;
+    dopt_qp_solution *sol;
+    dopt_qp_tape *tape;
+    dopt_qp_grad_in gin;
+    dopt_qp_grad_out gout;
+    int backward;
+} qp_timing;
+
+/* Best wall time of one solve (and backward) over repetitions filling
+ * min_time (at least one, at most 50). 0 on a library error (reported). */
+static int time_best(qp_timing *t, double min_time, double *best)
+{
+    double total = 0;
+    int reps = 0;
+    *best = 1e300;
+    do {
+        double t0 = cli_now();
+        dopt_status s = dopt_qp_solve(t->ctx, t->P, t->opt, t->sol, t->backward ? &t->tape : NULL);
+        if (s == DOPT_OK && t->backward) s = dopt_qp_backward(t->ctx, t->tape, &t->gin, &t->gout);
+        if (s != DOPT_OK) {
+            fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(t->ctx));
+            return 0;
+        }
+        double dt = cli_now() - t0;
+        *best = dt < *best ? dt : *best;
+        total += dt;
+        ++reps;
+    } while (total < min_time && reps < 50);
+    return 1;
+}
+
 /* Times one configuration; the instances are checked against the known optimum. */
 static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, double tol, const char *export_dir,
                      bench_row *row)
@@ -107,44 +141,15 @@ static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, doubl
     dopt_qp_options opt;
     dopt_qp_options_default(&opt, DOPT_FLOAT64);
     if (tol > 0) opt.tol = tol;
-    /* forward: repeat until min_time has passed (at least once), keep the best */
-    double best = 1e300, t_all = 0;
-    int reps = 0;
-    do {
-        double t0 = cli_now();
-        if (dopt_qp_solve(ctx, &P, &opt, &sol, NULL) != DOPT_OK) {
-            fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(ctx));
-            ok = 0;
-            goto out;
-        }
-        double dt = cli_now() - t0;
-        best = dt < best ? dt : best;
-        t_all += dt;
-        ++reps;
-    } while (t_all < min_time && reps < 50);
-    row->fwd_s = best;
-    /* forward + backward (dQ is skipped: the comparison tools differentiate p, G, h, A, b the same way) */
-    best = 1e300;
-    t_all = 0;
-    reps = 0;
-    dopt_qp_tape *tape = NULL; /* reused across repetitions, as a training loop would */
-    do {
-        double t0 = cli_now();
-        dopt_qp_grad_in gin = {w, NULL, NULL};
-        dopt_qp_grad_out gout = {NULL, dp, dG, dh, NULL, NULL};
-        if (dopt_qp_solve(ctx, &P, &opt, &sol, &tape) != DOPT_OK || dopt_qp_backward(ctx, tape, &gin, &gout) != DOPT_OK) {
-            fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(ctx));
-            dopt_qp_tape_destroy(tape);
-            ok = 0;
-            goto out;
-        }
-        double dt = cli_now() - t0;
-        best = dt < best ? dt : best;
-        t_all += dt;
-        ++reps;
-    } while (t_all < min_time && reps < 50);
-    dopt_qp_tape_destroy(tape);
-    row->fb_s = best;
+    /* forward, then forward + backward (dQ is skipped: the comparison tools
+     * differentiate p, G, h, A, b the same way); the tape is reused across
+     * repetitions, as a training loop would */
+    qp_timing tm = {ctx, &P, &opt, &sol, NULL, {w, NULL, NULL}, {NULL, dp, dG, dh, NULL, NULL}, 0};
+    ok = time_best(&tm, min_time, &row->fwd_s);
+    tm.backward = 1;
+    ok = ok && time_best(&tm, min_time, &row->fb_s);
+    dopt_qp_tape_destroy(tm.tape);
+    if (!ok) goto out;
     row->solved = 0;
     row->iters = 0;
     row->max_err = 0;
