@@ -140,7 +140,8 @@ typedef struct dopt_qp_solution {
 typedef struct dopt_qp_tape dopt_qp_tape;
 
 /* Solves the batch. With tape != NULL, also records *tape for
- * dopt_qp_backward (memory: about batch * (3n^2 + (m+k)n + k^2) values).
+ * dopt_qp_backward (memory: batch * (2n^2 + kn + k^2 + 2m + 1) values: the
+ * factorization at the solution; the rest of the workspace is per thread).
  * *tape must be NULL or a tape from an earlier call, which is then refilled
  * in place (its memory reused, grown only when needed): in a training loop,
  * keep one tape per layer and pass it every step. */

@@ -59,22 +59,29 @@ DOPT_KFN DFN(qp_view) DFN(qp_batch_view)(const DFN(qp_batch) *bt, int64_t i)
     return v;
 }
 
-/* Solves instance i. work is this instance's workspace. */
-DOPT_KFN void DFN(qp_solve_instance)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work,
-                                     int keep, int64_t i, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status,
-                                     int32_t *iters)
+/* Solves instance i in the full workspace `work`; with keep != NULL, the
+ * factorization at the solution (the persistent prefix of the workspace) is
+ * copied there for the backward. */
+DOPT_KFN void DFN(qp_solve_instance)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work, DREAL *keep,
+                                     int64_t i, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status, int32_t *iters)
 {
     DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
     DFN(qp_state) st;
     DFN(qp_ipm_solve)(&v, set, work, &st, x + i * bt->n, bt->m ? lam + i * bt->m : NULL,
-                      bt->k ? nu + i * bt->k : NULL, keep);
+                      bt->k ? nu + i * bt->k : NULL, keep != NULL);
     status[i] = st.status;
     if (iters) iters[i] = st.iter;
+    if (keep && st.status == DOPT_INST_SOLVED) {
+        size_t len = DFN(qp_work_persist_size)(bt->n, bt->m, bt->k);
+        for (size_t e = 0; e < len; ++e) keep[e] = work[e];
+    }
 }
 
-/* Adjoint of instance i into DX, DLT, DN (zero unless it was solved). */
-DOPT_KFN void DFN(qp_adjoint_instance)(const DFN(qp_batch) *bt, DREAL *work, int refine, int32_t status,
-                                       const DREAL *gx, const DREAL *glam, const DREAL *gnu, int64_t i,
+/* Adjoint of instance i into DX, DLT, DN (zero unless it was solved): the
+ * kept prefix is copied into the full workspace `work`, whose rest is the
+ * refinement's scratch. */
+DOPT_KFN void DFN(qp_adjoint_instance)(const DFN(qp_batch) *bt, const DREAL *kept, DREAL *work, int refine,
+                                       int32_t status, const DREAL *gx, const DREAL *glam, const DREAL *gnu, int64_t i,
                                        DREAL *DX, DREAL *DLT, DREAL *DN)
 {
     int n = bt->n, m = bt->m, k = bt->k;
@@ -85,6 +92,8 @@ DOPT_KFN void DFN(qp_adjoint_instance)(const DFN(qp_batch) *bt, DREAL *work, int
         for (int r = 0; r < k; ++r) dn[r] = 0;
         return;
     }
+    size_t len = DFN(qp_work_persist_size)(n, m, k);
+    for (size_t e = 0; e < len; ++e) work[e] = kept[e];
     DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
     DFN(qp_adjoint)(&v, work, refine, gx + i * n, glam ? glam + i * m : NULL, gnu ? gnu + i * k : NULL, dx, dlt, dn);
 }

@@ -32,25 +32,33 @@ typedef struct {
     int started; /* 1 once qp_ipm_start accepted the data and set a start point */
 } DFN(qp_state);
 
-/* Workspace slices of one instance (all DREAL, contiguous). */
+/* Workspace slices of one instance (all DREAL, contiguous). The first
+ * qp_work_persist_size values (Qs, L, M, S, W, W^-1, rho) are all that the
+ * backward needs: a tape keeps only that prefix. */
 typedef struct {
     DREAL *Qs, *L, *M, *S;
-    DREAL *Hb; /* Qs + rho A'A + delta0 I: the part of H fixed for the solve */
-    DREAL *Gw; /* W^1/2 G, scratch of the factorization */
-    DREAL *s, *W, *Winv;
+    DREAL *W, *Winv;
+    DREAL *rho; /* one scalar: the augmented-Lagrangian weight of A'A in H */
+    DREAL *Hb;  /* Qs + rho A'A + delta0 I: the part of H fixed for the solve */
+    DREAL *Gw;  /* W^1/2 G, scratch of the factorization */
+    DREAL *s;
     DREAL *rx, *rz, *ry, *Qx, *Gz, *Ay;
     DREAL *dx, *dz, *dy, *ds;
     DREAL *vx, *vz, *vy;
     DREAL *bx, *bz, *by;
     DREAL *ex, *ez, *ey;
     DREAL *tn, *tk;
-    DREAL *rho; /* one scalar: the augmented-Lagrangian weight of A'A in H */
 } DFN(qp_work);
+
+DOPT_KFN size_t DFN(qp_work_persist_size)(int n, int m, int k)
+{
+    return (size_t)2 * n * n + (size_t)k * n + (size_t)k * k + (size_t)2 * m + 1;
+}
 
 DOPT_KFN size_t DFN(qp_work_size)(int n, int m, int k)
 {
-    return (size_t)3 * n * n + (size_t)(k + m) * n + (size_t)k * k + (size_t)10 * n + (size_t)11 * m +
-           (size_t)6 * k + 1;
+    return DFN(qp_work_persist_size)(n, m, k) + (size_t)n * n + (size_t)m * n + (size_t)10 * n + (size_t)9 * m +
+           (size_t)6 * k;
 }
 
 DOPT_KFN DFN(qp_work) DFN(qp_work_map)(DREAL *base, int n, int m, int k)
@@ -61,11 +69,13 @@ DOPT_KFN DFN(qp_work) DFN(qp_work_map)(DREAL *base, int n, int m, int k)
     w.L = c; c += (size_t)n * n;
     w.M = c; c += (size_t)k * n;
     w.S = c; c += (size_t)k * k;
+    w.W = c; c += m;
+    w.Winv = c; c += m;
+    w.rho = c; c += 1;
+    /* end of the persistent prefix */
     w.Hb = c; c += (size_t)n * n;
     w.Gw = c; c += (size_t)m * n;
     w.s = c; c += m;
-    w.W = c; c += m;
-    w.Winv = c; c += m;
     w.rx = c; c += n;
     w.rz = c; c += m;
     w.ry = c; c += k;
@@ -87,7 +97,6 @@ DOPT_KFN DFN(qp_work) DFN(qp_work_map)(DREAL *base, int n, int m, int k)
     w.ey = c; c += k;
     w.tn = c; c += n;
     w.tk = c; c += k;
-    w.rho = c; c += 1;
     (void)c;
     return w;
 }

@@ -32,6 +32,7 @@ template <> struct QP<double> {
     typedef qp_work_d work;
     typedef qp_view_d view;
     static __host__ __device__ size_t work_size(int n, int m, int k) { return qp_work_size_d(n, m, k); }
+    static __host__ __device__ size_t persist_size(int n, int m, int k) { return qp_work_persist_size_d(n, m, k); }
     static cublasStatus_t gemm_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                        int k, const double *alpha, const double *const A[], int lda,
                                        const double *const B[], int ldb, const double *beta, double *const C[],
@@ -62,6 +63,7 @@ template <> struct QP<float> {
     typedef qp_work_f work;
     typedef qp_view_f view;
     static __host__ __device__ size_t work_size(int n, int m, int k) { return qp_work_size_f(n, m, k); }
+    static __host__ __device__ size_t persist_size(int n, int m, int k) { return qp_work_persist_size_f(n, m, k); }
     static cublasStatus_t gemm_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                        int k, const float *alpha, const float *const A[], int lda,
                                        const float *const B[], int ldb, const float *beta, float *const C[],
@@ -87,12 +89,12 @@ template <> struct QP<float> {
 };
 
 /* device-side entry points per precision (overloads on the batch type) */
-__device__ inline void dev_solve_instance(const qp_batch_d *bt, const qp_settings_d *s, double *w, int keep, int64_t i,
+__device__ inline void dev_solve_instance(const qp_batch_d *bt, const qp_settings_d *s, double *w, double *keep, int64_t i,
                                           double *x, double *l, double *u, int32_t *st, int32_t *it)
 {
     qp_solve_instance_d(bt, s, w, keep, i, x, l, u, st, it);
 }
-__device__ inline void dev_solve_instance(const qp_batch_f *bt, const qp_settings_f *s, float *w, int keep, int64_t i,
+__device__ inline void dev_solve_instance(const qp_batch_f *bt, const qp_settings_f *s, float *w, float *keep, int64_t i,
                                           float *x, float *l, float *u, int32_t *st, int32_t *it)
 {
     qp_solve_instance_f(bt, s, w, keep, i, x, l, u, st, it);
@@ -101,11 +103,12 @@ __device__ inline void dev_solve_instance(const qp_batch_f *bt, const qp_setting
 /* ---- small n: one thread per instance --------------------------------------- */
 template <typename T>
 __global__ void qp_solve_small_kernel(typename QP<T>::batch bt, typename QP<T>::settings set, T *work, size_t wsz,
-                                      int keep, int64_t B, T *x, T *lam, T *nu, int32_t *status, int32_t *iters)
+                                      T *keep, size_t psz, int64_t B, T *x, T *lam, T *nu, int32_t *status,
+                                      int32_t *iters)
 {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
-    dev_solve_instance(&bt, &set, work + i * wsz, keep, i, x, lam, nu, status, iters);
+    dev_solve_instance(&bt, &set, work + i * wsz, keep ? keep + i * psz : NULL, i, x, lam, nu, status, iters);
 }
 
 /* ---- large n: phases of the same iteration ---------------------------------- */
@@ -184,7 +187,8 @@ __global__ void qp_solve_small_kernel(typename QP<T>::batch bt, typename QP<T>::
         qp_ipm_step_##SFX(&v, &set, &w, st, xi, zi, yi, scalars[2 * i], scalars[2 * i + 1]);                     \
     }                                                                                                             \
     __global__ void qp_phase_finish_##SFX(qp_batch_##SFX bt, SFX##_real *work, size_t wsz, qp_state_##SFX *state,   \
-                                          int keep, int64_t B, SFX##_real *x, SFX##_real *lam, SFX##_real *nu,     \
+                                          SFX##_real *keep, int64_t B, SFX##_real *x, SFX##_real *lam,             \
+                                          SFX##_real *nu,                                                          \
                                           int32_t *status, int32_t *iters)                                         \
     {                                                                                                             \
         int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;                                               \
@@ -197,6 +201,9 @@ __global__ void qp_solve_small_kernel(typename QP<T>::batch bt, typename QP<T>::
         if (keep && st->status == DOPT_INST_SOLVED) {                                                             \
             qp_set_scaling_##SFX(&v, &w, zi);                                                                     \
             if (qp_factor_##SFX(&v, &w, st)) st->status = DOPT_INST_NUMERICAL;                                    \
+            size_t psz = qp_work_persist_size_##SFX(bt.n, bt.m, bt.k), e;                                         \
+            if (st->status == DOPT_INST_SOLVED)                                                                   \
+                for (e = 0; e < psz; ++e) keep[i * psz + e] = work[i * wsz + e];                                  \
         }                                                                                                         \
         if (!st->started) { /* rejected before iterating, as in qp_ipm_solve */                                 \
             for (int c = 0; c < bt.n; ++c) xi[c] = 0;                                                             \
@@ -240,7 +247,7 @@ template <> struct Phase<double> {
         qp_phase_step_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, set, work, wsz, st, sc, act, nact, info, x, l, u);       \
     }                                                                                                             \
     static void finish(unsigned g, cudaStream_t s, qp_batch_##SFX bt, SFX##_real *work, size_t wsz,                \
-                       qp_state_##SFX *st, int keep, int64_t B, SFX##_real *x, SFX##_real *l, SFX##_real *u,       \
+                       qp_state_##SFX *st, SFX##_real *keep, int64_t B, SFX##_real *x, SFX##_real *l, SFX##_real *u, \
                        int32_t *status, int32_t *iters)                                                            \
     {                                                                                                             \
         qp_phase_finish_##SFX<<<g, DOPT_BLOCK, 0, s>>>(bt, work, wsz, st, keep, B, x, l, u, status, iters);       \
@@ -280,7 +287,7 @@ static void large_release(large_buffers *b)
 
 template <typename T>
 static dopt_status solve_large(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o, T *work,
-                               size_t wsz, int keep, dopt_qp_solution *sol, large_buffers *bf)
+                               size_t wsz, T *keep, dopt_qp_solution *sol, large_buffers *bf)
 {
     struct dopt_cuda_handles *hd;
     DOPT_TRY(dopt_cuda_handles_get(ctx, &hd));
@@ -349,19 +356,17 @@ static dopt_status solve_typed(dopt_context *ctx, const dopt_qp_problem *P, cons
     int64_t B = P->batch;
     if (B == 0) return DOPT_OK;
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
-    size_t wsz = QP<T>::work_size(P->n, P->m, P->k);
-    T *work = NULL;
-    size_t wbytes = sizeof(T) * wsz * (size_t)B;
-    if (tape) {
-        DOPT_TRY(dopt_cuda_reserve(ctx, &tape->work, &tape->cap_work, wbytes));
-        work = (T *)tape->work;
-    } else {
-        DOPT_CU(ctx, cudaMalloc(&work, wbytes));
+    size_t wsz = QP<T>::work_size(P->n, P->m, P->k), psz = QP<T>::persist_size(P->n, P->m, P->k);
+    T *work = NULL, *keep = NULL;
+    if (tape) { /* the tape keeps only the factorization (the workspace's prefix) */
+        DOPT_TRY(dopt_cuda_reserve(ctx, &tape->work, &tape->cap_work, sizeof(T) * psz * (size_t)B));
+        keep = (T *)tape->work;
     }
+    DOPT_CU(ctx, cudaMalloc(&work, sizeof(T) * wsz * (size_t)B));
     dopt_status st = DOPT_OK;
     if (P->n < DOPT_QP_CUDA_LARGE_N) {
         qp_solve_small_kernel<T><<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
-            batch_of<T>(P), settings_of<T>(o), work, wsz, tape != NULL, B, (T *)sol->x, (T *)sol->lam, (T *)sol->nu,
+            batch_of<T>(P), settings_of<T>(o), work, wsz, keep, psz, B, (T *)sol->x, (T *)sol->lam, (T *)sol->nu,
             sol->status, sol->iters);
         cudaError_t e = cudaGetLastError();
         if (e == cudaSuccess) e = cudaStreamSynchronize(s);
@@ -370,15 +375,12 @@ static dopt_status solve_typed(dopt_context *ctx, const dopt_qp_problem *P, cons
     } else {
         large_buffers bf;
         memset(&bf, 0, sizeof bf);
-        st = solve_large<T>(ctx, P, o, work, wsz, tape != NULL, sol, &bf);
+        st = solve_large<T>(ctx, P, o, work, wsz, keep, sol, &bf);
         large_release(&bf);
     }
-    if (!tape) {
-        cudaFree(work);
-        return st;
-    }
-    if (st != DOPT_OK) return st;
-    tape->work_per_instance = wsz;
+    cudaFree(work);
+    if (!tape || st != DOPT_OK) return st;
+    tape->work_per_instance = psz;
     size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
     DOPT_TRY(dopt_cuda_reserve(ctx, &tape->x, &tape->cap_x, sizeof(T) * nx));
     DOPT_TRY(dopt_cuda_reserve(ctx, &tape->lam, &tape->cap_lam, sizeof(T) * nl));
@@ -400,15 +402,17 @@ extern "C" dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_probl
 }
 
 /* ---- backward ------------------------------------------------------------------ */
-__device__ inline void dev_adjoint(const qp_batch_d *bt, double *w, int refine, int32_t st, const double *gx,
+__device__ inline void dev_adjoint(const qp_batch_d *bt, const double *kept, double *w, int refine, int32_t st,
+                                   const double *gx,
                                    const double *gl, const double *gn, int64_t i, double *DX, double *DLT, double *DN)
 {
-    qp_adjoint_instance_d(bt, w, refine, st, gx, gl, gn, i, DX, DLT, DN);
+    qp_adjoint_instance_d(bt, kept, w, refine, st, gx, gl, gn, i, DX, DLT, DN);
 }
-__device__ inline void dev_adjoint(const qp_batch_f *bt, float *w, int refine, int32_t st, const float *gx,
+__device__ inline void dev_adjoint(const qp_batch_f *bt, const float *kept, float *w, int refine, int32_t st,
+                                   const float *gx,
                                    const float *gl, const float *gn, int64_t i, float *DX, float *DLT, float *DN)
 {
-    qp_adjoint_instance_f(bt, w, refine, st, gx, gl, gn, i, DX, DLT, DN);
+    qp_adjoint_instance_f(bt, kept, w, refine, st, gx, gl, gn, i, DX, DLT, DN);
 }
 __device__ inline void dev_outer_row(int n, double s, double u, const double *x, double v, const double *y, double *o)
 {
@@ -420,12 +424,13 @@ __device__ inline void dev_outer_row(int n, float s, float u, const float *x, fl
 }
 
 template <typename T>
-__global__ void qp_adjoint_kernel(typename QP<T>::batch bt, T *work, size_t wsz, int refine, const int32_t *status,
-                                  const T *gx, const T *glam, const T *gnu, int64_t B, T *DX, T *DLT, T *DN)
+__global__ void qp_adjoint_kernel(typename QP<T>::batch bt, const T *kept, size_t psz, T *work, size_t wsz,
+                                  int refine, const int32_t *status, const T *gx, const T *glam, const T *gnu,
+                                  int64_t B, T *DX, T *DLT, T *DN)
 {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
-    dev_adjoint(&bt, work + i * wsz, refine, status[i], gx, glam, gnu, i, DX, DLT, DN);
+    dev_adjoint(&bt, kept + i * psz, work + i * wsz, refine, status[i], gx, glam, gnu, i, DX, DLT, DN);
 }
 
 /* per-instance outer-product gradient: one thread per (instance, row) */
@@ -452,7 +457,7 @@ template <typename T> __global__ void qp_fill_kernel(int64_t len, T value, T *ou
 }
 
 struct backward_buffers {
-    void *DX, *DLT, *DN, *ones;
+    void *DX, *DLT, *DN, *ones, *work;
 };
 
 /* out (rows x n, row-major) = scale * (U' X + V' Y) summed over the batch, with
@@ -505,11 +510,14 @@ static dopt_status backward_run(dopt_context *ctx, const dopt_qp_tape *tp, const
     DOPT_CU(ctx, cudaMalloc(&bf->DLT, sizeof(T) * ((size_t)B * m + 1)));
     DOPT_CU(ctx, cudaMalloc(&bf->DN, sizeof(T) * ((size_t)B * k + 1)));
     DOPT_CU(ctx, cudaMalloc(&bf->ones, sizeof(T) * (size_t)B));
+    size_t wsz = QP<T>::work_size(n, m, k);
+    DOPT_CU(ctx, cudaMalloc(&bf->work, sizeof(T) * wsz * (size_t)B));
     T *DX = (T *)bf->DX, *DLT = (T *)bf->DLT, *DN = (T *)bf->DN, *ones = (T *)bf->ones;
     qp_fill_kernel<T><<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(B, (T)1, ones);
     DOPT_CU_LAUNCH(ctx);
     qp_adjoint_kernel<T><<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
-        batch_of<T>(P), (T *)tp->work, tp->work_per_instance, tp->opt.refine + 3, tp->status, (const T *)gin->dx,
+        batch_of<T>(P), (const T *)tp->work, tp->work_per_instance, (T *)bf->work, wsz, tp->opt.refine + 3,
+        tp->status, (const T *)gin->dx,
         m ? (const T *)gin->dlam : NULL, k ? (const T *)gin->dnu : NULL, B, DX, DLT, DN);
     DOPT_CU_LAUNCH(ctx);
     const T *x = (const T *)tp->x, *lam = (const T *)tp->lam, *nu = (const T *)tp->nu;
@@ -538,6 +546,7 @@ static dopt_status backward_typed(dopt_context *ctx, const dopt_qp_tape *tp, con
     cudaFree(bf.DLT);
     cudaFree(bf.DN);
     cudaFree(bf.ones);
+    cudaFree(bf.work);
     return st;
 }
 

@@ -5,9 +5,10 @@
 typedef struct {
     DFN(qp_batch) bt;
     DFN(qp_settings) set;
-    DREAL *work;
+    DREAL *work;  /* one full workspace per worker: stays in cache */
     size_t wsz;
-    int keep;
+    DREAL *keep;  /* tape: the persistent prefix per instance, or NULL */
+    size_t psz;
     DREAL *x, *lam, *nu;
     int32_t *status, *iters;
 } DFN(qp_solve_job);
@@ -15,11 +16,10 @@ typedef struct {
 static void DFN(qp_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
 {
     DFN(qp_solve_job) *job = (DFN(qp_solve_job) *)arg;
-    for (int64_t i = b0; i < b1; ++i) {
-        DREAL *wk = job->work + (size_t)(job->keep ? i : worker) * job->wsz;
-        DFN(qp_solve_instance)(&job->bt, &job->set, wk, job->keep, i, job->x, job->lam, job->nu, job->status,
-                               job->iters);
-    }
+    DREAL *wk = job->work + (size_t)worker * job->wsz;
+    for (int64_t i = b0; i < b1; ++i)
+        DFN(qp_solve_instance)(&job->bt, &job->set, wk, job->keep ? job->keep + (size_t)i * job->psz : NULL, i,
+                               job->x, job->lam, job->nu, job->status, job->iters);
 }
 
 static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
@@ -33,15 +33,14 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     job.bt = DFN(qp_batch_of)(P);
     job.set = DFN(qp_settings_of)(o);
     job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
-    job.keep = tape != NULL;
-    size_t wbytes = sizeof(DREAL) * job.wsz * (size_t)(tape ? B : workers);
+    job.psz = DFN(qp_work_persist_size)(P->n, P->m, P->k);
+    job.keep = NULL;
     if (tape) {
-        if (!dopt_host_reserve(&tape->work, &tape->cap_work, wbytes))
+        if (!dopt_host_reserve(&tape->work, &tape->cap_work, sizeof(DREAL) * job.psz * (size_t)B))
             return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
-        job.work = (DREAL *)tape->work;
-    } else {
-        job.work = (DREAL *)malloc(wbytes);
+        job.keep = (DREAL *)tape->work;
     }
+    job.work = (DREAL *)malloc(sizeof(DREAL) * job.wsz * (size_t)workers);
     job.x = (DREAL *)sol->x;
     job.lam = (DREAL *)sol->lam;
     job.nu = (DREAL *)sol->nu;
@@ -49,12 +48,10 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     job.iters = sol->iters;
     if (!job.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the workspace");
     dopt_parallel_for(workers, B, grain, DFN(qp_solve_range), &job);
-    if (!tape) {
-        free(job.work);
-        return DOPT_OK;
-    }
+    free(job.work);
+    if (!tape) return DOPT_OK;
     size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
-    tape->work_per_instance = job.wsz;
+    tape->work_per_instance = job.psz;
     if (!dopt_host_reserve(&tape->x, &tape->cap_x, sizeof(DREAL) * nx) ||
         !dopt_host_reserve(&tape->lam, &tape->cap_lam, sizeof(DREAL) * nl) ||
         !dopt_host_reserve(&tape->nu, &tape->cap_nu, sizeof(DREAL) * nn) ||
@@ -74,15 +71,17 @@ typedef struct {
     DFN(qp_batch) bt;
     const DREAL *gx, *glam, *gnu;
     DREAL *DX, *DLT, *DN;
+    DREAL *work; /* one full workspace per worker */
+    size_t wsz;
 } DFN(qp_adjoint_job);
 
 static void DFN(qp_adjoint_range)(void *arg, int64_t b0, int64_t b1, int worker)
 {
-    (void)worker;
     DFN(qp_adjoint_job) *job = (DFN(qp_adjoint_job) *)arg;
     const dopt_qp_tape *T = job->T;
+    DREAL *wk = job->work + (size_t)worker * job->wsz;
     for (int64_t i = b0; i < b1; ++i)
-        DFN(qp_adjoint_instance)(&job->bt, (DREAL *)T->work + i * T->work_per_instance, T->opt.refine + 3,
+        DFN(qp_adjoint_instance)(&job->bt, (const DREAL *)T->work + i * T->work_per_instance, wk, T->opt.refine + 3,
                                  T->status[i], job->gx, job->glam, job->gnu, i, job->DX, job->DLT, job->DN);
 }
 
@@ -165,7 +164,12 @@ static dopt_status DFN(qp_backward_cpu)(dopt_context *ctx, const dopt_qp_tape *T
     job.DLT = job.DX + (size_t)B * n;
     job.DN = job.DLT + (size_t)B * m;
     int64_t grain = B >= 256 ? 8 : 1;
-    dopt_parallel_for(dopt_worker_count(ctx->threads, B, grain), B, grain, DFN(qp_adjoint_range), &job);
+    int workers = dopt_worker_count(ctx->threads, B, grain);
+    job.wsz = DFN(qp_work_size)(n, m, k);
+    job.work = (DREAL *)malloc(sizeof(DREAL) * job.wsz * (size_t)workers);
+    if (!job.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp backward: out of memory");
+    dopt_parallel_for(workers, B, grain, DFN(qp_adjoint_range), &job);
+    free(job.work);
     const DREAL *x = (const DREAL *)T->x, *lam = (const DREAL *)T->lam, *nu = (const DREAL *)T->nu;
     unsigned sh = P->shared;
     if (g->dp) DFN(qp_vec_grad)(B, n, (sh & DOPT_QP_SHARE_P) != 0, 1, job.DX, (DREAL *)g->dp);
