@@ -127,14 +127,6 @@ DOPT_KFN void DFN(diff_guidance_grad)(const DFN(diff_milp) *p, const DREAL *x, c
     }
 }
 
-/* O and P themselves (for finite-difference tests and candidate scoring). */
-DOPT_KFN DREAL DFN(diff_objective_gap)(int n, const DREAL *c, const DREAL *x, const DREAL *xref)
-{
-    DREAL s = 0;
-    for (int j = 0; j < n; ++j) s += DABS(c[j] * (x[j] - xref[j]));
-    return s;
-}
-
 /* SRG's training target (eq. 19, signs as derived in docs/DIFFUSION.md):
  *     target = eps + sqrt(abar_t) (gamma_o c .* sign(c .* ([x_t] - x*))
  *                                  - gamma_c lambda A' 1[A [x_t] < b]),

@@ -30,16 +30,6 @@ DOPT_KFN void DFN(la_axpy)(int n, DREAL a, const DREAL *DOPT_RESTRICT x, DREAL *
     for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-DOPT_KFN DREAL DFN(la_norm_inf)(int n, const DREAL *x)
-{
-    DREAL r = 0;
-    for (int i = 0; i < n; ++i) {
-        DREAL a = DABS(x[i]);
-        if (a > r || a != a) r = a; /* NaN propagates */
-    }
-    return r;
-}
-
 /* In-place Cholesky H = U'U of the upper triangle of an n x n row-major
  * matrix (U = L' is kept in the upper triangle; "L" below means U').
  * Right-looking, so every update is a contiguous row axpy. Returns 0, or

@@ -347,13 +347,6 @@ DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refi
 
 /* ---- the interior point iteration ------------------------------------ */
 
-DOPT_KFN int DFN(qp_count_rows)(const DFN(qp_view) *v)
-{
-    int c = 0;
-    for (int r = 0; r < v->m; ++r) c += DFN(qp_row_on)(v, r);
-    return c;
-}
-
 /* W = z/s for the factorization and W^-1 = s/z for residuals. Near the
  * solution W of an active row grows without bound (1e17 is typical after a
  * full final step), and H = Q + G'WG would then lose Q's part below

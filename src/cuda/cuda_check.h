@@ -38,12 +38,6 @@
                              #call, (int)e_);                                                           \
     } while (0)
 
-#define DOPT_TRY(call)                    \
-    do {                                  \
-        dopt_status s_ = (call);          \
-        if (s_ != DOPT_OK) return s_;     \
-    } while (0)
-
 /* Library handles, created once per context and device. */
 struct dopt_cuda_handles {
     cublasHandle_t blas;

@@ -45,7 +45,7 @@ dopt_status dopt_bern_eval(dopt_context *ctx, const dopt_bern_problem *P, const 
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     ctx->error[0] = 0;
-    DOPT_TRY_STATUS(check_problem(ctx, P, xhat));
+    DOPT_TRY(check_problem(ctx, P, xhat));
     dopt_bern_options o;
     dopt_bern_options_default(&o);
     if (opt) {
@@ -74,7 +74,7 @@ dopt_status dopt_bern_round(dopt_context *ctx, const dopt_bern_problem *P, const
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     ctx->error[0] = 0;
-    DOPT_TRY_STATUS(check_problem(ctx, P, xhat));
+    DOPT_TRY(check_problem(ctx, P, xhat));
     if (P->batch > 0 && (!x || !status))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern round: x and status outputs are required");
     if (P->batch == 0) return DOPT_OK;

@@ -75,7 +75,7 @@ dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_des
     if (!(st->eta >= 0 && st->eta <= 1)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: eta in [0, 1]");
     if (bad_abar(st->abar[st->t]) || bad_abar(st->abar[st->t_prev]) || st->abar[st->t] >= 1)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: abar must be in (0, 1] and abar[t] < 1");
-    DOPT_TRY_STATUS(check_milp(ctx, guide, rows, n, dt));
+    DOPT_TRY(check_milp(ctx, guide, rows, n, dt));
     if (guide && !g) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: guidance weights required");
     if (rows == 0) return DOPT_OK;
     if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_diffusion_step_cuda(ctx, st, rows, n, dt, x, eps_hat, guide, g);
@@ -102,7 +102,7 @@ dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, con
     ctx->error[0] = 0;
     if (!guide || !g || !guide->xref)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target: guide (with xref = x*) and weights required");
-    DOPT_TRY_STATUS(check_milp(ctx, guide, -1, guide->n, guide->dtype));
+    DOPT_TRY(check_milp(ctx, guide, -1, guide->n, guide->dtype));
     if (!xt || !eps || !target || bad_abar(abar_t))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target: x_t, eps, target and abar in (0, 1] required");
     if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_srg_target_cuda(ctx, guide, g, xt, eps, abar_t, round, target);
@@ -115,7 +115,7 @@ dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     ctx->error[0] = 0;
     if (!guide) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "candidates: guide (the MILPs) required");
-    DOPT_TRY_STATUS(check_milp(ctx, guide, -1, guide->n, guide->dtype));
+    DOPT_TRY(check_milp(ctx, guide, -1, guide->n, guide->dtype));
     if (!x || !best || !(feas_tol >= 0))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "candidates: x, best and feas_tol >= 0 required");
     if (ctx->backend == DOPT_BACKEND_CUDA)

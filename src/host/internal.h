@@ -60,16 +60,16 @@ int dopt_host_reserve(void **buf, size_t *cap, size_t bytes);
 
 dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *prob,
                              const dopt_qp_options *opt, dopt_qp_options *resolved);
-size_t dopt_qp_work_elems(int n, int m, int k);
 
 dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *prob,
                               const dopt_qp_options *opt, dopt_qp_solution *sol, dopt_qp_tape *tape);
 dopt_status dopt_qp_backward_cpu(dopt_context *ctx, const dopt_qp_tape *tape,
                                  const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
 
-#define DOPT_TRY_STATUS(call)       \
-    do {                            \
-        dopt_status s_ = (call);    \
+/* Returns the status of `call` from the enclosing function unless it is DOPT_OK. */
+#define DOPT_TRY(call)                \
+    do {                              \
+        dopt_status s_ = (call);      \
         if (s_ != DOPT_OK) return s_; \
     } while (0)
 

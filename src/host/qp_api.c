@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/qp_ipm.h"
 
 void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
 {
@@ -15,8 +14,6 @@ void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
     opt->max_iter = 50;
     opt->refine = 2;
 }
-
-size_t dopt_qp_work_elems(int n, int m, int k) { return qp_work_size_d(n, m, k); }
 
 dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *opt,
                              dopt_qp_options *out)
