@@ -8,7 +8,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test bench compare compare-bern sanitize clean
+.PHONY: all deps configure build demo test bench compare compare-bern compare-ilp sanitize clean
 
 all: build
 
@@ -26,6 +26,7 @@ demo: build
 	./$(BUILD)/dopt demo
 
 test: build
+	@scripts/ensure-test-python.sh $(BUILD)/.testvenv
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
@@ -38,6 +39,9 @@ compare: build
 
 compare-bern: build
 	bench/run_compare.sh --bern
+
+compare-ilp: build
+	bench/run_compare.sh --ilp $(BUILD)/dopt
 
 sanitize: deps
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DDOPT_WITH_CUDA=OFF -DDOPT_NATIVE=OFF \

@@ -13,13 +13,9 @@
  * Philox words, stream 1 (the Bernoulli sampler uses stream 0). */
 DOPT_KFN void DFN(diff_normals4)(uint64_t seed, uint32_t row, uint32_t step, uint32_t q, DREAL out[4])
 {
-    dopt_philox4 r = dopt_philox_draw(seed, row, step, q, 1);
-    for (int h = 0; h < 2; ++h) {
-        double u1 = dopt_u01_open(r.v[2 * h]), u2 = dopt_u01_open(r.v[2 * h + 1]);
-        double rad = sqrt(-2.0 * log(u1)), ang = 6.283185307179586 * u2;
-        out[2 * h] = (DREAL)(rad * cos(ang));
-        out[2 * h + 1] = (DREAL)(rad * sin(ang));
-    }
+    double g[4];
+    dopt_normals4(seed, row, step, q, 1, g);
+    for (int t = 0; t < 4; ++t) out[t] = (DREAL)g[t];
 }
 
 /* z (n) for (row, step). */

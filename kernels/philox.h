@@ -52,4 +52,18 @@ DOPT_KFN dopt_philox4 dopt_philox_draw(uint64_t seed, uint32_t instance, uint32_
 /* (u + 1/2) / 2^32: uniform on the open interval (0, 1), never 0 or 1. */
 DOPT_KFN double dopt_u01_open(uint32_t u) { return ((double)u + 0.5) * (1.0 / 4294967296.0); }
 
+/* Four standard normals from the draw (a, b, q, stream): Box-Muller on the
+ * four Philox words. Streams: 1 diffusion noise, 2 perturbed ILP costs
+ * (the Bernoulli sampler uses stream 0 for uniforms). */
+DOPT_KFN void dopt_normals4(uint64_t seed, uint32_t a, uint32_t b, uint32_t q, uint32_t stream, double out[4])
+{
+    dopt_philox4 r = dopt_philox_draw(seed, a, b, q, stream);
+    for (int h = 0; h < 2; ++h) {
+        double u1 = dopt_u01_open(r.v[2 * h]), u2 = dopt_u01_open(r.v[2 * h + 1]);
+        double rad = sqrt(-2.0 * log(u1)), ang = 6.283185307179586 * u2;
+        out[2 * h] = rad * cos(ang);
+        out[2 * h + 1] = rad * sin(ang);
+    }
+}
+
 #endif

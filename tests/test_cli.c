@@ -290,6 +290,66 @@ static void test_diffuse_cli(void)
     CHECK(run(args) == 2, "missing --samples is a usage error");
 }
 
+
+/* dopt ilp solve: file names, dtypes and shapes of the contract, agreement
+ * with the library, gradients shaped like the inputs, and failures */
+static void test_ilp_cli(void)
+{
+    char dir[1024], args[4096], dyf[1200];
+    snprintf(dir, sizeof dir, "%s/ilp", work);
+    mkdirs(dir);
+    int64_t B = 4, n = 5, m = 2;
+    /* shared A (m, n) and b (m); per-instance c; instance 3 infeasible through its own lb */
+    double A[10] = {1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, b[2] = {2, 1}, c[20], lb[20] = {0}, ub[20], dy[20];
+    for (int e = 0; e < 20; ++e) c[e] = -1 + 0.1 * ((e * 7) % 13), ub[e] = 1, dy[e] = 0.3 * ((e * 5) % 7) - 0.9;
+    lb[15] = lb[16] = lb[17] = 1; /* y0 + y1 + y2 <= 2 with all three >= 1 */
+    int64_t sA[2] = {m, n}, sb[1] = {m}, sc[2] = {B, n};
+    put(dir, "A", 2, sA, A, 0), put(dir, "b", 1, sb, b, 0), put(dir, "c", 2, sc, c, 0);
+    put(dir, "lb", 2, sc, lb, 0), put(dir, "ub", 2, sc, ub, 0), put(dir, "dy", 2, sc, dy, 0);
+    snprintf(dyf, sizeof dyf, "%s/dy.npy", dir);
+    snprintf(args, sizeof args, "ilp solve '%s' --dy '%s' --method combopt --tau 0.5 --quiet", dir, dyf);
+    CHECK(run(args) == 0, "dopt ilp solve --dy --method combopt");
+    dopt_npy y, obj, st, nodes, dA, db, dc;
+    if (get(dir, "y", &y) && get(dir, "obj", &obj) && get(dir, "status", &st) && get(dir, "nodes", &nodes)) {
+        CHECK(y.ndim == 2 && y.shape[0] == B && y.shape[1] == n && y.kind == 'f' && y.itemsize == 8, "y shape");
+        CHECK(obj.ndim == 1 && obj.shape[0] == B, "obj shape");
+        CHECK(st.kind == 'i' && st.itemsize == 4 && st.shape[0] == B, "status is int32 (B)");
+        CHECK(nodes.kind == 'i' && nodes.itemsize == 8 && nodes.shape[0] == B, "nodes is int64 (B)");
+        const int32_t *s = (const int32_t *)st.data;
+        CHECK(s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 1, "statuses %d %d %d %d", s[0], s[1], s[2], s[3]);
+        double y2[20], o2[4];
+        int32_t s2[4];
+        dopt_ilp_problem P = {B, (int)n, (int)m, DOPT_FLOAT64, c, A, b, lb, ub, DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B};
+        dopt_ilp_solution S = {y2, o2, NULL, s2, NULL};
+        CHECK_OK(dopt_ilp_solve(tu_ctx, &P, NULL, &S));
+        CHECK(!memcmp(y2, y.data, sizeof y2) && !memcmp(o2, obj.data, sizeof o2), "CLI and library disagree");
+        dopt_npy_free(&y), dopt_npy_free(&obj), dopt_npy_free(&st), dopt_npy_free(&nodes);
+    }
+    if (get(dir, "dA", &dA) && get(dir, "db", &db) && get(dir, "dc", &dc)) {
+        CHECK(dA.ndim == 2 && dA.shape[0] == m && dA.shape[1] == n, "dA shaped like A (shared)");
+        CHECK(db.ndim == 1 && db.shape[0] == m, "db shaped like b (shared)");
+        CHECK(dc.ndim == 2 && dc.shape[0] == B && dc.shape[1] == n, "dc shaped like c");
+        dopt_npy_free(&dA), dopt_npy_free(&db), dopt_npy_free(&dc);
+    }
+    snprintf(args, sizeof args, "ilp solve '%s' --dy '%s' --method perturbed --samples 4 --seed 1 --quiet", dir, dyf);
+    CHECK(run(args) == 0, "dopt ilp solve --method perturbed");
+    dopt_npy ye;
+    if (get(dir, "y_eps", &ye)) {
+        CHECK(ye.ndim == 2 && ye.shape[0] == B && ye.shape[1] == n, "y_eps shape");
+        dopt_npy_free(&ye);
+    }
+    snprintf(args, sizeof args, "ilp solve '%s' --method dbb", dir);
+    CHECK(run(args) == 2 && stderr_mentions("--dy"), "--method without --dy is a usage error");
+    snprintf(args, sizeof args, "ilp solve '%s' --dy '%s' --method magic", dir, dyf);
+    CHECK(run(args) == 2 && stderr_mentions("--method"), "unknown method is a usage error");
+    int64_t bad[1] = {3};
+    put(dir, "b", 1, bad, b, 0);
+    snprintf(args, sizeof args, "ilp solve '%s'", dir);
+    CHECK(run(args) == 1 && stderr_mentions("b.npy"), "b.npy of the wrong length names the file");
+    snprintf(args, sizeof args, "ilp solve '%s/none'", work);
+    CHECK(run(args) == 1 && stderr_mentions("c.npy"), "missing c.npy");
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc > 1 ? 2 : 1, (char *[]){argv[0], (char *)"cpu"});
@@ -305,5 +365,6 @@ int main(int argc, char **argv)
     test_failures();
     test_bern_cli();
     test_diffuse_cli();
+    test_ilp_cli();
     return tu_finish("test_cli");
 }

@@ -23,11 +23,15 @@ int cli_parse_backend(const char *s, dopt_backend *out);
 
 /* Loads DIR/NAME.npy. Returns 1 loaded, 0 absent (when !required), -1 error (reported). */
 int cli_load(const char *dir, const char *name, int required, dopt_npy *out);
-/* Converts a float array to a new buffer of dtype; NULL on failure (reported). */
+/* Element i of any numeric array, as a double. */
+double cli_npy_value(const dopt_npy *a, size_t i);
+/* Converts a numeric array (float, integer, bool) to a new buffer of dtype;
+ * NULL on failure (reported). */
 void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name);
 int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, const int64_t *shape,
               const void *data);
 int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t *data);
+int cli_write_int(const char *dir, const char *name, int itemsize, int64_t len, const void *data);
 int cli_make_dir(const char *dir);
 double cli_now(void);
 /* measured memory bandwidth (triad), GB/s */
@@ -43,5 +47,16 @@ int cli_bern(int argc, char **argv);
 int cli_diffuse(int argc, char **argv);
 int cli_bench_diffusion(int argc, char **argv);
 int cli_bench_bern(int argc, char **argv, int training);
+int cli_ilp(int argc, char **argv);
+int cli_demo_combopt(int argc, char **argv);
+
+/* Adam (Kingma & Ba) over len parameters; m1, m2 zeroed, t = 0 to start. */
+typedef struct {
+    double *m1, *m2;
+    size_t len;
+    int t;
+} cli_adam;
+void cli_adam_step(cli_adam *a, double *x, const double *g, double lr);
+int cli_bench_ilp(int argc, char **argv);
 
 #endif

@@ -70,10 +70,27 @@ int cli_load(const char *dir, const char *name, int required, dopt_npy *out)
     return -1;
 }
 
+double cli_npy_value(const dopt_npy *a, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)a->data + i * (size_t)a->itemsize;
+    if (a->kind == 'f') return a->itemsize == 8 ? *(const double *)p : *(const float *)p;
+    if (a->kind == 'b' || a->kind == 'u') {
+        uint64_t u = 0;
+        for (int k = 0; k < a->itemsize; ++k) u |= (uint64_t)p[k] << (8 * k);
+        return (double)u;
+    }
+    switch (a->itemsize) { /* signed integers */
+    case 1: return *(const int8_t *)p;
+    case 2: return *(const int16_t *)p;
+    case 4: return *(const int32_t *)p;
+    default: return (double)*(const int64_t *)p;
+    }
+}
+
 void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name)
 {
-    if (a->kind != 'f') {
-        fprintf(stderr, "dopt: %s.npy has an integer dtype; float32 or float64 is required\n", name);
+    if (a->kind == 'f' && a->itemsize != 4 && a->itemsize != 8) {
+        fprintf(stderr, "dopt: %s.npy: only float32 and float64 floats are read\n", name);
         return NULL;
     }
     size_t es = dtype == DOPT_FLOAT64 ? 8 : 4;
@@ -83,7 +100,7 @@ void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name)
         return NULL;
     }
     for (size_t i = 0; i < a->count; ++i) {
-        double v = a->itemsize == 8 ? ((const double *)a->data)[i] : ((const float *)a->data)[i];
+        double v = cli_npy_value(a, i);
         if (dtype == DOPT_FLOAT64) ((double *)out)[i] = v;
         else ((float *)out)[i] = (float)v;
     }
@@ -110,9 +127,14 @@ int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, con
 
 int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t *data)
 {
+    return cli_write_int(dir, name, 4, len, data);
+}
+
+int cli_write_int(const char *dir, const char *name, int itemsize, int64_t len, const void *data)
+{
     char path[4096], err[4600];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (dopt_npy_write(path, 'i', 4, 1, &len, data, err, sizeof err) != DOPT_NPY_OK) {
+    if (dopt_npy_write(path, 'i', itemsize, 1, &len, data, err, sizeof err) != DOPT_NPY_OK) {
         fprintf(stderr, "dopt: %s\n", err);
         return 0;
     }
@@ -195,4 +217,16 @@ double cli_triad_gbs(int threads)
     }
     free(t.a), free(t.b), free(t.c);
     return best < 1e300 ? 24.0 * (double)len / best * 1e-9 : 0;
+}
+
+void cli_adam_step(cli_adam *a, double *x, const double *g, double lr)
+{
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    a->t += 1;
+    double c1 = 1 - pow(b1, a->t), c2 = 1 - pow(b2, a->t);
+    for (size_t i = 0; i < a->len; ++i) {
+        a->m1[i] = b1 * a->m1[i] + (1 - b1) * g[i];
+        a->m2[i] = b2 * a->m2[i] + (1 - b2) * g[i] * g[i];
+        x[i] -= lr * (a->m1[i] / c1) / (sqrt(a->m2[i] / c2) + eps);
+    }
 }

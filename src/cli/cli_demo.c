@@ -20,24 +20,6 @@ typedef struct {
     double *G, *h; /* shared, learned */
 } polytope;
 
-typedef struct {
-    double *m1, *m2;
-    size_t len;
-    int t;
-} adam;
-
-static void adam_step(adam *a, double *x, const double *g, double lr)
-{
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    a->t += 1;
-    double c1 = 1 - pow(b1, a->t), c2 = 1 - pow(b2, a->t);
-    for (size_t i = 0; i < a->len; ++i) {
-        a->m1[i] = b1 * a->m1[i] + (1 - b1) * g[i];
-        a->m2[i] = b2 * a->m2[i] + (1 - b2) * g[i] * g[i];
-        x[i] -= lr * (a->m1[i] / c1) / (sqrt(a->m2[i] / c2) + eps);
-    }
-}
-
 /* Solves the projections of the batch onto the polytope; returns the number solved. */
 static int64_t project(dopt_context *ctx, const polytope *pl, int64_t B, const double *Q, const double *p, double *x,
                        double *lam, int32_t *st, dopt_qp_tape **tape)
@@ -65,6 +47,7 @@ static double mse(int64_t B, int n, const double *x, const double *y)
 
 int cli_demo(int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "combopt")) return cli_demo_combopt(argc - 1, argv + 1);
     long long steps = 300, seed = 1, threads = 0;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i], *v;
@@ -108,8 +91,8 @@ int cli_demo(int argc, char **argv)
            *w = malloc(sizeof(double) * nb * n), *dG = malloc(sizeof(double) * 2 * m * n), *dh = malloc(sizeof(double) * 2 * m),
            *ptest = malloc(sizeof(double) * T * n), *ytest = malloc(sizeof(double) * T * n);
     int32_t *st = malloc(sizeof(int32_t) * nb);
-    adam aG = {calloc((size_t)2 * m * n, sizeof(double)), calloc((size_t)2 * m * n, sizeof(double)), (size_t)2 * m * n, 0};
-    adam ah = {calloc(2 * m, sizeof(double)), calloc(2 * m, sizeof(double)), (size_t)2 * m, 0};
+    cli_adam aG = {calloc((size_t)2 * m * n, sizeof(double)), calloc((size_t)2 * m * n, sizeof(double)), (size_t)2 * m * n, 0};
+    cli_adam ah = {calloc(2 * m, sizeof(double)), calloc(2 * m, sizeof(double)), (size_t)2 * m, 0};
     dopt_context *ctx = NULL;
     int rc = CLI_FAIL;
     if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) goto done;
@@ -142,8 +125,8 @@ int cli_demo(int argc, char **argv)
             goto done;
         }
         double sl = lr * pow(0.01, (double)s / (double)steps); /* decays 100-fold over the run */
-        adam_step(&aG, learn.G, dG, sl);
-        adam_step(&ah, learn.h, dh, sl);
+        cli_adam_step(&aG, learn.G, dG, sl);
+        cli_adam_step(&ah, learn.h, dh, sl);
         if (s == 1 || s % (steps / 10 > 0 ? steps / 10 : 1) == 0 || s == steps) {
             if (project(ctx, &learn, T, Q, ptest, x, lam, st, NULL) < 0) goto done;
             printf("%6lld %12.3e %14.3e%s\n", s, loss, mse(T, n, x, ytest),

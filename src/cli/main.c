@@ -13,6 +13,9 @@ static void usage(FILE *f)
             "                    [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n"
             "  dopt bern DIR [--out OUTDIR] [--estimator unbiased|reinforce|diffilo|exact] [--samples K]\n"
             "                [--seed S] [--mu M] [--backend cpu|cuda|auto] [--threads N] [--logits] [--quiet]\n"
+            "  dopt ilp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--node-limit K]\n"
+            "                 [--time-limit S] [--dy FILE --method combopt|dbb|perturbed|identity [--tau T]\n"
+            "                 [--lambda L] [--epsilon E] [--samples K] [--seed S]] [--quiet]\n"
             "  dopt diffuse sample (--gaussian DIR | --mixture DIR) --sampler ddpm|ddim [--eta E] [--steps T]\n"
             "                [--schedule linear|cosine] --samples K --seed S --out FILE\n"
             "  dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--export DIR]\n"
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "qp")) return cli_qp(argc - 2, argv + 2);
     if (!strcmp(cmd, "bern")) return cli_bern(argc - 2, argv + 2);
+    if (!strcmp(cmd, "ilp")) return cli_ilp(argc - 2, argv + 2);
     if (!strcmp(cmd, "diffuse")) return cli_diffuse(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 2, argv + 2);

@@ -1,5 +1,6 @@
 /* Built when the CUDA backend is not: every CUDA entry says so. */
 #include "internal.h"
+#include "ilp_backend.h"
 
 int dopt_cuda_device_count(void) { return -1; }
 
@@ -95,5 +96,28 @@ dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_milp_ba
                                            void *best_x)
 {
     (void)guide, (void)x, (void)round, (void)feas_tol, (void)objective, (void)violation, (void)best, (void)best_x;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+
+dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out)
+{
+    (void)v;
+    (void)o;
+    (void)out;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_ilp_grad_cuda(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch)
+{
+    (void)v;
+    (void)ga;
+    (void)batch;
+    return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
+}
+
+dopt_status dopt_ilp_reduce_cuda(dopt_context *ctx, const ilp_block *blk)
+{
+    (void)blk;
     return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "the CUDA backend is not built in");
 }

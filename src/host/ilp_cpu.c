@@ -1,0 +1,92 @@
+/* CPU backend of the ILP layer: instances spread over the thread pool in
+ * small dynamic chunks, since tree sizes differ by orders of magnitude
+ * within one batch. Every instance runs kernels/ilp_solver.h. */
+#include "ilp_backend.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    const ilp_view *v;
+    ilp_limits lim;
+    const ilp_out *out;
+    unsigned char *work;
+    size_t wbytes;
+} solve_job;
+
+static void solve_range(void *arg, int64_t s0, int64_t s1, int worker)
+{
+    solve_job *j = (solve_job *)arg;
+    int n = j->v->n;
+    unsigned char *buf = j->work + (size_t)worker * j->wbytes;
+    double *y = (double *)buf;
+    for (int64_t s = s0; s < s1; ++s) {
+        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, j->v->m);
+        ilp_result r = ilp_solve_one(j->v, s, &j->lim, &w, y);
+        for (int k = 0; k < n; ++k) ilp_st(j->out->y, j->out->dt_y, s * n + k, y[k]);
+        if (j->out->obj) ilp_st(j->out->obj, j->out->dt_obj, s, r.obj);
+        if (j->out->bound) ilp_st(j->out->bound, j->out->dt_obj, s, r.bound);
+        j->out->status[s] = r.status;
+        if (j->out->nodes) j->out->nodes[s] = r.nodes;
+    }
+}
+
+dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out)
+{
+    solve_job j;
+    j.v = v;
+    j.out = out;
+    j.lim.node_limit = o->node_limit;
+    j.lim.deadline_ns = o->time_limit > 0 ? ilp_now_ns() + (uint64_t)(o->time_limit * 1e9) : 0;
+    j.wbytes = sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m);
+    j.wbytes = (j.wbytes + 63) & ~(size_t)63;
+    int workers = dopt_worker_count(ctx->threads, v->solves, 1);
+    j.work = (unsigned char *)malloc(j.wbytes * (size_t)workers);
+    if (!j.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for the workspace");
+    dopt_parallel_for(workers, v->solves, 1, solve_range, &j);
+    free(j.work);
+    return DOPT_OK;
+}
+
+typedef struct {
+    const ilp_view *v;
+    const ilp_grad_args *ga;
+    double *work;
+    size_t wsz;
+} grad_job;
+
+static void grad_range(void *arg, int64_t i0, int64_t i1, int worker)
+{
+    grad_job *j = (grad_job *)arg;
+    double *w = j->work + (size_t)worker * j->wsz;
+    int *order = (int *)(w + ilp_grad_work(j->v->n, j->v->m));
+    for (int64_t i = i0; i < i1; ++i) ilp_grad_instance(j->v, j->ga, i, w, order);
+}
+
+dopt_status dopt_ilp_grad_cpu(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch)
+{
+    grad_job j;
+    j.v = v;
+    j.ga = ga;
+    j.wsz = ilp_grad_work(v->n, v->m) + (size_t)v->n; /* + n ints */
+    int workers = dopt_worker_count(ctx->threads, batch, 16);
+    j.work = (double *)malloc(sizeof(double) * j.wsz * (size_t)workers);
+    if (!j.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for the gradient workspace");
+    dopt_parallel_for(workers, batch, 16, grad_range, &j);
+    free(j.work);
+    return DOPT_OK;
+}
+
+static void reduce_range(void *arg, int64_t e0, int64_t e1, int worker)
+{
+    (void)worker;
+    const ilp_block *b = (const ilp_block *)arg;
+    for (int64_t e = e0; e < e1; ++e) ilp_reduce_elem(b->G, b->batch, b->row, b->offset, b->len, b->shared, b->out, b->dt, e);
+}
+
+dopt_status dopt_ilp_reduce_cpu(dopt_context *ctx, const ilp_block *blk)
+{
+    int64_t count = blk->shared ? (int64_t)blk->len : blk->batch * (int64_t)blk->len;
+    int workers = dopt_worker_count(ctx->threads, count, 256);
+    dopt_parallel_for(workers, count, 256, reduce_range, (void *)blk);
+    return DOPT_OK;
+}

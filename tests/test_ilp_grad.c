@@ -1,0 +1,552 @@
+/* ILP backward rules: CombOptNet's Delta/lambda decomposition (Prop. 1), its
+ * mismatch function against finite differences for feasible and infeasible
+ * targets, the soft-min limit tau -> 0, a descent test against random
+ * directions; blackbox differentiation and identity against their formulas;
+ * the perturbed optimizer against a closed form and finite differences of
+ * the smoothed objective within Monte-Carlo error bars, bitwise across
+ * thread counts; SPO+ (zero at the truth, convex subgradient inequality);
+ * the learnable-origin chain rule; shared-parameter sums. */
+#include "ilp_grad.h"
+#include "test_util.h"
+
+typedef struct {
+    int64_t B;
+    int n, m;
+    double *c, *A, *b, *lb, *ub;
+    uint32_t shared;
+} gprob;
+
+static size_t cnt(const gprob *p, uint32_t bit, size_t len) { return (p->shared & bit) ? len : (size_t)p->B * len; }
+
+/* Staged problem on the backend (float64). */
+typedef struct {
+    dopt_ilp_problem P;
+    void *dev[5];
+    const double *host[5];
+    size_t bytes[5];
+} staged;
+
+static staged stage(const gprob *p)
+{
+    staged s;
+    memset(&s, 0, sizeof s);
+    const double *h[5] = {p->c, p->A, p->b, p->lb, p->ub};
+    size_t len[5] = {cnt(p, DOPT_ILP_SHARE_C, p->n), cnt(p, DOPT_ILP_SHARE_A, (size_t)p->m * p->n),
+                     cnt(p, DOPT_ILP_SHARE_B, p->m), cnt(p, DOPT_ILP_SHARE_LB, p->n), cnt(p, DOPT_ILP_SHARE_UB, p->n)};
+    for (int k = 0; k < 5; ++k) {
+        s.host[k] = h[k];
+        s.bytes[k] = 8 * len[k];
+        s.dev[k] = h[k] ? tu_dev(h[k], s.bytes[k]) : NULL;
+    }
+    dopt_ilp_problem P = {p->B, p->n, p->m, DOPT_FLOAT64, s.dev[0], s.dev[1], s.dev[2], s.dev[3], s.dev[4], p->shared};
+    s.P = P;
+    return s;
+}
+
+static void unstage(staged *s)
+{
+    for (int k = 0; k < 5; ++k) tu_dev_free((void *)s->host[k], s->dev[k]);
+}
+
+static void solve(const gprob *p, double *y, int32_t *status)
+{
+    staged s = stage(p);
+    void *yd = tu_dev_out(y, 8 * p->B * p->n), *sd = tu_dev_out(status, 4 * p->B);
+    dopt_ilp_solution S = {yd, NULL, NULL, sd, NULL};
+    CHECK_OK(dopt_ilp_solve(tu_ctx, &s.P, NULL, &S));
+    tu_host(y, yd, 8 * p->B * p->n), tu_host(status, sd, 4 * p->B);
+    tu_dev_free(y, yd), tu_dev_free(status, sd);
+    unstage(&s);
+}
+
+/* dA, db, dc host buffers sized like the parameters (any may be NULL). */
+static void backward(const gprob *p, const dopt_ilp_grad_options *g, const double *y, const int32_t *status,
+                     const double *dy, double *dA, double *db, double *dc)
+{
+    staged s = stage(p);
+    size_t nA = cnt(p, DOPT_ILP_SHARE_A, (size_t)p->m * p->n), nb = cnt(p, DOPT_ILP_SHARE_B, p->m),
+           nc = cnt(p, DOPT_ILP_SHARE_C, p->n);
+    void *yd = tu_dev(y, 8 * p->B * p->n), *sd = tu_dev(status, 4 * p->B), *dyd = tu_dev(dy, 8 * p->B * p->n);
+    void *dAd = tu_dev_out(dA, 8 * nA), *dbd = tu_dev_out(db, 8 * nb), *dcd = tu_dev_out(dc, 8 * nc);
+    CHECK_OK(dopt_ilp_backward(tu_ctx, &s.P, NULL, g, yd, sd, dyd, dAd, dbd, dcd));
+    tu_host(dA, dAd, 8 * nA), tu_host(db, dbd, 8 * nb), tu_host(dc, dcd, 8 * nc);
+    tu_dev_free(dA, dAd), tu_dev_free(db, dbd), tu_dev_free(dc, dcd);
+    tu_dev_free((void *)y, yd), tu_dev_free((void *)status, sd), tu_dev_free((void *)dy, dyd);
+    unstage(&s);
+}
+
+static gprob random_binary(int64_t B, int n, int m, uint64_t seed)
+{
+    gprob p = {B, n, m, calloc(B * n, 8), calloc(B * m * n + 1, 8), calloc(B * m + 1, 8), NULL, NULL, 0};
+    tu_seed(seed);
+    for (int64_t e = 0; e < B * n; ++e) p.c[e] = tu_normal();
+    for (int64_t e = 0; e < B * m * n; ++e) p.A[e] = tu_normal();
+    for (int64_t i = 0; i < B; ++i)
+        for (int r = 0; r < m; ++r) {
+            double pos = 0;
+            for (int j = 0; j < n; ++j) pos += fmax(p.A[(i * m + r) * n + j], 0);
+            p.b[i * m + r] = 0.1 + 0.4 * pos * tu_unif(); /* y = 0 is always feasible */
+        }
+    return p;
+}
+
+static void gfree(gprob *p) { free(p->c), free(p->A), free(p->b), free(p->lb), free(p->ub); }
+
+/* ---- CombOptNet pieces (kernels, host) --------------------------------------- */
+static void test_decomposition(void)
+{
+    int worst = 0;
+    tu_seed(3);
+    for (int t = 0; t < 500; ++t) {
+        int n = 1 + t % 40;
+        double g[64], lam[64], rec[64] = {0};
+        int order[64];
+        for (int j = 0; j < n; ++j) {
+            double u = tu_unif();
+            g[j] = u < 0.2 ? 0 : (u < 0.4 ? 0.5 * (tu_unif() < 0.5 ? -1 : 1) : tu_normal()); /* zeros and ties */
+        }
+        ilp_delta_basis(n, g, order, lam);
+        for (int k = 0; k < n; ++k) {
+            CHECK(lam[k] >= 0, "lambda_%d = %g < 0", k, lam[k]);
+            for (int j = 0; j <= k; ++j) rec[order[j]] += lam[k] * (g[order[j]] > 0 ? 1 : (g[order[j]] < 0 ? -1 : 0));
+        }
+        for (int j = 0; j < n; ++j)
+            if (fabs(rec[j] - g[j]) > 1e-14 * (1 + fabs(g[j]))) ++worst;
+    }
+    CHECK(worst == 0, "Proposition 1 does not reconstruct dy in %d coordinates", worst);
+}
+
+static double P_of(int n, int m, const double *A, const double *b, const double *y, const double *yk, double tau,
+                   int *viol)
+{
+    double w[64];
+    return ilp_mismatch(n, m, A, b, y, yk, tau, 1.0, NULL, NULL, viol, w);
+}
+
+static void test_mismatch_fd(void)
+{
+    int n = 6, m = 4, cases[2] = {0, 0};
+    tu_seed(17);
+    for (int t = 0; t < 200; ++t) {
+        double A[24], b[4], y[6], yk[6], dA[24] = {0}, db[4] = {0}, w[64];
+        for (int e = 0; e < m * n; ++e) A[e] = tu_normal();
+        for (int j = 0; j < n; ++j) y[j] = floor(3 * tu_unif()) - 1, yk[j] = y[j] + (tu_unif() < 0.4 ? 1 : 0);
+        for (int r = 0; r < m; ++r) { /* y feasible with margin; yk either */
+            double act = 0;
+            for (int j = 0; j < n; ++j) act += A[r * n + j] * y[j];
+            b[r] = act + 0.05 + 1.5 * tu_unif();
+        }
+        int viol;
+        double tau = 0.5;
+        ilp_mismatch(n, m, A, b, y, yk, tau, 1.0, dA, db, &viol, w);
+        /* skip targets within 1e-4 of a row (the Iverson bracket would flip under FD) */
+        int near = 0;
+        for (int r = 0; r < m; ++r) {
+            double s = -b[r];
+            for (int j = 0; j < n; ++j) s += A[r * n + j] * yk[j];
+            if (fabs(s) < 1e-4) near = 1;
+        }
+        if (near) continue;
+        cases[viol]++;
+        double h = 1e-6, err = 0, scale = 1e-8;
+        for (int e = 0; e < m * n + m; ++e) {
+            double *x = e < m * n ? &A[e] : &b[e - m * n];
+            double g = e < m * n ? dA[e] : db[e - m * n], x0 = *x;
+            int v1, v2;
+            *x = x0 + h;
+            double Pp = P_of(n, m, A, b, y, yk, tau, &v1);
+            *x = x0 - h;
+            double Pm = P_of(n, m, A, b, y, yk, tau, &v2);
+            *x = x0;
+            double fd = (Pp - Pm) / (2 * h);
+            err = fmax(err, fabs(fd - g));
+            scale = fmax(scale, fabs(fd));
+        }
+        CHECK(err <= 1e-6 * scale + 1e-8, "case %d (%s target): |dP - FD| = %g (scale %g)", t,
+              viol ? "infeasible" : "feasible", err, scale);
+    }
+    CHECK(cases[0] > 20 && cases[1] > 20, "too few cases: %d feasible, %d infeasible targets", cases[0], cases[1]);
+    printf("  mismatch vs central differences: %d feasible, %d infeasible targets\n", cases[0], cases[1]);
+}
+
+static void test_softmin_limit(void)
+{
+    int n = 3, m = 3;
+    double A[9] = {1, 0, 0, 0, 2, 0, 1, 1, 1}, b[3] = {2.5, 3, 4}, y[3] = {1, 1, 1}, yk[3] = {0, 1, 1};
+    /* distances of y: 1.5, 0.5, 1/sqrt(3) */
+    double dmin = 0.5;
+    int viol;
+    double prev = -INFINITY;
+    for (double tau = 1.0; tau >= 1e-6; tau /= 10) {
+        double P = P_of(n, m, A, b, y, yk, tau, &viol);
+        CHECK(!viol, "target should be feasible");
+        CHECK(P <= dmin + 1e-15 && P >= dmin - tau * log(3.0) - 1e-15, "tau %g: soft-min %g outside [min - tau log m, min]",
+              tau, P);
+        CHECK(P >= prev - 1e-15, "soft-min not increasing as tau falls: %g after %g", P, prev);
+        prev = P;
+    }
+    CHECK(fabs(prev - dmin) < 1e-5, "tau -> 0 gives %g, hard min %g", prev, dmin);
+    CHECK(P_of(n, m, A, b, y, yk, 0.0, &viol) == dmin, "tau = 0 is the hard min");
+}
+
+/* A small step along -(dA, db, dc) moves y toward the target y* = y - dy
+ * more often than a random direction of the same size per block. */
+static double dist2(const double *a, const double *b, int n)
+{
+    double s = 0;
+    for (int j = 0; j < n; ++j) s += (a[j] - b[j]) * (a[j] - b[j]);
+    return s;
+}
+
+static void test_descent(void)
+{
+    int64_t B = 300;
+    int n = 8, m = 4;
+    gprob p = random_binary(B, n, m, 23);
+    double *y = calloc(B * n, 8), *dy = calloc(B * n, 8), *tgt = calloc(B * n, 8);
+    int32_t *st = calloc(B, 4);
+    solve(&p, y, st);
+    tu_seed(29);
+    /* the target: y with two coordinates flipped; dy = y - target with
+     * random magnitudes, so the Delta basis has several levels */
+    for (int64_t i = 0; i < B; ++i) {
+        memcpy(tgt + i * n, y + i * n, 8 * n);
+        int j1 = (int)(n * tu_unif()), j2 = (j1 + 1 + (int)((n - 1) * tu_unif())) % n;
+        tgt[i * n + j1] = 1 - tgt[i * n + j1];
+        tgt[i * n + j2] = 1 - tgt[i * n + j2];
+        for (int j = 0; j < n; ++j) dy[i * n + j] = (y[i * n + j] - tgt[i * n + j]) * (0.5 + 0.5 * tu_unif());
+    }
+    double *dA = calloc(B * m * n, 8), *db = calloc(B * m, 8), *dc = calloc(B * n, 8);
+    dopt_ilp_grad_options g;
+    dopt_ilp_grad_options_default(&g);
+    backward(&p, &g, y, st, dy, dA, db, dc);
+    int wins[2] = {0, 0};
+    for (int dir = 0; dir < 2; ++dir) {
+        double *rA = calloc(B * m * n, 8), *rb = calloc(B * m, 8), *rc = calloc(B * n, 8);
+        for (int64_t i = 0; i < B; ++i) { /* random direction: same norm per block */
+            double *src[3] = {dA + i * m * n, db + i * m, dc + i * n}, *dst[3] = {rA + i * m * n, rb + i * m, rc + i * n};
+            int len[3] = {m * n, m, n};
+            for (int k = 0; k < 3; ++k) {
+                double ns = 0, nr = 0;
+                for (int e = 0; e < len[k]; ++e) ns += src[k][e] * src[k][e];
+                for (int e = 0; e < len[k]; ++e) dst[k][e] = dir ? tu_normal() : src[k][e], nr += dst[k][e] * dst[k][e];
+                for (int e = 0; e < len[k] && nr > 0; ++e) dst[k][e] *= sqrt(ns / nr);
+            }
+        }
+        int64_t done = 0;
+        int decided[300] = {0};
+        for (double t = 1e-3; t < 100 && done < B; t *= 1.5) {
+            gprob q = random_binary(B, n, m, 23);
+            for (int64_t e = 0; e < B * m * n; ++e) q.A[e] -= t * rA[e];
+            for (int64_t e = 0; e < B * m; ++e) q.b[e] -= t * rb[e];
+            for (int64_t e = 0; e < B * n; ++e) q.c[e] -= t * rc[e];
+            double *yq = calloc(B * n, 8);
+            int32_t *sq = calloc(B, 4);
+            solve(&q, yq, sq);
+            for (int64_t i = 0; i < B; ++i) {
+                if (decided[i] || st[i] != 0 || sq[i] != 0 || !memcmp(yq + i * n, y + i * n, 8 * n)) continue;
+                decided[i] = 1, ++done; /* the first step size that changes y decides */
+                if (dist2(yq + i * n, tgt + i * n, n) < dist2(y + i * n, tgt + i * n, n)) wins[dir]++;
+            }
+            free(yq), free(sq);
+            gfree(&q);
+        }
+        free(rA), free(rb), free(rc);
+    }
+    printf("  descent: CombOptNet direction moves y toward y - dy in %d of %lld instances, random in %d\n", wins[0],
+           (long long)B, wins[1]);
+    CHECK(wins[0] > wins[1] + 15, "CombOptNet %d vs random %d", wins[0], wins[1]);
+    free(y), free(dy), free(tgt), free(st), free(dA), free(db), free(dc);
+    gfree(&p);
+}
+
+/* ---- DBB, identity, shared sums ---------------------------------------------- */
+static void test_dbb_identity_shared(void)
+{
+    int64_t B = 200;
+    int n = 10, m = 5;
+    gprob p = random_binary(B, n, m, 41);
+    double *y = calloc(B * n, 8), *dy = calloc(B * n, 8), *dc = calloc(B * n, 8);
+    int32_t *st = calloc(B, 4);
+    solve(&p, y, st);
+    tu_seed(43);
+    for (int64_t e = 0; e < B * n; ++e) dy[e] = tu_normal();
+    dopt_ilp_grad_options g;
+    dopt_ilp_grad_options_default(&g);
+    g.method = DOPT_ILP_DBB;
+    g.lambda = 3;
+    backward(&p, &g, y, st, dy, NULL, NULL, dc);
+    gprob q = random_binary(B, n, m, 41);
+    for (int64_t e = 0; e < B * n; ++e) q.c[e] += 3 * dy[e];
+    double *yl = calloc(B * n, 8);
+    int32_t *sl = calloc(B, 4);
+    solve(&q, yl, sl);
+    int bad = 0, nonzero = 0;
+    for (int64_t e = 0; e < B * n; ++e) {
+        if (dc[e] != (yl[e] - y[e]) / 3) ++bad;
+        nonzero += dc[e] != 0;
+    }
+    CHECK(bad == 0 && nonzero > 0, "DBB: %d entries differ from (y(c + lambda dy) - y) / lambda (%d nonzero)", bad,
+          nonzero);
+    g.method = DOPT_ILP_IDENTITY;
+    backward(&p, &g, y, st, dy, NULL, NULL, dc);
+    bad = 0;
+    for (int64_t e = 0; e < B * n; ++e) bad += dc[e] != -dy[e];
+    CHECK(bad == 0, "identity: dc != -dy in %d entries", bad);
+
+    /* shared A and b: the gradient is the batch sum of the per-instance ones */
+    double *dA = calloc(B * m * n, 8), *db = calloc(B * m, 8), dAs[50], dbs[5];
+    gprob s = random_binary(B, n, m, 41);
+    for (int64_t i = 1; i < B; ++i) {
+        memcpy(s.A + i * m * n, s.A, 8 * m * n);
+        memcpy(s.b + i * m, s.b, 8 * m);
+    }
+    solve(&s, y, st);
+    g.method = DOPT_ILP_COMBOPT;
+    backward(&s, &g, y, st, dy, dA, db, NULL);
+    s.shared = DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B;
+    backward(&s, &g, y, st, dy, dAs, dbs, NULL);
+    double err = 0, mag = 0;
+    for (int e = 0; e < m * n; ++e) {
+        double sum = 0;
+        for (int64_t i = 0; i < B; ++i) sum += dA[i * m * n + e];
+        err = fmax(err, fabs(sum - dAs[e]));
+        mag = fmax(mag, fabs(sum));
+    }
+    for (int r = 0; r < m; ++r) {
+        double sum = 0;
+        for (int64_t i = 0; i < B; ++i) sum += db[i * m + r];
+        err = fmax(err, fabs(sum - dbs[r]));
+    }
+    CHECK(mag > 0 && err <= 1e-12 * mag, "shared sums off by %g (scale %g)", err, mag);
+    free(y), free(dy), free(dc), free(st), free(yl), free(sl), free(dA), free(db);
+    gfree(&p), gfree(&q), gfree(&s);
+}
+
+/* ---- perturbed optimizer ------------------------------------------------------ */
+static void perturbed(const gprob *p, const dopt_ilp_grad_options *g, const double *dy, double *y_eps, double *dc)
+{
+    staged s = stage(p);
+    size_t nc = cnt(p, DOPT_ILP_SHARE_C, p->n);
+    double *y0 = calloc(p->B * p->n, 8);
+    int32_t *st = calloc(p->B, 4);
+    if (y_eps) {
+        void *yd = tu_dev_out(y_eps, 8 * p->B * p->n);
+        CHECK_OK(dopt_ilp_perturbed(tu_ctx, &s.P, NULL, g, yd));
+        tu_host(y_eps, yd, 8 * p->B * p->n);
+        tu_dev_free(y_eps, yd);
+    }
+    if (dc) {
+        void *yd = tu_dev(y0, 8 * p->B * p->n), *sd = tu_dev(st, 4 * p->B), *dyd = tu_dev(dy, 8 * p->B * p->n);
+        void *dcd = tu_dev_out(dc, 8 * nc);
+        CHECK_OK(dopt_ilp_backward(tu_ctx, &s.P, NULL, g, yd, sd, dyd, NULL, NULL, dcd));
+        tu_host(dc, dcd, 8 * nc);
+        tu_dev_free(dc, dcd), tu_dev_free(y0, yd), tu_dev_free(st, sd), tu_dev_free((void *)dy, dyd);
+    }
+    free(y0), free(st);
+    unstage(&s);
+}
+
+static void test_perturbed(void)
+{
+    /* 1-D: min c y, y in {0, 1}: y(c) = 1[c < 0], y_eps = Phi(-c/eps),
+     * d y_eps / dc = -phi(c/eps)/eps. 64 copies x K samples; the spread over
+     * copies gives the standard error. */
+    int64_t B = 64;
+    gprob p = {B, 1, 0, calloc(B, 8), NULL, NULL, NULL, NULL, 0};
+    double c0 = 0.3, eps = 0.7;
+    for (int64_t i = 0; i < B; ++i) p.c[i] = c0;
+    double *dy = calloc(B, 8), *dc = calloc(B, 8), *ye = calloc(B, 8);
+    for (int64_t i = 0; i < B; ++i) dy[i] = 1;
+    dopt_ilp_grad_options g;
+    dopt_ilp_grad_options_default(&g);
+    g.method = DOPT_ILP_PERTURBED;
+    g.epsilon = eps;
+    g.samples = 2000;
+    g.seed = 5;
+    perturbed(&p, &g, dy, ye, dc);
+    double m1 = 0, s1 = 0, m2 = 0, s2 = 0;
+    for (int64_t i = 0; i < B; ++i) m1 += ye[i] / B, m2 += dc[i] / B;
+    for (int64_t i = 0; i < B; ++i) s1 += (ye[i] - m1) * (ye[i] - m1), s2 += (dc[i] - m2) * (dc[i] - m2);
+    double se1 = sqrt(s1 / (B - 1) / B), se2 = sqrt(s2 / (B - 1) / B);
+    double want1 = 0.5 * erfc(c0 / eps / sqrt(2.0)), want2 = -exp(-0.5 * c0 * c0 / (eps * eps)) / sqrt(2 * 3.141592653589793) / eps;
+    printf("  perturbed 1-D: y_eps %.4f +- %.4f (exact %.4f), dy_eps/dc %.4f +- %.4f (exact %.4f)\n", m1, se1, want1,
+           m2, se2, want2);
+    CHECK(fabs(m1 - want1) < 5 * se1, "y_eps %g vs %g (se %g)", m1, want1, se1);
+    CHECK(fabs(m2 - want2) < 5 * se2, "dc %g vs %g (se %g)", m2, want2, se2);
+    free(dy), free(dc), free(ye);
+    gfree(&p);
+
+    /* n = 4 binary with a knapsack row: the gradient of F(c) = <y_eps(c), dy>
+     * against central differences of F (the same Z for +h and -h), over 40
+     * seeds: |mean(grad) - mean(FD)| within 5 standard errors + h^2 bias. */
+    int n = 4, seeds = 40;
+    double A[4] = {1, 1, 1, 1}, bb[1] = {2}, c[4] = {-0.3, 0.2, -0.6, 0.1}, dy4[4] = {1, -0.5, 0.7, 0.2};
+    gprob q = {1, n, 1, c, A, bb, NULL, NULL, 0};
+    double gsum[4] = {0}, gsq[4] = {0}, fsum[4] = {0}, fsq[4] = {0}, h = 0.15;
+    g.epsilon = 1;
+    g.samples = 4000;
+    for (int sd = 0; sd < seeds; ++sd) {
+        g.seed = 100 + sd;
+        double dc4[4], yp[4], ym[4];
+        perturbed(&q, &g, dy4, NULL, dc4);
+        for (int j = 0; j < n; ++j) {
+            double c_save = c[j];
+            c[j] = c_save + h;
+            perturbed(&q, &g, NULL, yp, NULL);
+            c[j] = c_save - h;
+            perturbed(&q, &g, NULL, ym, NULL);
+            c[j] = c_save;
+            double Fp = 0, Fm = 0;
+            for (int k = 0; k < n; ++k) Fp += yp[k] * dy4[k], Fm += ym[k] * dy4[k];
+            double fd = (Fp - Fm) / (2 * h);
+            gsum[j] += dc4[j], gsq[j] += dc4[j] * dc4[j], fsum[j] += fd, fsq[j] += fd * fd;
+        }
+    }
+    for (int j = 0; j < n; ++j) {
+        double gm = gsum[j] / seeds, fm = fsum[j] / seeds;
+        double gv = (gsq[j] / seeds - gm * gm) * seeds / (seeds - 1), fv = (fsq[j] / seeds - fm * fm) * seeds / (seeds - 1);
+        double se = sqrt((gv + fv) / seeds);
+        printf("  perturbed n=4: dF/dc_%d = %.4f +- %.4f, central difference %.4f\n", j, gm, sqrt(gv / seeds), fm);
+        CHECK(fabs(gm - fm) < 5 * se + 0.01, "coordinate %d: %g vs FD %g (se %g)", j, gm, fm, se);
+    }
+
+    /* bitwise identical for any thread count */
+    if (!tu_cuda()) {
+        double d1[4], d2[4];
+        g.seed = 9;
+        dopt_context_set_threads(tu_ctx, 1);
+        perturbed(&q, &g, dy4, NULL, d1);
+        dopt_context_set_threads(tu_ctx, 2);
+        perturbed(&q, &g, dy4, NULL, d2);
+        dopt_context_set_threads(tu_ctx, 0);
+        CHECK(!memcmp(d1, d2, sizeof d1), "perturbed gradient depends on the thread count");
+    }
+}
+
+/* ---- SPO+ ------------------------------------------------------------------- */
+static void spo(const gprob *p, const double *ctrue, double *loss, double *dc)
+{
+    staged s = stage(p);
+    void *ct = tu_dev(ctrue, 8 * p->B * p->n), *ld = tu_dev_out(loss, 8 * p->B), *dcd = tu_dev_out(dc, 8 * p->B * p->n);
+    CHECK_OK(dopt_ilp_spo_plus(tu_ctx, &s.P, NULL, ct, NULL, ld, dcd));
+    tu_host(loss, ld, 8 * p->B), tu_host(dc, dcd, 8 * p->B * p->n);
+    tu_dev_free((void *)ctrue, ct), tu_dev_free(loss, ld), tu_dev_free(dc, dcd);
+    unstage(&s);
+}
+
+static void test_spo(void)
+{
+    int64_t B = 100;
+    int n = 8, m = 3;
+    gprob p = random_binary(B, n, m, 61);
+    double *ctrue = calloc(B * n, 8), *loss = calloc(B, 8), *dc = calloc(B * n, 8), *l2 = calloc(B, 8),
+           *dc2 = calloc(B * n, 8);
+    memcpy(ctrue, p.c, 8 * B * n);
+    spo(&p, ctrue, loss, dc);
+    int bad = 0;
+    for (int64_t i = 0; i < B; ++i) bad += fabs(loss[i]) > 1e-12;
+    CHECK(bad == 0, "SPO+ loss is not 0 at c^ = c in %d instances", bad);
+    tu_seed(67);
+    for (int64_t e = 0; e < B * n; ++e) p.c[e] = ctrue[e] + tu_normal();
+    spo(&p, ctrue, loss, dc);
+    double *c1 = malloc(8 * B * n);
+    memcpy(c1, p.c, 8 * B * n);
+    int neg = 0, viol = 0;
+    for (int trial = 0; trial < 5; ++trial) {
+        for (int64_t e = 0; e < B * n; ++e) p.c[e] = c1[e] + 0.5 * tu_normal();
+        spo(&p, ctrue, l2, dc2);
+        for (int64_t i = 0; i < B; ++i) {
+            double lin = loss[i];
+            for (int j = 0; j < n; ++j) lin += dc[i * n + j] * (p.c[i * n + j] - c1[i * n + j]);
+            if (l2[i] < lin - 1e-9) ++viol; /* convex: l(c') >= l(c) + g'(c' - c) */
+            if (l2[i] < -1e-12) ++neg;
+        }
+    }
+    CHECK(viol == 0 && neg == 0, "SPO+: %d subgradient-inequality violations, %d negative losses", viol, neg);
+    free(ctrue), free(loss), free(dc), free(l2), free(dc2), free(c1);
+    gfree(&p);
+}
+
+static void test_origin(void)
+{
+    int m = 3, n = 4;
+    double a[12], r[3], o[12], b[3], dA[12], db[3], da[12], dr[3], d_o[12];
+    tu_seed(71);
+    for (int e = 0; e < 12; ++e) a[e] = tu_normal(), o[e] = tu_normal(), dA[e] = tu_normal();
+    for (int j = 0; j < 3; ++j) r[j] = tu_normal(), db[j] = tu_normal();
+    dopt_ilp_origin_to_b(m, n, a, r, o, b);
+    for (int j = 0; j < m; ++j) {
+        double s = r[j];
+        for (int k = 0; k < n; ++k) s += a[j * n + k] * o[j * n + k];
+        CHECK(fabs(b[j] - s) < 1e-14, "b = r + a'o");
+    }
+    dopt_ilp_origin_backward(m, n, a, o, dA, db, da, dr, d_o);
+    /* L = <dA, a> + <db, b(a, r, o)>: its exact derivatives, by differences (linear in each argument) */
+    double h = 1e-3;
+    for (int e = 0; e < 12; ++e) {
+        double L[2];
+        for (int sgn = 0; sgn < 2; ++sgn) {
+            double a2[12], bb[3];
+            memcpy(a2, a, sizeof a2);
+            a2[e] += sgn ? -h : h;
+            dopt_ilp_origin_to_b(m, n, a2, r, o, bb);
+            L[sgn] = 0;
+            for (int k = 0; k < 12; ++k) L[sgn] += dA[k] * a2[k];
+            for (int j = 0; j < 3; ++j) L[sgn] += db[j] * bb[j];
+        }
+        CHECK(fabs((L[0] - L[1]) / (2 * h) - da[e]) < 1e-9, "da[%d]", e);
+        double o2[12], bb[3], Lp = 0, Lm = 0;
+        memcpy(o2, o, sizeof o2);
+        o2[e] += h;
+        dopt_ilp_origin_to_b(m, n, a, r, o2, bb);
+        for (int j = 0; j < 3; ++j) Lp += db[j] * bb[j];
+        o2[e] -= 2 * h;
+        dopt_ilp_origin_to_b(m, n, a, r, o2, bb);
+        for (int j = 0; j < 3; ++j) Lm += db[j] * bb[j];
+        CHECK(fabs((Lp - Lm) / (2 * h) - d_o[e]) < 1e-9, "do[%d]", e);
+    }
+    for (int j = 0; j < 3; ++j) CHECK(dr[j] == db[j], "dr = db");
+}
+
+static void test_bad_grad_input(void)
+{
+    gprob p = random_binary(2, 3, 1, 1);
+    staged s = stage(&p);
+    double y[6] = {0}, dy[6] = {0}, dc[6];
+    int32_t st[2] = {0, 0};
+    dopt_ilp_grad_options g;
+    dopt_ilp_grad_options_default(&g);
+    g.method = (dopt_ilp_method)9;
+    CHECK(dopt_ilp_backward(tu_ctx, &s.P, NULL, &g, y, st, dy, NULL, NULL, dc) == DOPT_ERR_INVALID_ARGUMENT,
+          "unknown method accepted");
+    dopt_ilp_grad_options_default(&g);
+    g.tau = -1;
+    CHECK(dopt_ilp_backward(tu_ctx, &s.P, NULL, &g, y, st, dy, NULL, NULL, dc) == DOPT_ERR_INVALID_ARGUMENT,
+          "negative tau accepted");
+    dopt_ilp_grad_options_default(&g);
+    g.method = DOPT_ILP_PERTURBED;
+    g.samples = 0;
+    CHECK(dopt_ilp_backward(tu_ctx, &s.P, NULL, &g, y, st, dy, NULL, NULL, dc) == DOPT_ERR_INVALID_ARGUMENT,
+          "zero samples accepted");
+    dopt_ilp_grad_options_default(&g);
+    CHECK(dopt_ilp_backward(tu_ctx, &s.P, NULL, &g, y, st, NULL, NULL, NULL, dc) == DOPT_ERR_INVALID_ARGUMENT,
+          "NULL dy accepted");
+    unstage(&s);
+    gfree(&p);
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    test_decomposition();
+    test_mismatch_fd();
+    test_softmin_limit();
+    test_descent();
+    test_dbb_identity_shared();
+    test_perturbed();
+    test_spo();
+    test_origin();
+    if (!tu_cuda()) test_bad_grad_input();
+    return tu_finish("test_ilp_grad");
+}
