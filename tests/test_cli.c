@@ -343,7 +343,8 @@ static void test_ilp_cli(void)
     snprintf(args, sizeof args, "ilp solve '%s' --dy '%s' --method magic", dir, dyf);
     CHECK(run(args) == 2 && stderr_mentions("--method"), "unknown method is a usage error");
     int64_t bad[1] = {3};
-    put(dir, "b", 1, bad, b, 0);
+    double b3[3] = {2, 1, 1};
+    put(dir, "b", 1, bad, b3, 0);
     snprintf(args, sizeof args, "ilp solve '%s'", dir);
     CHECK(run(args) == 1 && stderr_mentions("b.npy"), "b.npy of the wrong length names the file");
     snprintf(args, sizeof args, "ilp solve '%s/none'", work);
