@@ -154,20 +154,14 @@ DOPT_KFN void ilp_combopt(int n, int m, const double *A, const double *b, const 
     }
 }
 
-/* Reads instance i's A, b, c, box (float64) into work: A (mn), b (m), c (n), L (n), U (n). */
-DOPT_KFN void ilp_read_data(const ilp_view *v, int64_t i, double *A, double *b, double *c, double *L, double *U)
+/* Reads instance i's A, b and integer box (float64) into A (mn), b (m), L (n), U (n). */
+DOPT_KFN void ilp_read_data(const ilp_view *v, int64_t i, double *A, double *b, double *L, double *U)
 {
     int n = v->n, m = v->m;
     int64_t oa = ilp_off(v, ILP_SHARE_A, i, (int64_t)m * n), ob = ilp_off(v, ILP_SHARE_B, i, m);
-    int64_t oc = ilp_off(v, ILP_SHARE_C, i, n), ol = ilp_off(v, ILP_SHARE_LB, i, n),
-            ou = ilp_off(v, ILP_SHARE_UB, i, n);
     for (int k = 0; k < m * n; ++k) A[k] = ilp_ld(v->A, v->dt_A, oa + k);
     for (int k = 0; k < m; ++k) b[k] = ilp_ld(v->b, v->dt_b, ob + k);
-    for (int j = 0; j < n; ++j) {
-        c[j] = ilp_ld(v->c, v->dt_c, oc + j);
-        L[j] = v->lb ? ceil(ilp_ld(v->lb, v->dt_lb, ol + j) - 1e-9) : 0.0;
-        U[j] = v->ub ? floor(ilp_ld(v->ub, v->dt_ub, ou + j) + 1e-9) : 1.0;
-    }
+    for (int j = 0; j < n; ++j) ilp_int_bounds(v, i, j, &L[j], &U[j]);
 }
 
 DOPT_KFN size_t ilp_grad_work(int n, int m) { return (size_t)m * n + 2 * (size_t)m + 10 * (size_t)n + 64; }
@@ -227,9 +221,8 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         for (int j = 0; j < n; ++j) dc[j] = (yl[j] - y[j]) / ga->lambda;
         return;
     }
-    double *A = rest, *b = A + (size_t)m * n, *c = b + m, *L = c + n, *U = L + n, *scratch = U + n;
-    ilp_read_data(v, i, A, b, c, L, U);
-    (void)c;
+    double *A = rest, *b = A + (size_t)m * n, *L = b + m, *U = L + n, *scratch = U + n;
+    ilp_read_data(v, i, A, b, L, U);
     ilp_combopt(n, m, A, b, L, U, y, dy, ga->tau, dA, db, dc, scratch, order);
 }
 

@@ -119,8 +119,7 @@ DOPT_KFN int ilp_load(const ilp_view *v, int64_t s, ilp_work *w)
     int64_t inst = s / v->group;
     uint32_t sample = (uint32_t)(s % v->group);
     int64_t oc = ilp_off(v, ILP_SHARE_C, inst, n), oa = ilp_off(v, ILP_SHARE_A, inst, (int64_t)m * n);
-    int64_t ob = ilp_off(v, ILP_SHARE_B, inst, m), ol = ilp_off(v, ILP_SHARE_LB, inst, n);
-    int64_t ou = ilp_off(v, ILP_SHARE_UB, inst, n), oadd = ilp_off(v, ILP_SHARE_CADD, inst, n);
+    int64_t ob = ilp_off(v, ILP_SHARE_B, inst, m), oadd = ilp_off(v, ILP_SHARE_CADD, inst, n);
     int bad = 0, empty = 0;
     if (v->eps != 0) ilp_noise(v->seed, (uint32_t)inst, sample, n, w->c);
     for (int j = 0; j < n; ++j) {
@@ -128,11 +127,9 @@ DOPT_KFN int ilp_load(const ilp_view *v, int64_t s, ilp_work *w)
         if (v->c_add) cj += v->add_scale * ilp_ld(v->c_add, v->dt_cadd, oadd + j);
         if (v->eps != 0) cj += v->eps * w->c[j];
         w->c[j] = cj;
-        double l = v->lb ? ilp_ld(v->lb, v->dt_lb, ol + j) : 0.0;
-        double u = v->ub ? ilp_ld(v->ub, v->dt_ub, ou + j) : 1.0;
+        double l, u;
+        ilp_int_bounds(v, inst, j, &l, &u);
         if (!isfinite(cj) || !(fabs(l) <= ILP_MAX_BOUND) || !(fabs(u) <= ILP_MAX_BOUND)) bad = 1;
-        l = ceil(l - ILP_INT_TOL * fmax(1.0, fabs(l)));
-        u = floor(u + ILP_INT_TOL * fmax(1.0, fabs(u)));
         if (l > u) empty = 1;
         w->L0[j] = w->L[j] = l;
         w->U0[j] = w->U[j] = u;
@@ -247,6 +244,22 @@ DOPT_KFN void ilp_dual_repair(ilp_work *w)
     }
 }
 
+/* Column j as an entering candidate for row r (whose basic variable must
+ * move in direction dir): eligible when nonbasic, not fixed, and its pivot
+ * moves x_r the right way; *dj = its reduced cost toward the bound it
+ * leaves (>= 0 when dual feasible), *aj = |pivot|. */
+DOPT_KFN int ilp_ratio_entry(const ilp_work *w, const double *Tr, const double *d, int dir, int j, double *dj,
+                             double *aj)
+{
+    if (w->stat[j] == ILP_BASIC || ilp_lower(w, j) == ilp_upper(w, j)) return 0;
+    double a = Tr[j] * dir; /* x_r changes by -a * (step of x_j up) */
+    int up = w->stat[j] == ILP_AT_LB;
+    if (!(up ? a < -ILP_PIVOT_TOL : a > ILP_PIVOT_TOL)) return 0;
+    *dj = up ? fmax(d[j], 0.0) : fmax(-d[j], 0.0);
+    *aj = fabs(a);
+    return 1;
+}
+
 /* Bounded dual simplex from the current (dual feasible) tableau. Stops early
  * when the objective (a lower bound, nondecreasing) reaches `cutoff`. */
 DOPT_KFN int ilp_dual_simplex(ilp_work *w, double cutoff, double *z_out)
@@ -281,29 +294,15 @@ DOPT_KFN int ilp_dual_simplex(ilp_work *w, double cutoff, double *z_out)
         /* Harris two-pass ratio test over the nonbasic columns that move x_r
          * toward its violated bound */
         const double *Tr = w->T + (size_t)r * W, *d = w->T + (size_t)m * W;
-        double theta_max = INFINITY;
-        for (int j = 0; j < n + m; ++j) {
-            if (w->stat[j] == ILP_BASIC || ilp_lower(w, j) == ilp_upper(w, j)) continue;
-            double a = Tr[j] * dir; /* x_r changes by -a * (step of x_j up) */
-            int up = w->stat[j] == ILP_AT_LB;
-            if (up ? a < -ILP_PIVOT_TOL : a > ILP_PIVOT_TOL) {
-                double dj = up ? fmax(d[j], 0.0) : fmax(-d[j], 0.0);
-                double ratio = (dj + ILP_DUAL_TOL) / fabs(a);
-                if (ratio < theta_max) theta_max = ratio;
-            }
-        }
+        double theta_max = INFINITY, dj, aj;
+        for (int j = 0; j < n + m; ++j)
+            if (ilp_ratio_entry(w, Tr, d, dir, j, &dj, &aj) && (dj + ILP_DUAL_TOL) / aj < theta_max)
+                theta_max = (dj + ILP_DUAL_TOL) / aj;
         if (theta_max == INFINITY) return ILP_LP_INFEASIBLE;
         int q = -1;
         double best_a = 0;
-        for (int j = 0; j < n + m; ++j) {
-            if (w->stat[j] == ILP_BASIC || ilp_lower(w, j) == ilp_upper(w, j)) continue;
-            double a = Tr[j] * dir;
-            int up = w->stat[j] == ILP_AT_LB;
-            if (up ? a < -ILP_PIVOT_TOL : a > ILP_PIVOT_TOL) {
-                double dj = up ? fmax(d[j], 0.0) : fmax(-d[j], 0.0);
-                if (dj / fabs(a) <= theta_max && fabs(a) > best_a) best_a = fabs(a), q = j;
-            }
-        }
+        for (int j = 0; j < n + m; ++j)
+            if (ilp_ratio_entry(w, Tr, d, dir, j, &dj, &aj) && dj / aj <= theta_max && aj > best_a) best_a = aj, q = j;
         int leaving = w->head[r];
         ilp_pivot(w, r, q);
         w->stat[leaving] = dir > 0 ? ILP_AT_LB : ILP_AT_UB;

@@ -53,6 +53,16 @@ DOPT_KFN void ilp_st(void *p, int dt, int64_t i, double v)
         ((float *)p)[i] = (float)v;
 }
 
+/* Integer bounds of coordinate j of data instance inst, rounded inward
+ * (1e-9 relative slack), default [0, 1]. */
+DOPT_KFN void ilp_int_bounds(const ilp_view *v, int64_t inst, int j, double *l, double *u)
+{
+    double lo = v->lb ? ilp_ld(v->lb, v->dt_lb, ((v->share & ILP_SHARE_LB) ? 0 : inst * v->n) + j) : 0.0;
+    double hi = v->ub ? ilp_ld(v->ub, v->dt_ub, ((v->share & ILP_SHARE_UB) ? 0 : inst * v->n) + j) : 1.0;
+    *l = ceil(lo - 1e-9 * fmax(1.0, fabs(lo)));
+    *u = floor(hi + 1e-9 * fmax(1.0, fabs(hi)));
+}
+
 /* Offset of data instance `inst` in an array of per-instance size `len`. */
 DOPT_KFN int64_t ilp_off(const ilp_view *v, uint32_t bit, int64_t inst, int64_t len)
 {
