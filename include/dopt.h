@@ -406,4 +406,6 @@ DOPT_API void dopt_ilp_origin_backward(int32_t m, int32_t n, const double *a, co
 #ifdef __cplusplus
 }
 #endif
+
+#include "dopt_milp.h" /* MILP instances, MPS, generators, Cbc, predict-and-search */
 #endif

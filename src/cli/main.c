@@ -16,6 +16,10 @@ static void usage(FILE *f)
             "  dopt ilp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--node-limit K]\n"
             "                 [--time-limit S] [--dy FILE --method combopt|dbb|perturbed|identity [--tau T]\n"
             "                 [--lambda L] [--epsilon E] [--samples K] [--seed S]] [--quiet]\n"
+            "  dopt gen sc|ca|cfl|mis|rc|wsc|knapsack --size easy|medium|hard --count N --seed S OUTDIR\n"
+            "  dopt milp solve FILE.mps [--time-limit S] [--json] [--solver auto|cbc|exact] [--relax]\n"
+            "  dopt milp search FILE.mps --pred P.npy [--delta D] [--k0 K] [--k1 K] [--time-limit S] [--json]\n"
+            "  dopt milp convert IN.mps OUT.mps | info FILE.mps\n"
             "  dopt diffuse sample (--gaussian DIR | --mixture DIR) --sampler ddpm|ddim [--eta E] [--steps T]\n"
             "                [--schedule linear|cosine] --samples K --seed S --out FILE\n"
             "  dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--export DIR]\n"
@@ -44,6 +48,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "qp")) return cli_qp(argc - 2, argv + 2);
     if (!strcmp(cmd, "bern")) return cli_bern(argc - 2, argv + 2);
     if (!strcmp(cmd, "ilp")) return cli_ilp(argc - 2, argv + 2);
+    if (!strcmp(cmd, "gen")) return cli_gen(argc - 2, argv + 2);
+    if (!strcmp(cmd, "milp")) return cli_milp(argc - 2, argv + 2);
     if (!strcmp(cmd, "diffuse")) return cli_diffuse(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 2, argv + 2);

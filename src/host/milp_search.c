@@ -1,0 +1,171 @@
+/* Predict-and-search: the trust-region subproblem around a rounded
+ * prediction (Han et al. 2023), as one extra row over the binaries, with
+ * repair by widening the radius. docs/MILP.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "milp_backend.h"
+#include "milp_internal.h"
+
+void dopt_search_options_default(dopt_search_options *opt)
+{
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    dopt_milp_options_default(&opt->milp);
+    opt->repair = 1;
+}
+
+static int is_binary(const dopt_milp *p, int32_t j) { return p->integer[j] && p->col_lo[j] == 0 && p->col_hi[j] == 1; }
+
+typedef struct {
+    const double *pred;
+    int32_t j;
+} ranked;
+
+static int by_pred(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    double u = x->pred[x->j], v = y->pred[y->j];
+    if (u != v) return u < v ? -1 : 1;
+    return (x->j > y->j) - (x->j < y->j); /* ties by index: deterministic */
+}
+
+/* The model plus the row sum_{I0} x - sum_{I1} x <= delta - |I1| (side[j]: 0 not in I,
+ * +1 center 0, -1 center 1). */
+static dopt_milp *with_trust_row(const dopt_milp *p, const int8_t *side)
+{
+    int64_t extra = 0;
+    for (int32_t j = 0; j < p->n; ++j) extra += side[j] != 0;
+    dopt_milp *q = dopt_milp_alloc(p->n, p->m + 1, p->nnz + extra);
+    if (!q) return NULL;
+    int64_t nz = 0;
+    for (int32_t j = 0; j < p->n; ++j) {
+        q->col_ptr[j] = nz;
+        for (int64_t k = p->col_ptr[j]; k < p->col_ptr[j + 1]; ++k) q->row_idx[nz] = p->row_idx[k], q->values[nz++] = p->values[k];
+        if (side[j]) q->row_idx[nz] = p->m, q->values[nz++] = side[j];
+    }
+    q->col_ptr[p->n] = nz, q->nnz = nz;
+    memcpy(q->c, p->c, (size_t)p->n * 8), memcpy(q->col_lo, p->col_lo, (size_t)p->n * 8);
+    memcpy(q->col_hi, p->col_hi, (size_t)p->n * 8), memcpy(q->integer, p->integer, (size_t)p->n);
+    memcpy(q->row_lo, p->row_lo, (size_t)p->m * 8), memcpy(q->row_hi, p->row_hi, (size_t)p->m * 8);
+    q->row_lo[p->m] = -HUGE_VAL;
+    q->offset = p->offset, q->maximize = p->maximize;
+    return q;
+}
+
+dopt_status dopt_milp_search(const dopt_milp *p, const double *pred, const dopt_search_options *opt_in,
+                             dopt_search_result *res, char *err, size_t errlen)
+{
+    dopt_search_options opt;
+    if (opt_in) opt = *opt_in;
+    else dopt_search_options_default(&opt);
+    if (!pred || !res) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL prediction or result");
+    double *x_out = res->milp.x;
+    memset(res, 0, sizeof *res);
+    res->milp.x = x_out, res->milp.status = DOPT_INVALID_DATA, res->milp.objective = res->milp.bound = NAN;
+    if (!(opt.delta >= 0) || opt.k0 < 0 || opt.k1 < 0)
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "search options: delta, k0, k1 must be >= 0");
+    dopt_status st = dopt_milp_check(p, err, errlen);
+    if (st != DOPT_OK) return st;
+    for (int32_t j = 0; j < p->n; ++j)
+        if (isnan(pred[j])) return DOPT_OK; /* per-instance outcome: invalid data */
+    int32_t n = p->n, nb = 0;
+    ranked *order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    int8_t *side = calloc((size_t)(n ? n : 1), 1);
+    double *center = malloc((size_t)(n ? n : 1) * 8);
+    dopt_milp *q = NULL;
+    if (!order || !side || !center) {
+        st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    /* the rounded prediction; binaries ranked by p */
+    for (int32_t j = 0; j < n; ++j) {
+        double v = pred[j];
+        if (p->integer[j]) v = nearbyint(v);
+        center[j] = fmin(fmax(v, p->col_lo[j]), p->col_hi[j]);
+        if (is_binary(p, j)) order[nb].pred = pred, order[nb++].j = j, center[j] = pred[j] >= 0.5;
+    }
+    int32_t k0 = opt.k0, k1 = opt.k1, ones = 0;
+    if (k0 == 0 && k1 == 0) {
+        for (int32_t q2 = 0; q2 < nb; ++q2) {
+            int32_t j = order[q2].j;
+            side[j] = center[j] ? -1 : 1, ones += center[j] != 0;
+        }
+        res->trust_size = nb;
+    } else {
+        qsort(order, (size_t)nb, sizeof *order, by_pred);
+        if (k0 > nb) k0 = nb;
+        if (k1 > nb - k0) k1 = nb - k0;
+        for (int32_t q2 = 0; q2 < k0; ++q2) side[order[q2].j] = 1, center[order[q2].j] = 0;
+        for (int32_t q2 = nb - k1; q2 < nb; ++q2) side[order[q2].j] = -1, center[order[q2].j] = 1;
+        ones = k1, res->trust_size = k0 + k1;
+    }
+    res->center_violation = dopt_milp_violation(p, center);
+    q = with_trust_row(p, side);
+    if (!q) {
+        st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    double delta = opt.delta;
+    for (;;) {
+        q->row_hi[p->m] = delta - ones;
+        res->rounds++;
+        res->delta_used = delta;
+        double t = res->milp.seconds;
+        st = dopt_milp_solve(q, &opt.milp, &res->milp, err, errlen);
+        res->milp.seconds += t; /* total over rounds */
+        if (st != DOPT_OK || res->milp.status != DOPT_PRIMAL_INFEASIBLE || !opt.repair || delta >= res->trust_size) break;
+        delta = delta < 1 ? 1 : 2 * delta;
+        if (delta > res->trust_size) delta = res->trust_size;
+    }
+done:
+    dopt_milp_free(q);
+    free(order), free(side), free(center);
+    return st;
+}
+
+typedef struct {
+    const dopt_milp *const *models;
+    const int64_t *model_of, *pred_offset;
+    const double *preds;
+    const dopt_search_options *opt;
+    dopt_search_result *res;
+    dopt_status *st;
+} batch_args;
+
+static void search_range(void *arg, int64_t begin, int64_t end, int worker)
+{
+    (void)worker;
+    batch_args *a = arg;
+    for (int64_t j = begin; j < end; ++j) {
+        char msg[256];
+        a->st[j] = dopt_milp_search(a->models[a->model_of[j]], a->preds + a->pred_offset[j], a->opt, &a->res[j], msg,
+                                    sizeof msg);
+    }
+}
+
+dopt_status dopt_milp_search_batch(const dopt_milp *const *models, int64_t jobs, const int64_t *model_of,
+                                   const double *preds, const int64_t *pred_offset, const dopt_search_options *opt,
+                                   int workers, dopt_search_result *res, char *err, size_t errlen)
+{
+    if (jobs < 0 || (jobs && (!models || !model_of || !preds || !pred_offset || !res)))
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument or negative job count");
+    dopt_status *st = calloc((size_t)(jobs ? jobs : 1), sizeof *st);
+    if (!st) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+    dopt_search_options o;
+    if (opt) o = *opt;
+    else dopt_search_options_default(&o);
+    if (o.milp.threads == 0) o.milp.threads = 1; /* parallel over jobs, not inside one */
+    batch_args a = {models, model_of, pred_offset, preds, &o, res, st};
+    dopt_parallel_for(dopt_worker_count(workers, jobs, 1), jobs, 1, search_range, &a);
+    dopt_status first = DOPT_OK;
+    for (int64_t j = 0; j < jobs; ++j)
+        if (st[j] != DOPT_OK && first == DOPT_OK) {
+            first = st[j];
+            milp_error(err, errlen, first, "job %lld: %s", (long long)j, dopt_status_string(first));
+        }
+    free(st);
+    return first;
+}

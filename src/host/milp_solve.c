@@ -1,0 +1,51 @@
+/* dopt_milp_solve: option checks and the choice of backend. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "milp_backend.h"
+#include "milp_internal.h"
+
+double milp_wall_seconds(void)
+{
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void dopt_milp_options_default(dopt_milp_options *opt)
+{
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    opt->solver = DOPT_MILP_AUTO;
+}
+
+dopt_status dopt_milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in, dopt_milp_result *res, char *err,
+                            size_t errlen)
+{
+    dopt_milp_options opt;
+    if (opt_in) opt = *opt_in;
+    else dopt_milp_options_default(&opt);
+    if (!res) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "result is NULL");
+    res->status = DOPT_INVALID_DATA, res->has_solution = 0;
+    res->objective = res->bound = NAN, res->seconds = 0, res->nodes = 0;
+    if (!(opt.time_limit >= 0) || !(opt.gap >= 0) || opt.threads < 0 || opt.solver < DOPT_MILP_AUTO ||
+        opt.solver > DOPT_MILP_EXACT)
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
+                          "options: time_limit and gap must be >= 0, threads >= 0, solver AUTO, CBC or EXACT");
+    dopt_status st = dopt_milp_check(p, err, errlen);
+    if (st != DOPT_OK) return st;
+    dopt_milp_solver which = opt.solver;
+    if (which == DOPT_MILP_AUTO) which = dopt_milp_have_cbc() ? DOPT_MILP_CBC : DOPT_MILP_EXACT;
+    if (which == DOPT_MILP_CBC) {
+        if (!dopt_milp_have_cbc())
+            return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED,
+                              "this dopt was built without COIN-OR Cbc (install coinor-libcbc-dev and rebuild)");
+        return milp_solve_cbc(p, &opt, res, err, errlen);
+    }
+    const char *why = milp_exact_unsuitable(p, &opt);
+    if (*why)
+        return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED, "the exact small-ILP solver cannot take this model: %s%s",
+                          why, dopt_milp_have_cbc() ? "" : " (and Cbc is not built in)");
+    return milp_solve_exact(p, &opt, res, err, errlen);
+}

@@ -1,0 +1,173 @@
+/* MPS writer: free format, 17 significant digits, so reading the file back
+ * gives the identical model. Bounds of integer columns are always written
+ * explicitly: readers disagree on their defaults. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "milp_internal.h"
+
+typedef struct {
+    FILE *f;
+    const dopt_milp *p;
+    char cbuf[32], rbuf[32];
+} mps_writer;
+
+static const char *col_name(mps_writer *w, int32_t j)
+{
+    if (w->p->col_names && w->p->col_names[j]) return w->p->col_names[j];
+    snprintf(w->cbuf, sizeof w->cbuf, "C%d", j + 1);
+    return w->cbuf;
+}
+
+static const char *row_name(mps_writer *w, int32_t i)
+{
+    if (w->p->row_names && w->p->row_names[i]) return w->p->row_names[i];
+    snprintf(w->rbuf, sizeof w->rbuf, "R%d", i + 1);
+    return w->rbuf;
+}
+
+static int bad_name(const char *s)
+{
+    if (!*s || *s == '*') return 1;
+    for (; *s; ++s)
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') return 1;
+    return 0;
+}
+
+/* every name usable in free MPS and unique (generated names included) */
+static dopt_status check_names(mps_writer *w, const char *obj, char *err, size_t errlen)
+{
+    milp_names seen = {0};
+    char **keep = calloc((size_t)w->p->n + (size_t)w->p->m + 1, sizeof *keep);
+    dopt_status st = DOPT_OK;
+    if (!keep) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+    int64_t k = 0;
+    if (milp_names_put(&seen, obj, -1) < 0) st = DOPT_ERR_OUT_OF_MEMORY;
+    for (int32_t i = 0; st == DOPT_OK && i < w->p->m; ++i) {
+        const char *s = row_name(w, i);
+        if (bad_name(s)) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "row %d: name '%s' cannot be written (blank or empty)", i, s);
+        else if (!(keep[k] = milp_strdup(s))) st = DOPT_ERR_OUT_OF_MEMORY;
+        else {
+            int put = milp_names_put(&seen, keep[k++], i);
+            if (put < 0) st = DOPT_ERR_OUT_OF_MEMORY;
+            else if (!put) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "row name '%s' used twice", s);
+        }
+    }
+    milp_names_free(&seen);
+    seen = (milp_names){0};
+    for (int32_t j = 0; st == DOPT_OK && j < w->p->n; ++j) {
+        const char *s = col_name(w, j);
+        if (bad_name(s)) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "column %d: name '%s' cannot be written (blank or empty)", j, s);
+        else if (!(keep[k] = milp_strdup(s))) st = DOPT_ERR_OUT_OF_MEMORY;
+        else {
+            int put = milp_names_put(&seen, keep[k++], j);
+            if (put < 0) st = DOPT_ERR_OUT_OF_MEMORY;
+            else if (!put) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "column name '%s' used twice", s);
+        }
+    }
+    milp_names_free(&seen);
+    for (int64_t q = 0; q < k; ++q) free(keep[q]);
+    free(keep);
+    if (st == DOPT_ERR_OUT_OF_MEMORY) milp_error(err, errlen, st, "out of memory");
+    return st;
+}
+
+/* L for a finite upper side (ranged rows too), G for a lower side only */
+static char row_type(double lo, double hi) { return lo == hi ? 'E' : isfinite(hi) ? 'L' : 'G'; }
+
+/* The reader rebuilds a ranged L row as [hi - |R|, hi]: pick R, a few ulps
+ * around hi - lo if needed, so that hi - R == lo exactly. */
+static double exact_range(double lo, double hi)
+{
+    double R = hi - lo;
+    for (int k = 0; k < 8 && hi - R != lo; ++k) R = nextafter(R, hi - R > lo ? HUGE_VAL : 0);
+    return R;
+}
+
+static void write_body(mps_writer *w, const char *obj)
+{
+    FILE *f = w->f;
+    const dopt_milp *p = w->p;
+    fprintf(f, "NAME %s\n", p->name && !bad_name(p->name) ? p->name : "NONAME");
+    if (p->maximize) fprintf(f, "OBJSENSE\n    MAX\n");
+    fprintf(f, "ROWS\n N %s\n", obj);
+    for (int32_t i = 0; i < p->m; ++i) {
+        double lo = p->row_lo[i], hi = p->row_hi[i];
+        fprintf(f, " %c %s\n", row_type(lo, hi), row_name(w, i));
+    }
+    fprintf(f, "COLUMNS\n");
+    int in_int = 0, markers = 0;
+    for (int32_t j = 0; j < p->n; ++j) {
+        if (p->integer[j] != in_int) {
+            fprintf(f, "    MARKER%d 'MARKER' '%s'\n", markers++, p->integer[j] ? "INTORG" : "INTEND");
+            in_int = p->integer[j];
+        }
+        const char *cn = col_name(w, j);
+        if (p->c[j] != 0 || p->col_ptr[j] == p->col_ptr[j + 1]) fprintf(f, "    %s %s %.17g\n", cn, obj, p->c[j]);
+        for (int64_t k = p->col_ptr[j]; k < p->col_ptr[j + 1]; ++k)
+            fprintf(f, "    %s %s %.17g\n", cn, row_name(w, p->row_idx[k]), p->values[k]);
+    }
+    if (in_int) fprintf(f, "    MARKER%d 'MARKER' 'INTEND'\n", markers++);
+    fprintf(f, "RHS\n");
+    if (p->offset != 0) fprintf(f, "    RHS %s %.17g\n", obj, -p->offset);
+    for (int32_t i = 0; i < p->m; ++i) {
+        double lo = p->row_lo[i], hi = p->row_hi[i];
+        double rhs = row_type(lo, hi) == 'G' ? lo : hi;
+        if (rhs != 0) fprintf(f, "    RHS %s %.17g\n", row_name(w, i), rhs);
+    }
+    int any_range = 0;
+    for (int32_t i = 0; i < p->m; ++i) {
+        double lo = p->row_lo[i], hi = p->row_hi[i];
+        if (lo != hi && isfinite(lo) && isfinite(hi)) {
+            if (!any_range++) fprintf(f, "RANGES\n");
+            fprintf(f, "    RNG %s %.17g\n", row_name(w, i), exact_range(lo, hi));
+        }
+    }
+    fprintf(f, "BOUNDS\n");
+    for (int32_t j = 0; j < p->n; ++j) {
+        double lo = p->col_lo[j], hi = p->col_hi[j];
+        const char *cn = col_name(w, j);
+        if (p->integer[j] && lo == 0 && hi == 1) {
+            fprintf(f, " BV BND %s\n", cn);
+            continue;
+        }
+        if (lo == hi) {
+            fprintf(f, " FX BND %s %.17g\n", cn, lo);
+            continue;
+        }
+        if (lo == -HUGE_VAL && hi == HUGE_VAL) {
+            fprintf(f, " FR BND %s\n", cn);
+            continue;
+        }
+        if (lo == -HUGE_VAL) fprintf(f, " MI BND %s\n", cn);
+        else if (lo != 0 || p->integer[j]) fprintf(f, " LO BND %s %.17g\n", cn, lo);
+        if (hi != HUGE_VAL) fprintf(f, " UP BND %s %.17g\n", cn, hi);
+        else if (p->integer[j]) fprintf(f, " PL BND %s\n", cn);
+    }
+    fprintf(f, "ENDATA\n");
+}
+
+dopt_status dopt_mps_write(const dopt_milp *p, const char *path, char *err, size_t errlen)
+{
+    if (!path) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL path");
+    DOPT_TRY(dopt_milp_check(p, err, errlen));
+    mps_writer w = {NULL, p, "", ""};
+    const char *obj = p->obj_name && !bad_name(p->obj_name) ? p->obj_name : "OBJ";
+    dopt_status st = check_names(&w, obj, err, errlen);
+    if (st != DOPT_OK) return st;
+    /* a free row (both sides infinite) has no MPS type but N, which drops it: refuse rather than lose it */
+    for (int32_t i = 0; i < p->m; ++i)
+        if (!isfinite(p->row_lo[i]) && !isfinite(p->row_hi[i]))
+            return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
+                              "row %d is free (both sides infinite): MPS would drop it; remove it first", i);
+    w.f = fopen(path, "w");
+    if (!w.f) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
+    write_body(&w, obj);
+    int bad = ferror(w.f);
+    if (fclose(w.f) != 0) bad = 1;
+    return bad ? milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: write failed", path) : DOPT_OK;
+}
