@@ -2,13 +2,15 @@
 #   make demo   builds dopt and runs its end-to-end learning demo
 #   make test   builds dopt (CUDA backend too when nvcc is found) and runs the tests
 # Further: make bench (throughput table), make compare (vs qpth, cvxpylayers,
-# ProxSuite; builds a Python virtual environment), make sanitize (the tests
+# ProxSuite; builds a Python virtual environment), make compare-milp (full
+# MILP vs predict-and-search, and HiGHS, on generated instances), make fuzz
+# (the MPS reader under libFuzzer for 10 minutes), make sanitize (the tests
 # under AddressSanitizer and UBSan), make clean.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test bench compare compare-bern compare-ilp sanitize clean
+.PHONY: all deps configure build demo test bench compare compare-bern compare-ilp compare-milp fuzz sanitize clean
 
 all: build
 
@@ -43,11 +45,17 @@ compare-bern: build
 compare-ilp: build
 	bench/run_compare.sh --ilp $(BUILD)/dopt
 
+compare-milp: build
+	bench/run_compare.sh --milp $(BUILD)/dopt
+
 sanitize: deps
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DDOPT_WITH_CUDA=OFF -DDOPT_NATIVE=OFF \
 		-DDOPT_SANITIZE=address,undefined > build-sanitize.configure.log || (cat build-sanitize.configure.log; exit 1)
 	@cmake --build build-sanitize -j $(JOBS)
 	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L cpu
+
+fuzz:
+	scripts/run-fuzz.sh 600
 
 clean:
 	rm -rf $(BUILD) build-sanitize $(BUILD).configure.log build-sanitize.configure.log

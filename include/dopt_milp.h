@@ -188,6 +188,39 @@ DOPT_API dopt_status dopt_milp_search_batch(const dopt_milp *const *models, int6
                                             const dopt_search_options *opt, int workers, dopt_search_result *res,
                                             char *err, size_t errlen);
 
+/* A predictor for dopt_milp_search_predict: writes `candidates` predictions
+ * (candidates x model->n, row-major) for model `index`; returns 0 on
+ * success. Called from the calling thread only, one model at a time (a
+ * network need not be thread-safe). */
+typedef int (*dopt_milp_predict_fn)(void *user, int64_t index, const dopt_milp *model, int32_t candidates,
+                                    double *preds);
+
+/* Predict-and-search over many models: the predictor's candidates for every
+ * model, all searched (workers at once), and per model the best candidate's
+ * result in best[i] (best[i].milp.x: caller's, n values, or NULL);
+ * best_index (count, optional) says which candidate. */
+DOPT_API dopt_status dopt_milp_search_predict(const dopt_milp *const *models, int64_t count, int32_t candidates,
+                                              dopt_milp_predict_fn predict, void *user,
+                                              const dopt_search_options *opt, int workers, dopt_search_result *best,
+                                              int32_t *best_index, char *err, size_t errlen);
+
+/* ---- the rows of a binary model for the other layers ------------------------
+ * One-sided CSR rows (host, float64): each finite side of each row becomes a
+ * row, as A x <= b for the Bernoulli surrogate (geq = 0) or A x >= b for
+ * SRG's guidance and candidates (geq = 1); c is the objective to minimize
+ * (negated for a maximization; the offset dropped). Every column must be
+ * binary (both layers sample x in {0,1}^n). Free with dopt_milp_rows_free. */
+typedef struct dopt_milp_rows {
+    int32_t n, m;
+    int64_t *row_ptr; /* (m + 1) */
+    int32_t *col_idx;
+    double *values, *b, *c;
+} dopt_milp_rows;
+
+DOPT_API dopt_status dopt_milp_rows_of(const dopt_milp *model, int geq, dopt_milp_rows *out, char *err,
+                                       size_t errlen);
+DOPT_API void dopt_milp_rows_free(dopt_milp_rows *rows);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building dopt needs when it is missing (Debian/Ubuntu, as
-# root or with sudo): a C compiler, make and CMake >= 3.24. The CUDA toolkit
-# is optional: the CUDA backend is built when nvcc is found.
+# root or with sudo): a C compiler, make and CMake >= 3.24; and, optional,
+# COIN-OR Cbc (coinor-libcbc-dev, pkg-config) for the MILP backend: when it
+# cannot be installed the build goes on without it (the Cbc tests say so).
+# The CUDA toolkit is optional: the CUDA backend is built when nvcc is found.
 set -euo pipefail
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
@@ -12,10 +14,23 @@ else
   v=$(cmake --version | head -n1 | awk '{print $3}')
   if [ "$(printf '%s\n' 3.24 "$v" | sort -V | head -n1)" != 3.24 ]; then need+=(cmake); fi
 fi
-if [ ${#need[@]} -eq 0 ]; then exit 0; fi
-echo "dopt: installing ${need[*]}" >&2
+optional=()
+if [ "${DOPT_NO_CBC:-0}" != 1 ]; then
+  command -v pkg-config >/dev/null 2>&1 || optional+=(pkg-config)
+  [ -f /usr/include/coin/Cbc_C_Interface.h ] || optional+=(coinor-libcbc-dev)
+fi
+if [ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq "${need[@]}"
+if [ ${#need[@]} -gt 0 ]; then
+  echo "dopt: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need[@]}"
+fi
+if [ ${#optional[@]} -gt 0 ]; then
+  echo "dopt: installing optional ${optional[*]} (the Cbc MILP backend)" >&2
+  if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${optional[@]}"; } >/dev/null 2>&1; then
+    echo "dopt: could not install ${optional[*]}: building without the Cbc backend" >&2
+  fi
+fi

@@ -8,58 +8,7 @@
 #include "npy.h"
 #include "qp_harness.h"
 
-static const char *dopt_bin, *work;
-
-static void put(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data, int f32)
-{
-    char path[1024], err[1024];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    size_t count = 1;
-    for (int i = 0; i < ndim; ++i) count *= (size_t)shape[i];
-    if (f32) {
-        float *f = (float *)malloc(sizeof(float) * (count + 1));
-        for (size_t i = 0; i < count; ++i) f[i] = (float)data[i];
-        CHECK(dopt_npy_write(path, 'f', 4, ndim, shape, f, err, sizeof err) == 0, "%s", err);
-        free(f);
-    } else {
-        CHECK(dopt_npy_write(path, 'f', 8, ndim, shape, data, err, sizeof err) == 0, "%s", err);
-    }
-}
-
-static int get(const char *dir, const char *name, dopt_npy *a)
-{
-    char path[1024], err[1024];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    int rc = dopt_npy_read(path, a, err, sizeof err);
-    CHECK(rc == 0, "%s", err);
-    return rc == 0;
-}
-
-/* runs dopt with args; stderr into work/stderr.txt; returns exit code */
-static int run(const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/stdout.txt' 2>'%s/stderr.txt'", dopt_bin, args, work, work);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static int stderr_mentions(const char *what)
-{
-    char path[1024], buf[8192];
-    snprintf(path, sizeof path, "%s/stderr.txt", work);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, what) != NULL;
-}
-
-static void mkdirs(const char *d)
-{
-    mkdir(d, 0777);
-}
+#include "cli_util.h"
 
 static void test_solve_and_backward(int f32)
 {
@@ -351,6 +300,8 @@ static void test_ilp_cli(void)
     CHECK(run(args) == 1 && stderr_mentions("c.npy"), "missing c.npy");
 }
 
+#include "test_milp_cli.h"
+
 int main(int argc, char **argv)
 {
     tu_init(argc > 1 ? 2 : 1, (char *[]){argv[0], (char *)"cpu"});
@@ -367,5 +318,6 @@ int main(int argc, char **argv)
     test_bern_cli();
     test_diffuse_cli();
     test_ilp_cli();
+    test_milp_cli();
     return tu_finish("test_cli");
 }

@@ -60,5 +60,6 @@ void cli_adam_step(cli_adam *a, double *x, const double *g, double lr);
 int cli_bench_ilp(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 int cli_milp(int argc, char **argv);
+int cli_bench_milp(int argc, char **argv);
 
 #endif

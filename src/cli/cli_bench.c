@@ -29,7 +29,8 @@ static void bench_usage(void)
                     "                     [--tol EPS] [--min-time S] [--export DIR] [--json FILE]\n"
                     "       dopt bench bern [--threads N]\n"
                     "       dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] [--export DIR]\n"
-                    "       dopt bench diffusion [--threads N] [--max-elements E]\n");
+                    "       dopt bench diffusion [--threads N] [--max-elements E]\n"
+                    "       dopt bench milp [--size easy|medium|hard] [--count N] [--time-limit S] [--family F]\n");
 }
 
 /* Flops of one factorization of K (form H_rho, Cholesky, Schur complement). */
@@ -177,6 +178,7 @@ int cli_bench(int argc, char **argv)
     if (argc >= 1 && !strcmp(argv[0], "bern")) return cli_bench_bern(argc - 1, argv + 1, 0);
     if (argc >= 1 && !strcmp(argv[0], "bern-train")) return cli_bench_bern(argc - 1, argv + 1, 1);
     if (argc >= 1 && !strcmp(argv[0], "diffusion")) return cli_bench_diffusion(argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "milp")) return cli_bench_milp(argc - 1, argv + 1);
     if (argc < 1 || strcmp(argv[0], "qp") != 0) {
         bench_usage();
         return CLI_USAGE;

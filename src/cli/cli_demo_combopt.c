@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "internal.h"
+#include "milp_gen.h"
 #include "qp_generate.h"
 
 enum { TASK_RC_BINARY = 0, TASK_RC_DENSE = 1, TASK_WSC = 2 };
@@ -46,21 +47,13 @@ typedef struct {
     double *c, *ystar;  /* (ntrain + ntest, n) */
 } dataset;
 
-static void unit_vector(uint64_t *rng, int n, double *v)
-{
-    double s = 0;
-    for (int j = 0; j < n; ++j) v[j] = dopt_gen_normal(rng), s += v[j] * v[j];
-    s = sqrt(s);
-    for (int j = 0; j < n; ++j) v[j] /= s;
-}
-
 /* Learnable-origin rows initialized as the paper initializes RC constraints:
  * unit normals, origins uniform in the central half of the box, r = 0.2 width. */
 static void init_origin_rows(uint64_t *rng, int m, int n, double lo, double hi, double *a, double *r, double *o)
 {
     double w = hi - lo, center = 0.5 * (lo + hi);
     for (int k = 0; k < m; ++k) {
-        unit_vector(rng, n, a + (size_t)k * n);
+        gen_unit_vector(rng, n, a + (size_t)k * n);
         r[k] = 0.2 * w;
         for (int j = 0; j < n; ++j) o[(size_t)k * n + j] = center + (dopt_gen_uniform(rng) - 0.5) * 0.5 * w;
     }
@@ -90,31 +83,11 @@ static int make_dataset(dopt_context *ctx, const run_desc *d, dataset *D)
     int32_t *st = calloc(N, 4);
     if (!D->A || !D->b || !D->c || !D->ystar || !st) return free(st), 0;
     if (d->task == TASK_WSC) {
-        /* subsets of 1..3 elements; then every uncovered element joins a random subset */
-        for (int s = 0; s < n; ++s) {
-            int size = 1 + (int)(3 * dopt_gen_uniform(&rng));
-            for (int t = 0; t < size; ++t) D->A[(size_t)((int)(m * dopt_gen_uniform(&rng))) * n + s] = -1;
-        }
-        for (int k = 0; k < m; ++k) {
-            int covered = 0;
-            for (int s = 0; s < n; ++s) covered |= D->A[(size_t)k * n + s] != 0;
-            if (!covered) D->A[(size_t)k * n + (int)(n * dopt_gen_uniform(&rng))] = -1;
-            D->b[k] = -1;
-        }
+        gen_wsc_rows(&rng, n, m, D->A, D->b);
         for (int64_t i = 0; i < N * n; ++i) D->c[i] = dopt_gen_uniform(&rng);
     } else {
-        double *o = calloc((size_t)m * n, 8), r[8], corner[16];
-        for (int j = 0; j < n; ++j) corner[j] = dopt_gen_uniform(&rng) < 0.5 ? D->lo : D->hi;
-        init_origin_rows(&rng, m, n, D->lo, D->hi, D->A, r, o);
-        for (int k = 0; k < m; ++k) { /* flip rows the corner violates */
-            double *a = D->A + (size_t)k * n, ac = 0, ao = 0;
-            for (int j = 0; j < n; ++j) ac += a[j] * corner[j], ao += a[j] * o[(size_t)k * n + j];
-            if (ac > r[k] + ao)
-                for (int j = 0; j < n; ++j) a[j] = -a[j];
-        }
-        dopt_ilp_origin_to_b(m, n, D->A, r, o, D->b);
-        free(o);
-        for (int64_t i = 0; i < N; ++i) unit_vector(&rng, n, D->c + (size_t)i * n);
+        gen_rc_rows(&rng, n, m, D->lo, D->hi, D->A, D->b);
+        for (int64_t i = 0; i < N; ++i) gen_unit_vector(&rng, n, D->c + (size_t)i * n);
     }
     int ok = solve_shared(ctx, N, n, m, D->c, D->A, D->b, D->lo, D->hi, D->ystar, st);
     for (int64_t i = 0; ok && i < N; ++i) ok = st[i] == DOPT_SOLVED;

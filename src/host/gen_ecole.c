@@ -53,6 +53,13 @@ dopt_milp *gen_setcover(const dopt_gen_params *g, uint64_t *rng)
     /* columns: each at least twice, the rest uniform; counts per column */
     for (int64_t k = 0; k < nnz; ++k) idx[k] = k < 2 * (int64_t)cols ? (int32_t)(k / 2) : uniform_int(rng, 0, cols - 1);
     for (int64_t k = 0; k < nnz; ++k) count[idx[k]]++;
+    /* a column cannot hold more than `rows` distinct rows (dense settings):
+     * move the excess to the next columns with room (nnz <= rows x cols) */
+    for (int j = 0, to = 0; j < cols; ++j)
+        while (count[j] > rows) {
+            while (count[to] >= rows) to = (to + 1) % cols;
+            count[j]--, count[to]++;
+        }
     /* rows: the first `rows` slots are a permutation (every row covered), then
      * each column's block is completed with distinct random rows */
     for (int i = 0; i < rows; ++i) idx[i] = i;

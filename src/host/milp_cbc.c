@@ -1,6 +1,7 @@
 /* The COIN-OR Cbc backend (built when coinor-libcbc-dev is found): the model
  * loaded through Cbc's C interface, limits and status mapped to dopt's. */
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,11 @@
 
 int dopt_milp_have_cbc(void) { return 1; }
 
+/* Cbc 2.10's C interface runs CbcMain1, whose parameter tables are global:
+ * two solves at once corrupt each other's settings (seen in test_milp).
+ * Calls are serialized; parallelism inside one solve is Cbc's `threads`. */
+static pthread_mutex_t cbc_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static double cbc_value(double v) { return v == HUGE_VAL ? DBL_MAX : v == -HUGE_VAL ? -DBL_MAX : v; }
 
 dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
@@ -23,6 +29,7 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
     CoinBigIndex *start = malloc((n + 1) * sizeof *start);
     double *clo = malloc((n ? n : 1) * 8), *chi = malloc((n ? n : 1) * 8);
     double *rlo = malloc((m ? m : 1) * 8), *rhi = malloc((m ? m : 1) * 8);
+    pthread_mutex_lock(&cbc_lock);
     Cbc_Model *model = Cbc_newModel();
     dopt_status st = DOPT_OK;
     if (!start || !clo || !chi || !rlo || !rhi || !model) {
@@ -68,6 +75,7 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
     else if (res->status == DOPT_ITERATION_LIMIT && any_int) res->bound = Cbc_getBestPossibleObjValue(model) + p->offset;
 done:
     if (model) Cbc_deleteModel(model);
+    pthread_mutex_unlock(&cbc_lock);
     free(start), free(clo), free(chi), free(rlo), free(rhi);
     return st;
 }

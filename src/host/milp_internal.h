@@ -4,6 +4,7 @@
 #define DOPT_MILP_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "dopt.h"
 
@@ -40,6 +41,9 @@ typedef struct milp_names {
 int milp_names_put(milp_names *t, const char *key, int32_t value); /* 1 added, 0 present, -1 no memory */
 int32_t milp_names_get(const milp_names *t, const char *key);      /* -1 when absent */
 void milp_names_free(milp_names *t);
+
+/* free MPS to an open stream (dopt_mps_write without the file handling) */
+dopt_status milp_mps_write_file(const dopt_milp *p, FILE *f, char *err, size_t errlen);
 
 /* a value treated as infinite in files (MPS convention) */
 #define MILP_INF_THRESHOLD 1e30

@@ -169,3 +169,52 @@ dopt_status dopt_milp_search_batch(const dopt_milp *const *models, int64_t jobs,
     free(st);
     return first;
 }
+
+dopt_status dopt_milp_search_predict(const dopt_milp *const *models, int64_t count, int32_t candidates,
+                                     dopt_milp_predict_fn predict, void *user, const dopt_search_options *opt,
+                                     int workers, dopt_search_result *best, int32_t *best_index, char *err,
+                                     size_t errlen)
+{
+    if (count < 0 || candidates < 1 || !predict || (count && (!models || !best)))
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "bad arguments (count >= 0, candidates >= 1, predictor)");
+    int64_t jobs = count * candidates, total = 0;
+    for (int64_t i = 0; i < count; ++i) total += (int64_t)models[i]->n * candidates;
+    double *preds = malloc((size_t)(total ? total : 1) * 8), *xs = malloc((size_t)(total ? total : 1) * 8);
+    int64_t *model_of = malloc((size_t)(jobs ? jobs : 1) * 8), *offset = malloc((size_t)(jobs ? jobs : 1) * 8);
+    dopt_search_result *res = calloc((size_t)(jobs ? jobs : 1), sizeof *res);
+    dopt_status st = DOPT_OK;
+    if (!preds || !xs || !model_of || !offset || !res) {
+        st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    int64_t at = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        if (predict(user, i, models[i], candidates, preds + at) != 0) {
+            st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "the predictor failed on model %lld", (long long)i);
+            goto done;
+        }
+        for (int32_t k = 0; k < candidates; ++k) {
+            int64_t j = i * candidates + k;
+            model_of[j] = i, offset[j] = at, res[j].milp.x = xs + at;
+            at += models[i]->n;
+        }
+    }
+    st = dopt_milp_search_batch(models, jobs, model_of, preds, offset, opt, workers, res, err, errlen);
+    for (int64_t i = 0; st == DOPT_OK && i < count; ++i) {
+        int32_t pick = 0;
+        for (int32_t k = 1; k < candidates; ++k) {
+            const dopt_milp_result *a = &res[i * candidates + k].milp, *b = &res[i * candidates + pick].milp;
+            int better = a->has_solution && (!b->has_solution || (models[i]->maximize ? a->objective > b->objective
+                                                                                       : a->objective < b->objective));
+            if (better) pick = k;
+        }
+        double *x = best[i].milp.x;
+        best[i] = res[i * candidates + pick];
+        best[i].milp.x = x;
+        if (x && best[i].milp.has_solution) memcpy(x, res[i * candidates + pick].milp.x, (size_t)models[i]->n * 8);
+        if (best_index) best_index[i] = pick;
+    }
+done:
+    free(preds), free(xs), free(model_of), free(offset), free(res);
+    return st;
+}

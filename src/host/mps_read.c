@@ -137,7 +137,8 @@ static void split_fixed(mps_reader *r)
     }
 }
 
-/* a number, whole token; |v| >= 1e30 becomes infinite when allow_inf */
+/* a number, whole token. allow_inf: 0 finite and below 1e30; 1 |v| >= 1e30
+ * becomes infinite (bounds, rhs); 2 any finite value (ranges) */
 static int number(mps_reader *r, const char *s, int allow_inf, double *out)
 {
     char *end;
@@ -145,7 +146,9 @@ static int number(mps_reader *r, const char *s, int allow_inf, double *out)
     double v = strtod(s, &end);
     if (end == s || *end) return fail(r, "'%s' is not a number", s), 0;
     if (isnan(v)) return fail(r, "NaN is not allowed"), 0;
-    if (fabs(v) >= MILP_INF_THRESHOLD) {
+    if (allow_inf == 2) { /* a plain finite number: no infinity threshold */
+        if (!isfinite(v)) return fail(r, "'%s' must be finite", s), 0;
+    } else if (fabs(v) >= MILP_INF_THRESHOLD) {
         if (!allow_inf) return fail(r, "value '%s' is infinite where a finite coefficient is needed", s), 0;
         v = v > 0 ? HUGE_VAL : -HUGE_VAL;
     }
@@ -267,7 +270,7 @@ static dopt_status rhs_line(mps_reader *r, int ranges)
         int is_obj = i == -1 && r->obj_name && !strcmp(r->obj_name, r->tok[k]);
         double v;
         if (i == -1 && !is_obj) return fail(r, "unknown row '%s' in %s", r->tok[k], ranges ? "RANGES" : "RHS");
-        if (!number(r, r->tok[k + 1], 1, &v)) return DOPT_ERR_INVALID_ARGUMENT;
+        if (!number(r, r->tok[k + 1], ranges ? 2 : 1, &v)) return DOPT_ERR_INVALID_ARGUMENT;
         if (is_obj) {
             if (ranges) return fail(r, "RANGES on the objective row '%s'", r->tok[k]);
             if (!isfinite(v)) return fail(r, "objective constant must be finite");
@@ -278,6 +281,10 @@ static dopt_status rhs_line(mps_reader *r, int ranges)
                 if (!isfinite(v)) return fail(r, "range must be finite");
                 r->range[i] = v, r->has_range[i] = 1;
             } else {
+                char t = r->rtype[i];
+                if ((t == 'E' && !isfinite(v)) || (t == 'L' && v == -HUGE_VAL) || (t == 'G' && v == HUGE_VAL))
+                    return fail(r, "right-hand side %s of %c row '%s' leaves no feasible value", r->tok[k + 1], t,
+                                r->tok[k]);
                 r->rhs[i] = v;
             }
         }
@@ -390,6 +397,11 @@ static dopt_status finish(mps_reader *r, dopt_milp **out)
             lo = b;
             if (r->has_range[i]) hi = b + fabs(R);
         }
+        /* a range can carry a side past 1e30: infinite, as everywhere in MPS */
+        if (lo <= -MILP_INF_THRESHOLD) lo = -HUGE_VAL;
+        if (hi >= MILP_INF_THRESHOLD) hi = HUGE_VAL;
+        if (lo >= MILP_INF_THRESHOLD || hi <= -MILP_INF_THRESHOLD)
+            return dopt_milp_free(p), fail(r, "row '%s': its range puts a side beyond 1e30 the wrong way", r->rname[i]);
         p->row_lo[i] = lo, p->row_hi[i] = hi;
     }
     p->offset = r->offset, p->maximize = r->maximize;
@@ -400,6 +412,8 @@ static dopt_status finish(mps_reader *r, dopt_milp **out)
     for (int32_t i = 0; i < r->m; ++i) p->row_names[i] = r->rname[i], r->rname[i] = NULL;
     p->name = r->name, r->name = NULL;
     p->obj_name = r->obj_name, r->obj_name = NULL;
+    char why[256];
+    if (dopt_milp_check(p, why, sizeof why) != DOPT_OK) return dopt_milp_free(p), fail(r, "%s", why);
     *out = p;
     return DOPT_OK;
 }
@@ -461,6 +475,7 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
             }
             if (section == SEC_OBJNAME && r->ntok >= 2) {
                 if (seen_rows) return fail(r, "OBJNAME must come before ROWS");
+                free(r->objname_wanted);
                 r->objname_wanted = milp_strdup(r->tok[1]);
                 if (!r->objname_wanted) return fail(r, "out of memory");
                 section = SEC_NONE;

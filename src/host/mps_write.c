@@ -32,7 +32,7 @@ static const char *row_name(mps_writer *w, int32_t i)
 
 static int bad_name(const char *s)
 {
-    if (!*s || *s == '*') return 1;
+    if (!*s || *s == '*' || !strcmp(s, "'MARKER'")) return 1;
     for (; *s; ++s)
         if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') return 1;
     return 0;
@@ -76,16 +76,35 @@ static dopt_status check_names(mps_writer *w, const char *obj, char *err, size_t
     return st;
 }
 
-/* L for a finite upper side (ranged rows too), G for a lower side only */
-static char row_type(double lo, double hi) { return lo == hi ? 'E' : isfinite(hi) ? 'L' : 'G'; }
+/* How a row is written: type, rhs, and for two finite sides a range R.
+ * The reader rebuilds L rows as [rhs - |R|, rhs] and G rows as
+ * [rhs, rhs + |R|]; of the two, pick one that gives both sides back exactly
+ * (trying a few ulps around hi - lo). When none does, L keeps hi exact and
+ * lo within an ulp of the larger side (docs/MILP.md). */
+typedef struct {
+    char type;
+    double rhs, range;
+    int ranged;
+} row_form;
 
-/* The reader rebuilds a ranged L row as [hi - |R|, hi]: pick R, a few ulps
- * around hi - lo if needed, so that hi - R == lo exactly. */
-static double exact_range(double lo, double hi)
+static row_form form_of(double lo, double hi)
 {
-    double R = hi - lo;
-    for (int k = 0; k < 8 && hi - R != lo; ++k) R = nextafter(R, hi - R > lo ? HUGE_VAL : 0);
-    return R;
+    row_form f = {lo == hi ? 'E' : isfinite(hi) ? 'L' : 'G', lo == hi || !isfinite(hi) ? lo : hi, 0, 0};
+    if (lo == hi || !isfinite(lo) || !isfinite(hi)) return f;
+    f.ranged = 1;
+    for (int side = 0; side < 2; ++side) {
+        double R = hi - lo;
+        for (int k = 0; k < 8; ++k) {
+            double got = side == 0 ? hi - R : lo + R, want = side == 0 ? lo : hi;
+            if (got == want) {
+                f.type = side == 0 ? 'L' : 'G', f.rhs = side == 0 ? hi : lo, f.range = R;
+                return f;
+            }
+            R = nextafter(R, (side == 0 ? got > want : got < want) ? HUGE_VAL : 0);
+        }
+    }
+    f.type = 'L', f.rhs = hi, f.range = hi - lo;
+    return f;
 }
 
 static void write_body(mps_writer *w, const char *obj)
@@ -97,7 +116,7 @@ static void write_body(mps_writer *w, const char *obj)
     fprintf(f, "ROWS\n N %s\n", obj);
     for (int32_t i = 0; i < p->m; ++i) {
         double lo = p->row_lo[i], hi = p->row_hi[i];
-        fprintf(f, " %c %s\n", row_type(lo, hi), row_name(w, i));
+        fprintf(f, " %c %s\n", form_of(lo, hi).type, row_name(w, i));
     }
     fprintf(f, "COLUMNS\n");
     int in_int = 0, markers = 0;
@@ -115,16 +134,15 @@ static void write_body(mps_writer *w, const char *obj)
     fprintf(f, "RHS\n");
     if (p->offset != 0) fprintf(f, "    RHS %s %.17g\n", obj, -p->offset);
     for (int32_t i = 0; i < p->m; ++i) {
-        double lo = p->row_lo[i], hi = p->row_hi[i];
-        double rhs = row_type(lo, hi) == 'G' ? lo : hi;
-        if (rhs != 0) fprintf(f, "    RHS %s %.17g\n", row_name(w, i), rhs);
+        row_form rf = form_of(p->row_lo[i], p->row_hi[i]);
+        if (rf.rhs != 0) fprintf(f, "    RHS %s %.17g\n", row_name(w, i), rf.rhs);
     }
     int any_range = 0;
     for (int32_t i = 0; i < p->m; ++i) {
-        double lo = p->row_lo[i], hi = p->row_hi[i];
-        if (lo != hi && isfinite(lo) && isfinite(hi)) {
+        row_form rf = form_of(p->row_lo[i], p->row_hi[i]);
+        if (rf.ranged) {
             if (!any_range++) fprintf(f, "RANGES\n");
-            fprintf(f, "    RNG %s %.17g\n", row_name(w, i), exact_range(lo, hi));
+            fprintf(f, "    RNG %s %.17g\n", row_name(w, i), rf.range);
         }
     }
     fprintf(f, "BOUNDS\n");
@@ -144,30 +162,54 @@ static void write_body(mps_writer *w, const char *obj)
             continue;
         }
         if (lo == -HUGE_VAL) fprintf(f, " MI BND %s\n", cn);
-        else if (lo != 0 || p->integer[j]) fprintf(f, " LO BND %s %.17g\n", cn, lo);
+        else if (lo != 0 || p->integer[j] || hi < 0) /* explicit: a negative UP alone would imply lo = -inf */
+            fprintf(f, " LO BND %s %.17g\n", cn, lo);
         if (hi != HUGE_VAL) fprintf(f, " UP BND %s %.17g\n", cn, hi);
         else if (p->integer[j]) fprintf(f, " PL BND %s\n", cn);
     }
     fprintf(f, "ENDATA\n");
 }
 
-dopt_status dopt_mps_write(const dopt_milp *p, const char *path, char *err, size_t errlen)
+/* everything that can make writing fail, checked before a file is created */
+static dopt_status validate(const dopt_milp *p, mps_writer *w, const char **obj, char *err, size_t errlen)
 {
-    if (!path) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL path");
     DOPT_TRY(dopt_milp_check(p, err, errlen));
-    mps_writer w = {NULL, p, "", ""};
-    const char *obj = p->obj_name && !bad_name(p->obj_name) ? p->obj_name : "OBJ";
-    dopt_status st = check_names(&w, obj, err, errlen);
-    if (st != DOPT_OK) return st;
+    w->p = p;
+    *obj = p->obj_name && !bad_name(p->obj_name) ? p->obj_name : "OBJ";
+    DOPT_TRY(check_names(w, *obj, err, errlen));
     /* a free row (both sides infinite) has no MPS type but N, which drops it: refuse rather than lose it */
     for (int32_t i = 0; i < p->m; ++i)
         if (!isfinite(p->row_lo[i]) && !isfinite(p->row_hi[i]))
             return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
                               "row %d is free (both sides infinite): MPS would drop it; remove it first", i);
-    w.f = fopen(path, "w");
-    if (!w.f) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
+    return DOPT_OK;
+}
+
+dopt_status milp_mps_write_file(const dopt_milp *p, FILE *f, char *err, size_t errlen)
+{
+    mps_writer w = {NULL, p, "", ""};
+    const char *obj;
+    DOPT_TRY(validate(p, &w, &obj, err, errlen));
+    w.f = f;
     write_body(&w, obj);
-    int bad = ferror(w.f);
-    if (fclose(w.f) != 0) bad = 1;
-    return bad ? milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: write failed", path) : DOPT_OK;
+    return ferror(f) ? milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "write failed") : DOPT_OK;
+}
+
+dopt_status dopt_mps_write(const dopt_milp *p, const char *path, char *err, size_t errlen)
+{
+    if (!path) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL path");
+    mps_writer w = {NULL, p, "", ""};
+    const char *obj;
+    DOPT_TRY(validate(p, &w, &obj, err, errlen));
+    FILE *f = fopen(path, "w");
+    if (!f) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
+    w.f = f;
+    write_body(&w, obj);
+    int bad = ferror(f);
+    if (fclose(f) != 0) bad = 1;
+    if (bad) {
+        remove(path); /* no half-written model left behind */
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: write failed", path);
+    }
+    return DOPT_OK;
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the MPS-reader fuzzer with clang (libFuzzer + ASan + UBSan) and runs
+# it for SECONDS (default 600) on tests/fuzz/mps_corpus, adding what it
+# finds there. Usage: scripts/run-fuzz.sh [SECONDS] [JOBS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-600}
+jobs=${2:-1}
+out=build-fuzz
+mkdir -p "$out" tests/fuzz/mps_corpus
+command -v clang >/dev/null || { echo "run-fuzz: clang is needed (apt-get install clang)" >&2; exit 1; }
+clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -Iinclude -Isrc/host -Itests \
+  tests/fuzz/fuzz_mps.c src/host/mps_read.c src/host/mps_write.c src/host/milp_model.c \
+  -lm -o "$out/fuzz_mps"
+par=(); if [ "$jobs" -gt 1 ]; then par=(-jobs="$jobs" -workers="$jobs"); fi
+"$out/fuzz_mps" -max_total_time="$secs" "${par[@]}" -max_len=4096 \
+  -dict=tests/fuzz/mps.dict -artifact_prefix="$out/" tests/fuzz/mps_corpus

@@ -1,0 +1,570 @@
+/* MILP side: generators (deterministic, published sizes, feasible), the Cbc
+ * and exact backends against each other and against enumeration, limits and
+ * statuses, predict-and-search (Delta = 0 gives the rounded center, Delta = n
+ * the full optimum; repair; batch = serial) and bad input. Host only; the
+ * Cbc parts skip, saying so, when Cbc is not built in. */
+#include "milp_compare.h"
+#include "qp_generate.h"
+#include "test_util.h"
+
+static dopt_milp *generate(dopt_gen_family f, dopt_gen_size size, uint64_t seed)
+{
+    dopt_gen_params g;
+    dopt_gen_params_preset(f, size, &g);
+    dopt_milp *p = NULL;
+    char err[256];
+    CHECK(dopt_gen_instance(&g, seed, &p, err, sizeof err) == DOPT_OK && p, "generate %d: %s", (int)f, err);
+    return p;
+}
+
+static dopt_milp *generate_with(const dopt_gen_params *g, uint64_t seed)
+{
+    dopt_milp *p = NULL;
+    char err[256];
+    CHECK(dopt_gen_instance(g, seed, &p, err, sizeof err) == DOPT_OK && p, "generate: %s", err);
+    return p;
+}
+
+static int64_t column_count(const dopt_milp *p, int32_t j) { return p->col_ptr[j + 1] - p->col_ptr[j]; }
+
+static void row_counts(const dopt_milp *p, int64_t *count)
+{
+    memset(count, 0, (size_t)p->m * sizeof *count);
+    for (int64_t k = 0; k < p->nnz; ++k) count[p->row_idx[k]]++;
+}
+
+/* ---- generators ---- */
+static void test_generator_sizes(void)
+{
+    /* set cover (Gasse easy): 500 x 1000, exactly floor(500 * 1000 * 0.05) ones */
+    dopt_milp *p = generate(DOPT_GEN_SETCOVER, DOPT_GEN_EASY, 3);
+    if (p) {
+        int64_t *rc = calloc((size_t)p->m, 8);
+        CHECK(p->m == 500 && p->n == 1000 && p->nnz == 25000, "set cover %d x %d, %lld", p->m, p->n, (long long)p->nnz);
+        row_counts(p, rc);
+        int ok_rows = 1, ok_cols = 1, ok_c = 1;
+        for (int32_t i = 0; i < p->m; ++i) ok_rows &= rc[i] >= 1 && p->row_lo[i] == 1 && p->row_hi[i] == HUGE_VAL;
+        for (int32_t j = 0; j < p->n; ++j) {
+            ok_cols &= column_count(p, j) >= 2 && p->integer[j] && p->col_lo[j] == 0 && p->col_hi[j] == 1;
+            ok_c &= p->c[j] >= 1 && p->c[j] <= 100 && p->c[j] == floor(p->c[j]);
+        }
+        for (int64_t k = 0; k < p->nnz; ++k) ok_c &= p->values[k] == 1;
+        CHECK(ok_rows && ok_cols && ok_c, "rows covered %d, columns in >= 2 rows %d, costs 1..100 %d", ok_rows,
+              ok_cols, ok_c);
+        CHECK(!p->maximize, "minimize");
+        free(rc);
+    }
+    dopt_milp_free(p);
+    p = generate(DOPT_GEN_SETCOVER, DOPT_GEN_HARD, 3);
+    CHECK(p && p->m == 2000 && p->n == 1000 && p->nnz == 100000, "set cover hard");
+    dopt_milp_free(p);
+    /* auction: bids = columns; every bid holds >= 1 item; item rows <= 1; maximize positive prices */
+    p = generate(DOPT_GEN_CAUCTION, DOPT_GEN_MEDIUM, 3);
+    if (p) {
+        int ok = p->n == 1000 && p->maximize && p->m >= 1;
+        for (int32_t j = 0; j < p->n; ++j) ok &= column_count(p, j) >= 1 && p->c[j] > 0 && p->integer[j];
+        for (int32_t i = 0; i < p->m; ++i) ok &= p->row_hi[i] == 1 && p->row_lo[i] == -HUGE_VAL;
+        CHECK(ok, "auction structure (%d bids, %d rows)", p->n, p->m);
+        CHECK(p->m >= 200, "all 200 items bid on, plus dummy items: %d rows", p->m);
+    }
+    dopt_milp_free(p);
+    /* facility location: y (100) + x (100 x customers); rows demand, capacity, total, tightening */
+    p = generate(DOPT_GEN_FACILITY, DOPT_GEN_EASY, 3);
+    if (p) {
+        CHECK(p->n == 100 + 100 * 100 && p->m == 100 + 100 + 1 + 100 * 100, "facility %d x %d", p->m, p->n);
+        double demand = p->row_lo[200], cap = 0;
+        /* total-capacity row 200 holds cap_j on y_j: sum = ratio x demand up to the floors */
+        for (int32_t j = 0; j < 100; ++j)
+            for (int64_t k = p->col_ptr[j]; k < p->col_ptr[j + 1]; ++k)
+                if (p->row_idx[k] == 200) cap += p->values[k];
+        CHECK(cap <= 5 * demand && cap >= 5 * demand - 100, "capacity %g vs 5 x demand %g", cap, 5 * demand);
+        int ok = 1;
+        for (int32_t j = 0; j < 100; ++j) ok &= p->integer[j] && p->col_hi[j] == 1 && p->c[j] >= 100;
+        for (int32_t j = 100; j < p->n; ++j) ok &= !p->integer[j] && p->col_hi[j] == 1 && p->c[j] >= 0;
+        CHECK(ok, "y binary with fixed costs, x continuous in [0,1]");
+    }
+    dopt_milp_free(p);
+    /* independent set on Barabasi-Albert(500, 4): the rows (cliques and left edges) cover
+     * affinity x (nodes - affinity) edges exactly once */
+    p = generate(DOPT_GEN_INDSET, DOPT_GEN_EASY, 3);
+    if (p) {
+        int64_t *rc = calloc((size_t)p->m, 8), pairs = 0;
+        row_counts(p, rc);
+        int ok = p->n == 500 && p->maximize;
+        for (int32_t i = 0; i < p->m; ++i) pairs += rc[i] * (rc[i] - 1) / 2, ok &= rc[i] >= 2 && p->row_hi[i] == 1;
+        CHECK(ok && pairs == 4 * (500 - 4), "independent set: %lld edges covered, want %d", (long long)pairs,
+              4 * 496);
+        free(rc);
+    }
+    dopt_milp_free(p);
+    /* Erdos-Renyi(60, 0.3): every pair of nodes is covered at most once */
+    dopt_gen_params g;
+    dopt_gen_params_preset(DOPT_GEN_INDSET, DOPT_GEN_EASY, &g);
+    g.is_nodes = 60, g.is_graph = 1, g.is_edge_prob = 0.3;
+    p = generate_with(&g, 5);
+    if (p) {
+        int64_t *rc = calloc((size_t)p->m, 8), pairs = 0;
+        row_counts(p, rc);
+        for (int32_t i = 0; i < p->m; ++i) pairs += rc[i] * (rc[i] - 1) / 2;
+        CHECK(pairs > 0.2 * 1770 && pairs < 0.4 * 1770, "ER edges %lld of 1770 pairs at p = 0.3", (long long)pairs);
+        free(rc);
+    }
+    dopt_milp_free(p);
+    /* CombOptNet sizes */
+    p = generate(DOPT_GEN_RC, DOPT_GEN_HARD, 1);
+    CHECK(p && p->n == 16 && p->m == 8, "rc hard 16 x 8");
+    dopt_milp_free(p);
+    p = generate(DOPT_GEN_WSC, DOPT_GEN_EASY, 1);
+    CHECK(p && p->n == 8 && p->m == 4, "wsc easy: 8 subsets, 4 elements");
+    dopt_milp_free(p);
+}
+
+static void test_generator_determinism(void)
+{
+    for (int f = 0; f <= DOPT_GEN_KNAPSACK; ++f) {
+        dopt_gen_params g;
+        dopt_gen_params_preset((dopt_gen_family)f, DOPT_GEN_EASY, &g);
+        if (f == DOPT_GEN_FACILITY) g.cfl_customers = 30;
+        dopt_milp *a = generate_with(&g, 11), *b = generate_with(&g, 11), *c = generate_with(&g, 12);
+        if (a && b && c) {
+            const char *d = milp_difference(a, b, 0);
+            CHECK(d == NULL, "family %d: same seed differs in the %s", f, d);
+            CHECK(milp_difference(a, c, 0) != NULL, "family %d: seeds 11 and 12 give the same instance", f);
+        }
+        dopt_milp_free(a), dopt_milp_free(b), dopt_milp_free(c);
+    }
+    /* bad parameters: a message, no model */
+    dopt_gen_params g;
+    dopt_gen_params_preset(DOPT_GEN_SETCOVER, DOPT_GEN_EASY, &g);
+    g.sc_density = 0.0001;
+    dopt_milp *p = NULL;
+    char err[256] = "";
+    CHECK(dopt_gen_instance(&g, 1, &p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && !p && strstr(err, "density"),
+          "too sparse set cover: %s", err);
+    dopt_gen_params_preset(DOPT_GEN_INDSET, DOPT_GEN_EASY, &g);
+    g.is_affinity = 0;
+    CHECK(dopt_gen_instance(&g, 1, &p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && !p, "affinity 0: %s", err);
+    g.family = (dopt_gen_family)99;
+    CHECK(dopt_gen_instance(&g, 1, &p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && !p, "bad family: %s", err);
+    CHECK(dopt_gen_params_preset(DOPT_GEN_RC, (dopt_gen_size)5, &g) == DOPT_ERR_INVALID_ARGUMENT, "bad size");
+}
+
+/* ---- solving ---- */
+static dopt_milp_result solve(const dopt_milp *p, dopt_milp_solver solver, double time_limit, double *x)
+{
+    dopt_milp_options o;
+    dopt_milp_options_default(&o);
+    o.solver = solver, o.time_limit = time_limit;
+    dopt_milp_result r = {0};
+    r.x = x;
+    char err[256];
+    dopt_status st = dopt_milp_solve(p, &o, &r, err, sizeof err);
+    CHECK(st == DOPT_OK, "solve: %s", err);
+    return r;
+}
+
+/* best objective of an all-binary model by enumeration (n <= 20); NAN when infeasible */
+static double enumerate(const dopt_milp *p)
+{
+    double best = NAN, *x = calloc((size_t)p->n, 8);
+    for (uint32_t mask = 0; mask < (1u << p->n); ++mask) {
+        for (int32_t j = 0; j < p->n; ++j) x[j] = (mask >> j) & 1;
+        if (dopt_milp_violation(p, x) > 1e-9) continue;
+        double v = dopt_milp_objective(p, x);
+        if (isnan(best) || (p->maximize ? v > best : v < best)) best = v;
+    }
+    free(x);
+    return best;
+}
+
+static int same_objective(double a, double b) { return fabs(a - b) <= 1e-7 * (1 + fabs(a)); }
+
+static void test_small_agreement(void)
+{
+    static const dopt_gen_family fam[4] = {DOPT_GEN_RC, DOPT_GEN_RC, DOPT_GEN_WSC, DOPT_GEN_KNAPSACK};
+    int compared = 0, enumerated = 0;
+    for (int f = 0; f < 4; ++f)
+        for (uint64_t seed = 0; seed < 25; ++seed) {
+            dopt_gen_params g;
+            dopt_gen_params_preset(fam[f], seed % 2 ? DOPT_GEN_MEDIUM : DOPT_GEN_EASY, &g);
+            g.rc_dense = f == 1;
+            if (fam[f] == DOPT_GEN_KNAPSACK) g.co_n = 14, g.co_m = 1 + (int)(seed % 3);
+            dopt_milp *p = generate_with(&g, seed);
+            if (!p) continue;
+            double *x = calloc((size_t)p->n, 8);
+            dopt_milp_result e = solve(p, DOPT_MILP_EXACT, 0, x);
+            CHECK(e.status == DOPT_SOLVED, "exact status %d", e.status);
+            CHECK(dopt_milp_violation(p, x) <= 1e-9 && same_objective(dopt_milp_objective(p, x), e.objective),
+                  "exact solution certificate");
+            if (f != 1 && p->n <= 20) { /* binary: enumeration is the independent reference */
+                double best = enumerate(p);
+                CHECK(same_objective(best, e.objective), "family %d seed %llu: exact %.12g, enumeration %.12g", f,
+                      (unsigned long long)seed, e.objective, best);
+                ++enumerated;
+            }
+            if (dopt_milp_have_cbc()) {
+                dopt_milp_result c = solve(p, DOPT_MILP_CBC, 0, x);
+                CHECK(c.status == DOPT_SOLVED && same_objective(c.objective, e.objective),
+                      "family %d seed %llu: Cbc %d %.12g, exact %.12g", f, (unsigned long long)seed, c.status,
+                      c.objective, e.objective);
+                CHECK(dopt_milp_violation(p, x) <= 1e-6, "Cbc solution feasible");
+                ++compared;
+            }
+            free(x);
+            dopt_milp_free(p);
+        }
+    printf("small instances: %d against enumeration, %d Cbc vs exact%s\n", enumerated, compared,
+           dopt_milp_have_cbc() ? "" : " (Cbc not built in: skipped)");
+}
+
+static void test_statuses(void)
+{
+    /* infeasible: x + y >= 3 over binaries */
+    dopt_milp *p = dopt_milp_alloc(2, 1, 2);
+    p->col_ptr[1] = 1, p->col_ptr[2] = 2, p->row_idx[0] = p->row_idx[1] = 0, p->values[0] = p->values[1] = 1;
+    p->nnz = 2, p->row_lo[0] = 3;
+    for (int j = 0; j < 2; ++j) p->integer[j] = 1, p->col_hi[j] = 1, p->c[j] = 1;
+    dopt_milp_result r = solve(p, DOPT_MILP_EXACT, 0, NULL);
+    CHECK(r.status == DOPT_PRIMAL_INFEASIBLE && !r.has_solution, "exact: infeasible, got %d", r.status);
+    if (dopt_milp_have_cbc()) {
+        r = solve(p, DOPT_MILP_CBC, 0, NULL);
+        CHECK(r.status == DOPT_PRIMAL_INFEASIBLE && !r.has_solution, "Cbc: infeasible, got %d", r.status);
+        /* unbounded: min -x - y, x, y >= 0 integer, x - y <= 1 */
+        p->row_lo[0] = -HUGE_VAL, p->row_hi[0] = 1, p->values[1] = -1;
+        for (int j = 0; j < 2; ++j) p->col_hi[j] = HUGE_VAL, p->c[j] = -1;
+        r = solve(p, DOPT_MILP_CBC, 0, NULL);
+        CHECK(r.status == DOPT_DUAL_INFEASIBLE, "Cbc: unbounded, got %d", r.status);
+    }
+    dopt_milp_free(p);
+    /* the exact solver refuses what it cannot take, with the reason */
+    p = generate(DOPT_GEN_FACILITY, DOPT_GEN_EASY, 1);
+    dopt_milp_options o;
+    dopt_milp_options_default(&o);
+    o.solver = DOPT_MILP_EXACT;
+    char err[256] = "";
+    CHECK(p && dopt_milp_solve(p, &o, &r, err, sizeof err) == DOPT_ERR_UNSUPPORTED && strstr(err, "256"),
+          "exact on a big model: %s", err);
+    dopt_milp_free(p);
+    if (!dopt_milp_have_cbc()) {
+        printf("Cbc not built in: time-limit and LP checks skipped\n");
+        return;
+    }
+    /* time limit on a hard instance: a valid incumbent and bound, or optimal */
+    p = generate(DOPT_GEN_SETCOVER, DOPT_GEN_HARD, 2);
+    if (p) {
+        double *x = calloc((size_t)p->n, 8);
+        r = solve(p, DOPT_MILP_CBC, 0.5, x);
+        CHECK(r.status == DOPT_ITERATION_LIMIT || r.status == DOPT_SOLVED, "status %d", r.status);
+        if (r.has_solution)
+            CHECK(dopt_milp_violation(p, x) <= 1e-6 && r.bound <= r.objective + 1e-6, "incumbent %g, bound %g",
+                  r.objective, r.bound);
+        /* the LP relaxation bounds the MILP from below */
+        o.solver = DOPT_MILP_CBC, o.relax = 1;
+        dopt_milp_result lp = {0};
+        CHECK(dopt_milp_solve(p, &o, &lp, err, sizeof err) == DOPT_OK && lp.status == DOPT_SOLVED, "LP: %s", err);
+        if (r.has_solution) CHECK(lp.objective <= r.objective + 1e-6, "LP %g <= MILP %g", lp.objective, r.objective);
+        free(x);
+    }
+    dopt_milp_free(p);
+}
+
+/* every generated family is feasible: a solution from the solver, checked */
+static void test_generated_feasible(void)
+{
+    if (!dopt_milp_have_cbc()) {
+        printf("Cbc not built in: feasibility of the large families checked by construction only\n");
+    }
+    for (int f = 0; f < 4; ++f)
+        for (uint64_t seed = 0; seed < 3; ++seed) {
+            dopt_gen_params g;
+            dopt_gen_params_preset((dopt_gen_family)f, DOPT_GEN_EASY, &g);
+            if (f == DOPT_GEN_FACILITY) g.cfl_customers = 40, g.cfl_facilities = 20;
+            dopt_milp *p = generate_with(&g, seed);
+            if (!p) continue;
+            double *x = calloc((size_t)p->n, 8);
+            /* by construction: all ones covers (sc), nothing sold / nobody picked (ca, mis), all open (cfl LP side) */
+            if (f == DOPT_GEN_SETCOVER)
+                for (int32_t j = 0; j < p->n; ++j) x[j] = 1;
+            if (f != DOPT_GEN_FACILITY) CHECK(dopt_milp_violation(p, x) == 0, "family %d: constructive point", f);
+            if (dopt_milp_have_cbc()) {
+                dopt_milp_result r = solve(p, DOPT_MILP_CBC, 5, x);
+                CHECK(r.has_solution && dopt_milp_violation(p, x) <= 1e-6,
+                      "family %d seed %llu: solver found no feasible point (status %d)", f, (unsigned long long)seed,
+                      r.status);
+            }
+            free(x);
+            dopt_milp_free(p);
+        }
+}
+
+/* ---- predict-and-search ---- */
+static dopt_search_result search(const dopt_milp *p, const double *pred, dopt_milp_solver solver, double delta,
+                                 int k0, int k1, int repair, double *x)
+{
+    dopt_search_options o;
+    dopt_search_options_default(&o);
+    o.milp.solver = solver, o.delta = delta, o.k0 = k0, o.k1 = k1, o.repair = repair;
+    dopt_search_result r;
+    memset(&r, 0, sizeof r);
+    r.milp.x = x;
+    char err[256];
+    CHECK(dopt_milp_search(p, pred, &o, &r, err, sizeof err) == DOPT_OK, "search: %s", err);
+    return r;
+}
+
+static void test_trust_region_solver(dopt_milp_solver solver, const char *name)
+{
+    int checked = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        dopt_gen_params g;
+        dopt_gen_params_preset(seed % 2 ? DOPT_GEN_KNAPSACK : DOPT_GEN_WSC, DOPT_GEN_EASY, &g);
+        if (g.family == DOPT_GEN_KNAPSACK) g.co_n = 12;
+        dopt_milp *p = generate_with(&g, 100 + seed);
+        if (!p) continue;
+        int n = p->n;
+        double *pred = malloc((size_t)n * 8), *x = calloc((size_t)n, 8), *center = malloc((size_t)n * 8);
+        uint64_t rng = seed + 1;
+        for (int j = 0; j < n; ++j) pred[j] = dopt_gen_uniform(&rng), center[j] = pred[j] >= 0.5;
+        double full = solve(p, solver, 0, NULL).objective;
+        int center_ok = dopt_milp_violation(p, center) == 0;
+        /* Delta = 0: the only binary assignment is the rounded center */
+        dopt_search_result r = search(p, pred, solver, 0, 0, 0, 0, x);
+        CHECK(r.trust_size == n && r.rounds == 1, "trust set = all %d binaries", n);
+        CHECK((r.center_violation == 0) == center_ok, "center violation reported");
+        if (center_ok) {
+            int same = r.milp.status == DOPT_SOLVED;
+            for (int j = 0; j < n; ++j) same &= x[j] == center[j];
+            CHECK(same && same_objective(r.milp.objective, dopt_milp_objective(p, center)),
+                  "%s seed %llu: Delta = 0 must return the center", name, (unsigned long long)seed);
+        } else {
+            CHECK(r.milp.status == DOPT_PRIMAL_INFEASIBLE, "%s: infeasible center, Delta = 0, no repair: status %d",
+                  name, r.milp.status);
+            /* repair widens Delta until feasible: then optimal within the radius it reports */
+            r = search(p, pred, solver, 0, 0, 0, 1, x);
+            CHECK(r.milp.status == DOPT_SOLVED && r.delta_used >= 1 && r.rounds >= 2, "repair: status %d delta %g",
+                  r.milp.status, r.delta_used);
+            double dist = 0;
+            for (int j = 0; j < n; ++j) dist += fabs(x[j] - center[j]);
+            CHECK(dist <= r.delta_used && dopt_milp_violation(p, x) <= 1e-9, "repaired point within %g: %g",
+                  r.delta_used, dist);
+        }
+        /* Delta = n: the full problem */
+        r = search(p, pred, solver, n, 0, 0, 0, x);
+        CHECK(r.milp.status == DOPT_SOLVED && same_objective(r.milp.objective, full), "%s: Delta = n gives %g, full %g",
+              name, r.milp.objective, full);
+        /* k0, k1: the k0 lowest predictions fixed to 0 and the k1 highest to 1 at Delta = 0 */
+        r = search(p, pred, solver, 0, 2, 1, 0, x);
+        CHECK(r.trust_size == 3, "k0 + k1 = 3, got %d", r.trust_size);
+        if (r.milp.has_solution) {
+            int lo1 = 0, lo2 = 1, hi = 0;
+            for (int j = 0; j < n; ++j) hi = pred[j] > pred[hi] ? j : hi;
+            if (pred[lo2] < pred[lo1]) lo1 = 1, lo2 = 0;
+            for (int j = 2; j < n; ++j) {
+                if (pred[j] < pred[lo1]) lo2 = lo1, lo1 = j;
+                else if (pred[j] < pred[lo2]) lo2 = j;
+            }
+            CHECK(x[lo1] == 0 && x[lo2] == 0 && x[hi] == 1, "k0/k1 variables fixed");
+        }
+        free(pred), free(x), free(center);
+        dopt_milp_free(p);
+        ++checked;
+    }
+    printf("trust region (%s): %d instances\n", name, checked);
+}
+
+static void test_search_batch(void)
+{
+    if (!dopt_milp_have_cbc()) return;
+    /* jobs on two models, run 2 at a time, equal the serial results */
+    dopt_gen_params g;
+    dopt_gen_params_preset(DOPT_GEN_SETCOVER, DOPT_GEN_EASY, &g);
+    g.sc_rows = 60, g.sc_cols = 120, g.sc_density = 0.1;
+    dopt_milp *a = generate_with(&g, 1), *b = generate_with(&g, 2);
+    if (!a || !b) return;
+    const dopt_milp *models[2] = {a, b};
+    enum { JOBS = 8 };
+    int64_t model_of[JOBS], offset[JOBS];
+    double *preds = malloc((size_t)JOBS * 120 * 8), *xs = calloc((size_t)JOBS * 120, 8), xserial[120];
+    uint64_t rng = 9;
+    for (int j = 0; j < JOBS; ++j) {
+        model_of[j] = j % 2, offset[j] = j * 120;
+        for (int k = 0; k < 120; ++k) preds[j * 120 + k] = dopt_gen_uniform(&rng) < 0.3;
+    }
+    dopt_search_options o;
+    dopt_search_options_default(&o);
+    o.delta = 10, o.milp.solver = DOPT_MILP_CBC;
+    dopt_search_result res[JOBS];
+    for (int j = 0; j < JOBS; ++j) res[j].milp.x = xs + j * 120;
+    char err[256];
+    CHECK(dopt_milp_search_batch(models, JOBS, model_of, preds, offset, &o, 2, res, err, sizeof err) == DOPT_OK,
+          "batch: %s", err);
+    for (int j = 0; j < JOBS; ++j) {
+        dopt_search_result s = search(models[j % 2], preds + j * 120, DOPT_MILP_CBC, 10, 0, 0, 1, xserial);
+        CHECK(res[j].milp.status == s.milp.status && same_objective(res[j].milp.objective, s.milp.objective),
+              "job %d: batch %d %g, serial %d %g", j, res[j].milp.status, res[j].milp.objective, s.milp.status,
+              s.milp.objective);
+        /* Delta = 10 never beats the full optimum */
+        double full = solve(models[j % 2], DOPT_MILP_CBC, 0, NULL).objective;
+        CHECK(s.milp.objective >= full - 1e-9, "trust region %g below the optimum %g", s.milp.objective, full);
+    }
+    free(preds), free(xs);
+    dopt_milp_free(a), dopt_milp_free(b);
+}
+
+/* the rows handed to the other layers mean the model: SRG's candidate scoring
+ * (A x >= b) and the Bernoulli surrogate's round-and-repair (A x <= b) agree
+ * with dopt_milp_violation; a repaired point searched at Delta = 0 comes back */
+static void test_rows_for_layers(void)
+{
+    static const dopt_gen_family fam[3] = {DOPT_GEN_SETCOVER, DOPT_GEN_INDSET, DOPT_GEN_CAUCTION};
+    for (int f = 0; f < 3; ++f) {
+        dopt_gen_params g;
+        dopt_gen_params_preset(fam[f], DOPT_GEN_EASY, &g);
+        g.sc_rows = 40, g.sc_cols = 60, g.sc_density = 0.1, g.is_nodes = 40, g.ca_items = 20, g.ca_bids = 50;
+        dopt_milp *p = generate_with(&g, 21);
+        if (!p) continue;
+        int n = p->n;
+        dopt_milp_rows ge, le;
+        char err[256];
+        CHECK(dopt_milp_rows_of(p, 1, &ge, err, sizeof err) == DOPT_OK, "rows >=: %s", err);
+        CHECK(dopt_milp_rows_of(p, 0, &le, err, sizeof err) == DOPT_OK, "rows <=: %s", err);
+        enum { R = 64 };
+        double *x = malloc((size_t)R * n * 8), obj[R], viol[R], *xhat = malloc((size_t)n * 8);
+        double *xr = malloc((size_t)n * 8), *xs = malloc((size_t)n * 8);
+        uint64_t rng = 5 + f;
+        static const double density[4] = {0, 0.02, 0.5, 0.95}; /* per point: from none to nearly all ones */
+        for (int k = 0; k < R * n; ++k) x[k] = dopt_gen_uniform(&rng) < density[(k / n) % 4];
+        dopt_milp_batch guide = {1, n, ge.m, R, DOPT_FLOAT64, ge.row_ptr, ge.col_idx, ge.values, ge.b, ge.c, NULL, 0};
+        int32_t best;
+        CHECK_OK(dopt_diffusion_candidates(tu_ctx, &guide, x, 0, 0, obj, viol, &best, NULL));
+        int agree = 1, feasible = 0;
+        for (int r = 0; r < R; ++r) {
+            double v = dopt_milp_violation(p, x + (size_t)r * n), o = dopt_milp_objective(p, x + (size_t)r * n);
+            agree &= (v == 0) == (viol[r] == 0);
+            agree &= same_objective(p->maximize ? -(o - p->offset) : o - p->offset, obj[r]);
+            feasible += v == 0;
+        }
+        CHECK(agree, "family %d: SRG scoring of the >= rows disagrees with the model (%d feasible)", f, feasible);
+        CHECK(feasible > 0 && feasible < R, "family %d: the sample should mix feasible and infeasible points: %d of %d",
+              f, feasible, R);
+        for (int j = 0; j < n; ++j) xhat[j] = 0.05 + 0.9 * dopt_gen_uniform(&rng);
+        dopt_bern_problem B = {1, n, le.m, DOPT_FLOAT64, NULL, le.row_ptr, le.col_idx, le.values, le.b, le.c, 0};
+        int32_t st = -1;
+        CHECK_OK(dopt_bern_round(tu_ctx, &B, xhat, xr, &st));
+        CHECK(st != 0 || dopt_milp_violation(p, xr) == 0, "family %d: repaired point infeasible for the model", f);
+        if (st == 0) {
+            dopt_search_result r = search(p, xr, DOPT_MILP_AUTO, 0, 0, 0, 0, xs);
+            int same = r.milp.status == DOPT_SOLVED;
+            for (int j = 0; j < n; ++j) same &= xs[j] == xr[j];
+            CHECK(same, "family %d: the Bernoulli layer's repaired point as a Delta = 0 center", f);
+        }
+        free(x), free(xhat), free(xr), free(xs);
+        dopt_milp_rows_free(&ge), dopt_milp_rows_free(&le);
+        dopt_milp_free(p);
+    }
+    dopt_milp *cfl = generate(DOPT_GEN_FACILITY, DOPT_GEN_EASY, 1);
+    dopt_milp_rows rows;
+    char err[256] = "";
+    CHECK(cfl && dopt_milp_rows_of(cfl, 0, &rows, err, sizeof err) == DOPT_ERR_UNSUPPORTED && strstr(err, "binary"),
+          "continuous columns refused: %s", err);
+    dopt_milp_free(cfl);
+}
+
+/* a predictor callback: candidate k of model i is a fixed pseudo-random guess */
+static int guess(void *user, int64_t index, const dopt_milp *model, int32_t candidates, double *preds)
+{
+    int *calls = user;
+    ++*calls;
+    uint64_t rng = 1000 + (uint64_t)index;
+    for (int64_t k = 0; k < (int64_t)candidates * model->n; ++k) preds[k] = dopt_gen_uniform(&rng);
+    return 0;
+}
+
+static void test_search_predict(void)
+{
+    enum { MODELS = 4, K = 3 };
+    dopt_milp *m[MODELS];
+    for (int i = 0; i < MODELS; ++i) m[i] = generate(i % 2 ? DOPT_GEN_KNAPSACK : DOPT_GEN_WSC, DOPT_GEN_EASY, 40 + i);
+    for (int i = 0; i < MODELS; ++i)
+        if (!m[i]) return;
+    dopt_search_options o;
+    dopt_search_options_default(&o);
+    o.delta = 2, o.milp.solver = DOPT_MILP_EXACT;
+    dopt_search_result best[MODELS];
+    int32_t which[MODELS];
+    double xb[MODELS][32];
+    for (int i = 0; i < MODELS; ++i) best[i].milp.x = xb[i];
+    int calls = 0;
+    char err[256];
+    CHECK(dopt_milp_search_predict((const dopt_milp *const *)m, MODELS, K, guess, &calls, &o, 2, best, which, err,
+                                   sizeof err) == DOPT_OK,
+          "search_predict: %s", err);
+    CHECK(calls == MODELS, "predictor called once per model: %d", calls);
+    for (int i = 0; i < MODELS; ++i) {
+        double preds[K * 32], x[32], bestobj = NAN;
+        guess(&calls, i, m[i], K, preds);
+        int pick = -1;
+        for (int k = 0; k < K; ++k) {
+            dopt_search_result r = search(m[i], preds + k * m[i]->n, DOPT_MILP_EXACT, 2, 0, 0, 1, x);
+            if (r.milp.has_solution &&
+                (pick < 0 || (m[i]->maximize ? r.milp.objective > bestobj : r.milp.objective < bestobj)))
+                pick = k, bestobj = r.milp.objective;
+        }
+        CHECK(which[i] == pick && same_objective(best[i].milp.objective, bestobj) &&
+                  dopt_milp_violation(m[i], xb[i]) <= 1e-9,
+              "model %d: best candidate %d (%g), serial %d (%g)", i, which[i], best[i].milp.objective, pick, bestobj);
+    }
+    for (int i = 0; i < MODELS; ++i) dopt_milp_free(m[i]);
+}
+
+static void test_bad_input(void)
+{
+    char err[256] = "";
+    dopt_milp_result r = {0};
+    CHECK(dopt_milp_solve(NULL, NULL, &r, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "NULL model");
+    dopt_milp *p = dopt_milp_alloc(2, 1, 2);
+    p->c[0] = NAN;
+    CHECK(dopt_milp_solve(p, NULL, &r, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && strstr(err, "objective"),
+          "NaN cost: %s", err);
+    p->c[0] = 1, p->col_ptr[1] = 1, p->col_ptr[2] = 2, p->nnz = 2, p->row_idx[0] = 0, p->row_idx[1] = 3;
+    p->values[0] = p->values[1] = 1;
+    CHECK(dopt_milp_check(p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && strstr(err, "out of range"),
+          "bad row index: %s", err);
+    p->row_idx[1] = 0, p->col_lo[1] = HUGE_VAL;
+    CHECK(dopt_milp_check(p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "lower bound +inf: %s", err);
+    p->col_lo[1] = 0, p->col_hi[1] = 1, p->integer[0] = p->integer[1] = 1, p->col_hi[0] = 1;
+    dopt_milp_options o;
+    dopt_milp_options_default(&o);
+    o.time_limit = -1;
+    CHECK(dopt_milp_solve(p, &o, &r, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "negative time limit");
+    double pred[2] = {NAN, 0.5};
+    dopt_search_result s;
+    memset(&s, 0, sizeof s);
+    CHECK(dopt_milp_search(p, pred, NULL, &s, err, sizeof err) == DOPT_OK && s.milp.status == DOPT_INVALID_DATA,
+          "NaN prediction: status %d", s.milp.status);
+    dopt_search_options so;
+    dopt_search_options_default(&so);
+    so.delta = -1;
+    pred[0] = 0.5;
+    CHECK(dopt_milp_search(p, pred, &so, &s, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "negative delta");
+    dopt_milp_free(p);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    tu_init(1, argv); /* a CPU context for the layers the rows feed */
+    test_generator_sizes();
+    test_generator_determinism();
+    test_small_agreement();
+    test_statuses();
+    test_generated_feasible();
+    test_trust_region_solver(DOPT_MILP_EXACT, "exact");
+    if (dopt_milp_have_cbc()) test_trust_region_solver(DOPT_MILP_CBC, "cbc");
+    else printf("Cbc not built in: trust region checked with the exact solver only\n");
+    test_search_batch();
+    test_rows_for_layers();
+    test_search_predict();
+    test_bad_input();
+    return tu_finish("test_milp");
+}
