@@ -371,6 +371,14 @@ static dopt_status set_sense(mps_reader *r, const char *w)
     return DOPT_OK;
 }
 
+static dopt_status set_objname(mps_reader *r, const char *name, int seen_rows)
+{
+    if (seen_rows) return fail(r, "OBJNAME must come before ROWS");
+    free(r->objname_wanted);
+    r->objname_wanted = milp_strdup(name);
+    return r->objname_wanted ? DOPT_OK : fail(r, "out of memory");
+}
+
 static dopt_status finish(mps_reader *r, dopt_milp **out)
 {
     if (!r->obj_name && r->objname_wanted) return fail(r, "OBJNAME '%s' is not an N row", r->objname_wanted);
@@ -474,10 +482,7 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
                 section = SEC_NONE;
             }
             if (section == SEC_OBJNAME && r->ntok >= 2) {
-                if (seen_rows) return fail(r, "OBJNAME must come before ROWS");
-                free(r->objname_wanted);
-                r->objname_wanted = milp_strdup(r->tok[1]);
-                if (!r->objname_wanted) return fail(r, "out of memory");
+                DOPT_TRY(set_objname(r, r->tok[1], seen_rows));
                 section = SEC_NONE;
             }
             continue;
@@ -493,10 +498,7 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
             section = SEC_NONE;
             break;
         case SEC_OBJNAME:
-            if (seen_rows) return fail(r, "OBJNAME must come before ROWS");
-            free(r->objname_wanted);
-            r->objname_wanted = milp_strdup(r->tok[0]);
-            if (!r->objname_wanted) return fail(r, "out of memory");
+            DOPT_TRY(set_objname(r, r->tok[0], seen_rows));
             section = SEC_NONE;
             break;
         case SEC_ROWS:

@@ -38,38 +38,34 @@ static int bad_name(const char *s)
     return 0;
 }
 
-/* every name usable in free MPS and unique (generated names included) */
+/* names of one kind (rows or columns) usable in free MPS and unique among
+ * themselves (generated names included); `seen` may hold names already */
+static dopt_status check_kind(mps_writer *w, int32_t count, const char *(*name)(mps_writer *, int32_t),
+                              const char *kind, milp_names *seen, char **keep, int64_t *k, char *err, size_t errlen)
+{
+    for (int32_t i = 0; i < count; ++i) {
+        const char *s = name(w, i);
+        if (bad_name(s))
+            return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s %d: name '%s' cannot be written (blank or empty)",
+                              kind, i, s);
+        if (!(keep[*k] = milp_strdup(s))) return DOPT_ERR_OUT_OF_MEMORY;
+        int put = milp_names_put(seen, keep[(*k)++], i);
+        if (put < 0) return DOPT_ERR_OUT_OF_MEMORY;
+        if (!put) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s name '%s' used twice", kind, s);
+    }
+    return DOPT_OK;
+}
+
+/* rows (and the objective) share one namespace, columns another */
 static dopt_status check_names(mps_writer *w, const char *obj, char *err, size_t errlen)
 {
-    milp_names seen = {0};
+    milp_names rows = {0}, cols = {0};
     char **keep = calloc((size_t)w->p->n + (size_t)w->p->m + 1, sizeof *keep);
-    dopt_status st = DOPT_OK;
-    if (!keep) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
     int64_t k = 0;
-    if (milp_names_put(&seen, obj, -1) < 0) st = DOPT_ERR_OUT_OF_MEMORY;
-    for (int32_t i = 0; st == DOPT_OK && i < w->p->m; ++i) {
-        const char *s = row_name(w, i);
-        if (bad_name(s)) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "row %d: name '%s' cannot be written (blank or empty)", i, s);
-        else if (!(keep[k] = milp_strdup(s))) st = DOPT_ERR_OUT_OF_MEMORY;
-        else {
-            int put = milp_names_put(&seen, keep[k++], i);
-            if (put < 0) st = DOPT_ERR_OUT_OF_MEMORY;
-            else if (!put) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "row name '%s' used twice", s);
-        }
-    }
-    milp_names_free(&seen);
-    seen = (milp_names){0};
-    for (int32_t j = 0; st == DOPT_OK && j < w->p->n; ++j) {
-        const char *s = col_name(w, j);
-        if (bad_name(s)) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "column %d: name '%s' cannot be written (blank or empty)", j, s);
-        else if (!(keep[k] = milp_strdup(s))) st = DOPT_ERR_OUT_OF_MEMORY;
-        else {
-            int put = milp_names_put(&seen, keep[k++], j);
-            if (put < 0) st = DOPT_ERR_OUT_OF_MEMORY;
-            else if (!put) st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "column name '%s' used twice", s);
-        }
-    }
-    milp_names_free(&seen);
+    dopt_status st = !keep || milp_names_put(&rows, obj, -1) < 0 ? DOPT_ERR_OUT_OF_MEMORY : DOPT_OK;
+    if (st == DOPT_OK) st = check_kind(w, w->p->m, row_name, "row", &rows, keep, &k, err, errlen);
+    if (st == DOPT_OK) st = check_kind(w, w->p->n, col_name, "column", &cols, keep, &k, err, errlen);
+    milp_names_free(&rows), milp_names_free(&cols);
     for (int64_t q = 0; q < k; ++q) free(keep[q]);
     free(keep);
     if (st == DOPT_ERR_OUT_OF_MEMORY) milp_error(err, errlen, st, "out of memory");
