@@ -26,7 +26,7 @@ static void write_text(const char *path, const char *text)
 
 static void test_milp_cli(void)
 {
-    char dir[1024], args[4096], path[2048];
+    char dir[1024], args[8192], path[2048];
     snprintf(dir, sizeof dir, "%s/gen", work);
     /* dopt gen: every family, file names FAMILY_SIZE_K.mps, readable, same bytes for the same seed */
     static const char *fam[7] = {"sc", "ca", "cfl", "mis", "rc", "wsc", "knapsack"};
@@ -99,8 +99,34 @@ static void test_milp_cli(void)
     /* candidate 0 rounds to {a} (10), candidate 1 to {b, d} (21, the optimum) */
     CHECK(strstr(out, "\"objective\": 21") && strstr(out, "\"candidates\": 2") && strstr(out, "\"best\": 1"),
           "search JSON: %s", out);
+    /* several files, predictions by stem from --pred-dir: one JSON line each; delta = n gives the optimum */
+    char pdir[1024], f0[1100], f1[1100], obj0[64] = "", obj1[64] = "";
+    snprintf(pdir, sizeof pdir, "%s/preds", work);
+    mkdirs(pdir);
+    double half[10] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    int64_t ten[1] = {10};
+    put(pdir, "knapsack_easy_0000", 1, ten, half, 0), put(pdir, "knapsack_easy_0001", 1, ten, half, 0);
+    snprintf(f0, sizeof f0, "%s/knapsack_easy_0000.mps", dir);
+    snprintf(f1, sizeof f1, "%s/knapsack_easy_0001.mps", dir);
+    char *objs[2] = {obj0, obj1};
+    const char *files[2] = {f0, f1};
+    for (int k = 0; k < 2; ++k) { /* the full optima, as "objective": value */
+        snprintf(args, sizeof args, "milp solve '%s' --json", files[k]);
+        CHECK(run(args) == 0, "solve %s", files[k]);
+        const char *o = strstr(output_of("stdout"), "\"objective\": ");
+        if (o) snprintf(objs[k], 64, "%.*s", (int)strcspn(o, ","), o);
+    }
+    snprintf(args, sizeof args, "milp search '%s' '%s' --pred-dir '%s' --delta 10 --json", f0, f1, pdir);
+    CHECK(run(args) == 0, "search over two files: %s", output_of("stderr"));
+    out = output_of("stdout");
+    const char *line2 = strchr(out, '\n');
+    CHECK(line2 && strstr(out, f0) && strstr(line2, f1) && strstr(out, obj0) && strstr(line2, obj1) && obj0[0],
+          "two JSON lines with the files' optima (%s, %s): %s", obj0, obj1, out);
+    snprintf(args, sizeof args, "milp search '%s' '%s' --pred '%s/pred.npy'", f0, f1, work);
+    CHECK(run(args) == 2 && stderr_mentions("--pred-dir"), "several files need --pred-dir");
     int64_t bad_shape[1] = {3};
     put(work, "pred", 1, bad_shape, pred, 0);
+    snprintf(args, sizeof args, "milp search '%s/mps/knapsack_free.mps' --pred '%s/pred.npy'", DOPT_TEST_DATA, work);
     CHECK(run(args) == 1 && stderr_mentions("shape"), "prediction of the wrong length");
 }
 

@@ -13,13 +13,15 @@ static void milp_usage(FILE *f)
             "usage: dopt milp solve FILE.mps [--time-limit S] [--json] [--solver auto|cbc|exact] [--threads N]\n"
             "                 [--gap G] [--relax] [--x-out FILE.npy] [--format auto|free|fixed] [--verbose]\n"
             "       dopt milp search FILE.mps --pred P.npy [--delta D] [--k0 K] [--k1 K] [--time-limit S]\n"
+            "       dopt milp search FILE.mps [FILE.mps ...] --pred-dir DIR [same options]  (DIR/STEM.npy)\n"
             "                 [--no-repair] [--solver auto|cbc|exact] [--workers N] [--x-out FILE.npy] [--json]\n"
             "       dopt milp convert IN.mps OUT.mps\n"
             "       dopt milp info FILE.mps\n"
             "  solve prints status (optimal, infeasible, unbounded, time_limit, numerical, invalid), objective\n"
             "  and time; --json prints {\"status\": ..., \"objective\": number|null, \"time_s\": number, ...}.\n"
             "  search: P.npy holds one prediction (n) or K candidates (K, n) (binaries: probability of 1);\n"
-            "  every candidate's trust-region subproblem is solved, the best is reported. Exit 0 when the\n"
+            "  every candidate's trust-region subproblem is solved, the best is reported (one result per\n"
+            "  file; with --json one object per line, with \"file\"). Exit 0 when the\n"
             "  solver ran (whatever its status), 1 on errors (file, solver), 2 on usage errors.\n");
 }
 
@@ -29,6 +31,19 @@ static const char *status_word(int s)
     return s >= 0 && s <= 5 ? w[s] : "unknown";
 }
 
+/* s as the inside of a JSON string (quotes, backslashes, control bytes escaped) */
+static void json_escape(const char *s, char *out, size_t len)
+{
+    size_t w = 0;
+    for (; *s && w + 7 < len; ++s) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') out[w++] = '\\', out[w++] = (char)ch;
+        else if (ch < 0x20) w += (size_t)snprintf(out + w, len - w, "\\u%04x", ch);
+        else out[w++] = (char)ch;
+    }
+    out[w] = 0;
+}
+
 static void json_number(double v)
 {
     if (isfinite(v)) printf("%.17g", v);
@@ -36,7 +51,9 @@ static void json_number(double v)
 }
 
 typedef struct {
-    const char *file, *x_out, *pred;
+    const char *file, *x_out, *pred, *pred_dir;
+    char **files; /* search: every MPS file given (file = the first) */
+    int nfiles;
     dopt_mps_format format;
     dopt_search_options so; /* so.milp: the solve options */
     int json, workers;
@@ -55,8 +72,11 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
         else if (!strcmp(o, "--verbose")) a->so.milp.verbose = 1;
         else if (!strcmp(o, "--no-repair") && search) a->so.repair = 0;
         else if (o[0] != '-') {
-            if (a->file) return fprintf(stderr, "dopt milp: more than one file ('%s', '%s')\n", a->file, o), 0;
-            a->file = o;
+            if (a->file && !search) return fprintf(stderr, "dopt milp: more than one file ('%s', '%s')\n", a->file, o), 0;
+            if (!a->file) a->file = o, a->files = argv + i;
+            if (a->files + a->nfiles != argv + i)
+                return fprintf(stderr, "dopt milp search: give the MPS files together, options before or after\n"), 0;
+            a->nfiles++;
         } else {
             if (!(v = cli_value(argc, argv, &i))) return 0;
             if (!strcmp(o, "--time-limit")) {
@@ -82,6 +102,8 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
                 a->x_out = v;
             } else if (search && !strcmp(o, "--pred")) {
                 a->pred = v;
+            } else if (search && !strcmp(o, "--pred-dir")) {
+                a->pred_dir = v;
             } else if (search && !strcmp(o, "--delta")) {
                 if (!cli_parse_double(v, o, 0, 1e12, &d)) return 0;
                 a->so.delta = d;
@@ -97,7 +119,11 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
         }
     }
     if (!a->file) return fprintf(stderr, "dopt milp: no MPS file given\n"), 0;
-    if (search && !a->pred) return fprintf(stderr, "dopt milp search: --pred P.npy is required\n"), 0;
+    if (search && !a->pred == !a->pred_dir)
+        return fprintf(stderr, "dopt milp search: give --pred P.npy (one file) or --pred-dir DIR (DIR/STEM.npy)\n"), 0;
+    if (search && a->pred && a->nfiles > 1)
+        return fprintf(stderr, "dopt milp search: several files need --pred-dir DIR, not --pred\n"), 0;
+    if (search && a->x_out && a->nfiles > 1) return fprintf(stderr, "dopt milp search: --x-out takes one file\n"), 0;
     return 1;
 }
 
@@ -177,63 +203,95 @@ static int better(const dopt_milp *p, const dopt_milp_result *r, const dopt_milp
     return p->maximize ? r->objective > best->objective : r->objective < best->objective;
 }
 
+/* DIR/STEM.npy for FILE = .../STEM.mps */
+static void pred_path_of(const milp_args *a, const char *file, char *out, size_t len)
+{
+    if (a->pred) {
+        snprintf(out, len, "%s", a->pred);
+        return;
+    }
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t stem = strlen(base);
+    if (stem > 4 && !strcmp(base + stem - 4, ".mps")) stem -= 4;
+    snprintf(out, len, "%s/%.*s.npy", a->pred_dir, (int)stem, base);
+}
+
+/* every candidate of every file is one job; one batched search over all */
 static int milp_search_cmd(int argc, char **argv)
 {
     milp_args a;
     if (!parse_args(argc, argv, &a, 1)) return milp_usage(stderr), CLI_USAGE;
-    dopt_milp *p = load(a.file, a.format);
-    if (!p) return CLI_FAIL;
-    dopt_npy pr = {0};
-    char err[1024];
-    int rc = CLI_FAIL;
+    int F = a.nfiles, rc = CLI_FAIL;
+    dopt_milp **models = calloc((size_t)F, sizeof *models);
+    int64_t *first = calloc((size_t)F + 1, 8), total = 0, jobs = 0;
     double *preds = NULL, *xs = NULL;
     int64_t *model_of = NULL, *offset = NULL;
     dopt_search_result *res = NULL;
-    if (dopt_npy_read(a.pred, &pr, err, sizeof err) != DOPT_NPY_OK) {
+    char err[1024], path[4096];
+    dopt_npy *pr = calloc((size_t)F, sizeof *pr);
+    if (!models || !first || !pr) goto oom;
+    for (int f = 0; f < F; ++f) { /* load everything first: a bad file fails before any solving */
+        if (!(models[f] = load(a.files[f], a.format))) goto done;
+        pred_path_of(&a, a.files[f], path, sizeof path);
+        if (dopt_npy_read(path, &pr[f], err, sizeof err) != DOPT_NPY_OK) {
+            fprintf(stderr, "dopt milp: %s\n", err);
+            goto done;
+        }
+        int n = models[f]->n;
+        int64_t K = pr[f].ndim == 2 ? pr[f].shape[0] : 1;
+        if (!(pr[f].ndim == 1 || pr[f].ndim == 2) || pr[f].shape[pr[f].ndim - 1] != n || K < 1) {
+            fprintf(stderr, "dopt milp: %s must have shape (%d) or (K, %d) for %s\n", path, n, n, a.files[f]);
+            goto done;
+        }
+        first[f + 1] = first[f] + K, total += K * n;
+    }
+    jobs = first[F];
+    preds = malloc((size_t)(total + 1) * 8), xs = malloc((size_t)(total + 1) * 8);
+    model_of = malloc((size_t)jobs * 8), offset = malloc((size_t)jobs * 8), res = calloc((size_t)jobs, sizeof *res);
+    if (!preds || !xs || !model_of || !offset || !res) goto oom;
+    for (int f = 0, at = 0; f < F; ++f)
+        for (int64_t j = first[f]; j < first[f + 1]; ++j, at += models[f]->n) {
+            model_of[j] = f, offset[j] = at, res[j].milp.x = xs + at;
+            for (int k = 0; k < models[f]->n; ++k) preds[at + k] = cli_npy_value(&pr[f], (size_t)((j - first[f]) * models[f]->n + k));
+        }
+    if (dopt_milp_search_batch((const dopt_milp *const *)models, jobs, model_of, preds, offset, &a.so, a.workers, res,
+                               err, sizeof err) != DOPT_OK) {
         fprintf(stderr, "dopt milp: %s\n", err);
         goto done;
     }
-    int64_t K = pr.ndim == 2 ? pr.shape[0] : 1;
-    if (!(pr.ndim == 1 || pr.ndim == 2) || pr.shape[pr.ndim - 1] != p->n || K < 1) {
-        fprintf(stderr, "dopt milp: %s must have shape (%d) or (K, %d) for this model\n", a.pred, p->n, p->n);
-        goto done;
-    }
-    preds = malloc((size_t)(K * p->n + 1) * 8), xs = malloc((size_t)(K * p->n + 1) * 8);
-    model_of = calloc((size_t)K, 8), offset = malloc((size_t)K * 8), res = calloc((size_t)K, sizeof *res);
-    if (!preds || !xs || !model_of || !offset || !res) {
-        fprintf(stderr, "dopt milp: out of memory\n");
-        goto done;
-    }
-    for (size_t i = 0; i < pr.count; ++i) preds[i] = cli_npy_value(&pr, i);
-    for (int64_t k = 0; k < K; ++k) offset[k] = k * p->n, res[k].milp.x = xs + k * p->n;
-    const dopt_milp *models[1] = {p};
-    if (dopt_milp_search_batch(models, K, model_of, preds, offset, &a.so, a.workers, res, err, sizeof err) != DOPT_OK) {
-        fprintf(stderr, "dopt milp: %s\n", err);
-        goto done;
-    }
-    int64_t best = 0;
-    double total = 0;
-    for (int64_t k = 0; k < K; ++k) {
-        total += res[k].milp.seconds;
-        if (better(p, &res[k].milp, &res[best].milp)) best = k;
-    }
-    char extra[512];
-    snprintf(extra, sizeof extra,
-             ", \"candidates\": %lld, \"best\": %lld, \"delta_used\": %.17g, \"rounds\": %d, \"trust_size\": %d, "
-             "\"center_violation\": %.17g, \"total_time_s\": %.6f",
-             (long long)K, (long long)best, res[best].delta_used, res[best].rounds, res[best].trust_size,
-             res[best].center_violation, total);
-    print_result(&a, p, &res[best].milp, a.json ? extra : "");
-    if (!a.json)
-        printf("candidates: %lld\nbest: %lld\ndelta_used: %g\nrounds: %d\ntrust_size: %d\ncenter_violation: %g\n",
-               (long long)K, (long long)best, res[best].delta_used, res[best].rounds, res[best].trust_size,
-               res[best].center_violation);
     rc = CLI_OK;
-    if (a.x_out && res[best].milp.has_solution && !write_x(a.x_out, res[best].milp.x, p->n)) rc = CLI_FAIL;
+    for (int f = 0; f < F; ++f) {
+        const dopt_milp *p = models[f];
+        int64_t best = first[f], K = first[f + 1] - first[f];
+        double sum = 0;
+        for (int64_t j = first[f]; j < first[f + 1]; ++j) {
+            sum += res[j].milp.seconds;
+            if (better(p, &res[j].milp, &res[best].milp)) best = j;
+        }
+        const dopt_search_result *r = &res[best];
+        char extra[4600], name[4096];
+        json_escape(a.files[f], name, sizeof name);
+        snprintf(extra, sizeof extra,
+                 ", \"candidates\": %lld, \"best\": %lld, \"delta_used\": %.17g, \"rounds\": %d, \"trust_size\": %d, "
+                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"file\": \"%s\"",
+                 (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
+                 r->center_violation, sum, name);
+        if (!a.json && F > 1) printf("file: %s\n", a.files[f]);
+        print_result(&a, p, &r->milp, a.json ? extra : "");
+        if (!a.json)
+            printf("candidates: %lld\nbest: %lld\ndelta_used: %g\nrounds: %d\ntrust_size: %d\ncenter_violation: %g\n",
+                   (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
+                   r->center_violation);
+        if (a.x_out && r->milp.has_solution && !write_x(a.x_out, r->milp.x, p->n)) rc = CLI_FAIL;
+    }
+    goto done;
+oom:
+    fprintf(stderr, "dopt milp: out of memory\n");
 done:
-    dopt_npy_free(&pr);
-    free(preds), free(xs), free(model_of), free(offset), free(res);
-    dopt_milp_free(p);
+    for (int f = 0; models && f < F; ++f) dopt_milp_free(models[f]);
+    for (int f = 0; pr && f < F; ++f) dopt_npy_free(&pr[f]);
+    free(models), free(first), free(pr), free(preds), free(xs), free(model_of), free(offset), free(res);
     return rc;
 }
 
