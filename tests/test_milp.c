@@ -52,6 +52,9 @@ static void test_generator_sizes(void)
         CHECK(ok_rows && ok_cols && ok_c, "rows covered %d, columns in >= 2 rows %d, costs 1..100 %d", ok_rows,
               ok_cols, ok_c);
         CHECK(!p->maximize, "minimize");
+        double mean_cost = 0;
+        for (int32_t j = 0; j < p->n; ++j) mean_cost += p->c[j] / p->n;
+        CHECK(fabs(mean_cost - 50.5) < 3, "costs uniform on 1..100: mean %.2f", mean_cost); /* sd of the mean 0.91 */
         free(rc);
     }
     dopt_milp_free(p);
@@ -68,6 +71,23 @@ static void test_generator_sizes(void)
         CHECK(p->m >= 200, "all 200 items bid on, plus dummy items: %d rows", p->m);
     }
     dopt_milp_free(p);
+    /* bundle sizes follow add_item_prob: geometric, mean 1 / (1 - p) real items per bid
+     * (rows 0..items-1 are the items when every item got a bid; later rows are dummies) */
+    double mean_size[2];
+    for (int v = 0; v < 2; ++v) {
+        dopt_gen_params ga;
+        dopt_gen_params_preset(DOPT_GEN_CAUCTION, DOPT_GEN_MEDIUM, &ga);
+        ga.ca_add_item_prob = v ? 0.65 : 0.7;
+        dopt_milp *q = generate_with(&ga, 8);
+        mean_size[v] = 0;
+        if (!q) continue;
+        int64_t real = 0;
+        for (int64_t k = 0; k < q->nnz; ++k) real += q->row_idx[k] < ga.ca_items;
+        mean_size[v] = (double)real / q->n;
+        dopt_milp_free(q);
+    }
+    CHECK(fabs(mean_size[0] - 1 / 0.3) < 0.5 && fabs(mean_size[1] - 1 / 0.35) < 0.5 && mean_size[0] > mean_size[1],
+          "items per bid %.2f (p 0.7, expect 3.33) and %.2f (p 0.65, expect 2.86)", mean_size[0], mean_size[1]);
     /* facility location: y (100) + x (100 x customers); rows demand, capacity, total, tightening */
     p = generate(DOPT_GEN_FACILITY, DOPT_GEN_EASY, 3);
     if (p) {
