@@ -113,6 +113,7 @@ static void test_malformed(void)
     } cases[] = {
         {HEAD " x r9 1\nENDATA\n", 6, "unknown row 'r9'"},
         {HEAD " x r1 1.5.2\nENDATA\n", 6, "not a number"},
+        {HEAD " x r1 1D\nENDATA\n", 6, "not a number"},
         {HEAD " x r1 nan\nENDATA\n", 6, "NaN"},
         {HEAD " x r1 1e31\nENDATA\n", 6, "infinite"},
         {HEAD " x r1 1\n x r1 2\nENDATA\n", 7, "given twice"},
@@ -146,9 +147,9 @@ static void test_malformed(void)
     CHECK(dopt_mps_read("/nonexistent/file.mps", DOPT_MPS_AUTO, &p, err, sizeof err) != DOPT_OK &&
               strstr(err, "cannot open"),
           "missing file: %s", err);
-    /* tolerated variants: CRLF, comments, blank lines, no set names, OBJSENSE on one line, lower sizes */
+    /* tolerated variants: CRLF, comments, blank lines, no set names, OBJSENSE on one line, Fortran exponents */
     static const char ok[] = "* comment\r\nNAME\r\nOBJSENSE MAXIMIZE\r\n\r\nROWS\r\n N obj\r\n G r1\r\nCOLUMNS\r\n"
-                             " x obj 2 r1 1\r\nRHS\r\n r1 3\r\nBOUNDS\r\n UP x 5\r\nENDATA\r\n";
+                             " x obj 2 r1 1\r\nRHS\r\n r1 0.3D1\r\nBOUNDS\r\n UP x 5\r\nENDATA\r\n";
     dopt_status st = dopt_mps_parse(ok, sizeof ok - 1, DOPT_MPS_AUTO, &p, err, sizeof err);
     CHECK(st == DOPT_OK && p && p->maximize && p->row_lo[0] == 3 && p->col_hi[0] == 5 && p->c[0] == 2,
           "variants: %s", err);

@@ -144,6 +144,13 @@ static int number(mps_reader *r, const char *s, int allow_inf, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
+    if (end != s && (*end == 'D' || *end == 'd') && strlen(s) < 64) { /* Fortran exponent: 1.0D3 */
+        char copy[64];
+        memcpy(copy, s, strlen(s) + 1);
+        copy[end - s] = 'E';
+        v = strtod(copy, &end);
+        end = *end ? (char *)s + (end - copy) : (char *)s + strlen(s);
+    }
     if (end == s || *end) return fail(r, "'%s' is not a number", s), 0;
     if (isnan(v)) return fail(r, "NaN is not allowed"), 0;
     if (allow_inf == 2) { /* a plain finite number: no infinity threshold */
