@@ -140,6 +140,7 @@ typedef struct dopt_milp_result {
     double objective, bound, seconds;
     int64_t nodes;
     double *x; /* (n), caller's, or NULL */
+    dopt_milp_solver solver; /* the backend that ran (CBC or EXACT; AUTO resolved) */
 } dopt_milp_result;
 
 DOPT_API void dopt_milp_options_default(dopt_milp_options *opt);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "milp_internal.h"
 #include "qp_generate.h"
 
 typedef struct {
@@ -77,7 +78,7 @@ static void print_outcome(const dopt_milp *p, const outcome *o, double best, dou
 
 int cli_bench_milp(int argc, char **argv)
 {
-    long long count = 2, seed = 1000, v;
+    long long count = 2, seed = 1000;
     double limit = 60, noise = 1.5, margin = 2.0;
     const char *size_name = "medium", *only = NULL;
     for (int i = 0; i < argc; ++i) {
@@ -101,7 +102,6 @@ int cli_bench_milp(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    (void)v;
     dopt_gen_size size = !strcmp(size_name, "easy") ? DOPT_GEN_EASY : !strcmp(size_name, "hard") ? DOPT_GEN_HARD
                                                                                                    : DOPT_GEN_MEDIUM;
     if (!dopt_milp_have_cbc()) {
@@ -159,12 +159,10 @@ int cli_bench_milp(int argc, char **argv)
             if (full.has_solution) dopt_milp_search(p, pert, &so, &s_pert, err, sizeof err);
             else s_pert.milp.status = full.status;
             /* best known: the best objective any run found */
-            double best = full.has_solution ? full.objective : NAN;
-            const dopt_milp_result *rs[2] = {&s_lp.milp, &s_pert.milp};
-            for (int q = 0; q < 2; ++q)
-                if (rs[q]->has_solution && (isnan(best) || (p->maximize ? rs[q]->objective > best
-                                                                          : rs[q]->objective < best)))
-                    best = rs[q]->objective;
+            const dopt_milp_result *top = &full;
+            if (milp_better(p, &s_lp.milp, top)) top = &s_lp.milp;
+            if (milp_better(p, &s_pert.milp, top)) top = &s_pert.milp;
+            double best = top->has_solution ? top->objective : NAN;
             outcome of = of_result(&full), ol = of_result(&s_lp.milp), op = of_result(&s_pert.milp);
             printf("| %s-%s-%lld | %d x %d |", families[f].name, size_name, k, p->m, p->n);
             print_outcome(p, &of, best, 0);

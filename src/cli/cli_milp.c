@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "milp_internal.h"
 
 static void milp_usage(FILE *f)
 {
@@ -150,9 +151,7 @@ static int write_x(const char *path, const double *x, int64_t n)
 
 static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp_result *r, const char *extra)
 {
-    const char *solver = a->so.milp.solver == DOPT_MILP_EXACT || (a->so.milp.solver == DOPT_MILP_AUTO && !dopt_milp_have_cbc())
-                             ? "exact"
-                             : "cbc";
+    const char *solver = r->solver == DOPT_MILP_EXACT ? "exact" : "cbc";
     if (a->json) {
         printf("{\"status\": \"%s\", \"objective\": ", status_word(r->status));
         json_number(r->has_solution ? r->objective : NAN);
@@ -193,14 +192,6 @@ static int milp_solve_cmd(int argc, char **argv)
     free(x);
     dopt_milp_free(p);
     return rc;
-}
-
-/* objective better than the incumbent's, in the model's sense */
-static int better(const dopt_milp *p, const dopt_milp_result *r, const dopt_milp_result *best)
-{
-    if (!r->has_solution) return 0;
-    if (!best || !best->has_solution) return 1;
-    return p->maximize ? r->objective > best->objective : r->objective < best->objective;
 }
 
 /* DIR/STEM.npy for FILE = .../STEM.mps */
@@ -267,7 +258,7 @@ static int milp_search_cmd(int argc, char **argv)
         double sum = 0;
         for (int64_t j = first[f]; j < first[f + 1]; ++j) {
             sum += res[j].milp.seconds;
-            if (better(p, &res[j].milp, &res[best].milp)) best = j;
+            if (milp_better(p, &res[j].milp, &res[best].milp)) best = j;
         }
         const dopt_search_result *r = &res[best];
         char extra[4600], name[4096];

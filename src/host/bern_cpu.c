@@ -6,17 +6,8 @@
 
 #include "../../kernels/bern.h"
 
-#define DREAL double
-#define DFN(name) name##_d
-#include "bern_cpu_impl.h"
-#undef DREAL
-#undef DFN
-
-#define DREAL float
-#define DFN(name) name##_f
-#include "bern_cpu_impl.h"
-#undef DREAL
-#undef DFN
+#define DOPT_BOTH_PRECISIONS "bern_cpu_impl.h"
+#include "both_precisions.h"
 
 dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                                const dopt_bern_options *o, dopt_bern_result *res)

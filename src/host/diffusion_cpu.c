@@ -6,17 +6,8 @@
 
 #include "../../kernels/diffusion.h"
 
-#define DREAL double
-#define DFN(name) name##_d
-#include "diffusion_cpu_impl.h"
-#undef DREAL
-#undef DFN
-
-#define DREAL float
-#define DFN(name) name##_f
-#include "diffusion_cpu_impl.h"
-#undef DREAL
-#undef DFN
+#define DOPT_BOTH_PRECISIONS "diffusion_cpu_impl.h"
+#include "both_precisions.h"
 
 dopt_status dopt_diffusion_step_cpu(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
                                     dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,

@@ -300,13 +300,13 @@ done:
 dopt_milp *gen_indset(const dopt_gen_params *g, uint64_t *rng)
 {
     const int n = g->is_nodes;
-    uint8_t *adj = calloc((size_t)n * n, 1), *done_node = calloc((size_t)n, 1), *in_clique = calloc((size_t)n, 1);
+    uint8_t *adj = calloc((size_t)n * n, 1), *done_node = calloc((size_t)n, 1);
     int32_t *deg = calloc((size_t)n, 4), *order = malloc((size_t)n * 4), *clique = malloc((size_t)n * 4);
     double *w = malloc((size_t)n * 8);
     milp_triplets t = {0};
     dopt_milp *p = NULL;
     int32_t m = 0;
-    if (!adj || !done_node || !in_clique || !deg || !order || !clique || !w) goto done;
+    if (!adj || !done_node || !deg || !order || !clique || !w) goto done;
 #define EDGE(a, b) (adj[(size_t)(a) * n + (b)] = adj[(size_t)(b) * n + (a)] = 1, deg[a]++, deg[b]++)
     if (g->is_graph == 0) { /* Barabasi-Albert: node `aff` joins 0..aff-1, later ones pick aff by degree */
         int aff = g->is_affinity;
@@ -367,7 +367,7 @@ dopt_milp *gen_indset(const dopt_gen_params *g, uint64_t *rng)
     for (int v = 0; v < n; ++v) p->c[v] = 1;
     for (int i = 0; i < m; ++i) p->row_hi[i] = 1;
 done:
-    free(adj), free(done_node), free(in_clique), free(deg), free(order), free(clique), free(w);
+    free(adj), free(done_node), free(deg), free(order), free(clique), free(w);
     milp_triplets_free(&t);
     return p;
 }

@@ -12,5 +12,7 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
 /* why the exact solver cannot take p ("" when it can) */
 const char *milp_exact_unsuitable(const dopt_milp *p, const dopt_milp_options *opt);
 double milp_wall_seconds(void);
+/* AUTO resolved: Cbc when built in, else the exact solver */
+dopt_milp_solver milp_resolve_solver(dopt_milp_solver s);
 
 #endif

@@ -29,6 +29,9 @@ dopt_status milp_error(char *err, size_t errlen, dopt_status status, const char 
 #endif
     ;
 
+/* a has a solution with a better objective than b's (or b has none), in p's sense */
+int milp_better(const dopt_milp *p, const dopt_milp_result *a, const dopt_milp_result *b);
+
 /* copy of s, or NULL */
 char *milp_strdup(const char *s);
 

@@ -99,6 +99,13 @@ dopt_status dopt_milp_check(const dopt_milp *p, char *err, size_t errlen)
     return DOPT_OK;
 }
 
+int milp_better(const dopt_milp *p, const dopt_milp_result *a, const dopt_milp_result *b)
+{
+    if (!a->has_solution) return 0;
+    if (!b->has_solution) return 1;
+    return p->maximize ? a->objective > b->objective : a->objective < b->objective;
+}
+
 double dopt_milp_objective(const dopt_milp *p, const double *x)
 {
     double s = p->offset;

@@ -65,6 +65,7 @@ dopt_status dopt_milp_search(const dopt_milp *p, const double *pred, const dopt_
     double *x_out = res->milp.x;
     memset(res, 0, sizeof *res);
     res->milp.x = x_out, res->milp.status = DOPT_INVALID_DATA, res->milp.objective = res->milp.bound = NAN;
+    res->milp.solver = milp_resolve_solver(opt.milp.solver);
     if (!(opt.delta >= 0) || opt.k0 < 0 || opt.k1 < 0)
         return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "search options: delta, k0, k1 must be >= 0");
     dopt_status st = dopt_milp_check(p, err, errlen);
@@ -203,10 +204,7 @@ dopt_status dopt_milp_search_predict(const dopt_milp *const *models, int64_t cou
     for (int64_t i = 0; st == DOPT_OK && i < count; ++i) {
         int32_t pick = 0;
         for (int32_t k = 1; k < candidates; ++k) {
-            const dopt_milp_result *a = &res[i * candidates + k].milp, *b = &res[i * candidates + pick].milp;
-            int better = a->has_solution && (!b->has_solution || (models[i]->maximize ? a->objective > b->objective
-                                                                                       : a->objective < b->objective));
-            if (better) pick = k;
+            if (milp_better(models[i], &res[i * candidates + k].milp, &res[i * candidates + pick].milp)) pick = k;
         }
         double *x = best[i].milp.x;
         best[i] = res[i * candidates + pick];

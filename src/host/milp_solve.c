@@ -13,6 +13,11 @@ double milp_wall_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+dopt_milp_solver milp_resolve_solver(dopt_milp_solver s)
+{
+    return s != DOPT_MILP_AUTO ? s : dopt_milp_have_cbc() ? DOPT_MILP_CBC : DOPT_MILP_EXACT;
+}
+
 void dopt_milp_options_default(dopt_milp_options *opt)
 {
     if (!opt) return;
@@ -35,8 +40,7 @@ dopt_status dopt_milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in,
                           "options: time_limit and gap must be >= 0, threads >= 0, solver AUTO, CBC or EXACT");
     dopt_status st = dopt_milp_check(p, err, errlen);
     if (st != DOPT_OK) return st;
-    dopt_milp_solver which = opt.solver;
-    if (which == DOPT_MILP_AUTO) which = dopt_milp_have_cbc() ? DOPT_MILP_CBC : DOPT_MILP_EXACT;
+    dopt_milp_solver which = res->solver = milp_resolve_solver(opt.solver);
     if (which == DOPT_MILP_CBC) {
         if (!dopt_milp_have_cbc())
             return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED,

@@ -141,17 +141,15 @@ static void split_fixed(mps_reader *r)
  * becomes infinite (bounds, rhs); 2 any finite value (ranges) */
 static int number(mps_reader *r, const char *s, int allow_inf, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end != s && (*end == 'D' || *end == 'd') && strlen(s) < 64) { /* Fortran exponent: 1.0D3 */
-        char copy[64];
+    char *end, copy[64];
+    const char *text = s, *fortran = strpbrk(s, "Dd"); /* Fortran exponent: 1.0D3 */
+    if (fortran && strlen(s) < sizeof copy) {
         memcpy(copy, s, strlen(s) + 1);
-        copy[end - s] = 'E';
-        v = strtod(copy, &end);
-        end = *end ? (char *)s + (end - copy) : (char *)s + strlen(s);
+        copy[fortran - s] = 'E';
+        text = copy;
     }
-    if (end == s || *end) return fail(r, "'%s' is not a number", s), 0;
+    double v = strtod(text, &end);
+    if (end == text || *end) return fail(r, "'%s' is not a number", s), 0;
     if (isnan(v)) return fail(r, "NaN is not allowed"), 0;
     if (allow_inf == 2) { /* a plain finite number: no infinity threshold */
         if (!isfinite(v)) return fail(r, "'%s' must be finite", s), 0;

@@ -6,17 +6,8 @@
 
 #include "../../kernels/qp_ipm.h"
 
-#define DREAL double
-#define DFN(name) name##_d
-#include "qp_cpu_impl.h"
-#undef DREAL
-#undef DFN
-
-#define DREAL float
-#define DFN(name) name##_f
-#include "qp_cpu_impl.h"
-#undef DREAL
-#undef DFN
+#define DOPT_BOTH_PRECISIONS "qp_cpu_impl.h"
+#include "both_precisions.h"
 
 dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
                               dopt_qp_solution *sol, dopt_qp_tape *tape)
