@@ -12,7 +12,7 @@
 #ifndef DOPT_MILP_H
 #define DOPT_MILP_H
 
-#include "dopt.h"
+#include "dopt_core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,8 +12,8 @@ out=build-fuzz
 mkdir -p "$out" tests/fuzz/mps_corpus
 command -v clang >/dev/null || { echo "run-fuzz: clang is needed (apt-get install clang)" >&2; exit 1; }
 clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Iinclude -Isrc/host -Itests \
-  tests/fuzz/fuzz_mps.c src/host/mps_read.c src/host/mps_write.c src/host/milp_model.c \
+  -Iinclude -Isrc/milp -Isrc/core -Ikernels -Itests \
+  tests/fuzz/fuzz_mps.c src/milp/mps_read.c src/milp/mps_write.c src/milp/milp_model.c \
   -lm -o "$out/fuzz_mps"
 par=(); if [ "$jobs" -gt 1 ]; then par=(-jobs="$jobs" -workers="$jobs"); fi
 rm -rf "$out/corpus" && cp -r tests/fuzz/mps_corpus "$out/corpus"

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "splitmix.h" /* dopt_gen_uniform, dopt_gen_normal */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,9 +25,6 @@ void dopt_qp_generate(int64_t batch, int n, int m, int k, dopt_gen_kind kind, do
                       double *Q, double *p, double *G, double *h, double *A, double *b, double *xstar,
                       double *lamstar, double *nustar);
 
-/* splitmix64-based uniform in [0,1) and standard normal, for reproducible data */
-double dopt_gen_uniform(uint64_t *state);
-double dopt_gen_normal(uint64_t *state);
 
 #ifdef __cplusplus
 }

@@ -4,23 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double dopt_gen_uniform(uint64_t *s) { return (double)(next_u64(s) >> 11) * (1.0 / 9007199254740992.0); }
-
-double dopt_gen_normal(uint64_t *s)
-{
-    double u = dopt_gen_uniform(s), v = dopt_gen_uniform(s);
-    if (u < 1e-300) u = 1e-300;
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
-
 static void one_instance(int n, int m, int k, dopt_gen_kind kind, double cond, uint64_t *rs, double *Q,
                          double *p, double *G, double *h, double *A, double *b, double *x, double *lam,
                          double *nu, double *M)
@@ -80,8 +63,8 @@ void dopt_qp_generate(int64_t batch, int n, int m, int k, dopt_gen_kind kind, do
     for (int64_t i = 0; i < batch; ++i) {
         /* independent streams: hash (seed, i) instead of offsetting one stream */
         uint64_t rs = seed ^ 0xD1B54A32D192ED03ull;
-        rs = next_u64(&rs) ^ ((uint64_t)i * 0xA24BAED4963EE407ull);
-        rs = next_u64(&rs);
+        rs = dopt_splitmix_next(&rs) ^ ((uint64_t)i * 0xA24BAED4963EE407ull);
+        rs = dopt_splitmix_next(&rs);
         one_instance(n, m, k, kind, cond > 0 ? cond : 10.0, &rs, tQ, tp, tG, th, tA, tb, tx, tl, tn, tM);
 #define PUT(dst, src, len) \
     if (dst) memcpy((dst) + (size_t)i * (len), (src), sizeof(double) * (len))

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "milp_gen.h"
-#include "qp_generate.h"
+#include "splitmix.h"
 
 void gen_unit_vector(uint64_t *rng, int n, double *v)
 {

@@ -7,7 +7,7 @@
 
 #include "milp_gen.h"
 #include "milp_internal.h"
-#include "qp_generate.h"
+#include "splitmix.h"
 
 dopt_status dopt_gen_params_preset(dopt_gen_family family, dopt_gen_size size, dopt_gen_params *p)
 {

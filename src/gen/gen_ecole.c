@@ -12,7 +12,7 @@
 
 #include "milp_internal.h"
 #include "milp_gen.h"
-#include "qp_generate.h"
+#include "splitmix.h"
 
 static int uniform_int(uint64_t *rng, int lo, int hi) /* inclusive */
 {

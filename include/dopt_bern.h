@@ -1,0 +1,73 @@
+/* dopt: Bernoulli surrogates of binary ILPs (DiffILO, with correct gradients).
+ * Part of the public API; include dopt.h (the umbrella) or this header. */
+#ifndef DOPT_BERN_PUBLIC_H
+#define DOPT_BERN_PUBLIC_H
+
+#include "dopt_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Bernoulli surrogate of binary ILPs (DiffILO, with correct gradients) ----
+ * For  min c'x  s.t.  Ax <= b,  x in {0,1}^n  and relaxed probabilities
+ * xhat in (0,1)^n per instance, samples x_j = 1[logit(xhat_j) + logit(eps_j)
+ * >= 0] (eps from Philox: the same numbers on every backend and thread count)
+ * estimate  F(xhat) = c'xhat + mu sum_i E[max(a_i'x - b_i, 0)]  and its
+ * gradient. See docs/BERNOULLI.md. */
+typedef enum dopt_bern_estimator {
+    DOPT_BERN_UNBIASED = 0,  /* default: exact difference in each x_j (local expectation), unbiased */
+    DOPT_BERN_REINFORCE = 1, /* score function with a leave-one-out baseline, unbiased */
+    DOPT_BERN_DIFFILO = 2,   /* as published (Geng et al. 2025): biased, its mean is not a gradient */
+    DOPT_BERN_EXACT = 3      /* enumerates {0,1}^n, n <= 16: the reference */
+} dopt_bern_estimator;
+
+enum { DOPT_BERN_SHARE_A = 1u << 0, DOPT_BERN_SHARE_B = 1u << 1, DOPT_BERN_SHARE_C = 1u << 2 };
+
+typedef struct dopt_bern_problem {
+    int64_t batch;
+    int32_t n, m;
+    dopt_dtype dtype;
+    /* A: dense (A != NULL: (batch, m, n) or (m, n) shared) or CSR (A == NULL):
+     * row_ptr (batch, m+1) or (m+1) shared, absolute offsets into col_idx and
+     * values. CSR and dense give identical results. */
+    const void *A;
+    const int64_t *row_ptr;
+    const int32_t *col_idx;
+    const void *values;
+    const void *b; /* (batch, m) or (m) shared */
+    const void *c; /* (batch, n), (n) shared, or NULL (0) */
+    uint32_t shared; /* DOPT_BERN_SHARE_* */
+} dopt_bern_problem;
+
+typedef struct dopt_bern_options {
+    dopt_bern_estimator estimator;
+    int32_t samples; /* K per instance; default 64 */
+    uint64_t seed;
+    double mu;       /* penalty weight; 0 = default 1 */
+    int32_t logits;  /* 1: input is logit(xhat) and the gradient is with respect to it */
+} dopt_bern_options;
+
+/* Outputs (backend memory, dtype of the problem): loss (batch), grad (batch,
+ * n); loss_se, grad_se (standard errors from the samples) may be NULL and are
+ * 0 for DOPT_BERN_EXACT; status (batch) int32: 0 ok, 5 invalid data (xhat
+ * outside (0,1), non-finite data, bad column index), whose outputs are NaN. */
+typedef struct dopt_bern_result {
+    void *loss, *grad, *loss_se, *grad_se;
+    int32_t *status;
+} dopt_bern_result;
+
+DOPT_API void dopt_bern_options_default(dopt_bern_options *opt);
+DOPT_API dopt_status dopt_bern_eval(dopt_context *ctx, const dopt_bern_problem *prob, const void *xhat,
+                                    const dopt_bern_options *opt, dopt_bern_result *res);
+/* Rounds at 1/2 and repairs greedily (docs/BERNOULLI.md): x (batch, n) of
+ * 0/1 in the problem's dtype; status 0 feasible, 1 not repaired, 5 invalid. */
+DOPT_API dopt_status dopt_bern_round(dopt_context *ctx, const dopt_bern_problem *prob, const void *xhat, void *x,
+                                     int32_t *status);
+/* mu at a training step: mu0 * growth^step, capped at mu_max. */
+DOPT_API double dopt_bern_mu_schedule(int64_t step, double mu0, double growth, double mu_max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

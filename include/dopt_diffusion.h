@@ -1,0 +1,98 @@
+/* dopt: diffusion sampling for MILP solutions (SRG).
+ * Part of the public API; include dopt.h (the umbrella) or this header. */
+#ifndef DOPT_DIFFUSION_PUBLIC_H
+#define DOPT_DIFFUSION_PUBLIC_H
+
+#include "dopt_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- diffusion sampling for MILP solutions (SRG) ----------------------------
+ * The caller's network predicts the noise eps_hat(x_t, t) of every row of a
+ * (rows, n) state between steps; dopt runs the reverse steps (DDPM, DDIM),
+ * SRG's Lagrangian guidance, its training targets, and candidate selection.
+ * Noise comes from Philox: a pure function of (seed, row, step), so results
+ * are bitwise the same for every thread count. Sign conventions:
+ * docs/DIFFUSION.md. Constraints follow SRG: A x >= b. */
+typedef enum dopt_schedule { DOPT_SCHEDULE_LINEAR = 0, DOPT_SCHEDULE_COSINE = 1 } dopt_schedule;
+typedef enum dopt_sampler { DOPT_SAMPLER_DDPM = 0, DOPT_SAMPLER_DDIM = 1 } dopt_sampler;
+
+/* abar (T+1 values, host memory): abar[0] = 1, abar[t] = prod_{s<=t}(1 - beta_s).
+ * Linear: beta from 1e-4 to 0.02 (Ho et al.); cosine: Nichol & Dhariwal
+ * (offset 0.008, beta capped at 0.999). */
+DOPT_API dopt_status dopt_diffusion_schedule(dopt_schedule kind, int32_t T, double *abar);
+
+enum { DOPT_MILP_SHARE_A = 1u << 0, DOPT_MILP_SHARE_B = 1u << 1, DOPT_MILP_SHARE_C = 1u << 2 };
+
+/* A batch of MILPs (A x >= b, objective c) for guidance and candidates; row
+ * r of a (rows, n) state belongs to instance r / samples. */
+typedef struct dopt_milp_batch {
+    int64_t batch;
+    int32_t n, m, samples;
+    dopt_dtype dtype;
+    const int64_t *row_ptr; /* CSR: (batch, m+1), or (m+1) shared; absolute offsets */
+    const int32_t *col_idx;
+    const void *values;
+    const void *b;    /* (batch, m) or (m) shared */
+    const void *c;    /* (batch, n) or (n) shared */
+    const void *xref; /* (batch, n) reference solution x* for O, or NULL (no O term) */
+    uint32_t shared;  /* DOPT_MILP_SHARE_* */
+} dopt_milp_batch;
+
+typedef struct dopt_guidance {
+    double gamma_o, gamma_c; /* weights of O(x) = |c.*(x - x*)|_1 and P(x) = lambda |max(b - Ax, 0)|_1 */
+    double lambda;
+} dopt_guidance;
+
+typedef struct dopt_diffusion_step_desc {
+    dopt_sampler sampler;
+    const double *abar; /* host, from dopt_diffusion_schedule */
+    int32_t t, t_prev;  /* DDPM: t_prev = t - 1; DDIM: any t_prev < t */
+    double eta;         /* DDIM only: 0 deterministic, 1 DDPM-like */
+    uint64_t seed;
+} dopt_diffusion_step_desc;
+
+/* One reverse step of every row, in place. eps_hat (rows, n) is the
+ * network's prediction at (x, t); with guide and g non-NULL, the guidance
+ * sqrt(1 - abar_t)(gamma_o dO/dx + gamma_c dP/dx) is added to it first (it
+ * is modified). */
+DOPT_API dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *step, int64_t rows,
+                                         int32_t n, dopt_dtype dtype, void *x, void *eps_hat,
+                                         const dopt_milp_batch *guide, const dopt_guidance *g);
+
+/* Training pairs: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, eps from
+ * (seed, row, step); writes x_t and eps (rows, n). */
+DOPT_API dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dtype,
+                                          const void *x0, double abar_t, uint64_t seed, uint32_t step, void *xt,
+                                          void *eps);
+
+/* SRG's training target (eq. 19, signs of docs/DIFFUSION.md) for rows of
+ * x_t with their eps: target = eps + sqrt(abar_t)(gamma_o c.*sign(c.*([x_t] - x*))
+ * - gamma_c lambda A' 1[A [x_t] < b]); [x_t] = round(x_t) when round. x* is
+ * guide->xref (required). */
+DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                     const void *xt, const void *eps, double abar_t, int round, void *target);
+
+/* Candidates: every row (batch * samples) rounded (when round) and scored
+ * (objective c'x, violation sum max(b - Ax, 0)); per instance the best:
+ * feasible (violation <= feas_tol) first, then smaller violation, then smaller
+ * objective. objective, violation (rows) and best_x (batch, n) may be NULL. */
+DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x,
+                                               int round, double feas_tol, void *objective, void *violation,
+                                               int32_t *best, void *best_x);
+
+/* The exact noise prediction of a Gaussian-mixture target (one component: a
+ * Gaussian), for testing samplers without a network: for the noised target
+ * p_t = sum_k w_k N(sqrt(abar) m_k, abar S_k + (1 - abar) I),
+ * eps_hat(x) = -sqrt(1 - abar) grad log p_t(x). Host memory, float64:
+ * weights (K), means (K, n), covs (K, n, n) SPD, x and eps (rows, n). */
+DOPT_API dopt_status dopt_diffusion_mixture_eps(dopt_context *ctx, int32_t n, int32_t components, const double *weights,
+                                                const double *means, const double *covs, double abar, int64_t rows,
+                                                const double *x, double *eps);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

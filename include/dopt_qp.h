@@ -1,0 +1,93 @@
+/* dopt: the QP / LP layer (interior point, OptNet-style gradients).
+ * Part of the public API; include dopt.h (the umbrella) or this header. */
+#ifndef DOPT_QP_PUBLIC_H
+#define DOPT_QP_PUBLIC_H
+
+#include "dopt_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- QP / LP layer ---------------------------------------------------------
+ *   minimize 1/2 x'Qx + p'x  subject to  Gx <= h,  Ax = b      (per instance)
+ * Shapes (per instance): Q n x n, p n, G m x n, h m, A k x n, b k.
+ * A parameter whose bit is set in `shared` is one copy for the whole batch;
+ * otherwise it has a leading batch dimension. Q may be NULL (an LP); Q must be
+ * positive semidefinite (only its symmetric part is used). h may contain
+ * +inf: that row is absent for that instance. m = 0 or k = 0 are allowed
+ * (G, h or A, b then NULL). */
+enum {
+    DOPT_QP_SHARE_Q = 1u << 0,
+    DOPT_QP_SHARE_P = 1u << 1,
+    DOPT_QP_SHARE_G = 1u << 2,
+    DOPT_QP_SHARE_H = 1u << 3,
+    DOPT_QP_SHARE_A = 1u << 4,
+    DOPT_QP_SHARE_B = 1u << 5
+};
+
+typedef struct dopt_qp_problem {
+    int64_t batch;
+    int32_t n, m, k;
+    dopt_dtype dtype;
+    const void *Q, *p, *G, *h, *A, *b;
+    uint32_t shared; /* DOPT_QP_SHARE_* bits */
+} dopt_qp_problem;
+
+typedef struct dopt_qp_options {
+    double tol;      /* relative KKT residual and gap; default 1e-8 (f64), 1e-4 (f32) */
+    double tol_inf;  /* infeasibility certificates; default 1e-9 (f64), 1e-6 (f32) */
+    int32_t max_iter; /* default 50 */
+    int32_t refine;  /* iterative refinement steps per KKT solve; default 2 (backward: +3) */
+} dopt_qp_options;
+
+/* Fills the defaults for a dtype. Zero fields passed to dopt_qp_solve also
+ * mean "default". */
+DOPT_API void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype);
+
+/* Outputs, caller-allocated in the backend's memory: x (batch,n), lam
+ * (batch,m), nu (batch,k) of the problem's dtype; status and iters (batch)
+ * int32. lam/nu may be NULL when m/k are 0; iters may be NULL. */
+typedef struct dopt_qp_solution {
+    void *x, *lam, *nu;
+    int32_t *status, *iters;
+} dopt_qp_solution;
+
+/* What the backward pass needs: the factorization of each instance's KKT
+ * system at its solution, and copies of x, lam, nu. It refers to the
+ * problem's arrays, which must stay alive and unchanged until the tape is
+ * destroyed. */
+typedef struct dopt_qp_tape dopt_qp_tape;
+
+/* Solves the batch. With tape != NULL, also records *tape for
+ * dopt_qp_backward (memory: batch * (2n^2 + kn + k^2 + 2m + 1) values: the
+ * factorization at the solution; the rest of the workspace is per thread).
+ * *tape must be NULL or a tape from an earlier call, which is then refilled
+ * in place (its memory reused, grown only when needed): in a training loop,
+ * keep one tape per layer and pass it every step. */
+DOPT_API dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob,
+                                   const dopt_qp_options *opt, dopt_qp_solution *sol,
+                                   dopt_qp_tape **tape);
+
+/* Incoming gradients dL/dx (batch,n), optional dL/dlam (batch,m), dL/dnu (batch,k). */
+typedef struct dopt_qp_grad_in {
+    const void *dx, *dlam, *dnu;
+} dopt_qp_grad_in;
+
+/* Outgoing gradients, each optional (NULL = not wanted), shaped like the
+ * corresponding parameter: a shared parameter gets the sum over the batch.
+ * Instances that were not solved contribute zero. */
+typedef struct dopt_qp_grad_out {
+    void *dQ, *dp, *dG, *dh, *dA, *db;
+} dopt_qp_grad_out;
+
+/* Implicit differentiation of the KKT conditions at the solution (OptNet),
+ * reusing the forward's factorization. The tape can be used repeatedly. */
+DOPT_API dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape,
+                                      const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
+DOPT_API void dopt_qp_tape_destroy(dopt_qp_tape *tape);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
