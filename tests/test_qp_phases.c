@@ -59,7 +59,7 @@ static tq_data phase_data(const phase_case *c, uint64_t seed)
     return d;
 }
 
-static int phase_iters_differ, phase_statuses_seen[8];
+static int phase_iters_differ, phase_statuses_seen[8], phase_forced_retry_runs;
 
 /* the second part of this file, once per precision (as both_precisions.h
  * does for the backends; it cannot name this file by __FILE__, which would
@@ -116,6 +116,7 @@ int main(int argc, char **argv)
      * provoke on purpose (numerical failures occur by chance: float32, PSD
      * Q, n = 64) */
     CHECK(phase_iters_differ, "no batch had instances finishing at different iterations");
+    CHECK(phase_forced_retry_runs > 0, "no run with forced retries");
     static const int wanted[] = {DOPT_INST_SOLVED, DOPT_INST_PRIMAL_INFEASIBLE, DOPT_INST_DUAL_INFEASIBLE,
                                  DOPT_INST_ITERATION_LIMIT, DOPT_INST_INVALID};
     for (size_t w = 0; w < sizeof wanted / sizeof wanted[0]; ++w)
@@ -135,9 +136,12 @@ static DREAL *DFN(phase_copy)(const double *src, size_t len)
 /* Lock-step driver over the whole batch, as the CUDA large-n path runs it:
  * per-instance workspaces and states, the factorization between the two
  * middle phases for the instances that asked, in compacted order. */
+/* fail_rounds: bit r set = report every factorization of round r as failed
+ * (info != 0), as a batched library may where the in-kernel Cholesky would
+ * not: after_factor then retries with more regularization. */
 static void DFN(phase_lock_step)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, int64_t B, DREAL *keep,
                                  size_t psz, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status, int32_t *iters,
-                                 int *rounds_out)
+                                 int *rounds_out, unsigned fail_rounds)
 {
     size_t wsz = DFN(qp_work_size)(bt->n, bt->m, bt->k);
     DREAL *work = (DREAL *)malloc(sizeof(DREAL) * wsz * (size_t)B);
@@ -152,6 +156,12 @@ static void DFN(phase_lock_step)(const DFN(qp_batch) *bt, const DFN(qp_settings)
         if (count == 0) break;
         ++rounds;
         for (int j = 0; j < count; ++j) info[j] = DFN(qp_instance_factor)(bt, work + (size_t)active[j] * wsz, active[j]);
+        if (rounds < 32 && (fail_rounds >> rounds & 1))
+            for (int j = 0; j < count; ++j) { /* and L left as garbage, as a failed potrf may leave it */
+                DFN(qp_work) w = DFN(qp_work_map)(work + (size_t)active[j] * wsz, bt->n, bt->m, bt->k);
+                for (size_t e = 0; e < (size_t)bt->n * bt->n; ++e) w.L[e] = (DREAL)NAN;
+                info[j] = 1;
+            }
         for (int j = 0; j < count; ++j)
             DFN(qp_instance_after_factor)(bt, set, work + (size_t)active[j] * wsz, &state[active[j]], active[j], x, lam,
                                           nu, info[j]);
@@ -205,7 +215,7 @@ static void DFN(check_phases)(const phase_case *c, uint64_t seed)
         DFN(qp_solve_instance)(&bt, &set, work, keep[0] + i * psz, i, x[0], lam[0], nu[0], st[0], it[0]);
     free(work);
     int rounds = 0;
-    DFN(phase_lock_step)(&bt, &set, B, keep[1], psz, x[1], lam[1], nu[1], st[1], it[1], &rounds);
+    DFN(phase_lock_step)(&bt, &set, B, keep[1], psz, x[1], lam[1], nu[1], st[1], it[1], &rounds, 0);
     dopt_qp_solution sol = {x[2], lam[2], nu[2], st[2], it[2]};
     dopt_qp_tape *tape = NULL;
     CHECK_OK(dopt_qp_solve(tu_ctx, &P, &opt, &sol, &tape));
@@ -239,6 +249,27 @@ static void DFN(check_phases)(const phase_case *c, uint64_t seed)
     }
     CHECK(rounds <= most + 2, "%s n=%d m=%d k=%d: %d rounds for at most %d iterations", prec, n, m, k, rounds, most);
     if (most != fewest) phase_iters_differ = 1;
+
+    /* A library's Cholesky reported failed in the start round and two
+     * iterations (the first round, 1, is the start point): the retries must
+     * still reach the same statuses, and in float64 a solution as accurate
+     * as test_qp_solve requires (the regularization only preconditions the
+     * refined solves). */
+    if (c->mix == MIX_NONE && c->max_iter == 0 && c->kind == DOPT_GEN_STRICTLY_CONVEX) {
+        DFN(phase_lock_step)(&bt, &set, B, keep[1], psz, x[1], lam[1], nu[1], st[1], it[1], &rounds,
+                             1u << 1 | 1u << 3 | 1u << 4);
+        CHECK(!memcmp(st[0], st[1], sizeof(int32_t) * b), "%s n=%d m=%d k=%d: statuses after forced retries differ",
+              prec, n, m, k);
+        if (sizeof(DREAL) == 8)
+            for (size_t i = 0; i < b; ++i) {
+                if (st[1][i] != DOPT_INST_SOLVED) continue; /* shared data can make an instance infeasible */
+                double e = tq_kkt_error(&d, (int64_t)i, (const double *)(const void *)(x[1] + i * n),
+                                        (const double *)(const void *)(lam[1] + i * m),
+                                        (const double *)(const void *)(nu[1] + i * k));
+                CHECK(e < 1e-6, "n=%d m=%d k=%d: KKT error %.3e after forced retries", n, m, k, e);
+            }
+        ++phase_forced_retry_runs;
+    }
 
     dopt_qp_tape_destroy(tape);
     for (int v = 0; v < 3; ++v) free(x[v]), free(lam[v]), free(nu[v]), free(keep[v]), free(st[v]), free(it[v]);
