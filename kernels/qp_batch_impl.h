@@ -59,22 +59,86 @@ DOPT_KFN DFN(qp_view) DFN(qp_batch_view)(const DFN(qp_batch) *bt, int64_t i)
     return v;
 }
 
-/* Solves instance i in the full workspace `work`; with keep != NULL, the
- * factorization at the solution (the persistent prefix of the workspace) is
- * copied there for the backward. */
-DOPT_KFN void DFN(qp_solve_instance)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work, DREAL *keep,
-                                     int64_t i, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status, int32_t *iters)
+/* Instance i's rows of the batch's outputs (NULL for an empty block). */
+typedef struct {
+    DREAL *x, *lam, *nu;
+} DFN(qp_slice);
+
+DOPT_KFN DFN(qp_slice) DFN(qp_slice_of)(const DFN(qp_batch) *bt, int64_t i, DREAL *x, DREAL *lam, DREAL *nu)
+{
+    DFN(qp_slice) o;
+    o.x = x + i * bt->n;
+    o.lam = bt->m ? lam + i * bt->m : NULL;
+    o.nu = bt->k ? nu + i * bt->k : NULL;
+    return o;
+}
+
+/* The phases of qp_ipm_impl.h for instance i of a batch, each on i's own
+ * full workspace `work` and state: what a batched driver calls per instance
+ * (the CUDA large-n path, one thread per instance and phase; tests/
+ * test_qp_phases.c on the CPU). qp_instance_end also writes status and
+ * iterations and, with keep != NULL (instance i's tape slot), copies the
+ * factorization at the solution (the workspace's persistent prefix). */
+DOPT_KFN void DFN(qp_instance_begin)(const DFN(qp_batch) *bt, DREAL *work, DFN(qp_state) *st, int64_t i,
+                                     int keep_factor)
 {
     DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
-    DFN(qp_state) st;
-    DFN(qp_ipm_solve)(&v, set, work, &st, x + i * bt->n, bt->m ? lam + i * bt->m : NULL,
-                      bt->k ? nu + i * bt->k : NULL, keep != NULL);
-    status[i] = st.status;
-    if (iters) iters[i] = st.iter;
-    if (keep && st.status == DOPT_INST_SOLVED) {
+    DFN(qp_work) w = DFN(qp_work_map)(work, bt->n, bt->m, bt->k);
+    DFN(qp_phase_begin)(&v, &w, st, keep_factor);
+}
+
+DOPT_KFN int DFN(qp_instance_before_factor)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work,
+                                            DFN(qp_state) *st, int64_t i, DREAL *x, DREAL *lam, DREAL *nu)
+{
+    DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
+    DFN(qp_work) w = DFN(qp_work_map)(work, bt->n, bt->m, bt->k);
+    DFN(qp_slice) o = DFN(qp_slice_of)(bt, i, x, lam, nu);
+    return DFN(qp_phase_before_factor)(&v, set, &w, st, o.x, o.lam, o.nu);
+}
+
+/* The central piece in kernel (what the batched path does with libraries). */
+DOPT_KFN int DFN(qp_instance_factor)(const DFN(qp_batch) *bt, DREAL *work, int64_t i)
+{
+    DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
+    DFN(qp_work) w = DFN(qp_work_map)(work, bt->n, bt->m, bt->k);
+    return DFN(qp_factor_assembled)(&v, &w);
+}
+
+DOPT_KFN void DFN(qp_instance_after_factor)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work,
+                                            DFN(qp_state) *st, int64_t i, DREAL *x, DREAL *lam, DREAL *nu, int info)
+{
+    DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
+    DFN(qp_work) w = DFN(qp_work_map)(work, bt->n, bt->m, bt->k);
+    DFN(qp_slice) o = DFN(qp_slice_of)(bt, i, x, lam, nu);
+    DFN(qp_phase_after_factor)(&v, set, &w, st, o.x, o.lam, o.nu, info);
+}
+
+DOPT_KFN void DFN(qp_instance_end)(const DFN(qp_batch) *bt, DREAL *work, DFN(qp_state) *st, DREAL *keep, int64_t i,
+                                   DREAL *x, DREAL *lam, DREAL *nu, int32_t *status, int32_t *iters)
+{
+    DFN(qp_view) v = DFN(qp_batch_view)(bt, i);
+    DFN(qp_work) w = DFN(qp_work_map)(work, bt->n, bt->m, bt->k);
+    DFN(qp_slice) o = DFN(qp_slice_of)(bt, i, x, lam, nu);
+    DFN(qp_phase_end)(&v, &w, st, o.x, o.lam, o.nu);
+    status[i] = st->status;
+    if (iters) iters[i] = st->iter;
+    if (keep && st->status == DOPT_INST_SOLVED) {
         size_t len = DFN(qp_work_persist_size)(bt->n, bt->m, bt->k);
         for (size_t e = 0; e < len; ++e) keep[e] = work[e];
     }
+}
+
+/* Solves instance i in the full workspace `work`: the phases in order with
+ * the factorization in kernel (the CPU backend, and the CUDA backend's
+ * small-n path, one thread per instance). keep as in qp_instance_end. */
+DOPT_KFN void DFN(qp_solve_instance)(const DFN(qp_batch) *bt, const DFN(qp_settings) *set, DREAL *work, DREAL *keep,
+                                     int64_t i, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status, int32_t *iters)
+{
+    DFN(qp_state) st;
+    DFN(qp_instance_begin)(bt, work, &st, i, keep != NULL);
+    while (DFN(qp_instance_before_factor)(bt, set, work, &st, i, x, lam, nu))
+        DFN(qp_instance_after_factor)(bt, set, work, &st, i, x, lam, nu, DFN(qp_instance_factor)(bt, work, i));
+    DFN(qp_instance_end)(bt, work, &st, keep, i, x, lam, nu, status, iters);
 }
 
 /* Adjoint of instance i into DX, DLT, DN (zero unless it was solved): the

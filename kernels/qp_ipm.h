@@ -6,6 +6,15 @@
 #include "dopt.h" /* the problem struct the batch is built from */
 #include "dopt_kernel_common.h"
 
+/* What an instance's next factorization of K is for (qp_state.stage; see
+ * "the solve in phases" in qp_ipm_impl.h). */
+enum {
+    DOPT_QP_STAGE_START = 0,   /* K at W = I: the start point */
+    DOPT_QP_STAGE_ITERATE = 1, /* K at the iterate: a Newton step */
+    DOPT_QP_STAGE_TAPE = 2,    /* K at the solution: kept for the backward */
+    DOPT_QP_STAGE_DONE = 3     /* no more factorizations */
+};
+
 #define DREAL double
 #define DFN(name) name##_d
 #define DABS fabs

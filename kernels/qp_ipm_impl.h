@@ -24,12 +24,16 @@ typedef struct {
     int refine;    /* max iterative refinement steps per KKT solve */
 } DFN(qp_settings);
 
-/* Scalars of one instance's iteration; lives beside its workspace. */
+/* Scalars of one instance's solve; lives beside its workspace (on the GPU,
+ * in device memory between the phase kernels). */
 typedef struct {
     DREAL tau, kappa;
     DREAL delta, eps_s; /* regularization used by the current factor */
+    DREAL rtau, mu;     /* tau-residual and complementarity of the current iterate (before_factor -> after_factor) */
     int status, iter;
-    int started; /* 1 once qp_ipm_start accepted the data and set a start point */
+    int started;     /* 1 once the data was accepted and a start point set */
+    int stage;       /* DOPT_QP_STAGE_*: what the next factorization is for */
+    int keep_factor; /* a solved instance refactors K at its solution for the tape */
 } DFN(qp_state);
 
 /* Workspace slices of one instance (all DREAL, contiguous). The first
@@ -251,19 +255,43 @@ DOPT_KFN DREAL DFN(qp_delta0)(const DFN(qp_view) *v, const DFN(qp_work) *w)
     return DREAL_REG * (1 + DFN(qp_qdiag)(v, w));
 }
 
-/* Factors K at the current W. Returns 0 or nonzero on failure. The first
- * attempt starts from the cached Hb (delta0); later ones rebuild H with a
- * 100-fold larger delta each. */
-DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+/* The factorization of K is split so that a batch can hand its central
+ * piece (L += Gw'Gw and the Cholesky of L, the O(n^3) part) to a batched
+ * library: qp_assemble fills L and Gw, qp_factor_assembled is the in-kernel
+ * version of that piece, qp_factor_complete finishes from its outcome. */
+
+/* First attempt's matrix before the Gram update: L = Hb (the whole n x n
+ * block: Hb's strict lower triangle is zero, so L's is zero too and a
+ * library reading either triangle sees the same matrix), Gw = W^1/2 G with
+ * zero rows where the row is off. */
+DOPT_KFN void DFN(qp_assemble)(const DFN(qp_view) *v, DFN(qp_work) *w)
 {
-    int n = v->n;
+    int n = v->n, m = v->m;
+    for (size_t e = 0; e < (size_t)n * n; ++e) w->L[e] = w->Hb[e];
+    for (int r = 0; r < m; ++r) {
+        DREAL sw = DSQRT(w->W[r]);
+        const DREAL *g = v->G + (size_t)r * n;
+        DREAL *o = w->Gw + (size_t)r * n;
+        for (int j = 0; j < n; ++j) o[j] = sw * g[j];
+    }
+}
+
+/* In-kernel central piece: L += Gw'Gw (upper triangle), L = U'U in place.
+ * Returns 0, or the failed pivot + 1 (the convention of LAPACK's info). */
+DOPT_KFN int DFN(qp_factor_assembled)(const DFN(qp_view) *v, DFN(qp_work) *w)
+{
+    if (v->m > 0) DFN(la_syrk_upper_add)(v->n, v->m, w->Gw, w->L);
+    return DFN(la_cholesky)(v->n, w->L);
+}
+
+/* Later attempts after a failed first Cholesky: rebuild H with a 100-fold
+ * larger delta each time. Returns 0 or nonzero on failure. */
+DOPT_KFN int DFN(qp_factor_retry)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+{
     DREAL delta = DFN(qp_delta0)(v, w);
-    for (int attempt = 0; attempt < 8; ++attempt, delta *= 100) {
-        if (attempt == 0)
-            for (int i = 0; i < n; ++i)
-                for (int j = i; j < n; ++j) w->L[(size_t)i * n + j] = w->Hb[(size_t)i * n + j];
-        else
-            DFN(qp_form_h_base)(v, w, delta, w->L);
+    for (int attempt = 1; attempt < 8; ++attempt) {
+        delta *= 100;
+        DFN(qp_form_h_base)(v, w, delta, w->L);
         DFN(qp_add_gwg)(v, w);
         if (DFN(la_cholesky)(v->n, w->L) == 0) {
             st->delta = delta;
@@ -271,6 +299,22 @@ DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state
         }
     }
     return 1;
+}
+
+/* Given info of the central piece on the assembled L (0: L holds U with
+ * H_rho + delta0 I = U'U): the Schur complement, or the retries. */
+DOPT_KFN int DFN(qp_factor_complete)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st, int info)
+{
+    if (info != 0) return DFN(qp_factor_retry)(v, w, st);
+    st->delta = DFN(qp_delta0)(v, w);
+    return DFN(qp_factor_schur)(v, w, st);
+}
+
+/* Factors K at the current W in one go. Returns 0 or nonzero on failure. */
+DOPT_KFN int DFN(qp_factor)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
+{
+    DFN(qp_assemble)(v, w);
+    return DFN(qp_factor_complete)(v, w, st, DFN(qp_factor_assembled)(v, w));
 }
 
 /* One solve with the factors: K [dx; dz; dy] = [bx; bz; by]. */
@@ -374,11 +418,12 @@ DOPT_KFN void DFN(qp_set_scaling)(const DFN(qp_view) *v, DFN(qp_work) *w, const 
     }
 }
 
-/* Checks the data, prepares Q and computes the starting point: the
- * solution of min 1/2 x'Qx + p'x + 1/2 |Gx - h|^2 s.t. Ax = b, with slacks
- * and duals shifted into the interior (as CVXOPT's coneqp). */
-DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
-                               DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y)
+/* The start point is the solution of
+ *     min 1/2 x'Qx + p'x + 1/2 |Gx - h|^2  s.t.  Ax = b,
+ * with slacks and duals shifted into the interior (as CVXOPT's coneqp).
+ * qp_ipm_setup checks the data, prepares Q, caches Hb and sets W = I and the
+ * right-hand side; K is then factored; qp_ipm_start_point solves. */
+DOPT_KFN int DFN(qp_ipm_setup)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st)
 {
     int n = v->n, m = v->m, k = v->k;
     st->iter = 0;
@@ -398,7 +443,14 @@ DOPT_KFN int DFN(qp_ipm_start)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     }
     for (int j = 0; j < n; ++j) w->bx[j] = -v->p[j];
     for (int r = 0; r < k; ++r) w->by[r] = v->b[r];
-    if (DFN(qp_factor)(v, w, st)) return st->status = DOPT_INST_NUMERICAL;
+    return st->status = DOPT_INST_RUNNING;
+}
+
+/* With K factored at W = I: the start point. Returns the status. */
+DOPT_KFN int DFN(qp_ipm_start_point)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                                     DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y)
+{
+    int n = v->n, m = v->m, k = v->k;
     DFN(qp_kkt_solve)(v, w, set->refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, x, z, y);
     /* z now holds Gx - h on rows that are on */
     DREAL smin = DREAL_MAX, zmin = DREAL_MAX;
@@ -669,34 +721,96 @@ DOPT_KFN void DFN(qp_ipm_finish)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_
     for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
 }
 
-/* The whole solve of one instance. With keep_factor, a solved instance
- * leaves in w the factorization of K at its solution, for qp_adjoint. */
-DOPT_KFN int DFN(qp_ipm_solve)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DREAL *work,
-                               DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y, int keep_factor)
+/* ---- the solve in phases ------------------------------------------------
+ * One instance's solve is
+ *     qp_phase_begin;
+ *     while (qp_phase_before_factor)
+ *         qp_phase_after_factor(info of the central piece on the assembled L);
+ *     qp_phase_end;
+ * where the central piece (L += Gw'Gw, Cholesky of L: qp_factor_assembled)
+ * is the only step left to the caller. qp_solve_instance (qp_batch_impl.h)
+ * runs it in kernel, per instance (CPU backend, CUDA small-n path); the
+ * CUDA backend's large-n path runs every phase for all running instances in
+ * lock step and the central piece as batched GEMM + Cholesky. Each
+ * factorization serves one purpose, the instance's stage: the start point,
+ * a Newton step, or (keep_factor) the tape's factor at the solution. */
+
+/* Clears the workspace (the tape then holds no stale values), checks the
+ * data and sets up the start point's system. */
+DOPT_KFN void DFN(qp_phase_begin)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st, int keep_factor)
 {
-    DFN(qp_work) w = DFN(qp_work_map)(work, v->n, v->m, v->k);
-    if (DFN(qp_ipm_start)(v, set, &w, st, x, z, y) != DOPT_INST_RUNNING) {
-        /* rejected before iterating: nothing meaningful to report */
-        for (int j = 0; j < v->n; ++j) x[j] = 0;
-        for (int r = 0; r < v->m; ++r) z[r] = 0;
-        for (int r = 0; r < v->k; ++r) y[r] = 0;
-        return st->status;
-    }
-    {
-        for (;;) {
-            DREAL rtau, mu;
-            if (DFN(qp_ipm_check)(v, set, &w, st, x, z, y, &rtau, &mu) != DOPT_INST_RUNNING) break;
-            DFN(qp_set_scaling)(v, &w, z);
-            if (DFN(qp_factor)(v, &w, st)) { st->status = DOPT_INST_NUMERICAL; break; }
-            if (DFN(qp_ipm_step)(v, set, &w, st, x, z, y, rtau, mu) != DOPT_INST_RUNNING) break;
+    size_t len = DFN(qp_work_size)(v->n, v->m, v->k);
+    for (size_t e = 0; e < len; ++e) w->Qs[e] = 0; /* Qs is the workspace's base */
+    st->delta = st->eps_s = 0;
+    st->rtau = st->mu = 0;
+    st->keep_factor = keep_factor;
+    st->stage = DFN(qp_ipm_setup)(v, w, st) == DOPT_INST_RUNNING ? DOPT_QP_STAGE_START : DOPT_QP_STAGE_DONE;
+}
+
+/* Decides whether the instance needs a factorization and assembles it (L, Gw:
+ * qp_assemble). Returns 1 when it does, 0 when the instance is done. At an
+ * iterate this is where the residuals and the termination tests run. */
+DOPT_KFN int DFN(qp_phase_before_factor)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                                         DFN(qp_state) *st, const DREAL *x, const DREAL *z, const DREAL *y)
+{
+    switch (st->stage) {
+    case DOPT_QP_STAGE_START:
+        break;
+    case DOPT_QP_STAGE_ITERATE:
+        if (DFN(qp_ipm_check)(v, set, w, st, x, z, y, &st->rtau, &st->mu) != DOPT_INST_RUNNING) {
+            if (!(st->keep_factor && st->status == DOPT_INST_SOLVED)) {
+                st->stage = DOPT_QP_STAGE_DONE;
+                return 0;
+            }
+            st->stage = DOPT_QP_STAGE_TAPE;
         }
+        DFN(qp_set_scaling)(v, w, z);
+        break;
+    default:
+        return 0;
     }
-    if (keep_factor && st->status == DOPT_INST_SOLVED) {
-        DFN(qp_set_scaling)(v, &w, z);
-        if (DFN(qp_factor)(v, &w, st)) st->status = DOPT_INST_NUMERICAL;
+    DFN(qp_assemble)(v, w);
+    return 1;
+}
+
+/* Given info of the central piece (0 = L factored): completes the
+ * factorization, then the start point, the predictor-corrector step, or
+ * nothing more (the tape's factor). */
+DOPT_KFN void DFN(qp_phase_after_factor)(const DFN(qp_view) *v, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                                         DFN(qp_state) *st, DREAL *x, DREAL *z, DREAL *y, int info)
+{
+    int stage = st->stage;
+    if (stage == DOPT_QP_STAGE_DONE) return;
+    if (DFN(qp_factor_complete)(v, w, st, info)) {
+        st->status = DOPT_INST_NUMERICAL;
+        st->stage = DOPT_QP_STAGE_DONE;
+        return;
     }
-    DFN(qp_ipm_finish)(v, &w, st, x, z, y);
-    return st->status;
+    if (stage == DOPT_QP_STAGE_START)
+        DFN(qp_ipm_start_point)(v, set, w, st, x, z, y);
+    else if (stage == DOPT_QP_STAGE_ITERATE)
+        DFN(qp_ipm_step)(v, set, w, st, x, z, y, st->rtau, st->mu);
+    st->stage = stage != DOPT_QP_STAGE_TAPE && st->status == DOPT_INST_RUNNING ? DOPT_QP_STAGE_ITERATE
+                                                                               : DOPT_QP_STAGE_DONE;
+}
+
+/* The caller's outputs (see docs/QP.md, statuses). An instance its driver
+ * left unfinished (the batched path bounds its rounds) reports the iteration
+ * limit from an iterate, else a numerical failure. */
+DOPT_KFN void DFN(qp_phase_end)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st, DREAL *x, DREAL *z,
+                                DREAL *y)
+{
+    if (st->stage == DOPT_QP_STAGE_ITERATE) st->status = DOPT_INST_ITERATION_LIMIT;
+    else if (st->stage != DOPT_QP_STAGE_DONE) st->status = DOPT_INST_NUMERICAL;
+    st->stage = DOPT_QP_STAGE_DONE;
+    if (st->started) {
+        DFN(qp_ipm_finish)(v, w, st, x, z, y);
+        return;
+    }
+    /* rejected before iterating: nothing meaningful to report */
+    for (int j = 0; j < v->n; ++j) x[j] = 0;
+    for (int r = 0; r < v->m; ++r) z[r] = 0;
+    for (int r = 0; r < v->k; ++r) y[r] = 0;
 }
 
 /* Backward: with the factorization of K at the solution, solve

@@ -222,4 +222,90 @@ static double tq_max_abs_diff(size_t len, const double *a, const double *b)
     return e;
 }
 
+/* ---- the CPU backend as the reference of the CUDA results ---- */
+
+/* Elements of each gradient (dQ dp dG dh dA db) for d's sharing. */
+static void tq_grad_lens(const tq_data *d, size_t lens[6])
+{
+    size_t n = d->n, m = d->m, k = d->k;
+    size_t per[6] = {n * n, n, m * n, m, k * n, k};
+    unsigned bits[6] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                        DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+    for (int t = 0; t < 6; ++t) lens[t] = per[t] * tq_copies(d, bits[t]);
+}
+
+/* Solves d (its host arrays) on a fresh CPU context into o; with gx != NULL
+ * also the backward of <gx, x> + <glam, lam> + <gnu, nu> (host arrays,
+ * glam/gnu may be NULL) into grad[6] (sized by tq_grad_lens). */
+static void tq_cpu_reference(const tq_data *d, const dopt_qp_options *opt, tq_out *o, const double *gx,
+                             const double *glam, const double *gnu, double **grad)
+{
+    dopt_context *cpu = NULL;
+    if (dopt_context_create(&cpu, DOPT_BACKEND_CPU) != DOPT_OK) {
+        CHECK(0, "cannot create the CPU reference context");
+        dopt_context_destroy(cpu);
+        return;
+    }
+    tq_data h = *d;
+    h.dQ = h.Q, h.dp = h.p, h.dG = h.G, h.dh = h.h, h.dA = h.A, h.db = h.b;
+    dopt_qp_problem P = tq_problem(&h);
+    dopt_qp_solution s = {o->x, o->lam, o->nu, o->status, o->iters};
+    dopt_qp_tape *tape = NULL;
+    dopt_status st = dopt_qp_solve(cpu, &P, opt, &s, gx ? &tape : NULL);
+    CHECK(st == DOPT_OK, "CPU reference solve: %s", dopt_context_last_error(cpu));
+    if (gx && st == DOPT_OK) {
+        dopt_qp_grad_in gin = {gx, d->m ? glam : NULL, d->k ? gnu : NULL};
+        dopt_qp_grad_out gout = {grad[0], grad[1], d->m ? grad[2] : NULL, d->m ? grad[3] : NULL,
+                                 d->k ? grad[4] : NULL, d->k ? grad[5] : NULL};
+        st = dopt_qp_backward(cpu, tape, &gin, &gout);
+        CHECK(st == DOPT_OK, "CPU reference backward: %s", dopt_context_last_error(cpu));
+    }
+    dopt_qp_tape_destroy(tape);
+    dopt_context_destroy(cpu);
+}
+
+/* The test's results o (and gradients grad, or NULL) against the CPU
+ * backend's on the same data. On the CPU the arithmetic is the same and
+ * deterministic, so they must be bitwise equal (a fresh context, other
+ * thread counts allowed). On CUDA it is not the same (nvcc contracts
+ * a*b+c into fused multiply-adds, cuBLAS/cuSOLVER sum in their own order on
+ * the large-n path), so the caller bounds the difference: statuses equal,
+ * max |x - x_cpu| <= xbound, and each gradient within gbound times its
+ * largest CPU entry (at least 1e-2, as the finite-difference checks). */
+static void tq_check_against_cpu(const char *what, const tq_data *d, const dopt_qp_options *opt, const tq_out *o,
+                                 double xbound, const double *gx, const double *glam, const double *gnu,
+                                 double **grad, double gbound)
+{
+    size_t b = (size_t)d->B, lens[6];
+    tq_grad_lens(d, lens);
+    tq_out r = tq_out_alloc(d);
+    double *rg[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (grad)
+        for (int t = 0; t < 6; ++t) rg[t] = tq_alloc(lens[t]);
+    tq_cpu_reference(d, opt, &r, grad ? gx : NULL, glam, gnu, rg);
+    static const char *names[6] = {"dQ", "dp", "dG", "dh", "dA", "db"};
+    if (!tu_cuda()) {
+        CHECK(!memcmp(o->x, r.x, sizeof(double) * b * d->n) && !memcmp(o->lam, r.lam, sizeof(double) * b * d->m) &&
+                  !memcmp(o->nu, r.nu, sizeof(double) * b * d->k) && !memcmp(o->status, r.status, 4 * b),
+              "%s: the CPU backend's result differs between two contexts", what);
+        for (int t = 0; t < 6 && grad; ++t)
+            CHECK(!memcmp(grad[t], rg[t], sizeof(double) * lens[t]), "%s: %s differs between two CPU contexts", what,
+                  names[t]);
+    } else {
+        CHECK(!memcmp(o->status, r.status, 4 * b), "%s: statuses differ from the CPU backend's", what);
+        double dx = tq_max_abs_diff(b * d->n, o->x, r.x);
+        CHECK(dx <= xbound, "%s: max |x - x_cpu| = %.3e > %.3e", what, dx, xbound);
+        for (int t = 0; t < 6 && grad; ++t) {
+            double big = 1e-2;
+            for (size_t j = 0; j < lens[t]; ++j)
+                if (fabs(rg[t][j]) > big) big = fabs(rg[t][j]);
+            double dg = tq_max_abs_diff(lens[t], grad[t], rg[t]);
+            CHECK(dg <= gbound * big, "%s: max |%s - %s_cpu| = %.3e > %.3e", what, names[t], names[t], dg,
+                  gbound * big);
+        }
+    }
+    for (int t = 0; t < 6; ++t) free(rg[t]);
+    tq_out_free(&r);
+}
+
 #endif

@@ -123,6 +123,26 @@ static void test_random(int n, int m, int k, dopt_gen_kind kind, double cond, in
     tq_free(&d);
 }
 
+/* n >= 64 takes the CUDA backend's large-n path (batched library
+ * factorization): its result against the CPU backend's. Bitwise on the CPU;
+ * on CUDA each solution is within sqrt(tol * cond) = sqrt(1e-8 * 10) of the
+ * optimum (lam_min(Q) >= 1/cond, see test_random), so the two are within
+ * twice that of each other. */
+static void test_large_against_cpu(int n, int m, int k, int64_t B, uint64_t seed)
+{
+    tq_data d = tq_gen(B, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, seed);
+    tq_stage(&d);
+    tq_out o = tq_out_alloc(&d);
+    CHECK_OK(tq_solve(&d, NULL, &o, NULL));
+    for (int64_t i = 0; i < B; ++i)
+        CHECK(o.status[i] == DOPT_SOLVED, "n=%d m=%d k=%d: instance %lld status %d", n, m, k, (long long)i, o.status[i]);
+    char what[64];
+    snprintf(what, sizeof what, "n=%d m=%d k=%d B=%lld", n, m, k, (long long)B);
+    tq_check_against_cpu(what, &d, NULL, &o, 2 * sqrt(1e-8 * 10), NULL, NULL, NULL, NULL, 0);
+    tq_out_free(&o);
+    tq_free(&d);
+}
+
 /* h = +inf switches a row off: same answer as the instance without that row. */
 static void test_inf_rows(void)
 {
@@ -249,7 +269,8 @@ int main(int argc, char **argv)
     test_hand_checked();
     /* sizes around the small-kernel thresholds and the benchmark's shapes */
     int sizes[][3] = {{1, 1, 0}, {1, 2, 0}, {2, 0, 1}, {3, 3, 0}, {8, 8, 2}, {16, 4, 4}, {31, 31, 7},
-                      {32, 32, 8}, {33, 33, 8}, {40, 80, 5}, {64, 64, 16}, {100, 20, 0}};
+                      {32, 32, 8}, {33, 33, 8}, {40, 80, 5}, {64, 64, 16}, {100, 20, 0},
+                      {64, 0, 16}, {65, 0, 0}, {66, 40, 0}}; /* large n with m = 0, k = 0 */
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
         int n = sizes[s][0], m = sizes[s][1], k = sizes[s][2];
         test_random(n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 20, 100 + s);
@@ -258,6 +279,9 @@ int main(int argc, char **argv)
         if (m >= n - k) test_random(n, m, k, DOPT_GEN_LP, 0, 10, 400 + s);
     }
     test_random(128, 128, 32, DOPT_GEN_STRICTLY_CONVEX, 10, 3, 7);
+    int large[][3] = {{63, 63, 16}, {64, 64, 16}, {64, 0, 16}, {65, 40, 0}, {66, 0, 0}, {100, 20, 0}};
+    for (size_t s = 0; s < sizeof large / sizeof large[0]; ++s)
+        test_large_against_cpu(large[s][0], large[s][1], large[s][2], 12, 500 + s);
     test_inf_rows();
     test_projections();
     test_stalled_projection();
