@@ -14,7 +14,9 @@ extern "C" {
  * (rows, n) state between steps; dopt runs the reverse steps (DDPM, DDIM),
  * SRG's Lagrangian guidance, its training targets, and candidate selection.
  * Noise comes from Philox: a pure function of (seed, row, step), so results
- * are bitwise the same for every thread count. Sign conventions:
+ * are bitwise the same for every thread count, and equal on CPU and GPU up
+ * to rounding (Box-Muller uses each platform's log/sin/cos;
+ * docs/ARCHITECTURE.md). Sign conventions:
  * docs/DIFFUSION.md. Constraints follow SRG: A x >= b. */
 typedef enum dopt_schedule { DOPT_SCHEDULE_LINEAR = 0, DOPT_SCHEDULE_COSINE = 1 } dopt_schedule;
 typedef enum dopt_sampler { DOPT_SAMPLER_DDPM = 0, DOPT_SAMPLER_DDIM = 1 } dopt_sampler;
