@@ -80,7 +80,11 @@ DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *g
 /* Candidates: every row (batch * samples) rounded (when round) and scored
  * (objective c'x, violation sum max(b - Ax, 0)); per instance the best:
  * feasible (violation <= feas_tol) first, then smaller violation, then smaller
- * objective. objective, violation (rows) and best_x (batch, n) may be NULL. */
+ * objective, then the lower index. NaN ranks worst: a row with a NaN gap
+ * gets violation NaN (never feasible) and comes after every numeric
+ * violation; a NaN objective after every numeric one. The CPU and CUDA
+ * backends use the same order. objective, violation (rows) and best_x
+ * (batch, n) may be NULL. */
 DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x,
                                                int round, double feas_tol, void *objective, void *violation,
                                                int32_t *best, void *best_x);

@@ -88,8 +88,9 @@ typedef struct {
     const DREAL *b, *c;
 } DFN(diff_milp);
 
-/* Violation sum_i max(b_i - a_i'x, 0); with viol_rows != NULL also marks
- * each violated row (1) or not (0). */
+/* Violation sum_i max(b_i - a_i'x, 0), NaN when a row's gap is NaN (a NaN
+ * candidate must not pass as feasible); with viol_rows != NULL also marks
+ * each violated row (1) or not (0, also for NaN). */
 DOPT_KFN DREAL DFN(diff_violation)(const DFN(diff_milp) *p, const DREAL *x, DREAL *viol_rows)
 {
     DREAL v = 0;
@@ -98,7 +99,7 @@ DOPT_KFN DREAL DFN(diff_violation)(const DFN(diff_milp) *p, const DREAL *x, DREA
         for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) ax += p->val[e] * x[p->col[e]];
         DREAL gap = p->b[i] - ax;
         if (viol_rows) viol_rows[i] = gap > 0 ? (DREAL)1 : (DREAL)0;
-        if (gap > 0) v += gap;
+        if (!(gap <= 0)) v += gap; /* NaN propagates: a NaN row is not satisfied */
     }
     return v;
 }
