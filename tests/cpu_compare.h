@@ -60,6 +60,26 @@ static void tc_same_i32(const char *what, const int32_t *gpu, const int32_t *cpu
     CHECK(bad == 0, "%s: %zu of %zu differ from the CPU's", what, bad, count);
 }
 
+/* count doubles stored as the dtype (float32 when f32) in fresh host
+ * memory (NULL for NULL), and back. */
+static void *tc_to_dtype(const double *v, size_t count, int f32)
+{
+    if (!v) return NULL;
+    void *h = malloc((f32 ? 4 : 8) * count + 8);
+    for (size_t e = 0; e < count; ++e) {
+        if (f32)
+            ((float *)h)[e] = (float)v[e];
+        else
+            ((double *)h)[e] = v[e];
+    }
+    return h;
+}
+
+static void tc_from_dtype(double *out, const void *h, size_t count, int f32)
+{
+    for (size_t e = 0; e < count; ++e) out[e] = f32 ? ((const float *)h)[e] : ((const double *)h)[e];
+}
+
 /* A non-blocking CUDA stream (it does not synchronize with the legacy
  * default stream, so work left on the wrong stream shows up as a race), or
  * NULL when it cannot be made. */

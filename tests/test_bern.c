@@ -345,25 +345,6 @@ static void test_round_repair(void)
 
 /* ---- the CUDA backend against the CPU backend ------------------------------- */
 
-/* Stores n doubles as the dtype (float32 when f32) in fresh host memory. */
-static void *as_dtype(const double *v, size_t count, int f32)
-{
-    if (!v) return NULL;
-    void *h = malloc((f32 ? 4 : 8) * count + 8);
-    for (size_t e = 0; e < count; ++e) {
-        if (f32)
-            ((float *)h)[e] = (float)v[e];
-        else
-            ((double *)h)[e] = v[e];
-    }
-    return h;
-}
-
-static void from_dtype(double *out, const void *h, size_t count, int f32)
-{
-    for (size_t e = 0; e < count; ++e) out[e] = f32 ? ((const float *)h)[e] : ((const double *)h)[e];
-}
-
 /* Evaluates p on the context's backend in float64 or float32, with A dense
  * or CSR (zeros dropped), xhat as probabilities or as logits. */
 static dopt_status beval_any(const bprob *p, int f32, int csr, int logits, dopt_bern_estimator est, int K,
@@ -387,8 +368,8 @@ static dopt_status beval_any(const bprob *p, int f32, int csr, int logits, dopt_
                 rp[i * (m + 1) + r + 1] = (int64_t)nnz;
             }
     }
-    void *hA = csr ? NULL : as_dtype(p->A, B * m * n, f32), *hv = csr ? as_dtype(val, nnz, f32) : NULL;
-    void *hb = as_dtype(p->b, B * m, f32), *hc = as_dtype(p->c, B * n, f32), *hx = as_dtype(in, B * n, f32);
+    void *hA = csr ? NULL : tc_to_dtype(p->A, B * m * n, f32), *hv = csr ? tc_to_dtype(val, nnz, f32) : NULL;
+    void *hb = tc_to_dtype(p->b, B * m, f32), *hc = tc_to_dtype(p->c, B * n, f32), *hx = tc_to_dtype(in, B * n, f32);
     void *A = tu_dev(hA, es * B * m * n), *v = tu_dev(hv, es * nnz), *b = tu_dev(hb, es * B * m);
     void *c = tu_dev(hc, es * B * n), *x = tu_dev(hx, es * B * n);
     void *R = tu_dev(rp, 8 * B * (m + 1)), *C = tu_dev(col, 4 * nnz);
@@ -401,8 +382,8 @@ static dopt_status beval_any(const bprob *p, int f32, int csr, int logits, dopt_
     dopt_status st = dopt_bern_eval(tu_ctx, &P, x, &opt, &r);
     tu_host(hl, r.loss, es * B), tu_host(hg, r.grad, es * B * n), tu_host(hls, r.loss_se, es * B);
     tu_host(hgs, r.grad_se, es * B * n), tu_host(o->st, r.status, 4 * B);
-    from_dtype(o->loss, hl, B, f32), from_dtype(o->grad, hg, B * n, f32);
-    from_dtype(o->lse, hls, B, f32), from_dtype(o->gse, hgs, B * n, f32);
+    tc_from_dtype(o->loss, hl, B, f32), tc_from_dtype(o->grad, hg, B * n, f32);
+    tc_from_dtype(o->lse, hls, B, f32), tc_from_dtype(o->gse, hgs, B * n, f32);
     tu_dev_free(hl, r.loss), tu_dev_free(hg, r.grad), tu_dev_free(hls, r.loss_se), tu_dev_free(hgs, r.grad_se);
     tu_dev_free(o->st, r.status);
     tu_dev_free(hA, A), tu_dev_free(hv, v), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hx, x);
@@ -439,15 +420,15 @@ static void bern_compare(const char *what, const bprob *p, int f32, int csr, int
 static void round_any(const bprob *p, int f32, double *xo, int32_t *so)
 {
     size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8;
-    void *hA = as_dtype(p->A, B * m * n, f32), *hb = as_dtype(p->b, B * m, f32), *hc = as_dtype(p->c, B * n, f32);
-    void *hx = as_dtype(p->xhat, B * n, f32), *hy = malloc(es * B * n);
+    void *hA = tc_to_dtype(p->A, B * m * n, f32), *hb = tc_to_dtype(p->b, B * m, f32), *hc = tc_to_dtype(p->c, B * n, f32);
+    void *hx = tc_to_dtype(p->xhat, B * n, f32), *hy = malloc(es * B * n);
     void *A = tu_dev(hA, es * B * m * n), *b = tu_dev(hb, es * B * m), *c = tu_dev(hc, es * B * n);
     void *x = tu_dev(hx, es * B * n), *y = tu_dev_out(hy, es * B * n);
     int32_t *st = (int32_t *)tu_dev_out(so, 4 * B);
     dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, NULL, NULL, NULL, b, c, 0};
     CHECK_OK(dopt_bern_round(tu_ctx, &P, x, y, st));
     tu_host(hy, y, es * B * n), tu_host(so, st, 4 * B);
-    from_dtype(xo, hy, B * n, f32);
+    tc_from_dtype(xo, hy, B * n, f32);
     tu_dev_free(hA, A), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hx, x), tu_dev_free(hy, y);
     tu_dev_free(so, st);
     free(hA), free(hb), free(hc), free(hx), free(hy);

@@ -462,24 +462,6 @@ static void test_candidates_nan(void)
 
 /* ---- the CUDA backend against the CPU backend ------------------------------- */
 
-static void *as_dt(const double *v, size_t count, int f32)
-{
-    if (!v) return NULL;
-    void *h = malloc((f32 ? 4 : 8) * count + 8);
-    for (size_t e = 0; e < count; ++e) {
-        if (f32)
-            ((float *)h)[e] = (float)v[e];
-        else
-            ((double *)h)[e] = v[e];
-    }
-    return h;
-}
-
-static void from_dt(double *out, const void *h, size_t count, int f32)
-{
-    for (size_t e = 0; e < count; ++e) out[e] = f32 ? ((const float *)h)[e] : ((const double *)h)[e];
-}
-
 #define SC_B 3
 #define SC_K 4
 #define SC_N 24
@@ -503,7 +485,7 @@ typedef struct {
 
 static staged stage_in(const double *v, size_t count, int f32)
 {
-    staged s = {as_dt(v, count, f32), NULL, count, f32};
+    staged s = {tc_to_dtype(v, count, f32), NULL, count, f32};
     s.dev = tu_dev(s.host, (f32 ? 4 : 8) * count);
     return s;
 }
@@ -511,7 +493,7 @@ static staged stage_in(const double *v, size_t count, int f32)
 static void stage_back(staged *s, double *out)
 {
     tu_host(s->host, s->dev, (s->f32 ? 4 : 8) * s->count);
-    if (out) from_dt(out, s->host, s->count, s->f32);
+    if (out) tc_from_dtype(out, s->host, s->count, s->f32);
     tu_dev_free(s->host, s->dev);
     free(s->host);
 }
