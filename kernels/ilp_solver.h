@@ -43,7 +43,11 @@
 enum { ILP_AT_LB = 0, ILP_AT_UB = 1, ILP_BASIC = 2 };
 enum { ILP_LP_OPTIMAL = 0, ILP_LP_INFEASIBLE = 1, ILP_LP_CUTOFF = 2, ILP_LP_FAILED = 3 };
 
-/* Nanoseconds: the host clock on a CPU, the global timer on a GPU. */
+/* Nanoseconds: the host's wall clock on a CPU, the device's global timer
+ * (%globaltimer, one clock for all SMs) on a GPU. A call's deadline is taken
+ * on the clock its solves compare against: the CPU backend reads this
+ * function on the host, the CUDA backend reads it in a kernel at the start
+ * of the call (the two clocks are not assumed to agree). */
 DOPT_KFN uint64_t ilp_now_ns(void)
 {
 #if defined(__CUDA_ARCH__)
@@ -59,7 +63,7 @@ DOPT_KFN uint64_t ilp_now_ns(void)
 
 typedef struct {
     int64_t node_limit;   /* >= 1 */
-    uint64_t deadline_ns; /* on ilp_now_ns's clock; 0 = none */
+    uint64_t deadline_ns; /* absolute, on ilp_now_ns's clock, one for the whole call; 0 = none */
 } ilp_limits;
 
 /* Workspace of one solve, carved from one buffer (ilp_work_bytes). */
