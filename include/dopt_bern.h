@@ -14,7 +14,8 @@ extern "C" {
  * xhat in (0,1)^n per instance, samples x_j = 1[logit(xhat_j) + logit(eps_j)
  * >= 0] (eps from Philox: the same numbers on every backend and thread count)
  * estimate  F(xhat) = c'xhat + mu sum_i E[max(a_i'x - b_i, 0)]  and its
- * gradient. See docs/BERNOULLI.md. */
+ * gradient. Results are bitwise the same for every thread count, and equal
+ * on CPU and GPU up to rounding (docs/ARCHITECTURE.md). See docs/BERNOULLI.md. */
 typedef enum dopt_bern_estimator {
     DOPT_BERN_UNBIASED = 0,  /* default: exact difference in each x_j (local expectation), unbiased */
     DOPT_BERN_REINFORCE = 1, /* score function with a leave-one-out baseline, unbiased */

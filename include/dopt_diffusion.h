@@ -14,7 +14,9 @@ extern "C" {
  * (rows, n) state between steps; dopt runs the reverse steps (DDPM, DDIM),
  * SRG's Lagrangian guidance, its training targets, and candidate selection.
  * Noise comes from Philox: a pure function of (seed, row, step), so results
- * are bitwise the same for every thread count. Sign conventions:
+ * are bitwise the same for every thread count, and equal on CPU and GPU up
+ * to rounding (Box-Muller uses each platform's log/sin/cos;
+ * docs/ARCHITECTURE.md). Sign conventions:
  * docs/DIFFUSION.md. Constraints follow SRG: A x >= b. */
 typedef enum dopt_schedule { DOPT_SCHEDULE_LINEAR = 0, DOPT_SCHEDULE_COSINE = 1 } dopt_schedule;
 typedef enum dopt_sampler { DOPT_SAMPLER_DDPM = 0, DOPT_SAMPLER_DDIM = 1 } dopt_sampler;
@@ -78,7 +80,11 @@ DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *g
 /* Candidates: every row (batch * samples) rounded (when round) and scored
  * (objective c'x, violation sum max(b - Ax, 0)); per instance the best:
  * feasible (violation <= feas_tol) first, then smaller violation, then smaller
- * objective. objective, violation (rows) and best_x (batch, n) may be NULL. */
+ * objective, then the lower index. NaN ranks worst: a row with a NaN gap
+ * gets violation NaN (never feasible) and comes after every numeric
+ * violation; a NaN objective after every numeric one. The CPU and CUDA
+ * backends use the same order. objective, violation (rows) and best_x
+ * (batch, n) may be NULL. */
 DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x,
                                                int round, double feas_tol, void *objective, void *violation,
                                                int32_t *best, void *best_x);

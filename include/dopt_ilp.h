@@ -16,7 +16,9 @@ extern "C" {
  * or (m); lb, ub (batch, n) or (n), NULL = 0 and 1 (binary). Bounds must be
  * finite, |bound| <= 1e9; they are rounded inward to integers. Everything is
  * solved in float64 whatever the dtype. Branch and bound with a bounded dual
- * simplex (docs/ILP.md): the objective is optimal to 1e-9 relative. */
+ * simplex (docs/ILP.md): the objective is optimal to 1e-9 relative. CPU and
+ * GPU objectives agree to that tolerance; y may differ between alternative
+ * optima (docs/ARCHITECTURE.md, "CPU vs GPU results"). */
 enum {
     DOPT_ILP_SHARE_A = 1u << 0,
     DOPT_ILP_SHARE_B = 1u << 1,
@@ -35,7 +37,8 @@ typedef struct dopt_ilp_problem {
 
 typedef struct dopt_ilp_options {
     int64_t node_limit; /* LP relaxations per instance; 0 = default 1,000,000 */
-    double time_limit;  /* seconds for the whole call; 0 = none (results then depend on timing) */
+    double time_limit;  /* wall-clock seconds from the start of the call, one deadline for every
+                           instance; 0 = none (with one, results depend on timing) */
 } dopt_ilp_options;
 
 /* Outputs (backend memory): y (batch, n) and, optional, obj and bound
@@ -68,7 +71,7 @@ typedef struct dopt_ilp_grad_options {
     double lambda;   /* DBB interpolation; default 10 */
     double epsilon;  /* perturbation scale; default 1 */
     int32_t samples; /* perturbation samples K; default 10 */
-    uint64_t seed;   /* Philox seed of Z: identical on every backend and thread count */
+    uint64_t seed;   /* Philox seed of Z: the same for every thread count; CPU and GPU equal up to rounding */
 } dopt_ilp_grad_options;
 
 DOPT_API void dopt_ilp_grad_options_default(dopt_ilp_grad_options *g);

@@ -51,6 +51,24 @@ DOPT_KFN DFN(bern_view) DFN(bern_batch_view)(const DFN(bern_batch) *bt, int64_t 
     return v;
 }
 
+/* xhat (n) from the caller's input: the input itself, or sigmoid(input)
+ * with logits. One routine for the CPU loop and the CUDA prepare kernel. */
+DOPT_KFN void DFN(bern_xhat_of)(const DREAL *in, int logits, int n, DREAL *xhat)
+{
+    for (int j = 0; j < n; ++j) xhat[j] = logits ? (DREAL)(1 / (1 + exp(-(double)in[j]))) : in[j];
+}
+
+/* With logits the gradient is taken with respect to logit(xhat): the chain
+ * rule multiplies by d xhat / d logit = xhat (1 - xhat). */
+DOPT_KFN void DFN(bern_logit_chain)(const DREAL *xhat, int n, DREAL *g, DREAL *gse)
+{
+    for (int j = 0; j < n; ++j) {
+        DREAL d = xhat[j] * (1 - xhat[j]);
+        g[j] *= d;
+        if (gse) gse[j] *= d;
+    }
+}
+
 /* Work per instance for bern_eval_instance: the estimator's plus xhat. */
 DOPT_KFN size_t DFN(bern_instance_work)(int n, int m, int K) { return DFN(bern_work_size)(n, m, K) + (size_t)n; }
 
@@ -64,7 +82,7 @@ DOPT_KFN int DFN(bern_eval_instance)(const DFN(bern_batch) *bt, const DREAL *in,
     DFN(bern_view) v = DFN(bern_batch_view)(bt, i);
     const DREAL *xin = in + i * n;
     DREAL *xhat = work + DFN(bern_work_size)(n, bt->m, K);
-    for (int j = 0; j < n; ++j) xhat[j] = logits ? (DREAL)(1 / (1 + exp(-(double)xin[j]))) : xin[j];
+    DFN(bern_xhat_of)(xin, logits, n, xhat);
     DREAL *g = grad + i * n, *gse = grad_se ? grad_se + i * n : NULL;
     int st;
     if (estimator == DOPT_BERN_EXACT) {
@@ -76,12 +94,7 @@ DOPT_KFN int DFN(bern_eval_instance)(const DFN(bern_batch) *bt, const DREAL *in,
         st = DFN(bern_instance)(&v, xhat, estimator, K, mu, seed, (uint32_t)i, work, loss + i, g,
                                 loss_se ? loss_se + i : NULL, gse);
     }
-    if (logits && st == DOPT_INST_SOLVED)
-        for (int j = 0; j < n; ++j) {
-            DREAL d = xhat[j] * (1 - xhat[j]);
-            g[j] *= d;
-            if (gse) gse[j] *= d;
-        }
+    if (logits && st == DOPT_INST_SOLVED) DFN(bern_logit_chain)(xhat, n, g, gse);
     return st;
 }
 

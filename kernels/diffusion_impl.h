@@ -88,8 +88,9 @@ typedef struct {
     const DREAL *b, *c;
 } DFN(diff_milp);
 
-/* Violation sum_i max(b_i - a_i'x, 0); with viol_rows != NULL also marks
- * each violated row (1) or not (0). */
+/* Violation sum_i max(b_i - a_i'x, 0), NaN when a row's gap is NaN (a NaN
+ * candidate must not pass as feasible); with viol_rows != NULL also marks
+ * each violated row (1) or not (0, also for NaN). */
 DOPT_KFN DREAL DFN(diff_violation)(const DFN(diff_milp) *p, const DREAL *x, DREAL *viol_rows)
 {
     DREAL v = 0;
@@ -98,7 +99,7 @@ DOPT_KFN DREAL DFN(diff_violation)(const DFN(diff_milp) *p, const DREAL *x, DREA
         for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) ax += p->val[e] * x[p->col[e]];
         DREAL gap = p->b[i] - ax;
         if (viol_rows) viol_rows[i] = gap > 0 ? (DREAL)1 : (DREAL)0;
-        if (gap > 0) v += gap;
+        if (!(gap <= 0)) v += gap; /* NaN propagates: a NaN row is not satisfied */
     }
     return v;
 }
@@ -168,15 +169,24 @@ DOPT_KFN void DFN(diff_candidate)(const DFN(diff_milp) *p, const DREAL *x, int r
     *viol = DFN(diff_violation)(p, xr, NULL);
 }
 
-/* Is candidate (va, oa) better than (vb, ob)? Feasible (violation <= tol)
- * first, then the smaller violation, then the smaller objective; ties keep
- * the lower index (callers scan in index order). */
-DOPT_KFN int DFN(diff_better)(DREAL va, DREAL oa, DREAL vb, DREAL ob, DREAL tol)
+/* The order of candidates, one function for the CPU scan and the CUDA
+ * reduction (so both pick the same one): does candidate a come before b?
+ * Feasible (violation <= tol) first, then the smaller violation, then the
+ * smaller objective, then the lower row index. NaN is the worst value: a
+ * NaN violation ranks after every number (neither feasible nor comparable),
+ * a NaN objective after every number. Index < 0 marks "no candidate" (the
+ * reduction's identity), after everything. A strict total order on distinct
+ * indices, so any reduction order gives the same minimum. */
+DOPT_KFN int DFN(diff_before)(DREAL va, DREAL oa, int64_t ia, DREAL vb, DREAL ob, int64_t ib, DREAL tol)
 {
-    int fa = va <= tol, fb = vb <= tol;
-    if (fa != fb) return fa;
-    if (!fa && va != vb) return va < vb;
-    return oa < ob;
+    if ((ia < 0) != (ib < 0)) return ib < 0;
+    int ca = va <= tol ? 0 : (va == va ? 1 : 2), cb = vb <= tol ? 0 : (vb == vb ? 1 : 2);
+    if (ca != cb) return ca < cb;
+    if (ca == 1 && va != vb) return va < vb;
+    int na = oa != oa, nb = ob != ob;
+    if (na != nb) return nb;
+    if (!na && oa != ob) return oa < ob;
+    return ia < ib;
 }
 
 /* ---- batch addressing and per-row entry points (CPU loop and CUDA) ---- */
@@ -283,7 +293,7 @@ DOPT_KFN int32_t DFN(diff_select_entry)(const DFN(diff_batch) *bt, const DREAL *
     int64_t r0 = i * K;
     int32_t best = 0;
     for (int k = 1; k < K; ++k)
-        if (DFN(diff_better)(viol[r0 + k], obj[r0 + k], viol[r0 + best], obj[r0 + best], tol)) best = k;
+        if (DFN(diff_before)(viol[r0 + k], obj[r0 + k], k, viol[r0 + best], obj[r0 + best], best, tol)) best = k;
     if (best_x)
         for (int j = 0; j < n; ++j) {
             DREAL v = x[(r0 + best) * n + j];

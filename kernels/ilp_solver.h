@@ -43,7 +43,11 @@
 enum { ILP_AT_LB = 0, ILP_AT_UB = 1, ILP_BASIC = 2 };
 enum { ILP_LP_OPTIMAL = 0, ILP_LP_INFEASIBLE = 1, ILP_LP_CUTOFF = 2, ILP_LP_FAILED = 3 };
 
-/* Nanoseconds: the host clock on a CPU, the global timer on a GPU. */
+/* Nanoseconds: the host's wall clock on a CPU, the device's global timer
+ * (%globaltimer, one clock for all SMs) on a GPU. A call's deadline is taken
+ * on the clock its solves compare against: the CPU backend reads this
+ * function on the host, the CUDA backend reads it in a kernel at the start
+ * of the call (the two clocks are not assumed to agree). */
 DOPT_KFN uint64_t ilp_now_ns(void)
 {
 #if defined(__CUDA_ARCH__)
@@ -59,7 +63,7 @@ DOPT_KFN uint64_t ilp_now_ns(void)
 
 typedef struct {
     int64_t node_limit;   /* >= 1 */
-    uint64_t deadline_ns; /* on ilp_now_ns's clock; 0 = none */
+    uint64_t deadline_ns; /* absolute, on ilp_now_ns's clock, one for the whole call; 0 = none */
 } ilp_limits;
 
 /* Workspace of one solve, carved from one buffer (ilp_work_bytes). */
@@ -72,19 +76,45 @@ typedef struct {
     double *x;           /* n + m values of y and s */
     double *ybest, *trail;
     int *head, *stat;    /* basic variable of each row; ILP_AT_LB/UB/BASIC */
-    int trail_cap;
+    int trail_cap;       /* trail levels carved (ilp_trail_depth) */
     int since_refactor;
 } ilp_work;
 
-DOPT_KFN size_t ilp_work_bytes(int n, int m)
+/* Trail levels that data instance `inst` can need: min(ILP_MAX_TRAIL,
+ * sum_j (u_j - l_j)) over its integer box [l, u] (0 when the instance never
+ * reaches branch and bound: invalid bounds or an empty box).
+ * Why the box width bounds the depth: a trail level is a branching on a
+ * variable j whose LP value is fractional, so l_j < y_j < u_j at that node
+ * and its interval holds at least two integers (width >= 1). The children
+ * take [l_j, floor y_j] or [floor y_j + 1, u_j]: the width of j drops by at
+ * least 1, and bounds only tighten on the way down. So a path branches on j
+ * at most u_j - l_j times, and the depth is at most the total width. (A
+ * bits-per-variable bound, log2(width + 1), would hold only for bisection:
+ * branching at floor(y_j) may peel off one value at a time.) Binary
+ * problems need n levels, not ILP_MAX_TRAIL. */
+DOPT_KFN int ilp_trail_depth(const ilp_view *v, int64_t inst)
+{
+    double width = 0;
+    for (int j = 0; j < v->n; ++j) {
+        double l, u;
+        ilp_int_bounds(v, inst, j, &l, &u);
+        if (!(fabs(l) <= ILP_MAX_BOUND) || !(fabs(u) <= ILP_MAX_BOUND) || l > u) return 0;
+        width += u - l;
+    }
+    return width < (double)ILP_MAX_TRAIL ? (int)width : ILP_MAX_TRAIL;
+}
+
+/* Bytes of one solve's workspace with room for `depth` trail levels. */
+DOPT_KFN size_t ilp_work_bytes(int n, int m, int depth)
 {
     size_t doubles = (size_t)n * 9 + (size_t)m * n + (size_t)m * 2 + (size_t)(m + 1) * (n + m + 1) +
-                     (size_t)ILP_MAX_TRAIL * ILP_TRAIL_WIDTH;
+                     (size_t)depth * ILP_TRAIL_WIDTH;
     size_t ints = (size_t)m + (size_t)(n + m);
     return doubles * sizeof(double) + ints * sizeof(int);
 }
 
-DOPT_KFN ilp_work ilp_work_carve(void *buf, int n, int m)
+/* The workspace in buf (ilp_work_bytes(n, m, depth) bytes). */
+DOPT_KFN ilp_work ilp_work_carve(void *buf, int n, int m, int depth)
 {
     ilp_work w;
     double *p = (double *)buf;
@@ -101,10 +131,10 @@ DOPT_KFN ilp_work ilp_work_carve(void *buf, int n, int m)
     w.T = p, p += (size_t)(m + 1) * w.W;
     w.x = p, p += n + m;
     w.ybest = p, p += n;
-    w.trail = p, p += (size_t)ILP_MAX_TRAIL * ILP_TRAIL_WIDTH;
+    w.trail = p, p += (size_t)depth * ILP_TRAIL_WIDTH;
     w.head = (int *)p;
     w.stat = w.head + m;
-    w.trail_cap = ILP_MAX_TRAIL;
+    w.trail_cap = depth;
     w.since_refactor = 0;
     return w;
 }
@@ -357,11 +387,14 @@ DOPT_KFN ilp_result ilp_branch_and_bound(ilp_work *w, const ilp_limits *lim, dou
     int integral_costs = 1;
     for (int j = 0; j < n; ++j)
         if (w->c[j] != floor(w->c[j]) || fabs(w->c[j]) > 1e6) integral_costs = 0;
-    int cap = 0; /* the depth can never exceed the total box width */
+    int cap = 0; /* the depth can never exceed the total box width (ilp_trail_depth) */
     {
         double width = 0;
         for (int j = 0; j < n; ++j) width += w->U0[j] - w->L0[j];
-        cap = width < (double)w->trail_cap ? (int)width : w->trail_cap;
+        cap = width < (double)ILP_MAX_TRAIL ? (int)width : ILP_MAX_TRAIL;
+        /* callers size the trail to every instance's need, so this never
+         * binds; if it did, the node would stay open (a limit, not a crash) */
+        if (cap > w->trail_cap) cap = w->trail_cap;
     }
     ilp_root_basis(w);
     int depth = 0, limited = 0;

@@ -5,6 +5,7 @@
  * dense, bad input, and round-and-repair. */
 #include "philox.h"
 #include "test_util.h"
+#include "cpu_compare.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -342,6 +343,177 @@ static void test_round_repair(void)
     bfree(&p);
 }
 
+/* ---- the CUDA backend against the CPU backend ------------------------------- */
+
+/* Evaluates p on the context's backend in float64 or float32, with A dense
+ * or CSR (zeros dropped), xhat as probabilities or as logits. */
+static dopt_status beval_any(const bprob *p, int f32, int csr, int logits, dopt_bern_estimator est, int K,
+                             uint64_t seed, double mu, bout *o)
+{
+    size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8, nnz = 0;
+    double *in = malloc(8 * B * n);
+    for (size_t e = 0; e < B * n; ++e) in[e] = logits ? log(p->xhat[e] / (1 - p->xhat[e])) : p->xhat[e];
+    int64_t *rp = NULL;
+    int32_t *col = NULL;
+    double *val = NULL;
+    if (csr) {
+        rp = malloc(8 * B * (m + 1));
+        col = malloc(4 * (B * m * n + 1));
+        val = malloc(8 * (B * m * n + 1));
+        for (size_t i = 0; i < B; ++i)
+            for (size_t r = 0; r < m; ++r) {
+                rp[i * (m + 1) + r] = (int64_t)nnz;
+                for (size_t j = 0; j < n; ++j)
+                    if (p->A[(i * m + r) * n + j] != 0) col[nnz] = (int32_t)j, val[nnz++] = p->A[(i * m + r) * n + j];
+                rp[i * (m + 1) + r + 1] = (int64_t)nnz;
+            }
+    }
+    void *hA = csr ? NULL : tc_to_dtype(p->A, B * m * n, f32), *hv = csr ? tc_to_dtype(val, nnz, f32) : NULL;
+    void *hb = tc_to_dtype(p->b, B * m, f32), *hc = tc_to_dtype(p->c, B * n, f32), *hx = tc_to_dtype(in, B * n, f32);
+    void *A = tu_dev(hA, es * B * m * n), *v = tu_dev(hv, es * nnz), *b = tu_dev(hb, es * B * m);
+    void *c = tu_dev(hc, es * B * n), *x = tu_dev(hx, es * B * n);
+    void *R = tu_dev(rp, 8 * B * (m + 1)), *C = tu_dev(col, 4 * nnz);
+    dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, csr ? R : NULL, csr ? C : NULL,
+                           v, b, c, 0};
+    dopt_bern_options opt = {est, K, seed, mu, logits};
+    void *hl = malloc(es * B + 8), *hg = malloc(es * B * n + 8), *hls = malloc(es * B + 8), *hgs = malloc(es * B * n + 8);
+    dopt_bern_result r = {tu_dev_out(hl, es * B), tu_dev_out(hg, es * B * n), tu_dev_out(hls, es * B),
+                          tu_dev_out(hgs, es * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
+    dopt_status st = dopt_bern_eval(tu_ctx, &P, x, &opt, &r);
+    tu_host(hl, r.loss, es * B), tu_host(hg, r.grad, es * B * n), tu_host(hls, r.loss_se, es * B);
+    tu_host(hgs, r.grad_se, es * B * n), tu_host(o->st, r.status, 4 * B);
+    tc_from_dtype(o->loss, hl, B, f32), tc_from_dtype(o->grad, hg, B * n, f32);
+    tc_from_dtype(o->lse, hls, B, f32), tc_from_dtype(o->gse, hgs, B * n, f32);
+    tu_dev_free(hl, r.loss), tu_dev_free(hg, r.grad), tu_dev_free(hls, r.loss_se), tu_dev_free(hgs, r.grad_se);
+    tu_dev_free(o->st, r.status);
+    tu_dev_free(hA, A), tu_dev_free(hv, v), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hx, x);
+    tu_dev_free(rp, R), tu_dev_free(col, C);
+    free(hl), free(hg), free(hls), free(hgs);
+    free(hA), free(hv), free(hb), free(hc), free(hx), free(in), free(rp), free(col), free(val);
+    return st;
+}
+
+/* The same evaluation here and on the CPU backend, compared under the
+ * documented bounds: float64 1e-10 (loss, gradient) and 1e-6 (standard
+ * errors), float32 1e-4 and 1e-2. */
+static void bern_compare(const char *what, const bprob *p, int f32, int csr, int logits, dopt_bern_estimator est,
+                         int K)
+{
+    bout g = bout_alloc(p), c = bout_alloc(p);
+    CHECK_OK(beval_any(p, f32, csr, logits, est, K, 17, 2.0, &g));
+    TC_ON_CPU(CHECK_OK(beval_any(p, f32, csr, logits, est, K, 17, 2.0, &c)));
+    size_t B = (size_t)p->B, n = p->n;
+    double tol = f32 ? 1e-4 : 1e-10, tol_se = f32 ? 1e-2 : 1e-6;
+    char name[160];
+    snprintf(name, sizeof name, "%s: loss", what), tc_close(name, g.loss, c.loss, B, tol);
+    snprintf(name, sizeof name, "%s: gradient", what), tc_close(name, g.grad, c.grad, B * n, tol);
+    snprintf(name, sizeof name, "%s: loss se", what), tc_close(name, g.lse, c.lse, B, tol_se);
+    snprintf(name, sizeof name, "%s: gradient se", what), tc_close(name, g.gse, c.gse, B * n, tol_se);
+    snprintf(name, sizeof name, "%s: status", what), tc_same_i32(name, g.st, c.st, B);
+    int solved = 0;
+    for (size_t i = 0; i < B; ++i) solved += c.st[i] == DOPT_SOLVED;
+    CHECK(solved > 0, "%s: no instance solved, nothing compared", what);
+    bout_free(&g), bout_free(&c);
+}
+
+/* Round-and-repair of p on the context's backend; x back in float64. */
+static void round_any(const bprob *p, int f32, double *xo, int32_t *so)
+{
+    size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8;
+    void *hA = tc_to_dtype(p->A, B * m * n, f32), *hb = tc_to_dtype(p->b, B * m, f32), *hc = tc_to_dtype(p->c, B * n, f32);
+    void *hx = tc_to_dtype(p->xhat, B * n, f32), *hy = malloc(es * B * n);
+    void *A = tu_dev(hA, es * B * m * n), *b = tu_dev(hb, es * B * m), *c = tu_dev(hc, es * B * n);
+    void *x = tu_dev(hx, es * B * n), *y = tu_dev_out(hy, es * B * n);
+    int32_t *st = (int32_t *)tu_dev_out(so, 4 * B);
+    dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, NULL, NULL, NULL, b, c, 0};
+    CHECK_OK(dopt_bern_round(tu_ctx, &P, x, y, st));
+    tu_host(hy, y, es * B * n), tu_host(so, st, 4 * B);
+    tc_from_dtype(xo, hy, B * n, f32);
+    tu_dev_free(hA, A), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hx, x), tu_dev_free(hy, y);
+    tu_dev_free(so, st);
+    free(hA), free(hb), free(hc), free(hx), free(hy);
+}
+
+/* Round-and-repair here and on the CPU: x and status exactly equal (the
+ * decisions compare sums of +-a_ij and c_j, which rounding cannot reorder). */
+static void round_compare(const char *what, const bprob *p, int f32)
+{
+    size_t B = (size_t)p->B, n = p->n;
+    double *xg = calloc(B * n, 8), *xc = calloc(B * n, 8);
+    int32_t *sg = calloc(B, 4), *sc = calloc(B, 4);
+    round_any(p, f32, xg, sg);
+    TC_ON_CPU(round_any(p, f32, xc, sc));
+    char name[160];
+    snprintf(name, sizeof name, "%s: x", what), tc_close(name, xg, xc, B * n, 0);
+    snprintf(name, sizeof name, "%s: status", what), tc_same_i32(name, sg, sc, B);
+    free(xg), free(xc), free(sg), free(sc);
+}
+
+/* Every CUDA path of the layer against the CPU backend: the three sampled
+ * estimators and the exact one, dense and CSR, probabilities and logits,
+ * float64 and float32, round-and-repair, a non-default stream, device 1. */
+static void test_cuda_matches_cpu(void)
+{
+    if (!tu_cuda()) return;
+    bprob p = bgen(48, 14, 6, 31, 1);
+    dopt_bern_estimator est[3] = {DOPT_BERN_UNBIASED, DOPT_BERN_REINFORCE, DOPT_BERN_DIFFILO};
+    const char *en[3] = {"unbiased", "reinforce", "diffilo"};
+    char what[96];
+    for (int f32 = 0; f32 < 2; ++f32)
+        for (int e = 0; e < 3; ++e) {
+            snprintf(what, sizeof what, "%s %s dense", en[e], f32 ? "f32" : "f64");
+            bern_compare(what, &p, f32, 0, 0, est[e], 64);
+            snprintf(what, sizeof what, "%s %s CSR", en[e], f32 ? "f32" : "f64");
+            bern_compare(what, &p, f32, 1, 0, est[e], 64);
+            snprintf(what, sizeof what, "%s %s logits", en[e], f32 ? "f32" : "f64");
+            bern_compare(what, &p, f32, 0, 1, est[e], 64);
+        }
+    bern_compare("exact f64", &p, 0, 0, 0, DOPT_BERN_EXACT, 1);
+    bern_compare("exact f32 CSR logits", &p, 1, 1, 1, DOPT_BERN_EXACT, 1);
+
+    /* round-and-repair on set covers (as test_round_repair) and on bgen's rows */
+    bprob cover = {40, 30, 20, calloc(40 * 20 * 30, 8), calloc(40 * 20, 8), calloc(40 * 30, 8), calloc(40 * 30, 8)};
+    tu_seed(19);
+    for (int i = 0; i < 40; ++i) {
+        for (int r = 0; r < 20; ++r) {
+            for (int j = 0; j < 30; ++j)
+                if (tu_unif() < 0.12) cover.A[(i * 20 + r) * 30 + j] = -1;
+            cover.A[(i * 20 + r) * 30 + (r % 30)] = -1;
+            cover.b[i * 20 + r] = -1;
+        }
+        for (int j = 0; j < 30; ++j) cover.c[i * 30 + j] = 1 + tu_unif(), cover.xhat[i * 30 + j] = 0.05 + 0.5 * tu_unif();
+    }
+    round_compare("round cover f64", &cover, 0);
+    round_compare("round cover f32", &cover, 1);
+    round_compare("round bgen f64", &p, 0);
+    bfree(&cover);
+
+    /* a non-default (non-blocking) stream */
+    void *stream = tc_stream_create();
+    CHECK(stream != NULL, "could not create a CUDA stream");
+    if (stream) {
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, stream));
+        bern_compare("unbiased f64 on a stream", &p, 0, 0, 0, DOPT_BERN_UNBIASED, 64);
+        bern_compare("reinforce f32 CSR on a stream", &p, 1, 1, 0, DOPT_BERN_REINFORCE, 64);
+        round_compare("round f64 on a stream", &p, 0);
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, NULL));
+        tc_stream_destroy(stream);
+    }
+
+    /* device 1: the data live there too (allocated while it is current) */
+    if (tc_use_device(1)) {
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 1));
+        bern_compare("unbiased f64 on device 1", &p, 0, 0, 0, DOPT_BERN_UNBIASED, 64);
+        round_compare("round f64 on device 1", &p, 0);
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 0));
+        tc_use_device(0);
+    } else {
+        printf("device != 0: skipped (fewer than two CUDA devices)\n");
+    }
+    bfree(&p);
+    tc_release();
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -354,6 +526,7 @@ int main(int argc, char **argv)
     test_determinism_and_csr();
     test_bad_input();
     test_round_repair();
+    test_cuda_matches_cpu();
     CHECK(fabs(dopt_bern_mu_schedule(3, 1, 2, 100) - 8) < 1e-12 && dopt_bern_mu_schedule(10, 1, 2, 100) == 100,
           "mu schedule");
     return tu_finish("test_bern");

@@ -5,6 +5,7 @@
  * differences; the training target against a direct evaluation; guidance
  * lowering the violation on set cover; determinism; bad input. */
 #include "test_util.h"
+#include "cpu_compare.h"
 
 /* ---- the calls, staged through device memory on the CUDA backend ---- */
 
@@ -421,6 +422,192 @@ static void test_candidates(void)
     for (int j = 0; j < 10; ++j) CHECK(bx[j] == floor(x[best * 10 + j] + 0.5), "best_x is the rounded candidate");
 }
 
+/* NaN candidates: one order on every backend (NaN worst). One constraint
+ * x0 + x1 >= 1, costs (1, 2, 3); x2 is in no row, so a NaN x2 gives a NaN
+ * objective with a finite violation, a NaN x0 a NaN violation. The old CPU
+ * scan kept a leading NaN candidate (every comparison with NaN is false) and
+ * a NaN gap counted as satisfied. */
+static void test_candidates_nan(void)
+{
+    int64_t rp[2] = {0, 2};
+    int32_t col[2] = {0, 1};
+    double val[2] = {1, 1}, b[1] = {1}, c[3] = {1, 2, 3};
+    dopt_milp_batch gb = {3, 3, 1, 4, DOPT_FLOAT64, rp, col, val, b, c, NULL,
+                          DOPT_MILP_SHARE_A | DOPT_MILP_SHARE_B | DOPT_MILP_SHARE_C};
+    double N = NAN;
+    double x[36] = {/* instance 0: NaN everywhere, feasible with NaN cost, feasible 2, feasible 1 */
+                    N, 0, 0, 1, 0, N, 0, 1, 0, 1, 0, 0,
+                    /* instance 1, all infeasible: viol 1 (NaN cost), 0.5, NaN, 0.5 (NaN cost) */
+                    0, 0, N, 0.5, 0, 0, N, 0, 0, 0.5, 0, N,
+                    /* instance 2: all NaN */
+                    N, N, N, N, N, N, N, N, N, N, N, N};
+    double obj[12], viol[12], bx[9];
+    int32_t best[3] = {-1, -1, -1};
+    CHECK_OK(t_candidates(&gb, x, 0, 1e-9, obj, viol, best, bx));
+    CHECK(isnan(viol[0]) && isnan(obj[0]), "a NaN x0 gives NaN violation and objective (%g, %g)", viol[0], obj[0]);
+    CHECK(viol[1] == 0 && isnan(obj[1]), "a NaN x2 gives violation 0 and a NaN objective (%g, %g)", viol[1], obj[1]);
+    CHECK(best[0] == 3, "feasible candidates: the numeric cheapest wins over NaN ones (got %d, want 3)", best[0]);
+    CHECK(best[1] == 1, "infeasible candidates: smallest violation, then numeric objective (got %d, want 1)", best[1]);
+    CHECK(best[2] == 0, "all NaN: the lowest index (got %d)", best[2]);
+    CHECK(bx[0] == 1 && bx[1] == 0 && bx[2] == 0, "best_x of instance 0 is candidate 3");
+    if (tu_cuda()) {
+        double objc[12], violc[12], bxc[9];
+        int32_t bestc[3];
+        TC_ON_CPU(CHECK_OK(t_candidates(&gb, x, 0, 1e-9, objc, violc, bestc, bxc)));
+        tc_same_i32("NaN candidates: best", best, bestc, 3);
+        tc_close("NaN candidates: objective", obj, objc, 12, 1e-12);
+        tc_close("NaN candidates: violation", viol, violc, 12, 1e-12);
+    }
+}
+
+/* ---- the CUDA backend against the CPU backend ------------------------------- */
+
+#define SC_B 3
+#define SC_K 4
+#define SC_N 24
+#define SC_ROWS (SC_B * SC_K)
+#define SC_LEN (SC_ROWS * SC_N)
+
+/* Everything a scenario produces, in float64. */
+typedef struct {
+    double xt[SC_LEN], eps[SC_LEN], ddpm[SC_LEN], ddpm_eps[SC_LEN], ddim[SC_LEN];
+    double target[2][SC_LEN], obj[2][SC_ROWS], viol[2][SC_ROWS], bx[2][SC_B * SC_N];
+    int32_t best[2][SC_B];
+} scenario_out;
+
+/* A round trip through one call: host values (float64) staged in the dtype
+ * on the context's backend, the result converted back. */
+typedef struct {
+    void *host, *dev;
+    size_t count;
+    int f32;
+} staged;
+
+static staged stage_in(const double *v, size_t count, int f32)
+{
+    staged s = {tc_to_dtype(v, count, f32), NULL, count, f32};
+    s.dev = tu_dev(s.host, (f32 ? 4 : 8) * count);
+    return s;
+}
+
+static void stage_back(staged *s, double *out)
+{
+    tu_host(s->host, s->dev, (s->f32 ? 4 : 8) * s->count);
+    if (out) tc_from_dtype(out, s->host, s->count, s->f32);
+    tu_dev_free(s->host, s->dev);
+    free(s->host);
+}
+
+/* Noise, a guided DDPM step, an unguided DDIM step, SRG targets and
+ * candidates (rounded and not) on 3 set covers x 4 samples, on the
+ * context's backend, in float64 or float32. */
+static void run_scenario(int f32, scenario_out *o)
+{
+    cover cv;
+    make_cover(&cv, SC_N, 10, 41);
+    double x0[SC_LEN], xref[SC_B * SC_N], abar[101];
+    tu_seed(43);
+    for (int e = 0; e < SC_LEN; ++e) x0[e] = tu_unif();
+    for (int e = 0; e < SC_B * SC_N; ++e) xref[e] = tu_unif() < 0.5;
+    dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 100, abar);
+    dopt_dtype dt = f32 ? DOPT_FLOAT32 : DOPT_FLOAT64;
+    size_t nnz = (size_t)cv.rp[cv.m];
+    staged rp = {(void *)cv.rp, tu_dev(cv.rp, 8 * (size_t)(cv.m + 1)), 0, 0};
+    staged col = {(void *)cv.col, tu_dev(cv.col, 4 * nnz), 0, 0};
+    staged val = stage_in(cv.val, nnz, f32), b = stage_in(cv.b, (size_t)cv.m, f32), c = stage_in(cv.c, SC_N, f32);
+    staged xr = stage_in(xref, SC_B * SC_N, f32);
+    dopt_milp_batch gb = {SC_B, SC_N, cv.m, SC_K, dt, rp.dev, col.dev, val.dev, b.dev, c.dev, xr.dev,
+                          DOPT_MILP_SHARE_A | DOPT_MILP_SHARE_B | DOPT_MILP_SHARE_C};
+    dopt_guidance g = {0.7, 3.0, 1.5};
+
+    staged s0 = stage_in(x0, SC_LEN, f32);
+    staged sx = stage_in(x0, SC_LEN, f32), se = stage_in(x0, SC_LEN, f32); /* outputs (contents unused) */
+    CHECK_OK(dopt_diffusion_noise(tu_ctx, SC_ROWS, SC_N, dt, s0.dev, abar[60], 5, 60, sx.dev, se.dev));
+    stage_back(&sx, o->xt), stage_back(&se, o->eps);
+
+    /* a guided DDPM step from t = 60 (eps_hat = the noise drawn above) */
+    sx = stage_in(o->xt, SC_LEN, f32), se = stage_in(o->eps, SC_LEN, f32);
+    dopt_diffusion_step_desc d1 = {DOPT_SAMPLER_DDPM, abar, 60, 59, 0, 9};
+    CHECK_OK(dopt_diffusion_step(tu_ctx, &d1, SC_ROWS, SC_N, dt, sx.dev, se.dev, &gb, &g));
+    stage_back(&sx, o->ddpm), stage_back(&se, o->ddpm_eps);
+    /* an unguided DDIM step 59 -> 30 with eta 0.5 */
+    sx = stage_in(o->ddpm, SC_LEN, f32), se = stage_in(o->eps, SC_LEN, f32);
+    dopt_diffusion_step_desc d2 = {DOPT_SAMPLER_DDIM, abar, 59, 30, 0.5, 9};
+    CHECK_OK(dopt_diffusion_step(tu_ctx, &d2, SC_ROWS, SC_N, dt, sx.dev, se.dev, NULL, NULL));
+    stage_back(&sx, o->ddim), stage_back(&se, NULL);
+
+    for (int round = 0; round < 2; ++round) {
+        staged a = stage_in(o->xt, SC_LEN, f32), e = stage_in(o->eps, SC_LEN, f32), t = stage_in(x0, SC_LEN, f32);
+        CHECK_OK(dopt_srg_target(tu_ctx, &gb, &g, a.dev, e.dev, abar[60], round, t.dev));
+        stage_back(&a, NULL), stage_back(&e, NULL), stage_back(&t, o->target[round]);
+
+        staged x = stage_in(o->ddim, SC_LEN, f32), ob = stage_in(x0, SC_ROWS, f32), vi = stage_in(x0, SC_ROWS, f32);
+        staged bx = stage_in(x0, SC_B * SC_N, f32);
+        int32_t *best = (int32_t *)tu_dev_out(o->best[round], 4 * SC_B);
+        CHECK_OK(dopt_diffusion_candidates(tu_ctx, &gb, x.dev, round, 0.25, ob.dev, vi.dev, best, bx.dev));
+        tu_host(o->best[round], best, 4 * SC_B), tu_dev_free(o->best[round], best);
+        stage_back(&x, NULL), stage_back(&ob, o->obj[round]), stage_back(&vi, o->viol[round]);
+        stage_back(&bx, o->bx[round]);
+    }
+    stage_back(&s0, NULL), stage_back(&val, NULL), stage_back(&b, NULL), stage_back(&c, NULL);
+    stage_back(&xr, NULL);
+    tu_dev_free(rp.host, rp.dev), tu_dev_free(col.host, col.dev);
+}
+
+/* The scenario here and on the CPU backend, under the documented bounds:
+ * float64 1e-12, float32 1e-5 of (1 + |cpu|); candidate indices exact. */
+static void scenario_compare(const char *what, int f32)
+{
+    scenario_out *g = calloc(1, sizeof *g), *c = calloc(1, sizeof *c);
+    run_scenario(f32, g);
+    TC_ON_CPU(run_scenario(f32, c));
+    double tol = f32 ? 1e-5 : 1e-12;
+    char name[160];
+#define SC_CMP(field, count)                                                    \
+    snprintf(name, sizeof name, "%s: %s", what, #field);                        \
+    tc_close(name, (const double *)g->field, (const double *)c->field, count, tol)
+    SC_CMP(xt, SC_LEN);
+    SC_CMP(eps, SC_LEN);
+    SC_CMP(ddpm, SC_LEN);
+    SC_CMP(ddpm_eps, SC_LEN);
+    SC_CMP(ddim, SC_LEN);
+    SC_CMP(target, 2 * SC_LEN);
+    SC_CMP(obj, 2 * SC_ROWS);
+    SC_CMP(viol, 2 * SC_ROWS);
+    SC_CMP(bx, 2 * SC_B * SC_N);
+#undef SC_CMP
+    snprintf(name, sizeof name, "%s: best", what);
+    tc_same_i32(name, g->best[0], c->best[0], 2 * SC_B);
+    free(g), free(c);
+}
+
+/* Every CUDA path of the layer against the CPU backend: float64 and
+ * float32, a non-default stream, device 1. */
+static void test_cuda_matches_cpu(void)
+{
+    if (!tu_cuda()) return;
+    scenario_compare("f64", 0);
+    scenario_compare("f32", 1);
+    void *stream = tc_stream_create();
+    CHECK(stream != NULL, "could not create a CUDA stream");
+    if (stream) {
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, stream));
+        scenario_compare("f64 on a stream", 0);
+        scenario_compare("f32 on a stream", 1);
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, NULL));
+        tc_stream_destroy(stream);
+    }
+    if (tc_use_device(1)) {
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 1));
+        scenario_compare("f64 on device 1", 0);
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 0));
+        tc_use_device(0);
+    } else {
+        printf("device != 0: skipped (fewer than two CUDA devices)\n");
+    }
+    tc_release();
+}
+
 static void test_determinism_and_errors(void)
 {
     if (tu_cuda()) return;
@@ -467,6 +654,8 @@ int main(int argc, char **argv)
     test_srg_target();
     test_guided_violation();
     test_candidates();
+    test_candidates_nan();
     test_determinism_and_errors();
+    test_cuda_matches_cpu();
     return tu_finish("test_diffusion");
 }

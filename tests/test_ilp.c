@@ -2,7 +2,10 @@
  * instances (binary and general integer, feasible and infeasible, f64 and
  * f32, shared and per-instance data), limits, bad input, and thread-count
  * determinism. */
+#include <time.h>
+
 #include "test_util.h"
+#include "cpu_compare.h"
 
 /* ---- host-side problem and a staging solve ---------------------------------- */
 typedef struct {
@@ -284,6 +287,146 @@ static void test_threads_determinism(void)
     ifree(&p);
 }
 
+/* The trail is sized by the widest box of the batch (ilp_trail_depth): a
+ * batch mixing binary and wide boxes must size it by the widest instance,
+ * not the first, or the deep trees end at the trail (status 3) instead of
+ * the optimum. */
+static void test_trail_depth_mixed_boxes(void)
+{
+    iprob p = gen(240, 5, 3, -4, 4, 0.0, 71);
+    for (int64_t i = 0; i < p.B; ++i) {
+        int w = (int)(i % 8); /* instance 0 binary-like (width 0..1), the others up to [-4, 4] */
+        for (int j = 0; j < p.n; ++j) {
+            p.lb[i * p.n + j] = i == 0 ? 0 : -w / 2 - (j % 2);
+            p.ub[i * p.n + j] = i == 0 ? 1 : (w + 1) / 2 + 1;
+        }
+    }
+    check_against_oracle("mixed box widths", &p, 0, 0);
+    ifree(&p);
+}
+
+/* Wall-clock time from t0 (C11 timespec_get). */
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+/* Hard instances (n = 50, m = 25, y in [-30, 30]^50: each needs seconds of
+ * search) with shared A, b and box and per-instance costs. */
+static iprob hard_batch(int64_t B, uint64_t seed)
+{
+    int n = 50, m = 25;
+    iprob p = {B, n, m, calloc(B * n, 8), calloc(m * n, 8), calloc(m, 8), calloc(n, 8), calloc(n, 8)};
+    tu_seed(seed);
+    for (int j = 0; j < n; ++j) p.lb[j] = -30, p.ub[j] = 30;
+    for (int e = 0; e < m * n; ++e) p.A[e] = tu_normal();
+    for (int r = 0; r < m; ++r) p.b[r] = 0.5 * fabs(tu_normal()); /* y = 0 feasible */
+    for (int64_t e = 0; e < B * n; ++e) p.c[e] = tu_normal();
+    return p;
+}
+
+/* One deadline for the whole call (docs/ILP.md): with far more hard
+ * instances than workers, the call returns shortly after the limit, the
+ * instances that start after the deadline stop at once (0 nodes), and every
+ * limited instance reports a feasible incumbent (or none) and a valid bound.
+ * A deadline per instance would take (batch / workers) times the limit. */
+static void test_time_limit(void)
+{
+    const uint32_t shared = DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B | DOPT_ILP_SHARE_LB | DOPT_ILP_SHARE_UB;
+    /* the GPU budget holds some 4,000 threads at this size: 12,000 instances leave most late */
+    int64_t B = tu_cuda() ? 12000 : 64;
+    double limit = 0.25;
+    iprob p = hard_batch(B, 73);
+    if (!tu_cuda()) dopt_context_set_threads(tu_ctx, 2);
+    dopt_ilp_options o = {0, limit};
+    isol s;
+    struct timespec t0;
+    timespec_get(&t0, TIME_UTC);
+    CHECK_OK(isolve(&p, shared, 0, &o, &s));
+    double wall = seconds_since(&t0);
+    if (!tu_cuda()) dopt_context_set_threads(tu_ctx, 0);
+    int64_t late = 0, limited = 0, bad = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        int st = s.status[i];
+        if (st != DOPT_SOLVED && st != DOPT_ITERATION_LIMIT) ++bad;
+        if (st == DOPT_ITERATION_LIMIT) ++limited;
+        if (st == DOPT_ITERATION_LIMIT && s.nodes[i] == 0) ++late;
+        if (!(s.bound[i] <= s.obj[i] + 1e-9 * fmax(1, fabs(s.obj[i])))) ++bad;
+        if (s.obj[i] == INFINITY) {
+            for (int j = 0; j < p.n; ++j) bad += s.y[i * p.n + j] != 0;
+            continue;
+        }
+        double z = 0;
+        for (int j = 0; j < p.n; ++j) {
+            double yj = s.y[i * p.n + j];
+            bad += yj != floor(yj) || yj < -30 || yj > 30;
+            z += p.c[i * p.n + j] * yj;
+        }
+        for (int r = 0; r < p.m; ++r) {
+            double act = 0;
+            for (int j = 0; j < p.n; ++j) act += p.A[r * p.n + j] * s.y[i * p.n + j];
+            bad += act > p.b[r] + 1e-9 * fmax(1, fabs(p.b[r]));
+        }
+        bad += !(fabs(z - s.obj[i]) <= 1e-9 * fmax(1, fabs(z)));
+    }
+    printf("  time limit %.2f s: %lld instances in %.2f s, %lld limited, %lld started after the deadline\n", limit,
+           (long long)B, wall, (long long)limited, (long long)late);
+    CHECK(bad == 0, "time limit: %lld invalid statuses, bounds or incumbents", (long long)bad);
+    CHECK(wall < limit + 3.0, "time limit %.2f s: the call took %.2f s", limit, wall);
+    CHECK(late >= B / 4, "only %lld of %lld instances started after the deadline", (long long)late, (long long)B);
+    isol_free(&s);
+    ifree(&p);
+}
+
+/* ---- the CUDA backend against the CPU backend ------------------------------- */
+
+/* Objective and bound within 1e-9 relative (float32 outputs: 1e-6), equal
+ * statuses; y is compared through the objective (alternative optima). */
+static void ilp_compare(const char *what, const iprob *p, uint32_t shared, int f32)
+{
+    isol g, c;
+    CHECK_OK(isolve(p, shared, f32, NULL, &g));
+    TC_ON_CPU(CHECK_OK(isolve(p, shared, f32, NULL, &c)));
+    double tol = f32 ? 1e-6 : 1e-9;
+    char name[160];
+    snprintf(name, sizeof name, "%s: status", what), tc_same_i32(name, g.status, c.status, (size_t)p->B);
+    snprintf(name, sizeof name, "%s: objective", what), tc_close(name, g.obj, c.obj, (size_t)p->B, tol);
+    snprintf(name, sizeof name, "%s: bound", what), tc_close(name, g.bound, c.bound, (size_t)p->B, tol);
+    isol_free(&g), isol_free(&c);
+}
+
+static void test_cuda_matches_cpu(void)
+{
+    if (!tu_cuda()) return;
+    iprob bin = gen(600, 10, 6, 0, 1, 0.2, 81), gen3 = gen(400, 6, 4, -3, 3, 0.2, 82);
+    ilp_compare("binary f64", &bin, 0, 0);
+    ilp_compare("binary f32", &bin, 0, 1);
+    ilp_compare("general f64", &gen3, 0, 0);
+    ilp_compare("general f64 shared A, b, box", &gen3, DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B | DOPT_ILP_SHARE_LB |
+                                                         DOPT_ILP_SHARE_UB, 0);
+    void *stream = tc_stream_create();
+    CHECK(stream != NULL, "could not create a CUDA stream");
+    if (stream) {
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, stream));
+        ilp_compare("binary f64 on a stream", &bin, 0, 0);
+        ilp_compare("general f32 on a stream", &gen3, 0, 1);
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, NULL));
+        tc_stream_destroy(stream);
+    }
+    if (tc_use_device(1)) {
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 1));
+        ilp_compare("general f64 on device 1", &gen3, 0, 0);
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 0));
+        tc_use_device(0);
+    } else {
+        printf("device != 0: skipped (fewer than two CUDA devices)\n");
+    }
+    ifree(&bin), ifree(&gen3);
+    tc_release();
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -317,5 +460,8 @@ int main(int argc, char **argv)
     test_limits();
     test_bad_input();
     test_threads_determinism();
+    test_trail_depth_mixed_boxes();
+    test_time_limit();
+    test_cuda_matches_cpu();
     return tu_finish("test_ilp");
 }

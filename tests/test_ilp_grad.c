@@ -8,6 +8,7 @@
  * the learnable-origin chain rule; shared-parameter sums. */
 #include "ilp_grad.h"
 #include "test_util.h"
+#include "cpu_compare.h"
 
 typedef struct {
     int64_t B;
@@ -536,6 +537,169 @@ static void test_bad_grad_input(void)
     gfree(&p);
 }
 
+/* ---- the CUDA backend against the CPU backend ------------------------------- */
+
+/* Everything the layer computes from one problem, in float64. */
+typedef struct {
+    double *y, *dA[4], *db[4], *dc[4], *y_eps, *spo_loss, *spo_dc;
+    int32_t *status;
+} grad_out;
+
+/* a device (or host) copy of host doubles in the dtype, and its release */
+typedef struct {
+    void *host, *dev;
+    size_t count;
+    int f32;
+} tbuf;
+
+static tbuf tb_in(const double *v, size_t count, int f32)
+{
+    tbuf t = {tc_to_dtype(v, count, f32), NULL, count, f32};
+    t.dev = tu_dev(t.host, (f32 ? 4 : 8) * count);
+    return t;
+}
+
+static tbuf tb_out(size_t count, int f32)
+{
+    tbuf t = {malloc((f32 ? 4 : 8) * count + 8), NULL, count, f32};
+    t.dev = tu_dev_out(t.host, (f32 ? 4 : 8) * count);
+    return t;
+}
+
+/* copies back into out (when not NULL) and releases */
+static void tb_done(tbuf *t, double *out)
+{
+    tu_host(t->host, t->dev, (t->f32 ? 4 : 8) * t->count);
+    if (out) tc_from_dtype(out, t->host, t->count, t->f32);
+    tu_dev_free(t->host, t->dev);
+    free(t->host);
+}
+
+/* Solve, the four backward rules, the perturbed forward and SPO+ of p on the
+ * context's backend, in float64 or float32; dy and c_true (batch, n). */
+static void grad_suite(const gprob *p, int f32, const double *dy, const double *ctrue, grad_out *o)
+{
+    size_t B = (size_t)p->B, n = p->n, nA = cnt(p, DOPT_ILP_SHARE_A, (size_t)p->m * p->n),
+           nb = cnt(p, DOPT_ILP_SHARE_B, p->m), nc = cnt(p, DOPT_ILP_SHARE_C, p->n);
+    tbuf c = tb_in(p->c, nc, f32), A = tb_in(p->A, nA, f32), b = tb_in(p->b, nb, f32);
+    tbuf lb = tb_in(p->lb, cnt(p, DOPT_ILP_SHARE_LB, p->n), f32), ub = tb_in(p->ub, cnt(p, DOPT_ILP_SHARE_UB, p->n), f32);
+    dopt_ilp_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, c.dev, A.dev, b.dev, lb.dev, ub.dev,
+                          p->shared};
+    tbuf y = tb_out(B * n, f32);
+    int32_t *st = (int32_t *)tu_dev_out(o->status, 4 * B);
+    dopt_ilp_solution S = {y.dev, NULL, NULL, st, NULL};
+    CHECK_OK(dopt_ilp_solve(tu_ctx, &P, NULL, &S));
+    tu_host(o->status, st, 4 * B);
+    tu_host(y.host, y.dev, (f32 ? 4 : 8) * B * n);
+    tc_from_dtype(o->y, y.host, B * n, f32);
+    tbuf d = tb_in(dy, B * n, f32);
+    dopt_ilp_method methods[4] = {DOPT_ILP_COMBOPT, DOPT_ILP_DBB, DOPT_ILP_PERTURBED, DOPT_ILP_IDENTITY};
+    dopt_ilp_grad_options g;
+    for (int k = 0; k < 4; ++k) {
+        dopt_ilp_grad_options_default(&g);
+        g.method = methods[k];
+        g.seed = 23;
+        tbuf gA = tb_out(nA, f32), gb = tb_out(nb, f32), gc = tb_out(nc, f32);
+        CHECK_OK(dopt_ilp_backward(tu_ctx, &P, NULL, &g, y.dev, st, d.dev, gA.dev, gb.dev, gc.dev));
+        tb_done(&gA, o->dA[k]), tb_done(&gb, o->db[k]), tb_done(&gc, o->dc[k]);
+    }
+    dopt_ilp_grad_options_default(&g);
+    g.seed = 29;
+    tbuf ye = tb_out(B * n, f32);
+    CHECK_OK(dopt_ilp_perturbed(tu_ctx, &P, NULL, &g, ye.dev));
+    tb_done(&ye, o->y_eps);
+    tbuf ct = tb_in(ctrue, nc, f32), sl = tb_out(B, f32), sd = tb_out(nc, f32);
+    CHECK_OK(dopt_ilp_spo_plus(tu_ctx, &P, NULL, ct.dev, NULL, sl.dev, sd.dev));
+    tb_done(&ct, NULL), tb_done(&sl, o->spo_loss), tb_done(&sd, o->spo_dc);
+    tu_dev_free(o->status, st);
+    tb_done(&y, NULL), tb_done(&d, NULL);
+    tb_done(&c, NULL), tb_done(&A, NULL), tb_done(&b, NULL), tb_done(&lb, NULL), tb_done(&ub, NULL);
+}
+
+static grad_out grad_out_alloc(const gprob *p)
+{
+    size_t B = (size_t)p->B, n = p->n;
+    size_t nA = cnt(p, DOPT_ILP_SHARE_A, (size_t)p->m * p->n) + 1, nb = cnt(p, DOPT_ILP_SHARE_B, p->m) + 1,
+           nc = cnt(p, DOPT_ILP_SHARE_C, p->n);
+    grad_out o;
+    o.y = calloc(B * n, 8), o.y_eps = calloc(B * n, 8), o.spo_loss = calloc(B, 8), o.spo_dc = calloc(nc, 8);
+    o.status = calloc(B, 4);
+    for (int k = 0; k < 4; ++k) o.dA[k] = calloc(nA, 8), o.db[k] = calloc(nb, 8), o.dc[k] = calloc(nc, 8);
+    return o;
+}
+
+static void grad_out_free(grad_out *o)
+{
+    free(o->y), free(o->y_eps), free(o->spo_loss), free(o->spo_dc), free(o->status);
+    for (int k = 0; k < 4; ++k) free(o->dA[k]), free(o->db[k]), free(o->dc[k]);
+}
+
+/* The suite here and on the CPU backend: statuses and y exactly (random
+ * continuous costs: a unique optimum with probability 1), gradients, y_eps
+ * and SPO+ within 1e-9 (float64) / 1e-5 (float32) of (1 + |cpu|). */
+static void grad_compare(const char *what, const gprob *p, int f32)
+{
+    size_t B = (size_t)p->B, n = p->n, nA = cnt(p, DOPT_ILP_SHARE_A, (size_t)p->m * p->n),
+           nb = cnt(p, DOPT_ILP_SHARE_B, p->m), nc = cnt(p, DOPT_ILP_SHARE_C, p->n);
+    double *dy = malloc(8 * B * n), *ctrue = malloc(8 * nc);
+    tu_seed(97);
+    for (size_t e = 0; e < B * n; ++e) dy[e] = tu_normal();
+    for (size_t e = 0; e < nc; ++e) ctrue[e] = p->c[e] + tu_normal();
+    grad_out g = grad_out_alloc(p), c = grad_out_alloc(p);
+    grad_suite(p, f32, dy, ctrue, &g);
+    TC_ON_CPU(grad_suite(p, f32, dy, ctrue, &c));
+    double tol = f32 ? 1e-5 : 1e-9;
+    const char *mn[4] = {"combopt", "dbb", "perturbed", "identity"};
+    char name[160];
+    snprintf(name, sizeof name, "%s: status", what), tc_same_i32(name, g.status, c.status, B);
+    snprintf(name, sizeof name, "%s: y", what), tc_close(name, g.y, c.y, B * n, 0);
+    for (int k = 0; k < 4; ++k) {
+        snprintf(name, sizeof name, "%s: %s dA", what, mn[k]), tc_close(name, g.dA[k], c.dA[k], nA, tol);
+        snprintf(name, sizeof name, "%s: %s db", what, mn[k]), tc_close(name, g.db[k], c.db[k], nb, tol);
+        snprintf(name, sizeof name, "%s: %s dc", what, mn[k]), tc_close(name, g.dc[k], c.dc[k], nc, tol);
+    }
+    snprintf(name, sizeof name, "%s: y_eps", what), tc_close(name, g.y_eps, c.y_eps, B * n, tol);
+    snprintf(name, sizeof name, "%s: SPO+ loss", what), tc_close(name, g.spo_loss, c.spo_loss, B, tol);
+    snprintf(name, sizeof name, "%s: SPO+ dc", what), tc_close(name, g.spo_dc, c.spo_dc, nc, tol);
+    size_t nonzero = 0;
+    for (size_t e = 0; e < nc; ++e) nonzero += c.dc[0][e] != 0;
+    CHECK(nonzero > 0, "%s: CombOptNet dc is all zero, nothing compared", what);
+    grad_out_free(&g), grad_out_free(&c);
+    free(dy), free(ctrue);
+}
+
+/* Every CUDA path of the layer (solve, gradient rows, reductions, per
+ * instance and shared) against the CPU backend: float64 and float32, a
+ * non-default stream, device 1. */
+static void test_cuda_matches_cpu(void)
+{
+    if (!tu_cuda()) return;
+    gprob p = random_binary(64, 8, 4, 91);
+    grad_compare("f64", &p, 0);
+    grad_compare("f32", &p, 1);
+    p.shared = DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B; /* instance 0's A and b for all: batch-sum gradients */
+    grad_compare("f64 shared A, b", &p, 0);
+    p.shared = 0;
+    void *stream = tc_stream_create();
+    CHECK(stream != NULL, "could not create a CUDA stream");
+    if (stream) {
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, stream));
+        grad_compare("f64 on a stream", &p, 0);
+        CHECK_OK(dopt_context_set_cuda_stream(tu_ctx, NULL));
+        tc_stream_destroy(stream);
+    }
+    if (tc_use_device(1)) {
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 1));
+        grad_compare("f64 on device 1", &p, 0);
+        CHECK_OK(dopt_context_set_cuda_device(tu_ctx, 0));
+        tc_use_device(0);
+    } else {
+        printf("device != 0: skipped (fewer than two CUDA devices)\n");
+    }
+    gfree(&p);
+    tc_release();
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -548,5 +712,6 @@ int main(int argc, char **argv)
     test_spo();
     test_origin();
     if (!tu_cuda()) test_bad_grad_input();
+    test_cuda_matches_cpu();
     return tu_finish("test_ilp_grad");
 }

@@ -11,6 +11,7 @@ typedef struct {
     const ilp_out *out;
     unsigned char *work;
     size_t wbytes;
+    int depth; /* trail levels per workspace */
 } solve_job;
 
 static void solve_range(void *arg, int64_t s0, int64_t s1, int worker)
@@ -20,7 +21,7 @@ static void solve_range(void *arg, int64_t s0, int64_t s1, int worker)
     unsigned char *buf = j->work + (size_t)worker * j->wbytes;
     double *y = (double *)buf;
     for (int64_t s = s0; s < s1; ++s) {
-        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, j->v->m);
+        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, j->v->m, j->depth);
         ilp_result r = ilp_solve_one(j->v, s, &j->lim, &w, y);
         for (int k = 0; k < n; ++k) ilp_st(j->out->y, j->out->dt_y, s * n + k, y[k]);
         if (j->out->obj) ilp_st(j->out->obj, j->out->dt_obj, s, r.obj);
@@ -30,6 +31,21 @@ static void solve_range(void *arg, int64_t s0, int64_t s1, int worker)
     }
 }
 
+/* The deepest trail any instance of the view can need (ilp_trail_depth);
+ * shared or default bounds are the same for every instance. */
+static int trail_depth_of(const ilp_view *v)
+{
+    int shared_box = (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
+    int64_t instances = shared_box ? 1 : v->solves / v->group, depth = 0;
+    for (int64_t i = 0; i < instances && depth < ILP_MAX_TRAIL; ++i) {
+        int d = ilp_trail_depth(v, i);
+        if (d > depth) depth = d;
+    }
+    return (int)depth;
+}
+
+/* Time limits: one deadline for the whole call, taken when the call starts
+ * (docs/ILP.md); every instance stops at the same wall-clock moment. */
 dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out)
 {
     solve_job j;
@@ -37,7 +53,8 @@ dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_
     j.out = out;
     j.lim.node_limit = o->node_limit;
     j.lim.deadline_ns = o->time_limit > 0 ? ilp_now_ns() + (uint64_t)(o->time_limit * 1e9) : 0;
-    j.wbytes = sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m);
+    j.depth = trail_depth_of(v);
+    j.wbytes = sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m, j.depth);
     j.wbytes = (j.wbytes + 63) & ~(size_t)63;
     int workers = dopt_worker_count(ctx->threads, v->solves, 1);
     j.work = (unsigned char *)malloc(j.wbytes * (size_t)workers);

@@ -60,4 +60,17 @@ static inline dopt_status dopt_cuda_reserve(dopt_context *ctx, void **buf, size_
 
 static inline unsigned dopt_grid(int64_t count, unsigned block) { return (unsigned)((count + block - 1) / block); }
 
+/* A one-dimensional grid of `block`-thread blocks covering `count` threads,
+ * or a clear error when it exceeds the launch limit of 2^31 - 1 blocks. */
+static inline dopt_status dopt_grid_checked(dopt_context *ctx, const char *who, int64_t count, unsigned block,
+                                            unsigned *grid)
+{
+    int64_t blocks = (count + (int64_t)block - 1) / (int64_t)block;
+    if (blocks > 2147483647)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s (cuda): %lld threads exceed one launch; split the batch",
+                         who, (long long)count);
+    *grid = (unsigned)(blocks > 0 ? blocks : 1);
+    return DOPT_OK;
+}
+
 #endif

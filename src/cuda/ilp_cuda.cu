@@ -5,29 +5,51 @@
  * large tree holds one thread while the others drain the rest of the batch,
  * instead of a whole statically assigned block waiting for it. Each thread's
  * workspace (tableau, trail) is its own slice of one device buffer, so the
- * grid is sized to a memory budget, not to the batch. Gradient rows and
- * their reduction are one thread per instance / output element. */
+ * grid is sized to a memory budget, not to the batch:
+ *  - the trail is sized by the boxes (ilp_trail_depth: n levels for binary
+ *    problems instead of ILP_MAX_TRAIL), found by a prepare kernel;
+ *  - every workspace of a call (solver, gradient) stays within
+ *    DOPT_ILP_WORK_BUDGET, and the thread count is rounded DOWN to whole
+ *    blocks, so the rounding never exceeds the budget;
+ *  - no thread count above what the device can hold resident (more would
+ *    only wait for a slot).
+ * Time limit: one deadline for the whole call (see ilp_prepare_kernel).
+ * Gradient rows and their reduction are one thread per instance / output
+ * element. Only the CUDA runtime is used: no cuBLAS/cuSOLVER handles. */
 #include "cuda_check.h"
 #include "ilp_backend.h"
 
 #define DOPT_ILP_BLOCK 64
-/* device workspace budget for the persistent solver threads */
+/* device workspace budget of one ILP backend call (solver or gradient) */
 #define DOPT_ILP_WORK_BUDGET (512ull << 20)
 
-__global__ void ilp_solve_kernel(ilp_view v, int64_t node_limit, double time_limit, ilp_out out,
-                                 unsigned char *work, size_t wbytes, unsigned long long *next)
+/* Call-level values the prepare kernel leaves for the host. */
+enum { ILP_CTL_NEXT = 0, ILP_CTL_DEPTH = 1, ILP_CTL_START = 2, ILP_CTL_COUNT = 3 };
+
+/* Thread 0 reads the device's global nanosecond timer (%globaltimer, one
+ * clock for every SM) at the start of the call; the host adds the time limit
+ * to it, so every solver thread compares the same clock against the same
+ * absolute deadline. The host cannot compute the deadline from its own
+ * clock: %globaltimer is not specified to match any host clock. Every thread
+ * also raises ctl[DEPTH] to the trail its data instance needs. */
+__global__ void ilp_prepare_kernel(ilp_view v, int64_t instances, unsigned long long *ctl)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i == 0) ctl[ILP_CTL_START] = (unsigned long long)ilp_now_ns();
+    if (i < instances) atomicMax(&ctl[ILP_CTL_DEPTH], (unsigned long long)ilp_trail_depth(&v, i));
+}
+
+__global__ void ilp_solve_kernel(ilp_view v, ilp_limits lim, int depth, ilp_out out, unsigned char *work,
+                                 size_t wbytes, unsigned long long *next)
 {
     int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     unsigned char *buf = work + (size_t)t * wbytes;
     double *y = (double *)buf;
-    ilp_limits lim;
-    lim.node_limit = node_limit;
-    lim.deadline_ns = time_limit > 0 ? ilp_now_ns() + (uint64_t)(time_limit * 1e9) : 0;
     int n = v.n;
     for (;;) {
         int64_t s = (int64_t)atomicAdd(next, 1ull);
         if (s >= v.solves) break;
-        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, v.m);
+        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, v.m, depth);
         ilp_result r = ilp_solve_one(&v, s, &lim, &w, y);
         for (int k = 0; k < n; ++k) ilp_st(out.y, out.dt_y, s * n + k, y[k]);
         if (out.obj) ilp_st(out.obj, out.dt_obj, s, r.obj);
@@ -37,38 +59,71 @@ __global__ void ilp_solve_kernel(ilp_view v, int64_t node_limit, double time_lim
     }
 }
 
+/* Threads for `items` work items of `bytes` workspace each: at most the
+ * budget, the items and the resident capacity, in whole blocks (rounded
+ * down; one partial block when fewer than a block fit). */
+static dopt_status ilp_threads(dopt_context *ctx, int64_t items, size_t bytes, unsigned *blocks, unsigned *block)
+{
+    int sms = 0, per_sm = 0;
+    DOPT_CU(ctx, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ctx->cuda_device));
+    DOPT_CU(ctx, cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, ctx->cuda_device));
+    int64_t threads = (int64_t)(DOPT_ILP_WORK_BUDGET / (bytes ? bytes : 1));
+    if (threads < 1)
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp (cuda): one workspace (%zu bytes) exceeds the budget",
+                         bytes);
+    int64_t resident = (int64_t)sms * per_sm;
+    if (threads > items) threads = items;
+    if (resident > 0 && threads > resident) threads = resident;
+    if (threads < 1) threads = 1;
+    *block = threads < DOPT_ILP_BLOCK ? (unsigned)threads : DOPT_ILP_BLOCK;
+    *blocks = (unsigned)(threads / *block);
+    return DOPT_OK;
+}
+
+static dopt_status ilp_solve_run(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
+                                 const ilp_out *out, unsigned char **work, unsigned long long **ctl)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
+    DOPT_CU(ctx, cudaMalloc((void **)ctl, sizeof(unsigned long long) * ILP_CTL_COUNT));
+    DOPT_CU(ctx, cudaMemsetAsync(*ctl, 0, sizeof(unsigned long long) * ILP_CTL_COUNT, stream));
+    /* shared or default bounds: one box for every instance */
+    int shared_box = (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
+    int64_t instances = shared_box ? 1 : v->solves / v->group;
+    unsigned pgrid = 1;
+    DOPT_TRY(dopt_grid_checked(ctx, "ilp", instances, 256, &pgrid));
+    ilp_prepare_kernel<<<pgrid, 256, 0, stream>>>(*v, instances, *ctl);
+    DOPT_CU_LAUNCH(ctx);
+    unsigned long long host_ctl[ILP_CTL_COUNT];
+    DOPT_CU(ctx, cudaMemcpyAsync(host_ctl, *ctl, sizeof host_ctl, cudaMemcpyDeviceToHost, stream));
+    DOPT_CU(ctx, cudaStreamSynchronize(stream));
+    ilp_limits lim;
+    lim.node_limit = o->node_limit;
+    lim.deadline_ns = o->time_limit > 0 ? host_ctl[ILP_CTL_START] + (uint64_t)(o->time_limit * 1e9) : 0;
+    int depth = (int)host_ctl[ILP_CTL_DEPTH];
+
+    size_t wbytes = (sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m, depth) + 255) & ~(size_t)255;
+    unsigned blocks = 1, block = 1;
+    DOPT_TRY(ilp_threads(ctx, v->solves, wbytes, &blocks, &block));
+    if (cudaMalloc((void **)work, wbytes * (size_t)blocks * block) != cudaSuccess) {
+        cudaGetLastError();
+        *work = NULL;
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp (cuda): out of device memory for the solver workspace");
+    }
+    ilp_solve_kernel<<<blocks, block, 0, stream>>>(*v, lim, depth, *out, *work, wbytes, *ctl + ILP_CTL_NEXT);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(stream));
+    return DOPT_OK;
+}
+
 extern "C" dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
                                            const ilp_out *out)
 {
-    struct dopt_cuda_handles *h;
-    DOPT_TRY(dopt_cuda_handles_get(ctx, &h));
-    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
-    size_t wbytes = (sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m) + 255) & ~(size_t)255;
-    int64_t threads = (int64_t)(DOPT_ILP_WORK_BUDGET / wbytes);
-    if (threads > v->solves) threads = v->solves;
-    if (threads > 65536) threads = 65536;
-    if (threads < 1) threads = 1;
-    unsigned blocks = dopt_grid(threads, DOPT_ILP_BLOCK);
-    threads = (int64_t)blocks * DOPT_ILP_BLOCK;
     unsigned char *work = NULL;
-    unsigned long long *next = NULL;
-    dopt_status st = DOPT_OK;
-    if (cudaMalloc((void **)&work, wbytes * (size_t)threads) != cudaSuccess ||
-        cudaMalloc((void **)&next, sizeof *next) != cudaSuccess) {
-        cudaGetLastError();
-        st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of device memory for the solver workspace");
-    }
-    if (st == DOPT_OK && cudaMemsetAsync(next, 0, sizeof *next, stream) != cudaSuccess)
-        st = dopt_fail(ctx, DOPT_ERR_CUDA, "ilp: cudaMemsetAsync failed");
-    if (st == DOPT_OK) {
-        ilp_solve_kernel<<<blocks, DOPT_ILP_BLOCK, 0, stream>>>(*v, o->node_limit, o->time_limit, *out, work, wbytes,
-                                                                next);
-        cudaError_t e = cudaGetLastError();
-        if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
-        if (e != cudaSuccess) st = dopt_fail(ctx, DOPT_ERR_CUDA, "ilp: solve kernel: %s", cudaGetErrorString(e));
-    }
-    cudaFree(work);
-    cudaFree(next);
+    unsigned long long *ctl = NULL;
+    dopt_status st = ilp_solve_run(ctx, v, o, out, &work, &ctl);
+    if (work) cudaFree(work);
+    if (ctl) cudaFree(ctl);
     return st;
 }
 
@@ -84,22 +139,21 @@ __global__ void ilp_grad_kernel(ilp_view v, ilp_grad_args ga, int64_t batch, dou
 extern "C" dopt_status dopt_ilp_grad_cuda(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga,
                                           int64_t batch)
 {
-    struct dopt_cuda_handles *h;
-    DOPT_TRY(dopt_cuda_handles_get(ctx, &h));
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
-    size_t wsz = ilp_grad_work(v->n, v->m) + (size_t)v->n;
-    int64_t threads = batch < 32768 ? batch : 32768;
-    unsigned blocks = dopt_grid(threads, DOPT_ILP_BLOCK);
+    size_t wsz = ilp_grad_work(v->n, v->m) + (size_t)v->n; /* doubles, + n ints */
+    unsigned blocks = 1, block = 1;
+    DOPT_TRY(ilp_threads(ctx, batch, sizeof(double) * wsz, &blocks, &block));
     double *work = NULL;
-    if (cudaMalloc((void **)&work, sizeof(double) * wsz * (size_t)blocks * DOPT_ILP_BLOCK) != cudaSuccess) {
+    if (cudaMalloc((void **)&work, sizeof(double) * wsz * (size_t)blocks * block) != cudaSuccess) {
         cudaGetLastError();
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of device memory for the gradient workspace");
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp (cuda): out of device memory for the gradient workspace");
     }
-    ilp_grad_kernel<<<blocks, DOPT_ILP_BLOCK, 0, stream>>>(*v, *ga, batch, work, wsz);
+    ilp_grad_kernel<<<blocks, block, 0, stream>>>(*v, *ga, batch, work, wsz);
     cudaError_t e = cudaGetLastError();
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
     cudaFree(work);
-    if (e != cudaSuccess) return dopt_fail(ctx, DOPT_ERR_CUDA, "ilp: gradient kernel: %s", cudaGetErrorString(e));
+    if (e != cudaSuccess) return dopt_fail(ctx, DOPT_ERR_CUDA, "ilp (cuda): gradient kernel: %s", cudaGetErrorString(e));
     return DOPT_OK;
 }
 
@@ -111,10 +165,13 @@ __global__ void ilp_reduce_kernel(ilp_block b, int64_t count)
 
 extern "C" dopt_status dopt_ilp_reduce_cuda(dopt_context *ctx, const ilp_block *blk)
 {
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     int64_t count = blk->shared ? (int64_t)blk->len : blk->batch * (int64_t)blk->len;
     if (count == 0) return DOPT_OK;
-    ilp_reduce_kernel<<<dopt_grid(count, 256), 256, 0, stream>>>(*blk, count);
+    unsigned grid = 1;
+    DOPT_TRY(dopt_grid_checked(ctx, "ilp", count, 256, &grid));
+    ilp_reduce_kernel<<<grid, 256, 0, stream>>>(*blk, count);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cudaStreamSynchronize(stream));
     return DOPT_OK;

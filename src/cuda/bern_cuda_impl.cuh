@@ -1,0 +1,190 @@
+/* CUDA backend of the Bernoulli surrogate for one precision (DREAL, DFN),
+ * included twice by bern_cuda.cu through both_precisions.h. Kernels call the
+ * DFN(...) routines of kernels/bern.h; nothing here is per-precision by hand. */
+
+/* xhat from the input (logits or probabilities), and each instance's status */
+__global__ void DFN(bern_prepare_kernel)(DFN(bern_batch) bt, const DREAL *in, int logits, int64_t B, DREAL *xhat,
+                                         int32_t *status)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    DFN(bern_xhat_of)(in + i * bt.n, logits, bt.n, xhat + i * bt.n);
+    DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
+    status[i] = DFN(bern_check)(&v, xhat + i * bt.n);
+}
+
+/* penalties only (REINFORCE's first pass) */
+__global__ void DFN(bern_penalty_kernel)(DFN(bern_batch) bt, const DREAL *xhat, const int32_t *status, int K,
+                                         uint64_t seed, int64_t B, DREAL *scratch, size_t ssz, DREAL *phi)
+{
+    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= B * K) return;
+    int64_t i = t / K;
+    int k = (int)(t % K);
+    if (status[i] != DOPT_INST_SOLVED) {
+        phi[t] = 0;
+        return;
+    }
+    DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
+    DREAL *x = scratch + t * ssz, *r = x + bt.n;
+    DFN(bern_sample)(&v, xhat + i * bt.n, seed, (uint32_t)i, (uint32_t)k, x);
+    phi[t] = DFN(bern_activities)(&v, x, r);
+}
+
+/* one (instance, sample): penalty into phi[i*K + k], gradient into G[(i*n + j)*K + k] */
+__global__ void DFN(bern_sample_kernel)(DFN(bern_batch) bt, const DREAL *xhat, const int32_t *status, int est, int K,
+                                        uint64_t seed, int64_t B, const double *phisum, DREAL *scratch, size_t ssz,
+                                        DREAL *phi, DREAL *G)
+{
+    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= B * K) return;
+    int64_t i = t / K;
+    int k = (int)(t % K), n = bt.n;
+    if (status[i] != DOPT_INST_SOLVED) {
+        phi[t] = 0;
+        for (int j = 0; j < n; ++j) G[(i * n + j) * K + k] = 0;
+        return;
+    }
+    DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
+    DREAL *x = scratch + t * ssz, *r = x + n, *g = r + bt.m;
+    DREAL base = 0;
+    if (est == DOPT_BERN_REINFORCE) base = (DREAL)((phisum[i] - (double)phi[t]) / (K - 1));
+    DREAL p = DFN(bern_one_sample)(&v, xhat + i * n, est, seed, (uint32_t)i, (uint32_t)k, base, x, r, g);
+    phi[t] = p;
+    for (int j = 0; j < n; ++j) G[(i * n + j) * K + k] = g[j];
+}
+
+__global__ void DFN(bern_finish_kernel)(DFN(bern_batch) bt, const DREAL *xhat, const int32_t *status, int K,
+                                        DREAL mu, int logits, int64_t B, const double *ps, const double *pq,
+                                        const DREAL *gs, const DREAL *gq, DREAL *loss, DREAL *grad, DREAL *loss_se,
+                                        DREAL *grad_se)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    int n = bt.n;
+    DREAL *g = grad + i * n, *gse = grad_se ? grad_se + i * n : NULL;
+    if (status[i] != DOPT_INST_SOLVED) {
+        loss[i] = (DREAL)NAN;
+        if (loss_se) loss_se[i] = (DREAL)NAN;
+        for (int j = 0; j < n; ++j) {
+            g[j] = (DREAL)NAN;
+            if (gse) gse[j] = (DREAL)NAN;
+        }
+        return;
+    }
+    DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
+    const DREAL *xh = xhat + i * n;
+    loss[i] = DFN(bern_finish)(&v, xh, K, mu, ps[i], pq[i], gs + i * n, gq + i * n, g, loss_se ? loss_se + i : NULL,
+                               gse);
+    if (logits) DFN(bern_logit_chain)(xh, n, g, gse);
+}
+
+__global__ void DFN(bern_exact_kernel)(DFN(bern_batch) bt, const DREAL *in, int logits, DREAL mu, int64_t B,
+                                       DREAL *work, size_t wsz, DREAL *loss, DREAL *grad, DREAL *loss_se,
+                                       DREAL *grad_se, int32_t *status)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    status[i] = DFN(bern_eval_instance)(&bt, in, DOPT_BERN_EXACT, 1, mu, 0, logits, i, work + i * wsz, loss, grad,
+                                        loss_se, grad_se);
+}
+
+__global__ void DFN(bern_round_kernel)(DFN(bern_batch) bt, const DREAL *xhat, int64_t B, DREAL *work, size_t wsz,
+                                       DREAL *x, int32_t *status)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    status[i] = DFN(bern_round_instance)(&bt, xhat, i, x, work + i * wsz);
+}
+
+static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *in,
+                                      const dopt_bern_options *o, dopt_bern_result *res, bern_buffers *bf)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    int64_t B = P->batch;
+    int n = P->n, m = P->m, K = o->samples;
+    DFN(bern_batch) bt = DFN(bern_batch_of)(P);
+    unsigned g1 = 1, gk = 1; /* set by bern_grid */
+    DOPT_TRY(bern_grid(ctx, B, &g1));
+    if (o->estimator == DOPT_BERN_EXACT) {
+        size_t wsz = DFN(bern_instance_work)(n, m, 1);
+        DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * wsz * (size_t)B));
+        DFN(bern_exact_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, (DREAL)o->mu, B,
+                                                              (DREAL *)bf->scratch, wsz, (DREAL *)res->loss,
+                                                              (DREAL *)res->grad, (DREAL *)res->loss_se,
+                                                              (DREAL *)res->grad_se, res->status);
+        DOPT_CU_LAUNCH(ctx);
+        DOPT_CU(ctx, cudaStreamSynchronize(s));
+        return DOPT_OK;
+    }
+    int64_t BK = B * K, Bn = B * n;
+    DOPT_TRY(bern_grid(ctx, BK, &gk));
+    size_t ssz = (size_t)2 * n + m;
+    DOPT_CU(ctx, cudaMalloc(&bf->xhat, sizeof(DREAL) * (size_t)Bn));
+    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * ssz * (size_t)BK));
+    DOPT_CU(ctx, cudaMalloc(&bf->phi, sizeof(DREAL) * (size_t)BK));
+    DOPT_CU(ctx, cudaMalloc(&bf->G, sizeof(DREAL) * (size_t)BK * n));
+    DOPT_CU(ctx, cudaMalloc(&bf->ps, sizeof(double) * (size_t)B));
+    DOPT_CU(ctx, cudaMalloc(&bf->pq, sizeof(double) * (size_t)B));
+    DOPT_CU(ctx, cudaMalloc(&bf->gs, sizeof(DREAL) * (size_t)Bn));
+    DOPT_CU(ctx, cudaMalloc(&bf->gq, sizeof(DREAL) * (size_t)Bn));
+    DREAL *xhat = (DREAL *)bf->xhat, *phi = (DREAL *)bf->phi, *G = (DREAL *)bf->G;
+    double *ps = (double *)bf->ps, *pq = (double *)bf->pq;
+    DFN(bern_prepare_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, B, xhat, res->status);
+    DOPT_CU_LAUNCH(ctx);
+
+    /* segmented sums over samples: B segments of K (penalties), B*n of K
+     * (gradients); offsets and segment counts are 64-bit */
+    thrust::counting_iterator<int64_t> zero(0);
+    bern_offsets offK(zero, bern_seg_offset{K});
+    thrust::transform_iterator<bern_to_double_op, DREAL *> phid(phi, bern_to_double_op());
+    thrust::transform_iterator<bern_square_op, DREAL *> phisq(phi, bern_square_op());
+    thrust::transform_iterator<bern_square_same_op, DREAL *> Gsq(G, bern_square_same_op());
+    DREAL *gs = (DREAL *)bf->gs, *gq = (DREAL *)bf->gq;
+    size_t t1 = 0, t2 = 0, t3 = 0, t4 = 0;
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t1, phid, ps, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t2, phisq, pq, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t3, G, gs, Bn, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t4, Gsq, gq, Bn, offK, offK + 1, s));
+    size_t tmax = t1 > t2 ? t1 : t2;
+    tmax = tmax > t3 ? tmax : t3;
+    tmax = tmax > t4 ? tmax : t4;
+    DOPT_CU(ctx, cudaMalloc(&bf->tmp, tmax ? tmax : 1));
+
+    if (o->estimator == DOPT_BERN_REINFORCE) {
+        DFN(bern_penalty_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, K, o->seed, B,
+                                                                (DREAL *)bf->scratch, ssz, phi);
+        DOPT_CU_LAUNCH(ctx);
+        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t1, phid, ps, B, offK, offK + 1, s));
+    }
+    DFN(bern_sample_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, (int)o->estimator, K, o->seed, B,
+                                                           ps, (DREAL *)bf->scratch, ssz, phi, G);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t1, phid, ps, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t2, phisq, pq, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t3, G, gs, Bn, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t4, Gsq, gq, Bn, offK, offK + 1, s));
+    DFN(bern_finish_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, K, (DREAL)o->mu, o->logits, B, ps,
+                                                           pq, gs, gq, (DREAL *)res->loss, (DREAL *)res->grad,
+                                                           (DREAL *)res->loss_se, (DREAL *)res->grad_se);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    return DOPT_OK;
+}
+
+static dopt_status DFN(bern_round_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                       int32_t *status, bern_buffers *bf)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    size_t wsz = (size_t)P->n + P->m + 1;
+    unsigned g1 = 1;
+    DOPT_TRY(bern_grid(ctx, P->batch, &g1));
+    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * wsz * (size_t)P->batch));
+    DFN(bern_round_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(DFN(bern_batch_of)(P), (const DREAL *)xhat, P->batch,
+                                                          (DREAL *)bf->scratch, wsz, (DREAL *)x, status);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    return DOPT_OK;
+}

@@ -1,0 +1,185 @@
+/* CUDA backend of the diffusion kernels for one precision (DREAL, DFN),
+ * included twice by diffusion_cuda.cu through both_precisions.h. Kernels
+ * call the DFN(...) row routines of kernels/diffusion.h. */
+
+__global__ void DFN(diff_step_kernel)(DFN(diff_step_args) a, DFN(diff_batch) bt, int n, int64_t rows, DREAL *x,
+                                      DREAL *eps, DREAL *scratch, size_t ssz)
+{
+    int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    DFN(diff_step_entry)(&a, &bt, n, r, x, eps, scratch + r * ssz);
+}
+
+__global__ void DFN(diff_noise_kernel)(int n, int64_t rows, const DREAL *x0, double abar, uint64_t seed, uint32_t step,
+                                       DREAL *xt, DREAL *eps)
+{
+    int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    DFN(diff_noise_forward)(n, x0 + r * n, abar, seed, (uint32_t)r, step, xt + r * n, eps + r * n);
+}
+
+__global__ void DFN(diff_target_kernel)(DFN(diff_batch) bt, int64_t rows, const DREAL *xt, const DREAL *eps,
+                                        double abar, DREAL go, DREAL gc, DREAL lam, int round, DREAL *scratch,
+                                        size_t ssz, DREAL *target)
+{
+    int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    DFN(diff_target_entry)(&bt, xt, eps, abar, go, gc, lam, round, r, scratch + r * ssz, target);
+}
+
+__global__ void DFN(diff_score_kernel)(DFN(diff_batch) bt, int64_t rows, const DREAL *x, int round, DREAL *scratch,
+                                       DREAL *obj, DREAL *viol)
+{
+    int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    DFN(diff_score_entry)(&bt, x, round, r, scratch + r * bt.n, obj, viol);
+}
+
+/* a candidate of the segmented arg-best: its scores and global row */
+typedef struct {
+    DREAL viol, obj;
+    int64_t idx;
+} DFN(diff_cand);
+
+struct DFN(diff_cand_of) {
+    const DREAL *viol, *obj;
+    __host__ __device__ DFN(diff_cand) operator()(int64_t r) const
+    {
+        DFN(diff_cand) c;
+        c.viol = viol[r];
+        c.obj = obj[r];
+        c.idx = r;
+        return c;
+    }
+};
+
+/* the earlier of two candidates in diff_before's total order (associative
+ * and commutative, so CUB's reduction order does not matter) */
+struct DFN(diff_cand_best) {
+    DREAL tol;
+    __host__ __device__ DFN(diff_cand) operator()(const DFN(diff_cand) &a, const DFN(diff_cand) &b) const
+    {
+        return DFN(diff_before)(a.viol, a.obj, a.idx, b.viol, b.obj, b.idx, tol) ? a : b;
+    }
+};
+
+__global__ void DFN(diff_best_kernel)(int64_t B, int K, int n, int round, const DFN(diff_cand) *best, const DREAL *x,
+                                      int32_t *out, DREAL *best_x)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    int64_t r = best[i].idx; /* every segment is non-empty (samples >= 1): never the identity */
+    out[i] = (int32_t)(r - i * K);
+    if (best_x)
+        for (int j = 0; j < n; ++j) {
+            DREAL v = x[r * n + j];
+            best_x[i * n + j] = round ? (DREAL)floor((double)v + 0.5) : v;
+        }
+}
+
+static dopt_status DFN(diff_step_run)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
+                                      void *x, void *eps, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                      diff_buffers *bf)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    unsigned grid = 1;
+    DOPT_TRY(diff_grid(ctx, rows, &grid));
+    DFN(diff_step_args) a;
+    memset(&a, 0, sizeof a);
+    a.sampler = (int)st->sampler;
+    a.abar_t = st->abar[st->t];
+    a.abar_prev = st->abar[st->t_prev];
+    a.eta = st->eta;
+    a.last = st->t_prev == 0;
+    a.seed = st->seed;
+    a.step = (uint32_t)st->t;
+    a.guided = guide != NULL;
+    if (g) a.gamma_o = (DREAL)g->gamma_o, a.gamma_c = (DREAL)g->gamma_c, a.lambda = (DREAL)g->lambda;
+    size_t ssz = guide ? (size_t)guide->m + (size_t)n : 1;
+    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * ssz * (size_t)rows));
+    DFN(diff_step_kernel)<<<grid, DOPT_DIFF_BLOCK, 0, s>>>(a, DFN(diff_batch_of)(guide), n, rows, (DREAL *)x,
+                                                           (DREAL *)eps, (DREAL *)bf->scratch, ssz);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    return DOPT_OK;
+}
+
+static dopt_status DFN(diff_noise_run)(dopt_context *ctx, int64_t rows, int32_t n, const void *x0, double abar,
+                                       uint64_t seed, uint32_t step, void *xt, void *eps)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    unsigned grid = 1;
+    DOPT_TRY(diff_grid(ctx, rows, &grid));
+    DFN(diff_noise_kernel)<<<grid, DOPT_DIFF_BLOCK, 0, s>>>(n, rows, (const DREAL *)x0, abar, seed, step,
+                                                            (DREAL *)xt, (DREAL *)eps);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    return DOPT_OK;
+}
+
+static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                        const void *xt, const void *eps, double abar, int round, void *target,
+                                        diff_buffers *bf)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    int64_t rows = guide->batch * (int64_t)guide->samples;
+    unsigned grid = 1;
+    DOPT_TRY(diff_grid(ctx, rows, &grid));
+    size_t ssz = (size_t)guide->n + (size_t)guide->m;
+    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * ssz * (size_t)rows));
+    DFN(diff_target_kernel)<<<grid, DOPT_DIFF_BLOCK, 0, s>>>(
+        DFN(diff_batch_of)(guide), rows, (const DREAL *)xt, (const DREAL *)eps, abar, (DREAL)g->gamma_o,
+        (DREAL)g->gamma_c, (DREAL)g->lambda, round, (DREAL *)bf->scratch, ssz, (DREAL *)target);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    return DOPT_OK;
+}
+
+static dopt_status DFN(diff_cand_run)(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+                                      double tol, void *objective, void *violation, int32_t *best, void *best_x,
+                                      diff_buffers *bf)
+{
+    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    int64_t B = guide->batch, rows = B * (int64_t)guide->samples;
+    int n = guide->n, K = guide->samples;
+    unsigned grid_rows = 1, grid_inst = 1;
+    DOPT_TRY(diff_grid(ctx, rows, &grid_rows));
+    DOPT_TRY(diff_grid(ctx, B, &grid_inst));
+    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * (size_t)n * (size_t)rows));
+    DREAL *obj = (DREAL *)objective, *viol = (DREAL *)violation;
+    if (!obj) {
+        DOPT_CU(ctx, cudaMalloc(&bf->obj, sizeof(DREAL) * (size_t)rows));
+        obj = (DREAL *)bf->obj;
+    }
+    if (!viol) {
+        DOPT_CU(ctx, cudaMalloc(&bf->viol, sizeof(DREAL) * (size_t)rows));
+        viol = (DREAL *)bf->viol;
+    }
+    DOPT_CU(ctx, cudaMalloc(&bf->best, sizeof(DFN(diff_cand)) * (size_t)B));
+    DFN(diff_score_kernel)<<<grid_rows, DOPT_DIFF_BLOCK, 0, s>>>(DFN(diff_batch_of)(guide), rows, (const DREAL *)x,
+                                                                 round, (DREAL *)bf->scratch, obj, viol);
+    DOPT_CU_LAUNCH(ctx);
+    thrust::counting_iterator<int64_t> ids(0);
+    DFN(diff_cand_of) mk = {viol, obj};
+    thrust::transform_iterator<DFN(diff_cand_of), thrust::counting_iterator<int64_t> > in(ids, mk);
+    diff_offsets off(ids, diff_seg_offset{K});
+    DFN(diff_cand_best) op = {(DREAL)tol};
+    DFN(diff_cand) none; /* the identity: after every candidate (idx < 0) */
+    none.viol = (DREAL)NAN;
+    none.obj = (DREAL)NAN;
+    none.idx = -1;
+    DFN(diff_cand) *out = (DFN(diff_cand) *)bf->best;
+    size_t bytes = 0;
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Reduce(NULL, bytes, in, out, B, off, off + 1, op, none, s));
+    DOPT_CU(ctx, cudaMalloc(&bf->tmp, bytes ? bytes : 1));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Reduce(bf->tmp, bytes, in, out, B, off, off + 1, op, none, s));
+    DFN(diff_best_kernel)<<<grid_inst, DOPT_DIFF_BLOCK, 0, s>>>(B, K, n, round, out, (const DREAL *)x, best,
+                                                                (DREAL *)best_x);
+    DOPT_CU_LAUNCH(ctx);
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    return DOPT_OK;
+}
