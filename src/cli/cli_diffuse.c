@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 
 static void diffuse_usage(void)
 {
@@ -138,7 +137,7 @@ int cli_diffuse(int argc, char **argv)
     dopt_context_create(&host, DOPT_BACKEND_CPU);
     if (threads) dopt_context_set_threads(host, (int)threads);
     dopt_diffusion_noise(host, K, n, DOPT_FLOAT64, zero, 1e-300, (uint64_t)seed, (uint32_t)Tsched + 1, x, eps);
-    if (be == DOPT_BACKEND_CUDA && (!(dx = cli_alloc(be, bytes)) || !(de = cli_alloc(be, bytes)))) {
+    if (be == DOPT_BACKEND_CUDA && (!(dx = cli_alloc(ctx, bytes)) || !(de = cli_alloc(ctx, bytes)))) {
         dopt_context_destroy(host);
         goto done;
     }
@@ -155,13 +154,13 @@ int cli_diffuse(int argc, char **argv)
         dopt_diffusion_step_desc d = {sampler, abar, t, tp, eta, (uint64_t)seed};
         dopt_status s;
         if (be == DOPT_BACKEND_CUDA) {
-            if (dopt_cuda_upload(dx, x, bytes) || dopt_cuda_upload(de, eps, bytes)) {
-                fprintf(stderr, "dopt: copying to the GPU failed\n");
+            if (dopt_memory_upload(ctx, dx, x, bytes) != DOPT_OK || dopt_memory_upload(ctx, de, eps, bytes) != DOPT_OK) {
+                fprintf(stderr, "dopt: copying to the GPU failed: %s\n", dopt_context_last_error(ctx));
                 dopt_context_destroy(host);
                 goto done;
             }
             s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, dx, de, NULL, NULL);
-            if (s == DOPT_OK && dopt_cuda_download(x, dx, bytes)) s = DOPT_ERR_CUDA;
+            if (s == DOPT_OK) s = dopt_memory_download(ctx, x, dx, bytes);
         } else {
             s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, x, eps, NULL, NULL);
         }
@@ -189,7 +188,7 @@ int cli_diffuse(int argc, char **argv)
            t1 - t0, out);
     rc = CLI_OK;
 done:
-    if (ctx && dopt_context_backend(ctx) == DOPT_BACKEND_CUDA) dopt_cuda_free(dx), dopt_cuda_free(de);
+    if (ctx) cli_release(ctx, dx), cli_release(ctx, de);
     dopt_context_destroy(ctx);
     dopt_npy_free(&a1), dopt_npy_free(&a2), dopt_npy_free(&a3);
     free(w), free(means), free(covs), free(x), free(eps), free(abar), free(zero);
