@@ -236,6 +236,14 @@ static void test_pool(void)
     for (int64_t i = 0; i < p.count; ++i) exact &= p.hits[i] == 1;
     CHECK(exact && p.max_worker <= 1, "capped at the pool's 2 workers (max index %d)", p.max_worker);
     CHECK(logged(&r, DOPT_LOG_INFO, "pool of 2"), "the new pool logged");
+    CHECK_OK(dopt_context_set_threads(c, 1));
+    memset(p.hits, 0, sizeof(int) * (size_t)p.count);
+    p.max_worker = 0;
+    dopt_parallel_for(c, 8, p.count, 3, count_range, &p);
+    exact = 1;
+    for (int64_t i = 0; i < p.count; ++i) exact &= p.hits[i] == 1;
+    CHECK(exact && p.max_worker == 0 && c->pool == NULL, "threads = 1: the caller alone (max index %d)",
+          p.max_worker);
     /* without a context: threads of the call */
     memset(p.hits, 0, sizeof(int) * (size_t)p.count);
     dopt_parallel_for(NULL, 3, p.count, 5, count_range, &p);

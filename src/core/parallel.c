@@ -178,20 +178,19 @@ void dopt_parallel_for(dopt_context *ctx, int workers, int64_t count, int64_t gr
     s.grain = grain;
     s.fn = fn;
     s.arg = arg;
+    int size = ctx ? dopt_context_threads(ctx) : workers; /* never more than the context allows */
+    if (workers > size) workers = size;
     if (workers <= 1) {
         run_chunks(&s, 0);
         return;
     }
-    if (ctx && !ctx->pool) {
-        int size = dopt_context_threads(ctx);
-        if (size > 1) ctx->pool = pool_create(ctx, size);
-    }
+    if (ctx && !ctx->pool) ctx->pool = pool_create(ctx, size);
     struct dopt_pool *pool = ctx ? ctx->pool : NULL;
     if (!pool || atomic_exchange(&pool->busy, 1)) {
         parallel_for_once(workers, &s);
         return;
     }
-    if (workers > pool->size) workers = pool->size;
+    if (workers > pool->size) workers = pool->size; /* some threads did not start */
     pthread_mutex_lock(&pool->mu);
     pool->job = &s;
     pool->workers = workers;
