@@ -119,6 +119,23 @@ static void test_backend_choice(void)
 
     CHECK(dopt_context_create(&c, (dopt_backend)7) == DOPT_ERR_INVALID_ARGUMENT, "unknown backend");
     dopt_context_destroy(c);
+
+    /* CUDA settings on a CPU context: a device that cannot exist is refused,
+     * a stream is kept but said to be ignored */
+    CHECK_OK(dopt_context_create(&c, DOPT_BACKEND_CPU));
+    memset(&r, 0, sizeof r);
+    dopt_context_set_log(c, record_log, &r);
+    CHECK(logged(&r, DOPT_LOG_INFO, "backend: cpu (requested)"), "the choice is logged");
+#ifdef DOPT_HAVE_CUDA
+    CHECK(dopt_context_set_cuda_device(c, 0) == DOPT_ERR_INVALID_ARGUMENT, "no device 0 without a GPU");
+#else
+    CHECK(dopt_context_set_cuda_device(c, 0) == DOPT_ERR_UNSUPPORTED, "no CUDA devices without CUDA");
+#endif
+    CHECK(strstr(dopt_context_last_error(c), "CUDA device 0") != NULL, "message: %s", dopt_context_last_error(c));
+    int dummy_stream;
+    CHECK_OK(dopt_context_set_cuda_stream(c, &dummy_stream));
+    CHECK(logged(&r, DOPT_LOG_WARN, "ignored"), "a stream on a CPU context is reported as ignored");
+    dopt_context_destroy(c);
 }
 
 /* A backend leaving an entry NULL answers DOPT_ERR_UNSUPPORTED, named. */

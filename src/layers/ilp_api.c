@@ -119,7 +119,7 @@ static dopt_status backend_reduce(dopt_context *ctx, const ilp_block *b)
 static void *scratch_alloc(dopt_context *ctx, size_t bytes)
 {
     void *p = NULL;
-    if (!ctx->ops->alloc || ctx->ops->alloc(ctx, bytes ? bytes : 1, &p) != DOPT_OK) return NULL;
+    if (DOPT_CALL(ctx, alloc, bytes ? bytes : 1, &p) != DOPT_OK) return NULL;
     return p;
 }
 
