@@ -90,7 +90,11 @@ DOPT_API dopt_backend dopt_context_backend(const dopt_context *ctx);
  * this count changes, joined by dopt_context_destroy). */
 DOPT_API dopt_status dopt_context_set_threads(dopt_context *ctx, int threads);
 DOPT_API int dopt_context_threads(const dopt_context *ctx);
-/* CUDA device ordinal and stream (a cudaStream_t, NULL = legacy default). */
+/* CUDA device ordinal and stream (a cudaStream_t, NULL = legacy default).
+ * Changing the device of a CUDA context releases what the context holds on
+ * the old one and checks that kernels run on the new one; on failure the
+ * old device stays. Calls leave the caller's current CUDA device as it was.
+ * Tapes stay tied to the device they were recorded on. */
 DOPT_API dopt_status dopt_context_set_cuda_device(dopt_context *ctx, int device);
 DOPT_API dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *stream);
 /* Messages: DOPT_LOG_ERROR for every failed call (the text of
@@ -111,7 +115,8 @@ DOPT_API dopt_status dopt_context_synchronize(dopt_context *ctx);
  * on a CPU context, device memory (of the context's device) on a CUDA
  * context. These helpers let a caller stage host arrays without using the
  * CUDA runtime itself. All run in the order of the context's other calls
- * (its stream); copies to host memory return when the data is there.
+ * (its stream); copies to host memory return when the data is there, and
+ * the host buffer of an upload may be reused as soon as the call returns.
  * bytes = 0 is a no-op for copies; pointers may be NULL only then.
  * Invalid arguments give DOPT_ERR_INVALID_ARGUMENT with a message. */
 /* *ptr = `bytes` of backend memory (bytes = 0 gives a unique pointer that
