@@ -92,7 +92,8 @@ struct dopt_qp_tape {
     size_t cap_adjoint;
 };
 
-/* Makes *buf hold at least `bytes` (host memory); 0 on failure. */
+/* Makes *buf hold at least `bytes` (host memory; the CPU backend's tape
+ * buffers); 0 on failure. memory.c */
 int dopt_host_reserve(void **buf, size_t *cap, size_t bytes);
 
 #ifdef __cplusplus

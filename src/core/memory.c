@@ -93,3 +93,12 @@ void dopt_scratch_release(dopt_context *ctx)
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;
 }
+
+int dopt_host_reserve(void **buf, size_t *cap, size_t bytes)
+{
+    if (bytes <= *cap && *buf) return 1;
+    free(*buf);
+    *buf = malloc(bytes ? bytes : 1);
+    *cap = *buf ? bytes : 0;
+    return *buf != NULL;
+}

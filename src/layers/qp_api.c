@@ -93,15 +93,6 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
     return DOPT_OK;
 }
 
-int dopt_host_reserve(void **buf, size_t *cap, size_t bytes)
-{
-    if (bytes <= *cap && *buf) return 1;
-    free(*buf);
-    *buf = malloc(bytes ? bytes : 1);
-    *cap = *buf ? bytes : 0;
-    return *buf != NULL;
-}
-
 dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
                              dopt_qp_grad_out *gout)
 {
