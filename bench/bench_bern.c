@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 #include "qp_generate.h"
 
 /* ---- instances (dense, float64) ---------------------------------------------- */

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 #include "qp_generate.h"
 
 int cli_bench_diffusion(int argc, char **argv)

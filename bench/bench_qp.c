@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "internal.h"
 #include "qp_generate.h"
 #include "qp_ipm.h"
 

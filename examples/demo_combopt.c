@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 #include "milp_gen.h"
 #include "qp_generate.h"
 
@@ -242,7 +241,13 @@ int cli_demo_combopt(int argc, char **argv)
                 p.runs[p.count++] = d;
             }
     pthread_mutex_init(&p.lock, NULL);
-    int workers = threads > 0 ? (int)threads : dopt_worker_count(0, p.count, 1);
+    int workers = (int)threads;
+    if (workers <= 0) { /* as many as a default context uses, at most one per run */
+        dopt_context *probe = NULL;
+        workers = dopt_context_create(&probe, DOPT_BACKEND_CPU) == DOPT_OK ? dopt_context_threads(probe) : 1;
+        dopt_context_destroy(probe);
+        if (workers > p.count) workers = p.count > 0 ? p.count : 1;
+    }
     printf("CombOptNet constraint learning: %d runs (%lld seeds, %lld epochs, batch 8, Adam 5e-4, tau 0.5) on %d "
            "threads\n",
            p.count, seeds, epochs, workers);

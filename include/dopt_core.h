@@ -11,7 +11,10 @@
  *  - Array pointers live where the context's backend computes: host memory
  *    for DOPT_BACKEND_CPU, device memory for DOPT_BACKEND_CUDA.
  *  - Each instance has its own outcome (dopt_instance_status); one bad
- *    instance never disturbs the others. */
+ *    instance never disturbs the others.
+ *  - A context is not thread-safe: one context must not be used by two
+ *    threads at once (it owns a thread pool, a scratch arena and the last
+ *    error). Use one context per calling thread; contexts are independent. */
 #ifndef DOPT_CORE_H
 #define DOPT_CORE_H
 
@@ -71,23 +74,67 @@ enum { DOPT_LOG_ERROR = 0, DOPT_LOG_WARN = 1, DOPT_LOG_INFO = 2 };
 typedef void (*dopt_log_fn)(void *user, int level, const char *message);
 
 /* Creates a context. DOPT_BACKEND_CUDA fails with DOPT_ERR_UNSUPPORTED when
- * the library was built without CUDA and DOPT_ERR_NO_DEVICE without a GPU;
- * *ctx is still created (on the CPU) so the message can be read, and must
- * be destroyed. */
+ * the library was built without CUDA, and DOPT_ERR_NO_DEVICE without a
+ * usable GPU (none visible, or this build has no kernels for its compute
+ * capability: the message names both); *ctx is still created (on the CPU)
+ * so the message can be read, and must be destroyed. DOPT_BACKEND_AUTO
+ * falls back to the CPU in those cases and returns DOPT_OK; then
+ * dopt_context_last_error says why CUDA was not used. */
 DOPT_API dopt_status dopt_context_create(dopt_context **ctx, dopt_backend backend);
 DOPT_API void dopt_context_destroy(dopt_context *ctx);
 /* The backend calls run on (AUTO resolved). */
 DOPT_API dopt_backend dopt_context_backend(const dopt_context *ctx);
 /* CPU worker threads; 0 = all online processors (default). Set 1 when the
- * host framework already parallelizes over calls. */
+ * host framework already parallelizes over calls. The workers are started
+ * at the first call that needs them and kept by the context (restarted when
+ * this count changes, joined by dopt_context_destroy). */
 DOPT_API dopt_status dopt_context_set_threads(dopt_context *ctx, int threads);
 DOPT_API int dopt_context_threads(const dopt_context *ctx);
-/* CUDA device ordinal and stream (a cudaStream_t, NULL = legacy default). */
+/* CUDA device ordinal and stream (a cudaStream_t, NULL = legacy default).
+ * Changing the device of a CUDA context releases what the context holds on
+ * the old one and checks that kernels run on the new one; on failure the
+ * old device stays. Calls leave the caller's current CUDA device as it was.
+ * Tapes stay tied to the device they were recorded on. */
 DOPT_API dopt_status dopt_context_set_cuda_device(dopt_context *ctx, int device);
 DOPT_API dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *stream);
+/* Messages: DOPT_LOG_ERROR for every failed call (the text of
+ * dopt_context_last_error), DOPT_LOG_WARN for settings that are ignored,
+ * DOPT_LOG_INFO for the backend chosen and why, the CPU worker pool and the
+ * growth of the scratch arena. The backend choice happens in
+ * dopt_context_create, before a callback can be set: setting one passes it
+ * that message first. fn = NULL stops logging. */
 DOPT_API void dopt_context_set_log(dopt_context *ctx, dopt_log_fn fn, void *user);
 /* Message of the last failed call on this context ("" if none). */
 DOPT_API const char *dopt_context_last_error(const dopt_context *ctx);
+/* Waits until all work queued by calls on ctx has finished (CUDA calls may
+ * return before the stream has run them; CPU calls return when done). */
+DOPT_API dopt_status dopt_context_synchronize(dopt_context *ctx);
+
+/* ---- memory where the context's backend computes ----------------------
+ * "Backend memory" is what the layers take as array arguments: host memory
+ * on a CPU context, device memory (of the context's device) on a CUDA
+ * context. These helpers let a caller stage host arrays without using the
+ * CUDA runtime itself. All run in the order of the context's other calls
+ * (its stream); copies to host memory return when the data is there, and
+ * the host buffer of an upload may be reused as soon as the call returns.
+ * bytes = 0 is a no-op for copies; pointers may be NULL only then.
+ * Invalid arguments give DOPT_ERR_INVALID_ARGUMENT with a message. */
+/* *ptr = `bytes` of backend memory (bytes = 0 gives a unique pointer that
+ * must be freed too); *ptr = NULL and DOPT_ERR_OUT_OF_MEMORY (or
+ * DOPT_ERR_CUDA) on failure. */
+DOPT_API dopt_status dopt_memory_alloc(dopt_context *ctx, size_t bytes, void **ptr);
+/* Frees memory from dopt_memory_alloc on the same context; NULL is a no-op. */
+DOPT_API dopt_status dopt_memory_free(dopt_context *ctx, void *ptr);
+/* Host memory -> backend memory. */
+DOPT_API dopt_status dopt_memory_upload(dopt_context *ctx, void *dst, const void *host_src, size_t bytes);
+/* Backend memory -> host memory. */
+DOPT_API dopt_status dopt_memory_download(dopt_context *ctx, void *host_dst, const void *src, size_t bytes);
+/* Backend memory -> backend memory (the ranges must not overlap, except
+ * dst == src, which is a no-op on the CPU). */
+DOPT_API dopt_status dopt_memory_copy(dopt_context *ctx, void *dst, const void *src, size_t bytes);
+/* Sets `bytes` of backend memory to zero bytes. */
+DOPT_API dopt_status dopt_memory_set_zero(dopt_context *ctx, void *ptr, size_t bytes);
+
 /* 1 when the CUDA backend is built in and a device is visible. */
 DOPT_API int dopt_cuda_available(void);
 DOPT_API const char *dopt_version(void);

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "dopt.h"
-#include "internal.h"
 
 #define TEST_SKIP 77
 
@@ -68,9 +67,9 @@ static void *tu_dev(const void *host, size_t bytes)
 {
     if (!host) return NULL;
     if (!tu_cuda()) return (void *)host;
-    void *d = dopt_cuda_alloc(bytes ? bytes : 1);
-    if (!d || dopt_cuda_upload(d, host, bytes)) {
-        fprintf(stderr, "device upload failed\n");
+    void *d = NULL;
+    if (dopt_memory_alloc(tu_ctx, bytes, &d) != DOPT_OK || dopt_memory_upload(tu_ctx, d, host, bytes) != DOPT_OK) {
+        fprintf(stderr, "device upload failed: %s\n", dopt_context_last_error(tu_ctx));
         exit(1);
     }
     return d;
@@ -80,9 +79,9 @@ static void *tu_dev_out(void *host, size_t bytes)
 {
     if (!host) return NULL;
     if (!tu_cuda()) return host;
-    void *d = dopt_cuda_alloc(bytes ? bytes : 1);
-    if (!d) {
-        fprintf(stderr, "device alloc failed\n");
+    void *d = NULL;
+    if (dopt_memory_alloc(tu_ctx, bytes, &d) != DOPT_OK) {
+        fprintf(stderr, "device alloc failed: %s\n", dopt_context_last_error(tu_ctx));
         exit(1);
     }
     return d;
@@ -91,15 +90,15 @@ static void *tu_dev_out(void *host, size_t bytes)
 static void tu_host(void *host, const void *dev, size_t bytes)
 {
     if (!host || !tu_cuda() || host == dev) return;
-    if (dopt_cuda_download(host, dev, bytes)) {
-        fprintf(stderr, "device download failed\n");
+    if (dopt_memory_download(tu_ctx, host, dev, bytes) != DOPT_OK) {
+        fprintf(stderr, "device download failed: %s\n", dopt_context_last_error(tu_ctx));
         exit(1);
     }
 }
 
 static void tu_dev_free(void *host, void *dev)
 {
-    if (tu_cuda() && dev && dev != host) dopt_cuda_free(dev);
+    if (tu_cuda() && dev && dev != host) dopt_memory_free(tu_ctx, dev);
 }
 
 /* ---- deterministic random numbers (splitmix64) ---- */

@@ -37,12 +37,16 @@ double cli_now(void);
 /* measured memory bandwidth (triad), GB/s */
 double cli_triad_gbs(int threads);
 
-/* Host buffers to and from where the backend computes (device memory for
- * CUDA; for the CPU the host buffer itself). NULL / 0 on failure, reported. */
-void *cli_stage(dopt_backend be, void *host, size_t bytes);
-void *cli_alloc(dopt_backend be, size_t bytes);
-int cli_fetch(dopt_backend be, void *host, const void *dev, size_t bytes);
-void cli_release(dopt_backend be, void *p);
+/* Host buffers to and from where ctx's backend computes, through the public
+ * memory helpers. NULL / 0 on failure, reported. */
+/* A copy of `host` in backend memory; on the CPU the host buffer itself. */
+void *cli_stage(dopt_context *ctx, void *host, size_t bytes);
+/* Frees what cli_stage returned for `host` (nothing when it was host). */
+void cli_unstage(dopt_context *ctx, const void *host, void *staged);
+/* Zeroed backend memory, freed with cli_release. */
+void *cli_alloc(dopt_context *ctx, size_t bytes);
+int cli_fetch(dopt_context *ctx, void *host, const void *dev, size_t bytes);
+void cli_release(dopt_context *ctx, void *p);
 int cli_bern(int argc, char **argv);
 int cli_diffuse(int argc, char **argv);
 int cli_bench_diffusion(int argc, char **argv);

@@ -1,11 +1,11 @@
 #define _POSIX_C_SOURCE 200809L
 /* Helpers shared by the subcommands: options, .npy in and out, timing. */
 #include "cli.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,74 +148,107 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Moves a host buffer to where the backend computes. */
-void *cli_stage(dopt_backend be, void *host, size_t bytes)
+/* Host memory is backend memory on the CPU: stage in place there. */
+static int stages_in_place(dopt_context *ctx) { return dopt_context_backend(ctx) == DOPT_BACKEND_CPU; }
+
+void *cli_stage(dopt_context *ctx, void *host, size_t bytes)
 {
-    if (be != DOPT_BACKEND_CUDA) return host;
-    void *d = dopt_cuda_alloc(bytes ? bytes : 1);
-    if (!d || dopt_cuda_upload(d, host, bytes)) {
-        fprintf(stderr, "dopt: copying %zu bytes to the GPU failed\n", bytes);
-        dopt_cuda_free(d);
+    if (stages_in_place(ctx)) return host;
+    void *d = NULL;
+    if (dopt_memory_alloc(ctx, bytes, &d) != DOPT_OK || dopt_memory_upload(ctx, d, host, bytes) != DOPT_OK) {
+        fprintf(stderr, "dopt: copying %zu bytes to the device failed: %s\n", bytes, dopt_context_last_error(ctx));
+        dopt_memory_free(ctx, d);
         return NULL;
     }
     return d;
 }
 
-void *cli_alloc(dopt_backend be, size_t bytes)
+void cli_unstage(dopt_context *ctx, const void *host, void *staged)
 {
-    if (be == DOPT_BACKEND_CUDA) return dopt_cuda_alloc(bytes ? bytes : 1);
-    return calloc(1, bytes ? bytes : 1);
+    if (staged && staged != host) dopt_memory_free(ctx, staged);
 }
 
-int cli_fetch(dopt_backend be, void *host, const void *dev, size_t bytes)
+void *cli_alloc(dopt_context *ctx, size_t bytes)
 {
-    if (be != DOPT_BACKEND_CUDA) {
-        if (host != dev) memcpy(host, dev, bytes);
-        return 1;
+    void *d = NULL;
+    if (dopt_memory_alloc(ctx, bytes, &d) != DOPT_OK || dopt_memory_set_zero(ctx, d, bytes) != DOPT_OK) {
+        fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
+        dopt_memory_free(ctx, d);
+        return NULL;
     }
-    if (dopt_cuda_download(host, dev, bytes)) {
-        fprintf(stderr, "dopt: copying results from the GPU failed\n");
+    return d;
+}
+
+int cli_fetch(dopt_context *ctx, void *host, const void *dev, size_t bytes)
+{
+    if (dopt_memory_download(ctx, host, dev, bytes) != DOPT_OK) {
+        fprintf(stderr, "dopt: copying results to the host failed: %s\n", dopt_context_last_error(ctx));
         return 0;
     }
     return 1;
 }
 
-void cli_release(dopt_backend be, void *p)
+void cli_release(dopt_context *ctx, void *p)
 {
-    if (be == DOPT_BACKEND_CUDA) dopt_cuda_free(p);
-    else free(p);
+    if (p) dopt_memory_free(ctx, p);
 }
 
 
-/* A STREAM-like triad a = b + 3 c over 3 x 256 MiB, split over the same
- * workers the library uses: the machine's memory bandwidth in GB/s. */
+/* A STREAM-like triad a = b + 3 c over 3 x 256 MiB, one contiguous slice
+ * per thread (as many threads as a context with this setting uses): the
+ * machine's memory bandwidth in GB/s. */
 typedef struct {
     double *a, *b, *c;
-} triad_arrays;
+    size_t begin, end;
+} triad_slice;
 
-static void triad_range(void *p, int64_t i0, int64_t i1, int worker)
+static void *triad_run(void *p)
 {
-    (void)worker;
-    triad_arrays *t = (triad_arrays *)p;
-    for (int64_t i = i0; i < i1; ++i) t->a[i] = t->b[i] + 3.0 * t->c[i];
+    triad_slice *t = (triad_slice *)p;
+    for (size_t i = t->begin; i < t->end; ++i) t->a[i] = t->b[i] + 3.0 * t->c[i];
+    return NULL;
+}
+
+/* One pass over the arrays on `workers` threads (the caller is one); fewer
+ * when threads cannot start. */
+static void triad_pass(double *a, double *b, double *c, size_t len, int workers)
+{
+    enum { MAX_WORKERS = 1024 };
+    pthread_t tid[MAX_WORKERS];
+    triad_slice slice[MAX_WORKERS];
+    if (workers > MAX_WORKERS) workers = MAX_WORKERS;
+    int started = 0;
+    for (int w = 0; w < workers; ++w) {
+        slice[w] = (triad_slice){a, b, c, len * (size_t)w / (size_t)workers, len * (size_t)(w + 1) / (size_t)workers};
+    }
+    for (int w = 1; w < workers; ++w) {
+        if (pthread_create(&tid[w], NULL, triad_run, &slice[w]) != 0) break;
+        started = w;
+    }
+    triad_run(&slice[0]);
+    for (int w = started + 1; w < workers; ++w) triad_run(&slice[w]); /* those that did not start */
+    for (int w = 1; w <= started; ++w) pthread_join(tid[w], NULL);
 }
 
 double cli_triad_gbs(int threads)
 {
     size_t len = (size_t)1 << 25;
-    triad_arrays t = {malloc(8 * len), malloc(8 * len), malloc(8 * len)};
+    double *a = malloc(8 * len), *b = malloc(8 * len), *c = malloc(8 * len);
     double best = 1e300;
-    if (t.a && t.b && t.c) {
-        for (size_t i = 0; i < len; ++i) t.a[i] = 0, t.b[i] = 1, t.c[i] = 2;
-        int workers = dopt_worker_count(threads, (int64_t)len, 1 << 20);
+    dopt_context *ctx = NULL;
+    if (a && b && c && dopt_context_create(&ctx, DOPT_BACKEND_CPU) == DOPT_OK &&
+        dopt_context_set_threads(ctx, threads > 0 ? threads : 0) == DOPT_OK) {
+        int workers = dopt_context_threads(ctx);
+        for (size_t i = 0; i < len; ++i) a[i] = 0, b[i] = 1, c[i] = 2;
         for (int r = 0; r < 5; ++r) {
             double t0 = cli_now();
-            dopt_parallel_for(workers, (int64_t)len, 1 << 20, triad_range, &t);
+            triad_pass(a, b, c, len, workers);
             double dt = cli_now() - t0;
             best = dt < best ? dt : best;
         }
     }
-    free(t.a), free(t.b), free(t.c);
+    dopt_context_destroy(ctx);
+    free(a), free(b), free(c);
     return best < 1e300 ? 24.0 * (double)len / best * 1e-9 : 0;
 }
 

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 
 static void bern_usage(void)
 {
@@ -125,13 +124,12 @@ int cli_bern(int argc, char **argv)
         goto done;
     }
     if (threads) dopt_context_set_threads(ctx, (int)threads);
-    dopt_backend be = dopt_context_backend(ctx);
-    if (!(dx = cli_stage(be, hx, X.count * es)) || !(dA = cli_stage(be, hA, A.count * es)) ||
-        !(db = cli_stage(be, hb, b.count * es)) || (has_c && !(dc = cli_stage(be, hc, c.count * es))))
+    if (!(dx = cli_stage(ctx, hx, X.count * es)) || !(dA = cli_stage(ctx, hA, A.count * es)) ||
+        !(db = cli_stage(ctx, hb, b.count * es)) || (has_c && !(dc = cli_stage(ctx, hc, c.count * es))))
         goto done;
     size_t nb = (size_t)B;
-    loss = cli_alloc(be, nb * es), grad = cli_alloc(be, nb * n * es), lse = cli_alloc(be, nb * es);
-    gse = cli_alloc(be, nb * n * es), st = (int32_t *)cli_alloc(be, nb * 4);
+    loss = cli_alloc(ctx, nb * es), grad = cli_alloc(ctx, nb * n * es), lse = cli_alloc(ctx, nb * es);
+    gse = cli_alloc(ctx, nb * n * es), st = (int32_t *)cli_alloc(ctx, nb * 4);
     h_loss = malloc(nb * es + 1), h_grad = malloc(nb * n * es + 1), h_lse = malloc(nb * es + 1);
     h_gse = malloc(nb * n * es + 1), h_st = (int32_t *)malloc(nb * 4 + 1);
     if (!loss || !grad || !lse || !gse || !st || !h_loss || !h_grad || !h_lse || !h_gse || !h_st) {
@@ -149,9 +147,9 @@ int cli_bern(int argc, char **argv)
         goto done;
     }
     double t1 = cli_now();
-    if (!cli_fetch(be, h_loss, loss, nb * es) || !cli_fetch(be, h_grad, grad, nb * n * es) ||
-        !cli_fetch(be, h_lse, lse, nb * es) || !cli_fetch(be, h_gse, gse, nb * n * es) ||
-        !cli_fetch(be, h_st, st, nb * 4) || !cli_make_dir(outdir))
+    if (!cli_fetch(ctx, h_loss, loss, nb * es) || !cli_fetch(ctx, h_grad, grad, nb * n * es) ||
+        !cli_fetch(ctx, h_lse, lse, nb * es) || !cli_fetch(ctx, h_gse, gse, nb * n * es) ||
+        !cli_fetch(ctx, h_st, st, nb * 4) || !cli_make_dir(outdir))
         goto done;
     int64_t s1[1] = {B}, s2[2] = {B, n};
     if (!cli_write(outdir, "loss", dt, 1, s1, h_loss) || !cli_write(outdir, "grad", dt, 2, s2, h_grad) ||
@@ -175,12 +173,9 @@ int cli_bern(int argc, char **argv)
     rc = CLI_OK;
 done:
     if (ctx) {
-        dopt_backend be2 = dopt_context_backend(ctx);
-        if (be2 == DOPT_BACKEND_CUDA) {
-            dopt_cuda_free(dx), dopt_cuda_free(dA), dopt_cuda_free(db), dopt_cuda_free(dc);
-        }
-        cli_release(be2, loss), cli_release(be2, grad), cli_release(be2, lse), cli_release(be2, gse);
-        cli_release(be2, st);
+        cli_unstage(ctx, hx, dx), cli_unstage(ctx, hA, dA), cli_unstage(ctx, hb, db), cli_unstage(ctx, hc, dc);
+        cli_release(ctx, loss), cli_release(ctx, grad), cli_release(ctx, lse), cli_release(ctx, gse);
+        cli_release(ctx, st);
     }
     free(hx), free(hA), free(hb), free(hc), free(h_loss), free(h_grad), free(h_lse), free(h_gse), free(h_st);
     dopt_npy_free(&X), dopt_npy_free(&A), dopt_npy_free(&b), dopt_npy_free(&c);

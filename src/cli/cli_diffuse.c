@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 
 static void diffuse_usage(void)
 {
@@ -132,13 +131,13 @@ int cli_diffuse(int argc, char **argv)
         goto done;
     }
     dopt_diffusion_schedule(sched, Tsched, abar);
-    dopt_backend be = dopt_context_backend(ctx);
     /* x_T ~ N(0, I) from the same generator (step Tsched + 1) */
     dopt_context *host = NULL;
     dopt_context_create(&host, DOPT_BACKEND_CPU);
     if (threads) dopt_context_set_threads(host, (int)threads);
     dopt_diffusion_noise(host, K, n, DOPT_FLOAT64, zero, 1e-300, (uint64_t)seed, (uint32_t)Tsched + 1, x, eps);
-    if (be == DOPT_BACKEND_CUDA && (!(dx = cli_alloc(be, bytes)) || !(de = cli_alloc(be, bytes)))) {
+    /* backend copies of x and eps: the host arrays themselves on the CPU */
+    if (!(dx = cli_stage(ctx, x, bytes)) || !(de = cli_stage(ctx, eps, bytes))) {
         dopt_context_destroy(host);
         goto done;
     }
@@ -153,18 +152,11 @@ int cli_diffuse(int argc, char **argv)
             goto done;
         }
         dopt_diffusion_step_desc d = {sampler, abar, t, tp, eta, (uint64_t)seed};
-        dopt_status s;
-        if (be == DOPT_BACKEND_CUDA) {
-            if (dopt_cuda_upload(dx, x, bytes) || dopt_cuda_upload(de, eps, bytes)) {
-                fprintf(stderr, "dopt: copying to the GPU failed\n");
-                dopt_context_destroy(host);
-                goto done;
-            }
-            s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, dx, de, NULL, NULL);
-            if (s == DOPT_OK && dopt_cuda_download(x, dx, bytes)) s = DOPT_ERR_CUDA;
-        } else {
-            s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, x, eps, NULL, NULL);
-        }
+        /* the noise prediction is computed on the host each step */
+        dopt_status s = dopt_memory_upload(ctx, dx, x, bytes);
+        if (s == DOPT_OK) s = dopt_memory_upload(ctx, de, eps, bytes);
+        if (s == DOPT_OK) s = dopt_diffusion_step(ctx, &d, K, n, DOPT_FLOAT64, dx, de, NULL, NULL);
+        if (s == DOPT_OK) s = dopt_memory_download(ctx, x, dx, bytes);
         if (s != DOPT_OK) {
             fprintf(stderr, "dopt: diffusion step failed: %s\n", dopt_context_last_error(ctx));
             dopt_context_destroy(host);
@@ -189,7 +181,7 @@ int cli_diffuse(int argc, char **argv)
            t1 - t0, out);
     rc = CLI_OK;
 done:
-    if (ctx && dopt_context_backend(ctx) == DOPT_BACKEND_CUDA) dopt_cuda_free(dx), dopt_cuda_free(de);
+    if (ctx) cli_unstage(ctx, x, dx), cli_unstage(ctx, eps, de);
     dopt_context_destroy(ctx);
     dopt_npy_free(&a1), dopt_npy_free(&a2), dopt_npy_free(&a3);
     free(w), free(means), free(covs), free(x), free(eps), free(abar), free(zero);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 
 static void ilp_usage(void)
 {
@@ -129,7 +128,6 @@ int cli_ilp(int argc, char **argv)
     memset(in, 0, sizeof in);
     dopt_context *ctx = NULL;
     int rc = CLI_FAIL;
-    dopt_backend be = DOPT_BACKEND_CPU;
     for (int k = 0; k < IN_COUNT; ++k) {
         int r;
         if (k == IN_DY) {
@@ -177,9 +175,8 @@ int cli_ilp(int argc, char **argv)
         goto done;
     }
     if (o.threads) dopt_context_set_threads(ctx, (int)o.threads);
-    be = dopt_context_backend(ctx);
     for (int k = 0; k < IN_COUNT; ++k)
-        if (present[k] && !(dev[k] = cli_stage(be, host[k], in[k].count * es))) goto done;
+        if (present[k] && !(dev[k] = cli_stage(ctx, host[k], in[k].count * es))) goto done;
 
     /* outputs: y, obj, bound, status, nodes, dA, db, dc, (y_eps) */
     size_t nb = (size_t)B, ny = nb * (size_t)n;
@@ -188,7 +185,7 @@ int cli_ilp(int argc, char **argv)
     int want = o.dy_path ? 8 : 5;
     for (int k = 0; k < want; ++k) {
         outs_host[k] = malloc(bytes[k] + 8);
-        outs_dev[k] = cli_alloc(be, bytes[k] + 8);
+        outs_dev[k] = cli_alloc(ctx, bytes[k] + 8);
         if (!outs_host[k] || !outs_dev[k]) {
             fprintf(stderr, "dopt: out of memory for the outputs\n");
             goto done;
@@ -221,19 +218,19 @@ int cli_ilp(int argc, char **argv)
             goto done;
         }
         if (o.method == DOPT_ILP_PERTURBED) {
-            y_eps_dev = cli_alloc(be, ny * es);
+            y_eps_dev = cli_alloc(ctx, ny * es);
             y_eps_host = malloc(ny * es + 8);
             if (!y_eps_dev || !y_eps_host || dopt_ilp_perturbed(ctx, &P, &opt, &g, y_eps_dev) != DOPT_OK ||
-                !cli_fetch(be, y_eps_host, y_eps_dev, ny * es)) {
+                !cli_fetch(ctx, y_eps_host, y_eps_dev, ny * es)) {
                 fprintf(stderr, "dopt: perturbed forward failed: %s\n", dopt_context_last_error(ctx));
-                cli_release(be, y_eps_dev), free(y_eps_host);
+                cli_release(ctx, y_eps_dev), free(y_eps_host);
                 goto done;
             }
         }
         t2 = cli_now();
     }
     for (int k = 0; k < want; ++k)
-        if (!cli_fetch(be, outs_host[k], outs_dev[k], bytes[k])) goto done;
+        if (!cli_fetch(ctx, outs_host[k], outs_dev[k], bytes[k])) goto done;
     if (!cli_make_dir(o.outdir)) goto done;
     int64_t sy[2] = {B, n}, sb[1] = {B};
     int ok = cli_write(o.outdir, "y", dt, 2, sy, outs_host[0]) && cli_write(o.outdir, "obj", dt, 1, sb, outs_host[1]) &&
@@ -245,7 +242,7 @@ int cli_ilp(int argc, char **argv)
              cli_write(o.outdir, "db", dt, in[IN_B].ndim, in[IN_B].shape, outs_host[6]) &&
              cli_write(o.outdir, "dc", dt, in[IN_C].ndim, in[IN_C].shape, outs_host[7]) &&
              (!y_eps_host || cli_write(o.outdir, "y_eps", dt, 2, sy, y_eps_host));
-    cli_release(be, y_eps_dev), free(y_eps_host);
+    cli_release(ctx, y_eps_dev), free(y_eps_host);
     if (!ok) goto done;
     if (!o.quiet) {
         long long count[6] = {0}, max_nodes = 0;
@@ -269,11 +266,11 @@ int cli_ilp(int argc, char **argv)
     rc = CLI_OK;
 done:
     for (int k = 0; k < 8; ++k) {
-        if (outs_dev[k]) cli_release(be, outs_dev[k]);
+        if (outs_dev[k]) cli_release(ctx, outs_dev[k]);
         free(outs_host[k]);
     }
     for (int k = 0; k < IN_COUNT; ++k) {
-        if (be == DOPT_BACKEND_CUDA && dev[k]) dopt_cuda_free(dev[k]);
+        cli_unstage(ctx, host[k], dev[k]);
         free(host[k]);
         dopt_npy_free(&in[k]);
     }

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
 
 typedef struct {
     const char *name;
@@ -205,7 +204,7 @@ int cli_qp(int argc, char **argv)
     dopt_backend be = dopt_context_backend(ctx);
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
     for (int t = 0; t < 6; ++t)
-        if (in[t].present && !(in[t].dev = cli_stage(be, in[t].host, in[t].arr.count * es))) goto done;
+        if (in[t].present && !(in[t].dev = cli_stage(ctx, in[t].host, in[t].arr.count * es))) goto done;
 
     dopt_qp_problem P;
     memset(&P, 0, sizeof P);
@@ -230,11 +229,11 @@ int cli_qp(int argc, char **argv)
     if (max_iter > 0) opt.max_iter = (int32_t)max_iter;
 
     size_t nB = (size_t)B;
-    x = cli_alloc(be, nB * n * es);
-    lam = cli_alloc(be, nB * m * es);
-    nu = cli_alloc(be, nB * k * es);
-    status = (int32_t *)cli_alloc(be, nB * 4);
-    iters = (int32_t *)cli_alloc(be, nB * 4);
+    x = cli_alloc(ctx, nB * n * es);
+    lam = cli_alloc(ctx, nB * m * es);
+    nu = cli_alloc(ctx, nB * k * es);
+    status = (int32_t *)cli_alloc(ctx, nB * 4);
+    iters = (int32_t *)cli_alloc(ctx, nB * 4);
     if (!x || !lam || !nu || !status || !iters) {
         fprintf(stderr, "dopt: out of memory for %lld instances\n", (long long)B);
         goto done;
@@ -249,8 +248,8 @@ int cli_qp(int argc, char **argv)
     }
     void *hx = malloc(nB * n * es + 1), *hl = malloc(nB * m * es + 1), *hn = malloc(nB * k * es + 1);
     int32_t *hs = (int32_t *)malloc(nB * 4 + 1), *hi = (int32_t *)malloc(nB * 4 + 1);
-    int wrote = hx && hl && hn && hs && hi && cli_fetch(be, hx, x, nB * n * es) && cli_fetch(be, hl, lam, nB * m * es) &&
-                cli_fetch(be, hn, nu, nB * k * es) && cli_fetch(be, hs, status, nB * 4) && cli_fetch(be, hi, iters, nB * 4) &&
+    int wrote = hx && hl && hn && hs && hi && cli_fetch(ctx, hx, x, nB * n * es) && cli_fetch(ctx, hl, lam, nB * m * es) &&
+                cli_fetch(ctx, hn, nu, nB * k * es) && cli_fetch(ctx, hs, status, nB * 4) && cli_fetch(ctx, hi, iters, nB * 4) &&
                 cli_make_dir(outdir);
     int64_t shx[2] = {B, n}, shl[2] = {B, m}, shn[2] = {B, k};
     wrote = wrote && cli_write(outdir, "x", dt, 2, shx, hx) && cli_write(outdir, "lam", dt, 2, shl, hl) &&
@@ -278,14 +277,14 @@ int cli_qp(int argc, char **argv)
     if (!wrote) goto done;
 
     if (dxf) {
-        if (!(dx_dev = cli_stage(be, gx, nB * n * es))) goto done;
-        if (glam && !(dlam_dev = cli_stage(be, glam, nB * m * es))) goto done;
-        if (gnu && !(dnu_dev = cli_stage(be, gnu, nB * k * es))) goto done;
+        if (!(dx_dev = cli_stage(ctx, gx, nB * n * es))) goto done;
+        if (glam && !(dlam_dev = cli_stage(ctx, glam, nB * m * es))) goto done;
+        if (gnu && !(dnu_dev = cli_stage(ctx, gnu, nB * k * es))) goto done;
         for (int t = 0; t < 6; ++t) {
             if (!in[t].present) continue;
             size_t bytes = in[t].arr.count * es;
             grads_host[t] = malloc(bytes + 1);
-            grads[t] = be == DOPT_BACKEND_CUDA ? dopt_cuda_alloc(bytes + 1) : grads_host[t];
+            grads[t] = be == DOPT_BACKEND_CPU ? grads_host[t] : cli_alloc(ctx, bytes + 1);
             if (!grads_host[t] || !grads[t]) {
                 fprintf(stderr, "dopt: out of memory for gradients\n");
                 goto done;
@@ -303,7 +302,7 @@ int cli_qp(int argc, char **argv)
         static const char *gnames[6] = {"dQ", "dp", "dG", "dh", "dA", "db"};
         for (int t = 0; t < 6; ++t) {
             if (!in[t].present) continue;
-            if (!cli_fetch(be, grads_host[t], grads[t], in[t].arr.count * es)) goto done;
+            if (!cli_fetch(ctx, grads_host[t], grads[t], in[t].arr.count * es)) goto done;
             if (!cli_write(outdir, gnames[t], dt, in[t].arr.ndim, in[t].arr.shape, grads_host[t])) goto done;
         }
         if (!quiet) printf("qp backward: %.2f ms\n", 1e3 * (t3 - t2));
@@ -311,23 +310,18 @@ int cli_qp(int argc, char **argv)
     rc = CLI_OK;
 done:
     if (ctx) {
-        dopt_backend be2 = dopt_context_backend(ctx);
         for (int t = 0; t < 6; ++t) {
-            if (be2 == DOPT_BACKEND_CUDA) {
-                dopt_cuda_free(in[t].dev);
-                dopt_cuda_free(grads[t]);
-            }
+            cli_unstage(ctx, in[t].host, in[t].dev);
+            cli_unstage(ctx, grads_host[t], grads[t]);
         }
-        cli_release(be2, x);
-        cli_release(be2, lam);
-        cli_release(be2, nu);
-        cli_release(be2, status);
-        cli_release(be2, iters);
-        if (be2 == DOPT_BACKEND_CUDA) {
-            dopt_cuda_free(dx_dev);
-            dopt_cuda_free(dlam_dev);
-            dopt_cuda_free(dnu_dev);
-        }
+        cli_release(ctx, x);
+        cli_release(ctx, lam);
+        cli_release(ctx, nu);
+        cli_release(ctx, status);
+        cli_release(ctx, iters);
+        cli_unstage(ctx, gx, dx_dev);
+        cli_unstage(ctx, glam, dlam_dev);
+        cli_unstage(ctx, gnu, dnu_dev);
     }
     for (int t = 0; t < 6; ++t) {
         dopt_npy_free(&in[t].arr);

@@ -1,5 +1,6 @@
-/* Private to the library: the context, the thread pool, the tape, and the
- * contract every backend implements (one function per public entry). */
+/* Private to the library: the context and what it owns (backend table,
+ * thread pool, scratch arena, log), errors, the parallel loop, the QP tape.
+ * The backend contract itself is backend.h. */
 #ifndef DOPT_INTERNAL_H
 #define DOPT_INTERNAL_H
 
@@ -9,39 +10,75 @@
 extern "C" {
 #endif
 
+struct dopt_backend_ops; /* backend.h */
+struct dopt_pool;        /* parallel.c */
+
 struct dopt_context {
-    dopt_backend backend; /* resolved: CPU or CUDA */
-    int threads;          /* 0 = all processors */
+    const struct dopt_backend_ops *ops; /* the backend every call runs on */
+    int threads;                        /* as set: 0 = all processors */
     int cuda_device;
     void *cuda_stream;
     dopt_log_fn log;
     void *log_user;
-    void *cuda_private; /* library handles of the CUDA backend */
+    void *cuda_private;     /* library handles of the CUDA backend (cuda_runtime.cu) */
+    struct dopt_pool *pool; /* CPU workers, created at the first parallel call */
+    void *scratch;          /* grow-only arena in the backend's memory */
+    size_t scratch_bytes;
+    int scratch_device; /* device the arena lives on */
+    char backend_note[512]; /* why this backend: replayed to a log callback set later */
+    int backend_note_level;
     char error[1024];
 };
 
-/* Records a message (printf-style) and returns status. */
+/* Records a message (printf-style), passes it to the log callback as
+ * DOPT_LOG_ERROR, and returns status. */
 dopt_status dopt_fail(dopt_context *ctx, dopt_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* Passes a message to the log callback, if any. */
 void dopt_log(const dopt_context *ctx, int level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
-/* Runs fn over [0, count) in chunks of `grain`, dynamically scheduled over
- * `threads` workers (0 = all processors). worker is in [0, workers). The
- * partition never affects results: callers write disjoint outputs. */
+/* Returns the status of `call` from the enclosing function unless it is DOPT_OK. */
+#define DOPT_TRY(call)                \
+    do {                              \
+        dopt_status s_ = (call);      \
+        if (s_ != DOPT_OK) return s_; \
+    } while (0)
+
+/* ---- CPU parallel loop (parallel.c) ----
+ * dopt_parallel_for runs fn over [0, count) in chunks of `grain`, taken
+ * dynamically by `workers` workers; worker is in [0, workers) and the
+ * calling thread is worker 0. The partition never affects results: callers
+ * write disjoint outputs. The workers are ctx's pool (created at the first
+ * call with dopt_context_threads(ctx) workers, kept until the thread count
+ * changes or the context is destroyed); workers is capped at the pool's
+ * size. ctx = NULL (callers without a context) or a call from inside a
+ * running loop of the same context use threads of their own for the call. */
 typedef void (*dopt_range_fn)(void *arg, int64_t begin, int64_t end, int worker);
 int dopt_worker_count(int threads, int64_t count, int64_t grain);
-void dopt_parallel_for(int workers, int64_t count, int64_t grain, dopt_range_fn fn, void *arg);
+void dopt_parallel_for(dopt_context *ctx, int workers, int64_t count, int64_t grain, dopt_range_fn fn, void *arg);
+/* Joins and frees ctx's pool (dopt_context_destroy, thread count change). */
+void dopt_pool_release(dopt_context *ctx);
+
+/* ---- per-call scratch (memory.c) ----
+ * One grow-only block per context in the memory of its backend (host for
+ * the CPU, device for CUDA): *ptr gets at least `bytes`, valid until the
+ * next dopt_scratch_reserve on ctx or the context's destruction. Callers
+ * never free it. Its contents are not preserved when it grows. On failure
+ * *ptr = NULL and the message is recorded. */
+dopt_status dopt_scratch_reserve(dopt_context *ctx, size_t bytes, void **ptr);
+void dopt_scratch_release(dopt_context *ctx);
 
 /* ---- QP ---- */
 struct dopt_qp_tape {
-    dopt_backend backend;
+    const struct dopt_backend_ops *ops; /* recorded on; frees the buffers below */
+    int device;                         /* device the buffers live on */
     dopt_qp_problem prob;
     dopt_qp_options opt;
     size_t work_per_instance; /* elements */
@@ -55,62 +92,9 @@ struct dopt_qp_tape {
     size_t cap_adjoint;
 };
 
-/* Makes *buf hold at least `bytes` (host memory); 0 on failure. */
+/* Makes *buf hold at least `bytes` (host memory; the CPU backend's tape
+ * buffers); 0 on failure. memory.c */
 int dopt_host_reserve(void **buf, size_t *cap, size_t bytes);
-
-dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *prob,
-                             const dopt_qp_options *opt, dopt_qp_options *resolved);
-
-dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *prob,
-                              const dopt_qp_options *opt, dopt_qp_solution *sol, dopt_qp_tape *tape);
-dopt_status dopt_qp_backward_cpu(dopt_context *ctx, const dopt_qp_tape *tape,
-                                 const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
-
-/* Returns the status of `call` from the enclosing function unless it is DOPT_OK. */
-#define DOPT_TRY(call)                \
-    do {                              \
-        dopt_status s_ = (call);      \
-        if (s_ != DOPT_OK) return s_; \
-    } while (0)
-
-/* ---- Bernoulli surrogate ---- */
-dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
-                               const dopt_bern_options *o, dopt_bern_result *res);
-dopt_status dopt_bern_round_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                                int32_t *status);
-dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
-                                const dopt_bern_options *o, dopt_bern_result *res);
-dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                                 int32_t *status);
-
-/* ---- diffusion ---- */
-#define DOPT_DIFFUSION_PROTOS(SUFFIX)                                                                             \
-    dopt_status dopt_diffusion_step_##SUFFIX(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows,  \
-                                            int32_t n, dopt_dtype dt, void *x, void *eps_hat,                     \
-                                            const dopt_milp_batch *guide, const dopt_guidance *g);                \
-    dopt_status dopt_diffusion_noise_##SUFFIX(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt,          \
-                                             const void *x0, double abar_t, uint64_t seed, uint32_t step,         \
-                                             void *xt, void *eps);                                                \
-    dopt_status dopt_srg_target_##SUFFIX(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,  \
-                                        const void *xt, const void *eps, double abar_t, int round, void *target); \
-    dopt_status dopt_diffusion_candidates_##SUFFIX(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, \
-                                                  int round, double feas_tol, void *objective, void *violation,   \
-                                                  int32_t *best, void *best_x);
-DOPT_DIFFUSION_PROTOS(cpu)
-DOPT_DIFFUSION_PROTOS(cuda)
-
-/* CUDA backend (src/cuda); stubs answering DOPT_ERR_UNSUPPORTED when not built. */
-int dopt_cuda_device_count(void);
-dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob,
-                               const dopt_qp_options *opt, dopt_qp_solution *sol, dopt_qp_tape *tape);
-dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_tape *tape,
-                                  const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
-void dopt_cuda_free(void *device_ptr);
-void dopt_cuda_context_release(dopt_context *ctx);
-/* Staging for callers holding host arrays (the CLI, tests): NULL / nonzero on failure. */
-void *dopt_cuda_alloc(size_t bytes);
-int dopt_cuda_upload(void *device_dst, const void *host_src, size_t bytes);
-int dopt_cuda_download(void *host_dst, const void *device_src, size_t bytes);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* CPU backend of the Bernoulli surrogate: both precisions from one source. */
 #include "internal.h"
+#include "backend.h"
 
 #include <stdlib.h>
 #include <string.h>

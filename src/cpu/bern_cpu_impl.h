@@ -42,20 +42,18 @@ static dopt_status DFN(bern_run_cpu)(dopt_context *ctx, const dopt_bern_problem 
     j.wsz = rounding ? (size_t)P->n + (size_t)P->m + 1 : DFN(bern_instance_work)(P->n, P->m, j.o.samples);
     int64_t grain = P->n >= 256 ? 1 : 16;
     int workers = dopt_worker_count(ctx->threads, P->batch, grain);
-    j.work = (DREAL *)malloc(sizeof(DREAL) * j.wsz * (size_t)workers);
-    if (!j.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "bern: out of memory for the workspace");
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * j.wsz * (size_t)workers, (void **)&j.work));
     if (rounding) {
         j.x = (DREAL *)x;
         j.status = status;
-        dopt_parallel_for(workers, P->batch, grain, DFN(bern_round_range), &j);
+        dopt_parallel_for(ctx, workers, P->batch, grain, DFN(bern_round_range), &j);
     } else {
         j.loss = (DREAL *)res->loss;
         j.grad = (DREAL *)res->grad;
         j.loss_se = (DREAL *)res->loss_se;
         j.grad_se = (DREAL *)res->grad_se;
         j.status = res->status;
-        dopt_parallel_for(workers, P->batch, grain, DFN(bern_eval_range), &j);
+        dopt_parallel_for(ctx, workers, P->batch, grain, DFN(bern_eval_range), &j);
     }
-    free(j.work);
     return DOPT_OK;
 }

@@ -41,10 +41,8 @@ static dopt_status DFN(diff_run)(dopt_context *ctx, DFN(diff_job) *j, int64_t co
 {
     int64_t grain = j->n >= 256 ? 4 : 64;
     int workers = dopt_worker_count(ctx->threads, count, grain);
-    j->scratch = (DREAL *)malloc(sizeof(DREAL) * (j->ssz ? j->ssz : 1) * (size_t)workers);
-    if (!j->scratch) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "diffusion: out of memory");
-    dopt_parallel_for(workers, count, grain, DFN(diff_range), j);
-    free(j->scratch);
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * (j->ssz ? j->ssz : 1) * (size_t)workers, (void **)&j->scratch));
+    dopt_parallel_for(ctx, workers, count, grain, DFN(diff_range), j);
     return DOPT_OK;
 }
 

@@ -1,7 +1,8 @@
 /* CPU backend of the ILP layer: instances spread over the thread pool in
  * small dynamic chunks, since tree sizes differ by orders of magnitude
  * within one batch. Every instance runs kernels/ilp_solver.h. */
-#include "ilp_backend.h"
+#include "internal.h"
+#include "backend.h"
 
 #include <stdlib.h>
 
@@ -57,10 +58,8 @@ dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_
     j.wbytes = sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m, j.depth);
     j.wbytes = (j.wbytes + 63) & ~(size_t)63;
     int workers = dopt_worker_count(ctx->threads, v->solves, 1);
-    j.work = (unsigned char *)malloc(j.wbytes * (size_t)workers);
-    if (!j.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for the workspace");
-    dopt_parallel_for(workers, v->solves, 1, solve_range, &j);
-    free(j.work);
+    DOPT_TRY(dopt_scratch_reserve(ctx, j.wbytes * (size_t)workers, (void **)&j.work));
+    dopt_parallel_for(ctx, workers, v->solves, 1, solve_range, &j);
     return DOPT_OK;
 }
 
@@ -86,10 +85,8 @@ dopt_status dopt_ilp_grad_cpu(dopt_context *ctx, const ilp_view *v, const ilp_gr
     j.ga = ga;
     j.wsz = ilp_grad_work(v->n, v->m) + (size_t)v->n; /* + n ints */
     int workers = dopt_worker_count(ctx->threads, batch, 16);
-    j.work = (double *)malloc(sizeof(double) * j.wsz * (size_t)workers);
-    if (!j.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for the gradient workspace");
-    dopt_parallel_for(workers, batch, 16, grad_range, &j);
-    free(j.work);
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(double) * j.wsz * (size_t)workers, (void **)&j.work));
+    dopt_parallel_for(ctx, workers, batch, 16, grad_range, &j);
     return DOPT_OK;
 }
 
@@ -104,6 +101,6 @@ dopt_status dopt_ilp_reduce_cpu(dopt_context *ctx, const ilp_block *blk)
 {
     int64_t count = blk->shared ? (int64_t)blk->len : blk->batch * (int64_t)blk->len;
     int workers = dopt_worker_count(ctx->threads, count, 256);
-    dopt_parallel_for(workers, count, 256, reduce_range, (void *)blk);
+    dopt_parallel_for(ctx, workers, count, 256, reduce_range, (void *)blk);
     return DOPT_OK;
 }

@@ -40,15 +40,13 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
             return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
         job.keep = (DREAL *)tape->work;
     }
-    job.work = (DREAL *)malloc(sizeof(DREAL) * job.wsz * (size_t)workers);
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * job.wsz * (size_t)workers, (void **)&job.work));
     job.x = (DREAL *)sol->x;
     job.lam = (DREAL *)sol->lam;
     job.nu = (DREAL *)sol->nu;
     job.status = sol->status;
     job.iters = sol->iters;
-    if (!job.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the workspace");
-    dopt_parallel_for(workers, B, grain, DFN(qp_solve_range), &job);
-    free(job.work);
+    dopt_parallel_for(ctx, workers, B, grain, DFN(qp_solve_range), &job);
     if (!tape) return DOPT_OK;
     size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
     tape->work_per_instance = job.psz;
@@ -123,12 +121,12 @@ static void DFN(qp_outer_range)(void *arg, int64_t t0, int64_t t1, int worker)
     }
 }
 
-static void DFN(qp_outer)(int threads, int64_t B, int rows, int n, int shared, DREAL scale, const DREAL *U,
+static void DFN(qp_outer)(dopt_context *ctx, int64_t B, int rows, int n, int shared, DREAL scale, const DREAL *U,
                           const DREAL *X, const DREAL *V, const DREAL *Y, DREAL *out)
 {
     DFN(qp_outer_job) j = {B, rows, n, shared, scale, U, X, V, Y, out};
     int64_t tasks = shared ? rows : B;
-    dopt_parallel_for(dopt_worker_count(threads, tasks, 4), tasks, 4, DFN(qp_outer_range), &j);
+    dopt_parallel_for(ctx, dopt_worker_count(ctx->threads, tasks, 4), tasks, 4, DFN(qp_outer_range), &j);
 }
 
 /* out (len) = scale * U_b (per instance) or scale * sum_b U_b (shared). */
@@ -166,21 +164,19 @@ static dopt_status DFN(qp_backward_cpu)(dopt_context *ctx, const dopt_qp_tape *T
     int64_t grain = B >= 256 ? 8 : 1;
     int workers = dopt_worker_count(ctx->threads, B, grain);
     job.wsz = DFN(qp_work_size)(n, m, k);
-    job.work = (DREAL *)malloc(sizeof(DREAL) * job.wsz * (size_t)workers);
-    if (!job.work) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp backward: out of memory");
-    dopt_parallel_for(workers, B, grain, DFN(qp_adjoint_range), &job);
-    free(job.work);
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * job.wsz * (size_t)workers, (void **)&job.work));
+    dopt_parallel_for(ctx, workers, B, grain, DFN(qp_adjoint_range), &job);
     const DREAL *x = (const DREAL *)T->x, *lam = (const DREAL *)T->lam, *nu = (const DREAL *)T->nu;
     unsigned sh = P->shared;
     if (g->dp) DFN(qp_vec_grad)(B, n, (sh & DOPT_QP_SHARE_P) != 0, 1, job.DX, (DREAL *)g->dp);
     if (g->dQ)
-        DFN(qp_outer)(ctx->threads, B, n, n, !P->Q || (sh & DOPT_QP_SHARE_Q), (DREAL)0.5, job.DX, x, x, job.DX,
+        DFN(qp_outer)(ctx, B, n, n, !P->Q || (sh & DOPT_QP_SHARE_Q), (DREAL)0.5, job.DX, x, x, job.DX,
                       (DREAL *)g->dQ);
     if (m && g->dG)
-        DFN(qp_outer)(ctx->threads, B, m, n, (sh & DOPT_QP_SHARE_G) != 0, 1, job.DLT, x, lam, job.DX, (DREAL *)g->dG);
+        DFN(qp_outer)(ctx, B, m, n, (sh & DOPT_QP_SHARE_G) != 0, 1, job.DLT, x, lam, job.DX, (DREAL *)g->dG);
     if (m && g->dh) DFN(qp_vec_grad)(B, m, (sh & DOPT_QP_SHARE_H) != 0, -1, job.DLT, (DREAL *)g->dh);
     if (k && g->dA)
-        DFN(qp_outer)(ctx->threads, B, k, n, (sh & DOPT_QP_SHARE_A) != 0, 1, job.DN, x, nu, job.DX, (DREAL *)g->dA);
+        DFN(qp_outer)(ctx, B, k, n, (sh & DOPT_QP_SHARE_A) != 0, 1, job.DN, x, nu, job.DX, (DREAL *)g->dA);
     if (k && g->db) DFN(qp_vec_grad)(B, k, (sh & DOPT_QP_SHARE_B) != 0, -1, job.DN, (DREAL *)g->db);
     return DOPT_OK;
 }

@@ -1,5 +1,6 @@
 /* Bernoulli surrogate entry points: argument checks, defaults, dispatch. */
 #include "internal.h"
+#include "backend.h"
 
 #include <math.h>
 #include <string.h>
@@ -66,8 +67,7 @@ dopt_status dopt_bern_eval(dopt_context *ctx, const dopt_bern_problem *P, const 
     if (!res || (P->batch > 0 && (!res->loss || !res->grad || !res->status)))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: loss, grad and status outputs are required");
     if (P->batch == 0) return DOPT_OK;
-    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_bern_eval_cuda(ctx, P, xhat, &o, res);
-    return dopt_bern_eval_cpu(ctx, P, xhat, &o, res);
+    return DOPT_CALL(ctx, bern_eval, P, xhat, &o, res);
 }
 
 dopt_status dopt_bern_round(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x, int32_t *status)
@@ -78,6 +78,5 @@ dopt_status dopt_bern_round(dopt_context *ctx, const dopt_bern_problem *P, const
     if (P->batch > 0 && (!x || !status))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern round: x and status outputs are required");
     if (P->batch == 0) return DOPT_OK;
-    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_bern_round_cuda(ctx, P, xhat, x, status);
-    return dopt_bern_round_cpu(ctx, P, xhat, x, status);
+    return DOPT_CALL(ctx, bern_round, P, xhat, x, status);
 }

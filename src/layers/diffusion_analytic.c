@@ -86,7 +86,7 @@ dopt_status dopt_diffusion_mixture_eps(dopt_context *ctx, int32_t n, int32_t K, 
         for (int a = 0; a < n; ++a) ld += 2 * log(U[a * n + a]);
         j.logdet[k] = ld;
     }
-    dopt_parallel_for(dopt_worker_count(ctx->threads, rows, 256), rows, 256, mix_range, &j);
+    dopt_parallel_for(ctx, dopt_worker_count(ctx->threads, rows, 256), rows, 256, mix_range, &j);
     free(j.U), free(j.logdet);
     return DOPT_OK;
 }

@@ -1,5 +1,6 @@
 /* Diffusion (SRG) entry points: schedules, argument checks, dispatch. */
 #include "internal.h"
+#include "backend.h"
 
 #include <math.h>
 #include <string.h>
@@ -78,8 +79,7 @@ dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_des
     DOPT_TRY(check_milp(ctx, guide, rows, n, dt));
     if (guide && !g) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: guidance weights required");
     if (rows == 0) return DOPT_OK;
-    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_diffusion_step_cuda(ctx, st, rows, n, dt, x, eps_hat, guide, g);
-    return dopt_diffusion_step_cpu(ctx, st, rows, n, dt, x, eps_hat, guide, g);
+    return DOPT_CALL(ctx, diffusion_step, st, rows, n, dt, x, eps_hat, guide, g);
 }
 
 dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
@@ -91,8 +91,7 @@ dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32_t n, dop
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion noise: bad dtype, sizes or abar");
     if (rows > 0 && (!x0 || !xt || !eps)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion noise: NULL array");
     if (rows == 0) return DOPT_OK;
-    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_diffusion_noise_cuda(ctx, rows, n, dt, x0, abar_t, seed, step, xt, eps);
-    return dopt_diffusion_noise_cpu(ctx, rows, n, dt, x0, abar_t, seed, step, xt, eps);
+    return DOPT_CALL(ctx, diffusion_noise, rows, n, dt, x0, abar_t, seed, step, xt, eps);
 }
 
 dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g, const void *xt,
@@ -105,8 +104,7 @@ dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, con
     DOPT_TRY(check_milp(ctx, guide, -1, guide->n, guide->dtype));
     if (!xt || !eps || !target || bad_abar(abar_t))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target: x_t, eps, target and abar in (0, 1] required");
-    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_srg_target_cuda(ctx, guide, g, xt, eps, abar_t, round, target);
-    return dopt_srg_target_cpu(ctx, guide, g, xt, eps, abar_t, round, target);
+    return DOPT_CALL(ctx, srg_target, guide, g, xt, eps, abar_t, round, target);
 }
 
 dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
@@ -118,7 +116,5 @@ dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *
     DOPT_TRY(check_milp(ctx, guide, -1, guide->n, guide->dtype));
     if (!x || !best || !(feas_tol >= 0))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "candidates: x, best and feas_tol >= 0 required");
-    if (ctx->backend == DOPT_BACKEND_CUDA)
-        return dopt_diffusion_candidates_cuda(ctx, guide, x, round, feas_tol, objective, violation, best, best_x);
-    return dopt_diffusion_candidates_cpu(ctx, guide, x, round, feas_tol, objective, violation, best, best_x);
+    return DOPT_CALL(ctx, diffusion_candidates, guide, x, round, feas_tol, objective, violation, best, best_x);
 }

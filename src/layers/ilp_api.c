@@ -1,6 +1,7 @@
 /* ILP layer entry points: argument checks, defaults, and the composition of
  * the backward rules from backend solves (docs/ILP.md). */
-#include "ilp_backend.h"
+#include "internal.h"
+#include "backend.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -97,35 +98,34 @@ static ilp_view view_of(const dopt_ilp_problem *P)
     return v;
 }
 
-static int on_gpu(const dopt_context *ctx) { return ctx->backend == DOPT_BACKEND_CUDA; }
-
 static dopt_status backend_solve(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out)
 {
-    return on_gpu(ctx) ? dopt_ilp_solve_cuda(ctx, v, o, out) : dopt_ilp_solve_cpu(ctx, v, o, out);
+    return DOPT_CALL(ctx, ilp_solve, v, o, out);
 }
 
 static dopt_status backend_grad(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch)
 {
-    return on_gpu(ctx) ? dopt_ilp_grad_cuda(ctx, v, ga, batch) : dopt_ilp_grad_cpu(ctx, v, ga, batch);
+    return DOPT_CALL(ctx, ilp_grad, v, ga, batch);
 }
 
 static dopt_status backend_reduce(dopt_context *ctx, const ilp_block *b)
 {
-    return on_gpu(ctx) ? dopt_ilp_reduce_cuda(ctx, b) : dopt_ilp_reduce_cpu(ctx, b);
+    return DOPT_CALL(ctx, ilp_reduce, b);
 }
 
-/* Scratch in the backend's memory. */
+/* Intermediate results in the backend's memory, alive across several
+ * backend calls (which use the context's arena themselves); NULL on
+ * failure, the caller reports. */
 static void *scratch_alloc(dopt_context *ctx, size_t bytes)
 {
-    return on_gpu(ctx) ? dopt_cuda_alloc(bytes) : malloc(bytes ? bytes : 1);
+    void *p = NULL;
+    if (DOPT_CALL(ctx, alloc, bytes ? bytes : 1, &p) != DOPT_OK) return NULL;
+    return p;
 }
 
 static void scratch_free(dopt_context *ctx, void *p)
 {
-    if (on_gpu(ctx))
-        dopt_cuda_free(p);
-    else
-        free(p);
+    if (p && ctx->ops->free) ctx->ops->free(ctx->cuda_device, p);
 }
 
 dopt_status dopt_ilp_solve(dopt_context *ctx, const dopt_ilp_problem *P, const dopt_ilp_options *opt,

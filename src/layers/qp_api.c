@@ -1,5 +1,6 @@
 /* QP layer entry points: argument checks, defaults, dispatch to a backend. */
 #include "internal.h"
+#include "backend.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
     opt->refine = 2;
 }
 
-dopt_status dopt_qp_validate(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *opt,
+static dopt_status qp_validate(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *opt,
                              dopt_qp_options *out)
 {
     if (!P) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: problem is NULL");
@@ -62,7 +63,7 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
     dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
     if (tape_out) *tape_out = NULL;
     dopt_qp_options o;
-    dopt_status st = dopt_qp_validate(ctx, prob, opt, &o);
+    dopt_status st = qp_validate(ctx, prob, opt, &o);
     if (st != DOPT_OK) {
         dopt_qp_tape_destroy(reuse);
         return st;
@@ -71,36 +72,25 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
                                      (prob->k > 0 && !sol->nu))))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: solution buffers x, status (and lam, nu) required");
     dopt_qp_tape *tape = NULL;
-    if (reuse && reuse->backend != ctx->backend) {
+    if (reuse && (reuse->ops != ctx->ops || reuse->device != ctx->cuda_device)) {
         dopt_qp_tape_destroy(reuse);
         reuse = NULL;
     }
     if (tape_out) {
         tape = reuse ? reuse : (dopt_qp_tape *)calloc(1, sizeof *tape);
         if (!tape) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
-        tape->backend = ctx->backend;
+        tape->ops = ctx->ops;
+        tape->device = ctx->cuda_device;
         tape->prob = *prob;
         tape->opt = o;
     }
-    if (ctx->backend == DOPT_BACKEND_CUDA)
-        st = dopt_qp_solve_cuda(ctx, prob, &o, sol, tape);
-    else
-        st = dopt_qp_solve_cpu(ctx, prob, &o, sol, tape);
+    st = DOPT_CALL(ctx, qp_solve, prob, &o, sol, tape);
     if (st != DOPT_OK) {
         dopt_qp_tape_destroy(tape);
         return st;
     }
     if (tape_out) *tape_out = tape;
     return DOPT_OK;
-}
-
-int dopt_host_reserve(void **buf, size_t *cap, size_t bytes)
-{
-    if (bytes <= *cap && *buf) return 1;
-    free(*buf);
-    *buf = malloc(bytes ? bytes : 1);
-    *cap = *buf ? bytes : 0;
-    return *buf != NULL;
 }
 
 dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
@@ -112,30 +102,20 @@ dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const 
     if (!gin || (!gin->dx && tape->prob.batch > 0))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: dL/dx is required");
     if (!gout) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: gradient outputs are NULL");
-    if (tape->backend != ctx->backend)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: the tape was recorded on another backend");
+    if (tape->ops != ctx->ops || tape->device != ctx->cuda_device)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "qp backward: the tape was recorded on another backend or device (%s, device %d)",
+                         tape->ops->name, tape->device);
     if (tape->prob.batch == 0) return DOPT_OK;
-    if (ctx->backend == DOPT_BACKEND_CUDA) return dopt_qp_backward_cuda(ctx, tape, gin, gout);
-    return dopt_qp_backward_cpu(ctx, tape, gin, gout);
+    return DOPT_CALL(ctx, qp_backward, tape, gin, gout);
 }
 
 void dopt_qp_tape_destroy(dopt_qp_tape *tape)
 {
     if (!tape) return;
-    if (tape->backend == DOPT_BACKEND_CUDA) {
-        dopt_cuda_free(tape->work);
-        dopt_cuda_free(tape->x);
-        dopt_cuda_free(tape->lam);
-        dopt_cuda_free(tape->nu);
-        dopt_cuda_free(tape->status);
-        dopt_cuda_free(tape->adjoint);
-    } else {
-        free(tape->work);
-        free(tape->x);
-        free(tape->lam);
-        free(tape->nu);
-        free(tape->status);
-        free(tape->adjoint);
-    }
+    /* through the table of the backend that recorded it: the context may be gone */
+    void *bufs[] = {tape->work, tape->x, tape->lam, tape->nu, tape->status, tape->adjoint};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
+        if (bufs[i]) tape->ops->free(tape->device, bufs[i]);
     free(tape);
 }

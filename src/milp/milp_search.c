@@ -160,7 +160,7 @@ dopt_status dopt_milp_search_batch(const dopt_milp *const *models, int64_t jobs,
     else dopt_search_options_default(&o);
     if (o.milp.threads == 0) o.milp.threads = 1; /* parallel over jobs, not inside one */
     batch_args a = {models, model_of, pred_offset, preds, &o, res, st};
-    dopt_parallel_for(dopt_worker_count(workers, jobs, 1), jobs, 1, search_range, &a);
+    dopt_parallel_for(NULL, dopt_worker_count(workers, jobs, 1), jobs, 1, search_range, &a);
     dopt_status first = DOPT_OK;
     for (int64_t j = 0; j < jobs; ++j)
         if (st[j] != DOPT_OK && first == DOPT_OK) {

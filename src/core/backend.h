@@ -1,0 +1,139 @@
+/* The backend operations table: everything a backend (CPU, CUDA) provides,
+ * as one struct of function pointers. A context picks its table when it is
+ * created (ctx->ops); the layer entry points (src/layers) check arguments
+ * and call through the table, never a backend by name. docs/BACKEND.md is
+ * the contract of every entry.
+ *
+ * A NULL entry means "this backend does not implement it": DOPT_CALL turns
+ * it into DOPT_ERR_UNSUPPORTED with a message, the one place that decides. */
+#ifndef DOPT_BACKEND_H
+#define DOPT_BACKEND_H
+
+#include "dopt.h"
+#include "ilp_backend.h" /* ilp_view, ilp_grad_args, ilp_out, ilp_block */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dopt_backend_ops {
+    const char *name;  /* "cpu", "cuda": messages and logs */
+    dopt_backend kind; /* what dopt_context_backend reports */
+
+    /* ---- devices (NULL for the CPU) ---- */
+    /* Number of usable devices; 0 when none (no driver, no GPU). */
+    int (*device_count)(void);
+    /* Readies ctx's device (ctx->cuda_device) for this backend: checks that
+     * kernels run there. DOPT_ERR_NO_DEVICE with a message when they cannot. */
+    dopt_status (*open)(dopt_context *ctx);
+    /* Frees the per-context state the backend created (library handles).
+     * The scratch arena is freed by the core, through `free`. */
+    void (*release)(dopt_context *ctx);
+
+    /* ---- memory where the backend computes ---- */
+    dopt_status (*alloc)(dopt_context *ctx, size_t bytes, void **ptr); /* bytes >= 1 */
+    /* `device` is the ordinal the memory was allocated on (tapes outlive
+     * their context); the CPU ignores it. ptr may be NULL. */
+    void (*free)(int device, void *ptr);
+    dopt_status (*upload)(dopt_context *ctx, void *dst, const void *host_src, size_t bytes);
+    dopt_status (*download)(dopt_context *ctx, void *host_dst, const void *src, size_t bytes);
+    dopt_status (*copy)(dopt_context *ctx, void *dst, const void *src, size_t bytes);
+    dopt_status (*set_zero)(dopt_context *ctx, void *ptr, size_t bytes);
+    /* Waits until the work queued by this context's calls has finished. */
+    dopt_status (*synchronize)(dopt_context *ctx);
+
+    /* ---- layers: arguments already checked by src/layers ---- */
+    dopt_status (*qp_solve)(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
+                            dopt_qp_solution *sol, dopt_qp_tape *tape);
+    dopt_status (*qp_backward)(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                               dopt_qp_grad_out *gout);
+    dopt_status (*bern_eval)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                             const dopt_bern_options *o, dopt_bern_result *res);
+    dopt_status (*bern_round)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                              int32_t *status);
+    dopt_status (*diffusion_step)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
+                                  dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                  const dopt_guidance *g);
+    dopt_status (*diffusion_noise)(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
+                                   double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
+    dopt_status (*srg_target)(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+                              const void *xt, const void *eps, double abar_t, int round, void *target);
+    dopt_status (*diffusion_candidates)(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+                                        double feas_tol, void *objective, void *violation, int32_t *best,
+                                        void *best_x);
+    dopt_status (*ilp_solve)(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
+    dopt_status (*ilp_grad)(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
+    dopt_status (*ilp_reduce)(dopt_context *ctx, const ilp_block *blk);
+} dopt_backend_ops;
+
+/* The tables. The CUDA one exists only when the CUDA backend is built in
+ * (DOPT_HAVE_CUDA); nothing outside src/core names it. */
+extern const dopt_backend_ops dopt_cpu_backend_ops;
+#ifdef DOPT_HAVE_CUDA
+extern const dopt_backend_ops dopt_cuda_backend_ops;
+#endif
+
+/* Records "<entry>: not supported by the <name> backend" and returns
+ * DOPT_ERR_UNSUPPORTED. */
+dopt_status dopt_unsupported(dopt_context *ctx, const char *entry);
+
+/* Calls table entry `entry` of ctx's backend with (ctx, ...), or reports
+ * DOPT_ERR_UNSUPPORTED when the backend leaves it NULL. */
+#define DOPT_CALL(ctx, entry, ...) \
+    ((ctx)->ops->entry ? (ctx)->ops->entry((ctx), __VA_ARGS__) : dopt_unsupported((ctx), #entry))
+
+/* ---- the CPU backend's entries (src/cpu) ---- */
+dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
+                              dopt_qp_solution *sol, dopt_qp_tape *tape);
+dopt_status dopt_qp_backward_cpu(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                                 dopt_qp_grad_out *gout);
+dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                               const dopt_bern_options *o, dopt_bern_result *res);
+dopt_status dopt_bern_round_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                int32_t *status);
+dopt_status dopt_diffusion_step_cpu(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
+                                    dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                    const dopt_guidance *g);
+dopt_status dopt_diffusion_noise_cpu(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
+                                     double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
+dopt_status dopt_srg_target_cpu(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                const void *xt, const void *eps, double abar_t, int round, void *target);
+dopt_status dopt_diffusion_candidates_cpu(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+                                          double feas_tol, void *objective, void *violation, int32_t *best,
+                                          void *best_x);
+dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
+dopt_status dopt_ilp_grad_cpu(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
+dopt_status dopt_ilp_reduce_cpu(dopt_context *ctx, const ilp_block *blk);
+
+/* ---- the CUDA backend's entries (src/cuda; wrapped by cuda_backend.cu) ---- */
+#ifdef DOPT_HAVE_CUDA
+dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
+                               dopt_qp_solution *sol, dopt_qp_tape *tape);
+dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                                  dopt_qp_grad_out *gout);
+dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                                const dopt_bern_options *o, dopt_bern_result *res);
+dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                 int32_t *status);
+dopt_status dopt_diffusion_step_cuda(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
+                                     dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                     const dopt_guidance *g);
+dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
+                                      double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
+dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                 const void *xt, const void *eps, double abar_t, int round, void *target);
+dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+                                           double feas_tol, void *objective, void *violation, int32_t *best,
+                                           void *best_x);
+dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
+dopt_status dopt_ilp_grad_cuda(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
+dopt_status dopt_ilp_reduce_cuda(dopt_context *ctx, const ilp_block *blk);
+/* cuda_runtime.cu: device discovery and the context's library handles */
+int dopt_cuda_device_count(void);
+void dopt_cuda_context_release(dopt_context *ctx);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

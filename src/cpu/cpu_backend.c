@@ -1,0 +1,67 @@
+/* The CPU backend's operations table: host memory and the *_cpu entries. */
+#include "internal.h"
+#include "backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static dopt_status cpu_alloc(dopt_context *ctx, size_t bytes, void **ptr)
+{
+    *ptr = malloc(bytes);
+    if (!*ptr) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "cpu: out of memory for %zu bytes", bytes);
+    return DOPT_OK;
+}
+
+static void cpu_free(int device, void *ptr)
+{
+    (void)device;
+    free(ptr);
+}
+
+/* host to host: the buffers may be the same one (the CLI stages in place) */
+static dopt_status cpu_copy(dopt_context *ctx, void *dst, const void *src, size_t bytes)
+{
+    (void)ctx;
+    if (dst != src) memmove(dst, src, bytes);
+    return DOPT_OK;
+}
+
+static dopt_status cpu_set_zero(dopt_context *ctx, void *ptr, size_t bytes)
+{
+    (void)ctx;
+    memset(ptr, 0, bytes);
+    return DOPT_OK;
+}
+
+/* calls return when their work is done */
+static dopt_status cpu_synchronize(dopt_context *ctx)
+{
+    (void)ctx;
+    return DOPT_OK;
+}
+
+const dopt_backend_ops dopt_cpu_backend_ops = {
+    .name = "cpu",
+    .kind = DOPT_BACKEND_CPU,
+    .device_count = NULL,
+    .open = NULL,
+    .release = NULL,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .set_zero = cpu_set_zero,
+    .synchronize = cpu_synchronize,
+    .qp_solve = dopt_qp_solve_cpu,
+    .qp_backward = dopt_qp_backward_cpu,
+    .bern_eval = dopt_bern_eval_cpu,
+    .bern_round = dopt_bern_round_cpu,
+    .diffusion_step = dopt_diffusion_step_cpu,
+    .diffusion_noise = dopt_diffusion_noise_cpu,
+    .srg_target = dopt_srg_target_cpu,
+    .diffusion_candidates = dopt_diffusion_candidates_cpu,
+    .ilp_solve = dopt_ilp_solve_cpu,
+    .ilp_grad = dopt_ilp_grad_cpu,
+    .ilp_reduce = dopt_ilp_reduce_cpu,
+};
