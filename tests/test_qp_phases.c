@@ -16,6 +16,7 @@
 
 #include "qp_harness.h"
 #include "qp_ipm.h"
+#include "internal.h" /* the tape's factorization, compared bitwise (white-box) */
 
 /* What a batch holds besides generated instances (instance index: change). */
 enum {
