@@ -38,6 +38,10 @@ typedef struct dopt_ilp_options {
     double time_limit;  /* seconds for the whole call; 0 = none (results then depend on timing) */
 } dopt_ilp_options;
 
+/* node_limit 1,000,000, no time limit. A NULL options pointer (and a 0
+ * node_limit) means these. */
+DOPT_API void dopt_ilp_options_default(dopt_ilp_options *opt);
+
 /* Outputs (backend memory): y (batch, n) and, optional, obj and bound
  * (batch) in the problem's dtype; status (batch) int32: DOPT_SOLVED,
  * DOPT_PRIMAL_INFEASIBLE, DOPT_ITERATION_LIMIT (node or time limit: y is the

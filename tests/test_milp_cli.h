@@ -37,8 +37,7 @@ static void test_milp_cli(void)
         for (int k = 0; k < 2; ++k) {
             snprintf(path, sizeof path, "%s/%s_easy_%04d.mps", dir, fam[f], k);
             dopt_milp *p = NULL;
-            char err[512];
-            CHECK(dopt_mps_read(path, DOPT_MPS_AUTO, &p, err, sizeof err) == DOPT_OK, "%s: %s", path, err);
+            CHECK(dopt_mps_read(tu_ctx, path, DOPT_MPS_AUTO, &p) == DOPT_OK, "%s: %s", path, dopt_context_last_error(tu_ctx));
             dopt_milp_free(p);
         }
     }

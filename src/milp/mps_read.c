@@ -426,7 +426,7 @@ static dopt_status finish(mps_reader *r, dopt_milp **out)
     p->name = r->name, r->name = NULL;
     p->obj_name = r->obj_name, r->obj_name = NULL;
     char why[256];
-    if (dopt_milp_check(p, why, sizeof why) != DOPT_OK) return dopt_milp_free(p), fail(r, "%s", why);
+    if (milp_check(p, why, sizeof why) != DOPT_OK) return dopt_milp_free(p), fail(r, "%s", why);
     *out = p;
     return DOPT_OK;
 }
@@ -540,7 +540,7 @@ static dopt_status parse_as(const char *text, size_t len, int fixed, dopt_milp *
     return st;
 }
 
-dopt_status dopt_mps_parse(const char *text, size_t len, dopt_mps_format format, dopt_milp **out, char *err,
+dopt_status milp_mps_parse(const char *text, size_t len, dopt_mps_format format, dopt_milp **out, char *err,
                            size_t errlen)
 {
     if (!out || (!text && len)) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
@@ -556,7 +556,7 @@ dopt_status dopt_mps_parse(const char *text, size_t len, dopt_mps_format format,
     return st; /* the free-format message: the usual case */
 }
 
-dopt_status dopt_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen)
+dopt_status milp_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen)
 {
     if (!path || !out) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
     *out = NULL;
@@ -576,8 +576,8 @@ dopt_status dopt_mps_read(const char *path, dopt_mps_format format, dopt_milp **
     fclose(f);
     if (!text) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     if (io) return free(text), milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: read error", path);
-    char msg[512] = "";
-    dopt_status st = dopt_mps_parse(text, len, format, out, msg, sizeof msg);
+    char msg[MILP_MSG_LEN] = "";
+    dopt_status st = milp_mps_parse(text, len, format, out, msg, sizeof msg);
     free(text);
     if (st != DOPT_OK) milp_error(err, errlen, st, "%s: %s", path, msg);
     return st;
