@@ -537,6 +537,170 @@ static void test_search_predict(void)
     for (int i = 0; i < MODELS; ++i) dopt_milp_free(m[i]);
 }
 
+/* The batch attempts every job: jobs on a bad model fail alone (their own
+ * call_status), the others are solved, and the call returns the lowest
+ * failing job's status with that job's own message, whatever the thread
+ * that ran it. */
+static void test_search_batch_failures(void)
+{
+    dopt_milp *good = generate(DOPT_GEN_KNAPSACK, DOPT_GEN_EASY, 3), *bad = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 10, 1, 0, &bad));
+    if (!good || !bad) return;
+    for (int j = 0; j < 10; ++j) bad->integer[j] = 1, bad->col_hi[j] = 1;
+    bad->c[4] = NAN; /* dopt_milp_check: "objective coefficient 4 is not finite" */
+    const dopt_milp *models[2] = {good, bad};
+    enum { JOBS = 9 };
+    int64_t model_of[JOBS], offset[JOBS];
+    double preds[JOBS * 10], xs[JOBS * 10];
+    dopt_milp_search_result res[JOBS];
+    uint64_t rng = 77;
+    for (int j = 0; j < JOBS; ++j) {
+        model_of[j] = j == 3 || j == 6 ? 1 : 0, offset[j] = 10 * j;
+        for (int k = 0; k < 10; ++k) preds[10 * j + k] = dopt_gen_uniform(&rng);
+        memset(&res[j], 0, sizeof res[j]);
+        res[j].milp.x = xs + 10 * j;
+    }
+    preds[10 * 7 + 2] = NAN; /* a per-search outcome, not a failure */
+    dopt_milp_search_options o;
+    dopt_milp_search_options_default(&o);
+    o.milp.solver = DOPT_MILP_EXACT, o.delta = 3;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        CHECK_OK(dopt_context_set_threads(tu_ctx, threads));
+        dopt_status st = dopt_milp_search_batch(tu_ctx, models, JOBS, model_of, preds, offset, &o, res);
+        CHECK(st == DOPT_ERR_INVALID_ARGUMENT && !strncmp(msg(), "job 3: ", 7) &&
+                  strstr(msg(), "objective coefficient 4 is not finite"),
+              "%d threads: first failing job and its own message: %d '%s'", threads, (int)st, msg());
+        for (int j = 0; j < JOBS; ++j) {
+            int bad_job = model_of[j] == 1;
+            CHECK(res[j].call_status == (bad_job ? DOPT_ERR_INVALID_ARGUMENT : DOPT_OK), "job %d: call_status %d", j,
+                  (int)res[j].call_status);
+            if (!bad_job && j != 7)
+                CHECK(res[j].milp.status == DOPT_SOLVED && dopt_milp_violation(good, res[j].milp.x) <= 1e-9,
+                      "job %d (a good model) solved despite the failures: status %d", j, res[j].milp.status);
+        }
+        CHECK(res[7].milp.status == DOPT_INVALID_DATA, "NaN prediction: status %d", res[7].milp.status);
+    }
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    dopt_milp_free(good), dopt_milp_free(bad);
+}
+
+/* CombOptNet's hidden constraints from a caller's stream: deterministic, the
+ * stream advanced, the families' structure (unit rows with a feasible
+ * corner; covering rows), bad arguments reported */
+static void test_combopt_rows(void)
+{
+    enum { N = 16, M = 4, W = 8 };
+    double A[M * N], b[M], A2[M * N], b2[M];
+    for (int dense = 0; dense < 2; ++dense) {
+        uint64_t s1 = 1234 + dense, s2 = 1234 + dense;
+        CHECK_OK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, N, M, dense, &s1, A, b));
+        CHECK_OK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, N, M, dense, &s2, A2, b2));
+        CHECK(s1 == s2 && s1 != 1234u + dense && !memcmp(A, A2, sizeof A) && !memcmp(b, b2, sizeof b),
+              "rc: same stream, same rows; the stream advanced");
+        double lo = dense ? -5 : 0, hi = dense ? 5 : 1;
+        int unit = 1, corner_ok = 0;
+        for (int k = 0; k < M; ++k) {
+            double s = 0;
+            for (int j = 0; j < N; ++j) s += A[k * N + j] * A[k * N + j];
+            unit &= fabs(s - 1) < 1e-12;
+        }
+        for (uint32_t mask = 0; mask < (1u << N) && !corner_ok; ++mask) {
+            int ok = 1;
+            for (int k = 0; k < M && ok; ++k) {
+                double ax = 0;
+                for (int j = 0; j < N; ++j) ax += A[k * N + j] * (mask >> j & 1 ? hi : lo);
+                ok = ax <= b[k] + 1e-12;
+            }
+            corner_ok = ok;
+        }
+        CHECK(unit && corner_ok, "rc (dense %d): unit rows %d, a feasible corner %d", dense, unit, corner_ok);
+    }
+    uint64_t s = 99;
+    double Aw[W * 2 * W], bw[W];
+    CHECK_OK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_WSC, 2 * W, W, 0, &s, Aw, bw));
+    int ok = 1;
+    for (int k = 0; k < W; ++k) {
+        int covered = 0;
+        for (int j = 0; j < 2 * W; ++j) ok &= Aw[k * 2 * W + j] == 0 || Aw[k * 2 * W + j] == -1, covered |= Aw[k * 2 * W + j] != 0;
+        ok &= covered && bw[k] == -1;
+    }
+    CHECK(ok, "wsc: rows -sum y_S <= -1, every element covered");
+    CHECK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_KNAPSACK, 4, 1, 0, &s, Aw, bw) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(msg(), "DOPT_GEN_RC or DOPT_GEN_WSC"),
+          "knapsack has no combopt rows: %s", msg());
+    CHECK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, 0, 1, 0, &s, Aw, bw) == DOPT_ERR_INVALID_ARGUMENT, "n = 0");
+    CHECK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, 4, 1, 0, NULL, Aw, bw) == DOPT_ERR_INVALID_ARGUMENT,
+          "NULL stream");
+}
+
+/* Every options struct: _default gives the documented values, and a NULL
+ * pointer means them (same results). */
+static void test_defaults(void)
+{
+    dopt_milp_options mo;
+    memset(&mo, 0x5a, sizeof mo);
+    dopt_milp_options_default(&mo);
+    CHECK(mo.solver == DOPT_MILP_AUTO && mo.time_limit == 0 && mo.gap == 0 && mo.threads == 0 && !mo.relax &&
+              !mo.start,
+          "milp options default");
+    dopt_milp_search_options so;
+    memset(&so, 0x5a, sizeof so);
+    dopt_milp_search_options_default(&so);
+    CHECK(so.delta == 0 && so.k0 == 0 && so.k1 == 0 && so.repair == 1 && so.milp.solver == DOPT_MILP_AUTO,
+          "search options default");
+    dopt_ilp_options io;
+    memset(&io, 0x5a, sizeof io);
+    dopt_ilp_options_default(&io);
+    CHECK(io.node_limit == 1000000 && io.time_limit == 0, "ilp options default: %lld %g", (long long)io.node_limit,
+          io.time_limit);
+    dopt_guidance gd;
+    memset(&gd, 0x5a, sizeof gd);
+    dopt_guidance_default(&gd);
+    CHECK(gd.gamma_o == 0 && gd.gamma_c == 1 && gd.lambda == 1, "guidance default");
+
+    /* the ILP layer: explicit defaults = NULL */
+    double c[3] = {-1, -2, 1}, A[3] = {1, 1, 1}, bb[1] = {1}, y1[3], y2[3];
+    int32_t st1 = -1, st2 = -2;
+    dopt_ilp_problem P = {1, 3, 1, DOPT_FLOAT64, c, A, bb, NULL, NULL, 0};
+    dopt_ilp_solution S1 = {y1, NULL, NULL, &st1, NULL}, S2 = {y2, NULL, NULL, &st2, NULL};
+    CHECK_OK(dopt_ilp_solve(tu_ctx, &P, NULL, &S1));
+    CHECK_OK(dopt_ilp_solve(tu_ctx, &P, &io, &S2));
+    CHECK(st1 == DOPT_SOLVED && st2 == st1 && !memcmp(y1, y2, sizeof y1) && y1[1] == 1, "ilp: NULL options = defaults");
+
+    /* guidance: NULL weights next to a guide = dopt_guidance_default (SRG target and one guided step) */
+    enum { n = 3, R = 2 };
+    int64_t row_ptr[2] = {0, 3};
+    int32_t col[3] = {0, 1, 2};
+    double val[3] = {1, 1, 1}, gb[1] = {2}, gc[3] = {1, -1, 0.5}, xref[3] = {1, 1, 0};
+    dopt_milp_batch guide = {1, n, 1, R, DOPT_FLOAT64, row_ptr, col, val, gb, gc, xref, 0};
+    double xt[R * n] = {0.2, -0.4, 0.9, 1.3, 0.1, -0.2}, eps[R * n] = {0.5, -1, 0.25, 0, 2, -0.5};
+    double t1[R * n], t2[R * n];
+    CHECK_OK(dopt_srg_target(tu_ctx, &guide, NULL, xt, eps, 0.6, 1, t1));
+    CHECK_OK(dopt_srg_target(tu_ctx, &guide, &gd, xt, eps, 0.6, 1, t2));
+    CHECK(!memcmp(t1, t2, sizeof t1), "srg target: NULL guidance = defaults");
+    double abar[11], x1[R * n], x2[R * n], e1[R * n], e2[R * n];
+    CHECK_OK(dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 10, abar));
+    memcpy(x1, xt, sizeof xt), memcpy(x2, xt, sizeof xt), memcpy(e1, eps, sizeof eps), memcpy(e2, eps, sizeof eps);
+    dopt_diffusion_step_desc step = {DOPT_SAMPLER_DDIM, abar, 5, 3, 0, 11};
+    CHECK_OK(dopt_diffusion_step(tu_ctx, &step, R, n, DOPT_FLOAT64, x1, e1, &guide, NULL));
+    CHECK_OK(dopt_diffusion_step(tu_ctx, &step, R, n, DOPT_FLOAT64, x2, e2, &guide, &gd));
+    CHECK(!memcmp(x1, x2, sizeof x1) && memcmp(x1, xt, sizeof xt), "guided step: NULL guidance = defaults");
+
+    /* comparisons of results, in the model's sense */
+    dopt_milp *p = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 1, 0, 0, &p));
+    if (!p) return;
+    dopt_milp_result a = {0}, b = {0};
+    a.has_solution = b.has_solution = 1, a.objective = 1, b.objective = 2;
+    CHECK(dopt_milp_result_better(p, &a, &b) && !dopt_milp_result_better(p, &b, &a), "minimize: 1 beats 2");
+    p->maximize = 1;
+    CHECK(!dopt_milp_result_better(p, &a, &b) && dopt_milp_result_better(p, &b, &a), "maximize: 2 beats 1");
+    b.has_solution = 0;
+    CHECK(dopt_milp_result_better(p, &a, &b) && !dopt_milp_result_better(p, &b, &a), "a solution beats none");
+    CHECK(!dopt_milp_result_better(NULL, &a, &b), "NULL model");
+    dopt_milp_free(p);
+}
+
 static void test_bad_input(void)
 {
     dopt_milp_result r = {0};
@@ -568,7 +732,18 @@ static void test_bad_input(void)
     so.delta = -1;
     pred[0] = 0.5;
     CHECK(dopt_milp_search(tu_ctx, p, pred, &so, &s) == DOPT_ERR_INVALID_ARGUMENT, "negative delta");
+    /* every fallible call needs the context: without one, an error and nothing else */
+    CHECK(dopt_milp_check(NULL, p) == DOPT_ERR_INVALID_ARGUMENT && dopt_milp_solve(NULL, p, NULL, &r) ==
+              DOPT_ERR_INVALID_ARGUMENT && dopt_milp_search(NULL, p, pred, NULL, &s) == DOPT_ERR_INVALID_ARGUMENT,
+          "NULL context");
     dopt_milp_free(p);
+    dopt_milp *q = (dopt_milp *)&r; /* must be reset to NULL */
+    CHECK(dopt_milp_alloc(tu_ctx, 3, -1, 0, &q) == DOPT_ERR_INVALID_ARGUMENT && !q && strstr(msg(), "negative size"),
+          "negative size: %s", msg());
+    dopt_gen_params g;
+    CHECK(dopt_gen_params_preset(tu_ctx, (dopt_gen_family)9, DOPT_GEN_EASY, &g) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(msg(), "family 9"),
+          "unknown family: %s", msg());
 }
 
 int main(int argc, char **argv)
@@ -586,6 +761,9 @@ int main(int argc, char **argv)
     test_search_batch();
     test_rows_for_layers();
     test_search_predict();
+    test_search_batch_failures();
+    test_combopt_rows();
+    test_defaults();
     test_bad_input();
     return tu_finish("test_milp");
 }
