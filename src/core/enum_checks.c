@@ -35,3 +35,6 @@ DOPT_SAME(ILP_SHARE_UB, DOPT_ILP_SHARE_UB);
 _Static_assert((ILP_SHARE_CADD & (DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B | DOPT_ILP_SHARE_C | DOPT_ILP_SHARE_LB |
                                   DOPT_ILP_SHARE_UB)) == 0,
                "the kernels' private share bit must not collide with a public one");
+
+/* diffusion sampler: kernels/diffusion_impl.h runs DDPM when sampler == 0 */
+DOPT_SAME(0, DOPT_SAMPLER_DDPM);
