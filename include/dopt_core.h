@@ -11,7 +11,13 @@
  *  - Array pointers live where the context's backend computes: host memory
  *    for DOPT_BACKEND_CPU, device memory for DOPT_BACKEND_CUDA.
  *  - Each instance has its own outcome (dopt_instance_status); one bad
- *    instance never disturbs the others. */
+ *    instance never disturbs the others.
+ *  - The context comes first in every call that can fail; calls that cannot
+ *    (_default, _free, pure queries) take none. Options structs have a
+ *    _default(), and a NULL options pointer means the defaults.
+ *  - Host-only parts: the MILP, MPS, generator and .npy calls (dopt_milp.h,
+ *    dopt_mps.h, dopt_gen.h, dopt_npy.h) take and return host memory with a
+ *    context of any backend (they use it for messages, log and threads). */
 #ifndef DOPT_CORE_H
 #define DOPT_CORE_H
 
