@@ -115,7 +115,8 @@ int cli_gen(int argc, char **argv)
     dopt_context *ctx = NULL; /* host: the generators' messages */
     dopt_gen_params g;
     int rc = CLI_FAIL;
-    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK || dopt_gen_params_preset(ctx, family, size, &g) != DOPT_OK) {
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK ||
+        dopt_gen_params_preset(ctx, family, size, &g) != DOPT_OK) {
         fprintf(stderr, "dopt gen: %s\n", ctx ? dopt_context_last_error(ctx) : "out of memory");
         goto done;
     }

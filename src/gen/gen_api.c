@@ -16,7 +16,8 @@ dopt_status dopt_gen_params_preset(dopt_context *ctx, dopt_gen_family family, do
     if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
     if (!p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: params is NULL");
     if (size < DOPT_GEN_EASY || size > DOPT_GEN_HARD)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: unknown size %d (EASY, MEDIUM or HARD)", (int)size);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: unknown size %d (EASY, MEDIUM or HARD)",
+                         (int)size);
     if (family < DOPT_GEN_SETCOVER || family > DOPT_GEN_KNAPSACK)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: unknown generator family %d", (int)family);
     static const int sc_rows[3] = {500, 1000, 2000}, ca_items[3] = {100, 200, 300}, ca_bids[3] = {500, 1000, 1500};
@@ -106,7 +107,8 @@ static dopt_milp *gen_combopt(const dopt_gen_params *g, uint64_t *rng)
     if (!A || !b) goto done;
     if (g->family == DOPT_GEN_RC) {
         double lo = g->rc_dense ? -5 : 0, hi = g->rc_dense ? 5 : 1;
-        if (gen_rc_rows(rng, n, m, lo, hi, A, b) && (p = dense_model(n, m, A, b, lo, hi))) gen_unit_vector(rng, n, p->c);
+        if (gen_rc_rows(rng, n, m, lo, hi, A, b) && (p = dense_model(n, m, A, b, lo, hi)))
+            gen_unit_vector(rng, n, p->c);
     } else if (g->family == DOPT_GEN_WSC) {
         gen_wsc_rows(rng, n, m, A, b);
         if ((p = dense_model(n, m, A, b, 0, 1)))
@@ -168,8 +170,8 @@ dopt_status dopt_gen_combopt_rows(dopt_context *ctx, dopt_gen_family family, int
 {
     if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
     if (family != DOPT_GEN_RC && family != DOPT_GEN_WSC)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "combopt rows: family must be DOPT_GEN_RC or DOPT_GEN_WSC, got %d",
-                         (int)family);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "combopt rows: family must be DOPT_GEN_RC or DOPT_GEN_WSC, got %d", (int)family);
     if (n < 1 || m < 1 || (double)n * m > 1e8)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "combopt rows: needs n, m >= 1 (n x m <= 1e8), got %d x %d", n,
                          m);

@@ -160,7 +160,8 @@ static void search_range(void *arg, int64_t begin, int64_t end, int worker)
     for (int64_t j = begin; j < end; ++j) {
         char msg[MILP_MSG_LEN] = "";
         dopt_milp_search_result *r = &a->res[j];
-        dopt_status st = milp_search(a->models[a->model_of[j]], a->preds + a->pred_offset[j], a->opt, r, msg, sizeof msg);
+        const dopt_milp *p = a->models[a->model_of[j]];
+        dopt_status st = milp_search(p, a->preds + a->pred_offset[j], a->opt, r, msg, sizeof msg);
         r->call_status = st;
         if (st != DOPT_OK && (mine->job < 0 || j < mine->job)) {
             mine->job = j;
@@ -207,7 +208,8 @@ dopt_status dopt_milp_search_predict(dopt_context *ctx, const dopt_milp *const *
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
                          "milp search predict: bad arguments (count >= 0, candidates >= 1, predictor)");
     for (int64_t i = 0; i < count; ++i)
-        if (!models[i]) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "milp search predict: model %lld is NULL", (long long)i);
+        if (!models[i])
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "milp search predict: model %lld is NULL", (long long)i);
     int64_t jobs = count * candidates, total = 0;
     for (int64_t i = 0; i < count; ++i) total += (int64_t)models[i]->n * candidates;
     double *preds = malloc((size_t)(total ? total : 1) * 8), *xs = malloc((size_t)(total ? total : 1) * 8);
