@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "milp_internal.h"
 #include "qp_generate.h"
 
 typedef struct {
@@ -46,19 +45,19 @@ static double gap(const dopt_milp *p, double obj, double best)
 }
 
 /* MPS text throughput of the reader on this instance (MB/s), from a temporary file */
-static double reader_mbs(const dopt_milp *p, double *megabytes)
+static double reader_mbs(dopt_context *ctx, const dopt_milp *p, double *megabytes)
 {
-    char path[64], err[512];
+    char path[64];
     snprintf(path, sizeof path, "/tmp/dopt_bench_milp_%ld.mps", (long)cli_now());
     *megabytes = 0;
-    if (dopt_mps_write(p, path, err, sizeof err) != DOPT_OK) return NAN;
+    if (dopt_mps_write(ctx, p, path) != DOPT_OK) return NAN;
     FILE *f = fopen(path, "rb");
     if (f) fseek(f, 0, SEEK_END), *megabytes = ftell(f) / 1e6, fclose(f);
     double best = HUGE_VAL;
     for (int rep = 0; rep < 3; ++rep) {
         dopt_milp *q = NULL;
         double t0 = cli_now();
-        dopt_status st = dopt_mps_read(path, DOPT_MPS_FREE, &q, err, sizeof err);
+        dopt_status st = dopt_mps_read(ctx, path, DOPT_MPS_FREE, &q);
         double dt = cli_now() - t0;
         dopt_milp_free(q);
         if (st != DOPT_OK) break;
@@ -108,6 +107,12 @@ int cli_bench_milp(int argc, char **argv)
         fprintf(stderr, "dopt bench milp: needs the Cbc backend (apt-get install coinor-libcbc-dev, rebuild)\n");
         return CLI_FAIL;
     }
+    dopt_context *ctx = NULL; /* host: the MILP calls' messages */
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) {
+        fprintf(stderr, "dopt bench milp: cannot create a context\n");
+        dopt_context_destroy(ctx);
+        return CLI_FAIL;
+    }
     printf("# predict-and-search vs full MILP: Cbc %s, 1 thread, time limit %g s per solve, %s instances\n",
            "2.10", limit, size_name);
     printf("# perturbed optimum: p_j = sigmoid(%g (2 x*_j - 1) + %g Z_j), Z ~ N(0,1), x* the full run's best\n",
@@ -119,11 +124,11 @@ int cli_bench_milp(int argc, char **argv)
         if (only && strcmp(only, families[f].name)) continue;
         for (long long k = 0; k < count; ++k) {
             dopt_gen_params g;
-            dopt_gen_params_preset(families[f].family, size, &g);
             dopt_milp *p = NULL;
-            char err[512];
-            if (dopt_gen_instance(&g, (uint64_t)(seed + k), &p, err, sizeof err) != DOPT_OK) {
-                fprintf(stderr, "dopt bench milp: %s\n", err);
+            if (dopt_gen_params_preset(ctx, families[f].family, size, &g) != DOPT_OK ||
+                dopt_gen_instance(ctx, &g, (uint64_t)(seed + k), &p) != DOPT_OK) {
+                fprintf(stderr, "dopt bench milp: %s\n", dopt_context_last_error(ctx));
+                dopt_context_destroy(ctx);
                 return CLI_FAIL;
             }
             int n = p->n, nb = 0;
@@ -136,19 +141,19 @@ int cli_bench_milp(int argc, char **argv)
             fprintf(stderr, "[%s %lld] full MILP...\n", families[f].name, k);
             dopt_milp_result full = {0}, lp = {0};
             full.x = xfull, lp.x = xlp;
-            dopt_milp_solve(p, &o, &full, err, sizeof err);
+            dopt_milp_solve(ctx, p, &o, &full);
             o.relax = 1;
-            dopt_milp_solve(p, &o, &lp, err, sizeof err);
+            dopt_milp_solve(ctx, p, &o, &lp);
             o.relax = 0;
-            dopt_search_options so;
-            dopt_search_options_default(&so);
+            dopt_milp_search_options so;
+            dopt_milp_search_options_default(&so);
             so.milp = o, so.delta = families[f].delta;
             so.k0 = (int32_t)(families[f].k0 * nb), so.k1 = (int32_t)(families[f].k1 * nb);
             fprintf(stderr, "[%s %lld] predict-and-search from the LP solution...\n", families[f].name, k);
-            dopt_search_result s_lp, s_pert;
+            dopt_milp_search_result s_lp, s_pert;
             memset(&s_lp, 0, sizeof s_lp), memset(&s_pert, 0, sizeof s_pert);
             s_lp.milp.x = x, s_pert.milp.x = x;
-            if (lp.status == DOPT_SOLVED) dopt_milp_search(p, xlp, &so, &s_lp, err, sizeof err);
+            if (lp.status == DOPT_SOLVED) dopt_milp_search(ctx, p, xlp, &so, &s_lp);
             else s_lp.milp.status = lp.status;
             uint64_t rng = (uint64_t)(seed + k) * 7919u + 17;
             for (int j = 0; j < n; ++j) {
@@ -156,12 +161,12 @@ int cli_bench_milp(int argc, char **argv)
                 pert[j] = 1 / (1 + exp(-(margin * (2 * xfull[j] - 1) + noise * z)));
             }
             fprintf(stderr, "[%s %lld] predict-and-search from a perturbed optimum...\n", families[f].name, k);
-            if (full.has_solution) dopt_milp_search(p, pert, &so, &s_pert, err, sizeof err);
+            if (full.has_solution) dopt_milp_search(ctx, p, pert, &so, &s_pert);
             else s_pert.milp.status = full.status;
             /* best known: the best objective any run found */
             const dopt_milp_result *top = &full;
-            if (milp_better(p, &s_lp.milp, top)) top = &s_lp.milp;
-            if (milp_better(p, &s_pert.milp, top)) top = &s_pert.milp;
+            if (dopt_milp_result_better(p, &s_lp.milp, top)) top = &s_lp.milp;
+            if (dopt_milp_result_better(p, &s_pert.milp, top)) top = &s_pert.milp;
             double best = top->has_solution ? top->objective : NAN;
             outcome of = of_result(&full), ol = of_result(&s_lp.milp), op = of_result(&s_pert.milp);
             printf("| %s-%s-%lld | %d x %d |", families[f].name, size_name, k, p->m, p->n);
@@ -170,7 +175,7 @@ int cli_bench_milp(int argc, char **argv)
             print_outcome(p, &op, best, 0);
             printf(" %.8g |\n", best);
             fflush(stdout);
-            double mb, mbs = reader_mbs(p, &mb);
+            double mb, mbs = reader_mbs(ctx, p, &mb);
             fprintf(stderr,
                     "[%s %lld] full bound %.8g; trust sets %d/%d binaries, delta used %g / %g; rounds %d / %d; "
                     "MPS reader %.1f MB in %.3f s = %.0f MB/s\n",
@@ -180,5 +185,6 @@ int cli_bench_milp(int argc, char **argv)
             dopt_milp_free(p);
         }
     }
+    dopt_context_destroy(ctx);
     return CLI_OK;
 }

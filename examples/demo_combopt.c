@@ -15,7 +15,9 @@
  *  - Weighted set covering (WSC): universe of m = 4, 6, 8, 10 elements,
  *    n = 2m subsets of at most 3 elements covering every element, positive
  *    uniform costs; rows -sum_{S ∋ k} y_S <= -1.
- * Runs (task, m, seed) are spread over worker threads, one context each. */
+ * Runs (task, m, seed) are spread over worker threads, one context each.
+ * No library internals: the hidden constraints come from dopt_gen_combopt_rows,
+ * the random numbers from the fixtures' splitmix64 stream (qp_generate.h). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,8 +25,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "milp_gen.h"
-#include "qp_generate.h"
+#include "qp_generate.h" /* dopt_gen_uniform, dopt_gen_normal: the splitmix64 stream */
 
 enum { TASK_RC_BINARY = 0, TASK_RC_DENSE = 1, TASK_WSC = 2 };
 static const char *task_names[3] = {"RC binary", "RC dense", "WSC"};
@@ -46,13 +47,23 @@ typedef struct {
     double *c, *ystar;  /* (ntrain + ntest, n) */
 } dataset;
 
+/* a uniformly random unit vector (normalized Gaussian), as the library's
+ * random-constraint generator draws its rows */
+static void unit_vector(uint64_t *rng, int n, double *v)
+{
+    double s = 0;
+    for (int j = 0; j < n; ++j) v[j] = dopt_gen_normal(rng), s += v[j] * v[j];
+    s = sqrt(s);
+    for (int j = 0; j < n; ++j) v[j] /= s;
+}
+
 /* Learnable-origin rows initialized as the paper initializes RC constraints:
  * unit normals, origins uniform in the central half of the box, r = 0.2 width. */
 static void init_origin_rows(uint64_t *rng, int m, int n, double lo, double hi, double *a, double *r, double *o)
 {
     double w = hi - lo, center = 0.5 * (lo + hi);
     for (int k = 0; k < m; ++k) {
-        gen_unit_vector(rng, n, a + (size_t)k * n);
+        unit_vector(rng, n, a + (size_t)k * n);
         r[k] = 0.2 * w;
         for (int j = 0; j < n; ++j) o[(size_t)k * n + j] = center + (dopt_gen_uniform(rng) - 0.5) * 0.5 * w;
     }
@@ -81,12 +92,14 @@ static int make_dataset(dopt_context *ctx, const run_desc *d, dataset *D)
     D->c = calloc((size_t)N * n, 8), D->ystar = calloc((size_t)N * n, 8);
     int32_t *st = calloc(N, 4);
     if (!D->A || !D->b || !D->c || !D->ystar || !st) return free(st), 0;
+    /* the hidden constraints, then the costs, from one stream */
+    dopt_gen_family family = d->task == TASK_WSC ? DOPT_GEN_WSC : DOPT_GEN_RC;
+    if (dopt_gen_combopt_rows(ctx, family, n, m, d->task == TASK_RC_DENSE, &rng, D->A, D->b) != DOPT_OK)
+        return free(st), 0;
     if (d->task == TASK_WSC) {
-        gen_wsc_rows(&rng, n, m, D->A, D->b);
         for (int64_t i = 0; i < N * n; ++i) D->c[i] = dopt_gen_uniform(&rng);
     } else {
-        gen_rc_rows(&rng, n, m, D->lo, D->hi, D->A, D->b);
-        for (int64_t i = 0; i < N; ++i) gen_unit_vector(&rng, n, D->c + (size_t)i * n);
+        for (int64_t i = 0; i < N; ++i) unit_vector(&rng, n, D->c + (size_t)i * n);
     }
     int ok = solve_shared(ctx, N, n, m, D->c, D->A, D->b, D->lo, D->hi, D->ystar, st);
     for (int64_t i = 0; ok && i < N; ++i) ok = st[i] == DOPT_SOLVED;

@@ -7,7 +7,10 @@
  *   dopt_bern.h       Bernoulli surrogates of binary ILPs
  *   dopt_diffusion.h  diffusion sampling for MILP (SRG)
  *   dopt_ilp.h        exact small ILPs and their gradients
- *   dopt_milp.h       MILP instances, MPS, generators, Cbc, predict-and-search */
+ *   dopt_milp.h       MILP instances, Cbc, predict-and-search
+ *   dopt_mps.h        MPS files
+ *   dopt_gen.h        MILP instance generators
+ *   dopt_npy.h        NumPy .npy files */
 #ifndef DOPT_H
 #define DOPT_H
 
@@ -17,5 +20,8 @@
 #include "dopt_diffusion.h"
 #include "dopt_ilp.h"
 #include "dopt_milp.h"
+#include "dopt_mps.h"
+#include "dopt_gen.h"
+#include "dopt_npy.h"
 
 #endif

@@ -12,6 +12,12 @@
  *    for DOPT_BACKEND_CPU, device memory for DOPT_BACKEND_CUDA.
  *  - Each instance has its own outcome (dopt_instance_status); one bad
  *    instance never disturbs the others.
+ *  - The context comes first in every call that can fail; calls that cannot
+ *    (_default, _free, pure queries) take none. Options structs have a
+ *    _default(), and a NULL options pointer means the defaults.
+ *  - Host-only parts: the MILP, MPS, generator and .npy calls (dopt_milp.h,
+ *    dopt_mps.h, dopt_gen.h, dopt_npy.h) take and return host memory with a
+ *    context of any backend (they use it for messages, log and threads).
  *  - A context is not thread-safe: one context must not be used by two
  *    threads at once (it owns a thread pool, a scratch arena and the last
  *    error). Use one context per calling thread; contexts are independent. */

@@ -48,6 +48,10 @@ typedef struct dopt_guidance {
     double lambda;
 } dopt_guidance;
 
+/* gamma_o = 0 (no objective term: needs no x*), gamma_c = 1, lambda = 1. A
+ * NULL guidance pointer next to a guide means these. */
+DOPT_API void dopt_guidance_default(dopt_guidance *g);
+
 typedef struct dopt_diffusion_step_desc {
     dopt_sampler sampler;
     const double *abar; /* host, from dopt_diffusion_schedule */
@@ -57,7 +61,8 @@ typedef struct dopt_diffusion_step_desc {
 } dopt_diffusion_step_desc;
 
 /* One reverse step of every row, in place. eps_hat (rows, n) is the
- * network's prediction at (x, t); with guide and g non-NULL, the guidance
+ * network's prediction at (x, t); with guide non-NULL (g NULL: the
+ * defaults), the guidance
  * sqrt(1 - abar_t)(gamma_o dO/dx + gamma_c dP/dx) is added to it first (it
  * is modified). */
 DOPT_API dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *step, int64_t rows,
@@ -73,7 +78,7 @@ DOPT_API dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32
 /* SRG's training target (eq. 19, signs of docs/DIFFUSION.md) for rows of
  * x_t with their eps: target = eps + sqrt(abar_t)(gamma_o c.*sign(c.*([x_t] - x*))
  * - gamma_c lambda A' 1[A [x_t] < b]); [x_t] = round(x_t) when round. x* is
- * guide->xref (required). */
+ * guide->xref (required); g NULL: the defaults. */
 DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
                                      const void *xt, const void *eps, double abar_t, int round, void *target);
 

@@ -31,7 +31,7 @@ typedef struct dopt_ilp_problem {
     int64_t batch;
     int32_t n, m;
     dopt_dtype dtype;
-    const void *c, *A, *b, *lb, *ub;
+    const void *c, *A, *b, *lb, *ub; /* backend memory (device for CUDA), shapes above */
     uint32_t shared; /* DOPT_ILP_SHARE_* bits */
 } dopt_ilp_problem;
 
@@ -40,6 +40,10 @@ typedef struct dopt_ilp_options {
     double time_limit;  /* wall-clock seconds from the start of the call, one deadline for every
                            instance; 0 = none (with one, results depend on timing) */
 } dopt_ilp_options;
+
+/* node_limit 1,000,000, no time limit. A NULL options pointer (and a 0
+ * node_limit) means these. */
+DOPT_API void dopt_ilp_options_default(dopt_ilp_options *opt);
 
 /* Outputs (backend memory): y (batch, n) and, optional, obj and bound
  * (batch) in the problem's dtype; status (batch) int32: DOPT_SOLVED,
@@ -74,25 +78,29 @@ typedef struct dopt_ilp_grad_options {
     uint64_t seed;   /* Philox seed of Z: the same for every thread count; CPU and GPU equal up to rounding */
 } dopt_ilp_grad_options;
 
+/* COMBOPT, tau 0.5, lambda 10, epsilon 1, 10 samples, seed 0. A NULL
+ * gradient-options pointer means these. */
 DOPT_API void dopt_ilp_grad_options_default(dopt_ilp_grad_options *g);
 
-/* Given the forward's y and status and dL/dy (batch, n), writes dA, db, dc
- * (each optional, shaped like the parameter; shared ones get the batch sum;
+/* Given the forward's y (batch, n) and status (batch) and dL/dy (batch, n),
+ * writes dA, db, dc (each optional, shaped like the parameter; shared ones
+ * get the batch sum; all arrays backend memory;
  * DBB, perturbed and identity give dA = db = 0). DBB solves the batch once
  * more, perturbed K times (opt's limits apply). */
 DOPT_API dopt_status dopt_ilp_backward(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                        const dopt_ilp_grad_options *g, const void *y, const int32_t *status,
                                        const void *dy, void *dA, void *db, void *dc);
 
-/* The perturbed optimizer's forward: y_eps (batch, n) = mean over K samples
- * of y(c + eps Z), with the same Z as dopt_ilp_backward for the same seed. */
+/* The perturbed optimizer's forward: y_eps (batch, n, backend memory) = mean
+ * over K samples of y(c + eps Z), with the same Z as dopt_ilp_backward for
+ * the same seed. */
 DOPT_API dopt_status dopt_ilp_perturbed(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                         const dopt_ilp_grad_options *g, void *y_eps);
 
 /* SPO+ (Elmachtoub & Grigas 2022) with prob->c the predicted cost c^ and
  * c_true shaped like c: loss (batch) = -z(2c^ - c) + 2c^'y*(c) - z(c), and
  * its subgradient dc = 2 (y*(c) - y(2c^ - c)) shaped like c. y_true
- * (batch, n) may be NULL: then y*(c) is solved. */
+ * (batch, n) may be NULL: then y*(c) is solved. All arrays backend memory. */
 DOPT_API dopt_status dopt_ilp_spo_plus(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                        const void *c_true, const void *y_true, void *loss, void *dc);
 

@@ -1,5 +1,6 @@
 /* Running the dopt binary from the CLI tests: arguments in, exit code,
- * stdout and stderr captured under the work directory; .npy helpers. */
+ * stdout and stderr captured under the work directory; .npy helpers (on
+ * test_util.h's context tu_ctx). */
 #ifndef DOPT_TEST_CLI_UTIL_H
 #define DOPT_TEST_CLI_UTIL_H
 
@@ -7,27 +8,27 @@ static const char *dopt_bin, *work;
 
 static void put(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data, int f32)
 {
-    char path[1024], err[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
     size_t count = 1;
     for (int i = 0; i < ndim; ++i) count *= (size_t)shape[i];
     if (f32) {
         float *f = (float *)malloc(sizeof(float) * (count + 1));
         for (size_t i = 0; i < count; ++i) f[i] = (float)data[i];
-        CHECK(dopt_npy_write(path, 'f', 4, ndim, shape, f, err, sizeof err) == 0, "%s", err);
+        CHECK(dopt_npy_write(tu_ctx, path, 'f', 4, ndim, shape, f) == DOPT_OK, "%s", dopt_context_last_error(tu_ctx));
         free(f);
     } else {
-        CHECK(dopt_npy_write(path, 'f', 8, ndim, shape, data, err, sizeof err) == 0, "%s", err);
+        CHECK(dopt_npy_write(tu_ctx, path, 'f', 8, ndim, shape, data) == DOPT_OK, "%s", dopt_context_last_error(tu_ctx));
     }
 }
 
 static int get(const char *dir, const char *name, dopt_npy *a)
 {
-    char path[1024], err[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    int rc = dopt_npy_read(path, a, err, sizeof err);
-    CHECK(rc == 0, "%s", err);
-    return rc == 0;
+    dopt_status st = dopt_npy_read(tu_ctx, path, a);
+    CHECK(st == DOPT_OK, "%s", dopt_context_last_error(tu_ctx));
+    return st == DOPT_OK;
 }
 
 /* runs dopt with args; stderr into work/stderr.txt; returns exit code */

@@ -5,8 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "npy.h"
-#include "qp_harness.h"
+#include "qp_harness.h" /* test_util.h: dopt.h (dopt_npy.h), the context tu_ctx */
 
 #include "cli_util.h"
 
@@ -217,8 +216,7 @@ static void test_diffuse_cli(void)
              dir, out);
     CHECK(run(args) == 0, "dopt diffuse sample (ddpm)");
     dopt_npy a;
-    char err[1024];
-    if (dopt_npy_read(out, &a, err, sizeof err) == 0) {
+    if (dopt_npy_read(tu_ctx, out, &a) == DOPT_OK) {
         CHECK(a.ndim == 2 && a.shape[0] == 4000 && a.shape[1] == 2 && a.itemsize == 8, "samples.npy is (K, n) float64");
         double m0 = 0, m1 = 0;
         for (int r = 0; r < 4000; ++r) m0 += ((double *)a.data)[2 * r] / 4000, m1 += ((double *)a.data)[2 * r + 1] / 4000;
@@ -226,7 +224,7 @@ static void test_diffuse_cli(void)
               m0, m1);
         dopt_npy_free(&a);
     } else {
-        CHECK(0, "%s", err);
+        CHECK(0, "%s", dopt_context_last_error(tu_ctx));
     }
     snprintf(args, sizeof args, "diffuse sample --gaussian '%s' --sampler ddim --eta 0.5 --steps 50 --schedule cosine --samples 10 --seed 1 --out '%s'",
              dir, out);

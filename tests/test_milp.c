@@ -7,21 +7,22 @@
 #include "qp_generate.h"
 #include "test_util.h"
 
+/* the message of the last failed call (every MILP call reports through the context) */
+static const char *msg(void) { return dopt_context_last_error(tu_ctx); }
+
 static dopt_milp *generate(dopt_gen_family f, dopt_gen_size size, uint64_t seed)
 {
     dopt_gen_params g;
-    dopt_gen_params_preset(f, size, &g);
+    dopt_gen_params_preset(tu_ctx, f, size, &g);
     dopt_milp *p = NULL;
-    char err[256];
-    CHECK(dopt_gen_instance(&g, seed, &p, err, sizeof err) == DOPT_OK && p, "generate %d: %s", (int)f, err);
+    CHECK(dopt_gen_instance(tu_ctx, &g, seed, &p) == DOPT_OK && p, "generate %d: %s", (int)f, msg());
     return p;
 }
 
 static dopt_milp *generate_with(const dopt_gen_params *g, uint64_t seed)
 {
     dopt_milp *p = NULL;
-    char err[256];
-    CHECK(dopt_gen_instance(g, seed, &p, err, sizeof err) == DOPT_OK && p, "generate: %s", err);
+    CHECK(dopt_gen_instance(tu_ctx, g, seed, &p) == DOPT_OK && p, "generate: %s", msg());
     return p;
 }
 
@@ -76,7 +77,7 @@ static void test_generator_sizes(void)
     double mean_size[2];
     for (int v = 0; v < 2; ++v) {
         dopt_gen_params ga;
-        dopt_gen_params_preset(DOPT_GEN_CAUCTION, DOPT_GEN_MEDIUM, &ga);
+        dopt_gen_params_preset(tu_ctx, DOPT_GEN_CAUCTION, DOPT_GEN_MEDIUM, &ga);
         ga.ca_add_item_prob = v ? 0.65 : 0.7;
         dopt_milp *q = generate_with(&ga, 8);
         mean_size[v] = 0;
@@ -119,7 +120,7 @@ static void test_generator_sizes(void)
     dopt_milp_free(p);
     /* Erdos-Renyi(60, 0.3): every pair of nodes is covered at most once */
     dopt_gen_params g;
-    dopt_gen_params_preset(DOPT_GEN_INDSET, DOPT_GEN_EASY, &g);
+    dopt_gen_params_preset(tu_ctx, DOPT_GEN_INDSET, DOPT_GEN_EASY, &g);
     g.is_nodes = 60, g.is_graph = 1, g.is_edge_prob = 0.3;
     p = generate_with(&g, 5);
     if (p) {
@@ -143,7 +144,7 @@ static void test_generator_determinism(void)
 {
     for (int f = 0; f <= DOPT_GEN_KNAPSACK; ++f) {
         dopt_gen_params g;
-        dopt_gen_params_preset((dopt_gen_family)f, DOPT_GEN_EASY, &g);
+        dopt_gen_params_preset(tu_ctx, (dopt_gen_family)f, DOPT_GEN_EASY, &g);
         if (f == DOPT_GEN_FACILITY) g.cfl_customers = 30;
         dopt_milp *a = generate_with(&g, 11), *b = generate_with(&g, 11), *c = generate_with(&g, 12);
         if (a && b && c) {
@@ -155,18 +156,17 @@ static void test_generator_determinism(void)
     }
     /* bad parameters: a message, no model */
     dopt_gen_params g;
-    dopt_gen_params_preset(DOPT_GEN_SETCOVER, DOPT_GEN_EASY, &g);
+    dopt_gen_params_preset(tu_ctx, DOPT_GEN_SETCOVER, DOPT_GEN_EASY, &g);
     g.sc_density = 0.0001;
     dopt_milp *p = NULL;
-    char err[256] = "";
-    CHECK(dopt_gen_instance(&g, 1, &p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && !p && strstr(err, "density"),
-          "too sparse set cover: %s", err);
-    dopt_gen_params_preset(DOPT_GEN_INDSET, DOPT_GEN_EASY, &g);
+    CHECK(dopt_gen_instance(tu_ctx, &g, 1, &p) == DOPT_ERR_INVALID_ARGUMENT && !p && strstr(msg(), "density"),
+          "too sparse set cover: %s", msg());
+    dopt_gen_params_preset(tu_ctx, DOPT_GEN_INDSET, DOPT_GEN_EASY, &g);
     g.is_affinity = 0;
-    CHECK(dopt_gen_instance(&g, 1, &p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && !p, "affinity 0: %s", err);
+    CHECK(dopt_gen_instance(tu_ctx, &g, 1, &p) == DOPT_ERR_INVALID_ARGUMENT && !p, "affinity 0: %s", msg());
     g.family = (dopt_gen_family)99;
-    CHECK(dopt_gen_instance(&g, 1, &p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && !p, "bad family: %s", err);
-    CHECK(dopt_gen_params_preset(DOPT_GEN_RC, (dopt_gen_size)5, &g) == DOPT_ERR_INVALID_ARGUMENT, "bad size");
+    CHECK(dopt_gen_instance(tu_ctx, &g, 1, &p) == DOPT_ERR_INVALID_ARGUMENT && !p, "bad family: %s", msg());
+    CHECK(dopt_gen_params_preset(tu_ctx, DOPT_GEN_RC, (dopt_gen_size)5, &g) == DOPT_ERR_INVALID_ARGUMENT, "bad size");
 }
 
 /* ---- solving ---- */
@@ -177,9 +177,8 @@ static dopt_milp_result solve(const dopt_milp *p, dopt_milp_solver solver, doubl
     o.solver = solver, o.time_limit = time_limit;
     dopt_milp_result r = {0};
     r.x = x;
-    char err[256];
-    dopt_status st = dopt_milp_solve(p, &o, &r, err, sizeof err);
-    CHECK(st == DOPT_OK, "solve: %s", err);
+    dopt_status st = dopt_milp_solve(tu_ctx, p, &o, &r);
+    CHECK(st == DOPT_OK, "solve: %s", msg());
     return r;
 }
 
@@ -206,7 +205,7 @@ static void test_small_agreement(void)
     for (int f = 0; f < 4; ++f)
         for (uint64_t seed = 0; seed < 25; ++seed) {
             dopt_gen_params g;
-            dopt_gen_params_preset(fam[f], seed % 2 ? DOPT_GEN_MEDIUM : DOPT_GEN_EASY, &g);
+            dopt_gen_params_preset(tu_ctx, fam[f], seed % 2 ? DOPT_GEN_MEDIUM : DOPT_GEN_EASY, &g);
             g.rc_dense = f == 1;
             if (fam[f] == DOPT_GEN_KNAPSACK) g.co_n = 14, g.co_m = 1 + (int)(seed % 3);
             dopt_milp *p = generate_with(&g, seed);
@@ -240,7 +239,9 @@ static void test_small_agreement(void)
 static void test_statuses(void)
 {
     /* infeasible: x + y >= 3 over binaries */
-    dopt_milp *p = dopt_milp_alloc(2, 1, 2);
+    dopt_milp *p = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 2, 1, 2, &p));
+    if (!p) return;
     p->col_ptr[1] = 1, p->col_ptr[2] = 2, p->row_idx[0] = p->row_idx[1] = 0, p->values[0] = p->values[1] = 1;
     p->nnz = 2, p->row_lo[0] = 3;
     for (int j = 0; j < 2; ++j) p->integer[j] = 1, p->col_hi[j] = 1, p->c[j] = 1;
@@ -261,9 +262,8 @@ static void test_statuses(void)
     dopt_milp_options o;
     dopt_milp_options_default(&o);
     o.solver = DOPT_MILP_EXACT;
-    char err[256] = "";
-    CHECK(p && dopt_milp_solve(p, &o, &r, err, sizeof err) == DOPT_ERR_UNSUPPORTED && strstr(err, "256"),
-          "exact on a big model: %s", err);
+    CHECK(p && dopt_milp_solve(tu_ctx, p, &o, &r) == DOPT_ERR_UNSUPPORTED && strstr(msg(), "256"),
+          "exact on a big model: %s", msg());
     dopt_milp_free(p);
     if (!dopt_milp_have_cbc()) {
         printf("Cbc not built in: time-limit and LP checks skipped\n");
@@ -281,7 +281,7 @@ static void test_statuses(void)
         /* the LP relaxation bounds the MILP from below */
         o.solver = DOPT_MILP_CBC, o.relax = 1;
         dopt_milp_result lp = {0};
-        CHECK(dopt_milp_solve(p, &o, &lp, err, sizeof err) == DOPT_OK && lp.status == DOPT_SOLVED, "LP: %s", err);
+        CHECK(dopt_milp_solve(tu_ctx, p, &o, &lp) == DOPT_OK && lp.status == DOPT_SOLVED, "LP: %s", msg());
         if (r.has_solution) CHECK(lp.objective <= r.objective + 1e-6, "LP %g <= MILP %g", lp.objective, r.objective);
         free(x);
     }
@@ -297,7 +297,7 @@ static void test_generated_feasible(void)
     for (int f = 0; f < 4; ++f)
         for (uint64_t seed = 0; seed < 3; ++seed) {
             dopt_gen_params g;
-            dopt_gen_params_preset((dopt_gen_family)f, DOPT_GEN_EASY, &g);
+            dopt_gen_params_preset(tu_ctx, (dopt_gen_family)f, DOPT_GEN_EASY, &g);
             if (f == DOPT_GEN_FACILITY) g.cfl_customers = 40, g.cfl_facilities = 20;
             dopt_milp *p = generate_with(&g, seed);
             if (!p) continue;
@@ -318,17 +318,16 @@ static void test_generated_feasible(void)
 }
 
 /* ---- predict-and-search ---- */
-static dopt_search_result search(const dopt_milp *p, const double *pred, dopt_milp_solver solver, double delta,
+static dopt_milp_search_result search(const dopt_milp *p, const double *pred, dopt_milp_solver solver, double delta,
                                  int k0, int k1, int repair, double *x)
 {
-    dopt_search_options o;
-    dopt_search_options_default(&o);
+    dopt_milp_search_options o;
+    dopt_milp_search_options_default(&o);
     o.milp.solver = solver, o.delta = delta, o.k0 = k0, o.k1 = k1, o.repair = repair;
-    dopt_search_result r;
+    dopt_milp_search_result r;
     memset(&r, 0, sizeof r);
     r.milp.x = x;
-    char err[256];
-    CHECK(dopt_milp_search(p, pred, &o, &r, err, sizeof err) == DOPT_OK, "search: %s", err);
+    CHECK(dopt_milp_search(tu_ctx, p, pred, &o, &r) == DOPT_OK, "search: %s", msg());
     return r;
 }
 
@@ -337,7 +336,7 @@ static void test_trust_region_solver(dopt_milp_solver solver, const char *name)
     int checked = 0;
     for (uint64_t seed = 0; seed < 20; ++seed) {
         dopt_gen_params g;
-        dopt_gen_params_preset(seed % 2 ? DOPT_GEN_KNAPSACK : DOPT_GEN_WSC, DOPT_GEN_EASY, &g);
+        dopt_gen_params_preset(tu_ctx, seed % 2 ? DOPT_GEN_KNAPSACK : DOPT_GEN_WSC, DOPT_GEN_EASY, &g);
         if (g.family == DOPT_GEN_KNAPSACK) g.co_n = 12;
         dopt_milp *p = generate_with(&g, 100 + seed);
         if (!p) continue;
@@ -348,7 +347,7 @@ static void test_trust_region_solver(dopt_milp_solver solver, const char *name)
         double full = solve(p, solver, 0, NULL).objective;
         int center_ok = dopt_milp_violation(p, center) == 0;
         /* Delta = 0: the only binary assignment is the rounded center */
-        dopt_search_result r = search(p, pred, solver, 0, 0, 0, 0, x);
+        dopt_milp_search_result r = search(p, pred, solver, 0, 0, 0, 0, x);
         CHECK(r.trust_size == n && r.rounds == 1, "trust set = all %d binaries", n);
         CHECK((r.center_violation == 0) == center_ok, "center violation reported");
         if (center_ok) {
@@ -397,7 +396,7 @@ static void test_search_batch(void)
     if (!dopt_milp_have_cbc()) return;
     /* jobs on two models, run 2 at a time, equal the serial results */
     dopt_gen_params g;
-    dopt_gen_params_preset(DOPT_GEN_SETCOVER, DOPT_GEN_EASY, &g);
+    dopt_gen_params_preset(tu_ctx, DOPT_GEN_SETCOVER, DOPT_GEN_EASY, &g);
     g.sc_rows = 60, g.sc_cols = 120, g.sc_density = 0.1;
     dopt_milp *a = generate_with(&g, 1), *b = generate_with(&g, 2);
     if (!a || !b) return;
@@ -410,16 +409,17 @@ static void test_search_batch(void)
         model_of[j] = j % 2, offset[j] = j * 120;
         for (int k = 0; k < 120; ++k) preds[j * 120 + k] = dopt_gen_uniform(&rng) < 0.3;
     }
-    dopt_search_options o;
-    dopt_search_options_default(&o);
+    dopt_milp_search_options o;
+    dopt_milp_search_options_default(&o);
     o.delta = 10, o.milp.solver = DOPT_MILP_CBC;
-    dopt_search_result res[JOBS];
+    dopt_milp_search_result res[JOBS];
     for (int j = 0; j < JOBS; ++j) res[j].milp.x = xs + j * 120;
-    char err[256];
-    CHECK(dopt_milp_search_batch(models, JOBS, model_of, preds, offset, &o, 2, res, err, sizeof err) == DOPT_OK,
-          "batch: %s", err);
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 2)); /* the jobs run 2 at a time */
+    CHECK(dopt_milp_search_batch(tu_ctx, models, JOBS, model_of, preds, offset, &o, res) == DOPT_OK, "batch: %s",
+          msg());
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
     for (int j = 0; j < JOBS; ++j) {
-        dopt_search_result s = search(models[j % 2], preds + j * 120, DOPT_MILP_CBC, 10, 0, 0, 1, xserial);
+        dopt_milp_search_result s = search(models[j % 2], preds + j * 120, DOPT_MILP_CBC, 10, 0, 0, 1, xserial);
         CHECK(res[j].milp.status == s.milp.status && same_objective(res[j].milp.objective, s.milp.objective),
               "job %d: batch %d %g, serial %d %g", j, res[j].milp.status, res[j].milp.objective, s.milp.status,
               s.milp.objective);
@@ -439,15 +439,14 @@ static void test_rows_for_layers(void)
     static const dopt_gen_family fam[3] = {DOPT_GEN_SETCOVER, DOPT_GEN_INDSET, DOPT_GEN_CAUCTION};
     for (int f = 0; f < 3; ++f) {
         dopt_gen_params g;
-        dopt_gen_params_preset(fam[f], DOPT_GEN_EASY, &g);
+        dopt_gen_params_preset(tu_ctx, fam[f], DOPT_GEN_EASY, &g);
         g.sc_rows = 40, g.sc_cols = 60, g.sc_density = 0.1, g.is_nodes = 40, g.ca_items = 20, g.ca_bids = 50;
         dopt_milp *p = generate_with(&g, 21);
         if (!p) continue;
         int n = p->n;
-        dopt_milp_rows ge, le;
-        char err[256];
-        CHECK(dopt_milp_rows_of(p, 1, &ge, err, sizeof err) == DOPT_OK, "rows >=: %s", err);
-        CHECK(dopt_milp_rows_of(p, 0, &le, err, sizeof err) == DOPT_OK, "rows <=: %s", err);
+        dopt_milp_binary_form ge, le;
+        CHECK(dopt_milp_to_binary_form(tu_ctx, p, DOPT_MILP_ROWS_GE, &ge) == DOPT_OK, "rows >=: %s", msg());
+        CHECK(dopt_milp_to_binary_form(tu_ctx, p, DOPT_MILP_ROWS_LE, &le) == DOPT_OK, "rows <=: %s", msg());
         enum { R = 64 };
         double *x = malloc((size_t)R * n * 8), obj[R], viol[R], *xhat = malloc((size_t)n * 8);
         double *xr = malloc((size_t)n * 8), *xs = malloc((size_t)n * 8);
@@ -473,20 +472,20 @@ static void test_rows_for_layers(void)
         CHECK_OK(dopt_bern_round(tu_ctx, &B, xhat, xr, &st));
         CHECK(st != 0 || dopt_milp_violation(p, xr) == 0, "family %d: repaired point infeasible for the model", f);
         if (st == 0) {
-            dopt_search_result r = search(p, xr, DOPT_MILP_AUTO, 0, 0, 0, 0, xs);
+            dopt_milp_search_result r = search(p, xr, DOPT_MILP_AUTO, 0, 0, 0, 0, xs);
             int same = r.milp.status == DOPT_SOLVED;
             for (int j = 0; j < n; ++j) same &= xs[j] == xr[j];
             CHECK(same, "family %d: the Bernoulli layer's repaired point as a Delta = 0 center", f);
         }
         free(x), free(xhat), free(xr), free(xs);
-        dopt_milp_rows_free(&ge), dopt_milp_rows_free(&le);
+        dopt_milp_binary_form_free(&ge), dopt_milp_binary_form_free(&le);
         dopt_milp_free(p);
     }
     dopt_milp *cfl = generate(DOPT_GEN_FACILITY, DOPT_GEN_EASY, 1);
-    dopt_milp_rows rows;
-    char err[256] = "";
-    CHECK(cfl && dopt_milp_rows_of(cfl, 0, &rows, err, sizeof err) == DOPT_ERR_UNSUPPORTED && strstr(err, "binary"),
-          "continuous columns refused: %s", err);
+    dopt_milp_binary_form rows;
+    CHECK(cfl && dopt_milp_to_binary_form(tu_ctx, cfl, DOPT_MILP_ROWS_LE, &rows) == DOPT_ERR_UNSUPPORTED &&
+              strstr(msg(), "binary"),
+          "continuous columns refused: %s", msg());
     dopt_milp_free(cfl);
 }
 
@@ -507,25 +506,26 @@ static void test_search_predict(void)
     for (int i = 0; i < MODELS; ++i) m[i] = generate(i % 2 ? DOPT_GEN_KNAPSACK : DOPT_GEN_WSC, DOPT_GEN_EASY, 40 + i);
     for (int i = 0; i < MODELS; ++i)
         if (!m[i]) return;
-    dopt_search_options o;
-    dopt_search_options_default(&o);
+    dopt_milp_search_options o;
+    dopt_milp_search_options_default(&o);
     o.delta = 2, o.milp.solver = DOPT_MILP_EXACT;
-    dopt_search_result best[MODELS];
+    dopt_milp_search_result best[MODELS];
     int32_t which[MODELS];
     double xb[MODELS][32];
     for (int i = 0; i < MODELS; ++i) best[i].milp.x = xb[i];
     int calls = 0;
-    char err[256];
-    CHECK(dopt_milp_search_predict((const dopt_milp *const *)m, MODELS, K, guess, &calls, &o, 2, best, which, err,
-                                   sizeof err) == DOPT_OK,
-          "search_predict: %s", err);
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 2));
+    CHECK(dopt_milp_search_predict(tu_ctx, (const dopt_milp *const *)m, MODELS, K, guess, &calls, &o, best, which) ==
+              DOPT_OK,
+          "search_predict: %s", msg());
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
     CHECK(calls == MODELS, "predictor called once per model: %d", calls);
     for (int i = 0; i < MODELS; ++i) {
         double preds[K * 32], x[32], bestobj = NAN;
         guess(&calls, i, m[i], K, preds);
         int pick = -1;
         for (int k = 0; k < K; ++k) {
-            dopt_search_result r = search(m[i], preds + k * m[i]->n, DOPT_MILP_EXACT, 2, 0, 0, 1, x);
+            dopt_milp_search_result r = search(m[i], preds + k * m[i]->n, DOPT_MILP_EXACT, 2, 0, 0, 1, x);
             if (r.milp.has_solution &&
                 (pick < 0 || (m[i]->maximize ? r.milp.objective > bestobj : r.milp.objective < bestobj)))
                 pick = k, bestobj = r.milp.objective;
@@ -537,37 +537,213 @@ static void test_search_predict(void)
     for (int i = 0; i < MODELS; ++i) dopt_milp_free(m[i]);
 }
 
+/* The batch attempts every job: jobs on a bad model fail alone (their own
+ * call_status), the others are solved, and the call returns the lowest
+ * failing job's status with that job's own message, whatever the thread
+ * that ran it. */
+static void test_search_batch_failures(void)
+{
+    dopt_milp *good = generate(DOPT_GEN_KNAPSACK, DOPT_GEN_EASY, 3), *bad = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 10, 1, 0, &bad));
+    if (!good || !bad) return;
+    for (int j = 0; j < 10; ++j) bad->integer[j] = 1, bad->col_hi[j] = 1;
+    bad->c[4] = NAN; /* dopt_milp_check: "objective coefficient 4 is not finite" */
+    const dopt_milp *models[2] = {good, bad};
+    enum { JOBS = 9 };
+    int64_t model_of[JOBS], offset[JOBS];
+    double preds[JOBS * 10], xs[JOBS * 10];
+    dopt_milp_search_result res[JOBS];
+    uint64_t rng = 77;
+    for (int j = 0; j < JOBS; ++j) {
+        model_of[j] = j == 3 || j == 6 ? 1 : 0, offset[j] = 10 * j;
+        for (int k = 0; k < 10; ++k) preds[10 * j + k] = dopt_gen_uniform(&rng);
+        memset(&res[j], 0, sizeof res[j]);
+        res[j].milp.x = xs + 10 * j;
+    }
+    preds[10 * 7 + 2] = NAN; /* a per-search outcome, not a failure */
+    dopt_milp_search_options o;
+    dopt_milp_search_options_default(&o);
+    o.milp.solver = DOPT_MILP_EXACT, o.delta = 3;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        CHECK_OK(dopt_context_set_threads(tu_ctx, threads));
+        dopt_status st = dopt_milp_search_batch(tu_ctx, models, JOBS, model_of, preds, offset, &o, res);
+        CHECK(st == DOPT_ERR_INVALID_ARGUMENT && !strncmp(msg(), "job 3: ", 7) &&
+                  strstr(msg(), "objective coefficient 4 is not finite"),
+              "%d threads: first failing job and its own message: %d '%s'", threads, (int)st, msg());
+        for (int j = 0; j < JOBS; ++j) {
+            int bad_job = model_of[j] == 1;
+            CHECK(res[j].call_status == (bad_job ? DOPT_ERR_INVALID_ARGUMENT : DOPT_OK), "job %d: call_status %d", j,
+                  (int)res[j].call_status);
+            if (!bad_job && j != 7)
+                CHECK(res[j].milp.status == DOPT_SOLVED && dopt_milp_violation(good, res[j].milp.x) <= 1e-9,
+                      "job %d (a good model) solved despite the failures: status %d", j, res[j].milp.status);
+        }
+        CHECK(res[7].milp.status == DOPT_INVALID_DATA, "NaN prediction: status %d", res[7].milp.status);
+    }
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    dopt_milp_free(good), dopt_milp_free(bad);
+}
+
+/* CombOptNet's hidden constraints from a caller's stream: deterministic, the
+ * stream advanced, the families' structure (unit rows with a feasible
+ * corner; covering rows), bad arguments reported */
+static void test_combopt_rows(void)
+{
+    enum { N = 16, M = 4, W = 8 };
+    double A[M * N], b[M], A2[M * N], b2[M];
+    for (int dense = 0; dense < 2; ++dense) {
+        uint64_t s1 = 1234 + dense, s2 = 1234 + dense;
+        CHECK_OK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, N, M, dense, &s1, A, b));
+        CHECK_OK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, N, M, dense, &s2, A2, b2));
+        CHECK(s1 == s2 && s1 != 1234u + dense && !memcmp(A, A2, sizeof A) && !memcmp(b, b2, sizeof b),
+              "rc: same stream, same rows; the stream advanced");
+        double lo = dense ? -5 : 0, hi = dense ? 5 : 1;
+        int unit = 1, corner_ok = 0;
+        for (int k = 0; k < M; ++k) {
+            double s = 0;
+            for (int j = 0; j < N; ++j) s += A[k * N + j] * A[k * N + j];
+            unit &= fabs(s - 1) < 1e-12;
+        }
+        for (uint32_t mask = 0; mask < (1u << N) && !corner_ok; ++mask) {
+            int ok = 1;
+            for (int k = 0; k < M && ok; ++k) {
+                double ax = 0;
+                for (int j = 0; j < N; ++j) ax += A[k * N + j] * (mask >> j & 1 ? hi : lo);
+                ok = ax <= b[k] + 1e-12;
+            }
+            corner_ok = ok;
+        }
+        CHECK(unit && corner_ok, "rc (dense %d): unit rows %d, a feasible corner %d", dense, unit, corner_ok);
+    }
+    uint64_t s = 99;
+    double Aw[W * 2 * W], bw[W];
+    CHECK_OK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_WSC, 2 * W, W, 0, &s, Aw, bw));
+    int ok = 1;
+    for (int k = 0; k < W; ++k) {
+        int covered = 0;
+        for (int j = 0; j < 2 * W; ++j) ok &= Aw[k * 2 * W + j] == 0 || Aw[k * 2 * W + j] == -1, covered |= Aw[k * 2 * W + j] != 0;
+        ok &= covered && bw[k] == -1;
+    }
+    CHECK(ok, "wsc: rows -sum y_S <= -1, every element covered");
+    CHECK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_KNAPSACK, 4, 1, 0, &s, Aw, bw) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(msg(), "DOPT_GEN_RC or DOPT_GEN_WSC"),
+          "knapsack has no combopt rows: %s", msg());
+    CHECK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, 0, 1, 0, &s, Aw, bw) == DOPT_ERR_INVALID_ARGUMENT, "n = 0");
+    CHECK(dopt_gen_combopt_rows(tu_ctx, DOPT_GEN_RC, 4, 1, 0, NULL, Aw, bw) == DOPT_ERR_INVALID_ARGUMENT,
+          "NULL stream");
+}
+
+/* Every options struct: _default gives the documented values, and a NULL
+ * pointer means them (same results). */
+static void test_defaults(void)
+{
+    dopt_milp_options mo;
+    memset(&mo, 0x5a, sizeof mo);
+    dopt_milp_options_default(&mo);
+    CHECK(mo.solver == DOPT_MILP_AUTO && mo.time_limit == 0 && mo.gap == 0 && mo.threads == 0 && !mo.relax &&
+              !mo.start,
+          "milp options default");
+    dopt_milp_search_options so;
+    memset(&so, 0x5a, sizeof so);
+    dopt_milp_search_options_default(&so);
+    CHECK(so.delta == 0 && so.k0 == 0 && so.k1 == 0 && so.repair == 1 && so.milp.solver == DOPT_MILP_AUTO,
+          "search options default");
+    dopt_ilp_options io;
+    memset(&io, 0x5a, sizeof io);
+    dopt_ilp_options_default(&io);
+    CHECK(io.node_limit == 1000000 && io.time_limit == 0, "ilp options default: %lld %g", (long long)io.node_limit,
+          io.time_limit);
+    dopt_guidance gd;
+    memset(&gd, 0x5a, sizeof gd);
+    dopt_guidance_default(&gd);
+    CHECK(gd.gamma_o == 0 && gd.gamma_c == 1 && gd.lambda == 1, "guidance default");
+
+    /* the ILP layer: explicit defaults = NULL */
+    double c[3] = {-1, -2, 1}, A[3] = {1, 1, 1}, bb[1] = {1}, y1[3], y2[3];
+    int32_t st1 = -1, st2 = -2;
+    dopt_ilp_problem P = {1, 3, 1, DOPT_FLOAT64, c, A, bb, NULL, NULL, 0};
+    dopt_ilp_solution S1 = {y1, NULL, NULL, &st1, NULL}, S2 = {y2, NULL, NULL, &st2, NULL};
+    CHECK_OK(dopt_ilp_solve(tu_ctx, &P, NULL, &S1));
+    CHECK_OK(dopt_ilp_solve(tu_ctx, &P, &io, &S2));
+    CHECK(st1 == DOPT_SOLVED && st2 == st1 && !memcmp(y1, y2, sizeof y1) && y1[1] == 1, "ilp: NULL options = defaults");
+
+    /* guidance: NULL weights next to a guide = dopt_guidance_default (SRG target and one guided step) */
+    enum { n = 3, R = 2 };
+    int64_t row_ptr[2] = {0, 3};
+    int32_t col[3] = {0, 1, 2};
+    double val[3] = {1, 1, 1}, gb[1] = {2}, gc[3] = {1, -1, 0.5}, xref[3] = {1, 1, 0};
+    dopt_milp_batch guide = {1, n, 1, R, DOPT_FLOAT64, row_ptr, col, val, gb, gc, xref, 0};
+    double xt[R * n] = {0.2, -0.4, 0.9, 1.3, 0.1, -0.2}, eps[R * n] = {0.5, -1, 0.25, 0, 2, -0.5};
+    double t1[R * n], t2[R * n];
+    CHECK_OK(dopt_srg_target(tu_ctx, &guide, NULL, xt, eps, 0.6, 1, t1));
+    CHECK_OK(dopt_srg_target(tu_ctx, &guide, &gd, xt, eps, 0.6, 1, t2));
+    CHECK(!memcmp(t1, t2, sizeof t1), "srg target: NULL guidance = defaults");
+    double abar[11], x1[R * n], x2[R * n], e1[R * n], e2[R * n];
+    CHECK_OK(dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 10, abar));
+    memcpy(x1, xt, sizeof xt), memcpy(x2, xt, sizeof xt), memcpy(e1, eps, sizeof eps), memcpy(e2, eps, sizeof eps);
+    dopt_diffusion_step_desc step = {DOPT_SAMPLER_DDIM, abar, 5, 3, 0, 11};
+    CHECK_OK(dopt_diffusion_step(tu_ctx, &step, R, n, DOPT_FLOAT64, x1, e1, &guide, NULL));
+    CHECK_OK(dopt_diffusion_step(tu_ctx, &step, R, n, DOPT_FLOAT64, x2, e2, &guide, &gd));
+    CHECK(!memcmp(x1, x2, sizeof x1) && memcmp(x1, xt, sizeof xt), "guided step: NULL guidance = defaults");
+
+    /* comparisons of results, in the model's sense */
+    dopt_milp *p = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 1, 0, 0, &p));
+    if (!p) return;
+    dopt_milp_result a = {0}, b = {0};
+    a.has_solution = b.has_solution = 1, a.objective = 1, b.objective = 2;
+    CHECK(dopt_milp_result_better(p, &a, &b) && !dopt_milp_result_better(p, &b, &a), "minimize: 1 beats 2");
+    p->maximize = 1;
+    CHECK(!dopt_milp_result_better(p, &a, &b) && dopt_milp_result_better(p, &b, &a), "maximize: 2 beats 1");
+    b.has_solution = 0;
+    CHECK(dopt_milp_result_better(p, &a, &b) && !dopt_milp_result_better(p, &b, &a), "a solution beats none");
+    CHECK(!dopt_milp_result_better(NULL, &a, &b), "NULL model");
+    dopt_milp_free(p);
+}
+
 static void test_bad_input(void)
 {
-    char err[256] = "";
     dopt_milp_result r = {0};
-    CHECK(dopt_milp_solve(NULL, NULL, &r, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "NULL model");
-    dopt_milp *p = dopt_milp_alloc(2, 1, 2);
+    CHECK(dopt_milp_solve(tu_ctx, NULL, NULL, &r) == DOPT_ERR_INVALID_ARGUMENT, "NULL model");
+    dopt_milp *p = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 2, 1, 2, &p));
+    if (!p) return;
     p->c[0] = NAN;
-    CHECK(dopt_milp_solve(p, NULL, &r, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && strstr(err, "objective"),
-          "NaN cost: %s", err);
+    CHECK(dopt_milp_solve(tu_ctx, p, NULL, &r) == DOPT_ERR_INVALID_ARGUMENT && strstr(msg(), "objective"),
+          "NaN cost: %s", msg());
     p->c[0] = 1, p->col_ptr[1] = 1, p->col_ptr[2] = 2, p->nnz = 2, p->row_idx[0] = 0, p->row_idx[1] = 3;
     p->values[0] = p->values[1] = 1;
-    CHECK(dopt_milp_check(p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT && strstr(err, "out of range"),
-          "bad row index: %s", err);
+    CHECK(dopt_milp_check(tu_ctx, p) == DOPT_ERR_INVALID_ARGUMENT && strstr(msg(), "out of range"),
+          "bad row index: %s", msg());
     p->row_idx[1] = 0, p->col_lo[1] = HUGE_VAL;
-    CHECK(dopt_milp_check(p, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "lower bound +inf: %s", err);
+    CHECK(dopt_milp_check(tu_ctx, p) == DOPT_ERR_INVALID_ARGUMENT, "lower bound +inf: %s", msg());
     p->col_lo[1] = 0, p->col_hi[1] = 1, p->integer[0] = p->integer[1] = 1, p->col_hi[0] = 1;
     dopt_milp_options o;
     dopt_milp_options_default(&o);
     o.time_limit = -1;
-    CHECK(dopt_milp_solve(p, &o, &r, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "negative time limit");
+    CHECK(dopt_milp_solve(tu_ctx, p, &o, &r) == DOPT_ERR_INVALID_ARGUMENT, "negative time limit");
     double pred[2] = {NAN, 0.5};
-    dopt_search_result s;
+    dopt_milp_search_result s;
     memset(&s, 0, sizeof s);
-    CHECK(dopt_milp_search(p, pred, NULL, &s, err, sizeof err) == DOPT_OK && s.milp.status == DOPT_INVALID_DATA,
+    CHECK(dopt_milp_search(tu_ctx, p, pred, NULL, &s) == DOPT_OK && s.milp.status == DOPT_INVALID_DATA,
           "NaN prediction: status %d", s.milp.status);
-    dopt_search_options so;
-    dopt_search_options_default(&so);
+    dopt_milp_search_options so;
+    dopt_milp_search_options_default(&so);
     so.delta = -1;
     pred[0] = 0.5;
-    CHECK(dopt_milp_search(p, pred, &so, &s, err, sizeof err) == DOPT_ERR_INVALID_ARGUMENT, "negative delta");
+    CHECK(dopt_milp_search(tu_ctx, p, pred, &so, &s) == DOPT_ERR_INVALID_ARGUMENT, "negative delta");
+    /* every fallible call needs the context: without one, an error and nothing else */
+    CHECK(dopt_milp_check(NULL, p) == DOPT_ERR_INVALID_ARGUMENT && dopt_milp_solve(NULL, p, NULL, &r) ==
+              DOPT_ERR_INVALID_ARGUMENT && dopt_milp_search(NULL, p, pred, NULL, &s) == DOPT_ERR_INVALID_ARGUMENT,
+          "NULL context");
     dopt_milp_free(p);
+    dopt_milp *q = (dopt_milp *)&r; /* must be reset to NULL */
+    CHECK(dopt_milp_alloc(tu_ctx, 3, -1, 0, &q) == DOPT_ERR_INVALID_ARGUMENT && !q && strstr(msg(), "negative size"),
+          "negative size: %s", msg());
+    dopt_gen_params g;
+    CHECK(dopt_gen_params_preset(tu_ctx, (dopt_gen_family)9, DOPT_GEN_EASY, &g) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(msg(), "family 9"),
+          "unknown family: %s", msg());
 }
 
 int main(int argc, char **argv)
@@ -585,6 +761,9 @@ int main(int argc, char **argv)
     test_search_batch();
     test_rows_for_layers();
     test_search_predict();
+    test_search_batch_failures();
+    test_combopt_rows();
+    test_defaults();
     test_bad_input();
     return tu_finish("test_milp");
 }

@@ -37,8 +37,7 @@ static void test_milp_cli(void)
         for (int k = 0; k < 2; ++k) {
             snprintf(path, sizeof path, "%s/%s_easy_%04d.mps", dir, fam[f], k);
             dopt_milp *p = NULL;
-            char err[512];
-            CHECK(dopt_mps_read(path, DOPT_MPS_AUTO, &p, err, sizeof err) == DOPT_OK, "%s: %s", path, err);
+            CHECK(dopt_mps_read(tu_ctx, path, DOPT_MPS_AUTO, &p) == DOPT_OK, "%s: %s", path, dopt_context_last_error(tu_ctx));
             dopt_milp_free(p);
         }
     }
@@ -99,6 +98,29 @@ static void test_milp_cli(void)
     /* candidate 0 rounds to {a} (10), candidate 1 to {b, d} (21, the optimum) */
     CHECK(strstr(out, "\"objective\": 21") && strstr(out, "\"candidates\": 2") && strstr(out, "\"best\": 1"),
           "search JSON: %s", out);
+    /* --workers: the context's threads run the candidates; same answer */
+    snprintf(args, sizeof args, "milp search '%s/mps/knapsack_free.mps' --pred '%s/pred.npy' --delta 0 --workers 2 --json",
+             DOPT_TEST_DATA, work);
+    CHECK(run(args) == 0 && strstr(output_of("stdout"), "\"objective\": 21") && strstr(output_of("stdout"), "\"best\": 1"),
+          "milp search --workers 2: %s", output_of("stdout"));
+    /* a prediction file whose header claims far more than it holds: named, "truncated" */
+    snprintf(path, sizeof path, "%s/pred_huge.npy", work);
+    {
+        static const char dict[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }";
+        unsigned char head[128];
+        size_t dl = sizeof dict - 1, hl = 128 - 10;
+        memset(head, ' ', sizeof head);
+        memcpy(head, "\x93NUMPY\x01\x00", 8);
+        head[8] = (unsigned char)hl, head[9] = 0;
+        memcpy(head + 10, dict, dl);
+        head[127] = '\n';
+        FILE *f = fopen(path, "wb");
+        double zeros[16] = {0};
+        if (f) fwrite(head, 1, sizeof head, f), fwrite(zeros, 1, sizeof zeros, f), fclose(f);
+    }
+    snprintf(args, sizeof args, "milp search '%s/mps/knapsack_free.mps' --pred '%s'", DOPT_TEST_DATA, path);
+    CHECK(run(args) == 1 && stderr_mentions("pred_huge.npy") && stderr_mentions("truncated"),
+          "huge claim in a small .npy: %s", output_of("stderr"));
     /* several files, predictions by stem from --pred-dir: one JSON line each; delta = n gives the optimum */
     char pdir[1024], f0[1100], f1[1100], obj0[64] = "", obj1[64] = "";
     snprintf(pdir, sizeof pdir, "%s/preds", work);

@@ -7,13 +7,16 @@
 
 static const char *datadir, *workdir;
 
+/* the message of the last failed call (every MILP call reports through the context) */
+static const char *msg(void) { return dopt_context_last_error(tu_ctx); }
+
 static dopt_milp *read_data(const char *name, dopt_mps_format fmt)
 {
-    char path[1024], err[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", datadir, name);
     dopt_milp *p = NULL;
-    dopt_status st = dopt_mps_read(path, fmt, &p, err, sizeof err);
-    CHECK(st == DOPT_OK && p, "%s: %s", name, err);
+    dopt_status st = dopt_mps_read(tu_ctx, path, fmt, &p);
+    CHECK(st == DOPT_OK && p, "%s: %s", name, msg());
     return p;
 }
 
@@ -76,29 +79,28 @@ static void test_fixed_format(void)
         CHECK(p->n == 2 && p->m == 2, "sizes");
         CHECK(!strcmp(p->row_names[0], "LIM 1") && !strcmp(p->col_names[1], "X TWO"), "names with blanks");
         CHECK(p->row_hi[0] == 4 && p->row_lo[1] == 1 && p->col_hi[0] == 3 && entry(p, 1, 1) == 3, "values");
-        char err[256];
-        CHECK(dopt_mps_write(p, "/nonexistent-dir/x.mps", err, sizeof err) != DOPT_OK, "blank names refused");
-        CHECK(strstr(err, "cannot be written") != NULL, "message: %s", err);
+        CHECK(dopt_mps_write(tu_ctx, p, "/nonexistent-dir/x.mps") != DOPT_OK, "blank names refused");
+        CHECK(strstr(msg(), "cannot be written") != NULL, "message: %s", msg());
         dopt_milp_free(p);
     }
     p = read_data("fixed_blanks.mps", DOPT_MPS_FIXED);
     dopt_milp_free(p);
-    char path[1024], err[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/fixed_blanks.mps", datadir);
     p = NULL;
-    CHECK(dopt_mps_read(path, DOPT_MPS_FREE, &p, err, sizeof err) != DOPT_OK && !p, "free format rejects it");
-    CHECK(strstr(err, "line 4:") != NULL, "first bad line named: %s", err);
+    CHECK(dopt_mps_read(tu_ctx, path, DOPT_MPS_FREE, &p) != DOPT_OK && !p, "free format rejects it");
+    CHECK(strstr(msg(), "line 4:") != NULL, "first bad line named: %s", msg());
 }
 
 /* malformed text -> error naming `line` and containing `what` */
 static void expect_error(const char *text, int line, const char *what)
 {
-    char err[512] = "", want[32];
+    char want[32];
     dopt_milp *p = NULL;
-    dopt_status st = dopt_mps_parse(text, strlen(text), DOPT_MPS_FREE, &p, err, sizeof err);
+    dopt_status st = dopt_mps_parse(tu_ctx, text, strlen(text), DOPT_MPS_FREE, &p);
     snprintf(want, sizeof want, "line %d:", line);
     CHECK(st == DOPT_ERR_INVALID_ARGUMENT && !p, "accepted: %s", text);
-    CHECK(strstr(err, want) && strstr(err, what), "message '%s', want '%s' and '%s'", err, want, what);
+    CHECK(strstr(msg(), want) && strstr(msg(), what), "message '%s', want '%s' and '%s'", msg(), want, what);
     dopt_milp_free(p);
 }
 
@@ -138,33 +140,32 @@ static void test_malformed(void)
         {"", 0, "missing ENDATA"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; ++k) expect_error(cases[k].text, cases[k].line, cases[k].what);
-    char err[256];
     dopt_milp *p = NULL;
     static const char with_nul[] = "NAME t\nROWS\n N obj\n\0\nENDATA\n";
-    CHECK(dopt_mps_parse(with_nul, sizeof with_nul - 1, DOPT_MPS_AUTO, &p, err, sizeof err) != DOPT_OK && !p,
+    CHECK(dopt_mps_parse(tu_ctx, with_nul, sizeof with_nul - 1, DOPT_MPS_AUTO, &p) != DOPT_OK && !p,
           "NUL byte accepted");
-    CHECK(strstr(err, "line 4: NUL") != NULL, "message: %s", err);
-    CHECK(dopt_mps_read("/nonexistent/file.mps", DOPT_MPS_AUTO, &p, err, sizeof err) != DOPT_OK &&
-              strstr(err, "cannot open"),
-          "missing file: %s", err);
+    CHECK(strstr(msg(), "line 4: NUL") != NULL, "message: %s", msg());
+    CHECK(dopt_mps_read(tu_ctx, "/nonexistent/file.mps", DOPT_MPS_AUTO, &p) != DOPT_OK &&
+              strstr(msg(), "cannot open"),
+          "missing file: %s", msg());
     /* tolerated variants: CRLF, comments, blank lines, no set names, OBJSENSE on one line, Fortran exponents */
     static const char ok[] = "* comment\r\nNAME\r\nOBJSENSE MAXIMIZE\r\n\r\nROWS\r\n N obj\r\n G r1\r\nCOLUMNS\r\n"
                              " x obj 2 r1 1\r\nRHS\r\n r1 0.3D1\r\nBOUNDS\r\n UP x 5\r\nENDATA\r\n";
-    dopt_status st = dopt_mps_parse(ok, sizeof ok - 1, DOPT_MPS_AUTO, &p, err, sizeof err);
+    dopt_status st = dopt_mps_parse(tu_ctx, ok, sizeof ok - 1, DOPT_MPS_AUTO, &p);
     CHECK(st == DOPT_OK && p && p->maximize && p->row_lo[0] == 3 && p->col_hi[0] == 5 && p->c[0] == 2,
-          "variants: %s", err);
+          "variants: %s", msg());
     dopt_milp_free(p);
 }
 
 static void round_trip(const dopt_milp *p, const char *what)
 {
-    char path[1024], err[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/rt_%s.mps", workdir, what);
-    dopt_status st = dopt_mps_write(p, path, err, sizeof err);
-    CHECK(st == DOPT_OK, "%s: write: %s", what, err);
+    dopt_status st = dopt_mps_write(tu_ctx, p, path);
+    CHECK(st == DOPT_OK, "%s: write: %s", what, msg());
     dopt_milp *q = NULL;
-    st = dopt_mps_read(path, DOPT_MPS_AUTO, &q, err, sizeof err);
-    CHECK(st == DOPT_OK, "%s: read back: %s", what, err);
+    st = dopt_mps_read(tu_ctx, path, DOPT_MPS_AUTO, &q);
+    CHECK(st == DOPT_OK, "%s: read back: %s", what, msg());
     if (q) {
         const char *diff = milp_difference(p, q, 0);
         CHECK(diff == NULL, "%s: round trip changed the %s", what, diff);
@@ -178,11 +179,11 @@ static void test_round_trips(void)
                                            DOPT_GEN_RC,       DOPT_GEN_WSC,      DOPT_GEN_KNAPSACK};
     for (int f = 0; f < 7; ++f) {
         dopt_gen_params g;
-        dopt_gen_params_preset(fam[f], DOPT_GEN_EASY, &g);
+        dopt_gen_params_preset(tu_ctx, fam[f], DOPT_GEN_EASY, &g);
         g.rc_dense = 1;
         dopt_milp *p = NULL;
-        char err[256], what[32];
-        CHECK(dopt_gen_instance(&g, 7, &p, err, sizeof err) == DOPT_OK, "generate: %s", err);
+        char what[32];
+        CHECK(dopt_gen_instance(tu_ctx, &g, 7, &p) == DOPT_OK, "generate: %s", msg());
         snprintf(what, sizeof what, "family%d", f);
         if (p) round_trip(p, what);
         dopt_milp_free(p);
@@ -199,9 +200,9 @@ static void test_round_trips(void)
     }
     dopt_milp_free(p);
     /* a free row cannot be written without loss: refused */
-    dopt_milp *q = dopt_milp_alloc(1, 1, 0);
-    char err[256];
-    CHECK(q && dopt_mps_write(q, "/tmp/never.mps", err, sizeof err) != DOPT_OK && strstr(err, "free"), "%s", err);
+    dopt_milp *q = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, 1, 1, 0, &q));
+    CHECK(q && dopt_mps_write(tu_ctx, q, "/tmp/never.mps") != DOPT_OK && strstr(msg(), "free"), "%s", msg());
     dopt_milp_free(q);
 }
 
@@ -209,10 +210,10 @@ int main(int argc, char **argv)
 {
     datadir = argc > 1 ? argv[1] : "tests/data/mps";
     workdir = argc > 2 ? argv[2] : "/tmp";
+    tu_init(1, argv); /* a CPU context: the MILP calls are host-only and report through it */
     test_every_section();
     test_fixed_format();
     test_malformed();
     test_round_trips();
-    printf("test_mps: %d checks, %d failed\n", tu_checks, tu_failures);
-    return tu_failures ? 1 : 0;
+    return tu_finish("test_mps");
 }

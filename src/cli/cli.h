@@ -5,8 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dopt.h"
-#include "npy.h"
+#include "dopt.h" /* dopt_npy.h included */
 
 /* exit codes */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -21,6 +20,11 @@ int cli_parse_int(const char *s, const char *opt, long long lo, long long hi, lo
 int cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out);
 int cli_parse_backend(const char *s, dopt_backend *out);
 
+/* .npy through the public API with a host context of their own (the
+ * inputs are read before any command has its context): 1 done, 0 failed
+ * (reported as "dopt: PATH: what"). */
+int cli_npy_read(const char *path, dopt_npy *out);
+int cli_npy_write(const char *path, char kind, int itemsize, int ndim, const int64_t *shape, const void *data);
 /* Loads DIR/NAME.npy. Returns 1 loaded, 0 absent (when !required), -1 error (reported). */
 int cli_load(const char *dir, const char *name, int required, dopt_npy *out);
 /* Element i of any numeric array, as a double. */

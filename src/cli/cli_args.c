@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *cli_value(int argc, char **argv, int *i)
 {
@@ -59,15 +60,38 @@ int cli_parse_backend(const char *s, dopt_backend *out)
     return 1;
 }
 
+/* one .npy call on a fresh host context; its message printed on failure */
+static int npy_call(const char *path, dopt_npy *in, char kind, int itemsize, int ndim, const int64_t *shape,
+                    const void *data)
+{
+    dopt_context *ctx = NULL;
+    dopt_status st = dopt_context_create(&ctx, DOPT_BACKEND_CPU);
+    if (st == DOPT_OK)
+        st = in ? dopt_npy_read(ctx, path, in) : dopt_npy_write(ctx, path, kind, itemsize, ndim, shape, data);
+    if (st != DOPT_OK)
+        fprintf(stderr, "dopt: %s\n", ctx && *dopt_context_last_error(ctx) ? dopt_context_last_error(ctx) : path);
+    dopt_context_destroy(ctx);
+    return st == DOPT_OK;
+}
+
+int cli_npy_read(const char *path, dopt_npy *out) { return npy_call(path, out, 0, 0, 0, NULL, NULL); }
+
+int cli_npy_write(const char *path, char kind, int itemsize, int ndim, const int64_t *shape, const void *data)
+{
+    return npy_call(path, NULL, kind, itemsize, ndim, shape, data);
+}
+
 int cli_load(const char *dir, const char *name, int required, dopt_npy *out)
 {
-    char path[4096], err[4600];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    int rc = dopt_npy_read(path, out, err, sizeof err);
-    if (rc == DOPT_NPY_OK) return 1;
-    if (rc == DOPT_NPY_NOT_FOUND && !required) return 0;
-    fprintf(stderr, "dopt: %s%s\n", err, rc == DOPT_NPY_NOT_FOUND ? " (required input)" : "");
-    return -1;
+    memset(out, 0, sizeof *out);
+    if (access(path, F_OK) != 0 && errno == ENOENT) { /* absent: fine for an optional input */
+        if (!required) return 0;
+        fprintf(stderr, "dopt: %s: no such file (required input)\n", path);
+        return -1;
+    }
+    return cli_npy_read(path, out) ? 1 : -1;
 }
 
 double cli_npy_value(const dopt_npy *a, size_t i)
@@ -116,13 +140,9 @@ int cli_make_dir(const char *dir)
 
 int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, const int64_t *shape, const void *data)
 {
-    char path[4096], err[4600];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (dopt_npy_write(path, 'f', dtype == DOPT_FLOAT64 ? 8 : 4, ndim, shape, data, err, sizeof err) != DOPT_NPY_OK) {
-        fprintf(stderr, "dopt: %s\n", err);
-        return 0;
-    }
-    return 1;
+    return cli_npy_write(path, 'f', dtype == DOPT_FLOAT64 ? 8 : 4, ndim, shape, data);
 }
 
 int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t *data)
@@ -132,13 +152,9 @@ int cli_write_i32(const char *dir, const char *name, int64_t len, const int32_t 
 
 int cli_write_int(const char *dir, const char *name, int itemsize, int64_t len, const void *data)
 {
-    char path[4096], err[4600];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (dopt_npy_write(path, 'i', itemsize, 1, &len, data, err, sizeof err) != DOPT_NPY_OK) {
-        fprintf(stderr, "dopt: %s\n", err);
-        return 0;
-    }
-    return 1;
+    return cli_npy_write(path, 'i', itemsize, 1, &len, data);
 }
 
 double cli_now(void)

@@ -168,12 +168,8 @@ int cli_diffuse(int argc, char **argv)
     double t1 = cli_now();
     dopt_context_destroy(host);
     {
-        char err[4600];
         int64_t shape[2] = {K, n};
-        if (dopt_npy_write(out, 'f', 8, 2, shape, x, err, sizeof err) != DOPT_NPY_OK) {
-            fprintf(stderr, "dopt: %s\n", err);
-            goto done;
-        }
+        if (!cli_npy_write(out, 'f', 8, 2, shape, x)) goto done;
     }
     printf("diffuse sample: %lld samples of n = %d (%s, %d steps, %s schedule%s) in %.2f s -> %s\n", K, n,
            sampler == DOPT_SAMPLER_DDPM ? "ddpm" : "ddim", done_steps,

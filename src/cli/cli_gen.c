@@ -112,8 +112,14 @@ int cli_gen(int argc, char **argv)
     else if (!strcmp(size_name, "medium")) size = DOPT_GEN_MEDIUM;
     else if (!strcmp(size_name, "hard")) size = DOPT_GEN_HARD;
     else return fprintf(stderr, "dopt gen: --size expects easy, medium or hard, got '%s'\n", size_name), CLI_USAGE;
+    dopt_context *ctx = NULL; /* host: the generators' messages */
     dopt_gen_params g;
-    dopt_gen_params_preset(family, size, &g);
+    int rc = CLI_FAIL;
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK ||
+        dopt_gen_params_preset(ctx, family, size, &g) != DOPT_OK) {
+        fprintf(stderr, "dopt gen: %s\n", ctx ? dopt_context_last_error(ctx) : "out of memory");
+        goto done;
+    }
 #define OVERRIDE(field) \
     if (over.field >= 0) g.field = over.field
     OVERRIDE(sc_rows);
@@ -134,26 +140,29 @@ int cli_gen(int argc, char **argv)
     if (over_d[3] >= 0) g.is_edge_prob = over_d[3];
     if (graph >= 0) g.is_graph = graph;
     g.rc_dense = dense;
-    if (!cli_make_dir(outdir)) return CLI_FAIL;
+    if (!cli_make_dir(outdir)) goto done;
     double t0 = cli_now();
     for (long long k = 0; k < count; ++k) {
-        char err[512], path[4096];
+        char path[4096];
         dopt_milp *p = NULL;
-        if (dopt_gen_instance(&g, (uint64_t)(seed + k), &p, err, sizeof err) != DOPT_OK) {
-            fprintf(stderr, "dopt gen: %s\n", err);
-            return CLI_FAIL;
+        if (dopt_gen_instance(ctx, &g, (uint64_t)(seed + k), &p) != DOPT_OK) {
+            fprintf(stderr, "dopt gen: %s\n", dopt_context_last_error(ctx));
+            goto done;
         }
         snprintf(path, sizeof path, "%s/%s_%s_%04lld.mps", outdir, argv[0], size_name, k);
-        dopt_status st = dopt_mps_write(p, path, err, sizeof err);
+        dopt_status st = dopt_mps_write(ctx, p, path);
         if (!quiet && (k + 1 == count || cli_now() - t0 > 2))
             fprintf(stderr, "dopt gen: %lld/%lld  %s  (%d rows, %d cols, %lld nonzeros)\n", k + 1, count, path, p->m,
                     p->n, (long long)p->nnz),
                 t0 = cli_now();
         dopt_milp_free(p);
         if (st != DOPT_OK) {
-            fprintf(stderr, "dopt gen: %s\n", err);
-            return CLI_FAIL;
+            fprintf(stderr, "dopt gen: %s\n", dopt_context_last_error(ctx));
+            goto done;
         }
     }
-    return CLI_OK;
+    rc = CLI_OK;
+done:
+    dopt_context_destroy(ctx);
+    return rc;
 }

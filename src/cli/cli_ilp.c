@@ -132,9 +132,7 @@ int cli_ilp(int argc, char **argv)
         int r;
         if (k == IN_DY) {
             if (!o.dy_path) continue;
-            char err[4600];
-            r = dopt_npy_read(o.dy_path, &in[k], err, sizeof err) == DOPT_NPY_OK ? 1 : -1;
-            if (r < 0) fprintf(stderr, "dopt: --dy: %s\n", err);
+            r = cli_npy_read(o.dy_path, &in[k]) ? 1 : -1;
         } else {
             r = cli_load(o.dir, names[k], k <= IN_B, &in[k]);
         }

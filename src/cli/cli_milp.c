@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "milp_internal.h"
 
 static void milp_usage(FILE *f)
 {
@@ -56,14 +55,14 @@ typedef struct {
     char **files; /* search: every MPS file given (file = the first) */
     int nfiles;
     dopt_mps_format format;
-    dopt_search_options so; /* so.milp: the solve options */
+    dopt_milp_search_options so; /* so.milp: the solve options */
     int json, workers;
 } milp_args;
 
 static int parse_args(int argc, char **argv, milp_args *a, int search)
 {
     memset(a, 0, sizeof *a);
-    dopt_search_options_default(&a->so);
+    dopt_milp_search_options_default(&a->so);
     for (int i = 0; i < argc; ++i) {
         const char *o = argv[i], *v;
         long long k;
@@ -128,25 +127,32 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
     return 1;
 }
 
-static dopt_milp *load(const char *file, dopt_mps_format format)
+/* the host context every subcommand works in (its failures' messages) */
+static dopt_context *host_context(void)
 {
-    char err[1024];
-    dopt_milp *p = NULL;
-    if (dopt_mps_read(file, format, &p, err, sizeof err) != DOPT_OK) {
-        fprintf(stderr, "dopt milp: %s\n", err);
-        return NULL;
-    }
-    return p;
+    dopt_context *ctx = NULL;
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) == DOPT_OK) return ctx;
+    fprintf(stderr, "dopt milp: cannot create a context: %s\n", ctx ? dopt_context_last_error(ctx) : "out of memory");
+    dopt_context_destroy(ctx);
+    return NULL;
 }
 
-static int write_x(const char *path, const double *x, int64_t n)
+/* prints the context's message for a failed call; 1 when st is DOPT_OK */
+static int ok_or_report(dopt_context *ctx, dopt_status st)
 {
-    char err[1024];
-    if (dopt_npy_write(path, 'f', 8, 1, &n, x, err, sizeof err) != DOPT_NPY_OK) {
-        fprintf(stderr, "dopt milp: %s\n", err);
-        return 0;
-    }
-    return 1;
+    if (st != DOPT_OK) fprintf(stderr, "dopt milp: %s\n", dopt_context_last_error(ctx));
+    return st == DOPT_OK;
+}
+
+static dopt_milp *load(dopt_context *ctx, const char *file, dopt_mps_format format)
+{
+    dopt_milp *p = NULL;
+    return ok_or_report(ctx, dopt_mps_read(ctx, file, format, &p)) ? p : NULL;
+}
+
+static int write_x(dopt_context *ctx, const char *path, const double *x, int64_t n)
+{
+    return ok_or_report(ctx, dopt_npy_write(ctx, path, 'f', 8, 1, &n, x));
 }
 
 static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp_result *r, const char *extra)
@@ -174,23 +180,26 @@ static int milp_solve_cmd(int argc, char **argv)
 {
     milp_args a;
     if (!parse_args(argc, argv, &a, 0)) return milp_usage(stderr), CLI_USAGE;
-    dopt_milp *p = load(a.file, a.format);
-    if (!p) return CLI_FAIL;
+    dopt_context *ctx = host_context();
+    dopt_milp *p = ctx ? load(ctx, a.file, a.format) : NULL;
+    if (!p) return dopt_context_destroy(ctx), CLI_FAIL;
     double *x = malloc((size_t)(p->n ? p->n : 1) * 8);
     dopt_milp_result r = {0};
     r.x = x;
-    char err[1024];
     int rc = CLI_OK;
-    if (!x || dopt_milp_solve(p, &a.so.milp, &r, err, sizeof err) != DOPT_OK) {
-        fprintf(stderr, "dopt milp: %s\n", x ? err : "out of memory");
+    if (!x) {
+        fprintf(stderr, "dopt milp: out of memory\n");
+        rc = CLI_FAIL;
+    } else if (!ok_or_report(ctx, dopt_milp_solve(ctx, p, &a.so.milp, &r))) {
         rc = CLI_FAIL;
     } else {
         print_result(&a, p, &r, "");
-        if (a.x_out && r.has_solution && !write_x(a.x_out, x, p->n)) rc = CLI_FAIL;
+        if (a.x_out && r.has_solution && !write_x(ctx, a.x_out, x, p->n)) rc = CLI_FAIL;
         if (a.x_out && !r.has_solution) fprintf(stderr, "dopt milp: no solution, %s not written\n", a.x_out);
     }
     free(x);
     dopt_milp_free(p);
+    dopt_context_destroy(ctx);
     return rc;
 }
 
@@ -218,17 +227,18 @@ static int milp_search_cmd(int argc, char **argv)
     int64_t *first = calloc((size_t)F + 1, 8), total = 0, jobs = 0;
     double *preds = NULL, *xs = NULL;
     int64_t *model_of = NULL, *offset = NULL;
-    dopt_search_result *res = NULL;
-    char err[1024], path[4096];
+    dopt_milp_search_result *res = NULL;
+    char path[4096];
     dopt_npy *pr = calloc((size_t)F, sizeof *pr);
+    dopt_context *ctx = host_context();
+    if (!ctx) goto done;
     if (!models || !first || !pr) goto oom;
+    /* --workers N: the jobs run on the context's threads (0 = all processors) */
+    if (!ok_or_report(ctx, dopt_context_set_threads(ctx, a.workers))) goto done;
     for (int f = 0; f < F; ++f) { /* load everything first: a bad file fails before any solving */
-        if (!(models[f] = load(a.files[f], a.format))) goto done;
+        if (!(models[f] = load(ctx, a.files[f], a.format))) goto done;
         pred_path_of(&a, a.files[f], path, sizeof path);
-        if (dopt_npy_read(path, &pr[f], err, sizeof err) != DOPT_NPY_OK) {
-            fprintf(stderr, "dopt milp: %s\n", err);
-            goto done;
-        }
+        if (!ok_or_report(ctx, dopt_npy_read(ctx, path, &pr[f]))) goto done;
         int n = models[f]->n;
         int64_t K = pr[f].ndim == 2 ? pr[f].shape[0] : 1;
         if (!(pr[f].ndim == 1 || pr[f].ndim == 2) || pr[f].shape[pr[f].ndim - 1] != n || K < 1) {
@@ -246,11 +256,9 @@ static int milp_search_cmd(int argc, char **argv)
             model_of[j] = f, offset[j] = at, res[j].milp.x = xs + at;
             for (int k = 0; k < models[f]->n; ++k) preds[at + k] = cli_npy_value(&pr[f], (size_t)((j - first[f]) * models[f]->n + k));
         }
-    if (dopt_milp_search_batch((const dopt_milp *const *)models, jobs, model_of, preds, offset, &a.so, a.workers, res,
-                               err, sizeof err) != DOPT_OK) {
-        fprintf(stderr, "dopt milp: %s\n", err);
+    if (!ok_or_report(ctx, dopt_milp_search_batch(ctx, (const dopt_milp *const *)models, jobs, model_of, preds, offset,
+                                                   &a.so, res)))
         goto done;
-    }
     rc = CLI_OK;
     for (int f = 0; f < F; ++f) {
         const dopt_milp *p = models[f];
@@ -258,9 +266,9 @@ static int milp_search_cmd(int argc, char **argv)
         double sum = 0;
         for (int64_t j = first[f]; j < first[f + 1]; ++j) {
             sum += res[j].milp.seconds;
-            if (milp_better(p, &res[j].milp, &res[best].milp)) best = j;
+            if (dopt_milp_result_better(p, &res[j].milp, &res[best].milp)) best = j;
         }
-        const dopt_search_result *r = &res[best];
+        const dopt_milp_search_result *r = &res[best];
         char extra[4600], name[4096];
         json_escape(a.files[f], name, sizeof name);
         snprintf(extra, sizeof extra,
@@ -274,7 +282,7 @@ static int milp_search_cmd(int argc, char **argv)
             printf("candidates: %lld\nbest: %lld\ndelta_used: %g\nrounds: %d\ntrust_size: %d\ncenter_violation: %g\n",
                    (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
                    r->center_violation);
-        if (a.x_out && r->milp.has_solution && !write_x(a.x_out, r->milp.x, p->n)) rc = CLI_FAIL;
+        if (a.x_out && r->milp.has_solution && !write_x(ctx, a.x_out, r->milp.x, p->n)) rc = CLI_FAIL;
     }
     goto done;
 oom:
@@ -283,25 +291,27 @@ done:
     for (int f = 0; models && f < F; ++f) dopt_milp_free(models[f]);
     for (int f = 0; pr && f < F; ++f) dopt_npy_free(&pr[f]);
     free(models), free(first), free(pr), free(preds), free(xs), free(model_of), free(offset), free(res);
+    dopt_context_destroy(ctx);
     return rc;
 }
 
 static int milp_convert_cmd(int argc, char **argv)
 {
     if (argc != 2) return milp_usage(stderr), CLI_USAGE;
-    dopt_milp *p = load(argv[0], DOPT_MPS_AUTO);
-    if (!p) return CLI_FAIL;
-    char err[1024];
-    dopt_status st = dopt_mps_write(p, argv[1], err, sizeof err);
-    if (st != DOPT_OK) fprintf(stderr, "dopt milp: %s\n", err);
+    dopt_context *ctx = host_context();
+    dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
+    int ok = p && ok_or_report(ctx, dopt_mps_write(ctx, p, argv[1]));
     dopt_milp_free(p);
-    return st == DOPT_OK ? CLI_OK : CLI_FAIL;
+    dopt_context_destroy(ctx);
+    return ok ? CLI_OK : CLI_FAIL;
 }
 
 static int milp_info_cmd(int argc, char **argv)
 {
     if (argc != 1) return milp_usage(stderr), CLI_USAGE;
-    dopt_milp *p = load(argv[0], DOPT_MPS_AUTO);
+    dopt_context *ctx = host_context();
+    dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
+    dopt_context_destroy(ctx);
     if (!p) return CLI_FAIL;
     int32_t ints = 0, bins = 0;
     for (int32_t j = 0; j < p->n; ++j) {

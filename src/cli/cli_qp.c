@@ -63,11 +63,7 @@ static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
 static int load_grad(const char *path, const char *what, int64_t B, int64_t len, dopt_dtype dt, void **out)
 {
     dopt_npy a;
-    char err[4600];
-    if (dopt_npy_read(path, &a, err, sizeof err) != DOPT_NPY_OK) {
-        fprintf(stderr, "dopt: %s\n", err);
-        return 0;
-    }
+    if (!cli_npy_read(path, &a)) return 0;
     int ok = (a.ndim == 2 && a.shape[0] == B && a.shape[1] == len) || (B == 1 && a.ndim == 1 && a.shape[0] == len);
     if (!ok) {
         fprintf(stderr, "dopt: %s must have shape (%lld, %lld)\n", path, (long long)B, (long long)len);

@@ -1,17 +1,25 @@
-/* dopt_gen_params_preset and dopt_gen_instance: published sizes, parameter
- * checks, and the CombOptNet families as MILPs. */
+/* dopt_gen_params_preset, dopt_gen_instance and dopt_gen_combopt_rows:
+ * published sizes, parameter checks, and the CombOptNet families as MILPs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "milp_gen.h"
 #include "milp_internal.h"
 #include "splitmix.h"
 
-dopt_status dopt_gen_params_preset(dopt_gen_family family, dopt_gen_size size, dopt_gen_params *p)
+dopt_status dopt_gen_params_preset(dopt_context *ctx, dopt_gen_family family, dopt_gen_size size,
+                                   dopt_gen_params *p)
 {
-    if (!p || size < DOPT_GEN_EASY || size > DOPT_GEN_HARD) return DOPT_ERR_INVALID_ARGUMENT;
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
+    if (!p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: params is NULL");
+    if (size < DOPT_GEN_EASY || size > DOPT_GEN_HARD)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: unknown size %d (EASY, MEDIUM or HARD)",
+                         (int)size);
+    if (family < DOPT_GEN_SETCOVER || family > DOPT_GEN_KNAPSACK)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "gen preset: unknown generator family %d", (int)family);
     static const int sc_rows[3] = {500, 1000, 2000}, ca_items[3] = {100, 200, 300}, ca_bids[3] = {500, 1000, 1500};
     static const int cfl_customers[3] = {100, 200, 400}, is_nodes[3] = {500, 1000, 1500};
     static const int rc_m[3] = {2, 4, 8}, wsc_m[3] = {4, 8, 10}, knap_n[3] = {10, 50, 100};
@@ -25,11 +33,7 @@ dopt_status dopt_gen_params_preset(dopt_gen_family family, dopt_gen_size size, d
     case DOPT_GEN_RC: p->co_n = 16, p->co_m = rc_m[size]; break;
     case DOPT_GEN_WSC: p->co_m = wsc_m[size], p->co_n = 2 * wsc_m[size]; break;
     case DOPT_GEN_KNAPSACK: p->co_n = knap_n[size], p->co_m = 1; break;
-    case DOPT_GEN_SETCOVER:
-    case DOPT_GEN_CAUCTION:
-    case DOPT_GEN_FACILITY:
-    case DOPT_GEN_INDSET: break;
-    default: return DOPT_ERR_INVALID_ARGUMENT;
+    default: break; /* the Ecole families: set above */
     }
     return DOPT_OK;
 }
@@ -103,8 +107,8 @@ static dopt_milp *gen_combopt(const dopt_gen_params *g, uint64_t *rng)
     if (!A || !b) goto done;
     if (g->family == DOPT_GEN_RC) {
         double lo = g->rc_dense ? -5 : 0, hi = g->rc_dense ? 5 : 1;
-        gen_rc_rows(rng, n, m, lo, hi, A, b);
-        if ((p = dense_model(n, m, A, b, lo, hi))) gen_unit_vector(rng, n, p->c);
+        if (gen_rc_rows(rng, n, m, lo, hi, A, b) && (p = dense_model(n, m, A, b, lo, hi)))
+            gen_unit_vector(rng, n, p->c);
     } else if (g->family == DOPT_GEN_WSC) {
         gen_wsc_rows(rng, n, m, A, b);
         if ((p = dense_model(n, m, A, b, 0, 1)))
@@ -129,7 +133,7 @@ done:
     return p;
 }
 
-dopt_status dopt_gen_instance(const dopt_gen_params *g, uint64_t seed, dopt_milp **out, char *err, size_t errlen)
+static dopt_status gen_instance(const dopt_gen_params *g, uint64_t seed, dopt_milp **out, char *err, size_t errlen)
 {
     if (!g || !out) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
     *out = NULL;
@@ -151,5 +155,31 @@ dopt_status dopt_gen_instance(const dopt_gen_params *g, uint64_t seed, dopt_milp
     snprintf(name, sizeof name, "%s_s%llu", family_name[g->family], (unsigned long long)seed);
     p->name = milp_strdup(name);
     *out = p;
+    return DOPT_OK;
+}
+
+dopt_status dopt_gen_instance(dopt_context *ctx, const dopt_gen_params *p, uint64_t seed, dopt_milp **out)
+{
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
+    char msg[MILP_MSG_LEN] = "";
+    return milp_report(ctx, gen_instance(p, seed, out, msg, sizeof msg), msg);
+}
+
+dopt_status dopt_gen_combopt_rows(dopt_context *ctx, dopt_gen_family family, int32_t n, int32_t m, int32_t dense,
+                                  uint64_t *stream, double *A, double *b)
+{
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
+    if (family != DOPT_GEN_RC && family != DOPT_GEN_WSC)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "combopt rows: family must be DOPT_GEN_RC or DOPT_GEN_WSC, got %d", (int)family);
+    if (n < 1 || m < 1 || (double)n * m > 1e8)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "combopt rows: needs n, m >= 1 (n x m <= 1e8), got %d x %d", n,
+                         m);
+    if (!stream || !A || !b) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "combopt rows: NULL stream, A or b");
+    memset(A, 0, (size_t)n * (size_t)m * sizeof *A);
+    memset(b, 0, (size_t)m * sizeof *b);
+    if (family == DOPT_GEN_WSC) gen_wsc_rows(stream, n, m, A, b);
+    else if (!gen_rc_rows(stream, n, m, dense ? -5 : 0, dense ? 5 : 1, A, b))
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "combopt rows: out of memory");
     return DOPT_OK;
 }

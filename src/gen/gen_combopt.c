@@ -1,5 +1,6 @@
 /* CombOptNet's datasets (Paulus et al. 2021): random constraints and
- * weighted set covering, shared with `dopt demo combopt`; and 0-1 knapsack. */
+ * weighted set covering (dopt_gen_instance's rc and wsc, and
+ * dopt_gen_combopt_rows, which `dopt demo combopt` uses). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -14,13 +15,13 @@ void gen_unit_vector(uint64_t *rng, int n, double *v)
     for (int j = 0; j < n; ++j) v[j] /= s;
 }
 
-void gen_rc_rows(uint64_t *rng, int n, int m, double lo, double hi, double *A, double *b)
+int gen_rc_rows(uint64_t *rng, int n, int m, double lo, double hi, double *A, double *b)
 {
     double w = hi - lo, center = 0.5 * (lo + hi);
     double *o = malloc((size_t)n * 8), *corner = malloc((size_t)n * 8);
     if (!o || !corner) {
         free(o), free(corner);
-        return;
+        return 0;
     }
     for (int j = 0; j < n; ++j) corner[j] = dopt_gen_uniform(rng) < 0.5 ? lo : hi;
     for (int k = 0; k < m; ++k) {
@@ -35,6 +36,7 @@ void gen_rc_rows(uint64_t *rng, int n, int m, double lo, double hi, double *A, d
         b[k] = r + ao; /* learnable-origin form: a'(y - o) <= r */
     }
     free(o), free(corner);
+    return 1;
 }
 
 void gen_wsc_rows(uint64_t *rng, int n, int m, double *A, double *b)

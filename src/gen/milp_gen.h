@@ -14,7 +14,7 @@ dopt_milp *gen_indset(const dopt_gen_params *g, uint64_t *rng);
  * of the box [lo, hi]^n at distance 0.2 (hi - lo), signs flipped so that a
  * random corner is feasible; weighted set cover: n subsets of 1-3 of the m
  * elements, every element covered, rows -sum_{S contains k} y_S <= -1. */
-void gen_rc_rows(uint64_t *rng, int n, int m, double lo, double hi, double *A, double *b);
+int gen_rc_rows(uint64_t *rng, int n, int m, double lo, double hi, double *A, double *b); /* 0: out of memory */
 void gen_wsc_rows(uint64_t *rng, int n, int m, double *A, double *b);
 void gen_unit_vector(uint64_t *rng, int n, double *v);
 

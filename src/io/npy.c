@@ -1,16 +1,16 @@
-/* .npy reader and writer. The header is a Python dict literal; we parse
- * exactly the three keys NumPy writes and reject anything we cannot map. */
-#include "npy.h"
-
+/* .npy reader and writer (include/dopt_npy.h). The header is a Python dict
+ * literal; we parse exactly the three keys NumPy writes and reject anything
+ * we cannot map. Every failure is a message in the context. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t len, int code, const char *path, const char *what)
+#include "internal.h"
+
+static dopt_status fail(dopt_context *ctx, dopt_status status, const char *path, const char *what)
 {
-    if (err && len) snprintf(err, len, "%s: %s", path, what);
-    return code;
+    return dopt_fail(ctx, status, "%s: %s", path, what);
 }
 
 static const char *find_key(const char *hdr, const char *key)
@@ -35,19 +35,30 @@ static void byteswap(unsigned char *d, size_t count, int size)
         }
 }
 
-int dopt_npy_read(const char *path, dopt_npy *out, char *err, size_t errlen)
+/* Bytes between the current position and the end of f, or -1 when the
+ * stream cannot tell (not seekable): the caller then finds out by reading. */
+static long long bytes_left(FILE *f)
 {
+    long here = ftell(f);
+    if (here < 0 || fseek(f, 0, SEEK_END) != 0) return -1;
+    long end = ftell(f);
+    if (end < 0 || fseek(f, here, SEEK_SET) != 0) return -1;
+    return (long long)end - here;
+}
+
+dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    if (!path || !out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy read: NULL path or output");
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return fail(err, errlen, DOPT_NPY_NOT_FOUND, path, "no such file");
-        return fail(err, errlen, DOPT_NPY_IO, path, strerror(errno));
-    }
+    if (!f) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, errno == ENOENT ? "no such file" : strerror(errno));
     unsigned char pre[12];
-    int rc = DOPT_NPY_MALFORMED;
+    const dopt_status bad = DOPT_ERR_INVALID_ARGUMENT;
+    dopt_status st = bad;
     char *hdr = NULL;
     if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        fail(err, errlen, rc, path, "not a .npy file (bad magic)");
+        fail(ctx, bad, path, "not a .npy file (bad magic)");
         goto done;
     }
     size_t hlen;
@@ -55,31 +66,31 @@ int dopt_npy_read(const char *path, dopt_npy *out, char *err, size_t errlen)
         hlen = (size_t)pre[8] | ((size_t)pre[9] << 8);
     } else if (pre[6] == 2 || pre[6] == 3) {
         if (fread(pre + 10, 1, 2, f) != 2) {
-            fail(err, errlen, rc, path, "truncated header");
+            fail(ctx, bad, path, "truncated header");
             goto done;
         }
         hlen = (size_t)pre[8] | ((size_t)pre[9] << 8) | ((size_t)pre[10] << 16) | ((size_t)pre[11] << 24);
     } else {
-        fail(err, errlen, rc, path, "unsupported .npy format version");
+        fail(ctx, bad, path, "unsupported .npy format version");
         goto done;
     }
     if (hlen > (1u << 24)) {
-        fail(err, errlen, rc, path, "header too large");
+        fail(ctx, bad, path, "header too large");
         goto done;
     }
     hdr = (char *)malloc(hlen + 1);
     if (!hdr) {
-        rc = fail(err, errlen, DOPT_NPY_NOMEM, path, "out of memory");
+        st = fail(ctx, DOPT_ERR_OUT_OF_MEMORY, path, "out of memory");
         goto done;
     }
     if (fread(hdr, 1, hlen, f) != hlen) {
-        fail(err, errlen, rc, path, "truncated header");
+        fail(ctx, bad, path, "truncated header");
         goto done;
     }
     hdr[hlen] = 0;
     const char *d = find_key(hdr, "'descr'");
     if (!d || (*d != '\'' && *d != '"')) {
-        fail(err, errlen, rc, path, "header has no 'descr'");
+        fail(ctx, bad, path, "header has no 'descr'");
         goto done;
     }
     char endian = d[1], kind = d[2];
@@ -87,21 +98,21 @@ int dopt_npy_read(const char *path, dopt_npy *out, char *err, size_t errlen)
     if (!(endian == '<' || endian == '>' || endian == '|' || endian == '=') ||
         !(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') || !(size == 1 || size == 2 || size == 4 || size == 8) ||
         (kind == 'f' && size < 4)) {
-        fail(err, errlen, rc, path, "unsupported dtype (need float32/float64 or an integer type)");
+        fail(ctx, bad, path, "unsupported dtype (need float32/float64 or an integer type)");
         goto done;
     }
     const char *fo = find_key(hdr, "'fortran_order'");
     if (!fo) {
-        fail(err, errlen, rc, path, "header has no 'fortran_order'");
+        fail(ctx, bad, path, "header has no 'fortran_order'");
         goto done;
     }
     if (strncmp(fo, "False", 5) != 0) {
-        fail(err, errlen, rc, path, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+        fail(ctx, bad, path, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
         goto done;
     }
     const char *sh = find_key(hdr, "'shape'");
     if (!sh || *sh != '(') {
-        fail(err, errlen, rc, path, "header has no 'shape'");
+        fail(ctx, bad, path, "header has no 'shape'");
         goto done;
     }
     ++sh;
@@ -112,64 +123,83 @@ int dopt_npy_read(const char *path, dopt_npy *out, char *err, size_t errlen)
         char *end;
         long long v = strtoll(sh, &end, 10);
         if (end == sh || v < 0) {
-            fail(err, errlen, rc, path, "malformed shape");
+            fail(ctx, bad, path, "malformed shape");
             goto done;
         }
         if (out->ndim == DOPT_NPY_MAX_DIM) {
-            fail(err, errlen, rc, path, "too many dimensions");
+            fail(ctx, bad, path, "too many dimensions");
             goto done;
         }
         out->shape[out->ndim++] = v;
         if (v > 0 && count > ((size_t)1 << 40) / (size_t)v) {
-            fail(err, errlen, rc, path, "array too large");
+            fail(ctx, bad, path, "array too large");
             goto done;
         }
         count *= (size_t)v;
         sh = end;
+    }
+    /* the file must hold what the header claims: checked before allocating,
+     * so a short file with a huge shape is "truncated", not a failed
+     * allocation of what it pretends to hold */
+    long long left = bytes_left(f);
+    if (left >= 0 && (unsigned long long)left < (unsigned long long)count * (unsigned long long)size) {
+        fail(ctx, bad, path, "file shorter than its shape says (truncated data)");
+        goto done;
     }
     out->kind = kind;
     out->itemsize = size;
     out->count = count;
     out->data = malloc(count * (size_t)size + 1);
     if (!out->data) {
-        rc = fail(err, errlen, DOPT_NPY_NOMEM, path, "out of memory");
+        st = fail(ctx, DOPT_ERR_OUT_OF_MEMORY, path, "out of memory");
         goto done;
     }
     if (fread(out->data, (size_t)size, count, f) != count) {
-        fail(err, errlen, rc, path, "file shorter than its shape says (truncated data)");
+        fail(ctx, bad, path, "file shorter than its shape says (truncated data)");
         goto done;
     }
     if (fgetc(f) != EOF) {
-        fail(err, errlen, rc, path, "trailing bytes after the data");
+        fail(ctx, bad, path, "trailing bytes after the data");
         goto done;
     }
     if (endian == '>' && size > 1) byteswap((unsigned char *)out->data, count, size);
-    rc = DOPT_NPY_OK;
+    st = DOPT_OK;
 done:
     free(hdr);
     fclose(f);
-    if (rc != DOPT_NPY_OK) dopt_npy_free(out);
-    return rc;
+    if (st != DOPT_OK) dopt_npy_free(out);
+    return st;
 }
 
-int dopt_npy_write(const char *path, char kind, int itemsize, int ndim, const int64_t *shape, const void *data,
-                   char *err, size_t errlen)
+dopt_status dopt_npy_write(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
+                           const int64_t *shape, const void *data)
 {
-    char dict[512];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<%c%d', 'fortran_order': False, 'shape': (", kind, itemsize);
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    if (!path) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy write: NULL path");
+    if (!(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') ||
+        !(itemsize == 1 || itemsize == 2 || itemsize == 4 || itemsize == 8) || (kind == 'f' && itemsize < 4))
+        return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path,
+                    "unsupported dtype (kind 'f' with itemsize 4 or 8, or 'i', 'u', 'b' with 1, 2, 4 or 8)");
+    if (ndim < 0 || ndim > DOPT_NPY_MAX_DIM || (ndim > 0 && !shape))
+        return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "ndim must be in [0, 8], with a shape");
     size_t count = 1;
     for (int i = 0; i < ndim; ++i) {
-        len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld%s", (long long)shape[i],
-                        ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+        if (shape[i] < 0) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "negative dimension in shape");
         count *= (size_t)shape[i];
     }
+    if (count > 0 && !data) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "data is NULL");
+    char dict[512];
+    int len = snprintf(dict, sizeof dict, "{'descr': '<%c%d', 'fortran_order': False, 'shape': (", kind, itemsize);
+    for (int i = 0; i < ndim; ++i)
+        len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld%s", (long long)shape[i],
+                        ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
     len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
     /* pad with spaces so that data starts on a 64-byte boundary, end with \n */
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)len + pad + 1;
     FILE *f = fopen(path, "wb");
-    if (!f) return fail(err, errlen, DOPT_NPY_IO, path, strerror(errno));
+    if (!f) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, strerror(errno));
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)len, f) == (size_t)len;
@@ -177,8 +207,8 @@ int dopt_npy_write(const char *path, char kind, int itemsize, int ndim, const in
     ok = ok && fputc('\n', f) != EOF;
     ok = ok && (count == 0 || fwrite(data, (size_t)itemsize, count, f) == count);
     if (fclose(f) != 0) ok = 0;
-    if (!ok) return fail(err, errlen, DOPT_NPY_IO, path, "write failed");
-    return DOPT_NPY_OK;
+    if (!ok) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "write failed");
+    return DOPT_OK;
 }
 
 void dopt_npy_free(dopt_npy *a)

@@ -54,6 +54,12 @@ static dopt_status check_milp(dopt_context *ctx, const dopt_milp_batch *p, int64
     return DOPT_OK;
 }
 
+void dopt_guidance_default(dopt_guidance *g)
+{
+    if (!g) return;
+    g->gamma_o = 0, g->gamma_c = 1, g->lambda = 1;
+}
+
 static int bad_abar(double v) { return !(v > 0 && v <= 1); }
 
 dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
@@ -77,7 +83,8 @@ dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_des
     if (bad_abar(st->abar[st->t]) || bad_abar(st->abar[st->t_prev]) || st->abar[st->t] >= 1)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: abar must be in (0, 1] and abar[t] < 1");
     DOPT_TRY(check_milp(ctx, guide, rows, n, dt));
-    if (guide && !g) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: guidance weights required");
+    dopt_guidance defaults;
+    if (guide && !g) dopt_guidance_default(&defaults), g = &defaults;
     if (rows == 0) return DOPT_OK;
     return DOPT_CALL(ctx, diffusion_step, st, rows, n, dt, x, eps_hat, guide, g);
 }
@@ -99,8 +106,10 @@ dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, con
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     ctx->error[0] = 0;
-    if (!guide || !g || !guide->xref)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target: guide (with xref = x*) and weights required");
+    if (!guide || !guide->xref)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target: guide (with xref = x*) required");
+    dopt_guidance defaults;
+    if (!g) dopt_guidance_default(&defaults), g = &defaults;
     DOPT_TRY(check_milp(ctx, guide, -1, guide->n, guide->dtype));
     if (!xt || !eps || !target || bad_abar(abar_t))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target: x_t, eps, target and abar in (0, 1] required");

@@ -20,6 +20,13 @@ void dopt_ilp_grad_options_default(dopt_ilp_grad_options *g)
     g->samples = 10;
 }
 
+void dopt_ilp_options_default(dopt_ilp_options *opt)
+{
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    opt->node_limit = ILP_DEFAULT_NODE_LIMIT;
+}
+
 static dopt_status check_problem(dopt_context *ctx, const dopt_ilp_problem *P)
 {
     if (!P) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ilp: problem is NULL");
@@ -40,8 +47,7 @@ static dopt_status check_problem(dopt_context *ctx, const dopt_ilp_problem *P)
 
 static dopt_status resolve_options(dopt_context *ctx, const dopt_ilp_options *opt, dopt_ilp_options *o)
 {
-    o->node_limit = ILP_DEFAULT_NODE_LIMIT;
-    o->time_limit = 0;
+    dopt_ilp_options_default(o);
     if (opt) {
         if (opt->node_limit < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ilp: node_limit must be >= 0");
         if (!(opt->time_limit >= 0 && opt->time_limit < 1e9))

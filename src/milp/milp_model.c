@@ -26,7 +26,7 @@ char *milp_strdup(const char *s)
     return d;
 }
 
-dopt_milp *dopt_milp_alloc(int32_t n, int32_t m, int64_t nnz)
+dopt_milp *milp_alloc(int32_t n, int32_t m, int64_t nnz)
 {
     if (n < 0 || m < 0 || nnz < 0) return NULL;
     dopt_milp *p = calloc(1, sizeof *p);
@@ -67,7 +67,7 @@ void dopt_milp_free(dopt_milp *p)
 
 static int bad_bounds(double lo, double hi) { return isnan(lo) || isnan(hi) || lo == HUGE_VAL || hi == -HUGE_VAL; }
 
-dopt_status dopt_milp_check(const dopt_milp *p, char *err, size_t errlen)
+dopt_status milp_check(const dopt_milp *p, char *err, size_t errlen)
 {
     const dopt_status bad = DOPT_ERR_INVALID_ARGUMENT;
     if (!p) return milp_error(err, errlen, bad, "model is NULL");
@@ -99,9 +99,9 @@ dopt_status dopt_milp_check(const dopt_milp *p, char *err, size_t errlen)
     return DOPT_OK;
 }
 
-int milp_better(const dopt_milp *p, const dopt_milp_result *a, const dopt_milp_result *b)
+int dopt_milp_result_better(const dopt_milp *p, const dopt_milp_result *a, const dopt_milp_result *b)
 {
-    if (!a->has_solution) return 0;
+    if (!p || !a || !b || !a->has_solution) return 0;
     if (!b->has_solution) return 1;
     return p->maximize ? a->objective > b->objective : a->objective < b->objective;
 }
@@ -181,7 +181,7 @@ dopt_milp *milp_from_triplets(int32_t n, int32_t m, const milp_triplets *t)
         int64_t k = byrow[q];
         order[count[t->col[k]]++] = k; /* by column, rows ascending */
     }
-    p = dopt_milp_alloc(n, m, t->len);
+    p = milp_alloc(n, m, t->len);
     if (!p) goto done;
     int64_t nz = 0, k = 0;
     for (int32_t j = 0; j < n; ++j) {

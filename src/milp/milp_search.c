@@ -9,7 +9,7 @@
 #include "milp_backend.h"
 #include "milp_internal.h"
 
-void dopt_search_options_default(dopt_search_options *opt)
+void dopt_milp_search_options_default(dopt_milp_search_options *opt)
 {
     if (!opt) return;
     memset(opt, 0, sizeof *opt);
@@ -38,7 +38,7 @@ static dopt_milp *with_trust_row(const dopt_milp *p, const int8_t *side)
 {
     int64_t extra = 0;
     for (int32_t j = 0; j < p->n; ++j) extra += side[j] != 0;
-    dopt_milp *q = dopt_milp_alloc(p->n, p->m + 1, p->nnz + extra);
+    dopt_milp *q = milp_alloc(p->n, p->m + 1, p->nnz + extra);
     if (!q) return NULL;
     int64_t nz = 0;
     for (int32_t j = 0; j < p->n; ++j) {
@@ -55,21 +55,31 @@ static dopt_milp *with_trust_row(const dopt_milp *p, const int8_t *side)
     return q;
 }
 
-dopt_status dopt_milp_search(const dopt_milp *p, const double *pred, const dopt_search_options *opt_in,
-                             dopt_search_result *res, char *err, size_t errlen)
+dopt_status dopt_milp_search(dopt_context *ctx, const dopt_milp *model, const double *pred,
+                             const dopt_milp_search_options *opt, dopt_milp_search_result *res)
 {
-    dopt_search_options opt;
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
+    char msg[MILP_MSG_LEN] = "";
+    return milp_report(ctx, milp_search(model, pred, opt, res, msg, sizeof msg), msg);
+}
+
+/* One search, its message into err: safe on any thread (nothing shared is written). */
+dopt_status milp_search(const dopt_milp *p, const double *pred, const dopt_milp_search_options *opt_in,
+                        dopt_milp_search_result *res, char *err, size_t errlen)
+{
+    dopt_milp_search_options opt;
     if (opt_in) opt = *opt_in;
-    else dopt_search_options_default(&opt);
+    else dopt_milp_search_options_default(&opt);
     if (!pred || !res) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL prediction or result");
     double *x_out = res->milp.x;
     memset(res, 0, sizeof *res);
     res->milp.x = x_out, res->milp.status = DOPT_INVALID_DATA, res->milp.objective = res->milp.bound = NAN;
     res->milp.solver = milp_resolve_solver(opt.milp.solver);
     if (!(opt.delta >= 0) || opt.k0 < 0 || opt.k1 < 0)
-        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "search options: delta, k0, k1 must be >= 0");
-    dopt_status st = dopt_milp_check(p, err, errlen);
-    if (st != DOPT_OK) return st;
+        return res->call_status =
+                   milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "search options: delta, k0, k1 must be >= 0");
+    dopt_status st = milp_check(p, err, errlen);
+    if (st != DOPT_OK) return res->call_status = st;
     for (int32_t j = 0; j < p->n; ++j)
         if (isnan(pred[j])) return DOPT_OK; /* per-instance outcome: invalid data */
     int32_t n = p->n, nb = 0;
@@ -115,7 +125,7 @@ dopt_status dopt_milp_search(const dopt_milp *p, const double *pred, const dopt_
         res->rounds++;
         res->delta_used = delta;
         double t = res->milp.seconds;
-        st = dopt_milp_solve(q, &opt.milp, &res->milp, err, errlen);
+        st = milp_solve(q, &opt.milp, &res->milp, err, errlen);
         res->milp.seconds += t; /* total over rounds */
         if (st != DOPT_OK || res->milp.status != DOPT_PRIMAL_INFEASIBLE || !opt.repair || delta >= res->trust_size) break;
         delta = delta < 1 ? 1 : 2 * delta;
@@ -124,74 +134,96 @@ dopt_status dopt_milp_search(const dopt_milp *p, const double *pred, const dopt_
 done:
     dopt_milp_free(q);
     free(order), free(side), free(center);
-    return st;
+    return res->call_status = st;
 }
+
+/* The batch's first failure as each worker saw it: workers write only their
+ * own record, the calling thread reads them all after the join. */
+typedef struct {
+    int64_t job; /* lowest failing job of this worker; -1 none */
+    char msg[MILP_MSG_LEN];
+} first_failure;
 
 typedef struct {
     const dopt_milp *const *models;
     const int64_t *model_of, *pred_offset;
     const double *preds;
-    const dopt_search_options *opt;
-    dopt_search_result *res;
-    dopt_status *st;
+    const dopt_milp_search_options *opt;
+    dopt_milp_search_result *res;
+    first_failure *fail; /* one per worker */
 } batch_args;
 
 static void search_range(void *arg, int64_t begin, int64_t end, int worker)
 {
-    (void)worker;
     batch_args *a = arg;
+    first_failure *mine = &a->fail[worker];
     for (int64_t j = begin; j < end; ++j) {
-        char msg[256];
-        a->st[j] = dopt_milp_search(a->models[a->model_of[j]], a->preds + a->pred_offset[j], a->opt, &a->res[j], msg,
-                                    sizeof msg);
+        char msg[MILP_MSG_LEN] = "";
+        dopt_milp_search_result *r = &a->res[j];
+        const dopt_milp *p = a->models[a->model_of[j]];
+        dopt_status st = milp_search(p, a->preds + a->pred_offset[j], a->opt, r, msg, sizeof msg);
+        r->call_status = st;
+        if (st != DOPT_OK && (mine->job < 0 || j < mine->job)) {
+            mine->job = j;
+            memcpy(mine->msg, msg, sizeof msg);
+        }
     }
 }
 
-dopt_status dopt_milp_search_batch(const dopt_milp *const *models, int64_t jobs, const int64_t *model_of,
-                                   const double *preds, const int64_t *pred_offset, const dopt_search_options *opt,
-                                   int workers, dopt_search_result *res, char *err, size_t errlen)
+dopt_status dopt_milp_search_batch(dopt_context *ctx, const dopt_milp *const *models, int64_t jobs,
+                                   const int64_t *model_of, const double *preds, const int64_t *pred_offset,
+                                   const dopt_milp_search_options *opt, dopt_milp_search_result *res)
 {
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
     if (jobs < 0 || (jobs && (!models || !model_of || !preds || !pred_offset || !res)))
-        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument or negative job count");
-    dopt_status *st = calloc((size_t)(jobs ? jobs : 1), sizeof *st);
-    if (!st) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
-    dopt_search_options o;
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "milp search batch: NULL argument or negative job count");
+    dopt_milp_search_options o;
     if (opt) o = *opt;
-    else dopt_search_options_default(&o);
+    else dopt_milp_search_options_default(&o);
     if (o.milp.threads == 0) o.milp.threads = 1; /* parallel over jobs, not inside one */
-    batch_args a = {models, model_of, pred_offset, preds, &o, res, st};
-    dopt_parallel_for(NULL, dopt_worker_count(workers, jobs, 1), jobs, 1, search_range, &a);
-    dopt_status first = DOPT_OK;
-    for (int64_t j = 0; j < jobs; ++j)
-        if (st[j] != DOPT_OK && first == DOPT_OK) {
-            first = st[j];
-            milp_error(err, errlen, first, "job %lld: %s", (long long)j, dopt_status_string(first));
-        }
-    free(st);
-    return first;
+    int workers = dopt_worker_count(ctx->threads, jobs, 1);
+    first_failure *fail = malloc((size_t)workers * sizeof *fail);
+    if (!fail) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "milp search batch: out of memory");
+    for (int w = 0; w < workers; ++w) fail[w].job = -1, fail[w].msg[0] = 0;
+    batch_args a = {models, model_of, pred_offset, preds, &o, res, fail};
+    dopt_parallel_for(ctx, workers, jobs, 1, search_range, &a);
+    const first_failure *first = NULL;
+    for (int w = 0; w < workers; ++w)
+        if (fail[w].job >= 0 && (!first || fail[w].job < first->job)) first = &fail[w];
+    dopt_status st = DOPT_OK;
+    if (first)
+        st = dopt_fail(ctx, res[first->job].call_status, "job %lld: %s", (long long)first->job,
+                       first->msg[0] ? first->msg : dopt_status_string(res[first->job].call_status));
+    free(fail);
+    return st;
 }
 
-dopt_status dopt_milp_search_predict(const dopt_milp *const *models, int64_t count, int32_t candidates,
-                                     dopt_milp_predict_fn predict, void *user, const dopt_search_options *opt,
-                                     int workers, dopt_search_result *best, int32_t *best_index, char *err,
-                                     size_t errlen)
+dopt_status dopt_milp_search_predict(dopt_context *ctx, const dopt_milp *const *models, int64_t count,
+                                     int32_t candidates, dopt_milp_predict_fn predict, void *user,
+                                     const dopt_milp_search_options *opt, dopt_milp_search_result *best,
+                                     int32_t *best_index)
 {
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
     if (count < 0 || candidates < 1 || !predict || (count && (!models || !best)))
-        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "bad arguments (count >= 0, candidates >= 1, predictor)");
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "milp search predict: bad arguments (count >= 0, candidates >= 1, predictor)");
+    for (int64_t i = 0; i < count; ++i)
+        if (!models[i])
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "milp search predict: model %lld is NULL", (long long)i);
     int64_t jobs = count * candidates, total = 0;
     for (int64_t i = 0; i < count; ++i) total += (int64_t)models[i]->n * candidates;
     double *preds = malloc((size_t)(total ? total : 1) * 8), *xs = malloc((size_t)(total ? total : 1) * 8);
     int64_t *model_of = malloc((size_t)(jobs ? jobs : 1) * 8), *offset = malloc((size_t)(jobs ? jobs : 1) * 8);
-    dopt_search_result *res = calloc((size_t)(jobs ? jobs : 1), sizeof *res);
+    dopt_milp_search_result *res = calloc((size_t)(jobs ? jobs : 1), sizeof *res);
     dopt_status st = DOPT_OK;
     if (!preds || !xs || !model_of || !offset || !res) {
-        st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+        st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "milp search predict: out of memory");
         goto done;
     }
     int64_t at = 0;
     for (int64_t i = 0; i < count; ++i) {
         if (predict(user, i, models[i], candidates, preds + at) != 0) {
-            st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "the predictor failed on model %lld", (long long)i);
+            st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "the predictor failed on model %lld", (long long)i);
             goto done;
         }
         for (int32_t k = 0; k < candidates; ++k) {
@@ -200,11 +232,12 @@ dopt_status dopt_milp_search_predict(const dopt_milp *const *models, int64_t cou
             at += models[i]->n;
         }
     }
-    st = dopt_milp_search_batch(models, jobs, model_of, preds, offset, opt, workers, res, err, errlen);
+    st = dopt_milp_search_batch(ctx, models, jobs, model_of, preds, offset, opt, res);
     for (int64_t i = 0; st == DOPT_OK && i < count; ++i) {
         int32_t pick = 0;
         for (int32_t k = 1; k < candidates; ++k) {
-            if (milp_better(models[i], &res[i * candidates + k].milp, &res[i * candidates + pick].milp)) pick = k;
+            if (dopt_milp_result_better(models[i], &res[i * candidates + k].milp, &res[i * candidates + pick].milp))
+                pick = k;
         }
         double *x = best[i].milp.x;
         best[i] = res[i * candidates + pick];

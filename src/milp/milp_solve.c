@@ -25,8 +25,16 @@ void dopt_milp_options_default(dopt_milp_options *opt)
     opt->solver = DOPT_MILP_AUTO;
 }
 
-dopt_status dopt_milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in, dopt_milp_result *res, char *err,
-                            size_t errlen)
+dopt_status dopt_milp_solve(dopt_context *ctx, const dopt_milp *model, const dopt_milp_options *opt,
+                            dopt_milp_result *res)
+{
+    if (!milp_begin(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
+    char msg[MILP_MSG_LEN] = "";
+    return milp_report(ctx, milp_solve(model, opt, res, msg, sizeof msg), msg);
+}
+
+dopt_status milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in, dopt_milp_result *res, char *err,
+                       size_t errlen)
 {
     dopt_milp_options opt;
     if (opt_in) opt = *opt_in;
@@ -38,7 +46,7 @@ dopt_status dopt_milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in,
         opt.solver > DOPT_MILP_EXACT)
         return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
                           "options: time_limit and gap must be >= 0, threads >= 0, solver AUTO, CBC or EXACT");
-    dopt_status st = dopt_milp_check(p, err, errlen);
+    dopt_status st = milp_check(p, err, errlen);
     if (st != DOPT_OK) return st;
     dopt_milp_solver which = res->solver = milp_resolve_solver(opt.solver);
     if (which == DOPT_MILP_CBC) {

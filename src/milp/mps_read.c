@@ -68,6 +68,14 @@ static dopt_status fail(mps_reader *r, const char *fmt, ...)
     return DOPT_ERR_INVALID_ARGUMENT;
 }
 
+/* out of memory, with the line reached: DOPT_ERR_OUT_OF_MEMORY, so that
+ * AUTO does not retry the text as fixed format */
+static dopt_status oom(mps_reader *r)
+{
+    fail(r, "out of memory");
+    return DOPT_ERR_OUT_OF_MEMORY;
+}
+
 static int grow(void **p, int32_t need, int32_t *cap, size_t elem)
 {
     if (need <= *cap) return 1;
@@ -169,17 +177,17 @@ static dopt_status add_row(mps_reader *r, const char *type, const char *name)
     if (milp_names_get(&r->rows, name) != -1 || (r->obj_name && !strcmp(r->obj_name, name)))
         return fail(r, "row '%s' defined twice", name);
     char *keep = milp_strdup(name);
-    if (!keep) return fail(r, "out of memory");
+    if (!keep) return oom(r);
     if (t == 'N' && !r->obj_name && (!r->objname_wanted || !strcmp(r->objname_wanted, name))) {
         r->obj_name = keep;
         return DOPT_OK;
     }
     if (t == 'N') { /* a further free row: its entries are dropped */
         int32_t cap = r->fcap;
-        if (!grow((void **)&r->fname, r->nfree + 1, &cap, sizeof(char *))) return free(keep), fail(r, "out of memory");
+        if (!grow((void **)&r->fname, r->nfree + 1, &cap, sizeof(char *))) return free(keep), oom(r);
         r->fcap = cap;
         r->fname[r->nfree++] = keep;
-        return milp_names_put(&r->rows, keep, ROW_FREE_IGNORED) < 0 ? fail(r, "out of memory") : DOPT_OK;
+        return milp_names_put(&r->rows, keep, ROW_FREE_IGNORED) < 0 ? oom(r) : DOPT_OK;
     }
     if (r->m == INT32_MAX - 1) return free(keep), fail(r, "too many rows");
     if (r->m + 1 > r->rcap) {
@@ -190,14 +198,15 @@ static dopt_status add_row(mps_reader *r, const char *type, const char *name)
         c2 = r->rcap, ok = ok && grow((void **)&r->range, cap, &c2, sizeof(double));
         c2 = r->rcap, ok = ok && grow((void **)&r->has_range, cap, &c2, 1);
         c2 = r->rcap, ok = ok && grow((void **)&r->rowmark, cap, &c2, sizeof(int32_t));
-        if (!ok) return free(keep), fail(r, "out of memory");
+        if (!ok) return free(keep), oom(r);
         r->rcap = cap;
     }
     int32_t i = r->m++;
     r->rname[i] = keep, r->rtype[i] = t, r->rhs[i] = 0, r->range[i] = 0, r->has_range[i] = 0, r->rowmark[i] = -1;
-    return milp_names_put(&r->rows, keep, i) < 0 ? fail(r, "out of memory") : DOPT_OK;
+    return milp_names_put(&r->rows, keep, i) < 0 ? oom(r) : DOPT_OK;
 }
 
+/* index of a column (created when asked): -1 unknown, -2 too many, -3 out of memory */
 static int32_t column_of(mps_reader *r, const char *name, int create)
 {
     int32_t j = milp_names_get(&r->cols, name);
@@ -205,25 +214,25 @@ static int32_t column_of(mps_reader *r, const char *name, int create)
     if (r->n == INT32_MAX - 1) return fail(r, "too many columns"), -2;
     int32_t cap = r->ccap, c2;
     if (r->n + 1 > cap) {
-        if (!grow((void **)&r->cname, r->n + 1, &cap, sizeof(char *))) return fail(r, "out of memory"), -2;
+        if (!grow((void **)&r->cname, r->n + 1, &cap, sizeof(char *))) return oom(r), -3;
         c2 = r->ccap;
-        if (!grow((void **)&r->c, cap, &c2, sizeof(double))) return fail(r, "out of memory"), -2;
+        if (!grow((void **)&r->c, cap, &c2, sizeof(double))) return oom(r), -3;
         c2 = r->ccap;
-        if (!grow((void **)&r->lo, cap, &c2, sizeof(double))) return fail(r, "out of memory"), -2;
+        if (!grow((void **)&r->lo, cap, &c2, sizeof(double))) return oom(r), -3;
         c2 = r->ccap;
-        if (!grow((void **)&r->hi, cap, &c2, sizeof(double))) return fail(r, "out of memory"), -2;
+        if (!grow((void **)&r->hi, cap, &c2, sizeof(double))) return oom(r), -3;
         c2 = r->ccap;
-        if (!grow((void **)&r->integer, cap, &c2, 1)) return fail(r, "out of memory"), -2;
+        if (!grow((void **)&r->integer, cap, &c2, 1)) return oom(r), -3;
         c2 = r->ccap;
-        if (!grow((void **)&r->lo_set, cap, &c2, 1)) return fail(r, "out of memory"), -2;
+        if (!grow((void **)&r->lo_set, cap, &c2, 1)) return oom(r), -3;
         r->ccap = cap;
     }
     char *keep = milp_strdup(name);
-    if (!keep) return fail(r, "out of memory"), -2;
+    if (!keep) return oom(r), -3;
     j = r->n++;
     r->cname[j] = keep, r->c[j] = 0, r->lo[j] = 0, r->hi[j] = HUGE_VAL;
     r->integer[j] = (uint8_t)r->in_int, r->lo_set[j] = 0;
-    if (milp_names_put(&r->cols, keep, j) < 0) return fail(r, "out of memory"), -2;
+    if (milp_names_put(&r->cols, keep, j) < 0) return oom(r), -3;
     return j;
 }
 
@@ -239,7 +248,7 @@ static dopt_status column_line(mps_reader *r)
     if (r->ntok != 3 && r->ntok != 5)
         return fail(r, "COLUMNS line needs a column and one or two (row, value) pairs, got %d fields", r->ntok);
     int32_t j = column_of(r, r->tok[0], 1);
-    if (j < 0) return DOPT_ERR_INVALID_ARGUMENT;
+    if (j < 0) return j == -3 ? DOPT_ERR_OUT_OF_MEMORY : DOPT_ERR_INVALID_ARGUMENT;
     for (int k = 1; k < r->ntok; k += 2) {
         int32_t i = milp_names_get(&r->rows, r->tok[k]);
         double v;
@@ -251,7 +260,7 @@ static dopt_status column_line(mps_reader *r)
         } else if (i >= 0) {
             if (r->rowmark[i] == j) return fail(r, "entry (%s, %s) given twice", r->tok[0], r->tok[k]);
             r->rowmark[i] = j;
-            if (v != 0 && !milp_triplets_add(&r->trip, i, j, v)) return fail(r, "out of memory");
+            if (v != 0 && !milp_triplets_add(&r->trip, i, j, v)) return oom(r);
         }
     }
     return DOPT_OK;
@@ -266,7 +275,7 @@ static dopt_status rhs_line(mps_reader *r, int ranges)
     const char *setname = first ? r->tok[0] : "";
     if (!*set) {
         *set = milp_strdup(setname);
-        if (!*set) return fail(r, "out of memory");
+        if (!*set) return oom(r);
     } else if (strcmp(*set, setname)) {
         return DOPT_OK; /* only the first set counts, as every reader does */
     }
@@ -321,7 +330,7 @@ static dopt_status bound_line(mps_reader *r)
     }
     if (!r->bound_set) {
         r->bound_set = milp_strdup(set);
-        if (!r->bound_set) return fail(r, "out of memory");
+        if (!r->bound_set) return oom(r);
     } else if (strcmp(r->bound_set, set)) {
         return DOPT_OK;
     }
@@ -381,14 +390,14 @@ static dopt_status set_objname(mps_reader *r, const char *name, int seen_rows)
     if (seen_rows) return fail(r, "OBJNAME must come before ROWS");
     free(r->objname_wanted);
     r->objname_wanted = milp_strdup(name);
-    return r->objname_wanted ? DOPT_OK : fail(r, "out of memory");
+    return r->objname_wanted ? DOPT_OK : oom(r);
 }
 
 static dopt_status finish(mps_reader *r, dopt_milp **out)
 {
     if (!r->obj_name && r->objname_wanted) return fail(r, "OBJNAME '%s' is not an N row", r->objname_wanted);
     dopt_milp *p = milp_from_triplets(r->n, r->m, &r->trip);
-    if (!p) return fail(r, "out of memory");
+    if (!p) return oom(r);
     for (int32_t j = 0; j < r->n; ++j) {
         p->c[j] = r->c[j], p->col_lo[j] = r->lo[j], p->col_hi[j] = r->hi[j], p->integer[j] = r->integer[j];
     }
@@ -420,13 +429,13 @@ static dopt_status finish(mps_reader *r, dopt_milp **out)
     p->offset = r->offset, p->maximize = r->maximize;
     p->col_names = calloc(r->n ? (size_t)r->n : 1, sizeof(char *));
     p->row_names = calloc(r->m ? (size_t)r->m : 1, sizeof(char *));
-    if (!p->col_names || !p->row_names) return dopt_milp_free(p), fail(r, "out of memory");
+    if (!p->col_names || !p->row_names) return dopt_milp_free(p), oom(r);
     for (int32_t j = 0; j < r->n; ++j) p->col_names[j] = r->cname[j], r->cname[j] = NULL;
     for (int32_t i = 0; i < r->m; ++i) p->row_names[i] = r->rname[i], r->rname[i] = NULL;
     p->name = r->name, r->name = NULL;
     p->obj_name = r->obj_name, r->obj_name = NULL;
     char why[256];
-    if (dopt_milp_check(p, why, sizeof why) != DOPT_OK) return dopt_milp_free(p), fail(r, "%s", why);
+    if (milp_check(p, why, sizeof why) != DOPT_OK) return dopt_milp_free(p), fail(r, "%s", why);
     *out = p;
     return DOPT_OK;
 }
@@ -474,7 +483,7 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
                 if (r->ntok >= 2) {
                     free(r->name);
                     r->name = milp_strdup(r->tok[1]);
-                    if (!r->name) return fail(r, "out of memory");
+                    if (!r->name) return oom(r);
                 }
                 continue;
             }
@@ -519,7 +528,7 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
             break;
         }
     }
-    if (got < 0) return fail(r, "out of memory");
+    if (got < 0) return oom(r);
     return fail(r, "missing ENDATA (is the file truncated?)");
 }
 
@@ -540,7 +549,7 @@ static dopt_status parse_as(const char *text, size_t len, int fixed, dopt_milp *
     return st;
 }
 
-dopt_status dopt_mps_parse(const char *text, size_t len, dopt_mps_format format, dopt_milp **out, char *err,
+dopt_status milp_mps_parse(const char *text, size_t len, dopt_mps_format format, dopt_milp **out, char *err,
                            size_t errlen)
 {
     if (!out || (!text && len)) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
@@ -556,7 +565,7 @@ dopt_status dopt_mps_parse(const char *text, size_t len, dopt_mps_format format,
     return st; /* the free-format message: the usual case */
 }
 
-dopt_status dopt_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen)
+dopt_status milp_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen)
 {
     if (!path || !out) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
     *out = NULL;
@@ -576,8 +585,8 @@ dopt_status dopt_mps_read(const char *path, dopt_mps_format format, dopt_milp **
     fclose(f);
     if (!text) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     if (io) return free(text), milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: read error", path);
-    char msg[512] = "";
-    dopt_status st = dopt_mps_parse(text, len, format, out, msg, sizeof msg);
+    char msg[MILP_MSG_LEN] = "";
+    dopt_status st = milp_mps_parse(text, len, format, out, msg, sizeof msg);
     free(text);
     if (st != DOPT_OK) milp_error(err, errlen, st, "%s: %s", path, msg);
     return st;

@@ -169,7 +169,7 @@ static void write_body(mps_writer *w, const char *obj)
 /* everything that can make writing fail, checked before a file is created */
 static dopt_status validate(const dopt_milp *p, mps_writer *w, const char **obj, char *err, size_t errlen)
 {
-    DOPT_TRY(dopt_milp_check(p, err, errlen));
+    DOPT_TRY(milp_check(p, err, errlen));
     w->p = p;
     *obj = p->obj_name && !bad_name(p->obj_name) ? p->obj_name : "OBJ";
     DOPT_TRY(check_names(w, *obj, err, errlen));
@@ -191,7 +191,7 @@ dopt_status milp_mps_write_file(const dopt_milp *p, FILE *f, char *err, size_t e
     return ferror(f) ? milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "write failed") : DOPT_OK;
 }
 
-dopt_status dopt_mps_write(const dopt_milp *p, const char *path, char *err, size_t errlen)
+dopt_status milp_mps_write(const dopt_milp *p, const char *path, char *err, size_t errlen)
 {
     if (!path) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL path");
     mps_writer w = {NULL, p, "", ""};

@@ -1,7 +1,9 @@
 /* libFuzzer target for the MPS reader: any input must be rejected with a
- * message naming a line, or parse into a model that passes dopt_milp_check;
+ * message naming a line, or parse into a model that passes the model check;
  * a model the writer accepts must read back identical (round trip).
- * Built and run by scripts/run-fuzz.sh (clang). */
+ * Built and run by scripts/run-fuzz.sh (clang). It calls the reader and
+ * writer in their message-buffer form (milp_internal.h): the public
+ * dopt_mps_* only add the context, and these three files build alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[512] = "";
+    char err[MILP_MSG_LEN] = "";
     dopt_milp *p = NULL;
-    dopt_status st = dopt_mps_parse((const char *)data, size, DOPT_MPS_AUTO, &p, err, sizeof err);
+    dopt_status st = milp_mps_parse((const char *)data, size, DOPT_MPS_AUTO, &p, err, sizeof err);
     if (st != DOPT_OK) {
         if (p || strncmp(err, "line ", 5)) {
             fprintf(stderr, "rejected without a line number or with a model: '%s'\n", err);
@@ -24,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         return 0;
     }
-    if (dopt_milp_check(p, err, sizeof err) != DOPT_OK) {
+    if (milp_check(p, err, sizeof err) != DOPT_OK) {
         fprintf(stderr, "accepted an invalid model: %s\n", err);
         abort();
     }
@@ -35,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rewind(f);
         if (text && fread(text, 1, (size_t)len, f) == (size_t)len) {
             dopt_milp *q = NULL;
-            if (dopt_mps_parse(text, (size_t)len, DOPT_MPS_FREE, &q, err, sizeof err) != DOPT_OK) {
+            if (milp_mps_parse(text, (size_t)len, DOPT_MPS_FREE, &q, err, sizeof err) != DOPT_OK) {
                 fprintf(stderr, "written model does not read back: %s\n---\n%.*s\n", err, (int)len, text);
                 abort();
             }

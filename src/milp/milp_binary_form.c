@@ -1,23 +1,28 @@
-/* dopt_milp_rows_of: a binary model's rows as one-sided CSR rows, the form
- * the Bernoulli surrogate (A x <= b) and SRG's guidance (A x >= b) take. */
+/* dopt_milp_to_binary_form: a binary model's rows as one-sided CSR rows, the
+ * form the Bernoulli surrogate (A x <= b) and SRG's guidance (A x >= b) take. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "milp_internal.h"
 
-void dopt_milp_rows_free(dopt_milp_rows *r)
+void dopt_milp_binary_form_free(dopt_milp_binary_form *r)
 {
     if (!r) return;
     free(r->row_ptr), free(r->col_idx), free(r->values), free(r->b), free(r->c);
     memset(r, 0, sizeof *r);
 }
 
-dopt_status dopt_milp_rows_of(const dopt_milp *p, int geq, dopt_milp_rows *out, char *err, size_t errlen)
+dopt_status milp_binary_form(const dopt_milp *p, dopt_milp_row_sense sense, dopt_milp_binary_form *out, char *err,
+                             size_t errlen)
 {
     if (!out) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL output");
     memset(out, 0, sizeof *out);
-    dopt_status st = dopt_milp_check(p, err, errlen);
+    if (sense != DOPT_MILP_ROWS_LE && sense != DOPT_MILP_ROWS_GE)
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "row sense must be DOPT_MILP_ROWS_LE or _GE, got %d",
+                          (int)sense);
+    const int geq = sense == DOPT_MILP_ROWS_GE;
+    dopt_status st = milp_check(p, err, errlen);
     if (st != DOPT_OK) return st;
     for (int32_t j = 0; j < p->n; ++j)
         if (!p->integer[j] || p->col_lo[j] != 0 || p->col_hi[j] != 1)
@@ -69,6 +74,6 @@ dopt_status dopt_milp_rows_of(const dopt_milp *p, int geq, dopt_milp_rows *out, 
     return DOPT_OK;
 oom:
     free(start), free(fill), free(cols), free(vals);
-    dopt_milp_rows_free(out);
+    dopt_milp_binary_form_free(out);
     return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
 }
