@@ -63,8 +63,8 @@ int cli_bench_diffusion(int argc, char **argv)
                 continue;
             }
             for (size_t q = 0; q < (size_t)rows * n; ++q) x[q] = 0.3, eps[q] = 0.1;
-            dopt_milp_batch gb = {1, n, m, (int32_t)rows, DOPT_FLOAT64, rp, col, val, b, c, NULL,
-                                  DOPT_MILP_SHARE_A | DOPT_MILP_SHARE_B | DOPT_MILP_SHARE_C};
+            dopt_diffusion_guide gb = {1, n, m, (int32_t)rows, DOPT_FLOAT64, rp, col, val, b, c, NULL,
+                                  DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
             gb.batch = 1;
             dopt_guidance g = {0, 1.0, 1.0};
             double best = 1e300, tot = 0;

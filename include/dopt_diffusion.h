@@ -26,11 +26,11 @@ typedef enum dopt_sampler { DOPT_SAMPLER_DDPM = 0, DOPT_SAMPLER_DDIM = 1 } dopt_
  * (offset 0.008, beta capped at 0.999). */
 DOPT_API dopt_status dopt_diffusion_schedule(dopt_schedule kind, int32_t T, double *abar);
 
-enum { DOPT_MILP_SHARE_A = 1u << 0, DOPT_MILP_SHARE_B = 1u << 1, DOPT_MILP_SHARE_C = 1u << 2 };
+enum { DOPT_DIFFUSION_SHARE_A = 1u << 0, DOPT_DIFFUSION_SHARE_B = 1u << 1, DOPT_DIFFUSION_SHARE_C = 1u << 2 };
 
 /* A batch of MILPs (A x >= b, objective c) for guidance and candidates; row
  * r of a (rows, n) state belongs to instance r / samples. */
-typedef struct dopt_milp_batch {
+typedef struct dopt_diffusion_guide {
     int64_t batch;
     int32_t n, m, samples;
     dopt_dtype dtype;
@@ -41,7 +41,7 @@ typedef struct dopt_milp_batch {
     const void *c;    /* (batch, n) or (n) shared */
     const void *xref; /* (batch, n) reference solution x* for O, or NULL (no O term) */
     uint32_t shared;  /* DOPT_MILP_SHARE_* */
-} dopt_milp_batch;
+} dopt_diffusion_guide;
 
 typedef struct dopt_guidance {
     double gamma_o, gamma_c; /* weights of O(x) = |c.*(x - x*)|_1 and P(x) = lambda |max(b - Ax, 0)|_1 */
@@ -67,7 +67,7 @@ typedef struct dopt_diffusion_step_desc {
  * is modified). */
 DOPT_API dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *step, int64_t rows,
                                          int32_t n, dopt_dtype dtype, void *x, void *eps_hat,
-                                         const dopt_milp_batch *guide, const dopt_guidance *g);
+                                         const dopt_diffusion_guide *guide, const dopt_guidance *g);
 
 /* Training pairs: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, eps from
  * (seed, row, step); writes x_t and eps (rows, n). */
@@ -79,7 +79,7 @@ DOPT_API dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32
  * x_t with their eps: target = eps + sqrt(abar_t)(gamma_o c.*sign(c.*([x_t] - x*))
  * - gamma_c lambda A' 1[A [x_t] < b]); [x_t] = round(x_t) when round. x* is
  * guide->xref (required); g NULL: the defaults. */
-DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                      const void *xt, const void *eps, double abar_t, int round, void *target);
 
 /* Candidates: every row (batch * samples) rounded (when round) and scored
@@ -90,7 +90,7 @@ DOPT_API dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *g
  * violation; a NaN objective after every numeric one. The CPU and CUDA
  * backends use the same order. objective, violation (rows) and best_x
  * (batch, n) may be NULL. */
-DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x,
+DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x,
                                                int round, double feas_tol, void *objective, void *violation,
                                                int32_t *best, void *best_x);
 

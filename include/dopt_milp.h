@@ -167,7 +167,7 @@ DOPT_API dopt_status dopt_milp_search_predict(dopt_context *ctx, const dopt_milp
 
 /* ---- a binary model in one-sided inequality form, for the other layers -------
  * The Bernoulli surrogate (dopt_bern_problem: A x <= b) and SRG's guidance
- * and candidates (dopt_milp_batch: A x >= b) take a binary program as CSR
+ * and candidates (dopt_diffusion_guide: A x >= b) take a binary program as CSR
  * rows in one direction. dopt_milp_to_binary_form turns each finite side of
  * each row of the model into one such row, and c into the objective to
  * minimize (negated for a maximization; the offset dropped). Every column

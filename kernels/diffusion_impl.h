@@ -200,7 +200,7 @@ typedef struct {
 } DFN(diff_batch);
 
 /* The public batch as the kernels address it (NULL: an empty batch). */
-DOPT_KFN DFN(diff_batch) DFN(diff_batch_of)(const dopt_milp_batch *p)
+DOPT_KFN DFN(diff_batch) DFN(diff_batch_of)(const dopt_diffusion_guide *p)
 {
     DFN(diff_batch) bt;
     bt.n = bt.m = bt.samples = 0;
@@ -218,9 +218,9 @@ DOPT_KFN DFN(diff_batch) DFN(diff_batch_of)(const dopt_milp_batch *p)
     bt.b = (const DREAL *)p->b;
     bt.c = (const DREAL *)p->c;
     bt.xref = (const DREAL *)p->xref;
-    bt.sR = (p->shared & DOPT_MILP_SHARE_A) ? 0 : (int64_t)p->m + 1;
-    bt.sb = (p->shared & DOPT_MILP_SHARE_B) ? 0 : p->m;
-    bt.sc = (p->shared & DOPT_MILP_SHARE_C) ? 0 : p->n;
+    bt.sR = (p->shared & DOPT_DIFFUSION_SHARE_A) ? 0 : (int64_t)p->m + 1;
+    bt.sb = (p->shared & DOPT_DIFFUSION_SHARE_B) ? 0 : p->m;
+    bt.sc = (p->shared & DOPT_DIFFUSION_SHARE_C) ? 0 : p->n;
     return bt;
 }
 

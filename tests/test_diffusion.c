@@ -9,17 +9,17 @@
 
 /* ---- the calls, staged through device memory on the CUDA backend ---- */
 
-static size_t milp_nnz(const dopt_milp_batch *g)
+static size_t milp_nnz(const dopt_diffusion_guide *g)
 {
-    int64_t copies = (g->shared & DOPT_MILP_SHARE_A) ? 1 : g->batch;
+    int64_t copies = (g->shared & DOPT_DIFFUSION_SHARE_A) ? 1 : g->batch;
     return (size_t)g->row_ptr[copies * (g->m + 1) - 1];
 }
 
-static dopt_milp_batch milp_dev(const dopt_milp_batch *g)
+static dopt_diffusion_guide milp_dev(const dopt_diffusion_guide *g)
 {
-    dopt_milp_batch d = *g;
-    int64_t ca = (g->shared & DOPT_MILP_SHARE_A) ? 1 : g->batch, cb = (g->shared & DOPT_MILP_SHARE_B) ? 1 : g->batch,
-            cc = (g->shared & DOPT_MILP_SHARE_C) ? 1 : g->batch;
+    dopt_diffusion_guide d = *g;
+    int64_t ca = (g->shared & DOPT_DIFFUSION_SHARE_A) ? 1 : g->batch, cb = (g->shared & DOPT_DIFFUSION_SHARE_B) ? 1 : g->batch,
+            cc = (g->shared & DOPT_DIFFUSION_SHARE_C) ? 1 : g->batch;
     size_t nnz = milp_nnz(g);
     d.row_ptr = tu_dev(g->row_ptr, 8 * (size_t)ca * (g->m + 1));
     d.col_idx = tu_dev(g->col_idx, 4 * nnz);
@@ -30,7 +30,7 @@ static dopt_milp_batch milp_dev(const dopt_milp_batch *g)
     return d;
 }
 
-static void milp_free(const dopt_milp_batch *h, dopt_milp_batch *d)
+static void milp_free(const dopt_diffusion_guide *h, dopt_diffusion_guide *d)
 {
     tu_dev_free((void *)h->row_ptr, (void *)d->row_ptr), tu_dev_free((void *)h->col_idx, (void *)d->col_idx);
     tu_dev_free((void *)h->values, (void *)d->values), tu_dev_free((void *)h->b, (void *)d->b);
@@ -49,11 +49,11 @@ static dopt_status t_noise(int64_t rows, int n, const double *x0, double abar, u
 }
 
 static dopt_status t_step(const dopt_diffusion_step_desc *d, int64_t rows, int n, double *x, double *eps,
-                          const dopt_milp_batch *gb, const dopt_guidance *g)
+                          const dopt_diffusion_guide *gb, const dopt_guidance *g)
 {
     size_t by = 8 * (size_t)rows * n;
     void *dx = tu_dev(x, by), *de = tu_dev(eps, by);
-    dopt_milp_batch dg;
+    dopt_diffusion_guide dg;
     if (gb) dg = milp_dev(gb);
     dopt_status s = dopt_diffusion_step(tu_ctx, d, rows, n, DOPT_FLOAT64, dx, de, gb ? &dg : NULL, g);
     tu_host(x, dx, by), tu_host(eps, de, by);
@@ -62,11 +62,11 @@ static dopt_status t_step(const dopt_diffusion_step_desc *d, int64_t rows, int n
     return s;
 }
 
-static dopt_status t_target(const dopt_milp_batch *gb, const dopt_guidance *g, const double *xt, const double *eps,
+static dopt_status t_target(const dopt_diffusion_guide *gb, const dopt_guidance *g, const double *xt, const double *eps,
                             double abar, int round, double *tgt)
 {
     size_t by = 8 * (size_t)gb->batch * gb->samples * gb->n;
-    dopt_milp_batch dg = milp_dev(gb);
+    dopt_diffusion_guide dg = milp_dev(gb);
     void *dx = tu_dev(xt, by), *de = tu_dev(eps, by), *dt = tu_dev_out(tgt, by);
     dopt_status s = dopt_srg_target(tu_ctx, &dg, g, dx, de, abar, round, dt);
     tu_host(tgt, dt, by);
@@ -75,11 +75,11 @@ static dopt_status t_target(const dopt_milp_batch *gb, const dopt_guidance *g, c
     return s;
 }
 
-static dopt_status t_candidates(const dopt_milp_batch *gb, const double *x, int round, double tol, double *obj,
+static dopt_status t_candidates(const dopt_diffusion_guide *gb, const double *x, int round, double tol, double *obj,
                                 double *viol, int32_t *best, double *bx)
 {
     size_t rows = (size_t)gb->batch * gb->samples;
-    dopt_milp_batch dg = milp_dev(gb);
+    dopt_diffusion_guide dg = milp_dev(gb);
     void *dx = tu_dev(x, 8 * rows * gb->n), *dob = tu_dev_out(obj, 8 * rows), *dv = tu_dev_out(viol, 8 * rows),
          *db = tu_dev_out(best, 4 * (size_t)gb->batch), *dbx = tu_dev_out(bx, 8 * (size_t)gb->batch * gb->n);
     dopt_status s = dopt_diffusion_candidates(tu_ctx, &dg, dx, round, tol, dob, dv, (int32_t *)db, dbx);
@@ -263,10 +263,10 @@ static void make_cover(cover *cv, int n, int m, uint64_t seed)
     for (int j = 0; j < n; ++j) cv->c[j] = 1 + tu_unif();
 }
 
-static dopt_milp_batch cover_batch(const cover *cv, int samples, const double *xref)
+static dopt_diffusion_guide cover_batch(const cover *cv, int samples, const double *xref)
 {
-    dopt_milp_batch g = {1, cv->n, cv->m, samples, DOPT_FLOAT64, cv->rp, cv->col, cv->val, cv->b, cv->c, xref,
-                         DOPT_MILP_SHARE_A | DOPT_MILP_SHARE_B | DOPT_MILP_SHARE_C};
+    dopt_diffusion_guide g = {1, cv->n, cv->m, samples, DOPT_FLOAT64, cv->rp, cv->col, cv->val, cv->b, cv->c, xref,
+                         DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
     return g;
 }
 
@@ -291,7 +291,7 @@ static void test_guidance_gradients(void)
     tu_seed(4);
     for (int j = 0; j < 12; ++j) xref[j] = tu_unif() < 0.5, x[j] = 0.1 + 0.3 * tu_unif();
     double go = 0.7, gc = 1.3, lam = 2.0, abar = 0.36;
-    dopt_milp_batch gb = cover_batch(&cv, 1, xref);
+    dopt_diffusion_guide gb = cover_batch(&cv, 1, xref);
     dopt_guidance g = {go, gc, lam};
     double ab[2] = {1, abar};
     /* a DDIM step with eta = 0 from abar to 1 returns x0_hat = (x - sqrt(1-abar) eps)/sqrt(abar):
@@ -323,7 +323,7 @@ static void test_srg_target(void)
     tu_seed(6);
     for (int j = 0; j < 20; ++j) xstar[j] = tu_unif() < 0.4;
     for (int r = 0; r < 80; ++r) xt[r] = 1.5 * tu_normal() + 0.3, eps[r] = tu_normal();
-    dopt_milp_batch gb = cover_batch(&cv, K, xstar);
+    dopt_diffusion_guide gb = cover_batch(&cv, K, xstar);
     dopt_guidance g = {0.8, 1.7, 0.5};
     double abar = 0.49;
     for (int round = 0; round < 2; ++round) {
@@ -367,7 +367,7 @@ static void test_guided_violation(void)
     double vstart[2], vmid[2], vfinal[2], vworst_late = 0;
     for (int guided = 0; guided < 2; ++guided) {
         t_noise(K, n, zero, 1e-300, 11, T + 1, x, eps);
-        dopt_milp_batch gb = cover_batch(&cv, K, NULL);
+        dopt_diffusion_guide gb = cover_batch(&cv, K, NULL);
         dopt_guidance g = {0, 20.0, 1.0};
         double v = 0;
         for (int r = 0; r < K; ++r) v += violation(&cv, x + r * n) / K;
@@ -406,7 +406,7 @@ static void test_candidates(void)
     for (int r = 0; r < 50; ++r) x[r] = tu_unif();
     for (int j = 0; j < 10; ++j) x[3 * 10 + j] = 0.9; /* candidate 3: all ones (after rounding), feasible */
     for (int j = 0; j < 10; ++j) x[1 * 10 + j] = 0.1; /* candidate 1: all zeros: infeasible, cheapest */
-    dopt_milp_batch gb = cover_batch(&cv, K, NULL);
+    dopt_diffusion_guide gb = cover_batch(&cv, K, NULL);
     double obj[5], viol[5], bx[10];
     int32_t best;
     CHECK_OK(t_candidates(&gb, x, 1, 1e-9, obj, viol, &best, bx));
@@ -432,8 +432,8 @@ static void test_candidates_nan(void)
     int64_t rp[2] = {0, 2};
     int32_t col[2] = {0, 1};
     double val[2] = {1, 1}, b[1] = {1}, c[3] = {1, 2, 3};
-    dopt_milp_batch gb = {3, 3, 1, 4, DOPT_FLOAT64, rp, col, val, b, c, NULL,
-                          DOPT_MILP_SHARE_A | DOPT_MILP_SHARE_B | DOPT_MILP_SHARE_C};
+    dopt_diffusion_guide gb = {3, 3, 1, 4, DOPT_FLOAT64, rp, col, val, b, c, NULL,
+                          DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
     double N = NAN;
     double x[36] = {/* instance 0: NaN everywhere, feasible with NaN cost, feasible 2, feasible 1 */
                     N, 0, 0, 1, 0, N, 0, 1, 0, 1, 0, 0,
@@ -516,8 +516,8 @@ static void run_scenario(int f32, scenario_out *o)
     staged col = {(void *)cv.col, tu_dev(cv.col, 4 * nnz), 0, 0};
     staged val = stage_in(cv.val, nnz, f32), b = stage_in(cv.b, (size_t)cv.m, f32), c = stage_in(cv.c, SC_N, f32);
     staged xr = stage_in(xref, SC_B * SC_N, f32);
-    dopt_milp_batch gb = {SC_B, SC_N, cv.m, SC_K, dt, rp.dev, col.dev, val.dev, b.dev, c.dev, xr.dev,
-                          DOPT_MILP_SHARE_A | DOPT_MILP_SHARE_B | DOPT_MILP_SHARE_C};
+    dopt_diffusion_guide gb = {SC_B, SC_N, cv.m, SC_K, dt, rp.dev, col.dev, val.dev, b.dev, c.dev, xr.dev,
+                          DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
     dopt_guidance g = {0.7, 3.0, 1.5};
 
     staged s0 = stage_in(x0, SC_LEN, f32);
@@ -636,7 +636,7 @@ static void test_determinism_and_errors(void)
           "t_prev > t is refused");
     cover cv;
     make_cover(&cv, 7, 3, 1);
-    dopt_milp_batch gb = cover_batch(&cv, 7, NULL); /* 1 x 7 = 7 rows, not 300 */
+    dopt_diffusion_guide gb = cover_batch(&cv, 7, NULL); /* 1 x 7 = 7 rows, not 300 */
     dopt_guidance g = {0, 1, 1};
     dopt_diffusion_step_desc ok = {DOPT_SAMPLER_DDIM, ab, 5, 3, 0, 1};
     CHECK(dopt_diffusion_step(tu_ctx, &ok, rows, n, DOPT_FLOAT64, x1, e, &gb, &g) == DOPT_ERR_INVALID_ARGUMENT,

@@ -453,7 +453,7 @@ static void test_rows_for_layers(void)
         uint64_t rng = 5 + f;
         static const double density[4] = {0, 0.02, 0.5, 0.95}; /* per point: from none to nearly all ones */
         for (int k = 0; k < R * n; ++k) x[k] = dopt_gen_uniform(&rng) < density[(k / n) % 4];
-        dopt_milp_batch guide = {1, n, ge.m, R, DOPT_FLOAT64, ge.row_ptr, ge.col_idx, ge.values, ge.b, ge.c, NULL, 0};
+        dopt_diffusion_guide guide = {1, n, ge.m, R, DOPT_FLOAT64, ge.row_ptr, ge.col_idx, ge.values, ge.b, ge.c, NULL, 0};
         int32_t best;
         CHECK_OK(dopt_diffusion_candidates(tu_ctx, &guide, x, 0, 0, obj, viol, &best, NULL));
         int agree = 1, feasible = 0;
@@ -672,7 +672,7 @@ static void test_defaults(void)
     int64_t row_ptr[2] = {0, 3};
     int32_t col[3] = {0, 1, 2};
     double val[3] = {1, 1, 1}, gb[1] = {2}, gc[3] = {1, -1, 0.5}, xref[3] = {1, 1, 0};
-    dopt_milp_batch guide = {1, n, 1, R, DOPT_FLOAT64, row_ptr, col, val, gb, gc, xref, 0};
+    dopt_diffusion_guide guide = {1, n, 1, R, DOPT_FLOAT64, row_ptr, col, val, gb, gc, xref, 0};
     double xt[R * n] = {0.2, -0.4, 0.9, 1.3, 0.1, -0.2}, eps[R * n] = {0.5, -1, 0.25, 0, 2, -0.5};
     double t1[R * n], t2[R * n];
     CHECK_OK(dopt_srg_target(tu_ctx, &guide, NULL, xt, eps, 0.6, 1, t1));

@@ -52,13 +52,13 @@ typedef struct dopt_backend_ops {
     dopt_status (*bern_round)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
                               int32_t *status);
     dopt_status (*diffusion_step)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                  dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                  dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
                                   const dopt_guidance *g);
     dopt_status (*diffusion_noise)(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
                                    double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
-    dopt_status (*srg_target)(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+    dopt_status (*srg_target)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                               const void *xt, const void *eps, double abar_t, int round, void *target);
-    dopt_status (*diffusion_candidates)(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+    dopt_status (*diffusion_candidates)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                         double feas_tol, void *objective, void *violation, int32_t *best,
                                         void *best_x);
     dopt_status (*ilp_solve)(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
@@ -92,13 +92,13 @@ dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, co
 dopt_status dopt_bern_round_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
                                 int32_t *status);
 dopt_status dopt_diffusion_step_cpu(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                    dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                    dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
                                     const dopt_guidance *g);
 dopt_status dopt_diffusion_noise_cpu(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
                                      double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
-dopt_status dopt_srg_target_cpu(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+dopt_status dopt_srg_target_cpu(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                 const void *xt, const void *eps, double abar_t, int round, void *target);
-dopt_status dopt_diffusion_candidates_cpu(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+dopt_status dopt_diffusion_candidates_cpu(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                           double feas_tol, void *objective, void *violation, int32_t *best,
                                           void *best_x);
 dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
@@ -116,13 +116,13 @@ dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, c
 dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
                                  int32_t *status);
 dopt_status dopt_diffusion_step_cuda(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                     dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                     dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
                                      const dopt_guidance *g);
 dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
                                       double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
-dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                  const void *xt, const void *eps, double abar_t, int round, void *target);
-dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                            double feas_tol, void *objective, void *violation, int32_t *best,
                                            void *best_x);
 dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);

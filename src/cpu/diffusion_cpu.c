@@ -11,7 +11,7 @@
 #include "both_precisions.h"
 
 dopt_status dopt_diffusion_step_cpu(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                    dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                    dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
                                     const dopt_guidance *g)
 {
     return dt == DOPT_FLOAT64 ? diff_step_cpu_d(ctx, st, rows, n, x, eps_hat, guide, g)
@@ -25,14 +25,14 @@ dopt_status dopt_diffusion_noise_cpu(dopt_context *ctx, int64_t rows, int32_t n,
                               : diff_noise_cpu_f(ctx, rows, n, x0, abar_t, seed, step, xt, eps);
 }
 
-dopt_status dopt_srg_target_cpu(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+dopt_status dopt_srg_target_cpu(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                 const void *xt, const void *eps, double abar_t, int round, void *target)
 {
     return guide->dtype == DOPT_FLOAT64 ? diff_target_cpu_d(ctx, guide, g, xt, eps, abar_t, round, target)
                                         : diff_target_cpu_f(ctx, guide, g, xt, eps, abar_t, round, target);
 }
 
-dopt_status dopt_diffusion_candidates_cpu(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+dopt_status dopt_diffusion_candidates_cpu(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                           double feas_tol, void *objective, void *violation, int32_t *best,
                                           void *best_x)
 {

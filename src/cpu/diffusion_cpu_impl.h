@@ -47,7 +47,7 @@ static dopt_status DFN(diff_run)(dopt_context *ctx, DFN(diff_job) *j, int64_t co
 }
 
 static dopt_status DFN(diff_step_cpu)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                      void *x, void *eps_hat, const dopt_milp_batch *guide, const dopt_guidance *g)
+                                      void *x, void *eps_hat, const dopt_diffusion_guide *guide, const dopt_guidance *g)
 {
     DFN(diff_job) j;
     memset(&j, 0, sizeof j);
@@ -90,7 +90,7 @@ static dopt_status DFN(diff_noise_cpu)(dopt_context *ctx, int64_t rows, int32_t 
     return DFN(diff_run)(ctx, &j, rows);
 }
 
-static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                         const void *xt, const void *eps, double abar, int round, void *target)
 {
     DFN(diff_job) j;
@@ -110,7 +110,7 @@ static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_milp_batch
     return DFN(diff_run)(ctx, &j, guide->batch * (int64_t)guide->samples);
 }
 
-static dopt_status DFN(diff_candidates_cpu)(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+static dopt_status DFN(diff_candidates_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                             double tol, void *objective, void *violation, int32_t *best, void *best_x)
 {
     int64_t rows = guide->batch * (int64_t)guide->samples;

@@ -218,7 +218,7 @@ static dopt_status bern_round(dopt_context *ctx, const dopt_bern_problem *P, con
 }
 
 static dopt_status diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                  dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                  dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
                                   const dopt_guidance *g)
 {
     DOPT_ON_DEVICE(ctx, dopt_diffusion_step_cuda(ctx, st, rows, n, dt, x, eps_hat, guide, g));
@@ -230,13 +230,13 @@ static dopt_status diffusion_noise(dopt_context *ctx, int64_t rows, int32_t n, d
     DOPT_ON_DEVICE(ctx, dopt_diffusion_noise_cuda(ctx, rows, n, dt, x0, abar_t, seed, step, xt, eps));
 }
 
-static dopt_status srg_target(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+static dopt_status srg_target(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                               const void *xt, const void *eps, double abar_t, int round, void *target)
 {
     DOPT_ON_DEVICE(ctx, dopt_srg_target_cuda(ctx, guide, g, xt, eps, abar_t, round, target));
 }
 
-static dopt_status diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+static dopt_status diffusion_candidates(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                         double feas_tol, void *objective, void *violation, int32_t *best,
                                         void *best_x)
 {

@@ -48,7 +48,7 @@ static dopt_status diff_grid(dopt_context *ctx, int64_t count, unsigned *grid)
 
 extern "C" dopt_status dopt_diffusion_step_cuda(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows,
                                                 int32_t n, dopt_dtype dt, void *x, void *eps_hat,
-                                                const dopt_milp_batch *guide, const dopt_guidance *g)
+                                                const dopt_diffusion_guide *guide, const dopt_guidance *g)
 {
     diff_buffers bf;
     memset(&bf, 0, sizeof bf);
@@ -66,7 +66,7 @@ extern "C" dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows
                               : diff_noise_run_f(ctx, rows, n, x0, abar_t, seed, step, xt, eps);
 }
 
-extern "C" dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+extern "C" dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                             const void *xt, const void *eps, double abar_t, int round, void *target)
 {
     diff_buffers bf;
@@ -78,7 +78,7 @@ extern "C" dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_milp_b
     return r;
 }
 
-extern "C" dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_milp_batch *guide, const void *x,
+extern "C" dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x,
                                                       int round, double feas_tol, void *objective, void *violation,
                                                       int32_t *best, void *best_x)
 {

@@ -78,7 +78,7 @@ __global__ void DFN(diff_best_kernel)(int64_t B, int K, int n, int round, const 
 }
 
 static dopt_status DFN(diff_step_run)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                      void *x, void *eps, const dopt_milp_batch *guide, const dopt_guidance *g,
+                                      void *x, void *eps, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                       diff_buffers *bf)
 {
     DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
@@ -119,7 +119,7 @@ static dopt_status DFN(diff_noise_run)(dopt_context *ctx, int64_t rows, int32_t 
     return DOPT_OK;
 }
 
-static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g,
+static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                         const void *xt, const void *eps, double abar, int round, void *target,
                                         diff_buffers *bf)
 {
@@ -138,7 +138,7 @@ static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_milp_batch
     return DOPT_OK;
 }
 
-static dopt_status DFN(diff_cand_run)(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+static dopt_status DFN(diff_cand_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                       double tol, void *objective, void *violation, int32_t *best, void *best_x,
                                       diff_buffers *bf)
 {

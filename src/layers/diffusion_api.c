@@ -37,7 +37,7 @@ dopt_status dopt_diffusion_schedule(dopt_schedule kind, int32_t T, double *abar)
     return DOPT_ERR_INVALID_ARGUMENT;
 }
 
-static dopt_status check_milp(dopt_context *ctx, const dopt_milp_batch *p, int64_t rows, int32_t n, dopt_dtype dt)
+static dopt_status check_milp(dopt_context *ctx, const dopt_diffusion_guide *p, int64_t rows, int32_t n, dopt_dtype dt)
 {
     if (!p) return DOPT_OK;
     if (p->dtype != dt) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: guidance dtype differs from x's");
@@ -63,7 +63,7 @@ void dopt_guidance_default(dopt_guidance *g)
 static int bad_abar(double v) { return !(v > 0 && v <= 1); }
 
 dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                dopt_dtype dt, void *x, void *eps_hat, const dopt_milp_batch *guide,
+                                dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
                                 const dopt_guidance *g)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
@@ -101,7 +101,7 @@ dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32_t n, dop
     return DOPT_CALL(ctx, diffusion_noise, rows, n, dt, x0, abar_t, seed, step, xt, eps);
 }
 
-dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, const dopt_guidance *g, const void *xt,
+dopt_status dopt_srg_target(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g, const void *xt,
                             const void *eps, double abar_t, int round, void *target)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
@@ -116,7 +116,7 @@ dopt_status dopt_srg_target(dopt_context *ctx, const dopt_milp_batch *guide, con
     return DOPT_CALL(ctx, srg_target, guide, g, xt, eps, abar_t, round, target);
 }
 
-dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_milp_batch *guide, const void *x, int round,
+dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                       double feas_tol, void *objective, void *violation, int32_t *best, void *best_x)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
