@@ -8,6 +8,9 @@
 #   run.sh pkgconfig c|cxx PREFIX WORK_DIR COMPILER LIBDIR
 #       compile the same program with `pkg-config --cflags --libs dopt`
 #       (PKG_CONFIG_PATH=PREFIX/LIBDIR/pkgconfig), then run it
+#   run.sh interface PREFIX
+#       the installed CMake package and dopt.pc carry no build-local flags
+#       (-march=native, -Werror, sanitizers); no test-only library is installed
 #   run.sh subdir DOPT_SOURCE_DIR WORK_DIR C_COMPILER [CMAKE_ARGS...]
 #       a C project that builds dopt with add_subdirectory, then runs
 # A missing C++ compiler or pkg-config is a skip (exit 77), saying so.
@@ -57,6 +60,25 @@ pkgconfig)
   # shellcheck disable=SC2086 # $flags is a list of flags
   "$compiler" $std "$src" -o "$work/downstream_$lang" $flags "-Wl,-rpath,$dir"
   exec "$work/downstream_$lang"
+  ;;
+interface)
+  prefix=$1
+  files=$(find "$prefix" -name 'dopt*.cmake' -o -name 'dopt.pc')
+  if [ -z "$files" ]; then
+    echo "FAIL: no dopt*.cmake or dopt.pc under $prefix"
+    exit 1
+  fi
+  # shellcheck disable=SC2086 # $files: paths without spaces (the build tree)
+  if grep -nE -e '-march|-mtune|-Werror|-fsanitize' $files; then
+    echo "FAIL: the installed interface carries build-local flags (above)"
+    exit 1
+  fi
+  internal=$(find "$prefix" -name '*dopt_fixtures*' -o -name '*dopt_internal*' -o -name '*dopt_shared_probe*')
+  if [ -n "$internal" ]; then
+    echo "FAIL: build-internal libraries installed: $internal"
+    exit 1
+  fi
+  echo "ok: no -march, -Werror or -fsanitize in $(echo "$files" | wc -l) installed interface files; no test fixtures installed"
   ;;
 subdir)
   src=$1 work=$2 compiler=$3
