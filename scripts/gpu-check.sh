@@ -19,7 +19,8 @@
 # Environment: DOPT_GPU_CHECK_BUDGET (seconds, 450), DOPT_GPU_CHECK_BUILD
 # (build-gpu-check), DOPT_GPU_CHECK_LOG (gpu-check.log), DOPT_GPU_CHECK_ARCH
 # (CMAKE_CUDA_ARCHITECTURES; default: this GPU's), DOPT_GPU_CHECK_LAUNCHES
-# (kernel launches checked per sanitizer run, 300; 0 = all).
+# (kernel launches checked per sanitizer run, 300; 0 = all),
+# DOPT_GPU_CHECK_CMAKE_ARGS (more configure arguments, e.g. -DDOPT_WITH_CBC=OFF).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$(pwd)
@@ -165,8 +166,9 @@ fi
 say "gpu-check: CUDA architectures: $arch"
 
 run_step "dependencies" 90 scripts/ensure-deps.sh
+read -r -a extra_args <<<"${DOPT_GPU_CHECK_CMAKE_ARGS:-}"
 if run_step "configure" 90 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDOPT_WITH_CUDA=ON \
-  "-DCMAKE_CUDA_ARCHITECTURES=$arch" -DDOPT_WERROR=ON -DDOPT_NATIVE=ON &&
+  "-DCMAKE_CUDA_ARCHITECTURES=$arch" -DDOPT_WERROR=ON -DDOPT_NATIVE=ON ${extra_args[@]+"${extra_args[@]}"} &&
   run_step "build" 300 cmake --build "$build" -j "$jobs"; then
   run_step "CUDA tests (ctest -L cuda)" 150 "$0" __ctest_cuda "$build" 120
   run_step "CUDA benchmark (dopt bench qp --quick --backend cuda)" 90 \
