@@ -31,8 +31,18 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(DOPT_SHARED_BUILD)
+/* DOPT_API marks the exported functions. The library compiles with hidden
+ * visibility, so only these are visible in libdopt.so; on Windows a DLL
+ * exports them when built (DOPT_BUILDING_LIBRARY) and imports them when used,
+ * unless the static library is used (DOPT_STATIC, set by its CMake target). */
+#if defined(_WIN32)
+#if defined(DOPT_STATIC)
+#define DOPT_API
+#elif defined(DOPT_BUILDING_LIBRARY)
 #define DOPT_API __declspec(dllexport)
+#else
+#define DOPT_API __declspec(dllimport)
+#endif
 #elif defined(__GNUC__)
 #define DOPT_API __attribute__((visibility("default")))
 #else

@@ -1,13 +1,14 @@
 /* The context: backend choice, settings, error messages, logging. */
 #include "internal.h"
 #include "backend.h"
+#include "dopt_version.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *dopt_version(void) { return "0.1.0"; }
+const char *dopt_version(void) { return DOPT_VERSION_STRING; }
 
 const char *dopt_status_string(dopt_status status)
 {
