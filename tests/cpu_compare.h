@@ -108,7 +108,8 @@ static void tc_stream_destroy(void *s)
 static int tc_use_device(int d)
 {
 #ifdef DOPT_HAVE_CUDA
-    return d < dopt_cuda_device_count() && cudaSetDevice(d) == cudaSuccess;
+    int count = 0;
+    return cudaGetDeviceCount(&count) == cudaSuccess && d < count && cudaSetDevice(d) == cudaSuccess;
 #else
     (void)d;
     return 0;
