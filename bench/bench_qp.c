@@ -90,6 +90,7 @@ static int time_best(qp_timing *t, double min_time, double *best)
         double t0 = cli_now();
         dopt_status s = dopt_qp_solve(t->ctx, t->P, t->opt, t->sol, t->backward ? &t->tape : NULL);
         if (s == DOPT_OK && t->backward) s = dopt_qp_backward(t->ctx, t->tape, &t->gin, &t->gout);
+        if (s == DOPT_OK) s = dopt_context_synchronize(t->ctx); /* CUDA calls may return before they ran */
         if (s != DOPT_OK) {
             fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(t->ctx));
             return 0;
@@ -127,19 +128,36 @@ static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, doubl
         goto out;
     }
     for (size_t j = 0; j < b * n; ++j) w[j] = 1;
-    dopt_qp_problem P = {B, n, m, k, DOPT_FLOAT64, Q, p, G, h, A, bb, 0};
-    dopt_qp_solution sol = {x, lam, nu, st, it};
-    dopt_qp_options opt;
-    dopt_qp_options_default(&opt, DOPT_FLOAT64);
-    if (tol > 0) opt.tol = tol;
-    /* forward, then forward + backward (dQ is skipped: the comparison tools
-     * differentiate p, G, h, A, b the same way); the tape is reused across
-     * repetitions, as a training loop would */
-    qp_timing tm = {ctx, &P, &opt, &sol, NULL, {w, NULL, NULL}, {NULL, dp, dG, dh, NULL, NULL}, 0};
-    ok = time_best(&tm, min_time, &row->fwd_s);
-    tm.backward = 1;
-    ok = ok && time_best(&tm, min_time, &row->fb_s);
-    dopt_qp_tape_destroy(tm.tape);
+    /* every array where the backend computes (the host arrays themselves on
+     * the CPU; device copies on CUDA, outside the timing) */
+    enum { NARR = 14 };
+    void *host[NARR] = {Q, p, G, h, A, bb, x, lam, nu, st, it, w, dp, dG};
+    size_t bytes[NARR] = {8 * b * n * n, 8 * b * n, 8 * b * m * n, 8 * b * m, 8 * b * k * n, 8 * b * k, 8 * b * n,
+                          8 * b * m, 8 * b * k, 4 * b, 4 * b, 8 * b * n, 8 * b * n, 8 * b * m * n};
+    void *dev[NARR + 1] = {0};
+    for (int a = 0; a < NARR && ok; ++a) ok = (dev[a] = cli_stage(ctx, host[a], bytes[a])) != NULL;
+    ok = ok && (dev[NARR] = cli_stage(ctx, dh, 8 * b * m)) != NULL;
+    if (ok) {
+        dopt_qp_problem P = {B, n, m, k, DOPT_FLOAT64, dev[0], dev[1], dev[2], dev[3], dev[4], dev[5], 0};
+        dopt_qp_solution sol = {dev[6], dev[7], dev[8], (int32_t *)dev[9], (int32_t *)dev[10]};
+        dopt_qp_options opt;
+        dopt_qp_options_default(&opt, DOPT_FLOAT64);
+        if (tol > 0) opt.tol = tol;
+        /* forward, then forward + backward (dQ is skipped: the comparison tools
+         * differentiate p, G, h, A, b the same way); the tape is reused across
+         * repetitions, as a training loop would */
+        qp_timing tm = {ctx, &P, &opt, &sol, NULL, {dev[11], NULL, NULL},
+                        {NULL, dev[12], dev[13], dev[NARR], NULL, NULL}, 0};
+        ok = time_best(&tm, min_time, &row->fwd_s);
+        tm.backward = 1;
+        ok = ok && time_best(&tm, min_time, &row->fb_s);
+        dopt_qp_tape_destroy(tm.tape);
+        /* the solution and statuses back on the host for the check */
+        for (int a = 6; a <= 10 && ok; ++a)
+            if (dev[a] != host[a]) ok = cli_fetch(ctx, host[a], dev[a], bytes[a]);
+    }
+    for (int a = 0; a < NARR; ++a) cli_unstage(ctx, host[a], dev[a]);
+    cli_unstage(ctx, dh, dev[NARR]);
     if (!ok) goto out;
     row->solved = 0;
     row->iters = 0;

@@ -422,6 +422,13 @@ static void test_selection(void)
     snprintf(args, sizeof args, "bench bern-train --count 1 --steps 1 --export '%s/no/such/dir'", work);
     CHECK(run(args) == 1 && stderr_mentions("no/such/dir") && !output_of("stdout")[0],
           "bench bern-train --export unwritable: %s", output_of("stderr"));
+    char file[1024];
+    snprintf(file, sizeof file, "%s/a_file", work);
+    FILE *ff = fopen(file, "w");
+    if (ff) fclose(ff);
+    snprintf(args, sizeof args, "bench bern-train --count 1 --steps 1 --export '%s'", file);
+    CHECK(run(args) == 1 && stderr_mentions("not a directory") && !output_of("stdout")[0],
+          "bench bern-train --export FILE: %s", output_of("stderr"));
     /* a configuration that cannot fit is refused up front, naming the options */
     CHECK(run("bench bern-train --n 100000 --count 10000") == 1 && stderr_mentions("--n 100000") &&
               stderr_mentions("--count 10000"),

@@ -175,7 +175,13 @@ void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name)
 
 int cli_make_dir(const char *dir)
 {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 1;
+    if (mkdir(dir, 0777) == 0) return 1;
+    if (errno == EEXIST) { /* fine when it is a directory; a file there fails now, not at the first write */
+        struct stat sb;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return 1;
+        fprintf(stderr, "dopt: cannot create %s: it exists and is not a directory\n", dir);
+        return 0;
+    }
     fprintf(stderr, "dopt: cannot create %s: %s\n", dir, strerror(errno));
     return 0;
 }
