@@ -453,6 +453,13 @@ int main(int argc, char **argv)
     dopt_bin = argv[1];
     work = argv[2];
     source_dir = argv[3];
+    /* what an earlier (failed) run left would fail the "nothing created"
+     * checks: this test's own names only */
+    char clean[4096];
+    snprintf(clean, sizeof clean,
+             "if [ -d '%s' ]; then cd '%s' && rm -rf cwd help_out help.json help.npy a_file bench_qp.json; fi", work,
+             work);
+    CHECK(system(clean) == 0, "cannot clean %s", work);
     mkdirs(work);
     snprintf(cwd_dir, sizeof cwd_dir, "%s/cwd", work);
     mkdirs(cwd_dir);
