@@ -240,8 +240,8 @@ int cli_bench(int argc, char **argv)
         }
     if (nconf == 0) /* only --quick with one of --batch / --n can prune everything */
         return cli_usage_error("bench", "qp",
-                               "nothing to run: --quick skips every configuration with --%s %lld (B n^3 > 1024 * 32^3); "
-                               "drop --quick or give both --batch and --n",
+                               "nothing to run: --quick skips every configuration with --%s %lld "
+                               "(B n^3 > 1024 * 32^3); drop --quick or give both --batch and --n",
                                only_b ? "batch" : "n", only_b ? only_b : only_n);
     /* outputs are checked before the (long) run */
     FILE *jf = NULL;

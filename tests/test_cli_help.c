@@ -233,7 +233,8 @@ static void test_help(void)
     static const char *milp_subs[] = {"milp solve", "milp search", "milp convert", "milp info"};
     for (int s = 0; s < 4; ++s) CHECK(strstr(help_of("milp"), milp_subs[s]) != NULL, "milp --help: %s", milp_subs[s]);
     static const char *bench_subs[] = {"bench qp", "bench bern", "bench bern-train", "bench diffusion", "bench milp"};
-    for (int s = 0; s < 5; ++s) CHECK(strstr(help_of("bench"), bench_subs[s]) != NULL, "bench --help: %s", bench_subs[s]);
+    for (int s = 0; s < 5; ++s)
+        CHECK(strstr(help_of("bench"), bench_subs[s]) != NULL, "bench --help: %s", bench_subs[s]);
     CHECK(strstr(help_of("demo"), "demo combopt") != NULL, "demo --help names combopt");
 }
 
@@ -345,7 +346,8 @@ static void test_helps_accepted(void)
 
 static void test_messages(void)
 {
-    CHECK(run("bench bern --threads -1") == 2 && stderr_mentions("--threads: expected an integer in [0, 4096], got '-1'"),
+    CHECK(run("bench bern --threads -1") == 2 &&
+              stderr_mentions("--threads: expected an integer in [0, 4096], got '-1'"),
           "bench bern --threads -1: %s", output_of("stderr"));
     CHECK(!stderr_mentions("-1 expects"), "the value named as the option: %s", output_of("stderr"));
     CHECK(run("bench diffusion --max-elements -5") == 2 &&
@@ -353,7 +355,8 @@ static void test_messages(void)
           "bench diffusion --max-elements -5: %s", output_of("stderr"));
     CHECK(run("bench diffusion --threads x") == 2 && stderr_mentions("--threads: expected an integer"),
           "bench diffusion --threads x: %s", output_of("stderr"));
-    CHECK(run("bench bern-train --samples 1") == 2 && stderr_mentions("--samples: expected an integer in [2, 1048576], got '1'"),
+    CHECK(run("bench bern-train --samples 1") == 2 &&
+              stderr_mentions("--samples: expected an integer in [2, 1048576], got '1'"),
           "bench bern-train --samples 1: %s", output_of("stderr"));
     CHECK(run("qp solve d --tol 0") == 2 && stderr_mentions("--tol: expected a number in (0, 1], got '0'"),
           "qp --tol 0: %s", output_of("stderr"));
@@ -410,7 +413,8 @@ static void test_selection(void)
     }
     CHECK(strstr(text, "\"B\": 16, \"n\": 8,") != NULL, "bench qp JSON has no B=16 n=8 row: '%s'", text);
     /* --quick that prunes everything: said, exit 2 */
-    CHECK(run("bench qp --batch 100000 --quick") == 2 && stderr_mentions("nothing to run") && stderr_mentions("--quick"),
+    CHECK(run("bench qp --batch 100000 --quick") == 2 && stderr_mentions("nothing to run") &&
+              stderr_mentions("--quick"),
           "bench qp --batch 100000 --quick: %s", output_of("stderr"));
     CHECK(run("bench diffusion --max-elements 5") == 2 && stderr_mentions("nothing to run") &&
               stderr_mentions("--max-elements"),
