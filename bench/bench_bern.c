@@ -6,10 +6,12 @@
  * writes the instances and results for bench/compare_bern.py, which solves
  * them exactly with HiGHS. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "qp_generate.h"
@@ -24,9 +26,21 @@ typedef struct {
 /* Set cover: m elements x n sets, each element in each set with prob.
  * density (at least one set), costs uniform integers 1..100; rows are
  * -sum_{j covers i} x_j <= -1. */
+static void free_prob(binprob *p) { free(p->A), free(p->b), free(p->c); }
+
+/* 1 when the instance's arrays were allocated; else frees them */
+static int prob_ok(binprob *p)
+{
+    if (p->A && p->b && p->c) return 1;
+    free_prob(p);
+    memset(p, 0, sizeof *p);
+    return 0;
+}
+
 static binprob gen_setcover(int n, int m, double density, uint64_t *rs)
 {
     binprob p = {n, m, calloc((size_t)m * n, 8), calloc(m, 8), calloc(n, 8)};
+    if (!prob_ok(&p)) return p;
     for (int i = 0; i < m; ++i) {
         int any = 0;
         for (int j = 0; j < n; ++j)
@@ -46,6 +60,10 @@ static binprob gen_mis(int n, int a, uint64_t *rs)
     int *eu = malloc(sizeof(int) * cap), *ev = malloc(sizeof(int) * cap), *deg = calloc(n, sizeof(int));
     int *ends = malloc(sizeof(int) * 2 * cap); /* endpoint list: preferential attachment */
     int nends = 0;
+    if (!eu || !ev || !deg || !ends) {
+        free(eu), free(ev), free(deg), free(ends);
+        return (binprob){n, 0, NULL, NULL, NULL};
+    }
     for (int u = 0; u <= a && u < n; ++u)
         for (int v = 0; v < u; ++v) eu[ne] = u, ev[ne] = v, ends[nends++] = u, ends[nends++] = v, ++ne;
     for (int u = a + 1; u < n; ++u) {
@@ -59,6 +77,10 @@ static binprob gen_mis(int n, int a, uint64_t *rs)
         for (int q = 0; q < nc; ++q) eu[ne] = u, ev[ne] = chosen[q], ends[nends++] = u, ends[nends++] = chosen[q], ++ne;
     }
     binprob p = {n, ne, calloc((size_t)ne * n, 8), calloc(ne, 8), calloc(n, 8)};
+    if (!prob_ok(&p)) {
+        free(eu), free(ev), free(deg), free(ends);
+        return p;
+    }
     for (int e = 0; e < ne; ++e) {
         p.A[(size_t)e * n + eu[e]] = 1;
         p.A[(size_t)e * n + ev[e]] = 1;
@@ -68,8 +90,6 @@ static binprob gen_mis(int n, int a, uint64_t *rs)
     free(eu), free(ev), free(deg), free(ends);
     return p;
 }
-
-static void free_prob(binprob *p) { free(p->A), free(p->b), free(p->c); }
 
 /* ---- training ------------------------------------------------------------------- */
 
@@ -93,6 +113,11 @@ static int train(dopt_context *ctx, int B, binprob *ps, dopt_bern_estimator est,
            *x = calloc((size_t)B * n, 8);
     int32_t *st = calloc(B, 4);
     double cmax = 0;
+    int ok = A && b && c && L && g && loss && m1 && m2 && xh && x && st;
+    if (!ok) {
+        fprintf(stderr, "dopt bench bern-train: out of memory for %d instances of n = %d, m = %d\n", B, n, m);
+        B = 0, steps = 0;
+    }
     for (int i = 0; i < B; ++i) {
         memcpy(A + (size_t)i * m * n, ps[i].A, 8 * (size_t)ps[i].m * n);
         for (int r = 0; r < m; ++r) b[(size_t)i * m + r] = r < ps[i].m ? ps[i].b[r] : 1;
@@ -102,7 +127,6 @@ static int train(dopt_context *ctx, int B, binprob *ps, dopt_bern_estimator est,
     dopt_bern_problem P = {B, n, m, DOPT_FLOAT64, A, NULL, NULL, NULL, b, c, 0};
     dopt_bern_result res = {loss, g, NULL, NULL, st};
     const double lr = 0.1, b1 = 0.9, b2 = 0.999;
-    int ok = 1;
     for (int t = 0; t < steps && ok; ++t) {
         /* the penalty weight grows from the cost scale to mu_end times it over
          * the first 70 % of the steps */
@@ -157,6 +181,20 @@ static int write_instance(const char *dir, const char *name, const binprob *p)
            cli_write(d, "c", DOPT_FLOAT64, 1, sc, p->c);
 }
 
+/* Bytes the densest family (independent set: about 4n edge rows of n
+ * doubles per instance, held once per instance and once stacked) needs. */
+static double train_bytes(long long count, long long n) { return 2.0 * (double)count * 4.0 * n * 8.0 * n; }
+
+/* Physical memory in bytes, 0 when unknown. */
+static double physical_bytes(void)
+{
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) return (double)pages * (double)page;
+#endif
+    return 0;
+}
+
 static int bench_train(int argc, char **argv)
 {
     long long count = 8, steps = 300, K = 64, threads = 0, n_sc = 200, n_mis = 200;
@@ -179,23 +217,40 @@ static int bench_train(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 1, 1e12, &mu_end)) return CLI_USAGE;
         } else if (!strcmp(a, "--export")) {
             if (!(export_dir = cli_value(argc, argv, &i))) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_usage_error("bench", "bern-train", "unknown option %s", a);
         } else {
-            fprintf(stderr, "usage: dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] "
-                            "[--mu-end F] [--threads T] [--export DIR]\n");
-            return CLI_USAGE;
+            return cli_usage_error("bench", "bern-train", "unexpected argument '%s'", a);
         }
     }
-    dopt_context *ctx = NULL;
-    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) return CLI_FAIL;
-    if (threads) dopt_context_set_threads(ctx, (int)threads);
-    if (export_dir && !cli_make_dir(export_dir)) return CLI_FAIL;
-    FILE *js = NULL;
-    if (export_dir) {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/results.json", export_dir);
-        js = fopen(path, "w");
-        if (js) fprintf(js, "[\n");
+    /* the instances are dense: refuse up front what cannot fit */
+    double need = train_bytes(count, n_mis > n_sc ? n_mis : n_sc), have = physical_bytes();
+    if (have > 0 && need > have) {
+        fprintf(stderr,
+                "dopt bench bern-train: --n %lld with --count %lld needs about %.1f GB for the dense constraint "
+                "matrices, more than this machine's %.1f GB; lower --n or --count\n",
+                n_sc, count, need * 1e-9, have * 1e-9);
+        return CLI_FAIL;
     }
+    FILE *js = NULL;
+    char path[2048];
+    if (export_dir) { /* the outputs are checked before the (long) run */
+        snprintf(path, sizeof path, "%s/results.json", export_dir);
+        if (!cli_make_dir(export_dir)) return CLI_FAIL;
+        if (!(js = fopen(path, "w"))) {
+            fprintf(stderr, "dopt bench bern-train: cannot write %s: %s\n", path, strerror(errno));
+            return CLI_FAIL;
+        }
+        fprintf(js, "[\n");
+    }
+    dopt_context *ctx = NULL;
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) {
+        fprintf(stderr, "dopt bench bern-train: %s\n", dopt_context_last_error(ctx));
+        dopt_context_destroy(ctx);
+        if (js) fclose(js);
+        return CLI_FAIL;
+    }
+    if (threads) dopt_context_set_threads(ctx, (int)threads);
     int first = 1, rc = CLI_OK;
     static const char *fam[2] = {"setcover", "mis"};
     static const char *en[3] = {"unbiased", "reinforce", "diffilo"};
@@ -204,20 +259,32 @@ static int bench_train(int argc, char **argv)
            count, steps, K, mu_end);
     printf("%-9s %-10s %14s %16s %14s\n", "family", "estimator", "rounded feas.", "mean violation", "mean objective");
     for (int f = 0; f < 2 && rc == CLI_OK; ++f) {
-        binprob *ps = malloc(sizeof(binprob) * (size_t)count);
+        binprob *ps = calloc((size_t)count, sizeof(binprob));
+        train_result *r = calloc((size_t)count, sizeof *r);
         uint64_t rs = 12345 + (uint64_t)f;
-        for (long long i = 0; i < count; ++i) {
+        if (!ps || !r) {
+            fprintf(stderr, "dopt bench bern-train: out of memory for %lld instances\n", count);
+            rc = CLI_FAIL;
+        }
+        for (long long i = 0; rc == CLI_OK && i < count; ++i) {
             ps[i] = f == 0 ? gen_setcover((int)n_sc, (int)n_sc / 2, 0.05, &rs) : gen_mis((int)n_mis, 4, &rs);
-            if (export_dir) {
+            if (!ps[i].A) {
+                fprintf(stderr, "dopt bench bern-train: out of memory for a %s instance of n = %lld\n", fam[f],
+                        f == 0 ? n_sc : n_mis);
+                rc = CLI_FAIL;
+            } else if (export_dir) {
                 char name[64];
                 snprintf(name, sizeof name, "%s_%03lld", fam[f], i);
                 if (!write_instance(export_dir, name, &ps[i])) rc = CLI_FAIL;
             }
         }
         for (int e = 0; e < 3 && rc == CLI_OK; ++e) {
-            train_result *r = calloc((size_t)count, sizeof *r);
+            memset(r, 0, sizeof *r * (size_t)count);
             double t0 = cli_now();
-            if (!train(ctx, (int)count, ps, (dopt_bern_estimator)e, (int)steps, (int)K, 7, mu_end, r)) rc = CLI_FAIL;
+            if (!train(ctx, (int)count, ps, (dopt_bern_estimator)e, (int)steps, (int)K, 7, mu_end, r)) {
+                rc = CLI_FAIL;
+                break;
+            }
             double t1 = cli_now();
             double feas = 0, viol = 0, obj = 0;
             for (long long i = 0; i < count; ++i) {
@@ -236,14 +303,16 @@ static int bench_train(int argc, char **argv)
             printf("%-9s %-10s %13.0f%% %16.3f %14.2f   (%.1f s)\n", fam[f], en[e], 100 * feas / count, viol / count,
                    obj / count, t1 - t0);
             fflush(stdout);
-            free(r);
         }
-        for (long long i = 0; i < count; ++i) free_prob(&ps[i]);
-        free(ps);
+        for (long long i = 0; ps && i < count; ++i) free_prob(&ps[i]);
+        free(ps), free(r);
     }
     if (js) {
         fprintf(js, "\n]\n");
-        fclose(js);
+        if (fclose(js) != 0 && rc == CLI_OK) {
+            fprintf(stderr, "dopt bench bern-train: writing %s failed: %s\n", path, strerror(errno));
+            rc = CLI_FAIL;
+        }
     }
     dopt_context_destroy(ctx);
     return rc;
@@ -255,25 +324,30 @@ static int bench_throughput(int argc, char **argv)
 {
     long long threads = 0;
     for (int i = 0; i < argc; ++i) {
-        const char *v;
-        if (!strcmp(argv[i], "--threads")) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, argv[i], 0, 4096, &threads)) return CLI_USAGE;
+        const char *a = argv[i], *v; /* the option's name: cli_value moves i onto the value */
+        if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 4096, &threads)) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_usage_error("bench", "bern", "unknown option %s", a);
         } else {
-            fprintf(stderr, "usage: dopt bench bern [--threads T]\n");
-            return CLI_USAGE;
+            return cli_usage_error("bench", "bern", "unexpected argument '%s'", a);
         }
     }
     dopt_context *ctx = NULL;
-    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) return CLI_FAIL;
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) {
+        fprintf(stderr, "dopt bench bern: %s\n", dopt_context_last_error(ctx));
+        dopt_context_destroy(ctx);
+        return CLI_FAIL;
+    }
     if (threads) dopt_context_set_threads(ctx, (int)threads);
     double bw = cli_triad_gbs((int)threads);
     printf("dopt bench bern: sampling + penalty + gradient, CSR A with 5 nonzeros per row, m = n/2, K = 64, "
            "float64, %d threads\n", dopt_context_threads(ctx));
     printf("memory bandwidth (triad, same threads): %.1f GB/s\n", bw);
     printf("%6s %6s %8s %10s %14s %16s %14s\n", "n", "B", "nnz", "estimator", "time/call ms", "(K*nnz)/s", "GB/s touched");
-    int sizes[3] = {1000, 3000, 10000};
+    int sizes[3] = {1000, 3000, 10000}, rc = CLI_OK;
     static const char *en[3] = {"unbiased", "reinforce", "diffilo"};
-    for (int s = 0; s < 3; ++s) {
+    for (int s = 0; s < 3 && rc == CLI_OK; ++s) {
         int n = sizes[s], m = n / 2, B = 16, K = 64, per = 5;
         size_t nnz = (size_t)m * per;
         int64_t *rp = malloc(8 * (size_t)(m + 1));
@@ -282,6 +356,12 @@ static int bench_throughput(int argc, char **argv)
         double *xh = malloc(8 * (size_t)B * n), *g = malloc(8 * (size_t)B * n), *loss = malloc(8 * (size_t)B);
         int32_t *st = malloc(4 * (size_t)B);
         uint64_t rs = 99;
+        if (!rp || !col || !val || !b || !c || !xh || !g || !loss || !st) {
+            fprintf(stderr, "dopt bench bern: out of memory for n = %d\n", n);
+            free(rp), free(col), free(val), free(b), free(c), free(xh), free(g), free(loss), free(st);
+            rc = CLI_FAIL;
+            break;
+        }
         for (int i = 0; i <= m; ++i) rp[i] = (int64_t)i * per;
         for (size_t e = 0; e < nnz; ++e) col[e] = (int32_t)(dopt_gen_uniform(&rs) * n), val[e] = 1;
         for (int i = 0; i < m; ++i) b[i] = 2;
@@ -289,19 +369,24 @@ static int bench_throughput(int argc, char **argv)
         for (size_t q = 0; q < (size_t)B * n; ++q) xh[q] = 0.2 + 0.6 * dopt_gen_uniform(&rs);
         dopt_bern_problem P = {B, n, m, DOPT_FLOAT64, NULL, rp, col, val, b, c,
                                DOPT_BERN_SHARE_A | DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C};
-        for (int e = 0; e < 3; ++e) {
+        for (int e = 0; e < 3 && rc == CLI_OK; ++e) {
             dopt_bern_options o = {(dopt_bern_estimator)e, K, 1, 1.0, 0};
             dopt_bern_result r = {loss, g, NULL, NULL, st};
             double best = 1e300, tot = 0;
             int reps = 0;
             do {
                 double t0 = cli_now();
-                dopt_bern_eval(ctx, &P, xh, &o, &r);
+                if (dopt_bern_eval(ctx, &P, xh, &o, &r) != DOPT_OK) { /* a failed call is no measurement */
+                    fprintf(stderr, "dopt bench bern: %s\n", dopt_context_last_error(ctx));
+                    rc = CLI_FAIL;
+                    break;
+                }
                 double dt = cli_now() - t0;
                 best = dt < best ? dt : best;
                 tot += dt;
                 ++reps;
             } while (tot < 0.5 && reps < 50);
+            if (rc != CLI_OK) break;
             double rate = (double)B * K * (double)nnz / best;
             /* bytes a sample pass must touch: the CSR row (12 B per nonzero), x and g
              * reads/writes (16 B per variable), activities (8 B per row) */
@@ -311,7 +396,7 @@ static int bench_throughput(int argc, char **argv)
         free(rp), free(col), free(val), free(b), free(c), free(xh), free(g), free(loss), free(st);
     }
     dopt_context_destroy(ctx);
-    return CLI_OK;
+    return rc;
 }
 
 int cli_bench_bern(int argc, char **argv, int training)

@@ -15,18 +15,30 @@ int cli_bench_diffusion(int argc, char **argv)
     long long threads = 0;
     double max_elems = 1.7e8;
     for (int i = 0; i < argc; ++i) {
-        const char *v;
-        if (!strcmp(argv[i], "--threads")) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, argv[i], 0, 4096, &threads)) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--max-elements")) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, argv[i], 1, 1e12, &max_elems)) return CLI_USAGE;
+        const char *a = argv[i], *v; /* the option's name: cli_value moves i onto the value */
+        if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 4096, &threads)) return CLI_USAGE;
+        } else if (!strcmp(a, "--max-elements")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 1, 1e12, &max_elems)) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_usage_error("bench", "diffusion", "unknown option %s", a);
         } else {
-            fprintf(stderr, "usage: dopt bench diffusion [--threads N] [--max-elements E]\n");
-            return CLI_USAGE;
+            return cli_usage_error("bench", "diffusion", "unexpected argument '%s'", a);
         }
     }
+    long long rowsv[5] = {64, 1024, 4096, 16384, 65536};
+    int nv[3] = {500, 1000, 5000};
+    if ((double)rowsv[0] * nv[0] > max_elems) /* every configuration would be skipped */
+        return cli_usage_error("bench", "diffusion",
+                               "nothing to run: --max-elements %g is below the smallest configuration "
+                               "(%lld rows x n = %d = %.0f elements)",
+                               max_elems, rowsv[0], nv[0], (double)rowsv[0] * nv[0]);
     dopt_context *ctx = NULL;
-    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) return CLI_FAIL;
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) != DOPT_OK) {
+        fprintf(stderr, "dopt bench diffusion: %s\n", dopt_context_last_error(ctx));
+        dopt_context_destroy(ctx);
+        return CLI_FAIL;
+    }
     if (threads) dopt_context_set_threads(ctx, (int)threads);
     double bw = cli_triad_gbs((int)threads);
     printf("dopt bench diffusion: guided DDPM step (guidance on a shared set-cover A with m = n/2 rows, 5 nonzeros "
@@ -34,22 +46,27 @@ int cli_bench_diffusion(int argc, char **argv)
            dopt_context_threads(ctx));
     printf("memory bandwidth (triad, same threads): %.1f GB/s\n", bw);
     printf("%8s %6s %14s %16s %12s %10s\n", "rows", "n", "ms / step", "row-steps / s", "GB/s moved", "of triad");
-    long long rowsv[5] = {64, 1024, 4096, 16384, 65536};
-    int nv[3] = {500, 1000, 5000};
     double abar[1001];
+    int rc = CLI_OK;
     dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 1000, abar);
-    for (int s = 0; s < 3; ++s) {
+    for (int s = 0; s < 3 && rc == CLI_OK; ++s) {
         int n = nv[s], m = n / 2, per = 5;
         size_t nnz = (size_t)m * per;
         int64_t *rp = malloc(8 * (size_t)(m + 1));
         int32_t *col = malloc(4 * nnz);
         double *val = malloc(8 * nnz), *b = malloc(8 * (size_t)m), *c = malloc(8 * (size_t)n);
         uint64_t rs = 5;
+        if (!rp || !col || !val || !b || !c) {
+            fprintf(stderr, "dopt bench diffusion: out of memory for n = %d\n", n);
+            free(rp), free(col), free(val), free(b), free(c);
+            rc = CLI_FAIL;
+            break;
+        }
         for (int i = 0; i <= m; ++i) rp[i] = (int64_t)i * per;
         for (size_t e = 0; e < nnz; ++e) col[e] = (int32_t)(dopt_gen_uniform(&rs) * n), val[e] = 1;
         for (int i = 0; i < m; ++i) b[i] = 1;
         for (int j = 0; j < n; ++j) c[j] = 1;
-        for (int ri = 0; ri < 5; ++ri) {
+        for (int ri = 0; ri < 5 && rc == CLI_OK; ++ri) {
             long long rows = rowsv[ri];
             if ((double)rows * n > max_elems) {
                 printf("%8lld %6d %14s   (skipped: %.1f GB per state array; raise --max-elements)\n", rows, n, "-",
@@ -72,13 +89,21 @@ int cli_bench_diffusion(int argc, char **argv)
             do {
                 dopt_diffusion_step_desc d = {DOPT_SAMPLER_DDPM, abar, t, t - 1, 0, 1};
                 double t0 = cli_now();
-                dopt_diffusion_step(ctx, &d, rows, n, DOPT_FLOAT64, x, eps, &gb, &g);
+                if (dopt_diffusion_step(ctx, &d, rows, n, DOPT_FLOAT64, x, eps, &gb, &g) != DOPT_OK) {
+                    fprintf(stderr, "dopt bench diffusion: %s\n", dopt_context_last_error(ctx));
+                    rc = CLI_FAIL; /* a failed call is no measurement */
+                    break;
+                }
                 double dt = cli_now() - t0;
                 best = dt < best ? dt : best;
                 tot += dt;
                 ++reps;
                 if (--t < 2) t = 1000;
             } while (tot < 0.5 && reps < 200);
+            if (rc != CLI_OK) {
+                free(x), free(eps);
+                break;
+            }
             /* bytes a row-step moves: x read and written, eps read and written
              * (guidance), the activities scratch (m, written and read); the
              * shared CSR A (12 B per nonzero) stays in cache across rows */
@@ -91,5 +116,5 @@ int cli_bench_diffusion(int argc, char **argv)
         free(rp), free(col), free(val), free(b), free(c);
     }
     dopt_context_destroy(ctx);
-    return CLI_OK;
+    return rc;
 }

@@ -5,6 +5,7 @@
  * --export writes the instances so that bench/compare_qp.py times the
  * established tools on exactly the same problems. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +22,6 @@ typedef struct {
     double fwd_s, fb_s, iters, max_err;
     int64_t solved;
 } bench_row;
-
-static void bench_usage(void)
-{
-    fprintf(stderr, "usage: dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--batch B] [--n N]\n"
-                    "                     [--tol EPS] [--min-time S] [--export DIR] [--json FILE]\n"
-                    "       dopt bench bern [--threads N]\n"
-                    "       dopt bench bern-train [--count C] [--steps S] [--samples K] [--n N] [--export DIR]\n"
-                    "       dopt bench diffusion [--threads N] [--max-elements E]\n"
-                    "       dopt bench milp [--size easy|medium|hard] [--count N] [--time-limit S] [--family F]\n");
-}
 
 /* Flops of one factorization of K (form H_rho, Cholesky, Schur complement). */
 static double factor_flops(int n, int m, int k)
@@ -99,6 +90,7 @@ static int time_best(qp_timing *t, double min_time, double *best)
         double t0 = cli_now();
         dopt_status s = dopt_qp_solve(t->ctx, t->P, t->opt, t->sol, t->backward ? &t->tape : NULL);
         if (s == DOPT_OK && t->backward) s = dopt_qp_backward(t->ctx, t->tape, &t->gin, &t->gout);
+        if (s == DOPT_OK) s = dopt_context_synchronize(t->ctx); /* CUDA calls may return before they ran */
         if (s != DOPT_OK) {
             fprintf(stderr, "dopt bench: %s\n", dopt_context_last_error(t->ctx));
             return 0;
@@ -136,19 +128,36 @@ static int bench_one(dopt_context *ctx, int64_t B, int n, double min_time, doubl
         goto out;
     }
     for (size_t j = 0; j < b * n; ++j) w[j] = 1;
-    dopt_qp_problem P = {B, n, m, k, DOPT_FLOAT64, Q, p, G, h, A, bb, 0};
-    dopt_qp_solution sol = {x, lam, nu, st, it};
-    dopt_qp_options opt;
-    dopt_qp_options_default(&opt, DOPT_FLOAT64);
-    if (tol > 0) opt.tol = tol;
-    /* forward, then forward + backward (dQ is skipped: the comparison tools
-     * differentiate p, G, h, A, b the same way); the tape is reused across
-     * repetitions, as a training loop would */
-    qp_timing tm = {ctx, &P, &opt, &sol, NULL, {w, NULL, NULL}, {NULL, dp, dG, dh, NULL, NULL}, 0};
-    ok = time_best(&tm, min_time, &row->fwd_s);
-    tm.backward = 1;
-    ok = ok && time_best(&tm, min_time, &row->fb_s);
-    dopt_qp_tape_destroy(tm.tape);
+    /* every array where the backend computes (the host arrays themselves on
+     * the CPU; device copies on CUDA, outside the timing) */
+    enum { NARR = 14 };
+    void *host[NARR] = {Q, p, G, h, A, bb, x, lam, nu, st, it, w, dp, dG};
+    size_t bytes[NARR] = {8 * b * n * n, 8 * b * n, 8 * b * m * n, 8 * b * m, 8 * b * k * n, 8 * b * k, 8 * b * n,
+                          8 * b * m, 8 * b * k, 4 * b, 4 * b, 8 * b * n, 8 * b * n, 8 * b * m * n};
+    void *dev[NARR + 1] = {0};
+    for (int a = 0; a < NARR && ok; ++a) ok = (dev[a] = cli_stage(ctx, host[a], bytes[a])) != NULL;
+    ok = ok && (dev[NARR] = cli_stage(ctx, dh, 8 * b * m)) != NULL;
+    if (ok) {
+        dopt_qp_problem P = {B, n, m, k, DOPT_FLOAT64, dev[0], dev[1], dev[2], dev[3], dev[4], dev[5], 0};
+        dopt_qp_solution sol = {dev[6], dev[7], dev[8], (int32_t *)dev[9], (int32_t *)dev[10]};
+        dopt_qp_options opt;
+        dopt_qp_options_default(&opt, DOPT_FLOAT64);
+        if (tol > 0) opt.tol = tol;
+        /* forward, then forward + backward (dQ is skipped: the comparison tools
+         * differentiate p, G, h, A, b the same way); the tape is reused across
+         * repetitions, as a training loop would */
+        qp_timing tm = {ctx, &P, &opt, &sol, NULL, {dev[11], NULL, NULL},
+                        {NULL, dev[12], dev[13], dev[NARR], NULL, NULL}, 0};
+        ok = time_best(&tm, min_time, &row->fwd_s);
+        tm.backward = 1;
+        ok = ok && time_best(&tm, min_time, &row->fb_s);
+        dopt_qp_tape_destroy(tm.tape);
+        /* the solution and statuses back on the host for the check */
+        for (int a = 6; a <= 10 && ok; ++a)
+            if (dev[a] != host[a]) ok = cli_fetch(ctx, host[a], dev[a], bytes[a]);
+    }
+    for (int a = 0; a < NARR; ++a) cli_unstage(ctx, host[a], dev[a]);
+    cli_unstage(ctx, dh, dev[NARR]);
     if (!ok) goto out;
     row->solved = 0;
     row->iters = 0;
@@ -172,16 +181,17 @@ out:
     return ok;
 }
 
+/* B n^3 above which --quick skips a grid configuration */
+static const double quick_limit = 1024.0 * 32 * 32 * 32;
+
 int cli_bench(int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "bern")) return cli_bench_bern(argc - 1, argv + 1, 0);
-    if (argc >= 1 && !strcmp(argv[0], "bern-train")) return cli_bench_bern(argc - 1, argv + 1, 1);
-    if (argc >= 1 && !strcmp(argv[0], "diffusion")) return cli_bench_diffusion(argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "milp")) return cli_bench_milp(argc - 1, argv + 1);
-    if (argc < 1 || strcmp(argv[0], "qp") != 0) {
-        bench_usage();
-        return CLI_USAGE;
-    }
+    if (argc < 1) return cli_usage_error("bench", NULL, "which benchmark? qp, bern, bern-train, diffusion or milp");
+    if (!strcmp(argv[0], "bern")) return cli_bench_bern(argc - 1, argv + 1, 0);
+    if (!strcmp(argv[0], "bern-train")) return cli_bench_bern(argc - 1, argv + 1, 1);
+    if (!strcmp(argv[0], "diffusion")) return cli_bench_diffusion(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "milp")) return cli_bench_milp(argc - 1, argv + 1);
+    if (strcmp(argv[0], "qp") != 0) return cli_usage_error("bench", NULL, "unknown benchmark '%s'", argv[0]);
     int quick = 0;
     long long threads = 0, only_b = 0, only_n = 0;
     double min_time = 0.5, tol = 0;
@@ -206,72 +216,93 @@ int cli_bench(int argc, char **argv)
             if (!(export_dir = cli_value(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(a, "--json")) {
             if (!(json = cli_value(argc, argv, &i))) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_usage_error("bench", "qp", "unknown option %s", a);
         } else {
-            fprintf(stderr, "dopt: unknown option %s\n", a);
-            bench_usage();
-            return CLI_USAGE;
+            return cli_usage_error("bench", "qp", "unexpected argument '%s'", a);
         }
+    }
+    /* The configurations: --batch and --n replace their axis of the grid
+     * (any value in range, not only the grid's). --quick prunes the grid
+     * but never a configuration asked for with both --batch and --n. */
+    int64_t grid_b[4] = {1, 64, 1024, 8192}, batches[4];
+    int grid_n[3] = {8, 32, 128}, sizes[3];
+    int nbatch = only_b ? 1 : 4, nsize = only_n ? 1 : 3;
+    for (int q = 0; q < nbatch; ++q) batches[q] = only_b ? only_b : grid_b[q];
+    for (int q = 0; q < nsize; ++q) sizes[q] = only_n ? (int)only_n : grid_n[q];
+    int64_t conf_b[12];
+    int conf_n[12], nconf = 0;
+    for (int s = 0; s < nsize; ++s)
+        for (int q = 0; q < nbatch; ++q) {
+            double work = (double)batches[q] * sizes[s] * sizes[s] * sizes[s];
+            if (quick && !(only_b && only_n) && work > quick_limit) continue;
+            conf_b[nconf] = batches[q], conf_n[nconf++] = sizes[s];
+        }
+    if (nconf == 0) /* only --quick with one of --batch / --n can prune everything */
+        return cli_usage_error("bench", "qp",
+                               "nothing to run: --quick skips every configuration with --%s %lld "
+                               "(B n^3 > 1024 * 32^3); drop --quick or give both --batch and --n",
+                               only_b ? "batch" : "n", only_b ? only_b : only_n);
+    /* outputs are checked before the (long) run */
+    FILE *jf = NULL;
+    if (json && !(jf = fopen(json, "w"))) {
+        fprintf(stderr, "dopt bench qp: cannot write %s: %s\n", json, strerror(errno));
+        return CLI_FAIL;
+    }
+    if (export_dir && !cli_make_dir(export_dir)) {
+        if (jf) fclose(jf), remove(json);
+        return CLI_FAIL;
     }
     dopt_context *ctx = NULL;
     if (dopt_context_create(&ctx, backend) != DOPT_OK) {
-        fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
+        fprintf(stderr, "dopt bench qp: %s\n", dopt_context_last_error(ctx));
         dopt_context_destroy(ctx);
+        if (jf) fclose(jf), remove(json);
         return CLI_FAIL;
     }
     if (threads) dopt_context_set_threads(ctx, (int)threads);
-    int64_t batches[4] = {1, 64, 1024, 8192};
-    int sizes[3] = {8, 32, 128};
     printf("dopt bench qp: float64, tol %g, m = n inequalities, k = n/4 equalities, %s", tol > 0 ? tol : 1e-8,
-           
            dopt_context_backend(ctx) == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
     if (dopt_context_backend(ctx) == DOPT_BACKEND_CPU) printf(", %d threads", dopt_context_threads(ctx));
     printf("\n%8s %5s %5s %5s %14s %14s %9s %8s %10s\n", "B", "n", "m", "k", "fwd inst/s", "fwd+bwd inst/s", "iters",
            "solved", "max|x-x*|");
-    bench_row rows[16];
+    bench_row rows[12];
     int nrows = 0, rc = CLI_OK;
-    for (int s = 0; s < 3; ++s) {
-        for (int bi = 0; bi < 4; ++bi) {
-            int n = sizes[s];
-            int64_t B = batches[bi];
-            if (only_b && B != only_b) continue;
-            if (only_n && n != only_n) continue;
-            if (quick && (double)B * n * n * n > 1024.0 * 32 * 32 * 32) continue;
-            bench_row r;
-            memset(&r, 0, sizeof r);
-            if (!bench_one(ctx, B, n, min_time, tol, export_dir, &r)) {
-                rc = CLI_FAIL;
-                break;
-            }
-            rows[nrows++] = r;
-            printf("%8lld %5d %5d %5d %14.0f %14.0f %9.1f %7lld%% %10.1e\n", (long long)B, n, r.m, r.k,
-                   (double)B / r.fwd_s, (double)B / r.fb_s, r.iters, (long long)(100 * r.solved / B), r.max_err);
-            fflush(stdout);
+    for (int c = 0; c < nconf; ++c) {
+        int n = conf_n[c];
+        int64_t B = conf_b[c];
+        bench_row r;
+        memset(&r, 0, sizeof r);
+        if (!bench_one(ctx, B, n, min_time, tol, export_dir, &r)) {
+            rc = CLI_FAIL;
+            break;
         }
+        rows[nrows++] = r;
+        printf("%8lld %5d %5d %5d %14.0f %14.0f %9.1f %7lld%% %10.1e\n", (long long)B, n, r.m, r.k, (double)B / r.fwd_s,
+               (double)B / r.fb_s, r.iters, (long long)(100 * r.solved / B), r.max_err);
+        fflush(stdout);
     }
     if (rc == CLI_OK && !only_b) {
         printf("\nfactorization phase (form H = Q + G'WG + rho A'A, Cholesky, Schur complement), one core:\n");
-        for (int s = 0; s < 3; ++s) {
-            if (only_n && sizes[s] != only_n) continue;
-            printf("  n = %3d: %6.2f GFLOP/s\n", sizes[s], factor_gflops(sizes[s], 0.2));
-        }
+        for (int s = 0; s < nsize; ++s) printf("  n = %3d: %6.2f GFLOP/s\n", sizes[s], factor_gflops(sizes[s], 0.2));
     }
-    if (json && rc == CLI_OK) {
-        FILE *f = fopen(json, "w");
-        if (!f) {
-            fprintf(stderr, "dopt: cannot write %s\n", json);
-            rc = CLI_FAIL;
-        } else {
-            fprintf(f, "[\n");
+    if (jf) {
+        if (rc == CLI_OK) {
+            fprintf(jf, "[\n");
             for (int i = 0; i < nrows; ++i)
-                fprintf(f,
+                fprintf(jf,
                         "  {\"B\": %lld, \"n\": %d, \"m\": %d, \"k\": %d, \"fwd_s\": %.9g, \"fwd_bwd_s\": %.9g, "
                         "\"iters\": %.3f, \"solved\": %lld, \"max_err\": %.3g, \"threads\": %d}%s\n",
                         (long long)rows[i].B, rows[i].n, rows[i].m, rows[i].k, rows[i].fwd_s, rows[i].fb_s,
                         rows[i].iters, (long long)rows[i].solved, rows[i].max_err, dopt_context_threads(ctx),
                         i + 1 < nrows ? "," : "");
-            fprintf(f, "]\n");
-            fclose(f);
+            fprintf(jf, "]\n");
         }
+        if (fclose(jf) != 0 && rc == CLI_OK) {
+            fprintf(stderr, "dopt bench qp: writing %s failed: %s\n", json, strerror(errno));
+            rc = CLI_FAIL;
+        }
+        if (rc != CLI_OK) remove(json); /* no partial results */
     }
     dopt_context_destroy(ctx);
     return rc;

@@ -235,18 +235,22 @@ int cli_demo_combopt(int argc, char **argv)
             tasks[1] = !strcmp(v, "rc-dense") || !strcmp(v, "all");
             tasks[2] = !strcmp(v, "wsc") || !strcmp(v, "all");
             if (!tasks[0] && !tasks[1] && !tasks[2]) {
-                fprintf(stderr, "dopt: --task expects rc-binary, rc-dense, wsc or all\n");
+                fprintf(stderr, "dopt: --task: expected rc-binary, rc-dense, wsc or all, got '%s'\n", v);
                 return CLI_USAGE;
             }
+        } else if (a[0] == '-') {
+            return cli_usage_error("demo", "combopt", "unknown option %s", a);
         } else {
-            fprintf(stderr, "usage: dopt demo combopt [--task rc-binary|rc-dense|wsc|all] [--seeds K] [--epochs E]"
-                            " [--threads N]\n");
-            return CLI_USAGE;
+            return cli_usage_error("demo", "combopt", "unexpected argument '%s'", a);
         }
     }
     pool p;
     memset(&p, 0, sizeof p);
     p.runs = calloc(3 * 4 * (size_t)seeds, sizeof(run_desc));
+    if (!p.runs) {
+        fprintf(stderr, "dopt demo combopt: out of memory for %lld seeds\n", seeds);
+        return CLI_FAIL;
+    }
     for (int t = 0; t < 3; ++t)
         for (int mi = 0; mi < 4 && tasks[t]; ++mi)
             for (int s = 0; s < seeds; ++s) {
@@ -254,21 +258,25 @@ int cli_demo_combopt(int argc, char **argv)
                 p.runs[p.count++] = d;
             }
     pthread_mutex_init(&p.lock, NULL);
+    enum { MAX_WORKERS = 256 };
     int workers = (int)threads;
-    if (workers <= 0) { /* as many as a default context uses, at most one per run */
+    if (workers <= 0) { /* as many as a default context uses */
         dopt_context *probe = NULL;
         workers = dopt_context_create(&probe, DOPT_BACKEND_CPU) == DOPT_OK ? dopt_context_threads(probe) : 1;
         dopt_context_destroy(probe);
-        if (workers > p.count) workers = p.count > 0 ? p.count : 1;
     }
+    /* at most one per run, and what the thread table holds: the count
+     * printed is the count that runs */
+    if (workers > p.count) workers = p.count > 0 ? p.count : 1;
+    if (workers > MAX_WORKERS) workers = MAX_WORKERS;
     printf("CombOptNet constraint learning: %d runs (%lld seeds, %lld epochs, batch 8, Adam 5e-4, tau 0.5) on %d "
            "threads\n",
            p.count, seeds, epochs, workers);
     fflush(stdout);
     double t0 = cli_now();
-    pthread_t tid[256];
+    pthread_t tid[MAX_WORKERS];
     int started = 0;
-    for (; started < workers && started < 256; ++started)
+    for (; started < workers; ++started)
         if (pthread_create(&tid[started], NULL, worker, &p) != 0) break;
     if (started == 0) worker(&p);
     for (int k = 0; k < started; ++k) pthread_join(tid[k], NULL);

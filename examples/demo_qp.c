@@ -57,9 +57,10 @@ int cli_demo(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 1LL << 62, &seed)) return CLI_USAGE;
         } else if (!strcmp(a, "--threads")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_int(v, a, 0, 4096, &threads)) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_usage_error("demo", NULL, "unknown option %s", a);
         } else {
-            fprintf(stderr, "dopt: unknown option %s\nusage: dopt demo [--steps N] [--seed S] [--threads N]\n", a);
-            return CLI_USAGE;
+            return cli_usage_error("demo", NULL, "unexpected argument '%s' (the one subcommand is combopt, first)", a);
         }
     }
     const int n = 3, m = 6;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dopt.h" /* dopt_npy.h included */
 
@@ -14,7 +15,28 @@ int cli_qp(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 
-/* Option parsing: returns the value following argv[*i] or NULL (and reports). */
+/* Usage texts and --help (cli_help.c). cli_help: when --help or -h is
+ * anywhere in argv (the arguments after the program name), or argv[0] is
+ * "help", prints the usage of the command named to stdout and returns
+ * CLI_OK (CLI_USAGE for an unknown command); -1 when no help was asked for.
+ * main() calls it before any command parses options or touches a file. */
+int cli_help(int argc, char **argv);
+/* The usage of `dopt cmd [sub]` (sub may be NULL; cmd NULL: the overview). */
+void cli_usage(FILE *f, const char *cmd, const char *sub);
+/* Prints "dopt cmd sub: <message>" (when fmt is not NULL) and the usage to
+ * stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *sub, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Option parsing. cli_value: the value following the option argv[*i]
+ * (advancing *i), or NULL, reported, when there is none (the end of argv or
+ * another --option). cli_parse_int/double: s is the value, opt the option's
+ * name (as typed: "--threads"); a value that is not a number or is outside
+ * [lo, hi] is reported as "dopt: --threads: expected an integer in [0, 4096],
+ * got '-1'" and 0 returned. */
 const char *cli_value(int argc, char **argv, int *i);
 int cli_parse_int(const char *s, const char *opt, long long lo, long long hi, long long *out);
 int cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out);
@@ -30,7 +52,8 @@ int cli_load(const char *dir, const char *name, int required, dopt_npy *out);
 /* Element i of any numeric array, as a double. */
 double cli_npy_value(const dopt_npy *a, size_t i);
 /* Converts a numeric array (float, integer, bool) to a new buffer of dtype;
- * NULL on failure (reported). */
+ * NULL on failure (reported, naming `name`: a path ending in .npy as given,
+ * else a stem, as "name.npy"; pass the path for files named by options). */
 void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name);
 int cli_write(const char *dir, const char *name, dopt_dtype dtype, int ndim, const int64_t *shape,
               const void *data);

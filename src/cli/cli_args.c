@@ -2,6 +2,7 @@
 /* Helpers shared by the subcommands: options, .npy in and out, timing. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -15,11 +16,39 @@
 
 const char *cli_value(int argc, char **argv, int *i)
 {
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dopt: option %s needs a value\n", argv[*i]);
+    const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!next) {
+        fprintf(stderr, "dopt: %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    /* `--out --quiet`: the value was forgotten; an option is never a value
+     * (a file whose name starts with -- can be given as ./--name) */
+    if (next[0] == '-' && next[1] == '-' && next[2]) {
+        fprintf(stderr, "dopt: %s needs a value, got the option '%s'\n", argv[*i], next);
         return NULL;
     }
     return argv[++*i];
+}
+
+/* The accepted range in words: "in [0, 4096]", ">= 0", "> 0", "in (0, 1]".
+ * Bounds at the edge of the type (or of what any option could mean) are
+ * left unsaid. */
+static void describe_int_range(long long lo, long long hi, char *out, size_t len)
+{
+    if (hi >= 1LL << 40) snprintf(out, len, ">= %lld", lo);
+    else snprintf(out, len, "in [%lld, %lld]", lo, hi);
+}
+
+static void describe_real_range(double lo, double hi, char *out, size_t len)
+{
+    int positive = lo > 0 && lo <= 1e-300; /* lo = tiny: any positive number */
+    if (hi >= 1e300) {
+        if (positive) snprintf(out, len, "> 0");
+        else snprintf(out, len, ">= %g", lo);
+    } else {
+        if (positive) snprintf(out, len, "in (0, %g]", hi);
+        else snprintf(out, len, "in [%g, %g]", lo, hi);
+    }
 }
 
 int cli_parse_int(const char *s, const char *opt, long long lo, long long hi, long long *out)
@@ -27,8 +56,10 @@ int cli_parse_int(const char *s, const char *opt, long long lo, long long hi, lo
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "dopt: %s expects an integer in [%lld, %lld], got '%s'\n", opt, lo, hi, s);
+    if (errno || end == s || *end || isspace((unsigned char)*s) || v < lo || v > hi) {
+        char range[96];
+        describe_int_range(lo, hi, range, sizeof range);
+        fprintf(stderr, "dopt: %s: expected an integer %s, got '%s'\n", opt, range, s);
         return 0;
     }
     *out = v;
@@ -40,8 +71,12 @@ int cli_parse_double(const char *s, const char *opt, double lo, double hi, doubl
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "dopt: %s expects a number in [%g, %g], got '%s'\n", opt, lo, hi, s);
+    /* ERANGE on underflow (1e-400) is a tiny number, not an error; overflow
+     * gives +-HUGE_VAL, outside every range */
+    if ((errno && errno != ERANGE) || end == s || *end || isspace((unsigned char)*s) || !(v >= lo && v <= hi)) {
+        char range[96];
+        describe_real_range(lo, hi, range, sizeof range);
+        fprintf(stderr, "dopt: %s: expected a number %s, got '%s'\n", opt, range, s);
         return 0;
     }
     *out = v;
@@ -54,7 +89,7 @@ int cli_parse_backend(const char *s, dopt_backend *out)
     else if (!strcmp(s, "cuda")) *out = DOPT_BACKEND_CUDA;
     else if (!strcmp(s, "auto")) *out = DOPT_BACKEND_AUTO;
     else {
-        fprintf(stderr, "dopt: --backend expects cpu, cuda or auto, got '%s'\n", s);
+        fprintf(stderr, "dopt: --backend: expected cpu, cuda or auto, got '%s'\n", s);
         return 0;
     }
     return 1;
@@ -111,16 +146,23 @@ double cli_npy_value(const dopt_npy *a, size_t i)
     }
 }
 
+/* how cli_to_real names its input: a path as given, a stem as STEM.npy */
+static const char *npy_suffix(const char *name)
+{
+    size_t len = strlen(name);
+    return len >= 4 && !strcmp(name + len - 4, ".npy") ? "" : ".npy";
+}
+
 void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name)
 {
     if (a->kind == 'f' && a->itemsize != 4 && a->itemsize != 8) {
-        fprintf(stderr, "dopt: %s.npy: only float32 and float64 floats are read\n", name);
+        fprintf(stderr, "dopt: %s%s: only float32 and float64 floats are read\n", name, npy_suffix(name));
         return NULL;
     }
     size_t es = dtype == DOPT_FLOAT64 ? 8 : 4;
     void *out = malloc(a->count * es + 1);
     if (!out) {
-        fprintf(stderr, "dopt: out of memory converting %s\n", name);
+        fprintf(stderr, "dopt: out of memory converting %s%s\n", name, npy_suffix(name));
         return NULL;
     }
     for (size_t i = 0; i < a->count; ++i) {
@@ -133,7 +175,13 @@ void *cli_to_real(const dopt_npy *a, dopt_dtype dtype, const char *name)
 
 int cli_make_dir(const char *dir)
 {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 1;
+    if (mkdir(dir, 0777) == 0) return 1;
+    if (errno == EEXIST) { /* fine when it is a directory; a file there fails now, not at the first write */
+        struct stat sb;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return 1;
+        fprintf(stderr, "dopt: cannot create %s: it exists and is not a directory\n", dir);
+        return 0;
+    }
     fprintf(stderr, "dopt: cannot create %s: %s\n", dir, strerror(errno));
     return 0;
 }

@@ -1,47 +1,25 @@
-/* dopt: command-line entry. */
+/* dopt: command-line entry. --help for every command is answered here,
+ * before the command runs (cli_help.c holds the usage texts). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "dopt %s - batched differentiable optimization\n"
-            "usage:\n"
-            "  dopt qp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--tol EPS]\n"
-            "                    [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n"
-            "  dopt bern DIR [--out OUTDIR] [--estimator unbiased|reinforce|diffilo|exact] [--samples K]\n"
-            "                [--seed S] [--mu M] [--backend cpu|cuda|auto] [--threads N] [--logits] [--quiet]\n"
-            "  dopt ilp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--node-limit K]\n"
-            "                 [--time-limit S] [--dy FILE --method combopt|dbb|perturbed|identity [--tau T]\n"
-            "                 [--lambda L] [--epsilon E] [--samples K] [--seed S]] [--quiet]\n"
-            "  dopt gen sc|ca|cfl|mis|rc|wsc|knapsack --size easy|medium|hard --count N --seed S OUTDIR\n"
-            "  dopt milp solve FILE.mps [--time-limit S] [--json] [--solver auto|cbc|exact] [--relax]\n"
-            "  dopt milp search FILE.mps --pred P.npy [--delta D] [--k0 K] [--k1 K] [--time-limit S] [--json]\n"
-            "  dopt milp convert IN.mps OUT.mps | info FILE.mps\n"
-            "  dopt diffuse sample (--gaussian DIR | --mixture DIR) --sampler ddpm|ddim [--eta E] [--steps T]\n"
-            "                [--schedule linear|cosine] --samples K --seed S --out FILE\n"
-            "  dopt bench qp [--quick] [--threads N] [--backend cpu|cuda|auto] [--export DIR]\n"
-            "  dopt bench bern | bern-train | diffusion\n"
-            "  dopt demo [--steps N] [--seed S] [--threads N]\n"
-            "  dopt --version | --help\n"
-            "See README.md for file formats and status codes.\n",
-            dopt_version());
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        cli_usage(stderr, NULL, NULL);
         return CLI_USAGE;
     }
+    /* --help / -h anywhere: the command's usage, before any parsing or file access */
+    int help = cli_help(argc - 1, argv + 1);
+    if (help >= 0) return help;
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return CLI_OK;
-    }
     if (!strcmp(cmd, "--version")) {
+        if (argc > 2) {
+            fprintf(stderr, "dopt: --version takes no arguments (got '%s')\n", argv[2]);
+            return CLI_USAGE;
+        }
         printf("dopt %s\n", dopt_version());
         return CLI_OK;
     }
@@ -54,6 +32,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 2, argv + 2);
     fprintf(stderr, "dopt: unknown command '%s'\n", cmd);
-    usage(stderr);
+    cli_usage(stderr, NULL, NULL);
     return CLI_USAGE;
 }
