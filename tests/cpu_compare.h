@@ -108,7 +108,12 @@ static void tc_stream_destroy(void *s)
 static int tc_use_device(int d)
 {
 #ifdef DOPT_HAVE_CUDA
-    return d < dopt_cuda_device_count() && cudaSetDevice(d) == cudaSuccess;
+    int count = 0; /* the runtime's own count: the library's is private (src/core/backend.h) */
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return d < count && cudaSetDevice(d) == cudaSuccess;
 #else
     (void)d;
     return 0;
