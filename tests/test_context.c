@@ -419,7 +419,8 @@ static void test_scratch_plan(void)
     CHECK(strstr(c->error, "total: the scratch buffers exceed") != NULL, "message: %s", c->error);
     dopt_scratch_plan_init(&plan, "rounding");
     dopt_scratch_plan_add(&plan, &huge, SIZE_MAX - 100, 1);
-    CHECK(dopt_scratch_plan_commit(c, &plan) == DOPT_ERR_OUT_OF_MEMORY && !huge, "no room to round up to the alignment");
+    CHECK(dopt_scratch_plan_commit(c, &plan) == DOPT_ERR_OUT_OF_MEMORY && !huge,
+          "no room to round up to the alignment");
     CHECK(c->scratch_bytes >= (4u << 20), "failed plans reserve nothing (the arena stays)");
     dopt_context_destroy(c);
 }
