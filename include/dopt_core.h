@@ -112,6 +112,10 @@ DOPT_API int dopt_context_threads(const dopt_context *ctx);
  * old device stays. Calls leave the caller's current CUDA device as it was.
  * Tapes stay tied to the device they were recorded on. */
 DOPT_API dopt_status dopt_context_set_cuda_device(dopt_context *ctx, int device);
+/* Setting a different stream on a CUDA context first waits for the work
+ * queued on the previous one (calls reuse the context's scratch memory, which
+ * that work may still use); if that wait fails, its error is returned and
+ * the previous stream stays. */
 DOPT_API dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *stream);
 /* Messages: DOPT_LOG_ERROR for every failed call (the text of
  * dopt_context_last_error), DOPT_LOG_WARN for settings that are ignored,

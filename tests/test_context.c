@@ -312,6 +312,184 @@ static void test_scratch(void)
     dopt_context_destroy(c);
 }
 
+/* ---- the scratch plan: one arena block laid out per backend call ---- */
+static int inside_arena(const dopt_context *c, const void *p, size_t bytes)
+{
+    uintptr_t a = (uintptr_t)c->scratch, q = (uintptr_t)p;
+    return c->scratch && q >= a && q + bytes <= a + c->scratch_bytes;
+}
+
+/* Commits buffers of sizes[i] bytes; checks they are aligned, in the arena,
+ * pairwise disjoint and writable over their whole size (ASan). */
+static void commit_and_check(dopt_context *c, const size_t *sizes, int count, void **ptr, const char *what)
+{
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, what);
+    for (int i = 0; i < count; ++i) {
+        ptr[i] = (void *)&plan; /* must be overwritten */
+        dopt_scratch_plan_add(&plan, &ptr[i], sizes[i], 1);
+        CHECK(ptr[i] == NULL, "%s: slot %d is NULL until the commit", what, i);
+    }
+    dopt_status st = dopt_scratch_plan_commit(c, &plan);
+    CHECK(st == DOPT_OK, "%s: commit: %s", what, dopt_context_last_error(c));
+    if (st != DOPT_OK) return;
+    for (int i = 0; i < count; ++i) {
+        size_t used = sizes[i] ? sizes[i] : 1;
+        CHECK(ptr[i] != NULL && (uintptr_t)ptr[i] % DOPT_SCRATCH_ALIGN == 0, "%s: buffer %d aligned (%p)", what, i,
+              ptr[i]);
+        CHECK(inside_arena(c, ptr[i], used), "%s: buffer %d (%zu bytes) inside the arena", what, i, sizes[i]);
+        for (int j = 0; j < i; ++j) {
+            uintptr_t a = (uintptr_t)ptr[i], b = (uintptr_t)ptr[j];
+            size_t bj = sizes[j] ? sizes[j] : 1;
+            CHECK(a >= b + bj || b >= a + used, "%s: buffers %d and %d are disjoint", what, j, i);
+        }
+        memset(ptr[i], 0x5a, sizes[i]);
+    }
+}
+
+static void test_scratch_plan(void)
+{
+    dopt_context *c = NULL;
+    CHECK_OK(dopt_context_create(&c, DOPT_BACKEND_CPU));
+    log_record r;
+    memset(&r, 0, sizeof r);
+    dopt_context_set_log(c, record_log, &r);
+    /* odd sizes, a zero-sized buffer between two others, a one-byte one */
+    size_t sizes[5] = {8000, 37 * 4, 0, 1, 3000};
+    void *ptr[5], *again[5];
+    commit_and_check(c, sizes, 5, ptr, "plan test");
+    CHECK(logged(&r, DOPT_LOG_INFO, "arena grown"), "the first commit makes the arena");
+    void *arena = c->scratch;
+    size_t arena_bytes = c->scratch_bytes;
+    int infos = r.count[DOPT_LOG_INFO];
+    CHECK(ptr[2] != ptr[3], "a zero-sized buffer has an address of its own");
+
+    /* the same sizes next call: the same block, the same layout, no growth */
+    commit_and_check(c, sizes, 5, again, "plan test again");
+    CHECK(c->scratch == arena && c->scratch_bytes == arena_bytes && r.count[DOPT_LOG_INFO] == infos,
+          "no growth when the sizes do not grow");
+    int same = 1;
+    for (int i = 0; i < 5; ++i) same &= again[i] == ptr[i];
+    CHECK(same, "the same layout in the reused block");
+    size_t smaller[2] = {100, 200};
+    commit_and_check(c, smaller, 2, again, "smaller plan");
+    CHECK(c->scratch == arena && r.count[DOPT_LOG_INFO] == infos, "smaller sizes reuse the block");
+
+    /* larger: one growth, everything inside the new block */
+    size_t larger[3] = {1u << 20, 5, 3u << 20};
+    commit_and_check(c, larger, 3, again, "larger plan");
+    CHECK(c->scratch_bytes >= (4u << 20) && r.count[DOPT_LOG_INFO] == infos + 1, "grown once to %zu bytes",
+          c->scratch_bytes);
+
+    /* counts times element sizes, and an empty plan */
+    double *x = NULL;
+    int32_t *flags = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "typed plan");
+    dopt_scratch_plan_add(&plan, (void **)&x, 1000, sizeof(double));
+    dopt_scratch_plan_add(&plan, (void **)&flags, 1000, sizeof(int32_t));
+    CHECK_OK(dopt_scratch_plan_commit(c, &plan));
+    CHECK(x && flags && (char *)flags - (char *)x >= (ptrdiff_t)(1000 * sizeof(double)), "count x element size");
+    if (x && flags) {
+        for (int i = 0; i < 1000; ++i) x[i] = i, flags[i] = -i;
+        CHECK(x[999] == 999 && flags[0] == 0, "typed buffers hold their data");
+    }
+    dopt_scratch_plan_init(&plan, "empty plan");
+    CHECK_OK(dopt_scratch_plan_commit(c, &plan));
+
+    /* overflow: more buffers than slots, a product beyond size_t, a total beyond size_t */
+    void *many[DOPT_SCRATCH_PLAN_SLOTS + 1];
+    dopt_scratch_plan_init(&plan, "plan test");
+    for (int i = 0; i <= DOPT_SCRATCH_PLAN_SLOTS; ++i) dopt_scratch_plan_add(&plan, &many[i], 8, 1);
+    CHECK(dopt_scratch_plan_commit(c, &plan) == DOPT_ERR_INTERNAL, "too many buffers");
+    CHECK(strstr(c->error, "plan test: more than 16 scratch buffers") != NULL, "message: %s", c->error);
+    int all_null = 1;
+    for (int i = 0; i <= DOPT_SCRATCH_PLAN_SLOTS; ++i) all_null &= many[i] == NULL;
+    CHECK(all_null, "a failed commit leaves every slot NULL");
+    void *huge = NULL, *huge2 = NULL;
+    dopt_scratch_plan_init(&plan, "product");
+    dopt_scratch_plan_add(&plan, &huge, SIZE_MAX / 2, 4);
+    CHECK(dopt_scratch_plan_commit(c, &plan) == DOPT_ERR_OUT_OF_MEMORY && huge == NULL, "count x size overflows");
+    CHECK(strstr(c->error, "product: the scratch buffers exceed the address space") != NULL, "message: %s",
+          c->error);
+    dopt_scratch_plan_init(&plan, "total");
+    dopt_scratch_plan_add(&plan, &huge, SIZE_MAX / 4 * 3, 1);
+    dopt_scratch_plan_add(&plan, &huge2, SIZE_MAX / 4 * 3, 1);
+    CHECK(dopt_scratch_plan_commit(c, &plan) == DOPT_ERR_OUT_OF_MEMORY && !huge && !huge2, "the total overflows");
+    CHECK(strstr(c->error, "total: the scratch buffers exceed") != NULL, "message: %s", c->error);
+    dopt_scratch_plan_init(&plan, "rounding");
+    dopt_scratch_plan_add(&plan, &huge, SIZE_MAX - 100, 1);
+    CHECK(dopt_scratch_plan_commit(c, &plan) == DOPT_ERR_OUT_OF_MEMORY && !huge,
+          "no room to round up to the alignment");
+    CHECK(c->scratch_bytes >= (4u << 20), "failed plans reserve nothing (the arena stays)");
+    dopt_context_destroy(c);
+}
+
+/* ---- switching the CUDA stream waits for the old one when the arena exists ---- */
+static int sync_calls;
+static void *sync_saw_stream;
+
+static dopt_status counting_sync(dopt_context *ctx)
+{
+    ++sync_calls;
+    sync_saw_stream = ctx->cuda_stream;
+    return DOPT_OK;
+}
+
+static dopt_status failing_sync(dopt_context *ctx)
+{
+    return dopt_fail(ctx, DOPT_ERR_CUDA, "simulated stream failure");
+}
+
+static void test_stream_switch(void)
+{
+    dopt_context *c = NULL;
+    CHECK_OK(dopt_context_create(&c, DOPT_BACKEND_CPU));
+    /* a CUDA-kind table over the CPU's memory entries, with a synchronize that counts */
+    dopt_backend_ops fake = *c->ops;
+    fake.kind = DOPT_BACKEND_CUDA;
+    fake.synchronize = counting_sync;
+    const struct dopt_backend_ops *saved = c->ops;
+    c->ops = &fake;
+    int s1, s2;
+    sync_calls = 0;
+    CHECK_OK(dopt_context_set_cuda_stream(c, &s1));
+    CHECK(sync_calls == 0 && c->cuda_stream == &s1, "no arena yet: nothing to wait for");
+    void *p = NULL;
+    CHECK_OK(dopt_scratch_reserve(c, 64, &p));
+    CHECK_OK(dopt_context_set_cuda_stream(c, &s1));
+    CHECK(sync_calls == 0, "the same stream again: no wait");
+    CHECK_OK(dopt_context_set_cuda_stream(c, &s2));
+    CHECK(sync_calls == 1 && sync_saw_stream == &s1 && c->cuda_stream == &s2,
+          "a new stream waits for the old one first (%d waits)", sync_calls);
+    CHECK_OK(dopt_context_set_cuda_stream(c, NULL));
+    CHECK(sync_calls == 2 && sync_saw_stream == &s2 && c->cuda_stream == NULL, "back to the default stream");
+    fake.synchronize = failing_sync;
+    CHECK(dopt_context_set_cuda_stream(c, &s1) == DOPT_ERR_CUDA, "a failed wait is reported");
+    CHECK(c->cuda_stream == NULL && strstr(c->error, "simulated") != NULL, "and the old stream stays");
+    /* CUDA memory belongs to one device: a reserve after the device changed
+     * never returns the old block (set_cuda_device releases it first; the
+     * reserve keeps that invariant on its own) */
+    CHECK(c->scratch_device == c->cuda_device, "the arena records its device");
+    void *q = NULL;
+    CHECK_OK(dopt_scratch_reserve(c, 64, &q));
+    CHECK(q == p, "same device: the block is reused");
+    c->cuda_device += 1;
+    CHECK_OK(dopt_scratch_reserve(c, 64, &q));
+    CHECK(c->scratch_device == c->cuda_device, "reserved again on the new device");
+    c->cuda_device -= 1;
+    CHECK_OK(dopt_scratch_reserve(c, 64, &q));
+    CHECK(c->scratch_device == c->cuda_device, "and back");
+    /* the CPU's arena is not touched by streams */
+    fake.kind = DOPT_BACKEND_CPU;
+    fake.synchronize = counting_sync;
+    sync_calls = 0;
+    CHECK_OK(dopt_context_set_cuda_stream(c, &s2));
+    CHECK(sync_calls == 0, "a CPU context never waits");
+    c->ops = saved;
+    dopt_context_destroy(c);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -321,5 +499,7 @@ int main(int argc, char **argv)
     test_missing_entry();
     test_pool();
     test_scratch();
+    test_scratch_plan();
+    test_stream_switch();
     return tu_finish("test_context");
 }

@@ -200,6 +200,14 @@ dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *stream)
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     if (stream && ctx->ops->kind != DOPT_BACKEND_CUDA)
         dopt_log(ctx, DOPT_LOG_WARN, "CUDA stream set on a %s context: ignored", ctx->ops->name);
+    /* Consecutive calls reuse the scratch arena, ordered by their stream:
+     * work still queued on the old stream may use it, and the new stream
+     * would not wait for it. */
+    int cuda_arena = ctx->ops->kind == DOPT_BACKEND_CUDA && ctx->scratch != NULL;
+    if (stream != ctx->cuda_stream && cuda_arena && ctx->ops->synchronize) {
+        dopt_status st = ctx->ops->synchronize(ctx);
+        if (st != DOPT_OK) return st; /* the stream stays; the message says why */
+    }
     ctx->cuda_stream = stream;
     return DOPT_OK;
 }

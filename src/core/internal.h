@@ -75,6 +75,55 @@ void dopt_pool_release(dopt_context *ctx);
 dopt_status dopt_scratch_reserve(dopt_context *ctx, size_t bytes, void **ptr);
 void dopt_scratch_release(dopt_context *ctx);
 
+/* A backend entry's per-call buffers laid out in the arena: every buffer is
+ * added first (its pointer variable and size), then ONE commit reserves the
+ * total and points every variable into the arena. Each buffer starts on a
+ * DOPT_SCRATCH_ALIGN boundary (what cudaMalloc gives; vector loads) and
+ * takes at least one aligned unit, so a zero-sized buffer still gets its own
+ * non-NULL pointer (CUB takes a NULL temp pointer as a size query).
+ *
+ *     dopt_scratch_plan plan;
+ *     dopt_scratch_plan_init(&plan, "qp backward (cuda)");
+ *     dopt_scratch_plan_add(&plan, (void **)&dx, (size_t)B * n, sizeof(double));
+ *     dopt_scratch_plan_add(&plan, &cub_tmp, tmp_bytes, 1);
+ *     DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+ *
+ * THE RULE: the arena is one block per context, and a reserve that grows it
+ * frees the old block. So between a commit and the last use of its pointers
+ * (for CUDA: until the stream has run the kernels that use them), nothing
+ * may reserve the arena again: no second commit or dopt_scratch_reserve, and
+ * no call of another backend entry or public layer function on the same
+ * context (they take the arena too). Size every buffer of an entry before
+ * its commit (CUB's temp-storage sizes come from a query with a NULL temp
+ * pointer, which touches no buffer). An entry that can only size a buffer
+ * after a kernel has run commits a second plan only once its stream is
+ * synchronized and nothing of the first plan is read again (ilp_cuda.cu).
+ * Memory that must live across several entries of one layer call is
+ * alloc/free'd through the table instead (src/layers/ilp_api.c). Entries
+ * that return before their kernels finish would also need the next call on
+ * the same stream: dopt_context_set_cuda_stream synchronizes the old stream
+ * when the arena exists. */
+#define DOPT_SCRATCH_ALIGN 256
+#define DOPT_SCRATCH_PLAN_SLOTS 16
+typedef struct dopt_scratch_plan {
+    const char *what; /* the entry, for messages */
+    void **slot[DOPT_SCRATCH_PLAN_SLOTS];
+    size_t offset[DOPT_SCRATCH_PLAN_SLOTS]; /* from the aligned base */
+    int count;
+    size_t total;     /* bytes of the layout (a multiple of DOPT_SCRATCH_ALIGN) */
+    int too_many;     /* more than DOPT_SCRATCH_PLAN_SLOTS buffers were added */
+    int too_large;    /* the layout exceeds SIZE_MAX */
+} dopt_scratch_plan;
+
+void dopt_scratch_plan_init(dopt_scratch_plan *plan, const char *what);
+/* Records *slot = a buffer of count * elem_bytes bytes (the product checked);
+ * *slot is set to NULL now and to the buffer by the commit. */
+void dopt_scratch_plan_add(dopt_scratch_plan *plan, void **slot, size_t count, size_t elem_bytes);
+/* One dopt_scratch_reserve for the layout, then every added slot points at
+ * its buffer. On failure (too many buffers, a size beyond size_t, no
+ * memory) every slot stays NULL and the message names plan->what. */
+dopt_status dopt_scratch_plan_commit(dopt_context *ctx, dopt_scratch_plan *plan);
+
 /* ---- QP ---- */
 struct dopt_qp_tape {
     const struct dopt_backend_ops *ops; /* recorded on; frees the buffers below */

@@ -4,7 +4,9 @@
 #include "internal.h"
 #include "backend.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The checks every helper starts with; clears the last error. */
 static dopt_status begin(dopt_context *ctx, const char *what, const void *a, const void *b, size_t bytes)
@@ -68,6 +70,10 @@ dopt_status dopt_context_synchronize(dopt_context *ctx)
 dopt_status dopt_scratch_reserve(dopt_context *ctx, size_t bytes, void **ptr)
 {
     *ptr = NULL;
+    /* device memory serves only the device it was allocated on
+     * (dopt_context_set_cuda_device releases it; this keeps the invariant) */
+    if (ctx->scratch && ctx->ops->kind == DOPT_BACKEND_CUDA && ctx->scratch_device != ctx->cuda_device)
+        dopt_scratch_release(ctx);
     if (ctx->scratch && bytes <= ctx->scratch_bytes) {
         *ptr = ctx->scratch;
         return DOPT_OK;
@@ -92,6 +98,61 @@ void dopt_scratch_release(dopt_context *ctx)
     if (ctx->scratch && ctx->ops->free) ctx->ops->free(ctx->scratch_device, ctx->scratch);
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;
+}
+
+void dopt_scratch_plan_init(dopt_scratch_plan *plan, const char *what)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->what = what ? what : "scratch";
+}
+
+void dopt_scratch_plan_add(dopt_scratch_plan *plan, void **slot, size_t count, size_t elem_bytes)
+{
+    *slot = NULL;
+    if (plan->count >= DOPT_SCRATCH_PLAN_SLOTS) {
+        plan->too_many = 1;
+        return;
+    }
+    plan->slot[plan->count] = slot;
+    plan->offset[plan->count] = plan->total;
+    ++plan->count;
+    if (elem_bytes && count > SIZE_MAX / elem_bytes) {
+        plan->too_large = 1;
+        return;
+    }
+    size_t bytes = count * elem_bytes;
+    /* whole aligned units, at least one: every buffer has its own address */
+    size_t units = bytes / DOPT_SCRATCH_ALIGN + (bytes % DOPT_SCRATCH_ALIGN != 0);
+    if (units == 0) units = 1;
+    if (units > (SIZE_MAX - plan->total) / DOPT_SCRATCH_ALIGN) {
+        plan->too_large = 1;
+        return;
+    }
+    plan->total += units * DOPT_SCRATCH_ALIGN;
+}
+
+dopt_status dopt_scratch_plan_commit(dopt_context *ctx, dopt_scratch_plan *plan)
+{
+    if (plan->too_many)
+        return dopt_fail(ctx, DOPT_ERR_INTERNAL, "%s: more than %d scratch buffers in one plan", plan->what,
+                         DOPT_SCRATCH_PLAN_SLOTS);
+    if (plan->too_large)
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: the scratch buffers exceed the address space (size_t)",
+                         plan->what);
+    if (plan->count == 0) return DOPT_OK;
+    /* padded so that the start can be aligned (the CPU's malloc gives 16
+     * bytes); total is a multiple of the alignment, so the pad fits size_t */
+    void *block = NULL;
+    dopt_status st = dopt_scratch_reserve(ctx, plan->total + (DOPT_SCRATCH_ALIGN - 1), &block);
+    if (st != DOPT_OK) {
+        char why[sizeof ctx->error];
+        memcpy(why, ctx->error, sizeof why);
+        return dopt_fail(ctx, st, "%s: %zu bytes of scratch: %s", plan->what, plan->total, why);
+    }
+    size_t misalign = (size_t)((uintptr_t)block % DOPT_SCRATCH_ALIGN);
+    char *base = (char *)block + (misalign ? DOPT_SCRATCH_ALIGN - misalign : 0);
+    for (int i = 0; i < plan->count; ++i) *plan->slot[i] = base + plan->offset[i];
+    return DOPT_OK;
 }
 
 int dopt_host_reserve(void **buf, size_t *cap, size_t bytes)

@@ -46,18 +46,6 @@ struct bern_seg_offset {
 };
 typedef thrust::transform_iterator<bern_seg_offset, thrust::counting_iterator<int64_t> > bern_offsets;
 
-struct bern_buffers {
-    void *xhat, *scratch, *phi, *G, *ps, *pq, *gs, *gq, *tmp;
-};
-
-static void bern_release(bern_buffers *b)
-{
-    void *all[] = {b->xhat, b->scratch, b->phi, b->G, b->ps, b->pq, b->gs, b->gq, b->tmp};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
-        if (all[i]) cudaFree(all[i]);
-    memset(b, 0, sizeof *b);
-}
-
 static dopt_status bern_grid(dopt_context *ctx, int64_t count, unsigned *grid)
 {
     return dopt_grid_checked(ctx, "bern", count, DOPT_BERN_BLOCK, grid);
@@ -70,21 +58,12 @@ static dopt_status bern_grid(dopt_context *ctx, int64_t count, unsigned *grid)
 extern "C" dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                                            const dopt_bern_options *o, dopt_bern_result *res)
 {
-    bern_buffers bf;
-    memset(&bf, 0, sizeof bf);
-    dopt_status st = P->dtype == DOPT_FLOAT64 ? bern_eval_run_d(ctx, P, xhat, o, res, &bf)
-                                              : bern_eval_run_f(ctx, P, xhat, o, res, &bf);
-    bern_release(&bf);
-    return st;
+    return P->dtype == DOPT_FLOAT64 ? bern_eval_run_d(ctx, P, xhat, o, res) : bern_eval_run_f(ctx, P, xhat, o, res);
 }
 
 extern "C" dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
                                             int32_t *status)
 {
-    bern_buffers bf;
-    memset(&bf, 0, sizeof bf);
-    dopt_status st = P->dtype == DOPT_FLOAT64 ? bern_round_run_d(ctx, P, xhat, x, status, &bf)
-                                              : bern_round_run_f(ctx, P, xhat, x, status, &bf);
-    bern_release(&bf);
-    return st;
+    return P->dtype == DOPT_FLOAT64 ? bern_round_run_d(ctx, P, xhat, x, status)
+                                    : bern_round_run_f(ctx, P, xhat, x, status);
 }

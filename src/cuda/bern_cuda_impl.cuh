@@ -98,22 +98,25 @@ __global__ void DFN(bern_round_kernel)(DFN(bern_batch) bt, const DREAL *xhat, in
 }
 
 static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *in,
-                                      const dopt_bern_options *o, dopt_bern_result *res, bern_buffers *bf)
+                                      const dopt_bern_options *o, dopt_bern_result *res)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     int64_t B = P->batch;
     int n = P->n, m = P->m, K = o->samples;
     DFN(bern_batch) bt = DFN(bern_batch_of)(P);
     unsigned g1 = 1, gk = 1; /* set by bern_grid */
     DOPT_TRY(bern_grid(ctx, B, &g1));
+    DREAL *scratch = NULL;
+    dopt_scratch_plan plan;
     if (o->estimator == DOPT_BERN_EXACT) {
         size_t wsz = DFN(bern_instance_work)(n, m, 1);
-        DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * wsz * (size_t)B));
+        dopt_scratch_plan_init(&plan, "bern eval (cuda)");
+        dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)B, sizeof(DREAL) * wsz);
+        DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
         DFN(bern_exact_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, (DREAL)o->mu, B,
-                                                              (DREAL *)bf->scratch, wsz, (DREAL *)res->loss,
-                                                              (DREAL *)res->grad, (DREAL *)res->loss_se,
-                                                              (DREAL *)res->grad_se, res->status);
+                                                              scratch, wsz, (DREAL *)res->loss, (DREAL *)res->grad,
+                                                              (DREAL *)res->loss_se, (DREAL *)res->grad_se,
+                                                              res->status);
         DOPT_CU_LAUNCH(ctx);
         DOPT_CU(ctx, cudaStreamSynchronize(s));
         return DOPT_OK;
@@ -121,50 +124,60 @@ static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem
     int64_t BK = B * K, Bn = B * n;
     DOPT_TRY(bern_grid(ctx, BK, &gk));
     size_t ssz = (size_t)2 * n + m;
-    DOPT_CU(ctx, cudaMalloc(&bf->xhat, sizeof(DREAL) * (size_t)Bn));
-    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * ssz * (size_t)BK));
-    DOPT_CU(ctx, cudaMalloc(&bf->phi, sizeof(DREAL) * (size_t)BK));
-    DOPT_CU(ctx, cudaMalloc(&bf->G, sizeof(DREAL) * (size_t)BK * n));
-    DOPT_CU(ctx, cudaMalloc(&bf->ps, sizeof(double) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->pq, sizeof(double) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->gs, sizeof(DREAL) * (size_t)Bn));
-    DOPT_CU(ctx, cudaMalloc(&bf->gq, sizeof(DREAL) * (size_t)Bn));
-    DREAL *xhat = (DREAL *)bf->xhat, *phi = (DREAL *)bf->phi, *G = (DREAL *)bf->G;
-    double *ps = (double *)bf->ps, *pq = (double *)bf->pq;
-    DFN(bern_prepare_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, B, xhat, res->status);
-    DOPT_CU_LAUNCH(ctx);
 
     /* segmented sums over samples: B segments of K (penalties), B*n of K
      * (gradients); offsets and segment counts are 64-bit */
+    typedef thrust::transform_iterator<bern_to_double_op, DREAL *> to_double_it;
+    typedef thrust::transform_iterator<bern_square_op, DREAL *> square_double_it;
+    typedef thrust::transform_iterator<bern_square_same_op, DREAL *> square_it;
     thrust::counting_iterator<int64_t> zero(0);
     bern_offsets offK(zero, bern_seg_offset{K});
-    thrust::transform_iterator<bern_to_double_op, DREAL *> phid(phi, bern_to_double_op());
-    thrust::transform_iterator<bern_square_op, DREAL *> phisq(phi, bern_square_op());
-    thrust::transform_iterator<bern_square_same_op, DREAL *> Gsq(G, bern_square_same_op());
-    DREAL *gs = (DREAL *)bf->gs, *gq = (DREAL *)bf->gq;
+    /* CUB's temp sizes first, before anything is allocated: a NULL temp
+     * pointer only computes them (the data pointers, still NULL, are not read) */
+    DREAL *xhat = NULL, *phi = NULL, *G = NULL, *gs = NULL, *gq = NULL;
+    double *ps = NULL, *pq = NULL;
     size_t t1 = 0, t2 = 0, t3 = 0, t4 = 0;
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t1, phid, ps, B, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t2, phisq, pq, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t1, to_double_it(phi, bern_to_double_op()), ps, B, offK,
+                                                 offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t2, square_double_it(phi, bern_square_op()), pq, B, offK,
+                                                 offK + 1, s));
     DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t3, G, gs, Bn, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t4, Gsq, gq, Bn, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t4, square_it(G, bern_square_same_op()), gq, Bn, offK,
+                                                 offK + 1, s));
     size_t tmax = t1 > t2 ? t1 : t2;
     tmax = tmax > t3 ? tmax : t3;
     tmax = tmax > t4 ? tmax : t4;
-    DOPT_CU(ctx, cudaMalloc(&bf->tmp, tmax ? tmax : 1));
+    void *tmp = NULL;
+    dopt_scratch_plan_init(&plan, "bern eval (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&xhat, (size_t)Bn, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)BK, sizeof(DREAL) * ssz);
+    dopt_scratch_plan_add(&plan, (void **)&phi, (size_t)BK, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&G, (size_t)BK, sizeof(DREAL) * (size_t)n);
+    dopt_scratch_plan_add(&plan, (void **)&ps, (size_t)B, sizeof(double));
+    dopt_scratch_plan_add(&plan, (void **)&pq, (size_t)B, sizeof(double));
+    dopt_scratch_plan_add(&plan, (void **)&gs, (size_t)Bn, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&gq, (size_t)Bn, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, &tmp, tmax ? tmax : 1, 1);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+    DFN(bern_prepare_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, B, xhat, res->status);
+    DOPT_CU_LAUNCH(ctx);
 
+    to_double_it phid(phi, bern_to_double_op());
+    square_double_it phisq(phi, bern_square_op());
+    square_it Gsq(G, bern_square_same_op());
     if (o->estimator == DOPT_BERN_REINFORCE) {
-        DFN(bern_penalty_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, K, o->seed, B,
-                                                                (DREAL *)bf->scratch, ssz, phi);
+        DFN(bern_penalty_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, K, o->seed, B, scratch, ssz,
+                                                                phi);
         DOPT_CU_LAUNCH(ctx);
-        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t1, phid, ps, B, offK, offK + 1, s));
+        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t1, phid, ps, B, offK, offK + 1, s));
     }
     DFN(bern_sample_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, (int)o->estimator, K, o->seed, B,
-                                                           ps, (DREAL *)bf->scratch, ssz, phi, G);
+                                                           ps, scratch, ssz, phi, G);
     DOPT_CU_LAUNCH(ctx);
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t1, phid, ps, B, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t2, phisq, pq, B, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t3, G, gs, Bn, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(bf->tmp, t4, Gsq, gq, Bn, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t1, phid, ps, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t2, phisq, pq, B, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t3, G, gs, Bn, offK, offK + 1, s));
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t4, Gsq, gq, Bn, offK, offK + 1, s));
     DFN(bern_finish_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, res->status, K, (DREAL)o->mu, o->logits, B, ps,
                                                            pq, gs, gq, (DREAL *)res->loss, (DREAL *)res->grad,
                                                            (DREAL *)res->loss_se, (DREAL *)res->grad_se);
@@ -174,16 +187,19 @@ static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem
 }
 
 static dopt_status DFN(bern_round_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                                       int32_t *status, bern_buffers *bf)
+                                       int32_t *status)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     size_t wsz = (size_t)P->n + P->m + 1;
     unsigned g1 = 1;
     DOPT_TRY(bern_grid(ctx, P->batch, &g1));
-    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * wsz * (size_t)P->batch));
+    DREAL *scratch = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "bern round (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)P->batch, sizeof(DREAL) * wsz);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     DFN(bern_round_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(DFN(bern_batch_of)(P), (const DREAL *)xhat, P->batch,
-                                                          (DREAL *)bf->scratch, wsz, (DREAL *)x, status);
+                                                          scratch, wsz, (DREAL *)x, status);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cudaStreamSynchronize(s));
     return DOPT_OK;

@@ -1,7 +1,8 @@
 /* Error checks for the CUDA backend: every failure becomes a dopt_status
  * with file, line and the library's message in the context. Nothing aborts.
- * Each macro returns from the enclosing function, whose resources are
- * released by its caller (see the *_run / *_release pairs). */
+ * Each macro returns from the enclosing function. Nothing leaks: per-call
+ * buffers live in the context's scratch arena (dopt_scratch_plan in
+ * src/core/internal.h), which is never freed by a call. */
 #ifndef DOPT_CUDA_CHECK_H
 #define DOPT_CUDA_CHECK_H
 
@@ -46,7 +47,9 @@ struct dopt_cuda_handles {
 };
 dopt_status dopt_cuda_handles_get(dopt_context *ctx, struct dopt_cuda_handles **out);
 
-/* Makes *buf hold at least `bytes` of device memory. */
+/* Makes *buf hold at least `bytes` of device memory: for memory that
+ * outlives the call and is owned by it (the QP tape's buffers), never for
+ * per-call scratch, which comes from the arena. */
 static inline dopt_status dopt_cuda_reserve(dopt_context *ctx, void **buf, size_t *cap, size_t bytes)
 {
     if (*buf && bytes <= *cap) return DOPT_OK;

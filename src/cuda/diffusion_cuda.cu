@@ -25,18 +25,6 @@ struct diff_seg_offset {
 };
 typedef thrust::transform_iterator<diff_seg_offset, thrust::counting_iterator<int64_t> > diff_offsets;
 
-struct diff_buffers {
-    void *scratch, *obj, *viol, *best, *tmp;
-};
-
-static void diff_release(diff_buffers *b)
-{
-    void *all[] = {b->scratch, b->obj, b->viol, b->best, b->tmp};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
-        if (all[i]) cudaFree(all[i]);
-    memset(b, 0, sizeof *b);
-}
-
 static dopt_status diff_grid(dopt_context *ctx, int64_t count, unsigned *grid)
 {
     return dopt_grid_checked(ctx, "diffusion", count, DOPT_DIFF_BLOCK, grid);
@@ -50,12 +38,8 @@ extern "C" dopt_status dopt_diffusion_step_cuda(dopt_context *ctx, const dopt_di
                                                 int32_t n, dopt_dtype dt, void *x, void *eps_hat,
                                                 const dopt_diffusion_guide *guide, const dopt_guidance *g)
 {
-    diff_buffers bf;
-    memset(&bf, 0, sizeof bf);
-    dopt_status r = dt == DOPT_FLOAT64 ? diff_step_run_d(ctx, st, rows, n, x, eps_hat, guide, g, &bf)
-                                       : diff_step_run_f(ctx, st, rows, n, x, eps_hat, guide, g, &bf);
-    diff_release(&bf);
-    return r;
+    return dt == DOPT_FLOAT64 ? diff_step_run_d(ctx, st, rows, n, x, eps_hat, guide, g)
+                              : diff_step_run_f(ctx, st, rows, n, x, eps_hat, guide, g);
 }
 
 extern "C" dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt,
@@ -69,24 +53,15 @@ extern "C" dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows
 extern "C" dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                             const void *xt, const void *eps, double abar_t, int round, void *target)
 {
-    diff_buffers bf;
-    memset(&bf, 0, sizeof bf);
-    dopt_status r = guide->dtype == DOPT_FLOAT64
-                        ? diff_target_run_d(ctx, guide, g, xt, eps, abar_t, round, target, &bf)
-                        : diff_target_run_f(ctx, guide, g, xt, eps, abar_t, round, target, &bf);
-    diff_release(&bf);
-    return r;
+    return guide->dtype == DOPT_FLOAT64 ? diff_target_run_d(ctx, guide, g, xt, eps, abar_t, round, target)
+                                        : diff_target_run_f(ctx, guide, g, xt, eps, abar_t, round, target);
 }
 
 extern "C" dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x,
                                                       int round, double feas_tol, void *objective, void *violation,
                                                       int32_t *best, void *best_x)
 {
-    diff_buffers bf;
-    memset(&bf, 0, sizeof bf);
-    dopt_status r = guide->dtype == DOPT_FLOAT64
-                        ? diff_cand_run_d(ctx, guide, x, round, feas_tol, objective, violation, best, best_x, &bf)
-                        : diff_cand_run_f(ctx, guide, x, round, feas_tol, objective, violation, best, best_x, &bf);
-    diff_release(&bf);
-    return r;
+    return guide->dtype == DOPT_FLOAT64
+               ? diff_cand_run_d(ctx, guide, x, round, feas_tol, objective, violation, best, best_x)
+               : diff_cand_run_f(ctx, guide, x, round, feas_tol, objective, violation, best, best_x);
 }

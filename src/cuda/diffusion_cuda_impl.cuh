@@ -78,10 +78,8 @@ __global__ void DFN(diff_best_kernel)(int64_t B, int K, int n, int round, const 
 }
 
 static dopt_status DFN(diff_step_run)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                      void *x, void *eps, const dopt_diffusion_guide *guide, const dopt_guidance *g,
-                                      diff_buffers *bf)
+                                      void *x, void *eps, const dopt_diffusion_guide *guide, const dopt_guidance *g)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     unsigned grid = 1;
     DOPT_TRY(diff_grid(ctx, rows, &grid));
@@ -97,9 +95,13 @@ static dopt_status DFN(diff_step_run)(dopt_context *ctx, const dopt_diffusion_st
     a.guided = guide != NULL;
     if (g) a.gamma_o = (DREAL)g->gamma_o, a.gamma_c = (DREAL)g->gamma_c, a.lambda = (DREAL)g->lambda;
     size_t ssz = guide ? (size_t)guide->m + (size_t)n : 1;
-    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * ssz * (size_t)rows));
+    DREAL *scratch = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "diffusion step (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)rows, sizeof(DREAL) * ssz);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     DFN(diff_step_kernel)<<<grid, DOPT_DIFF_BLOCK, 0, s>>>(a, DFN(diff_batch_of)(guide), n, rows, (DREAL *)x,
-                                                           (DREAL *)eps, (DREAL *)bf->scratch, ssz);
+                                                           (DREAL *)eps, scratch, ssz);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cudaStreamSynchronize(s));
     return DOPT_OK;
@@ -108,7 +110,6 @@ static dopt_status DFN(diff_step_run)(dopt_context *ctx, const dopt_diffusion_st
 static dopt_status DFN(diff_noise_run)(dopt_context *ctx, int64_t rows, int32_t n, const void *x0, double abar,
                                        uint64_t seed, uint32_t step, void *xt, void *eps)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     unsigned grid = 1;
     DOPT_TRY(diff_grid(ctx, rows, &grid));
@@ -120,63 +121,66 @@ static dopt_status DFN(diff_noise_run)(dopt_context *ctx, int64_t rows, int32_t 
 }
 
 static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
-                                        const void *xt, const void *eps, double abar, int round, void *target,
-                                        diff_buffers *bf)
+                                        const void *xt, const void *eps, double abar, int round, void *target)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     int64_t rows = guide->batch * (int64_t)guide->samples;
     unsigned grid = 1;
     DOPT_TRY(diff_grid(ctx, rows, &grid));
     size_t ssz = (size_t)guide->n + (size_t)guide->m;
-    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * ssz * (size_t)rows));
+    DREAL *scratch = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "srg target (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)rows, sizeof(DREAL) * ssz);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     DFN(diff_target_kernel)<<<grid, DOPT_DIFF_BLOCK, 0, s>>>(
         DFN(diff_batch_of)(guide), rows, (const DREAL *)xt, (const DREAL *)eps, abar, (DREAL)g->gamma_o,
-        (DREAL)g->gamma_c, (DREAL)g->lambda, round, (DREAL *)bf->scratch, ssz, (DREAL *)target);
+        (DREAL)g->gamma_c, (DREAL)g->lambda, round, scratch, ssz, (DREAL *)target);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cudaStreamSynchronize(s));
     return DOPT_OK;
 }
 
 static dopt_status DFN(diff_cand_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
-                                      double tol, void *objective, void *violation, int32_t *best, void *best_x,
-                                      diff_buffers *bf)
+                                      double tol, void *objective, void *violation, int32_t *best, void *best_x)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     int64_t B = guide->batch, rows = B * (int64_t)guide->samples;
     int n = guide->n, K = guide->samples;
     unsigned grid_rows = 1, grid_inst = 1;
     DOPT_TRY(diff_grid(ctx, rows, &grid_rows));
     DOPT_TRY(diff_grid(ctx, B, &grid_inst));
-    DOPT_CU(ctx, cudaMalloc(&bf->scratch, sizeof(DREAL) * (size_t)n * (size_t)rows));
-    DREAL *obj = (DREAL *)objective, *viol = (DREAL *)violation;
-    if (!obj) {
-        DOPT_CU(ctx, cudaMalloc(&bf->obj, sizeof(DREAL) * (size_t)rows));
-        obj = (DREAL *)bf->obj;
-    }
-    if (!viol) {
-        DOPT_CU(ctx, cudaMalloc(&bf->viol, sizeof(DREAL) * (size_t)rows));
-        viol = (DREAL *)bf->viol;
-    }
-    DOPT_CU(ctx, cudaMalloc(&bf->best, sizeof(DFN(diff_cand)) * (size_t)B));
-    DFN(diff_score_kernel)<<<grid_rows, DOPT_DIFF_BLOCK, 0, s>>>(DFN(diff_batch_of)(guide), rows, (const DREAL *)x,
-                                                                 round, (DREAL *)bf->scratch, obj, viol);
-    DOPT_CU_LAUNCH(ctx);
+    typedef thrust::transform_iterator<DFN(diff_cand_of), thrust::counting_iterator<int64_t> > cand_it;
     thrust::counting_iterator<int64_t> ids(0);
-    DFN(diff_cand_of) mk = {viol, obj};
-    thrust::transform_iterator<DFN(diff_cand_of), thrust::counting_iterator<int64_t> > in(ids, mk);
     diff_offsets off(ids, diff_seg_offset{K});
     DFN(diff_cand_best) op = {(DREAL)tol};
     DFN(diff_cand) none; /* the identity: after every candidate (idx < 0) */
     none.viol = (DREAL)NAN;
     none.obj = (DREAL)NAN;
     none.idx = -1;
-    DFN(diff_cand) *out = (DFN(diff_cand) *)bf->best;
+    /* CUB's temp size first, before anything is allocated: a NULL temp
+     * pointer only computes it (the score pointers, maybe still NULL, are not read) */
+    DREAL *scratch = NULL, *obj = (DREAL *)objective, *viol = (DREAL *)violation;
+    DFN(diff_cand) *out = NULL;
     size_t bytes = 0;
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Reduce(NULL, bytes, in, out, B, off, off + 1, op, none, s));
-    DOPT_CU(ctx, cudaMalloc(&bf->tmp, bytes ? bytes : 1));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Reduce(bf->tmp, bytes, in, out, B, off, off + 1, op, none, s));
+    DFN(diff_cand_of) probe = {viol, obj};
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Reduce(NULL, bytes, cand_it(ids, probe), out, B, off, off + 1, op, none,
+                                                    s));
+    void *tmp = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "diffusion candidates (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)rows, sizeof(DREAL) * (size_t)n);
+    if (!obj) dopt_scratch_plan_add(&plan, (void **)&obj, (size_t)rows, sizeof(DREAL));
+    if (!viol) dopt_scratch_plan_add(&plan, (void **)&viol, (size_t)rows, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&out, (size_t)B, sizeof(DFN(diff_cand)));
+    dopt_scratch_plan_add(&plan, &tmp, bytes ? bytes : 1, 1);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+    DFN(diff_score_kernel)<<<grid_rows, DOPT_DIFF_BLOCK, 0, s>>>(DFN(diff_batch_of)(guide), rows, (const DREAL *)x,
+                                                                 round, scratch, obj, viol);
+    DOPT_CU_LAUNCH(ctx);
+    DFN(diff_cand_of) mk = {viol, obj};
+    cand_it in(ids, mk);
+    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Reduce(tmp, bytes, in, out, B, off, off + 1, op, none, s));
     DFN(diff_best_kernel)<<<grid_inst, DOPT_DIFF_BLOCK, 0, s>>>(B, K, n, round, out, (const DREAL *)x, best,
                                                                 (DREAL *)best_x);
     DOPT_CU_LAUNCH(ctx);

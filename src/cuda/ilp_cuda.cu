@@ -80,22 +80,31 @@ static dopt_status ilp_threads(dopt_context *ctx, int64_t items, size_t bytes, u
     return DOPT_OK;
 }
 
-static dopt_status ilp_solve_run(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
-                                 const ilp_out *out, unsigned char **work, unsigned long long **ctl)
+/* Two scratch plans, one after the other: the workspace's size depends on the
+ * trail depth, which the prepare kernel finds. The first plan (the control
+ * words) is dead before the second is committed: the stream is synchronized
+ * and host_ctl holds what the prepare kernel left, so the second commit may
+ * grow (move) the arena. The solve kernel's instance counter lives in the
+ * second plan and is zeroed there. */
+extern "C" dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
+                                           const ilp_out *out)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
-    DOPT_CU(ctx, cudaMalloc((void **)ctl, sizeof(unsigned long long) * ILP_CTL_COUNT));
-    DOPT_CU(ctx, cudaMemsetAsync(*ctl, 0, sizeof(unsigned long long) * ILP_CTL_COUNT, stream));
+    unsigned long long *ctl = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "ilp (cuda): prepare");
+    dopt_scratch_plan_add(&plan, (void **)&ctl, ILP_CTL_COUNT, sizeof(unsigned long long));
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+    DOPT_CU(ctx, cudaMemsetAsync(ctl, 0, sizeof(unsigned long long) * ILP_CTL_COUNT, stream));
     /* shared or default bounds: one box for every instance */
     int shared_box = (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
     int64_t instances = shared_box ? 1 : v->solves / v->group;
     unsigned pgrid = 1;
     DOPT_TRY(dopt_grid_checked(ctx, "ilp", instances, 256, &pgrid));
-    ilp_prepare_kernel<<<pgrid, 256, 0, stream>>>(*v, instances, *ctl);
+    ilp_prepare_kernel<<<pgrid, 256, 0, stream>>>(*v, instances, ctl);
     DOPT_CU_LAUNCH(ctx);
     unsigned long long host_ctl[ILP_CTL_COUNT];
-    DOPT_CU(ctx, cudaMemcpyAsync(host_ctl, *ctl, sizeof host_ctl, cudaMemcpyDeviceToHost, stream));
+    DOPT_CU(ctx, cudaMemcpyAsync(host_ctl, ctl, sizeof host_ctl, cudaMemcpyDeviceToHost, stream));
     DOPT_CU(ctx, cudaStreamSynchronize(stream));
     ilp_limits lim;
     lim.node_limit = o->node_limit;
@@ -105,26 +114,17 @@ static dopt_status ilp_solve_run(dopt_context *ctx, const ilp_view *v, const dop
     size_t wbytes = (sizeof(double) * (size_t)v->n + ilp_work_bytes(v->n, v->m, depth) + 255) & ~(size_t)255;
     unsigned blocks = 1, block = 1;
     DOPT_TRY(ilp_threads(ctx, v->solves, wbytes, &blocks, &block));
-    if (cudaMalloc((void **)work, wbytes * (size_t)blocks * block) != cudaSuccess) {
-        cudaGetLastError();
-        *work = NULL;
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp (cuda): out of device memory for the solver workspace");
-    }
-    ilp_solve_kernel<<<blocks, block, 0, stream>>>(*v, lim, depth, *out, *work, wbytes, *ctl + ILP_CTL_NEXT);
+    unsigned long long *next = NULL;
+    unsigned char *work = NULL;
+    dopt_scratch_plan_init(&plan, "ilp (cuda): solver workspace");
+    dopt_scratch_plan_add(&plan, (void **)&next, 1, sizeof(unsigned long long));
+    dopt_scratch_plan_add(&plan, (void **)&work, (size_t)blocks * block, wbytes);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+    DOPT_CU(ctx, cudaMemsetAsync(next, 0, sizeof(unsigned long long), stream));
+    ilp_solve_kernel<<<blocks, block, 0, stream>>>(*v, lim, depth, *out, work, wbytes, next);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cudaStreamSynchronize(stream));
     return DOPT_OK;
-}
-
-extern "C" dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
-                                           const ilp_out *out)
-{
-    unsigned char *work = NULL;
-    unsigned long long *ctl = NULL;
-    dopt_status st = ilp_solve_run(ctx, v, o, out, &work, &ctl);
-    if (work) cudaFree(work);
-    if (ctl) cudaFree(ctl);
-    return st;
 }
 
 __global__ void ilp_grad_kernel(ilp_view v, ilp_grad_args ga, int64_t batch, double *work, size_t wsz)
@@ -139,20 +139,18 @@ __global__ void ilp_grad_kernel(ilp_view v, ilp_grad_args ga, int64_t batch, dou
 extern "C" dopt_status dopt_ilp_grad_cuda(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga,
                                           int64_t batch)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     size_t wsz = ilp_grad_work(v->n, v->m) + (size_t)v->n; /* doubles, + n ints */
     unsigned blocks = 1, block = 1;
     DOPT_TRY(ilp_threads(ctx, batch, sizeof(double) * wsz, &blocks, &block));
     double *work = NULL;
-    if (cudaMalloc((void **)&work, sizeof(double) * wsz * (size_t)blocks * block) != cudaSuccess) {
-        cudaGetLastError();
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp (cuda): out of device memory for the gradient workspace");
-    }
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "ilp (cuda): gradient workspace");
+    dopt_scratch_plan_add(&plan, (void **)&work, (size_t)blocks * block, sizeof(double) * wsz);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     ilp_grad_kernel<<<blocks, block, 0, stream>>>(*v, *ga, batch, work, wsz);
     cudaError_t e = cudaGetLastError();
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
-    cudaFree(work);
     if (e != cudaSuccess) return dopt_fail(ctx, DOPT_ERR_CUDA, "ilp (cuda): gradient kernel: %s", cudaGetErrorString(e));
     return DOPT_OK;
 }
@@ -165,7 +163,6 @@ __global__ void ilp_reduce_kernel(ilp_block b, int64_t count)
 
 extern "C" dopt_status dopt_ilp_reduce_cuda(dopt_context *ctx, const ilp_block *blk)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     int64_t count = blk->shared ? (int64_t)blk->len : blk->batch * (int64_t)blk->len;
     if (count == 0) return DOPT_OK;

@@ -27,33 +27,12 @@
 #define DOPT_QP_CUDA_LARGE_N 64
 #define DOPT_BLOCK 128
 
-/* Device buffers of one large-n solve, released in one place. */
+/* Scratch buffers of one large-n solve, in the context's arena: laid out by
+ * qp_large_plan in the solve's one scratch plan (DREAL-typed by the users). */
 struct large_buffers {
     void *state, *needs, *active, *nactive, *info, *lptr, *gptr, *cub_tmp;
+    size_t tmp_bytes; /* CUB's temp storage for the compaction */
 };
-
-static void large_release(struct large_buffers *b)
-{
-    void **all[] = {&b->state, &b->needs, &b->active, &b->nactive, &b->info, &b->lptr, &b->gptr, &b->cub_tmp};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) {
-        if (*all[i]) cudaFree(*all[i]);
-        *all[i] = NULL;
-    }
-}
-
-/* Device buffers of one backward pass. */
-struct backward_buffers {
-    void *DX, *DLT, *DN, *ones, *work;
-};
-
-static void backward_release(struct backward_buffers *b)
-{
-    void **all[] = {&b->DX, &b->DLT, &b->DN, &b->ones, &b->work};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) {
-        if (*all[i]) cudaFree(*all[i]);
-        *all[i] = NULL;
-    }
-}
 
 /* the path is relative to both_precisions.h, which includes it */
 #define DOPT_BOTH_PRECISIONS "../cuda/qp_cuda_impl.h"

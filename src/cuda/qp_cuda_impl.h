@@ -61,13 +61,36 @@ __global__ void DFN(qp_end_kernel)(DFN(qp_batch) bt, DREAL *work, size_t wsz, DF
     DFN(qp_instance_end)(&bt, work + i * wsz, &state[i], keep ? keep + i * psz : NULL, i, x, lam, nu, status, iters);
 }
 
+/* Adds the large-n path's buffers to the solve's scratch plan. CUB's temp
+ * size is queried first: a NULL temp pointer only computes it (the other
+ * pointers, still NULL, are not read). */
+static dopt_status DFN(qp_large_plan)(dopt_context *ctx, dopt_scratch_plan *plan, int64_t B,
+                                      struct large_buffers *bf)
+{
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    thrust::counting_iterator<int> ids(0);
+    bf->tmp_bytes = 0;
+    DOPT_CU(ctx, cub::DeviceSelect::Flagged(NULL, bf->tmp_bytes, ids, (int *)NULL, (int *)NULL, (int *)NULL, (int)B,
+                                            s));
+    dopt_scratch_plan_add(plan, &bf->state, (size_t)B, sizeof(DFN(qp_state)));
+    dopt_scratch_plan_add(plan, &bf->needs, (size_t)B, sizeof(int));
+    dopt_scratch_plan_add(plan, &bf->active, (size_t)B, sizeof(int));
+    dopt_scratch_plan_add(plan, &bf->nactive, 1, sizeof(int));
+    dopt_scratch_plan_add(plan, &bf->info, (size_t)B, sizeof(int));
+    dopt_scratch_plan_add(plan, &bf->lptr, (size_t)B, sizeof(DREAL *));
+    dopt_scratch_plan_add(plan, &bf->gptr, (size_t)B, sizeof(DREAL *));
+    dopt_scratch_plan_add(plan, &bf->cub_tmp, bf->tmp_bytes ? bf->tmp_bytes : 1, 1);
+    return DOPT_OK;
+}
+
 /* The batch in lock step: every round, the instances that need a
  * factorization (compacted with CUB) get L += Gw'Gw by batched GEMM and the
  * Cholesky of L by batched potrf, between the before- and after-factor
- * phases; finished instances cost nothing. */
+ * phases; finished instances cost nothing. The buffers are the solve's
+ * (qp_large_plan, committed by qp_cuda_solve); nothing here takes the arena. */
 static dopt_status DFN(qp_cuda_solve_large)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
                                             DREAL *work, size_t wsz, DREAL *keep, size_t psz, dopt_qp_solution *sol,
-                                            struct large_buffers *bf)
+                                            const struct large_buffers *bf)
 {
     struct dopt_cuda_handles *hd;
     DOPT_TRY(dopt_cuda_handles_get(ctx, &hd));
@@ -77,21 +100,12 @@ static dopt_status DFN(qp_cuda_solve_large)(dopt_context *ctx, const dopt_qp_pro
     DFN(qp_batch) bt = DFN(qp_batch_of)(P);
     DFN(qp_settings) set = DFN(qp_settings_of)(o);
     unsigned grid = dopt_grid(B, DOPT_BLOCK);
-    DOPT_CU(ctx, cudaMalloc(&bf->state, sizeof(DFN(qp_state)) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->needs, sizeof(int) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->active, sizeof(int) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->nactive, sizeof(int)));
-    DOPT_CU(ctx, cudaMalloc(&bf->info, sizeof(int) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->lptr, sizeof(DREAL *) * (size_t)B));
-    DOPT_CU(ctx, cudaMalloc(&bf->gptr, sizeof(DREAL *) * (size_t)B));
     DFN(qp_state) *state = (DFN(qp_state) *)bf->state;
     int *needs = (int *)bf->needs, *active = (int *)bf->active, *nactive = (int *)bf->nactive, *info = (int *)bf->info;
     DREAL **lptr = (DREAL **)bf->lptr;
     const DREAL **gptr = (const DREAL **)bf->gptr;
-    size_t tmp_bytes = 0;
+    size_t tmp_bytes = bf->tmp_bytes;
     thrust::counting_iterator<int> ids(0);
-    DOPT_CU(ctx, cub::DeviceSelect::Flagged(NULL, tmp_bytes, ids, needs, active, nactive, (int)B, s));
-    DOPT_CU(ctx, cudaMalloc(&bf->cub_tmp, tmp_bytes ? tmp_bytes : 1));
 
     DREAL *x = (DREAL *)sol->x, *lam = (DREAL *)sol->lam, *nu = (DREAL *)sol->nu;
     DFN(qp_begin_kernel)<<<grid, DOPT_BLOCK, 0, s>>>(bt, work, wsz, state, B, keep != NULL);
@@ -135,19 +149,26 @@ static dopt_status DFN(qp_cuda_solve_large)(dopt_context *ctx, const dopt_qp_pro
 static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
                                       dopt_qp_solution *sol, dopt_qp_tape *tape)
 {
-    DOPT_CU(ctx, cudaSetDevice(ctx->cuda_device));
     int64_t B = P->batch;
     if (B == 0) return DOPT_OK;
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     size_t wsz = DFN(qp_work_size)(P->n, P->m, P->k), psz = DFN(qp_work_persist_size)(P->n, P->m, P->k);
     DREAL *work = NULL, *keep = NULL;
-    if (tape) { /* the tape keeps only the factorization (the workspace's prefix) */
+    if (tape) { /* the tape keeps only the factorization (the workspace's prefix); it owns that memory */
         DOPT_TRY(dopt_cuda_reserve(ctx, &tape->work, &tape->cap_work, sizeof(DREAL) * psz * (size_t)B));
         keep = (DREAL *)tape->work;
     }
-    DOPT_CU(ctx, cudaMalloc(&work, sizeof(DREAL) * wsz * (size_t)B));
+    /* every scratch buffer of the solve, both paths, in one plan */
+    int large = P->n >= DOPT_QP_CUDA_LARGE_N;
+    struct large_buffers bf;
+    memset(&bf, 0, sizeof bf);
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "qp solve (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&work, (size_t)B, sizeof(DREAL) * wsz);
+    if (large) DOPT_TRY(DFN(qp_large_plan)(ctx, &plan, B, &bf));
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     dopt_status st = DOPT_OK;
-    if (P->n < DOPT_QP_CUDA_LARGE_N) {
+    if (!large) {
         DFN(qp_small_kernel)<<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
             DFN(qp_batch_of)(P), DFN(qp_settings_of)(o), work, wsz, keep, psz, B, (DREAL *)sol->x, (DREAL *)sol->lam,
             (DREAL *)sol->nu, sol->status, sol->iters);
@@ -156,12 +177,8 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
         if (e != cudaSuccess)
             st = dopt_fail(ctx, DOPT_ERR_CUDA, "qp (cuda): solve kernel failed: %s", cudaGetErrorString(e));
     } else {
-        struct large_buffers bf;
-        memset(&bf, 0, sizeof bf);
         st = DFN(qp_cuda_solve_large)(ctx, P, o, work, wsz, keep, psz, sol, &bf);
-        large_release(&bf);
     }
-    cudaFree(work);
     if (!tape || st != DOPT_OK) return st;
     tape->work_per_instance = psz;
     size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
@@ -246,8 +263,8 @@ static dopt_status DFN(qp_vec_grad)(dopt_context *ctx, struct dopt_cuda_handles 
     return DOPT_OK;
 }
 
-static dopt_status DFN(qp_cuda_backward_run)(dopt_context *ctx, const dopt_qp_tape *tp, const dopt_qp_grad_in *gin,
-                                             dopt_qp_grad_out *g, struct backward_buffers *bf)
+static dopt_status DFN(qp_cuda_backward)(dopt_context *ctx, const dopt_qp_tape *tp, const dopt_qp_grad_in *gin,
+                                         dopt_qp_grad_out *g)
 {
     struct dopt_cuda_handles *hd;
     DOPT_TRY(dopt_cuda_handles_get(ctx, &hd));
@@ -256,19 +273,22 @@ static dopt_status DFN(qp_cuda_backward_run)(dopt_context *ctx, const dopt_qp_ta
     int64_t B = P->batch;
     int n = P->n, m = P->m, k = P->k;
     if (B > 2147483647) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward (cuda): batch too large");
-    DOPT_CU(ctx, cudaMalloc(&bf->DX, sizeof(DREAL) * (size_t)B * n));
-    DOPT_CU(ctx, cudaMalloc(&bf->DLT, sizeof(DREAL) * ((size_t)B * m + 1)));
-    DOPT_CU(ctx, cudaMalloc(&bf->DN, sizeof(DREAL) * ((size_t)B * k + 1)));
-    DOPT_CU(ctx, cudaMalloc(&bf->ones, sizeof(DREAL) * (size_t)B));
     size_t wsz = DFN(qp_work_size)(n, m, k);
-    DOPT_CU(ctx, cudaMalloc(&bf->work, sizeof(DREAL) * wsz * (size_t)B));
-    DREAL *DX = (DREAL *)bf->DX, *DLT = (DREAL *)bf->DLT, *DN = (DREAL *)bf->DN, *ones = (DREAL *)bf->ones;
+    DREAL *DX = NULL, *DLT = NULL, *DN = NULL, *ones = NULL, *work = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "qp backward (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&DX, (size_t)B * n, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&DLT, (size_t)B * m + 1, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&DN, (size_t)B * k + 1, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&ones, (size_t)B, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&work, (size_t)B, sizeof(DREAL) * wsz);
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     DFN(qp_fill_kernel)<<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(B, (DREAL)1, ones);
     DOPT_CU_LAUNCH(ctx);
     DFN(qp_adjoint_kernel)<<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
-        DFN(qp_batch_of)(P), (const DREAL *)tp->work, tp->work_per_instance, (DREAL *)bf->work, wsz,
-        tp->opt.refine + 3, tp->status, (const DREAL *)gin->dx, m ? (const DREAL *)gin->dlam : NULL,
-        k ? (const DREAL *)gin->dnu : NULL, B, DX, DLT, DN);
+        DFN(qp_batch_of)(P), (const DREAL *)tp->work, tp->work_per_instance, work, wsz, tp->opt.refine + 3,
+        tp->status, (const DREAL *)gin->dx, m ? (const DREAL *)gin->dlam : NULL, k ? (const DREAL *)gin->dnu : NULL, B,
+        DX, DLT, DN);
     DOPT_CU_LAUNCH(ctx);
     const DREAL *x = (const DREAL *)tp->x, *lam = (const DREAL *)tp->lam, *nu = (const DREAL *)tp->nu;
     unsigned sh = P->shared;
@@ -288,14 +308,4 @@ static dopt_status DFN(qp_cuda_backward_run)(dopt_context *ctx, const dopt_qp_ta
         DOPT_TRY(DFN(qp_vec_grad)(ctx, hd, B, k, (sh & DOPT_QP_SHARE_B) != 0, -1, DN, ones, (DREAL *)g->db));
     DOPT_CU(ctx, cudaStreamSynchronize(s));
     return DOPT_OK;
-}
-
-static dopt_status DFN(qp_cuda_backward)(dopt_context *ctx, const dopt_qp_tape *tp, const dopt_qp_grad_in *gin,
-                                         dopt_qp_grad_out *g)
-{
-    struct backward_buffers bf;
-    memset(&bf, 0, sizeof bf);
-    dopt_status st = DFN(qp_cuda_backward_run)(ctx, tp, gin, g, &bf);
-    backward_release(&bf);
-    return st;
 }
