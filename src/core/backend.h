@@ -16,6 +16,33 @@
 extern "C" {
 #endif
 
+/* The layer entries' signatures, written once: the table's fields and both
+ * backends' functions are declared with them. */
+typedef dopt_status dopt_qp_solve_entry(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
+                                        dopt_qp_solution *sol, dopt_qp_tape *tape);
+typedef dopt_status dopt_qp_backward_entry(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                                           dopt_qp_grad_out *gout);
+typedef dopt_status dopt_bern_eval_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
+                                         const dopt_bern_options *o, dopt_bern_result *res);
+typedef dopt_status dopt_bern_round_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                          int32_t *status);
+typedef dopt_status dopt_diffusion_step_entry(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows,
+                                              int32_t n, dopt_dtype dt, void *x, void *eps_hat,
+                                              const dopt_diffusion_guide *guide, const dopt_guidance *g);
+typedef dopt_status dopt_diffusion_noise_entry(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt,
+                                               const void *x0, double abar_t, uint64_t seed, uint32_t step, void *xt,
+                                               void *eps);
+typedef dopt_status dopt_srg_target_entry(dopt_context *ctx, const dopt_diffusion_guide *guide,
+                                          const dopt_guidance *g, const void *xt, const void *eps, double abar_t,
+                                          int round, void *target);
+typedef dopt_status dopt_diffusion_candidates_entry(dopt_context *ctx, const dopt_diffusion_guide *guide,
+                                                    const void *x, int round, double feas_tol, void *objective,
+                                                    void *violation, int32_t *best, void *best_x);
+typedef dopt_status dopt_ilp_solve_entry(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
+                                         const ilp_out *out);
+typedef dopt_status dopt_ilp_grad_entry(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
+typedef dopt_status dopt_ilp_reduce_entry(dopt_context *ctx, const ilp_block *blk);
+
 typedef struct dopt_backend_ops {
     const char *name;  /* "cpu", "cuda": messages and logs */
     dopt_backend kind; /* what dopt_context_backend reports */
@@ -43,27 +70,17 @@ typedef struct dopt_backend_ops {
     dopt_status (*synchronize)(dopt_context *ctx);
 
     /* ---- layers: arguments already checked by src/layers ---- */
-    dopt_status (*qp_solve)(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
-                            dopt_qp_solution *sol, dopt_qp_tape *tape);
-    dopt_status (*qp_backward)(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
-                               dopt_qp_grad_out *gout);
-    dopt_status (*bern_eval)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
-                             const dopt_bern_options *o, dopt_bern_result *res);
-    dopt_status (*bern_round)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                              int32_t *status);
-    dopt_status (*diffusion_step)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                  dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
-                                  const dopt_guidance *g);
-    dopt_status (*diffusion_noise)(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
-                                   double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
-    dopt_status (*srg_target)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
-                              const void *xt, const void *eps, double abar_t, int round, void *target);
-    dopt_status (*diffusion_candidates)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
-                                        double feas_tol, void *objective, void *violation, int32_t *best,
-                                        void *best_x);
-    dopt_status (*ilp_solve)(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
-    dopt_status (*ilp_grad)(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
-    dopt_status (*ilp_reduce)(dopt_context *ctx, const ilp_block *blk);
+    dopt_qp_solve_entry *qp_solve;
+    dopt_qp_backward_entry *qp_backward;
+    dopt_bern_eval_entry *bern_eval;
+    dopt_bern_round_entry *bern_round;
+    dopt_diffusion_step_entry *diffusion_step;
+    dopt_diffusion_noise_entry *diffusion_noise;
+    dopt_srg_target_entry *srg_target;
+    dopt_diffusion_candidates_entry *diffusion_candidates;
+    dopt_ilp_solve_entry *ilp_solve;
+    dopt_ilp_grad_entry *ilp_grad;
+    dopt_ilp_reduce_entry *ilp_reduce;
 } dopt_backend_ops;
 
 /* The tables. The CUDA one exists only when the CUDA backend is built in
@@ -83,51 +100,31 @@ dopt_status dopt_unsupported(dopt_context *ctx, const char *entry);
     ((ctx)->ops->entry ? (ctx)->ops->entry((ctx), __VA_ARGS__) : dopt_unsupported((ctx), #entry))
 
 /* ---- the CPU backend's entries (src/cpu) ---- */
-dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
-                              dopt_qp_solution *sol, dopt_qp_tape *tape);
-dopt_status dopt_qp_backward_cpu(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
-                                 dopt_qp_grad_out *gout);
-dopt_status dopt_bern_eval_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
-                               const dopt_bern_options *o, dopt_bern_result *res);
-dopt_status dopt_bern_round_cpu(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                                int32_t *status);
-dopt_status dopt_diffusion_step_cpu(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                    dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
-                                    const dopt_guidance *g);
-dopt_status dopt_diffusion_noise_cpu(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
-                                     double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
-dopt_status dopt_srg_target_cpu(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
-                                const void *xt, const void *eps, double abar_t, int round, void *target);
-dopt_status dopt_diffusion_candidates_cpu(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
-                                          double feas_tol, void *objective, void *violation, int32_t *best,
-                                          void *best_x);
-dopt_status dopt_ilp_solve_cpu(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
-dopt_status dopt_ilp_grad_cpu(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
-dopt_status dopt_ilp_reduce_cpu(dopt_context *ctx, const ilp_block *blk);
+dopt_qp_solve_entry dopt_qp_solve_cpu;
+dopt_qp_backward_entry dopt_qp_backward_cpu;
+dopt_bern_eval_entry dopt_bern_eval_cpu;
+dopt_bern_round_entry dopt_bern_round_cpu;
+dopt_diffusion_step_entry dopt_diffusion_step_cpu;
+dopt_diffusion_noise_entry dopt_diffusion_noise_cpu;
+dopt_srg_target_entry dopt_srg_target_cpu;
+dopt_diffusion_candidates_entry dopt_diffusion_candidates_cpu;
+dopt_ilp_solve_entry dopt_ilp_solve_cpu;
+dopt_ilp_grad_entry dopt_ilp_grad_cpu;
+dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
 
 /* ---- the CUDA backend's entries (src/cuda; wrapped by cuda_backend.cu) ---- */
 #ifdef DOPT_HAVE_CUDA
-dopt_status dopt_qp_solve_cuda(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
-                               dopt_qp_solution *sol, dopt_qp_tape *tape);
-dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
-                                  dopt_qp_grad_out *gout);
-dopt_status dopt_bern_eval_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
-                                const dopt_bern_options *o, dopt_bern_result *res);
-dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                                 int32_t *status);
-dopt_status dopt_diffusion_step_cuda(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
-                                     dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
-                                     const dopt_guidance *g);
-dopt_status dopt_diffusion_noise_cuda(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
-                                      double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
-dopt_status dopt_srg_target_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
-                                 const void *xt, const void *eps, double abar_t, int round, void *target);
-dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
-                                           double feas_tol, void *objective, void *violation, int32_t *best,
-                                           void *best_x);
-dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o, const ilp_out *out);
-dopt_status dopt_ilp_grad_cuda(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
-dopt_status dopt_ilp_reduce_cuda(dopt_context *ctx, const ilp_block *blk);
+dopt_qp_solve_entry dopt_qp_solve_cuda;
+dopt_qp_backward_entry dopt_qp_backward_cuda;
+dopt_bern_eval_entry dopt_bern_eval_cuda;
+dopt_bern_round_entry dopt_bern_round_cuda;
+dopt_diffusion_step_entry dopt_diffusion_step_cuda;
+dopt_diffusion_noise_entry dopt_diffusion_noise_cuda;
+dopt_srg_target_entry dopt_srg_target_cuda;
+dopt_diffusion_candidates_entry dopt_diffusion_candidates_cuda;
+dopt_ilp_solve_entry dopt_ilp_solve_cuda;
+dopt_ilp_grad_entry dopt_ilp_grad_cuda;
+dopt_ilp_reduce_entry dopt_ilp_reduce_cuda;
 /* cuda_runtime.cu: device discovery and the context's library handles */
 int dopt_cuda_device_count(void);
 void dopt_cuda_context_release(dopt_context *ctx);

@@ -19,6 +19,7 @@
 
 #include "bern.h"
 #include "cuda_check.h"
+#include "cuda_segments.h"
 
 #include <string.h>
 
@@ -36,15 +37,6 @@ struct bern_to_double_op {
 struct bern_square_same_op {
     template <typename T> __host__ __device__ T operator()(T v) const { return v * v; }
 };
-
-/* Offsets of equal segments of length len: i * len, in 64 bits. B * n * K
- * elements exceed 2^31 on a large GPU (e.g. 4096 instances x 1000
- * coordinates x 1000 samples); 32-bit offsets would wrap. */
-struct bern_seg_offset {
-    int64_t len;
-    __host__ __device__ int64_t operator()(int64_t i) const { return i * len; }
-};
-typedef thrust::transform_iterator<bern_seg_offset, thrust::counting_iterator<int64_t> > bern_offsets;
 
 static dopt_status bern_grid(dopt_context *ctx, int64_t count, unsigned *grid)
 {

@@ -131,7 +131,7 @@ static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem
     typedef thrust::transform_iterator<bern_square_op, DREAL *> square_double_it;
     typedef thrust::transform_iterator<bern_square_same_op, DREAL *> square_it;
     thrust::counting_iterator<int64_t> zero(0);
-    bern_offsets offK(zero, bern_seg_offset{K});
+    dopt_seg_offsets offK(zero, dopt_seg_offset{K});
     /* CUB's temp sizes first, before anything is allocated: a NULL temp
      * pointer only computes them (the data pointers, still NULL, are not read) */
     DREAL *xhat = NULL, *phi = NULL, *G = NULL, *gs = NULL, *gq = NULL;

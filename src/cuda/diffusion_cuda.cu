@@ -12,18 +12,12 @@
 #include <thrust/iterator/transform_iterator.h>
 
 #include "cuda_check.h"
+#include "cuda_segments.h"
 #include "diffusion.h"
 
 #include <string.h>
 
 #define DOPT_DIFF_BLOCK 128
-
-/* offsets of equal segments of length len: i * len, 64-bit */
-struct diff_seg_offset {
-    int64_t len;
-    __host__ __device__ int64_t operator()(int64_t i) const { return i * len; }
-};
-typedef thrust::transform_iterator<diff_seg_offset, thrust::counting_iterator<int64_t> > diff_offsets;
 
 static dopt_status diff_grid(dopt_context *ctx, int64_t count, unsigned *grid)
 {

@@ -152,7 +152,7 @@ static dopt_status DFN(diff_cand_run)(dopt_context *ctx, const dopt_diffusion_gu
     DOPT_TRY(diff_grid(ctx, B, &grid_inst));
     typedef thrust::transform_iterator<DFN(diff_cand_of), thrust::counting_iterator<int64_t> > cand_it;
     thrust::counting_iterator<int64_t> ids(0);
-    diff_offsets off(ids, diff_seg_offset{K});
+    dopt_seg_offsets off(ids, dopt_seg_offset{K});
     DFN(diff_cand_best) op = {(DREAL)tol};
     DFN(diff_cand) none; /* the identity: after every candidate (idx < 0) */
     none.viol = (DREAL)NAN;
