@@ -817,7 +817,8 @@ static void test_wall_time_limits(void)
     double took = wall_now() - t0;
     CHECK(r.status == DOPT_ITERATION_LIMIT && took < limit * slack && r.seconds < limit * slack,
           "solve, limit %g s: status %d after %.2f s (reported %.2f)", limit, r.status, took, r.seconds);
-    /* search from the all-zero center (infeasible for a cover): repair widens delta again and again */
+    /* search from the all-zero center (infeasible for a cover): repair widens
+     * delta again and again, each round an LP or a Cbc run under what is left */
     double *pred = calloc((size_t)p->n, 8);
     dopt_milp_search_options so;
     dopt_milp_search_options_default(&so);
@@ -935,6 +936,14 @@ static void test_bad_input(void)
     CHECK(dopt_milp_alloc(tu_ctx, 3, -1, 0, &q) == DOPT_ERR_INVALID_ARGUMENT && !q && strstr(msg(), "negative size"),
           "negative size: %s", msg());
     dopt_gen_params g;
+    /* an infinite capacity ratio made infinite capacities (a model with Inf in it) */
+    CHECK_OK(dopt_gen_params_preset(tu_ctx, DOPT_GEN_FACILITY, DOPT_GEN_EASY, &g));
+    g.cfl_ratio = HUGE_VAL;
+    q = NULL;
+    CHECK(dopt_gen_instance(tu_ctx, &g, 1, &q) == DOPT_ERR_INVALID_ARGUMENT && !q && strstr(msg(), "ratio"),
+          "infinite facility ratio: %s", msg());
+    g.cfl_ratio = NAN;
+    CHECK(dopt_gen_instance(tu_ctx, &g, 1, &q) == DOPT_ERR_INVALID_ARGUMENT && !q, "NaN facility ratio");
     CHECK(dopt_gen_params_preset(tu_ctx, (dopt_gen_family)9, DOPT_GEN_EASY, &g) == DOPT_ERR_INVALID_ARGUMENT &&
               strstr(msg(), "family 9"),
           "unknown family: %s", msg());

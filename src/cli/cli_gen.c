@@ -36,6 +36,8 @@ int cli_gen(int argc, char **argv)
         gen_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? CLI_USAGE : CLI_OK;
     }
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return gen_usage(stdout), CLI_OK;
     dopt_gen_family family;
     if (!family_of(argv[0], &family)) {
         fprintf(stderr, "dopt gen: unknown family '%s'\n", argv[0]);

@@ -371,6 +371,8 @@ int cli_milp(int argc, char **argv)
         milp_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? CLI_USAGE : CLI_OK;
     }
+    for (int i = 1; i < argc; ++i) /* `dopt milp info --help` read a file named --help */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return milp_usage(stdout), CLI_OK;
     if (!strcmp(argv[0], "solve")) return milp_solve_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "search")) return milp_search_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "convert")) return milp_convert_cmd(argc - 1, argv + 1);
