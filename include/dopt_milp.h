@@ -69,7 +69,7 @@ typedef enum dopt_milp_solver {
 typedef struct dopt_milp_options {
     dopt_milp_solver solver; /* default AUTO */
     double time_limit; /* wall-clock seconds from the start of the call (every backend, every
-                          internal re-solve included); 0 = none (default) */
+                          internal re-solve included); 0 or +inf = none (default 0) */
     double gap;        /* relative gap to stop at; 0 = prove optimality (to Cbc's 1e-10 absolute) */
     int32_t threads;   /* Cbc threads; 0 = 1 */
     int32_t relax;     /* solve the LP relaxation (integrality dropped) */
@@ -128,7 +128,7 @@ DOPT_API int dopt_milp_result_better(const dopt_milp *model, const dopt_milp_res
  * model's own (optimal, infeasible, ...). */
 typedef struct dopt_milp_search_options {
     dopt_milp_options milp; /* solver; time_limit: wall-clock seconds for the whole search (every
-                               repair round); ray ignored */
+                               repair round; per job in the batch calls); ray ignored */
     double delta;           /* Hamming radius, >= 0 (not NaN); default 0; >= |I| = the whole model */
     int32_t k0, k1;         /* sizes of the trust set, >= 0 with k0 + k1 <= the model's binaries
                                (DOPT_ERR_INVALID_ARGUMENT otherwise); 0, 0 = all binaries (default) */

@@ -883,6 +883,16 @@ static void test_search_scope_and_ranges(void)
     CHECK(dopt_milp_solve(tu_ctx, p, &o, &res) == DOPT_ERR_INVALID_ARGUMENT, "NaN time limit");
     o.time_limit = 0, o.gap = NAN;
     CHECK(dopt_milp_solve(tu_ctx, p, &o, &res) == DOPT_ERR_INVALID_ARGUMENT, "NaN gap");
+    /* +inf: no limit, for every backend (the ILP layer refused it) */
+    o.gap = 0, o.time_limit = HUGE_VAL, o.solver = DOPT_MILP_EXACT;
+    CHECK(dopt_milp_solve(tu_ctx, p, &o, &res) == DOPT_OK && res.status == DOPT_SOLVED, "infinite limit, exact: %s",
+          msg());
+    if (dopt_milp_have_cbc()) {
+        o.solver = DOPT_MILP_CBC;
+        CHECK(dopt_milp_solve(tu_ctx, p, &o, &res) == DOPT_OK && res.status == DOPT_SOLVED, "infinite limit, Cbc: %s",
+              msg());
+    }
+    o.time_limit = 0, o.solver = DOPT_MILP_AUTO;
     o.gap = 0, o.threads = 100000;
     CHECK(dopt_milp_solve(tu_ctx, p, &o, &res) == DOPT_ERR_INVALID_ARGUMENT && strstr(msg(), "threads"),
           "100000 threads: %s", msg());
