@@ -117,10 +117,16 @@ int cli_bench_milp(int argc, char **argv)
     if (!strcmp(size_name, "easy")) size = DOPT_GEN_EASY;
     else if (!strcmp(size_name, "medium")) size = DOPT_GEN_MEDIUM;
     else if (!strcmp(size_name, "hard")) size = DOPT_GEN_HARD;
-    else return fprintf(stderr, "dopt bench milp: --size expects easy, medium or hard, got '%s'\n", size_name), CLI_USAGE;
+    else {
+        fprintf(stderr, "dopt bench milp: --size expects easy, medium or hard, got '%s'\n", size_name);
+        return CLI_USAGE;
+    }
     int known = !only;
     for (int f = 0; f < 4 && !known; ++f) known = !strcmp(only, families[f].name);
-    if (!known) return fprintf(stderr, "dopt bench milp: --family expects sc, ca, cfl or mis, got '%s'\n", only), CLI_USAGE;
+    if (!known) {
+        fprintf(stderr, "dopt bench milp: --family expects sc, ca, cfl or mis, got '%s'\n", only);
+        return CLI_USAGE;
+    }
     if (!dopt_milp_have_cbc()) {
         fprintf(stderr, "dopt bench milp: needs the Cbc backend (apt-get install coinor-libcbc-dev, rebuild)\n");
         return CLI_FAIL;

@@ -314,7 +314,9 @@ static int milp_search_cmd(int argc, char **argv)
                  r->center_violation, sum, name, r->whole_model ? "model" : "trust_region",
                  r->whole_model && r->milp.status == DOPT_SOLVED ? "true" : "false");
         if (!a.json && F > 1) printf("file: %s\n", a.files[f]);
-        print_result(&a, p, &r->milp, a.json ? extra : "", r->whole_model ? NULL : " within the trust region");
+        /* a NaN prediction (status invalid) never reached a trust region */
+        int scoped = !r->whole_model && r->milp.status != DOPT_INVALID_DATA;
+        print_result(&a, p, &r->milp, a.json ? extra : "", scoped ? " within the trust region" : NULL);
         if (!a.json)
             printf("candidates: %lld\nbest: %lld\ndelta_used: %g\nrounds: %d\ntrust_size: %d\ncenter_violation: %g\n"
                    "solved: %s\nmodel_optimal: %s\n",
