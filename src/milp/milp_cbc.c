@@ -118,16 +118,22 @@ done:
     return st;
 }
 
-/* The MILP by Cbc (with its presolve, cuts and heuristics). */
-static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, double seconds,
+/* The MILP by Cbc (with its presolve, cuts and heuristics), to finish by the
+ * wall-clock `deadline` (HUGE_VAL: none). The time spent waiting for the
+ * lock counts (batched searches queue here): *started = 0 when none was
+ * left once it was held. */
+static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, double deadline, int *started,
                            dopt_milp_result *res, char *err, size_t errlen)
 {
     size_t n = (size_t)p->n;
     coin_arrays a = {0};
     int filled = coin_fill(p, &a);
     pthread_mutex_lock(&cbc_lock);
-    Cbc_Model *model = Cbc_newModel();
+    double seconds = deadline - milp_wall_seconds();
+    Cbc_Model *model = NULL;
     dopt_status st = DOPT_OK;
+    if (!(*started = seconds > 0)) goto done;
+    model = Cbc_newModel();
     if (!filled || !model) {
         st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
         goto done;
@@ -222,7 +228,9 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
             return DOPT_OK;
         }
     }
-    st = cbc_run(p, opt, seconds_left(opt, t_start), res, err, errlen);
+    int started = 0;
+    st = cbc_run(p, opt, opt->time_limit > 0 ? t_start + opt->time_limit : HUGE_VAL, &started, res, err, errlen);
+    if (st == DOPT_OK && !started) out_of_time(res); /* the limit ran out waiting for Cbc */
     if (st == DOPT_OK && res->status == DOPT_DUAL_INFEASIBLE && opt->ray) {
         /* the direction: the LP relaxation's ray (a recession direction of
          * the relaxation along which the objective improves without bound) */
