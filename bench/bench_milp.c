@@ -75,11 +75,22 @@ static void print_outcome(const dopt_milp *p, const outcome *o, double best, dou
     else printf("none |");
 }
 
+static void bench_milp_usage(FILE *f)
+{
+    fprintf(f, "usage: dopt bench milp [--size easy|medium|hard] [--count N] [--seed S] [--time-limit S]\n"
+               "                       [--noise SIGMA] [--family sc|ca|cfl|mis]\n"
+               "  the full MILP against predict-and-search (from the LP solution and from a perturbed\n"
+               "  optimum) on generated instances; --time-limit: wall-clock seconds per solve or search.\n"
+               "  PaS statuses are the trust region's (opt = optimal within the trust region).\n");
+}
+
 int cli_bench_milp(int argc, char **argv)
 {
     long long count = 2, seed = 1000;
     double limit = 60, noise = 1.5, margin = 2.0;
     const char *size_name = "medium", *only = NULL;
+    for (int i = 0; i < argc; ++i)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return bench_milp_usage(stdout), CLI_OK;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i], *val = cli_value(argc, argv, &i);
         if (!val) return CLI_USAGE;
@@ -96,13 +107,26 @@ int cli_bench_milp(int argc, char **argv)
         } else if (!strcmp(a, "--family")) {
             only = val;
         } else {
-            fprintf(stderr, "usage: dopt bench milp [--size easy|medium|hard] [--count N] [--seed S] [--time-limit S]\n"
-                            "                       [--noise SIGMA] [--family sc|ca|cfl|mis]\n");
+            fprintf(stderr, "dopt bench milp: unknown option %s\n", a);
+            bench_milp_usage(stderr);
             return CLI_USAGE;
         }
     }
-    dopt_gen_size size = !strcmp(size_name, "easy") ? DOPT_GEN_EASY : !strcmp(size_name, "hard") ? DOPT_GEN_HARD
-                                                                                                   : DOPT_GEN_MEDIUM;
+    /* a size or family that selects nothing is a usage error, not an empty table */
+    dopt_gen_size size;
+    if (!strcmp(size_name, "easy")) size = DOPT_GEN_EASY;
+    else if (!strcmp(size_name, "medium")) size = DOPT_GEN_MEDIUM;
+    else if (!strcmp(size_name, "hard")) size = DOPT_GEN_HARD;
+    else {
+        fprintf(stderr, "dopt bench milp: --size expects easy, medium or hard, got '%s'\n", size_name);
+        return CLI_USAGE;
+    }
+    int known = !only;
+    for (int f = 0; f < 4 && !known; ++f) known = !strcmp(only, families[f].name);
+    if (!known) {
+        fprintf(stderr, "dopt bench milp: --family expects sc, ca, cfl or mis, got '%s'\n", only);
+        return CLI_USAGE;
+    }
     if (!dopt_milp_have_cbc()) {
         fprintf(stderr, "dopt bench milp: needs the Cbc backend (apt-get install coinor-libcbc-dev, rebuild)\n");
         return CLI_FAIL;
@@ -117,6 +141,7 @@ int cli_bench_milp(int argc, char **argv)
            "2.10", limit, size_name);
     printf("# perturbed optimum: p_j = sigmoid(%g (2 x*_j - 1) + %g Z_j), Z ~ N(0,1), x* the full run's best\n",
            margin, noise);
+    printf("# PaS statuses are the trust region's: opt = optimal within the trust region, not the model's optimum\n");
     printf("| instance | rows x cols | full: status | s | objective (gap) | LP-PaS: status | s (incl. LP) | "
            "objective (gap) | pert-PaS: status | s | objective (gap) | best known |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");

@@ -68,17 +68,26 @@ typedef enum dopt_milp_solver {
 
 typedef struct dopt_milp_options {
     dopt_milp_solver solver; /* default AUTO */
-    double time_limit; /* seconds; 0 = none (default) */
+    double time_limit; /* wall-clock seconds from the start of the call (every backend, every
+                          internal re-solve included); 0 or +inf = none (default 0) */
     double gap;        /* relative gap to stop at; 0 = prove optimality (to Cbc's 1e-10 absolute) */
     int32_t threads;   /* Cbc threads; 0 = 1 */
     int32_t relax;     /* solve the LP relaxation (integrality dropped) */
     int32_t verbose;   /* solver log on stdout */
     const double *start; /* a solution to start from (host, n values), or NULL */
+    /* Where to write a recession direction when the model is unbounded
+     * (host, n values, the caller's), or NULL (default): then r with
+     * max |r_j| = 1, A r within the rows' infinite sides, bounds likewise,
+     * and c'r improving (res->has_ray = 1). Cbc backend only (the exact
+     * solver takes finite bounds, so never sees an unbounded model); for a
+     * MILP, the direction of its LP relaxation. Ignored by the search calls. */
+    double *ray;
 } dopt_milp_options;
 
 /* status: DOPT_SOLVED, DOPT_PRIMAL_INFEASIBLE, DOPT_DUAL_INFEASIBLE
- * (unbounded), DOPT_ITERATION_LIMIT (time or node limit; has_solution says
- * whether x holds an incumbent), DOPT_NUMERICAL_FAILURE, DOPT_INVALID_DATA.
+ * (unbounded: LPs and MILPs alike), DOPT_ITERATION_LIMIT (time or node
+ * limit; has_solution says whether x holds an incumbent),
+ * DOPT_NUMERICAL_FAILURE, DOPT_INVALID_DATA.
  * objective and bound are in the model's sense, offset included (NaN when
  * unknown). */
 typedef struct dopt_milp_result {
@@ -87,6 +96,7 @@ typedef struct dopt_milp_result {
     int64_t nodes;
     double *x; /* (n), host, the caller's, or NULL: the solution is written there */
     dopt_milp_solver solver; /* the backend that ran (CBC or EXACT; AUTO resolved) */
+    int32_t has_ray; /* 1: opt->ray holds a recession direction (status DUAL_INFEASIBLE) */
 } dopt_milp_result;
 
 /* All zero: AUTO solver, no limits. A NULL options pointer means these. */
@@ -109,11 +119,19 @@ DOPT_API int dopt_milp_result_better(const dopt_milp *model, const dopt_milp_res
  *     sum_{j in I, xt_j = 0} x_j + sum_{j in I, xt_j = 1} (1 - x_j) <= delta
  * solved by the chosen solver. Repair: when that subproblem is infeasible
  * (the center too far from any feasible point), delta is doubled until it
- * is feasible or covers I (then the subproblem is the full MILP). */
+ * is feasible or covers I (then the subproblem is the full MILP).
+ *
+ * The result's milp.status is the TRUST-REGION SUBPROBLEM's: DOPT_SOLVED
+ * means optimal within the trust region, not the model's optimum, unless
+ * whole_model says the region could not cut anything (delta_used >= |I|:
+ * the row sums |I| distances of at most 1 each); then the status is the
+ * model's own (optimal, infeasible, ...). */
 typedef struct dopt_milp_search_options {
-    dopt_milp_options milp; /* solver, time limit per subproblem, ... */
-    double delta;           /* Hamming radius; default 0 */
-    int32_t k0, k1;         /* sizes of the trust set; 0, 0 = all binaries (default) */
+    dopt_milp_options milp; /* solver; time_limit: wall-clock seconds for the whole search (every
+                               repair round; per job in the batch calls); ray ignored */
+    double delta;           /* Hamming radius, >= 0 (not NaN); default 0; >= |I| = the whole model */
+    int32_t k0, k1;         /* sizes of the trust set, >= 0 with k0 + k1 <= the model's binaries
+                               (DOPT_ERR_INVALID_ARGUMENT otherwise); 0, 0 = all binaries (default) */
     int32_t repair;         /* 1 (default): widen delta while infeasible */
 } dopt_milp_search_options;
 
@@ -123,6 +141,9 @@ typedef struct dopt_milp_search_result {
     int32_t trust_size;    /* |I| */
     int32_t rounds;        /* subproblems solved (1 + widenings) */
     double center_violation; /* violation of the rounded center (0: it was feasible) */
+    /* 1: the last subproblem was the whole model (delta_used >= trust_size), so milp.status
+     * is the model's; 0: it is the trust region's ("optimal within the trust region") */
+    int32_t whole_model;
     /* DOPT_OK, or why this search could not run (bad model or options, out
      * of memory): the batch calls attempt every job and set it per job. */
     dopt_status call_status;

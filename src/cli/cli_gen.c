@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_output.h"
 
 static void gen_usage(FILE *f)
 {
@@ -35,6 +36,8 @@ int cli_gen(int argc, char **argv)
         gen_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? CLI_USAGE : CLI_OK;
     }
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return gen_usage(stdout), CLI_OK;
     dopt_gen_family family;
     if (!family_of(argv[0], &family)) {
         fprintf(stderr, "dopt gen: unknown family '%s'\n", argv[0]);
@@ -140,7 +143,8 @@ int cli_gen(int argc, char **argv)
     if (over_d[3] >= 0) g.is_edge_prob = over_d[3];
     if (graph >= 0) g.is_graph = graph;
     g.rc_dense = dense;
-    if (!cli_make_dir(outdir)) goto done;
+    /* OUTDIR made (or found) and writable before anything is generated */
+    if (!cli_make_dir(outdir) || !cli_dir_writable("gen", "OUTDIR", outdir)) goto done;
     double t0 = cli_now();
     for (long long k = 0; k < count; ++k) {
         char path[4096];

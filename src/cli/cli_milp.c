@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_output.h"
 
 static void milp_usage(FILE *f)
 {
     fprintf(f,
             "usage: dopt milp solve FILE.mps [--time-limit S] [--json] [--solver auto|cbc|exact] [--threads N]\n"
-            "                 [--gap G] [--relax] [--x-out FILE.npy] [--format auto|free|fixed] [--verbose]\n"
+            "                 [--gap G] [--relax] [--x-out FILE.npy] [--ray-out FILE.npy] [--format auto|free|fixed]\n"
+            "                 [--verbose]\n"
             "       dopt milp search FILE.mps --pred P.npy [--delta D] [--k0 K] [--k1 K] [--time-limit S]\n"
             "       dopt milp search FILE.mps [FILE.mps ...] --pred-dir DIR [same options]  (DIR/STEM.npy)\n"
             "                 [--no-repair] [--solver auto|cbc|exact] [--workers N] [--x-out FILE.npy] [--json]\n"
@@ -19,9 +21,15 @@ static void milp_usage(FILE *f)
             "       dopt milp info FILE.mps\n"
             "  solve prints status (optimal, infeasible, unbounded, time_limit, numerical, invalid), objective\n"
             "  and time; --json prints {\"status\": ..., \"objective\": number|null, \"time_s\": number, ...}.\n"
+            "  --time-limit: wall-clock seconds for the whole call (search: every repair round included).\n"
+            "  --ray-out: when unbounded, a recession direction (n values, max |r_j| = 1; Cbc only).\n"
+            "  Output paths (--x-out, --ray-out, OUT.mps) are checked before any solving.\n"
             "  search: P.npy holds one prediction (n) or K candidates (K, n) (binaries: probability of 1);\n"
             "  every candidate's trust-region subproblem is solved, the best is reported (one result per\n"
-            "  file; with --json one object per line, with \"file\"). Exit 0 when the\n"
+            "  file; with --json one object per line, with \"file\"). The status is the trust region's\n"
+            "  (\"optimal within the trust region\"; JSON \"solved\": \"trust_region\", \"model_optimal\": false)\n"
+            "  unless the radius covers the trust set (delta >= |I|: \"solved\": \"model\"). k0 + k1 must not\n"
+            "  exceed the model's binaries (usage error otherwise). Exit 0 when the\n"
             "  solver ran (whatever its status), 1 on errors (file, solver), 2 on usage errors.\n");
 }
 
@@ -51,7 +59,7 @@ static void json_number(double v)
 }
 
 typedef struct {
-    const char *file, *x_out, *pred, *pred_dir;
+    const char *file, *x_out, *ray_out, *pred, *pred_dir;
     char **files; /* search: every MPS file given (file = the first) */
     int nfiles;
     dopt_mps_format format;
@@ -100,6 +108,8 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
                 else return fprintf(stderr, "dopt milp: --format expects auto, free or fixed, got '%s'\n", v), 0;
             } else if (!strcmp(o, "--x-out")) {
                 a->x_out = v;
+            } else if (!search && !strcmp(o, "--ray-out")) {
+                a->ray_out = v;
             } else if (search && !strcmp(o, "--pred")) {
                 a->pred = v;
             } else if (search && !strcmp(o, "--pred-dir")) {
@@ -125,6 +135,14 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
         return fprintf(stderr, "dopt milp search: several files need --pred-dir DIR, not --pred\n"), 0;
     if (search && a->x_out && a->nfiles > 1) return fprintf(stderr, "dopt milp search: --x-out takes one file\n"), 0;
     return 1;
+}
+
+/* the output files, checked before the model is even read */
+static int outputs_writable(const milp_args *a, int search)
+{
+    const char *cmd = search ? "milp search" : "milp solve";
+    return (!a->x_out || cli_file_writable(cmd, "--x-out", a->x_out)) &&
+           (!a->ray_out || cli_file_writable(cmd, "--ray-out", a->ray_out));
 }
 
 /* the host context every subcommand works in (its failures' messages) */
@@ -155,7 +173,10 @@ static int write_x(dopt_context *ctx, const char *path, const double *x, int64_t
     return ok_or_report(ctx, dopt_npy_write(ctx, path, 'f', 8, 1, &n, x));
 }
 
-static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp_result *r, const char *extra)
+/* scope: NULL for a solve; for a search, NULL when the subproblem was the
+ * whole model, else " within the trust region" (the text status says so) */
+static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp_result *r, const char *extra,
+                         const char *scope)
 {
     const char *solver = r->solver == DOPT_MILP_EXACT ? "exact" : "cbc";
     if (a->json) {
@@ -166,7 +187,7 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
         printf(", \"nodes\": %lld, \"solver\": \"%s\", \"rows\": %d, \"cols\": %d%s}\n", (long long)r->nodes, solver,
                p->m, p->n, extra);
     } else {
-        printf("status: %s\nobjective: ", status_word(r->status));
+        printf("status: %s%s\nobjective: ", status_word(r->status), scope ? scope : "");
         if (r->has_solution) printf("%.17g\n", r->objective);
         else printf("none\n");
         printf("bound: ");
@@ -180,24 +201,28 @@ static int milp_solve_cmd(int argc, char **argv)
 {
     milp_args a;
     if (!parse_args(argc, argv, &a, 0)) return milp_usage(stderr), CLI_USAGE;
+    if (!outputs_writable(&a, 0)) return CLI_FAIL;
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, a.file, a.format) : NULL;
     if (!p) return dopt_context_destroy(ctx), CLI_FAIL;
-    double *x = malloc((size_t)(p->n ? p->n : 1) * 8);
+    double *x = malloc((size_t)(p->n ? p->n : 1) * 8), *ray = malloc((size_t)(p->n ? p->n : 1) * 8);
     dopt_milp_result r = {0};
     r.x = x;
+    a.so.milp.ray = a.ray_out ? ray : NULL;
     int rc = CLI_OK;
-    if (!x) {
+    if (!x || !ray) {
         fprintf(stderr, "dopt milp: out of memory\n");
         rc = CLI_FAIL;
     } else if (!ok_or_report(ctx, dopt_milp_solve(ctx, p, &a.so.milp, &r))) {
         rc = CLI_FAIL;
     } else {
-        print_result(&a, p, &r, "");
+        print_result(&a, p, &r, r.has_ray ? ", \"has_ray\": true" : "", NULL);
         if (a.x_out && r.has_solution && !write_x(ctx, a.x_out, x, p->n)) rc = CLI_FAIL;
         if (a.x_out && !r.has_solution) fprintf(stderr, "dopt milp: no solution, %s not written\n", a.x_out);
+        if (a.ray_out && r.has_ray && !write_x(ctx, a.ray_out, ray, p->n)) rc = CLI_FAIL;
+        if (a.ray_out && !r.has_ray) fprintf(stderr, "dopt milp: no recession direction, %s not written\n", a.ray_out);
     }
-    free(x);
+    free(x), free(ray);
     dopt_milp_free(p);
     dopt_context_destroy(ctx);
     return rc;
@@ -222,6 +247,7 @@ static int milp_search_cmd(int argc, char **argv)
 {
     milp_args a;
     if (!parse_args(argc, argv, &a, 1)) return milp_usage(stderr), CLI_USAGE;
+    if (!outputs_writable(&a, 1)) return CLI_FAIL;
     int F = a.nfiles, rc = CLI_FAIL;
     dopt_milp **models = calloc((size_t)F, sizeof *models);
     int64_t *first = calloc((size_t)F + 1, 8), total = 0, jobs = 0;
@@ -237,6 +263,15 @@ static int milp_search_cmd(int argc, char **argv)
     if (!ok_or_report(ctx, dopt_context_set_threads(ctx, a.workers))) goto done;
     for (int f = 0; f < F; ++f) { /* load everything first: a bad file fails before any solving */
         if (!(models[f] = load(ctx, a.files[f], a.format))) goto done;
+        int32_t binaries = 0;
+        for (int32_t j = 0; j < models[f]->n; ++j)
+            binaries += models[f]->integer[j] && models[f]->col_lo[j] == 0 && models[f]->col_hi[j] == 1;
+        if ((int64_t)a.so.k0 + a.so.k1 > binaries) { /* would fix every binary: refused, not clamped */
+            fprintf(stderr, "dopt milp search: --k0 %d + --k1 %d exceeds the %d binaries of %s\n", a.so.k0, a.so.k1,
+                    binaries, a.files[f]);
+            rc = CLI_USAGE;
+            goto done;
+        }
         pred_path_of(&a, a.files[f], path, sizeof path);
         if (!ok_or_report(ctx, dopt_npy_read(ctx, path, &pr[f]))) goto done;
         int n = models[f]->n;
@@ -273,16 +308,23 @@ static int milp_search_cmd(int argc, char **argv)
         json_escape(a.files[f], name, sizeof name);
         snprintf(extra, sizeof extra,
                  ", \"candidates\": %lld, \"best\": %lld, \"delta_used\": %.17g, \"rounds\": %d, \"trust_size\": %d, "
-                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"file\": \"%s\"",
+                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"file\": \"%s\", \"solved\": \"%s\", "
+                 "\"model_optimal\": %s",
                  (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
-                 r->center_violation, sum, name);
+                 r->center_violation, sum, name, r->whole_model ? "model" : "trust_region",
+                 r->whole_model && r->milp.status == DOPT_SOLVED ? "true" : "false");
         if (!a.json && F > 1) printf("file: %s\n", a.files[f]);
-        print_result(&a, p, &r->milp, a.json ? extra : "");
+        /* a NaN prediction (status invalid) never reached a trust region */
+        int scoped = !r->whole_model && r->milp.status != DOPT_INVALID_DATA;
+        print_result(&a, p, &r->milp, a.json ? extra : "", scoped ? " within the trust region" : NULL);
         if (!a.json)
-            printf("candidates: %lld\nbest: %lld\ndelta_used: %g\nrounds: %d\ntrust_size: %d\ncenter_violation: %g\n",
+            printf("candidates: %lld\nbest: %lld\ndelta_used: %g\nrounds: %d\ntrust_size: %d\ncenter_violation: %g\n"
+                   "solved: %s\nmodel_optimal: %s\n",
                    (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
-                   r->center_violation);
+                   r->center_violation, r->whole_model ? "model" : "trust_region",
+                   r->whole_model && r->milp.status == DOPT_SOLVED ? "true" : "false");
         if (a.x_out && r->milp.has_solution && !write_x(ctx, a.x_out, r->milp.x, p->n)) rc = CLI_FAIL;
+        if (a.x_out && !r->milp.has_solution) fprintf(stderr, "dopt milp: no solution, %s not written\n", a.x_out);
     }
     goto done;
 oom:
@@ -298,6 +340,7 @@ done:
 static int milp_convert_cmd(int argc, char **argv)
 {
     if (argc != 2) return milp_usage(stderr), CLI_USAGE;
+    if (!cli_file_writable("milp convert", "OUT", argv[1])) return CLI_FAIL;
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
     int ok = p && ok_or_report(ctx, dopt_mps_write(ctx, p, argv[1]));
@@ -330,6 +373,8 @@ int cli_milp(int argc, char **argv)
         milp_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? CLI_USAGE : CLI_OK;
     }
+    for (int i = 1; i < argc; ++i) /* `dopt milp info --help` read a file named --help */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return milp_usage(stdout), CLI_OK;
     if (!strcmp(argv[0], "solve")) return milp_solve_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "search")) return milp_search_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "convert")) return milp_convert_cmd(argc - 1, argv + 1);

@@ -58,9 +58,10 @@ static dopt_status check_params(const dopt_gen_params *g, char *err, size_t errl
             return milp_error(err, errlen, bad, "auction needs 1 <= items <= 20000, bids >= 1, add_item_prob in [0,1)");
         return DOPT_OK;
     case DOPT_GEN_FACILITY:
-        if (g->cfl_customers < 1 || g->cfl_facilities < 1 || !(g->cfl_ratio > 0) ||
+        if (g->cfl_customers < 1 || g->cfl_facilities < 1 || !(g->cfl_ratio > 0 && isfinite(g->cfl_ratio)) ||
             (double)g->cfl_customers * g->cfl_facilities > 5e7)
-            return milp_error(err, errlen, bad, "facility location needs customers, facilities >= 1 (product <= 5e7), ratio > 0");
+            return milp_error(err, errlen, bad,
+                              "facility location needs customers, facilities >= 1 (product <= 5e7), finite ratio > 0");
         return DOPT_OK;
     case DOPT_GEN_INDSET:
         if (g->is_nodes < 1 || g->is_nodes > 40000 || (g->is_graph != 0 && g->is_graph != 1))

@@ -65,7 +65,8 @@ dopt_status milp_solve_exact(const dopt_milp *p, const dopt_milp_options *opt, d
     }
     dopt_context_set_threads(ctx, 1);
     dopt_ilp_problem P = {1, n, m, DOPT_FLOAT64, c, A, b, p->col_lo, p->col_hi, 0};
-    dopt_ilp_options o = {0, opt->time_limit};
+    /* the ILP layer takes limits below 1e9 s; longer (or +inf) is no limit, as for Cbc */
+    dopt_ilp_options o = {0, opt->time_limit < 1e9 ? opt->time_limit : 0};
     double obj = 0, bound = 0;
     int32_t status = 0;
     int64_t nodes = 0;

@@ -75,14 +75,23 @@ dopt_status milp_search(const dopt_milp *p, const double *pred, const dopt_milp_
     memset(res, 0, sizeof *res);
     res->milp.x = x_out, res->milp.status = DOPT_INVALID_DATA, res->milp.objective = res->milp.bound = NAN;
     res->milp.solver = milp_resolve_solver(opt.milp.solver);
+    opt.milp.ray = NULL; /* one caller's buffer, many jobs: not for searches */
     if (!(opt.delta >= 0) || opt.k0 < 0 || opt.k1 < 0)
-        return res->call_status =
-                   milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "search options: delta, k0, k1 must be >= 0");
+        return res->call_status = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
+                                             "search options: delta must be >= 0 (not NaN), k0 and k1 >= 0 "
+                                             "(delta %g, k0 %d, k1 %d)", opt.delta, opt.k0, opt.k1);
     dopt_status st = milp_check(p, err, errlen);
     if (st != DOPT_OK) return res->call_status = st;
+    int32_t n = p->n, nb = 0;
+    for (int32_t j = 0; j < n; ++j) nb += is_binary(p, j);
+    /* k0 + k1 beyond the binaries would fix every binary silently: refused */
+    if ((int64_t)opt.k0 + opt.k1 > nb)
+        return res->call_status = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
+                                             "search options: k0 + k1 = %lld exceeds the model's %d binaries",
+                                             (long long)opt.k0 + opt.k1, nb);
     for (int32_t j = 0; j < p->n; ++j)
         if (isnan(pred[j])) return DOPT_OK; /* per-instance outcome: invalid data */
-    int32_t n = p->n, nb = 0;
+    nb = 0;
     ranked *order = malloc((size_t)(n ? n : 1) * sizeof *order);
     int8_t *side = calloc((size_t)(n ? n : 1), 1);
     double *center = malloc((size_t)(n ? n : 1) * 8);
@@ -107,8 +116,6 @@ dopt_status milp_search(const dopt_milp *p, const double *pred, const dopt_milp_
         res->trust_size = nb;
     } else {
         qsort(order, (size_t)nb, sizeof *order, by_pred);
-        if (k0 > nb) k0 = nb;
-        if (k1 > nb - k0) k1 = nb - k0;
         for (int32_t q2 = 0; q2 < k0; ++q2) side[order[q2].j] = 1, center[order[q2].j] = 0;
         for (int32_t q2 = nb - k1; q2 < nb; ++q2) side[order[q2].j] = -1, center[order[q2].j] = 1;
         ones = k1, res->trust_size = k0 + k1;
@@ -119,18 +126,26 @@ dopt_status milp_search(const dopt_milp *p, const double *pred, const dopt_milp_
         st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
-    double delta = opt.delta;
+    double delta = opt.delta, limit = opt.milp.time_limit, t_start = milp_wall_seconds();
     for (;;) {
         q->row_hi[p->m] = delta - ones;
         res->rounds++;
         res->delta_used = delta;
-        double t = res->milp.seconds;
+        /* the limit covers the whole call: each round gets what is left */
+        if (limit > 0) opt.milp.time_limit = fmax(limit - (milp_wall_seconds() - t_start), 1e-3);
         st = milp_solve(q, &opt.milp, &res->milp, err, errlen);
-        res->milp.seconds += t; /* total over rounds */
+        res->milp.seconds = milp_wall_seconds() - t_start; /* total over rounds */
         if (st != DOPT_OK || res->milp.status != DOPT_PRIMAL_INFEASIBLE || !opt.repair || delta >= res->trust_size) break;
+        if (limit > 0 && milp_wall_seconds() - t_start >= limit) {
+            /* infeasible so far, no time to widen: the search ran out of time */
+            res->milp.status = DOPT_ITERATION_LIMIT, res->milp.bound = NAN;
+            break;
+        }
         delta = delta < 1 ? 1 : 2 * delta;
         if (delta > res->trust_size) delta = res->trust_size;
     }
+    /* the trust row sums |I| distances of at most 1: at delta >= |I| it cuts nothing */
+    res->whole_model = st == DOPT_OK && res->delta_used >= res->trust_size;
 done:
     dopt_milp_free(q);
     free(order), free(side), free(center);

@@ -40,14 +40,19 @@ dopt_status milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in, dopt
     if (opt_in) opt = *opt_in;
     else dopt_milp_options_default(&opt);
     if (!res) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "result is NULL");
-    res->status = DOPT_INVALID_DATA, res->has_solution = 0;
+    res->status = DOPT_INVALID_DATA, res->has_solution = 0, res->has_ray = 0;
     res->objective = res->bound = NAN, res->seconds = 0, res->nodes = 0;
-    if (!(opt.time_limit >= 0) || !(opt.gap >= 0) || opt.threads < 0 || opt.solver < DOPT_MILP_AUTO ||
-        opt.solver > DOPT_MILP_EXACT)
+    if (!(opt.time_limit >= 0) || !(opt.gap >= 0) || opt.threads < 0 || opt.threads > 1024 ||
+        opt.solver < DOPT_MILP_AUTO || opt.solver > DOPT_MILP_EXACT)
         return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
-                          "options: time_limit and gap must be >= 0, threads >= 0, solver AUTO, CBC or EXACT");
+                          "options: time_limit and gap must be >= 0 (not NaN), threads in [0, 1024], solver AUTO, "
+                          "CBC or EXACT (time_limit %g, gap %g, threads %d, solver %d)",
+                          opt.time_limit, opt.gap, opt.threads, (int)opt.solver);
     dopt_status st = milp_check(p, err, errlen);
     if (st != DOPT_OK) return st;
+    for (int32_t j = 0; opt.start && j < p->n; ++j)
+        if (isnan(opt.start[j])) /* Cbc would take it as a value */
+            return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "options: start[%d] is NaN", j);
     dopt_milp_solver which = res->solver = milp_resolve_solver(opt.solver);
     if (which == DOPT_MILP_CBC) {
         if (!dopt_milp_have_cbc())
