@@ -75,22 +75,12 @@ static void print_outcome(const dopt_milp *p, const outcome *o, double best, dou
     else printf("none |");
 }
 
-static void bench_milp_usage(FILE *f)
-{
-    fprintf(f, "usage: dopt bench milp [--size easy|medium|hard] [--count N] [--seed S] [--time-limit S]\n"
-               "                       [--noise SIGMA] [--family sc|ca|cfl|mis]\n"
-               "  the full MILP against predict-and-search (from the LP solution and from a perturbed\n"
-               "  optimum) on generated instances; --time-limit: wall-clock seconds per solve or search.\n"
-               "  PaS statuses are the trust region's (opt = optimal within the trust region).\n");
-}
 
 int cli_bench_milp(int argc, char **argv)
 {
     long long count = 2, seed = 1000;
     double limit = 60, noise = 1.5, margin = 2.0;
     const char *size_name = "medium", *only = NULL;
-    for (int i = 0; i < argc; ++i)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return bench_milp_usage(stdout), CLI_OK;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i], *val = cli_value(argc, argv, &i);
         if (!val) return CLI_USAGE;
@@ -107,9 +97,7 @@ int cli_bench_milp(int argc, char **argv)
         } else if (!strcmp(a, "--family")) {
             only = val;
         } else {
-            fprintf(stderr, "dopt bench milp: unknown option %s\n", a);
-            bench_milp_usage(stderr);
-            return CLI_USAGE;
+            return cli_usage_error("bench", "milp", "unknown option %s", a);
         }
     }
     /* a size or family that selects nothing is a usage error, not an empty table */

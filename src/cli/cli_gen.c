@@ -7,20 +7,6 @@
 #include "cli.h"
 #include "cli_output.h"
 
-static void gen_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: dopt gen sc|ca|cfl|mis|rc|wsc|knapsack --size easy|medium|hard --count N --seed S OUTDIR\n"
-            "         [--graph ba|er] [--affinity A] [--edge-prob P]   (mis)\n"
-            "         [--add-item-prob P]                               (ca; default 0.7 as Gasse et al.)\n"
-            "         [--rows R] [--cols C] [--density D]               (sc)\n"
-            "         [--items I] [--bids B] [--customers C] [--facilities F] [--ratio R] [--nodes N]\n"
-            "         [--n N] [--m M] [--dense]                         (rc, wsc, knapsack)  [--quiet]\n"
-            "  sizes (Gasse et al. 2019): sc 500/1000/2000 rows x 1000 cols, density 0.05; ca 100x500,\n"
-            "  200x1000, 300x1500 items x bids; cfl 100/200/400 customers x 100 facilities, ratio 5;\n"
-            "  mis 500/1000/1500 nodes, Barabasi-Albert affinity 4; rc n=16, m=2/4/8; wsc m=4/8/10\n"
-            "  elements, n=2m subsets; knapsack n=10/50/100 items. Instance K uses seed S+K.\n");
-}
 
 static int family_of(const char *s, dopt_gen_family *f)
 {
@@ -32,17 +18,11 @@ static int family_of(const char *s, dopt_gen_family *f)
 
 int cli_gen(int argc, char **argv)
 {
-    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        gen_usage(argc < 1 ? stderr : stdout);
-        return argc < 1 ? CLI_USAGE : CLI_OK;
-    }
-    for (int i = 1; i < argc; ++i)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return gen_usage(stdout), CLI_OK;
+    /* --help anywhere was answered by main.c (cli_help.c) before this runs */
+    if (argc < 1) return cli_usage(stderr, "gen", NULL), CLI_USAGE;
     dopt_gen_family family;
     if (!family_of(argv[0], &family)) {
-        fprintf(stderr, "dopt gen: unknown family '%s'\n", argv[0]);
-        gen_usage(stderr);
-        return CLI_USAGE;
+        return cli_usage_error("gen", NULL, "unknown family '%s'", argv[0]);
     }
     const char *size_name = NULL, *outdir = NULL;
     long long count = -1, seed = -1, v;
@@ -107,9 +87,7 @@ int cli_gen(int argc, char **argv)
     }
     dopt_gen_size size;
     if (!size_name || !outdir || count < 0 || seed < 0) {
-        fprintf(stderr, "dopt gen: --size, --count, --seed and OUTDIR are required\n");
-        gen_usage(stderr);
-        return CLI_USAGE;
+        return cli_usage_error("gen", NULL, "--size, --count, --seed and OUTDIR are required");
     }
     if (!strcmp(size_name, "easy")) size = DOPT_GEN_EASY;
     else if (!strcmp(size_name, "medium")) size = DOPT_GEN_MEDIUM;

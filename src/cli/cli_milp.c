@@ -8,30 +8,6 @@
 #include "cli.h"
 #include "cli_output.h"
 
-static void milp_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: dopt milp solve FILE.mps [--time-limit S] [--json] [--solver auto|cbc|exact] [--threads N]\n"
-            "                 [--gap G] [--relax] [--x-out FILE.npy] [--ray-out FILE.npy] [--format auto|free|fixed]\n"
-            "                 [--verbose]\n"
-            "       dopt milp search FILE.mps --pred P.npy [--delta D] [--k0 K] [--k1 K] [--time-limit S]\n"
-            "       dopt milp search FILE.mps [FILE.mps ...] --pred-dir DIR [same options]  (DIR/STEM.npy)\n"
-            "                 [--no-repair] [--solver auto|cbc|exact] [--workers N] [--x-out FILE.npy] [--json]\n"
-            "       dopt milp convert IN.mps OUT.mps\n"
-            "       dopt milp info FILE.mps\n"
-            "  solve prints status (optimal, infeasible, unbounded, time_limit, numerical, invalid), objective\n"
-            "  and time; --json prints {\"status\": ..., \"objective\": number|null, \"time_s\": number, ...}.\n"
-            "  --time-limit: wall-clock seconds for the whole call (search: every repair round included).\n"
-            "  --ray-out: when unbounded, a recession direction (n values, max |r_j| = 1; Cbc only).\n"
-            "  Output paths (--x-out, --ray-out, OUT.mps) are checked before any solving.\n"
-            "  search: P.npy holds one prediction (n) or K candidates (K, n) (binaries: probability of 1);\n"
-            "  every candidate's trust-region subproblem is solved, the best is reported (one result per\n"
-            "  file; with --json one object per line, with \"file\"). The status is the trust region's\n"
-            "  (\"optimal within the trust region\"; JSON \"solved\": \"trust_region\", \"model_optimal\": false)\n"
-            "  unless the radius covers the trust set (delta >= |I|: \"solved\": \"model\"). k0 + k1 must not\n"
-            "  exceed the model's binaries (usage error otherwise). Exit 0 when the\n"
-            "  solver ran (whatever its status), 1 on errors (file, solver), 2 on usage errors.\n");
-}
 
 static const char *status_word(int s)
 {
@@ -200,7 +176,7 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
 static int milp_solve_cmd(int argc, char **argv)
 {
     milp_args a;
-    if (!parse_args(argc, argv, &a, 0)) return milp_usage(stderr), CLI_USAGE;
+    if (!parse_args(argc, argv, &a, 0)) return cli_usage(stderr, "milp", "solve"), CLI_USAGE;
     if (!outputs_writable(&a, 0)) return CLI_FAIL;
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, a.file, a.format) : NULL;
@@ -246,7 +222,7 @@ static void pred_path_of(const milp_args *a, const char *file, char *out, size_t
 static int milp_search_cmd(int argc, char **argv)
 {
     milp_args a;
-    if (!parse_args(argc, argv, &a, 1)) return milp_usage(stderr), CLI_USAGE;
+    if (!parse_args(argc, argv, &a, 1)) return cli_usage(stderr, "milp", "search"), CLI_USAGE;
     if (!outputs_writable(&a, 1)) return CLI_FAIL;
     int F = a.nfiles, rc = CLI_FAIL;
     dopt_milp **models = calloc((size_t)F, sizeof *models);
@@ -339,7 +315,7 @@ done:
 
 static int milp_convert_cmd(int argc, char **argv)
 {
-    if (argc != 2) return milp_usage(stderr), CLI_USAGE;
+    if (argc != 2) return cli_usage_error("milp", "convert", "expected IN.mps OUT.mps");
     if (!cli_file_writable("milp convert", "OUT", argv[1])) return CLI_FAIL;
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
@@ -351,7 +327,7 @@ static int milp_convert_cmd(int argc, char **argv)
 
 static int milp_info_cmd(int argc, char **argv)
 {
-    if (argc != 1) return milp_usage(stderr), CLI_USAGE;
+    if (argc != 1) return cli_usage_error("milp", "info", "expected one FILE.mps");
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
     dopt_context_destroy(ctx);
@@ -369,17 +345,11 @@ static int milp_info_cmd(int argc, char **argv)
 
 int cli_milp(int argc, char **argv)
 {
-    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        milp_usage(argc < 1 ? stderr : stdout);
-        return argc < 1 ? CLI_USAGE : CLI_OK;
-    }
-    for (int i = 1; i < argc; ++i) /* `dopt milp info --help` read a file named --help */
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return milp_usage(stdout), CLI_OK;
+    /* --help anywhere was answered by main.c (cli_help.c) before this runs */
+    if (argc < 1) return cli_usage(stderr, "milp", NULL), CLI_USAGE;
     if (!strcmp(argv[0], "solve")) return milp_solve_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "search")) return milp_search_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "convert")) return milp_convert_cmd(argc - 1, argv + 1);
     if (!strcmp(argv[0], "info")) return milp_info_cmd(argc - 1, argv + 1);
-    fprintf(stderr, "dopt milp: unknown subcommand '%s'\n", argv[0]);
-    milp_usage(stderr);
-    return CLI_USAGE;
+    return cli_usage_error("milp", NULL, "unknown subcommand '%s'", argv[0]);
 }
