@@ -228,13 +228,19 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         const double *ytil = ga->ys + (size_t)i * n;
         int64_t oc = ilp_off(v, ILP_SHARE_C, i, n), ot = ilp_off(v, ILP_SHARE_CADD, i, n);
         double l = 0;
+        int finite = 1;
         for (int j = 0; j < n; ++j) {
             double ch = ilp_ld(v->c, v->dt_c, oc + j), ct = ilp_ld(v->c_add, v->dt_cadd, ot + j);
             double ystar = ilp_ld(ga->ytrue, ga->dt_ytrue, i * n + j);
+            if (!isfinite(ch) || !isfinite(ct) || !isfinite(ystar)) finite = 0;
             l += -(2 * ch - ct) * ytil[j] + 2 * ch * ystar - ct * ystar;
             dc[j] = 2 * (ystar - ytil[j]);
         }
-        ga->loss[i] = l;
+        /* a NaN/Inf cost makes the solves invalid (y = 0), which would leave a
+         * finite dc: the loss and the whole subgradient are NaN instead */
+        if (!finite)
+            for (int j = 0; j < n; ++j) dc[j] = NAN;
+        ga->loss[i] = finite ? l : NAN;
         return;
     }
     if (!solved) return;

@@ -465,6 +465,24 @@ static void test_spo(void)
         }
     }
     CHECK(viol == 0 && neg == 0, "SPO+: %d subgradient-inequality violations, %d negative losses", viol, neg);
+    /* a NaN in c^ (instance 0) or in c (instance 1): NaN loss and dc there,
+     * the other instances unchanged */
+    memcpy(p.c, c1, 8 * B * n);
+    spo(&p, ctrue, loss, dc);
+    p.c[0 * n + 3] = NAN;
+    ctrue[1 * n + 5] = NAN;
+    spo(&p, ctrue, l2, dc2);
+    int kept = 0, changed = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        if (i < 2) {
+            kept += !isnan(l2[i]);
+            for (int j = 0; j < n; ++j) kept += !isnan(dc2[i * n + j]);
+        } else {
+            changed += l2[i] != loss[i];
+            for (int j = 0; j < n; ++j) changed += dc2[i * n + j] != dc[i * n + j];
+        }
+    }
+    CHECK(kept == 0 && changed == 0, "SPO+ with NaN costs: %d finite entries, %d changed elsewhere", kept, changed);
     free(ctrue), free(loss), free(dc), free(l2), free(dc2), free(c1);
     gfree(&p);
 }
