@@ -222,6 +222,7 @@ static void test_bern_inputs(void)
     put_kind(dir, "xhat", 'b', 1, 2, sx, (double[]){1, 0, 1});
     CHECK(run(args) == 1 && stderr_mentions("xhat.npy") && stderr_mentions("bool"), "bool xhat.npy refused (%s)",
           output_of("stderr"));
+    put(dir, "xhat", 2, sx, xhat, 0);
 }
 
 static void test_ilp_inputs(void)
@@ -276,6 +277,36 @@ static void test_ilp_inputs(void)
     free(cb);
 }
 
+/* Output locations are checked before the work: nothing is solved or
+ * sampled (no summary line) when --out cannot be written. */
+static void test_output_paths(void)
+{
+    char gdir[1024], qdir[1024], idir[1024], bdir[1024], args[4096];
+    snprintf(gdir, sizeof gdir, "%s/gauss", work);
+    snprintf(qdir, sizeof qdir, "%s/qpint", work);
+    snprintf(idir, sizeof idir, "%s/ilpin", work);
+    snprintf(bdir, sizeof bdir, "%s/bernint", work);
+    /* with progress on every step, any step run before the failure shows */
+    setenv("DOPT_PROGRESS_INTERVAL", "0", 1);
+    snprintf(args, sizeof args,
+             "diffuse sample --gaussian '%s' --sampler ddim --steps 10 --samples 10 --seed 1 --out /nonexistent-dopt/x.npy",
+             gdir);
+    CHECK(run(args) == 1 && stderr_mentions("/nonexistent-dopt") && !stderr_mentions("steps:"),
+          "diffuse --out in a missing directory fails before sampling (%s)", output_of("stderr"));
+    unsetenv("DOPT_PROGRESS_INTERVAL");
+    /* qp, ilp, bern: the failure names the directory (the order is not
+     * observable from outside for them) */
+    snprintf(args, sizeof args, "qp solve '%s' --out /nonexistent-dopt/out", qdir);
+    CHECK(run(args) == 1 && stderr_mentions("/nonexistent-dopt") && output_of("stdout")[0] == 0,
+          "qp --out under a missing directory fails before solving (%s)", output_of("stderr"));
+    snprintf(args, sizeof args, "ilp solve '%s' --out /nonexistent-dopt/out", idir);
+    CHECK(run(args) == 1 && stderr_mentions("/nonexistent-dopt") && output_of("stdout")[0] == 0,
+          "ilp --out under a missing directory fails before solving (%s)", output_of("stderr"));
+    snprintf(args, sizeof args, "bern '%s' --out /nonexistent-dopt/out", bdir);
+    CHECK(run(args) == 1 && stderr_mentions("/nonexistent-dopt") && output_of("stdout")[0] == 0,
+          "bern --out under a missing directory fails before evaluating (%s)", output_of("stderr"));
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc > 1 ? 2 : 1, (char *[]){argv[0], (char *)"cpu"});
@@ -291,5 +322,6 @@ int main(int argc, char **argv)
     test_qp_inputs();
     test_bern_inputs();
     test_ilp_inputs();
+    test_output_paths();
     return tu_finish("test_cli_layers");
 }

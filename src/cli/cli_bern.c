@@ -127,6 +127,7 @@ int cli_bern(int argc, char **argv)
         !(hb = cli_layer_real(&b, pb, dt, quiet)))
         goto done;
     if (has_c && !(hc = cli_layer_real(&c, pc, dt, quiet))) goto done;
+    if (!cli_layer_output_dir_ok(outdir)) goto done;
     if (dopt_context_create(&ctx, backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

@@ -206,6 +206,7 @@ int cli_diffuse(int argc, char **argv)
         fprintf(stderr, "dopt: the target has n = 0\n");
         goto done;
     }
+    if (!cli_layer_output_file_ok(out)) goto done;
     if (dopt_context_create(&ctx, backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

@@ -184,6 +184,7 @@ int cli_ilp(int argc, char **argv)
         if (pert) bytes += nb * (double)o.samples * (double)(8 * n + 4);
         if (!cli_layer_memory_ok(bytes, "ilp solve", pert ? "--samples or the batch" : "the batch")) goto done;
     }
+    if (!cli_layer_output_dir_ok(o.outdir)) goto done;
     if (dopt_context_create(&ctx, o.backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

@@ -195,6 +195,8 @@ int cli_qp(int argc, char **argv)
     if (dlamf && !load_grad(dlamf, B, m, dt, quiet, &glam)) goto done;
     if (dnuf && !load_grad(dnuf, B, k, dt, quiet, &gnu)) goto done;
 
+    if (!cli_layer_output_dir_ok(outdir)) goto done;
+
     dopt_status s = dopt_context_create(&ctx, backend);
     if (s != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
