@@ -166,7 +166,8 @@ int cli_ilp(int argc, char **argv)
         goto done;
     }
     if (n < 1 || n > 256 || m > 256) {
-        fprintf(stderr, "dopt: need 1 <= n <= 256 and m <= 256 (n = %lld, m = %lld)\n", (long long)n, (long long)m);
+        fprintf(stderr, "dopt: need 1 <= n <= 256 and m <= 256 (n = %lld from %s, m = %lld from %s)\n", (long long)n,
+                paths[IN_C], (long long)m, paths[IN_A]);
         goto done;
     }
     dopt_dtype dt = DOPT_FLOAT32;
