@@ -98,7 +98,10 @@ DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_dif
  * Gaussian), for testing samplers without a network: for the noised target
  * p_t = sum_k w_k N(sqrt(abar) m_k, abar S_k + (1 - abar) I),
  * eps_hat(x) = -sqrt(1 - abar) grad log p_t(x). Host memory, float64:
- * weights (K), means (K, n), covs (K, n, n) SPD, x and eps (rows, n). */
+ * weights (K), means (K, n), covs (K, n, n) symmetric positive
+ * semidefinite, x and eps (rows, n). Weights are relative (finite, >= 0,
+ * not all 0); NaN/Inf anywhere or a non-symmetric covariance is
+ * DOPT_ERR_INVALID_ARGUMENT with the component named. */
 DOPT_API dopt_status dopt_diffusion_mixture_eps(dopt_context *ctx, int32_t n, int32_t components, const double *weights,
                                                 const double *means, const double *covs, double abar, int64_t rows,
                                                 const double *x, double *eps);

@@ -14,7 +14,9 @@ extern "C" {
  * per instance (CombOptNet's convention), n and m up to 64 (accepted up to
  * 256). Shapes: c (batch, n) or (n); A (batch, m, n) or (m, n); b (batch, m)
  * or (m); lb, ub (batch, n) or (n), NULL = 0 and 1 (binary). Bounds must be
- * finite, |bound| <= 1e9; they are rounded inward to integers. Everything is
+ * finite, |bound| <= 1e9; they are rounded inward to integers. b_i = +inf
+ * switches row i off for that instance (as h_i = +inf in the QP layer);
+ * b_i = -inf or NaN is invalid data. Everything is
  * solved in float64 whatever the dtype. Branch and bound with a bounded dual
  * simplex (docs/ILP.md): the objective is optimal to 1e-9 relative. CPU and
  * GPU objectives agree to that tolerance; y may differ between alternative
@@ -85,8 +87,10 @@ DOPT_API void dopt_ilp_grad_options_default(dopt_ilp_grad_options *g);
 /* Given the forward's y (batch, n) and status (batch) and dL/dy (batch, n),
  * writes dA, db, dc (each optional, shaped like the parameter; shared ones
  * get the batch sum; all arrays backend memory;
- * DBB, perturbed and identity give dA = db = 0). DBB solves the batch once
- * more, perturbed K times (opt's limits apply). */
+ * DBB, perturbed and identity give dA = db = 0; an absent row, b_i = +inf,
+ * gets 0). A NaN or Inf in an instance's dy makes its dA, db, dc NaN for
+ * every method, whatever its status. DBB solves the batch once more,
+ * perturbed K times (opt's limits apply). */
 DOPT_API dopt_status dopt_ilp_backward(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                        const dopt_ilp_grad_options *g, const void *y, const int32_t *status,
                                        const void *dy, void *dA, void *db, void *dc);

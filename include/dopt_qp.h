@@ -15,7 +15,9 @@ extern "C" {
  * A parameter whose bit is set in `shared` is one copy for the whole batch;
  * otherwise it has a leading batch dimension. Q may be NULL (an LP); Q must be
  * positive semidefinite (only its symmetric part is used). h may contain
- * +inf: that row is absent for that instance. m = 0 or k = 0 are allowed
+ * +inf: that row is absent for that instance (h = -inf, NaN anywhere, or Inf
+ * elsewhere is DOPT_INVALID_DATA: no finite certificate exists for
+ * "G_i x <= -inf"). m = 0 or k = 0 are allowed
  * (G, h or A, b then NULL). */
 enum {
     DOPT_QP_SHARE_Q = 1u << 0,
@@ -76,7 +78,8 @@ typedef struct dopt_qp_grad_in {
 
 /* Outgoing gradients, each optional (NULL = not wanted), shaped like the
  * corresponding parameter: a shared parameter gets the sum over the batch.
- * Instances that were not solved contribute zero. */
+ * Instances that were not solved contribute zero. A NaN or Inf in an
+ * instance's incoming gradient makes all its gradients NaN (solved or not). */
 typedef struct dopt_qp_grad_out {
     void *dQ, *dp, *dG, *dh, *dA, *db;
 } dopt_qp_grad_out;

@@ -160,14 +160,25 @@ DOPT_KFN void ilp_read_data(const ilp_view *v, int64_t i, double *A, double *b, 
     int n = v->n, m = v->m;
     int64_t oa = ilp_off(v, ILP_SHARE_A, i, (int64_t)m * n), ob = ilp_off(v, ILP_SHARE_B, i, m);
     for (int k = 0; k < m * n; ++k) A[k] = ilp_ld(v->A, v->dt_A, oa + k);
-    for (int k = 0; k < m; ++k) b[k] = ilp_ld(v->b, v->dt_b, ob + k);
+    for (int k = 0; k < m; ++k) {
+        b[k] = ilp_ld(v->b, v->dt_b, ob + k);
+        if (ilp_row_absent(b[k])) { /* a zero row has no distance: no mismatch, zero gradient */
+            b[k] = 0;
+            for (int j = 0; j < n; ++j) A[(size_t)k * n + j] = 0;
+        }
+    }
     for (int j = 0; j < n; ++j) ilp_int_bounds(v, i, j, &L[j], &U[j]);
 }
 
 DOPT_KFN size_t ilp_grad_work(int n, int m) { return (size_t)m * n + 2 * (size_t)m + 10 * (size_t)n + 64; }
 
 /* Gradient row of instance i for the method in ga (work: ilp_grad_work
- * doubles plus n ints). */
+ * doubles plus n ints). A NaN or Inf anywhere in the instance's dy makes its
+ * whole row (dA, db, dc) NaN, for every method and whatever the status:
+ * a non-finite incoming gradient must not vanish (CombOptNet's box
+ * projection and DBB's extra solve would otherwise turn it into finite
+ * numbers). The perturbed method's y_eps does not depend on dy and is
+ * still written. */
 DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int64_t i, double *work, int *order)
 {
     int n = v->n, m = v->m;
@@ -180,6 +191,21 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         dy[j] = ga->dy ? ilp_ld(ga->dy, ga->dt_dy, i * n + j) : 0.0;
     }
     int solved = ga->status[i] == DOPT_INST_SOLVED || ga->status[i] == DOPT_INST_ITERATION_LIMIT;
+    int dy_finite = 1;
+    for (int j = 0; j < n; ++j)
+        if (!isfinite(dy[j])) dy_finite = 0;
+    if (!dy_finite && ga->method != ILP_GRAD_SPO) {
+        for (size_t k = 0; k < ilp_grad_row(n, m); ++k) G[k] = NAN;
+        if (ga->method == ILP_GRAD_PERTURBED && ga->y_eps) {
+            int K = ga->samples;
+            for (int j = 0; j < n; ++j) {
+                double s = 0;
+                for (int k = 0; k < K; ++k) s += ga->ys[((size_t)i * K + k) * n + j];
+                ga->y_eps[(size_t)i * n + j] = s / K;
+            }
+        }
+        return;
+    }
     if (ga->method == ILP_GRAD_PERTURBED) {
         /* y_eps = mean_k y(c + eps Z_k); dc = mean_k Z_k <y_k, dy> / eps */
         double *z = rest, *ym = rest + n;
@@ -202,13 +228,19 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         const double *ytil = ga->ys + (size_t)i * n;
         int64_t oc = ilp_off(v, ILP_SHARE_C, i, n), ot = ilp_off(v, ILP_SHARE_CADD, i, n);
         double l = 0;
+        int finite = 1;
         for (int j = 0; j < n; ++j) {
             double ch = ilp_ld(v->c, v->dt_c, oc + j), ct = ilp_ld(v->c_add, v->dt_cadd, ot + j);
             double ystar = ilp_ld(ga->ytrue, ga->dt_ytrue, i * n + j);
+            if (!isfinite(ch) || !isfinite(ct) || !isfinite(ystar)) finite = 0;
             l += -(2 * ch - ct) * ytil[j] + 2 * ch * ystar - ct * ystar;
             dc[j] = 2 * (ystar - ytil[j]);
         }
-        ga->loss[i] = l;
+        /* a NaN/Inf cost makes the solves invalid (y = 0), which would leave a
+         * finite dc: the loss and the whole subgradient are NaN instead */
+        if (!finite)
+            for (int j = 0; j < n; ++j) dc[j] = NAN;
+        ga->loss[i] = finite ? l : NAN;
         return;
     }
     if (!solved) return;

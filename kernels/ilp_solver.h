@@ -139,8 +139,10 @@ DOPT_KFN ilp_work ilp_work_carve(void *buf, int n, int m, int depth)
     return w;
 }
 
-/* Reads solve s into the workspace. Returns DOPT_INST_INVALID for
- * non-finite data or bounds beyond ILP_MAX_BOUND, DOPT_INST_PRIMAL_INFEASIBLE
+/* Reads solve s into the workspace. A row with b_i = +inf is absent (as
+ * h_i = +inf in the QP layer): it is loaded as 0'y <= 0. Returns
+ * DOPT_INST_INVALID for other non-finite data (NaN anywhere, b_i = -inf,
+ * Inf in A or c) or bounds beyond ILP_MAX_BOUND, DOPT_INST_PRIMAL_INFEASIBLE
  * when the integer box is empty, else DOPT_INST_RUNNING. Bounds are rounded
  * inward to integers. */
 DOPT_KFN int ilp_load(const ilp_view *v, int64_t s, ilp_work *w)
@@ -165,12 +167,14 @@ DOPT_KFN int ilp_load(const ilp_view *v, int64_t s, ilp_work *w)
         w->U0[j] = w->U[j] = u;
     }
     for (int i = 0; i < m; ++i) {
-        w->b[i] = ilp_ld(v->b, v->dt_b, ob + i);
-        if (!isfinite(w->b[i])) bad = 1;
+        double bi = ilp_ld(v->b, v->dt_b, ob + i);
+        int absent = ilp_row_absent(bi);
+        if (!absent && !isfinite(bi)) bad = 1; /* NaN, -inf */
+        w->b[i] = absent ? 0.0 : bi;
         for (int j = 0; j < n; ++j) {
             double a = ilp_ld(v->A, v->dt_A, oa + (int64_t)i * n + j);
-            if (!isfinite(a)) bad = 1;
-            w->A[(size_t)i * n + j] = a;
+            if (!isfinite(a)) bad = 1; /* also in an absent row, as in the QP layer */
+            w->A[(size_t)i * n + j] = absent ? 0.0 : a; /* 0'y <= 0: always satisfied */
         }
     }
     if (bad) return DOPT_INST_INVALID;

@@ -63,6 +63,10 @@ DOPT_KFN void ilp_int_bounds(const ilp_view *v, int64_t inst, int j, double *l, 
     *u = floor(hi + 1e-9 * fmax(1.0, fabs(hi)));
 }
 
+/* b_i = +inf switches row i off for that instance (as h_i = +inf does in
+ * the QP layer), so a batch can share A while using different rows. */
+DOPT_KFN int ilp_row_absent(double b) { return b > DBL_MAX; }
+
 /* Offset of data instance `inst` in an array of per-instance size `len`. */
 DOPT_KFN int64_t ilp_off(const ilp_view *v, uint32_t bit, int64_t inst, int64_t len)
 {

@@ -141,15 +141,36 @@ DOPT_KFN void DFN(qp_solve_instance)(const DFN(qp_batch) *bt, const DFN(qp_setti
     DFN(qp_instance_end)(bt, work, &st, keep, i, x, lam, nu, status, iters);
 }
 
+/* 1 when instance i's incoming gradients (gx, and glam, gnu when given) are
+ * all finite. */
+DOPT_KFN int DFN(qp_grad_in_finite)(int n, int m, int k, const DREAL *gx, const DREAL *glam, const DREAL *gnu,
+                                    int64_t i)
+{
+    if (!DFN(qp_all_finite)((size_t)n, gx + i * n)) return 0;
+    if (glam && !DFN(qp_all_finite)((size_t)m, glam + i * m)) return 0;
+    if (gnu && !DFN(qp_all_finite)((size_t)k, gnu + i * k)) return 0;
+    return 1;
+}
+
 /* Adjoint of instance i into DX, DLT, DN (zero unless it was solved): the
  * kept prefix is copied into the full workspace `work`, whose rest is the
- * refinement's scratch. */
+ * refinement's scratch. A NaN or Inf in the instance's incoming gradient
+ * makes its whole adjoint NaN, whatever its status, so every gradient of
+ * that instance (and the batch sums of shared ones) is NaN: a non-finite
+ * incoming gradient never vanishes into a zero or a finite number. */
 DOPT_KFN void DFN(qp_adjoint_instance)(const DFN(qp_batch) *bt, const DREAL *kept, DREAL *work, int refine,
                                        int32_t status, const DREAL *gx, const DREAL *glam, const DREAL *gnu, int64_t i,
                                        DREAL *DX, DREAL *DLT, DREAL *DN)
 {
     int n = bt->n, m = bt->m, k = bt->k;
     DREAL *dx = DX + i * n, *dlt = DLT + i * m, *dn = DN + i * k;
+    if (!DFN(qp_grad_in_finite)(n, m, k, gx, glam, gnu, i)) {
+        DREAL nan = (DREAL)NAN;
+        for (int j = 0; j < n; ++j) dx[j] = nan;
+        for (int r = 0; r < m; ++r) dlt[r] = nan;
+        for (int r = 0; r < k; ++r) dn[r] = nan;
+        return;
+    }
     if (status != DOPT_INST_SOLVED) {
         for (int j = 0; j < n; ++j) dx[j] = 0;
         for (int r = 0; r < m; ++r) dlt[r] = 0;

@@ -125,13 +125,15 @@ DOPT_KFN int DFN(qp_check_data)(const DFN(qp_view) *v)
     if (!DFN(qp_all_finite)((size_t)m * n, v->G)) return DOPT_INST_INVALID;
     if (!DFN(qp_all_finite)((size_t)k * n, v->A)) return DOPT_INST_INVALID;
     if (!DFN(qp_all_finite)((size_t)k, v->b)) return DOPT_INST_INVALID;
-    int infeasible = 0;
+    /* h_i = +inf switches row i off; NaN and -inf are invalid. "G_i x <= -inf"
+     * is infeasible, but it has no finite Farkas certificate (G'lam + A'nu = 0,
+     * lam >= 0, h'lam + b'nu < 0) unless G_i = 0, so status 1, which promises
+     * one in lam and nu, would be a lie: such data is rejected instead. */
     for (int i = 0; i < m; ++i) {
         DREAL hi = v->h[i];
-        if (hi != hi) return DOPT_INST_INVALID;
-        if (hi < -DREAL_MAX) infeasible = 1; /* G_i x <= -inf */
+        if (hi != hi || hi < -DREAL_MAX) return DOPT_INST_INVALID;
     }
-    return infeasible ? DOPT_INST_PRIMAL_INFEASIBLE : DOPT_INST_RUNNING;
+    return DOPT_INST_RUNNING;
 }
 
 /* Symmetrize Q into w->Qs (the objective only sees (Q+Q')/2, and so does

@@ -644,6 +644,31 @@ static void test_determinism_and_errors(void)
     free(x1), free(x2), free(e);
 }
 
+/* The exact mixture score checks its target: NaN/Inf in weights, means or
+ * covariances and a non-symmetric covariance are call errors naming the
+ * component, not NaN samples or one triangle silently used. */
+static void test_mixture_eps_inputs(void)
+{
+    dopt_context *host = NULL;
+    CHECK_OK(dopt_context_create(&host, DOPT_BACKEND_CPU));
+    double w[2] = {0.5, 0.5}, m[4] = {0, 0, 1, 1}, S[8] = {1, 0, 0, 1, 1, 0.2, 0.2, 1}, x[4] = {0, 0, 1, 1}, eps[4];
+    CHECK_OK(dopt_diffusion_mixture_eps(host, 2, 2, w, m, S, 0.5, 2, x, eps));
+    double wi[2] = {INFINITY, 1}, mn[4] = {0, 0, NAN, 1}, Sa[8] = {1, 0, 0, 1, 1, 0.2, 0.3, 1},
+           Sn[8] = {1, 0, 0, 1, 1, 0.2, 0.2, NAN};
+    CHECK(dopt_diffusion_mixture_eps(host, 2, 2, wi, m, S, 0.5, 2, x, eps) == DOPT_ERR_INVALID_ARGUMENT,
+          "an infinite weight is accepted");
+    CHECK(dopt_diffusion_mixture_eps(host, 2, 2, w, mn, S, 0.5, 2, x, eps) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(dopt_context_last_error(host), "mean 1"),
+          "NaN in mean 1: %s", dopt_context_last_error(host));
+    CHECK(dopt_diffusion_mixture_eps(host, 2, 2, w, m, Sa, 0.5, 2, x, eps) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(dopt_context_last_error(host), "covariance 1 is not symmetric"),
+          "non-symmetric covariance 1: %s", dopt_context_last_error(host));
+    CHECK(dopt_diffusion_mixture_eps(host, 2, 2, w, m, Sn, 0.5, 2, x, eps) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(dopt_context_last_error(host), "covariance 1"),
+          "NaN in covariance 1: %s", dopt_context_last_error(host));
+    dopt_context_destroy(host);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -656,6 +681,7 @@ int main(int argc, char **argv)
     test_candidates();
     test_candidates_nan();
     test_determinism_and_errors();
+    test_mixture_eps_inputs();
     test_cuda_matches_cpu();
     return tu_finish("test_diffusion");
 }

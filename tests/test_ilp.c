@@ -227,6 +227,66 @@ static void test_limits(void)
     ifree(&p);
 }
 
+/* b_i = +inf switches row i off (as h_i = +inf in the QP layer): the
+ * solution equals that of the problem without the row, a shared A can be
+ * used with different rows per instance, and b_i = -inf or NaN, or NaN in
+ * an absent row's A, are still invalid data. */
+static void test_absent_rows(void)
+{
+    int64_t B = 300;
+    int n = 6, m = 4;
+    iprob p = gen(B, n, m, -2, 2, 0.3, 77);
+    iprob q = gen(B, n, m, -2, 2, 0.3, 77); /* same data; rows 1 and 3 off */
+    for (int64_t i = 0; i < B; ++i)
+        for (int r = 1; r < m; r += 2) q.b[i * m + r] = (i % 3 == 0) ? INFINITY : q.b[i * m + r];
+    isol s;
+    CHECK_OK(isolve(&q, 0, 0, NULL, &s));
+    int mism = 0, off = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        double best;
+        if (i % 3 == 0) { /* the oracle of the problem without rows 1 and 3 */
+            iprob r = {1, n, 2, p.c + i * n, malloc(8 * 2 * n), malloc(8 * 2), p.lb ? p.lb + i * n : NULL,
+                       p.ub ? p.ub + i * n : NULL};
+            memcpy(r.A, p.A + (i * m + 0) * n, 8 * n);
+            memcpy(r.A + n, p.A + (i * m + 2) * n, 8 * n);
+            r.b[0] = p.b[i * m + 0], r.b[1] = p.b[i * m + 2];
+            best = enumerate(&r, 0, 0, 0);
+            free(r.A), free(r.b);
+            ++off;
+        } else {
+            best = enumerate(&p, 0, i, 0);
+        }
+        if (best == INFINITY ? s.status[i] != DOPT_PRIMAL_INFEASIBLE
+                             : (s.status[i] != DOPT_SOLVED || fabs(s.obj[i] - best) > 1e-9 * fmax(1, fabs(best))))
+            ++mism;
+    }
+    CHECK(off > 0 && mism == 0, "absent rows (b = +inf): %d of %lld instances differ from the oracle", mism,
+          (long long)B);
+    isol_free(&s);
+
+    /* shared A, per-instance b switching rows off: instance 1 has no rows at all */
+    double A[2] = {1, 1}, b[2] = {1, INFINITY}, c[4] = {-1, -1, -1, -1};
+    iprob sh = {2, 2, 1, c, A, b, NULL, NULL};
+    CHECK_OK(isolve(&sh, DOPT_ILP_SHARE_A, 0, NULL, &s));
+    CHECK(s.status[0] == DOPT_SOLVED && s.obj[0] == -1, "shared A, row on: status %d obj %g", s.status[0], s.obj[0]);
+    CHECK(s.status[1] == DOPT_SOLVED && s.obj[1] == -2, "shared A, row off: status %d obj %g", s.status[1], s.obj[1]);
+    isol_free(&s);
+
+    double A3[6] = {1, 1, NAN, 0, 1, 1}, b3[3] = {-INFINITY, NAN, INFINITY}, c3[6] = {-1, -1, -1, -1, -1, -1};
+    double A3b[6] = {1, 1, 1, 1, NAN, 1};
+    iprob bad = {3, 2, 1, c3, A3, b3, NULL, NULL};
+    CHECK_OK(isolve(&bad, 0, 0, NULL, &s));
+    CHECK(s.status[0] == DOPT_INVALID_DATA, "b = -inf: status %d (invalid data, as h = -inf in the QP)", s.status[0]);
+    CHECK(s.status[1] == DOPT_INVALID_DATA, "b = NaN: status %d", s.status[1]);
+    CHECK(s.status[2] == DOPT_SOLVED, "A finite, b = +inf: status %d", s.status[2]);
+    isol_free(&s);
+    bad.A = A3b;
+    CHECK_OK(isolve(&bad, 0, 0, NULL, &s));
+    CHECK(s.status[2] == DOPT_INVALID_DATA, "NaN in an absent row's A: status %d", s.status[2]);
+    isol_free(&s);
+    ifree(&p), ifree(&q);
+}
+
 static void test_bad_input(void)
 {
     iprob p = gen(6, 4, 2, 0, 1, 0.0, 5);
@@ -459,6 +519,7 @@ int main(int argc, char **argv)
     }
     test_limits();
     test_bad_input();
+    test_absent_rows();
     test_threads_determinism();
     test_trail_depth_mixed_boxes();
     test_time_limit();

@@ -465,6 +465,24 @@ static void test_spo(void)
         }
     }
     CHECK(viol == 0 && neg == 0, "SPO+: %d subgradient-inequality violations, %d negative losses", viol, neg);
+    /* a NaN in c^ (instance 0) or in c (instance 1): NaN loss and dc there,
+     * the other instances unchanged */
+    memcpy(p.c, c1, 8 * B * n);
+    spo(&p, ctrue, loss, dc);
+    p.c[0 * n + 3] = NAN;
+    ctrue[1 * n + 5] = NAN;
+    spo(&p, ctrue, l2, dc2);
+    int kept = 0, changed = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        if (i < 2) {
+            kept += !isnan(l2[i]);
+            for (int j = 0; j < n; ++j) kept += !isnan(dc2[i * n + j]);
+        } else {
+            changed += l2[i] != loss[i];
+            for (int j = 0; j < n; ++j) changed += dc2[i * n + j] != dc[i * n + j];
+        }
+    }
+    CHECK(kept == 0 && changed == 0, "SPO+ with NaN costs: %d finite entries, %d changed elsewhere", kept, changed);
     free(ctrue), free(loss), free(dc), free(l2), free(dc2), free(c1);
     gfree(&p);
 }
@@ -535,6 +553,100 @@ static void test_bad_grad_input(void)
           "NULL dy accepted");
     unstage(&s);
     gfree(&p);
+}
+
+/* A NaN or Inf in dy: every method gives NaN in the affected instance's dA,
+ * db and dc (whatever its status) and leaves the other instances exactly
+ * as without it; shared gradients (batch sums) become NaN. */
+static void test_nonfinite_dy(void)
+{
+    int64_t B = 4;
+    int n = 5, m = 3;
+    gprob p = random_binary(B, n, m, 61);
+    double y[20], dy[20], dyb[20], dA[60], db[12], dc[20], dA0[60], db0[12], dc0[20];
+    int32_t st[4];
+    solve(&p, y, st);
+    st[3] = DOPT_PRIMAL_INFEASIBLE; /* an unsolved instance must not swallow NaN either */
+    tu_seed(62);
+    for (int e = 0; e < 20; ++e) dy[e] = tu_normal();
+    const char *names[4] = {"combopt", "dbb", "perturbed", "identity"};
+    for (int meth = 0; meth < 4; ++meth) {
+        dopt_ilp_grad_options g;
+        dopt_ilp_grad_options_default(&g);
+        g.method = (dopt_ilp_method)meth;
+        backward(&p, &g, y, st, dy, dA0, db0, dc0);
+        memcpy(dyb, dy, sizeof dy);
+        dyb[0 * n + 2] = NAN;                             /* instance 0: one NaN */
+        for (int j = 0; j < n; ++j) dyb[1 * n + j] = NAN; /* instance 1: all NaN */
+        dyb[3 * n + 4] = INFINITY;                        /* instance 3 (unsolved): Inf */
+        backward(&p, &g, y, st, dyb, dA, db, dc);
+        int lost = 0, changed = 0;
+        for (int64_t i = 0; i < B; ++i) {
+            int hit = i != 2;
+            for (int e = 0; e < m * n; ++e) hit ? (lost += !isnan(dA[i * m * n + e])) : (changed += dA[i * m * n + e] != dA0[i * m * n + e]);
+            for (int e = 0; e < m; ++e) hit ? (lost += !isnan(db[i * m + e])) : (changed += db[i * m + e] != db0[i * m + e]);
+            for (int e = 0; e < n; ++e) hit ? (lost += !isnan(dc[i * n + e])) : (changed += dc[i * n + e] != dc0[i * n + e]);
+        }
+        CHECK(lost == 0, "%s: %d gradient entries of instances with a NaN/Inf dy are not NaN", names[meth], lost);
+        CHECK(changed == 0, "%s: %d entries of the clean instance changed", names[meth], changed);
+        gprob s = p;
+        s.shared = DOPT_ILP_SHARE_A | DOPT_ILP_SHARE_B;
+        double dAs[15], dbs[3];
+        backward(&s, &g, y, st, dyb, dAs, dbs, NULL);
+        int finite = 0;
+        for (int e = 0; e < 15; ++e) finite += !isnan(dAs[e]);
+        for (int e = 0; e < 3; ++e) finite += !isnan(dbs[e]);
+        CHECK(finite == 0, "%s: %d shared-gradient entries stay finite despite a NaN dy", names[meth], finite);
+    }
+    gfree(&p);
+}
+
+/* b_i = +inf (row absent): CombOptNet gives the row zero dA and db, and the
+ * rest equals the gradient of the problem without that row. */
+static void test_absent_row_grad(void)
+{
+    int64_t B = 200;
+    int n = 6, m = 3;
+    gprob p = random_binary(B, n, m, 71);
+    gprob q = random_binary(B, n, m - 1, 72); /* rows 0 and 2 of p */
+    for (int64_t i = 0; i < B; ++i) {
+        memcpy(q.A + (i * 2 + 0) * n, p.A + (i * m + 0) * n, 8 * n);
+        memcpy(q.A + (i * 2 + 1) * n, p.A + (i * m + 2) * n, 8 * n);
+        q.b[i * 2 + 0] = p.b[i * m + 0], q.b[i * 2 + 1] = p.b[i * m + 2];
+        memcpy(q.c + i * n, p.c + i * n, 8 * n);
+        p.b[i * m + 1] = INFINITY;
+    }
+    double *y = calloc(B * n, 8), *yq = calloc(B * n, 8), *dy = calloc(B * n, 8);
+    double *dA = calloc(B * m * n, 8), *db = calloc(B * m, 8), *dc = calloc(B * n, 8);
+    double *dAq = calloc(B * 2 * n, 8), *dbq = calloc(B * 2, 8), *dcq = calloc(B * n, 8);
+    int32_t *st = calloc(B, 4), *stq = calloc(B, 4);
+    solve(&p, y, st);
+    solve(&q, yq, stq);
+    tu_seed(73);
+    for (int64_t e = 0; e < B * n; ++e) dy[e] = tu_normal();
+    dopt_ilp_grad_options g;
+    dopt_ilp_grad_options_default(&g);
+    backward(&p, &g, y, st, dy, dA, db, dc);
+    backward(&q, &g, y, st, dy, dAq, dbq, dcq);
+    int bad = 0, nonzero = 0, same_y = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        int eq = st[i] == stq[i] && memcmp(y + i * n, yq + i * n, 8 * n) == 0;
+        same_y += eq;
+        bad += db[i * m + 1] != 0;
+        for (int j = 0; j < n; ++j) bad += dA[(i * m + 1) * n + j] != 0;
+        for (int j = 0; j < n; ++j) {
+            bad += fabs(dA[(i * m + 0) * n + j] - dAq[(i * 2 + 0) * n + j]) > 1e-12;
+            bad += fabs(dA[(i * m + 2) * n + j] - dAq[(i * 2 + 1) * n + j]) > 1e-12;
+            bad += fabs(dc[i * n + j] - dcq[i * n + j]) > 1e-12;
+            nonzero += dA[(i * m + 0) * n + j] != 0;
+        }
+        bad += fabs(db[i * m + 0] - dbq[i * 2 + 0]) > 1e-12 || fabs(db[i * m + 2] - dbq[i * 2 + 1]) > 1e-12;
+    }
+    CHECK(same_y == B, "absent row: %lld of %lld solutions differ from the problem without it", (long long)(B - same_y),
+          (long long)B);
+    CHECK(bad == 0 && nonzero > 0, "absent row: %d gradient entries wrong (%d nonzero)", bad, nonzero);
+    free(y), free(yq), free(dy), free(dA), free(db), free(dc), free(dAq), free(dbq), free(dcq), free(st), free(stq);
+    gfree(&p), gfree(&q);
 }
 
 /* ---- the CUDA backend against the CPU backend ------------------------------- */
@@ -711,6 +823,8 @@ int main(int argc, char **argv)
     test_perturbed();
     test_spo();
     test_origin();
+    test_nonfinite_dy();
+    test_absent_row_grad();
     if (!tu_cuda()) test_bad_grad_input();
     test_cuda_matches_cpu();
     return tu_finish("test_ilp_grad");

@@ -53,9 +53,14 @@ static void test_statuses(void)
         double G6[2] = {1, NAN}, h6[1] = {INFINITY};
         CHECK(solve_status(2, 1, 0, Q, p2, G6, h6, NULL, NULL, NULL, NULL) == DOPT_INVALID_DATA, "NaN in an absent row");
     }
-    { /* h = -inf: a row nothing satisfies */
+    { /* h = -inf: a row nothing satisfies, but no finite Farkas certificate
+       * exists, so it is invalid data (status 1 promises a certificate) */
         double Q[1] = {1}, p[1] = {0}, G[1] = {1}, h[1] = {-INFINITY};
-        CHECK(solve_status(1, 1, 0, Q, p, G, h, NULL, NULL, NULL, NULL) == DOPT_PRIMAL_INFEASIBLE, "h = -inf");
+        CHECK(solve_status(1, 1, 0, Q, p, G, h, NULL, NULL, NULL, NULL) == DOPT_INVALID_DATA, "h = -inf");
+        double A[1] = {1}, b[1] = {-INFINITY}, h2[1] = {1};
+        CHECK(solve_status(1, 1, 1, Q, p, G, h2, A, b, NULL, NULL) == DOPT_INVALID_DATA, "b = -inf");
+        b[0] = INFINITY;
+        CHECK(solve_status(1, 1, 1, Q, p, G, h2, A, b, NULL, NULL) == DOPT_INVALID_DATA, "b = +inf");
     }
     { /* iteration limit */
         tq_data d = tq_gen(1, 20, 20, 5, DOPT_GEN_STRICTLY_CONVEX, 10, 3);
@@ -222,11 +227,98 @@ static void test_big_mixed_batch(void)
     tq_free(&d);
 }
 
+/* A NaN or Inf in the incoming gradient (dx, dlam or dnu) of an instance,
+ * solved or not, makes all of that instance's gradients NaN and leaves the
+ * others bitwise unchanged; a shared parameter's batch sum becomes NaN. */
+static void test_nonfinite_grad_in(void)
+{
+    int64_t B = 5;
+    int n = 4, m = 3, k = 1;
+    tq_data d = tq_gen(B, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 9);
+    d.p[4 * n] = NAN; /* instance 4: invalid data (not solved) */
+    tq_stage(&d);
+    tq_out o = tq_out_alloc(&d);
+    dopt_qp_tape *tape = NULL;
+    CHECK_OK(tq_solve(&d, NULL, &o, &tape));
+    CHECK(o.status[4] == DOPT_INVALID_DATA, "instance 4 should be invalid: %d", o.status[4]);
+    size_t lens[6];
+    tq_grad_lens(&d, lens);
+    double gx[20], glam[15], gnu[5];
+    tu_seed(5);
+    for (int e = 0; e < 20; ++e) gx[e] = tu_normal();
+    for (int e = 0; e < 15; ++e) glam[e] = tu_normal();
+    for (int e = 0; e < 5; ++e) gnu[e] = tu_normal();
+    double *clean[6], *dirty[6];
+    for (int pass = 0; pass < 2; ++pass) {
+        double **out = pass ? dirty : clean;
+        if (pass) {
+            gx[0 * n + 1] = NAN;      /* instance 0: NaN in dx */
+            glam[1 * m + 2] = NAN;    /* instance 1: NaN in dlam */
+            gnu[2] = INFINITY;        /* instance 2: Inf in dnu */
+            gx[4 * n + 0] = NAN;      /* instance 4 (not solved): NaN in dx */
+        }
+        void *gxd = tu_dev(gx, sizeof gx), *gld = tu_dev(glam, sizeof glam), *gnd = tu_dev(gnu, sizeof gnu);
+        void *od[6];
+        for (int t = 0; t < 6; ++t) {
+            out[t] = tq_alloc(lens[t]);
+            od[t] = tu_dev_out(out[t], sizeof(double) * lens[t]);
+        }
+        dopt_qp_grad_in gi = {gxd, gld, gnd};
+        dopt_qp_grad_out go = {od[0], od[1], od[2], od[3], od[4], od[5]};
+        CHECK_OK(dopt_qp_backward(tu_ctx, tape, &gi, &go));
+        for (int t = 0; t < 6; ++t) tu_host(out[t], od[t], sizeof(double) * lens[t]), tu_dev_free(out[t], od[t]);
+        tu_dev_free(gx, gxd), tu_dev_free(glam, gld), tu_dev_free(gnu, gnd);
+    }
+    const char *names[6] = {"dQ", "dp", "dG", "dh", "dA", "db"};
+    for (int t = 0; t < 6; ++t) {
+        size_t per = lens[t] / (size_t)B;
+        int lost = 0, changed = 0;
+        for (int64_t i = 0; i < B; ++i)
+            for (size_t e = 0; e < per; ++e) {
+                double c = clean[t][i * per + e], v = dirty[t][i * per + e];
+                if (i == 3)
+                    changed += memcmp(&c, &v, sizeof c) != 0;
+                else
+                    lost += !isnan(v);
+            }
+        CHECK(lost == 0, "%s: %d entries of instances with a NaN/Inf incoming gradient are not NaN", names[t], lost);
+        CHECK(changed == 0, "%s: %d entries of the clean instance changed", names[t], changed);
+        free(clean[t]), free(dirty[t]);
+    }
+    dopt_qp_tape_destroy(tape);
+
+    /* shared G: the batch sum is NaN (instance 0's G for every instance;
+     * the generated h keep them feasible or not, the sum is NaN either way) */
+    tq_free(&d);
+    d = tq_gen(B, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 9);
+    for (int64_t i = 1; i < B; ++i) memcpy(d.G + i * m * n, d.G, sizeof(double) * m * n);
+    d.shared = DOPT_QP_SHARE_G;
+    tape = NULL;
+    tq_stage(&d);
+    tq_out o2 = tq_out_alloc(&d);
+    CHECK_OK(tq_solve(&d, NULL, &o2, &tape));
+    double dG[12], dh[15];
+    void *gxd = tu_dev(gx, sizeof gx), *dGd = tu_dev_out(dG, sizeof dG), *dhd = tu_dev_out(dh, sizeof dh);
+    dopt_qp_grad_in gi = {gxd, NULL, NULL};
+    dopt_qp_grad_out go = {NULL, NULL, dGd, dhd, NULL, NULL};
+    CHECK_OK(dopt_qp_backward(tu_ctx, tape, &gi, &go));
+    tu_host(dG, dGd, sizeof dG), tu_host(dh, dhd, sizeof dh);
+    int finite = 0;
+    for (int e = 0; e < 12; ++e) finite += !isnan(dG[e]);
+    CHECK(finite == 0, "shared dG: %d entries finite despite a NaN dx", finite);
+    tu_dev_free(gx, gxd), tu_dev_free(dG, dGd), tu_dev_free(dh, dhd);
+    dopt_qp_tape_destroy(tape);
+    tq_out_free(&o2);
+    tq_out_free(&o);
+    tq_free(&d);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
     test_statuses();
     test_call_errors();
     test_big_mixed_batch();
+    test_nonfinite_grad_in();
     return tu_finish("test_qp_bad");
 }

@@ -1,10 +1,12 @@
 /* dopt bern DIR: the Bernoulli surrogate's loss and gradient from .npy
  * files. File names, shapes and options are a contract (README.md). */
+#define _POSIX_C_SOURCE 200809L /* sysconf in cli_layer_input.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_layer_input.h"
 
 static void bern_usage(void)
 {
@@ -80,31 +82,34 @@ int cli_bern(int argc, char **argv)
     int32_t *h_st = NULL;
     dopt_context *ctx = NULL;
     int has_c;
+    char pX[4096], pA[4096], pb[4096], pc[4096];
+    cli_layer_path(pX, sizeof pX, dir, "xhat"), cli_layer_path(pA, sizeof pA, dir, "A");
+    cli_layer_path(pb, sizeof pb, dir, "b"), cli_layer_path(pc, sizeof pc, dir, "c");
     if (cli_load(dir, "xhat", 1, &X) < 0 || cli_load(dir, "A", 1, &A) < 0 || cli_load(dir, "b", 1, &b) < 0) goto done;
     has_c = cli_load(dir, "c", 0, &c);
     if (has_c < 0) goto done;
     if (X.ndim != 2) {
-        fprintf(stderr, "dopt: xhat.npy must have shape (B, n)\n");
+        fprintf(stderr, "dopt: %s must have shape (B, n)\n", pX);
         goto done;
     }
     int64_t B = X.shape[0], n = X.shape[1];
     if (n < 1) {
-        fprintf(stderr, "dopt: xhat.npy has n = 0\n");
+        fprintf(stderr, "dopt: %s has n = 0\n", pX);
         goto done;
     }
     if (!(A.ndim == 3 && A.shape[0] == B && A.shape[2] == n) && !(A.ndim == 2 && A.shape[1] == n)) {
-        fprintf(stderr, "dopt: A.npy must have shape (B, m, n) or (m, n) with B = %lld, n = %lld\n", (long long)B,
+        fprintf(stderr, "dopt: %s must have shape (B, m, n) or (m, n) with B = %lld, n = %lld\n", pA, (long long)B,
                 (long long)n);
         goto done;
     }
     int64_t m = A.shape[A.ndim - 2];
     if (!(b.ndim == 2 && b.shape[0] == B && b.shape[1] == m) && !(b.ndim == 1 && b.shape[0] == m)) {
-        fprintf(stderr, "dopt: b.npy must have shape (B, m) or (m) with B = %lld, m = %lld\n", (long long)B,
+        fprintf(stderr, "dopt: %s must have shape (B, m) or (m) with B = %lld, m = %lld\n", pb, (long long)B,
                 (long long)m);
         goto done;
     }
     if (has_c && !(c.ndim == 2 && c.shape[0] == B && c.shape[1] == n) && !(c.ndim == 1 && c.shape[0] == n)) {
-        fprintf(stderr, "dopt: c.npy must have shape (B, n) or (n)\n");
+        fprintf(stderr, "dopt: %s must have shape (B, n) or (n)\n", pc);
         goto done;
     }
     if (opt.estimator == DOPT_BERN_EXACT && n > 16) {
@@ -112,18 +117,30 @@ int cli_bern(int argc, char **argv)
                 (long long)n);
         goto done;
     }
-    dopt_dtype dt = (X.itemsize == 8 || A.itemsize == 8 || b.itemsize == 8 || (has_c && c.itemsize == 8))
+    /* float32 only when every input is float32 (integers convert to float64) */
+    dopt_dtype dt = (cli_layer_needs_f64(&X) || cli_layer_needs_f64(&A) || cli_layer_needs_f64(&b) ||
+                     (has_c && cli_layer_needs_f64(&c)))
                         ? DOPT_FLOAT64
                         : DOPT_FLOAT32;
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
-    if (!(hx = cli_to_real(&X, dt, "xhat")) || !(hA = cli_to_real(&A, dt, "A")) || !(hb = cli_to_real(&b, dt, "b")))
+    if (!(hx = cli_layer_real(&X, pX, dt, quiet)) || !(hA = cli_layer_real(&A, pA, dt, quiet)) ||
+        !(hb = cli_layer_real(&b, pb, dt, quiet)))
         goto done;
-    if (has_c && !(hc = cli_to_real(&c, dt, "c"))) goto done;
+    if (has_c && !(hc = cli_layer_real(&c, pc, dt, quiet))) goto done;
+    if (!cli_layer_output_dir_ok(outdir)) goto done;
     if (dopt_context_create(&ctx, backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;
     }
     if (threads) dopt_context_set_threads(ctx, (int)threads);
+    {
+        /* outputs (loss, grad and their standard errors, twice: backend and
+         * host) and each worker's scratch, which holds the K samples */
+        double workers = (double)dopt_context_threads(ctx), nb = (double)B;
+        double bytes = 2 * nb * (double)(2 * n + 2) * (double)es +
+                       workers * (double)(5 * n + m + samples) * (double)es;
+        if (!cli_layer_memory_ok(bytes, "bern", "--samples, --threads or the batch")) goto done;
+    }
     if (!(dx = cli_stage(ctx, hx, X.count * es)) || !(dA = cli_stage(ctx, hA, A.count * es)) ||
         !(db = cli_stage(ctx, hb, b.count * es)) || (has_c && !(dc = cli_stage(ctx, hc, c.count * es))))
         goto done;

@@ -1,11 +1,13 @@
 /* dopt ilp solve DIR: exact small ILPs and their gradients from .npy files.
  * File names, shapes, dtypes and status codes are a contract (README.md). */
+#define _POSIX_C_SOURCE 200809L /* sysconf in cli_layer_input.h */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_layer_input.h"
 
 static void ilp_usage(void)
 {
@@ -35,7 +37,7 @@ static int parse_method(const char *s, dopt_ilp_method *m)
 /* An input is per instance (leading batch dimension) or shared. `tail` is
  * its per-instance shape. Sets *B from the first batched input, checks the
  * rest against it. Returns 1 batched, 0 shared, -1 bad shape (reported). */
-static int batched(const dopt_npy *a, const char *name, int tail_ndim, const int64_t *tail, int64_t *B)
+static int batched(const dopt_npy *a, const char *path, int tail_ndim, const int64_t *tail, int64_t *B)
 {
     int per = a->ndim == tail_ndim + 1, ok = per || a->ndim == tail_ndim;
     for (int k = 0; ok && k < tail_ndim; ++k) ok = a->shape[a->ndim - tail_ndim + k] == tail[k];
@@ -44,7 +46,7 @@ static int batched(const dopt_npy *a, const char *name, int tail_ndim, const int
         ok = a->shape[0] == *B;
     }
     if (!ok) {
-        fprintf(stderr, "dopt: %s.npy has shape (", name);
+        fprintf(stderr, "dopt: %s has shape (", path);
         for (int k = 0; k < a->ndim; ++k) fprintf(stderr, "%s%lld", k ? ", " : "", (long long)a->shape[k]);
         fprintf(stderr, "); expected (B");
         for (int k = 0; k < tail_ndim; ++k) fprintf(stderr, ", %lld", (long long)tail[k]);
@@ -128,8 +130,13 @@ int cli_ilp(int argc, char **argv)
     memset(in, 0, sizeof in);
     dopt_context *ctx = NULL;
     int rc = CLI_FAIL;
+    char paths[IN_COUNT][4096];
     for (int k = 0; k < IN_COUNT; ++k) {
         int r;
+        if (k == IN_DY)
+            snprintf(paths[k], sizeof paths[k], "%s", o.dy_path ? o.dy_path : "");
+        else
+            cli_layer_path(paths[k], sizeof paths[k], o.dir, names[k]);
         if (k == IN_DY) {
             if (!o.dy_path) continue;
             r = cli_npy_read(o.dy_path, &in[k]) ? 1 : -1;
@@ -141,7 +148,7 @@ int cli_ilp(int argc, char **argv)
     }
     /* shapes: n from c, m from A */
     if (in[IN_C].ndim < 1 || in[IN_C].ndim > 2 || in[IN_A].ndim < 2 || in[IN_A].ndim > 3) {
-        fprintf(stderr, "dopt: c.npy must be (B, n) or (n) and A.npy (B, m, n) or (m, n)\n");
+        fprintf(stderr, "dopt: %s must be (B, n) or (n) and %s (B, m, n) or (m, n)\n", paths[IN_C], paths[IN_A]);
         goto done;
     }
     int64_t n = in[IN_C].shape[in[IN_C].ndim - 1], m = in[IN_A].shape[in[IN_A].ndim - 2], B = -1;
@@ -150,24 +157,35 @@ int cli_ilp(int argc, char **argv)
     int tail_nd[IN_COUNT] = {1, 2, 1, 1, 1, 1};
     for (int k = 0; k < IN_COUNT; ++k) {
         if (!present[k]) continue;
-        per[k] = batched(&in[k], k == IN_DY ? "dy" : names[k], tail_nd[k], tails[k], &B);
+        per[k] = batched(&in[k], paths[k], tail_nd[k], tails[k], &B);
         if (per[k] < 0) goto done;
     }
     if (B < 0) B = 1; /* every input shared: one instance */
     if (present[IN_DY] && !per[IN_DY]) {
-        fprintf(stderr, "dopt: --dy must have shape (B, n) with B = %lld\n", (long long)B);
+        fprintf(stderr, "dopt: %s (--dy) must have shape (B, n) with B = %lld\n", paths[IN_DY], (long long)B);
         goto done;
     }
     if (n < 1 || n > 256 || m > 256) {
-        fprintf(stderr, "dopt: need 1 <= n <= 256 and m <= 256 (n = %lld, m = %lld)\n", (long long)n, (long long)m);
+        fprintf(stderr, "dopt: need 1 <= n <= 256 and m <= 256 (n = %lld from %s, m = %lld from %s)\n", (long long)n,
+                paths[IN_C], (long long)m, paths[IN_A]);
         goto done;
     }
     dopt_dtype dt = DOPT_FLOAT32;
     for (int k = 0; k < IN_COUNT; ++k)
-        if (present[k] && !(in[k].kind == 'f' && in[k].itemsize == 4)) dt = DOPT_FLOAT64;
+        if (present[k] && cli_layer_needs_f64(&in[k])) dt = DOPT_FLOAT64;
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
     for (int k = 0; k < IN_COUNT; ++k)
-        if (present[k] && !(host[k] = cli_to_real(&in[k], dt, names[k]))) goto done;
+        if (present[k] && !(host[k] = cli_layer_real(&in[k], paths[k], dt, o.quiet))) goto done;
+    {
+        /* host memory beyond the inputs: outputs, the gradient rows, and the
+         * perturbed method's B x K solutions (the one that can explode) */
+        double nb = (double)B, row = (double)(m * n + m + n);
+        double bytes = nb * (double)(n + 3) * 8 + (o.dy_path ? nb * row * 8 * 2 : 0);
+        int pert = o.dy_path && o.method == DOPT_ILP_PERTURBED;
+        if (pert) bytes += nb * (double)o.samples * (double)(8 * n + 4);
+        if (!cli_layer_memory_ok(bytes, "ilp solve", pert ? "--samples or the batch" : "the batch")) goto done;
+    }
+    if (!cli_layer_output_dir_ok(o.outdir)) goto done;
     if (dopt_context_create(&ctx, o.backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

@@ -1,13 +1,16 @@
 /* dopt qp solve DIR: batch QP solve (and backward) from .npy files.
  * The file names, shapes and status codes are a contract (README.md). */
+#define _POSIX_C_SOURCE 200809L /* sysconf in cli_layer_input.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_layer_input.h"
 
 typedef struct {
     const char *name;
+    char path[4096]; /* DIR/NAME.npy, for messages */
     int base_ndim; /* dimensions of one instance */
     dopt_npy arr;
     int present;
@@ -36,13 +39,13 @@ static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
     }
     int batched = a->ndim == nd + 1;
     if (!batched && a->ndim != nd) {
-        fprintf(stderr, "dopt: %s.npy has %d dimensions; expected %d (one instance) or %d (batch)\n", in->name,
+        fprintf(stderr, "dopt: %s has %d dimensions; expected %d (one instance) or %d (batch)\n", in->path,
                 a->ndim, nd, nd + 1);
         return 0;
     }
     for (int d = 0; d < nd; ++d) {
         if (want[d] >= 0 && a->shape[d + batched] != want[d]) {
-            fprintf(stderr, "dopt: %s.npy has shape", in->name);
+            fprintf(stderr, "dopt: %s has shape", in->path);
             for (int e = 0; e < a->ndim; ++e) fprintf(stderr, "%s%lld", e ? "x" : " ", (long long)a->shape[e]);
             fprintf(stderr, "; dimension %d should be %lld\n", d + batched, (long long)want[d]);
             return 0;
@@ -51,7 +54,7 @@ static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
     in->batched = batched;
     if (batched) {
         if (*B >= 0 && a->shape[0] != *B) {
-            fprintf(stderr, "dopt: %s.npy has batch size %lld but other inputs have %lld\n", in->name,
+            fprintf(stderr, "dopt: %s has batch size %lld but other inputs have %lld\n", in->path,
                     (long long)a->shape[0], (long long)*B);
             return 0;
         }
@@ -60,7 +63,7 @@ static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
     return 1;
 }
 
-static int load_grad(const char *path, const char *what, int64_t B, int64_t len, dopt_dtype dt, void **out)
+static int load_grad(const char *path, int64_t B, int64_t len, dopt_dtype dt, int quiet, void **out)
 {
     dopt_npy a;
     if (!cli_npy_read(path, &a)) return 0;
@@ -70,7 +73,7 @@ static int load_grad(const char *path, const char *what, int64_t B, int64_t len,
         dopt_npy_free(&a);
         return 0;
     }
-    *out = cli_to_real(&a, dt, what);
+    *out = cli_layer_real(&a, path, dt, quiet);
     dopt_npy_free(&a);
     return *out != NULL;
 }
@@ -128,6 +131,7 @@ int cli_qp(int argc, char **argv)
     for (int t = 0; t < 6; ++t) {
         in[t].name = names[t];
         in[t].base_ndim = t % 2 ? 1 : 2;
+        cli_layer_path(in[t].path, sizeof in[t].path, dir, names[t]);
     }
     int rc = CLI_FAIL;
     dopt_context *ctx = NULL;
@@ -153,24 +157,24 @@ int cli_qp(int argc, char **argv)
     /* sizes: n from Q, m from G, k from A */
     const dopt_npy *Qa = &in[0].arr;
     if (Qa->ndim < 2 || Qa->ndim > 3) {
-        fprintf(stderr, "dopt: Q.npy must have shape (B,n,n) or (n,n)\n");
+        fprintf(stderr, "dopt: %s must have shape (B,n,n) or (n,n)\n", in[0].path);
         goto done;
     }
     int64_t n = Qa->shape[Qa->ndim - 1], m = 0, k = 0, B = -1;
     if (n < 1) {
-        fprintf(stderr, "dopt: Q.npy has n = 0 variables\n");
+        fprintf(stderr, "dopt: %s has n = 0 variables\n", in[0].path);
         goto done;
     }
     if (in[2].present) {
         if (in[2].arr.ndim < 2) {
-            fprintf(stderr, "dopt: G.npy must have shape (B,m,n) or (m,n)\n");
+            fprintf(stderr, "dopt: %s must have shape (B,m,n) or (m,n)\n", in[2].path);
             goto done;
         }
         m = in[2].arr.shape[in[2].arr.ndim - 2];
     }
     if (in[4].present) {
         if (in[4].arr.ndim < 2) {
-            fprintf(stderr, "dopt: A.npy must have shape (B,k,n) or (k,n)\n");
+            fprintf(stderr, "dopt: %s must have shape (B,k,n) or (k,n)\n", in[4].path);
             goto done;
         }
         k = in[4].arr.shape[in[4].arr.ndim - 2];
@@ -180,16 +184,18 @@ int cli_qp(int argc, char **argv)
     for (int t = 0; t < 6; ++t) {
         if (!in[t].present) continue;
         if (!check_shape(&in[t], rows[t], n, &B)) goto done;
-        if (in[t].arr.kind == 'f' && in[t].arr.itemsize == 8) dt = DOPT_FLOAT64;
+        if (cli_layer_needs_f64(&in[t].arr)) dt = DOPT_FLOAT64; /* float64 or integer data */
     }
     if (B < 0) B = 1;
     for (int t = 0; t < 6; ++t)
-        if (in[t].present && !(in[t].host = cli_to_real(&in[t].arr, dt, in[t].name))) goto done;
+        if (in[t].present && !(in[t].host = cli_layer_real(&in[t].arr, in[t].path, dt, quiet))) goto done;
 
     /* gradients in: checked before any work is done */
-    if (dxf && !load_grad(dxf, "dx", B, n, dt, &gx)) goto done;
-    if (dlamf && !load_grad(dlamf, "dlam", B, m, dt, &glam)) goto done;
-    if (dnuf && !load_grad(dnuf, "dnu", B, k, dt, &gnu)) goto done;
+    if (dxf && !load_grad(dxf, B, n, dt, quiet, &gx)) goto done;
+    if (dlamf && !load_grad(dlamf, B, m, dt, quiet, &glam)) goto done;
+    if (dnuf && !load_grad(dnuf, B, k, dt, quiet, &gnu)) goto done;
+
+    if (!cli_layer_output_dir_ok(outdir)) goto done;
 
     dopt_status s = dopt_context_create(&ctx, backend);
     if (s != DOPT_OK) {
