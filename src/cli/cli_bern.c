@@ -8,12 +8,6 @@
 #include "cli.h"
 #include "cli_layer_input.h"
 
-static void bern_usage(void)
-{
-    fprintf(stderr, "usage: dopt bern DIR [--out OUTDIR] [--estimator unbiased|reinforce|diffilo|exact] [--samples K]\n"
-                    "                 [--seed S] [--mu M] [--backend cpu|cuda|auto] [--threads N] [--logits] [--quiet]\n");
-}
-
 static int parse_estimator(const char *s, dopt_bern_estimator *e)
 {
     if (!strcmp(s, "unbiased")) *e = DOPT_BERN_UNBIASED;
@@ -55,7 +49,7 @@ int cli_bern(int argc, char **argv)
         else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "dopt: unknown option %s\n", a);
-            bern_usage();
+            cli_usage(stderr, "bern", NULL);
             return CLI_USAGE;
         } else if (!dir) dir = a;
         else {
@@ -64,7 +58,7 @@ int cli_bern(int argc, char **argv)
         }
     }
     if (!dir) {
-        bern_usage();
+        cli_usage(stderr, "bern", NULL);
         return CLI_USAGE;
     }
     if (!outdir) outdir = dir;

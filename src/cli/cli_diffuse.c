@@ -10,15 +10,6 @@
 #include "cli.h"
 #include "cli_layer_input.h"
 
-static void diffuse_usage(void)
-{
-    fprintf(stderr, "usage: dopt diffuse sample (--gaussian DIR | --mixture DIR) --sampler ddpm|ddim [--eta E]\n"
-                    "                           [--steps T] [--schedule linear|cosine] --samples K --seed S --out FILE\n"
-                    "                           [--backend cpu|cuda|auto] [--threads N] [--quiet]\n"
-                    "  --gaussian DIR: DIR/mean.npy (n,), DIR/cov.npy (n,n)\n"
-                    "  --mixture DIR:  DIR/weights.npy (c,), DIR/means.npy (c,n), DIR/covs.npy (c,n,n)\n");
-}
-
 static double *load_f64(const char *dir, const char *name, dopt_npy *a, char *path, size_t size, int quiet)
 {
     cli_layer_path(path, size, dir, name);
@@ -81,7 +72,7 @@ static int covariance_ok(const char *path, const char *which, int n, const doubl
 int cli_diffuse(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "sample") != 0) {
-        diffuse_usage();
+        cli_usage(stderr, "diffuse", "sample");
         return CLI_USAGE;
     }
     const char *gdir = NULL, *mdir = NULL, *out = NULL;
@@ -129,13 +120,13 @@ int cli_diffuse(int argc, char **argv)
             quiet = 1;
         } else {
             fprintf(stderr, "dopt: unknown option %s\n", a);
-            diffuse_usage();
+            cli_usage(stderr, "diffuse", "sample");
             return CLI_USAGE;
         }
     }
     if ((!gdir == !mdir) || !have_sampler || K < 0 || seed < 0 || !out) {
         fprintf(stderr, "dopt: diffuse sample needs one of --gaussian/--mixture, and --sampler, --samples, --seed, --out\n");
-        diffuse_usage();
+        cli_usage(stderr, "diffuse", "sample");
         return CLI_USAGE;
     }
     if (sampler == DOPT_SAMPLER_DDPM && eta != 0) fprintf(stderr, "dopt: note: --eta applies to ddim only\n");

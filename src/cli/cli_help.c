@@ -113,6 +113,7 @@ static const char diffuse_sample_usage[] =
     "  --schedule S        linear or cosine (default: linear)\n"
     "  --backend B         cpu, cuda or auto (default: cpu)\n"
     "  --threads N         CPU worker threads, 0 = all processors (default: 0)\n"
+    "  --quiet             no progress or notes on stderr (default: progress every 2 s on long runs)\n"
     "  -h, --help          this help\n";
 
 static const char gen_usage[] =

@@ -9,18 +9,6 @@
 #include "cli.h"
 #include "cli_layer_input.h"
 
-static void ilp_usage(void)
-{
-    fprintf(stderr,
-            "usage: dopt ilp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--node-limit K]\n"
-            "                     [--time-limit S] [--dy FILE --method combopt|dbb|perturbed|identity\n"
-            "                     [--tau T] [--lambda L] [--epsilon E] [--samples K] [--seed S]] [--quiet]\n"
-            "  reads DIR/c.npy (B,n)|(n), A.npy (B,m,n)|(m,n), b.npy (B,m)|(m), optional lb.npy, ub.npy\n"
-            "  (B,n)|(n), default 0 and 1; writes y.npy (B,n), obj.npy (B), bound.npy (B), status.npy (B) int32\n"
-            "  (0 optimal, 1 infeasible, 3 node or time limit, 4 numerical, 5 invalid data), nodes.npy (B) int64;\n"
-            "  with --dy: dA.npy, db.npy, dc.npy shaped like A, b, c (perturbed also y_eps.npy).\n");
-}
-
 static int parse_method(const char *s, dopt_ilp_method *m)
 {
     if (!strcmp(s, "combopt")) *m = DOPT_ILP_COMBOPT;
@@ -115,12 +103,12 @@ enum { IN_C, IN_A, IN_B, IN_LB, IN_UB, IN_DY, IN_COUNT };
 int cli_ilp(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "solve")) {
-        ilp_usage();
+        cli_usage(stderr, "ilp", "solve");
         return CLI_USAGE;
     }
     ilp_args o;
     if (!parse_args(argc - 1, argv + 1, &o)) {
-        ilp_usage();
+        cli_usage(stderr, "ilp", "solve");
         return CLI_USAGE;
     }
     static const char *names[IN_COUNT] = {"c", "A", "b", "lb", "ub", "dy"};

@@ -19,12 +19,6 @@ typedef struct {
     void *dev;  /* where the backend reads it */
 } qp_input;
 
-static void qp_usage(void)
-{
-    fprintf(stderr, "usage: dopt qp solve DIR [--out OUTDIR] [--backend cpu|cuda|auto] [--threads N] [--tol EPS]\n"
-                    "                         [--max-iter K] [--dx FILE] [--dlam FILE] [--dnu FILE] [--quiet]\n");
-}
-
 /* Checks an input's shape against (n, rows) and records whether it is batched. */
 static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
 {
@@ -81,7 +75,7 @@ static int load_grad(const char *path, int64_t B, int64_t len, dopt_dtype dt, in
 int cli_qp(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "solve") != 0) {
-        qp_usage();
+        cli_usage(stderr, "qp", "solve");
         return CLI_USAGE;
     }
     const char *dir = NULL, *outdir = NULL, *dxf = NULL, *dlamf = NULL, *dnuf = NULL;
@@ -106,17 +100,17 @@ int cli_qp(int argc, char **argv)
         } else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "dopt: unknown option %s\n", a);
-            qp_usage();
+            cli_usage(stderr, "qp", "solve");
             return CLI_USAGE;
         } else if (!dir) dir = a;
         else {
             fprintf(stderr, "dopt: unexpected argument '%s'\n", a);
-            qp_usage();
+            cli_usage(stderr, "qp", "solve");
             return CLI_USAGE;
         }
     }
     if (!dir) {
-        qp_usage();
+        cli_usage(stderr, "qp", "solve");
         return CLI_USAGE;
     }
     if (!outdir) outdir = dir;
