@@ -9,10 +9,23 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* Online processors, asked once: sysconf reads /sys on every call (several
+ * microseconds, a measurable share of a B = 1 QP solve), and every layer
+ * call asks for its worker count. */
+static int online_processors(void)
+{
+    static atomic_int cached;
+    int cpus = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (cpus > 0) return cpus;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpus = n > 0 ? (n < 65536 ? (int)n : 65536) : 1;
+    atomic_store_explicit(&cached, cpus, memory_order_relaxed);
+    return cpus;
+}
+
 int dopt_worker_count(int threads, int64_t count, int64_t grain)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int w = threads > 0 ? threads : (cpus > 0 ? (int)cpus : 1);
+    int w = threads > 0 ? threads : online_processors();
     if (grain < 1) grain = 1;
     int64_t chunks = count / grain + (count % grain != 0);
     if (chunks < w) w = chunks > 0 ? (int)chunks : 1;
