@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DOPT_STR2(x) #x
-#define DOPT_STR(x) DOPT_STR2(x)
+#define DOPT_STR2(...) #__VA_ARGS__ /* the list has commas: one argument per architecture */
+#define DOPT_STR(...) DOPT_STR2(__VA_ARGS__)
 /* nvcc's list of the architectures this file is compiled for, e.g. "800,900" */
 #ifdef __CUDA_ARCH_LIST__
 #define DOPT_BUILT_ARCHS DOPT_STR(__CUDA_ARCH_LIST__)
