@@ -32,6 +32,7 @@ typedef struct {
     int8_t dt_y, dt_dy;
     const int32_t *status; /* forward status (batch) */
     const double *ys;      /* extra solves: DBB (batch, n), perturbed (batch * K, n), SPO+ (batch, n) */
+    const int32_t *ys_status; /* DBB: the extra solve's status (batch), or NULL */
     const void *ytrue;     /* SPO+: y*(c_true) (batch, n) */
     int8_t dt_ytrue;
     double *G;             /* (batch, m n + m + n) */
@@ -250,7 +251,11 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
     }
     if (ga->method == ILP_GRAD_DBB) {
         const double *yl = ga->ys + (size_t)i * n; /* y(c + lambda dy) */
-        for (int j = 0; j < n; ++j) dc[j] = (yl[j] - y[j]) / ga->lambda;
+        /* finite dy whose c + lambda dy overflows makes the extra solve
+         * invalid (y = 0): its difference would be a finite, wrong dc */
+        int bad = ga->ys_status &&
+                  (ga->ys_status[i] == DOPT_INST_INVALID || ga->ys_status[i] == DOPT_INST_NUMERICAL);
+        for (int j = 0; j < n; ++j) dc[j] = bad ? NAN : (yl[j] - y[j]) / ga->lambda;
         return;
     }
     double *A = rest, *b = A + (size_t)m * n, *L = b + m, *U = L + n, *scratch = U + n;

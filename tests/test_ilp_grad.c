@@ -601,6 +601,35 @@ static void test_nonfinite_dy(void)
     gfree(&p);
 }
 
+/* DBB with a finite dy whose c + lambda dy overflows: the extra solve is
+ * invalid data (y = 0), so its difference is no gradient; that instance's dc
+ * is NaN, the others are exactly as without it. */
+static void test_dbb_overflow(void)
+{
+    int64_t B = 3;
+    int n = 4, m = 2;
+    gprob p = random_binary(B, n, m, 81);
+    double y[12], dy[12], dyb[12], dc[12], dc0[12], dA[24], db[6];
+    int32_t st[3];
+    solve(&p, y, st);
+    tu_seed(82);
+    for (int e = 0; e < 12; ++e) dy[e] = tu_normal();
+    dopt_ilp_grad_options g;
+    dopt_ilp_grad_options_default(&g);
+    g.method = DOPT_ILP_DBB;
+    backward(&p, &g, y, st, dy, dA, db, dc0);
+    memcpy(dyb, dy, sizeof dy);
+    dyb[1 * n + 0] = 1e308; /* finite, but lambda (10) * 1e308 overflows */
+    backward(&p, &g, y, st, dyb, dA, db, dc);
+    int lost = 0, changed = 0;
+    for (int64_t i = 0; i < B; ++i)
+        for (int j = 0; j < n; ++j)
+            i == 1 ? (lost += !isnan(dc[i * n + j])) : (changed += dc[i * n + j] != dc0[i * n + j]);
+    CHECK(lost == 0, "dbb: %d dc entries of the overflowing instance are finite", lost);
+    CHECK(changed == 0, "dbb: %d dc entries of the other instances changed", changed);
+    gfree(&p);
+}
+
 /* b_i = +inf (row absent): CombOptNet gives the row zero dA and db, and the
  * rest equals the gradient of the problem without that row. */
 static void test_absent_row_grad(void)
@@ -824,6 +853,7 @@ int main(int argc, char **argv)
     test_spo();
     test_origin();
     test_nonfinite_dy();
+    test_dbb_overflow();
     test_absent_row_grad();
     if (!tu_cuda()) test_bad_grad_input();
     test_cuda_matches_cpu();

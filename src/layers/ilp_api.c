@@ -218,6 +218,7 @@ dopt_status dopt_ilp_backward(dopt_context *ctx, const dopt_ilp_problem *P, cons
     }
     if (st == DOPT_OK) {
         ga.ys = ys;
+        if (g.method == DOPT_ILP_DBB) ga.ys_status = ys_status;
         G = (double *)scratch_alloc(ctx, sizeof(double) * ilp_grad_row(P->n, P->m) * (size_t)P->batch);
         ga.G = G;
         st = G ? backend_grad(ctx, &v, &ga, P->batch)
