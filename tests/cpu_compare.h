@@ -80,6 +80,30 @@ static void tc_from_dtype(double *out, const void *h, size_t count, int f32)
     for (size_t e = 0; e < count; ++e) out[e] = f32 ? ((const float *)h)[e] : ((const double *)h)[e];
 }
 
+/* Host doubles staged in the dtype on the context's backend for one call,
+ * and the way back: tc_buf_done copies the result into out (when not NULL)
+ * as doubles and releases both copies. */
+typedef struct {
+    void *host, *dev;
+    size_t count;
+    int f32;
+} tc_buf;
+
+static tc_buf tc_buf_in(const double *v, size_t count, int f32)
+{
+    tc_buf t = {tc_to_dtype(v, count, f32), NULL, count, f32};
+    t.dev = tu_dev(t.host, (f32 ? 4 : 8) * count);
+    return t;
+}
+
+static void tc_buf_done(tc_buf *t, double *out)
+{
+    tu_host(t->host, t->dev, (t->f32 ? 4 : 8) * t->count);
+    if (out) tc_from_dtype(out, t->host, t->count, t->f32);
+    tu_dev_free(t->host, t->dev);
+    free(t->host);
+}
+
 /* A non-blocking CUDA stream (it does not synchronize with the legacy
  * default stream, so work left on the wrong stream shows up as a race), or
  * NULL when it cannot be made. */

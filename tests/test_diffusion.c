@@ -7,7 +7,7 @@
 #include "test_util.h"
 #include "cpu_compare.h"
 
-/* ---- the calls, staged through device memory on the CUDA backend ---- */
+/* ---- the calls, tc_buf through device memory on the CUDA backend ---- */
 
 static size_t milp_nnz(const dopt_diffusion_guide *g)
 {
@@ -475,28 +475,6 @@ typedef struct {
     int32_t best[2][SC_B];
 } scenario_out;
 
-/* A round trip through one call: host values (float64) staged in the dtype
- * on the context's backend, the result converted back. */
-typedef struct {
-    void *host, *dev;
-    size_t count;
-    int f32;
-} staged;
-
-static staged stage_in(const double *v, size_t count, int f32)
-{
-    staged s = {tc_to_dtype(v, count, f32), NULL, count, f32};
-    s.dev = tu_dev(s.host, (f32 ? 4 : 8) * count);
-    return s;
-}
-
-static void stage_back(staged *s, double *out)
-{
-    tu_host(s->host, s->dev, (s->f32 ? 4 : 8) * s->count);
-    if (out) tc_from_dtype(out, s->host, s->count, s->f32);
-    tu_dev_free(s->host, s->dev);
-    free(s->host);
-}
 
 /* Noise, a guided DDPM step, an unguided DDIM step, SRG targets and
  * candidates (rounded and not) on 3 set covers x 4 samples, on the
@@ -512,45 +490,45 @@ static void run_scenario(int f32, scenario_out *o)
     dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 100, abar);
     dopt_dtype dt = f32 ? DOPT_FLOAT32 : DOPT_FLOAT64;
     size_t nnz = (size_t)cv.rp[cv.m];
-    staged rp = {(void *)cv.rp, tu_dev(cv.rp, 8 * (size_t)(cv.m + 1)), 0, 0};
-    staged col = {(void *)cv.col, tu_dev(cv.col, 4 * nnz), 0, 0};
-    staged val = stage_in(cv.val, nnz, f32), b = stage_in(cv.b, (size_t)cv.m, f32), c = stage_in(cv.c, SC_N, f32);
-    staged xr = stage_in(xref, SC_B * SC_N, f32);
+    tc_buf rp = {(void *)cv.rp, tu_dev(cv.rp, 8 * (size_t)(cv.m + 1)), 0, 0};
+    tc_buf col = {(void *)cv.col, tu_dev(cv.col, 4 * nnz), 0, 0};
+    tc_buf val = tc_buf_in(cv.val, nnz, f32), b = tc_buf_in(cv.b, (size_t)cv.m, f32), c = tc_buf_in(cv.c, SC_N, f32);
+    tc_buf xr = tc_buf_in(xref, SC_B * SC_N, f32);
     dopt_diffusion_guide gb = {SC_B, SC_N, cv.m, SC_K, dt, rp.dev, col.dev, val.dev, b.dev, c.dev, xr.dev,
                           DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
     dopt_guidance g = {0.7, 3.0, 1.5};
 
-    staged s0 = stage_in(x0, SC_LEN, f32);
-    staged sx = stage_in(x0, SC_LEN, f32), se = stage_in(x0, SC_LEN, f32); /* outputs (contents unused) */
+    tc_buf s0 = tc_buf_in(x0, SC_LEN, f32);
+    tc_buf sx = tc_buf_in(x0, SC_LEN, f32), se = tc_buf_in(x0, SC_LEN, f32); /* outputs (contents unused) */
     CHECK_OK(dopt_diffusion_noise(tu_ctx, SC_ROWS, SC_N, dt, s0.dev, abar[60], 5, 60, sx.dev, se.dev));
-    stage_back(&sx, o->xt), stage_back(&se, o->eps);
+    tc_buf_done(&sx, o->xt), tc_buf_done(&se, o->eps);
 
     /* a guided DDPM step from t = 60 (eps_hat = the noise drawn above) */
-    sx = stage_in(o->xt, SC_LEN, f32), se = stage_in(o->eps, SC_LEN, f32);
+    sx = tc_buf_in(o->xt, SC_LEN, f32), se = tc_buf_in(o->eps, SC_LEN, f32);
     dopt_diffusion_step_desc d1 = {DOPT_SAMPLER_DDPM, abar, 60, 59, 0, 9};
     CHECK_OK(dopt_diffusion_step(tu_ctx, &d1, SC_ROWS, SC_N, dt, sx.dev, se.dev, &gb, &g));
-    stage_back(&sx, o->ddpm), stage_back(&se, o->ddpm_eps);
+    tc_buf_done(&sx, o->ddpm), tc_buf_done(&se, o->ddpm_eps);
     /* an unguided DDIM step 59 -> 30 with eta 0.5 */
-    sx = stage_in(o->ddpm, SC_LEN, f32), se = stage_in(o->eps, SC_LEN, f32);
+    sx = tc_buf_in(o->ddpm, SC_LEN, f32), se = tc_buf_in(o->eps, SC_LEN, f32);
     dopt_diffusion_step_desc d2 = {DOPT_SAMPLER_DDIM, abar, 59, 30, 0.5, 9};
     CHECK_OK(dopt_diffusion_step(tu_ctx, &d2, SC_ROWS, SC_N, dt, sx.dev, se.dev, NULL, NULL));
-    stage_back(&sx, o->ddim), stage_back(&se, NULL);
+    tc_buf_done(&sx, o->ddim), tc_buf_done(&se, NULL);
 
     for (int round = 0; round < 2; ++round) {
-        staged a = stage_in(o->xt, SC_LEN, f32), e = stage_in(o->eps, SC_LEN, f32), t = stage_in(x0, SC_LEN, f32);
+        tc_buf a = tc_buf_in(o->xt, SC_LEN, f32), e = tc_buf_in(o->eps, SC_LEN, f32), t = tc_buf_in(x0, SC_LEN, f32);
         CHECK_OK(dopt_srg_target(tu_ctx, &gb, &g, a.dev, e.dev, abar[60], round, t.dev));
-        stage_back(&a, NULL), stage_back(&e, NULL), stage_back(&t, o->target[round]);
+        tc_buf_done(&a, NULL), tc_buf_done(&e, NULL), tc_buf_done(&t, o->target[round]);
 
-        staged x = stage_in(o->ddim, SC_LEN, f32), ob = stage_in(x0, SC_ROWS, f32), vi = stage_in(x0, SC_ROWS, f32);
-        staged bx = stage_in(x0, SC_B * SC_N, f32);
+        tc_buf x = tc_buf_in(o->ddim, SC_LEN, f32), ob = tc_buf_in(x0, SC_ROWS, f32), vi = tc_buf_in(x0, SC_ROWS, f32);
+        tc_buf bx = tc_buf_in(x0, SC_B * SC_N, f32);
         int32_t *best = (int32_t *)tu_dev_out(o->best[round], 4 * SC_B);
         CHECK_OK(dopt_diffusion_candidates(tu_ctx, &gb, x.dev, round, 0.25, ob.dev, vi.dev, best, bx.dev));
         tu_host(o->best[round], best, 4 * SC_B), tu_dev_free(o->best[round], best);
-        stage_back(&x, NULL), stage_back(&ob, o->obj[round]), stage_back(&vi, o->viol[round]);
-        stage_back(&bx, o->bx[round]);
+        tc_buf_done(&x, NULL), tc_buf_done(&ob, o->obj[round]), tc_buf_done(&vi, o->viol[round]);
+        tc_buf_done(&bx, o->bx[round]);
     }
-    stage_back(&s0, NULL), stage_back(&val, NULL), stage_back(&b, NULL), stage_back(&c, NULL);
-    stage_back(&xr, NULL);
+    tc_buf_done(&s0, NULL), tc_buf_done(&val, NULL), tc_buf_done(&b, NULL), tc_buf_done(&c, NULL);
+    tc_buf_done(&xr, NULL);
     tu_dev_free(rp.host, rp.dev), tu_dev_free(col.host, col.dev);
 }
 

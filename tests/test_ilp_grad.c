@@ -686,35 +686,13 @@ typedef struct {
     int32_t *status;
 } grad_out;
 
-/* a device (or host) copy of host doubles in the dtype, and its release */
-typedef struct {
-    void *host, *dev;
-    size_t count;
-    int f32;
-} tbuf;
-
-static tbuf tb_in(const double *v, size_t count, int f32)
+static tc_buf tb_out(size_t count, int f32)
 {
-    tbuf t = {tc_to_dtype(v, count, f32), NULL, count, f32};
-    t.dev = tu_dev(t.host, (f32 ? 4 : 8) * count);
-    return t;
-}
-
-static tbuf tb_out(size_t count, int f32)
-{
-    tbuf t = {malloc((f32 ? 4 : 8) * count + 8), NULL, count, f32};
+    tc_buf t = {malloc((f32 ? 4 : 8) * count + 8), NULL, count, f32};
     t.dev = tu_dev_out(t.host, (f32 ? 4 : 8) * count);
     return t;
 }
 
-/* copies back into out (when not NULL) and releases */
-static void tb_done(tbuf *t, double *out)
-{
-    tu_host(t->host, t->dev, (t->f32 ? 4 : 8) * t->count);
-    if (out) tc_from_dtype(out, t->host, t->count, t->f32);
-    tu_dev_free(t->host, t->dev);
-    free(t->host);
-}
 
 /* Solve, the four backward rules, the perturbed forward and SPO+ of p on the
  * context's backend, in float64 or float32; dy and c_true (batch, n). */
@@ -722,39 +700,39 @@ static void grad_suite(const gprob *p, int f32, const double *dy, const double *
 {
     size_t B = (size_t)p->B, n = p->n, nA = cnt(p, DOPT_ILP_SHARE_A, (size_t)p->m * p->n),
            nb = cnt(p, DOPT_ILP_SHARE_B, p->m), nc = cnt(p, DOPT_ILP_SHARE_C, p->n);
-    tbuf c = tb_in(p->c, nc, f32), A = tb_in(p->A, nA, f32), b = tb_in(p->b, nb, f32);
-    tbuf lb = tb_in(p->lb, cnt(p, DOPT_ILP_SHARE_LB, p->n), f32), ub = tb_in(p->ub, cnt(p, DOPT_ILP_SHARE_UB, p->n), f32);
+    tc_buf c = tc_buf_in(p->c, nc, f32), A = tc_buf_in(p->A, nA, f32), b = tc_buf_in(p->b, nb, f32);
+    tc_buf lb = tc_buf_in(p->lb, cnt(p, DOPT_ILP_SHARE_LB, p->n), f32), ub = tc_buf_in(p->ub, cnt(p, DOPT_ILP_SHARE_UB, p->n), f32);
     dopt_ilp_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, c.dev, A.dev, b.dev, lb.dev, ub.dev,
                           p->shared};
-    tbuf y = tb_out(B * n, f32);
+    tc_buf y = tb_out(B * n, f32);
     int32_t *st = (int32_t *)tu_dev_out(o->status, 4 * B);
     dopt_ilp_solution S = {y.dev, NULL, NULL, st, NULL};
     CHECK_OK(dopt_ilp_solve(tu_ctx, &P, NULL, &S));
     tu_host(o->status, st, 4 * B);
     tu_host(y.host, y.dev, (f32 ? 4 : 8) * B * n);
     tc_from_dtype(o->y, y.host, B * n, f32);
-    tbuf d = tb_in(dy, B * n, f32);
+    tc_buf d = tc_buf_in(dy, B * n, f32);
     dopt_ilp_method methods[4] = {DOPT_ILP_COMBOPT, DOPT_ILP_DBB, DOPT_ILP_PERTURBED, DOPT_ILP_IDENTITY};
     dopt_ilp_grad_options g;
     for (int k = 0; k < 4; ++k) {
         dopt_ilp_grad_options_default(&g);
         g.method = methods[k];
         g.seed = 23;
-        tbuf gA = tb_out(nA, f32), gb = tb_out(nb, f32), gc = tb_out(nc, f32);
+        tc_buf gA = tb_out(nA, f32), gb = tb_out(nb, f32), gc = tb_out(nc, f32);
         CHECK_OK(dopt_ilp_backward(tu_ctx, &P, NULL, &g, y.dev, st, d.dev, gA.dev, gb.dev, gc.dev));
-        tb_done(&gA, o->dA[k]), tb_done(&gb, o->db[k]), tb_done(&gc, o->dc[k]);
+        tc_buf_done(&gA, o->dA[k]), tc_buf_done(&gb, o->db[k]), tc_buf_done(&gc, o->dc[k]);
     }
     dopt_ilp_grad_options_default(&g);
     g.seed = 29;
-    tbuf ye = tb_out(B * n, f32);
+    tc_buf ye = tb_out(B * n, f32);
     CHECK_OK(dopt_ilp_perturbed(tu_ctx, &P, NULL, &g, ye.dev));
-    tb_done(&ye, o->y_eps);
-    tbuf ct = tb_in(ctrue, nc, f32), sl = tb_out(B, f32), sd = tb_out(nc, f32);
+    tc_buf_done(&ye, o->y_eps);
+    tc_buf ct = tc_buf_in(ctrue, nc, f32), sl = tb_out(B, f32), sd = tb_out(nc, f32);
     CHECK_OK(dopt_ilp_spo_plus(tu_ctx, &P, NULL, ct.dev, NULL, sl.dev, sd.dev));
-    tb_done(&ct, NULL), tb_done(&sl, o->spo_loss), tb_done(&sd, o->spo_dc);
+    tc_buf_done(&ct, NULL), tc_buf_done(&sl, o->spo_loss), tc_buf_done(&sd, o->spo_dc);
     tu_dev_free(o->status, st);
-    tb_done(&y, NULL), tb_done(&d, NULL);
-    tb_done(&c, NULL), tb_done(&A, NULL), tb_done(&b, NULL), tb_done(&lb, NULL), tb_done(&ub, NULL);
+    tc_buf_done(&y, NULL), tc_buf_done(&d, NULL);
+    tc_buf_done(&c, NULL), tc_buf_done(&A, NULL), tc_buf_done(&b, NULL), tc_buf_done(&lb, NULL), tc_buf_done(&ub, NULL);
 }
 
 static grad_out grad_out_alloc(const gprob *p)

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_layer_input.h"
+#include "cli_output.h" /* output paths checked before the work */
 
 static int parse_estimator(const char *s, dopt_bern_estimator *e)
 {
@@ -121,7 +122,7 @@ int cli_bern(int argc, char **argv)
         !(hb = cli_layer_real(&b, pb, dt, quiet)))
         goto done;
     if (has_c && !(hc = cli_layer_real(&c, pc, dt, quiet))) goto done;
-    if (!cli_layer_output_dir_ok(outdir)) goto done;
+    if (!cli_make_dir(outdir) || !cli_dir_writable("bern", "--out", outdir)) goto done;
     if (dopt_context_create(&ctx, backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_layer_input.h"
+#include "cli_output.h" /* output paths checked before the work */
 
 static double *load_f64(const char *dir, const char *name, dopt_npy *a, char *path, size_t size, int quiet)
 {
@@ -197,7 +198,7 @@ int cli_diffuse(int argc, char **argv)
         fprintf(stderr, "dopt: the target has n = 0\n");
         goto done;
     }
-    if (!cli_layer_output_file_ok(out)) goto done;
+    if (!cli_file_writable("diffuse sample", "--out", out)) goto done;
     if (dopt_context_create(&ctx, backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

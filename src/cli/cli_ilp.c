@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_layer_input.h"
+#include "cli_output.h" /* output paths checked before the work */
 
 static int parse_method(const char *s, dopt_ilp_method *m)
 {
@@ -173,7 +174,7 @@ int cli_ilp(int argc, char **argv)
         if (pert) bytes += nb * (double)o.samples * (double)(8 * n + 4);
         if (!cli_layer_memory_ok(bytes, "ilp solve", pert ? "--samples or the batch" : "the batch")) goto done;
     }
-    if (!cli_layer_output_dir_ok(o.outdir)) goto done;
+    if (!cli_make_dir(o.outdir) || !cli_dir_writable("ilp solve", "--out", o.outdir)) goto done;
     if (dopt_context_create(&ctx, o.backend) != DOPT_OK) {
         fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
         goto done;

@@ -91,42 +91,6 @@ static inline void *cli_layer_real(const dopt_npy *a, const char *path, dopt_dty
  * (integers are converted to float64 exactly). */
 static inline int cli_layer_needs_f64(const dopt_npy *a) { return !(a->kind == 'f' && a->itemsize == 4); }
 
-/* Output locations are checked before any solve, so that a typo in --out
- * fails at once rather than after the work. An output directory is created
- * (as the commands always did) and must be writable. */
-static inline int cli_layer_output_dir_ok(const char *dir)
-{
-    if (!cli_make_dir(dir)) return 0;
-    if (access(dir, W_OK) != 0) {
-        fprintf(stderr, "dopt: cannot write to %s (output directory)\n", dir);
-        return 0;
-    }
-    return 1;
-}
-
-/* An output file: its directory must exist and be writable, and the path
- * must not be a directory. */
-static inline int cli_layer_output_file_ok(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (access(dir, W_OK) != 0) {
-        fprintf(stderr, "dopt: cannot write %s: its directory %s does not exist or is not writable\n", path, dir);
-        return 0;
-    }
-    if (access(path, F_OK) == 0 && access(path, W_OK) != 0) {
-        fprintf(stderr, "dopt: cannot write %s: the file is not writable\n", path);
-        return 0;
-    }
-    return 1;
-}
-
 /* Physical memory in bytes (0 when unknown). */
 static inline double cli_layer_ram_bytes(void)
 {

@@ -1,6 +1,6 @@
 /* Output paths checked before the work that produces them: a command that
  * runs for minutes must not fail only when it writes (issue 17). Header
- * only, for the milp and gen commands. POSIX (stat, access). */
+ * only, for every command that writes files. POSIX (stat, access). */
 #ifndef DOPT_CLI_OUTPUT_H
 #define DOPT_CLI_OUTPUT_H
 

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_layer_input.h"
+#include "cli_output.h" /* output paths checked before the work */
 
 typedef struct {
     const char *name;
@@ -189,7 +190,7 @@ int cli_qp(int argc, char **argv)
     if (dlamf && !load_grad(dlamf, B, m, dt, quiet, &glam)) goto done;
     if (dnuf && !load_grad(dnuf, B, k, dt, quiet, &gnu)) goto done;
 
-    if (!cli_layer_output_dir_ok(outdir)) goto done;
+    if (!cli_make_dir(outdir) || !cli_dir_writable("qp solve", "--out", outdir)) goto done;
 
     dopt_status s = dopt_context_create(&ctx, backend);
     if (s != DOPT_OK) {
