@@ -159,6 +159,12 @@ DOPT_API dopt_status dopt_memory_set_zero(dopt_context *ctx, void *ptr, size_t b
 DOPT_API int dopt_cuda_available(void);
 DOPT_API const char *dopt_version(void);
 
+/* sizeof the public struct named type_name ("dopt_qp_problem"), 0 for a name
+ * that is not one. A binding that mirrors the structs without a C compiler
+ * (the Python package, through ctypes) checks its layouts with this against
+ * the library it loaded. */
+DOPT_API size_t dopt_struct_size(const char *type_name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -441,6 +441,20 @@ static dopt_status failing_sync(dopt_context *ctx)
     return dopt_fail(ctx, DOPT_ERR_CUDA, "simulated stream failure");
 }
 
+/* The sizes a binding checks its struct mirrors against: the real sizeof of
+ * each public struct, 0 for names that are not one. */
+static void test_struct_sizes(void)
+{
+    CHECK(dopt_struct_size("dopt_qp_problem") == sizeof(dopt_qp_problem), "dopt_struct_size");
+    CHECK(dopt_struct_size("dopt_milp") == sizeof(dopt_milp), "dopt_struct_size");
+    CHECK(dopt_struct_size("dopt_npy") == sizeof(dopt_npy), "dopt_struct_size");
+    CHECK(dopt_struct_size("dopt_gen_params") == sizeof(dopt_gen_params), "dopt_struct_size");
+    CHECK(dopt_struct_size("dopt_context") == 0, "dopt_struct_size"); /* opaque */
+    CHECK(dopt_struct_size("dopt_qp_problemx") == 0, "dopt_struct_size");
+    CHECK(dopt_struct_size("") == 0, "dopt_struct_size");
+    CHECK(dopt_struct_size(NULL) == 0, "dopt_struct_size");
+}
+
 static void test_stream_switch(void)
 {
     dopt_context *c = NULL;
@@ -501,5 +515,6 @@ int main(int argc, char **argv)
     test_scratch();
     test_scratch_plan();
     test_stream_switch();
+    test_struct_sizes();
     return tu_finish("test_context");
 }

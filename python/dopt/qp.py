@@ -1,0 +1,275 @@
+"""The QP / LP layer: a batch of
+
+    minimize 1/2 x'Qx + p'x  subject to  Gx <= h,  Ax = b
+
+solved by interior point, differentiated through its KKT conditions at the
+solution (OptNet's implicit differentiation). numpy arrays in, numpy out;
+torch tensors in (CPU or CUDA), tensors out on the same device. For autograd,
+use dopt.torch.qp or dopt.torch.QPFunction.
+
+Shapes: Q (n, n), p (n,), G (m, n), h (m,), A (k, n), b (k,), each with an
+optional leading batch dimension. An input without one (or with batch size 1)
+is shared by the whole batch, read once, and its gradient is the sum over the
+batch. Q = None is an LP; G, h = None (or empty) means no inequalities, A, b =
+None (or empty) no equalities. h may hold +inf (that row is absent).
+"""
+
+import ctypes
+from typing import NamedTuple, Optional
+
+from . import _arrays
+from . import _lib
+from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
+
+SHARE_Q, SHARE_P, SHARE_G, SHARE_H, SHARE_A, SHARE_B = (1 << i for i in range(6))
+PARAMETERS = ("Q", "p", "G", "h", "A", "b")
+_BASE_NDIM = {"Q": 2, "p": 1, "G": 2, "h": 1, "A": 2, "b": 1}
+
+
+class _Problem(ctypes.Structure):
+    _fields_ = [("batch", c_int64), ("n", c_int32), ("m", c_int32), ("k", c_int32), ("dtype", c_int),
+                ("Q", c_void_p), ("p", c_void_p), ("G", c_void_p), ("h", c_void_p), ("A", c_void_p),
+                ("b", c_void_p), ("shared", ctypes.c_uint32)]
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [("tol", c_double), ("tol_inf", c_double), ("max_iter", c_int32), ("refine", c_int32)]
+
+
+class _Solution(ctypes.Structure):
+    _fields_ = [("x", c_void_p), ("lam", c_void_p), ("nu", c_void_p), ("status", c_void_p),
+                ("iters", c_void_p)]
+
+
+class _GradIn(ctypes.Structure):
+    _fields_ = [("dx", c_void_p), ("dlam", c_void_p), ("dnu", c_void_p)]
+
+
+class _GradOut(ctypes.Structure):
+    _fields_ = [(name, c_void_p) for name in ("dQ", "dp", "dG", "dh", "dA", "db")]
+
+
+for _mirror, _c_name in ((_Problem, "dopt_qp_problem"), (_Options, "dopt_qp_options"),
+                         (_Solution, "dopt_qp_solution"), (_GradIn, "dopt_qp_grad_in"),
+                         (_GradOut, "dopt_qp_grad_out")):
+    _lib.check_struct(_mirror, _c_name)
+
+_P = ctypes.POINTER
+_solve = _lib.declare("dopt_qp_solve", c_int, c_void_p, _P(_Problem), _P(_Options), _P(_Solution), _P(c_void_p))
+_backward = _lib.declare("dopt_qp_backward", c_int, c_void_p, c_void_p, _P(_GradIn), _P(_GradOut))
+_tape_destroy = _lib.declare("dopt_qp_tape_destroy", None, c_void_p)
+
+_TAPE_POOL_SIZE = 4
+
+
+class Tape:
+    """What backward needs: the factorized KKT systems at the solution (held
+    by the library) and the problem's arrays, which this object keeps alive.
+    Freed tapes go back to a small per-context pool and are refilled by later
+    solves, so a training loop does not reallocate them every step."""
+
+    def __init__(self, handle, ctx, placement, dtype, problem, operands, spec):
+        self._handle = handle
+        self._ctx = ctx
+        self.placement = placement
+        self.dtype = dtype
+        self.problem = problem
+        self._operands = operands  # the arrays the library's tape points into
+        self.spec = spec
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is None or not handle.value:
+            return
+        pool = _tape_pool(self._ctx)
+        if len(pool) < _TAPE_POOL_SIZE:
+            pool.append(handle)
+        elif _tape_destroy is not None:
+            _tape_destroy(handle)
+        self._handle = None
+
+
+def _tape_pool(ctx):
+    pool = getattr(ctx, "qp_tape_pool", None)
+    if pool is None:
+        pool = ctx.qp_tape_pool = []
+        ctx.add_finalizer(lambda: [_tape_destroy(h) for h in pool])
+    return pool
+
+
+class Result(NamedTuple):
+    """x (batch, n), lam (batch, m), nu (batch, k), status and iters (batch,)
+    int32 (dopt.InstanceStatus values); without a batched input, no batch
+    dimension. tape: for backward (None unless record=True)."""
+    x: object
+    lam: object
+    nu: object
+    status: object
+    iters: object
+    tape: Optional[Tape]
+
+
+class _Spec:
+    """The shapes of one call's inputs, resolved and checked."""
+
+    def __init__(self, inputs):
+        self.given_shapes = {}
+        self.present = {}
+        batch = None
+        for name in PARAMETERS:
+            x = inputs[name]
+            present = x is not None and _arrays.numel(x) > 0
+            if name == "Q" and x is not None and _arrays.numel(x) == 0:
+                present = False
+            self.present[name] = present
+            if not present:
+                continue
+            shape = _arrays.shape(x)
+            base = _BASE_NDIM[name]
+            if len(shape) not in (base, base + 1):
+                raise ValueError(f"qp: {name} must have {base} dimensions, or {base + 1} with a leading batch "
+                                 f"dimension; got shape {shape}")
+            self.given_shapes[name] = shape
+            if len(shape) == base + 1 and shape[0] != 1:
+                if batch is not None and batch != shape[0]:
+                    raise ValueError(f"qp: batch sizes differ: {batch} and {shape[0]} ({name} has shape {shape})")
+                batch = shape[0]
+        self.batched = batch is not None or any(
+            len(s) == _BASE_NDIM[nm] + 1 for nm, s in self.given_shapes.items())
+        self.batch = batch if batch is not None else 1
+        self.shared = {name: self.present[name] and (len(self.given_shapes[name]) == _BASE_NDIM[name]
+                                                       or self.given_shapes[name][0] == 1)
+                       for name in PARAMETERS}
+        if not self.present["p"]:
+            raise ValueError("qp: p (the linear term) is required")
+        inner = {name: s[-_BASE_NDIM[name]:] for name, s in self.given_shapes.items()}
+        self.n = inner["p"][0]
+        if self.present["Q"] and inner["Q"] != (self.n, self.n):
+            raise ValueError(f"qp: Q must be (n, n) = ({self.n}, {self.n}) per instance to match p; got {inner['Q']}")
+        for mat, vec, letter in (("G", "h", "m"), ("A", "b", "k")):
+            if self.present[mat] != self.present[vec]:
+                raise ValueError(f"qp: {mat} and {vec} come together; got only "
+                                 f"{mat if self.present[mat] else vec}")
+            size = 0
+            if self.present[mat]:
+                size = inner[mat][0]
+                if inner[mat] != (size, self.n):
+                    raise ValueError(f"qp: {mat} must be ({letter}, n) with n = {self.n} per instance; "
+                                     f"got {inner[mat]}")
+                if inner[vec] != (size,):
+                    raise ValueError(f"qp: {vec} must have {letter} = {size} entries per instance to match "
+                                     f"{mat}; got {inner[vec]}")
+            setattr(self, letter, size)
+
+    def shared_bits(self):
+        bits = 0
+        for i, name in enumerate(PARAMETERS):
+            if self.shared[name]:
+                bits |= 1 << i
+        return bits
+
+
+def _options(tol, tol_inf, max_iter, refine):
+    opt = _Options(tol or 0.0, tol_inf or 0.0, int(max_iter or 0), int(refine or 0))
+    if opt.tol < 0 or opt.tol_inf < 0 or opt.max_iter < 0 or opt.refine < 0:
+        raise ValueError("qp: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default)")
+    return opt
+
+
+def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter=None, refine=None,
+          dtype=None, record=False):
+    """Solves the batch. Returns Result(x, lam, nu, status, iters, tape).
+
+    tol: relative KKT residual and gap (default 1e-8 in float64, 1e-4 in
+    float32); tol_inf: infeasibility certificates (1e-9 / 1e-6); max_iter
+    (50); refine: iterative refinement steps per KKT solve (2). dtype: float32
+    or float64 (default: float64 if any input is, else float32). record=True
+    keeps the tape for backward(). Instances that fail get a status (never an
+    exception); bad shapes or options raise ValueError, library failures
+    dopt.Error."""
+    inputs = {"Q": Q, "p": p, "G": G, "h": h, "A": A, "b": b}
+    inputs = {k: _arrays.as_shape_source(v) for k, v in inputs.items()}
+    spec = _Spec(inputs)
+    placement = _arrays.placement_of(*inputs.values())
+    code = _arrays.dtype_code(dtype) if dtype is not None else _arrays.dtype_of(*inputs.values())
+    operands = {name: (_arrays.operand(inputs[name], placement, code, name) if spec.present[name] else None)
+                for name in PARAMETERS}
+    opt = _options(tol, tol_inf, max_iter, refine)
+    problem = _Problem(spec.batch, spec.n, spec.m, spec.k, code,
+                       *(_arrays.pointer(operands[name]) for name in PARAMETERS), spec.shared_bits())
+    B = spec.batch
+    x = placement.empty((B, spec.n), code)
+    lam = placement.empty((B, spec.m), code)
+    nu = placement.empty((B, spec.k), code)
+    status = placement.empty((B,), "int32")
+    iters = placement.empty((B,), "int32")
+    sol = _Solution(_arrays.pointer(x), _arrays.pointer(lam), _arrays.pointer(nu), _arrays.pointer(status),
+                    _arrays.pointer(iters))
+    ctx = placement.context()
+    tape = None
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        if record:
+            pool = _tape_pool(ctx)
+            handle = pool.pop() if pool else c_void_p()
+            try:
+                ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol),
+                                 ctypes.byref(handle)))
+            except BaseException:
+                if handle.value:
+                    pool.append(handle)
+                raise
+            tape = Tape(handle, ctx, placement, code, problem, operands, spec)
+        else:
+            ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol), None))
+    if not spec.batched:
+        x, lam, nu, status, iters = x[0], lam[0], nu[0], status[0], iters[0]
+    return Result(x, lam, nu, status, iters, tape)
+
+
+def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
+    """Gradients of a loss with respect to the inputs of the solve that
+    recorded `tape`, given dL/dx (and optionally dL/dlam, dL/dnu), shaped like
+    the solve's outputs. Returns a dict {name: gradient} over `wanted` with
+    each gradient shaped like the input it belongs to (None for an absent
+    input); a shared input gets the sum over the batch. Instances that were
+    not solved contribute zero; a NaN or Inf incoming gradient makes its
+    instance's gradients NaN."""
+    if not isinstance(tape, Tape):
+        raise TypeError("qp.backward: tape must be the tape of qp.solve(..., record=True)")
+    spec, placement, code = tape.spec, tape.placement, tape.dtype
+    unknown = set(wanted) - set(PARAMETERS)
+    if unknown:
+        raise ValueError(f"qp.backward: unknown parameters {sorted(unknown)}; choose from {PARAMETERS}")
+    B = spec.batch
+    grads_in = []
+    for value, size, name in ((dx, spec.n, "dx"), (dlam, spec.m, "dlam"), (dnu, spec.k, "dnu")):
+        if value is None or size == 0:
+            grads_in.append(None)
+            continue
+        value = _arrays.as_shape_source(value)
+        expected = (B, size) if spec.batched else (size,)
+        if _arrays.shape(value) != expected:
+            raise ValueError(f"qp.backward: {name} must have shape {expected}; got {_arrays.shape(value)}")
+        if _arrays.is_tensor(value) != placement.torch or (
+                placement.torch and value.device != placement.device):
+            where = placement.device if placement.torch else "numpy"
+            raise ValueError(f"qp.backward: {name} must be where the solve ran ({where})")
+        grads_in.append(_arrays.operand(value, placement, code, name))
+    if grads_in[0] is None:
+        raise ValueError("qp.backward: dx is required")
+    grads = {}
+    for i, name in enumerate(PARAMETERS):
+        if name in wanted and spec.present[name]:
+            inner = spec.given_shapes[name][-_BASE_NDIM[name]:]
+            grads[name] = placement.empty(inner if spec.shared[name] else (B,) + inner, code)
+        else:
+            grads[name] = None
+    gin = _GradIn(*(_arrays.pointer(g) for g in grads_in))
+    gout = _GradOut(*(_arrays.pointer(grads[name]) for name in PARAMETERS))
+    ctx = tape._ctx
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_backward(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
+    return {name: (None if grads[name] is None else grads[name].reshape(spec.given_shapes[name]))
+            for name in wanted}
