@@ -1,6 +1,8 @@
 # Convenience front end to CMake. The two commands of the README:
 #   make demo   builds dopt and runs its end-to-end learning demo
-#   make test   builds dopt (CUDA backend too when nvcc is found) and runs the tests
+#   make test   builds dopt (CUDA backend too when nvcc is found) and runs the
+#               tests: the C suite (ctest), then the Python package's
+#               (pip install . into a venv, pytest)
 # Further: make bench (throughput table), make compare (vs qpth, cvxpylayers,
 # ProxSuite; builds a Python virtual environment), make compare-milp (full
 # MILP vs predict-and-search, and HiGHS, on generated instances), make fuzz
@@ -34,7 +36,7 @@ endif
 CUDA_FLAGS = $(RUN_CUDA_FLAGS)
 test: CUDA_FLAGS = $(TEST_CUDA_FLAGS)
 
-.PHONY: all deps configure build demo test bench compare compare-bern compare-ilp compare-milp fuzz sanitize gpu-check clean
+.PHONY: all deps configure build demo test python-test bench compare compare-bern compare-ilp compare-milp fuzz sanitize gpu-check clean
 
 all: build
 
@@ -54,6 +56,11 @@ demo: build
 test: build
 	@scripts/ensure-test-python.sh $(BUILD)/.testvenv
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	scripts/python-test.sh
+
+# The Python package alone: pip install . into build/.pyvenv, then pytest.
+python-test:
+	scripts/python-test.sh
 
 bench: build
 	./$(BUILD)/dopt bench qp
