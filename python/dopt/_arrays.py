@@ -23,9 +23,19 @@ def _torch():
     return sys.modules.get("torch")
 
 
+_tensor_type = None  # torch.Tensor once torch has been imported
+
+
 def is_tensor(x):
-    torch = _torch()
-    return torch is not None and isinstance(x, torch.Tensor)
+    # Called for every argument of every call: cache torch.Tensor instead of
+    # looking torch up each time (a tensor can exist only once torch is imported).
+    global _tensor_type
+    if _tensor_type is None:
+        torch = sys.modules.get("torch")
+        if torch is None or not hasattr(torch, "Tensor"):
+            return False
+        _tensor_type = torch.Tensor
+    return isinstance(x, _tensor_type)
 
 
 class Placement:
