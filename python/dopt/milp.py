@@ -693,7 +693,7 @@ class _Owner:
     """Holds a dopt_milp and frees it exactly once, when the last reference
     (its Model, numpy views of its arrays) goes."""
 
-    __slots__ = ("ptr",)
+    __slots__ = ("ptr", "__weakref__")
 
     def __init__(self, ptr):
         self.ptr = ptr
