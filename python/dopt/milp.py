@@ -1073,7 +1073,7 @@ class SearchBatchResult:
         self.bound = milp["bound"].copy()
         self.seconds = milp["seconds"].copy()
         self.nodes = milp["nodes"].astype(np.int64)
-        self.solver = np.array([_SOLVER_NAMES.get(int(s), str(s)) for s in milp["solver"]], dtype=object)
+        self.solver = np.array(["auto", "cbc", "exact", "unknown"], dtype=object)[np.clip(milp["solver"], 0, 3)]
         self.delta_used = records["delta_used"].copy()
         self.trust_size = records["trust_size"].astype(np.int32)
         self.rounds = records["rounds"].astype(np.int32)

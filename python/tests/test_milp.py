@@ -11,6 +11,7 @@ import pathlib
 import pickle
 import shutil
 import subprocess
+import sys
 import threading
 import weakref
 
@@ -729,3 +730,15 @@ def test_models_in_threads():
     for t in threads:
         t.join()
     assert not errors and results == [want] * 30
+
+
+# ---- the example -------------------------------------------------------------------------------------
+def test_predict_and_search_example_runs():
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, str(REPO / "examples" / "python" / "milp_predict_and_search.py"),
+                          "--family", "knapsack", "--param", "n=20", "--count", "2", "--candidates", "2"],
+                         check=True, capture_output=True, text=True, env=env, timeout=120)
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("knapsack_s0") for line in lines) and any(line.startswith("knapsack_s1")
+                                                                          for line in lines)
+    assert "mean gap: LP" in out.stdout
