@@ -435,28 +435,28 @@ class Model:
     @classmethod
     def from_senses(cls, c, A, senses, rhs, **kwargs):
         """A model with rows given as senses and right-hand sides: senses a
-        string or sequence of 'L' (<=), 'G' (>=), 'E' (=) (also '<=', '>=',
-        '='), rhs (m,). Other arguments as Model's."""
+        string of one letter per row ("LGE") or a sequence of 'L' (<=), 'G'
+        (>=), 'E' (=) or '<=', '>=', '='; rhs (m,). Other arguments as
+        Model's."""
         c = _host(c, "c")
         if c.ndim != 1:
             raise ValueError(f"milp: c must be a vector (n,); got shape {c.shape}")
         A = _CSC(*_csc_of(A, c.size))
         m = A.m
         rhs = _vector(rhs, m, "rhs", allow_inf=True)
-        if isinstance(senses, str) and not any(s in senses for s in ("<", ">", "=")):
-            senses = list(senses)
-        senses = [str(s).upper() for s in senses]
+        if isinstance(senses, str):
+            senses = list(senses)  # one letter per row: "LGE"
+        senses = [str(sense).upper() for sense in senses]
         if len(senses) != m:
             raise ValueError(f"milp: senses must have one entry per row (m = {m}); got {len(senses)}")
-        table = {"L": (-math.inf, 1), "<=": (-math.inf, 1), "G": (1, math.inf), ">=": (1, math.inf),
-                 "E": (1, 1), "=": (1, 1), "==": (1, 1)}
-        lo, hi = np.empty(m), np.empty(m)
-        for i, sense in enumerate(senses):
-            if sense not in table:
-                raise ValueError(f"milp: sense {i} must be 'L', 'G' or 'E'; got {sense!r}")
-            a, b = table[sense]
-            lo[i] = -math.inf if a == -math.inf else rhs[i]
-            hi[i] = math.inf if b == math.inf else rhs[i]
+        kinds = {"L": "L", "<=": "L", "G": "G", ">=": "G", "E": "E", "=": "E", "==": "E"}
+        unknown = [i for i, sense in enumerate(senses) if sense not in kinds]
+        if unknown:
+            raise ValueError(f"milp: sense {unknown[0]} must be 'L', 'G' or 'E' (or '<=', '>=', '='); "
+                             f"got {senses[unknown[0]]!r}")
+        kind = np.array([kinds[sense] for sense in senses], dtype="<U1").reshape(m)
+        lo = np.where(kind == "L", -math.inf, rhs)
+        hi = np.where(kind == "G", math.inf, rhs)
         return cls(c, A, lo, hi, **kwargs)
 
     @classmethod
