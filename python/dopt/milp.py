@@ -28,6 +28,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from . import InstanceStatus
 from . import _arrays
 from . import _lib
 from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
@@ -37,8 +38,8 @@ __all__ = ["Model", "Result", "SearchResult", "SearchBatchResult", "BinaryForm",
            "to_binary_form", "FAMILIES", "SOLVED", "PRIMAL_INFEASIBLE", "DUAL_INFEASIBLE", "ITERATION_LIMIT",
            "NUMERICAL_FAILURE", "INVALID_DATA"]
 
-# result statuses (dopt_instance_status values; dopt.InstanceStatus)
-SOLVED, PRIMAL_INFEASIBLE, DUAL_INFEASIBLE, ITERATION_LIMIT, NUMERICAL_FAILURE, INVALID_DATA = range(6)
+# result statuses (dopt_instance_status values)
+SOLVED, PRIMAL_INFEASIBLE, DUAL_INFEASIBLE, ITERATION_LIMIT, NUMERICAL_FAILURE, INVALID_DATA = tuple(InstanceStatus)
 _STATUS_WORDS = ("optimal", "infeasible", "unbounded", "time_limit", "numerical", "invalid")
 
 _P = ctypes.POINTER
@@ -910,6 +911,11 @@ def _milp_options(solver, time_limit, gap, threads, relax, verbose):
     return opt
 
 
+def _instance_status(code):
+    code = int(code)
+    return InstanceStatus(code) if 0 <= code < len(InstanceStatus) else code
+
+
 def _status_word(status):
     return _STATUS_WORDS[status] if 0 <= status < len(_STATUS_WORDS) else "unknown"
 
@@ -945,7 +951,7 @@ class Result:
 
 def _result_of(r, x, ray):
     has = bool(r.has_solution)
-    return Result(status=int(r.status), has_solution=has, objective=float(r.objective) if has else math.nan,
+    return Result(status=_instance_status(r.status), has_solution=has, objective=float(r.objective) if has else math.nan,
                   bound=float(r.bound), seconds=float(r.seconds), nodes=int(r.nodes), x=x if has else None,
                   solver=_SOLVER_NAMES.get(r.solver, str(r.solver)), ray=ray if r.has_ray else None)
 
@@ -1098,7 +1104,7 @@ class SearchBatchResult:
     def __getitem__(self, j):
         j = range(len(self))[j]
         has = bool(self.has_solution[j])
-        return SearchResult(status=int(self.status[j]), has_solution=has, objective=float(self.objective[j]),
+        return SearchResult(status=_instance_status(self.status[j]), has_solution=has, objective=float(self.objective[j]),
                             bound=float(self.bound[j]), seconds=float(self.seconds[j]), nodes=int(self.nodes[j]),
                             x=self.x[j] if has else None, solver=self.solver[j],
                             delta_used=float(self.delta_used[j]), trust_size=int(self.trust_size[j]),
