@@ -42,6 +42,8 @@ if ! "$venv/bin/pip" install -v . >build/python-install.log 2>&1; then
   exit 1
 fi
 grep -E "dopt: (CUDA|Cbc|shared)" build/python-install.log | sed 's/^ *//' || true
+# The installed `dopt` command first on PATH (tests compare with the CLI).
+export PATH="$(cd "$venv/bin" && pwd):$PATH"
 # Run from the tests' folder so `import dopt` finds the installed package, not
 # the sources (python/ is not on the path from there).
 cd python/tests
