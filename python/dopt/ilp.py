@@ -16,7 +16,8 @@ batch. A, b = None (or empty): no constraints. lb, ub = None: 0 and 1 (binary);
 a Python number stands for that bound on every variable. Bounds must be
 finite (|bound| <= 1e9) and are rounded inward to integers. b may hold +inf
 (that row is absent for that instance). Every solve runs in float64; the
-outputs have the inputs' dtype. Per-instance outcomes are in `status`
+outputs have the dtype of c, A and b (float64 if any of them is, else
+float32; the bounds' dtype does not count). Per-instance outcomes are in `status`
 (dopt.InstanceStatus: 0 solved, 1 infeasible (y = 0, obj = +inf), 3 node or
 time limit, 4 numerical, 5 invalid data such as NaN (obj = NaN)); one bad
 instance never affects the others. See docs/ILP.md for the rules.
@@ -213,7 +214,7 @@ class _Call:
         self.spec = spec = _Spec(inputs, who)
         extra = [_arrays.as_shape_source(x) for x in extra]
         self.placement = _arrays.placement_of(*inputs.values(), *extra)
-        floats = [inputs[k] for k in PARAMETERS if spec.present[k]]
+        floats = [inputs[k] for k in ("A", "b", "c") if spec.present[k]]  # bounds are integers: no say
         self.dtype = _arrays.dtype_code(dtype) if dtype is not None else _arrays.dtype_of(*floats, *extra)
         self.operands = {name: (_arrays.operand(inputs[name], self.placement, self.dtype, name)
                                 if spec.present[name] else None) for name in PARAMETERS}
@@ -255,7 +256,7 @@ def solve(c, A=None, b=None, lb=None, ub=None, *, node_limit=None, time_limit=No
 
     node_limit: LP relaxations per instance (None: 1,000,000); time_limit:
     wall-clock seconds for the whole call (None: none; with one, results depend
-    on timing). dtype: float32 or float64 (default: float64 if any input is,
+    on timing). dtype: float32 or float64 (default: float64 if c, A or b is,
     else float32); the solve itself always runs in float64. Bad shapes or
     options raise ValueError, library failures dopt.Error; instances that
     fail get a status."""
