@@ -174,18 +174,29 @@ class _Spec:
         return ((self.batch,) if self.batched else ()) + inner
 
 
-def _options(node_limit, time_limit, who):
+def check_limits(node_limit, time_limit, who="ilp"):
+    """node_limit, time_limit checked, as (int, float) with 0 for None."""
     node_limit = int(node_limit or 0)
     time_limit = float(time_limit or 0.0)
     if node_limit < 0:
         raise ValueError(f"{who}: node_limit must be >= 0 (0 or None: the default 1,000,000); got {node_limit}")
     if not (0.0 <= time_limit < 1e9):
         raise ValueError(f"{who}: time_limit must be in [0, 1e9) seconds (0 or None: none); got {time_limit}")
-    return _Options(node_limit, time_limit)
+    return node_limit, time_limit
+
+
+def _options(node_limit, time_limit, who):
+    return _Options(*check_limits(node_limit, time_limit, who))
 
 
 def grad_options(method="combopt", *, tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=0, who="ilp"):
     """The gradient options as the C struct (checked)."""
+    return _GradOptions(*check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples,
+                                            seed=seed, who=who))
+
+
+def check_grad_options(method="combopt", *, tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=0, who="ilp"):
+    """The gradient options checked, as (method code, tau, lambd, epsilon, samples, seed)."""
     if method not in METHODS:
         raise ValueError(f"{who}: method must be one of {sorted(METHODS)}; got {method!r}")
     tau, lambd, epsilon = float(tau), float(lambd), float(epsilon)
@@ -200,7 +211,7 @@ def grad_options(method="combopt", *, tau=0.5, lambd=10.0, epsilon=1.0, samples=
         raise ValueError(f"{who}: samples must be in [1, 1e6]; got {samples}")
     if not 0 <= seed < 2 ** 64:
         raise ValueError(f"{who}: seed must be in [0, 2^64); got {seed}")
-    return _GradOptions(METHODS[method], tau, lambd, epsilon, samples, seed)
+    return METHODS[method], tau, lambd, epsilon, samples, seed
 
 
 class _Call:

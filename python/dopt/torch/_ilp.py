@@ -290,8 +290,7 @@ def _check_c(c, who):
 def _check_limits(node_limit, time_limit, who):
     node_limit = int(node_limit or 0)
     time_limit = float(time_limit or 0.0)
-    _ilp._options(node_limit, time_limit, who)
-    return node_limit, time_limit
+    return _ilp.check_limits(node_limit, time_limit, who)
 
 
 def _check_shapes(c, A, b, lb, ub, who):
@@ -342,7 +341,7 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
     node_limit, time_limit = _check_limits(node_limit, time_limit, who)
     if seed is None:
         seed = int(torch.randint(0, 2 ** 62, (1,)).item())
-    _ilp.grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, who=who)
+    _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, who=who)
     if not 0 <= int(seed) < 2 ** 63:
         raise ValueError(f"{who}: seed must be in [0, 2^63); got {seed}")
     sign = -1.0 if sense == "max" else 1.0
@@ -428,7 +427,7 @@ class ILP(torch.nn.Module):
         self.sense = sense or self._data.sense
         self.options = dict(tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed,
                             node_limit=node_limit, time_limit=time_limit)
-        _ilp.grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples,
+        _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples,
                           seed=0 if seed is None else seed, who=who)
         self.return_status = return_status
 
@@ -629,9 +628,11 @@ class PerturbedFenchelYoung(torch.nn.Module):
     The noise is drawn as PyEPO draws it: torch.randn((batch, n_samples, n))
     in cp's dtype from a per-device torch.Generator seeded once with `seed`,
     so with the same seed both give the same losses and gradients (up to
-    ties between optimal solutions). The batch * n_samples perturbed ILPs are
-    solved in one dopt call. optmodel, processes, solve_ratio, dataset,
-    reduction: as SPOPlus."""
+    ties between optimal solutions). seed=None draws from torch's global
+    generator instead (torch.manual_seed): use it under
+    torch.compile(fullgraph=True), which cannot trace a torch.Generator
+    argument. The batch * n_samples perturbed ILPs are solved in one dopt
+    call. optmodel, processes, solve_ratio, dataset, reduction: as SPOPlus."""
 
     def __init__(self, optmodel=None, n_samples=10, sigma=1.0, processes=1, seed=135, solve_ratio=1.0,
                  reduction="mean", dataset=None, *, A=None, b=None, lb=None, ub=None, sense=None, node_limit=None,
@@ -647,7 +648,8 @@ class PerturbedFenchelYoung(torch.nn.Module):
         problem = _as_problem(optmodel, A, b, lb, ub, sense, who)
         self._data = _ProblemTensors(problem)
         self.sense = self._data.sense
-        self.n_samples, self.sigma, self.seed = n_samples, float(sigma), int(seed)
+        self.n_samples, self.sigma = n_samples, float(sigma)
+        self.seed = None if seed is None else int(seed)
         self.reduction = reduction
         self.node_limit, self.time_limit = _check_limits(node_limit, time_limit, who)
         self._generators = {}
@@ -665,8 +667,11 @@ class PerturbedFenchelYoung(torch.nn.Module):
         who = "dopt.torch.PerturbedFenchelYoung"
         _check_c(cp, who)
         _batch2(cp, "cp", who)
-        noise = torch.randn((cp.shape[0], self.n_samples, cp.shape[1]), device=cp.device, dtype=cp.dtype,
-                            generator=self._generator(cp.device))
+        shape = (cp.shape[0], self.n_samples, cp.shape[1])
+        if self.seed is None:  # torch's global generator: compiles with fullgraph=True
+            noise = torch.randn(shape, device=cp.device, dtype=cp.dtype)
+        else:
+            noise = torch.randn(shape, device=cp.device, dtype=cp.dtype, generator=self._generator(cp.device))
         A, b, lb, ub = self._data.data(cp)
         loss = perturbed_fenchel_young(cp, w, noise, A, b, lb, ub, sigma=self.sigma, sense=self.sense,
                                        node_limit=self.node_limit, time_limit=self.time_limit)
