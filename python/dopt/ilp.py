@@ -250,6 +250,8 @@ class _Call:
         return _arrays.operand(x, self.placement, kind if kind is not None else self.dtype, name)
 
     def run(self, fn, *args):
+        if self.spec.batch == 0:  # nothing to solve (the library would see NULL data pointers)
+            return
         ctx = self.placement.context()
         with ctx.lock:
             ctx.prepare(self.placement.stream())
@@ -318,7 +320,8 @@ def backward(c, A=None, b=None, lb=None, ub=None, *, y, status, dy, method="comb
     for name in ("A", "b", "c"):
         if name in wanted and spec.present[name]:
             inner = spec.given_shapes[name][-_BASE_NDIM[name]:]
-            grads[name] = pl.empty(inner if spec.shared[name] else (B,) + inner, code)
+            alloc = pl.zeros if B == 0 else pl.empty  # an empty batch's sum is 0
+            grads[name] = alloc(inner if spec.shared[name] else (B,) + inner, code)
         else:
             grads[name] = None
     call.run(_backward, ctypes.byref(_options(node_limit, time_limit, "ilp.backward")), ctypes.byref(g),

@@ -80,6 +80,15 @@ def test_shared_inputs_and_shapes():
         np.testing.assert_array_equal(r.y[i], ilp.solve(c[0], A[i], b[i]).y)
 
 
+def test_empty_batch():
+    r = ilp.solve(np.zeros((0, 3)), np.zeros((2, 3)), np.ones(2))
+    assert r.y.shape == (0, 3) and r.status.shape == (0,)
+    g = ilp.backward(np.zeros((0, 3)), np.zeros((2, 3)), np.ones(2), y=r.y, status=r.status, dy=r.y)
+    assert g["A"].shape == (2, 3) and (g["A"] == 0).all() and g["c"].shape == (0, 3)
+    loss, dc = ilp.spo_plus(np.zeros((0, 3)), np.zeros((0, 3)))
+    assert loss.shape == (0,) and dc.shape == (0, 3)
+
+
 def test_unconstrained_scalar_bounds_and_float32():
     c = np.array([[1.0, -2.0, 0.5], [-1.0, -1.0, 3.0]])
     r = ilp.solve(c, lb=-3, ub=4)  # no A, b: each variable at the bound its cost prefers

@@ -257,3 +257,19 @@ def test_pyepo_compat_arguments():
         loss(cp, torch.rand(3, 11, dtype=DT))
     with pytest.raises(ValueError, match="z must have shape"):
         loss(cp, cp, torch.zeros(3, 12, dtype=DT), torch.zeros(4, dtype=DT))
+
+
+def test_losses_on_cuda_match_cpu():
+    from conftest import cuda_device_or_skip
+    device = cuda_device_or_skip()
+    model, costs = _shortest_path_data(batch=16)
+    w, z = _true_solutions(model, costs.numpy())
+    cp0 = costs.flip(0)
+    results = []
+    for dev in ("cpu", device):
+        cp = cp0.to(dev).requires_grad_()
+        loss = dopt.torch.SPOPlus(model)(cp, costs.to(dev), w.to(dev), z.to(dev))
+        loss.backward()
+        results.append((loss.detach().cpu(), cp.grad.cpu()))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(results[1][1], results[0][1])

@@ -204,6 +204,19 @@ def test_nan_and_infeasible_instances_leave_the_others_alone():
     assert (cl.grad[[2, 5]] == 0).all() and (Al.grad[[2, 5]] == 0).all()
 
 
+def test_non_contiguous_inputs_give_the_same_answers():
+    c, A, b, dy = instances(11)
+    cl, Al, bl = leaf(c, A, b)
+    (dtorch.ilp(cl, Al, bl) * dy).sum().backward()
+    ct = c.t().contiguous().t().requires_grad_()  # same values, column-major
+    At = A.transpose(1, 2).contiguous().transpose(1, 2).requires_grad_()
+    assert not ct.is_contiguous() and not At.is_contiguous()
+    y = dtorch.ilp(ct, At, b)
+    (y * dy).sum().backward()
+    torch.testing.assert_close(ct.grad, cl.grad, rtol=0, atol=0)
+    torch.testing.assert_close(At.grad, Al.grad, rtol=0, atol=0)
+
+
 def test_bad_input():
     c, A, b, _ = instances(9)
     with pytest.raises(TypeError, match="c must be a torch.Tensor"):

@@ -127,10 +127,14 @@ def _ilp_setup(ctx, inputs, output):
 def _ilp_grad(ctx, dy, dobj, dstatus):
     c, A, b, lb, ub, y, status = ctx.saved_tensors
     method, tau, lambd, node_limit, time_limit = ctx.options
-    if dy is None:
-        dy = torch.zeros_like(y)
-    dA, db, dc = torch.ops.dopt.ilp_backward(c, A, b, lb, ub, y, status, dy, method, tau, lambd, 1.0, 1, 0,
-                                             node_limit, time_limit)
+    if dy is None:  # only obj was used: no backward rule to run (DBB would solve again for nothing)
+        dt = _float_dtype(c, A, b)
+        dA = None if A is None else torch.zeros_like(A, dtype=dt)
+        db = None if b is None else torch.zeros_like(b, dtype=dt)
+        dc = torch.zeros_like(c, dtype=dt)
+    else:
+        dA, db, dc = torch.ops.dopt.ilp_backward(c, A, b, lb, ub, y, status, dy, method, tau, lambd, 1.0, 1, 0,
+                                                 node_limit, time_limit)
     if dobj is not None:
         # obj = c'y is linear in c between the solution's changes: dobj/dc = y
         # (for instances with a solution; an infeasible one has y = 0)
