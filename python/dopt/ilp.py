@@ -475,8 +475,10 @@ class Problem:
     def shortest_path(cls, grid):
         """PyEPO's shortest path on an (h, w) grid: from the top-left node to
         the bottom-right one, arcs east and south in PyEPO's order (its
-        shortestPathModel(grid).arcs), flow conservation as A y <= b rows,
-        y in {0, 1}, minimize."""
+        shortestPathModel(grid).arcs), flow conservation (inflow - outflow
+        = -1 at the source, 1 at the sink, 0 elsewhere) written as the rows
+        inflow - outflow <= rhs, which force equality (see _flow), y in {0, 1},
+        minimize."""
         h, w = (int(v) for v in grid)
         arcs = []
         for i in range(h):  # row i's east arcs, then its south arcs (PyEPO's order)
@@ -494,8 +496,11 @@ class Problem:
             E[u, k] -= 1.0
         rhs = np.zeros(nodes)
         rhs[source], rhs[sink] = -1.0, 1.0
-        # inflow - outflow = rhs as two inequalities
-        return cls(np.vstack([E, -E]), np.concatenate([rhs, -rhs]), 0, 1, "min")
+        # inflow - outflow <= rhs, one row per node: every column of E sums to
+        # 0 and so does rhs, so the rows' left sides sum to 0 = the right sides'
+        # sum and every row holds with equality: the flow conservation
+        # equalities with half the rows of writing each as two inequalities
+        return cls(E, rhs, 0, 1, "min")
 
     @classmethod
     def knapsack(cls, weights, capacity):

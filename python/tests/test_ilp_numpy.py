@@ -420,3 +420,22 @@ def test_cuda_matches_cpu():
     assert gpu.y.device == device
     np.testing.assert_allclose(gpu.obj.cpu().numpy(), cpu.obj, rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(gpu.status.cpu().numpy(), cpu.status)
+
+
+def test_shortest_path_rows_force_flow_conservation():
+    # Problem.shortest_path writes inflow - outflow <= rhs (one row per node);
+    # the same optimum as the equalities written as two rows each, for any
+    # costs (negative ones included), and every row is tight at the solution
+    p = ilp.Problem.shortest_path((5, 5))
+    assert p.A.shape == (25, 40) and p.sense == "min"
+    rng = np.random.default_rng(13)
+    c = rng.uniform(-1, 1, size=(30, 40))
+    one = ilp.solve(c, p.A, p.b, 0, 1)
+    two = ilp.solve(c, np.vstack([p.A, -p.A]), np.concatenate([p.b, -p.b]), 0, 1)
+    assert (one.status == 0).all() and (two.status == 0).all()
+    np.testing.assert_allclose(one.obj, two.obj, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(one.y @ p.A.T, np.broadcast_to(p.b, (30, 25)))
+    # a knapsack is a max problem; Problem.solve returns the max objective
+    k = ilp.Problem.knapsack([[2.0, 3.0, 4.0]], [5.0])
+    r = k.solve(np.array([3.0, 4.0, 6.0]))
+    assert r.obj == 7.0 and r.y.tolist() == [1.0, 1.0, 0.0]

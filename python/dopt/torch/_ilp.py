@@ -222,7 +222,8 @@ def _pfy_op(c: Tensor, w: Tensor, noise: Tensor, A: Optional[Tensor], b: Optiona
     # minimization form: loss = c'w - mean_k (c + sigma Z_k)'y(c + sigma Z_k), grad = w - mean_k y_k
     B, K, n = noise.shape
     dt = _float_dtype(c, A, b)
-    ptb = (c.to(dt).unsqueeze(1) + sigma * noise.to(dt)).reshape(B * K, n)
+    # the perturbed costs in the costs' own dtype, as PyEPO forms them, then solved in float64
+    ptb = (c.unsqueeze(1) + sigma * noise.to(c.dtype)).to(dt).reshape(B * K, n)
 
     def per_sample(x, base):  # a batched constraint input, repeated for the K samples of each instance
         if x is None or x.dim() == base or x.shape[0] == 1:
@@ -352,15 +353,16 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
     cmin = c if sign > 0 else -c
     if method == "perturbed":
         y = torch.ops.dopt.ilp_perturbed(cmin, A, b, lb, ub, float(epsilon), int(samples), int(seed), node_limit,
-                                         time_limit)
+                                         time_limit).to(c.dtype)
         if not return_status:
             return y
         with torch.no_grad():
             _, obj, status = torch.ops.dopt.ilp(cmin, A, b, lb, ub, 0, 0.5, 10.0, node_limit, time_limit)
-        return ILPResult(y, sign * obj, status)
+        return ILPResult(y, (sign * obj).to(c.dtype), status)
     y, obj, status = torch.ops.dopt.ilp(cmin, A, b, lb, ub, _METHODS[method], float(tau), float(lambd), node_limit,
                                         time_limit)
-    return ILPResult(y, sign * obj, status) if return_status else y
+    y = y.to(c.dtype)  # y is integral: exact in any float dtype
+    return ILPResult(y, (sign * obj).to(c.dtype), status) if return_status else y
 
 
 # ---- problems given once (PyEPO's setting) --------------------------------------
@@ -393,12 +395,13 @@ class _ProblemTensors(torch.nn.Module):
                 setattr(self, name, value)
 
     def data(self, c):
-        """(A, b, lb, ub) on c's device, in c's dtype for A and b."""
+        """(A, b, lb, ub) on c's device, kept in float64: the constraints stay
+        exact (the solve runs in float64 anyway); the layers return c's dtype."""
         out = []
         for name in ("A", "b", "lb", "ub"):
             value = getattr(self, name)
             if isinstance(value, torch.Tensor):
-                value = value.to(device=c.device, dtype=c.dtype if name in ("A", "b") else value.dtype)
+                value = value.to(device=c.device)  # no copy once the module is on c's device (.to(device))
             out.append(value)
         return out
 
@@ -553,6 +556,7 @@ def spo_plus(cp, c, w=None, z=None, A=None, b=None, lb=None, ub=None, *, sense="
         _batch2(w, "w", who, B, n)
         w = w.detach().to(_float_dtype(cp, c))
     loss, _ = torch.ops.dopt.ilp_spo_plus(sign * cp, sign * c, A, b, lb, ub, w, node_limit, time_limit)
+    loss = loss.to(cp.dtype)
     if z is not None:
         # the library's loss uses c'w for the true objective; PyEPO's uses the given z
         if w is None:
@@ -622,7 +626,7 @@ def perturbed_fenchel_young(cp, w, noise, A=None, b=None, lb=None, ub=None, *, s
     sign = -1.0 if sense == "max" else 1.0
     loss, _ = torch.ops.dopt.ilp_pfy(sign * cp, w.detach(), sign * noise.detach(), A, b, lb, ub, sigma,
                                      node_limit, time_limit)
-    return loss
+    return loss.to(cp.dtype)
 
 
 class PerturbedFenchelYoung(torch.nn.Module):
