@@ -152,6 +152,9 @@ def test_combopt_constraint_layout_and_module():
     torch.testing.assert_close(cons.grad[..., :-1], Al.grad)
     torch.testing.assert_close(cons.grad[..., -1], -bl.grad)
     assert "combopt" in repr(layer)
+    # CombOptNet's variable_range, a box [-1, 2]
+    boxed = dtorch.ILP("combopt", variable_range={"lb": -1, "ub": 2})
+    torch.testing.assert_close(boxed(c, constraints=cons), dtorch.ilp(c, A, b, -1, 2))
 
 
 def test_module_with_a_fixed_problem():
@@ -254,3 +257,30 @@ def test_cuda_layer_matches_cpu():
     # which continuous random costs make a probability-zero event
     torch.testing.assert_close(cg.grad.cpu(), cl.grad)
     torch.testing.assert_close(Ag.grad.cpu(), Al.grad)
+
+
+def test_functional_losses_per_instance_constraints_and_bad_instances():
+    # per-instance constraints (repeated for the K samples), an infeasible instance: NaN loss, others unchanged
+    c, A, b, _ = instances(12, B=5)
+    w = torch.as_tensor(nilp.solve(c.numpy(), A.numpy(), b.numpy()).y)
+    noise = torch.randn(5, 3, 5, dtype=DT, generator=torch.Generator().manual_seed(0))
+    loss = dtorch.perturbed_fenchel_young(c, w, noise, A, b, sigma=0.5)
+    # the definition, instance by instance
+    for i in range(5):
+        ptb = c[i] + 0.5 * noise[i]
+        ys = torch.as_tensor(nilp.solve(ptb.numpy(), A[i].numpy(), b[i].numpy()).y)
+        expected = c[i] @ w[i] - (ptb * ys).sum(-1).mean()
+        assert loss[i].item() == pytest.approx(expected.item(), abs=1e-12)
+    A2, b2 = A.clone(), b.clone()
+    A2[3] = A2[3].abs()
+    b2[3] = -1.0
+    cl = c.clone().requires_grad_()
+    bad = dtorch.perturbed_fenchel_young(cl, w, noise, A2, b2, sigma=0.5)
+    assert math.isnan(bad[3].item()) and torch.isfinite(bad[[0, 1, 2, 4]]).all()
+    torch.testing.assert_close(bad[[0, 1, 2, 4]], loss[[0, 1, 2, 4]])
+    bad[[0, 1, 2, 4]].sum().backward()
+    assert torch.isfinite(cl.grad[[0, 1, 2, 4]]).all()
+    # SPO+ functional form with per-instance constraints equals the numpy call
+    s = dtorch.spo_plus(c, c.flip(0), None, None, A, b)
+    ref, _ = nilp.spo_plus(c.numpy(), c.flip(0).numpy(), A.numpy(), b.numpy())
+    np.testing.assert_allclose(s.numpy(), ref, rtol=1e-13)

@@ -237,8 +237,9 @@ def _pfy_op(c: Tensor, w: Tensor, noise: Tensor, A: Optional[Tensor], b: Optiona
     wd = w.to(dt)
     loss = (c.to(dt) * wd).sum(-1) - f
     grad = wd - ys.mean(1)
-    # an instance with an infeasible, numerically failed or invalid sample has no loss
-    bad = ((r.status == 1) | (r.status == 4) | (r.status == 5)).reshape(B, K).any(1)
+    # an instance with an infeasible, numerically failed or invalid sample, or one
+    # stopped by a limit without an incumbent (obj = +inf), has no loss
+    bad = (~torch.isfinite(r.obj) | (r.status == 4) | (r.status == 5)).reshape(B, K).any(1)
     loss = torch.where(bad, torch.full_like(loss, math.nan), loss)
     grad = torch.where(bad.unsqueeze(-1), torch.full_like(grad, math.nan), grad)
     return loss, grad
@@ -418,13 +419,18 @@ class ILP(torch.nn.Module):
     sense), or give A, b, lb, ub (and sense) here; constraints passed to
     forward take precedence. forward(c, A=None, b=None, lb=None, ub=None,
     constraints=None): constraints is CombOptNet's layout (..., m, n + 1)
-    [A | b] meaning A y + b <= 0."""
+    [A | b] meaning A y + b <= 0. variable_range={"lb": l, "ub": u} is
+    CombOptNet's spelling of lb, ub."""
 
     def __init__(self, method="combopt", problem=None, *, A=None, b=None, lb=None, ub=None, sense=None, tau=0.5,
                  lambd=10.0, epsilon=1.0, samples=10, seed=0, node_limit=None, time_limit=None,
-                 return_status=False):
+                 return_status=False, variable_range=None):
         super().__init__()
         who = "dopt.torch.ILP"
+        if variable_range is not None:  # CombOptNet's spelling of the box: {"lb": ..., "ub": ...}
+            if lb is not None or ub is not None:
+                raise ValueError(f"{who}: give the box as lb, ub or as variable_range, not both")
+            lb, ub = variable_range["lb"], variable_range["ub"]
         if method not in _METHODS:
             raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
         self.method = method
