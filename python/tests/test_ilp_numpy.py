@@ -11,7 +11,7 @@ import pytest
 import dopt
 from dopt import ilp
 
-from conftest import HAVE_TORCH, cuda_device_or_skip, requires_torch
+from conftest import cuda_device_or_skip, requires_torch
 
 
 def enumerate_ilp(c, A, b, lb, ub):

@@ -176,9 +176,10 @@ def test_spo_plus_without_true_solution_and_objective():
     torch.testing.assert_close(b.grad, a.grad, rtol=1e-12, atol=1e-12)
 
 
-def test_spo_plus_given_z_offset_is_used():
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_spo_plus_given_z_offset_is_used(name):
     # PyEPO's loss uses the given z (not c'w): a shifted z shifts both losses alike
-    model, costs = _shortest_path_data(batch=6)
+    model, costs = PROBLEMS[name](batch=6)
     w, z = _true_solutions(model, costs.numpy())
     cp = costs.flip(0).clone()
     ref = pyepo.func.SPOPlus(model, reduction="none")(cp, costs, w, z + 0.25)

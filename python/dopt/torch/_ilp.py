@@ -561,16 +561,22 @@ def spo_plus(cp, c, w=None, z=None, A=None, b=None, lb=None, ub=None, *, sense="
         w = _tensor(w, "w", cp, who)
         _batch2(w, "w", who, B, n)
         w = w.detach().to(_float_dtype(cp, c))
-    loss, _ = torch.ops.dopt.ilp_spo_plus(sign * cp, sign * c, A, b, lb, ub, w, node_limit, time_limit)
-    loss = loss.to(cp.dtype)
     if z is not None:
-        # the library's loss uses c'w for the true objective; PyEPO's uses the given z
         if w is None:
             raise ValueError(f"{who}: z (the true objective) needs w (the true solution)")
         z = _tensor(z, "z", cp, who).detach()
         if z.shape not in ((B,), (B, 1)):
             raise ValueError(f"{who}: z must have shape ({B},) or ({B}, 1); got {tuple(z.shape)}")
-        loss = loss + sign * ((c * w).sum(-1) - z.reshape(B)).to(loss.dtype)
+    dtype = cp.dtype
+    if sign < 0:  # max c'y = -min (-c)'y; PyEPO's max loss is the min loss of the negated costs
+        cp_min, c_min = -cp, -c
+    else:
+        cp_min, c_min = cp, c
+    loss, _ = torch.ops.dopt.ilp_spo_plus(cp_min, c_min, A, b, lb, ub, w, node_limit, time_limit)
+    loss = loss.to(dtype)
+    if z is not None:
+        # the library's loss uses c'w for the true objective; PyEPO's uses the given z
+        loss = loss + sign * ((c * w).sum(-1) - z.reshape(B)).to(dtype)
     return loss
 
 
@@ -630,7 +636,9 @@ def perturbed_fenchel_young(cp, w, noise, A=None, b=None, lb=None, ub=None, *, s
     _check_shapes(cp, A, b, lb, ub, who)
     node_limit, time_limit = _check_limits(node_limit, time_limit, who)
     sign = -1.0 if sense == "max" else 1.0
-    loss, _ = torch.ops.dopt.ilp_pfy(sign * cp, w.detach(), sign * noise.detach(), A, b, lb, ub, sigma,
+    if sign < 0:  # the max loss is the min loss of -cp with noise -Z (the same perturbed solutions)
+        cp, noise = -cp, -noise
+    loss, _ = torch.ops.dopt.ilp_pfy(cp, w.detach(), noise.detach(), A, b, lb, ub, sigma,
                                      node_limit, time_limit)
     return loss.to(cp.dtype)
 
