@@ -274,3 +274,24 @@ def test_losses_on_cuda_match_cpu():
         results.append((loss.detach().cpu(), cp.grad.cpu()))
     torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(results[1][1], results[0][1])
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_dbb_and_identity_layers_match_pyepo(name):
+    # dopt.torch.ILP("dbb"/"identity", optmodel) against pyepo.func.blackboxOpt / negativeIdentity.
+    # PyEPO divides by lambd + 1e-8 (its _EPS): a relative difference of 1e-8 / lambd.
+    model, costs = PROBLEMS[name](batch=10)
+    gen = torch.Generator().manual_seed(3)
+    cp0 = costs + torch.randn(costs.shape, generator=gen, dtype=DT)
+    upstream = torch.randn(costs.shape, generator=gen, dtype=DT) * 3
+    pairs = [(pyepo.func.blackboxOpt(model, lambd=7.0), dopt.torch.ILP("dbb", model, lambd=7.0), 1e-8 / 7.0),
+             (pyepo.func.negativeIdentity(model), dopt.torch.ILP("identity", model), 0.0)]
+    for ref_layer, our_layer, rtol in pairs:
+        a = cp0.clone().requires_grad_()
+        b = cp0.clone().requires_grad_()
+        ya, yb = ref_layer(a), our_layer(b)
+        torch.testing.assert_close(yb, ya, rtol=0, atol=0)
+        (ya * upstream).sum().backward()
+        (yb * upstream).sum().backward()
+        torch.testing.assert_close(b.grad, a.grad, rtol=rtol + 1e-14, atol=1e-14)
+        assert b.grad.abs().sum() > 0
