@@ -1,2 +1,700 @@
-"""(being written)"""
-__all__ = []
+"""The ILP layers for PyTorch: exact small integer programs
+
+    minimize (or maximize) c'y  subject to  A y <= b,  lb <= y <= ub,  y integer
+
+as differentiable layers and decision-focused losses.
+
+    y = dopt.torch.ilp(c, A, b, method="combopt", tau=0.5)       # CombOptNet: grads for A, b, c
+    y = dopt.torch.ILP("dbb", problem, lambd=20)(c)              # blackbox differentiation
+    y = dopt.torch.ILP("perturbed", problem, epsilon=1, samples=10)(c)  # E[y(c + eps Z)]
+    loss = dopt.torch.SPOPlus(problem)(cp, c, w, z)              # PyEPO's SPOPlus call
+    loss = dopt.torch.PerturbedFenchelYoung(problem)(cp, w)      # PyEPO's perturbedFenchelYoung call
+
+`problem`: a dopt.ilp.Problem (A, b, lb, ub, sense), or a PyEPO optModel
+(its shortest-path and knapsack models are read by dopt.ilp.Problem.from_pyepo).
+
+Every operation is a torch custom operator (dopt::ilp, dopt::ilp_backward,
+dopt::ilp_perturbed, dopt::ilp_spo_plus, dopt::ilp_pfy) with a fake (shape)
+implementation and registered autograd, so models containing these layers
+compile with torch.compile(fullgraph=True). The ILP layer keeps no opaque
+state between forward and backward (dopt_ilp_backward takes the forward's y
+and status), so eager and compiled runs take the same path and give the same
+numbers. Maximization is minimization of -c; the gradients follow by the
+chain rule (identity becomes +dy, DBB solves y(c - lambd dy), as PyEPO does).
+"""
+
+import math
+from typing import NamedTuple, Optional
+
+import torch
+
+from .. import ilp as _ilp
+
+__all__ = ["ilp", "ILP", "ILPResult", "SPOPlus", "PerturbedFenchelYoung", "spo_plus",
+           "perturbed_fenchel_young", "origin_to_b", "LearnableConstraints", "from_combopt_constraints"]
+
+_BASE_NDIM = {"c": 1, "A": 2, "b": 1, "lb": 1, "ub": 1}
+_METHODS = _ilp.METHODS
+Tensor = torch.Tensor
+
+
+# ---- shapes (shared by the real and the fake implementations) -------------------
+
+def _batch(c, A, b, lb, ub):
+    """(batched, batch) from the inputs' shapes, dopt.ilp's broadcasting rule."""
+    batched, batch = False, 1
+    for name, x in (("c", c), ("A", A), ("b", b), ("lb", lb), ("ub", ub)):
+        if x is None or (name in ("A", "b") and x.numel() == 0):
+            continue
+        if x.dim() == _BASE_NDIM[name] + 1:
+            batched = True
+            if x.shape[0] != 1:
+                batch = x.shape[0]
+    return batched, batch
+
+
+def _float_dtype(*xs):
+    dtypes = [x.dtype for x in xs if x is not None and x.is_floating_point()]
+    return torch.float64 if torch.float64 in dtypes else torch.float32
+
+
+def _out(batched, batch, *inner):
+    return ((batch,) if batched else ()) + tuple(inner)
+
+
+def _grad_like(g, x):
+    """A gradient from the library as x's gradient (dtype), or None for an absent x."""
+    if x is None or g is None or g.numel() == 0 and x.numel() != 0:
+        return None
+    return g.to(x.dtype).reshape(x.shape)
+
+
+# ---- custom operators -----------------------------------------------------------
+
+@torch.library.custom_op("dopt::ilp", mutates_args=())
+def _ilp_op(c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor], ub: Optional[Tensor],
+            method: int, tau: float, lambd: float, node_limit: int, time_limit: float
+            ) -> tuple[Tensor, Tensor, Tensor]:
+    # method, tau, lambd: for the backward (register_autograd sees the op's arguments)
+    r = _ilp.solve(c, A, b, lb, ub, node_limit=node_limit, time_limit=time_limit, dtype=_float_dtype(c, A, b))
+    return r.y, r.obj, r.status
+
+
+@_ilp_op.register_fake
+def _(c, A, b, lb, ub, method, tau, lambd, node_limit, time_limit):
+    batched, batch = _batch(c, A, b, lb, ub)
+    dt = _float_dtype(c, A, b)
+    n = c.shape[-1]
+    return (c.new_empty(_out(batched, batch, n), dtype=dt), c.new_empty(_out(batched, batch), dtype=dt),
+            c.new_empty(_out(batched, batch), dtype=torch.int32))
+
+
+@torch.library.custom_op("dopt::ilp_backward", mutates_args=())
+def _ilp_backward_op(c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
+                     ub: Optional[Tensor], y: Tensor, status: Tensor, dy: Tensor, method: int, tau: float,
+                     lambd: float, epsilon: float, samples: int, seed: int, node_limit: int, time_limit: float
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+    name = {v: k for k, v in _METHODS.items()}[method]
+    wanted = ("A", "b", "c") if method == _METHODS["combopt"] else ("c",)
+    dt = _float_dtype(c, A, b)
+    g = _ilp.backward(c, A, b, lb, ub, y=y, status=status, dy=dy, method=name, tau=tau, lambd=lambd,
+                      epsilon=epsilon, samples=samples, seed=seed, node_limit=node_limit, time_limit=time_limit,
+                      dtype=dt, wanted=wanted)
+    dA = g.get("A")
+    db = g.get("b")
+    if dA is None:
+        dA = torch.zeros_like(A, dtype=dt) if A is not None else c.new_empty((0,), dtype=dt)
+    if db is None:
+        db = torch.zeros_like(b, dtype=dt) if b is not None else c.new_empty((0,), dtype=dt)
+    return dA, db, g["c"]
+
+
+@_ilp_backward_op.register_fake
+def _(c, A, b, lb, ub, y, status, dy, method, tau, lambd, epsilon, samples, seed, node_limit, time_limit):
+    dt = _float_dtype(c, A, b)
+    dA = torch.empty_like(A, dtype=dt) if A is not None else c.new_empty((0,), dtype=dt)
+    db = torch.empty_like(b, dtype=dt) if b is not None else c.new_empty((0,), dtype=dt)
+    return dA, db, torch.empty_like(c, dtype=dt)
+
+
+def _ilp_setup(ctx, inputs, output):
+    c, A, b, lb, ub, method, tau, lambd, node_limit, time_limit = inputs
+    y, obj, status = output
+    ctx.save_for_backward(c, A, b, lb, ub, y, status)
+    ctx.options = (method, tau, lambd, node_limit, time_limit)
+
+
+def _ilp_grad(ctx, dy, dobj, dstatus):
+    c, A, b, lb, ub, y, status = ctx.saved_tensors
+    method, tau, lambd, node_limit, time_limit = ctx.options
+    if dy is None:  # only obj was used: no backward rule to run (DBB would solve again for nothing)
+        dt = _float_dtype(c, A, b)
+        dA = None if A is None else torch.zeros_like(A, dtype=dt)
+        db = None if b is None else torch.zeros_like(b, dtype=dt)
+        dc = torch.zeros_like(c, dtype=dt)
+    else:
+        dA, db, dc = torch.ops.dopt.ilp_backward(c, A, b, lb, ub, y, status, dy, method, tau, lambd, 1.0, 1, 0,
+                                                 node_limit, time_limit)
+    if dobj is not None:
+        # obj = c'y is linear in c between the solution's changes: dobj/dc = y
+        # (for instances with a solution; an infeasible one has y = 0)
+        term = dobj.unsqueeze(-1) * y
+        if c.dim() == 1 and term.dim() == 2:
+            term = term.sum(0)
+        elif c.dim() == 2 and c.shape[0] == 1 and term.shape[0] != 1:
+            term = term.sum(0, keepdim=True)
+        dc = dc + term.to(dc.dtype)
+    return (_grad_like(dc, c), _grad_like(dA, A), _grad_like(db, b), None, None, None, None, None, None, None)
+
+
+_ilp_op.register_autograd(_ilp_grad, setup_context=_ilp_setup)
+
+
+@torch.library.custom_op("dopt::ilp_perturbed", mutates_args=())
+def _ilp_perturbed_op(c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
+                      ub: Optional[Tensor], epsilon: float, samples: int, seed: int, node_limit: int,
+                      time_limit: float) -> Tensor:
+    return _ilp.perturbed(c, A, b, lb, ub, epsilon=epsilon, samples=samples, seed=seed, node_limit=node_limit,
+                          time_limit=time_limit, dtype=_float_dtype(c, A, b))
+
+
+@_ilp_perturbed_op.register_fake
+def _(c, A, b, lb, ub, epsilon, samples, seed, node_limit, time_limit):
+    batched, batch = _batch(c, A, b, lb, ub)
+    return c.new_empty(_out(batched, batch, c.shape[-1]), dtype=_float_dtype(c, A, b))
+
+
+def _perturbed_setup(ctx, inputs, output):
+    c, A, b, lb, ub, epsilon, samples, seed, node_limit, time_limit = inputs
+    ctx.save_for_backward(c, A, b, lb, ub, output)
+    ctx.options = (epsilon, samples, seed, node_limit, time_limit)
+
+
+def _perturbed_grad(ctx, dy):
+    c, A, b, lb, ub, y_eps = ctx.saved_tensors
+    epsilon, samples, seed, node_limit, time_limit = ctx.options
+    # the perturbed rule reads neither y nor status (its own solves, the same Z as the forward)
+    batched, batch = _batch(c, A, b, lb, ub)
+    status = torch.zeros(_out(batched, batch), dtype=torch.int32, device=c.device)
+    _, _, dc = torch.ops.dopt.ilp_backward(c, A, b, lb, ub, y_eps, status, dy, _METHODS["perturbed"], 0.5, 10.0,
+                                           epsilon, samples, seed, node_limit, time_limit)
+    return (_grad_like(dc, c), None, None, None, None, None, None, None, None, None)
+
+
+_ilp_perturbed_op.register_autograd(_perturbed_grad, setup_context=_perturbed_setup)
+
+
+@torch.library.custom_op("dopt::ilp_spo_plus", mutates_args=())
+def _spo_plus_op(c_hat: Tensor, c_true: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
+                 ub: Optional[Tensor], y_true: Optional[Tensor], node_limit: int, time_limit: float
+                 ) -> tuple[Tensor, Tensor]:
+    loss, dc = _ilp.spo_plus(c_hat, c_true, A, b, lb, ub, y_true=y_true, node_limit=node_limit,
+                             time_limit=time_limit, dtype=_float_dtype(c_hat, c_true, A, b))
+    return loss, dc
+
+
+@_spo_plus_op.register_fake
+def _(c_hat, c_true, A, b, lb, ub, y_true, node_limit, time_limit):
+    batched, batch = _batch(c_hat, A, b, lb, ub)
+    dt = _float_dtype(c_hat, c_true, A, b)
+    return c_hat.new_empty(_out(batched, batch), dtype=dt), torch.empty_like(c_hat, dtype=dt)
+
+
+def _spo_setup(ctx, inputs, output):
+    ctx.save_for_backward(output[1])
+    ctx.c_dtype = inputs[0].dtype
+
+
+def _spo_grad(ctx, dloss, ddc):
+    (dc,) = ctx.saved_tensors
+    grad = None
+    if dloss is not None:
+        grad = (dloss.unsqueeze(-1) * dc).to(ctx.c_dtype)
+    return grad, None, None, None, None, None, None, None, None
+
+
+_spo_plus_op.register_autograd(_spo_grad, setup_context=_spo_setup)
+
+
+@torch.library.custom_op("dopt::ilp_pfy", mutates_args=())
+def _pfy_op(c: Tensor, w: Tensor, noise: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
+            ub: Optional[Tensor], sigma: float, node_limit: int, time_limit: float) -> tuple[Tensor, Tensor]:
+    # minimization form: loss = c'w - mean_k (c + sigma Z_k)'y(c + sigma Z_k), grad = w - mean_k y_k
+    B, K, n = noise.shape
+    dt = _float_dtype(c, A, b)
+    # the perturbed costs in the costs' own dtype, as PyEPO forms them, then solved in float64
+    ptb = (c.unsqueeze(1) + sigma * noise.to(c.dtype)).to(dt).reshape(B * K, n)
+
+    def per_sample(x, base):  # a batched constraint input, repeated for the K samples of each instance
+        if x is None or x.dim() == base or x.shape[0] == 1:
+            return x
+        return x.repeat_interleave(K, dim=0)
+
+    r = _ilp.solve(ptb, per_sample(A, 2), per_sample(b, 1), per_sample(lb, 1), per_sample(ub, 1),
+                   node_limit=node_limit, time_limit=time_limit, dtype=dt)
+    ys = r.y.reshape(B, K, n)
+    f = (ptb.reshape(B, K, n) * ys).sum(-1).mean(1)
+    wd = w.to(dt)
+    loss = (c.to(dt) * wd).sum(-1) - f
+    grad = wd - ys.mean(1)
+    # an instance with an infeasible, numerically failed or invalid sample, or one
+    # stopped by a limit without an incumbent (obj = +inf), has no loss
+    bad = (~torch.isfinite(r.obj) | (r.status == 4) | (r.status == 5)).reshape(B, K).any(1)
+    loss = torch.where(bad, torch.full_like(loss, math.nan), loss)
+    grad = torch.where(bad.unsqueeze(-1), torch.full_like(grad, math.nan), grad)
+    return loss, grad
+
+
+@_pfy_op.register_fake
+def _(c, w, noise, A, b, lb, ub, sigma, node_limit, time_limit):
+    B, K, n = noise.shape
+    dt = _float_dtype(c, A, b)
+    return c.new_empty((B,), dtype=dt), c.new_empty((B, n), dtype=dt)
+
+
+def _pfy_setup(ctx, inputs, output):
+    ctx.save_for_backward(output[1])
+    ctx.c_dtype = inputs[0].dtype
+
+
+def _pfy_grad(ctx, dloss, dgrad):
+    (grad,) = ctx.saved_tensors
+    g = None if dloss is None else (dloss.unsqueeze(-1) * grad).to(ctx.c_dtype)
+    return g, None, None, None, None, None, None, None, None, None
+
+
+_pfy_op.register_autograd(_pfy_grad, setup_context=_pfy_setup)
+
+
+# ---- argument handling ----------------------------------------------------------
+
+def _tensor(x, name, like, who, dtype=None):
+    """None, or x as a tensor on like's device (numpy arrays and numbers are converted)."""
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor):
+        if x.device != like.device:
+            raise ValueError(f"{who}: {name} is on {x.device} but c is on {like.device}; put every tensor of a "
+                             "call on one device")
+        if not (x.is_floating_point() or name in ("lb", "ub", "w")):
+            raise TypeError(f"{who}: {name} must be a floating-point tensor; got {x.dtype}")
+        return x
+    if isinstance(x, (int, float)):
+        return torch.full((like.shape[-1],), float(x), dtype=torch.float64, device=like.device)
+    return torch.as_tensor(x, dtype=dtype or torch.float64, device=like.device)
+
+
+def _check_c(c, who):
+    if not isinstance(c, torch.Tensor):
+        raise TypeError(f"{who}: c must be a torch.Tensor; got {type(c).__name__} (use dopt.ilp for numpy arrays)")
+    if not c.is_floating_point():
+        raise TypeError(f"{who}: c must be a floating-point tensor; got {c.dtype}")
+    if c.dim() not in (1, 2):
+        raise ValueError(f"{who}: c must be (n,) or (batch, n); got shape {tuple(c.shape)}")
+
+
+def _check_limits(node_limit, time_limit, who):
+    node_limit = int(node_limit or 0)
+    time_limit = float(time_limit or 0.0)
+    return _ilp.check_limits(node_limit, time_limit, who)
+
+
+def _check_shapes(c, A, b, lb, ub, who):
+    # the numpy layer's checks, on shapes only (also valid for fake tensors)
+    _ilp._Spec({"c": c, "A": A, "b": b, "lb": lb, "ub": ub}, who)
+
+
+class ILPResult(NamedTuple):
+    """y (batch, n); obj (batch,) in the problem's sense (+inf / -inf for an
+    infeasible min / max instance, NaN for invalid data); status (batch,)
+    int32 (dopt.InstanceStatus). For method="perturbed", y is the perturbed
+    mean y_eps and obj, status are those of the unperturbed solve."""
+    y: Tensor
+    obj: Tensor
+    status: Tensor
+
+
+def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", tau=0.5, lambd=10.0, epsilon=1.0,
+        samples=10, seed=0, node_limit=None, time_limit=None, return_status=False):
+    """The ILP layer: y = argmin (sense="max": argmax) c'y subject to A y <= b,
+    lb <= y <= ub, y integer, per instance, differentiated by `method`:
+
+      "combopt"    CombOptNet (Paulus et al. 2021): gradients for c, A and b;
+                   tau: the soft-min temperature (0 = hard min)
+      "dbb"        blackbox differentiation (Vlastelica et al. 2020): gradient for
+                   c, dc = (y(c + lambd dy) - y(c)) / lambd
+      "perturbed"  the perturbed optimizer (Berthet et al. 2020): returns
+                   y_eps = E[y(c + epsilon Z)] over `samples` draws of Z
+                   (Philox, `seed`; seed=None draws a fresh seed from torch's
+                   global generator on each call), gradient for c
+      "identity"   straight-through: dc = -dy (min) or +dy (max)
+
+    Shapes as dopt.ilp.solve: c (n,) or (batch, n), A (m, n) or (batch, m, n),
+    b (m,) or (batch, m), lb, ub (n,) or (batch, n) or numbers (None: binary);
+    unbatched inputs are shared and get the batch sum as their gradient.
+    Returns y (batch, n), or ILPResult(y, obj, status) with return_status=True.
+    Infeasible instances give y = 0 and zero gradients; an instance with NaN
+    data gives status 5, the others are unaffected."""
+    who = "dopt.torch.ilp"
+    _check_c(c, who)
+    if method not in _METHODS:
+        raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
+    if sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    A, b = _tensor(A, "A", c, who), _tensor(b, "b", c, who)
+    lb, ub = _tensor(lb, "lb", c, who), _tensor(ub, "ub", c, who)
+    _check_shapes(c, A, b, lb, ub, who)
+    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    if seed is None:
+        seed = int(torch.randint(0, 2 ** 62, (1,)).item())
+    _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, who=who)
+    if not 0 <= int(seed) < 2 ** 63:
+        raise ValueError(f"{who}: seed must be in [0, 2^63); got {seed}")
+    sign = -1.0 if sense == "max" else 1.0
+    cmin = c if sign > 0 else -c
+    if method == "perturbed":
+        y = torch.ops.dopt.ilp_perturbed(cmin, A, b, lb, ub, float(epsilon), int(samples), int(seed), node_limit,
+                                         time_limit).to(c.dtype)
+        if not return_status:
+            return y
+        with torch.no_grad():
+            _, obj, status = torch.ops.dopt.ilp(cmin, A, b, lb, ub, 0, 0.5, 10.0, node_limit, time_limit)
+        return ILPResult(y, (sign * obj).to(c.dtype), status)
+    y, obj, status = torch.ops.dopt.ilp(cmin, A, b, lb, ub, _METHODS[method], float(tau), float(lambd), node_limit,
+                                        time_limit)
+    y = y.to(c.dtype)  # y is integral: exact in any float dtype
+    return ILPResult(y, (sign * obj).to(c.dtype), status) if return_status else y
+
+
+# ---- problems given once (PyEPO's setting) --------------------------------------
+
+def _as_problem(problem, A, b, lb, ub, sense, who):
+    """A dopt.ilp.Problem from a Problem, a PyEPO optModel, or A, b, lb, ub, sense."""
+    if problem is None:
+        return _ilp.Problem(A, b, lb, ub, sense or "min") if A is not None else None
+    if A is not None or b is not None:
+        raise ValueError(f"{who}: give the constraints either as a problem/optmodel or as A, b, not both")
+    if not isinstance(problem, _ilp.Problem):
+        problem = _ilp.Problem.from_pyepo(problem)
+    if sense is not None and sense != problem.sense:
+        problem = _ilp.Problem(problem.A, problem.b, problem.lb, problem.ub, sense)
+    return problem
+
+
+class _ProblemTensors(torch.nn.Module):
+    """A Problem's arrays as (non-persistent) buffers, so .to(device) moves them."""
+
+    def __init__(self, problem):
+        super().__init__()
+        self.problem = problem
+        self.sense = problem.sense if problem is not None else "min"
+        for name in ("A", "b", "lb", "ub"):
+            value = None if problem is None else getattr(problem, name)
+            if value is not None and not isinstance(value, (int, float)):
+                self.register_buffer(name, torch.as_tensor(value, dtype=torch.float64), persistent=False)
+            else:
+                setattr(self, name, value)
+
+    def data(self, c):
+        """(A, b, lb, ub) on c's device, kept in float64: the constraints stay
+        exact (the solve runs in float64 anyway); the layers return c's dtype."""
+        out = []
+        for name in ("A", "b", "lb", "ub"):
+            value = getattr(self, name)
+            if isinstance(value, torch.Tensor):
+                value = value.to(device=c.device)  # no copy once the module is on c's device (.to(device))
+            out.append(value)
+        return out
+
+
+class ILP(torch.nn.Module):
+    """The ILP layer as a module: dopt.torch.ilp with its options fixed.
+
+        layer = dopt.torch.ILP("combopt", tau=0.5, lb=0, ub=1)
+        y = layer(c, A, b)                   # learnable constraints, CombOptNet
+        layer = dopt.torch.ILP("dbb", problem, lambd=20)
+        y = layer(c)                         # fixed constraints (PyEPO's DBB)
+
+    problem: a dopt.ilp.Problem or a PyEPO optModel (fixed constraints and
+    sense), or give A, b, lb, ub (and sense) here; constraints passed to
+    forward take precedence. forward(c, A=None, b=None, lb=None, ub=None,
+    constraints=None): constraints is CombOptNet's layout (..., m, n + 1)
+    [A | b] meaning A y + b <= 0. variable_range={"lb": l, "ub": u} is
+    CombOptNet's spelling of lb, ub."""
+
+    def __init__(self, method="combopt", problem=None, *, A=None, b=None, lb=None, ub=None, sense=None, tau=0.5,
+                 lambd=10.0, epsilon=1.0, samples=10, seed=0, node_limit=None, time_limit=None,
+                 return_status=False, variable_range=None):
+        super().__init__()
+        who = "dopt.torch.ILP"
+        if variable_range is not None:  # CombOptNet's spelling of the box: {"lb": ..., "ub": ...}
+            if lb is not None or ub is not None:
+                raise ValueError(f"{who}: give the box as lb, ub or as variable_range, not both")
+            lb, ub = variable_range["lb"], variable_range["ub"]
+        if method not in _METHODS:
+            raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
+        self.method = method
+        prob = _as_problem(problem, A, b, lb, ub, sense, who)
+        self._data = _ProblemTensors(prob)
+        self._lb_default, self._ub_default = (lb, ub) if prob is None else (None, None)
+        self.sense = sense or self._data.sense
+        self.options = dict(tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed,
+                            node_limit=node_limit, time_limit=time_limit)
+        _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples,
+                          seed=0 if seed is None else seed, who=who)
+        self.return_status = return_status
+
+    def extra_repr(self):
+        return f"method={self.method!r}, sense={self.sense!r}, " + ", ".join(f"{k}={v}" for k, v in
+                                                                              self.options.items())
+
+    def forward(self, c, A=None, b=None, lb=None, ub=None, constraints=None):
+        if constraints is not None:
+            if A is not None or b is not None:
+                raise ValueError("dopt.torch.ILP: give either constraints (CombOptNet's layout) or A, b")
+            A, b = from_combopt_constraints(constraints)
+        dA, db, dlb, dub = self._data.data(c)
+        if A is None and b is None:
+            A, b = dA, db
+        lb = lb if lb is not None else (dlb if dlb is not None else self._lb_default)
+        ub = ub if ub is not None else (dub if dub is not None else self._ub_default)
+        return ilp(c, A, b, lb, ub, method=self.method, sense=self.sense, return_status=self.return_status,
+                   **self.options)
+
+
+def from_combopt_constraints(constraints):
+    """CombOptNet's constraint tensor (..., m, n + 1), rows [a | b0] meaning
+    a'y + b0 <= 0, as dopt's (A, b) with A y <= b: A = a, b = -b0
+    (differentiable)."""
+    if not isinstance(constraints, torch.Tensor) or constraints.dim() not in (2, 3):
+        raise ValueError("from_combopt_constraints: constraints must be a (m, n + 1) or (batch, m, n + 1) tensor")
+    return constraints[..., :-1], -constraints[..., -1]
+
+
+def origin_to_b(a, r, o):
+    """CombOptNet's learnable-origin parametrization, differentiable: row j is
+    a_j'(y - o_j) <= r_j, so b_j = r_j + a_j'o_j (dopt.ilp.origin_to_b; its
+    gradient is dopt.ilp.origin_backward's rule). a, o (..., m, n); r (..., m)."""
+    return r + (a * o).sum(-1)
+
+
+class LearnableConstraints(torch.nn.Module):
+    """m learnable constraints a_j'(y - o_j) <= r_j for n variables, CombOptNet's
+    parametrization with a learnable origin o_j per row (origin=True) or the
+    plain A y <= b (origin=False). forward() returns (A, b) for dopt.torch.ilp.
+
+    Initialization (dopt's choice): a_j ~ N(0, I) / sqrt(n); o_j uniform in the
+    middle half of the box [lb, ub]; r_j uniform in [0.2, 1] times the box's
+    half width times |a_j|, so every initial half-space contains its origin."""
+
+    def __init__(self, m, n, *, lb=0.0, ub=1.0, origin=True, dtype=torch.float64, generator=None):
+        super().__init__()
+        lb, ub = float(lb), float(ub)
+        a = torch.randn(m, n, dtype=dtype, generator=generator) / math.sqrt(n)
+        center, half = 0.5 * (lb + ub), 0.5 * (ub - lb)
+        o = center + 0.5 * half * (2 * torch.rand(m, n, dtype=dtype, generator=generator) - 1)
+        r = (0.2 + 0.8 * torch.rand(m, dtype=dtype, generator=generator)) * max(half, 0.5) * a.norm(dim=1)
+        self.a = torch.nn.Parameter(a)
+        self.r = torch.nn.Parameter(r)
+        if origin:
+            self.o = torch.nn.Parameter(o)
+        else:
+            self.register_parameter("o", None)
+            self.r.data = r + (a * o).sum(-1)
+
+    def forward(self):
+        if self.o is None:
+            return self.a, self.r
+        return self.a, origin_to_b(self.a, self.r, self.o)
+
+
+# ---- PyEPO's losses -------------------------------------------------------------
+
+def _reduce(loss, reduction, who):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none'; got {reduction!r}")
+
+
+def _pyepo_compat(processes, solve_ratio, dataset, who):
+    if solve_ratio != 1.0:
+        raise ValueError(f"{who}: solve_ratio < 1 (PyEPO's solution cache) is not supported: dopt solves every "
+                         "instance exactly in one batched call; use solve_ratio=1")
+    if not isinstance(processes, int) or processes < 0:
+        raise ValueError(f"{who}: processes must be an int >= 0; got {processes!r}")
+
+
+def _batch2(x, name, who, B=None, n=None):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who}: {name} must be a torch.Tensor; got {type(x).__name__}")
+    if x.dim() != 2 or (B is not None and x.shape[0] != B) or (n is not None and x.shape[1] != n):
+        expected = f"({B if B is not None else 'batch'}, {n if n is not None else 'n'})"
+        raise ValueError(f"{who}: {name} must have shape {expected}; got {tuple(x.shape)}")
+
+
+def spo_plus(cp, c, w=None, z=None, A=None, b=None, lb=None, ub=None, *, sense="min", node_limit=None,
+             time_limit=None):
+    """The SPO+ loss per instance (batch,), PyEPO's definition: for min,
+    -z(2cp - c) + 2 cp'w - z, for max z(2cp - c) - 2 cp'w + z, with z(.) the
+    optimal value, w the true solution (None: solved as y(c)) and z the true
+    objective (None: c'w). Gradient in cp only: 2 (w - y(2cp - c)) (min) or
+    2 (y(2cp - c) - w) (max). cp, c: (batch, n)."""
+    who = "dopt.torch.spo_plus"
+    _batch2(cp, "cp", who)
+    B, n = cp.shape
+    _batch2(c, "c", who, B, n)
+    if c.device != cp.device:
+        raise ValueError(f"{who}: c is on {c.device} but cp is on {cp.device}")
+    sign = -1.0 if sense == "max" else 1.0
+    if sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    A, b = _tensor(A, "A", cp, who), _tensor(b, "b", cp, who)
+    lb, ub = _tensor(lb, "lb", cp, who), _tensor(ub, "ub", cp, who)
+    _check_shapes(cp, A, b, lb, ub, who)
+    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    c = c.detach()
+    if w is not None:
+        w = _tensor(w, "w", cp, who)
+        _batch2(w, "w", who, B, n)
+        w = w.detach().to(_float_dtype(cp, c))
+    if z is not None:
+        if w is None:
+            raise ValueError(f"{who}: z (the true objective) needs w (the true solution)")
+        z = _tensor(z, "z", cp, who).detach()
+        if z.shape not in ((B,), (B, 1)):
+            raise ValueError(f"{who}: z must have shape ({B},) or ({B}, 1); got {tuple(z.shape)}")
+    dtype = cp.dtype
+    if sign < 0:  # max c'y = -min (-c)'y; PyEPO's max loss is the min loss of the negated costs
+        cp_min, c_min = -cp, -c
+    else:
+        cp_min, c_min = cp, c
+    loss, _ = torch.ops.dopt.ilp_spo_plus(cp_min, c_min, A, b, lb, ub, w, node_limit, time_limit)
+    loss = loss.to(dtype)
+    if z is not None:
+        # the library's loss uses c'w for the true objective; PyEPO's uses the given z
+        loss = loss + sign * ((c * w).sum(-1) - z.reshape(B)).to(dtype)
+    return loss
+
+
+class SPOPlus(torch.nn.Module):
+    """SPO+ with PyEPO's constructor and call: loss = SPOPlus(optmodel)(cp, c, w, z).
+
+    optmodel: a dopt.ilp.Problem, a PyEPO optModel (shortest path or knapsack,
+    read by dopt.ilp.Problem.from_pyepo), or None with the constraints given
+    as A, b, lb, ub, sense. processes, solve_ratio, dataset: PyEPO's
+    arguments, accepted for a drop-in call (dopt solves the whole batch in one
+    call with its own threads, dopt.set_num_threads; solve_ratio must be 1).
+    reduction: "mean" (PyEPO's default), "sum" or "none". forward(cp, c, w,
+    z): predicted costs (batch, n), true costs, true solutions, true
+    objectives (batch, 1) or (batch,); w and z may be None (then solved)."""
+
+    def __init__(self, optmodel=None, processes=1, solve_ratio=1.0, reduction="mean", dataset=None, *, A=None,
+                 b=None, lb=None, ub=None, sense=None, node_limit=None, time_limit=None):
+        super().__init__()
+        who = "dopt.torch.SPOPlus"
+        _pyepo_compat(processes, solve_ratio, dataset, who)
+        _reduce(torch.zeros(1), reduction, who)
+        problem = _as_problem(optmodel, A, b, lb, ub, sense, who)
+        self._data = _ProblemTensors(problem)
+        self.sense = self._data.sense
+        self.reduction = reduction
+        self.node_limit, self.time_limit = _check_limits(node_limit, time_limit, who)
+
+    def forward(self, cp, c, w=None, z=None):
+        _check_c(cp, "dopt.torch.SPOPlus")
+        A, b, lb, ub = self._data.data(cp)
+        loss = spo_plus(cp, c, w, z, A, b, lb, ub, sense=self.sense, node_limit=self.node_limit,
+                        time_limit=self.time_limit)
+        return _reduce(loss, self.reduction, "dopt.torch.SPOPlus")
+
+
+def perturbed_fenchel_young(cp, w, noise, A=None, b=None, lb=None, ub=None, *, sigma=1.0, sense="min",
+                            node_limit=None, time_limit=None):
+    """The perturbed Fenchel-Young loss per instance (batch,), PyEPO's
+    definition: with y_k = y(cp + sigma Z_k) for the given noise Z (batch, K,
+    n), for min  cp'w - mean_k (cp + sigma Z_k)'y_k  and gradient
+    w - mean_k y_k; for max the negation of both with argmax solutions.
+    An instance with an infeasible or invalid perturbed solve gets NaN."""
+    who = "dopt.torch.perturbed_fenchel_young"
+    _batch2(cp, "cp", who)
+    B, n = cp.shape
+    w = _tensor(w, "w", cp, who)
+    _batch2(w, "w", who, B, n)
+    if not isinstance(noise, torch.Tensor) or noise.dim() != 3 or noise.shape[0] != B or noise.shape[2] != n:
+        raise ValueError(f"{who}: noise must be a ({B}, K, {n}) tensor")
+    if sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    sigma = float(sigma)
+    if not (0.0 < sigma < float("inf")):
+        raise ValueError(f"{who}: sigma must be > 0; got {sigma}")
+    A, b = _tensor(A, "A", cp, who), _tensor(b, "b", cp, who)
+    lb, ub = _tensor(lb, "lb", cp, who), _tensor(ub, "ub", cp, who)
+    _check_shapes(cp, A, b, lb, ub, who)
+    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    sign = -1.0 if sense == "max" else 1.0
+    if sign < 0:  # the max loss is the min loss of -cp with noise -Z (the same perturbed solutions)
+        cp, noise = -cp, -noise
+    loss, _ = torch.ops.dopt.ilp_pfy(cp, w.detach(), noise.detach(), A, b, lb, ub, sigma,
+                                     node_limit, time_limit)
+    return loss.to(cp.dtype)
+
+
+class PerturbedFenchelYoung(torch.nn.Module):
+    """The perturbed Fenchel-Young loss with PyEPO's constructor and call:
+    loss = PerturbedFenchelYoung(optmodel, n_samples=10, sigma=1.0, seed=135)(cp, w).
+
+    The noise is drawn as PyEPO draws it: torch.randn((batch, n_samples, n))
+    in cp's dtype from a per-device torch.Generator seeded once with `seed`,
+    so with the same seed both give the same losses and gradients (up to
+    ties between optimal solutions). seed=None draws from torch's global
+    generator instead (torch.manual_seed): use it under
+    torch.compile(fullgraph=True), which cannot trace a torch.Generator
+    argument. The batch * n_samples perturbed ILPs are solved in one dopt
+    call. optmodel, processes, solve_ratio, dataset, reduction: as SPOPlus."""
+
+    def __init__(self, optmodel=None, n_samples=10, sigma=1.0, processes=1, seed=135, solve_ratio=1.0,
+                 reduction="mean", dataset=None, *, A=None, b=None, lb=None, ub=None, sense=None, node_limit=None,
+                 time_limit=None):
+        super().__init__()
+        who = "dopt.torch.PerturbedFenchelYoung"
+        _pyepo_compat(processes, solve_ratio, dataset, who)
+        _reduce(torch.zeros(1), reduction, who)
+        if not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"{who}: n_samples must be a positive int; got {n_samples!r}")
+        if not (float(sigma) > 0 and math.isfinite(float(sigma))):
+            raise ValueError(f"{who}: sigma must be > 0; got {sigma!r}")
+        problem = _as_problem(optmodel, A, b, lb, ub, sense, who)
+        self._data = _ProblemTensors(problem)
+        self.sense = self._data.sense
+        self.n_samples, self.sigma = n_samples, float(sigma)
+        self.seed = None if seed is None else int(seed)
+        self.reduction = reduction
+        self.node_limit, self.time_limit = _check_limits(node_limit, time_limit, who)
+        self._generators = {}
+
+    def _generator(self, device):
+        key = str(device)
+        gen = self._generators.get(key)
+        if gen is None:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(self.seed)
+            self._generators[key] = gen
+        return gen
+
+    def forward(self, cp, w):
+        who = "dopt.torch.PerturbedFenchelYoung"
+        _check_c(cp, who)
+        _batch2(cp, "cp", who)
+        shape = (cp.shape[0], self.n_samples, cp.shape[1])
+        if self.seed is None:  # torch's global generator: compiles with fullgraph=True
+            noise = torch.randn(shape, device=cp.device, dtype=cp.dtype)
+        else:
+            noise = torch.randn(shape, device=cp.device, dtype=cp.dtype, generator=self._generator(cp.device))
+        A, b, lb, ub = self._data.data(cp)
+        loss = perturbed_fenchel_young(cp, w, noise, A, b, lb, ub, sigma=self.sigma, sense=self.sense,
+                                       node_limit=self.node_limit, time_limit=self.time_limit)
+        return _reduce(loss, self.reduction, who)
