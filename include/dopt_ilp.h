@@ -104,7 +104,10 @@ DOPT_API dopt_status dopt_ilp_perturbed(dopt_context *ctx, const dopt_ilp_proble
 /* SPO+ (Elmachtoub & Grigas 2022) with prob->c the predicted cost c^ and
  * c_true shaped like c: loss (batch) = -z(2c^ - c) + 2c^'y*(c) - z(c), and
  * its subgradient dc = 2 (y*(c) - y(2c^ - c)) shaped like c. y_true
- * (batch, n) may be NULL: then y*(c) is solved. All arrays backend memory. */
+ * (batch, n) may be NULL: then y*(c) is solved. All arrays backend memory.
+ * An instance with a NaN/Inf cost, or whose solve finds no point
+ * (infeasible, invalid data, numerical failure), gets a NaN loss and NaN dc
+ * (there is no status output: NaN is the per-instance signal). */
 DOPT_API dopt_status dopt_ilp_spo_plus(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                        const void *c_true, const void *y_true, void *loss, void *dc);
 

@@ -32,7 +32,7 @@ typedef struct {
     int8_t dt_y, dt_dy;
     const int32_t *status; /* forward status (batch) */
     const double *ys;      /* extra solves: DBB (batch, n), perturbed (batch * K, n), SPO+ (batch, n) */
-    const int32_t *ys_status; /* DBB: the extra solve's status (batch), or NULL */
+    const int32_t *ys_status; /* DBB: the extra solve's status; SPO+: y*(c)'s (batch), or NULL */
     const void *ytrue;     /* SPO+: y*(c_true) (batch, n) */
     int8_t dt_ytrue;
     double *G;             /* (batch, m n + m + n) */
@@ -238,7 +238,13 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
             dc[j] = 2 * (ystar - ytil[j]);
         }
         /* a NaN/Inf cost makes the solves invalid (y = 0), which would leave a
-         * finite dc: the loss and the whole subgradient are NaN instead */
+         * finite dc: the loss and the whole subgradient are NaN instead. So
+         * does a solve that found no point (infeasible, invalid, numerical
+         * failure): its y is no solution, and a finite loss from it would be
+         * garbage. ys_status: the y*(c) solve's, NULL when y* was given. */
+        if (!solved || (ga->ys_status && ga->ys_status[i] != DOPT_INST_SOLVED &&
+                        ga->ys_status[i] != DOPT_INST_ITERATION_LIMIT))
+            finite = 0;
         if (!finite)
             for (int j = 0; j < n; ++j) dc[j] = NAN;
         ga->loss[i] = finite ? l : NAN;

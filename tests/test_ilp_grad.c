@@ -483,6 +483,27 @@ static void test_spo(void)
         }
     }
     CHECK(kept == 0 && changed == 0, "SPO+ with NaN costs: %d finite entries, %d changed elsewhere", kept, changed);
+    /* an infeasible instance (row 0 of instance 2: 0'y <= -1) has no y~ and
+     * no y*: NaN loss and dc there, not a loss computed from an unset y; the
+     * others unchanged */
+    memcpy(p.c, c1, 8 * B * n);
+    ctrue[1 * n + 5] = p.c[1 * n + 5]; /* undo the NaN of the case above */
+    spo(&p, ctrue, loss, dc);
+    for (int j = 0; j < n; ++j) p.A[(2 * m + 0) * n + j] = 0;
+    p.b[2 * m + 0] = -1;
+    spo(&p, ctrue, l2, dc2);
+    kept = 0, changed = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        if (i == 2) {
+            kept += !isnan(l2[i]);
+            for (int j = 0; j < n; ++j) kept += !isnan(dc2[i * n + j]);
+        } else {
+            changed += l2[i] != loss[i];
+            for (int j = 0; j < n; ++j) changed += dc2[i * n + j] != dc[i * n + j];
+        }
+    }
+    CHECK(kept == 0 && changed == 0, "SPO+ on an infeasible instance: %d finite entries, %d changed elsewhere", kept,
+          changed);
     free(ctrue), free(loss), free(dc), free(l2), free(dc2), free(c1);
     gfree(&p);
 }

@@ -302,7 +302,7 @@ dopt_status dopt_ilp_spo_plus(dopt_context *ctx, const dopt_ilp_problem *P, cons
         memset(&ga, 0, sizeof ga);
         ga.method = ILP_GRAD_SPO;
         ga.y = ytil, ga.dt_y = 1, ga.status = st1;
-        ga.ys = ytil;
+        ga.ys = ytil, ga.ys_status = st2; /* NULL when y_true was given */
         ga.ytrue = y_true ? y_true : (const void *)ystar;
         ga.dt_ytrue = y_true ? v.dt_c : 1;
         ga.G = G, ga.loss = l;
