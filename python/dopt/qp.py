@@ -109,6 +109,19 @@ class Result(NamedTuple):
     tape: Optional[Tape]
 
 
+def _is_present(x, base):
+    """Whether an input holds a block: None and empty arrays (numpy's
+    np.empty(0), qpth's torch.Tensor(), a (0, n) G) mean "absent", except an
+    array whose only zero extent is a leading batch dimension (an empty
+    batch), which is present."""
+    if x is None:
+        return False
+    if _arrays.numel(x) > 0:
+        return True
+    shape = _arrays.shape(x)
+    return len(shape) == base + 1 and shape[0] == 0 and all(d > 0 for d in shape[1:])
+
+
 class _Spec:
     """The shapes of one call's inputs, resolved and checked."""
 
@@ -118,14 +131,14 @@ class _Spec:
         batch = None
         for name in PARAMETERS:
             x = inputs[name]
-            present = x is not None and _arrays.numel(x) > 0
-            if name == "Q" and x is not None and _arrays.numel(x) == 0:
-                present = False
+            base = _BASE_NDIM[name]
+            present = _is_present(x, base)
+            if name == "p" and x is not None and not present:
+                raise ValueError(f"qp: p must hold n >= 1 entries per instance; got shape {_arrays.shape(x)}")
             self.present[name] = present
             if not present:
                 continue
             shape = _arrays.shape(x)
-            base = _BASE_NDIM[name]
             if len(shape) not in (base, base + 1):
                 raise ValueError(f"qp: {name} must have {base} dimensions, or {base + 1} with a leading batch "
                                  f"dimension; got shape {shape}")
@@ -171,8 +184,9 @@ class _Spec:
 
 def _options(tol, tol_inf, max_iter, refine):
     opt = _Options(tol or 0.0, tol_inf or 0.0, int(max_iter or 0), int(refine or 0))
-    if opt.tol < 0 or opt.tol_inf < 0 or opt.max_iter < 0 or opt.refine < 0:
-        raise ValueError("qp: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default)")
+    if not (opt.tol >= 0 and opt.tol_inf >= 0) or opt.max_iter < 0 or opt.refine < 0:
+        raise ValueError(f"qp: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default); got "
+                         f"tol={tol}, tol_inf={tol_inf}, max_iter={max_iter}, refine={refine}")
     return opt
 
 
@@ -207,21 +221,25 @@ def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_i
                     _arrays.pointer(iters))
     ctx = placement.context()
     tape = None
-    with ctx.lock:
-        ctx.prepare(placement.stream())
+    if B == 0:  # an empty batch: nothing to solve (the library wants p's pointer even then)
         if record:
-            pool = _tape_pool(ctx)
-            handle = pool.pop() if pool else c_void_p()
-            try:
-                ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol),
-                                 ctypes.byref(handle)))
-            except BaseException:
-                if handle.value:
-                    pool.append(handle)
-                raise
-            tape = Tape(handle, ctx, placement, code, problem, operands, spec)
-        else:
-            ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol), None))
+            tape = Tape(c_void_p(), ctx, placement, code, problem, operands, spec)
+    else:
+        with ctx.lock:
+            ctx.prepare(placement.stream())
+            if record:
+                pool = _tape_pool(ctx)
+                handle = pool.pop() if pool else c_void_p()
+                try:
+                    ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol),
+                                     ctypes.byref(handle)))
+                except BaseException:
+                    if handle.value:
+                        pool.append(handle)
+                    raise
+                tape = Tape(handle, ctx, placement, code, problem, operands, spec)
+            else:
+                ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol), None))
     if not spec.batched:
         x, lam, nu, status, iters = x[0], lam[0], nu[0], status[0], iters[0]
     return Result(x, lam, nu, status, iters, tape)
@@ -265,9 +283,16 @@ def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
             grads[name] = placement.empty(inner if spec.shared[name] else (B,) + inner, code)
         else:
             grads[name] = None
+    if B == 0:  # the library writes nothing for an empty batch: a shared input's sum is zero
+        for name in PARAMETERS:
+            if grads[name] is not None:
+                grads[name][...] = 0
     gin = _GradIn(*(_arrays.pointer(g) for g in grads_in))
     gout = _GradOut(*(_arrays.pointer(grads[name]) for name in PARAMETERS))
     ctx = tape._ctx
+    if B == 0:
+        return {name: (None if grads[name] is None else grads[name].reshape(spec.given_shapes[name]))
+                for name in wanted}
     with ctx.lock:
         ctx.prepare(placement.stream())
         ctx.check(_backward(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
