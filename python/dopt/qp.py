@@ -120,8 +120,11 @@ def _is_present(x, base):
     batch), which is present."""
     if x is None:
         return False
-    shape = tuple(x.shape)
-    if all(d > 0 for d in shape):
+    shape = x.shape
+    for d in shape:
+        if d == 0:
+            break
+    else:
         return True
     return len(shape) == base + 1 and shape[0] == 0 and all(d > 0 for d in shape[1:])
 

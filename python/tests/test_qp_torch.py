@@ -300,3 +300,13 @@ def test_cuda_and_cpu_tensors_mixed_raise():
     Q, p, G, h, A, b = planted(18, 2, 3, 4, 1, active=1)
     with pytest.raises(ValueError, match="one device"):
         dt.qp(Q.to(device), p, G, h, A, b)
+
+
+def test_double_backward_refused():
+    inputs = leaf(planted(19, 2, 3, 4, 1, active=1))
+    x = dt.qp(*inputs).x
+    # dL/dx = 2x depends on the inputs: a second derivative would need the
+    # backward's own derivative, which dopt does not provide
+    (g,) = torch.autograd.grad(x.square().sum(), inputs[1], create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        torch.autograd.grad(g.sum(), inputs[1])

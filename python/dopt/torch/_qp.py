@@ -27,6 +27,7 @@ import warnings
 from typing import NamedTuple, Optional
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from .. import qp as _qp
 
@@ -120,6 +121,7 @@ class _QPFn(torch.autograd.Function):
         return res.x, res.lam, res.nu, res.status
 
     @staticmethod
+    @once_differentiable  # the gradient itself is not differentiable: double backward raises
     def backward(ctx, dx, dlam, dnu, _dstatus):
         ctx.saved_tensors  # noqa: B018  (the in-place modification check)
         wanted = tuple(name for name, need in zip(_NAMES, ctx.needs_input_grad[1:]) if need)
@@ -204,7 +206,11 @@ _qp_solve_op.register_autograd(_qp_solve_backward, setup_context=_qp_solve_setup
 # ---- public API ----------------------------------------------------------------
 
 def _run(where, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
-    inputs, dtype = _prepare(where, Q, p, G, h, A, b)
+    inputs, _ = _prepare(where, Q, p, G, h, A, b)
+    return _run_prepared(where, inputs, tol, tol_inf, max_iter, refine)
+
+
+def _run_prepared(where, inputs, tol, tol_inf, max_iter, refine):
     args = tuple(inputs[name] for name in _NAMES)
     opts = _options(where, tol, tol_inf, max_iter, refine)
     if torch.compiler.is_compiling():
@@ -301,9 +307,9 @@ class QPFunction:
 
     def __call__(self, Q, p, G, h, A, b):
         where = "QPFunction"
-        _, dtype = _prepare(where, Q, p, G, h, A, b)
-        x, _, _, status = _run(where, Q, p, G, h, A, b, self.tolerance(dtype), self.tol_inf, self.maxIter,
-                               self.refine)
+        inputs, dtype = _prepare(where, Q, p, G, h, A, b)
+        x, _, _, status = _run_prepared(where, inputs, self.tolerance(dtype), self.tol_inf, self.maxIter,
+                                        self.refine)
         if x.dim() == 1:
             x = x.unsqueeze(0)
         if self.verbose >= 0 and not torch.compiler.is_compiling():
