@@ -85,12 +85,15 @@ class Tape:
         handle = getattr(self, "_handle", None)
         if handle is None or not handle.value:
             return
-        pool = _tape_pool(self._ctx)
-        if len(pool) < _TAPE_POOL_SIZE:
-            pool.append(handle)
-        elif _tape_destroy is not None:
-            _tape_destroy(handle)
         self._handle = None
+        try:
+            pool = _tape_pool(self._ctx)
+            if len(pool) < _TAPE_POOL_SIZE:
+                pool.append(handle)
+            else:
+                _tape_destroy(handle)
+        except TypeError:  # interpreter shutdown: this module's globals are gone; the OS frees the memory
+            pass
 
 
 def _tape_pool(ctx):
