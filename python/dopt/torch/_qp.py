@@ -9,7 +9,8 @@ thing:
 
 * Eager (the default): a torch.autograd.Function whose forward records the
   library's tape (the factorized KKT systems at the solution) and whose
-  backward reuses it, so backward costs one triangular solve per instance.
+  backward reuses it: a backward is one KKT solve per instance with the
+  stored factorization, no refactorization.
 * Under torch.compile: the torch custom operators dopt::qp_solve and
   dopt::qp_backward (with fake implementations for shapes, and
   register_autograd). An opaque tape cannot flow through a custom operator,
@@ -179,8 +180,8 @@ def _qp_backward_op(Q: Optional[torch.Tensor], p: torch.Tensor, G: Optional[torc
 @_qp_backward_op.register_fake
 def _qp_backward_fake(Q, p, G, h, A, b, dx, dlam, dnu, tol, tol_inf, max_iter, refine, wanted):
     inputs = (Q, p, G, h, A, b)
-    return tuple(x.new_empty(x.shape) if (want and x is not None) else p.new_empty(0)
-                 for x, want in zip(inputs, wanted))
+    return tuple(x.new_empty(x.shape) if (want and _present(x, _BASE_NDIM[name])) else p.new_empty(0)
+                 for name, x, want in zip(_NAMES, inputs, wanted))
 
 
 def _qp_solve_setup(ctx, inputs, output):
