@@ -11,7 +11,14 @@ Shapes: Q (n, n), p (n,), G (m, n), h (m,), A (k, n), b (k,), each with an
 optional leading batch dimension. An input without one (or with batch size 1)
 is shared by the whole batch, read once, and its gradient is the sum over the
 batch. Q = None is an LP; G, h = None (or empty) means no inequalities, A, b =
-None (or empty) no equalities. h may hold +inf (that row is absent).
+None (or empty) no equalities. h may hold +inf (that row is absent). A batch
+of size 0 gives empty outputs (and zero gradients for shared inputs).
+
+Copies: inputs that are contiguous and of the call's dtype are read in place
+(and kept alive by the tape); others (views with strides, other dtypes,
+lists) are converted once, with the same result. The call's dtype is float64
+if any input is float64, else float32 if any input is floating, else float64
+(dtype= overrides).
 """
 
 import ctypes
