@@ -318,11 +318,12 @@ def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_i
                        spec.bits)
     B = spec.batch
     empty = _empty_fn(placement)
-    x = empty((B, spec.n), code)
-    lam = empty((B, spec.m), code)
-    nu = empty((B, spec.k), code)
-    status = empty((B,), "int32")
-    iters = empty((B,), "int32")
+    lead = (B,) if spec.batched else ()  # unbatched: the outputs of the one instance, not views of a batch
+    x = empty(lead + (spec.n,), code)
+    lam = empty(lead + (spec.m,), code)
+    nu = empty(lead + (spec.k,), code)
+    status = empty(lead, "int32")
+    iters = empty(lead, "int32")
     sol = _Solution(ptr(x), ptr(lam), ptr(nu), ptr(status), ptr(iters))
     ctx = placement.context()
     tape = None
@@ -345,8 +346,6 @@ def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_i
                 tape = Tape(handle, ctx, placement, code, problem, operands, spec)
             else:
                 ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol), None))
-    if not spec.batched:
-        x, lam, nu, status, iters = x[0], lam[0], nu[0], status[0], iters[0]
     return Result(x, lam, nu, status, iters, tape)
 
 

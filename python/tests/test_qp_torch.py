@@ -310,3 +310,16 @@ def test_double_backward_refused():
     (g,) = torch.autograd.grad(x.square().sum(), inputs[1], create_graph=True)
     with pytest.raises(RuntimeError, match="once_differentiable"):
         g.sum().backward()
+
+
+def test_outputs_can_be_modified_in_place():
+    """The outputs are fresh tensors (not views made inside the autograd
+    Function), batched or not."""
+    Q, p, G, h, A, b = planted(20, 2, 3, 4, 1, active=1)
+    for args in ((Q, p, G, h, A, b), (Q[0], p[0], G[0], h[0], A[0], b[0])):
+        leaves = leaf(args)
+        x = dt.qp(*leaves).x
+        y = x.clone()
+        x.mul_(2)
+        x.sum().backward()
+        torch.testing.assert_close(x, 2 * y)
