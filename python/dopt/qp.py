@@ -11,11 +11,21 @@ Shapes: Q (n, n), p (n,), G (m, n), h (m,), A (k, n), b (k,), each with an
 optional leading batch dimension. An input without one (or with batch size 1)
 is shared by the whole batch, read once, and its gradient is the sum over the
 batch. Q = None is an LP; G, h = None (or empty) means no inequalities, A, b =
-None (or empty) no equalities. h may hold +inf (that row is absent).
+None (or empty) no equalities. h may hold +inf (that row is absent). A batch
+of size 0 gives empty outputs (and zero gradients for shared inputs).
+
+Copies: inputs that are contiguous and of the call's dtype are read in place
+(and kept alive by the tape); others (views with strides, other dtypes,
+lists) are converted once, with the same result. The call's dtype is float64
+if any input is float64, else float32 if any input is floating, else float64
+(dtype= overrides).
 """
 
 import ctypes
+import sys
 from typing import NamedTuple, Optional
+
+import numpy as np
 
 from . import _arrays
 from . import _lib
@@ -23,6 +33,7 @@ from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 
 SHARE_Q, SHARE_P, SHARE_G, SHARE_H, SHARE_A, SHARE_B = (1 << i for i in range(6))
 PARAMETERS = ("Q", "p", "G", "h", "A", "b")
+_PARAMETER_SET = frozenset(PARAMETERS)
 _BASE_NDIM = {"Q": 2, "p": 1, "G": 2, "h": 1, "A": 2, "b": 1}
 
 
@@ -81,12 +92,15 @@ class Tape:
         handle = getattr(self, "_handle", None)
         if handle is None or not handle.value:
             return
-        pool = _tape_pool(self._ctx)
-        if len(pool) < _TAPE_POOL_SIZE:
-            pool.append(handle)
-        elif _tape_destroy is not None:
-            _tape_destroy(handle)
         self._handle = None
+        try:
+            pool = _tape_pool(self._ctx)
+            if len(pool) < _TAPE_POOL_SIZE:
+                pool.append(handle)
+            else:
+                _tape_destroy(handle)
+        except TypeError:  # interpreter shutdown: this module's globals are gone; the OS frees the memory
+            pass
 
 
 def _tape_pool(ctx):
@@ -109,52 +123,82 @@ class Result(NamedTuple):
     tape: Optional[Tape]
 
 
+def _is_present(x, base):
+    """Whether an input holds a block: None and empty arrays (numpy's
+    np.empty(0), qpth's torch.Tensor(), a (0, n) G) mean "absent", except an
+    array whose only zero extent is a leading batch dimension (an empty
+    batch), which is present."""
+    if x is None:
+        return False
+    shape = x.shape
+    for d in shape:
+        if d == 0:
+            break
+    else:
+        return True
+    return len(shape) == base + 1 and shape[0] == 0 and all(d > 0 for d in shape[1:])
+
+
 class _Spec:
-    """The shapes of one call's inputs, resolved and checked."""
+    """The shapes of one call's inputs (anything with .shape), resolved and
+    checked. Also runs on fake tensors (dopt.torch's shape functions)."""
+
+    __slots__ = ("given_shapes", "present", "shared", "batched", "batch", "n", "m", "k", "bits")
 
     def __init__(self, inputs):
-        self.given_shapes = {}
-        self.present = {}
+        self.given_shapes = given = {}
+        self.present = present = {}
+        self.shared = shared = {}
         batch = None
-        for name in PARAMETERS:
+        batched = False
+        bits = 0
+        for i, name in enumerate(PARAMETERS):
             x = inputs[name]
-            present = x is not None and _arrays.numel(x) > 0
-            if name == "Q" and x is not None and _arrays.numel(x) == 0:
-                present = False
-            self.present[name] = present
-            if not present:
-                continue
-            shape = _arrays.shape(x)
             base = _BASE_NDIM[name]
-            if len(shape) not in (base, base + 1):
+            here = _is_present(x, base)
+            present[name] = here
+            if not here:
+                if name == "p":
+                    if x is None:
+                        raise ValueError("qp: p (the linear term) is required")
+                    raise ValueError(f"qp: p must hold n >= 1 entries per instance; got shape {tuple(x.shape)}")
+                shared[name] = False
+                continue
+            shape = tuple(x.shape)
+            given[name] = shape
+            if len(shape) == base:
+                shared[name] = True
+                bits |= 1 << i
+            elif len(shape) == base + 1:
+                batched = True
+                if shape[0] == 1:
+                    shared[name] = True
+                    bits |= 1 << i
+                else:
+                    shared[name] = False
+                    if batch is not None and batch != shape[0]:
+                        raise ValueError(f"qp: batch sizes differ: {batch} and {shape[0]} ({name} has shape "
+                                         f"{shape})")
+                    batch = shape[0]
+            else:
                 raise ValueError(f"qp: {name} must have {base} dimensions, or {base + 1} with a leading batch "
                                  f"dimension; got shape {shape}")
-            self.given_shapes[name] = shape
-            if len(shape) == base + 1 and shape[0] != 1:
-                if batch is not None and batch != shape[0]:
-                    raise ValueError(f"qp: batch sizes differ: {batch} and {shape[0]} ({name} has shape {shape})")
-                batch = shape[0]
-        self.batched = batch is not None or any(
-            len(s) == _BASE_NDIM[nm] + 1 for nm, s in self.given_shapes.items())
+        self.batched = batched
         self.batch = batch if batch is not None else 1
-        self.shared = {name: self.present[name] and (len(self.given_shapes[name]) == _BASE_NDIM[name]
-                                                       or self.given_shapes[name][0] == 1)
-                       for name in PARAMETERS}
-        if not self.present["p"]:
-            raise ValueError("qp: p (the linear term) is required")
-        inner = {name: s[-_BASE_NDIM[name]:] for name, s in self.given_shapes.items()}
-        self.n = inner["p"][0]
-        if self.present["Q"] and inner["Q"] != (self.n, self.n):
-            raise ValueError(f"qp: Q must be (n, n) = ({self.n}, {self.n}) per instance to match p; got {inner['Q']}")
+        self.bits = bits
+        inner = {name: s[len(s) - _BASE_NDIM[name]:] for name, s in given.items()}
+        n = self.n = inner["p"][0]
+        if present["Q"] and inner["Q"] != (n, n):
+            raise ValueError(f"qp: Q must be (n, n) = ({n}, {n}) per instance to match p; got {inner['Q']}")
         for mat, vec, letter in (("G", "h", "m"), ("A", "b", "k")):
-            if self.present[mat] != self.present[vec]:
+            if present[mat] != present[vec]:
                 raise ValueError(f"qp: {mat} and {vec} come together; got only "
-                                 f"{mat if self.present[mat] else vec}")
+                                 f"{mat if present[mat] else vec}")
             size = 0
-            if self.present[mat]:
+            if present[mat]:
                 size = inner[mat][0]
-                if inner[mat] != (size, self.n):
-                    raise ValueError(f"qp: {mat} must be ({letter}, n) with n = {self.n} per instance; "
+                if inner[mat] != (size, n):
+                    raise ValueError(f"qp: {mat} must be ({letter}, n) with n = {n} per instance; "
                                      f"got {inner[mat]}")
                 if inner[vec] != (size,):
                     raise ValueError(f"qp: {vec} must have {letter} = {size} entries per instance to match "
@@ -162,17 +206,90 @@ class _Spec:
             setattr(self, letter, size)
 
     def shared_bits(self):
-        bits = 0
-        for i, name in enumerate(PARAMETERS):
-            if self.shared[name]:
-                bits |= 1 << i
-        return bits
+        return self.bits
+
+
+# ---- the per-call plumbing, kept lean: at B = 1 it is most of a call's time ----
+
+def _source(x):
+    if x is None or isinstance(x, np.ndarray) or _arrays.is_tensor(x):
+        return x
+    return np.asarray(x)
+
+
+_NP_KIND = {"d": _lib.FLOAT64, "f": _lib.FLOAT32, "e": _lib.FLOAT32}
+
+
+def _call_dtype(values):
+    """_arrays.dtype_of's rule (float64 if any input is, else float32 if any
+    is floating, else float64), without its generic conversions."""
+    seen32 = False
+    torch = None
+    for x in values:
+        if x is None:
+            continue
+        if isinstance(x, np.ndarray):
+            kind = _NP_KIND.get(x.dtype.char)
+        else:
+            torch = torch or sys.modules["torch"]
+            d = x.dtype
+            kind = (_lib.FLOAT64 if d is torch.float64 else
+                    _lib.FLOAT32 if d in (torch.float32, torch.float16, torch.bfloat16) else None)
+        if kind == _lib.FLOAT64:
+            return _lib.FLOAT64
+        seen32 |= kind == _lib.FLOAT32
+    return _lib.FLOAT32 if seen32 else _lib.FLOAT64
+
+
+_NP_DTYPE = {_lib.FLOAT32: np.dtype(np.float32), _lib.FLOAT64: np.dtype(np.float64), "int32": np.dtype(np.int32)}
+
+
+_TORCH_DTYPE = {}
+
+
+def _torch_dtype(code):
+    if not _TORCH_DTYPE:
+        torch = sys.modules["torch"]
+        _TORCH_DTYPE.update({_lib.FLOAT32: torch.float32, _lib.FLOAT64: torch.float64, "int32": torch.int32})
+    return _TORCH_DTYPE[code]
+
+
+def _operand(x, placement, code, name):
+    """_arrays.operand with a fast path for the common case (already
+    contiguous, of the dtype, in the right place: no copy)."""
+    if placement.torch:
+        if (_arrays.is_tensor(x) and x.dtype is _torch_dtype(code) and x.is_contiguous()
+                and x.get_device() == (-1 if placement.cuda_index is None else placement.cuda_index)):
+            return x.detach() if x.requires_grad else x
+    elif isinstance(x, np.ndarray) and x.dtype == _NP_DTYPE[code] and x.flags.c_contiguous and x.flags.aligned:
+        return x
+    return _arrays.operand(x, placement, code, name)
+
+
+def _numpy_pointer(x):
+    return x.ctypes.data if x is not None and x.size else None
+
+
+def _torch_pointer(x):
+    return x.data_ptr() if x is not None and x.numel() else None
+
+
+def _pointer_fn(placement):
+    return _torch_pointer if placement.torch else _numpy_pointer
+
+
+def _empty_fn(placement):
+    if not placement.torch:
+        return lambda shape, code: np.empty(shape, _NP_DTYPE[code])
+    torch, device = sys.modules["torch"], placement.device
+    return lambda shape, code: torch.empty(shape, dtype=_torch_dtype(code), device=device)
 
 
 def _options(tol, tol_inf, max_iter, refine):
     opt = _Options(tol or 0.0, tol_inf or 0.0, int(max_iter or 0), int(refine or 0))
-    if opt.tol < 0 or opt.tol_inf < 0 or opt.max_iter < 0 or opt.refine < 0:
-        raise ValueError("qp: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default)")
+    if not (opt.tol >= 0 and opt.tol_inf >= 0) or opt.max_iter < 0 or opt.refine < 0:
+        raise ValueError(f"qp: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default); got "
+                         f"tol={tol}, tol_inf={tol_inf}, max_iter={max_iter}, refine={refine}")
     return opt
 
 
@@ -187,43 +304,48 @@ def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_i
     keeps the tape for backward(). Instances that fail get a status (never an
     exception); bad shapes or options raise ValueError, library failures
     dopt.Error."""
-    inputs = {"Q": Q, "p": p, "G": G, "h": h, "A": A, "b": b}
-    inputs = {k: _arrays.as_shape_source(v) for k, v in inputs.items()}
+    inputs = {"Q": _source(Q), "p": _source(p), "G": _source(G), "h": _source(h), "A": _source(A),
+              "b": _source(b)}
     spec = _Spec(inputs)
-    placement = _arrays.placement_of(*inputs.values())
-    code = _arrays.dtype_code(dtype) if dtype is not None else _arrays.dtype_of(*inputs.values())
-    operands = {name: (_arrays.operand(inputs[name], placement, code, name) if spec.present[name] else None)
-                for name in PARAMETERS}
+    values = inputs.values()
+    placement = _arrays.placement_of(*values)
+    code = _arrays.dtype_code(dtype) if dtype is not None else _call_dtype(values)
+    operands = {name: (_operand(x, placement, code, name) if spec.present[name] else None)
+                for name, x in inputs.items()}
     opt = _options(tol, tol_inf, max_iter, refine)
-    problem = _Problem(spec.batch, spec.n, spec.m, spec.k, code,
-                       *(_arrays.pointer(operands[name]) for name in PARAMETERS), spec.shared_bits())
+    ptr = _pointer_fn(placement)
+    problem = _Problem(spec.batch, spec.n, spec.m, spec.k, code, *(ptr(operands[name]) for name in PARAMETERS),
+                       spec.bits)
     B = spec.batch
-    x = placement.empty((B, spec.n), code)
-    lam = placement.empty((B, spec.m), code)
-    nu = placement.empty((B, spec.k), code)
-    status = placement.empty((B,), "int32")
-    iters = placement.empty((B,), "int32")
-    sol = _Solution(_arrays.pointer(x), _arrays.pointer(lam), _arrays.pointer(nu), _arrays.pointer(status),
-                    _arrays.pointer(iters))
+    empty = _empty_fn(placement)
+    lead = (B,) if spec.batched else ()  # unbatched: the outputs of the one instance, not views of a batch
+    x = empty(lead + (spec.n,), code)
+    lam = empty(lead + (spec.m,), code)
+    nu = empty(lead + (spec.k,), code)
+    status = empty(lead, "int32")
+    iters = empty(lead, "int32")
+    sol = _Solution(ptr(x), ptr(lam), ptr(nu), ptr(status), ptr(iters))
     ctx = placement.context()
     tape = None
-    with ctx.lock:
-        ctx.prepare(placement.stream())
+    if B == 0:  # an empty batch: nothing to solve (the library wants p's pointer even then)
         if record:
-            pool = _tape_pool(ctx)
-            handle = pool.pop() if pool else c_void_p()
-            try:
-                ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol),
-                                 ctypes.byref(handle)))
-            except BaseException:
-                if handle.value:
-                    pool.append(handle)
-                raise
-            tape = Tape(handle, ctx, placement, code, problem, operands, spec)
-        else:
-            ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol), None))
-    if not spec.batched:
-        x, lam, nu, status, iters = x[0], lam[0], nu[0], status[0], iters[0]
+            tape = Tape(c_void_p(), ctx, placement, code, problem, operands, spec)
+    else:
+        with ctx.lock:
+            ctx.prepare(placement.stream())
+            if record:
+                pool = _tape_pool(ctx)
+                handle = pool.pop() if pool else c_void_p()
+                try:
+                    ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol),
+                                     ctypes.byref(handle)))
+                except BaseException:
+                    if handle.value:
+                        pool.append(handle)
+                    raise
+                tape = Tape(handle, ctx, placement, code, problem, operands, spec)
+            else:
+                ctx.check(_solve(ctx.handle, ctypes.byref(problem), ctypes.byref(opt), ctypes.byref(sol), None))
     return Result(x, lam, nu, status, iters, tape)
 
 
@@ -238,8 +360,8 @@ def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
     if not isinstance(tape, Tape):
         raise TypeError("qp.backward: tape must be the tape of qp.solve(..., record=True)")
     spec, placement, code = tape.spec, tape.placement, tape.dtype
-    unknown = set(wanted) - set(PARAMETERS)
-    if unknown:
+    if not _PARAMETER_SET.issuperset(wanted):
+        unknown = set(wanted) - _PARAMETER_SET
         raise ValueError(f"qp.backward: unknown parameters {sorted(unknown)}; choose from {PARAMETERS}")
     B = spec.batch
     grads_in = []
@@ -247,29 +369,32 @@ def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
         if value is None or size == 0:
             grads_in.append(None)
             continue
-        value = _arrays.as_shape_source(value)
+        value = _source(value)
         expected = (B, size) if spec.batched else (size,)
-        if _arrays.shape(value) != expected:
-            raise ValueError(f"qp.backward: {name} must have shape {expected}; got {_arrays.shape(value)}")
+        if tuple(value.shape) != expected:
+            raise ValueError(f"qp.backward: {name} must have shape {expected}; got {tuple(value.shape)}")
         if _arrays.is_tensor(value) != placement.torch or (
                 placement.torch and value.device != placement.device):
             where = placement.device if placement.torch else "numpy"
             raise ValueError(f"qp.backward: {name} must be where the solve ran ({where})")
-        grads_in.append(_arrays.operand(value, placement, code, name))
+        grads_in.append(_operand(value, placement, code, name))
     if grads_in[0] is None:
         raise ValueError("qp.backward: dx is required")
-    grads = {}
-    for i, name in enumerate(PARAMETERS):
-        if name in wanted and spec.present[name]:
-            inner = spec.given_shapes[name][-_BASE_NDIM[name]:]
-            grads[name] = placement.empty(inner if spec.shared[name] else (B,) + inner, code)
-        else:
-            grads[name] = None
-    gin = _GradIn(*(_arrays.pointer(g) for g in grads_in))
-    gout = _GradOut(*(_arrays.pointer(grads[name]) for name in PARAMETERS))
+    # each gradient is allocated in its input's given shape: a shared input's
+    # (inner) or (1, inner) holds the same contiguous values the library writes
+    empty = _empty_fn(placement)
+    grads = {name: (empty(spec.given_shapes[name], code) if name in wanted and spec.present[name] else None)
+             for name in PARAMETERS}
+    if B == 0:  # the library writes nothing for an empty batch: a shared input's sum is zero
+        for g in grads.values():
+            if g is not None:
+                g[...] = 0
+        return {name: grads[name] for name in wanted}
+    ptr = _pointer_fn(placement)
+    gin = _GradIn(*(ptr(g) for g in grads_in))
+    gout = _GradOut(*(ptr(grads[name]) for name in PARAMETERS))
     ctx = tape._ctx
     with ctx.lock:
         ctx.prepare(placement.stream())
         ctx.check(_backward(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
-    return {name: (None if grads[name] is None else grads[name].reshape(spec.given_shapes[name]))
-            for name in wanted}
+    return {name: grads[name] for name in wanted}

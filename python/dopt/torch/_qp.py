@@ -1,2 +1,330 @@
-"""(being written)"""
-__all__ = []
+"""The QP / LP layer for PyTorch.
+
+    x, lam, nu, status = dopt.torch.qp(Q, p, G, h, A, b, tol=..., max_iter=...)
+    x = dopt.torch.QPFunction(eps=1e-12, maxIter=20)(Q, p, G, h, A, b)   # qpth's call
+
+Both differentiate through the KKT conditions at the solution (OptNet's
+implicit differentiation, dopt_qp_backward). Two paths compute the same
+thing:
+
+* Eager (the default): a torch.autograd.Function whose forward records the
+  library's tape (the factorized KKT systems at the solution) and whose
+  backward reuses it: a backward is one KKT solve per instance with the
+  stored factorization, no refactorization.
+* Under torch.compile: the torch custom operators dopt::qp_solve and
+  dopt::qp_backward (with fake implementations for shapes, and
+  register_autograd). An opaque tape cannot flow through a custom operator,
+  so dopt::qp_backward solves the batch again (recording a tape) and then runs
+  the backward on it: the compiled path's backward costs one more solve. The
+  solver is deterministic, so the re-solve reproduces the forward's solution
+  bit for bit and compiled gradients equal eager ones.
+
+The eager path is kept outside torch.compile because routing eager calls
+through the custom operators would add that second solve to every backward.
+"""
+
+import enum
+import warnings
+from typing import NamedTuple, Optional
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .. import qp as _qp
+
+__all__ = ["QPFunction", "QPSolvers", "QPResult", "qp"]
+
+_NAMES = _qp.PARAMETERS
+_BASE_NDIM = {"Q": 2, "p": 1, "G": 2, "h": 1, "A": 2, "b": 1}
+_DEFAULT_TOL = {torch.float64: 1e-8, torch.float32: 1e-4}  # the library's defaults (dopt_qp_options_default)
+
+
+class QPResult(NamedTuple):
+    """x (B, n), lam (B, m), nu (B, k) and status (B,) int32 (dopt.InstanceStatus
+    values); without a batched input, no leading B."""
+    x: torch.Tensor
+    lam: torch.Tensor
+    nu: torch.Tensor
+    status: torch.Tensor
+
+
+class QPSolvers(enum.Enum):
+    """qpth's solver choice, accepted for compatibility: dopt always runs its
+    own interior-point method."""
+    PDIPM_BATCHED = 1
+    CVXPY = 2
+
+
+# ---- input checks ------------------------------------------------------------
+
+def _present(x, base):
+    return _qp._is_present(x, base)
+
+
+def _prepare(where, Q, p, G, h, A, b):
+    """Checks types, dtypes and devices; absent blocks (None or empty) become
+    None. Returns the six inputs and the common dtype."""
+    inputs = {"Q": Q, "p": p, "G": G, "h": h, "A": A, "b": b}
+    out = {}
+    dtype = device = None
+    first = None
+    for name in _NAMES:
+        x = inputs[name]
+        if x is None:
+            out[name] = None
+            continue
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{where}: {name} must be a torch.Tensor or None; got {type(x).__name__} "
+                            "(use dopt.qp.solve for numpy arrays)")
+        if not _present(x, _BASE_NDIM[name]) and name != "p":
+            out[name] = None  # qpth's torch.Tensor() for an absent block: its dtype and device do not matter
+            continue
+        if x.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"{where}: {name} must be float32 or float64; got {x.dtype}")
+        if dtype is None:
+            dtype, device, first = x.dtype, x.device, name
+        elif x.dtype != dtype:
+            raise TypeError(f"{where}: all inputs must have one dtype; {first} is {dtype} but {name} is {x.dtype} "
+                            "(convert them, e.g. with .double())")
+        elif x.device != device:
+            raise ValueError(f"{where}: all inputs must be on one device; {first} is on {device} but {name} is on "
+                             f"{x.device}")
+        out[name] = x
+    if out["p"] is None:
+        raise ValueError(f"{where}: p (the linear term) is required")
+    return out, dtype
+
+
+def _options(where, tol, tol_inf, max_iter, refine):
+    """(tol, tol_inf, max_iter, refine) with 0 for "the library's default"
+    (plain Python: dynamo traces it)."""
+    opts = (float(tol or 0.0), float(tol_inf or 0.0), int(max_iter or 0), int(refine or 0))
+    if not (opts[0] >= 0 and opts[1] >= 0) or opts[2] < 0 or opts[3] < 0:
+        raise ValueError(f"{where}: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default); got "
+                         f"tol={tol}, tol_inf={tol_inf}, max_iter={max_iter}, refine={refine}")
+    return opts
+
+
+# ---- eager path: autograd.Function with the tape -----------------------------
+
+class _QPFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, opts, Q, p, G, h, A, b):
+        tol, tol_inf, max_iter, refine = opts
+        res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine,
+                        record=True)
+        ctx.tape = res.tape
+        # Saved so that autograd refuses a backward after an in-place change of
+        # an input (the tape reads the inputs' memory).
+        ctx.save_for_backward(Q, p, G, h, A, b)
+        ctx.mark_non_differentiable(res.status)
+        ctx.set_materialize_grads(False)
+        return res.x, res.lam, res.nu, res.status
+
+    @staticmethod
+    @once_differentiable  # the gradient itself is not differentiable: double backward raises
+    def backward(ctx, dx, dlam, dnu, _dstatus):
+        ctx.saved_tensors  # noqa: B018  (the in-place modification check)
+        wanted = tuple(name for name, need in zip(_NAMES, ctx.needs_input_grad[1:]) if need)
+        if not wanted or (dx is None and dlam is None and dnu is None):
+            return (None,) * 7
+        tape = ctx.tape
+        if dx is None:
+            spec = tape.spec
+            shape = (spec.batch, spec.n) if spec.batched else (spec.n,)
+            dx = torch.zeros(shape, dtype=dlam.dtype if dlam is not None else dnu.dtype,
+                             device=(dlam if dlam is not None else dnu).device)
+        grads = _qp.backward(tape, dx, dlam, dnu, wanted=wanted)
+        return (None, *(grads.get(name) for name in _NAMES))
+
+
+# ---- compiled path: custom operators ---------------------------------------------
+
+def _out_shapes(Q, p, G, h, A, b):
+    spec = _qp._Spec({"Q": Q, "p": p, "G": G, "h": h, "A": A, "b": b})
+    lead = (spec.batch,) if spec.batched else ()
+    return lead + (spec.n,), lead + (spec.m,), lead + (spec.k,), lead
+
+
+@torch.library.custom_op("dopt::qp_solve", mutates_args=())
+def _qp_solve_op(Q: Optional[torch.Tensor], p: torch.Tensor, G: Optional[torch.Tensor], h: Optional[torch.Tensor],
+                 A: Optional[torch.Tensor], b: Optional[torch.Tensor], tol: float, tol_inf: float, max_iter: int,
+                 refine: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The batch's solution (x, lam, nu, status); shapes as dopt.qp.solve."""
+    res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine)
+    return res.x, res.lam, res.nu, res.status
+
+
+@_qp_solve_op.register_fake
+def _qp_solve_fake(Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
+    sx, slam, snu, sst = _out_shapes(Q, p, G, h, A, b)
+    return (p.new_empty(sx), p.new_empty(slam), p.new_empty(snu), p.new_empty(sst, dtype=torch.int32))
+
+
+@torch.library.custom_op("dopt::qp_backward", mutates_args=())
+def _qp_backward_op(Q: Optional[torch.Tensor], p: torch.Tensor, G: Optional[torch.Tensor],
+                    h: Optional[torch.Tensor], A: Optional[torch.Tensor], b: Optional[torch.Tensor],
+                    dx: torch.Tensor, dlam: Optional[torch.Tensor], dnu: Optional[torch.Tensor], tol: float,
+                    tol_inf: float, max_iter: int, refine: int,
+                    wanted: list[bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                 torch.Tensor, torch.Tensor]:
+    """Gradients (dQ, dp, dG, dh, dA, db) of the QP's solution: solves the
+    batch again with a tape (a tape cannot pass through an operator) and runs
+    the backward on it. Unwanted or absent inputs get an empty tensor."""
+    names = tuple(name for name, want in zip(_NAMES, wanted) if want)
+    res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine, record=True)
+    grads = _qp.backward(res.tape, dx, dlam, dnu, wanted=names) if names else {}
+    return tuple(grads[name] if grads.get(name) is not None else p.new_empty(0) for name in _NAMES)
+
+
+@_qp_backward_op.register_fake
+def _qp_backward_fake(Q, p, G, h, A, b, dx, dlam, dnu, tol, tol_inf, max_iter, refine, wanted):
+    inputs = (Q, p, G, h, A, b)
+    return tuple(x.new_empty(x.shape) if (want and _present(x, _BASE_NDIM[name])) else p.new_empty(0)
+                 for name, x, want in zip(_NAMES, inputs, wanted))
+
+
+def _qp_solve_setup(ctx, inputs, output):
+    Q, p, G, h, A, b, tol, tol_inf, max_iter, refine = inputs
+    ctx.save_for_backward(Q, p, G, h, A, b)
+    ctx.opts = (tol, tol_inf, max_iter, refine)
+    ctx.x_shape = output[0].shape
+
+
+def _qp_solve_backward(ctx, dx, dlam, dnu, _dstatus):
+    Q, p, G, h, A, b = ctx.saved_tensors
+    inputs = (Q, p, G, h, A, b)
+    wanted = [bool(need) and x is not None for need, x in zip(ctx.needs_input_grad[:6], inputs)]
+    if dx is None:
+        dx = p.new_zeros(ctx.x_shape)
+    grads = torch.ops.dopt.qp_backward(Q, p, G, h, A, b, dx, dlam, dnu, *ctx.opts, wanted)
+    return (*(g if want else None for g, want in zip(grads, wanted)), None, None, None, None)
+
+
+_qp_solve_op.register_autograd(_qp_solve_backward, setup_context=_qp_solve_setup)
+
+
+# ---- public API ----------------------------------------------------------------
+
+def _run(where, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
+    inputs, _ = _prepare(where, Q, p, G, h, A, b)
+    return _run_prepared(where, inputs, tol, tol_inf, max_iter, refine)
+
+
+def _run_prepared(where, inputs, tol, tol_inf, max_iter, refine):
+    args = tuple(inputs[name] for name in _NAMES)
+    opts = _options(where, tol, tol_inf, max_iter, refine)
+    if torch.compiler.is_compiling():
+        return QPResult(*torch.ops.dopt.qp_solve(*args, *opts))
+    if torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in args):
+        return QPResult(*_QPFn.apply(opts, *args))
+    res = _qp.solve(*args, tol=opts[0], tol_inf=opts[1], max_iter=opts[2], refine=opts[3])
+    return QPResult(res.x, res.lam, res.nu, res.status)
+
+
+def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter=None, refine=None):
+    """Solves the batch of QPs  min 1/2 x'Qx + p'x  s.t.  Gx <= h, Ax = b  and
+    returns QPResult(x, lam, nu, status), differentiable in all six inputs
+    through x, lam and nu (status is not differentiable).
+
+    Shapes: Q (n, n), p (n,), G (m, n), h (m,), A (k, n), b (k,), each with an
+    optional leading batch dimension B; an input without one (or with B = 1)
+    is shared by the batch and gets the sum of the per-instance gradients
+    (autograd's broadcasting rule). Without any batched input the outputs have
+    no leading B. Q = None (or empty) is an LP; G, h or A, b = None (or empty
+    tensors) mean no inequalities or no equalities. h may hold +inf.
+
+    tol: relative KKT residual and gap (default 1e-8 in float64, 1e-4 in
+    float32); tol_inf: infeasibility certificates (1e-9 / 1e-6); max_iter
+    (50); refine: iterative refinement steps per KKT solve (2).
+
+    Instances that are not solved (status != SOLVED: infeasible, unbounded,
+    iteration limit, NaN/Inf data or a Q that is not PSD) come back with their
+    status and contribute zero gradient; the others are unaffected. All inputs
+    must share one dtype (float32 or float64) and one device (CPU or CUDA; the
+    solve runs on torch's current stream). Non-contiguous inputs are copied."""
+    return _run("dopt.torch.qp", Q, p, G, h, A, b, tol, tol_inf, max_iter, refine)
+
+
+class QPFunction:
+    """qpth's QPFunction on dopt: ``QPFunction(eps=1e-12, verbose=0,
+    notImprovedLim=3, maxIter=20)(Q, p, G, h, A, b)`` returns the solutions x,
+    shaped (nBatch, nz) as in qpth (also for unbatched inputs, nBatch = 1).
+
+    Inputs follow qpth's rules: each either batched (leading nBatch) or not
+    (shared by the batch); an empty tensor (``torch.Tensor()``) for an absent
+    block (no equalities, no inequalities or, as a dopt extension, no Q: an
+    LP). An input with a leading dimension of 1 is also shared (qpth does not
+    accept that form).
+
+    Arguments and how they map onto dopt's solver:
+
+    * eps: qpth stops when the sum over its residual norms (absolute,
+      unscaled) falls below eps, or after notImprovedLim iterations without
+      improvement; its default 1e-12 is rarely reached and means "as accurate
+      as the iterations allow". dopt stops on relative residuals and gap:
+      tol = max(eps, 1e-8 in float64 / 1e-4 in float32), i.e. eps below
+      dopt's default tolerance gives the default (the tightest it reaches
+      reliably in the default iteration budget), a larger eps loosens it.
+      Pass tol= to set dopt's tolerance directly.
+    * maxIter -> max_iter (as given; dopt's solver typically needs 8-15
+      iterations at the default tolerance).
+    * verbose: >= 0 warns (warnings.warn) when instances were not solved
+      (their x is the last iterate, or zero for invalid data, and their
+      gradients are zero); -1 is silent. The check reads the statuses, a
+      device synchronization on CUDA; it is skipped under torch.compile.
+    * notImprovedLim, solver, check_Q_spd: accepted and ignored; dopt runs its
+      own interior-point method and checks Q per instance (an instance whose
+      Q is not PSD gets status INVALID_DATA instead of an exception).
+
+    Gradients: for all six inputs. A shared input gets the SUM of the
+    per-instance gradients (autograd's broadcasting rule). qpth returns the
+    MEAN over the batch for inputs given without a batch dimension (its
+    backward divides by nBatch), so its gradients for shared inputs are 1/nBatch
+    times dopt's; batched inputs get the same gradients in both."""
+
+    def __init__(self, eps=1e-12, verbose=0, notImprovedLim=3, maxIter=20, solver=QPSolvers.PDIPM_BATCHED,
+                 check_Q_spd=True, *, tol=None, tol_inf=None, refine=None):
+        if not (eps >= 0):
+            raise ValueError(f"QPFunction: eps must be >= 0; got {eps}")
+        if int(maxIter) < 1:
+            raise ValueError(f"QPFunction: maxIter must be >= 1; got {maxIter}")
+        self.eps = float(eps)
+        self.verbose = int(verbose)
+        self.notImprovedLim = notImprovedLim
+        self.maxIter = int(maxIter)
+        self.solver = solver
+        self.check_Q_spd = check_Q_spd
+        self.tol, self.tol_inf, self.refine = tol, tol_inf, refine
+
+    def __repr__(self):
+        return f"QPFunction(eps={self.eps}, maxIter={self.maxIter}, verbose={self.verbose})"
+
+    def tolerance(self, dtype):
+        """dopt's tol for a solve in `dtype` (the eps mapping above)."""
+        if self.tol is not None:
+            return float(self.tol)
+        return max(self.eps, _DEFAULT_TOL[dtype])
+
+    def __call__(self, Q, p, G, h, A, b):
+        where = "QPFunction"
+        inputs, dtype = _prepare(where, Q, p, G, h, A, b)
+        x, _, _, status = _run_prepared(where, inputs, self.tolerance(dtype), self.tol_inf, self.maxIter,
+                                        self.refine)
+        if x.dim() == 1:
+            x = x.unsqueeze(0)
+        if self.verbose >= 0 and not torch.compiler.is_compiling():
+            _warn_unsolved(status)
+        return x
+
+
+def _warn_unsolved(status):
+    unsolved = status != 0
+    if not bool(unsolved.any()):
+        return
+    from .. import InstanceStatus
+    codes, counts = torch.unique(status.reshape(-1)[unsolved.reshape(-1)].cpu(), return_counts=True)
+    what = ", ".join(f"{int(c)} {InstanceStatus(int(k)).name}" for k, c in zip(codes, counts))
+    warnings.warn(f"dopt QPFunction: {int(unsolved.sum())} of {status.numel()} instances not solved ({what}); "
+                  "their x is not a solution and their gradients are zero (use dopt.torch.qp for the statuses)",
+                  RuntimeWarning, stacklevel=3)
