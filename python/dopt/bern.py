@@ -326,8 +326,9 @@ def estimator_code(estimator):
     raise ValueError(f"bern: estimator must be one of {sorted(ESTIMATORS)}; got {estimator!r}")
 
 
-def options(estimator="unbiased", samples=64, seed=0, mu=1.0, logits=False, n=None):
-    """The dopt_bern_options struct of a call, checked (ValueError)."""
+def check_options(estimator="unbiased", samples=64, mu=1.0, n=None):
+    """Checks a call's options (ValueError); returns (estimator code, samples,
+    mu). Pure Python (torch.compile traces it)."""
     code = estimator_code(estimator)
     samples = int(samples)
     if not 1 <= samples <= 1 << 24:
@@ -340,6 +341,12 @@ def options(estimator="unbiased", samples=64, seed=0, mu=1.0, logits=False, n=No
     if code == ESTIMATORS["exact"] and n is not None and n > EXACT_MAX_N:
         raise ValueError(f"bern: the exact estimator enumerates 2^n points and is limited to n <= {EXACT_MAX_N}; "
                          f"got n = {n}")
+    return code, samples, mu
+
+
+def options(estimator="unbiased", samples=64, seed=0, mu=1.0, logits=False, n=None):
+    """The dopt_bern_options struct of a call, checked (ValueError)."""
+    code, samples, mu = check_options(estimator, samples, mu, n)
     return _Options(code, samples, int(seed) & 0xFFFFFFFFFFFFFFFF, mu, 1 if logits else 0)
 
 
