@@ -62,7 +62,7 @@ class ScoreNet(torch.nn.Module):
 def evaluate(model, guide, feat, abar, opt_obj, samples, guided, seed):
     """Samples `samples` candidates per instance; returns (fraction of
     instances whose best candidate is feasible, mean objective / optimum over
-    those)."""
+    those, fraction of instances solved to optimality)."""
     rows_feat = feat.repeat_interleave(samples, 0)
     x = dt.srg_sample(lambda x, t: model(x, t, rows_feat), guide, abar, samples=samples, seed=seed,
                       guided=guided, dtype=torch.float32)
@@ -70,7 +70,8 @@ def evaluate(model, guide, feat, abar, opt_obj, samples, guided, seed):
     best = torch.arange(guide.batch) * samples + cand.best.long()
     feasible = cand.violation.reshape(-1)[best] <= 1e-6
     ratio = (cand.objective.reshape(-1)[best] / torch.as_tensor(opt_obj, dtype=torch.float32))[feasible]
-    return feasible.float().mean().item(), (ratio.mean().item() if feasible.any() else float("nan"))
+    optimal = (ratio <= 1 + 1e-6).sum().item() / guide.batch
+    return feasible.float().mean().item(), (ratio.mean().item() if feasible.any() else float("nan")), optimal
 
 
 def main():
@@ -83,6 +84,10 @@ def main():
     ap.add_argument("--T", type=int, default=100)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--gamma-o", type=float, default=0.01, help="objective term of the eq. 19 training target")
+    ap.add_argument("--gamma-c", type=float, default=0.1, help="constraint term of the eq. 19 training target")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (small model: 1 is fastest)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -101,14 +106,14 @@ def main():
     test_guide = dt.DiffusionGuide(f32(A), f32(bt), f32(ct))
     feat, feat_t = torch.cat([f32(c) / 10, f32(b)], 1), torch.cat([f32(ct) / 10, f32(bt)], 1)
     x0 = f32(xs)
-    target_weights = dt.Guidance(gamma_o=0.01, gamma_c=0.1, lam=1.0)  # eq. 19's terms in the training target
+    target_weights = dt.Guidance(gamma_o=args.gamma_o, gamma_c=args.gamma_c, lam=1.0)  # eq. 19's terms in the training target
     sample_weights = dt.Guidance(gamma_o=0.0, gamma_c=1.0, lam=1.0)   # P guidance at sampling (no x* there)
 
-    model = ScoreNet(args.sets, args.elements)
+    model = ScoreNet(args.sets, args.elements, hidden=args.hidden)
     before = {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, seed=1) for g in (False, True)}
 
     # ---- training loop: per-row timesteps, eq. 19 targets, MSE ----
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.iters)
     gen = torch.Generator().manual_seed(args.seed)
     batch = 128
@@ -131,11 +136,11 @@ def main():
     # ---- sampling loop: srg_sample runs model + dopt steps; candidates pick the best ----
     after = {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, seed=1) for g in (False, True)}
     print(f"\nbest of {args.samples} DDPM samples ({args.T} steps) per test instance, rounded:")
-    print(f"  {'network':10s} {'guidance':9s} {'feasible':>9s} {'objective / optimum':>20s}")
+    print(f"  {'network':10s} {'guidance':9s} {'feasible':>9s} {'objective / optimum':>20s} {'optimal':>8s}")
     for name, res in (("untrained", before), ("trained", after)):
         for g in (False, True):
-            feas, ratio = res[g]
-            print(f"  {name:10s} {'P' if g else 'none':9s} {feas:9.2%} {ratio:20.3f}")
+            feas, ratio, optimal = res[g]
+            print(f"  {name:10s} {'P' if g else 'none':9s} {feas:9.1%} {ratio:20.3f} {optimal:8.1%}")
 
 
 if __name__ == "__main__":

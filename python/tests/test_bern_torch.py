@@ -130,6 +130,11 @@ def test_status_and_bad_input():
         dt.bernoulli_penalty(x, A[:, :, :3], b, c)
     with pytest.raises(ValueError):
         dt.bernoulli_penalty(x, A, b[:2], c)
+    with pytest.raises(ValueError):
+        dt.bernoulli_penalty(x, A[0, 0], b, c)  # A 1-D
+    # numpy A, b, c are fine (moved to x's device)
+    assert torch.equal(dt.bernoulli_penalty(x, A.numpy(), b.numpy(), c.numpy(), samples=16, seed=1, reduction="none"),
+                       good)
     with pytest.raises(ValueError, match="reduction"):
         dt.bernoulli_penalty(x, A, b, c, reduction="avg")
     with pytest.raises(ValueError, match="estimator"):

@@ -114,30 +114,25 @@ def bernoulli_penalty(x, A, b, c=None, *, logits=False, estimator="unbiased", sa
     x2 = x if batched else x.unsqueeze(0)
     B, n = x2.shape
     dense = row_ptr = col_idx = values = None
-    if A is not None:
-        if isinstance(A, torch.Tensor) and A.layout == torch.strided:
-            dense = A
-            _check_no_grad(A, "A")
-        else:
-            mat = _bern.resolve_matrix(A, "bernoulli_penalty")
-            row_ptr, col_idx, values = (mat.row_ptr, mat.col_idx, mat.values)
-            _check_no_grad(values, "A")
-            row_ptr, col_idx, values = (torch.as_tensor(row_ptr, device=x.device).to(torch.int64),
-                                        torch.as_tensor(col_idx, device=x.device).to(torch.int32),
-                                        torch.as_tensor(values, device=x.device).to(x.dtype))
-            if row_ptr.dim() == 2 and row_ptr.shape[0] == 1:
-                row_ptr = row_ptr[0]
+    mat = _bern.resolve_matrix(A, "bernoulli_penalty")  # ValueError for a bad form or shape
+    if mat is not None and not mat.is_csr:
+        dense = mat.dense if isinstance(mat.dense, torch.Tensor) else torch.as_tensor(mat.dense, device=x.device)
+        _check_no_grad(dense, "A")
+    elif mat is not None:
+        _check_no_grad(mat.values, "A")
+        row_ptr = torch.as_tensor(mat.row_ptr, device=x.device).to(torch.int64)
+        col_idx = torch.as_tensor(mat.col_idx, device=x.device).to(torch.int32)
+        values = torch.as_tensor(mat.values, device=x.device).to(x.dtype)
+        if row_ptr.dim() == 2 and row_ptr.shape[0] == 1:
+            row_ptr = row_ptr[0]
+        mat = _bern.Matrix(None, row_ptr, col_idx, values, row_ptr.shape[0] if row_ptr.dim() == 2 else None,
+                           mat.m, mat.n)
     _check_no_grad(b, "b")
     if b is not None and not isinstance(b, torch.Tensor):
         b = torch.as_tensor(b, device=x.device)
     if c is not None and not isinstance(c, torch.Tensor):
         c = torch.as_tensor(c, device=x.device)
-    # shapes: the library's rules (ValueError with the details); xhat sets the batch
-    _bern._Spec("bernoulli_penalty", x, None if A is None else (
-        _bern.Matrix(dense, None, None, None, None if dense is None or dense.dim() == 2 else dense.shape[0],
-                     dense.shape[-2], dense.shape[-1]) if dense is not None else
-        _bern.Matrix(None, row_ptr, col_idx, values, row_ptr.shape[0] if row_ptr.dim() == 2 else None,
-                     row_ptr.shape[-1] - 1, None)), b, c)
+    _bern._Spec("bernoulli_penalty", x, mat, b, c)  # the library's shape rules; x sets the batch
     if dense is not None:
         dense = dense.to(device=x.device, dtype=x.dtype)
         if dense.dim() == 3 and dense.shape[0] == 1:
