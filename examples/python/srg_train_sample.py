@@ -13,7 +13,9 @@ Run:  PYTHONPATH=python python examples/python/srg_train_sample.py
 """
 
 import argparse
+import contextlib
 import math
+import os
 import time
 
 import numpy as np
@@ -21,6 +23,21 @@ import torch
 import torch.nn.functional as F
 
 import dopt.torch as dt
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """HiGHS (inside scipy) sometimes prints to the process's stdout."""
+    import sys
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def make_family(n_sets, n_elems, count, rng, A=None):
@@ -35,10 +52,11 @@ def make_family(n_sets, n_elems, count, rng, A=None):
     b = (rng.random((count, n_elems)) < 0.7).astype(np.float64)
     c = rng.integers(1, 11, size=(count, n_sets)).astype(np.float64)
     xs = np.zeros((count, n_sets))
-    for k in range(count):  # data generation only: one MILP per instance
-        res = milp(c[k], constraints=LinearConstraint(A, lb=b[k], ub=np.inf), integrality=np.ones(n_sets),
-                   bounds=Bounds(0, 1))
-        xs[k] = np.round(res.x)
+    with _quiet_stdout():
+        for k in range(count):  # data generation only: one MILP per instance
+            res = milp(c[k], constraints=LinearConstraint(A, lb=b[k], ub=np.inf), integrality=np.ones(n_sets),
+                       bounds=Bounds(0, 1))
+            xs[k] = np.round(res.x)
     return A, b, c, xs, (c * xs).sum(1)
 
 
@@ -78,13 +96,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", type=int, default=20)
     ap.add_argument("--elements", type=int, default=15)
-    ap.add_argument("--train", type=int, default=400)
+    ap.add_argument("--train", type=int, default=600)
     ap.add_argument("--test", type=int, default=48)
     ap.add_argument("--iters", type=int, default=3000)
     ap.add_argument("--T", type=int, default=100)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=384)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--gamma-o", type=float, default=0.01, help="objective term of the eq. 19 training target")
     ap.add_argument("--gamma-c", type=float, default=0.1, help="constraint term of the eq. 19 training target")
@@ -95,7 +113,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
     A, b, c, xs, _ = make_family(args.sets, args.elements, args.train, rng)
-    _, bt, ct, _, opt_t = make_family(args.sets, args.elements, args.test, rng, A=A)
+    _, bt, ct, xt_star, opt_t = make_family(args.sets, args.elements, args.test, rng, A=A)
     print(f"{args.train} training / {args.test} test set-cover instances (n = {args.sets}, m = {args.elements}), "
           f"solved in {time.time() - t0:.1f} s")
 
@@ -110,6 +128,16 @@ def main():
     sample_weights = dt.Guidance(gamma_o=0.0, gamma_c=1.0, lam=1.0)   # P guidance at sampling (no x* there)
 
     model = ScoreNet(args.sets, args.elements, hidden=args.hidden)
+    # a fixed held-out batch (test instances, their optimal solutions, fixed timesteps and noise): its loss
+    # is a deterministic learning curve
+    val_guide = dt.DiffusionGuide(f32(A), f32(bt), f32(ct), xref=f32(xt_star))
+    val_xt, val_t, val_target = dt.srg_training_batch(f32(xt_star), val_guide, abar, seed=12345,
+                                                      generator=torch.Generator().manual_seed(1),
+                                                      guidance=target_weights)
+
+    def val_loss():
+        with torch.no_grad():
+            return F.mse_loss(model(val_xt, val_t, feat_t), val_target).item()
     before = {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, seed=1) for g in (False, True)}
 
     # ---- training loop: per-row timesteps, eq. 19 targets, MSE ----
@@ -130,12 +158,13 @@ def main():
         sched.step()
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
         if it == 1 or it % (args.iters // 10) == 0:
-            print(f"  iter {it:5d}  loss {loss.item():.4f}  (running {running:.4f})")
+            print(f"  iter {it:5d}  training loss (running mean) {running:.4f}   held-out loss {val_loss():.4f}")
     print(f"trained {args.iters} iterations in {time.time() - t0:.1f} s")
 
     # ---- sampling loop: srg_sample runs model + dopt steps; candidates pick the best ----
     after = {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, seed=1) for g in (False, True)}
-    print(f"\nbest of {args.samples} DDPM samples ({args.T} steps) per test instance, rounded:")
+    print(f"\nbest of {args.samples} DDPM samples ({args.T} steps) per test instance, clipped to [0, 1] and rounded "
+          "(the untrained network's samples saturate: every set chosen, feasible but costly):")
     print(f"  {'network':10s} {'guidance':9s} {'feasible':>9s} {'objective / optimum':>20s} {'optimal':>8s}")
     for name, res in (("untrained", before), ("trained", after)):
         for g in (False, True):
