@@ -124,7 +124,8 @@ def main():
     test_guide = dt.DiffusionGuide(f32(A), f32(bt), f32(ct))
     feat, feat_t = torch.cat([f32(c) / 10, f32(b)], 1), torch.cat([f32(ct) / 10, f32(bt)], 1)
     x0 = f32(xs)
-    target_weights = dt.Guidance(gamma_o=args.gamma_o, gamma_c=args.gamma_c, lam=1.0)  # eq. 19's terms in the training target
+    # eq. 19's guidance terms in the training target
+    target_weights = dt.Guidance(gamma_o=args.gamma_o, gamma_c=args.gamma_c, lam=1.0)
     sample_weights = dt.Guidance(gamma_o=0.0, gamma_c=1.0, lam=1.0)   # P guidance at sampling (no x* there)
 
     model = ScoreNet(args.sets, args.elements, hidden=args.hidden)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dopt
-from conftest import HAVE_TORCH, cuda_device_or_skip, requires_torch
+from conftest import cuda_device_or_skip, requires_torch
 
 bern = dopt.bern
 
@@ -289,6 +289,7 @@ def test_mu_schedule():
                                       "logits": False}
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 @requires_torch
 def test_torch_tensors_in_torch_out():
     import torch
