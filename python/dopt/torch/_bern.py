@@ -22,10 +22,16 @@ def _bern_eval(x: torch.Tensor, A: Optional[torch.Tensor], row_ptr: Optional[tor
     CSR; b (m,) / (B, m) or None with A; c (n,) / (B, n) or None; seed a
     0-d int64 tensor. Returns loss (B,), grad (B, n) (in x's dtype) and
     status (B,) int32."""
-    name = {v: k for k, v in _bern.ESTIMATORS.items()}[estimator]
+    return _evaluate(x, A, row_ptr, col_idx, values, b, c, seed, estimator, samples, mu, logits)
+
+
+_ESTIMATOR_NAMES = {v: k for k, v in _bern.ESTIMATORS.items()}
+
+
+def _evaluate(x, A, row_ptr, col_idx, values, b, c, seed, estimator, samples, mu, logits):
     matrix = A if A is not None else ((row_ptr, col_idx, values) if row_ptr is not None else None)
-    res = _bern.evaluate(x, matrix, b, c, estimator=name, samples=samples, seed=int(seed.item()), mu=mu,
-                         logits=logits, dtype=x.dtype, standard_errors=False)
+    res = _bern.evaluate(x, matrix, b, c, estimator=_ESTIMATOR_NAMES[estimator], samples=samples,
+                         seed=int(seed.item()), mu=mu, logits=logits, dtype=x.dtype, standard_errors=False)
     return res.loss, res.grad, res.status
 
 
@@ -59,6 +65,24 @@ def _backward(ctx, dloss, _dgrad, _dstatus):
 
 
 _bern_eval.register_autograd(_backward, setup_context=_setup_context)
+
+
+class _BernFunction(torch.autograd.Function):
+    """The eager path: the same computation and backward as the custom
+    operator without torch.library's Python dispatch, which costs ~0.25 ms
+    per call (measured: 0.31 ms through the operator vs 0.05 ms for the
+    library call with its argument handling, at B = 1)."""
+
+    @staticmethod
+    def forward(ctx, x, A, row_ptr, col_idx, values, b, c, seed, estimator, samples, mu, logits):
+        loss, grad, status = _evaluate(x, A, row_ptr, col_idx, values, b, c, seed, estimator, samples, mu, logits)
+        _setup_context(ctx, (x, A, row_ptr, col_idx, values, b, c, seed, estimator, samples, mu, logits),
+                       (loss, grad, status))
+        return loss, grad, status
+
+    @staticmethod
+    def backward(ctx, dloss, dgrad, dstatus):
+        return _backward(ctx, dloss, dgrad, dstatus)
 
 
 def _check_no_grad(t, name):
@@ -149,8 +173,9 @@ def bernoulli_penalty(x, A, b, c=None, *, logits=False, estimator="unbiased", sa
         seed = torch.randint(0, 2 ** 62, (), dtype=torch.int64)
     elif not isinstance(seed, torch.Tensor):
         seed = torch.tensor(int(seed) & 0x7FFFFFFFFFFFFFFF, dtype=torch.int64)
-    loss, _, status = _bern_eval(x2, dense, row_ptr, col_idx, values, b, c, seed, est, int(samples), float(mu),
-                                 bool(logits))
+    # compiled graphs need the custom operator; eager calls skip its dispatch overhead
+    op = _bern_eval if torch.compiler.is_compiling() else _BernFunction.apply
+    loss, _, status = op(x2, dense, row_ptr, col_idx, values, b, c, seed, est, int(samples), float(mu), bool(logits))
     if not batched:
         loss, status = loss[0], status[0]
     if reduction == "mean":
