@@ -217,6 +217,13 @@ def check_csr(row_ptr, col_idx, n, where, check_columns=False):
             raise ValueError(f"{where}: CSR column indices must lie in [0, n = {n}); got [{clo}, {chi}]")
 
 
+def nonempty(op, placement, kind):
+    """op, or a 1-element zero array in its place when it is empty: the
+    library reads a NULL CSR array (which is what an empty array's pointer
+    is) as missing, though with no entries nothing is read from it."""
+    return placement.zeros((1,), kind) if _arrays.numel(op) == 0 else op
+
+
 def _leading(x, base, name, where):
     """Batch size of x (None when shared: base dims, or a leading 1)."""
     shape = _arrays.shape(x)
@@ -298,6 +305,8 @@ def _prepare(where, xhat, A, b, c, dtype, logits):
             ops["col_idx"] = _arrays.operand(mat.col_idx, placement, "int32", "col_idx")
             ops["values"] = _arrays.operand(mat.values, placement, code, "values")
             check_csr(ops["row_ptr"], ops["col_idx"], spec.n, where)
+            ops["col_idx"] = nonempty(ops["col_idx"], placement, "int32")
+            ops["values"] = nonempty(ops["values"], placement, code)
         else:
             ops["A"] = _arrays.operand(mat.dense, placement, code, "A")
     problem = _Problem(spec.batch, spec.n, spec.m, code, *(_arrays.pointer(ops[k]) for k in

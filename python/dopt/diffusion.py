@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _arrays
 from . import _lib
-from .bern import check_csr, resolve_matrix
+from .bern import check_csr, nonempty, resolve_matrix
 from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 
 SCHEDULES = {"linear": 0, "cosine": 1}
@@ -232,6 +232,8 @@ class Guide:
                 else:
                     kind = {"row_ptr": "int64", "col_idx": "int32"}.get(name, code)
                     ops[name] = _arrays.operand(value, placement, kind, name)
+                    if name in ("col_idx", "values"):
+                        ops[name] = nonempty(ops[name], placement, kind)
             self._cache[key] = ops
         return ops
 

@@ -326,3 +326,16 @@ def test_cuda_matches_cpu():
     np.testing.assert_allclose(out.loss.cpu().numpy(), ref.loss, rtol=1e-10)
     np.testing.assert_allclose(out.grad.cpu().numpy(), ref.grad, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(out.status.cpu().numpy(), ref.status)
+
+
+def test_constraints_without_entries():
+    """m > 0 rows with no nonzeros (CSR nnz = 0): phi = sum_i max(-b_i, 0),
+    a constant; the empty CSR arrays are not mistaken for missing ones."""
+    xhat = np.full((2, 3), 0.4)
+    empty = (np.zeros(3, np.int64), np.zeros(0, np.int32), np.zeros(0))
+    b = np.array([-1.0, 0.5])
+    for A in (empty, np.zeros((2, 3))):
+        r = bern.evaluate(xhat, A, b, np.ones(3), estimator="exact")
+        assert r.status.tolist() == [0, 0]
+        np.testing.assert_allclose(r.loss, 1.2 + 1.0)
+        np.testing.assert_array_equal(r.grad, np.ones((2, 3)))

@@ -390,3 +390,18 @@ def test_cuda_matches_cpu():
     cn = D.candidates(D.Guide(A, b, c), x)
     cc = D.candidates(gc, Tc(x))
     np.testing.assert_array_equal(cc.best.cpu().numpy(), cn.best)
+
+
+def test_guide_without_entries():
+    """Rows of A with no nonzeros (an all-zero dense A): A x = 0, so b = 1 is
+    violated by 1 per row whatever x is, and the guidance A' 1[...] is 0."""
+    c = np.array([1.0, 2.0, 3.0])
+    guide = D.Guide(np.zeros((2, 3)), np.ones(2), c)
+    x = np.array([[0.2, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    eps = np.ones_like(x)
+    abar = D.schedule(10)
+    np.testing.assert_array_equal(D.step(x, eps, abar, 5, guide=guide, seed=1), D.step(x, eps, abar, 5, seed=1))
+    res = D.candidates(guide, x)
+    np.testing.assert_array_equal(res.violation, [2.0, 2.0])
+    np.testing.assert_array_equal(res.objective, [2.0, 6.0])
+    assert res.best.tolist() == [0]
