@@ -136,6 +136,8 @@ def test_status_and_bad_input():
     # numpy A, b, c are fine (moved to x's device)
     assert torch.equal(dt.bernoulli_penalty(x, A.numpy(), b.numpy(), c.numpy(), samples=16, seed=1, reduction="none"),
                        good)
+    with pytest.raises(ValueError, match="is on meta"):
+        dt.bernoulli_penalty(x, A, b.to("meta"), c)
     with pytest.raises(ValueError, match="reduction"):
         dt.bernoulli_penalty(x, A, b, c, reduction="avg")
     with pytest.raises(ValueError, match="estimator"):

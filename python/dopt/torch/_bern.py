@@ -134,6 +134,11 @@ def bernoulli_penalty(x, A, b, c=None, *, logits=False, estimator="unbiased", sa
     if x.dim() not in (1, 2):
         raise ValueError(f"bernoulli_penalty: x must be (n,) or (batch, n); got shape {tuple(x.shape)}")
     est, samples, mu = _bern.check_options(estimator, samples, mu, x.shape[-1])
+    parts = A if isinstance(A, tuple) else (A,)
+    for name, t in [("A", p) for p in parts] + [("b", b), ("c", c)]:
+        if isinstance(t, torch.Tensor) and t.device != x.device:
+            raise ValueError(f"bernoulli_penalty: {name} is on {t.device} but x is on {x.device} (numpy inputs "
+                             "are moved to x's device; tensors must already be there)")
     batched = x.dim() == 2
     x2 = x if batched else x.unsqueeze(0)
     B, n = x2.shape
