@@ -77,13 +77,13 @@ class ScoreNet(torch.nn.Module):
         return self.net(torch.cat([x, feat, torch.sin(ang), torch.cos(ang)], dim=1))
 
 
-def evaluate(model, guide, feat, abar, opt_obj, samples, guided, seed):
+def evaluate(model, guide, feat, abar, opt_obj, samples, guided, guidance, seed):
     """Samples `samples` candidates per instance; returns (fraction of
     instances whose best candidate is feasible, mean objective / optimum over
     those, fraction of instances solved to optimality)."""
     rows_feat = feat.repeat_interleave(samples, 0)
     x = dt.srg_sample(lambda x, t: model(x, t, rows_feat), guide, abar, samples=samples, seed=seed,
-                      guided=guided, dtype=torch.float32)
+                      guided=guided, guidance=guidance, dtype=torch.float32)
     cand = dt.diffusion_candidates(guide, x.clamp(0, 1))  # binary variables: clip to their bounds, then round
     best = torch.arange(guide.batch) * samples + cand.best.long()
     feasible = cand.violation.reshape(-1)[best] <= 1e-6
@@ -119,8 +119,8 @@ def main():
 
     f32 = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     abar = dt.diffusion_schedule(args.T, "linear")
-    # the MILP batches, built once: A shared, b and c per instance (x* for the targets)
-    train_guide = dt.DiffusionGuide(f32(A), f32(b), f32(c), xref=f32(xs))
+    # the test MILPs (A shared, b and c per instance), built once; training batches build theirs from the
+    # sampled instances and their solutions x*
     test_guide = dt.DiffusionGuide(f32(A), f32(bt), f32(ct))
     feat, feat_t = torch.cat([f32(c) / 10, f32(b)], 1), torch.cat([f32(ct) / 10, f32(bt)], 1)
     x0 = f32(xs)
@@ -139,7 +139,12 @@ def main():
     def val_loss():
         with torch.no_grad():
             return F.mse_loss(model(val_xt, val_t, feat_t), val_target).item()
-    before = {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, seed=1) for g in (False, True)}
+
+    def sample_quality():
+        return {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, sample_weights, seed=1)
+                for g in (False, True)}
+
+    before = sample_quality()
 
     # ---- training loop: per-row timesteps, eq. 19 targets, MSE ----
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -163,7 +168,7 @@ def main():
     print(f"trained {args.iters} iterations in {time.time() - t0:.1f} s")
 
     # ---- sampling loop: srg_sample runs model + dopt steps; candidates pick the best ----
-    after = {g: evaluate(model, test_guide, feat_t, abar, opt_t, args.samples, g, seed=1) for g in (False, True)}
+    after = sample_quality()
     print(f"\nbest of {args.samples} DDPM samples ({args.T} steps) per test instance, clipped to [0, 1] and rounded "
           "(the untrained network's samples saturate: every set chosen, feasible but costly):")
     print(f"  {'network':10s} {'guidance':9s} {'feasible':>9s} {'objective / optimum':>20s} {'optimal':>8s}")
