@@ -218,6 +218,11 @@ class Guide:
         self._cache = {}
 
     @property
+    def device(self):
+        """The torch device of the guide's own arrays, or None for numpy."""
+        return self._home.device if self._home.torch else None
+
+    @property
     def has_xref(self):
         return self._src["xref"] is not None
 

@@ -149,3 +149,20 @@ def test_cuda_sample_matches_cpu():
                         seed=2, dtype=torch.float64)
     assert out.device.type == "cuda"
     torch.testing.assert_close(out.cpu(), ref, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_guide_from_torch_sparse_csr():
+    A, b, c, xref = milp(5)
+    pattern = A[0] != 0
+    Ab = A[0] * pattern  # one pattern: torch's batched CSR needs one nnz per instance
+    Ab = torch.stack([Ab, 2 * Ab, -Ab])
+    g_dense = dt.DiffusionGuide(Ab, b, c, xref)
+    g_csr = dt.DiffusionGuide(Ab.to_sparse_csr(), b, c, xref)
+    assert g_dense.device == torch.device("cpu")
+    assert dopt.diffusion.Guide(A.numpy(), b.numpy(), c.numpy()).device is None
+    x = torch.randn(6, 6, dtype=torch.float64)
+    e = torch.randn(6, 6, dtype=torch.float64)
+    abar = dt.diffusion_schedule(10)
+    assert torch.equal(D.step(x, e, abar, 4, guide=g_csr, seed=1), D.step(x, e, abar, 4, guide=g_dense, seed=1))
+    assert torch.equal(D.candidates(g_csr, x).violation, D.candidates(g_dense, x).violation)

@@ -139,7 +139,7 @@ def srg_sample(model, guide, abar, *, samples=1, steps=None, sampler="ddpm", eta
     abar_h = abar.detach().cpu().numpy() if isinstance(abar, torch.Tensor) else np.asarray(abar, dtype=np.float64)
     T = abar_h.shape[0] - 1
     if device is None:
-        device = guide._home.device if guide._home.torch else torch.device("cpu")
+        device = guide.device if guide.device is not None else torch.device("cpu")
     if dtype is None:
         dtype = torch.get_default_dtype()
     rows = guide.batch * int(samples)
