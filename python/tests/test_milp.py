@@ -763,7 +763,10 @@ def test_models_in_threads():
 
 # ---- the example -------------------------------------------------------------------------------------
 def test_predict_and_search_example_runs():
-    env = dict(os.environ, PYTHONPATH=str(REPO / "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # the example must import the dopt these tests import (an installed
+    # package, or the sources with DOPT_LIBRARY), not whatever is first on its path
+    here = str(pathlib.Path(dopt.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, str(REPO / "examples" / "python" / "milp_predict_and_search.py"),
                           "--family", "knapsack", "--param", "n=20", "--count", "2", "--candidates", "2"],
                          check=True, capture_output=True, text=True, env=env, timeout=120)
