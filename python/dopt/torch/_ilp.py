@@ -304,6 +304,18 @@ def _check_shapes(c, A, b, lb, ub, who):
     _ilp._Spec({"c": c, "A": A, "b": b, "lb": lb, "ub": ub}, who)
 
 
+def _problem_inputs(ref, A, b, lb, ub, sense, node_limit, time_limit, who):
+    """The checks every functional layer makes on the constraints, the sense
+    and the limits: (A, b, lb, ub) as tensors like `ref`, and the limits."""
+    if sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    A, b = _tensor(A, "A", ref, who), _tensor(b, "b", ref, who)
+    lb, ub = _tensor(lb, "lb", ref, who), _tensor(ub, "ub", ref, who)
+    _check_shapes(ref, A, b, lb, ub, who)
+    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    return A, b, lb, ub, node_limit, time_limit
+
+
 class ILPResult(NamedTuple):
     """y (batch, n); obj (batch,) in the problem's sense (+inf / -inf for an
     infeasible min / max instance, NaN for invalid data); status (batch,)
@@ -339,12 +351,7 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
     _check_c(c, who)
     if method not in _METHODS:
         raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
-    if sense not in ("min", "max"):
-        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
-    A, b = _tensor(A, "A", c, who), _tensor(b, "b", c, who)
-    lb, ub = _tensor(lb, "lb", c, who), _tensor(ub, "ub", c, who)
-    _check_shapes(c, A, b, lb, ub, who)
-    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    A, b, lb, ub, node_limit, time_limit = _problem_inputs(c, A, b, lb, ub, sense, node_limit, time_limit, who)
     if seed is None:
         seed = int(torch.randint(0, 2 ** 62, (1,)).item())
     _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, who=who)
@@ -550,12 +557,7 @@ def spo_plus(cp, c, w=None, z=None, A=None, b=None, lb=None, ub=None, *, sense="
     if c.device != cp.device:
         raise ValueError(f"{who}: c is on {c.device} but cp is on {cp.device}")
     sign = -1.0 if sense == "max" else 1.0
-    if sense not in ("min", "max"):
-        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
-    A, b = _tensor(A, "A", cp, who), _tensor(b, "b", cp, who)
-    lb, ub = _tensor(lb, "lb", cp, who), _tensor(ub, "ub", cp, who)
-    _check_shapes(cp, A, b, lb, ub, who)
-    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    A, b, lb, ub, node_limit, time_limit = _problem_inputs(cp, A, b, lb, ub, sense, node_limit, time_limit, who)
     c = c.detach()
     if w is not None:
         w = _tensor(w, "w", cp, who)
@@ -626,15 +628,10 @@ def perturbed_fenchel_young(cp, w, noise, A=None, b=None, lb=None, ub=None, *, s
     _batch2(w, "w", who, B, n)
     if not isinstance(noise, torch.Tensor) or noise.dim() != 3 or noise.shape[0] != B or noise.shape[2] != n:
         raise ValueError(f"{who}: noise must be a ({B}, K, {n}) tensor")
-    if sense not in ("min", "max"):
-        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    A, b, lb, ub, node_limit, time_limit = _problem_inputs(cp, A, b, lb, ub, sense, node_limit, time_limit, who)
     sigma = float(sigma)
     if not (0.0 < sigma < float("inf")):
         raise ValueError(f"{who}: sigma must be > 0; got {sigma}")
-    A, b = _tensor(A, "A", cp, who), _tensor(b, "b", cp, who)
-    lb, ub = _tensor(lb, "lb", cp, who), _tensor(ub, "ub", cp, who)
-    _check_shapes(cp, A, b, lb, ub, who)
-    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
     sign = -1.0 if sense == "max" else 1.0
     if sign < 0:  # the max loss is the min loss of -cp with noise -Z (the same perturbed solutions)
         cp, noise = -cp, -noise
