@@ -20,7 +20,10 @@
  *    context of any backend (they use it for messages, log and threads).
  *  - A context is not thread-safe: one context must not be used by two
  *    threads at once (it owns a thread pool, a scratch arena and the last
- *    error). Use one context per calling thread; contexts are independent. */
+ *    error). Use one context per calling thread; contexts are independent.
+ *  - fork(): a CPU context created before a fork may be used in the child
+ *    (it starts its own worker threads there; the parent's are not
+ *    touched). A CUDA context may not: CUDA does not survive fork. */
 #ifndef DOPT_CORE_H
 #define DOPT_CORE_H
 
@@ -107,6 +110,9 @@ DOPT_API dopt_backend dopt_context_backend(const dopt_context *ctx);
 DOPT_API dopt_status dopt_context_set_threads(dopt_context *ctx, int threads);
 DOPT_API int dopt_context_threads(const dopt_context *ctx);
 /* CUDA device ordinal and stream (a cudaStream_t, NULL = legacy default).
+ * A CUDA context starts on the calling thread's current device
+ * (cudaGetDevice: device 0 unless the caller selected another), so creating
+ * it touches no other GPU.
  * Changing the device of a CUDA context releases what the context holds on
  * the old one and checks that kernels run on the new one; on failure the
  * old device stays. Calls leave the caller's current CUDA device as it was.

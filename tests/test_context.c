@@ -5,6 +5,9 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "backend.h" /* private: the table, to simulate a backend without an entry */
 #include "internal.h"
@@ -441,6 +444,48 @@ static dopt_status failing_sync(dopt_context *ctx)
     return dopt_fail(ctx, DOPT_ERR_CUDA, "simulated stream failure");
 }
 
+/* fork() with a context whose worker pool is running: the child has none of
+ * the parent's threads, so using the pool it inherited would wait forever.
+ * The child must start its own and compute; the parent's pool keeps working.
+ * An alarm turns a hang in the child into a failure. */
+static void add_range_length(void *arg, int64_t begin, int64_t end, int worker)
+{
+    (void)worker;
+    atomic_fetch_add((atomic_llong *)arg, end - begin);
+}
+
+static int parallel_count(dopt_context *ctx)
+{
+    atomic_llong n;
+    atomic_init(&n, 0);
+    dopt_parallel_for(ctx, 2, 1000, 1, add_range_length, &n);
+    return atomic_load(&n) == 1000;
+}
+
+static void test_fork_child_uses_context(void)
+{
+    if (tu_cuda()) return; /* CUDA contexts do not survive fork */
+    dopt_context *ctx = NULL;
+    CHECK_OK(dopt_context_create(&ctx, DOPT_BACKEND_CPU));
+    CHECK_OK(dopt_context_set_threads(ctx, 2));
+    CHECK(parallel_count(ctx), "parent: the pool lost work");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20);
+        int ok = parallel_count(ctx) && parallel_count(ctx);
+        ok = ok && dopt_context_set_threads(ctx, 1) == DOPT_OK && parallel_count(ctx);
+        _exit(ok ? 0 : 1); /* _exit: the parent owns everything else */
+    }
+    CHECK(pid > 0, "fork failed");
+    int status = 0;
+    if (pid > 0) waitpid(pid, &status, 0);
+    CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "child after fork: %s (status %d)", WIFSIGNALED(status) ? "hung (killed by the alarm)" : "failed", status);
+    CHECK(parallel_count(ctx), "parent after fork: the pool lost work");
+    dopt_context_destroy(ctx);
+}
+
 /* The sizes a binding checks its struct mirrors against: the real sizeof of
  * each public struct, 0 for names that are not one. */
 static void test_struct_sizes(void)
@@ -516,5 +561,6 @@ int main(int argc, char **argv)
     test_scratch_plan();
     test_stream_switch();
     test_struct_sizes();
+    test_fork_child_uses_context();
     return tu_finish("test_context");
 }

@@ -15,6 +15,7 @@ import os
 import pathlib
 import sys
 import threading
+import weakref
 
 _HERE = pathlib.Path(__file__).resolve().parent
 _LIBRARY_NAMES = {"win32": ("dopt.dll",), "darwin": ("libdopt.dylib",)}
@@ -161,7 +162,17 @@ class Context:
 
     def __init__(self, backend, cuda_device=None):
         handle = c_void_p()
-        status = _context_create(ctypes.byref(handle), backend)
+        if cuda_device is not None:
+            # A CUDA context starts on the thread's current device: make that
+            # the wanted one, so that nothing is created on GPU 0 on the way.
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                with torch.cuda.device(int(cuda_device)):
+                    status = _context_create(ctypes.byref(handle), backend)
+            else:
+                status = _context_create(ctypes.byref(handle), backend)
+        else:
+            status = _context_create(ctypes.byref(handle), backend)
         if status != OK:
             message = _context_last_error(handle).decode() if handle.value else ""
             if handle.value:
@@ -174,6 +185,8 @@ class Context:
         self._stream = None
         self._threads = 0
         self._finalizers = []
+        self.forked_away = False
+        _all_contexts.add(self)
         _context_set_log(handle, ctypes.cast(_log_callback, c_void_p), None)
         if cuda_device is not None:
             self.check(_context_set_cuda_device(handle, int(cuda_device)))
@@ -202,6 +215,9 @@ class Context:
     def prepare(self, stream=None):
         """Brings the thread count and (CUDA) the stream up to date; call with
         the lock held."""
+        if self.forked_away:
+            raise Error(ERR_UNSUPPORTED, "this CUDA context (or a tape recorded on it) was created before fork(): "
+                                         "CUDA does not survive fork; compute in the child with new tensors")
         if self._threads != _threads_wanted:
             self.check(_context_set_threads(self.handle, _threads_wanted))
             self._threads = _threads_wanted
@@ -210,20 +226,60 @@ class Context:
             self._stream = stream
 
 
+class _ThreadContexts:
+    """The contexts one thread uses. When the thread ends (nn.DataParallel
+    starts threads per forward) they go to the idle lists for the next
+    threads instead of being destroyed and created again (a CUDA context
+    costs a probe launch and library handles)."""
+
+    def __init__(self):
+        self.by_device = {}
+
+    def __del__(self):
+        idle = _idle
+        if idle is None:  # interpreter shutdown
+            return
+        for device, ctx in self.by_device.items():
+            idle.setdefault(device, []).append(ctx)
+
+
 _per_thread = threading.local()
+_idle = {}  # device -> contexts no thread holds
+_all_contexts = weakref.WeakSet()
 
 
 def context_for(device):
     """The calling thread's context for `device`: None for the CPU, or a CUDA
     device ordinal."""
-    contexts = getattr(_per_thread, "contexts", None)
-    if contexts is None:
-        contexts = _per_thread.contexts = {}
-    ctx = contexts.get(device)
+    mine = getattr(_per_thread, "mine", None)
+    if mine is None:
+        mine = _per_thread.mine = _ThreadContexts()
+    ctx = mine.by_device.get(device)
     if ctx is None:
-        if device is None:
-            ctx = Context(BACKEND_CPU)
-        else:
-            ctx = Context(BACKEND_CUDA, cuda_device=device)
-        contexts[device] = ctx
+        try:
+            ctx = _idle.get(device, []).pop()
+        except IndexError:
+            ctx = Context(BACKEND_CPU) if device is None else Context(BACKEND_CUDA, cuda_device=device)
+        mine.by_device[device] = ctx
     return ctx
+
+
+def _after_fork_in_child():
+    # The child has one thread: locks held by the parent's other threads stay
+    # held forever, and CUDA contexts are unusable (CUDA does not survive
+    # fork). Every inherited context gets a fresh lock; CUDA ones are
+    # abandoned (leaked: destroying them would call into CUDA). CPU contexts
+    # still work (the library restarts their worker threads in the child),
+    # but the child's threads start with contexts of their own.
+    global _per_thread, _idle
+    for ctx in list(_all_contexts):
+        ctx.lock = threading.Lock()
+        if ctx.backend == BACKEND_CUDA:
+            ctx.forked_away = True
+            ctx.handle = None
+    _per_thread = threading.local()
+    _idle = {}
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -120,3 +120,65 @@ def test_torch_tensors_zero_copy_and_devices():
     assert _arrays.operand(t, placement, _lib.FLOAT64, "t").data_ptr() == t.data_ptr()
     with pytest.raises(ValueError, match="device"):
         _arrays.placement_of(torch.zeros(2), torch.zeros(2, device="meta"))
+
+
+def test_forked_child_computes():
+    # DataLoader workers and multiprocessing pools fork a process whose parent
+    # has used dopt: the child must compute, not wait forever on worker
+    # threads it does not have (nor on a lock held by a parent's thread).
+    import os
+    import signal
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork() on this platform")
+    Q, p, G, h = _batch(64, 6)
+    before = dopt.get_num_threads()
+    dopt.set_num_threads(2)
+    try:
+        expected = dopt.qp.solve(Q, p, G, h).x  # the parent's pool is running
+        held = _lib.context_for(None).lock
+        held.acquire()  # as if another parent thread were inside a call at fork time
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: exit code 0 = same answer, 1 = wrong, killed = hung
+                signal.alarm(30)
+                try:
+                    ok = np.array_equal(dopt.qp.solve(Q, p, G, h).x, expected)
+                    dopt.set_num_threads(1)
+                    ok = ok and np.array_equal(dopt.qp.solve(Q, p, G, h).x, expected)
+                finally:
+                    os._exit(0 if ok else 1)
+        finally:
+            held.release()
+        deadline = time.monotonic() + 60  # the parent never waits forever either
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung after fork (killed after 60 s)")
+        assert os.WIFEXITED(status), "the child hung (killed by its alarm) or crashed"
+        assert os.WEXITSTATUS(status) == 0, "the child computed a different answer"
+        assert np.array_equal(dopt.qp.solve(Q, p, G, h).x, expected)  # the parent still works
+    finally:
+        dopt.set_num_threads(before)
+
+
+def test_contexts_of_ended_threads_are_reused():
+    # nn.DataParallel starts threads per forward: their contexts must serve
+    # the next threads instead of being created (and on CUDA probed) again.
+    import gc
+    seen = []
+
+    def work():
+        dopt.qp.solve(np.eye(2), np.ones(2))
+        seen.append(id(_lib.context_for(None)))
+
+    for _ in range(4):
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        gc.collect()
+    assert len(set(seen)) == 1, "each thread created a new context"

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* Online processors, asked once: sysconf reads /sys on every call (several
@@ -98,6 +99,7 @@ struct dopt_pool {
     int stop;
     atomic_int busy; /* a loop is running: a nested call must not wait on the pool */
     loop_shared *job;
+    pid_t owner; /* the process whose threads these are */
 };
 
 typedef struct {
@@ -154,6 +156,7 @@ static struct dopt_pool *pool_create(dopt_context *ctx, int size)
     pthread_cond_init(&pool->wake, NULL);
     pthread_cond_init(&pool->done, NULL);
     atomic_init(&pool->busy, 0);
+    pool->owner = getpid();
     for (int i = 1; i < size; ++i) {
         pool_arg *a = (pool_arg *)malloc(sizeof *a);
         if (!a) break;
@@ -174,9 +177,25 @@ static struct dopt_pool *pool_create(dopt_context *ctx, int size)
     return pool;
 }
 
+/* After fork() the child has a copy of the pool but none of its threads
+ * (and its mutex may be held by a thread that no longer exists): waking or
+ * joining them would hang forever. A pool from another process is abandoned
+ * (its memory leaked: nothing of it can be touched safely) and the child
+ * starts its own. Forking a process (Python's DataLoader workers, a
+ * multiprocessing pool) with a context in use is common enough to handle. */
+static void drop_foreign_pool(dopt_context *ctx)
+{
+    if (ctx->pool && ctx->pool->owner != getpid()) {
+        dopt_log(ctx, DOPT_LOG_INFO, "threads: the CPU worker pool belongs to the parent process (fork): starting a new one");
+        ctx->pool = NULL;
+    }
+}
+
 void dopt_pool_release(dopt_context *ctx)
 {
     if (!ctx || !ctx->pool) return;
+    drop_foreign_pool(ctx);
+    if (!ctx->pool) return;
     pool_destroy(ctx->pool);
     ctx->pool = NULL;
 }
@@ -197,6 +216,7 @@ void dopt_parallel_for(dopt_context *ctx, int workers, int64_t count, int64_t gr
         run_chunks(&s, 0);
         return;
     }
+    if (ctx) drop_foreign_pool(ctx);
     if (ctx && !ctx->pool) ctx->pool = pool_create(ctx, size);
     struct dopt_pool *pool = ctx ? ctx->pool : NULL;
     if (!pool || atomic_exchange(&pool->busy, 1)) {

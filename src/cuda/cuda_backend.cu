@@ -121,7 +121,19 @@ static dopt_status probe(dopt_context *ctx)
                      dev, prop.name, prop.major, prop.minor, cudaGetErrorString(e), archs, prop.major, prop.minor);
 }
 
-static dopt_status cuda_open(dopt_context *ctx) { DOPT_ON_DEVICE(ctx, probe(ctx)); }
+/* A new context starts on the caller's current device, not on device 0: a
+ * process that drives GPU k (one rank of a multi-GPU job, with every GPU
+ * visible) must not create state on GPU 0. */
+static dopt_status cuda_open(dopt_context *ctx)
+{
+    int current = 0;
+    if (cudaGetDevice(&current) != cudaSuccess) {
+        cudaGetLastError();
+        current = 0;
+    }
+    ctx->cuda_device = current;
+    DOPT_ON_DEVICE(ctx, probe(ctx));
+}
 
 static void cuda_release(dopt_context *ctx) { dopt_cuda_context_release(ctx); /* guards its own device */ }
 
