@@ -482,8 +482,8 @@ static void test_saturated_logits(void)
 
     /* rounding takes probabilities in [0, 1] (what sigmoid of a large logit gives) */
     double A[2] = {1, 1}, b[1] = {1}, c[2] = {-1, -2}, xh[8] = {1.0, 0.0, 0.0, 1.0, NAN, 0.5, 1.5, 0.2};
-    double x[8];
-    int32_t st[4];
+    double x[8] = {0};
+    int32_t st[4] = {-1, -1, -1, -1};
     void *dA = tu_dev(A, 16), *db = tu_dev(b, 8), *dc = tu_dev(c, 16), *dx = tu_dev(xh, 64), *dy = tu_dev_out(x, 64);
     int32_t *ds = (int32_t *)tu_dev_out(st, 16);
     dopt_bern_problem P = {4, 2, 1, DOPT_FLOAT64, dA, NULL, NULL, NULL, db, dc,
@@ -557,8 +557,6 @@ static void test_duplicate_columns(void)
     double xhat[12] = {0.3, 0.6, 0.45, 0.7, 0.3, 0.6, 0.45, 0.7, 0.2, 0.5, 0.8, 0.35};
     /* the same matrices dense (instance 1 with the duplicate summed) */
     double A[24] = {2, 0, 1, 0, 1, -1, 0, 1, /**/ 2, 0, 1, 0, 0, 1, 0, 1, /**/ 2, 0, 1, 0, 1, -1, 0, 1};
-    bprob p = {3, 4, 2, A, NULL, NULL, NULL};
-    (void)p;
     dopt_bern_estimator est[2] = {DOPT_BERN_EXACT, DOPT_BERN_UNBIASED};
     for (int e = 0; e < 2; ++e) {
         bprob d = {3, 4, 2, A, NULL, NULL, NULL};
@@ -593,8 +591,8 @@ static void test_duplicate_columns(void)
         free(d.b), free(d.c);
     }
     /* rounding refuses it too; a shared A with a duplicate: every instance */
-    double x[12];
-    int32_t st[3];
+    double x[12] = {0};
+    int32_t st[3] = {-1, -1, -1};
     CHECK_OK(bround_csr(3, 4, 2, rp, col, val, 15, b, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat, x, st));
     CHECK(st[0] != DOPT_INVALID_DATA && st[1] == DOPT_INVALID_DATA && st[2] != DOPT_INVALID_DATA,
           "round: statuses %d %d %d", st[0], st[1], st[2]);
@@ -633,8 +631,8 @@ static void test_empty_csr(void)
         }
         bout_free(&o);
     }
-    double x[6];
-    int32_t st[2];
+    double x[6] = {0};
+    int32_t st[2] = {-1, -1};
     double bf[2] = {1, 0.5};
     CHECK_OK(bround_csr(2, 3, 2, rp, NULL, NULL, 0, bf, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat, x, st));
     CHECK(st[0] == 0 && st[1] == 0 && x[0] == 0 && x[1] == 1 && x[2] == 0 && x[4] == 1,

@@ -469,8 +469,8 @@ static void test_candidates_nan(void)
  * `who` and `what` (and that a guided step left x and eps_hat alone). */
 static int bad_guide_calls(const dopt_diffusion_guide *gb, const char *who, const char *what)
 {
-    double x[30], eps[30], x0[30], e0[30], tgt[30], obj[6], viol[6], bx[15];
-    int32_t best[3];
+    double x[30], eps[30], x0[30], e0[30], tgt[30] = {0}, obj[6] = {0}, viol[6] = {0}, bx[15] = {0};
+    int32_t best[3] = {0};
     tu_seed(31);
     for (int r = 0; r < 30; ++r) x[r] = x0[r] = tu_unif(), eps[r] = e0[r] = tu_normal();
     double ab[11];
@@ -559,8 +559,8 @@ static void test_empty_guide_csr(void)
     double b[2] = {1.0, -2.0}, c[3] = {1, -1, 2}, xref[6] = {0};
     dopt_diffusion_guide gb = {2, 3, 2, 2, DOPT_FLOAT64, rp, NULL, NULL, b, c, xref,
                                DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
-    double x[12], eps[12], xu[12], eu[12], tgt[12], obj[4], viol[4], bx[6];
-    int32_t best[2];
+    double x[12], eps[12], xu[12], eu[12], tgt[12] = {0}, obj[4] = {0}, viol[4] = {0}, bx[6] = {0};
+    int32_t best[2] = {0};
     tu_seed(37);
     for (int r = 0; r < 12; ++r) x[r] = xu[r] = tu_unif(), eps[r] = eu[r] = tu_normal();
     double ab[11];
