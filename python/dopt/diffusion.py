@@ -158,7 +158,10 @@ class Guide:
     or (batch, m); c (n,) or (batch, n) (required); xref (n,) or (batch, n) or
     None. Inputs without a batch dimension are shared. All numpy, or tensors
     on one device (calls with x elsewhere or in another dtype convert the
-    guide's arrays once and keep the conversion)."""
+    guide's arrays once and keep the conversion). CSR offsets outside the
+    arrays and column indices outside [0, n) raise ValueError here (the
+    library also checks each call's guide); a column listed twice in a row
+    counts as the sum of its entries; A may have no entries at all."""
 
     def __init__(self, A, b, c, xref=None):
         where = "diffusion.Guide"
