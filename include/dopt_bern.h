@@ -31,7 +31,13 @@ typedef struct dopt_bern_problem {
     dopt_dtype dtype;
     /* A: dense (A != NULL: (batch, m, n) or (m, n) shared) or CSR (A == NULL):
      * row_ptr (batch, m+1) or (m+1) shared, absolute offsets into col_idx and
-     * values. CSR and dense give identical results. */
+     * values. CSR and dense give identical results. An instance's CSR rows
+     * must have offsets >= 0 and non-decreasing, column indices in [0, n),
+     * and no column twice in a row (the estimators flip x_j per entry: sum
+     * duplicates first); else that instance is status 5. col_idx and values
+     * may be NULL when no row has entries (nnz = 0; an instance with entries
+     * and no arrays is status 5). Offsets past the arrays' end cannot be
+     * checked (their length is not passed). */
     const void *A;
     const int64_t *row_ptr;
     const int32_t *col_idx;
@@ -46,13 +52,16 @@ typedef struct dopt_bern_options {
     int32_t samples; /* K per instance; default 64 */
     uint64_t seed;
     double mu;       /* penalty weight; 0 = default 1 */
-    int32_t logits;  /* 1: input is logit(xhat) and the gradient is with respect to it */
+    int32_t logits;  /* 1: input is logit(xhat) and the gradient is with respect to it. Every
+                      * finite logit is valid, also where sigmoid rounds to 0 or 1 (samples and
+                      * gradients are computed from the logit); NaN and +-inf are status 5. */
 } dopt_bern_options;
 
 /* Outputs (backend memory, dtype of the problem): loss (batch), grad (batch,
  * n); loss_se, grad_se (standard errors from the samples) may be NULL and are
  * 0 for DOPT_BERN_EXACT; status (batch) int32: 0 ok, 5 invalid data (xhat
- * outside (0,1), non-finite data, bad column index), whose outputs are NaN. */
+ * outside (0,1) or a NaN / infinite logit, non-finite data, a bad CSR row:
+ * offsets, column index, a column twice), whose outputs are NaN. */
 typedef struct dopt_bern_result {
     void *loss, *grad, *loss_se, *grad_se;
     int32_t *status;
@@ -61,8 +70,11 @@ typedef struct dopt_bern_result {
 DOPT_API void dopt_bern_options_default(dopt_bern_options *opt);
 DOPT_API dopt_status dopt_bern_eval(dopt_context *ctx, const dopt_bern_problem *prob, const void *xhat,
                                     const dopt_bern_options *opt, dopt_bern_result *res);
-/* Rounds at 1/2 and repairs greedily (docs/BERNOULLI.md): x (batch, n) of
- * 0/1 in the problem's dtype; status 0 feasible, 1 not repaired, 5 invalid. */
+/* Rounds at 1/2 and repairs greedily (docs/BERNOULLI.md): xhat (batch, n)
+ * probabilities in [0, 1] (0 and 1 included: what sigmoid of a large logit
+ * gives); x (batch, n) of 0/1 in the problem's dtype; status 0 feasible, 1
+ * not repaired, 5 invalid (xhat NaN or outside [0, 1], or the data as for
+ * dopt_bern_eval; x = 0). */
 DOPT_API dopt_status dopt_bern_round(dopt_context *ctx, const dopt_bern_problem *prob, const void *xhat, void *x,
                                      int32_t *status);
 /* mu at a training step: mu0 * growth^step, capped at mu_max. */

@@ -29,7 +29,15 @@ DOPT_API dopt_status dopt_diffusion_schedule(dopt_schedule kind, int32_t T, doub
 enum { DOPT_DIFFUSION_SHARE_A = 1u << 0, DOPT_DIFFUSION_SHARE_B = 1u << 1, DOPT_DIFFUSION_SHARE_C = 1u << 2 };
 
 /* A batch of MILPs (A x >= b, objective c) for guidance and candidates; row
- * r of a (rows, n) state belongs to instance r / samples. */
+ * r of a (rows, n) state belongs to instance r / samples. A is CSR: each
+ * instance's offsets >= 0 and non-decreasing, column indices in [0, n); a
+ * column listed twice in a row counts as the sum of its entries. col_idx
+ * and values may be NULL when no row has entries (nnz = 0). Every call that
+ * takes a guide checks this before reading through it (O(m + nnz) per
+ * distinct A; on CUDA one stream synchronization): a violation is
+ * DOPT_ERR_INVALID_ARGUMENT whose message names the lowest bad instance and
+ * its row. Offsets past the arrays' end cannot be checked (their length is
+ * not passed). */
 typedef struct dopt_diffusion_guide {
     int64_t batch;
     int32_t n, m, samples;
@@ -40,7 +48,7 @@ typedef struct dopt_diffusion_guide {
     const void *b;    /* (batch, m) or (m) shared */
     const void *c;    /* (batch, n) or (n) shared */
     const void *xref; /* (batch, n) reference solution x* for O, or NULL (no O term) */
-    uint32_t shared;  /* DOPT_MILP_SHARE_* */
+    uint32_t shared;  /* DOPT_DIFFUSION_SHARE_* */
 } dopt_diffusion_guide;
 
 typedef struct dopt_guidance {

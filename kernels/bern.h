@@ -9,7 +9,7 @@
 /* for every nonzero a = A[i][J] of row i: BODY (CSR, or dense skipping zeros) */
 #define DOPT_BERN_FOR_ROW(v, i, J, AV, ...)                                                \
     do {                                                                                   \
-        if ((v)->col) {                                                                    \
+        if ((v)->row_ptr) {                                                                 \
             for (int64_t e_ = (v)->row_ptr[i]; e_ < (v)->row_ptr[(i) + 1]; ++e_) {         \
                 const int J = (v)->col[e_];                                                \
                 const DREAL AV = (v)->val[e_];                                             \

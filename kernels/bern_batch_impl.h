@@ -41,36 +41,50 @@ DOPT_KFN DFN(bern_view) DFN(bern_batch_view)(const DFN(bern_batch) *bt, int64_t 
         v.row_ptr = NULL;
         v.col = NULL;
         v.val = bt->A + i * bt->sA;
-    } else {
-        v.row_ptr = bt->row_ptr + i * bt->sR;
+    } else { /* CSR; with m = 0 there may be no arrays at all (then nothing is read) */
+        v.row_ptr = bt->row_ptr ? bt->row_ptr + i * bt->sR : NULL;
         v.col = bt->col;
         v.val = bt->val;
     }
-    v.b = bt->b + i * bt->sb;
+    v.b = bt->b ? bt->b + i * bt->sb : NULL;
     v.c = bt->c ? bt->c + i * bt->sc : NULL;
     return v;
 }
 
-/* xhat (n) from the caller's input: the input itself, or sigmoid(input)
- * with logits. One routine for the CPU loop and the CUDA prepare kernel. */
-DOPT_KFN void DFN(bern_xhat_of)(const DREAL *in, int logits, int n, DREAL *xhat)
+/* The point (n) from the caller's input: xhat = the input itself and xc =
+ * NULL (1 - xhat), or with logits xhat = sigmoid(l) and xc = sigmoid(-l),
+ * each from the logit (xc stays accurate where xhat rounds to 1, and the
+ * reverse); a NaN or infinite logit gives NaN (invalid). One routine for the
+ * CPU loop and the CUDA prepare kernel. */
+DOPT_KFN void DFN(bern_xhat_of)(const DREAL *in, int logits, int n, DREAL *xhat, DREAL *xc)
 {
-    for (int j = 0; j < n; ++j) xhat[j] = logits ? (DREAL)(1 / (1 + exp(-(double)in[j]))) : in[j];
+    for (int j = 0; j < n; ++j) {
+        double l = (double)in[j];
+        if (!logits) {
+            xhat[j] = in[j];
+        } else if (!(fabs(l) <= DBL_MAX)) {
+            xhat[j] = xc[j] = (DREAL)NAN;
+        } else {
+            xhat[j] = (DREAL)(1 / (1 + exp(-l)));
+            xc[j] = (DREAL)(1 / (1 + exp(l)));
+        }
+    }
 }
 
 /* With logits the gradient is taken with respect to logit(xhat): the chain
- * rule multiplies by d xhat / d logit = xhat (1 - xhat). */
-DOPT_KFN void DFN(bern_logit_chain)(const DREAL *xhat, int n, DREAL *g, DREAL *gse)
+ * rule multiplies by d xhat / d logit = xhat (1 - xhat) = xhat xc (0 once
+ * the logit saturates so far that xc underflows). */
+DOPT_KFN void DFN(bern_logit_chain)(const DREAL *xhat, const DREAL *xc, int n, DREAL *g, DREAL *gse)
 {
     for (int j = 0; j < n; ++j) {
-        DREAL d = xhat[j] * (1 - xhat[j]);
+        DREAL d = xhat[j] * xc[j];
         g[j] *= d;
         if (gse) gse[j] *= d;
     }
 }
 
-/* Work per instance for bern_eval_instance: the estimator's plus xhat. */
-DOPT_KFN size_t DFN(bern_instance_work)(int n, int m, int K) { return DFN(bern_work_size)(n, m, K) + (size_t)n; }
+/* Work per instance for bern_eval_instance: the estimator's plus xhat and xc. */
+DOPT_KFN size_t DFN(bern_instance_work)(int n, int m, int K) { return DFN(bern_work_size)(n, m, K) + (size_t)2 * n; }
 
 /* Instance i: loss, gradient and standard errors; with logits, the input is
  * logit(xhat) and the gradient is taken with respect to it. */
@@ -81,28 +95,30 @@ DOPT_KFN int DFN(bern_eval_instance)(const DFN(bern_batch) *bt, const DREAL *in,
     int n = bt->n;
     DFN(bern_view) v = DFN(bern_batch_view)(bt, i);
     const DREAL *xin = in + i * n;
-    DREAL *xhat = work + DFN(bern_work_size)(n, bt->m, K);
-    DFN(bern_xhat_of)(xin, logits, n, xhat);
+    DREAL *xhat = work + DFN(bern_work_size)(n, bt->m, K), *xc = xhat + n;
+    DFN(bern_xhat_of)(xin, logits, n, xhat, xc);
+    const DREAL *xcp = logits ? xc : NULL;
     DREAL *g = grad + i * n, *gse = grad_se ? grad_se + i * n : NULL;
     int st;
     if (estimator == DOPT_BERN_EXACT) {
-        st = DFN(bern_exact)(&v, xhat, mu, work, loss + i, g);
+        st = DFN(bern_exact)(&v, xhat, xcp, mu, work, loss + i, g);
         if (loss_se) loss_se[i] = 0;
         if (gse)
             for (int j = 0; j < n; ++j) gse[j] = 0;
     } else {
-        st = DFN(bern_instance)(&v, xhat, estimator, K, mu, seed, (uint32_t)i, work, loss + i, g,
+        st = DFN(bern_instance)(&v, xhat, xcp, estimator, K, mu, seed, (uint32_t)i, work, loss + i, g,
                                 loss_se ? loss_se + i : NULL, gse);
     }
-    if (logits && st == DOPT_INST_SOLVED) DFN(bern_logit_chain)(xhat, n, g, gse);
+    if (logits && st == DOPT_INST_SOLVED) DFN(bern_logit_chain)(xhat, xc, n, g, gse);
     return st;
 }
 
-/* Instance i: round and repair into x (0/1). work: n + m values. */
+/* Instance i: round and repair into x (0/1). xhat may be 0 or 1 here (a
+ * probability that rounds, however saturated). work: n + m values. */
 DOPT_KFN int DFN(bern_round_instance)(const DFN(bern_batch) *bt, const DREAL *xhat, int64_t i, DREAL *x, DREAL *work)
 {
     DFN(bern_view) v = DFN(bern_batch_view)(bt, i);
-    if (DFN(bern_check)(&v, xhat + i * bt->n) != DOPT_INST_SOLVED) {
+    if (DFN(bern_check)(&v, xhat + i * bt->n, 1, (int32_t *)work) != DOPT_INST_SOLVED) {
         for (int j = 0; j < bt->n; ++j) x[i * bt->n + j] = 0;
         return DOPT_INST_INVALID;
     }

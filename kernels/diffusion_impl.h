@@ -237,6 +237,35 @@ DOPT_KFN DFN(diff_milp) DFN(diff_batch_milp)(const DFN(diff_batch) *bt, int64_t 
     return p;
 }
 
+/* Checks instance inst's CSR rows before anything reads through them:
+ * offsets >= 0 and non-decreasing, column indices in [0, n), col_idx and
+ * values present when a row has entries (they may be NULL when none has).
+ * Returns DOPT_DIFF_CSR_OK, or the first problem with its row (and for a
+ * bad column the index found) in *row, *col. Offsets past the end of the
+ * caller's arrays cannot be seen here (their length is not passed). */
+DOPT_KFN int DFN(diff_check_csr)(const DFN(diff_batch) *bt, int64_t inst, int *row, int32_t *col)
+{
+    *row = -1;
+    *col = 0;
+    if (bt->m == 0) return DOPT_DIFF_CSR_OK; /* row_ptr may be NULL then */
+    const int64_t *rp = bt->row_ptr + inst * bt->sR;
+    for (int i = 0; i < bt->m; ++i) {
+        int64_t e0 = rp[i], e1 = rp[i + 1];
+        *row = i;
+        if (!(e0 >= 0 && e0 <= e1)) return DOPT_DIFF_CSR_OFFSETS;
+        if (e1 > e0 && (!bt->col || !bt->val)) return DOPT_DIFF_CSR_MISSING;
+        for (int64_t e = e0; e < e1; ++e)
+            if (bt->col[e] < 0 || bt->col[e] >= bt->n) {
+                *col = bt->col[e];
+                return DOPT_DIFF_CSR_COLUMN;
+            }
+    }
+    return DOPT_DIFF_CSR_OK;
+}
+
+/* Instances whose CSR rows are checked: one when A is shared. */
+DOPT_KFN int64_t DFN(diff_csr_copies)(const DFN(diff_batch) *bt, int64_t batch) { return bt->sR ? batch : 1; }
+
 typedef struct {
     int sampler; /* DOPT_SAMPLER_* */
     double abar_t, abar_prev, eta;

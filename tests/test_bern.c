@@ -343,6 +343,309 @@ static void test_round_repair(void)
     bfree(&p);
 }
 
+
+/* ---- saturating logits, duplicate CSR columns, empty CSR arrays ------------- */
+
+/* Evaluates a dense problem (A (B, m, n), b, c) at the logits z (B, n), in
+ * float64 or float32; outputs back in float64. */
+static dopt_status beval_logits(const bprob *p, const double *z, int f32, dopt_bern_estimator est, int K, double mu,
+                                bout *o)
+{
+    size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8;
+    void *hA = tc_to_dtype(p->A, B * m * n, f32), *hb = tc_to_dtype(p->b, B * m, f32);
+    void *hc = tc_to_dtype(p->c, B * n, f32), *hz = tc_to_dtype(z, B * n, f32);
+    void *A = tu_dev(hA, es * B * m * n), *b = tu_dev(hb, es * B * m), *c = tu_dev(hc, es * B * n);
+    void *x = tu_dev(hz, es * B * n);
+    dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, NULL, NULL, NULL, b, c, 0};
+    dopt_bern_options opt = {est, K, 23, mu, 1};
+    void *hl = malloc(es * B + 8), *hg = malloc(es * B * n + 8), *hls = malloc(es * B + 8), *hgs = malloc(es * B * n + 8);
+    dopt_bern_result r = {tu_dev_out(hl, es * B), tu_dev_out(hg, es * B * n), tu_dev_out(hls, es * B),
+                          tu_dev_out(hgs, es * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
+    dopt_status st = dopt_bern_eval(tu_ctx, &P, x, &opt, &r);
+    tu_host(hl, r.loss, es * B), tu_host(hg, r.grad, es * B * n), tu_host(hls, r.loss_se, es * B);
+    tu_host(hgs, r.grad_se, es * B * n), tu_host(o->st, r.status, 4 * B);
+    tc_from_dtype(o->loss, hl, B, f32), tc_from_dtype(o->grad, hg, B * n, f32);
+    tc_from_dtype(o->lse, hls, B, f32), tc_from_dtype(o->gse, hgs, B * n, f32);
+    tu_dev_free(hl, r.loss), tu_dev_free(hg, r.grad), tu_dev_free(hls, r.loss_se), tu_dev_free(hgs, r.grad_se);
+    tu_dev_free(o->st, r.status);
+    tu_dev_free(hA, A), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hz, x);
+    free(hl), free(hg), free(hls), free(hgs), free(hA), free(hb), free(hc), free(hz);
+    return st;
+}
+
+/* F and dF/dlogit of one instance by enumeration in long double, from the
+ * logits: P(x_j = 1) = 1 / (1 + e^-l), P(x_j = 0) = 1 / (1 + e^l), and
+ * dF/dl_j = p_j q_j (c_j + mu E[phi(x, x_j = 1) - phi(x, x_j = 0)]). */
+static void logit_reference(const bprob *p, int64_t i, const double *z, double mu, double *loss, double *grad,
+                            double *scale)
+{
+    int n = p->n, m = p->m;
+    long double P[16], Q[16], acc[16] = {0}, mag[16] = {0}, L = 0;
+    for (int j = 0; j < n; ++j) P[j] = 1 / (1 + expl(-(long double)z[j])), Q[j] = 1 / (1 + expl((long double)z[j]));
+    for (uint32_t bits = 0; bits < (1u << n); ++bits) {
+        long double w = 1, phi = 0;
+        for (int j = 0; j < n; ++j) w *= (bits >> j) & 1u ? P[j] : Q[j];
+        for (int r = 0; r < m; ++r) {
+            long double ax = 0;
+            for (int j = 0; j < n; ++j) ax += p->A[(i * m + r) * n + j] * (long double)((bits >> j) & 1u);
+            if (ax > p->b[i * m + r]) phi += ax - p->b[i * m + r];
+        }
+        L += w * phi;
+        /* d E[phi] / d p_j: phi(x) times +-(the weight of x without coordinate j) */
+        for (int j = 0; j < n; ++j) {
+            long double wj = 1;
+            for (int k = 0; k < n; ++k)
+                if (k != j) wj *= (bits >> k) & 1u ? P[k] : Q[k];
+            acc[j] += (bits >> j) & 1u ? phi * wj : -phi * wj;
+            mag[j] += phi * wj;
+        }
+    }
+    long double cx = 0;
+    for (int j = 0; j < n; ++j) cx += p->c[i * n + j] * P[j];
+    *loss = (double)(cx + mu * L);
+    for (int j = 0; j < n; ++j) {
+        grad[j] = (double)(P[j] * Q[j] * (p->c[i * n + j] + mu * acc[j]));
+        /* the size of the terms that make grad[j] (an error bound's unit) */
+        scale[j] = (double)(P[j] * Q[j] * (fabsl((long double)p->c[i * n + j]) + mu * mag[j]));
+    }
+}
+
+/* A finite logit is valid data however large: sigmoid(l) rounds to 1 above
+ * about 36.7 (float64) / 16.6 (float32), which used to be status 5. Every
+ * estimator evaluates it; the exact one matches an enumeration in long
+ * double from the logits; the sampled ones agree with it within their
+ * standard errors; NaN and infinite logits stay status 5. */
+static void test_saturated_logits(void)
+{
+    bprob p = bgen(8, 4, 2, 41, 1);
+    double mu = 1.5;
+    for (int f32 = 0; f32 < 2; ++f32) {
+        double big = f32 ? 20 : 40; /* beyond the saturation of the dtype */
+        double z[8][4] = {{big, -big, 0.3, -1.2}, {800, -800, 1.0, 2.0}, {1e300, big + 0.5, -big - 3, 0.5},
+                          {0.1, -0.4, 1.5, -2.0}, {big, big, -big, -big}, {NAN, 0.2, 0.3, 0.4},
+                          {0.1, INFINITY, 0.3, 0.4}, {0.1, 0.2, -INFINITY, 0.4}};
+        if (f32) z[2][0] = 1e30; /* finite in float32 */
+        bout ex = bout_alloc(&p);
+        CHECK_OK(beval_logits(&p, &z[0][0], f32, DOPT_BERN_EXACT, 1, mu, &ex));
+        CHECK(ex.st[0] == 0 && ex.st[1] == 0 && ex.st[2] == 0 && ex.st[3] == 0 && ex.st[4] == 0,
+              "f32=%d: finite saturating logits are valid: statuses %d %d %d %d %d", f32, ex.st[0], ex.st[1],
+              ex.st[2], ex.st[3], ex.st[4]);
+        CHECK(ex.st[5] == DOPT_INVALID_DATA && ex.st[6] == DOPT_INVALID_DATA && ex.st[7] == DOPT_INVALID_DATA,
+              "f32=%d: NaN / +inf / -inf logits are invalid: %d %d %d", f32, ex.st[5], ex.st[6], ex.st[7]);
+        double tol = f32 ? 2e-6 : 1e-12;
+        for (int64_t i = 0; i < 5; ++i) {
+            double L, G[4], S[4];
+            logit_reference(&p, i, z[i], mu, &L, G, S);
+            CHECK(fabs(ex.loss[i] - L) <= tol * (1 + fabs(L)), "f32=%d instance %lld: exact loss %.17g vs %.17g", f32,
+                  (long long)i, ex.loss[i], L);
+            for (int j = 0; j < 4; ++j)
+                CHECK(fabs(ex.grad[i * 4 + j] - G[j]) <= tol * S[j],
+                      "f32=%d instance %lld: exact d/dlogit[%d] %.17g vs %.17g", f32, (long long)i, j,
+                      ex.grad[i * 4 + j], G[j]);
+        }
+        /* an underflowed complement: no gradient at all through that logit */
+        CHECK(ex.grad[1 * 4 + 0] == 0 && ex.grad[1 * 4 + 1] == 0, "f32=%d: logits of +-800 get gradient %g %g", f32,
+              ex.grad[4], ex.grad[5]);
+        dopt_bern_estimator est[3] = {DOPT_BERN_UNBIASED, DOPT_BERN_REINFORCE, DOPT_BERN_DIFFILO};
+        for (int e = 0; e < 3; ++e) {
+            bout mc = bout_alloc(&p);
+            CHECK_OK(beval_logits(&p, &z[0][0], f32, est[e], 4000, mu, &mc));
+            for (int64_t i = 0; i < 8; ++i)
+                CHECK(mc.st[i] == ex.st[i], "f32=%d estimator %d instance %lld: status %d, exact's %d", f32, (int)est[e],
+                      (long long)i, mc.st[i], ex.st[i]);
+            for (int64_t i = 0; i < 5; ++i) {
+                CHECK(isfinite(mc.loss[i]) && isfinite(mc.lse[i]), "f32=%d estimator %d: loss %g", f32, (int)est[e],
+                      mc.loss[i]);
+                for (int j = 0; j < 4; ++j) {
+                    double g = mc.grad[i * 4 + j], se = mc.gse[i * 4 + j], gx = ex.grad[i * 4 + j];
+                    CHECK(isfinite(g) && isfinite(se), "f32=%d estimator %d instance %lld: gradient[%d] %g (se %g)",
+                          f32, (int)est[e], (long long)i, j, g, se);
+                    /* unbiased ones: within 5 standard errors of the exact value */
+                    if (est[e] != DOPT_BERN_DIFFILO)
+                        CHECK(fabs(g - gx) <= 5 * se + (f32 ? 1e-5 : 1e-12) * (1 + fabs(gx)),
+                              "f32=%d estimator %d instance %lld: gradient[%d] %.9g vs exact %.9g (se %.2g)", f32,
+                              (int)est[e], (long long)i, j, g, gx, se);
+                    /* a saturated logit has (almost) no gradient, also for DiffILO's */
+                    if (fabs(z[i][j]) >= big) CHECK(fabs(g) < 1e-6, "f32=%d estimator %d: saturated gradient %g", f32,
+                                                    (int)est[e], g);
+                }
+                if (est[e] != DOPT_BERN_DIFFILO)
+                    CHECK(fabs(mc.loss[i] - ex.loss[i]) <= 5 * mc.lse[i] + (f32 ? 1e-5 : 1e-12) * (1 + fabs(ex.loss[i])),
+                          "f32=%d estimator %d instance %lld: loss %.9g vs exact %.9g", f32, (int)est[e], (long long)i,
+                          mc.loss[i], ex.loss[i]);
+            }
+            bout_free(&mc);
+        }
+        bout_free(&ex);
+    }
+    bfree(&p);
+
+    /* rounding takes probabilities in [0, 1] (what sigmoid of a large logit gives) */
+    double A[2] = {1, 1}, b[1] = {1}, c[2] = {-1, -2}, xh[8] = {1.0, 0.0, 0.0, 1.0, NAN, 0.5, 1.5, 0.2};
+    double x[8] = {0};
+    int32_t st[4] = {-1, -1, -1, -1};
+    void *dA = tu_dev(A, 16), *db = tu_dev(b, 8), *dc = tu_dev(c, 16), *dx = tu_dev(xh, 64), *dy = tu_dev_out(x, 64);
+    int32_t *ds = (int32_t *)tu_dev_out(st, 16);
+    dopt_bern_problem P = {4, 2, 1, DOPT_FLOAT64, dA, NULL, NULL, NULL, db, dc,
+                           DOPT_BERN_SHARE_A | DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C};
+    CHECK_OK(dopt_bern_round(tu_ctx, &P, dx, dy, ds));
+    tu_host(x, dy, 64), tu_host(st, ds, 16);
+    CHECK(st[0] == 0 && st[1] == 0 && x[0] == 1 && x[1] == 0 && x[2] == 0 && x[3] == 1,
+          "rounding probabilities 0 and 1: status %d %d, x %g %g %g %g", st[0], st[1], x[0], x[1], x[2], x[3]);
+    CHECK(st[2] == DOPT_INVALID_DATA && st[3] == DOPT_INVALID_DATA, "NaN / 1.5 in rounding: status %d %d", st[2], st[3]);
+    tu_dev_free(A, dA), tu_dev_free(b, db), tu_dev_free(c, dc), tu_dev_free(xh, dx), tu_dev_free(x, dy);
+    tu_dev_free(st, ds);
+}
+
+/* tu_dev_free for inputs held by const pointers */
+static void bfree_in(const void *host, void *dev) { tu_dev_free((void *)host, dev); }
+
+/* Evaluates CSR problems: row_ptr (B, m+1) absolute (shared when shared
+ * != 0), xhat (B, n), float64. */
+static dopt_status beval_csr(int64_t B, int n, int m, const int64_t *rp, const int32_t *col, const double *val,
+                             size_t nnz, const double *b, const double *c, uint32_t shared, const double *xhat,
+                             dopt_bern_estimator est, int K, bout *o)
+{
+    size_t copies = (shared & DOPT_BERN_SHARE_A) ? 1 : (size_t)B, cb = (shared & DOPT_BERN_SHARE_B) ? 1 : (size_t)B,
+           cc = (shared & DOPT_BERN_SHARE_C) ? 1 : (size_t)B;
+    void *R = tu_dev(rp, 8 * copies * (m + 1)), *C = tu_dev(col, 4 * nnz), *V = tu_dev(val, 8 * nnz);
+    void *db = tu_dev(b, 8 * cb * m), *dc = tu_dev(c, 8 * cc * n), *dx = tu_dev(xhat, 8 * (size_t)B * n);
+    dopt_bern_problem P = {B, n, m, DOPT_FLOAT64, NULL, (const int64_t *)R, (const int32_t *)C, V, db, dc, shared};
+    dopt_bern_options opt = {est, K, 3, 2.0, 0};
+    dopt_bern_result r = {tu_dev_out(o->loss, 8 * B), tu_dev_out(o->grad, 8 * B * n), tu_dev_out(o->lse, 8 * B),
+                          tu_dev_out(o->gse, 8 * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
+    dopt_status s = dopt_bern_eval(tu_ctx, &P, dx, &opt, &r);
+    tu_host(o->loss, r.loss, 8 * B), tu_host(o->grad, r.grad, 8 * B * n), tu_host(o->lse, r.loss_se, 8 * B);
+    tu_host(o->gse, r.grad_se, 8 * B * n), tu_host(o->st, r.status, 4 * B);
+    tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
+    tu_dev_free(o->gse, r.grad_se), tu_dev_free(o->st, r.status);
+    bfree_in(rp, R), bfree_in(col, C), bfree_in(val, V), bfree_in(b, db), bfree_in(c, dc);
+    bfree_in(xhat, dx);
+    return s;
+}
+
+/* Rounds CSR problems as beval_csr evaluates them. */
+static dopt_status bround_csr(int64_t B, int n, int m, const int64_t *rp, const int32_t *col, const double *val,
+                              size_t nnz, const double *b, const double *c, uint32_t shared, const double *xhat,
+                              double *x, int32_t *st)
+{
+    size_t copies = (shared & DOPT_BERN_SHARE_A) ? 1 : (size_t)B, cb = (shared & DOPT_BERN_SHARE_B) ? 1 : (size_t)B,
+           cc = (shared & DOPT_BERN_SHARE_C) ? 1 : (size_t)B;
+    void *R = tu_dev(rp, 8 * copies * (m + 1)), *C = tu_dev(col, 4 * nnz), *V = tu_dev(val, 8 * nnz);
+    void *db = tu_dev(b, 8 * cb * m), *dc = tu_dev(c, 8 * cc * n), *dx = tu_dev(xhat, 8 * (size_t)B * n);
+    void *dy = tu_dev_out(x, 8 * (size_t)B * n);
+    int32_t *ds = (int32_t *)tu_dev_out(st, 4 * (size_t)B);
+    dopt_bern_problem P = {B, n, m, DOPT_FLOAT64, NULL, (const int64_t *)R, (const int32_t *)C, V, db, dc, shared};
+    dopt_status s = dopt_bern_round(tu_ctx, &P, dx, dy, ds);
+    tu_host(x, dy, 8 * (size_t)B * n), tu_host(st, ds, 4 * (size_t)B);
+    bfree_in(rp, R), bfree_in(col, C), bfree_in(val, V), bfree_in(b, db), bfree_in(c, dc);
+    bfree_in(xhat, dx), tu_dev_free(x, dy), tu_dev_free(st, ds);
+    return s;
+}
+
+/* A CSR row that lists a column twice is that instance's status 5 (the
+ * estimators flip x_j per entry, which for two entries of one column gives a
+ * wrong "unbiased" and "exact" gradient); columns in any order are fine. */
+static void test_duplicate_columns(void)
+{
+    /* three instances, n = 4, m = 2, integer values (sums exact in any order);
+     * instance 1's row 1 lists column 1 twice (2 - 1 = 1 in total) */
+    int64_t rp[9] = {0, 2, 5, 5, 7, 10, 10, 12, 15};
+    int32_t col[15] = {2, 0, 3, 1, 0, /**/ 2, 0, 1, 3, 1, /**/ 2, 0, 3, 1, 0};
+    double val[15] = {1, 2, 1, -1, 1, /**/ 1, 2, 2, 1, -1, /**/ 1, 2, 1, -1, 1};
+    double b[2] = {1.5, 0.5}, c[4] = {0.3, -0.2, 0.1, 0.4};
+    double xhat[12] = {0.3, 0.6, 0.45, 0.7, 0.3, 0.6, 0.45, 0.7, 0.2, 0.5, 0.8, 0.35};
+    /* the same matrices dense (instance 1 with the duplicate summed) */
+    double A[24] = {2, 0, 1, 0, 1, -1, 0, 1, /**/ 2, 0, 1, 0, 0, 1, 0, 1, /**/ 2, 0, 1, 0, 1, -1, 0, 1};
+    dopt_bern_estimator est[2] = {DOPT_BERN_EXACT, DOPT_BERN_UNBIASED};
+    for (int e = 0; e < 2; ++e) {
+        bprob d = {3, 4, 2, A, NULL, NULL, NULL};
+        d.b = malloc(8 * 6), d.c = malloc(8 * 12), d.xhat = xhat;
+        for (int i = 0; i < 3; ++i) memcpy(d.b + 2 * i, b, 16), memcpy(d.c + 4 * i, c, 32);
+        bout o = bout_alloc(&d), ref = bout_alloc(&d);
+        CHECK_OK(beval_csr(3, 4, 2, rp, col, val, 15, b, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat, est[e],
+                           64, &o));
+        CHECK(o.st[0] == 0 && o.st[1] == DOPT_INVALID_DATA && o.st[2] == 0,
+              "estimator %d: a column listed twice in a row is status 5 (statuses %d %d %d)", (int)est[e], o.st[0],
+              o.st[1], o.st[2]);
+        CHECK(isnan(o.loss[1]) && isnan(o.grad[4]), "the duplicate's outputs are NaN");
+        /* unsorted columns: the same results as the dense matrix */
+        void *dA = tu_dev(A, 8 * 24), *db = tu_dev(d.b, 48), *dc = tu_dev(d.c, 96), *dx = tu_dev(xhat, 96);
+        dopt_bern_problem P = {3, 4, 2, DOPT_FLOAT64, dA, NULL, NULL, NULL, db, dc, 0};
+        dopt_bern_options opt = {est[e], 64, 3, 2.0, 0};
+        dopt_bern_result r = {tu_dev_out(ref.loss, 24), tu_dev_out(ref.grad, 96), tu_dev_out(ref.lse, 24),
+                              tu_dev_out(ref.gse, 96), (int32_t *)tu_dev_out(ref.st, 12)};
+        CHECK_OK(dopt_bern_eval(tu_ctx, &P, dx, &opt, &r));
+        tu_host(ref.loss, r.loss, 24), tu_host(ref.grad, r.grad, 96), tu_host(ref.st, r.status, 12);
+        tu_dev_free(ref.loss, r.loss), tu_dev_free(ref.grad, r.grad), tu_dev_free(ref.lse, r.loss_se);
+        tu_dev_free(ref.gse, r.grad_se), tu_dev_free(ref.st, r.status);
+        tu_dev_free(A, dA), tu_dev_free(d.b, db), tu_dev_free(d.c, dc), tu_dev_free(xhat, dx);
+        for (int i = 0; i < 3; i += 2) {
+            CHECK(o.loss[i] == ref.loss[i], "estimator %d instance %d: CSR (unsorted) loss %.17g, dense %.17g",
+                  (int)est[e], i, o.loss[i], ref.loss[i]);
+            for (int j = 0; j < 4; ++j)
+                CHECK(o.grad[i * 4 + j] == ref.grad[i * 4 + j], "estimator %d instance %d: gradient[%d] %.17g vs %.17g",
+                      (int)est[e], i, j, o.grad[i * 4 + j], ref.grad[i * 4 + j]);
+        }
+        bout_free(&o), bout_free(&ref);
+        free(d.b), free(d.c);
+    }
+    /* rounding refuses it too; a shared A with a duplicate: every instance */
+    double x[12] = {0};
+    int32_t st[3] = {-1, -1, -1};
+    CHECK_OK(bround_csr(3, 4, 2, rp, col, val, 15, b, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat, x, st));
+    CHECK(st[0] != DOPT_INVALID_DATA && st[1] == DOPT_INVALID_DATA && st[2] != DOPT_INVALID_DATA,
+          "round: statuses %d %d %d", st[0], st[1], st[2]);
+    int64_t rps[3] = {5, 7, 10}; /* instance 1's rows as the shared A */
+    bprob s3 = {3, 4, 2, A, NULL, NULL, xhat};
+    bout o = bout_alloc(&s3);
+    CHECK_OK(beval_csr(3, 4, 2, rps, col, val, 15, b, c, 7, xhat, DOPT_BERN_UNBIASED, 16, &o));
+    CHECK(o.st[0] == DOPT_INVALID_DATA && o.st[1] == DOPT_INVALID_DATA && o.st[2] == DOPT_INVALID_DATA,
+          "shared A with a duplicate: statuses %d %d %d", o.st[0], o.st[1], o.st[2]);
+    bout_free(&o);
+}
+
+/* m > 0 rows and no entries at all: the caller's col_idx and values are
+ * empty arrays, whose pointers may be NULL; that is a valid CSR matrix
+ * (A = 0), not a missing one. NULL arrays under rows that do have entries
+ * are that instance's status 5, not a crash. */
+static void test_empty_csr(void)
+{
+    int64_t rp[6] = {0, 0, 0, 0, 0, 0}; /* two instances, absolute offsets */
+    double b[2] = {-1, 0.5}, c[3] = {1, -2, 0.5}, xhat[6] = {0.2, 0.5, 0.9, 0.4, 0.3, 0.6};
+    bprob d = {2, 3, 2, NULL, NULL, NULL, xhat};
+    dopt_bern_estimator est[3] = {DOPT_BERN_EXACT, DOPT_BERN_UNBIASED, DOPT_BERN_REINFORCE};
+    for (int e = 0; e < 3; ++e) {
+        bout o = bout_alloc(&d);
+        CHECK_OK(beval_csr(2, 3, 2, rp, NULL, NULL, 0, b, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat, est[e], 8,
+                           &o));
+        for (int i = 0; i < 2; ++i) {
+            /* phi = max(0 - b_0, 0) + max(0 - b_1, 0) = 1 for every sample: F = c'xhat + 2 * 1 */
+            double cx = c[0] * xhat[3 * i] + c[1] * xhat[3 * i + 1] + c[2] * xhat[3 * i + 2];
+            CHECK(o.st[i] == 0 && fabs(o.loss[i] - (cx + 2.0)) < 1e-14 && o.lse[i] == 0,
+                  "estimator %d instance %d: status %d, loss %.17g (expected %.17g)", (int)est[e], i, o.st[i],
+                  o.loss[i], cx + 2.0);
+            for (int j = 0; j < 3; ++j)
+                CHECK(o.grad[3 * i + j] == c[j], "estimator %d: gradient %.17g, expected c = %g", (int)est[e],
+                      o.grad[3 * i + j], c[j]);
+        }
+        bout_free(&o);
+    }
+    double x[6] = {0};
+    int32_t st[2] = {-1, -1};
+    double bf[2] = {1, 0.5};
+    CHECK_OK(bround_csr(2, 3, 2, rp, NULL, NULL, 0, bf, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat, x, st));
+    CHECK(st[0] == 0 && st[1] == 0 && x[0] == 0 && x[1] == 1 && x[2] == 0 && x[4] == 1,
+          "round with no entries: status %d %d, x %g %g %g", st[0], st[1], x[0], x[1], x[2]);
+    /* instance 1 has entries but there are no arrays: status 5 for it only */
+    int64_t rp2[6] = {0, 0, 0, 0, 1, 2};
+    bout o = bout_alloc(&d);
+    CHECK_OK(beval_csr(2, 3, 2, rp2, NULL, NULL, 0, b, c, DOPT_BERN_SHARE_B | DOPT_BERN_SHARE_C, xhat,
+                       DOPT_BERN_UNBIASED, 8, &o));
+    CHECK(o.st[0] == 0 && o.st[1] == DOPT_INVALID_DATA, "entries without arrays: statuses %d %d", o.st[0], o.st[1]);
+    bout_free(&o);
+}
+
 /* ---- the CUDA backend against the CPU backend ------------------------------- */
 
 /* Evaluates p on the context's backend in float64 or float32, with A dense
@@ -526,6 +829,9 @@ int main(int argc, char **argv)
     test_determinism_and_csr();
     test_bad_input();
     test_round_repair();
+    test_saturated_logits();
+    test_duplicate_columns();
+    test_empty_csr();
     test_cuda_matches_cpu();
     CHECK(fabs(dopt_bern_mu_schedule(3, 1, 2, 100) - 8) < 1e-12 && dopt_bern_mu_schedule(10, 1, 2, 100) == 100,
           "mu schedule");

@@ -460,6 +460,127 @@ static void test_candidates_nan(void)
     }
 }
 
+
+/* ---- the guide's CSR is checked; empty CSR arrays --------------------------- */
+
+/* Runs the three calls that read the guide (a guided step, SRG targets,
+ * candidates) on a guide of 3 instances x 2 samples, n = 5; returns how
+ * many failed with DOPT_ERR_INVALID_ARGUMENT and a message containing both
+ * `who` and `what` (and that a guided step left x and eps_hat alone). */
+static int bad_guide_calls(const dopt_diffusion_guide *gb, const char *who, const char *what)
+{
+    double x[30], eps[30], x0[30], e0[30], tgt[30] = {0}, obj[6] = {0}, viol[6] = {0}, bx[15] = {0};
+    int32_t best[3] = {0};
+    tu_seed(31);
+    for (int r = 0; r < 30; ++r) x[r] = x0[r] = tu_unif(), eps[r] = e0[r] = tu_normal();
+    double ab[11];
+    dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 10, ab);
+    dopt_diffusion_step_desc d = {DOPT_SAMPLER_DDPM, ab, 5, 4, 0, 1};
+    dopt_guidance g = {0, 1, 1};
+    dopt_status s[3];
+    char msg[3][512];
+    s[0] = t_step(&d, 6, 5, x, eps, gb, &g);
+    snprintf(msg[0], sizeof msg[0], "%s", dopt_context_last_error(tu_ctx));
+    CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(eps, e0, sizeof eps) == 0, "a refused step changed x or eps_hat");
+    s[1] = t_target(gb, &g, x, eps, 0.5, 1, tgt);
+    snprintf(msg[1], sizeof msg[1], "%s", dopt_context_last_error(tu_ctx));
+    s[2] = t_candidates(gb, x, 1, 1e-9, obj, viol, best, bx);
+    snprintf(msg[2], sizeof msg[2], "%s", dopt_context_last_error(tu_ctx));
+    int ok = 0;
+    for (int k = 0; k < 3; ++k) {
+        int good = s[k] == DOPT_ERR_INVALID_ARGUMENT && strstr(msg[k], who) && strstr(msg[k], what);
+        CHECK(good, "call %d: status %d, message \"%s\" (want \"%s\" and \"%s\")", k, (int)s[k], msg[k], who, what);
+        ok += good;
+    }
+    return ok;
+}
+
+/* Column indices outside [0, n), offsets that are negative or decrease, and
+ * entries without arrays are call errors naming the instance and the row,
+ * before anything reads through them (they used to read out of bounds);
+ * afterwards the context still works. */
+static void test_bad_guide_csr(void)
+{
+    /* 3 instances, m = 3, absolute offsets; instance k's rows at 6k: {0,1}, {2,3}, {4} */
+    int64_t rp[12] = {0, 2, 4, 5, 6, 8, 10, 11, 12, 14, 16, 17};
+    int32_t col[17] = {0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 0};
+    double val[17], b[3] = {1, 1, 1}, c[5] = {1, 2, 3, 4, 5}, xref[15] = {0};
+    for (int e = 0; e < 17; ++e) val[e] = 1;
+    dopt_diffusion_guide gb = {3, 5, 3, 2, DOPT_FLOAT64, rp, col, val, b, c, xref,
+                               DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
+    /* the valid guide works */
+    double x[30], eps[30], ab[11];
+    for (int r = 0; r < 30; ++r) x[r] = 0.5, eps[r] = 0;
+    dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 10, ab);
+    dopt_diffusion_step_desc d = {DOPT_SAMPLER_DDPM, ab, 5, 4, 0, 1};
+    CHECK_OK(t_step(&d, 6, 5, x, eps, &gb, NULL));
+
+    col[10] = 5; /* instance 1, row 2: column n */
+    bad_guide_calls(&gb, "instance 1, row 2", "column index 5 outside [0, n = 5)");
+    col[10] = -3;
+    bad_guide_calls(&gb, "instance 1, row 2", "column index -3");
+    col[10] = 0;
+    col[14] = 7; /* instance 2 as well: the lowest bad instance is named */
+    col[3] = 9;  /* instance 0, row 1 */
+    bad_guide_calls(&gb, "instance 0, row 1", "column index 9");
+    col[3] = 3, col[14] = 4;
+    rp[9] = 15, rp[10] = 14; /* instance 2, row 1 ends before it starts */
+    bad_guide_calls(&gb, "instance 2, row 1", "non-decreasing");
+    rp[9] = 14, rp[10] = 16;
+    rp[0] = -1; /* instance 0, row 0 starts before the arrays */
+    bad_guide_calls(&gb, "instance 0, row 0", "non-decreasing");
+    rp[0] = 0;
+    /* a shared A with a bad column */
+    dopt_diffusion_guide sh = gb;
+    sh.shared |= DOPT_DIFFUSION_SHARE_A;
+    int64_t rps[4] = {0, 2, 4, 5};
+    sh.row_ptr = rps;
+    col[1] = 5;
+    bad_guide_calls(&sh, "the shared A, row 0", "column index 5");
+    col[1] = 1;
+    /* entries but no arrays */
+    dopt_diffusion_guide na = gb;
+    na.col_idx = NULL;
+    na.values = NULL;
+    bad_guide_calls(&na, "instance 0, row 0", "NULL");
+    /* the context still works, with the same result as before */
+    double x2[30], e2[30];
+    for (int r = 0; r < 30; ++r) x2[r] = 0.5, e2[r] = 0;
+    CHECK_OK(t_step(&d, 6, 5, x2, e2, &gb, NULL));
+    CHECK(memcmp(x, x2, sizeof x) == 0, "the valid guide's step after refused calls differs");
+}
+
+/* m > 0 rows without entries (nnz = 0): col_idx and values may be NULL (an
+ * empty array's pointer). A = 0: no constraint gradient, violation
+ * sum max(b, 0). */
+static void test_empty_guide_csr(void)
+{
+    int64_t rp[3] = {0, 0, 0};
+    double b[2] = {1.0, -2.0}, c[3] = {1, -1, 2}, xref[6] = {0};
+    dopt_diffusion_guide gb = {2, 3, 2, 2, DOPT_FLOAT64, rp, NULL, NULL, b, c, xref,
+                               DOPT_DIFFUSION_SHARE_A | DOPT_DIFFUSION_SHARE_B | DOPT_DIFFUSION_SHARE_C};
+    double x[12], eps[12], xu[12], eu[12], tgt[12] = {0}, obj[4] = {0}, viol[4] = {0}, bx[6] = {0};
+    int32_t best[2] = {0};
+    tu_seed(37);
+    for (int r = 0; r < 12; ++r) x[r] = xu[r] = tu_unif(), eps[r] = eu[r] = tu_normal();
+    double ab[11];
+    dopt_diffusion_schedule(DOPT_SCHEDULE_LINEAR, 10, ab);
+    dopt_diffusion_step_desc d = {DOPT_SAMPLER_DDPM, ab, 5, 4, 0, 1};
+    CHECK_OK(t_step(&d, 4, 3, x, eps, &gb, NULL));
+    CHECK_OK(t_step(&d, 4, 3, xu, eu, NULL, NULL));
+    CHECK(memcmp(x, xu, sizeof x) == 0 && memcmp(eps, eu, sizeof eps) == 0,
+          "a guide without entries (and gamma_o = 0) is no guidance");
+    CHECK_OK(t_target(&gb, NULL, x, eps, 0.5, 1, tgt));
+    CHECK(memcmp(tgt, eps, sizeof eps) == 0, "targets without constraint entries are eps");
+    CHECK_OK(t_candidates(&gb, x, 1, 1e-9, obj, viol, best, bx));
+    for (int r = 0; r < 4; ++r) {
+        double o = 0;
+        for (int j = 0; j < 3; ++j) o += c[j] * floor(x[r * 3 + j] + 0.5);
+        CHECK(viol[r] == 1.0 && obj[r] == o, "candidate %d: violation %g (want 1), objective %g (want %g)", r, viol[r],
+              obj[r], o);
+    }
+}
+
 /* ---- the CUDA backend against the CPU backend ------------------------------- */
 
 #define SC_B 3
@@ -660,6 +781,8 @@ int main(int argc, char **argv)
     test_candidates_nan();
     test_determinism_and_errors();
     test_mixture_eps_inputs();
+    test_bad_guide_csr();
+    test_empty_guide_csr();
     test_cuda_matches_cpu();
     return tu_finish("test_diffusion");
 }

@@ -25,9 +25,12 @@ Sparse A (CSR) may be given as
   - a list of scipy.sparse matrices of one shape (one per instance),
   - a tuple (row_ptr, col_idx, values): row_ptr (m+1,) shared or (batch, m+1)
     int64 offsets into col_idx / values (absolute: instance i's rows need not
-    start at 0), col_idx int32, values of the call's dtype. Rows must not
-    repeat a column (the estimator flips each entry on its own),
-  - a torch sparse CSR tensor, (m, n) shared or (batch, m, n) batched.
+    start at 0), col_idx int32, values of the call's dtype (empty arrays when
+    there are no entries). A row that lists a column twice makes its
+    instance invalid (status 5: the estimators flip each entry on its own;
+    sum duplicates first, e.g. scipy's sum_duplicates),
+  - a torch sparse CSR tensor, (m, n) shared or (batch, m, n) batched (the
+    same rule for duplicates).
 CSR and dense give identical results.
 
 numpy in, numpy out (CPU backend); torch tensors in (CPU or CUDA), tensors out
@@ -49,9 +52,6 @@ from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 SHARE_A, SHARE_B, SHARE_C = 1, 2, 4
 ESTIMATORS = {"unbiased": 0, "reinforce": 1, "diffilo": 2, "exact": 3}
 EXACT_MAX_N = 16
-# Logits beyond these are evaluated at the bound: there the probability
-# already rounds to 0 or 1 in the dtype, which the library rejects (status 5).
-LOGIT_BOUND = {_lib.FLOAT32: 16.0, _lib.FLOAT64: 36.0}
 
 
 class _Problem(ctypes.Structure):
@@ -85,9 +85,10 @@ class Result(NamedTuple):
     """loss (batch,), grad (batch, n) (with respect to the input: xhat, or its
     logits with logits=True), loss_se / grad_se their standard errors from the
     samples (0 for "exact"; None with standard_errors=False), status (batch,)
-    int32: 0 ok, 5 invalid data (xhat outside (0,1), non-finite data, bad
-    column index), whose outputs are NaN. Without a batch dimension on xhat,
-    none on the outputs."""
+    int32: 0 ok, 5 invalid data (xhat outside (0,1) or a NaN / infinite
+    logit, non-finite data, a bad CSR row: column index outside [0, n), a
+    column twice, offsets that decrease), whose outputs are NaN. Without a
+    batch dimension on xhat, none on the outputs."""
     loss: object
     grad: object
     loss_se: object
@@ -217,13 +218,6 @@ def check_csr(row_ptr, col_idx, n, where, check_columns=False):
             raise ValueError(f"{where}: CSR column indices must lie in [0, n = {n}); got [{clo}, {chi}]")
 
 
-def nonempty(op, placement, kind):
-    """op, or a 1-element zero array in its place when it is empty: the
-    library reads a NULL CSR array (which is what an empty array's pointer
-    is) as missing, though with no entries nothing is read from it."""
-    return placement.zeros((1,), kind) if _arrays.numel(op) == 0 else op
-
-
 def _leading(x, base, name, where):
     """Batch size of x (None when shared: base dims, or a leading 1)."""
     shape = _arrays.shape(x)
@@ -294,8 +288,6 @@ def _prepare(where, xhat, A, b, c, dtype, logits):
     floats = [xhat, b, c] + ([mat.dense if not mat.is_csr else mat.values] if mat is not None else [])
     code = _arrays.dtype_code(dtype) if dtype is not None else _arrays.dtype_of(*floats)
     ops = {"xhat": _arrays.operand(xhat, placement, code, "xhat")}
-    if logits:
-        ops["xhat"] = _bound_logits(ops["xhat"], code)
     ops["b"] = _arrays.operand(b, placement, code, "b") if b is not None else None
     ops["c"] = _arrays.operand(c, placement, code, "c") if c is not None else None
     ops["A"] = ops["row_ptr"] = ops["col_idx"] = ops["values"] = None
@@ -304,28 +296,14 @@ def _prepare(where, xhat, A, b, c, dtype, logits):
             ops["row_ptr"] = _arrays.operand(mat.row_ptr, placement, "int64", "row_ptr")
             ops["col_idx"] = _arrays.operand(mat.col_idx, placement, "int32", "col_idx")
             ops["values"] = _arrays.operand(mat.values, placement, code, "values")
+            # offsets past the arrays' end: the library is not told their length
             check_csr(ops["row_ptr"], ops["col_idx"], spec.n, where)
-            ops["col_idx"] = nonempty(ops["col_idx"], placement, "int32")
-            ops["values"] = nonempty(ops["values"], placement, code)
         else:
             ops["A"] = _arrays.operand(mat.dense, placement, code, "A")
     problem = _Problem(spec.batch, spec.n, spec.m, code, *(_arrays.pointer(ops[k]) for k in
                                                              ("A", "row_ptr", "col_idx", "values", "b", "c")),
                        spec.shared)
     return spec, placement, code, ops, problem
-
-
-def _bound_logits(z, code):
-    """Finite logits clamped to +-LOGIT_BOUND (NaN and +-inf stay: status 5);
-    z itself (no copy) when none is beyond."""
-    bound = LOGIT_BOUND[code]
-    if _arrays.is_tensor(z):
-        torch = sys.modules["torch"]
-        return torch.where(torch.isfinite(z), z.clamp(-bound, bound), z)
-    with np.errstate(invalid="ignore"):
-        if not np.any(np.abs(z[np.isfinite(z)]) > bound):
-            return z
-        return np.where(np.isfinite(z), np.clip(z, -bound, bound), z)
 
 
 def estimator_code(estimator):
@@ -372,9 +350,9 @@ def evaluate(xhat, A=None, b=None, c=None, *, estimator="unbiased", samples=64, 
     """Loss F and its gradient for every instance (dopt_bern_eval).
 
     xhat: probabilities in (0,1), or their logits with logits=True (then the
-    gradient is with respect to the logits; finite logits beyond +-16 in
-    float32 / +-36 in float64 are evaluated at that bound, where the
-    probability is 0 or 1 to the dtype's precision). estimator: "unbiased"
+    gradient is with respect to the logits; every finite logit is valid, also
+    where its probability rounds to 0 or 1: the library samples and
+    differentiates from the logit itself). estimator: "unbiased"
     (default), "reinforce", "diffilo", "exact" (n <= 16). samples K per
     instance (default 64; "exact" ignores it), seed (Philox key; instance i,
     sample k always gets the same numbers), mu > 0 the penalty weight.
@@ -407,12 +385,20 @@ def round(xhat, A=None, b=None, c=None, *, logits=False, dtype=None):  # noqa: A
     """Rounds at 1/2 and repairs greedily (dopt_bern_round; docs/BERNOULLI.md).
     Returns (x, status): x of 0/1 in the call's dtype, shaped like xhat;
     status (batch,) int32: 0 feasible, 1 not repaired, 5 invalid (x = 0).
-    With logits=True, xhat holds logits (rounded at 0)."""
+    xhat: probabilities in [0, 1], or with logits=True logits, rounded at 0
+    (any finite logit; NaN and +-inf are invalid)."""
     where = "bern.round"
     spec, placement, code, ops, problem = _prepare(where, xhat, A, b, c, dtype, logits)
     xin = ops["xhat"]
     if logits:
-        xin = (1 / (1 + sys.modules["torch"].exp(-xin))) if placement.torch else 1 / (1 + np.exp(-xin))
+        # the library rounds probabilities in [0, 1] at 1/2: pass 1[z >= 0] exactly
+        # (sigmoid(z) >= 1/2 can round the wrong way for |z| below 1e-16)
+        if placement.torch:
+            torch = sys.modules["torch"]
+            xin = torch.where(torch.isfinite(xin), (xin >= 0).to(xin.dtype), torch.full_like(xin, math.nan))
+        else:
+            with np.errstate(invalid="ignore"):
+                xin = np.where(np.isfinite(xin), xin >= 0, np.nan).astype(xin.dtype)
     x = placement.empty((spec.batch, spec.n), code)
     status = placement.empty((spec.batch,), "int32")
     ctx = placement.context()
@@ -436,5 +422,5 @@ def mu_schedule(step, mu0, growth, mu_max):
                     dtype=np.float64).reshape(steps.shape)
 
 
-__all__ = ["Result", "Matrix", "ESTIMATORS", "LOGIT_BOUND", "evaluate", "round", "mu_schedule", "default_options",
+__all__ = ["Result", "Matrix", "ESTIMATORS", "evaluate", "round", "mu_schedule", "default_options",
            "estimator_code", "resolve_matrix"]

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _arrays
 from . import _lib
-from .bern import check_csr, nonempty, resolve_matrix
+from .bern import check_csr, resolve_matrix
 from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 
 SCHEDULES = {"linear": 0, "cosine": 1}
@@ -158,7 +158,10 @@ class Guide:
     or (batch, m); c (n,) or (batch, n) (required); xref (n,) or (batch, n) or
     None. Inputs without a batch dimension are shared. All numpy, or tensors
     on one device (calls with x elsewhere or in another dtype convert the
-    guide's arrays once and keep the conversion)."""
+    guide's arrays once and keep the conversion). CSR offsets outside the
+    arrays and column indices outside [0, n) raise ValueError here (the
+    library also checks each call's guide); a column listed twice in a row
+    counts as the sum of its entries; A may have no entries at all."""
 
     def __init__(self, A, b, c, xref=None):
         where = "diffusion.Guide"
@@ -213,6 +216,9 @@ class Guide:
         self._src = {"row_ptr": row_ptr, "col_idx": col_idx, "values": values, "b": b, "c": c, "xref": xref}
         placement = _arrays.placement_of(*self._src.values())
         self._home = placement
+        # once, at construction: a ValueError naming the guide, earlier than the
+        # library's own per-call check (which also cannot see offsets past the
+        # arrays' end: it is not told their length)
         check_csr(_arrays.operand(row_ptr, placement, "int64", "row_ptr"),
                   _arrays.operand(col_idx, placement, "int32", "col_idx"), self.n, where, check_columns=True)
         self._cache = {}
@@ -237,8 +243,6 @@ class Guide:
                 else:
                     kind = {"row_ptr": "int64", "col_idx": "int32"}.get(name, code)
                     ops[name] = _arrays.operand(value, placement, kind, name)
-                    if name in ("col_idx", "values"):
-                        ops[name] = nonempty(ops[name], placement, kind)
             self._cache[key] = ops
         return ops
 

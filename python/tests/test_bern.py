@@ -113,26 +113,99 @@ def test_logits_are_the_chain_rule_of_probabilities():
             np.testing.assert_allclose(rz.grad_se, rp.grad_se * p * (1 - p), rtol=1e-12, atol=1e-15)
 
 
-def test_saturated_logits_are_evaluated_at_the_bound():
-    """A finite logit of 40 is probability 1 in float64 (the library's status
-    5); the binding evaluates it at the bound (36), where the gradient is
-    ~1e-16 of the probability one."""
+def logit_reference(z, A, b, c, mu):
+    """F and dF/dz of one instance by enumeration from the logits z:
+    P(x_j = 1) = 1 / (1 + e^-z), P(x_j = 0) = 1 / (1 + e^z) (neither formed
+    as 1 minus the other), dF/dz_j = p_j q_j (c_j + mu E[phi | x_j = 1] -
+    mu E[phi | x_j = 0]). Returns (loss, grad, scale): scale_j the size of
+    the terms behind grad_j (a unit for its rounding error)."""
+    n = z.shape[0]
+    with np.errstate(over="ignore"):
+        p, q = 1 / (1 + np.exp(-z)), 1 / (1 + np.exp(z))
+    loss, acc, mag = float(c @ p), np.zeros(n), np.zeros(n)
+    for bits in itertools.product((0.0, 1.0), repeat=n):
+        x = np.array(bits)
+        w = np.where(x == 1, p, q)
+        phi = np.maximum(A @ x - b, 0).sum()
+        loss += mu * np.prod(w) * phi
+        for j in range(n):
+            wj = np.prod(np.delete(w, j))
+            acc[j] += phi * wj if x[j] == 1 else -phi * wj
+            mag[j] += phi * wj
+    return loss, p * q * (c + mu * acc), p * q * (np.abs(c) + mu * mag)
+
+
+def test_saturated_logits_are_valid():
+    """A finite logit of 40 is probability 1 in float64 (sigmoid rounds);
+    the library takes it as the logit it is (it used to be status 5, and the
+    binding clamped such logits to +-36): the loss and the gradient with
+    respect to the logits match an enumeration from the logits, with the
+    tiny but non-zero gradient through the saturated logit."""
     rng = np.random.default_rng(5)
     _, A, b, c = random_problem(rng, B=2)
     z = rng.normal(size=(2, 5))
     z[0, 1], z[1, 3] = 40.0, -1e6
-    zb = np.clip(z, -36, 36)
-    r = bern.evaluate(z, A, b, c, logits=True, estimator="exact")
-    rb = bern.evaluate(zb, A, b, c, logits=True, estimator="exact")
+    r = bern.evaluate(z, A, b, c, logits=True, estimator="exact", mu=1.5)
     assert r.status.tolist() == [0, 0]
-    np.testing.assert_array_equal(r.loss, rb.loss)
-    np.testing.assert_array_equal(r.grad, rb.grad)
+    for i in range(2):
+        loss, grad, scale = logit_reference(z[i], A[i], b[i], c[i], 1.5)
+        assert r.loss[i] == pytest.approx(loss, rel=1e-12, abs=1e-12)
+        assert np.all(np.abs(r.grad[i] - grad) <= 1e-12 * scale)
+    assert 0 < abs(r.grad[0, 1]) < 1e-15  # p q ~ 4e-18 times an O(1) derivative
+    assert r.grad[1, 3] == 0  # q = e^-1e6 underflows: no gradient at all
+    # the sampled estimators agree with it within their standard errors
+    for estimator in ("unbiased", "reinforce"):
+        s = bern.evaluate(z, A, b, c, logits=True, estimator=estimator, mu=1.5, samples=4000, seed=3)
+        assert s.status.tolist() == [0, 0]
+        assert np.all(np.abs(s.grad - r.grad) <= 5 * s.grad_se + 1e-12)
     z32 = z.astype(np.float32)
+    z32[0, 0] = 20.0  # beyond float32's saturation (16.6)
     r32 = bern.evaluate(z32, A.astype(np.float32), b.astype(np.float32), c.astype(np.float32), logits=True,
                         estimator="exact")
     assert r32.status.tolist() == [0, 0] and r32.grad.dtype == np.float32
+    for i in range(2):
+        _, grad, scale = logit_reference(z32[i].astype(np.float64), A[i].astype(np.float32).astype(np.float64),
+                                         b[i].astype(np.float32).astype(np.float64),
+                                         c[i].astype(np.float32).astype(np.float64), 1.0)
+        assert np.all(np.abs(r32.grad[i] - grad) <= 2e-6 * scale + 1e-45)
+    assert r32.grad[0, 0] != 0
     z[1, 0] = np.inf  # infinite logits stay invalid
     assert bern.evaluate(z, A, b, c, logits=True).status.tolist() == [0, 5]
+
+
+def test_duplicate_csr_columns_are_invalid():
+    """A row listing a column twice: that instance's status 5 (the estimators
+    flip each entry on its own, which would give a wrong gradient); a scipy
+    matrix has its duplicates summed before the call."""
+    xhat = np.array([[0.3, 0.6, 0.4], [0.3, 0.6, 0.4], [0.5, 0.5, 0.5]])
+    row_ptr = np.array([[0, 2, 3], [3, 5, 6], [6, 8, 9]], dtype=np.int64)
+    col = np.array([2, 0, 1, 1, 1, 0, 0, 2, 1], dtype=np.int32)  # instance 1, row 0: column 1 twice
+    vals = np.array([1.0, 2.0, -1.0, 2.0, -1.0, 1.0, 2.0, 1.0, -1.0])
+    b = np.array([1.0, 0.0])
+    for estimator in ("exact", "unbiased"):
+        r = bern.evaluate(xhat, (row_ptr, col, vals), b, estimator=estimator, samples=16)
+        assert r.status.tolist() == [0, 5, 0]
+        assert np.all(np.isnan(r.grad[1])) and np.all(np.isfinite(r.grad[[0, 2]]))
+    x, st = bern.round(xhat, (row_ptr, col, vals), b)
+    assert st.tolist()[1] == 5
+    sp = pytest.importorskip("scipy.sparse")
+    summed = sp.csr_matrix((vals[3:6], col[3:6], row_ptr[1] - 3), shape=(2, 3))  # scipy keeps the duplicate ...
+    dense = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # ... until summed: 2 - 1 = 1
+    r1 = bern.evaluate(xhat[1], summed, b, estimator="exact")
+    r2 = bern.evaluate(xhat[1], dense, b, estimator="exact")
+    assert r1.status == 0
+    np.testing.assert_allclose(r1.grad, r2.grad, rtol=1e-14)
+
+
+def test_round_saturated_logits():
+    """Rounding logits: at 0, for any finite logit; NaN and +-inf are invalid."""
+    A, b, c = np.array([[1.0, 1.0, 1.0]]), np.array([2.0]), np.array([-1.0, -1.0, -1.0])
+    z = np.array([[40.0, -1e6, 3.0], [1e300, 1e-300, -1e-300], [np.inf, 0.0, 0.0]])
+    x, st = bern.round(z, A, b, c, logits=True)
+    assert st.tolist() == [0, 0, 5]
+    assert x[0].tolist() == [1.0, 0.0, 1.0] and x[1].tolist() == [1.0, 1.0, 0.0]
+    x0, st0 = bern.round(np.array([[1.0, 0.0, 1.0]]), A, b, c)  # probabilities 0 and 1 round too
+    assert st0.tolist() == [0] and x0[0].tolist() == [1.0, 0.0, 1.0]
 
 
 def test_dense_and_csr_forms_identical():

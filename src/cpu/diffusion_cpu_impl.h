@@ -46,9 +46,56 @@ static dopt_status DFN(diff_run)(dopt_context *ctx, DFN(diff_job) *j, int64_t co
     return DOPT_OK;
 }
 
+/* The CSR check (kernels/diffusion.h) over the instances in parallel: each
+ * worker keeps the lowest bad instance it saw (a chunk stops at its first),
+ * so the one reported is the lowest overall, whatever the partition. */
+typedef struct {
+    DFN(diff_batch) bt;
+    int64_t *first; /* per worker */
+} DFN(diff_check_job);
+
+static void DFN(diff_check_range)(void *arg, int64_t i0, int64_t i1, int worker)
+{
+    DFN(diff_check_job) *j = (DFN(diff_check_job) *)arg;
+    for (int64_t i = i0; i < i1 && i < j->first[worker]; ++i) {
+        int row;
+        int32_t col;
+        if (DFN(diff_check_csr)(&j->bt, i, &row, &col) != DOPT_DIFF_CSR_OK) {
+            j->first[worker] = i;
+            return;
+        }
+    }
+}
+
+/* DOPT_ERR_INVALID_ARGUMENT naming the first bad instance and row, before
+ * anything reads through the guide's CSR. O(m + nnz) per distinct A. */
+static dopt_status DFN(diff_check_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const char *what)
+{
+    if (!guide || guide->m == 0) return DOPT_OK;
+    DFN(diff_check_job) j;
+    j.bt = DFN(diff_batch_of)(guide);
+    int64_t count = DFN(diff_csr_copies)(&j.bt, guide->batch);
+    int64_t grain = 16;
+    int workers = dopt_worker_count(ctx->threads, count, grain);
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(int64_t) * (size_t)workers, (void **)&j.first));
+    for (int w = 0; w < workers; ++w) j.first[w] = INT64_MAX;
+    dopt_parallel_for(ctx, workers, count, grain, DFN(diff_check_range), &j);
+    int64_t bad = INT64_MAX;
+    for (int w = 0; w < workers; ++w)
+        if (j.first[w] < bad) bad = j.first[w];
+    if (bad == INT64_MAX) return DOPT_OK;
+    int row;
+    int32_t col;
+    int code = DFN(diff_check_csr)(&j.bt, bad, &row, &col);
+    char msg[256];
+    dopt_diff_csr_message(msg, sizeof msg, what, j.bt.sR == 0, (long long)bad, code, row, col, guide->n);
+    return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s", msg);
+}
+
 static dopt_status DFN(diff_step_cpu)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
                                       void *x, void *eps_hat, const dopt_diffusion_guide *guide, const dopt_guidance *g)
 {
+    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "diffusion step"));
     DFN(diff_job) j;
     memset(&j, 0, sizeof j);
     j.kind = 0;
@@ -93,6 +140,7 @@ static dopt_status DFN(diff_noise_cpu)(dopt_context *ctx, int64_t rows, int32_t 
 static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                         const void *xt, const void *eps, double abar, int round, void *target)
 {
+    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "srg target"));
     DFN(diff_job) j;
     memset(&j, 0, sizeof j);
     j.kind = 2;
@@ -113,6 +161,7 @@ static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_diffusion_
 static dopt_status DFN(diff_candidates_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                             double tol, void *objective, void *violation, int32_t *best, void *best_x)
 {
+    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "candidates"));
     int64_t rows = guide->batch * (int64_t)guide->samples;
     DREAL *obj = objective ? (DREAL *)objective : (DREAL *)malloc(sizeof(DREAL) * (size_t)rows);
     DREAL *viol = violation ? (DREAL *)violation : (DREAL *)malloc(sizeof(DREAL) * (size_t)rows);

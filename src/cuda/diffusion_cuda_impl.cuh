@@ -77,9 +77,67 @@ __global__ void DFN(diff_best_kernel)(int64_t B, int K, int n, int round, const 
         }
 }
 
+/* The CSR check (kernels/diffusion.h), one thread per distinct A: the
+ * lowest bad instance by atomicMin, then one thread finds its row again. */
+__global__ void DFN(diff_check_kernel)(DFN(diff_batch) bt, int64_t count, unsigned long long *first)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    int row;
+    int32_t col;
+    if (DFN(diff_check_csr)(&bt, i, &row, &col) != DOPT_DIFF_CSR_OK) atomicMin(first, (unsigned long long)i);
+}
+
+__global__ void DFN(diff_check_detail_kernel)(DFN(diff_batch) bt, const unsigned long long *first, int64_t *out)
+{
+    out[0] = -1;
+    if (*first == ~0ull) return;
+    int row;
+    int32_t col;
+    out[1] = DFN(diff_check_csr)(&bt, (int64_t)*first, &row, &col);
+    out[0] = (int64_t)*first;
+    out[2] = row;
+    out[3] = col;
+}
+
+/* DOPT_ERR_INVALID_ARGUMENT naming the first bad instance and row, before
+ * any kernel reads through the guide's CSR (a read out of bounds would
+ * poison the CUDA context). Synchronizes the stream; uses the arena, which
+ * the caller commits again afterwards (nothing of this plan is read then). */
+static dopt_status DFN(diff_check_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const char *what)
+{
+    if (!guide || guide->m == 0) return DOPT_OK;
+    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
+    DFN(diff_batch) bt = DFN(diff_batch_of)(guide);
+    int64_t count = DFN(diff_csr_copies)(&bt, guide->batch);
+    unsigned grid = 1;
+    DOPT_TRY(diff_grid(ctx, count, &grid));
+    unsigned long long *first = NULL;
+    int64_t *out = NULL;
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "diffusion CSR check (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&first, 1, sizeof(unsigned long long));
+    dopt_scratch_plan_add(&plan, (void **)&out, 4, sizeof(int64_t));
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+    DOPT_CU(ctx, cudaMemsetAsync(first, 0xFF, sizeof(unsigned long long), s));
+    DFN(diff_check_kernel)<<<grid, DOPT_DIFF_BLOCK, 0, s>>>(bt, count, first);
+    DOPT_CU_LAUNCH(ctx);
+    DFN(diff_check_detail_kernel)<<<1, 1, 0, s>>>(bt, first, out);
+    DOPT_CU_LAUNCH(ctx);
+    int64_t h[4];
+    DOPT_CU(ctx, cudaMemcpyAsync(h, out, sizeof h, cudaMemcpyDeviceToHost, s));
+    DOPT_CU(ctx, cudaStreamSynchronize(s));
+    if (h[0] < 0) return DOPT_OK;
+    char msg[256];
+    dopt_diff_csr_message(msg, sizeof msg, what, bt.sR == 0, (long long)h[0], (int)h[1], (int)h[2], (int32_t)h[3],
+                          guide->n);
+    return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s", msg);
+}
+
 static dopt_status DFN(diff_step_run)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
                                       void *x, void *eps, const dopt_diffusion_guide *guide, const dopt_guidance *g)
 {
+    DOPT_TRY(DFN(diff_check_run)(ctx, guide, "diffusion step"));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     unsigned grid = 1;
     DOPT_TRY(diff_grid(ctx, rows, &grid));
@@ -123,6 +181,7 @@ static dopt_status DFN(diff_noise_run)(dopt_context *ctx, int64_t rows, int32_t 
 static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
                                         const void *xt, const void *eps, double abar, int round, void *target)
 {
+    DOPT_TRY(DFN(diff_check_run)(ctx, guide, "srg target"));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     int64_t rows = guide->batch * (int64_t)guide->samples;
     unsigned grid = 1;
@@ -144,6 +203,7 @@ static dopt_status DFN(diff_target_run)(dopt_context *ctx, const dopt_diffusion_
 static dopt_status DFN(diff_cand_run)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
                                       double tol, void *objective, void *violation, int32_t *best, void *best_x)
 {
+    DOPT_TRY(DFN(diff_check_run)(ctx, guide, "candidates"));
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
     int64_t B = guide->batch, rows = B * (int64_t)guide->samples;
     int n = guide->n, K = guide->samples;

@@ -33,8 +33,13 @@ static dopt_status check_problem(dopt_context *ctx, const dopt_bern_problem *P, 
                          (long long)P->batch, P->n, P->m);
     if (P->shared & ~0x7u) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: unknown bits in shared");
     if (P->m > 0 && !P->b) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: m = %d but b is NULL", P->m);
-    if (P->m > 0 && !P->A && (!P->row_ptr || !P->col_idx || !P->values))
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: give A dense, or row_ptr, col_idx and values (CSR)");
+    /* CSR col_idx / values may be NULL when there are no entries (an empty
+     * array's pointer): the backend reads row_ptr, which may live on the
+     * device, and gives an instance whose rows have entries status 5 then */
+    if (P->m > 0 && !P->A && !P->row_ptr)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "bern: give A dense, or row_ptr, col_idx and values (CSR; col_idx and values may be NULL "
+                         "only when no row has entries)");
     if (P->batch > 0 && !xhat) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: xhat is NULL");
     if (P->batch > 0xFFFFFFFFll)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern: batch above 2^32 (the sample counter is 32-bit)");

@@ -47,8 +47,12 @@ static dopt_status check_milp(dopt_context *ctx, const dopt_diffusion_guide *p, 
     if (rows >= 0 && p->batch * (int64_t)p->samples != rows)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: rows = %lld but batch * samples = %lld",
                          (long long)rows, (long long)(p->batch * (int64_t)p->samples));
-    if (p->m > 0 && (!p->row_ptr || !p->col_idx || !p->values || !p->b))
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: CSR A (row_ptr, col_idx, values) and b required");
+    /* col_idx / values may be NULL when no row has entries (an empty array's
+     * pointer); the backends check the CSR rows (offsets, column indices,
+     * entries without arrays) before reading through them */
+    if (p->m > 0 && (!p->row_ptr || !p->b))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "diffusion: CSR A (row_ptr, and col_idx and values unless A has no entries) and b required");
     if (!p->c) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: c is required");
     if (p->shared & ~0x7u) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: unknown bits in shared");
     return DOPT_OK;

@@ -114,8 +114,9 @@ def bernoulli_penalty(x, A, b, c=None, *, logits=False, estimator="unbiased", sa
     Returns the loss: reduction "mean" (default) over the batch, "sum", or
     "none" (per instance, shaped like x without its last dimension); with
     return_status=True also the int32 status (0 ok, 5 invalid data: xhat
-    outside (0,1) or non-finite data; that instance's loss is NaN). Finite
-    logits beyond +-16 (float32) / +-36 (float64) are evaluated at that bound.
+    outside (0,1), a NaN / infinite logit, non-finite data or a bad CSR row;
+    that instance's loss is NaN). Every finite logit is valid, also where its
+    probability rounds to 0 or 1.
 
     Backward: the library's gradient estimate of dF/dx times the incoming
     gradient (an unbiased estimate with "unbiased"/"reinforce", exact with
