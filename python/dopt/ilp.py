@@ -445,6 +445,17 @@ def origin_backward(a, o, dA=None, db=None):
 
 # ---- problem descriptions (constraints shared by every instance) ----------------
 
+def _problem_bound(x, name):
+    """A Problem's bound: None, a number (0-d arrays and tensors too: that
+    value for every variable) or a float64 host array."""
+    if x is None or isinstance(x, numbers.Real):
+        return x
+    if _arrays.is_tensor(x):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x, dtype=np.float64)
+    return float(x) if x.ndim == 0 else np.ascontiguousarray(x)
+
+
 class Problem:
     """The constraints of a family of ILPs whose instances differ in their
     costs (PyEPO's setting): A (m, n), b (m,), lb, ub (n,) (None: binary) and
@@ -462,8 +473,7 @@ class Problem:
             raise ValueError("Problem: A and b come together")
         if self.A is not None and (self.A.ndim != 2 or self.b.shape != (self.A.shape[0],)):
             raise ValueError(f"Problem: A must be (m, n) and b (m,); got {self.A.shape} and {self.b.shape}")
-        self.lb = lb if lb is None or isinstance(lb, numbers.Real) else _host64(lb, "lb", "Problem")
-        self.ub = ub if ub is None or isinstance(ub, numbers.Real) else _host64(ub, "ub", "Problem")
+        self.lb, self.ub = _problem_bound(lb, "lb"), _problem_bound(ub, "ub")
         self.sense = sense
         self.n = None if self.A is None else self.A.shape[1]
 

@@ -14,9 +14,13 @@ as differentiable layers and decision-focused losses.
 (its shortest-path and knapsack models are read by dopt.ilp.Problem.from_pyepo).
 
 Every operation is a torch custom operator (dopt::ilp, dopt::ilp_backward,
-dopt::ilp_perturbed, dopt::ilp_spo_plus, dopt::ilp_pfy) with a fake (shape)
-implementation and registered autograd, so models containing these layers
-compile with torch.compile(fullgraph=True). The ILP layer keeps no opaque
+dopt::ilp_perturbed, dopt::ilp_perturbed_backward, dopt::ilp_spo_plus,
+dopt::ilp_pfy) with a fake (shape) implementation and registered autograd,
+so models containing these layers compile with torch.compile(fullgraph=True).
+The perturbed method draws fresh noise on every call by default (seed=None:
+a seed drawn with torch.randint from torch's default generator, passed to
+the operators as a 0-d tensor and read inside them, so it compiles too); an
+integer seed fixes the noise. The ILP layer keeps no opaque
 state between forward and backward (dopt_ilp_backward takes the forward's y
 and status), so eager and compiled runs take the same path and give the same
 numbers. Maximization is minimization of -c; the gradients follow by the
@@ -24,8 +28,10 @@ chain rule (identity becomes +dy, DBB solves y(c - lambd dy), as PyEPO does).
 """
 
 import math
+import numbers
 from typing import NamedTuple, Optional
 
+import numpy as np
 import torch
 
 from .. import ilp as _ilp
@@ -94,12 +100,14 @@ def _ilp_backward_op(c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Op
                      ub: Optional[Tensor], y: Tensor, status: Tensor, dy: Tensor, method: int, tau: float,
                      lambd: float, epsilon: float, samples: int, seed: int, node_limit: int, time_limit: float
                      ) -> tuple[Tensor, Tensor, Tensor]:
+    # the methods of dopt::ilp (the perturbed rule has its own operator,
+    # dopt::ilp_perturbed_backward, whose seed is a tensor)
     name = {v: k for k, v in _METHODS.items()}[method]
     wanted = ("A", "b", "c") if method == _METHODS["combopt"] else ("c",)
     dt = _float_dtype(c, A, b)
     g = _ilp.backward(c, A, b, lb, ub, y=y, status=status, dy=dy, method=name, tau=tau, lambd=lambd,
-                      epsilon=epsilon, samples=samples, seed=seed, node_limit=node_limit, time_limit=time_limit,
-                      dtype=dt, wanted=wanted)
+                      epsilon=epsilon, samples=samples, seed=seed, node_limit=node_limit,
+                      time_limit=time_limit, dtype=dt, wanted=wanted)
     dA = g.get("A")
     db = g.get("b")
     if dA is None:
@@ -152,10 +160,12 @@ _ilp_op.register_autograd(_ilp_grad, setup_context=_ilp_setup)
 
 @torch.library.custom_op("dopt::ilp_perturbed", mutates_args=())
 def _ilp_perturbed_op(c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
-                      ub: Optional[Tensor], epsilon: float, samples: int, seed: int, node_limit: int,
+                      ub: Optional[Tensor], epsilon: float, samples: int, seed: Tensor, node_limit: int,
                       time_limit: float) -> Tensor:
-    return _ilp.perturbed(c, A, b, lb, ub, epsilon=epsilon, samples=samples, seed=seed, node_limit=node_limit,
-                          time_limit=time_limit, dtype=_float_dtype(c, A, b))
+    # seed: a 0-d int64 tensor, read here, inside the operator, so that a seed
+    # drawn in the graph with torch.randint needs no .item() in traced code
+    return _ilp.perturbed(c, A, b, lb, ub, epsilon=epsilon, samples=samples, seed=int(seed.item()),
+                          node_limit=node_limit, time_limit=time_limit, dtype=_float_dtype(c, A, b))
 
 
 @_ilp_perturbed_op.register_fake
@@ -164,20 +174,36 @@ def _(c, A, b, lb, ub, epsilon, samples, seed, node_limit, time_limit):
     return c.new_empty(_out(batched, batch, c.shape[-1]), dtype=_float_dtype(c, A, b))
 
 
+@torch.library.custom_op("dopt::ilp_perturbed_backward", mutates_args=())
+def _ilp_perturbed_backward_op(c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
+                               ub: Optional[Tensor], y_eps: Tensor, dy: Tensor, epsilon: float, samples: int,
+                               seed: Tensor, node_limit: int, time_limit: float) -> Tensor:
+    # the perturbed rule reads neither y nor status (its own solves, the same Z
+    # as the forward: the same seed tensor)
+    batched, batch = _batch(c, A, b, lb, ub)
+    status = torch.zeros(_out(batched, batch), dtype=torch.int32, device=c.device)
+    g = _ilp.backward(c, A, b, lb, ub, y=y_eps, status=status, dy=dy, method="perturbed", epsilon=epsilon,
+                      samples=samples, seed=int(seed.item()), node_limit=node_limit, time_limit=time_limit,
+                      dtype=_float_dtype(c, A, b), wanted=("c",))
+    return g["c"]
+
+
+@_ilp_perturbed_backward_op.register_fake
+def _(c, A, b, lb, ub, y_eps, dy, epsilon, samples, seed, node_limit, time_limit):
+    return torch.empty_like(c, dtype=_float_dtype(c, A, b))
+
+
 def _perturbed_setup(ctx, inputs, output):
     c, A, b, lb, ub, epsilon, samples, seed, node_limit, time_limit = inputs
-    ctx.save_for_backward(c, A, b, lb, ub, output)
-    ctx.options = (epsilon, samples, seed, node_limit, time_limit)
+    ctx.save_for_backward(c, A, b, lb, ub, output, seed)
+    ctx.options = (epsilon, samples, node_limit, time_limit)
 
 
 def _perturbed_grad(ctx, dy):
-    c, A, b, lb, ub, y_eps = ctx.saved_tensors
-    epsilon, samples, seed, node_limit, time_limit = ctx.options
-    # the perturbed rule reads neither y nor status (its own solves, the same Z as the forward)
-    batched, batch = _batch(c, A, b, lb, ub)
-    status = torch.zeros(_out(batched, batch), dtype=torch.int32, device=c.device)
-    _, _, dc = torch.ops.dopt.ilp_backward(c, A, b, lb, ub, y_eps, status, dy, _METHODS["perturbed"], 0.5, 10.0,
-                                           epsilon, samples, seed, node_limit, time_limit)
+    c, A, b, lb, ub, y_eps, seed = ctx.saved_tensors
+    epsilon, samples, node_limit, time_limit = ctx.options
+    dc = torch.ops.dopt.ilp_perturbed_backward(c, A, b, lb, ub, y_eps, dy, epsilon, samples, seed, node_limit,
+                                               time_limit)
     return (_grad_like(dc, c), None, None, None, None, None, None, None, None, None)
 
 
@@ -269,7 +295,9 @@ _pfy_op.register_autograd(_pfy_grad, setup_context=_pfy_setup)
 # ---- argument handling ----------------------------------------------------------
 
 def _tensor(x, name, like, who, dtype=None):
-    """None, or x as a tensor on like's device (numpy arrays and numbers are converted)."""
+    """None, or x as a tensor on like's device (numpy arrays and numbers are
+    converted). A bound (lb, ub) given as a number or a 0-d tensor or array
+    is that value for every variable, as in dopt.ilp."""
     if x is None:
         return None
     if isinstance(x, torch.Tensor):
@@ -278,10 +306,14 @@ def _tensor(x, name, like, who, dtype=None):
                              "call on one device")
         if not (x.is_floating_point() or name in ("lb", "ub", "w")):
             raise TypeError(f"{who}: {name} must be a floating-point tensor; got {x.dtype}")
-        return x
-    if isinstance(x, (int, float)):
+    elif isinstance(x, (int, float)):
         return torch.full((like.shape[-1],), float(x), dtype=torch.float64, device=like.device)
-    return torch.as_tensor(x, dtype=dtype or torch.float64, device=like.device)
+    else:
+        x = torch.as_tensor(x, dtype=dtype or torch.float64, device=like.device)
+    if name in ("lb", "ub") and x.dim() == 0:
+        # a (n,) copy of the value (no .item(): also traced by torch.compile)
+        return x.detach().to(torch.float64).reshape(1).expand(like.shape[-1]).contiguous()
+    return x
 
 
 def _check_c(c, who):
@@ -316,6 +348,36 @@ def _problem_inputs(ref, A, b, lb, ub, sense, node_limit, time_limit, who):
     return A, b, lb, ub, node_limit, time_limit
 
 
+def _check_seed(seed, who):
+    """seed checked: None, an int in [0, 2^63) (numpy ints too) or a 0-d
+    integer tensor (its value is read inside the operator)."""
+    if seed is None:
+        return None
+    if isinstance(seed, torch.Tensor):
+        if seed.dim() != 0 or seed.is_floating_point() or seed.is_complex() or seed.dtype == torch.bool:
+            raise ValueError(f"{who}: a tensor seed must be a 0-d integer tensor; got shape {tuple(seed.shape)}, "
+                             f"{seed.dtype}")
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{who}: seed must be None, an int or a 0-d integer tensor; got {type(seed).__name__}")
+    seed = int(seed)
+    if not 0 <= seed < 2 ** 63:
+        raise ValueError(f"{who}: seed must be in [0, 2^63); got {seed}")
+    return seed
+
+
+def _seed_tensor(seed):
+    """The perturbed method's seed as a 0-d int64 tensor for the operators:
+    None draws a fresh one from torch's default generator, as
+    dopt.torch.bernoulli_penalty does (torch.randint: traced by
+    torch.compile, no .item() outside the operator)."""
+    if seed is None:
+        return torch.randint(0, 2 ** 62, (), dtype=torch.int64)
+    if isinstance(seed, torch.Tensor):
+        return seed.to(torch.int64)
+    return torch.tensor(seed, dtype=torch.int64)
+
+
 class ILPResult(NamedTuple):
     """y (batch, n); obj (batch,) in the problem's sense (+inf / -inf for an
     infeasible min / max instance, NaN for invalid data); status (batch,)
@@ -327,7 +389,7 @@ class ILPResult(NamedTuple):
 
 
 def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", tau=0.5, lambd=10.0, epsilon=1.0,
-        samples=10, seed=0, node_limit=None, time_limit=None, return_status=False):
+        samples=10, seed=None, node_limit=None, time_limit=None, return_status=False):
     """The ILP layer: y = argmin (sense="max": argmax) c'y subject to A y <= b,
     lb <= y <= ub, y integer, per instance, differentiated by `method`:
 
@@ -337,8 +399,13 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
                    c, dc = (y(c + lambd dy) - y(c)) / lambd
       "perturbed"  the perturbed optimizer (Berthet et al. 2020): returns
                    y_eps = E[y(c + epsilon Z)] over `samples` draws of Z
-                   (Philox, `seed`; seed=None draws a fresh seed from torch's
-                   global generator on each call), gradient for c
+                   (the library's Philox stream for `seed`, the same Z in the
+                   forward and the backward), gradient for c. seed=None (the
+                   default): a fresh seed per call, drawn with torch.randint
+                   from torch's default generator (torch.manual_seed makes a
+                   run reproducible; traced by torch.compile(fullgraph=True));
+                   an int in [0, 2^63) or a 0-d integer tensor: that noise on
+                   every call. The other methods ignore seed.
       "identity"   straight-through: dc = -dy (min) or +dy (max)
 
     Shapes as dopt.ilp.solve: c (n,) or (batch, n), A (m, n) or (batch, m, n),
@@ -352,16 +419,13 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
     if method not in _METHODS:
         raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
     A, b, lb, ub, node_limit, time_limit = _problem_inputs(c, A, b, lb, ub, sense, node_limit, time_limit, who)
-    if seed is None:
-        seed = int(torch.randint(0, 2 ** 62, (1,)).item())
-    _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, who=who)
-    if not 0 <= int(seed) < 2 ** 63:
-        raise ValueError(f"{who}: seed must be in [0, 2^63); got {seed}")
+    seed = _check_seed(seed, who)
+    _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=0, who=who)
     sign = -1.0 if sense == "max" else 1.0
     cmin = c if sign > 0 else -c
     if method == "perturbed":
-        y = torch.ops.dopt.ilp_perturbed(cmin, A, b, lb, ub, float(epsilon), int(samples), int(seed), node_limit,
-                                         time_limit).to(c.dtype)
+        y = torch.ops.dopt.ilp_perturbed(cmin, A, b, lb, ub, float(epsilon), int(samples), _seed_tensor(seed),
+                                         node_limit, time_limit).to(c.dtype)
         if not return_status:
             return y
         with torch.no_grad():
@@ -375,16 +439,47 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
 
 # ---- problems given once (PyEPO's setting) --------------------------------------
 
+def _same_bound(x, y):
+    """Whether two bounds (numbers or arrays, None for binary) are the same box side."""
+    if x is None or y is None:
+        return x is None and y is None
+    x64, y64 = _ilp._host64(x, "bound", "ILP"), _ilp._host64(y, "bound", "ILP")
+    try:
+        return bool(np.all(np.broadcast_to(x64, np.broadcast_shapes(x64.shape, y64.shape)) == y64))
+    except ValueError:  # shapes that do not broadcast
+        return False
+
+
 def _as_problem(problem, A, b, lb, ub, sense, who):
-    """A dopt.ilp.Problem from a Problem, a PyEPO optModel, or A, b, lb, ub, sense."""
+    """A dopt.ilp.Problem from a Problem, a PyEPO optModel, or A, b, lb, ub,
+    sense (None when none of them is given). Arguments given next to a
+    problem are merged into it when the problem leaves them open (lb, ub None)
+    or agrees; a conflict is a ValueError, never silently dropped."""
+    if sense is not None and sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
     if problem is None:
-        return _ilp.Problem(A, b, lb, ub, sense or "min") if A is not None else None
+        if A is None and b is None and lb is None and ub is None and sense is None:
+            return None
+        return _ilp.Problem(A, b, lb, ub, sense or "min")
     if A is not None or b is not None:
         raise ValueError(f"{who}: give the constraints either as a problem/optmodel or as A, b, not both")
     if not isinstance(problem, _ilp.Problem):
         problem = _ilp.Problem.from_pyepo(problem)
     if sense is not None and sense != problem.sense:
-        problem = _ilp.Problem(problem.A, problem.b, problem.lb, problem.ub, sense)
+        raise ValueError(f"{who}: sense={sense!r} conflicts with the problem's sense {problem.sense!r}; give one "
+                         "of them (build the Problem with the sense you want)")
+    merged = {}
+    for name, given in (("lb", lb), ("ub", ub)):
+        own = getattr(problem, name)
+        if given is None or _same_bound(given, own):
+            merged[name] = own
+        elif own is None:
+            merged[name] = given
+        else:
+            raise ValueError(f"{who}: {name}={given!r} conflicts with the problem's {name} {own!r}; give the box "
+                             "in one place")
+    if merged["lb"] is not problem.lb or merged["ub"] is not problem.ub:
+        problem = _ilp.Problem(problem.A, problem.b, merged["lb"], merged["ub"], problem.sense)
     return problem
 
 
@@ -423,14 +518,18 @@ class ILP(torch.nn.Module):
         y = layer(c)                         # fixed constraints (PyEPO's DBB)
 
     problem: a dopt.ilp.Problem or a PyEPO optModel (fixed constraints and
-    sense), or give A, b, lb, ub (and sense) here; constraints passed to
-    forward take precedence. forward(c, A=None, b=None, lb=None, ub=None,
+    sense), or give A, b, lb, ub (and sense) here. With a problem, lb, ub
+    and sense given here fill in what the problem leaves open (lb, ub None:
+    binary) and must otherwise agree with it (ValueError). Constraints and
+    bounds passed to forward take precedence. seed: as dopt.torch.ilp (the
+    perturbed method: None, the default, draws fresh noise on every call;
+    an int fixes it). forward(c, A=None, b=None, lb=None, ub=None,
     constraints=None): constraints is CombOptNet's layout (..., m, n + 1)
     [A | b] meaning A y + b <= 0. variable_range={"lb": l, "ub": u} is
     CombOptNet's spelling of lb, ub."""
 
     def __init__(self, method="combopt", problem=None, *, A=None, b=None, lb=None, ub=None, sense=None, tau=0.5,
-                 lambd=10.0, epsilon=1.0, samples=10, seed=0, node_limit=None, time_limit=None,
+                 lambd=10.0, epsilon=1.0, samples=10, seed=None, node_limit=None, time_limit=None,
                  return_status=False, variable_range=None):
         super().__init__()
         who = "dopt.torch.ILP"
@@ -441,14 +540,12 @@ class ILP(torch.nn.Module):
         if method not in _METHODS:
             raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
         self.method = method
-        prob = _as_problem(problem, A, b, lb, ub, sense, who)
-        self._data = _ProblemTensors(prob)
-        self._lb_default, self._ub_default = (lb, ub) if prob is None else (None, None)
-        self.sense = sense or self._data.sense
+        self._data = _ProblemTensors(_as_problem(problem, A, b, lb, ub, sense, who))
+        self.sense = self._data.sense
+        seed = _check_seed(seed, who)
         self.options = dict(tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed,
                             node_limit=node_limit, time_limit=time_limit)
-        _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples,
-                          seed=0 if seed is None else seed, who=who)
+        _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=0, who=who)
         self.return_status = return_status
 
     def extra_repr(self):
@@ -463,8 +560,8 @@ class ILP(torch.nn.Module):
         dA, db, dlb, dub = self._data.data(c)
         if A is None and b is None:
             A, b = dA, db
-        lb = lb if lb is not None else (dlb if dlb is not None else self._lb_default)
-        ub = ub if ub is not None else (dub if dub is not None else self._ub_default)
+        lb = lb if lb is not None else dlb
+        ub = ub if ub is not None else dub
         return ilp(c, A, b, lb, ub, method=self.method, sense=self.sense, return_status=self.return_status,
                    **self.options)
 
