@@ -129,6 +129,16 @@ def cli_time(dopt, B, n, threads, tol, min_time, work):
 
 # ---- the tools: each make_* returns fn() -> x (numpy, B x n) doing fwd + bwd ----
 
+def leaves(*tensors):
+    """The differentiated inputs as leaf tensors with requires_grad, made once
+    per tool; each call drops their .grad first, as zero_grad(set_to_none=True)
+    in a training step, so no tool pays for copying its inputs."""
+    made = [t.requires_grad_(True) for t in tensors]
+    for t in made:
+        t.grad = None
+    return made
+
+
 def make_ctypes(data, tol):
     """dopt_qp_solve + dopt_qp_backward through ctypes alone, on buffers and
     structs made once (the library's time without the Python layer)."""
@@ -200,9 +210,7 @@ def make_dopt_torch(data, tol, threads):
     layer = dt.QPFunction(tol=tol, maxIter=50)
 
     def fn():
-        p = T["p"].clone().requires_grad_(True)
-        G = T["G"].clone().requires_grad_(True)
-        h = T["h"].clone().requires_grad_(True)
+        p, G, h = leaves(T["p"], T["G"], T["h"])
         x = layer(T["Q"], p, G, h, T["A"], T["b"])
         x.sum().backward()
         return x.detach().numpy()
@@ -220,9 +228,7 @@ def make_qpth(data, threads):
     layer = QPFunction(verbose=-1, check_Q_spd=False)
 
     def fn():
-        p = T["p"].clone().requires_grad_(True)
-        G = T["G"].clone().requires_grad_(True)
-        h = T["h"].clone().requires_grad_(True)
+        p, G, h = leaves(T["p"], T["G"], T["h"])
         x = layer(T["Q"], p, G, h, T["A"], T["b"])
         x.sum().backward()
         return x.detach().numpy()
@@ -244,9 +250,7 @@ def make_proxsuite(data, threads):
     layer = qplayer.QPFunction(eps=1e-9, omp_parallel=True)
 
     def fn():
-        p = T["p"].clone().requires_grad_(True)
-        G = T["G"].clone().requires_grad_(True)
-        h = T["h"].clone().requires_grad_(True)
+        p, G, h = leaves(T["p"], T["G"], T["h"])
         x = layer(T["Q"], p, T["A"], T["b"], G, l, h)[0]
         x.sum().backward()
         return x.detach().numpy()
@@ -273,9 +277,7 @@ def make_cvxpylayers(data, threads):
     sargs = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100000}
 
     def fn():
-        p = T[1].clone().requires_grad_(True)
-        G = T[2].clone().requires_grad_(True)
-        h = T[3].clone().requires_grad_(True)
+        p, G, h = leaves(T[1], T[2], T[3])
         xs = layer(T[0], p, G, h, T[4], T[5], solver_args=sargs)[0]
         xs.sum().backward()
         return xs.detach().numpy()
@@ -386,13 +388,15 @@ def print_table(B, n, m, k, tools, times, errs, tols):
 
     print("\n### B = %d, n = %d, m = %d, k = %d, float64, forward + backward (dp, dG, dh from dL/dx = 1)\n"
           % (B, n, m, k))
-    print("| tool | fwd+bwd inst/s (best) | time per call | inst/s in each round | time / C call (ctypes) | "
+    print("| tool | fwd+bwd inst/s (best) | time per call | inst/s in each round | time / C call (ctypes): "
+          "median of rounds, of the bests | "
           "C call / tool, tol 1e-8 / 1e-12 | %s / tool, tol 1e-8 / 1e-12 | max\\|x-x*\\| |"
           % ("QPFunction" if any("QPFunction" in v for v in layer_ref.values()) else "dopt.qp torch"))
     print("| --- | --: | --: | --- | --: | --: | --: | --: |")
     for name, group, fn, tol in tools:
         per_round = " / ".join("{:,.0f}".format(B / t) for t in times[name])
-        over_c = "%.3f" % med_ratio(name, c_ref[tol]) if group in ("py", "cli") else "-"
+        over_c = ("%.3f, %.3f" % (med_ratio(name, c_ref[tol]), best[name] / best[c_ref[tol]])
+                  if group in ("py", "cli") else "-")
         if group == "peer":
             vs_c = " / ".join("%.1f" % med_ratio(name, c_ref[t]) for t, _ in tols)
             vs_l = " / ".join("%.1f" % med_ratio(name, layer_ref[t]) for t, _ in tols)

@@ -212,9 +212,22 @@ def main():
         print("final train loss: %s %.6f, %s %.6f (relative difference %.1e); final test loss %.6f vs %.6f"
               % (libs[0], h0[-1][0], libs[1], h1[-1][0], abs(h0[-1][0] - h1[-1][0]) / abs(h1[-1][0]),
                  h0[-1][1], h1[-1][1]))
+        # The layer sees A only through the constraint set {x : A x = A z0}: any
+        # invertible M gives the same layer for M A, so compare the row spaces
+        # (orthogonal projectors onto them) and z0's component in the row space
+        # (the constraint set is z0 + null(A)).
+        P = {}
+        for lib in libs:
+            A = models[lib].A.detach()
+            P[lib] = A.T @ torch.linalg.solve(A @ A.T, A)
+        z = {lib: P[lib] @ models[lib].log_z0.detach().exp() for lib in libs}
+        print("learned constraints after training: |P_%s - P_%s| / |P_%s| = %.1e (P: projector onto the row space "
+              "of A), |P z0_%s - P z0_%s| / |P z0_%s| = %.1e" % (
+                  libs[0], libs[1], libs[1], ((P[libs[0]] - P[libs[1]]).norm() / P[libs[1]].norm()).item(),
+                  libs[0], libs[1], libs[1], ((z[libs[0]] - z[libs[1]]).norm() / z[libs[1]].norm()).item()))
         A0, A1 = models[libs[0]].A.detach(), models[libs[1]].A.detach()
-        print("learned A after training: |A_%s - A_%s| / |A_%s| = %.1e" % (libs[0], libs[1], libs[1],
-                                                                          ((A0 - A1).norm() / A1.norm()).item()))
+        print("(the matrices themselves: |A_%s - A_%s| / |A_%s| = %.1e)" % (libs[0], libs[1], libs[1],
+                                                                           ((A0 - A1).norm() / A1.norm()).item()))
 
 
 if __name__ == "__main__":
