@@ -285,6 +285,44 @@ def make_cvxpylayers(data, threads):
     return fn
 
 
+def python_side(fn, reps):
+    """Per call: the wall time of fn() and the part of it spent inside the
+    library (dopt_qp_solve and dopt_qp_backward, timed around the ctypes
+    calls that dopt.qp makes). Their difference is what the Python layer
+    adds (argument checks, output allocation, ctypes, autograd), measured on
+    the same calls, so a shared machine's load changes both alike."""
+    from dopt import qp as dqp
+
+    inside = [0.0]
+    solve0, backward0 = dqp._solve, dqp._backward
+
+    def solve(*args):
+        t0 = time.perf_counter()
+        try:
+            return solve0(*args)
+        finally:
+            inside[0] += time.perf_counter() - t0
+
+    def backward(*args):
+        t0 = time.perf_counter()
+        try:
+            return backward0(*args)
+        finally:
+            inside[0] += time.perf_counter() - t0
+
+    dqp._solve, dqp._backward = solve, backward
+    out = []
+    try:
+        for _ in range(reps):
+            inside[0] = 0.0
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0, inside[0]))
+    finally:
+        dqp._solve, dqp._backward = solve0, backward0
+    return out
+
+
 # ---- the run ------------------------------------------------------------------
 
 def main():
@@ -358,18 +396,41 @@ def main():
                 else:
                     times[name].append(timed(fn, mt, 200 if mt > 0 else 1)[0])
             print("  B=%d round %d/%d done (load %.2f)" % (B, r + 1, a.rounds, os.getloadavg()[0]), file=sys.stderr)
+        split = {}
+        for name, group, fn, tol in tools:
+            if group == "py":
+                split[name] = python_side(fn, max(10, int(a.min_time / max(min(times[name]), 1e-6))))
         for name, group, fn, tol in tools:
             if fn is not None and hasattr(fn, "cleanup"):
                 fn.cleanup()
         record["configs"].append({"B": B, "n": a.n, "m": m, "k": k, "times": times, "max_err": errs,
-                                  "groups": {name: group for name, group, *_ in tools}})
+                                  "groups": {name: group for name, group, *_ in tools}, "python_side": split})
         print_table(B, a.n, m, k, tools, times, errs, tols)
+        print_split(B, split)
     load1 = os.getloadavg()
     print("\nload average at the end: %.2f %.2f %.2f" % load1)
     record["load_end"] = load1
     if a.json:
         with open(a.json, "w") as f:
             json.dump(record, f, indent=1)
+
+
+def print_split(B, split):
+    print("\nWhat the Python layer adds, B = %d: the same calls timed whole and inside the library "
+          "(median over %s calls)\n" % (B, "/".join(sorted({str(len(v)) for v in split.values()}))))
+    print("| path | call | inside dopt_qp_solve + dopt_qp_backward | added by Python | call / inside |")
+    print("| --- | --: | --: | --: | --: |")
+
+    def fmt(t):
+        return "%.1f us" % (t * 1e6) if t < 1e-2 else "%.2f ms" % (t * 1e3)
+
+    for name, v in split.items():
+        whole = statistics.median(w for w, _ in v)
+        inside = statistics.median(i for _, i in v)
+        added = statistics.median(w - i for w, i in v)
+        ratio = statistics.median(w / i for w, i in v)
+        print("| %s | %s | %s | %s | %.4f |" % (name, fmt(whole), fmt(inside), fmt(added), ratio))
+    sys.stdout.flush()
 
 
 def print_table(B, n, m, k, tools, times, errs, tols):
