@@ -27,8 +27,18 @@ the Python layer to the C call taken per round (median over rounds). The
 machine's limits are measured in the same run: DGEMM (numpy and torch
 matmul), and a memory-bandwidth triad.
 
-Run: PYTHONPATH=python DOPT_LIBRARY=build-native/libdopt.so \
-       python bench/compare_qp_python.py --dopt build-native/dopt
+Run (bench/run_compare.sh --python [DOPT_BINARY] [options] does it in the
+benchmark venv), with the dopt command and a shared libdopt built with the
+same flags, e.g.
+
+  cmake -S . -B build-native -DBUILD_SHARED_LIBS=ON -DDOPT_NATIVE=ON \
+        -DDOPT_WITH_CUDA=OFF -DDOPT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+  cmake --build build-native -j2
+  PYTHONPATH=python DOPT_LIBRARY=build-native/src/libdopt.so \
+    python bench/compare_qp_python.py --dopt build-native/dopt
+
+The ratio columns use the ctypes call of the loaded library (the same code
+as the layer); the CLI row is comparable only when both come from one build.
 """
 import argparse
 import ctypes
