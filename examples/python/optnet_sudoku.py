@@ -39,7 +39,6 @@ qpth: 3e-4).
 Run:  python examples/python/optnet_sudoku.py [--epochs 5 --train 300 --batch 100]
 """
 import argparse
-import itertools
 import os
 import sys
 import time
