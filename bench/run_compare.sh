@@ -3,7 +3,9 @@
 # first use, then runs compare_qp.py (compare_bern.py with --bern,
 # compare_ilp.py DOPT_BINARY with --ilp; with --milp DOPT_BINARY, `dopt bench
 # milp` and HiGHS on the same generated MPS files: SIZE, COUNT, LIMIT, SEED
-# from the environment, defaults medium, 2, 60 s, 1000).
+# from the environment, defaults medium, 2, 60 s, 1000; with --python DOPT_BINARY,
+# compare_qp_python.py: the QP comparison through the Python layer, the
+# package installed into the venv unless DOPT_LIBRARY names a shared libdopt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x bench/.venv/bin/python ]; then
@@ -22,6 +24,15 @@ fi
 if [ "${1:-}" = "--ilp" ]; then
   shift
   exec bench/.venv/bin/python bench/compare_ilp.py "$@"
+fi
+if [ "${1:-}" = "--python" ]; then
+  shift
+  dopt=build/dopt
+  if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then dopt=$1; shift; fi
+  if [ -z "${DOPT_LIBRARY:-}" ] && ! bench/.venv/bin/python -c "import dopt" 2>/dev/null; then
+    bench/.venv/bin/pip install -q .
+  fi
+  exec bench/.venv/bin/python bench/compare_qp_python.py --dopt "$dopt" "$@"
 fi
 if [ "${1:-}" = "--bern" ]; then
   shift
