@@ -117,6 +117,8 @@ def dtype_code(dtype):
     """A user's dtype argument (numpy/torch dtype, 'float32', None) as a dopt code."""
     if dtype is None:
         return None
+    if dtype is float:  # numpy's reading of the builtin
+        return _lib.FLOAT64
     name = str(dtype).replace("torch.", "")
     if name in ("float32", "<class 'numpy.float32'>"):
         return _lib.FLOAT32

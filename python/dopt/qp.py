@@ -88,6 +88,17 @@ class Tape:
         self._operands = operands  # the arrays the library's tape points into
         self.spec = spec
 
+    # One owner per library tape: a copy would hand the same tape to the pool
+    # twice (two later solves refilling one tape, then a double free).
+    def __copy__(self):
+        raise TypeError("a dopt.qp.Tape cannot be copied (it owns the library's tape); keep a reference instead")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce__(self):
+        raise TypeError("a dopt.qp.Tape cannot be pickled (it refers to library memory)")
+
     def __del__(self):
         handle = getattr(self, "_handle", None)
         if handle is None or not handle.value:
@@ -95,6 +106,8 @@ class Tape:
         self._handle = None
         try:
             pool = _tape_pool(self._ctx)
+            if any(pooled.value == handle.value for pooled in pool):
+                return  # already pooled (cannot happen without copying; never twice)
             if len(pool) < _TAPE_POOL_SIZE:
                 pool.append(handle)
             else:

@@ -432,3 +432,17 @@ def test_numpy_and_torch_cpu_bitwise():
             np.testing.assert_array_equal(g_np[name], g_t[name].numpy())
         with pytest.raises(ValueError, match="where the solve ran"):
             dqp.backward(res_t.tape, dx)
+
+
+def test_tape_cannot_be_copied_or_pickled():
+    # a copy would share the library's tape: both copies would hand it to the
+    # pool, two later solves would refill the same tape (wrong gradients for
+    # the older one) and the pool would free it twice
+    import copy
+    import pickle
+    r = dopt.qp.solve(np.eye(3), np.ones(3), record=True)
+    for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="Tape"):
+            attempt(r.tape)
+    g = dopt.qp.backward(r.tape, np.ones(3))
+    np.testing.assert_allclose(g["p"], -np.ones(3), rtol=1e-12)

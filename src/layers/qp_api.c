@@ -69,8 +69,10 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         return st;
     }
     if (!sol || (prob->batch > 0 && (!sol->x || !sol->status || (prob->m > 0 && !sol->lam) ||
-                                     (prob->k > 0 && !sol->nu))))
+                                     (prob->k > 0 && !sol->nu)))) {
+        dopt_qp_tape_destroy(reuse); /* as on every other failure: *tape_out is NULL now */
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: solution buffers x, status (and lam, nu) required");
+    }
     dopt_qp_tape *tape = NULL;
     if (reuse && (reuse->ops != ctx->ops || reuse->device != ctx->cuda_device)) {
         dopt_qp_tape_destroy(reuse);
