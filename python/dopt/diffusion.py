@@ -299,6 +299,31 @@ def _copy_operand(x, placement, code, name):
     return out
 
 
+def _inplace_operand(view, given, placement, code, name, where):
+    """`given` (as its rows view) to be written in place: its own memory,
+    writable, and not an autograd input; else a ValueError, never a silent
+    write into a temporary copy (or into a read-only array)."""
+    out = _arrays.operand(view, placement, code, name)
+    if _arrays.pointer(out) != _arrays.pointer(_arrays.as_shape_source(given)) or (
+            _arrays.is_tensor(given) != placement.torch):
+        raise ValueError(f"{where}: inplace=True needs {name} contiguous and of the call's dtype "
+                         f"({'float64' if code == _lib.FLOAT64 else 'float32'}); got a {name} that must be converted")
+    if isinstance(given, np.ndarray) and not given.flags.writeable:
+        raise ValueError(f"{where}: inplace=True writes {name}, which is read-only")
+    if _arrays.is_tensor(given) and given.requires_grad:
+        raise ValueError(f"{where}: inplace=True writes {name}, which requires grad (autograd could not see the "
+                         "write); pass a detached tensor")
+    return out
+
+
+def _written(given):
+    # The library wrote a tensor's memory behind torch's back: bump its
+    # version counter so that autograd refuses stale saved values.
+    if _arrays.is_tensor(given):
+        import torch
+        torch.autograd.graph.increment_version(given)
+
+
 def _host_abar(abar, where):
     if _arrays.is_tensor(abar):
         abar = abar.detach().cpu().numpy()
@@ -344,17 +369,13 @@ def step(x, eps_hat, abar, t, t_prev=None, *, sampler="ddpm", eta=0.0, seed=0, g
     placement = _arrays.placement_of(x2, e2)
     code = _arrays.dtype_of(x2, e2)
     rows, n = _arrays.shape(x2)
+    guided = guide is not None
     if inplace:
-        xo = _arrays.operand(x2, placement, code, "x")
-        if _arrays.pointer(xo) != _arrays.pointer(_arrays.as_shape_source(x)) or (
-                _arrays.is_tensor(x) != placement.torch):
-            raise ValueError(f"{where}: inplace=True needs x contiguous and of the call's dtype "
-                             f"({'float64' if code == _lib.FLOAT64 else 'float32'})")
+        xo = _inplace_operand(x2, x, placement, code, "x", where)
     else:
         xo = _copy_operand(x2, placement, code, "x")
-    guided = guide is not None
     if guided and inplace:
-        eo = _arrays.operand(e2, placement, code, "eps_hat")
+        eo = _inplace_operand(e2, eps_hat, placement, code, "eps_hat", where)
     elif guided:
         eo = _copy_operand(e2, placement, code, "eps_hat")
     else:
@@ -380,6 +401,9 @@ def step(x, eps_hat, abar, t, t_prev=None, *, sampler="ddpm", eta=0.0, seed=0, g
                         ctypes.byref(gstruct) if guided else None, ctypes.byref(gw) if guided else None))
     del keep
     if inplace:
+        _written(x)
+        if guided:
+            _written(eps_hat)
         return x
     return xo.reshape(shape)
 

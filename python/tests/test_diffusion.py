@@ -405,3 +405,39 @@ def test_guide_without_entries():
     np.testing.assert_array_equal(res.violation, [2.0, 2.0])
     np.testing.assert_array_equal(res.objective, [2.0, 6.0])
     assert res.best.tolist() == [0]
+
+
+def test_inplace_step_refuses_what_it_cannot_write():
+    # inplace=True must write the caller's own memory or refuse: never a
+    # read-only array, never a converted temporary copy of eps_hat
+    rng = np.random.default_rng(12)
+    A, b, c, xref = milp_batch(rng, 2, 3, 4)
+    guide = D.Guide(A, b, c, xref)
+    abar = D.schedule(10)
+    x = rng.normal(size=(4, 4))
+    eps = rng.normal(size=(4, 4))
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        D.step(frozen, eps, abar, 5, inplace=True)
+    with pytest.raises(ValueError, match="eps_hat"):
+        D.step(x.copy(), eps.astype(np.float32), abar, 5, guide=guide, inplace=True)
+    # the accepted case writes both: x the new state, eps_hat the guided noise
+    x1, e1 = x.copy(), eps.copy()
+    out = D.step(x1, e1, abar, 5, guide=guide, seed=2, inplace=True)
+    expected = D.step(x, eps, abar, 5, guide=guide, seed=2)
+    assert out is x1 and np.array_equal(x1, expected) and not np.array_equal(e1, eps)
+
+
+@requires_torch
+def test_inplace_step_on_tensors_is_visible_to_autograd():
+    import torch
+    x = torch.randn(4, 3, dtype=torch.float64)
+    eps = torch.randn(4, 3, dtype=torch.float64)
+    abar = D.schedule(10)
+    before = x._version
+    D.step(x, eps, abar, 5, inplace=True)
+    assert x._version > before  # autograd refuses saved values the library overwrote
+    leaf = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="requires grad"):
+        D.step(leaf, eps, abar, 5, inplace=True)

@@ -166,3 +166,25 @@ def test_guide_from_torch_sparse_csr():
     abar = dt.diffusion_schedule(10)
     assert torch.equal(D.step(x, e, abar, 4, guide=g_csr, seed=1), D.step(x, e, abar, 4, guide=g_dense, seed=1))
     assert torch.equal(D.candidates(g_csr, x).violation, D.candidates(g_dense, x).violation)
+
+
+def test_guided_sampling_leaves_the_models_output_buffer_alone():
+    # a model that returns a buffer it keeps (a cache, a static CUDA-graph
+    # output) must not find the guidance added into it
+    A, b, c, xref = milp(4)
+    guide = dt.DiffusionGuide(A, b, c)
+    abar = dt.diffusion_schedule(10)
+    buffer = torch.zeros(3 * 2, 6, dtype=torch.float64)
+    dt.srg_sample(lambda x, t: buffer, guide, abar, samples=2, seed=1, guidance=dt.Guidance(0.0, 1.0, 1.0),
+                  dtype=torch.float64)
+    assert torch.count_nonzero(buffer) == 0
+
+
+def test_training_batch_draws_t_with_the_callers_generator():
+    A, b, c, xref = milp(5)
+    guide = dt.DiffusionGuide(A, b, c, xref)
+    abar = dt.diffusion_schedule(20)
+    x0 = xref.repeat_interleave(2, 0)
+    runs = [dt.srg_training_batch(x0, guide, abar, generator=torch.Generator().manual_seed(9)) for _ in range(2)]
+    assert torch.equal(runs[0][1], runs[1][1]) and torch.equal(runs[0][0], runs[1][0])
+    assert runs[0][1].min() >= 1 and runs[0][1].max() <= 20

@@ -97,13 +97,15 @@ def srg_target(guide, xt, eps, abar, t, *, guidance=None, round=True):  # noqa: 
 def srg_training_batch(x0, guide, abar, *, t=None, seed=None, step=0, generator=None, guidance=None,
                        round=True):  # noqa: A002
     """One batch of SRG training data: per-row timesteps t (uniform in
-    [1, T] from `generator` unless given), x_t and the eq. 19 targets.
+    [1, T] from `generator` unless given; a generator of x0's device, which
+    also draws the noise), x_t and the eq. 19 targets.
     x0: the solutions, (batch * samples, n) or (batch, samples, n), matching
     the guide's batch. Returns (x_t, t, target); train with
     mse(model(x_t, t), target)."""
     T = (abar.shape[0] if hasattr(abar, "shape") else len(abar)) - 1
     if t is None:
-        t = torch.randint(1, T + 1, x0.shape[:-1], generator=generator, device="cpu").to(x0.device)
+        # on x0's device: one generator (of that device) serves t and the noise
+        t = torch.randint(1, T + 1, x0.shape[:-1], generator=generator, device=x0.device)
     xt, eps = diffusion_noise(x0.detach(), abar, t, seed=seed, step=step, generator=generator)
     target = srg_target(guide, xt, eps, abar, t, guidance=guidance, round=round)
     return xt, t, target
@@ -157,7 +159,9 @@ def srg_sample(model, guide, abar, *, samples=1, steps=None, sampler="ddpm", eta
         if not isinstance(eps_hat, torch.Tensor) or eps_hat.shape != x.shape:
             raise ValueError(f"srg_sample: model(x, t) must return a tensor shaped like x {tuple(x.shape)}; got "
                              f"{getattr(eps_hat, 'shape', type(eps_hat).__name__)}")
-        eps_hat = eps_hat.detach().to(dtype).contiguous()
+        # a guided step writes the guided eps into eps_hat: never into the
+        # model's own memory (a cached or static output buffer)
+        eps_hat = eps_hat.detach().to(dtype, copy=guided).contiguous()
         _diffusion.step(x, eps_hat, abar_h, t, t_prev, sampler=sampler, eta=eta, seed=seed,
                         guide=guide if guided else None, guidance=guidance, inplace=True)
     return x
