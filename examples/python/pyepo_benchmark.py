@@ -177,6 +177,28 @@ class DoptMethod:
         return self.fn(cp, w.double()).mean()
 
 
+def check_same_gradients(prob: Problem, batch: int = 32):
+    """Loss and gradient of one batch of random predicted costs through PyEPO and dopt, in
+    float64: equal up to solver tolerance for SPO+, DBB and PFYL (PFYL draws the same noise:
+    dopt's PerturbedFenchelYoung samples as PyEPO's does). DPO's Monte-Carlo streams differ
+    (PyEPO: torch.randn with a leave-one-out baseline; dopt: Philox), so it is not compared."""
+    X, C, W, Z = (t[:batch].double() for t in prob.train)
+    gen = torch.Generator().manual_seed(7)
+    cp0 = C.mean() * (1 + torch.randn(C.shape, generator=gen, dtype=torch.float64))
+    out = {}
+    for method in ("spo+", "dbb", "pfyl"):
+        vals = []
+        for lib in ("pyepo", "dopt"):
+            m = PyEPOMethod(prob, method) if lib == "pyepo" else DoptMethod(prob, method)
+            cp = cp0.clone().requires_grad_(True)
+            loss = m.loss(cp, C, W, Z)
+            loss.backward()
+            vals.append((loss.detach(), cp.grad))
+        scale = max(1.0, float(vals[0][1].abs().max()))
+        out[method] = (abs(float(vals[0][0] - vals[1][0])), float((vals[0][1] - vals[1][1]).abs().max()) / scale)
+    return out
+
+
 # --------------------------------------------------------------------------- evaluation
 
 def solve_batch(prob: Problem, costs: np.ndarray, solver: str) -> np.ndarray:
@@ -255,6 +277,8 @@ def main(argv=None):
     ap.add_argument("--epochs", default="sp:5,ks:20", help="epochs per problem")
     ap.add_argument("--noise", type=float, default=0.5)
     ap.add_argument("--eval", default="dopt", choices=("dopt", "gurobi"), help="solver of the test decisions")
+    ap.add_argument("--check-only", action="store_true",
+                    help="only compare one batch's losses and gradients through both libraries")
     ap.add_argument("--sp-form", default="one-sided", choices=("one-sided", "pyepo"),
                     help="dopt's shortest-path rows: inflow - outflow <= d (25 rows), or PyEPO's optModel "
                          "read as it is (each equality as two rows, 50)")
@@ -274,6 +298,14 @@ def main(argv=None):
 
     print(f"# machine: {machine_line()}; load average at start {os.getloadavg()[0]:.2f}", flush=True)
     print(f"# command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}", flush=True)
+    print("\nsame batch, random predicted costs, float64: |loss difference|, max |gradient difference| "
+          "(relative to the largest gradient entry)")
+    for p in problems:
+        prob = Problem(p, degs[0], 64, 1, seed=0, noise=a.noise)
+        for method, (dl, dg) in check_same_gradients(prob).items():
+            print(f"  {p:2s} {method:5s} loss {dl:.2e}  gradient {dg:.2e}")
+    if a.check_only:
+        return
     results = {}   # (problem, deg, method, lib) -> list of (regret, s/epoch)
     t_start = time.perf_counter()
     for p in problems:
