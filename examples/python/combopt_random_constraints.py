@@ -73,8 +73,11 @@ class SplitMix64:
         return math.sqrt(-2.0 * math.log(max(u, 1e-300))) * math.cos(6.283185307179586 * v)
 
     def unit_vector(self, n: int) -> np.ndarray:
-        v = np.array([self.normal() for _ in range(n)])
-        return v / math.sqrt(float(np.sum(v * v)))
+        v = [self.normal() for _ in range(n)]
+        s = 0.0
+        for x in v:   # summed in the C order (numpy's pairwise sum rounds differently)
+            s += x * x
+        return np.array(v) / math.sqrt(s)
 
 
 def hidden_rows(rng: SplitMix64, n: int, m: int, lo: float, hi: float):
@@ -85,7 +88,10 @@ def hidden_rows(rng: SplitMix64, n: int, m: int, lo: float, hi: float):
     for k in range(m):
         a, r = rng.unit_vector(n), 0.2 * w
         o = np.array([center + (rng.uniform() - 0.5) * 0.5 * w for _ in range(n)])
-        ac, ao = float(a @ corner), float(a @ o)
+        ac = ao = 0.0
+        for j in range(n):   # the C order
+            ac += a[j] * corner[j]
+            ao += a[j] * o[j]
         if ac > r + ao:   # the corner violates the row: flip it
             a, ao = -a, -ao
         A[k], b[k] = a, r + ao
@@ -102,6 +108,14 @@ def make_dataset(task: str, mi: int, seed: int):
     if not np.all(r.status == 0):
         raise RuntimeError(f"{task} m={m} seed {seed}: {int(np.sum(r.status != 0))} labels not solved")
     return torch.as_tensor(c), torch.as_tensor(np.asarray(r.y))
+
+
+def origin_to_b(a, r, o):
+    """Learnable origins: a_k'(y - o_k) <= r_k, i.e. b_k = r_k + a_k'o_k, differentiable (autograd
+    gives dopt_ilp_origin_backward's rule). Summed sequentially from r_k, as
+    dopt_ilp_origin_to_b does (torch's CPU cumsum is a sequential scan), so the bits agree
+    with the C demo's; r + (a * o).sum(1) is the same up to rounding."""
+    return torch.cat([r.unsqueeze(1), a * o], 1).cumsum(1)[:, -1]
 
 
 class Adam:
@@ -150,7 +164,7 @@ def train_one(task: str, mi: int, seed: int, epochs: int):
         order = torch.tensor(perm)
         for s0 in range(0, NTRAIN - BATCH + 1, BATCH):
             idx = order[s0:s0 + BATCH]
-            b = r + (a * o).sum(1)   # learnable origins: a_k'(y - o_k) <= r_k
+            b = origin_to_b(a, r, o)
             y = dopt.torch.ilp(c[idx], a, b, lb, ub, method="combopt", tau=TAU)
             # loss = mean(((y - y*) / w)^2); its gradient in y written out as the C demo computes it
             # (2 (y - y*) / (w^2 B n)), so that the runs agree to the bit with the C demo's
@@ -158,7 +172,7 @@ def train_one(task: str, mi: int, seed: int, epochs: int):
             y.backward(dy)
             opt.step()
     with torch.no_grad():
-        b = r + (a * o).sum(1)
+        b = origin_to_b(a, r, o)
         res = dopt.ilp.solve(c[NTRAIN:], a, b, lb, ub)
         yt = ystar[NTRAIN:]
         hit = ((res.status == 0) & ((res.y - yt).abs().amax(1) <= 1e-5)).double().mean().item()
