@@ -119,12 +119,16 @@ def origin_to_b(a, r, o):
 
 
 class Adam:
-    """The C demo's Adam step (src/cli/cli_args.c: cli_adam_step), in float64."""
+    """The C demo's Adam step (src/cli/cli_args.c: cli_adam_step), in float64, on numpy views
+    of the (CPU) parameters: operation by operation as the C code (1 - b1 is not 0.1 in
+    float64, and torch may divide by a scalar as a multiplication by its reciprocal), so
+    the runs agree with the C demo's to the bit. torch.optim.Adam is the same method up to
+    rounding."""
 
     def __init__(self, params, lr):
         self.params, self.lr, self.t = params, lr, 0
-        self.m1 = [torch.zeros_like(p) for p in params]
-        self.m2 = [torch.zeros_like(p) for p in params]
+        self.m1 = [np.zeros(tuple(p.shape)) for p in params]
+        self.m2 = [np.zeros(tuple(p.shape)) for p in params]
 
     @torch.no_grad()
     def step(self):
@@ -132,10 +136,12 @@ class Adam:
         self.t += 1
         c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
         for p, m1, m2 in zip(self.params, self.m1, self.m2):
-            g = p.grad   # the C expressions, operation by operation (1 - b1 is not 0.1 in float64)
-            m1.mul_(b1).add_((1 - b1) * g)
-            m2.mul_(b2).add_((1 - b2) * g * g)
-            p.sub_(self.lr * (m1 / c1) / (torch.sqrt(m2 / c2) + 1e-8))
+            x, g = p.numpy(), p.grad.numpy()   # x shares p's memory
+            m1 *= b1
+            m1 += (1 - b1) * g
+            m2 *= b2
+            m2 += (1 - b2) * g * g
+            x -= self.lr * (m1 / c1) / (np.sqrt(m2 / c2) + 1e-8)
             p.grad = None
 
 
