@@ -22,9 +22,10 @@ license), one process as in its defaults; dopt solves each batch in one call to 
 branch and bound (CPU, all threads of the default context). The dopt layers are built as
 drop-ins from PyEPO's optModel (dopt.torch.SPOPlus(optmodel) etc.), which dopt reads with its
 sense: the knapsack's maximization runs as the minimization of -c'y, with PyEPO's MAXIMIZE
-losses and gradients. For the shortest path the default (--sp-form one-sided) gives dopt the
-flow rows as 25 one-sided inequalities (the same polytope as PyEPO's 25 equalities, which the
-drop-in reads as 50 rows; --sp-form pyepo uses those: about 2x slower in dopt).
+losses and gradients. For the shortest path, dopt.ilp.Problem.from_pyepo writes PyEPO's 25
+flow equalities as 25 one-sided rows inflow - outflow <= d: the same polytope (the rows and the
+right-hand sides each sum to zero, so every row holds with equality), half the rows of writing
+each equality as two inequalities.
 
 Both libraries train the same initial model on the same batches (same seeds) with the same
 labels (PyEPO's optDataset, solved by gurobipy); the two are timed alternately within each
@@ -148,13 +149,10 @@ class DoptMethod:
     c'y over A y <= b, y binary, and runs a maximization as the minimization of -c'y).
     Costs go to dopt in float64 (the knapsack's weights then stay exact)."""
 
-    def __init__(self, prob: Problem, method: str, sp_form: str = "one-sided"):
-        import dopt.ilp
+    def __init__(self, prob: Problem, method: str):
         import dopt.torch as dt
         self.method, self.sense = method, prob.sense
-        om = prob.optmodel   # the drop-in: dopt reads PyEPO's model (two-sided flow rows for sp)
-        if prob.name == "sp" and sp_form == "one-sided":
-            om = dopt.ilp.Problem(prob.A, prob.b, 0, 1, "min")
+        om = prob.optmodel   # the drop-in: dopt reads PyEPO's model and its sense
         if method == "spo+":
             self.fn = dt.SPOPlus(om)
         elif method == "dbb":
@@ -228,11 +226,11 @@ def normalized_regret(prob: Problem, model: torch.nn.Module, solver: str) -> flo
 
 # --------------------------------------------------------------------------- training
 
-def train(prob: Problem, lib: str, method: str, epochs: int, seed: int, sp_form: str):
+def train(prob: Problem, lib: str, method: str, epochs: int, seed: int):
     torch.manual_seed(1000 + seed)
     model = torch.nn.Linear(NUM_FEAT, prob.n)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    m = PyEPOMethod(prob, method) if lib == "pyepo" else DoptMethod(prob, method, sp_form)
+    m = PyEPOMethod(prob, method) if lib == "pyepo" else DoptMethod(prob, method)
     X, C, W, Z = prob.train
     gen = torch.Generator().manual_seed(2000 + seed)
     seconds = 0.0
@@ -279,9 +277,6 @@ def main(argv=None):
     ap.add_argument("--eval", default="dopt", choices=("dopt", "gurobi"), help="solver of the test decisions")
     ap.add_argument("--check-only", action="store_true",
                     help="only compare one batch's losses and gradients through both libraries")
-    ap.add_argument("--sp-form", default="one-sided", choices=("one-sided", "pyepo"),
-                    help="dopt's shortest-path rows: inflow - outflow <= d (25 rows), or PyEPO's optModel "
-                         "read as it is (each equality as two rows, 50)")
     a = ap.parse_args(argv)
     if a.quick:
         a.degs, a.seeds, a.ntrain, a.ntest, a.epochs = "4", 2, "sp:100,ks:100", 200, "sp:3,ks:2"
@@ -322,7 +317,7 @@ def main(argv=None):
                 for method in methods:
                     order = libs if seed % 2 == 0 else libs[::-1]
                     for lib in order:
-                        model, spe = train(prob, lib, method, epochs[p], seed, a.sp_form)
+                        model, spe = train(prob, lib, method, epochs[p], seed)
                         reg = normalized_regret(prob, model, a.eval)
                         results.setdefault((p, deg, method, lib), []).append((reg, spe))
                         print(f"  {p} deg {deg} seed {seed} {method:5s} {lib:6s} regret {reg:.4f}  "
