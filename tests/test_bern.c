@@ -346,18 +346,36 @@ static void test_round_repair(void)
 
 /* ---- saturating logits, duplicate CSR columns, empty CSR arrays ------------- */
 
-/* Evaluates a dense problem (A (B, m, n), b, c) at the logits z (B, n), in
- * float64 or float32; outputs back in float64. */
-static dopt_status beval_logits(const bprob *p, const double *z, int f32, dopt_bern_estimator est, int K, double mu,
-                                bout *o)
+/* Evaluates p on the context's backend in float64 or float32, with A dense
+ * or CSR (zeros dropped), at the inputs `in` (B, n): probabilities, or logits
+ * with logits = 1. Outputs back in float64. */
+static dopt_status beval_input(const bprob *p, const double *in, int f32, int csr, int logits,
+                               dopt_bern_estimator est, int K, uint64_t seed, double mu, bout *o)
 {
-    size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8;
-    void *hA = tc_to_dtype(p->A, B * m * n, f32), *hb = tc_to_dtype(p->b, B * m, f32);
-    void *hc = tc_to_dtype(p->c, B * n, f32), *hz = tc_to_dtype(z, B * n, f32);
-    void *A = tu_dev(hA, es * B * m * n), *b = tu_dev(hb, es * B * m), *c = tu_dev(hc, es * B * n);
-    void *x = tu_dev(hz, es * B * n);
-    dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, NULL, NULL, NULL, b, c, 0};
-    dopt_bern_options opt = {est, K, 23, mu, 1};
+    size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8, nnz = 0;
+    int64_t *rp = NULL;
+    int32_t *col = NULL;
+    double *val = NULL;
+    if (csr) {
+        rp = malloc(8 * B * (m + 1));
+        col = malloc(4 * (B * m * n + 1));
+        val = malloc(8 * (B * m * n + 1));
+        for (size_t i = 0; i < B; ++i)
+            for (size_t r = 0; r < m; ++r) {
+                rp[i * (m + 1) + r] = (int64_t)nnz;
+                for (size_t j = 0; j < n; ++j)
+                    if (p->A[(i * m + r) * n + j] != 0) col[nnz] = (int32_t)j, val[nnz++] = p->A[(i * m + r) * n + j];
+                rp[i * (m + 1) + r + 1] = (int64_t)nnz;
+            }
+    }
+    void *hA = csr ? NULL : tc_to_dtype(p->A, B * m * n, f32), *hv = csr ? tc_to_dtype(val, nnz, f32) : NULL;
+    void *hb = tc_to_dtype(p->b, B * m, f32), *hc = tc_to_dtype(p->c, B * n, f32), *hx = tc_to_dtype(in, B * n, f32);
+    void *A = tu_dev(hA, es * B * m * n), *v = tu_dev(hv, es * nnz), *b = tu_dev(hb, es * B * m);
+    void *c = tu_dev(hc, es * B * n), *x = tu_dev(hx, es * B * n);
+    void *R = tu_dev(rp, 8 * B * (m + 1)), *C = tu_dev(col, 4 * nnz);
+    dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, csr ? R : NULL, csr ? C : NULL,
+                           v, b, c, 0};
+    dopt_bern_options opt = {est, K, seed, mu, logits};
     void *hl = malloc(es * B + 8), *hg = malloc(es * B * n + 8), *hls = malloc(es * B + 8), *hgs = malloc(es * B * n + 8);
     dopt_bern_result r = {tu_dev_out(hl, es * B), tu_dev_out(hg, es * B * n), tu_dev_out(hls, es * B),
                           tu_dev_out(hgs, es * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
@@ -368,9 +386,31 @@ static dopt_status beval_logits(const bprob *p, const double *z, int f32, dopt_b
     tc_from_dtype(o->lse, hls, B, f32), tc_from_dtype(o->gse, hgs, B * n, f32);
     tu_dev_free(hl, r.loss), tu_dev_free(hg, r.grad), tu_dev_free(hls, r.loss_se), tu_dev_free(hgs, r.grad_se);
     tu_dev_free(o->st, r.status);
-    tu_dev_free(hA, A), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hz, x);
-    free(hl), free(hg), free(hls), free(hgs), free(hA), free(hb), free(hc), free(hz);
+    tu_dev_free(hA, A), tu_dev_free(hv, v), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hx, x);
+    tu_dev_free(rp, R), tu_dev_free(col, C);
+    free(hl), free(hg), free(hls), free(hgs);
+    free(hA), free(hv), free(hb), free(hc), free(hx), free(rp), free(col), free(val);
     return st;
+}
+
+/* beval_input at p's xhat, given as probabilities or converted to logits. */
+static dopt_status beval_any(const bprob *p, int f32, int csr, int logits, dopt_bern_estimator est, int K,
+                             uint64_t seed, double mu, bout *o)
+{
+    size_t count = (size_t)p->B * (size_t)p->n;
+    double *in = malloc(8 * count);
+    for (size_t e = 0; e < count; ++e) in[e] = logits ? log(p->xhat[e] / (1 - p->xhat[e])) : p->xhat[e];
+    dopt_status st = beval_input(p, in, f32, csr, logits, est, K, seed, mu, o);
+    free(in);
+    return st;
+}
+
+/* Evaluates a dense problem (A (B, m, n), b, c) at the logits z (B, n), in
+ * float64 or float32; outputs back in float64. */
+static dopt_status beval_logits(const bprob *p, const double *z, int f32, dopt_bern_estimator est, int K, double mu,
+                                bout *o)
+{
+    return beval_input(p, z, f32, 0, 1, est, K, 23, mu, o);
 }
 
 /* F and dF/dlogit of one instance by enumeration in long double, from the
@@ -648,53 +688,6 @@ static void test_empty_csr(void)
 
 /* ---- the CUDA backend against the CPU backend ------------------------------- */
 
-/* Evaluates p on the context's backend in float64 or float32, with A dense
- * or CSR (zeros dropped), xhat as probabilities or as logits. */
-static dopt_status beval_any(const bprob *p, int f32, int csr, int logits, dopt_bern_estimator est, int K,
-                             uint64_t seed, double mu, bout *o)
-{
-    size_t B = (size_t)p->B, n = p->n, m = p->m, es = f32 ? 4 : 8, nnz = 0;
-    double *in = malloc(8 * B * n);
-    for (size_t e = 0; e < B * n; ++e) in[e] = logits ? log(p->xhat[e] / (1 - p->xhat[e])) : p->xhat[e];
-    int64_t *rp = NULL;
-    int32_t *col = NULL;
-    double *val = NULL;
-    if (csr) {
-        rp = malloc(8 * B * (m + 1));
-        col = malloc(4 * (B * m * n + 1));
-        val = malloc(8 * (B * m * n + 1));
-        for (size_t i = 0; i < B; ++i)
-            for (size_t r = 0; r < m; ++r) {
-                rp[i * (m + 1) + r] = (int64_t)nnz;
-                for (size_t j = 0; j < n; ++j)
-                    if (p->A[(i * m + r) * n + j] != 0) col[nnz] = (int32_t)j, val[nnz++] = p->A[(i * m + r) * n + j];
-                rp[i * (m + 1) + r + 1] = (int64_t)nnz;
-            }
-    }
-    void *hA = csr ? NULL : tc_to_dtype(p->A, B * m * n, f32), *hv = csr ? tc_to_dtype(val, nnz, f32) : NULL;
-    void *hb = tc_to_dtype(p->b, B * m, f32), *hc = tc_to_dtype(p->c, B * n, f32), *hx = tc_to_dtype(in, B * n, f32);
-    void *A = tu_dev(hA, es * B * m * n), *v = tu_dev(hv, es * nnz), *b = tu_dev(hb, es * B * m);
-    void *c = tu_dev(hc, es * B * n), *x = tu_dev(hx, es * B * n);
-    void *R = tu_dev(rp, 8 * B * (m + 1)), *C = tu_dev(col, 4 * nnz);
-    dopt_bern_problem P = {p->B, p->n, p->m, f32 ? DOPT_FLOAT32 : DOPT_FLOAT64, A, csr ? R : NULL, csr ? C : NULL,
-                           v, b, c, 0};
-    dopt_bern_options opt = {est, K, seed, mu, logits};
-    void *hl = malloc(es * B + 8), *hg = malloc(es * B * n + 8), *hls = malloc(es * B + 8), *hgs = malloc(es * B * n + 8);
-    dopt_bern_result r = {tu_dev_out(hl, es * B), tu_dev_out(hg, es * B * n), tu_dev_out(hls, es * B),
-                          tu_dev_out(hgs, es * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
-    dopt_status st = dopt_bern_eval(tu_ctx, &P, x, &opt, &r);
-    tu_host(hl, r.loss, es * B), tu_host(hg, r.grad, es * B * n), tu_host(hls, r.loss_se, es * B);
-    tu_host(hgs, r.grad_se, es * B * n), tu_host(o->st, r.status, 4 * B);
-    tc_from_dtype(o->loss, hl, B, f32), tc_from_dtype(o->grad, hg, B * n, f32);
-    tc_from_dtype(o->lse, hls, B, f32), tc_from_dtype(o->gse, hgs, B * n, f32);
-    tu_dev_free(hl, r.loss), tu_dev_free(hg, r.grad), tu_dev_free(hls, r.loss_se), tu_dev_free(hgs, r.grad_se);
-    tu_dev_free(o->st, r.status);
-    tu_dev_free(hA, A), tu_dev_free(hv, v), tu_dev_free(hb, b), tu_dev_free(hc, c), tu_dev_free(hx, x);
-    tu_dev_free(rp, R), tu_dev_free(col, C);
-    free(hl), free(hg), free(hls), free(hgs);
-    free(hA), free(hv), free(hb), free(hc), free(hx), free(in), free(rp), free(col), free(val);
-    return st;
-}
 
 /* The same evaluation here and on the CPU backend, compared under the
  * documented bounds: float64 1e-10 (loss, gradient) and 1e-6 (standard
