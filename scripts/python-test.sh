@@ -10,6 +10,13 @@
 # architectures in CUDAARCHS (default here 90-real: one architecture proves
 # that the package's CUDA build links; the full list is the C build's job).
 set -euo pipefail
+case "${1:-}" in
+-h | --help)
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  echo "usage: scripts/python-test.sh [PYTEST ARGUMENTS...]   (make test runs it; make python-test alone)"
+  exit 0
+  ;;
+esac
 cd "$(dirname "$0")/.."
 venv=${DOPT_PY_VENV:-build/.pyvenv}
 mkdir -p build

@@ -58,6 +58,21 @@ static bout bout_alloc(const bprob *p)
 
 static void bout_free(bout *o) { free(o->loss), free(o->grad), free(o->lse), free(o->gse), free(o->st); }
 
+/* dopt_bern_eval of a float64 problem staged on the backend, its outputs
+ * staged and brought back into o. */
+static dopt_status eval_f64(const dopt_bern_problem *P, const void *x, const dopt_bern_options *opt, bout *o)
+{
+    size_t B = (size_t)P->batch, n = (size_t)P->n;
+    dopt_bern_result r = {tu_dev_out(o->loss, 8 * B), tu_dev_out(o->grad, 8 * B * n), tu_dev_out(o->lse, 8 * B),
+                          tu_dev_out(o->gse, 8 * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
+    dopt_status s = dopt_bern_eval(tu_ctx, P, x, opt, &r);
+    tu_host(o->loss, r.loss, 8 * B), tu_host(o->grad, r.grad, 8 * B * n), tu_host(o->lse, r.loss_se, 8 * B);
+    tu_host(o->gse, r.grad_se, 8 * B * n), tu_host(o->st, r.status, 4 * B);
+    tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
+    tu_dev_free(o->gse, r.grad_se), tu_dev_free(o->st, r.status);
+    return s;
+}
+
 static dopt_status beval(const bprob *p, dopt_bern_estimator est, int K, uint64_t seed, double mu, bout *o)
 {
     size_t B = (size_t)p->B, n = p->n, m = p->m;
@@ -65,13 +80,7 @@ static dopt_status beval(const bprob *p, dopt_bern_estimator est, int K, uint64_
          *x = tu_dev(p->xhat, 8 * B * n);
     dopt_bern_problem P = {p->B, p->n, p->m, DOPT_FLOAT64, A, NULL, NULL, NULL, b, c, 0};
     dopt_bern_options opt = {est, K, seed, mu, 0};
-    dopt_bern_result r = {tu_dev_out(o->loss, 8 * B), tu_dev_out(o->grad, 8 * B * n), tu_dev_out(o->lse, 8 * B),
-                          tu_dev_out(o->gse, 8 * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
-    dopt_status s = dopt_bern_eval(tu_ctx, &P, x, &opt, &r);
-    tu_host(o->loss, r.loss, 8 * B), tu_host(o->grad, r.grad, 8 * B * n), tu_host(o->lse, r.loss_se, 8 * B);
-    tu_host(o->gse, r.grad_se, 8 * B * n), tu_host(o->st, r.status, 4 * B);
-    tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
-    tu_dev_free(o->gse, r.grad_se), tu_dev_free(o->st, r.status);
+    dopt_status s = eval_f64(&P, x, &opt, o);
     tu_dev_free(p->A, A), tu_dev_free(p->b, b), tu_dev_free(p->c, c), tu_dev_free(p->xhat, x);
     return s;
 }
@@ -552,13 +561,7 @@ static dopt_status beval_csr(int64_t B, int n, int m, const int64_t *rp, const i
     void *db = tu_dev(b, 8 * cb * m), *dc = tu_dev(c, 8 * cc * n), *dx = tu_dev(xhat, 8 * (size_t)B * n);
     dopt_bern_problem P = {B, n, m, DOPT_FLOAT64, NULL, (const int64_t *)R, (const int32_t *)C, V, db, dc, shared};
     dopt_bern_options opt = {est, K, 3, 2.0, 0};
-    dopt_bern_result r = {tu_dev_out(o->loss, 8 * B), tu_dev_out(o->grad, 8 * B * n), tu_dev_out(o->lse, 8 * B),
-                          tu_dev_out(o->gse, 8 * B * n), (int32_t *)tu_dev_out(o->st, 4 * B)};
-    dopt_status s = dopt_bern_eval(tu_ctx, &P, dx, &opt, &r);
-    tu_host(o->loss, r.loss, 8 * B), tu_host(o->grad, r.grad, 8 * B * n), tu_host(o->lse, r.loss_se, 8 * B);
-    tu_host(o->gse, r.grad_se, 8 * B * n), tu_host(o->st, r.status, 4 * B);
-    tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
-    tu_dev_free(o->gse, r.grad_se), tu_dev_free(o->st, r.status);
+    dopt_status s = eval_f64(&P, dx, &opt, o);
     bfree_in(rp, R), bfree_in(col, C), bfree_in(val, V), bfree_in(b, db), bfree_in(c, dc);
     bfree_in(xhat, dx);
     return s;
