@@ -160,11 +160,14 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     res->seconds = milp_wall_seconds() - t0;
     res->nodes = Cbc_getNodeCount(model);
     const double *x = Cbc_bestSolution(model);
+    /* A limit is checked before "infeasible": Cbc stopped by its clock in
+     * preprocessing can report a feasible model proven infeasible (seen: a
+     * queued job of a batched search reaching Cbc with little time left). */
     if (Cbc_isProvenOptimal(model)) res->status = DOPT_SOLVED;
-    else if (Cbc_isProvenInfeasible(model)) res->status = DOPT_PRIMAL_INFEASIBLE;
-    else if (Cbc_isContinuousUnbounded(model)) res->status = DOPT_DUAL_INFEASIBLE;
     else if (Cbc_isSecondsLimitReached(model) || Cbc_isNodeLimitReached(model) || Cbc_status(model) == 1)
         res->status = DOPT_ITERATION_LIMIT;
+    else if (Cbc_isProvenInfeasible(model)) res->status = DOPT_PRIMAL_INFEASIBLE;
+    else if (Cbc_isContinuousUnbounded(model)) res->status = DOPT_DUAL_INFEASIBLE;
     else res->status = DOPT_NUMERICAL_FAILURE;
     res->has_solution = x != NULL && (res->status == DOPT_SOLVED || res->status == DOPT_ITERATION_LIMIT);
     if (res->has_solution) {
