@@ -123,6 +123,18 @@ int main(int argc, char **argv)
         dopt_npz_free(&z);
     }
     CHECK(all_failed, "a truncated archive was accepted or failed without a message");
+    /* every single byte damaged in turn: a message or (a byte nothing checks,
+     * e.g. a timestamp) a successful read, never a crash or a huge allocation */
+    int crashed_silently = 0;
+    for (long pos = 0; pos < l1; ++pos) {
+        memcpy(copy, b1, (size_t)l1);
+        copy[pos] ^= 0xFF;
+        write_bytes(bad, copy, l1);
+        dopt_status s = dopt_npz_read(tu_ctx, bad, &z);
+        if (s != DOPT_OK && message()[0] == 0) crashed_silently = 1;
+        dopt_npz_free(&z);
+    }
+    CHECK(!crashed_silently, "a damaged archive failed without a message");
     /* not a zip; missing file; a .npy is not a .npz */
     write_bytes(bad, (const unsigned char *)"hello, this is no zip archive at all", 36);
     CHECK(dopt_npz_read(tu_ctx, bad, &z) == DOPT_ERR_INVALID_ARGUMENT && strstr(message(), "zip"), "not a zip: %s",

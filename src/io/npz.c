@@ -95,10 +95,11 @@ typedef struct {
 /* Finds the end-of-central-directory record (the comment may follow it)
  * and the central directory's offset, size and entry count, zip64 or not. */
 static dopt_status find_directory(dopt_context *ctx, const char *path, FILE *f, uint64_t *cd_off, uint64_t *cd_size,
-                                  uint64_t *entries)
+                                  uint64_t *entries, uint64_t *file_size)
 {
     if (fseek(f, 0, SEEK_END) != 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: cannot seek", path);
     long end = ftell(f);
+    *file_size = end > 0 ? (uint64_t)end : 0;
     if (end < 22) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: not a .npz (zip) file: too short", path);
     size_t tail = (size_t)(end < 65557 ? end : 65557); /* 22 + the longest comment */
     unsigned char *buf = (unsigned char *)malloc(tail);
@@ -145,10 +146,11 @@ static dopt_status find_directory(dopt_context *ctx, const char *path, FILE *f, 
 }
 
 /* Parses the central directory into members (names malloc'ed). */
-static dopt_status read_directory(dopt_context *ctx, const char *path, FILE *f, zip_member **out, uint64_t *count)
+static dopt_status read_directory(dopt_context *ctx, const char *path, FILE *f, zip_member **out, uint64_t *count,
+                                  uint64_t *file_size)
 {
     uint64_t cd_off = 0, cd_size = 0, entries = 0;
-    DOPT_TRY(find_directory(ctx, path, f, &cd_off, &cd_size, &entries));
+    DOPT_TRY(find_directory(ctx, path, f, &cd_off, &cd_size, &entries, file_size));
     if (entries > cd_size / 46)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: central directory too small for %llu entries", path,
                          (unsigned long long)entries);
@@ -218,8 +220,8 @@ static dopt_status read_directory(dopt_context *ctx, const char *path, FILE *f, 
 }
 
 /* The member's bytes, uncompressed and CRC-checked, in a malloc'ed block. */
-static dopt_status member_bytes(dopt_context *ctx, const char *path, FILE *f, const zip_member *z,
-                                unsigned char **out)
+static dopt_status member_bytes(dopt_context *ctx, const char *path, FILE *f, uint64_t file_size,
+                                const zip_member *z, unsigned char **out)
 {
     *out = NULL;
     unsigned char lh[30];
@@ -238,8 +240,15 @@ static dopt_status member_bytes(dopt_context *ctx, const char *path, FILE *f, co
                          path, z->name);
 #endif
     uint64_t data = z->offset + 30 + get16(lh + 26) + get16(lh + 28);
-    if (z->usize > ((uint64_t)1 << 42) || z->csize > ((uint64_t)1 << 42))
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: member '%s' too large", path, z->name);
+    /* sizes are checked against the file before anything is allocated, so a
+     * damaged size field is a message, not a huge allocation: the data must
+     * lie inside the file, a stored member's sizes agree, and deflate expands
+     * by at most 1032:1 */
+    if (data > file_size || z->csize > file_size - data)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: member '%s' extends past the end of the file", path,
+                         z->name);
+    if ((z->method == 0 && z->usize != z->csize) || (z->method == 8 && z->usize / 1032 > z->csize))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: member '%s': inconsistent sizes", path, z->name);
     unsigned char *raw = (unsigned char *)malloc(z->csize ? z->csize : 1);
     if (!raw) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of memory for member '%s'", path, z->name);
     if (!read_at(f, data, raw, z->csize)) {
@@ -309,7 +318,8 @@ dopt_status dopt_npz_read(dopt_context *ctx, const char *path, dopt_npz *out)
                          errno == ENOENT ? "no such file" : strerror(errno));
     zip_member *m = NULL;
     uint64_t count = 0;
-    dopt_status st = read_directory(ctx, path, f, &m, &count);
+    uint64_t file_size = 0;
+    dopt_status st = read_directory(ctx, path, f, &m, &count, &file_size);
     if (st == DOPT_OK) {
         out->names = (char **)calloc(count ? count : 1, sizeof *out->names);
         out->arrays = (dopt_npy *)calloc(count ? count : 1, sizeof *out->arrays);
@@ -325,7 +335,7 @@ dopt_status dopt_npz_read(dopt_context *ctx, const char *path, dopt_npz *out)
             break;
         }
         unsigned char *bytes;
-        st = member_bytes(ctx, path, f, z, &bytes);
+        st = member_bytes(ctx, path, f, file_size, z, &bytes);
         if (st != DOPT_OK) break;
         char label[1024];
         snprintf(label, sizeof label, "%s['%s']", path, z->name);
