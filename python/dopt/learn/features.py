@@ -39,7 +39,7 @@ VAR_FEATURES = (
 )
 VAR_LP_FEATURES = (
     "sol_val",        # x*_j of the LP relaxation (raw, as in the paper)
-    "sol_frac",       # x*_j - floor(x*_j + tol), clipped at 0; 0 for continuous columns
+    "sol_frac",       # f = x*_j - floor(x*_j + tol); 0 when f <= tol or the column is continuous
     "sol_is_at_lb",   # |x*_j - lo_j| <= tol * max(1, |lo_j|), lo_j finite
     "sol_is_at_ub",   # |x*_j - hi_j| <= tol * max(1, |hi_j|), hi_j finite
 )
@@ -218,7 +218,10 @@ def instance_graph(model, *, lp=False, lp_solution=None, tol=DEFAULT_TOL):
     x_lp = None
     if lp:
         x_lp = _lp_point(model, lp_solution).copy()
-        frac = np.where(integer, np.maximum(x_lp - np.floor(x_lp + tol), 0.0), 0.0)
+        # fractional part, counted from the integer x* is within tol of (SCIP's
+        # feasible floor), and 0 when x* is that close to an integer
+        frac = x_lp - np.floor(x_lp + tol)
+        frac = np.where(integer & (frac > tol), frac, 0.0)
 
         def close(a, target):
             with np.errstate(invalid="ignore"):
