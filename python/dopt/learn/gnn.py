@@ -14,8 +14,8 @@ variables -> constraints, then one constraints -> variables, each
     h_target  = MLP([LN(sum of messages into target), h_target])
 
 then an MLP to one logit per variable. The paper's scale-only PreNormLayer
-inside the convolutions is a LayerNorm here (as in the authors' PyTorch
-version).
+inside the convolutions is a LayerNorm here (as in the common PyTorch ports
+of this network).
 """
 
 import torch
