@@ -433,3 +433,25 @@ def test_pyg_batch_gives_the_same_logits(tiny):
     pyg = Batch.from_data_list([g.to_pyg() for g in graphs])
     torch.testing.assert_close(net(pyg), net(batch), rtol=0, atol=1e-6)
     assert [p.shape[0] for p in learn.split_logits(net(pyg), pyg)] == [m.n for m in models]
+
+
+# ---- the block layout is what dopt's block Bernoulli call takes ------------------------------------------
+@pytest.mark.skipif(not hasattr(dopt.bern, "evaluate_blocks"), reason="dopt.bern.evaluate_blocks (ragged "
+                    "Bernoulli, issue 13) is not in this build")
+def test_graph_batch_feeds_the_block_bernoulli_call():
+    # exact expectations (n <= 16) do not depend on the sampling counters, so the
+    # block call on the batch must give each instance's own uniform result
+    models = [mm.generate("sc", rows=r, cols=k, density=0.5, seed=s) for r, k, s in ((5, 8, 0), (7, 12, 1),
+                                                                                      (4, 6, 2))]
+    batch = learn.batch_graphs(models)
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=batch.num_vars)
+    block = dopt.bern.evaluate_blocks(logits, batch.var_ptr, batch.A, batch.b, batch.c, con_ptr=batch.con_ptr,
+                                      estimator="exact", logits=True, mu=2.0)
+    assert block.loss.shape == (3,) and block.grad.shape == (batch.num_vars,)
+    np.testing.assert_array_equal(block.status, 0)
+    for i, part in enumerate(batch.split_vars(logits)):
+        row_ptr, col_idx, values, b, c = batch.instance(i)
+        alone = dopt.bern.evaluate(part, (row_ptr, col_idx, values), b, c, estimator="exact", logits=True, mu=2.0)
+        np.testing.assert_allclose(block.loss[i], alone.loss, rtol=1e-13)
+        np.testing.assert_allclose(batch.split_vars(block.grad)[i], alone.grad, rtol=1e-12, atol=1e-14)
