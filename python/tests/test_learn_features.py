@@ -194,6 +194,33 @@ def test_infeasible_relaxation_is_a_clear_error():
         learn.instance_graph(model, lp=True)
 
 
+@pytest.mark.parametrize("family, params", [("sc", dict(rows=20, cols=30, density=0.2)),
+                                            ("ca", dict(items=10, bids=20)),
+                                            ("cfl", dict(customers=5, facilities=4)),
+                                            ("mis", dict(nodes=15, affinity=2))])
+def test_generator_families(family, params):
+    model = mm.generate(family, seed=3, **params)
+    lp = mm.have_cbc()
+    g = learn.instance_graph(model, lp=lp)
+    assert g.var_features.shape == (model.n, 10 if lp else 6)
+    assert np.isfinite(g.var_features).all() and np.isfinite(g.con_features).all()
+    assert np.isfinite(g.edge_features).all()
+    np.testing.assert_array_equal(g.var_features[:, :3].sum(axis=1), 1)  # the type is one-hot
+    assert (np.abs(g.con_features[:, 0]) <= 1 + 1e-12).all() and (np.abs(g.edge_features) <= 1 + 1e-12).all()
+    edge_norms = np.sqrt(np.bincount(g.edge_index[0], weights=g.edge_features[:, 0] ** 2, minlength=g.m))
+    np.testing.assert_allclose(edge_norms[np.diff(g.row_ptr) > 0], 1, rtol=1e-12)  # rows normalized
+    if lp:
+        activity = model.dense() @ g.lp_solution  # the LP point satisfies the rows (not integrality)
+        assert (activity >= model.row_lo - 1e-6).all() and (activity <= model.row_hi + 1e-6).all()
+    if model.binary.all():
+        form = mm.to_binary_form(model)
+        np.testing.assert_array_equal(form.values, g.values)
+        np.testing.assert_array_equal(form.b, g.b)
+    else:
+        with pytest.raises(dopt.Error, match="not binary"):
+            learn.binary_batch([model])
+
+
 # ---- batching --------------------------------------------------------------------------------------------
 def three_models(tiny):
     return [mm.generate("sc", rows=8, cols=10, density=0.3, seed=1), tiny,
