@@ -7,6 +7,7 @@ problems per call, on CPUs and CUDA GPUs.
     dopt.bern       Bernoulli surrogates of binary ILPs (DiffILO, correct gradients)
     dopt.diffusion  diffusion sampling and guidance for MILP (SRG)
     dopt.milp       MILP models, MPS files, generators, Cbc, predict-and-search
+    dopt.learn      MILP instances as graphs with Gasse et al. features, batching, a bipartite GCN
     dopt.torch      PyTorch autograd layers and custom operators (needs torch)
 
 Every function takes numpy arrays (runs on the CPU, returns numpy) or torch
@@ -34,7 +35,7 @@ class InstanceStatus(enum.IntEnum):
     INVALID_DATA = 5
 
 
-_SUBMODULES = ("qp", "ilp", "bern", "diffusion", "milp", "torch")
+_SUBMODULES = ("qp", "ilp", "bern", "diffusion", "milp", "learn", "torch")
 
 
 def __getattr__(name):

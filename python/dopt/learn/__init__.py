@@ -1,0 +1,39 @@
+"""dopt.learn: MILP instances as graphs for learned predictors (GNN-guided
+MILP, issue 14). docs/LEARN.md describes every feature and the network.
+
+    instance_graph(model, lp=False)   a dopt.milp.Model as a bipartite
+                                      variable-constraint graph with Gasse et
+                                      al. 2019's solver-free features
+    batch_graphs(items)               a heterogeneous batch of them in PyG's
+                                      block layout (var_ptr, con_ptr, one CSR)
+    binary_batch(models, sense)       dopt.milp.to_binary_form of every model
+                                      in the same block layout
+    BipartiteGCN                      Gasse et al.'s bipartite GCN in plain
+                                      torch: one logit per variable (needs torch)
+
+features and graph need numpy only; the network classes import torch when
+first used.
+"""
+
+import importlib
+
+from .features import (CON_FEATURES, CON_LP_FEATURES, DEFAULT_TOL, EDGE_FEATURES, VAR_FEATURES, VAR_LP_FEATURES,
+                       InstanceGraph, instance_graph)
+from .graph import BlockBatch, GraphBatch, batch_graphs, binary_batch, ptr_from_sizes
+
+_TORCH_NAMES = ("BipartiteGCN", "BipartiteConv", "PreNorm", "graph_tensors", "split_logits")
+
+
+def __getattr__(name):
+    # the network needs torch: imported on first use so that features and
+    # batching work without it
+    if name in _TORCH_NAMES:
+        return getattr(importlib.import_module(".gnn", __name__), name)
+    if name == "gnn":
+        return importlib.import_module(".gnn", __name__)
+    raise AttributeError(f"module 'dopt.learn' has no attribute {name!r}")
+
+
+__all__ = ["InstanceGraph", "instance_graph", "VAR_FEATURES", "VAR_LP_FEATURES", "CON_FEATURES", "CON_LP_FEATURES",
+           "EDGE_FEATURES", "DEFAULT_TOL", "BlockBatch", "GraphBatch", "batch_graphs", "binary_batch",
+           "ptr_from_sizes", *_TORCH_NAMES]
