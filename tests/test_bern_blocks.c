@@ -337,6 +337,73 @@ static void test_heterogeneous(void)
     blk_free(&h);
 }
 
+/* Padding changes nothing: the block batch against a uniform batch padded
+ * to the largest instance (padded variables: c = 0 and in no row; padded
+ * rows: no entries and b = 1, so 0 <= 1 never binds). Every sample of a
+ * real coordinate uses its own counter, so the real coordinates' results
+ * are bitwise the same; the exact estimator enumerates the padded
+ * coordinates too (same value, other rounding) and is left out. */
+static void test_padding(void)
+{
+    enum { B = 10 };
+    int n[B] = {3, 12, 1, 5, 9, 7, 2, 11, 4, 6}, m[B] = {2, 5, 1, 0, 6, 3, 2, 4, 7, 1};
+    blk h = blk_make(B, n, m, 31);
+    int N = 0, M = 0;
+    for (int i = 0; i < B; ++i) N = n[i] > N ? n[i] : N, M = m[i] > M ? m[i] : M;
+    /* the padded data as a block batch of equal sizes (run_uniform turns it into the uniform call) */
+    blk p;
+    int64_t nnz = blk_nnz(&h);
+    p.B = B;
+    p.vp = calloc(B + 1, 8), p.cp = calloc(B + 1, 8), p.rp = calloc((size_t)B * M + 1, 8);
+    p.col = calloc((size_t)nnz + 1, 4), p.val = calloc((size_t)nnz + 1, 8), p.b = calloc((size_t)B * M, 8);
+    p.c = calloc((size_t)B * N, 8), p.x = calloc((size_t)B * N, 8);
+    for (int i = 0; i < B; ++i) {
+        p.vp[i + 1] = p.vp[i] + N, p.cp[i + 1] = p.cp[i] + M;
+        for (int r = 0; r < M; ++r) {
+            int64_t row = (int64_t)i * M + r;
+            p.rp[row + 1] = r < m[i] ? p.rp[row] + (h.rp[h.cp[i] + r + 1] - h.rp[h.cp[i] + r]) : p.rp[row];
+            p.b[row] = r < m[i] ? h.b[h.cp[i] + r] : 1;
+            for (int64_t e = 0; r < m[i] && e < p.rp[row + 1] - p.rp[row]; ++e) {
+                p.col[p.rp[row] + e] = (int32_t)(h.col[h.rp[h.cp[i] + r] + e] - h.vp[i] + p.vp[i]);
+                p.val[p.rp[row] + e] = h.val[h.rp[h.cp[i] + r] + e];
+            }
+        }
+        for (int j = 0; j < N; ++j) {
+            p.c[(int64_t)i * N + j] = j < n[i] ? h.c[h.vp[i] + j] : 0;
+            p.x[(int64_t)i * N + j] = j < n[i] ? h.x[h.vp[i] + j] : 0.5; /* logit 0 */
+        }
+    }
+    for (int est = 0; est <= 2; ++est)
+        for (int logits = 0; logits <= 1; ++logits) {
+            dopt_bern_options o;
+            dopt_bern_options_default(&o);
+            o.estimator = (dopt_bern_estimator)est, o.samples = 12, o.seed = 3, o.logits = logits;
+            outs a = outs_new(B, blk_vars(&h), 0), u = outs_new(B, (int64_t)B * N, 0);
+            CHECK_OK(run_blocks(&h, 0, &o, 0, &a));
+            CHECK_OK(run_uniform(&p, N, M, 0, &o, 0, &u));
+            for (int i = 0; i < B; ++i) {
+                const double *ag = (double *)a.grad + h.vp[i], *ug = (double *)u.grad + (int64_t)i * N;
+                const double *as = (double *)a.gse + h.vp[i], *us = (double *)u.gse + (int64_t)i * N;
+                CHECK(((double *)a.loss)[i] == ((double *)u.loss)[i] && ((double *)a.lse)[i] == ((double *)u.lse)[i] &&
+                          same_bytes(ag, ug, 8 * (size_t)n[i]) && same_bytes(as, us, 8 * (size_t)n[i]) &&
+                          a.st[i] == u.st[i],
+                      "%s logits %d: padding changed instance %d", est_name[est], logits, i);
+            }
+            outs_free(&a), outs_free(&u);
+        }
+    outs a = outs_new(B, blk_vars(&h), 0), u = outs_new(B, (int64_t)B * N, 0);
+    CHECK_OK(run_blocks(&h, 0, NULL, 1, &a));
+    for (int i = 0; i < B * N; ++i) p.x[i] = p.x[i] == 0.5 && i % N >= n[i / N] ? 0 : p.x[i]; /* padded: round to 0 */
+    CHECK_OK(run_uniform(&p, N, M, 0, NULL, 1, &u));
+    for (int i = 0; i < B; ++i) {
+        CHECK(a.st[i] == u.st[i] && same_bytes((double *)a.x + h.vp[i], (double *)u.x + (int64_t)i * N, 8 * (size_t)n[i]),
+              "rounding: padding changed instance %d", i);
+        for (int j = n[i]; j < N; ++j) CHECK(((double *)u.x)[(int64_t)i * N + j] == 0, "a padded variable set");
+    }
+    outs_free(&a), outs_free(&u);
+    blk_free(&p), blk_free(&h);
+}
+
 /* Bad rows are that instance's status 5; the others keep their bits. */
 static void test_bad_rows(void)
 {
@@ -497,6 +564,7 @@ int main(int argc, char **argv)
     tu_init(argc, argv);
     test_equal_sizes();
     test_heterogeneous();
+    test_padding();
     test_bad_rows();
     test_bad_offsets();
     test_many();

@@ -321,6 +321,63 @@ static void test_heterogeneous(void)
     dblk_free(&h);
 }
 
+/* Padding changes nothing: the block batch against the uniform calls on the
+ * same instances padded to the largest (padded variables: c = 0, x* = 0, in
+ * no row, state 0; padded rows: no entries, b = -1, so 0 >= -1 always
+ * holds). The noise of a real coordinate has its own counter, so every
+ * call's real coordinates are bitwise the same. */
+static void test_padding(void)
+{
+    enum { B = 6, S = 3 };
+    int n[B] = {4, 9, 1, 6, 3, 7}, m[B] = {2, 5, 1, 0, 3, 2};
+    dblk h = dblk_make(B, S, n, m, 17);
+    int N = 0, M = 0;
+    for (int i = 0; i < B; ++i) N = n[i] > N ? n[i] : N, M = m[i] > M ? m[i] : M;
+    dblk p;
+    memset(&p, 0, sizeof p);
+    p.B = B, p.S = S;
+    int64_t nnz = dz(&h);
+    p.vp = calloc(B + 1, 8), p.cp = calloc(B + 1, 8), p.rp = calloc((size_t)B * M + 1, 8);
+    p.col = calloc((size_t)nnz + 1, 4), p.val = dalloc(nnz), p.b = dalloc(B * M), p.c = dalloc(B * N);
+    p.xref = dalloc(B * N);
+    double *const src[5] = {h.x0, h.eh, h.xt, h.eps, h.xc};
+    double **dst[5] = {&p.x0, &p.eh, &p.xt, &p.eps, &p.xc};
+    for (int a = 0; a < 5; ++a) *dst[a] = dalloc(S * B * N);
+    for (int i = 0; i < B; ++i) {
+        p.vp[i + 1] = p.vp[i] + N, p.cp[i + 1] = p.cp[i] + M;
+        for (int r = 0; r < M; ++r) {
+            int64_t row = (int64_t)i * M + r, e0 = r < m[i] ? h.rp[h.cp[i] + r] : 0;
+            int64_t len = r < m[i] ? h.rp[h.cp[i] + r + 1] - e0 : 0;
+            p.rp[row + 1] = p.rp[row] + len;
+            p.b[row] = r < m[i] ? h.b[h.cp[i] + r] : -1;
+            for (int64_t e = 0; e < len; ++e)
+                p.col[p.rp[row] + e] = (int32_t)(h.col[e0 + e] - h.vp[i] + p.vp[i]), p.val[p.rp[row] + e] = h.val[e0 + e];
+        }
+        for (int j = 0; j < n[i]; ++j) p.c[i * N + j] = h.c[h.vp[i] + j], p.xref[i * N + j] = h.xref[h.vp[i] + j];
+        for (int k = 0; k < S; ++k)
+            for (int a = 0; a < 5; ++a)
+                memcpy(*dst[a] + ((int64_t)i * S + k) * N, src[a] + S * h.vp[i] + (int64_t)k * n[i],
+                       sizeof(double) * (size_t)n[i]);
+    }
+    res a, u;
+    CHECK_OK(run_all(&h, 0, 0, &a));
+    CHECK_OK(run_all(&p, 1, 0, &u));
+    for (int i = 0; i < B; ++i) {
+        for (int k = 0; k < S; ++k)
+            for (int op = 0; op < 9; ++op) {
+                const double *ra = (const double *)a.state[op] + S * h.vp[i] + (int64_t)k * n[i];
+                const double *ru = (const double *)u.state[op] + ((int64_t)i * S + k) * N;
+                CHECK(same(ra, ru, 8 * (size_t)n[i]), "padding changed instance %d sample %d: %s", i, k, op_name[op]);
+            }
+        CHECK(same((double *)a.obj + i * S, (double *)u.obj + i * S, 8 * S) &&
+                  same((double *)a.viol + i * S, (double *)u.viol + i * S, 8 * S) && a.best[i] == u.best[i] &&
+                  same((double *)a.bestx + h.vp[i], (double *)u.bestx + (int64_t)i * N, 8 * (size_t)n[i]),
+              "padding changed instance %d's candidates", i);
+    }
+    res_free(&a), res_free(&u);
+    dblk_free(&p), dblk_free(&h);
+}
+
 /* A call with bad blocks: DOPT_ERR_INVALID_ARGUMENT whose message has want. */
 static void expect(dopt_status s, const char *want, const char *what)
 {
@@ -414,6 +471,7 @@ int main(int argc, char **argv)
     tu_init(argc, argv);
     test_equal_sizes();
     test_heterogeneous();
+    test_padding();
     test_bad_input();
     return tu_finish("test_diffusion_blocks");
 }
