@@ -336,9 +336,9 @@ static grads uniform_backward(const rprob *p, int64_t i, int64_t copies, int f32
     grads r = {malloc(8 * m * n + 8), malloc(8 * m + 8), malloc(8 * n + 8)};
     memcpy(r.dA, A + (C - 1) * m * n, 8 * m * n), memcpy(r.db, b + (C - 1) * m, 8 * m);
     memcpy(r.dc, c + (C - 1) * n, 8 * n);
-    free(A), free(b), free(c), free(ys), free(dys), free(sts);
     tc_buf_done(&yb, NULL), tc_buf_done(&dyb, NULL);
     tu_dev_free(sts, sd);
+    free(A), free(b), free(c), free(ys), free(dys), free(sts);
     unstage(&s);
     ufree(&u);
     return r;
