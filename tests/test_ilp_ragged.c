@@ -540,6 +540,85 @@ static void test_equal_sizes(int f32)
     rfree(&p);
 }
 
+/* ---- padding changes nothing ---------------------------------------------------- */
+/* The ILP layer never pads, but a caller (or a scheduler grouping sizes)
+ * may: padded variables fixed at 0 (lb = ub = 0) with zero cost, padded
+ * rows absent (b = +inf, A row 0). Why that is exact: a fixed column never
+ * enters the basis (the ratio test skips fixed columns) and is integral, an
+ * absent row is 0'y <= 0 with its slack basic at 0, never violated and
+ * never chosen by a refactor (its entries in real columns are 0); every
+ * real tableau entry is computed from the same real entries, and the
+ * padded terms add exact zeros. The perturbed noise of coordinate j does
+ * not depend on n. So solution, status, nodes and every gradient of the
+ * real entries are bitwise those of the ragged batch. */
+static void test_padding_invariance(int f32)
+{
+    const char *what = f32 ? "padded f32" : "padded f64";
+    rprob p = random_ragged(40, 10, 8, 0, 1, 555 + f32);
+    int64_t B = p.B;
+    int N = 0, M = 0;
+    for (int64_t i = 0; i < B; ++i) N = p.n[i] > N ? p.n[i] : N, M = p.m[i] > M ? p.m[i] : M;
+    size_t nN = (size_t)B * N, nA = (size_t)B * M * N, nM = (size_t)B * M;
+    double *c = calloc(nN, 8), *A = calloc(nA + 1, 8), *b = malloc(8 * nM + 8), *lb = calloc(nN, 8),
+           *ub = calloc(nN, 8), *dyp = calloc(nN, 8), *dy = malloc(8 * p.on[B]);
+    for (int64_t e = 0; e < p.on[B]; ++e) dy[e] = round(8 * tu_normal()) / 8;
+    for (int64_t i = 0; i < B; ++i) {
+        int n = p.n[i], m = p.m[i];
+        for (int j = 0; j < n; ++j) {
+            c[i * N + j] = p.c[p.on[i] + j], ub[i * N + j] = 1, dyp[i * N + j] = dy[p.on[i] + j];
+        }
+        for (int r = 0; r < M; ++r) {
+            b[i * M + r] = r < m ? p.b[p.om[i] + r] : INFINITY;
+            for (int j = 0; j < n && r < m; ++j) A[(i * M + r) * N + j] = p.A[p.omn[i] + (int64_t)r * n + j];
+        }
+    }
+    staged rs = stage_ragged(&p, f32);
+    dopt_ilp_ragged_problem R = ragged_of(&p, &rs, f32);
+    staged ps = stage_arrays(c, nN, A, nA, b, nM, lb, ub, f32);
+    dopt_ilp_problem U = {B, N, M, R.dtype, ps.c.dev, ps.A.dev, ps.b.dev, ps.lb.dev, ps.ub.dev, 0};
+    sol_h r = sol_alloc(B, p.on[B]), u = sol_alloc(B, nN);
+    run_solve(call_ragged_solve, &R, B, p.on[B], f32, &r);
+    run_solve(call_uniform_solve, &U, B, nN, f32, &u);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        bad += memcmp(r.y + p.on[i], u.y + i * N, 8 * (size_t)p.n[i]) != 0;
+        for (int j = p.n[i]; j < N; ++j) bad += u.y[i * N + j] != 0;
+        bad += memcmp(&r.obj[i], &u.obj[i], 8) != 0 || r.status[i] != u.status[i] || r.nodes[i] != u.nodes[i];
+    }
+    CHECK(bad == 0, "%s: %lld differences in y, obj, status or nodes", what, (long long)bad);
+    tc_buf ry = tc_buf_in(r.y, p.on[B], f32), rdy = tc_buf_in(dy, p.on[B], f32);
+    tc_buf uy = tc_buf_in(u.y, nN, f32), udy = tc_buf_in(dyp, nN, f32);
+    int32_t *rst = tu_dev(r.status, 4 * B), *ust = tu_dev(u.status, 4 * B);
+    for (int method = 0; method < 4; ++method) {
+        dopt_ilp_grad_options g = grad_opts(method);
+        tc_buf gA = out_buf(p.omn[B], f32), gb = out_buf(p.om[B], f32), gc = out_buf(p.on[B], f32);
+        tc_buf hA = out_buf(nA, f32), hb = out_buf(nM, f32), hc = out_buf(nN, f32);
+        CHECK_OK(dopt_ilp_ragged_backward(tu_ctx, &R, NULL, &g, ry.dev, rst, rdy.dev, gA.dev, gb.dev, gc.dev));
+        CHECK_OK(dopt_ilp_backward(tu_ctx, &U, NULL, &g, uy.dev, ust, udy.dev, hA.dev, hb.dev, hc.dev));
+        double *dA = malloc(8 * p.omn[B] + 8), *db = malloc(8 * p.om[B] + 8), *dc = malloc(8 * p.on[B] + 8);
+        double *eA = malloc(8 * nA + 8), *eb = malloc(8 * nM + 8), *ec = malloc(8 * nN + 8);
+        tc_buf_done(&gA, dA), tc_buf_done(&gb, db), tc_buf_done(&gc, dc);
+        tc_buf_done(&hA, eA), tc_buf_done(&hb, eb), tc_buf_done(&hc, ec);
+        bad = 0;
+        for (int64_t i = 0; i < B; ++i) {
+            int n = p.n[i], m = p.m[i];
+            bad += memcmp(dc + p.on[i], ec + i * N, 8 * (size_t)n) != 0;
+            bad += memcmp(db + p.om[i], eb + i * M, 8 * (size_t)m) != 0;
+            for (int row = 0; row < m; ++row)
+                bad += memcmp(dA + p.omn[i] + (int64_t)row * n, eA + (i * M + row) * N, 8 * (size_t)n) != 0;
+        }
+        CHECK(bad == 0, "%s %s: %lld gradient blocks differ from the ragged batch's", what, method_name[method],
+              (long long)bad);
+        free(dA), free(db), free(dc), free(eA), free(eb), free(ec);
+    }
+    tc_buf_done(&ry, NULL), tc_buf_done(&rdy, NULL), tc_buf_done(&uy, NULL), tc_buf_done(&udy, NULL);
+    tu_dev_free(r.status, rst), tu_dev_free(u.status, ust);
+    sol_free(&r), sol_free(&u);
+    unstage(&rs), unstage(&ps);
+    free(c), free(A), free(b), free(lb), free(ub), free(dyp), free(dy);
+    rfree(&p);
+}
+
 /* ---- bad input ------------------------------------------------------------------- */
 static void expect_error(const char *what, dopt_status st, const char *needle)
 {
@@ -659,6 +738,8 @@ int main(int argc, char **argv)
             for (int threads = 1; threads <= 2; ++threads) test_heterogeneous(f32, bounds, threads);
     test_equal_sizes(0);
     test_equal_sizes(1);
+    test_padding_invariance(0);
+    test_padding_invariance(1);
     if (!tu_cuda()) test_bad_input(); /* passes host arrays */
     test_stress();
     if (tc_cpu) tc_release();
