@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "qp_generate.h"
 #include "qp_ipm.h"
+#include "bench_qp_model.h"
 
 typedef struct {
     int64_t B;
@@ -23,15 +24,13 @@ typedef struct {
     int64_t solved;
 } bench_row;
 
-/* Flops of one factorization of K (form H_rho, Cholesky, Schur complement). */
-static double factor_flops(int n, int m, int k)
+double bench_qp_factor_flops(int n, int m, int k)
 {
     double dn = n, dm = m, dk = k;
     return dm * dn * (dn + 1) + dk * dn * (dn + 1) + dn * dn * dn / 3 + dk * dn * dn + dk * dk * dn + dk * dk * dk / 3;
 }
 
-/* Single-core rate of qp_factor_d on one instance with W = 1. */
-static double factor_gflops(int n, double min_time)
+double bench_qp_factor_gflops(int n, double min_time)
 {
     int m = n, k = n / 4;
     double *Q = malloc(sizeof(double) * n * n), *p = malloc(sizeof(double) * n), *G = malloc(sizeof(double) * m * n),
@@ -52,7 +51,7 @@ static double factor_gflops(int n, double min_time)
         t1 = cli_now();
     } while (t1 - t0 < min_time);
     free(Q), free(p), free(G), free(h), free(A), free(b), free(work);
-    return factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9;
+    return bench_qp_factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9;
 }
 
 static int export_instances(const char *root, int64_t B, int n, int m, int k, const double *Q, const double *p,
@@ -186,12 +185,12 @@ static const double quick_limit = 1024.0 * 32 * 32 * 32;
 
 int cli_bench(int argc, char **argv)
 {
-    if (argc < 1) return cli_usage_error("bench", NULL, "which benchmark? qp, bern, bern-train, diffusion, milp or ilp-ragged");
+    if (argc < 1) return cli_usage_error("bench", NULL, "which benchmark? qp, ragged, bern, bern-train, diffusion or milp");
     if (!strcmp(argv[0], "bern")) return cli_bench_bern(argc - 1, argv + 1, 0);
     if (!strcmp(argv[0], "bern-train")) return cli_bench_bern(argc - 1, argv + 1, 1);
     if (!strcmp(argv[0], "diffusion")) return cli_bench_diffusion(argc - 1, argv + 1);
     if (!strcmp(argv[0], "milp")) return cli_bench_milp(argc - 1, argv + 1);
-    if (!strcmp(argv[0], "ilp-ragged")) return cli_bench_ilp_ragged(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "ragged")) return cli_bench_ragged(argc - 1, argv + 1);
     if (strcmp(argv[0], "qp") != 0) return cli_usage_error("bench", NULL, "unknown benchmark '%s'", argv[0]);
     int quick = 0;
     long long threads = 0, only_b = 0, only_n = 0;
@@ -285,7 +284,7 @@ int cli_bench(int argc, char **argv)
     }
     if (rc == CLI_OK && !only_b) {
         printf("\nfactorization phase (form H = Q + G'WG + rho A'A, Cholesky, Schur complement), one core:\n");
-        for (int s = 0; s < nsize; ++s) printf("  n = %3d: %6.2f GFLOP/s\n", sizes[s], factor_gflops(sizes[s], 0.2));
+        for (int s = 0; s < nsize; ++s) printf("  n = %3d: %6.2f GFLOP/s\n", sizes[s], bench_qp_factor_gflops(sizes[s], 0.2));
     }
     if (jf) {
         if (rc == CLI_OK) {
