@@ -42,6 +42,16 @@ typedef dopt_status dopt_ilp_solve_entry(dopt_context *ctx, const ilp_view *v, c
                                          const ilp_out *out);
 typedef dopt_status dopt_ilp_grad_entry(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
 typedef dopt_status dopt_ilp_reduce_entry(dopt_context *ctx, const ilp_block *blk);
+/* The memory a qp_solve of `prob` takes in the backend's memory: `fixed`
+ * bytes whatever the batch, `per_instance` more per instance of the call,
+ * and `tape_per_instance` per instance kept by a tape when one is recorded.
+ * The layer sizes chunks under a memory cap with it (qp_chunked.c); an
+ * estimate, not a promise: a chunk the cap still refuses is halved. */
+typedef struct dopt_qp_memory_need {
+    size_t fixed, per_instance, tape_per_instance;
+} dopt_qp_memory_need;
+typedef void dopt_qp_memory_entry(const dopt_context *ctx, const dopt_qp_problem *prob, int with_tape,
+                                  dopt_qp_memory_need *need);
 
 typedef struct dopt_backend_ops {
     const char *name;  /* "cpu", "cuda": messages and logs */
@@ -81,6 +91,9 @@ typedef struct dopt_backend_ops {
     dopt_ilp_solve_entry *ilp_solve;
     dopt_ilp_grad_entry *ilp_grad;
     dopt_ilp_reduce_entry *ilp_reduce;
+
+    /* ---- queries (NULL: the layer assumes nothing and never chunks) ---- */
+    dopt_qp_memory_entry *qp_memory;
 } dopt_backend_ops;
 
 /* The tables. The CUDA one exists only when the CUDA backend is built in
@@ -111,6 +124,7 @@ dopt_diffusion_candidates_entry dopt_diffusion_candidates_cpu;
 dopt_ilp_solve_entry dopt_ilp_solve_cpu;
 dopt_ilp_grad_entry dopt_ilp_grad_cpu;
 dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
+dopt_qp_memory_entry dopt_qp_memory_cpu;
 
 /* ---- the CUDA backend's entries (src/cuda; wrapped by cuda_backend.cu) ---- */
 #ifdef DOPT_HAVE_CUDA
@@ -125,6 +139,7 @@ dopt_diffusion_candidates_entry dopt_diffusion_candidates_cuda;
 dopt_ilp_solve_entry dopt_ilp_solve_cuda;
 dopt_ilp_grad_entry dopt_ilp_grad_cuda;
 dopt_ilp_reduce_entry dopt_ilp_reduce_cuda;
+dopt_qp_memory_entry dopt_qp_memory_cuda;
 /* cuda_runtime.cu: device discovery and the context's library handles */
 int dopt_cuda_device_count(void);
 void dopt_cuda_context_release(dopt_context *ctx);

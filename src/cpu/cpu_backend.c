@@ -64,4 +64,5 @@ const dopt_backend_ops dopt_cpu_backend_ops = {
     .ilp_solve = dopt_ilp_solve_cpu,
     .ilp_grad = dopt_ilp_grad_cpu,
     .ilp_reduce = dopt_ilp_reduce_cpu,
+    .qp_memory = dopt_qp_memory_cpu,
 };

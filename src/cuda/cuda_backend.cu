@@ -296,4 +296,5 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     ilp_solve,
     ilp_grad,
     ilp_reduce,
+    dopt_qp_memory_cuda, /* a host-side computation: no device guard */
 };

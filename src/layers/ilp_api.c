@@ -79,6 +79,7 @@ static dopt_status check_grad_options(dopt_context *ctx, const dopt_ilp_grad_opt
 static dopt_status begin(dopt_context *ctx, const dopt_ilp_problem *P, const dopt_ilp_options *opt,
                          dopt_ilp_options *o, const dopt_ilp_grad_options *gopt, dopt_ilp_grad_options *g)
 {
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     DOPT_TRY(check_problem(ctx, P));
     DOPT_TRY(resolve_options(ctx, opt, o));
@@ -125,13 +126,18 @@ static dopt_status backend_reduce(dopt_context *ctx, const ilp_block *b)
 static void *scratch_alloc(dopt_context *ctx, size_t bytes)
 {
     void *p = NULL;
-    if (DOPT_CALL(ctx, alloc, bytes ? bytes : 1, &p) != DOPT_OK) return NULL;
+    if (dopt_temp_alloc(ctx, bytes, &p, "ilp temporaries") != DOPT_OK) return NULL; /* counted under the cap */
     return p;
 }
 
-static void scratch_free(dopt_context *ctx, void *p)
+static void scratch_free(dopt_context *ctx, void *p) { dopt_temp_free(ctx, p); }
+
+/* A failed scratch_alloc: its own message (a memory cap names itself) is
+ * kept; this one only when there is none. */
+static dopt_status scratch_failed(dopt_context *ctx, const char *what)
 {
-    if (p && ctx->ops->free) ctx->ops->free(ctx->cuda_device, p);
+    if (ctx->error[0]) return DOPT_ERR_OUT_OF_MEMORY;
+    return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for %s", what);
 }
 
 dopt_status dopt_ilp_solve(dopt_context *ctx, const dopt_ilp_problem *P, const dopt_ilp_options *opt,
@@ -154,7 +160,7 @@ static dopt_status solve_scratch(dopt_context *ctx, const ilp_view *v, const dop
 {
     *y = (double *)scratch_alloc(ctx, sizeof(double) * (size_t)v->solves * (size_t)v->n);
     *status = (int32_t *)scratch_alloc(ctx, sizeof(int32_t) * (size_t)v->solves);
-    if (!*y || !*status) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for extra solves");
+    if (!*y || !*status) return scratch_failed(ctx, "extra solves");
     ilp_out out = {*y, 1, NULL, NULL, 1, *status, NULL};
     return backend_solve(ctx, v, o, &out);
 }
@@ -222,7 +228,7 @@ dopt_status dopt_ilp_backward(dopt_context *ctx, const dopt_ilp_problem *P, cons
         G = (double *)scratch_alloc(ctx, sizeof(double) * ilp_grad_row(P->n, P->m) * (size_t)P->batch);
         ga.G = G;
         st = G ? backend_grad(ctx, &v, &ga, P->batch)
-               : dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for gradients");
+               : scratch_failed(ctx, "gradients");
     }
     if (st == DOPT_OK) st = emit_gradients(ctx, P, G, dA, db, dc);
     scratch_free(ctx, ys);
@@ -248,7 +254,7 @@ dopt_status dopt_ilp_perturbed(dopt_context *ctx, const dopt_ilp_problem *P, con
         size_t row = ilp_grad_row(P->n, P->m);
         G = (double *)scratch_alloc(ctx, sizeof(double) * row * (size_t)P->batch);
         ym = (double *)scratch_alloc(ctx, sizeof(double) * (size_t)P->n * (size_t)P->batch);
-        if (!G || !ym) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for y_eps");
+        if (!G || !ym) st = scratch_failed(ctx, "y_eps");
     }
     if (st == DOPT_OK) {
         /* the gradient kernel averages the samples; dy = NULL (dc unused) */
@@ -295,7 +301,7 @@ dopt_status dopt_ilp_spo_plus(dopt_context *ctx, const dopt_ilp_problem *P, cons
     if (st == DOPT_OK) {
         G = (double *)scratch_alloc(ctx, sizeof(double) * ilp_grad_row(P->n, P->m) * (size_t)P->batch);
         l = (double *)scratch_alloc(ctx, sizeof(double) * (size_t)P->batch);
-        if (!G || !l) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for spo+");
+        if (!G || !l) st = scratch_failed(ctx, "spo+");
     }
     if (st == DOPT_OK) {
         ilp_grad_args ga;
