@@ -17,6 +17,7 @@
 #include <cub/cub.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
+#include "backend.h" /* dopt_qp_memory_need */
 #include "cuda_blas.h"
 #include "cuda_check.h"
 #include "qp_ipm.h"
