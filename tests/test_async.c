@@ -638,6 +638,33 @@ static void test_memory_cap_arena(void)
     qp_in_free(&q);
 }
 
+/* the internal temporaries: counted while held, refused past the cap */
+static void test_memory_cap_temporaries(void)
+{
+    if (tu_cuda()) return;
+    dopt_context *ctx = NULL;
+    CHECK_OK(dopt_context_create(&ctx, DOPT_BACKEND_CPU));
+    CHECK_OK(dopt_context_set_memory_limit(ctx, 1000, 0));
+    void *a = NULL, *b = NULL, *c = NULL;
+    CHECK_OK(dopt_temp_alloc(ctx, 600, &a, "first"));
+    CHECK_OK(dopt_host_temp_alloc(ctx, 300, &b, "second"));
+    size_t used = 0;
+    CHECK_OK(dopt_context_memory_in_use(ctx, &used, NULL));
+    CHECK(used == 900 && a && b, "both counted (%zu)", used);
+    CHECK(dopt_temp_alloc(ctx, 200, &c, "third") == DOPT_ERR_OUT_OF_MEMORY && c == NULL, "over the cap");
+    const char *msg = dopt_context_last_error(ctx);
+    CHECK(strstr(msg, "third") && strstr(msg, "200 bytes") && strstr(msg, "cap of 1000"), "message: %s", msg);
+    memset(a, 1, 600), memset(b, 2, 300); /* real memory (ASan checks the sizes) */
+    dopt_temp_free(ctx, a);
+    CHECK_OK(dopt_temp_alloc(ctx, 200, &c, "third"));
+    dopt_temp_free(ctx, b);
+    dopt_temp_free(ctx, c);
+    dopt_temp_free(ctx, NULL);
+    CHECK_OK(dopt_context_memory_in_use(ctx, &used, NULL));
+    CHECK(used == 0, "all returned (%zu)", used);
+    dopt_context_destroy(ctx);
+}
+
 /* ILP temporaries (the DBB backward's extra solve) count against the cap */
 static void test_memory_cap_ilp(void)
 {
@@ -799,6 +826,7 @@ int main(int argc, char **argv)
     test_fork();
     test_threads();
     test_memory_cap_arena();
+    test_memory_cap_temporaries();
     test_memory_cap_ilp();
     test_chunking();
     return tu_finish("test_async");

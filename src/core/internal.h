@@ -176,6 +176,9 @@ void dopt_mem_uncharge(dopt_context *ctx, int kind, size_t bytes);
  * backend entries (the arena cannot): alloc through the table, counted.
  * dopt_temp_free(NULL) is a no-op. */
 dopt_status dopt_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what);
+/* Host memory for a call's staging, counted as host (on a CUDA context too:
+ * the host cap). Freed by dopt_temp_free as well. */
+dopt_status dopt_host_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what);
 void dopt_temp_free(dopt_context *ctx, void *ptr);
 
 /* ---- asynchronous jobs (job.c) ----

@@ -227,16 +227,21 @@ struct dopt_temp_block {
     struct dopt_temp_block *next;
 };
 
-dopt_status dopt_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what)
+/* A counted block of `kind`: host memory by malloc, else the backend's. */
+static dopt_status temp_alloc(dopt_context *ctx, int kind, size_t bytes, void **ptr, const char *what)
 {
     *ptr = NULL;
-    int kind = dopt_mem_kind(ctx);
     if (bytes == 0) bytes = 1;
     struct dopt_temp_block *blk = (struct dopt_temp_block *)malloc(sizeof *blk);
     if (!blk) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of host memory", what);
     dopt_status st = dopt_mem_charge(ctx, kind, bytes, what);
     if (st == DOPT_OK) {
-        st = DOPT_CALL(ctx, alloc, bytes, ptr);
+        if (kind == dopt_mem_kind(ctx)) {
+            st = DOPT_CALL(ctx, alloc, bytes, ptr);
+        } else {
+            *ptr = malloc(bytes);
+            if (!*ptr) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu bytes", what, bytes);
+        }
         if (st != DOPT_OK) dopt_mem_uncharge(ctx, kind, bytes);
     }
     if (st != DOPT_OK) {
@@ -252,18 +257,33 @@ dopt_status dopt_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const c
     return DOPT_OK;
 }
 
+dopt_status dopt_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what)
+{
+    return temp_alloc(ctx, dopt_mem_kind(ctx), bytes, ptr, what);
+}
+
+dopt_status dopt_host_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what)
+{
+    return temp_alloc(ctx, DOPT_MEM_HOST, bytes, ptr, what);
+}
+
 void dopt_temp_free(dopt_context *ctx, void *ptr)
 {
     if (!ptr) return;
+    int kind = dopt_mem_kind(ctx);
     for (struct dopt_temp_block **at = &ctx->temps; *at; at = &(*at)->next) {
         struct dopt_temp_block *blk = *at;
         if (blk->ptr != ptr) continue;
         *at = blk->next;
+        kind = blk->kind;
         dopt_mem_uncharge(ctx, blk->kind, blk->bytes);
         free(blk);
         break;
     }
-    if (ctx->ops->free) ctx->ops->free(ctx->cuda_device, ptr);
+    if (kind != dopt_mem_kind(ctx))
+        free(ptr); /* host staging of a CUDA context */
+    else if (ctx->ops->free)
+        ctx->ops->free(ctx->cuda_device, ptr);
 }
 
 dopt_status dopt_context_set_memory_limit(dopt_context *ctx, size_t host_bytes, size_t device_bytes)
