@@ -524,6 +524,16 @@ static void *submitter(void *p)
         which[s] = 2 * ((ta->id + 5 * j) % T_DATA) + (j + ta->id) % 2;
         int d = which[s] / 2;
         dopt_status st;
+        if (j % 7 == 3) {
+            /* an invalid call between valid ones: its own status, nothing else disturbed */
+            dopt_qp_problem bad = t_qp[d].P;
+            bad.m = -1;
+            dopt_job *bj = NULL;
+            if (dopt_qp_solve_submit(ctx, &bad, NULL, &qo[s].S, NULL, &bj) != DOPT_OK ||
+                dopt_job_wait(bj) != DOPT_ERR_INVALID_ARGUMENT || !strstr(dopt_job_last_error(bj), "m >= 0"))
+                ta->failures++;
+            dopt_job_destroy(bj);
+        }
         if (which[s] % 2 == 0) {
             st = dopt_qp_solve_submit(ctx, &t_qp[d].P, NULL, &qo[s].S, NULL, &job[s]);
         } else {
@@ -542,12 +552,18 @@ static void test_threads(void)
     if (tu_cuda()) return;
     for (int d = 0; d < T_DATA; ++d) {
         qp_in_make(&t_qp[d], 8 + 8 * d, 4 + d, 4 + d, d % 2, 500 + d, 0);
+        if (d == 2) t_qp[d].host[1][3 * (4 + d)] = NAN; /* instance 3: invalid data (its own status) */
+        if (d == 3) t_qp[d].host[3][5 * (4 + d)] = -INFINITY; /* instance 5: h = -inf, invalid */
         qp_out_make(&t_qp_ref[d], &t_qp[d].P);
         CHECK_OK(dopt_qp_solve(tu_ctx, &t_qp[d].P, NULL, &t_qp_ref[d].S, NULL));
+        if (d == 2) CHECK(t_qp_ref[d].status[3] == DOPT_INVALID_DATA, "NaN instance: %d", t_qp_ref[d].status[3]);
+        if (d == 3) CHECK(t_qp_ref[d].status[5] == DOPT_INVALID_DATA, "-inf instance: %d", t_qp_ref[d].status[5]);
         ilp_in_make(&t_ilp[d], 6 + 6 * d, 6 + d, 3, 900 + d);
+        if (d == 1) t_ilp[d].b[2] = -1; /* instance 0 row 2: 0 <= y ... a'y <= -1: infeasible */
         ilp_out_make(&t_ilp_ref[d], &t_ilp[d].P);
         dopt_ilp_solution S = ilp_sol(&t_ilp_ref[d]);
         CHECK_OK(dopt_ilp_solve(tu_ctx, &t_ilp[d].P, NULL, &S));
+        if (d == 1) CHECK(t_ilp_ref[d].status[0] == DOPT_PRIMAL_INFEASIBLE, "infeasible: %d", t_ilp_ref[d].status[0]);
     }
     pthread_t tid[T_THREADS];
     thread_arg ta[T_THREADS];
