@@ -81,7 +81,8 @@ extern "C" {
 typedef struct dopt_job dopt_job;
 
 /* dopt_qp_solve, queued. *job = the handle (NULL on failure). Fails at once
- * only when ctx, prob or job is NULL (DOPT_ERR_INVALID_ARGUMENT) or the
+ * only when ctx, prob or job is NULL, or when called from inside a job of
+ * the same context (a log callback) (DOPT_ERR_INVALID_ARGUMENT), or when the
  * context cannot start its thread (DOPT_ERR_OUT_OF_MEMORY / _INTERNAL). */
 DOPT_API dopt_status dopt_qp_solve_submit(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
                                           dopt_qp_solution *sol, dopt_qp_tape **tape, dopt_job **job);
