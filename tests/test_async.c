@@ -162,6 +162,7 @@ typedef struct {
     qp_out *inner_out;
     dopt_status inner_status;
     int refused_inside; /* the context's busy check, as seen by the job's thread */
+    dopt_status nested_submit; /* a submit from inside the job, on its own context */
 } gate;
 
 static dopt_status gated_job(dopt_context *ctx, void *args)
@@ -170,6 +171,10 @@ static dopt_status gated_job(dopt_context *ctx, void *args)
     atomic_store(&g->started, 1);
     while (!atomic_load(&g->release)) nap();
     g->refused_inside = dopt_context_busy(ctx);
+    dopt_job *nested = NULL;
+    g->nested_submit = g->inner ? dopt_qp_solve_submit(ctx, &g->inner->P, NULL, &g->inner_out->S, NULL, &nested)
+                                : DOPT_OK;
+    if (nested) dopt_job_destroy(nested); /* never: it would wait for itself */
     if (g->inner) g->inner_status = dopt_qp_solve(ctx, &g->inner->P, NULL, &g->inner_out->S, NULL);
     return DOPT_OK;
 }
@@ -345,6 +350,7 @@ static void test_busy_context(void)
     CHECK_OK(dopt_job_wait(job));
     CHECK_OK(dopt_job_wait(second));
     CHECK(g.refused_inside == 0, "the job's own thread is not refused");
+    CHECK(g.nested_submit == DOPT_ERR_INVALID_ARGUMENT, "a submit from inside a job of the same context");
     CHECK_OK(g.inner_status);
     qp_out_fetch(&a, &q.P);
     qp_out_fetch(&b, &q.P);
