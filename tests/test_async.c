@@ -333,6 +333,13 @@ static void test_busy_context(void)
               DOPT_ERR_INVALID_ARGUMENT,
           "ilp backward refused");
     ilp_in_free(&iq);
+    /* a layer without its own check: refused at the dispatch (DOPT_CALL), nothing written */
+    double x0[8] = {0.5, -0.5, 1, 0, 0.25, 0.75, -1, 2}, xt[8], eps[8];
+    memset(xt, 0x7f, sizeof xt);
+    CHECK(dopt_diffusion_noise(tu_ctx, 4, 2, DOPT_FLOAT64, x0, 0.5, 1, 1, xt, eps) == DOPT_ERR_INVALID_ARGUMENT,
+          "diffusion noise refused");
+    CHECK(strstr(dopt_context_last_error(tu_ctx), "pending") != NULL, "message: %s", dopt_context_last_error(tu_ctx));
+    CHECK(((unsigned char *)xt)[0] == 0x7f, "no output written");
     CHECK(dopt_context_set_threads(tu_ctx, 1) == DOPT_ERR_INVALID_ARGUMENT, "set_threads refused");
     CHECK(dopt_context_set_memory_limit(tu_ctx, 1, 1) == DOPT_ERR_INVALID_ARGUMENT, "set_memory_limit refused");
     CHECK(dopt_context_set_cuda_stream(tu_ctx, NULL) == DOPT_ERR_INVALID_ARGUMENT, "set_cuda_stream refused");

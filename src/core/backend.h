@@ -108,9 +108,14 @@ extern const dopt_backend_ops dopt_cuda_backend_ops;
 dopt_status dopt_unsupported(dopt_context *ctx, const char *entry);
 
 /* Calls table entry `entry` of ctx's backend with (ctx, ...), or reports
- * DOPT_ERR_UNSUPPORTED when the backend leaves it NULL. */
-#define DOPT_CALL(ctx, entry, ...) \
-    ((ctx)->ops->entry ? (ctx)->ops->entry((ctx), __VA_ARGS__) : dopt_unsupported((ctx), #entry))
+ * DOPT_ERR_UNSUPPORTED when the backend leaves it NULL. A context with a
+ * submitted job pending belongs to its job thread (dopt_async.h): a call
+ * from another thread is refused here too, the backstop for entry points
+ * without their own DOPT_NOT_BUSY check (no work, no arena, no pool). */
+#define DOPT_CALL(ctx, entry, ...)                                                                   \
+    (dopt_context_busy(ctx) ? DOPT_ERR_INVALID_ARGUMENT                                             \
+     : (ctx)->ops->entry    ? (ctx)->ops->entry((ctx), __VA_ARGS__)                                  \
+                            : dopt_unsupported((ctx), #entry))
 
 /* ---- the CPU backend's entries (src/cpu) ---- */
 dopt_qp_solve_entry dopt_qp_solve_cpu;
