@@ -31,7 +31,9 @@
  *    submits on the same context are allowed (queued). dopt_job_wait, _test,
  *    _destroy and dopt_context_destroy are the calls to use meanwhile.
  *    (The check covers the QP and ILP calls, the context settings and the
- *    memory helpers; other layers' calls must simply not be made.)
+ *    memory helpers; the other layers' calls are refused before their
+ *    backend work but may garble the job's message, and the host-only MILP
+ *    calls are not checked: make none of them.)
  *  - Errors: argument errors of the call are the job's status, returned by
  *    dopt_job_wait (submit itself checks only what it must copy). The
  *    job's message: dopt_job_last_error; also copied to
