@@ -12,6 +12,7 @@
  *   dopt_gen.h        MILP instance generators
  *   dopt_npy.h        NumPy .npy files
  *   dopt_npz.h        NumPy .npz archives (several named arrays) */
+ *   dopt_async.h      asynchronous calls (submit / wait), memory caps */
 #ifndef DOPT_H
 #define DOPT_H
 
@@ -25,5 +26,6 @@
 #include "dopt_gen.h"
 #include "dopt_npy.h"
 #include "dopt_npz.h"
+#include "dopt_async.h"
 
 #endif

@@ -21,6 +21,13 @@
  *  - A context is not thread-safe: one context must not be used by two
  *    threads at once (it owns a thread pool, a scratch arena and the last
  *    error). Use one context per calling thread; contexts are independent.
+ *    Asynchronous calls (dopt_async.h) run on a thread the context owns;
+ *    while one is pending, the context's other calls are refused with
+ *    DOPT_ERR_INVALID_ARGUMENT (the QP and ILP layers, settings, memory
+ *    helpers) and its last error says why.
+ *  - Memory caps per context (dopt_context_set_memory_limit, dopt_async.h):
+ *    beyond one, a call fails with DOPT_ERR_OUT_OF_MEMORY, or runs a large
+ *    batch in chunks where that fits.
  *  - fork(): a CPU context created before a fork may be used in the child
  *    (it starts its own worker threads there; the parent's are not
  *    touched). A CUDA context may not: CUDA does not survive fork. */
@@ -128,7 +135,9 @@ DOPT_API dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *strea
  * DOPT_LOG_INFO for the backend chosen and why, the CPU worker pool and the
  * growth of the scratch arena. The backend choice happens in
  * dopt_context_create, before a callback can be set: setting one passes it
- * that message first. fn = NULL stops logging. */
+ * that message first. fn = NULL stops logging. While a job is pending
+ * (dopt_async.h) the callback runs on the context's job thread, and
+ * setting one is ignored. */
 DOPT_API void dopt_context_set_log(dopt_context *ctx, dopt_log_fn fn, void *user);
 /* Message of the last failed call on this context ("" if none). */
 DOPT_API const char *dopt_context_last_error(const dopt_context *ctx);

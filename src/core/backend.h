@@ -58,6 +58,16 @@ typedef dopt_status dopt_ilp_solve_entry(dopt_context *ctx, const ilp_view *v, c
                                          const ilp_out *out);
 typedef dopt_status dopt_ilp_grad_entry(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
 typedef dopt_status dopt_ilp_reduce_entry(dopt_context *ctx, const ilp_block *blk);
+/* The memory a qp_solve of `prob` takes in the backend's memory: `fixed`
+ * bytes whatever the batch, `per_instance` more per instance of the call,
+ * and `tape_per_instance` per instance kept by a tape when one is recorded.
+ * The layer sizes chunks under a memory cap with it (qp_chunked.c); an
+ * estimate, not a promise: a chunk the cap still refuses is halved. */
+typedef struct dopt_qp_memory_need {
+    size_t fixed, per_instance, tape_per_instance;
+} dopt_qp_memory_need;
+typedef void dopt_qp_memory_entry(const dopt_context *ctx, const dopt_qp_problem *prob, int with_tape,
+                                  dopt_qp_memory_need *need);
 
 typedef struct dopt_backend_ops {
     const char *name;  /* "cpu", "cuda": messages and logs */
@@ -105,6 +115,8 @@ typedef struct dopt_backend_ops {
     dopt_diffusion_noise_blocks_entry *diffusion_noise_blocks;
     dopt_srg_target_blocks_entry *srg_target_blocks;
     dopt_diffusion_candidates_blocks_entry *diffusion_candidates_blocks;
+    /* ---- queries (NULL: the layer assumes nothing and never chunks) ---- */
+    dopt_qp_memory_entry *qp_memory;
 } dopt_backend_ops;
 
 /* The tables. The CUDA one exists only when the CUDA backend is built in
@@ -119,9 +131,14 @@ extern const dopt_backend_ops dopt_cuda_backend_ops;
 dopt_status dopt_unsupported(dopt_context *ctx, const char *entry);
 
 /* Calls table entry `entry` of ctx's backend with (ctx, ...), or reports
- * DOPT_ERR_UNSUPPORTED when the backend leaves it NULL. */
-#define DOPT_CALL(ctx, entry, ...) \
-    ((ctx)->ops->entry ? (ctx)->ops->entry((ctx), __VA_ARGS__) : dopt_unsupported((ctx), #entry))
+ * DOPT_ERR_UNSUPPORTED when the backend leaves it NULL. A context with a
+ * submitted job pending belongs to its job thread (dopt_async.h): a call
+ * from another thread is refused here too, the backstop for entry points
+ * without their own DOPT_NOT_BUSY check (no work, no arena, no pool). */
+#define DOPT_CALL(ctx, entry, ...)                                                                   \
+    (dopt_context_busy(ctx) ? DOPT_ERR_INVALID_ARGUMENT                                             \
+     : (ctx)->ops->entry    ? (ctx)->ops->entry((ctx), __VA_ARGS__)                                  \
+                            : dopt_unsupported((ctx), #entry))
 
 /* ---- the CPU backend's entries (src/cpu) ---- */
 dopt_qp_solve_entry dopt_qp_solve_cpu;
@@ -141,6 +158,7 @@ dopt_diffusion_candidates_entry dopt_diffusion_candidates_cpu;
 dopt_ilp_solve_entry dopt_ilp_solve_cpu;
 dopt_ilp_grad_entry dopt_ilp_grad_cpu;
 dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
+dopt_qp_memory_entry dopt_qp_memory_cpu;
 
 /* ---- the CUDA backend's entries (src/cuda; wrapped by cuda_backend.cu) ---- */
 #ifdef DOPT_HAVE_CUDA
@@ -161,6 +179,7 @@ dopt_diffusion_step_blocks_entry dopt_diffusion_step_blocks_cuda;
 dopt_diffusion_noise_blocks_entry dopt_diffusion_noise_blocks_cuda;
 dopt_srg_target_blocks_entry dopt_srg_target_blocks_cuda;
 dopt_diffusion_candidates_blocks_entry dopt_diffusion_candidates_blocks_cuda;
+dopt_qp_memory_entry dopt_qp_memory_cuda;
 /* cuda_runtime.cu: device discovery and the context's library handles */
 int dopt_cuda_device_count(void);
 void dopt_cuda_context_release(dopt_context *ctx);

@@ -142,6 +142,7 @@ dopt_status dopt_context_create(dopt_context **out, dopt_backend backend)
 void dopt_context_destroy(dopt_context *ctx)
 {
     if (!ctx) return;
+    dopt_jobs_release(ctx); /* pending jobs finish first: they use everything below */
     dopt_pool_release(ctx);
     dopt_scratch_release(ctx);
     if (ctx->ops->release) ctx->ops->release(ctx);
@@ -153,6 +154,7 @@ dopt_backend dopt_context_backend(const dopt_context *ctx) { return ctx ? ctx->o
 dopt_status dopt_context_set_threads(dopt_context *ctx, int threads)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     if (threads < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "threads must be >= 0, got %d", threads);
     int before = dopt_context_threads(ctx);
     ctx->threads = threads;
@@ -168,6 +170,7 @@ int dopt_context_threads(const dopt_context *ctx) { return ctx ? dopt_worker_cou
 dopt_status dopt_context_set_cuda_device(dopt_context *ctx, int device)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     if (!cuda_ops())
         return dopt_fail(ctx, DOPT_ERR_UNSUPPORTED, "CUDA device %d: the CUDA backend is not built in", device);
     int devices = cuda_devices();
@@ -198,6 +201,7 @@ dopt_status dopt_context_set_cuda_device(dopt_context *ctx, int device)
 dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *stream)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     if (stream && ctx->ops->kind != DOPT_BACKEND_CUDA)
         dopt_log(ctx, DOPT_LOG_WARN, "CUDA stream set on a %s context: ignored", ctx->ops->name);
     /* Consecutive calls reuse the scratch arena, ordered by their stream:
@@ -214,11 +218,16 @@ dopt_status dopt_context_set_cuda_stream(dopt_context *ctx, void *stream)
 
 void dopt_context_set_log(dopt_context *ctx, dopt_log_fn fn, void *user)
 {
-    if (!ctx) return;
+    if (!ctx || dopt_context_busy(ctx)) return; /* the running job calls the callback */
     ctx->log = fn;
     ctx->log_user = user;
     /* creation happened before any callback could be installed */
     if (fn && ctx->backend_note[0]) fn(user, ctx->backend_note_level, ctx->backend_note);
 }
 
-const char *dopt_context_last_error(const dopt_context *ctx) { return ctx ? ctx->error : "no context"; }
+const char *dopt_context_last_error(const dopt_context *ctx)
+{
+    if (!ctx) return "no context";
+    /* the running job writes ctx->error: reading it now would race */
+    return dopt_context_busy(ctx) ? DOPT_BUSY_MESSAGE : ctx->error;
+}

@@ -10,8 +10,13 @@
 extern "C" {
 #endif
 
-struct dopt_backend_ops; /* backend.h */
-struct dopt_pool;        /* parallel.c */
+struct dopt_backend_ops;  /* backend.h */
+struct dopt_pool;         /* parallel.c */
+struct dopt_job_runner;   /* job.c */
+struct dopt_temp_block;   /* memory.c */
+
+/* The two kinds of memory a cap applies to (dopt_context_set_memory_limit). */
+enum { DOPT_MEM_HOST = 0, DOPT_MEM_DEVICE = 1 };
 
 struct dopt_context {
     const struct dopt_backend_ops *ops; /* the backend every call runs on */
@@ -25,6 +30,12 @@ struct dopt_context {
     void *scratch;          /* grow-only arena in the backend's memory */
     size_t scratch_bytes;
     int scratch_device; /* device the arena lives on */
+    /* memory caps (memory.c), indexed by DOPT_MEM_HOST / DOPT_MEM_DEVICE */
+    size_t mem_cap[2];                /* 0 = none */
+    size_t mem_used[2];               /* the arena, live temporaries, reservations of the running call */
+    int mem_refused;                  /* a cap refused a request since the flag was cleared (chunking retries) */
+    struct dopt_temp_block *temps;    /* live dopt_temp_alloc blocks, for their sizes */
+    struct dopt_job_runner *jobs;     /* the thread running submitted jobs (job.c); NULL before the first */
     char backend_note[512]; /* why this backend: replayed to a log callback set later */
     int backend_note_level;
     char error[1024];
@@ -144,6 +155,59 @@ struct dopt_qp_tape {
 /* Makes *buf hold at least `bytes` (host memory; the CPU backend's tape
  * buffers); 0 on failure. memory.c */
 int dopt_host_reserve(void **buf, size_t *cap, size_t bytes);
+
+/* ---- memory caps (memory.c) ----
+ * Every byte the library allocates for a context on its own is counted in
+ * ctx->mem_used against ctx->mem_cap of its kind: the arena (by
+ * dopt_scratch_reserve), temporaries (dopt_temp_alloc) and reservations a
+ * layer makes for memory a backend allocates outside those (the QP tape).
+ * Only the thread that owns the context at the time (the caller, or the job
+ * thread while a job runs) touches these fields: no locking. */
+/* The kind of the backend's memory: host for the CPU, device for CUDA. */
+int dopt_mem_kind(const dopt_context *ctx);
+/* Bytes of `kind` still free under the cap (SIZE_MAX without one). */
+size_t dopt_mem_room(const dopt_context *ctx, int kind);
+/* Counts `bytes` of `kind`; beyond the cap: DOPT_ERR_OUT_OF_MEMORY, a
+ * message naming `what`, the request and the cap, ctx->mem_refused = 1,
+ * nothing counted. */
+dopt_status dopt_mem_charge(dopt_context *ctx, int kind, size_t bytes, const char *what);
+void dopt_mem_uncharge(dopt_context *ctx, int kind, size_t bytes);
+/* Backend memory for a call's temporaries that must live across several
+ * backend entries (the arena cannot): alloc through the table, counted.
+ * dopt_temp_free(NULL) is a no-op. */
+dopt_status dopt_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what);
+/* Host memory for a call's staging, counted as host (on a CUDA context too:
+ * the host cap). Freed by dopt_temp_free as well. */
+dopt_status dopt_host_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what);
+void dopt_temp_free(dopt_context *ctx, void *ptr);
+
+/* ---- asynchronous jobs (job.c) ----
+ * A job is one call, run later on the context's job thread: `fn` with a
+ * copy of `args` (args_bytes bytes, copied at submit). A submit variant of a
+ * public call is an args struct, a run function that makes the blocking
+ * call from it, and a wrapper that fills the struct and calls
+ * dopt_job_submit (src/layers/async_api.c). */
+typedef dopt_status (*dopt_job_fn)(dopt_context *ctx, void *args);
+dopt_status dopt_job_submit(dopt_context *ctx, dopt_job_fn fn, const void *args, size_t args_bytes, dopt_job **job);
+/* 1 when a job of ctx is pending and the calling thread is not the job
+ * thread running it: the context is not the caller's to use now. */
+int dopt_context_busy(const dopt_context *ctx);
+/* What dopt_context_last_error says while the context is busy. */
+#define DOPT_BUSY_MESSAGE                                                                                     \
+    "the context has a submitted job pending: wait for it (dopt_job_wait) before other calls on the context"
+/* The check at the public entry points: the context must not be busy. */
+#define DOPT_NOT_BUSY(ctx)                                               \
+    do {                                                                 \
+        if (dopt_context_busy(ctx)) return DOPT_ERR_INVALID_ARGUMENT;     \
+    } while (0)
+/* Waits for every pending job of ctx and joins its job thread. */
+void dopt_jobs_release(dopt_context *ctx);
+
+/* ---- chunking under a memory cap (src/layers/qp_chunked.c) ----
+ * The QP solve as the layer dispatches it: one backend call when the batch
+ * fits the cap, else consecutive chunks (no tape) or an error (tape). */
+dopt_status dopt_qp_solve_capped(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
+                                 dopt_qp_solution *sol, dopt_qp_tape *tape);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 static dopt_status begin(dopt_context *ctx, const char *what, const void *a, const void *b, size_t bytes)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     if (bytes > 0 && (!a || !b)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: NULL pointer for %zu bytes", what, bytes);
     return DOPT_OK;
@@ -20,6 +21,7 @@ static dopt_status begin(dopt_context *ctx, const char *what, const void *a, con
 dopt_status dopt_memory_alloc(dopt_context *ctx, size_t bytes, void **ptr)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     if (!ptr) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "memory alloc: ptr is NULL");
     *ptr = NULL;
@@ -29,6 +31,7 @@ dopt_status dopt_memory_alloc(dopt_context *ctx, size_t bytes, void **ptr)
 dopt_status dopt_memory_free(dopt_context *ctx, void *ptr)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     if (!ptr) return DOPT_OK;
     if (!ctx->ops->free) return dopt_unsupported(ctx, "free");
@@ -63,6 +66,7 @@ dopt_status dopt_memory_set_zero(dopt_context *ctx, void *ptr, size_t bytes)
 dopt_status dopt_context_synchronize(dopt_context *ctx)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     return ctx->ops->synchronize ? ctx->ops->synchronize(ctx) : DOPT_OK;
 }
@@ -78,16 +82,33 @@ dopt_status dopt_scratch_reserve(dopt_context *ctx, size_t bytes, void **ptr)
         *ptr = ctx->scratch;
         return DOPT_OK;
     }
-    /* grow by half again, so that slowly growing batches reallocate rarely */
+    /* the new block replaces the old one: what the cap leaves beside the
+     * other counted memory bounds it, and a request beyond that fails
+     * before the old block is freed */
+    int kind = dopt_mem_kind(ctx);
+    size_t room = dopt_mem_room(ctx, kind);
+    if (room != SIZE_MAX) room += ctx->scratch_bytes;
+    if (bytes > room) {
+        ctx->mem_refused = 1;
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY,
+                         "scratch arena: %zu bytes of %s memory requested, over the context's %s memory cap of %zu "
+                         "bytes (%zu held by other buffers)",
+                         bytes, kind == DOPT_MEM_HOST ? "host" : "device", kind == DOPT_MEM_HOST ? "host" : "device",
+                         ctx->mem_cap[kind], ctx->mem_used[kind] - ctx->scratch_bytes);
+    }
+    /* grow by half again, so that slowly growing batches reallocate rarely
+     * (never past the cap: then exactly what fits) */
     size_t want = ctx->scratch_bytes + ctx->scratch_bytes / 2;
     if (want < bytes) want = bytes;
     if (want < 4096) want = 4096;
+    if (want > room) want = room;
     dopt_scratch_release(ctx);
     void *p = NULL;
     DOPT_TRY(DOPT_CALL(ctx, alloc, want, &p));
     ctx->scratch = p;
     ctx->scratch_bytes = want;
     ctx->scratch_device = ctx->cuda_device;
+    ctx->mem_used[kind] += want;
     dopt_log(ctx, DOPT_LOG_INFO, "scratch: %s arena grown to %zu bytes", ctx->ops->name, want);
     *ptr = p;
     return DOPT_OK;
@@ -96,6 +117,7 @@ dopt_status dopt_scratch_reserve(dopt_context *ctx, size_t bytes, void **ptr)
 void dopt_scratch_release(dopt_context *ctx)
 {
     if (ctx->scratch && ctx->ops->free) ctx->ops->free(ctx->scratch_device, ctx->scratch);
+    if (ctx->scratch) dopt_mem_uncharge(ctx, dopt_mem_kind(ctx), ctx->scratch_bytes);
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;
 }
@@ -162,4 +184,128 @@ int dopt_host_reserve(void **buf, size_t *cap, size_t bytes)
     *buf = malloc(bytes ? bytes : 1);
     *cap = *buf ? bytes : 0;
     return *buf != NULL;
+}
+
+/* ---- memory caps ---- */
+
+static const char *kind_name(int kind) { return kind == DOPT_MEM_HOST ? "host" : "device"; }
+
+int dopt_mem_kind(const dopt_context *ctx)
+{
+    return ctx->ops->kind == DOPT_BACKEND_CUDA ? DOPT_MEM_DEVICE : DOPT_MEM_HOST;
+}
+
+size_t dopt_mem_room(const dopt_context *ctx, int kind)
+{
+    size_t cap = ctx->mem_cap[kind], used = ctx->mem_used[kind];
+    if (cap == 0) return SIZE_MAX;
+    return used < cap ? cap - used : 0;
+}
+
+dopt_status dopt_mem_charge(dopt_context *ctx, int kind, size_t bytes, const char *what)
+{
+    if (bytes > dopt_mem_room(ctx, kind)) {
+        ctx->mem_refused = 1;
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY,
+                         "%s: %zu bytes of %s memory requested, over the context's %s memory cap of %zu bytes (%zu "
+                         "in use)",
+                         what, bytes, kind_name(kind), kind_name(kind), ctx->mem_cap[kind], ctx->mem_used[kind]);
+    }
+    ctx->mem_used[kind] += bytes;
+    return DOPT_OK;
+}
+
+void dopt_mem_uncharge(dopt_context *ctx, int kind, size_t bytes)
+{
+    ctx->mem_used[kind] = bytes < ctx->mem_used[kind] ? ctx->mem_used[kind] - bytes : 0;
+}
+
+struct dopt_temp_block {
+    void *ptr;
+    size_t bytes;
+    int kind;
+    struct dopt_temp_block *next;
+};
+
+/* A counted block of `kind`: host memory by malloc, else the backend's. */
+static dopt_status temp_alloc(dopt_context *ctx, int kind, size_t bytes, void **ptr, const char *what)
+{
+    *ptr = NULL;
+    if (bytes == 0) bytes = 1;
+    struct dopt_temp_block *blk = (struct dopt_temp_block *)malloc(sizeof *blk);
+    if (!blk) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of host memory", what);
+    dopt_status st = dopt_mem_charge(ctx, kind, bytes, what);
+    if (st == DOPT_OK) {
+        if (kind == dopt_mem_kind(ctx)) {
+            st = DOPT_CALL(ctx, alloc, bytes, ptr);
+        } else {
+            *ptr = malloc(bytes);
+            if (!*ptr) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu bytes", what, bytes);
+        }
+        if (st != DOPT_OK) dopt_mem_uncharge(ctx, kind, bytes);
+    }
+    if (st != DOPT_OK) {
+        free(blk);
+        *ptr = NULL;
+        return st;
+    }
+    blk->ptr = *ptr;
+    blk->bytes = bytes;
+    blk->kind = kind;
+    blk->next = ctx->temps;
+    ctx->temps = blk;
+    return DOPT_OK;
+}
+
+dopt_status dopt_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what)
+{
+    return temp_alloc(ctx, dopt_mem_kind(ctx), bytes, ptr, what);
+}
+
+dopt_status dopt_host_temp_alloc(dopt_context *ctx, size_t bytes, void **ptr, const char *what)
+{
+    return temp_alloc(ctx, DOPT_MEM_HOST, bytes, ptr, what);
+}
+
+void dopt_temp_free(dopt_context *ctx, void *ptr)
+{
+    if (!ptr) return;
+    int kind = dopt_mem_kind(ctx);
+    for (struct dopt_temp_block **at = &ctx->temps; *at; at = &(*at)->next) {
+        struct dopt_temp_block *blk = *at;
+        if (blk->ptr != ptr) continue;
+        *at = blk->next;
+        kind = blk->kind;
+        dopt_mem_uncharge(ctx, blk->kind, blk->bytes);
+        free(blk);
+        break;
+    }
+    if (kind != dopt_mem_kind(ctx))
+        free(ptr); /* host staging of a CUDA context */
+    else if (ctx->ops->free)
+        ctx->ops->free(ctx->cuda_device, ptr);
+}
+
+dopt_status dopt_context_set_memory_limit(dopt_context *ctx, size_t host_bytes, size_t device_bytes)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    ctx->mem_cap[DOPT_MEM_HOST] = host_bytes;
+    ctx->mem_cap[DOPT_MEM_DEVICE] = device_bytes;
+    /* the arena is scratch: freed when the new cap is below what is held,
+     * regrown within the cap at the next call that needs it */
+    int kind = dopt_mem_kind(ctx);
+    if (ctx->mem_cap[kind] && ctx->mem_used[kind] > ctx->mem_cap[kind]) dopt_scratch_release(ctx);
+    if (device_bytes && ctx->ops->kind != DOPT_BACKEND_CUDA)
+        dopt_log(ctx, DOPT_LOG_WARN, "memory: a device memory cap on a %s context has no effect", ctx->ops->name);
+    return DOPT_OK;
+}
+
+dopt_status dopt_context_memory_in_use(const dopt_context *ctx, size_t *host_bytes, size_t *device_bytes)
+{
+    if (!ctx || dopt_context_busy(ctx)) return DOPT_ERR_INVALID_ARGUMENT;
+    if (host_bytes) *host_bytes = ctx->mem_used[DOPT_MEM_HOST];
+    if (device_bytes) *device_bytes = ctx->mem_used[DOPT_MEM_DEVICE];
+    return DOPT_OK;
 }

@@ -70,4 +70,5 @@ const dopt_backend_ops dopt_cpu_backend_ops = {
     .diffusion_noise_blocks = dopt_diffusion_noise_blocks_cpu,
     .srg_target_blocks = dopt_srg_target_blocks_cpu,
     .diffusion_candidates_blocks = dopt_diffusion_candidates_blocks_cpu,
+    .qp_memory = dopt_qp_memory_cpu,
 };

@@ -341,4 +341,5 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     diffusion_noise_blocks,
     srg_target_blocks,
     diffusion_candidates_blocks,
+    dopt_qp_memory_cuda, /* a host-side computation: no device guard */
 };

@@ -67,10 +67,20 @@ static dopt_status ilp_threads(dopt_context *ctx, int64_t items, size_t bytes, u
     int sms = 0, per_sm = 0;
     DOPT_CU(ctx, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ctx->cuda_device));
     DOPT_CU(ctx, cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, ctx->cuda_device));
-    int64_t threads = (int64_t)(DOPT_ILP_WORK_BUDGET / (bytes ? bytes : 1));
+    /* under a device memory cap: fewer threads, not a refusal (results do
+     * not depend on the thread count); 64 KiB left for the plan's others */
+    size_t budget = DOPT_ILP_WORK_BUDGET, room = dopt_mem_room(ctx, DOPT_MEM_DEVICE);
+    if (room != SIZE_MAX) {
+        room += ctx->scratch_bytes;
+        size_t fit = room > ((size_t)1 << 16) ? room - ((size_t)1 << 16) : 0;
+        if (fit < budget) budget = fit;
+    }
+    int64_t threads = (int64_t)(budget / (bytes ? bytes : 1));
     if (threads < 1)
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp (cuda): one workspace (%zu bytes) exceeds the budget",
-                         bytes);
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY,
+                         "ilp (cuda): one workspace (%zu bytes) exceeds the budget of %zu bytes (the device memory "
+                         "cap leaves %zu)",
+                         bytes, budget, room);
     int64_t resident = (int64_t)sms * per_sm;
     if (threads > items) threads = items;
     if (resident > 0 && threads > resident) threads = resident;

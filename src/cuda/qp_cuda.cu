@@ -17,6 +17,7 @@
 #include <cub/cub.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
+#include "backend.h" /* dopt_qp_memory_need */
 #include "cuda_blas.h"
 #include "cuda_check.h"
 #include "qp_ipm.h"
@@ -48,4 +49,26 @@ extern "C" dopt_status dopt_qp_backward_cuda(dopt_context *ctx, const dopt_qp_ta
                                              dopt_qp_grad_out *g)
 {
     return tp->prob.dtype == DOPT_FLOAT64 ? qp_cuda_backward_d(ctx, tp, gin, g) : qp_cuda_backward_f(ctx, tp, gin, g);
+}
+
+/* What qp_cuda_solve allocates, for the layer's chunking under a memory cap:
+ * per instance, its workspace and (n >= DOPT_QP_CUDA_LARGE_N) its lock-step
+ * state, flags and pointers; fixed, the plan's alignment padding and CUB's
+ * compaction storage (allowed for generously: its size needs a CUDA call,
+ * and a chunk the cap still refuses is halved by the layer). A tape keeps
+ * the factorization and copies of x, lam, nu and status per instance. */
+extern "C" void dopt_qp_memory_cuda(const dopt_context *ctx, const dopt_qp_problem *P, int with_tape,
+                                    dopt_qp_memory_need *need)
+{
+    (void)ctx;
+    int f64 = P->dtype == DOPT_FLOAT64;
+    size_t es = f64 ? sizeof(double) : sizeof(float);
+    size_t wsz = f64 ? qp_work_size_d(P->n, P->m, P->k) : qp_work_size_f(P->n, P->m, P->k);
+    size_t psz = f64 ? qp_work_persist_size_d(P->n, P->m, P->k) : qp_work_persist_size_f(P->n, P->m, P->k);
+    size_t state = f64 ? sizeof(qp_state_d) : sizeof(qp_state_f);
+    int large = P->n >= DOPT_QP_CUDA_LARGE_N;
+    need->per_instance = es * wsz + (large ? state + 3 * sizeof(int) + 2 * sizeof(void *) : 0);
+    need->fixed = (size_t)(DOPT_SCRATCH_PLAN_SLOTS + 1) * DOPT_SCRATCH_ALIGN + (large ? (size_t)1 << 16 : 0);
+    need->tape_per_instance =
+        with_tape ? es * (psz + (size_t)P->n + (size_t)P->m + (size_t)P->k) + sizeof(int32_t) : 0;
 }

@@ -88,6 +88,7 @@ dopt_status ilp_layer_options(dopt_context *ctx, int64_t batch, const dopt_ilp_o
 static dopt_status begin(dopt_context *ctx, const dopt_ilp_problem *P, const dopt_ilp_options *opt,
                          dopt_ilp_options *o, const dopt_ilp_grad_options *gopt, dopt_ilp_grad_options *g)
 {
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     DOPT_TRY(check_problem(ctx, P));
     return ilp_layer_options(ctx, P->batch, opt, o, g ? gopt : NULL, g);
@@ -135,13 +136,16 @@ static dopt_status backend_reduce(dopt_context *ctx, const ilp_block *b)
 void *ilp_scratch_alloc(dopt_context *ctx, size_t bytes)
 {
     void *p = NULL;
-    if (DOPT_CALL(ctx, alloc, bytes ? bytes : 1, &p) != DOPT_OK) return NULL;
+    if (dopt_temp_alloc(ctx, bytes, &p, "ilp temporaries") != DOPT_OK) return NULL; /* counted under the cap */
     return p;
 }
 
-void ilp_scratch_free(dopt_context *ctx, void *p)
+void ilp_scratch_free(dopt_context *ctx, void *p) { dopt_temp_free(ctx, p); }
+
+dopt_status ilp_scratch_failed(dopt_context *ctx, const char *what)
 {
-    if (p && ctx->ops->free) ctx->ops->free(ctx->cuda_device, p);
+    if (ctx->error[0]) return DOPT_ERR_OUT_OF_MEMORY; /* a memory cap's own message is kept */
+    return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for %s", what);
 }
 
 dopt_status ilp_batch_solve(dopt_context *ctx, const ilp_batch *B, const dopt_ilp_options *o, dopt_ilp_solution *sol)
@@ -170,7 +174,7 @@ static dopt_status solve_scratch(dopt_context *ctx, const ilp_view *v, size_t y_
 {
     *y = (double *)ilp_scratch_alloc(ctx, sizeof(double) * y_count);
     *status = (int32_t *)ilp_scratch_alloc(ctx, sizeof(int32_t) * (size_t)v->solves);
-    if (!*y || !*status) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for extra solves");
+    if (!*y || !*status) return ilp_scratch_failed(ctx, "extra solves");
     ilp_out out = {*y, 1, NULL, NULL, 1, *status, NULL};
     return backend_solve(ctx, v, o, &out);
 }
@@ -245,7 +249,7 @@ dopt_status ilp_batch_backward(dopt_context *ctx, const ilp_batch *B, const dopt
         G = (double *)ilp_scratch_alloc(ctx, sizeof(double) * B->total_g);
         ga.G = G;
         st = G ? backend_grad(ctx, v, &ga, B->batch)
-               : dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for gradients");
+               : ilp_scratch_failed(ctx, "gradients");
     }
     if (st == DOPT_OK) st = emit_gradients(ctx, B, G, dA, db, dc);
     ilp_scratch_free(ctx, ys);
@@ -279,7 +283,7 @@ dopt_status ilp_batch_perturbed(dopt_context *ctx, const ilp_batch *B, const dop
     if (st == DOPT_OK) {
         G = (double *)ilp_scratch_alloc(ctx, sizeof(double) * B->total_g);
         ym = (double *)ilp_scratch_alloc(ctx, sizeof(double) * B->total_n);
-        if (!G || !ym) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for y_eps");
+        if (!G || !ym) st = ilp_scratch_failed(ctx, "y_eps");
     }
     if (st == DOPT_OK) {
         /* the gradient kernel averages the samples; dy = NULL (dc unused) */
@@ -336,7 +340,7 @@ dopt_status ilp_batch_spo_plus(dopt_context *ctx, const ilp_batch *B, const dopt
     if (st == DOPT_OK) {
         G = (double *)ilp_scratch_alloc(ctx, sizeof(double) * B->total_g);
         l = (double *)ilp_scratch_alloc(ctx, sizeof(double) * (size_t)B->batch);
-        if (!G || !l) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp: out of memory for spo+");
+        if (!G || !l) st = ilp_scratch_failed(ctx, "spo+");
     }
     if (st == DOPT_OK) {
         ilp_grad_args ga;

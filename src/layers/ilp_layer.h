@@ -41,5 +41,8 @@ dopt_status ilp_batch_spo_plus(dopt_context *ctx, const ilp_batch *B, const dopt
  * context's arena themselves); NULL on failure, the caller reports. */
 void *ilp_scratch_alloc(dopt_context *ctx, size_t bytes);
 void ilp_scratch_free(dopt_context *ctx, void *p);
+/* The status of a failed ilp_scratch_alloc: its own message (a memory cap
+ * names itself) is kept, else "out of memory for <what>". */
+dopt_status ilp_scratch_failed(dopt_context *ctx, const char *what);
 
 #endif

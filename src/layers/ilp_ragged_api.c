@@ -52,11 +52,13 @@ static dopt_status ragged_begin(dopt_context *ctx, const dopt_ilp_ragged_problem
     if (B == 0) return DOPT_OK;
     size_t off_count = (size_t)ILP_OFF_KINDS * (size_t)rows;
     size_t bytes = sizeof(int64_t) * (off_count + (size_t)B) + sizeof(int32_t) * 2 * (size_t)B;
-    unsigned char *host = (unsigned char *)malloc(bytes);
-    double *cost = (double *)malloc(sizeof(double) * (size_t)B);
-    if (!host || !cost) {
-        free(host), free(cost);
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp ragged: out of memory for the instance tables");
+    /* host staging, counted under the context's host memory cap */
+    unsigned char *host = NULL;
+    double *cost = NULL;
+    if (dopt_host_temp_alloc(ctx, bytes, (void **)&host, "ilp ragged instance tables") != DOPT_OK ||
+        dopt_host_temp_alloc(ctx, sizeof(double) * (size_t)B, (void **)&cost, "ilp ragged instance costs") != DOPT_OK) {
+        dopt_temp_free(ctx, host);
+        return ilp_scratch_failed(ctx, "the ragged instance tables");
     }
     int64_t *off = (int64_t *)host, *order = off + off_count;
     int32_t *ns = (int32_t *)(order + B), *ms = ns + B;
@@ -84,7 +86,7 @@ static dopt_status ragged_begin(dopt_context *ctx, const dopt_ilp_ragged_problem
         st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ilp ragged: some m[i] > 0 but A or b is NULL");
     if (st == DOPT_OK) {
         rc->mem = ilp_scratch_alloc(ctx, bytes);
-        if (!rc->mem) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "ilp ragged: out of memory for the instance tables");
+        if (!rc->mem) st = ilp_scratch_failed(ctx, "the ragged instance tables");
     }
     if (st == DOPT_OK) st = DOPT_CALL(ctx, upload, rc->mem, host, bytes);
     if (st == DOPT_OK) {
@@ -110,8 +112,8 @@ static dopt_status ragged_begin(dopt_context *ctx, const dopt_ilp_ragged_problem
         b->total_m = (size_t)off[ILP_OFF_M * rows + B];
         b->total_g = (size_t)off[ILP_OFF_G * rows + B];
     }
-    free(host);
-    free(cost);
+    dopt_temp_free(ctx, host);
+    dopt_temp_free(ctx, cost);
     if (st != DOPT_OK) {
         ilp_scratch_free(ctx, rc->mem);
         rc->mem = NULL;
@@ -129,6 +131,7 @@ dopt_status dopt_ilp_ragged_solve(dopt_context *ctx, const dopt_ilp_ragged_probl
                                   dopt_ilp_solution *sol)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     dopt_ilp_options o;
     DOPT_TRY(check_ragged(ctx, P));
@@ -148,6 +151,7 @@ dopt_status dopt_ilp_ragged_backward(dopt_context *ctx, const dopt_ilp_ragged_pr
                                      const void *dy, void *dA, void *db, void *dc)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     dopt_ilp_options o;
     dopt_ilp_grad_options g;
@@ -167,6 +171,7 @@ dopt_status dopt_ilp_ragged_perturbed(dopt_context *ctx, const dopt_ilp_ragged_p
                                       const dopt_ilp_options *opt, const dopt_ilp_grad_options *gopt, void *y_eps)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     dopt_ilp_options o;
     dopt_ilp_grad_options g;
@@ -188,6 +193,7 @@ dopt_status dopt_ilp_ragged_spo_plus(dopt_context *ctx, const dopt_ilp_ragged_pr
                                      const void *c_true, const void *y_true, void *loss, void *dc)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     dopt_ilp_options o;
     DOPT_TRY(check_ragged(ctx, P));

@@ -59,6 +59,7 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
                           dopt_qp_solution *sol, dopt_qp_tape **tape_out)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
     if (tape_out) *tape_out = NULL;
@@ -86,7 +87,7 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         tape->prob = *prob;
         tape->opt = o;
     }
-    st = DOPT_CALL(ctx, qp_solve, prob, &o, sol, tape);
+    st = dopt_qp_solve_capped(ctx, prob, &o, sol, tape); /* the backend, in chunks under a memory cap */
     if (st != DOPT_OK) {
         dopt_qp_tape_destroy(tape);
         return st;
@@ -99,6 +100,7 @@ dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const 
                              dopt_qp_grad_out *gout)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     if (!tape) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp backward: tape is NULL (pass &tape to dopt_qp_solve)");
     if (!gin || (!gin->dx && tape->prob.batch > 0))
