@@ -11,7 +11,7 @@
  *   dopt_mps.h        MPS files
  *   dopt_gen.h        MILP instance generators
  *   dopt_npy.h        NumPy .npy files
- *   dopt_npz.h        NumPy .npz archives (several named arrays) */
+ *   dopt_npz.h        NumPy .npz archives (several named arrays)
  *   dopt_async.h      asynchronous calls (submit / wait), memory caps */
 #ifndef DOPT_H
 #define DOPT_H
