@@ -37,6 +37,8 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_milp_binary_form),
     DOPT_STRUCT_ENTRY(dopt_gen_params),
     DOPT_STRUCT_ENTRY(dopt_npy),
+    DOPT_STRUCT_ENTRY(dopt_npz),
+    DOPT_STRUCT_ENTRY(dopt_npz_entry),
 };
 
 size_t dopt_struct_size(const char *type_name) {
