@@ -28,8 +28,6 @@ struct dopt_context {
     char backend_note[512]; /* why this backend: replayed to a log callback set later */
     int backend_note_level;
     char error[1024];
-    int ragged_policy;           /* dopt_ragged_policy (dopt_context_set_ragged_policy) */
-    double ragged_max_pad_waste; /* its padded-work bound; 0 = the default */
 };
 
 /* Records a message (printf-style), passes it to the log callback as

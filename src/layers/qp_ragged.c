@@ -214,17 +214,3 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
     if (tape_out) *tape_out = tape;
     return DOPT_OK;
 }
-
-dopt_status dopt_context_set_ragged_policy(dopt_context *ctx, dopt_ragged_policy policy, double max_pad_waste)
-{
-    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
-    ctx->error[0] = 0;
-    if (policy != DOPT_RAGGED_AUTO && policy != DOPT_RAGGED_EXACT && policy != DOPT_RAGGED_PAD)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ragged policy: unknown policy %d", (int)policy);
-    if (!(max_pad_waste >= 0 && max_pad_waste < 1))
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ragged policy: max_pad_waste = %g, need 0 <= it < 1",
-                         max_pad_waste);
-    ctx->ragged_policy = (int)policy;
-    ctx->ragged_max_pad_waste = max_pad_waste > 0 ? max_pad_waste : 0.25;
-    return DOPT_OK;
-}
