@@ -1,6 +1,5 @@
 /* Ragged QP batches, host side: the plan of a call (sizes checked, offsets
- * by prefix sums, the largest-first order), the public entry, and the
- * scheduling policy. The backends solve each instance with the uniform
+ * by prefix sums, the largest-first order) and the public entry. The backends solve each instance with the uniform
  * per-instance code at its offsets (kernels/qp_batch_impl.h). */
 #include "qp_ragged.h"
 
