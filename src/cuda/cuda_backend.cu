@@ -289,6 +289,7 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     qp_backward,
     NULL, /* qp_ragged_solve: not yet on CUDA (docs/QP.md "Ragged batches") */
     NULL, /* qp_ragged_backward */
+    NULL, /* qp_ragged_move */
     bern_eval,
     bern_round,
     diffusion_step,

@@ -105,6 +105,7 @@ dopt_status dopt_qp_ragged_layout_build(dopt_context *ctx, const dopt_qp_ragged_
     DOPT_TRY(dopt_ragged_order_by_cost(ctx, B, cost, order));
 
     L->batch = B;
+    L->bytes = bytes;
     L->has_Q = P->Q != NULL;
     L->index.n = n;
     L->index.m = m;
@@ -191,6 +192,10 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
         dopt_qp_tape_destroy(reuse); /* as for the uniform layer: *tape_out is NULL on failure */
         return st;
     }
+    if (tape && tape->groups) { /* the classes of an earlier grouped call */
+        dopt_qp_ragged_groups_free(tape->groups, tape->ops, tape->device);
+        tape->groups = NULL;
+    }
     if (tape) {
         tape->ops = ctx->ops;
         tape->device = ctx->cuda_device;
@@ -204,12 +209,33 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
         tape->ragged = L;
         tape->opt = o;
     }
-    if (L->batch > 0) st = DOPT_CALL(ctx, qp_ragged_solve, prob, L, &o, sol, tape);
+    if (L->batch > 0) {
+        if (ctx->ragged_policy == DOPT_RAGGED_AUTO && ctx->ops->qp_ragged_solve)
+            st = ctx->ops->qp_ragged_solve(ctx, prob, L, &o, sol, tape);
+        else if (ctx->ragged_policy == DOPT_RAGGED_AUTO && !ctx->ops->qp_ragged_move)
+            st = dopt_unsupported(ctx, "qp_ragged_solve");
+        else
+            st = dopt_qp_ragged_group_solve(ctx, prob, L, &o, sol, tape);
+    }
     if (L == &local) dopt_qp_ragged_layout_free(L);
     if (st != DOPT_OK) {
         dopt_qp_tape_destroy(tape);
         return st;
     }
     if (tape_out) *tape_out = tape;
+    return DOPT_OK;
+}
+
+dopt_status dopt_context_set_ragged_policy(dopt_context *ctx, dopt_ragged_policy policy, double max_pad_waste)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    if (policy != DOPT_RAGGED_AUTO && policy != DOPT_RAGGED_EXACT && policy != DOPT_RAGGED_PAD)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ragged policy: unknown policy %d", (int)policy);
+    if (!(max_pad_waste >= 0 && max_pad_waste < 1))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ragged policy: max_pad_waste = %g, need 0 <= it < 1",
+                         max_pad_waste);
+    ctx->ragged_policy = (int)policy;
+    ctx->ragged_max_pad_waste = max_pad_waste > 0 ? max_pad_waste : 0.25;
     return DOPT_OK;
 }
