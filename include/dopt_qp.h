@@ -114,8 +114,9 @@ typedef struct dopt_qp_ragged_problem {
  * result of solving it alone (dopt_qp_solve with batch 1 and its sizes);
  * on the CPU backend bitwise so, whatever the thread count. How the work is
  * scheduled is docs/QP.md "Ragged batches" and
- * dopt_context_set_ragged_policy. The CUDA backend does not take ragged
- * batches yet (DOPT_ERR_UNSUPPORTED). tape as for dopt_qp_solve: a
+ * dopt_context_set_ragged_policy (the CUDA backend runs ragged batches in
+ * padded size classes: results equal to solving alone within the solver's
+ * tolerance). tape as for dopt_qp_solve: a
  * tape of an earlier uniform or ragged call is refilled in place; it keeps
  * copies of the size arrays, the data arrays must stay alive and unchanged
  * until it is destroyed. A bad size is DOPT_ERR_INVALID_ARGUMENT naming the

@@ -588,21 +588,83 @@ static void rq_check_pad_kernel(void)
     CHECK(isinf(hc[M - 1]) && hc[M - 1] > 0, "padded inequality rows are absent (h = +inf)");
 }
 
+/* The CUDA backend (size classes, padded, over the uniform CUDA solver):
+ * against the CPU's native path within the solver's tolerance. */
+static void rq_check_cuda_against_cpu(dopt_dtype dt)
+{
+    size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
+    rq_batch r = rq_make_kinds(60, 12, 41, 0, 1);
+    int64_t B = r.B;
+    rq_data d = rq_data_of(&r, dt);
+    rq_gin g = rq_gin_make(&r, dt, 5);
+    rq_out cpu = rq_out_alloc(&r, es), gpu = rq_out_alloc(&r, es);
+    dopt_context *host = NULL;
+    CHECK(dopt_context_create(&host, DOPT_BACKEND_CPU) == DOPT_OK, "a CPU context");
+    dopt_qp_ragged_problem P = rq_problem(&r, &d, dt);
+    dopt_qp_solution s = rq_sol(&cpu);
+    dopt_qp_grad_out go = rq_gout(&cpu);
+    dopt_qp_grad_in gi = {g.gx, g.glam, g.gnu};
+    dopt_qp_tape *tape = NULL;
+    CHECK(dopt_qp_ragged_solve(host, &P, NULL, &s, &tape) == DOPT_OK, "cpu solve");
+    CHECK(dopt_qp_backward(host, tape, &gi, &go) == DOPT_OK, "cpu backward");
+    dopt_qp_tape_destroy(tape);
+    tape = NULL;
+    size_t len[6] = {(size_t)r.oQ[B], (size_t)r.on[B], (size_t)r.oG[B], (size_t)r.om[B], (size_t)r.oA[B],
+                     (size_t)r.ok[B]};
+    void *hin[6] = {d.Q, d.p, d.G, d.h, d.A, d.b}, *din[6];
+    for (int t = 0; t < 6; ++t) din[t] = tu_dev(hin[t], len[t] * es + 1);
+    void *hg[3] = {g.gx, g.glam, g.gnu}, *dg[3];
+    size_t glen[3] = {len[1], len[3], len[5]};
+    for (int t = 0; t < 3; ++t) dg[t] = tu_dev(hg[t], glen[t] * es + 1);
+    void *hout[5] = {gpu.x, gpu.lam, gpu.nu, gpu.status, gpu.iters}, *dout[5];
+    size_t olen[5] = {len[1] * es, len[3] * es, len[5] * es, 4 * (size_t)B, 4 * (size_t)B};
+    for (int t = 0; t < 5; ++t) dout[t] = tu_dev_out(hout[t], olen[t] + 1);
+    void *hgo[6] = {gpu.dQ, gpu.dp, gpu.dG, gpu.dh, gpu.dA, gpu.db}, *dgo[6];
+    for (int t = 0; t < 6; ++t) dgo[t] = tu_dev_out(hgo[t], len[t] * es + 1);
+    dopt_qp_ragged_problem DP = {B, r.n, r.m, r.k, dt, din[0], din[1], din[2], din[3], din[4], din[5]};
+    dopt_qp_solution ds = {dout[0], dout[1], dout[2], (int32_t *)dout[3], (int32_t *)dout[4]};
+    CHECK_OK(dopt_qp_ragged_solve(tu_ctx, &DP, NULL, &ds, &tape));
+    dopt_qp_grad_in dgi = {dg[0], dg[1], dg[2]};
+    dopt_qp_grad_out dgo_ = {dgo[0], dgo[1], dgo[2], dgo[3], dgo[4], dgo[5]};
+    CHECK_OK(dopt_qp_backward(tu_ctx, tape, &dgi, &dgo_));
+    for (int t = 0; t < 5; ++t) tu_host(hout[t], dout[t], olen[t]);
+    for (int t = 0; t < 6; ++t) tu_host(hgo[t], dgo[t], len[t] * es);
+    CHECK(rq_same(cpu.status, gpu.status, 4 * (size_t)B), "cuda: the CPU's statuses");
+    double tol = dt == DOPT_FLOAT64 ? 1e-6 : 1e-2, gtol = dt == DOPT_FLOAT64 ? 1e-5 : 5e-2, wx = 0, wg = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        if (cpu.status[i] != DOPT_SOLVED) continue;
+        double e = rq_rel_gap((size_t)r.n[i], (char *)gpu.x + es * r.on[i], (char *)cpu.x + es * r.on[i], es, NULL);
+        if (e > wx) wx = e;
+        e = rq_rel_gap((size_t)r.n[i], (char *)gpu.dp + es * r.on[i], (char *)cpu.dp + es * r.on[i], es, NULL);
+        if (e > wg) wg = e;
+        e = rq_rel_gap((size_t)r.m[i] * r.n[i], (char *)gpu.dG + es * r.oG[i], (char *)cpu.dG + es * r.oG[i], es, NULL);
+        if (e > wg) wg = e;
+    }
+    CHECK(wx <= tol && wg <= gtol, "cuda vs cpu: x %g (<= %g), gradients %g (<= %g)", wx, tol, wg, gtol);
+    dopt_qp_tape_destroy(tape);
+    for (int t = 0; t < 6; ++t) {
+        tu_dev_free(hin[t], din[t]);
+        tu_dev_free(hgo[t], dgo[t]);
+    }
+    for (int t = 0; t < 3; ++t) tu_dev_free(hg[t], dg[t]);
+    for (int t = 0; t < 5; ++t) tu_dev_free(hout[t], dout[t]);
+    dopt_context_destroy(host);
+    rq_out_free(&cpu);
+    rq_out_free(&gpu);
+    free(g.gx);
+    free(g.glam);
+    free(g.gnu);
+    rq_data_free(&d);
+    rq_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    {
-        /* the CUDA backend may not take ragged batches (docs/QP.md) */
-        int32_t n1 = 1;
-        double p1 = 1, x1;
-        int32_t s1;
-        dopt_qp_ragged_problem P = {1, &n1, NULL, NULL, DOPT_FLOAT64, NULL, &p1, NULL, NULL, NULL, NULL};
-        dopt_qp_solution s = {&x1, NULL, NULL, &s1, NULL};
-        if (!tu_cuda() ? 0 : dopt_qp_ragged_solve(tu_ctx, &P, NULL, &s, NULL) == DOPT_ERR_UNSUPPORTED) {
-            printf("skipped: %s\n", dopt_context_last_error(tu_ctx));
-            dopt_context_destroy(tu_ctx);
-            return TEST_SKIP;
-        }
+    if (tu_cuda()) { /* device memory: the staged comparison with the CPU only */
+        rq_check_cuda_against_cpu(DOPT_FLOAT64);
+        rq_check_cuda_against_cpu(DOPT_FLOAT32);
+        return tu_finish("test_qp_ragged (cuda)");
     }
     rq_batch mixed = rq_make(60, 14, 1, 0);
     rq_batch lps = rq_make(20, 8, 2, 1);

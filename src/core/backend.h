@@ -133,6 +133,7 @@ dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
 #ifdef DOPT_HAVE_CUDA
 dopt_qp_solve_entry dopt_qp_solve_cuda;
 dopt_qp_backward_entry dopt_qp_backward_cuda;
+dopt_qp_ragged_move_entry dopt_qp_ragged_move_cuda;
 dopt_bern_eval_entry dopt_bern_eval_cuda;
 dopt_bern_round_entry dopt_bern_round_cuda;
 dopt_diffusion_step_entry dopt_diffusion_step_cuda;
