@@ -32,7 +32,8 @@ static rc_data rc_make(void)
         d.len[4] += (int64_t)rk[i] * rn[i];
         d.len[5] += rk[i];
     }
-    for (int t = 0; t < 6; ++t) d.v[t] = (double *)calloc((size_t)d.len[t] + 1, 8);
+    /* + 4: the "too long" archives write a few values past the end */
+    for (int t = 0; t < 6; ++t) d.v[t] = (double *)calloc((size_t)d.len[t] + 4, 8);
     d.dx = (double *)calloc((size_t)d.len[1] + 1, 8);
     tu_seed(7);
     int64_t oQ = 0, on = 0, oG = 0, om = 0, oA = 0, ok = 0;
