@@ -5,6 +5,8 @@
  * a tape moves between uniform and ragged calls; a 100,000-instance mixed
  * batch with infeasible and invalid instances runs (under ASan by `make
  * sanitize`). */
+#include <pthread.h>
+
 #include "qp_generate.h"
 #include "qp_ragged.h" /* dopt_qp_ragged_group_stats; qp_ipm.h: the pad kernels */
 #include "test_util.h"
@@ -658,6 +660,67 @@ static void rq_check_cuda_against_cpu(dopt_dtype dt)
     rq_free(&r);
 }
 
+/* Several host threads, each with its own context, solving and
+ * differentiating ragged batches at the same time: each gets what the
+ * same call gives alone (bitwise). */
+typedef struct {
+    const rq_batch *r;
+    const rq_data *d;
+    const rq_gin *g;
+    rq_out out;
+    int policy;
+    int ok;
+} rq_thread_job;
+
+static void *rq_thread_main(void *arg)
+{
+    rq_thread_job *j = (rq_thread_job *)arg;
+    dopt_context *ctx = NULL;
+    j->ok = dopt_context_create(&ctx, DOPT_BACKEND_CPU) == DOPT_OK &&
+            dopt_context_set_threads(ctx, 2) == DOPT_OK &&
+            dopt_context_set_ragged_policy(ctx, (dopt_ragged_policy)j->policy, 0.5) == DOPT_OK;
+    dopt_qp_ragged_problem P = rq_problem(j->r, j->d, DOPT_FLOAT64);
+    dopt_qp_solution s = rq_sol(&j->out);
+    dopt_qp_grad_out go = rq_gout(&j->out);
+    dopt_qp_grad_in gi = {j->g->gx, j->g->glam, j->g->gnu};
+    dopt_qp_tape *tape = NULL;
+    for (int rep = 0; rep < 3 && j->ok; ++rep)
+        j->ok = dopt_qp_ragged_solve(ctx, &P, NULL, &s, &tape) == DOPT_OK &&
+                dopt_qp_backward(ctx, tape, &gi, &go) == DOPT_OK;
+    dopt_qp_tape_destroy(tape);
+    dopt_context_destroy(ctx);
+    return NULL;
+}
+
+static void rq_check_concurrent(void)
+{
+    rq_batch r = rq_make(40, 10, 9, 0);
+    rq_data d = rq_data_of(&r, DOPT_FLOAT64);
+    rq_gin g = rq_gin_make(&r, DOPT_FLOAT64, 4);
+    enum { T = 4 };
+    rq_thread_job job[T];
+    pthread_t tid[T];
+    for (int t = 0; t < T; ++t) {
+        job[t].r = &r;
+        job[t].d = &d;
+        job[t].g = &g;
+        job[t].out = rq_out_alloc(&r, 8);
+        job[t].policy = t % 2 ? DOPT_RAGGED_PAD : DOPT_RAGGED_AUTO;
+        job[t].ok = 0;
+    }
+    for (int t = 0; t < T; ++t) CHECK(pthread_create(&tid[t], NULL, rq_thread_main, &job[t]) == 0, "thread %d", t);
+    for (int t = 0; t < T; ++t) pthread_join(tid[t], NULL);
+    for (int t = 0; t < T; ++t) CHECK(job[t].ok, "thread %d's calls succeeded", t);
+    rq_compare("concurrent AUTO contexts", &r, 8, &job[2].out, &job[0].out, 1);
+    rq_compare("concurrent PAD contexts", &r, 8, &job[3].out, &job[1].out, 1);
+    for (int t = 0; t < T; ++t) rq_out_free(&job[t].out);
+    free(g.gx);
+    free(g.glam);
+    free(g.gnu);
+    rq_data_free(&d);
+    rq_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -681,6 +744,7 @@ int main(int argc, char **argv)
     rq_check_padded_classes(DOPT_FLOAT64);
     rq_check_padded_classes(DOPT_FLOAT32);
     rq_check_bad_input();
+    rq_check_concurrent();
     rq_check_stress();
     rq_free(&mixed);
     rq_free(&lps);
