@@ -168,6 +168,36 @@ static void test_outputs(void)
     for (int i = 0; i < RB; ++i) CHECK(st[i] == DOPT_SOLVED, "instance %d solved", i);
     dopt_npz_free(&z);
 
+    /* --ragged-policy exact: classes of equal sizes, bitwise the same on the CPU */
+    char outx[1024];
+    snprintf(outx, sizeof outx, "%s/exact.npz", work);
+    snprintf(args, sizeof args, "qp solve --ragged '%s' --dx '%s' --ragged-policy exact --out '%s' --quiet", in, dx, outx);
+    CHECK(run(args) == 0, "exact policy: %s", output_of("stderr"));
+    if (dopt_npz_read(tu_ctx, outx, &z) == DOPT_OK) {
+        if ((a = rc_find(&z, "x", 'f', 8, nx))) CHECK(!memcmp(a->data, x, 8 * (size_t)nx), "exact policy: x");
+        if ((a = rc_find(&z, "dG", 'f', 8, d.len[2]))) CHECK(!memcmp(a->data, g[2], 8 * (size_t)d.len[2]), "exact policy: dG");
+        dopt_npz_free(&z);
+    } else {
+        CHECK(0, "read %s", outx);
+    }
+    snprintf(args, sizeof args, "qp solve --ragged '%s' --ragged-policy pad --max-pad-waste 0.9 --out '%s' --quiet", in, outx);
+    CHECK(run(args) == 0, "pad policy: %s", output_of("stderr"));
+    if (dopt_npz_read(tu_ctx, outx, &z) == DOPT_OK) {
+        if ((a = rc_find(&z, "x", 'f', 8, nx))) {
+            double worst = 0;
+            for (int64_t i = 0; i < nx; ++i) {
+                double e = fabs(((const double *)a->data)[i] - x[i]) / (1 + fabs(x[i]));
+                if (!(e <= worst)) worst = e;
+            }
+            CHECK(worst < 1e-6, "pad policy: x within the solver's tolerance of the exact solve (%g)", worst);
+        }
+        dopt_npz_free(&z);
+    } else {
+        CHECK(0, "read %s", outx);
+    }
+    snprintf(args, sizeof args, "qp solve --ragged '%s' --ragged-policy fast", in);
+    CHECK(run(args) == 2 && stderr_mentions("--ragged-policy"), "an unknown policy is a usage error");
+
     /* --out elsewhere; float32 in, float32 out; forward only: 5 arrays */
     char in32[1024], out32[1024];
     snprintf(in32, sizeof in32, "%s/in32.npz", work);

@@ -93,7 +93,8 @@ static void *read_grad(const char *path, const char *what, int64_t want, dopt_dt
 }
 
 int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const char *dlamf, const char *dnuf,
-                  dopt_backend backend, int threads, int max_iter, double tol, int quiet)
+                  dopt_backend backend, int threads, int max_iter, double tol, int quiet, int policy,
+                  double max_pad_waste)
 {
     char out[4096];
     if (out_arg) snprintf(out, sizeof out, "%s", out_arg);
@@ -153,6 +154,10 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
     if (!cli_file_writable("qp solve", "--out", out)) goto done;
 
     if (threads) dopt_context_set_threads(ctx, threads);
+    if (dopt_context_set_ragged_policy(ctx, (dopt_ragged_policy)policy, max_pad_waste) != DOPT_OK) {
+        fprintf(stderr, "dopt: %s\n", dopt_context_last_error(ctx));
+        goto done;
+    }
     for (int t = 0; t < 6; ++t)
         if (!(dev[t] = cli_stage(ctx, arr[t]->data, (size_t)len[t] * es + 1))) goto done;
     int64_t rlen[3] = {len[1], len[3], len[5]};
