@@ -1,6 +1,9 @@
 /* Ragged QP batches, host side: the plan of a call (sizes checked, offsets
- * by prefix sums, the largest-first order) and the public entry. The backends solve each instance with the uniform
- * per-instance code at its offsets (kernels/qp_batch_impl.h). */
+ * by prefix sums, the largest-first order), the public entry with its
+ * choice between the backend's native path and size classes
+ * (qp_ragged_group.c), and the policy setter. Natively, a backend solves
+ * each instance with the uniform per-instance code at its offsets
+ * (kernels/qp_batch_impl.h). */
 #include "qp_ragged.h"
 
 #include "backend.h"
