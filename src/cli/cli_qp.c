@@ -79,14 +79,23 @@ int cli_qp(int argc, char **argv)
         cli_usage(stderr, "qp", "solve");
         return CLI_USAGE;
     }
-    const char *dir = NULL, *outdir = NULL, *dxf = NULL, *dlamf = NULL, *dnuf = NULL;
+    const char *dir = NULL, *outdir = NULL, *dxf = NULL, *dlamf = NULL, *dnuf = NULL, *ragged = NULL;
     dopt_backend backend = DOPT_BACKEND_CPU;
     long long threads = 0, max_iter = 0;
-    double tol = 0;
-    int quiet = 0;
+    double tol = 0, max_pad_waste = 0;
+    int quiet = 0, policy = -1;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--out")) { if (!(outdir = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--ragged")) { if (!(ragged = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--ragged-policy")) {
+            if (!(v = cli_value(argc, argv, &i))) return CLI_USAGE;
+            policy = !strcmp(v, "auto") ? DOPT_RAGGED_AUTO : !strcmp(v, "exact") ? DOPT_RAGGED_EXACT
+                   : !strcmp(v, "pad")  ? DOPT_RAGGED_PAD : -2;
+            if (policy == -2) return cli_usage_error("qp", "solve", "--ragged-policy must be auto, exact or pad, got '%s'", v);
+        } else if (!strcmp(a, "--max-pad-waste")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 0, 0.99, &max_pad_waste)) return CLI_USAGE;
+        }
         else if (!strcmp(a, "--dx")) { if (!(dxf = cli_value(argc, argv, &i))) return CLI_USAGE; }
         else if (!strcmp(a, "--dlam")) { if (!(dlamf = cli_value(argc, argv, &i))) return CLI_USAGE; }
         else if (!strcmp(a, "--dnu")) { if (!(dnuf = cli_value(argc, argv, &i))) return CLI_USAGE; }
@@ -110,15 +119,21 @@ int cli_qp(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (!dir) {
+    if (ragged && dir) return cli_usage_error("qp", "solve", "give either DIR or --ragged IN.npz, not both");
+    if (!dir && !ragged) {
         cli_usage(stderr, "qp", "solve");
         return CLI_USAGE;
     }
-    if (!outdir) outdir = dir;
     if ((dlamf || dnuf) && !dxf) {
         fprintf(stderr, "dopt: --dlam/--dnu need --dx (the gradient with respect to x)\n");
         return CLI_USAGE;
     }
+    if (!ragged && (policy >= 0 || max_pad_waste > 0))
+        return cli_usage_error("qp", "solve", "--ragged-policy and --max-pad-waste need --ragged");
+    if (ragged)
+        return cli_qp_ragged(ragged, outdir, dxf, dlamf, dnuf, backend, (int)threads, (int)max_iter, tol, quiet,
+                             policy < 0 ? DOPT_RAGGED_AUTO : policy, max_pad_waste);
+    if (!outdir) outdir = dir;
 
     qp_input in[6];
     memset(in, 0, sizeof in);

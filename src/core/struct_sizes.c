@@ -18,6 +18,7 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_qp_solution),
     DOPT_STRUCT_ENTRY(dopt_qp_grad_in),
     DOPT_STRUCT_ENTRY(dopt_qp_grad_out),
+    DOPT_STRUCT_ENTRY(dopt_qp_ragged_problem),
     DOPT_STRUCT_ENTRY(dopt_bern_problem),
     DOPT_STRUCT_ENTRY(dopt_bern_options),
     DOPT_STRUCT_ENTRY(dopt_bern_result),
