@@ -28,6 +28,7 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_ilp_options),
     DOPT_STRUCT_ENTRY(dopt_ilp_solution),
     DOPT_STRUCT_ENTRY(dopt_ilp_grad_options),
+    DOPT_STRUCT_ENTRY(dopt_ilp_ragged_problem),
     DOPT_STRUCT_ENTRY(dopt_milp),
     DOPT_STRUCT_ENTRY(dopt_milp_options),
     DOPT_STRUCT_ENTRY(dopt_milp_result),
