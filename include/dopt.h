@@ -10,7 +10,8 @@
  *   dopt_milp.h       MILP instances, Cbc, predict-and-search
  *   dopt_mps.h        MPS files
  *   dopt_gen.h        MILP instance generators
- *   dopt_npy.h        NumPy .npy files */
+ *   dopt_npy.h        NumPy .npy files
+ *   dopt_npz.h        NumPy .npz archives (several named arrays) */
 #ifndef DOPT_H
 #define DOPT_H
 
@@ -23,5 +24,6 @@
 #include "dopt_mps.h"
 #include "dopt_gen.h"
 #include "dopt_npy.h"
+#include "dopt_npz.h"
 
 #endif

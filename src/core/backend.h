@@ -22,6 +22,13 @@ typedef dopt_status dopt_qp_solve_entry(dopt_context *ctx, const dopt_qp_problem
                                         dopt_qp_solution *sol, dopt_qp_tape *tape);
 typedef dopt_status dopt_qp_backward_entry(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
                                            dopt_qp_grad_out *gout);
+/* Ragged QP batches: the layer's plan (sizes, offsets, order; host memory,
+ * src/layers/qp_ragged.h) comes with the problem. The backward finds the
+ * plan in the tape (tape->ragged). */
+struct dopt_qp_ragged_layout;
+typedef dopt_status dopt_qp_ragged_solve_entry(dopt_context *ctx, const dopt_qp_ragged_problem *prob,
+                                               const struct dopt_qp_ragged_layout *plan, const dopt_qp_options *opt,
+                                               dopt_qp_solution *sol, dopt_qp_tape *tape);
 typedef dopt_status dopt_bern_eval_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                                          const dopt_bern_options *o, dopt_bern_result *res);
 typedef dopt_status dopt_bern_round_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
@@ -72,6 +79,8 @@ typedef struct dopt_backend_ops {
     /* ---- layers: arguments already checked by src/layers ---- */
     dopt_qp_solve_entry *qp_solve;
     dopt_qp_backward_entry *qp_backward;
+    dopt_qp_ragged_solve_entry *qp_ragged_solve;
+    dopt_qp_backward_entry *qp_ragged_backward; /* a tape with tape->ragged set */
     dopt_bern_eval_entry *bern_eval;
     dopt_bern_round_entry *bern_round;
     dopt_diffusion_step_entry *diffusion_step;
@@ -102,6 +111,8 @@ dopt_status dopt_unsupported(dopt_context *ctx, const char *entry);
 /* ---- the CPU backend's entries (src/cpu) ---- */
 dopt_qp_solve_entry dopt_qp_solve_cpu;
 dopt_qp_backward_entry dopt_qp_backward_cpu;
+dopt_qp_ragged_solve_entry dopt_qp_ragged_solve_cpu;
+dopt_qp_backward_entry dopt_qp_ragged_backward_cpu;
 dopt_bern_eval_entry dopt_bern_eval_cpu;
 dopt_bern_round_entry dopt_bern_round_cpu;
 dopt_diffusion_step_entry dopt_diffusion_step_cpu;

@@ -18,6 +18,7 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_qp_solution),
     DOPT_STRUCT_ENTRY(dopt_qp_grad_in),
     DOPT_STRUCT_ENTRY(dopt_qp_grad_out),
+    DOPT_STRUCT_ENTRY(dopt_qp_ragged_problem),
     DOPT_STRUCT_ENTRY(dopt_bern_problem),
     DOPT_STRUCT_ENTRY(dopt_bern_options),
     DOPT_STRUCT_ENTRY(dopt_bern_result),
@@ -37,6 +38,8 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_milp_binary_form),
     DOPT_STRUCT_ENTRY(dopt_gen_params),
     DOPT_STRUCT_ENTRY(dopt_npy),
+    DOPT_STRUCT_ENTRY(dopt_npz),
+    DOPT_STRUCT_ENTRY(dopt_npz_entry),
 };
 
 size_t dopt_struct_size(const char *type_name) {

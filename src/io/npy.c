@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "npy_internal.h"
 
 static dopt_status fail(dopt_context *ctx, dopt_status status, const char *path, const char *what)
 {
@@ -46,18 +47,31 @@ static long long bytes_left(FILE *f)
     return (long long)end - here;
 }
 
-dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
+/* Reads up to n bytes from the source; returns how many it read. */
+static size_t src_read(dopt_npy_source *src, void *dst, size_t n)
 {
-    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
-    if (!path || !out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy read: NULL path or output");
+    if (src->file) return fread(dst, 1, n, src->file);
+    size_t have = src->len - src->pos;
+    if (n > have) n = have;
+    if (n) memcpy(dst, src->mem + src->pos, n);
+    src->pos += n;
+    return n;
+}
+
+/* Bytes the source has left, or -1 when a stream cannot tell. */
+static long long src_left(dopt_npy_source *src)
+{
+    return src->file ? bytes_left(src->file) : (long long)(src->len - src->pos);
+}
+
+dopt_status dopt_npy_parse(dopt_context *ctx, const char *path, dopt_npy_source *src, dopt_npy *out)
+{
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, errno == ENOENT ? "no such file" : strerror(errno));
     unsigned char pre[12];
     const dopt_status bad = DOPT_ERR_INVALID_ARGUMENT;
     dopt_status st = bad;
     char *hdr = NULL;
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+    if (src_read(src, pre, 10) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
         fail(ctx, bad, path, "not a .npy file (bad magic)");
         goto done;
     }
@@ -65,7 +79,7 @@ dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
     if (pre[6] == 1) {
         hlen = (size_t)pre[8] | ((size_t)pre[9] << 8);
     } else if (pre[6] == 2 || pre[6] == 3) {
-        if (fread(pre + 10, 1, 2, f) != 2) {
+        if (src_read(src, pre + 10, 2) != 2) {
             fail(ctx, bad, path, "truncated header");
             goto done;
         }
@@ -83,7 +97,7 @@ dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
         st = fail(ctx, DOPT_ERR_OUT_OF_MEMORY, path, "out of memory");
         goto done;
     }
-    if (fread(hdr, 1, hlen, f) != hlen) {
+    if (src_read(src, hdr, hlen) != hlen) {
         fail(ctx, bad, path, "truncated header");
         goto done;
     }
@@ -141,7 +155,7 @@ dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
     /* the file must hold what the header claims: checked before allocating,
      * so a short file with a huge shape is "truncated", not a failed
      * allocation of what it pretends to hold */
-    long long left = bytes_left(f);
+    long long left = src_left(src);
     if (left >= 0 && (unsigned long long)left < (unsigned long long)count * (unsigned long long)size) {
         fail(ctx, bad, path, "file shorter than its shape says (truncated data)");
         goto done;
@@ -154,11 +168,12 @@ dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
         st = fail(ctx, DOPT_ERR_OUT_OF_MEMORY, path, "out of memory");
         goto done;
     }
-    if (fread(out->data, (size_t)size, count, f) != count) {
+    if (src_read(src, out->data, (size_t)size * count) != (size_t)size * count) {
         fail(ctx, bad, path, "file shorter than its shape says (truncated data)");
         goto done;
     }
-    if (fgetc(f) != EOF) {
+    unsigned char extra;
+    if (src_read(src, &extra, 1) != 0) {
         fail(ctx, bad, path, "trailing bytes after the data");
         goto done;
     }
@@ -166,16 +181,26 @@ dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
     st = DOPT_OK;
 done:
     free(hdr);
-    fclose(f);
     if (st != DOPT_OK) dopt_npy_free(out);
     return st;
 }
 
-dopt_status dopt_npy_write(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
-                           const int64_t *shape, const void *data)
+dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
-    if (!path) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy write: NULL path");
+    if (!path || !out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy read: NULL path or output");
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, errno == ENOENT ? "no such file" : strerror(errno));
+    dopt_npy_source src = {f, NULL, 0, 0};
+    dopt_status st = dopt_npy_parse(ctx, path, &src, out);
+    fclose(f);
+    return st;
+}
+
+dopt_status dopt_npy_check_array(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
+                                  const int64_t *shape, const void *data, size_t *count_out)
+{
     if (!(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') ||
         !(itemsize == 1 || itemsize == 2 || itemsize == 4 || itemsize == 8) || (kind == 'f' && itemsize < 4))
         return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path,
@@ -185,9 +210,17 @@ dopt_status dopt_npy_write(dopt_context *ctx, const char *path, char kind, int i
     size_t count = 1;
     for (int i = 0; i < ndim; ++i) {
         if (shape[i] < 0) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "negative dimension in shape");
+        if (shape[i] > 0 && count > ((size_t)1 << 40) / (size_t)shape[i])
+            return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "array too large");
         count *= (size_t)shape[i];
     }
     if (count > 0 && !data) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "data is NULL");
+    *count_out = count;
+    return DOPT_OK;
+}
+
+size_t dopt_npy_header(char kind, int itemsize, int ndim, const int64_t *shape, char *buf)
+{
     char dict[512];
     int len = snprintf(dict, sizeof dict, "{'descr': '<%c%d', 'fortran_order': False, 'shape': (", kind, itemsize);
     for (int i = 0; i < ndim; ++i)
@@ -198,13 +231,27 @@ dopt_status dopt_npy_write(dopt_context *ctx, const char *path, char kind, int i
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)len + pad + 1;
+    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+                                   (unsigned char)(hlen >> 8)};
+    memcpy(buf, pre, 10);
+    memcpy(buf + 10, dict, (size_t)len);
+    memset(buf + 10 + len, ' ', pad);
+    buf[10 + hlen - 1] = '\n';
+    return 10 + hlen;
+}
+
+dopt_status dopt_npy_write(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
+                           const int64_t *shape, const void *data)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    if (!path) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy write: NULL path");
+    size_t count;
+    DOPT_TRY(dopt_npy_check_array(ctx, path, kind, itemsize, ndim, shape, data, &count));
+    char header[DOPT_NPY_HEADER_MAX];
+    size_t hlen = dopt_npy_header(kind, itemsize, ndim, shape, header);
     FILE *f = fopen(path, "wb");
     if (!f) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, strerror(errno));
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)len, f) == (size_t)len;
-    for (size_t i = 0; ok && i < pad; ++i) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF;
+    int ok = fwrite(header, 1, hlen, f) == hlen;
     ok = ok && (count == 0 || fwrite(data, (size_t)itemsize, count, f) == count);
     if (fclose(f) != 0) ok = 0;
     if (!ok) return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path, "write failed");
