@@ -822,8 +822,8 @@ class _ILPRaggedFn(torch.autograd.Function):
         node_limit, time_limit = options["node_limit"], options["time_limit"]
         dt = _float_dtype(c, A, b)
         r = _ilp.solve_ragged(n, m, c, A, b, lb, ub, node_limit=node_limit, time_limit=time_limit, dtype=dt)
-        ctx.save_for_backward(c, A, b, lb, ub, r.y, r.status)
-        ctx.sizes, ctx.options = (n, m), options
+        ctx.save_for_backward(c, A, b, r.y, r.status)
+        ctx.bounds, ctx.sizes, ctx.options = (lb, ub), (n, m), options  # bounds: numbers or constant tensors
         ctx.mark_non_differentiable(r.status)
         ctx.set_materialize_grads(False)
         return r.y, r.obj, r.status
@@ -831,7 +831,8 @@ class _ILPRaggedFn(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dobj, _dstatus):
-        c, A, b, lb, ub, y, status = ctx.saved_tensors
+        c, A, b, y, status = ctx.saved_tensors
+        lb, ub = ctx.bounds
         n, m = ctx.sizes
         o = ctx.options
         dt = _float_dtype(c, A, b)
@@ -859,14 +860,15 @@ class _ILPRaggedPerturbedFn(torch.autograd.Function):
         y_eps = _ilp.perturbed_ragged(n, m, c, A, b, lb, ub, epsilon=o["epsilon"], samples=o["samples"],
                                       seed=o["seed"], node_limit=o["node_limit"], time_limit=o["time_limit"],
                                       dtype=dt)
-        ctx.save_for_backward(c, A, b, lb, ub, y_eps)
-        ctx.sizes, ctx.options = (n, m), options
+        ctx.save_for_backward(c, A, b, y_eps)
+        ctx.bounds, ctx.sizes, ctx.options = (lb, ub), (n, m), options
         return y_eps
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy):
-        c, A, b, lb, ub, y_eps = ctx.saved_tensors
+        c, A, b, y_eps = ctx.saved_tensors
+        lb, ub = ctx.bounds
         n, m = ctx.sizes
         o = ctx.options
         status = torch.zeros(n.shape[0], dtype=torch.int32, device=c.device)  # the rule reads neither y nor status
