@@ -66,4 +66,10 @@ const dopt_backend_ops dopt_cpu_backend_ops = {
     .ilp_solve = dopt_ilp_solve_cpu,
     .ilp_grad = dopt_ilp_grad_cpu,
     .ilp_reduce = dopt_ilp_reduce_cpu,
+    .bern_eval_blocks = dopt_bern_eval_blocks_cpu,
+    .bern_round_blocks = dopt_bern_round_blocks_cpu,
+    .diffusion_step_blocks = dopt_diffusion_step_blocks_cpu,
+    .diffusion_noise_blocks = dopt_diffusion_noise_blocks_cpu,
+    .srg_target_blocks = dopt_srg_target_blocks_cpu,
+    .diffusion_candidates_blocks = dopt_diffusion_candidates_blocks_cpu,
 };
