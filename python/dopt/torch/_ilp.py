@@ -886,6 +886,8 @@ def _flat_bound(x, name, ref, who):
     return float(x.item()) if x.dim() == 0 else x
 
 
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
 def ilp_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=None, method="combopt",
                sense="min", tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=None, node_limit=None,
                time_limit=None, return_status=False):
@@ -947,6 +949,8 @@ def ilp_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=N
     return ILPResult(y, (sign * obj).to(c.dtype), status) if return_status else y
 
 
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
 def _ilp_list(who, c, A, b, lb, ub, *, return_status, **options):
     inputs = {"c": c, "A": A, "b": b}
     B = _ragged.check_lists(who, "c", inputs)

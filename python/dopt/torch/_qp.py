@@ -394,6 +394,8 @@ def _run_ragged(where, sizes, flats, tol, tol_inf, max_iter, refine):
     return QPResult(res.x, res.lam, res.nu, res.status)
 
 
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
 def qp_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m_ptr=None, k_ptr=None, tol=None,
               tol_inf=None, max_iter=None, refine=None):
     """The QP layer on a ragged batch in the concatenated (PyG-style) layout:
@@ -481,6 +483,8 @@ def _prepare_lists(where, Q, p, G, h, A, b):
     return (lists, (n, rows["m"], rows["k"])), check.dtype
 
 
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
 def _qp_list_prepared(where, prepared, tol, tol_inf, max_iter, refine):
     lists, (n, m, k) = prepared
     flats = {name: (None if lists[name] is None else _ragged.concat(lists[name])) for name in _NAMES}
@@ -491,6 +495,8 @@ def _qp_list_prepared(where, prepared, tol, tol_inf, max_iter, refine):
     return QPResult(_ragged.split(res.x, n), _ragged.split(res.lam, m), _ragged.split(res.nu, k), res.status)
 
 
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
 def _qp_list(where, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
     prepared, _ = _prepare_lists(where, Q, p, G, h, A, b)
     return _qp_list_prepared(where, prepared, tol, tol_inf, max_iter, refine)
