@@ -535,3 +535,89 @@ def test_bern_blocks_bad_input():
     # decreasing offsets: the library refuses the call, naming the array
     with pytest.raises(dopt.Error, match="var_ptr"):
         nbern.evaluate_blocks(x, np.array([0, 8, 7]), csr, b, c, con_ptr=con_ptr)
+
+
+# ---- diffusion blocks ----------------------------------------------------------------------
+
+from dopt import diffusion as ndiff  # noqa: E402
+
+
+def diffusion_blocks(seed, sizes):
+    """MILPs A x >= b (numpy) of the given (n_i, m_i) as a BlockGuide and as
+    per-instance dense arrays."""
+    x, var_ptr, con_ptr, csr, b, c, dense = block_batch(seed, sizes)
+    g = np.random.default_rng(seed + 100)
+    xref = (g.random(var_ptr[-1]) < 0.5).astype(float)
+    return ndiff.BlockGuide(var_ptr, csr, b, c, xref, con_ptr=con_ptr), var_ptr, con_ptr, b, c, xref, dense
+
+
+def test_diffusion_blocks_with_equal_sizes_equal_the_uniform_calls():
+    B, n, m, S = 4, 5, 3, 2
+    guide_b, var_ptr, con_ptr, b, c, xref, dense = diffusion_blocks(1, [(n, m)] * B)
+    guide_u = ndiff.Guide(np.stack(dense), b.reshape(B, m), c.reshape(B, n), xref.reshape(B, n))
+    abar = ndiff.schedule(50)
+    g = np.random.default_rng(2)
+    x0 = g.random((B, S, n))
+    xt_u, eps_u = ndiff.noise(x0.reshape(B * S, n), abar[20], seed=4, step=7)
+    xt_b, eps_b = ndiff.noise_blocks(x0.reshape(-1), abar[20], blocks=guide_b, seed=4, step=7)
+    np.testing.assert_array_equal(xt_b, xt_u.reshape(-1))
+    np.testing.assert_array_equal(eps_b, eps_u.reshape(-1))
+    eps_hat = g.standard_normal((B, S, n))
+    gw = ndiff.Guidance(0.3, 1.0, 2.0)
+    step_u = ndiff.step(xt_u.reshape(B, S, n), eps_hat, abar, 20, seed=5, guide=guide_u, guidance=gw)
+    step_b = ndiff.step_blocks(xt_b, eps_hat.reshape(-1), abar, 20, blocks=guide_b, seed=5, guidance=gw)
+    np.testing.assert_array_equal(step_b, step_u.reshape(-1))
+    layout = ndiff.BlockGuide(var_ptr)  # unguided: only the layout
+    free_u = ndiff.step(xt_u.reshape(B, S, n), eps_hat, abar, 20, seed=5)
+    free_b = ndiff.step_blocks(xt_b, eps_hat.reshape(-1), abar, 20, blocks=layout, seed=5)
+    np.testing.assert_array_equal(free_b, free_u.reshape(-1))
+    tgt_u = ndiff.srg_target(guide_u, xt_u.reshape(B, S, n), eps_u.reshape(B, S, n), abar[20], guidance=gw)
+    tgt_b = ndiff.srg_target_blocks(guide_b, xt_b, eps_b, abar[20], guidance=gw)
+    np.testing.assert_array_equal(tgt_b, tgt_u.reshape(-1))
+    cand_u = ndiff.candidates(guide_u, xt_u.reshape(B, S, n))
+    cand_b = ndiff.candidates_blocks(guide_b, xt_b)
+    np.testing.assert_array_equal(cand_b.objective, cand_u.objective.reshape(-1))
+    np.testing.assert_array_equal(cand_b.violation, cand_u.violation.reshape(-1))
+    np.testing.assert_array_equal(cand_b.best, cand_u.best)
+    np.testing.assert_array_equal(cand_b.best_x, cand_u.best_x.reshape(-1))
+
+
+def test_diffusion_blocks_mixed_sizes_deterministic_calls_per_instance():
+    # targets, candidates and a DDIM step with eta = 0 draw no noise: each
+    # instance equals its own uniform call
+    sizes, S = [(3, 2), (6, 4), (1, 1), (4, 0)], 3
+    guide_b, var_ptr, con_ptr, b, c, xref, dense = diffusion_blocks(3, sizes)
+    abar = ndiff.schedule(40)
+    g = np.random.default_rng(4)
+    xt = g.standard_normal(S * var_ptr[-1])
+    eps = g.standard_normal(S * var_ptr[-1])
+    tgt = ndiff.srg_target_blocks(guide_b, xt, eps, abar[10])
+    nxt = ndiff.step_blocks(xt, eps, abar, 10, 4, blocks=guide_b, sampler="ddim", eta=0.0)
+    cand = ndiff.candidates_blocks(guide_b, xt)
+    for i, (n, m) in enumerate(sizes):
+        lo, hi = S * var_ptr[i], S * var_ptr[i + 1]
+        A_i = dense[i] if m else np.zeros((0, n))
+        guide_i = ndiff.Guide(A_i, b[con_ptr[i]:con_ptr[i + 1]], c[var_ptr[i]:var_ptr[i + 1]],
+                              xref[var_ptr[i]:var_ptr[i + 1]])
+        xi, ei = xt[lo:hi].reshape(S, n), eps[lo:hi].reshape(S, n)
+        np.testing.assert_array_equal(tgt[lo:hi], ndiff.srg_target(guide_i, xi, ei, abar[10]).reshape(-1))
+        np.testing.assert_array_equal(nxt[lo:hi], ndiff.step(xi, ei, abar, 10, 4, sampler="ddim", eta=0.0,
+                                                             guide=guide_i).reshape(-1))
+        ci = ndiff.candidates(guide_i, xi)
+        np.testing.assert_array_equal(cand.objective[i * S:(i + 1) * S], ci.objective)
+        assert cand.best[i] == ci.best[0]
+        np.testing.assert_array_equal(cand.best_x[var_ptr[i]:var_ptr[i + 1]], ci.best_x[0])
+
+
+def test_diffusion_blocks_bad_input():
+    guide_b, var_ptr, con_ptr, b, c, xref, _ = diffusion_blocks(5, [(3, 2), (4, 1)])
+    abar = ndiff.schedule(20)
+    with pytest.raises(ValueError, match="not a positive multiple of var_ptr"):
+        ndiff.noise_blocks(np.zeros(8), abar[3], blocks=guide_b)
+    with pytest.raises(ValueError, match="con_ptr .*required"):
+        ndiff.BlockGuide(var_ptr, (np.array([0, 1]), np.array([0], np.int32), np.ones(1)), np.ones(1), c)
+    with pytest.raises(ValueError, match="needs the MILPs"):
+        ndiff.candidates_blocks(ndiff.BlockGuide(var_ptr), np.zeros(7))
+    with pytest.raises(ValueError, match="c must be 1-D with var_ptr"):
+        ndiff.BlockGuide(var_ptr, (np.array([0]), np.zeros(0, np.int32), np.zeros(0)), np.zeros(0), c[:-1],
+                         con_ptr=[0, 0, 0])
