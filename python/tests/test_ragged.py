@@ -621,3 +621,80 @@ def test_diffusion_blocks_bad_input():
     with pytest.raises(ValueError, match="c must be 1-D with var_ptr"):
         ndiff.BlockGuide(var_ptr, (np.array([0]), np.zeros(0, np.int32), np.zeros(0)), np.zeros(0), c[:-1],
                          con_ptr=[0, 0, 0])
+
+
+# ---- threads, float32, torch.compile -----------------------------------------------------
+
+def test_concurrent_ragged_calls_from_threads_equal_the_serial_results():
+    # each Python thread has its own library context (dopt._lib.context_for)
+    import threading
+    jobs = []
+    for seed in range(6):
+        insts = mixed_qps(20 + seed, QP_SIZES[seed:] + QP_SIZES[:seed])
+        jobs.append(flat_numpy(insts))
+    serial = [nqp.solve_ragged(*job).x for job in jobs]
+    results = [None] * (3 * len(jobs))
+    errors = []
+
+    def work(slot):
+        try:
+            for _ in range(3):
+                results[slot] = nqp.solve_ragged(*jobs[slot % len(jobs)]).x
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for slot, x in enumerate(results):
+        np.testing.assert_array_equal(x, serial[slot % len(jobs)])
+
+
+def test_torch_qp_ragged_float32_follows_the_inputs_dtype():
+    raw = mixed_qps(12, QP_SIZES)
+    n, m, k, *flat = flat_numpy(raw)
+    flat32 = [torch.tensor(a, dtype=torch.float32) for a in flat]
+    r = dt.qp_ragged(n, m, k, *flat32)
+    assert r.x.dtype == torch.float32 and (r.status == SOLVED).all()
+    r64 = dt.qp_ragged(n, m, k, *[torch.tensor(a) for a in flat])
+    # float32 solves to the library's float32 tolerance (1e-4 relative): O(1) solutions agree to ~1e-3
+    torch.testing.assert_close(r.x.double(), r64.x, atol=2e-3, rtol=0)
+
+
+def test_torch_compile_block_bernoulli_and_ragged_qp():
+    sizes = [(3, 2), (5, 1), (4, 3)]
+    x, var_ptr, con_ptr, csr, b, c, _ = block_batch(7, sizes)
+    A = tuple(torch.tensor(a) for a in csr)
+    bt, ct, vp, cp = torch.tensor(b), torch.tensor(c), torch.tensor(var_ptr), torch.tensor(con_ptr)
+
+    def loss_fn(xt):
+        return dt.bernoulli_penalty(xt, A, bt, ct, var_ptr=vp, con_ptr=cp, samples=8, seed=2, reduction="sum")
+
+    xe = torch.tensor(x, requires_grad=True)
+    eager = loss_fn(xe)
+    eager.backward()
+    xc = torch.tensor(x, requires_grad=True)
+    compiled = torch.compile(loss_fn, fullgraph=True, backend="eager")(xc)
+    compiled.backward()
+    torch.testing.assert_close(compiled, eager, rtol=0, atol=0)
+    torch.testing.assert_close(xc.grad, xe.grad, rtol=0, atol=0)
+    # the ragged QP runs as a graph break inside a compiled function
+    raw = mixed_qps(13, QP_SIZES[:4])
+    n, m, k, *flat = flat_numpy(raw)
+
+    Q, G, h, A_, b_ = (torch.tensor(a) for a in (flat[0], *flat[2:]))
+
+    def qp_fn(p):
+        r = dt.qp_ragged(n, m, k, Q, p, G, h, A_, b_)
+        return (r.x ** 2).sum()
+
+    p1 = torch.tensor(flat[1], requires_grad=True)
+    p2 = torch.tensor(flat[1], requires_grad=True)
+    qp_fn(p1).backward()
+    out = torch.compile(qp_fn, backend="eager")(p2)
+    torch.testing.assert_close(out, qp_fn(p1.detach()), rtol=0, atol=0)
+    out.backward()
+    torch.testing.assert_close(p2.grad, p1.grad, rtol=0, atol=0)

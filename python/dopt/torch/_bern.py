@@ -224,8 +224,10 @@ def _bern_eval_blocks(x: torch.Tensor, var_ptr: torch.Tensor, con_ptr: torch.Ten
 
 
 def _evaluate_blocks(x, var_ptr, con_ptr, row_ptr, col_idx, values, b, c, seed, estimator, samples, mu, logits):
-    matrix = None if b is None else (row_ptr, col_idx if col_idx is not None else row_ptr.new_empty(0, dtype=torch.int32),
-                                     values if values is not None else x.new_empty(0))
+    matrix = None
+    if b is not None:  # a CSR without entries may come with None index and value arrays
+        matrix = (row_ptr, col_idx if col_idx is not None else row_ptr.new_empty(0, dtype=torch.int32),
+                  values if values is not None else x.new_empty(0))
     res = _bern.evaluate_blocks(x, var_ptr, matrix, b, c, con_ptr=con_ptr, estimator=_ESTIMATOR_NAMES[estimator],
                                 samples=samples, seed=int(seed.item()), mu=mu, logits=logits, dtype=x.dtype,
                                 standard_errors=False)
