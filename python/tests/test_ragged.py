@@ -698,3 +698,17 @@ def test_torch_compile_block_bernoulli_and_ragged_qp():
     torch.testing.assert_close(out, qp_fn(p1.detach()), rtol=0, atol=0)
     out.backward()
     torch.testing.assert_close(p2.grad, p1.grad, rtol=0, atol=0)
+
+
+def test_ilp_module_takes_lists_and_empty_batches_are_empty():
+    insts = mixed_ilps(9, ILP_SIZES[:4])
+    c, A, b = (list(col) for col in zip(*insts))
+    layer = dt.ILP("dbb", lambd=2.0, lb=0, ub=1)
+    ys = layer(c, A, b)
+    for y, ref in zip(ys, dt.ilp(c, A, b, method="dbb", lambd=2.0)):
+        torch.testing.assert_close(y, ref, rtol=0, atol=0)
+    # B = 0: empty outputs, no call
+    r = nqp.solve_ragged(np.zeros(0, np.int32), None, None, None, np.zeros(0))
+    assert r.x.shape == (0,) and r.status.shape == (0,)
+    ri = nilp.solve_ragged([], None, np.zeros(0))
+    assert ri.y.shape == (0,) and ri.status.shape == (0,)
