@@ -499,6 +499,9 @@ class _RaggedSpec:
 def _ragged_sizes(n, m, k, where, n_ptr=None, m_ptr=None, k_ptr=None):
     n = _ragged.resolve(n, n_ptr, "n", where)
     batch = n.shape[0]
+    if batch and int(n.min()) < 1:  # the library checks the upper limits
+        bad = int(np.argmax(n < 1))
+        raise ValueError(f"{where}: every instance needs n_i >= 1 variables; instance {bad} has n = {int(n[bad])}")
     m = _ragged.resolve(m, m_ptr, "m", where, batch, default_zero=True)
     k = _ragged.resolve(k, k_ptr, "k", where, batch, default_zero=True)
     return n, m, k

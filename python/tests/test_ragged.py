@@ -167,6 +167,10 @@ def test_qp_numpy_bad_input():
         nqp.solve_ragged(n, m, k, Q.reshape(1, -1), p, G, h, A, b)
     with pytest.raises(ValueError, match="n must be >= 0; instance 1"):
         nqp.solve_ragged(np.array([5, -2, 7], np.int32), m, k, Q, p, G, h, A, b)
+    with pytest.raises(ValueError, match="instance 1 has n = 0"):
+        nqp.solve_ragged(np.array([5, 0, 7], np.int32), m, k, Q, p, G, h, A, b)
+    with pytest.raises(dopt.Error, match=r"n\[1\] = 5000"):  # the library's limit, named by the library
+        nqp.solve_ragged([1, 5000], None, None, None, np.ones(5001))
     with pytest.raises(ValueError, match="one entry per instance"):
         nqp.solve_ragged(n, m[:2], k, Q, p, G, h, A, b)
     with pytest.raises(ValueError, match="n_ptr must be non-decreasing"):
