@@ -217,6 +217,11 @@ static dopt_status qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, cons
     DOPT_ON_DEVICE(ctx, dopt_qp_backward_cuda(ctx, tape, gin, gout));
 }
 
+static dopt_status qp_ragged_move(dopt_context *ctx, const struct dopt_qp_ragged_move *mv)
+{
+    DOPT_ON_DEVICE(ctx, dopt_qp_ragged_move_cuda(ctx, mv));
+}
+
 static dopt_status bern_eval(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                              const dopt_bern_options *o, dopt_bern_result *res)
 {
@@ -287,8 +292,9 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     cuda_synchronize,
     qp_solve,
     qp_backward,
-    NULL, /* qp_ragged_solve: not yet on CUDA (docs/QP.md "Ragged batches") */
+    NULL, /* qp_ragged_solve: no native path yet; ragged batches run in size classes */
     NULL, /* qp_ragged_backward */
+    qp_ragged_move,
     bern_eval,
     bern_round,
     diffusion_step,
