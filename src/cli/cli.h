@@ -95,5 +95,6 @@ int cli_bench_ilp(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 int cli_milp(int argc, char **argv);
 int cli_bench_milp(int argc, char **argv);
+int cli_bench_ilp_ragged(int argc, char **argv); /* bench/bench_ilp_ragged.c */
 
 #endif
