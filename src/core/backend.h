@@ -173,6 +173,12 @@ dopt_diffusion_candidates_entry dopt_diffusion_candidates_cuda;
 dopt_ilp_solve_entry dopt_ilp_solve_cuda;
 dopt_ilp_grad_entry dopt_ilp_grad_cuda;
 dopt_ilp_reduce_entry dopt_ilp_reduce_cuda;
+dopt_bern_eval_blocks_entry dopt_bern_eval_blocks_cuda;
+dopt_bern_round_blocks_entry dopt_bern_round_blocks_cuda;
+dopt_diffusion_step_blocks_entry dopt_diffusion_step_blocks_cuda;
+dopt_diffusion_noise_blocks_entry dopt_diffusion_noise_blocks_cuda;
+dopt_srg_target_blocks_entry dopt_srg_target_blocks_cuda;
+dopt_diffusion_candidates_blocks_entry dopt_diffusion_candidates_blocks_cuda;
 /* cuda_runtime.cu: device discovery and the context's library handles */
 int dopt_cuda_device_count(void);
 void dopt_cuda_context_release(dopt_context *ctx);
