@@ -776,3 +776,35 @@ def test_torch_ilp_ragged_compiles_with_fullgraph(method):
     torch.testing.assert_close(compiled, eager, rtol=0, atol=0)
     for name, a, cc in zip("cAb", eager_in, comp_in):
         torch.testing.assert_close(cc.grad, a.grad, rtol=0, atol=0, msg=f"d{name}")
+
+
+def test_qp_many_mixed_instances_with_infeasible_and_invalid_ones():
+    # 3000 small instances; every 17th infeasible (x_0 <= -1 and -x_0 <= -1), every 23rd
+    # with a NaN cost: they get their statuses, the others the numbers of a batch without them
+    g = np.random.default_rng(30)
+    B = 3000
+    sizes = [(int(s), int(s), int(s) // 3) for s in g.integers(1, 7, B)]
+    insts = [planted_qp(g, n, m, k, min(m, max(0, n - k - 1), 2)) for n, m, k in sizes]
+    bad = {}
+    for i in range(0, B, 17):
+        Q, p, G, h, A, b = insts[i]
+        n = p.shape[0]
+        G2 = np.vstack([G, np.eye(1, n), -np.eye(1, n)])
+        insts[i] = (Q, p, G2, np.concatenate([h, [-1.0, -1.0]]), A, b)
+        bad[i] = int(dopt.InstanceStatus.PRIMAL_INFEASIBLE)
+    for i in range(0, B, 23):
+        if i in bad:
+            continue
+        Q, p, G, h, A, b = insts[i]
+        insts[i] = (Q, np.full_like(p, np.nan), G, h, A, b)
+        bad[i] = int(dopt.InstanceStatus.INVALID_DATA)
+    n, m, k, *flat = flat_numpy(insts)
+    r = nqp.solve_ragged(n, m, k, *flat)
+    for i, status in bad.items():
+        assert r.status[i] == status, i
+    good = [i for i in range(B) if i not in bad]
+    assert (r.status[good] == SOLVED).all()
+    ng, mg, kg, *flat_g = flat_numpy([insts[i] for i in good])
+    rg = nqp.solve_ragged(ng, mg, kg, *flat_g)
+    keep = np.repeat(np.isin(np.arange(B), good), n)
+    np.testing.assert_array_equal(r.x[keep], rg.x)
