@@ -91,6 +91,15 @@ DOPT_API dopt_status dopt_qp_solve_submit(dopt_context *ctx, const dopt_qp_probl
 /* dopt_ilp_solve, queued; as dopt_qp_solve_submit. */
 DOPT_API dopt_status dopt_ilp_solve_submit(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                            dopt_ilp_solution *sol, dopt_job **job);
+/* The ragged solves, queued; as dopt_qp_solve_submit. The struct is
+ * copied, not the arrays it points to: the size arrays (host) as well as
+ * the data must stay alive and unchanged until the job is done. */
+DOPT_API dopt_status dopt_qp_ragged_solve_submit(dopt_context *ctx, const dopt_qp_ragged_problem *prob,
+                                                 const dopt_qp_options *opt, dopt_qp_solution *sol,
+                                                 dopt_qp_tape **tape, dopt_job **job);
+DOPT_API dopt_status dopt_ilp_ragged_solve_submit(dopt_context *ctx, const dopt_ilp_ragged_problem *prob,
+                                                  const dopt_ilp_options *opt, dopt_ilp_solution *sol,
+                                                  dopt_job **job);
 /* 1 when the job is done, 0 while it is queued or running; -1 for NULL.
  * Never blocks. */
 DOPT_API int dopt_job_test(const dopt_job *job);

@@ -269,6 +269,78 @@ static void test_ilp_submit(void)
     ilp_in_free(&q);
 }
 
+/* the ragged submit variants: bitwise their blocking calls (mixed sizes) */
+static void test_ragged_submit(void)
+{
+    if (tu_cuda()) return; /* host arrays */
+    enum { B = 30 };
+    int32_t n[B], m[B], k[B], in[B], im[B];
+    size_t nQ = 0, nx = 0, nG = 0, nh = 0, nA = 0, nb = 0, nc = 0, nAi = 0, nbi = 0;
+    for (int i = 0; i < B; ++i) {
+        n[i] = 2 + i % 5, m[i] = n[i], k[i] = i % 2;
+        in[i] = 3 + i % 6, im[i] = 1 + i % 4;
+        nQ += (size_t)n[i] * n[i], nx += n[i], nG += (size_t)m[i] * n[i], nh += m[i], nA += (size_t)k[i] * n[i];
+        nb += k[i], nc += in[i], nAi += (size_t)im[i] * in[i], nbi += im[i];
+    }
+    tu_seed(77);
+    double *Q = calloc(nQ, 8), *p = malloc(8 * nx), *G = malloc(8 * nG), *h = malloc(8 * nh), *A = malloc(8 * nA + 8),
+           *b = calloc(nb + 1, 8);
+    for (size_t i = 0; i < nx; ++i) p[i] = tu_normal();
+    for (size_t i = 0; i < nG; ++i) G[i] = tu_normal();
+    for (size_t i = 0; i < nh; ++i) h[i] = 1; /* x = 0 is feasible: every instance solvable */
+    for (size_t i = 0; i < nA; ++i) A[i] = tu_normal();
+    for (size_t o = 0, i = 0; i < B; o += (size_t)n[i] * n[i], ++i)
+        for (int j = 0; j < n[i]; ++j) Q[o + (size_t)j * n[i] + j] = 1 + j;
+    dopt_qp_ragged_problem P = {B, n, m, k, DOPT_FLOAT64, Q, p, G, h, A, b};
+    double *x[2], *lam[2], *nu[2];
+    int32_t *st[2], *it[2];
+    for (int r = 0; r < 2; ++r) {
+        x[r] = calloc(nx, 8), lam[r] = calloc(nh, 8), nu[r] = calloc(nb + 1, 8);
+        st[r] = calloc(B, 4), it[r] = calloc(B, 4);
+    }
+    dopt_qp_solution S0 = {x[0], lam[0], nu[0], st[0], it[0]}, S1 = {x[1], lam[1], nu[1], st[1], it[1]};
+    CHECK_OK(dopt_qp_ragged_solve(tu_ctx, &P, NULL, &S0, NULL));
+    dopt_job *job = NULL;
+    CHECK_OK(dopt_qp_ragged_solve_submit(tu_ctx, &P, NULL, &S1, NULL, &job));
+    CHECK_OK(dopt_job_wait(job));
+    dopt_job_destroy(job);
+    CHECK(!memcmp(x[0], x[1], 8 * nx) && !memcmp(lam[0], lam[1], 8 * nh) && !memcmp(nu[0], nu[1], 8 * nb) &&
+              !memcmp(st[0], st[1], 4 * B) && !memcmp(it[0], it[1], 4 * B),
+          "qp ragged submit == blocking, bitwise");
+    int solved = 0;
+    for (int i = 0; i < B; ++i) solved += st[0][i] == DOPT_SOLVED;
+    CHECK(solved == B, "the ragged QPs solved (%d of %d)", solved, (int)B);
+    /* ILP */
+    double *c = malloc(8 * nc), *Ai = malloc(8 * nAi), *bi = malloc(8 * nbi);
+    for (size_t i = 0; i < nc; ++i) c[i] = tu_normal();
+    for (size_t i = 0; i < nAi; ++i) Ai[i] = tu_unif();
+    for (size_t i = 0; i < nbi; ++i) bi[i] = 1.5;
+    dopt_ilp_ragged_problem R = {B, in, im, DOPT_FLOAT64, c, Ai, bi, NULL, NULL};
+    double *y[2], *obj[2];
+    int32_t *ist[2];
+    int64_t *nodes[2];
+    for (int r = 0; r < 2; ++r) y[r] = calloc(nc, 8), obj[r] = calloc(B, 8), ist[r] = calloc(B, 4), nodes[r] = calloc(B, 8);
+    dopt_ilp_solution I0 = {y[0], obj[0], NULL, ist[0], nodes[0]}, I1 = {y[1], obj[1], NULL, ist[1], nodes[1]};
+    CHECK_OK(dopt_ilp_ragged_solve(tu_ctx, &R, NULL, &I0));
+    CHECK_OK(dopt_ilp_ragged_solve_submit(tu_ctx, &R, NULL, &I1, &job));
+    CHECK_OK(dopt_job_wait(job));
+    dopt_job_destroy(job);
+    CHECK(!memcmp(y[0], y[1], 8 * nc) && !memcmp(obj[0], obj[1], 8 * B) && !memcmp(ist[0], ist[1], 4 * B) &&
+              !memcmp(nodes[0], nodes[1], 8 * B),
+          "ilp ragged submit == blocking, bitwise");
+    solved = 0;
+    for (int i = 0; i < B; ++i) solved += ist[0][i] == DOPT_SOLVED;
+    CHECK(solved == B, "the ragged ILPs solved (%d of %d)", solved, (int)B);
+    CHECK(dopt_qp_ragged_solve_submit(tu_ctx, NULL, NULL, &S1, NULL, &job) == DOPT_ERR_INVALID_ARGUMENT && !job,
+          "NULL ragged qp problem");
+    CHECK(dopt_ilp_ragged_solve_submit(tu_ctx, &R, NULL, &I1, NULL) == DOPT_ERR_INVALID_ARGUMENT, "NULL job");
+    for (int r = 0; r < 2; ++r) {
+        free(x[r]), free(lam[r]), free(nu[r]), free(st[r]), free(it[r]);
+        free(y[r]), free(obj[r]), free(ist[r]), free(nodes[r]);
+    }
+    free(Q), free(p), free(G), free(h), free(A), free(b), free(c), free(Ai), free(bi);
+}
+
 /* several jobs queued at once run in order, each as its blocking call */
 static void test_queue_in_order(void)
 {
@@ -848,6 +920,7 @@ int main(int argc, char **argv)
     tu_init(argc, argv);
     test_submit_matches_blocking();
     test_ilp_submit();
+    test_ragged_submit();
     test_queue_in_order();
     test_busy_context();
     test_job_errors();

@@ -154,6 +154,7 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
                                  dopt_qp_solution *sol, dopt_qp_tape **tape_out)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
     if (tape_out) *tape_out = NULL;
@@ -232,6 +233,7 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
 dopt_status dopt_context_set_ragged_policy(dopt_context *ctx, dopt_ragged_policy policy, double max_pad_waste)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
     if (policy != DOPT_RAGGED_AUTO && policy != DOPT_RAGGED_EXACT && policy != DOPT_RAGGED_PAD)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "ragged policy: unknown policy %d", (int)policy);
