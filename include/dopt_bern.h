@@ -77,6 +77,50 @@ DOPT_API dopt_status dopt_bern_eval(dopt_context *ctx, const dopt_bern_problem *
  * dopt_bern_eval; x = 0). */
 DOPT_API dopt_status dopt_bern_round(dopt_context *ctx, const dopt_bern_problem *prob, const void *xhat, void *x,
                                      int32_t *status);
+/* ---- block-diagonal (ragged) batches ----
+ * Instances of different sizes in one call, in the layout graph libraries
+ * produce (PyTorch Geometric's ptr offsets): instance i owns the variables
+ * [var_ptr[i], var_ptr[i+1]) of the concatenated variable arrays (xhat, c,
+ * grad, x) and the constraint rows [con_ptr[i], con_ptr[i+1]) of one CSR
+ * matrix (b, and row_ptr's rows), whose column indices are GLOBAL variable
+ * indices. No padding: every row and every variable belongs to one instance.
+ *
+ * Every array is in backend memory (the device's for a CUDA context), like
+ * the uniform problem's. The host reads var_ptr[0], var_ptr[batch],
+ * con_ptr[0] and con_ptr[batch] (on CUDA one small download and one stream
+ * synchronization, with the result of a check kernel), to size the scratch.
+ *
+ * Checked for the whole call (DOPT_ERR_INVALID_ARGUMENT, the message naming
+ * the array and the instance): var_ptr[0] = con_ptr[0] = 0, both arrays
+ * non-decreasing (instances that overlap could not be told apart), at most
+ * 2^31 - 1 variables in all (col_idx is int32), b non-NULL when there are
+ * rows. Per instance (status 5, outputs NaN / x = 0, other instances
+ * untouched): what dopt_bern_problem's CSR rules say, with columns outside
+ * the instance's own range [var_ptr[i], var_ptr[i+1]) (a row reaching into
+ * another instance) also invalid, and with DOPT_BERN_EXACT an instance of
+ * more than 16 variables. An instance with no variables or no rows is
+ * valid. Samples use (seed, instance i, sample k, local coordinate j), the
+ * uniform batch's counters: a block batch whose instances all have the same
+ * sizes gives bitwise the results of dopt_bern_eval on the same data. */
+typedef struct dopt_bern_blocks {
+    int64_t batch;
+    dopt_dtype dtype;
+    const int64_t *var_ptr; /* batch + 1 offsets into the variables */
+    const int64_t *con_ptr; /* batch + 1 offsets into the constraint rows */
+    const int64_t *row_ptr; /* con_ptr[batch] + 1 absolute offsets into col_idx and values */
+    const int32_t *col_idx; /* global variable indices; NULL allowed when no row has entries */
+    const void *values;     /* NULL allowed when no row has entries */
+    const void *b;          /* con_ptr[batch]; NULL allowed when con_ptr[batch] = 0 */
+    const void *c;          /* var_ptr[batch], or NULL (0) */
+} dopt_bern_blocks;
+
+/* dopt_bern_eval on a block batch: xhat (or logits) var_ptr[batch];
+ * res->loss, loss_se, status (batch); res->grad, grad_se var_ptr[batch]. */
+DOPT_API dopt_status dopt_bern_eval_blocks(dopt_context *ctx, const dopt_bern_blocks *prob, const void *xhat,
+                                           const dopt_bern_options *opt, dopt_bern_result *res);
+/* dopt_bern_round on a block batch: xhat and x var_ptr[batch], status (batch). */
+DOPT_API dopt_status dopt_bern_round_blocks(dopt_context *ctx, const dopt_bern_blocks *prob, const void *xhat, void *x,
+                                            int32_t *status);
 /* mu at a training step: mu0 * growth^step, capped at mu_max. */
 DOPT_API double dopt_bern_mu_schedule(int64_t step, double mu0, double growth, double mu_max);
 

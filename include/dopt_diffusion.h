@@ -102,6 +102,62 @@ DOPT_API dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_dif
                                                int round, double feas_tol, void *objective, void *violation,
                                                int32_t *best, void *best_x);
 
+/* ---- block-diagonal (ragged) batches ----
+ * MILPs of different sizes in one call, in the layout graph libraries
+ * produce (PyTorch Geometric's ptr offsets): instance i owns variables
+ * [var_ptr[i], var_ptr[i+1]) of the concatenated per-instance arrays (c,
+ * xref, best_x) and rows [con_ptr[i], con_ptr[i+1]) of one CSR matrix (A x
+ * >= b) whose column indices are GLOBAL variable indices. A state (x, eps,
+ * eps_hat, x0, x_t, target) holds samples S rows per instance, instance
+ * i's S rows one after another from S * var_ptr[i] (sample k at S *
+ * var_ptr[i] + k * n_i): samples * var_ptr[batch] values in all. Row r =
+ * i * S + k draws its noise from (seed, r, step) with local coordinates,
+ * the uniform counters: a block batch whose instances all have the same
+ * sizes gives bitwise the uniform calls' results; objective, violation
+ * and best keep the uniform shapes (batch * samples, batch).
+ *
+ * Every array is in backend memory (the device's for a CUDA context). The
+ * host reads var_ptr[0], var_ptr[batch] (and con_ptr's; on CUDA one small
+ * download and one stream synchronization, with the result of a check
+ * kernel). DOPT_ERR_INVALID_ARGUMENT, the message naming the array or the
+ * instance (and row): var_ptr[0] or con_ptr[0] not 0, a decreasing offset,
+ * more than 2^31 - 1 variables or rows in all (col_idx is int32), b NULL
+ * with rows, and the CSR rules of dopt_diffusion_guide with columns outside
+ * the instance's own [var_ptr[i], var_ptr[i+1]). An instance without
+ * variables or rows is valid. */
+typedef struct dopt_diffusion_blocks {
+    int64_t batch;
+    int32_t samples; /* S >= 1 rows of the state per instance */
+    dopt_dtype dtype;
+    const int64_t *var_ptr; /* batch + 1 offsets into the variables (always required) */
+    const int64_t *con_ptr; /* batch + 1 offsets into the rows; NULL only for a layout (c NULL) */
+    const int64_t *row_ptr; /* con_ptr[batch] + 1 absolute offsets into col_idx and values */
+    const int32_t *col_idx; /* global variable indices; NULL allowed when no row has entries */
+    const void *values;
+    const void *b;    /* con_ptr[batch]; NULL allowed without rows */
+    const void *c;    /* var_ptr[batch]; NULL: only the layout (an unguided step, noise) */
+    const void *xref; /* var_ptr[batch] reference solution x*, or NULL (no O term) */
+} dopt_diffusion_blocks;
+
+/* dopt_diffusion_step on a block batch: x and eps_hat as described above.
+ * Guided (g NULL: the defaults) when blocks->c != NULL, which then needs the
+ * MILP arrays; with c NULL only batch, samples and var_ptr are read. */
+DOPT_API dopt_status dopt_diffusion_step_blocks(dopt_context *ctx, const dopt_diffusion_step_desc *step,
+                                                const dopt_diffusion_blocks *blocks, void *x, void *eps_hat,
+                                                const dopt_guidance *g);
+/* dopt_diffusion_noise on a block batch (reads batch, samples, var_ptr). */
+DOPT_API dopt_status dopt_diffusion_noise_blocks(dopt_context *ctx, const dopt_diffusion_blocks *blocks, const void *x0,
+                                                 double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps);
+/* dopt_srg_target on a block batch: c and xref required. */
+DOPT_API dopt_status dopt_srg_target_blocks(dopt_context *ctx, const dopt_diffusion_blocks *blocks,
+                                            const dopt_guidance *g, const void *xt, const void *eps, double abar_t,
+                                            int round, void *target);
+/* dopt_diffusion_candidates on a block batch: objective, violation (batch *
+ * samples), best (batch), best_x (var_ptr[batch]); c required. */
+DOPT_API dopt_status dopt_diffusion_candidates_blocks(dopt_context *ctx, const dopt_diffusion_blocks *blocks,
+                                                      const void *x, int round, double feas_tol, void *objective,
+                                                      void *violation, int32_t *best, void *best_x);
+
 /* The exact noise prediction of a Gaussian-mixture target (one component: a
  * Gaussian), for testing samplers without a network: for the noised target
  * p_t = sum_k w_k N(sqrt(abar) m_k, abar S_k + (1 - abar) I),

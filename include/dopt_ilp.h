@@ -111,6 +111,55 @@ DOPT_API dopt_status dopt_ilp_perturbed(dopt_context *ctx, const dopt_ilp_proble
 DOPT_API dopt_status dopt_ilp_spo_plus(dopt_context *ctx, const dopt_ilp_problem *prob, const dopt_ilp_options *opt,
                                        const void *c_true, const void *y_true, void *loss, void *dc);
 
+/* ---- Ragged (heterogeneous) batches ----------------------------------------
+ * Instances of different sizes in one call, without padding: instance i has
+ * n[i] in [1, 256] variables and m[i] in [0, 256] rows (the size arrays are
+ * HOST memory, length batch). Its arrays lie one after another in the
+ * concatenations, each row-major as in the uniform layer:
+ *     c, lb, ub: sum n_i values (instance i's start at sum_{j<i} n_j),
+ *     A: sum m_i n_i,  b: sum m_i.
+ * The data arrays are backend memory (device memory for CUDA); lb, ub NULL
+ * mean 0 and 1 for every instance. Nothing is shared between instances.
+ * Every instance runs exactly the arithmetic of a uniform batch of its own
+ * size: results are bitwise those of solving it alone (same backend), and
+ * a ragged batch whose sizes happen to be equal gives the uniform batch's
+ * results (the perturbed noise is drawn per (instance index, sample, j) as
+ * in the uniform layer). The CPU takes instances largest estimated cost
+ * first with dynamic chunks, the GPU's queue likewise (docs/ILP.md, "Ragged
+ * batches"); results are in the caller's order. A bad size is
+ * DOPT_ERR_INVALID_ARGUMENT naming the instance. */
+typedef struct dopt_ilp_ragged_problem {
+    int64_t batch;
+    const int32_t *n, *m; /* HOST memory, batch values each */
+    dopt_dtype dtype;
+    const void *c, *A, *b, *lb, *ub; /* backend memory, concatenated as above */
+} dopt_ilp_ragged_problem;
+
+/* sol (backend memory): y (sum n_i, concatenated like c); obj, bound
+ * (optional), status, nodes (optional) one per instance, as in
+ * dopt_ilp_solve. */
+DOPT_API dopt_status dopt_ilp_ragged_solve(dopt_context *ctx, const dopt_ilp_ragged_problem *prob,
+                                           const dopt_ilp_options *opt, dopt_ilp_solution *sol);
+
+/* dopt_ilp_backward for a ragged batch, every method: y, dy and dc sum n_i,
+ * dA sum m_i n_i, db sum m_i (concatenated like the data; dA, db, dc each
+ * optional), status one per instance. Backend memory. */
+DOPT_API dopt_status dopt_ilp_ragged_backward(dopt_context *ctx, const dopt_ilp_ragged_problem *prob,
+                                              const dopt_ilp_options *opt, const dopt_ilp_grad_options *g,
+                                              const void *y, const int32_t *status, const void *dy, void *dA,
+                                              void *db, void *dc);
+
+/* dopt_ilp_perturbed for a ragged batch: y_eps (sum n_i, backend memory). */
+DOPT_API dopt_status dopt_ilp_ragged_perturbed(dopt_context *ctx, const dopt_ilp_ragged_problem *prob,
+                                               const dopt_ilp_options *opt, const dopt_ilp_grad_options *g,
+                                               void *y_eps);
+
+/* dopt_ilp_spo_plus for a ragged batch: c_true, y_true (optional) and dc
+ * (optional) sum n_i, loss one per instance; backend memory. */
+DOPT_API dopt_status dopt_ilp_ragged_spo_plus(dopt_context *ctx, const dopt_ilp_ragged_problem *prob,
+                                              const dopt_ilp_options *opt, const void *c_true, const void *y_true,
+                                              void *loss, void *dc);
+
 /* CombOptNet's learnable-origin constraints (host memory, float64, m rows):
  * row j is a_j'(y - o_j) <= r_j, the half-space bounded r_j / |a_j| away
  * from its own origin o_j (n values per row), i.e.

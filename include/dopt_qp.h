@@ -90,6 +90,64 @@ DOPT_API dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tap
                                       const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
 DOPT_API void dopt_qp_tape_destroy(dopt_qp_tape *tape);
 
+/* ---- ragged (heterogeneous) batches ----------------------------------------
+ * Instance i has its own sizes n[i] >= 1, m[i] >= 0, k[i] >= 0 (n <= 4096,
+ * m, k <= 65536, as for uniform batches). The size arrays are HOST memory,
+ * length batch; m or k NULL = all 0. The data arrays are BACKEND memory
+ * (host for the CPU backend, device for CUDA): every instance's arrays lie
+ * one after another, each row-major, offsets implied by the sizes:
+ *   Q  sum n_i^2   (instance i's starts at sum_{j<i} n_j^2)
+ *   p  sum n_i,    G  sum m_i n_i,    h  sum m_i,    A  sum k_i n_i,    b  sum k_i
+ * Q NULL = every instance an LP. G, h may be NULL when every m_i is 0, A, b
+ * when every k_i is 0. There are no shared parameters. h = +inf marks an
+ * absent row, exactly as in the uniform layer. */
+typedef struct dopt_qp_ragged_problem {
+    int64_t batch;
+    const int32_t *n, *m, *k;
+    dopt_dtype dtype;
+    const void *Q, *p, *G, *h, *A, *b;
+} dopt_qp_ragged_problem;
+
+/* Solves a ragged batch. sol (backend memory, caller-allocated): x (sum n_i),
+ * lam (sum m_i), nu (sum k_i) in the concatenated layout, status and iters
+ * (batch) int32, all in the caller's instance order. Each instance gets the
+ * result of solving it alone (dopt_qp_solve with batch 1 and its sizes);
+ * on the CPU backend bitwise so, whatever the thread count. How the work is
+ * scheduled (instance order, size classes, padding) is docs/QP.md "Ragged
+ * batches" and dopt_context_set_ragged_policy. tape as for dopt_qp_solve: a
+ * tape of an earlier uniform or ragged call is refilled in place; it keeps
+ * copies of the size arrays, the data arrays must stay alive and unchanged
+ * until it is destroyed. A bad size is DOPT_ERR_INVALID_ARGUMENT naming the
+ * instance. */
+DOPT_API dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem *prob,
+                                          const dopt_qp_options *opt, dopt_qp_solution *sol,
+                                          dopt_qp_tape **tape);
+
+/* dopt_qp_backward takes a ragged tape unchanged: gin dx (sum n_i), dlam
+ * (sum m_i), dnu (sum k_i) and gout dQ (sum n_i^2; also when Q was NULL: the
+ * gradient with respect to a zero Q), dp, dG, dh, dA, db in the concatenated
+ * layouts of the problem. */
+
+/* How ragged batches are scheduled (per context; docs/QP.md "Ragged batches"):
+ *  DOPT_RAGGED_AUTO   the backend's native path (CPU: one loop over the
+ *                     instances, largest first; CUDA: see docs/QP.md)
+ *  DOPT_RAGGED_EXACT  size classes of equal (n, m, k), each solved as a
+ *                     uniform batch
+ *  DOPT_RAGGED_PAD    size classes padded to the class's largest sizes where
+ *                     the padded work stays within max_pad_waste of the
+ *                     class's cost (0 < max_pad_waste < 1; 0 = default 0.25),
+ *                     exact classes otherwise
+ * The grouped policies exist so that every backend's grouped path can be
+ * checked on the CPU; their results equal the exact solve to the solver's
+ * tolerance (docs/QP.md says which are bitwise). */
+typedef enum dopt_ragged_policy {
+    DOPT_RAGGED_AUTO = 0,
+    DOPT_RAGGED_EXACT = 1,
+    DOPT_RAGGED_PAD = 2
+} dopt_ragged_policy;
+DOPT_API dopt_status dopt_context_set_ragged_policy(dopt_context *ctx, dopt_ragged_policy policy,
+                                                    double max_pad_waste);
+
 #ifdef __cplusplus
 }
 #endif

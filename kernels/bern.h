@@ -11,7 +11,7 @@
     do {                                                                                   \
         if ((v)->row_ptr) {                                                                 \
             for (int64_t e_ = (v)->row_ptr[i]; e_ < (v)->row_ptr[(i) + 1]; ++e_) {         \
-                const int J = (v)->col[e_];                                                \
+                const int J = (int)((v)->col[e_] - (v)->col0);                             \
                 const DREAL AV = (v)->val[e_];                                             \
                 __VA_ARGS__                                                                \
             }                                                                              \

@@ -22,6 +22,7 @@ typedef struct {
     int n, m;
     const int64_t *row_ptr; /* m + 1; NULL: dense */
     const int32_t *col;     /* CSR column indices (NULL allowed when no row has entries) */
+    int64_t col0;           /* the index of local column 0 in col: 0, or a block batch's var_ptr[i] */
     const DREAL *val;       /* CSR values, or the dense m x n row-major matrix */
     const DREAL *b;         /* m */
     const DREAL *c;         /* n, or NULL for 0 */
@@ -41,9 +42,10 @@ DOPT_KFN size_t DFN(bern_work_size)(int n, int m, int K) { return (size_t)4 * n 
  * xhat in (0,1) (closed = 0: probabilities the estimators divide by), or in
  * [0,1] (closed = 1: from finite logits, or for rounding; NaN is invalid).
  * The data: finite c, b and A; CSR offsets >= 0 and non-decreasing, column
- * indices in [0, n), no column twice in a row (each entry would be flipped
- * on its own), and no entries when col or val is NULL. mark: n ints of
- * scratch for the duplicate check (one pass over each row, no sorting). */
+ * indices in [col0, col0 + n) (the instance's own variables), no column
+ * twice in a row (each entry would be flipped on its own), and no entries
+ * when col or val is NULL. mark: n ints of scratch for the duplicate check
+ * (one pass over each row, no sorting). */
 DOPT_KFN int DFN(bern_check)(const DFN(bern_view) *v, const DREAL *xhat, int closed, int32_t *mark)
 {
     for (int j = 0; j < v->n; ++j) {
@@ -59,7 +61,7 @@ DOPT_KFN int DFN(bern_check)(const DFN(bern_view) *v, const DREAL *xhat, int clo
             if (!(e0 >= 0 && e0 <= e1)) return DOPT_INST_INVALID;
             if (e1 > e0 && (!v->col || !v->val)) return DOPT_INST_INVALID;
             for (int64_t e = e0; e < e1; ++e) {
-                int32_t j = v->col[e];
+                int64_t j = (int64_t)v->col[e] - v->col0; /* 64-bit: a column far outside cannot wrap into range */
                 if (!(DABS(v->val[e]) <= DREAL_MAX) || j < 0 || j >= v->n || mark[j] == i) return DOPT_INST_INVALID;
                 mark[j] = i;
             }

@@ -83,7 +83,8 @@ DOPT_KFN void DFN(diff_ddim_row)(int n, DREAL *x, const DREAL *eps_hat, double a
 typedef struct {
     int n, m;
     const int64_t *row_ptr;
-    const int32_t *col;
+    const int32_t *col; /* column col[e] is local variable col[e] - col0 */
+    int64_t col0;       /* 0, or a block batch's var_ptr[i] (global column indices) */
     const DREAL *val;
     const DREAL *b, *c;
 } DFN(diff_milp);
@@ -96,7 +97,7 @@ DOPT_KFN DREAL DFN(diff_violation)(const DFN(diff_milp) *p, const DREAL *x, DREA
     DREAL v = 0;
     for (int i = 0; i < p->m; ++i) {
         DREAL ax = 0;
-        for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) ax += p->val[e] * x[p->col[e]];
+        for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) ax += p->val[e] * x[p->col[e] - p->col0];
         DREAL gap = p->b[i] - ax;
         if (viol_rows) viol_rows[i] = gap > 0 ? (DREAL)1 : (DREAL)0;
         if (!(gap <= 0)) v += gap; /* NaN propagates: a NaN row is not satisfied */
@@ -119,7 +120,8 @@ DOPT_KFN void DFN(diff_guidance_grad)(const DFN(diff_milp) *p, const DREAL *x, c
         DFN(diff_violation)(p, x, rows);
         for (int i = 0; i < p->m; ++i) {
             if (rows[i] == 0) continue;
-            for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e) g[p->col[e]] -= wp * lambda * p->val[e];
+            for (int64_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; ++e)
+                g[p->col[e] - p->col0] -= wp * lambda * p->val[e];
         }
     }
 }
@@ -189,14 +191,21 @@ DOPT_KFN int DFN(diff_before)(DREAL va, DREAL oa, int64_t ia, DREAL vb, DREAL ob
     return ia < ib;
 }
 
-/* ---- batch addressing and per-row entry points (CPU loop and CUDA) ---- */
+/* ---- batch addressing and per-row entry points (CPU loop and CUDA) ----
+ * One body for uniform and block (ragged) batches: the batch says where row
+ * r of the state and instance i's variables and rows start and how long
+ * they are; the per-row routines above never know which kind they serve.
+ * Row r is sample r % samples of instance r / samples in both; a block
+ * batch lays instance i's samples out one after another from
+ * samples * var_ptr[i], so equal sizes give exactly the uniform layout. */
 
 typedef struct {
     int n, m, samples;
     const int64_t *row_ptr;
     const int32_t *col;
     const DREAL *val, *b, *c, *xref;
-    int64_t sR, sb, sc; /* batch strides, 0 = shared; xref is per instance */
+    int64_t sR, sb, sc;               /* batch strides, 0 = shared; xref is per instance */
+    const int64_t *var_ptr, *con_ptr; /* block batch when var_ptr != NULL (con_ptr NULL: layout only) */
 } DFN(diff_batch);
 
 /* The public batch as the kernels address it (NULL: an empty batch). */
@@ -208,6 +217,7 @@ DOPT_KFN DFN(diff_batch) DFN(diff_batch_of)(const dopt_diffusion_guide *p)
     bt.col = NULL;
     bt.val = bt.b = bt.c = bt.xref = NULL;
     bt.sR = bt.sb = bt.sc = 0;
+    bt.var_ptr = bt.con_ptr = NULL;
     if (!p) return bt;
     bt.n = p->n;
     bt.m = p->m;
@@ -224,21 +234,79 @@ DOPT_KFN DFN(diff_batch) DFN(diff_batch_of)(const dopt_diffusion_guide *p)
     return bt;
 }
 
+/* A block batch: CSR rows and variables by var_ptr / con_ptr, nothing shared. */
+DOPT_KFN DFN(diff_batch) DFN(diff_batch_of_blocks)(const dopt_diffusion_blocks *p)
+{
+    DFN(diff_batch) bt;
+    bt.n = bt.m = 0;
+    bt.samples = p->samples;
+    bt.row_ptr = p->row_ptr;
+    bt.col = p->col_idx;
+    bt.val = (const DREAL *)p->values;
+    bt.b = (const DREAL *)p->b;
+    bt.c = (const DREAL *)p->c;
+    bt.xref = (const DREAL *)p->xref;
+    bt.sR = bt.sb = bt.sc = 0;
+    bt.var_ptr = p->var_ptr;
+    bt.con_ptr = p->con_ptr;
+    return bt;
+}
+
+/* Instance i's first variable in the concatenated (batch, n) arrays (c,
+ * xref, best_x), and its number of variables (n: a uniform batch's). */
+DOPT_KFN int64_t DFN(diff_var0)(const DFN(diff_batch) *bt, int n, int64_t i)
+{
+    return bt->var_ptr ? bt->var_ptr[i] : i * n;
+}
+DOPT_KFN int DFN(diff_nvar)(const DFN(diff_batch) *bt, int n, int64_t i)
+{
+    return bt->var_ptr ? (int)(bt->var_ptr[i + 1] - bt->var_ptr[i]) : n;
+}
+
+/* Where row r of the (rows, n) state starts, and its length. */
+DOPT_KFN int64_t DFN(diff_row0)(const DFN(diff_batch) *bt, int n, int64_t r)
+{
+    if (!bt->var_ptr) return r * n;
+    int64_t i = r / bt->samples, k = r % bt->samples;
+    return bt->samples * bt->var_ptr[i] + k * (bt->var_ptr[i + 1] - bt->var_ptr[i]);
+}
+DOPT_KFN int DFN(diff_row_n)(const DFN(diff_batch) *bt, int n, int64_t r)
+{
+    return bt->var_ptr ? DFN(diff_nvar)(bt, n, r / bt->samples) : n;
+}
+
+/* Instance i's rows: m of them from row first (block: con_ptr). */
+DOPT_KFN int DFN(diff_ncon)(const DFN(diff_batch) *bt, int64_t i)
+{
+    return bt->var_ptr ? (int)(bt->con_ptr[i + 1] - bt->con_ptr[i]) : bt->m;
+}
+
 DOPT_KFN DFN(diff_milp) DFN(diff_batch_milp)(const DFN(diff_batch) *bt, int64_t inst)
 {
     DFN(diff_milp) p;
+    p.col = bt->col;
+    p.val = bt->val;
+    if (bt->var_ptr) {
+        p.n = DFN(diff_nvar)(bt, 0, inst);
+        p.m = DFN(diff_ncon)(bt, inst);
+        p.row_ptr = bt->row_ptr + bt->con_ptr[inst];
+        p.col0 = bt->var_ptr[inst];
+        p.b = bt->b ? bt->b + bt->con_ptr[inst] : NULL;
+        p.c = bt->c + bt->var_ptr[inst];
+        return p;
+    }
     p.n = bt->n;
     p.m = bt->m;
     p.row_ptr = bt->row_ptr ? bt->row_ptr + inst * bt->sR : NULL;
-    p.col = bt->col;
-    p.val = bt->val;
+    p.col0 = 0;
     p.b = bt->b ? bt->b + inst * bt->sb : NULL;
     p.c = bt->c + inst * bt->sc;
     return p;
 }
 
 /* Checks instance inst's CSR rows before anything reads through them:
- * offsets >= 0 and non-decreasing, column indices in [0, n), col_idx and
+ * offsets >= 0 and non-decreasing, column indices in the instance's range
+ * ([0, n), or a block instance's [var_ptr[i], var_ptr[i+1])), col_idx and
  * values present when a row has entries (they may be NULL when none has).
  * Returns DOPT_DIFF_CSR_OK, or the first problem with its row (and for a
  * bad column the index found) in *row, *col. Offsets past the end of the
@@ -247,15 +315,17 @@ DOPT_KFN int DFN(diff_check_csr)(const DFN(diff_batch) *bt, int64_t inst, int *r
 {
     *row = -1;
     *col = 0;
-    if (bt->m == 0) return DOPT_DIFF_CSR_OK; /* row_ptr may be NULL then */
-    const int64_t *rp = bt->row_ptr + inst * bt->sR;
-    for (int i = 0; i < bt->m; ++i) {
+    int m = bt->var_ptr ? DFN(diff_ncon)(bt, inst) : bt->m;
+    if (m == 0) return DOPT_DIFF_CSR_OK; /* row_ptr may be NULL then */
+    const int64_t *rp = bt->var_ptr ? bt->row_ptr + bt->con_ptr[inst] : bt->row_ptr + inst * bt->sR;
+    int64_t lo = bt->var_ptr ? bt->var_ptr[inst] : 0, hi = bt->var_ptr ? bt->var_ptr[inst + 1] : bt->n;
+    for (int i = 0; i < m; ++i) {
         int64_t e0 = rp[i], e1 = rp[i + 1];
         *row = i;
         if (!(e0 >= 0 && e0 <= e1)) return DOPT_DIFF_CSR_OFFSETS;
         if (e1 > e0 && (!bt->col || !bt->val)) return DOPT_DIFF_CSR_MISSING;
         for (int64_t e = e0; e < e1; ++e)
-            if (bt->col[e] < 0 || bt->col[e] >= bt->n) {
+            if (bt->col[e] < lo || bt->col[e] >= hi) {
                 *col = bt->col[e];
                 return DOPT_DIFF_CSR_COLUMN;
             }
@@ -264,7 +334,10 @@ DOPT_KFN int DFN(diff_check_csr)(const DFN(diff_batch) *bt, int64_t inst, int *r
 }
 
 /* Instances whose CSR rows are checked: one when A is shared. */
-DOPT_KFN int64_t DFN(diff_csr_copies)(const DFN(diff_batch) *bt, int64_t batch) { return bt->sR ? batch : 1; }
+DOPT_KFN int64_t DFN(diff_csr_copies)(const DFN(diff_batch) *bt, int64_t batch)
+{
+    return bt->sR || bt->var_ptr ? batch : 1;
+}
 
 typedef struct {
     int sampler; /* DOPT_SAMPLER_* */
@@ -276,21 +349,32 @@ typedef struct {
     DREAL gamma_o, gamma_c, lambda;
 } DFN(diff_step_args);
 
-/* Row r: guidance (if any), then the reverse step. scratch: m + n values. */
+/* Row r: guidance (if any), then the reverse step. scratch: m + n values
+ * (the largest instance's for a block batch). n: a uniform batch's length. */
 DOPT_KFN void DFN(diff_step_entry)(const DFN(diff_step_args) *a, const DFN(diff_batch) *bt, int n, int64_t r, DREAL *x,
                                    DREAL *eps_hat, DREAL *scratch)
 {
-    DREAL *xr = x + r * n, *er = eps_hat + r * n;
+    int64_t o = DFN(diff_row0)(bt, n, r);
+    int nr = DFN(diff_row_n)(bt, n, r);
+    DREAL *xr = x + o, *er = eps_hat + o;
     if (a->guided) {
         int64_t inst = r / bt->samples;
         DFN(diff_milp) p = DFN(diff_batch_milp)(bt, inst);
-        const DREAL *xref = bt->xref ? bt->xref + inst * n : NULL;
-        DFN(diff_guide_row)(&p, xr, xref, a->abar_t, a->gamma_o, a->gamma_c, a->lambda, scratch, scratch + bt->m, er);
+        const DREAL *xref = bt->xref ? bt->xref + DFN(diff_var0)(bt, n, inst) : NULL;
+        DFN(diff_guide_row)(&p, xr, xref, a->abar_t, a->gamma_o, a->gamma_c, a->lambda, scratch, scratch + p.m, er);
     }
     if (a->sampler == 0)
-        DFN(diff_ddpm_row)(n, xr, er, a->abar_t, a->abar_prev, a->last, a->seed, (uint32_t)r, a->step);
+        DFN(diff_ddpm_row)(nr, xr, er, a->abar_t, a->abar_prev, a->last, a->seed, (uint32_t)r, a->step);
     else
-        DFN(diff_ddim_row)(n, xr, er, a->abar_t, a->abar_prev, a->eta, a->seed, (uint32_t)r, a->step);
+        DFN(diff_ddim_row)(nr, xr, er, a->abar_t, a->abar_prev, a->eta, a->seed, (uint32_t)r, a->step);
+}
+
+/* Row r of the forward noising (the training pairs). */
+DOPT_KFN void DFN(diff_noise_entry)(const DFN(diff_batch) *bt, int n, const DREAL *x0, double abar, uint64_t seed,
+                                    uint32_t step, int64_t r, DREAL *xt, DREAL *eps)
+{
+    int64_t o = DFN(diff_row0)(bt, n, r);
+    DFN(diff_noise_forward)(DFN(diff_row_n)(bt, n, r), x0 + o, abar, seed, (uint32_t)r, step, xt + o, eps + o);
 }
 
 /* Row r of the SRG training target. scratch: n + m values. */
@@ -298,11 +382,10 @@ DOPT_KFN void DFN(diff_target_entry)(const DFN(diff_batch) *bt, const DREAL *xt,
                                      DREAL gamma_o, DREAL gamma_c, DREAL lambda, int round, int64_t r, DREAL *scratch,
                                      DREAL *target)
 {
-    int n = bt->n;
-    int64_t inst = r / bt->samples;
+    int64_t inst = r / bt->samples, o = DFN(diff_row0)(bt, bt->n, r);
     DFN(diff_milp) p = DFN(diff_batch_milp)(bt, inst);
-    DFN(diff_srg_target)(&p, xt + r * n, bt->xref + inst * n, eps + r * n, abar_t, gamma_o, gamma_c, lambda, round,
-                         scratch, scratch + n, target + r * n);
+    DFN(diff_srg_target)(&p, xt + o, bt->xref + DFN(diff_var0)(bt, bt->n, inst), eps + o, abar_t, gamma_o, gamma_c,
+                         lambda, round, scratch, scratch + p.n, target + o);
 }
 
 /* Scores row r (objective, violation after optional rounding). scratch: n. */
@@ -310,7 +393,17 @@ DOPT_KFN void DFN(diff_score_entry)(const DFN(diff_batch) *bt, const DREAL *x, i
                                     DREAL *obj, DREAL *viol)
 {
     DFN(diff_milp) p = DFN(diff_batch_milp)(bt, r / bt->samples);
-    DFN(diff_candidate)(&p, x + r * bt->n, round, scratch, obj + r, viol + r);
+    DFN(diff_candidate)(&p, x + DFN(diff_row0)(bt, bt->n, r), round, scratch, obj + r, viol + r);
+}
+
+/* Copies row r (rounded when round) into instance i's best_x. */
+DOPT_KFN void DFN(diff_copy_best)(const DFN(diff_batch) *bt, const DREAL *x, int round, int64_t i, int64_t r,
+                                  DREAL *best_x)
+{
+    const DREAL *src = x + DFN(diff_row0)(bt, bt->n, r);
+    DREAL *dst = best_x + DFN(diff_var0)(bt, bt->n, i);
+    int n = DFN(diff_nvar)(bt, bt->n, i);
+    for (int j = 0; j < n; ++j) dst[j] = round ? (DREAL)floor((double)src[j] + 0.5) : src[j];
 }
 
 /* Instance i: index (within its samples) of the best scored candidate, and
@@ -318,15 +411,11 @@ DOPT_KFN void DFN(diff_score_entry)(const DFN(diff_batch) *bt, const DREAL *x, i
 DOPT_KFN int32_t DFN(diff_select_entry)(const DFN(diff_batch) *bt, const DREAL *x, int round, DREAL tol,
                                         const DREAL *obj, const DREAL *viol, int64_t i, DREAL *best_x)
 {
-    int K = bt->samples, n = bt->n;
+    int K = bt->samples;
     int64_t r0 = i * K;
     int32_t best = 0;
     for (int k = 1; k < K; ++k)
         if (DFN(diff_before)(viol[r0 + k], obj[r0 + k], k, viol[r0 + best], obj[r0 + best], best, tol)) best = k;
-    if (best_x)
-        for (int j = 0; j < n; ++j) {
-            DREAL v = x[(r0 + best) * n + j];
-            best_x[i * n + j] = round ? (DREAL)floor((double)v + 0.5) : v;
-        }
+    if (best_x) DFN(diff_copy_best)(bt, x, round, i, r0 + best, best_x);
     return best;
 }

@@ -31,11 +31,12 @@ typedef struct {
     const void *y, *dy; /* forward solution and dL/dy (batch, n) */
     int8_t dt_y, dt_dy;
     const int32_t *status; /* forward status (batch) */
-    const double *ys;      /* extra solves: DBB (batch, n), perturbed (batch * K, n), SPO+ (batch, n) */
+    const double *ys;      /* extra solves: DBB (batch, n), perturbed (batch * K, n), SPO+ (batch, n);
+                              ragged: the same with instance i's K samples at K * off_n(i) */
     const int32_t *ys_status; /* DBB: the extra solve's status; SPO+: y*(c)'s (batch), or NULL */
     const void *ytrue;     /* SPO+: y*(c_true) (batch, n) */
     int8_t dt_ytrue;
-    double *G;             /* (batch, m n + m + n) */
+    double *G;             /* (batch, m n + m + n); ragged: row i at off_g(i) */
     double *loss;          /* SPO+ loss (batch), float64 */
     double *y_eps;         /* perturbed: E[y] (batch, n), float64, optional */
 } ilp_grad_args;
@@ -158,8 +159,8 @@ DOPT_KFN void ilp_combopt(int n, int m, const double *A, const double *b, const 
 /* Reads instance i's A, b and integer box (float64) into A (mn), b (m), L (n), U (n). */
 DOPT_KFN void ilp_read_data(const ilp_view *v, int64_t i, double *A, double *b, double *L, double *U)
 {
-    int n = v->n, m = v->m;
-    int64_t oa = ilp_off(v, ILP_SHARE_A, i, (int64_t)m * n), ob = ilp_off(v, ILP_SHARE_B, i, m);
+    int n = ilp_n_of(v, i), m = ilp_m_of(v, i);
+    int64_t oa = ilp_off(v, ILP_SHARE_A, i, ILP_OFF_MN), ob = ilp_off(v, ILP_SHARE_B, i, ILP_OFF_M);
     for (int k = 0; k < m * n; ++k) A[k] = ilp_ld(v->A, v->dt_A, oa + k);
     for (int k = 0; k < m; ++k) {
         b[k] = ilp_ld(v->b, v->dt_b, ob + k);
@@ -182,14 +183,15 @@ DOPT_KFN size_t ilp_grad_work(int n, int m) { return (size_t)m * n + 2 * (size_t
  * still written. */
 DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int64_t i, double *work, int *order)
 {
-    int n = v->n, m = v->m;
-    double *G = ga->G + (size_t)i * ilp_grad_row(n, m);
+    int n = ilp_n_of(v, i), m = ilp_m_of(v, i);
+    int64_t on = ilp_inst_off(v, ILP_OFF_N, i); /* y, dy, y_eps, ys (times K for the perturbed samples) */
+    double *G = ga->G + ilp_inst_off(v, ILP_OFF_G, i);
     double *dA = G, *db = G + (size_t)m * n, *dc = db + m;
     for (size_t k = 0; k < ilp_grad_row(n, m); ++k) G[k] = 0;
     double *y = work, *dy = work + n, *rest = work + 2 * n;
     for (int j = 0; j < n; ++j) {
-        y[j] = ilp_ld(ga->y, ga->dt_y, i * n + j);
-        dy[j] = ga->dy ? ilp_ld(ga->dy, ga->dt_dy, i * n + j) : 0.0;
+        y[j] = ilp_ld(ga->y, ga->dt_y, on + j);
+        dy[j] = ga->dy ? ilp_ld(ga->dy, ga->dt_dy, on + j) : 0.0;
     }
     int solved = ga->status[i] == DOPT_INST_SOLVED || ga->status[i] == DOPT_INST_ITERATION_LIMIT;
     int dy_finite = 1;
@@ -201,8 +203,8 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
             int K = ga->samples;
             for (int j = 0; j < n; ++j) {
                 double s = 0;
-                for (int k = 0; k < K; ++k) s += ga->ys[((size_t)i * K + k) * n + j];
-                ga->y_eps[(size_t)i * n + j] = s / K;
+                for (int k = 0; k < K; ++k) s += ga->ys[on * K + (int64_t)k * n + j];
+                ga->y_eps[on + j] = s / K;
             }
         }
         return;
@@ -213,7 +215,7 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         for (int j = 0; j < n; ++j) ym[j] = 0;
         int K = ga->samples;
         for (int k = 0; k < K; ++k) {
-            const double *yk = ga->ys + ((size_t)i * K + k) * n;
+            const double *yk = ga->ys + on * K + (int64_t)k * n;
             double dot = 0;
             for (int j = 0; j < n; ++j) dot += yk[j] * dy[j], ym[j] += yk[j];
             ilp_noise(ga->seed, (uint32_t)i, (uint32_t)k, n, z);
@@ -221,18 +223,18 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         }
         for (int j = 0; j < n; ++j) dc[j] /= (double)K * ga->eps;
         if (ga->y_eps)
-            for (int j = 0; j < n; ++j) ga->y_eps[(size_t)i * n + j] = ym[j] / K;
+            for (int j = 0; j < n; ++j) ga->y_eps[on + j] = ym[j] / K;
         return;
     }
     if (ga->method == ILP_GRAD_SPO) {
         /* l = -(2c^ - c)'y~ + 2c^'y* - c'y*,  dl/dc^ = 2 (y* - y~) */
-        const double *ytil = ga->ys + (size_t)i * n;
-        int64_t oc = ilp_off(v, ILP_SHARE_C, i, n), ot = ilp_off(v, ILP_SHARE_CADD, i, n);
+        const double *ytil = ga->ys + on;
+        int64_t oc = ilp_off(v, ILP_SHARE_C, i, ILP_OFF_N), ot = ilp_off(v, ILP_SHARE_CADD, i, ILP_OFF_N);
         double l = 0;
         int finite = 1;
         for (int j = 0; j < n; ++j) {
             double ch = ilp_ld(v->c, v->dt_c, oc + j), ct = ilp_ld(v->c_add, v->dt_cadd, ot + j);
-            double ystar = ilp_ld(ga->ytrue, ga->dt_ytrue, i * n + j);
+            double ystar = ilp_ld(ga->ytrue, ga->dt_ytrue, on + j);
             if (!isfinite(ch) || !isfinite(ct) || !isfinite(ystar)) finite = 0;
             l += -(2 * ch - ct) * ytil[j] + 2 * ch * ystar - ct * ystar;
             dc[j] = 2 * (ystar - ytil[j]);
@@ -256,7 +258,7 @@ DOPT_KFN void ilp_grad_instance(const ilp_view *v, const ilp_grad_args *ga, int6
         return;
     }
     if (ga->method == ILP_GRAD_DBB) {
-        const double *yl = ga->ys + (size_t)i * n; /* y(c + lambda dy) */
+        const double *yl = ga->ys + on; /* y(c + lambda dy) */
         /* finite dy whose c + lambda dy overflows makes the extra solve
          * invalid (y = 0): its difference would be a finite, wrong dc */
         int bad = ga->ys_status &&
@@ -283,6 +285,33 @@ DOPT_KFN void ilp_reduce_elem(const double *G, int64_t batch, size_t row, size_t
         int64_t i = e / (int64_t)len, k = e % (int64_t)len;
         ilp_st(out, dt, e, G[(size_t)i * row + offset + (size_t)k]);
     }
+}
+
+/* Which gradient of a ragged batch a reduction writes: dA (sum m_i n_i),
+ * db (sum m_i) or dc (sum n_i). */
+enum { ILP_PART_A = 0, ILP_PART_B = 1, ILP_PART_C = 2 };
+
+/* Output element e of part `part` of a ragged batch: instance i's block in
+ * the output starts at its offset of the part's kind, and in its G row after
+ * the parts before it. The instance is found by bisection over the offsets
+ * (the largest i with off[i] <= e: instances with an empty block share the
+ * offset of the next one, which the search skips). Never shared. */
+DOPT_KFN void ilp_reduce_ragged_elem(const ilp_ragged *rg, const double *G, int part, void *out, int dt, int64_t e)
+{
+    int kind = part == ILP_PART_A ? ILP_OFF_MN : part == ILP_PART_B ? ILP_OFF_M : ILP_OFF_N;
+    const int64_t *off = rg->off + (int64_t)kind * (rg->count + 1);
+    int64_t lo = 0, hi = rg->count - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (off[mid] <= e)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    int64_t n = rg->n[lo], m = rg->m[lo];
+    int64_t skip = part == ILP_PART_A ? 0 : part == ILP_PART_B ? m * n : m * n + m;
+    const int64_t *goff = rg->off + (int64_t)ILP_OFF_G * (rg->count + 1);
+    ilp_st(out, dt, e, G[goff[lo] + skip + (e - off[lo])]);
 }
 
 #endif

@@ -95,7 +95,8 @@ typedef struct {
 DOPT_KFN int ilp_trail_depth(const ilp_view *v, int64_t inst)
 {
     double width = 0;
-    for (int j = 0; j < v->n; ++j) {
+    int n = ilp_n_of(v, inst);
+    for (int j = 0; j < n; ++j) {
         double l, u;
         ilp_int_bounds(v, inst, j, &l, &u);
         if (!(fabs(l) <= ILP_MAX_BOUND) || !(fabs(u) <= ILP_MAX_BOUND) || l > u) return 0;
@@ -147,11 +148,11 @@ DOPT_KFN ilp_work ilp_work_carve(void *buf, int n, int m, int depth)
  * inward to integers. */
 DOPT_KFN int ilp_load(const ilp_view *v, int64_t s, ilp_work *w)
 {
-    int n = v->n, m = v->m;
-    int64_t inst = s / v->group;
+    int64_t inst = ilp_inst_of(v, s);
+    int n = ilp_n_of(v, inst), m = ilp_m_of(v, inst);
     uint32_t sample = (uint32_t)(s % v->group);
-    int64_t oc = ilp_off(v, ILP_SHARE_C, inst, n), oa = ilp_off(v, ILP_SHARE_A, inst, (int64_t)m * n);
-    int64_t ob = ilp_off(v, ILP_SHARE_B, inst, m), oadd = ilp_off(v, ILP_SHARE_CADD, inst, n);
+    int64_t oc = ilp_off(v, ILP_SHARE_C, inst, ILP_OFF_N), oa = ilp_off(v, ILP_SHARE_A, inst, ILP_OFF_MN);
+    int64_t ob = ilp_off(v, ILP_SHARE_B, inst, ILP_OFF_M), oadd = ilp_off(v, ILP_SHARE_CADD, inst, ILP_OFF_N);
     int bad = 0, empty = 0;
     if (v->eps != 0) ilp_noise(v->seed, (uint32_t)inst, sample, n, w->c);
     for (int j = 0; j < n; ++j) {
@@ -504,16 +505,23 @@ DOPT_KFN ilp_result ilp_branch_and_bound(ilp_work *w, const ilp_limits *lim, dou
     return res;
 }
 
-/* Loads and solves solve s; y (n). */
-DOPT_KFN ilp_result ilp_solve_one(const ilp_view *v, int64_t s, const ilp_limits *lim, ilp_work *w, double *y)
+/* Loads and solves solve s; y (n_i of its instance). buf holds
+ * ilp_work_bytes(v->n, v->m, depth) bytes: enough for any instance of the
+ * view (v->n, v->m are the largest sizes), carved here for this instance's
+ * own sizes, so a ragged batch runs exactly the arithmetic of a uniform one. */
+DOPT_KFN ilp_result ilp_solve_one(const ilp_view *v, int64_t s, const ilp_limits *lim, void *buf, int depth, double *y)
 {
+    int64_t inst = ilp_inst_of(v, s);
+    int n = ilp_n_of(v, inst);
+    ilp_work wk = ilp_work_carve(buf, n, ilp_m_of(v, inst), depth);
+    ilp_work *w = &wk;
     ilp_result res;
     res.obj = INFINITY;
     res.bound = INFINITY;
     res.nodes = 0;
     res.status = ilp_load(v, s, w);
     if (res.status != DOPT_INST_RUNNING) {
-        for (int j = 0; j < v->n; ++j) y[j] = 0;
+        for (int j = 0; j < n; ++j) y[j] = 0;
         if (res.status == DOPT_INST_INVALID) res.obj = res.bound = NAN;
         return res;
     }

@@ -192,3 +192,103 @@ DOPT_KFN void DFN(qp_outer_row)(int n, DREAL scale, DREAL u, const DREAL *x, DRE
     vv *= scale;
     for (int c = 0; c < n; ++c) out[c] = u * x[c] + vv * y[c];
 }
+
+/* ---- ragged batches: instance i as a batch of one ---- */
+
+/* Instance i of a ragged batch as a one-instance batch over the concatenated
+ * data (Q NULL stays NULL): everything per instance then runs the uniform
+ * code at index 0, so a ragged instance computes exactly what solving it
+ * alone computes. */
+DOPT_KFN DFN(qp_batch) DFN(qp_ragged_batch)(const dopt_qp_ragged_index *ix, const DREAL *Q, const DREAL *p,
+                                           const DREAL *G, const DREAL *h, const DREAL *A, const DREAL *b, int64_t i)
+{
+    DFN(qp_batch) bt;
+    int n = ix->n[i], m = ix->m ? ix->m[i] : 0, k = ix->k ? ix->k[i] : 0;
+    bt.Q = Q ? Q + ix->oQ[i] : NULL;
+    bt.p = p + ix->on[i];
+    bt.G = m && G ? G + ix->oG[i] : NULL;
+    bt.h = m && h ? h + ix->om[i] : NULL;
+    bt.A = k && A ? A + ix->oA[i] : NULL;
+    bt.b = k && b ? b + ix->ok[i] : NULL;
+    bt.sQ = (int64_t)n * n;
+    bt.sp = n;
+    bt.sG = (int64_t)m * n;
+    bt.sh = m;
+    bt.sA = (int64_t)k * n;
+    bt.sb = k;
+    bt.n = n;
+    bt.m = m;
+    bt.k = k;
+    return bt;
+}
+
+/* Solves instance i of a ragged batch in the workspace `work` (at least
+ * qp_work_size of its sizes), writing x, lam, nu at its offsets and status,
+ * iters at i; keep (the tape's base, or NULL) gets its factorization at
+ * ix->keep[i]. */
+DOPT_KFN void DFN(qp_ragged_solve_instance)(const dopt_qp_ragged_index *ix, const DREAL *Q, const DREAL *p,
+                                            const DREAL *G, const DREAL *h, const DREAL *A, const DREAL *b,
+                                            const DFN(qp_settings) *set, DREAL *work, DREAL *keep, int64_t i,
+                                            DREAL *x, DREAL *lam, DREAL *nu, int32_t *status, int32_t *iters)
+{
+    DFN(qp_batch) bt = DFN(qp_ragged_batch)(ix, Q, p, G, h, A, b, i);
+    DFN(qp_solve_instance)(&bt, set, work, keep ? keep + ix->keep[i] : NULL, 0, x + ix->on[i],
+                           bt.m ? lam + ix->om[i] : NULL, bt.k ? nu + ix->ok[i] : NULL, status + i,
+                           iters ? iters + i : NULL);
+}
+
+/* Adjoint of instance i of a ragged batch (qp_adjoint_instance at its
+ * offsets): DX, DLT, DN in the x, lam, nu layouts. */
+DOPT_KFN void DFN(qp_ragged_adjoint_instance)(const dopt_qp_ragged_index *ix, const DFN(qp_batch) *bt,
+                                              const DREAL *kept, DREAL *work, int refine, int32_t status,
+                                              const DREAL *gx, const DREAL *glam, const DREAL *gnu, int64_t i,
+                                              DREAL *DX, DREAL *DLT, DREAL *DN)
+{
+    DFN(qp_adjoint_instance)(bt, kept + ix->keep[i], work, refine, status, gx + ix->on[i],
+                             glam && bt->m ? glam + ix->om[i] : NULL, gnu && bt->k ? gnu + ix->ok[i] : NULL, 0,
+                             DX + ix->on[i], DLT + ix->om[i], DN + ix->ok[i]);
+}
+
+/* The gradients of instance i of a ragged batch from its adjoint, each
+ * output optional, the arithmetic of the uniform backward for a batch of
+ * one: dQ = 1/2 (dx x' + x dx') (with Q NULL the uniform layer treats Q as
+ * shared: the batch-sum form, (0 + dx_r x + x_r dx) / 2, reproduced here),
+ * dp = dx, dG = dlt x' + lam dx', dh = -dlt, dA = dnu x' + nu dx', db = -dnu. */
+DOPT_KFN void DFN(qp_ragged_grads_instance)(const dopt_qp_ragged_index *ix, int has_Q, int64_t i, const DREAL *x,
+                                            const DREAL *lam, const DREAL *nu, const DREAL *DX, const DREAL *DLT,
+                                            const DREAL *DN, DREAL *dQ, DREAL *dp, DREAL *dG, DREAL *dh, DREAL *dA,
+                                            DREAL *db)
+{
+    int n = ix->n[i], m = ix->m ? ix->m[i] : 0, k = ix->k ? ix->k[i] : 0;
+    const DREAL *xi = x + ix->on[i], *dx = DX + ix->on[i];
+    if (dp)
+        for (int j = 0; j < n; ++j) dp[ix->on[i] + j] = dx[j];
+    if (dQ) {
+        DREAL *o = dQ + ix->oQ[i];
+        for (int r = 0; r < n; ++r) {
+            if (has_Q) {
+                DFN(qp_outer_row)(n, (DREAL)0.5, dx[r], xi, xi[r], dx, o + (size_t)r * n);
+                continue;
+            }
+            DREAL *orow = o + (size_t)r * n;
+            for (int c = 0; c < n; ++c) orow[c] = 0;
+            if (!(dx[r] == 0 && xi[r] == 0))
+                for (int c = 0; c < n; ++c) orow[c] += dx[r] * xi[c] + xi[r] * dx[c];
+            for (int c = 0; c < n; ++c) orow[c] *= (DREAL)0.5;
+        }
+    }
+    if (m) {
+        const DREAL *dl = DLT + ix->om[i], *li = lam + ix->om[i];
+        if (dG)
+            for (int r = 0; r < m; ++r) DFN(qp_outer_row)(n, 1, dl[r], xi, li[r], dx, dG + ix->oG[i] + (size_t)r * n);
+        if (dh)
+            for (int r = 0; r < m; ++r) dh[ix->om[i] + r] = -1 * dl[r];
+    }
+    if (k) {
+        const DREAL *dn = DN + ix->ok[i], *ni = nu + ix->ok[i];
+        if (dA)
+            for (int r = 0; r < k; ++r) DFN(qp_outer_row)(n, 1, dn[r], xi, ni[r], dx, dA + ix->oA[i] + (size_t)r * n);
+        if (db)
+            for (int r = 0; r < k; ++r) db[ix->ok[i] + r] = -1 * dn[r];
+    }
+}

@@ -15,6 +15,21 @@ enum {
     DOPT_QP_STAGE_DONE = 3     /* no more factorizations */
 };
 
+/* Where each instance of a ragged batch lies in the concatenated arrays
+ * (element offsets, batch + 1 entries each, in the memory of the code that
+ * reads them: host for the CPU, device for CUDA kernels). Precision-free:
+ * the same table serves both. Built by src/layers/qp_ragged.c. */
+typedef struct {
+    const int32_t *n, *m, *k;
+    const int64_t *oQ;   /* Q, dQ: n_i^2 */
+    const int64_t *on;   /* p, x, dp, dx: n_i */
+    const int64_t *oG;   /* G, dG: m_i n_i */
+    const int64_t *om;   /* h, lam, dh: m_i */
+    const int64_t *oA;   /* A, dA: k_i n_i */
+    const int64_t *ok;   /* b, nu, db: k_i */
+    const int64_t *keep; /* the tape's kept factorization: qp_work_persist_size */
+} dopt_qp_ragged_index;
+
 #define DREAL double
 #define DFN(name) name##_d
 #define DABS fabs

@@ -422,5 +422,168 @@ def mu_schedule(step, mu0, growth, mu_max):
                     dtype=np.float64).reshape(steps.shape)
 
 
+# ---- block-diagonal (ragged) batches: PyG's layout ------------------------------------
+
+class _Blocks(ctypes.Structure):
+    _fields_ = [("batch", c_int64), ("dtype", c_int), ("var_ptr", c_void_p), ("con_ptr", c_void_p),
+                ("row_ptr", c_void_p), ("col_idx", c_void_p), ("values", c_void_p), ("b", c_void_p),
+                ("c", c_void_p)]
+
+
+_BLOCK_FNS = {}
+
+
+def _block_fn(name):
+    """The block entry points, declared on first use."""
+    fn = _BLOCK_FNS.get(name)
+    if fn is None:
+        _lib.check_struct(_Blocks, "dopt_bern_blocks")
+        if name == "dopt_bern_eval_blocks":
+            fn = _lib.declare(name, c_int, c_void_p, _P(_Blocks), c_void_p, _P(_Options), _P(_Result))
+        else:
+            fn = _lib.declare(name, c_int, c_void_p, _P(_Blocks), c_void_p, c_void_p, c_void_p)
+        _BLOCK_FNS[name] = fn
+    return fn
+
+
+def _last(x):
+    """The last entry of a 1-D integer array or tensor, as a Python int (a
+    synchronization for a CUDA tensor)."""
+    return int(x[-1]) if _arrays.numel(x) else 0
+
+
+def _check_ptr(ptr, name, where):
+    shape = _arrays.shape(ptr)
+    if len(shape) != 1 or shape[0] < 1:
+        raise ValueError(f"{where}: {name} must be 1-D with B + 1 >= 1 offsets (PyG's ptr); got shape {shape}")
+
+
+def _prepare_blocks(where, xhat, var_ptr, A, b, c, con_ptr, dtype):
+    """Resolves a block call: returns (batch, placement, code, operands, struct)."""
+    if var_ptr is None:
+        raise ValueError(f"{where}: var_ptr (B + 1 offsets into the variables) is required")
+    xhat, var_ptr, con_ptr, b, c = (_arrays.as_shape_source(v) for v in (xhat, var_ptr, con_ptr, b, c))
+    _check_ptr(var_ptr, "var_ptr", where)
+    batch = _arrays.shape(var_ptr)[0] - 1
+    if _arrays.ndim(xhat) != 1:
+        raise ValueError(f"{where}: xhat must be 1-D, every instance's variables concatenated (var_ptr[-1] "
+                         f"entries); got shape {_arrays.shape(xhat)}")
+    total_n = _arrays.shape(xhat)[0]
+    if (A is None) != (b is None):
+        raise ValueError(f"{where}: A and b come together (both None means no constraints)")
+    mat = None
+    if A is not None:
+        if isinstance(A, (list,)) or (_arrays.is_tensor(A) and A.layout != sys.modules["torch"].sparse_csr):
+            raise TypeError(f"{where}: a block batch's A is one CSR matrix with global column indices: a tuple "
+                            "(row_ptr, col_idx, values), a scipy.sparse matrix or a 2-D torch sparse CSR tensor")
+        if isinstance(A, np.ndarray):
+            raise TypeError(f"{where}: a block batch's A must be sparse CSR (row_ptr, col_idx, values), not dense")
+        mat = resolve_matrix(A, where)
+        if mat.batch is not None:
+            raise ValueError(f"{where}: a block batch's A is one (rows, variables) CSR matrix; got a batched one")
+        if mat.n is not None and mat.n != total_n:
+            raise ValueError(f"{where}: A has {mat.n} columns but xhat has {total_n} variables")
+        if _arrays.ndim(b) != 1 or _arrays.shape(b)[0] != mat.m:
+            raise ValueError(f"{where}: b must be 1-D with one entry per row of A ({mat.m}); got shape "
+                             f"{_arrays.shape(b)}")
+        if con_ptr is None:
+            raise ValueError(f"{where}: con_ptr (B + 1 offsets into the constraint rows) is required with A")
+    if con_ptr is not None:
+        _check_ptr(con_ptr, "con_ptr", where)
+        if _arrays.shape(con_ptr)[0] != batch + 1:
+            raise ValueError(f"{where}: con_ptr must have B + 1 = {batch + 1} entries like var_ptr; got "
+                             f"{_arrays.shape(con_ptr)[0]}")
+    if c is not None and (_arrays.ndim(c) != 1 or _arrays.shape(c)[0] != total_n):
+        raise ValueError(f"{where}: c must be 1-D like xhat ({total_n} entries); got shape {_arrays.shape(c)}")
+    arrays = [xhat, var_ptr, con_ptr, b, c] + (list(mat.arrays()) if mat is not None else [])
+    placement = _arrays.placement_of(*arrays)
+    floats = [xhat, b, c] + ([mat.values] if mat is not None else [])
+    code = _arrays.dtype_code(dtype) if dtype is not None else _arrays.dtype_of(*floats)
+    ops = {"xhat": _arrays.operand(xhat, placement, code, "xhat"),
+           "var_ptr": _arrays.operand(var_ptr, placement, "int64", "var_ptr"),
+           "b": _arrays.operand(b, placement, code, "b") if b is not None else None,
+           "c": _arrays.operand(c, placement, code, "c") if c is not None else None}
+    if con_ptr is None:  # no constraints anywhere: every instance owns no rows
+        ops["con_ptr"] = placement.zeros((batch + 1,), "int64")
+    else:
+        ops["con_ptr"] = _arrays.operand(con_ptr, placement, "int64", "con_ptr")
+    # the library reads var_ptr[batch] and con_ptr[batch] to size its work and is
+    # not told the arrays' lengths: they must agree with them
+    if _last(ops["var_ptr"]) != total_n:
+        raise ValueError(f"{where}: var_ptr[-1] = {_last(ops['var_ptr'])} but xhat has {total_n} variables")
+    rows = mat.m if mat is not None else 0
+    if _last(ops["con_ptr"]) != rows:
+        raise ValueError(f"{where}: con_ptr[-1] = {_last(ops['con_ptr'])} but A has {rows} rows")
+    if mat is not None:
+        ops["row_ptr"] = _arrays.operand(mat.row_ptr, placement, "int64", "row_ptr")
+        ops["col_idx"] = _arrays.operand(mat.col_idx, placement, "int32", "col_idx")
+        ops["values"] = _arrays.operand(mat.values, placement, code, "values")
+        check_csr(ops["row_ptr"], ops["col_idx"], total_n, where)
+    else:
+        ops["row_ptr"] = placement.zeros((1,), "int64")
+        ops["col_idx"] = ops["values"] = None
+    blocks = _Blocks(batch, code, *(_arrays.pointer(ops[k]) for k in
+                                    ("var_ptr", "con_ptr", "row_ptr", "col_idx", "values", "b", "c")))
+    return batch, total_n, placement, code, ops, blocks
+
+
+def evaluate_blocks(xhat, var_ptr, A=None, b=None, c=None, *, con_ptr=None, estimator="unbiased", samples=64,
+                    seed=0, mu=1.0, logits=False, dtype=None, standard_errors=True):
+    """evaluate() on a block-diagonal batch in PyG's layout
+    (dopt_bern_eval_blocks): instance i owns the variables [var_ptr[i],
+    var_ptr[i+1]) of xhat and c (1-D, concatenated) and the rows
+    [con_ptr[i], con_ptr[i+1]) of one CSR matrix A whose column indices are
+    GLOBAL variable indices (a tuple (row_ptr, col_idx, values), a
+    scipy.sparse matrix or a 2-D torch sparse CSR tensor), b one entry per
+    row. var_ptr, con_ptr: (B + 1,) int offsets starting at 0. A = b = None
+    (and con_ptr None): no constraints. Returns Result(loss (B,), grad (sum
+    n_i), loss_se, grad_se, status (B,)); a batch whose instances all have
+    the same sizes gives bitwise the uniform evaluate()'s numbers. A row
+    with a column outside its instance's variables makes that instance
+    invalid (status 5)."""
+    where = "bern.evaluate_blocks"
+    batch, total_n, placement, code, ops, blocks = _prepare_blocks(where, xhat, var_ptr, A, b, c, con_ptr, dtype)
+    # "exact" is limited per instance (the library marks larger ones invalid)
+    opt = options(estimator, samples, seed, mu, logits)
+    loss = placement.empty((batch,), code)
+    grad = placement.empty((total_n,), code)
+    loss_se = placement.empty((batch,), code) if standard_errors else None
+    grad_se = placement.empty((total_n,), code) if standard_errors else None
+    status = placement.empty((batch,), "int32")
+    if batch:
+        res = _Result(*(_arrays.pointer(a) for a in (loss, grad, loss_se, grad_se, status)))
+        ctx = placement.context()
+        with ctx.lock:
+            ctx.prepare(placement.stream())
+            ctx.check(_block_fn("dopt_bern_eval_blocks")(ctx.handle, ctypes.byref(blocks),
+                                                         _arrays.pointer(ops["xhat"]), ctypes.byref(opt),
+                                                         ctypes.byref(res)))
+    return Result(loss, grad, loss_se, grad_se, status)
+
+
+def round_blocks(xhat, var_ptr, A=None, b=None, c=None, *, con_ptr=None, logits=False, dtype=None):
+    """round() on a block-diagonal batch (dopt_bern_round_blocks); arguments
+    as evaluate_blocks. Returns (x (sum n_i), status (B,))."""
+    where = "bern.round_blocks"
+    batch, total_n, placement, code, ops, blocks = _prepare_blocks(where, xhat, var_ptr, A, b, c, con_ptr, dtype)
+    xin = ops["xhat"]
+    if logits:  # as round(): pass 1[z >= 0] exactly
+        if placement.torch:
+            torch = sys.modules["torch"]
+            xin = torch.where(torch.isfinite(xin), (xin >= 0).to(xin.dtype), torch.full_like(xin, math.nan))
+        else:
+            with np.errstate(invalid="ignore"):
+                xin = np.where(np.isfinite(xin), xin >= 0, np.nan).astype(xin.dtype)
+    x = placement.empty((total_n,), code)
+    status = placement.empty((batch,), "int32")
+    if batch:
+        ctx = placement.context()
+        with ctx.lock:
+            ctx.prepare(placement.stream())
+            ctx.check(_block_fn("dopt_bern_round_blocks")(ctx.handle, ctypes.byref(blocks), _arrays.pointer(xin),
+                                                          _arrays.pointer(x), _arrays.pointer(status)))
+    return x, status
+
+
 __all__ = ["Result", "Matrix", "ESTIMATORS", "evaluate", "round", "mu_schedule", "default_options",
-           "estimator_code", "resolve_matrix"]
+           "estimator_code", "resolve_matrix", "evaluate_blocks", "round_blocks"]

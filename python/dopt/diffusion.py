@@ -584,5 +584,279 @@ def mixture_eps(weights, means, covs, abar, x):
     return eps
 
 
+
+
+# ---- block-diagonal (ragged) batches: MILPs of different sizes, PyG's layout ---------
+
+class _Blocks(ctypes.Structure):
+    _fields_ = [("batch", c_int64), ("samples", c_int32), ("dtype", c_int), ("var_ptr", c_void_p),
+                ("con_ptr", c_void_p), ("row_ptr", c_void_p), ("col_idx", c_void_p), ("values", c_void_p),
+                ("b", c_void_p), ("c", c_void_p), ("xref", c_void_p)]
+
+
+_BLOCK_FNS = {}
+
+
+def _block_fn(name):
+    """The block entry points, declared on first use."""
+    fn = _BLOCK_FNS.get(name)
+    if fn is None:
+        _lib.check_struct(_Blocks, "dopt_diffusion_blocks")
+        prototypes = {
+            "dopt_diffusion_step_blocks": (_P(_StepDesc), _P(_Blocks), c_void_p, c_void_p, _P(_Guidance)),
+            "dopt_diffusion_noise_blocks": (_P(_Blocks), c_void_p, c_double, ctypes.c_uint64, ctypes.c_uint32,
+                                            c_void_p, c_void_p),
+            "dopt_srg_target_blocks": (_P(_Blocks), _P(_Guidance), c_void_p, c_void_p, c_double, c_int, c_void_p),
+            "dopt_diffusion_candidates_blocks": (_P(_Blocks), c_void_p, c_int, c_double, c_void_p, c_void_p,
+                                                 c_void_p, c_void_p),
+        }
+        fn = _BLOCK_FNS[name] = _lib.declare(name, c_int, c_void_p, *prototypes[name])
+    return fn
+
+
+class BlockGuide:
+    """A block-diagonal batch of MILPs  A x >= b  with objective c, in PyTorch
+    Geometric's layout: instance i owns the variables [var_ptr[i],
+    var_ptr[i+1]) of the 1-D c and xref, and the rows [con_ptr[i],
+    con_ptr[i+1]) of one CSR matrix A whose column indices are GLOBAL
+    variable indices ((row_ptr, col_idx, values), a scipy.sparse matrix or a
+    2-D torch sparse CSR tensor), b one entry per row. var_ptr, con_ptr:
+    (B + 1,) offsets from 0. BlockGuide(var_ptr) alone (c None) is only the
+    layout: unguided steps and noise of a block state.
+
+    A block state (x, eps, ...) is 1-D: instance i's `samples` rows one after
+    another from samples * var_ptr[i] (sample k at samples * var_ptr[i] + k
+    n_i), samples * var_ptr[-1] values in all; with equal sizes this is the
+    uniform (batch, samples, n) state flattened, and every call gives
+    bitwise the uniform call's numbers."""
+
+    def __init__(self, var_ptr, A=None, b=None, c=None, xref=None, *, con_ptr=None):
+        where = "diffusion.BlockGuide"
+        var_ptr = _arrays.as_shape_source(var_ptr)
+        if var_ptr is None or _arrays.ndim(var_ptr) != 1 or _arrays.shape(var_ptr)[0] < 1:
+            raise ValueError(f"{where}: var_ptr must be 1-D with B + 1 >= 1 offsets (PyG's ptr)")
+        self.batch = _arrays.shape(var_ptr)[0] - 1
+        self.total_n = int(var_ptr[-1])
+        c, b, xref, con_ptr = (_arrays.as_shape_source(v) for v in (c, b, xref, con_ptr))
+        if c is None and (A is not None or b is not None or xref is not None):
+            raise ValueError(f"{where}: the MILPs need c (the objective); without it the guide is only the layout")
+        mat = None
+        if c is not None:
+            if _arrays.ndim(c) != 1 or _arrays.shape(c)[0] != self.total_n:
+                raise ValueError(f"{where}: c must be 1-D with var_ptr[-1] = {self.total_n} entries; got shape "
+                                 f"{_arrays.shape(c)}")
+            if A is None or b is None:
+                raise ValueError(f"{where}: A and b are required with c (a CSR matrix with no rows for none)")
+            if isinstance(A, np.ndarray) or (_arrays.is_tensor(A) and A.layout != sys.modules["torch"].sparse_csr):
+                raise TypeError(f"{where}: A must be one CSR matrix with global column indices, not dense")
+            mat = resolve_matrix(A, where)
+            if mat.batch is not None:
+                raise ValueError(f"{where}: A must be one 2-D CSR matrix (rows, variables)")
+            if mat.n is not None and mat.n != self.total_n:
+                raise ValueError(f"{where}: A has {mat.n} columns but var_ptr[-1] = {self.total_n} variables")
+            if _arrays.ndim(b) != 1 or _arrays.shape(b)[0] != mat.m:
+                raise ValueError(f"{where}: b must be 1-D with one entry per row of A ({mat.m}); got shape "
+                                 f"{_arrays.shape(b)}")
+            if con_ptr is None:
+                raise ValueError(f"{where}: con_ptr (B + 1 offsets into A's rows) is required with A")
+            if _arrays.ndim(con_ptr) != 1 or _arrays.shape(con_ptr)[0] != self.batch + 1:
+                raise ValueError(f"{where}: con_ptr must have B + 1 = {self.batch + 1} entries like var_ptr; got "
+                                 f"shape {_arrays.shape(con_ptr)}")
+            if int(con_ptr[-1]) != mat.m:
+                raise ValueError(f"{where}: con_ptr[-1] = {int(con_ptr[-1])} but A has {mat.m} rows")
+            if xref is not None and (_arrays.ndim(xref) != 1 or _arrays.shape(xref)[0] != self.total_n):
+                raise ValueError(f"{where}: xref must be 1-D like c ({self.total_n} entries); got shape "
+                                 f"{_arrays.shape(xref)}")
+        self._src = {"var_ptr": var_ptr, "con_ptr": con_ptr,
+                     "row_ptr": None if mat is None else mat.row_ptr, "col_idx": None if mat is None else mat.col_idx,
+                     "values": None if mat is None else mat.values, "b": b, "c": c, "xref": xref}
+        self._home = _arrays.placement_of(*self._src.values())
+        if mat is not None:  # offsets past the arrays' end: the library is not told their length
+            check_csr(_arrays.operand(mat.row_ptr, self._home, "int64", "row_ptr"),
+                      _arrays.operand(mat.col_idx, self._home, "int32", "col_idx"), self.total_n, where)
+        self._cache = {}
+
+    @property
+    def guided(self):
+        return self._src["c"] is not None
+
+    @property
+    def has_xref(self):
+        return self._src["xref"] is not None
+
+    def struct(self, placement, code, samples):
+        """(the dopt_diffusion_blocks struct, the operands it points into)."""
+        key = (str(placement.device) if placement.torch else "numpy", code)
+        ops = self._cache.get(key)
+        if ops is None:
+            kinds = {"var_ptr": "int64", "con_ptr": "int64", "row_ptr": "int64", "col_idx": "int32"}
+            ops = {name: (None if value is None else _arrays.operand(value, placement, kinds.get(name, code), name))
+                   for name, value in self._src.items()}
+            self._cache[key] = ops
+        s = _Blocks(self.batch, samples, code, *(_arrays.pointer(ops[k]) for k in
+                                                 ("var_ptr", "con_ptr", "row_ptr", "col_idx", "values", "b", "c",
+                                                  "xref")))
+        return s, ops
+
+    def samples_of(self, x, name, where, samples=None):
+        """The samples per instance of a 1-D block state x (checked)."""
+        if _arrays.ndim(x) != 1:
+            raise ValueError(f"{where}: {name} must be 1-D (a block state: samples * var_ptr[-1] values); got shape "
+                             f"{_arrays.shape(x)}")
+        size = _arrays.shape(x)[0]
+        if samples is None:
+            if self.total_n == 0 or size % self.total_n or size == 0:
+                raise ValueError(f"{where}: {name} has {size} values, not a positive multiple of var_ptr[-1] = "
+                                 f"{self.total_n} (give samples= for an empty layout)")
+            return size // self.total_n
+        samples = int(samples)
+        if samples < 1 or size != samples * self.total_n:
+            raise ValueError(f"{where}: {name} must have samples * var_ptr[-1] = {samples} * {self.total_n} values; "
+                             f"got {size}")
+        return samples
+
+
+def _block_guide(guide, where, guided=True):
+    if not isinstance(guide, BlockGuide):
+        raise TypeError(f"{where}: blocks must be a dopt.diffusion.BlockGuide; got {type(guide).__name__}")
+    if guided and not guide.guided:
+        raise ValueError(f"{where}: this call needs the MILPs (a BlockGuide with A, b, c), not only the layout")
+    return guide
+
+
+def step_blocks(x, eps_hat, abar, t, t_prev=None, *, blocks, samples=None, sampler="ddpm", eta=0.0, seed=0,
+                guidance=None):
+    """step() on a block state (dopt_diffusion_step_blocks): x and eps_hat
+    1-D (samples * var_ptr[-1]); guided by SRG's guidance when `blocks` holds
+    the MILPs (c given), unguided for a layout-only BlockGuide. Returns the
+    new state (x and eps_hat are not modified)."""
+    where = "diffusion.step_blocks"
+    guide = _block_guide(blocks, where, guided=False)
+    abar_h = _host_abar(abar, where)
+    T = abar_h.size - 1
+    t = int(t)
+    t_prev = t - 1 if t_prev is None else int(t_prev)
+    if sampler not in SAMPLERS:
+        raise ValueError(f"{where}: sampler must be one of {sorted(SAMPLERS)}; got {sampler!r}")
+    if not (1 <= t <= T and 0 <= t_prev < t) or (sampler == "ddpm" and t_prev != t - 1):
+        raise ValueError(f"{where}: need 1 <= t <= T = {T}, 0 <= t_prev < t and (DDPM) t_prev = t - 1; got "
+                         f"t = {t}, t_prev = {t_prev}")
+    eta = float(eta)
+    if not 0 <= eta <= 1:
+        raise ValueError(f"{where}: eta must be in [0, 1]; got {eta}")
+    x, eps_hat = _arrays.as_shape_source(x), _arrays.as_shape_source(eps_hat)
+    S = guide.samples_of(x, "x", where, samples)
+    _same_shape(eps_hat, _arrays.shape(x), "eps_hat", where)
+    placement = _arrays.placement_of(x, eps_hat)
+    code = _arrays.dtype_of(x, eps_hat)
+    xo = _copy_operand(x, placement, code, "x")
+    eo = _copy_operand(eps_hat, placement, code, "eps_hat") if guide.guided else _arrays.operand(
+        eps_hat, placement, code, "eps_hat")
+    gw = None
+    if guide.guided:
+        gw, gvals = _guidance_struct(guidance)
+        if gvals.gamma_o != 0 and not guide.has_xref:
+            raise ValueError(f"{where}: gamma_o = {gvals.gamma_o} needs the guide's xref (x*)")
+    s, keep = guide.struct(placement, code, S)
+    desc = _StepDesc(SAMPLERS[sampler], abar_h.ctypes.data, t, t_prev, eta, int(seed) & 0xFFFFFFFFFFFFFFFF)
+    ctx = placement.context()
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_block_fn("dopt_diffusion_step_blocks")(ctx.handle, ctypes.byref(desc), ctypes.byref(s),
+                                                          _arrays.pointer(xo), _arrays.pointer(eo),
+                                                          ctypes.byref(gw) if gw is not None else None))
+    del keep
+    return xo
+
+
+def noise_blocks(x0, abar_t, *, blocks, samples=None, seed=0, step=0):
+    """noise() on a block state (dopt_diffusion_noise_blocks): returns (x_t,
+    eps), 1-D like x0, row i * samples + k drawing the uniform layer's noise."""
+    where = "diffusion.noise_blocks"
+    guide = _block_guide(blocks, where, guided=False)
+    x0 = _arrays.as_shape_source(x0)
+    S = guide.samples_of(x0, "x0", where, samples)
+    abar_t = float(abar_t)
+    if not 0 < abar_t <= 1:
+        raise ValueError(f"{where}: abar_t must be in (0, 1]; got {abar_t}")
+    step = int(step)
+    if not 0 <= step < 1 << 32:
+        raise ValueError(f"{where}: step must be in [0, 2^32); got {step}")
+    placement = _arrays.placement_of(x0)
+    code = _arrays.dtype_of(x0)
+    xo = _arrays.operand(x0, placement, code, "x0")
+    xt = placement.empty(_arrays.shape(xo), code)
+    eps = placement.empty(_arrays.shape(xo), code)
+    s, keep = guide.struct(placement, code, S)
+    ctx = placement.context()
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_block_fn("dopt_diffusion_noise_blocks")(ctx.handle, ctypes.byref(s), _arrays.pointer(xo), abar_t,
+                                                           int(seed) & 0xFFFFFFFFFFFFFFFF, step, _arrays.pointer(xt),
+                                                           _arrays.pointer(eps)))
+    del keep
+    return xt, eps
+
+
+def srg_target_blocks(blocks, xt, eps, abar_t, *, samples=None, guidance=None, round=True):  # noqa: A002
+    """srg_target() on a block state (dopt_srg_target_blocks): the guide
+    needs c and xref. Returns the target, 1-D like xt."""
+    where = "diffusion.srg_target_blocks"
+    guide = _block_guide(blocks, where)
+    if not guide.has_xref:
+        raise ValueError(f"{where}: the training target needs the reference solutions x* (BlockGuide(..., xref=))")
+    xt, eps = _arrays.as_shape_source(xt), _arrays.as_shape_source(eps)
+    S = guide.samples_of(xt, "xt", where, samples)
+    _same_shape(eps, _arrays.shape(xt), "eps", where)
+    abar_t = float(abar_t)
+    if not 0 < abar_t <= 1:
+        raise ValueError(f"{where}: abar_t must be in (0, 1]; got {abar_t}")
+    placement = _arrays.placement_of(xt, eps)
+    code = _arrays.dtype_of(xt, eps)
+    xo, eo = _arrays.operand(xt, placement, code, "xt"), _arrays.operand(eps, placement, code, "eps")
+    gw, _ = _guidance_struct(guidance)
+    target = placement.empty(_arrays.shape(xo), code)
+    s, keep = guide.struct(placement, code, S)
+    ctx = placement.context()
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_block_fn("dopt_srg_target_blocks")(ctx.handle, ctypes.byref(s), ctypes.byref(gw),
+                                                      _arrays.pointer(xo), _arrays.pointer(eo), abar_t,
+                                                      1 if round else 0, _arrays.pointer(target)))
+    del keep
+    return target
+
+
+def candidates_blocks(blocks, x, *, samples=None, round=True, feas_tol=1e-6):  # noqa: A002
+    """candidates() on a block state (dopt_diffusion_candidates_blocks):
+    objective, violation (batch * samples), best (batch,) int32 (the sample
+    index within the instance), best_x (var_ptr[-1]) the chosen rows."""
+    where = "diffusion.candidates_blocks"
+    guide = _block_guide(blocks, where)
+    feas_tol = float(feas_tol)
+    if not feas_tol >= 0:
+        raise ValueError(f"{where}: feas_tol must be >= 0; got {feas_tol}")
+    x = _arrays.as_shape_source(x)
+    S = guide.samples_of(x, "x", where, samples)
+    placement = _arrays.placement_of(x)
+    code = _arrays.dtype_of(x)
+    xo = _arrays.operand(x, placement, code, "x")
+    objective = placement.empty((guide.batch * S,), code)
+    violation = placement.empty((guide.batch * S,), code)
+    best = placement.empty((guide.batch,), "int32")
+    best_x = placement.empty((guide.total_n,), code)
+    s, keep = guide.struct(placement, code, S)
+    ctx = placement.context()
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_block_fn("dopt_diffusion_candidates_blocks")(ctx.handle, ctypes.byref(s), _arrays.pointer(xo),
+                                                                1 if round else 0, feas_tol,
+                                                                _arrays.pointer(objective), _arrays.pointer(violation),
+                                                                _arrays.pointer(best), _arrays.pointer(best_x)))
+    del keep
+    return Candidates(objective, violation, best, best_x)
+
+
 __all__ = ["Guide", "Guidance", "Candidates", "SCHEDULES", "SAMPLERS", "schedule", "guidance_default", "step",
-           "noise", "srg_target", "guidance_gradient", "candidates", "mixture_eps"]
+           "noise", "srg_target", "guidance_gradient", "candidates", "mixture_eps", "BlockGuide", "step_blocks",
+           "noise_blocks", "srg_target_blocks", "candidates_blocks"]

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _arrays
 from . import _lib
+from . import _ragged
 from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 
 SHARE_A, SHARE_B, SHARE_C, SHARE_LB, SHARE_UB = (1 << i for i in range(5))
@@ -548,3 +549,195 @@ class Problem:
         sign = -1.0 if self.sense == "max" else 1.0
         result = solve(sign * c, self.A, self.b, self.lb, self.ub, node_limit=node_limit, time_limit=time_limit)
         return result._replace(obj=sign * result.obj, bound=sign * result.bound)
+
+
+# ---- ragged batches: instances of different (n, m) in one call --------------------
+
+class _RaggedProblem(ctypes.Structure):
+    _fields_ = [("batch", c_int64), ("n", c_void_p), ("m", c_void_p), ("dtype", c_int),
+                ("c", c_void_p), ("A", c_void_p), ("b", c_void_p), ("lb", c_void_p), ("ub", c_void_p)]
+
+
+_RAGGED_FNS = {}
+
+
+def _ragged_fn(name):
+    """The ragged entry points, declared on first use (importing dopt.ilp
+    costs nothing for code that never calls them)."""
+    fn = _RAGGED_FNS.get(name)
+    if fn is None:
+        _lib.check_struct(_RaggedProblem, "dopt_ilp_ragged_problem")
+        prototypes = {
+            "dopt_ilp_ragged_solve": (_P(_RaggedProblem), _P(_Options), _P(_Solution)),
+            "dopt_ilp_ragged_backward": (_P(_RaggedProblem), _P(_Options), _P(_GradOptions), c_void_p, c_void_p,
+                                         c_void_p, c_void_p, c_void_p, c_void_p),
+            "dopt_ilp_ragged_perturbed": (_P(_RaggedProblem), _P(_Options), _P(_GradOptions), c_void_p),
+            "dopt_ilp_ragged_spo_plus": (_P(_RaggedProblem), _P(_Options), c_void_p, c_void_p, c_void_p, c_void_p),
+        }
+        fn = _RAGGED_FNS[name] = _lib.declare(name, c_int, c_void_p, *prototypes[name])
+    return fn
+
+
+_RAGGED_LAYOUT = {"c": (("n",), "n_i values"), "A": (("m", "n"), "m_i * n_i values"), "b": (("m",), "m_i values"),
+                  "lb": (("n",), "n_i values"), "ub": (("n",), "n_i values")}
+
+
+class RaggedResult(NamedTuple):
+    """A ragged solve's outputs in the instances' order: y (sum n_i) in the
+    inputs' dtype; obj and bound (B,) likewise; status (B,) int32; nodes
+    (B,) int64."""
+    y: object
+    obj: object
+    bound: object
+    status: object
+    nodes: object
+
+
+class _RaggedCall:
+    """One ragged call: sizes, placement, dtype, operands and the C struct."""
+
+    def __init__(self, n, m, c, A, b, lb, ub, dtype, who, n_ptr=None, m_ptr=None, extra=()):
+        n = _ragged.resolve(n, n_ptr, "n", who)
+        batch = n.shape[0]
+        m = _ragged.resolve(m, m_ptr, "m", who, batch, default_zero=True)
+        if batch and (int(n.min()) < 1 or int(n.max()) > MAX_DIM):
+            bad = int(np.argmax((n < 1) | (n > MAX_DIM)))
+            raise ValueError(f"{who}: need 1 <= n_i <= {MAX_DIM} variables; instance {bad} has n = {int(n[bad])}")
+        if batch and int(m.max()) > MAX_DIM:
+            bad = int(np.argmax(m > MAX_DIM))
+            raise ValueError(f"{who}: at most {MAX_DIM} constraints per instance; instance {bad} has m = "
+                             f"{int(m[bad])}")
+        self.n, self.m, self.batch, self.who = n, m, batch, who
+        sizes = {"n": n, "m": m}
+        self.lengths = {name: _ragged.total(*(sizes[s] for s in factors))
+                        for name, (factors, _) in _RAGGED_LAYOUT.items()}
+        self.sum_n, self.sum_m = self.lengths["c"], self.lengths["b"]
+        if c is None:
+            raise ValueError(f"{who}: c (the costs) is required")
+        inputs = {"c": c, "A": A, "b": b, "lb": lb, "ub": ub}
+        for name in ("lb", "ub"):  # a number: that bound for every variable
+            x = inputs[name]
+            if x is not None and (isinstance(x, numbers.Real) or np.ndim(x) == 0 and not _arrays.is_tensor(x)
+                                  or _arrays.is_tensor(x) and x.dim() == 0):
+                value = float(x)
+                inputs[name] = (_arrays._torch().full((self.sum_n,), value, dtype=_arrays._torch().float64,
+                                                      device=c.device) if _arrays.is_tensor(c)
+                                else np.full((self.sum_n,), value))
+        inputs = {k: _arrays.as_shape_source(v) for k, v in inputs.items()}
+        self.present = {}
+        for name in PARAMETERS:
+            x = inputs[name]
+            if x is None or (name in ("A", "b") and self.lengths[name] == 0 and _arrays.numel(x) == 0):
+                if x is None and name in ("A", "b") and self.lengths[name]:
+                    raise ValueError(f"{who}: {name} is missing but the sizes m need {self.lengths[name]} entries")
+                self.present[name] = False
+                continue
+            _ragged.check_flat(x, self.lengths[name], name, who, _RAGGED_LAYOUT[name][1])
+            self.present[name] = True
+        extra = [_arrays.as_shape_source(x) for x in extra]
+        self.placement = _arrays.placement_of(*inputs.values(), *extra)
+        floats = [inputs[k] for k in ("A", "b", "c") if self.present[k]]
+        self.dtype = _arrays.dtype_code(dtype) if dtype is not None else _arrays.dtype_of(*floats, *extra)
+        self.operands = ops = {name: (_arrays.operand(inputs[name], self.placement, self.dtype, name)
+                                      if self.present[name] else None) for name in PARAMETERS}
+        self.problem = _RaggedProblem(batch, n.ctypes.data, m.ctypes.data, self.dtype,
+                                      *(_arrays.pointer(ops[k]) for k in ("c", "A", "b", "lb", "ub")))
+
+    def flat(self, x, name, length, layout, kind=None):
+        """A per-instance argument in the concatenated layout (y, dy, status), checked and converted."""
+        x = _arrays.as_shape_source(x)
+        _ragged.check_flat(x, length, name, self.who, layout)
+        if _arrays.is_tensor(x) != self.placement.torch or (
+                self.placement.torch and x.device != self.placement.device):
+            where = self.placement.device if self.placement.torch else "numpy arrays"
+            raise ValueError(f"{self.who}: {name} must be where the problem's data are ({where})")
+        return _arrays.operand(x, self.placement, kind if kind is not None else self.dtype, name)
+
+    def run(self, name, *args):
+        if self.batch == 0:
+            return
+        fn = _ragged_fn(name)
+        ctx = self.placement.context()
+        with ctx.lock:
+            ctx.prepare(self.placement.stream())
+            ctx.check(fn(ctx.handle, ctypes.byref(self.problem), *args))
+
+
+def solve_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=None, node_limit=None,
+                 time_limit=None, dtype=None):
+    """Solves B ILPs of different sizes in one call (dopt_ilp_ragged_solve).
+
+    n, m: sizes (B,) (m None: no constraints anywhere), or PyG offsets
+    n_ptr, m_ptr (B + 1,). c (sum n_i), A (sum m_i n_i: each instance's
+    (m_i, n_i) row-major block in order), b (sum m_i), lb, ub (sum n_i, a
+    number, or None: binary). Options and dtype as solve(). Returns
+    RaggedResult(y (sum n_i), obj, bound, status, nodes (B,)); each
+    instance's result is that of solving it alone."""
+    call = _RaggedCall(n, m, c, A, b, lb, ub, dtype, "ilp.solve_ragged", n_ptr, m_ptr)
+    pl, code, B = call.placement, call.dtype, call.batch
+    y = pl.empty((call.sum_n,), code)
+    obj = pl.empty((B,), code)
+    bound = pl.empty((B,), code)
+    status = pl.empty((B,), "int32")
+    nodes = pl.empty((B,), "int64")
+    sol = _Solution(*(_arrays.pointer(x) for x in (y, obj, bound, status, nodes)))
+    call.run("dopt_ilp_ragged_solve", ctypes.byref(_options(node_limit, time_limit, call.who)), ctypes.byref(sol))
+    return RaggedResult(y, obj, bound, status, nodes)
+
+
+def backward_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, y, status, dy, n_ptr=None, m_ptr=None,
+                    method="combopt", tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=0, node_limit=None,
+                    time_limit=None, dtype=None, wanted=("A", "b", "c")):
+    """backward() for a ragged batch (dopt_ilp_ragged_backward): y, dy (sum
+    n_i) and status (B,) from solve_ragged on the same data; returns {name:
+    gradient} over `wanted`, each in its input's concatenated layout (dA
+    (sum m_i n_i), db (sum m_i), dc (sum n_i); None for an absent input)."""
+    who = "ilp.backward_ragged"
+    unknown = set(wanted) - {"A", "b", "c"}
+    if unknown:
+        raise ValueError(f"{who}: gradients exist for A, b and c; got {sorted(unknown)}")
+    g = grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, who=who)
+    call = _RaggedCall(n, m, c, A, b, lb, ub, dtype, who, n_ptr, m_ptr)
+    pl, code = call.placement, call.dtype
+    y = call.flat(y, "y", call.sum_n, "n_i values")
+    dy = call.flat(dy, "dy", call.sum_n, "n_i values")
+    status = call.flat(status, "status", call.batch, "one value", "int32")
+    grads = {name: (pl.zeros((call.lengths[name],), code) if name in wanted and call.present[name] else None)
+             for name in ("A", "b", "c")}
+    call.run("dopt_ilp_ragged_backward", ctypes.byref(_options(node_limit, time_limit, who)), ctypes.byref(g),
+             _arrays.pointer(y), _arrays.pointer(status), _arrays.pointer(dy), _arrays.pointer(grads["A"]),
+             _arrays.pointer(grads["b"]), _arrays.pointer(grads["c"]))
+    return {name: grads[name] for name in wanted}
+
+
+def perturbed_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=None, epsilon=1.0, samples=10,
+                     seed=0, node_limit=None, time_limit=None, dtype=None):
+    """perturbed() for a ragged batch (dopt_ilp_ragged_perturbed): y_eps (sum
+    n_i), the mean of y(c + epsilon Z) over `samples` draws per instance,
+    with the uniform layer's noise for the same instance index and seed."""
+    who = "ilp.perturbed_ragged"
+    g = grad_options("perturbed", epsilon=epsilon, samples=samples, seed=seed, who=who)
+    call = _RaggedCall(n, m, c, A, b, lb, ub, dtype, who, n_ptr, m_ptr)
+    y_eps = call.placement.empty((call.sum_n,), call.dtype)
+    call.run("dopt_ilp_ragged_perturbed", ctypes.byref(_options(node_limit, time_limit, who)), ctypes.byref(g),
+             _arrays.pointer(y_eps))
+    return y_eps
+
+
+def spo_plus_ragged(n, m, c_hat, c_true, A=None, b=None, lb=None, ub=None, *, y_true=None, n_ptr=None, m_ptr=None,
+                    node_limit=None, time_limit=None, dtype=None):
+    """spo_plus() for a ragged batch (dopt_ilp_ragged_spo_plus): c_hat,
+    c_true, y_true (optional) sum n_i. Returns (loss (B,), dc (sum n_i))."""
+    who = "ilp.spo_plus_ragged"
+    if c_true is None:
+        raise ValueError(f"{who}: c_true is required")
+    extra = (c_true,) + ((y_true,) if y_true is not None else ())
+    call = _RaggedCall(n, m, c_hat, A, b, lb, ub, dtype, who, n_ptr, m_ptr, extra=extra)
+    c_true = call.flat(c_true, "c_true", call.sum_n, "n_i values")
+    if y_true is not None:
+        y_true = call.flat(y_true, "y_true", call.sum_n, "n_i values")
+    loss = call.placement.empty((call.batch,), call.dtype)
+    dc = call.placement.empty((call.sum_n,), call.dtype)
+    call.run("dopt_ilp_ragged_spo_plus", ctypes.byref(_options(node_limit, time_limit, who)),
+             _arrays.pointer(c_true), _arrays.pointer(y_true), _arrays.pointer(loss), _arrays.pointer(dc))
+    return loss, dc

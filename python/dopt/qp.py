@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _arrays
 from . import _lib
+from . import _ragged
 from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 
 SHARE_Q, SHARE_P, SHARE_G, SHARE_H, SHARE_A, SHARE_B = (1 << i for i in range(6))
@@ -369,13 +370,17 @@ def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
     each gradient shaped like the input it belongs to (None for an absent
     input); a shared input gets the sum over the batch. Instances that were
     not solved contribute zero; a NaN or Inf incoming gradient makes its
-    instance's gradients NaN."""
+    instance's gradients NaN. For a tape of solve_ragged, dx, dlam, dnu and
+    the gradients are in the concatenated layouts (dx (sum n_i), dQ (sum
+    n_i^2), ...)."""
     if not isinstance(tape, Tape):
         raise TypeError("qp.backward: tape must be the tape of qp.solve(..., record=True)")
     spec, placement, code = tape.spec, tape.placement, tape.dtype
     if not _PARAMETER_SET.issuperset(wanted):
         unknown = set(wanted) - _PARAMETER_SET
         raise ValueError(f"qp.backward: unknown parameters {sorted(unknown)}; choose from {PARAMETERS}")
+    if getattr(spec, "ragged", False):  # a tape of solve_ragged: gradients in the concatenated layouts
+        return _ragged_backward(tape, dx, dlam, dnu, wanted)
     B = spec.batch
     grads_in = []
     for value, size, name in ((dx, spec.n, "dx"), (dlam, spec.m, "dlam"), (dnu, spec.k, "dnu")):
@@ -402,6 +407,198 @@ def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
         for g in grads.values():
             if g is not None:
                 g[...] = 0
+        return {name: grads[name] for name in wanted}
+    ptr = _pointer_fn(placement)
+    gin = _GradIn(*(ptr(g) for g in grads_in))
+    gout = _GradOut(*(ptr(grads[name]) for name in PARAMETERS))
+    ctx = tape._ctx
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_backward(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
+    return {name: grads[name] for name in wanted}
+
+
+# ---- ragged batches: instances of different (n, m, k) in one call ---------------
+
+class _RaggedProblem(ctypes.Structure):
+    _fields_ = [("batch", c_int64), ("n", c_void_p), ("m", c_void_p), ("k", c_void_p), ("dtype", c_int),
+                ("Q", c_void_p), ("p", c_void_p), ("G", c_void_p), ("h", c_void_p), ("A", c_void_p),
+                ("b", c_void_p)]
+
+
+_RAGGED_FNS = {}
+RAGGED_POLICIES = {"auto": 0, "exact": 1, "pad": 2}
+
+
+def _ragged_fn(name):
+    """The ragged entry points, declared on first use (importing dopt.qp
+    costs nothing for code that never calls them)."""
+    fn = _RAGGED_FNS.get(name)
+    if fn is None:
+        _lib.check_struct(_RaggedProblem, "dopt_qp_ragged_problem")
+        prototypes = {"dopt_qp_ragged_solve": (_P(_RaggedProblem), _P(_Options), _P(_Solution), _P(c_void_p)),
+                      "dopt_context_set_ragged_policy": (c_int, c_double)}
+        fn = _RAGGED_FNS[name] = _lib.declare(name, c_int, c_void_p, *prototypes[name])
+    return fn
+
+
+def _ragged_policy(policy, max_pad_waste, where):
+    """(policy code, max_pad_waste) checked; None: "auto" and the default waste."""
+    name = "auto" if policy is None else policy
+    if name not in RAGGED_POLICIES:
+        raise ValueError(f"{where}: policy must be one of {sorted(RAGGED_POLICIES)} (or None: auto); got {policy!r}")
+    waste = float(max_pad_waste or 0.0)
+    if not 0.0 <= waste < 1.0:
+        raise ValueError(f"{where}: max_pad_waste must be in (0, 1) (0 or None: the default 0.25); got "
+                         f"{max_pad_waste}")
+    return RAGGED_POLICIES[name], waste
+
+
+# each parameter's per-instance size, as the size vectors it multiplies
+_RAGGED_LAYOUT = {"Q": (("n", "n"), "n_i * n_i values"), "p": (("n",), "n_i values"),
+                  "G": (("m", "n"), "m_i * n_i values"), "h": (("m",), "m_i values"),
+                  "A": (("k", "n"), "k_i * n_i values"), "b": (("k",), "k_i values")}
+
+
+class _RaggedSpec:
+    """The sizes of one ragged call, checked against the concatenated inputs'
+    lengths. n, m, k: host int32 (B,); totals: the concatenated lengths."""
+
+    ragged = True
+    batched = True
+
+    def __init__(self, n, m, k, inputs, where):
+        self.batch = int(n.shape[0])
+        for name, vec in (("m", m), ("k", k)):
+            if vec.shape[0] != self.batch:
+                raise ValueError(f"{where}: n and {name} must have one entry per instance; got {self.batch} and "
+                                 f"{vec.shape[0]}")
+        self.n, self.m, self.k = n, m, k
+        sizes = {"n": n, "m": m, "k": k}
+        self.lengths = {name: _ragged.total(*(sizes[s] for s in factors))
+                        for name, (factors, _) in _RAGGED_LAYOUT.items()}
+        self.present = {}
+        self.given_shapes = {}
+        if inputs["p"] is None:
+            raise ValueError(f"{where}: p (the linear terms) is required")
+        for name in PARAMETERS:
+            x = inputs[name]
+            # a block whose total length is 0 (every m_i = 0, say) may be None or empty
+            if x is None or (self.lengths[name] == 0 and _arrays.numel(x) == 0):
+                if x is None and name not in ("Q",) and self.lengths[name] != 0:
+                    raise ValueError(f"{where}: {name} is missing but the sizes need {self.lengths[name]} entries "
+                                     f"({_RAGGED_LAYOUT[name][1]} per instance)")
+                self.present[name] = False
+                continue
+            _ragged.check_flat(x, self.lengths[name], name, where, _RAGGED_LAYOUT[name][1])
+            self.present[name] = True
+            self.given_shapes[name] = (self.lengths[name],)
+        self.sum_n, self.sum_m, self.sum_k = self.lengths["p"], self.lengths["h"], self.lengths["b"]
+
+
+def _ragged_sizes(n, m, k, where, n_ptr=None, m_ptr=None, k_ptr=None):
+    n = _ragged.resolve(n, n_ptr, "n", where)
+    batch = n.shape[0]
+    m = _ragged.resolve(m, m_ptr, "m", where, batch, default_zero=True)
+    k = _ragged.resolve(k, k_ptr, "k", where, batch, default_zero=True)
+    return n, m, k
+
+
+class RaggedResult(NamedTuple):
+    """A ragged solve's outputs, concatenated in the instances' order: x (sum
+    n_i), lam (sum m_i), nu (sum k_i); status and iters (B,) int32; tape for
+    backward (None unless record=True)."""
+    x: object
+    lam: object
+    nu: object
+    status: object
+    iters: object
+    tape: Optional[Tape]
+
+
+def solve_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m_ptr=None, k_ptr=None, tol=None,
+                 tol_inf=None, max_iter=None, refine=None, dtype=None, record=False, policy=None,
+                 max_pad_waste=None):
+    """Solves B instances of different sizes in one call (dopt_qp_ragged_solve).
+
+    n, m, k: the sizes (B,) as integers (numpy, lists or tensors; m or k None:
+    0 for every instance), or PyG-style offsets n_ptr, m_ptr, k_ptr (B + 1,),
+    sizes = diff(ptr). Q, p, G, h, A, b: 1-D, the concatenation of every
+    instance's row-major arrays in order (Q: sum n_i^2 values, p: sum n_i,
+    G: sum m_i n_i, h: sum m_i, A: sum k_i n_i, b: sum k_i). Q = None: every
+    instance is an LP; G, h (A, b) may be None or empty when every m_i
+    (k_i) is 0. Options, dtype and record as solve().
+
+    Returns RaggedResult(x, lam, nu, status, iters, tape) with x (sum n_i),
+    lam (sum m_i), nu (sum k_i) concatenated in the same order, status and
+    iters (B,). Each instance's numbers are those of solving it alone."""
+    where = "qp.solve_ragged"
+    n, m, k = _ragged_sizes(n, m, k, where, n_ptr, m_ptr, k_ptr)
+    inputs = {"Q": _source(Q), "p": _source(p), "G": _source(G), "h": _source(h), "A": _source(A),
+              "b": _source(b)}
+    spec = _RaggedSpec(n, m, k, inputs, where)
+    values = inputs.values()
+    placement = _arrays.placement_of(*values)
+    code = _arrays.dtype_code(dtype) if dtype is not None else _call_dtype(values)
+    operands = {name: (_operand(x, placement, code, name) if spec.present[name] else None)
+                for name, x in inputs.items()}
+    operands["sizes"] = (n, m, k)  # the library reads them during the solve; the tape keeps them alive
+    opt = _options(tol, tol_inf, max_iter, refine)
+    ptr = _pointer_fn(placement)
+    problem = _RaggedProblem(spec.batch, n.ctypes.data, m.ctypes.data, k.ctypes.data, code,
+                             *(ptr(operands[name]) for name in PARAMETERS))
+    empty = _empty_fn(placement)
+    x = empty((spec.sum_n,), code)
+    lam = empty((spec.sum_m,), code)
+    nu = empty((spec.sum_k,), code)
+    status = empty((spec.batch,), "int32")
+    iters = empty((spec.batch,), "int32")
+    sol = _Solution(ptr(x), ptr(lam), ptr(nu), ptr(status), ptr(iters))
+    policy_code, waste = _ragged_policy(policy, max_pad_waste, where)
+    ctx = placement.context()
+    handle = c_void_p()
+    if spec.batch:
+        with ctx.lock:
+            ctx.prepare(placement.stream())
+            ctx.check(_ragged_fn("dopt_context_set_ragged_policy")(ctx.handle, policy_code, waste))
+            # the pool's tapes serve uniform and ragged solves alike (the library refills either)
+            pool = _tape_pool(ctx) if record else None
+            if record and pool:
+                handle = pool.pop()
+            try:
+                ctx.check(_ragged_fn("dopt_qp_ragged_solve")(ctx.handle, ctypes.byref(problem), ctypes.byref(opt),
+                                                             ctypes.byref(sol),
+                                                             ctypes.byref(handle) if record else None))
+            except BaseException:
+                if handle.value:
+                    pool.append(handle)
+                raise
+    tape = Tape(handle, ctx, placement, code, problem, operands, spec) if record else None
+    return RaggedResult(x, lam, nu, status, iters, tape)
+
+
+def _ragged_backward(tape, dx, dlam, dnu, wanted):
+    spec, placement, code = tape.spec, tape.placement, tape.dtype
+    where = "qp.backward"
+    grads_in = []
+    for value, size, name, layout in ((dx, spec.sum_n, "dx", "n_i"), (dlam, spec.sum_m, "dlam", "m_i"),
+                                      (dnu, spec.sum_k, "dnu", "k_i")):
+        if value is None or size == 0:
+            grads_in.append(None)
+            continue
+        value = _source(value)
+        _ragged.check_flat(value, size, name, where, layout + " values")
+        if _arrays.is_tensor(value) != placement.torch or (
+                placement.torch and value.device != placement.device):
+            raise ValueError(f"{where}: {name} must be where the solve ran "
+                             f"({placement.device if placement.torch else 'numpy'})")
+        grads_in.append(_operand(value, placement, code, name))
+    if grads_in[0] is None and spec.sum_n:
+        raise ValueError(f"{where}: dx is required")
+    empty = _empty_fn(placement)
+    grads = {name: (empty(spec.given_shapes[name], code) if name in wanted and spec.present[name] else None)
+             for name in PARAMETERS}
+    if spec.batch == 0 or not tape._handle or not tape._handle.value:
         return {name: grads[name] for name in wanted}
     ptr = _pointer_fn(placement)
     gin = _GradIn(*(ptr(g) for g in grads_in))

@@ -22,10 +22,21 @@ typedef dopt_status dopt_qp_solve_entry(dopt_context *ctx, const dopt_qp_problem
                                         dopt_qp_solution *sol, dopt_qp_tape *tape);
 typedef dopt_status dopt_qp_backward_entry(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
                                            dopt_qp_grad_out *gout);
+/* Ragged QP batches: the layer's plan (sizes, offsets, order; host memory,
+ * src/layers/qp_ragged.h) comes with the problem. The backward finds the
+ * plan in the tape (tape->ragged). */
+struct dopt_qp_ragged_layout;
+typedef dopt_status dopt_qp_ragged_solve_entry(dopt_context *ctx, const dopt_qp_ragged_problem *prob,
+                                               const struct dopt_qp_ragged_layout *plan, const dopt_qp_options *opt,
+                                               dopt_qp_solution *sol, dopt_qp_tape *tape);
 typedef dopt_status dopt_bern_eval_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                                          const dopt_bern_options *o, dopt_bern_result *res);
 typedef dopt_status dopt_bern_round_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
                                           int32_t *status);
+typedef dopt_status dopt_bern_eval_blocks_entry(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat,
+                                                const dopt_bern_options *o, dopt_bern_result *res);
+typedef dopt_status dopt_bern_round_blocks_entry(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat,
+                                                 void *x, int32_t *status);
 typedef dopt_status dopt_diffusion_step_entry(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows,
                                               int32_t n, dopt_dtype dt, void *x, void *eps_hat,
                                               const dopt_diffusion_guide *guide, const dopt_guidance *g);
@@ -38,6 +49,18 @@ typedef dopt_status dopt_srg_target_entry(dopt_context *ctx, const dopt_diffusio
 typedef dopt_status dopt_diffusion_candidates_entry(dopt_context *ctx, const dopt_diffusion_guide *guide,
                                                     const void *x, int round, double feas_tol, void *objective,
                                                     void *violation, int32_t *best, void *best_x);
+typedef dopt_status dopt_diffusion_step_blocks_entry(dopt_context *ctx, const dopt_diffusion_step_desc *st,
+                                                     const dopt_diffusion_blocks *P, void *x, void *eps_hat,
+                                                     const dopt_guidance *g);
+typedef dopt_status dopt_diffusion_noise_blocks_entry(dopt_context *ctx, const dopt_diffusion_blocks *P, const void *x0,
+                                                      double abar_t, uint64_t seed, uint32_t step, void *xt,
+                                                      void *eps);
+typedef dopt_status dopt_srg_target_blocks_entry(dopt_context *ctx, const dopt_diffusion_blocks *P,
+                                                 const dopt_guidance *g, const void *xt, const void *eps,
+                                                 double abar_t, int round, void *target);
+typedef dopt_status dopt_diffusion_candidates_blocks_entry(dopt_context *ctx, const dopt_diffusion_blocks *P,
+                                                           const void *x, int round, double feas_tol, void *objective,
+                                                           void *violation, int32_t *best, void *best_x);
 typedef dopt_status dopt_ilp_solve_entry(dopt_context *ctx, const ilp_view *v, const dopt_ilp_options *o,
                                          const ilp_out *out);
 typedef dopt_status dopt_ilp_grad_entry(dopt_context *ctx, const ilp_view *v, const ilp_grad_args *ga, int64_t batch);
@@ -72,6 +95,8 @@ typedef struct dopt_backend_ops {
     /* ---- layers: arguments already checked by src/layers ---- */
     dopt_qp_solve_entry *qp_solve;
     dopt_qp_backward_entry *qp_backward;
+    dopt_qp_ragged_solve_entry *qp_ragged_solve;
+    dopt_qp_backward_entry *qp_ragged_backward; /* a tape with tape->ragged set */
     dopt_bern_eval_entry *bern_eval;
     dopt_bern_round_entry *bern_round;
     dopt_diffusion_step_entry *diffusion_step;
@@ -81,6 +106,14 @@ typedef struct dopt_backend_ops {
     dopt_ilp_solve_entry *ilp_solve;
     dopt_ilp_grad_entry *ilp_grad;
     dopt_ilp_reduce_entry *ilp_reduce;
+
+    /* ---- block-diagonal (ragged) batches: Bernoulli surrogate, diffusion ---- */
+    dopt_bern_eval_blocks_entry *bern_eval_blocks;
+    dopt_bern_round_blocks_entry *bern_round_blocks;
+    dopt_diffusion_step_blocks_entry *diffusion_step_blocks;
+    dopt_diffusion_noise_blocks_entry *diffusion_noise_blocks;
+    dopt_srg_target_blocks_entry *srg_target_blocks;
+    dopt_diffusion_candidates_blocks_entry *diffusion_candidates_blocks;
 } dopt_backend_ops;
 
 /* The tables. The CUDA one exists only when the CUDA backend is built in
@@ -102,8 +135,16 @@ dopt_status dopt_unsupported(dopt_context *ctx, const char *entry);
 /* ---- the CPU backend's entries (src/cpu) ---- */
 dopt_qp_solve_entry dopt_qp_solve_cpu;
 dopt_qp_backward_entry dopt_qp_backward_cpu;
+dopt_qp_ragged_solve_entry dopt_qp_ragged_solve_cpu;
+dopt_qp_backward_entry dopt_qp_ragged_backward_cpu;
 dopt_bern_eval_entry dopt_bern_eval_cpu;
 dopt_bern_round_entry dopt_bern_round_cpu;
+dopt_bern_eval_blocks_entry dopt_bern_eval_blocks_cpu;
+dopt_bern_round_blocks_entry dopt_bern_round_blocks_cpu;
+dopt_diffusion_step_blocks_entry dopt_diffusion_step_blocks_cpu;
+dopt_diffusion_noise_blocks_entry dopt_diffusion_noise_blocks_cpu;
+dopt_srg_target_blocks_entry dopt_srg_target_blocks_cpu;
+dopt_diffusion_candidates_blocks_entry dopt_diffusion_candidates_blocks_cpu;
 dopt_diffusion_step_entry dopt_diffusion_step_cpu;
 dopt_diffusion_noise_entry dopt_diffusion_noise_cpu;
 dopt_srg_target_entry dopt_srg_target_cpu;

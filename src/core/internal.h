@@ -28,6 +28,8 @@ struct dopt_context {
     char backend_note[512]; /* why this backend: replayed to a log callback set later */
     int backend_note_level;
     char error[1024];
+    int ragged_policy;           /* dopt_ragged_policy (dopt_context_set_ragged_policy) */
+    double ragged_max_pad_waste; /* its padded-work bound; 0 = the default */
 };
 
 /* Records a message (printf-style), passes it to the log callback as
@@ -139,6 +141,11 @@ struct dopt_qp_tape {
     size_t cap_work, cap_x, cap_lam, cap_nu, cap_status;
     void *adjoint; /* backward scratch (dx, dlam~, dnu per instance), kept for reuse */
     size_t cap_adjoint;
+    /* a ragged batch's tape (dopt_qp_ragged_solve): its plan (host memory,
+     * owned; NULL for a uniform tape) and problem, whose size arrays point
+     * into the plan; prob then holds only batch and dtype */
+    struct dopt_qp_ragged_layout *ragged;
+    dopt_qp_ragged_problem rprob;
 };
 
 /* Makes *buf hold at least `bytes` (host memory; the CPU backend's tape

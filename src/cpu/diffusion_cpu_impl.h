@@ -26,10 +26,7 @@ static void DFN(diff_range)(void *arg, int64_t r0, int64_t r1, int worker)
     for (int64_t r = r0; r < r1; ++r) {
         switch (j->kind) {
         case 0: DFN(diff_step_entry)(&j->a, &j->bt, j->n, r, j->x, j->eps, s); break;
-        case 1:
-            DFN(diff_noise_forward)(j->n, j->cx + r * j->n, j->abar, j->seed, (uint32_t)r, j->step, j->x + r * j->n,
-                                    j->eps + r * j->n);
-            break;
+        case 1: DFN(diff_noise_entry)(&j->bt, j->n, j->cx, j->abar, j->seed, j->step, r, j->x, j->eps); break;
         case 2: DFN(diff_target_entry)(&j->bt, j->cx, j->ceps, j->abar, j->go, j->gc, j->lam, j->round, r, s, j->out); break;
         case 3: DFN(diff_score_entry)(&j->bt, j->cx, j->round, r, s, j->obj, j->viol); break;
         default: j->best[r] = DFN(diff_select_entry)(&j->bt, j->cx, j->round, j->tol, j->obj, j->viol, r, j->out); break;
@@ -37,13 +34,19 @@ static void DFN(diff_range)(void *arg, int64_t r0, int64_t r1, int worker)
     }
 }
 
-static dopt_status DFN(diff_run)(dopt_context *ctx, DFN(diff_job) *j, int64_t count)
+/* The loop over count rows (or instances); nlen: the longest row (grain). */
+static dopt_status DFN(diff_run_sized)(dopt_context *ctx, DFN(diff_job) *j, int64_t count, int nlen)
 {
-    int64_t grain = j->n >= 256 ? 4 : 64;
+    int64_t grain = nlen >= 256 ? 4 : 64;
     int workers = dopt_worker_count(ctx->threads, count, grain);
     DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * (j->ssz ? j->ssz : 1) * (size_t)workers, (void **)&j->scratch));
     dopt_parallel_for(ctx, workers, count, grain, DFN(diff_range), j);
     return DOPT_OK;
+}
+
+static dopt_status DFN(diff_run)(dopt_context *ctx, DFN(diff_job) *j, int64_t count)
+{
+    return DFN(diff_run_sized)(ctx, j, count, j->n);
 }
 
 /* The CSR check (kernels/diffusion.h) over the instances in parallel: each
@@ -68,13 +71,12 @@ static void DFN(diff_check_range)(void *arg, int64_t i0, int64_t i1, int worker)
 }
 
 /* DOPT_ERR_INVALID_ARGUMENT naming the first bad instance and row, before
- * anything reads through the guide's CSR. O(m + nnz) per distinct A. */
-static dopt_status DFN(diff_check_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const char *what)
+ * anything reads through the batch's CSR. O(m + nnz) per distinct A. */
+static dopt_status DFN(diff_check_batch_cpu)(dopt_context *ctx, DFN(diff_batch) bt, int64_t batch, const char *what)
 {
-    if (!guide || guide->m == 0) return DOPT_OK;
     DFN(diff_check_job) j;
-    j.bt = DFN(diff_batch_of)(guide);
-    int64_t count = DFN(diff_csr_copies)(&j.bt, guide->batch);
+    j.bt = bt;
+    int64_t count = DFN(diff_csr_copies)(&j.bt, batch);
     int64_t grain = 16;
     int workers = dopt_worker_count(ctx->threads, count, grain);
     DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(int64_t) * (size_t)workers, (void **)&j.first));
@@ -88,8 +90,37 @@ static dopt_status DFN(diff_check_cpu)(dopt_context *ctx, const dopt_diffusion_g
     int32_t col;
     int code = DFN(diff_check_csr)(&j.bt, bad, &row, &col);
     char msg[256];
-    dopt_diff_csr_message(msg, sizeof msg, what, j.bt.sR == 0, (long long)bad, code, row, col, guide->n);
+    int shared = j.bt.sR == 0 && !j.bt.var_ptr;
+    dopt_diff_csr_message(msg, sizeof msg, what, shared, (long long)bad, code, row, col,
+                          DFN(diff_nvar)(&j.bt, j.bt.n, bad), j.bt.var_ptr ? (long long)j.bt.var_ptr[bad] : -1);
     return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s", msg);
+}
+
+static dopt_status DFN(diff_check_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const char *what)
+{
+    if (!guide || guide->m == 0) return DOPT_OK;
+    return DFN(diff_check_batch_cpu)(ctx, DFN(diff_batch_of)(guide), guide->batch, what);
+}
+
+/* The step's arguments from the public descriptor and guidance. */
+static DFN(diff_step_args) DFN(diff_step_args_of)(const dopt_diffusion_step_desc *st, int guided, const dopt_guidance *g)
+{
+    DFN(diff_step_args) a;
+    memset(&a, 0, sizeof a);
+    a.sampler = (int)st->sampler;
+    a.abar_t = st->abar[st->t];
+    a.abar_prev = st->abar[st->t_prev];
+    a.eta = st->eta;
+    a.last = st->t_prev == 0;
+    a.seed = st->seed;
+    a.step = (uint32_t)st->t;
+    a.guided = guided;
+    if (g) {
+        a.gamma_o = (DREAL)g->gamma_o;
+        a.gamma_c = (DREAL)g->gamma_c;
+        a.lambda = (DREAL)g->lambda;
+    }
+    return a;
 }
 
 static dopt_status DFN(diff_step_cpu)(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
@@ -101,19 +132,7 @@ static dopt_status DFN(diff_step_cpu)(dopt_context *ctx, const dopt_diffusion_st
     j.kind = 0;
     j.n = n;
     j.bt = DFN(diff_batch_of)(guide);
-    j.a.sampler = (int)st->sampler;
-    j.a.abar_t = st->abar[st->t];
-    j.a.abar_prev = st->abar[st->t_prev];
-    j.a.eta = st->eta;
-    j.a.last = st->t_prev == 0;
-    j.a.seed = st->seed;
-    j.a.step = (uint32_t)st->t;
-    j.a.guided = guide != NULL;
-    if (g) {
-        j.a.gamma_o = (DREAL)g->gamma_o;
-        j.a.gamma_c = (DREAL)g->gamma_c;
-        j.a.lambda = (DREAL)g->lambda;
-    }
+    j.a = DFN(diff_step_args_of)(st, guide != NULL, g);
     j.x = (DREAL *)x;
     j.eps = (DREAL *)eps_hat;
     j.ssz = guide ? (size_t)guide->m + (size_t)n : 1;
@@ -127,6 +146,7 @@ static dopt_status DFN(diff_noise_cpu)(dopt_context *ctx, int64_t rows, int32_t 
     memset(&j, 0, sizeof j);
     j.kind = 1;
     j.n = n;
+    j.bt = DFN(diff_batch_of)(NULL);
     j.cx = (const DREAL *)x0;
     j.x = (DREAL *)xt;
     j.eps = (DREAL *)eps;
@@ -137,15 +157,16 @@ static dopt_status DFN(diff_noise_cpu)(dopt_context *ctx, int64_t rows, int32_t 
     return DFN(diff_run)(ctx, &j, rows);
 }
 
-static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
-                                        const void *xt, const void *eps, double abar, int round, void *target)
+/* The SRG target over rows of bt; nmax, mmax bound the instances' sizes. */
+static dopt_status DFN(diff_target_batch_cpu)(dopt_context *ctx, DFN(diff_batch) bt, int64_t rows, int nmax, int mmax,
+                                              const dopt_guidance *g, const void *xt, const void *eps, double abar,
+                                              int round, void *target)
 {
-    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "srg target"));
     DFN(diff_job) j;
     memset(&j, 0, sizeof j);
     j.kind = 2;
-    j.n = guide->n;
-    j.bt = DFN(diff_batch_of)(guide);
+    j.n = nmax;
+    j.bt = bt;
     j.cx = (const DREAL *)xt;
     j.ceps = (const DREAL *)eps;
     j.out = (DREAL *)target;
@@ -154,15 +175,24 @@ static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_diffusion_
     j.go = (DREAL)g->gamma_o;
     j.gc = (DREAL)g->gamma_c;
     j.lam = (DREAL)g->lambda;
-    j.ssz = (size_t)guide->n + (size_t)guide->m;
-    return DFN(diff_run)(ctx, &j, guide->batch * (int64_t)guide->samples);
+    j.ssz = (size_t)nmax + (size_t)mmax;
+    return DFN(diff_run)(ctx, &j, rows);
 }
 
-static dopt_status DFN(diff_candidates_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
-                                            double tol, void *objective, void *violation, int32_t *best, void *best_x)
+static dopt_status DFN(diff_target_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const dopt_guidance *g,
+                                        const void *xt, const void *eps, double abar, int round, void *target)
 {
-    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "candidates"));
-    int64_t rows = guide->batch * (int64_t)guide->samples;
+    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "srg target"));
+    return DFN(diff_target_batch_cpu)(ctx, DFN(diff_batch_of)(guide), guide->batch * (int64_t)guide->samples,
+                                      guide->n, guide->m, g, xt, eps, abar, round, target);
+}
+
+/* Scores every row of bt, then picks each instance's best. */
+static dopt_status DFN(diff_candidates_batch_cpu)(dopt_context *ctx, DFN(diff_batch) bt, int64_t batch, int nmax,
+                                                  const void *x, int round, double tol, void *objective,
+                                                  void *violation, int32_t *best, void *best_x)
+{
+    int64_t rows = batch * (int64_t)bt.samples;
     DREAL *obj = objective ? (DREAL *)objective : (DREAL *)malloc(sizeof(DREAL) * (size_t)rows);
     DREAL *viol = violation ? (DREAL *)violation : (DREAL *)malloc(sizeof(DREAL) * (size_t)rows);
     if (!obj || !viol) {
@@ -173,22 +203,102 @@ static dopt_status DFN(diff_candidates_cpu)(dopt_context *ctx, const dopt_diffus
     DFN(diff_job) j;
     memset(&j, 0, sizeof j);
     j.kind = 3;
-    j.n = guide->n;
-    j.bt = DFN(diff_batch_of)(guide);
+    j.n = nmax;
+    j.bt = bt;
     j.cx = (const DREAL *)x;
     j.round = round;
     j.obj = obj;
     j.viol = viol;
-    j.ssz = (size_t)guide->n;
+    j.ssz = (size_t)nmax;
     dopt_status s = DFN(diff_run)(ctx, &j, rows);
     if (s == DOPT_OK) {
         j.kind = 4;
         j.tol = (DREAL)tol;
         j.best = best;
         j.out = (DREAL *)best_x;
-        s = DFN(diff_run)(ctx, &j, guide->batch);
+        s = DFN(diff_run)(ctx, &j, batch);
     }
     if (!objective) free(obj);
     if (!violation) free(viol);
     return s;
+}
+
+static dopt_status DFN(diff_candidates_cpu)(dopt_context *ctx, const dopt_diffusion_guide *guide, const void *x, int round,
+                                            double tol, void *objective, void *violation, int32_t *best, void *best_x)
+{
+    DOPT_TRY(DFN(diff_check_cpu)(ctx, guide, "candidates"));
+    return DFN(diff_candidates_batch_cpu)(ctx, DFN(diff_batch_of)(guide), guide->batch, guide->n, x, round, tol,
+                                          objective, violation, best, best_x);
+}
+
+/* ---- block-diagonal batches ---- */
+
+/* The offset arrays (kernels/ragged_ptr.h), then, with MILP data (c
+ * non-NULL), b and the CSR rows: everything before a loop reads through. */
+static dopt_status DFN(diff_blocks_prepare_cpu)(dopt_context *ctx, const dopt_diffusion_blocks *P, const char *what,
+                                                dopt_ragged_sizes *sz)
+{
+    int milp = P->c != NULL;
+    DOPT_TRY(dopt_ragged_check_cpu(ctx, what, P->var_ptr, milp ? P->con_ptr : NULL, P->batch, sz));
+    if (!milp) return DOPT_OK;
+    if (sz->cons > 0 && !P->b)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: b is NULL but there are %lld rows", what,
+                         (long long)sz->cons);
+    return DFN(diff_check_batch_cpu)(ctx, DFN(diff_batch_of_blocks)(P), P->batch, what);
+}
+
+static dopt_status DFN(diff_step_blocks_cpu)(dopt_context *ctx, const dopt_diffusion_step_desc *st,
+                                             const dopt_diffusion_blocks *P, void *x, void *eps_hat,
+                                             const dopt_guidance *g)
+{
+    dopt_ragged_sizes sz;
+    DOPT_TRY(DFN(diff_blocks_prepare_cpu)(ctx, P, "diffusion step blocks", &sz));
+    DFN(diff_job) j;
+    memset(&j, 0, sizeof j);
+    j.kind = 0;
+    j.bt = DFN(diff_batch_of_blocks)(P);
+    j.a = DFN(diff_step_args_of)(st, P->c != NULL, g);
+    j.x = (DREAL *)x;
+    j.eps = (DREAL *)eps_hat;
+    j.ssz = P->c ? (size_t)sz.mmax + (size_t)sz.nmax : 1;
+    return DFN(diff_run_sized)(ctx, &j, P->batch * (int64_t)P->samples, sz.nmax);
+}
+
+static dopt_status DFN(diff_noise_blocks_cpu)(dopt_context *ctx, const dopt_diffusion_blocks *P, const void *x0,
+                                              double abar, uint64_t seed, uint32_t step, void *xt, void *eps)
+{
+    dopt_ragged_sizes sz;
+    DOPT_TRY(dopt_ragged_check_cpu(ctx, "diffusion noise blocks", P->var_ptr, NULL, P->batch, &sz));
+    DFN(diff_job) j;
+    memset(&j, 0, sizeof j);
+    j.kind = 1;
+    j.bt = DFN(diff_batch_of_blocks)(P);
+    j.cx = (const DREAL *)x0;
+    j.x = (DREAL *)xt;
+    j.eps = (DREAL *)eps;
+    j.abar = abar;
+    j.seed = seed;
+    j.step = step;
+    j.ssz = 1;
+    return DFN(diff_run_sized)(ctx, &j, P->batch * (int64_t)P->samples, sz.nmax);
+}
+
+static dopt_status DFN(diff_target_blocks_cpu)(dopt_context *ctx, const dopt_diffusion_blocks *P,
+                                               const dopt_guidance *g, const void *xt, const void *eps, double abar,
+                                               int round, void *target)
+{
+    dopt_ragged_sizes sz;
+    DOPT_TRY(DFN(diff_blocks_prepare_cpu)(ctx, P, "srg target blocks", &sz));
+    return DFN(diff_target_batch_cpu)(ctx, DFN(diff_batch_of_blocks)(P), P->batch * (int64_t)P->samples, sz.nmax,
+                                      sz.mmax, g, xt, eps, abar, round, target);
+}
+
+static dopt_status DFN(diff_candidates_blocks_cpu)(dopt_context *ctx, const dopt_diffusion_blocks *P, const void *x,
+                                                   int round, double tol, void *objective, void *violation,
+                                                   int32_t *best, void *best_x)
+{
+    dopt_ragged_sizes sz;
+    DOPT_TRY(DFN(diff_blocks_prepare_cpu)(ctx, P, "candidates blocks", &sz));
+    return DFN(diff_candidates_batch_cpu)(ctx, DFN(diff_batch_of_blocks)(P), P->batch, sz.nmax, x, round, tol,
+                                          objective, violation, best, best_x);
 }

@@ -15,16 +15,19 @@ typedef struct {
     int depth; /* trail levels per workspace */
 } solve_job;
 
-static void solve_range(void *arg, int64_t s0, int64_t s1, int worker)
+/* Queue positions [p0, p1): a ragged batch takes its instances largest
+ * estimated cost first (ilp_solve_at), so the dynamic chunks end on small
+ * instances (LPT); results go to the caller's positions. */
+static void solve_range(void *arg, int64_t p0, int64_t p1, int worker)
 {
     solve_job *j = (solve_job *)arg;
-    int n = j->v->n;
     unsigned char *buf = j->work + (size_t)worker * j->wbytes;
     double *y = (double *)buf;
-    for (int64_t s = s0; s < s1; ++s) {
-        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, j->v->m, j->depth);
-        ilp_result r = ilp_solve_one(j->v, s, &j->lim, &w, y);
-        for (int k = 0; k < n; ++k) ilp_st(j->out->y, j->out->dt_y, s * n + k, y[k]);
+    for (int64_t p = p0; p < p1; ++p) {
+        int64_t s = ilp_solve_at(j->v, p), yo = ilp_y_off(j->v, s);
+        int n = ilp_n_of(j->v, ilp_inst_of(j->v, s));
+        ilp_result r = ilp_solve_one(j->v, s, &j->lim, buf + sizeof(double) * (size_t)j->v->n, j->depth, y);
+        for (int k = 0; k < n; ++k) ilp_st(j->out->y, j->out->dt_y, yo + k, y[k]);
         if (j->out->obj) ilp_st(j->out->obj, j->out->dt_obj, s, r.obj);
         if (j->out->bound) ilp_st(j->out->bound, j->out->dt_obj, s, r.bound);
         j->out->status[s] = r.status;
@@ -33,10 +36,12 @@ static void solve_range(void *arg, int64_t s0, int64_t s1, int worker)
 }
 
 /* The deepest trail any instance of the view can need (ilp_trail_depth);
- * shared or default bounds are the same for every instance. */
+ * shared or default bounds are the same for every instance of a uniform
+ * batch (not of a ragged one: its default box has n_i coordinates). */
 static int trail_depth_of(const ilp_view *v)
 {
-    int shared_box = (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
+    int shared_box =
+        !v->rg.n && (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
     int64_t instances = shared_box ? 1 : v->solves / v->group, depth = 0;
     for (int64_t i = 0; i < instances && depth < ILP_MAX_TRAIL; ++i) {
         int d = ilp_trail_depth(v, i);
@@ -94,12 +99,12 @@ static void reduce_range(void *arg, int64_t e0, int64_t e1, int worker)
 {
     (void)worker;
     const ilp_block *b = (const ilp_block *)arg;
-    for (int64_t e = e0; e < e1; ++e) ilp_reduce_elem(b->G, b->batch, b->row, b->offset, b->len, b->shared, b->out, b->dt, e);
+    for (int64_t e = e0; e < e1; ++e) ilp_block_elem(b, e);
 }
 
 dopt_status dopt_ilp_reduce_cpu(dopt_context *ctx, const ilp_block *blk)
 {
-    int64_t count = blk->shared ? (int64_t)blk->len : blk->batch * (int64_t)blk->len;
+    int64_t count = ilp_block_count(blk);
     int workers = dopt_worker_count(ctx->threads, count, 256);
     dopt_parallel_for(ctx, workers, count, 256, reduce_range, (void *)blk);
     return DOPT_OK;

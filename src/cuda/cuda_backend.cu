@@ -287,6 +287,8 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     cuda_synchronize,
     qp_solve,
     qp_backward,
+    NULL, /* qp_ragged_solve: not yet on CUDA (docs/QP.md "Ragged batches") */
+    NULL, /* qp_ragged_backward */
     bern_eval,
     bern_round,
     diffusion_step,

@@ -45,13 +45,13 @@ __global__ void ilp_solve_kernel(ilp_view v, ilp_limits lim, int depth, ilp_out 
     int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     unsigned char *buf = work + (size_t)t * wbytes;
     double *y = (double *)buf;
-    int n = v.n;
     for (;;) {
-        int64_t s = (int64_t)atomicAdd(next, 1ull);
-        if (s >= v.solves) break;
-        ilp_work w = ilp_work_carve(buf + sizeof(double) * (size_t)n, n, v.m, depth);
-        ilp_result r = ilp_solve_one(&v, s, &lim, &w, y);
-        for (int k = 0; k < n; ++k) ilp_st(out.y, out.dt_y, s * n + k, y[k]);
+        int64_t p = (int64_t)atomicAdd(next, 1ull);
+        if (p >= v.solves) break;
+        int64_t s = ilp_solve_at(&v, p), yo = ilp_y_off(&v, s); /* ragged: largest cost first */
+        int n = ilp_n_of(&v, ilp_inst_of(&v, s));
+        ilp_result r = ilp_solve_one(&v, s, &lim, buf + sizeof(double) * (size_t)v.n, depth, y);
+        for (int k = 0; k < n; ++k) ilp_st(out.y, out.dt_y, yo + k, y[k]);
         if (out.obj) ilp_st(out.obj, out.dt_obj, s, r.obj);
         if (out.bound) ilp_st(out.bound, out.dt_obj, s, r.bound);
         out.status[s] = r.status;
@@ -96,8 +96,9 @@ extern "C" dopt_status dopt_ilp_solve_cuda(dopt_context *ctx, const ilp_view *v,
     dopt_scratch_plan_add(&plan, (void **)&ctl, ILP_CTL_COUNT, sizeof(unsigned long long));
     DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     DOPT_CU(ctx, cudaMemsetAsync(ctl, 0, sizeof(unsigned long long) * ILP_CTL_COUNT, stream));
-    /* shared or default bounds: one box for every instance */
-    int shared_box = (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
+    /* shared or default bounds: one box for every instance of a uniform batch */
+    int shared_box =
+        !v->rg.n && (!v->lb || (v->share & ILP_SHARE_LB)) && (!v->ub || (v->share & ILP_SHARE_UB));
     int64_t instances = shared_box ? 1 : v->solves / v->group;
     unsigned pgrid = 1;
     DOPT_TRY(dopt_grid_checked(ctx, "ilp", instances, 256, &pgrid));
@@ -158,13 +159,13 @@ extern "C" dopt_status dopt_ilp_grad_cuda(dopt_context *ctx, const ilp_view *v, 
 __global__ void ilp_reduce_kernel(ilp_block b, int64_t count)
 {
     int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e < count) ilp_reduce_elem(b.G, b.batch, b.row, b.offset, b.len, b.shared, b.out, b.dt, e);
+    if (e < count) ilp_block_elem(&b, e);
 }
 
 extern "C" dopt_status dopt_ilp_reduce_cuda(dopt_context *ctx, const ilp_block *blk)
 {
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
-    int64_t count = blk->shared ? (int64_t)blk->len : blk->batch * (int64_t)blk->len;
+    int64_t count = ilp_block_count(blk);
     if (count == 0) return DOPT_OK;
     unsigned grid = 1;
     DOPT_TRY(dopt_grid_checked(ctx, "ilp", count, 256, &grid));

@@ -65,6 +65,7 @@ void dopt_guidance_default(dopt_guidance *g)
 }
 
 static int bad_abar(double v) { return !(v > 0 && v <= 1); }
+static dopt_status check_step(dopt_context *ctx, const dopt_diffusion_step_desc *st);
 
 dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_desc *st, int64_t rows, int32_t n,
                                 dopt_dtype dt, void *x, void *eps_hat, const dopt_diffusion_guide *guide,
@@ -76,6 +77,17 @@ dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_des
     if (dt != DOPT_FLOAT32 && dt != DOPT_FLOAT64) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: dtype");
     if (rows < 0 || n < 1) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: rows >= 0 and n >= 1 needed");
     if (rows > 0 && (!x || !eps_hat)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: x and eps_hat required");
+    DOPT_TRY(check_step(ctx, st));
+    DOPT_TRY(check_milp(ctx, guide, rows, n, dt));
+    dopt_guidance defaults;
+    if (guide && !g) dopt_guidance_default(&defaults), g = &defaults;
+    if (rows == 0) return DOPT_OK;
+    return DOPT_CALL(ctx, diffusion_step, st, rows, n, dt, x, eps_hat, guide, g);
+}
+
+/* The step descriptor (st and st->abar non-NULL). */
+static dopt_status check_step(dopt_context *ctx, const dopt_diffusion_step_desc *st)
+{
     if (st->sampler != DOPT_SAMPLER_DDPM && st->sampler != DOPT_SAMPLER_DDIM)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: unknown sampler");
     if (st->t < 1 || st->t_prev < 0 || st->t_prev >= st->t)
@@ -86,11 +98,7 @@ dopt_status dopt_diffusion_step(dopt_context *ctx, const dopt_diffusion_step_des
     if (!(st->eta >= 0 && st->eta <= 1)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: eta in [0, 1]");
     if (bad_abar(st->abar[st->t]) || bad_abar(st->abar[st->t_prev]) || st->abar[st->t] >= 1)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion: abar must be in (0, 1] and abar[t] < 1");
-    DOPT_TRY(check_milp(ctx, guide, rows, n, dt));
-    dopt_guidance defaults;
-    if (guide && !g) dopt_guidance_default(&defaults), g = &defaults;
-    if (rows == 0) return DOPT_OK;
-    return DOPT_CALL(ctx, diffusion_step, st, rows, n, dt, x, eps_hat, guide, g);
+    return DOPT_OK;
 }
 
 dopt_status dopt_diffusion_noise(dopt_context *ctx, int64_t rows, int32_t n, dopt_dtype dt, const void *x0,
@@ -130,4 +138,87 @@ dopt_status dopt_diffusion_candidates(dopt_context *ctx, const dopt_diffusion_gu
     if (!x || !best || !(feas_tol >= 0))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "candidates: x, best and feas_tol >= 0 required");
     return DOPT_CALL(ctx, diffusion_candidates, guide, x, round, feas_tol, objective, violation, best, best_x);
+}
+
+/* ---- block-diagonal batches: what the host can check without reading the
+ * arrays (they may live on the device); the backend checks the offsets and
+ * the CSR rows. milp: the call needs the MILP arrays (c, con_ptr, row_ptr). */
+static dopt_status check_blocks(dopt_context *ctx, const dopt_diffusion_blocks *p, int milp, const char *what)
+{
+    if (!p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: blocks is NULL", what);
+    if (p->dtype != DOPT_FLOAT32 && p->dtype != DOPT_FLOAT64)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: dtype must be DOPT_FLOAT32 or DOPT_FLOAT64", what);
+    if (p->batch < 0 || p->samples < 1)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: need batch >= 0 and samples >= 1 (got %lld, %d)", what,
+                         (long long)p->batch, p->samples);
+    if (p->batch * (int64_t)p->samples > 0xFFFFFFFFll)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "%s: batch * samples above 2^32 (the noise's row counter is 32-bit)", what);
+    if (p->batch > 0 && !p->var_ptr) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: var_ptr is required", what);
+    if (milp && !p->c) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: c is required", what);
+    if (p->c && p->batch > 0 && (!p->con_ptr || !p->row_ptr))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "%s: with c (the MILPs), con_ptr (batch + 1) and row_ptr (con_ptr[batch] + 1) are required",
+                         what);
+    return DOPT_OK;
+}
+
+dopt_status dopt_diffusion_step_blocks(dopt_context *ctx, const dopt_diffusion_step_desc *st,
+                                       const dopt_diffusion_blocks *blocks, void *x, void *eps_hat,
+                                       const dopt_guidance *g)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    if (!st || !st->abar) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion step: step and abar required");
+    DOPT_TRY(check_step(ctx, st));
+    DOPT_TRY(check_blocks(ctx, blocks, 0, "diffusion step blocks"));
+    if (blocks->batch > 0 && (!x || !eps_hat))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion step blocks: x and eps_hat required");
+    dopt_guidance defaults;
+    if (blocks->c && !g) dopt_guidance_default(&defaults), g = &defaults;
+    if (blocks->batch == 0) return DOPT_OK;
+    return DOPT_CALL(ctx, diffusion_step_blocks, st, blocks, x, eps_hat, g);
+}
+
+dopt_status dopt_diffusion_noise_blocks(dopt_context *ctx, const dopt_diffusion_blocks *blocks, const void *x0,
+                                        double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    DOPT_TRY(check_blocks(ctx, blocks, 0, "diffusion noise blocks"));
+    if (bad_abar(abar_t)) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion noise blocks: abar in (0, 1]");
+    if (blocks->batch > 0 && (!x0 || !xt || !eps))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "diffusion noise blocks: NULL array");
+    if (blocks->batch == 0) return DOPT_OK;
+    return DOPT_CALL(ctx, diffusion_noise_blocks, blocks, x0, abar_t, seed, step, xt, eps);
+}
+
+dopt_status dopt_srg_target_blocks(dopt_context *ctx, const dopt_diffusion_blocks *blocks, const dopt_guidance *g,
+                                   const void *xt, const void *eps, double abar_t, int round, void *target)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    DOPT_TRY(check_blocks(ctx, blocks, 1, "srg target blocks"));
+    if (blocks->batch > 0 && !blocks->xref)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "srg target blocks: xref (x*) required");
+    if ((blocks->batch > 0 && (!xt || !eps || !target)) || bad_abar(abar_t))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "srg target blocks: x_t, eps, target and abar in (0, 1] required");
+    dopt_guidance defaults;
+    if (!g) dopt_guidance_default(&defaults), g = &defaults;
+    if (blocks->batch == 0) return DOPT_OK;
+    return DOPT_CALL(ctx, srg_target_blocks, blocks, g, xt, eps, abar_t, round, target);
+}
+
+dopt_status dopt_diffusion_candidates_blocks(dopt_context *ctx, const dopt_diffusion_blocks *blocks, const void *x,
+                                             int round, double feas_tol, void *objective, void *violation,
+                                             int32_t *best, void *best_x)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = 0;
+    DOPT_TRY(check_blocks(ctx, blocks, 1, "candidates blocks"));
+    if ((blocks->batch > 0 && (!x || !best)) || !(feas_tol >= 0))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "candidates blocks: x, best and feas_tol >= 0 required");
+    if (blocks->batch == 0) return DOPT_OK;
+    return DOPT_CALL(ctx, diffusion_candidates_blocks, blocks, x, round, feas_tol, objective, violation, best, best_x);
 }

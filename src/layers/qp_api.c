@@ -1,6 +1,7 @@
 /* QP layer entry points: argument checks, defaults, dispatch to a backend. */
 #include "internal.h"
 #include "backend.h"
+#include "qp_ragged.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -85,6 +86,11 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         tape->device = ctx->cuda_device;
         tape->prob = *prob;
         tape->opt = o;
+        if (tape->ragged) { /* a ragged call's tape, refilled by a uniform one */
+            dopt_qp_ragged_layout_free(tape->ragged);
+            free(tape->ragged);
+            tape->ragged = NULL;
+        }
     }
     st = DOPT_CALL(ctx, qp_solve, prob, &o, sol, tape);
     if (st != DOPT_OK) {
@@ -109,6 +115,7 @@ dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const 
                          "qp backward: the tape was recorded on another backend or device (%s, device %d)",
                          tape->ops->name, tape->device);
     if (tape->prob.batch == 0) return DOPT_OK;
+    if (tape->ragged) return DOPT_CALL(ctx, qp_ragged_backward, tape, gin, gout);
     return DOPT_CALL(ctx, qp_backward, tape, gin, gout);
 }
 
@@ -119,5 +126,7 @@ void dopt_qp_tape_destroy(dopt_qp_tape *tape)
     void *bufs[] = {tape->work, tape->x, tape->lam, tape->nu, tape->status, tape->adjoint};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         if (bufs[i]) tape->ops->free(tape->device, bufs[i]);
+    if (tape->ragged) dopt_qp_ragged_layout_free(tape->ragged);
+    free(tape->ragged);
     free(tape);
 }

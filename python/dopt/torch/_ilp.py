@@ -33,10 +33,12 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from .. import ilp as _ilp
+from . import _ragged
 
-__all__ = ["ilp", "ILP", "ILPResult", "SPOPlus", "PerturbedFenchelYoung", "spo_plus",
+__all__ = ["ilp", "ilp_ragged", "ILP", "ILPResult", "SPOPlus", "PerturbedFenchelYoung", "spo_plus",
            "perturbed_fenchel_young", "origin_to_b", "LearnableConstraints", "from_combopt_constraints"]
 
 _BASE_NDIM = {"c": 1, "A": 2, "b": 1, "lb": 1, "ub": 1}
@@ -413,8 +415,18 @@ def ilp(c, A=None, b=None, lb=None, ub=None, *, method="combopt", sense="min", t
     unbatched inputs are shared and get the batch sum as their gradient.
     Returns y (batch, n), or ILPResult(y, obj, status) with return_status=True.
     Infeasible instances give y = 0 and zero gradients; an instance with NaN
-    data gives status 5, the others are unaffected."""
+    data gives status 5, the others are unaffected.
+
+    Ragged batches: give c as a LIST of per-instance tensors c_i (n_i,) and
+    A, b (lb, ub) as lists of the same length (A_i (m_i, n_i), b_i (m_i,);
+    None or empty entries for an instance without constraints; bounds as
+    numbers stay numbers). One call solves them all (dopt.torch.ilp_ragged)
+    and y comes back as a list of y_i (n_i,) (obj, status (B,) tensors)."""
     who = "dopt.torch.ilp"
+    if _ragged.is_list(c):
+        return _ilp_list(who, c, A, b, lb, ub, method=method, sense=sense, tau=tau, lambd=lambd, epsilon=epsilon,
+                         samples=samples, seed=seed, node_limit=node_limit, time_limit=time_limit,
+                         return_status=return_status)
     _check_c(c, who)
     if method not in _METHODS:
         raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
@@ -557,6 +569,12 @@ class ILP(torch.nn.Module):
             if A is not None or b is not None:
                 raise ValueError("dopt.torch.ILP: give either constraints (CombOptNet's layout) or A, b")
             A, b = from_combopt_constraints(constraints)
+        if _ragged.is_list(c):  # a ragged batch: the constraints come with it, per instance
+            if self._data.A is not None and A is None:
+                raise ValueError("dopt.torch.ILP: a ragged batch (c a list) needs per-instance A, b lists; this "
+                                 "layer's fixed constraints have one size")
+            return ilp(c, A, b, lb if lb is not None else self._data.lb, ub if ub is not None else self._data.ub,
+                       method=self.method, sense=self.sense, return_status=self.return_status, **self.options)
         dA, db, dlb, dub = self._data.data(c)
         if A is None and b is None:
             A, b = dA, db
@@ -792,3 +810,197 @@ class PerturbedFenchelYoung(torch.nn.Module):
         loss = perturbed_fenchel_young(cp, w, noise, A, b, lb, ub, sigma=self.sigma, sense=self.sense,
                                        node_limit=self.node_limit, time_limit=self.time_limit)
         return _reduce(loss, self.reduction, who)
+
+
+# ---- ragged batches ------------------------------------------------------------------
+
+class _ILPRaggedFn(torch.autograd.Function):
+    """The ragged ILP layer on flat tensors (minimization); sizes: host int32 (n, m)."""
+
+    @staticmethod
+    def forward(ctx, options, n, m, c, A, b, lb, ub):
+        node_limit, time_limit = options["node_limit"], options["time_limit"]
+        dt = _float_dtype(c, A, b)
+        r = _ilp.solve_ragged(n, m, c, A, b, lb, ub, node_limit=node_limit, time_limit=time_limit, dtype=dt)
+        ctx.save_for_backward(c, A, b, r.y, r.status)
+        ctx.bounds, ctx.sizes, ctx.options = (lb, ub), (n, m), options  # bounds: numbers or constant tensors
+        ctx.mark_non_differentiable(r.status)
+        ctx.set_materialize_grads(False)
+        return r.y, r.obj, r.status
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy, dobj, _dstatus):
+        c, A, b, y, status = ctx.saved_tensors
+        lb, ub = ctx.bounds
+        n, m = ctx.sizes
+        o = ctx.options
+        dt = _float_dtype(c, A, b)
+        dA = db = None
+        dc = torch.zeros_like(c, dtype=dt)
+        if dy is not None:
+            wanted = ("A", "b", "c") if o["method"] == "combopt" else ("c",)
+            g = _ilp.backward_ragged(n, m, c, A, b, lb, ub, y=y, status=status, dy=dy, method=o["method"],
+                                     tau=o["tau"], lambd=o["lambd"], node_limit=o["node_limit"],
+                                     time_limit=o["time_limit"], dtype=dt, wanted=wanted)
+            dA, db, dc = g.get("A"), g.get("b"), g["c"]
+        if dobj is not None:  # obj = c'y per instance: dobj/dc = y
+            dc = dc + _ragged.expand_per_instance(dobj.to(dt), n) * y.to(dt)
+        return (None, None, None, _grad_like(dc, c), _grad_like(dA, A), _grad_like(db, b), None, None)
+
+
+class _ILPRaggedPerturbedFn(torch.autograd.Function):
+    """The perturbed optimizer on a ragged batch: y_eps and its gradient in c
+    (the same noise in both: the same seed)."""
+
+    @staticmethod
+    def forward(ctx, options, n, m, c, A, b, lb, ub):
+        o = options
+        dt = _float_dtype(c, A, b)
+        y_eps = _ilp.perturbed_ragged(n, m, c, A, b, lb, ub, epsilon=o["epsilon"], samples=o["samples"],
+                                      seed=o["seed"], node_limit=o["node_limit"], time_limit=o["time_limit"],
+                                      dtype=dt)
+        ctx.save_for_backward(c, A, b, y_eps)
+        ctx.bounds, ctx.sizes, ctx.options = (lb, ub), (n, m), options
+        return y_eps
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy):
+        c, A, b, y_eps = ctx.saved_tensors
+        lb, ub = ctx.bounds
+        n, m = ctx.sizes
+        o = ctx.options
+        status = torch.zeros(n.shape[0], dtype=torch.int32, device=c.device)  # the rule reads neither y nor status
+        g = _ilp.backward_ragged(n, m, c, A, b, lb, ub, y=y_eps, status=status, dy=dy, method="perturbed",
+                                 epsilon=o["epsilon"], samples=o["samples"], seed=o["seed"],
+                                 node_limit=o["node_limit"], time_limit=o["time_limit"],
+                                 dtype=_float_dtype(c, A, b), wanted=("c",))
+        return (None, None, None, _grad_like(g["c"], c), None, None, None, None)
+
+
+def _flat_bound(x, name, ref, who):
+    if x is None or isinstance(x, numbers.Real):
+        return x
+    x = _tensor(x, name, ref, who).detach()  # bounds get no gradient
+    return float(x.item()) if x.dim() == 0 else x
+
+
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
+def ilp_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=None, method="combopt",
+               sense="min", tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=None, node_limit=None,
+               time_limit=None, return_status=False):
+    """The ILP layer on a ragged batch in the concatenated (PyG-style) layout:
+    B instances of sizes n, m (B,) (integer tensors, arrays or lists; m None:
+    no constraints), or offsets n_ptr, m_ptr (B + 1,), sizes = diff(ptr). c
+    (sum n_i), A (sum m_i n_i: each instance's (m_i, n_i) block row-major, in
+    order), b (sum m_i), lb, ub (sum n_i, numbers, or None: binary).
+
+    method "combopt" (gradients for c, A, b), "dbb", "perturbed" or "identity" (c);
+    sense, tau, lambd, limits and return_status as dopt.torch.ilp. Returns y
+    (sum n_i), or ILPResult(y, obj (B,), status (B,)); gradients in the
+    inputs' layouts, each instance's equal to solving it alone. "perturbed"
+    returns y_eps (sum n_i) with the uniform layer's noise per instance index
+    (seed as dopt.torch.ilp) and a gradient for c."""
+    who = "dopt.torch.ilp_ragged"
+    _check_c(c, who)
+    if c.dim() != 1:
+        raise ValueError(f"{who}: c must be 1-D, every instance's costs concatenated; got shape {tuple(c.shape)}")
+    if method not in _METHODS:
+        raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
+    seed = _check_seed(seed, who)
+    if sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    _ilp.check_grad_options(method, tau=tau, lambd=lambd, epsilon=epsilon, samples=samples, seed=0, who=who)
+    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    nv = _ragged.host_sizes(n, n_ptr, "n", who)
+    mv = _ragged.host_sizes(m, m_ptr, "m", who, nv.shape[0], default_zero=True)
+    A, b = _tensor(A, "A", c, who), _tensor(b, "b", c, who)
+    for name, x in (("A", A), ("b", b)):
+        if x is not None and x.dim() != 1:
+            raise ValueError(f"{who}: {name} must be 1-D (the concatenated layout); got shape {tuple(x.shape)}")
+    lb, ub = _flat_bound(lb, "lb", c, who), _flat_bound(ub, "ub", c, who)
+    options = dict(method=method, tau=float(tau), lambd=float(lambd), node_limit=node_limit, time_limit=time_limit)
+    sign = -1.0 if sense == "max" else 1.0
+    cmin = c if sign > 0 else -c
+    if method == "perturbed":
+        seed_value = int(_seed_tensor(seed).item())
+        options.update(epsilon=float(epsilon), samples=int(samples), seed=seed_value)
+        if torch.is_grad_enabled() and c.requires_grad:
+            y = _ILPRaggedPerturbedFn.apply(options, nv, mv, cmin, A, b, lb, ub)
+        else:
+            y = _ilp.perturbed_ragged(nv, mv, cmin, A, b, lb, ub, epsilon=epsilon, samples=samples, seed=seed_value,
+                                      node_limit=node_limit, time_limit=time_limit, dtype=_float_dtype(c, A, b))
+        y = y.to(c.dtype)
+        if not return_status:
+            return y
+        with torch.no_grad():
+            r = _ilp.solve_ragged(nv, mv, cmin, A, b, lb, ub, node_limit=node_limit, time_limit=time_limit,
+                                  dtype=_float_dtype(c, A, b))
+        return ILPResult(y, (sign * r.obj).to(c.dtype), r.status)
+    if torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in (c, A, b)):
+        y, obj, status = _ILPRaggedFn.apply(options, nv, mv, cmin, A, b, lb, ub)
+    else:
+        r = _ilp.solve_ragged(nv, mv, cmin, A, b, lb, ub, node_limit=node_limit, time_limit=time_limit,
+                              dtype=_float_dtype(c, A, b))
+        y, obj, status = r.y, r.obj, r.status
+    y = y.to(c.dtype)
+    return ILPResult(y, (sign * obj).to(c.dtype), status) if return_status else y
+
+
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
+def _ilp_list(who, c, A, b, lb, ub, *, return_status, **options):
+    inputs = {"c": c, "A": A, "b": b}
+    B = _ragged.check_lists(who, "c", inputs)
+    check = _ragged.TensorChecker(who)
+    n = [0] * B
+    for i, x in enumerate(c):
+        check(x, f"c[{i}]")
+        if x.dim() != 1:
+            raise ValueError(f"{who}: c[{i}] must be (n_i,); got shape {tuple(x.shape)}")
+        n[i] = x.shape[0]
+    if (A is None) != (b is None):
+        raise ValueError(f"{who}: A and b come together; got only {'A' if A is not None else 'b'}")
+    m = [0] * B
+    As, bs = [], []
+    if A is not None:
+        for i in range(B):
+            Ai = None if A[i] is None or A[i].numel() == 0 else A[i]
+            bi = None if b[i] is None or b[i].numel() == 0 else b[i]
+            if (Ai is None) != (bi is None):
+                raise ValueError(f"{who}: A[{i}] and b[{i}] come together; got only {'A' if Ai is not None else 'b'}"
+                                 f"[{i}]")
+            if Ai is None:
+                continue
+            check(Ai, f"A[{i}]")
+            check(bi, f"b[{i}]")
+            if Ai.dim() != 2 or Ai.shape[1] != n[i]:
+                raise ValueError(f"{who}: A[{i}] must be (m_i, n_i) with n_i = {n[i]} (from c[{i}]); got "
+                                 f"{tuple(Ai.shape)}")
+            if tuple(bi.shape) != (Ai.shape[0],):
+                raise ValueError(f"{who}: b[{i}] must be ({Ai.shape[0]},) to match A[{i}]; got {tuple(bi.shape)}")
+            m[i] = Ai.shape[0]
+            As.append(Ai)
+            bs.append(bi)
+    bounds = {}
+    for name, x in (("lb", lb), ("ub", ub)):
+        if x is None or isinstance(x, numbers.Real) or isinstance(x, torch.Tensor) and x.dim() == 0:
+            bounds[name] = x
+            continue
+        if not _ragged.is_list(x) or len(x) != B:
+            raise ValueError(f"{who}: {name} must be a number, None or a list of {B} tensors (n_i,) like c")
+        for i, xi in enumerate(x):
+            if not isinstance(xi, torch.Tensor) or tuple(xi.shape) != (n[i],):
+                raise ValueError(f"{who}: {name}[{i}] must be a ({n[i]},) tensor like c[{i}]")
+        bounds[name] = torch.cat([xi.to(device=c[0].device, dtype=torch.float64) for xi in x])
+    if B == 0:
+        raise ValueError(f"{who}: the ragged batch is empty (c = []); nothing to solve")
+    flat_c = _ragged.concat(c)
+    flat_A = _ragged.concat(As) if As else None
+    flat_b = _ragged.concat(bs) if bs else None
+    res = ilp_ragged(np.asarray(n, np.int32), np.asarray(m, np.int32), flat_c, flat_A, flat_b, bounds["lb"],
+                     bounds["ub"], return_status=True, **options)
+    ys = _ragged.split(res.y, n)
+    return ILPResult(ys, res.obj, res.status) if return_status else ys

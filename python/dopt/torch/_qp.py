@@ -27,12 +27,14 @@ import enum
 import warnings
 from typing import NamedTuple, Optional
 
+import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
 from .. import qp as _qp
+from . import _ragged
 
-__all__ = ["QPFunction", "QPSolvers", "QPResult", "qp"]
+__all__ = ["QPFunction", "QPSolvers", "QPResult", "qp", "qp_ragged"]
 
 _NAMES = _qp.PARAMETERS
 _BASE_NDIM = {"Q": 2, "p": 1, "G": 2, "h": 1, "A": 2, "b": 1}
@@ -242,7 +244,16 @@ def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter
     iteration limit, NaN/Inf data or a Q that is not PSD) come back with their
     status and contribute zero gradient; the others are unaffected. All inputs
     must share one dtype (float32 or float64) and one device (CPU or CUDA; the
-    solve runs on torch's current stream). Non-contiguous inputs are copied."""
+    solve runs on torch's current stream). Non-contiguous inputs are copied.
+
+    Ragged batches: give p as a LIST of per-instance tensors (p_i (n_i,))
+    and every other present input as a list of the same length (Q_i (n_i,
+    n_i), G_i (m_i, n_i), h_i (m_i,), A_i (k_i, n_i), b_i (k_i,); None, or
+    None / empty entries, where an instance has no such block). The batch is
+    solved in one call (dopt.torch.qp_ragged) and x, lam, nu come back as
+    lists of per-instance tensors; status is a (B,) tensor."""
+    if _ragged.is_list(p):
+        return _qp_list("dopt.torch.qp", Q, p, G, h, A, b, tol, tol_inf, max_iter, refine)
     return _run("dopt.torch.qp", Q, p, G, h, A, b, tol, tol_inf, max_iter, refine)
 
 
@@ -308,6 +319,12 @@ class QPFunction:
 
     def __call__(self, Q, p, G, h, A, b):
         where = "QPFunction"
+        if _ragged.is_list(p):  # a ragged batch: lists in, a list of x_i (n_i,) out
+            lists, dtype = _prepare_lists(where, Q, p, G, h, A, b)
+            res = _qp_list_prepared(where, lists, self.tolerance(dtype), self.tol_inf, self.maxIter, self.refine)
+            if self.verbose >= 0 and not torch.compiler.is_compiling():
+                _warn_unsolved(res.status)
+            return res.x
         inputs, dtype = _prepare(where, Q, p, G, h, A, b)
         x, _, _, status = _run_prepared(where, inputs, self.tolerance(dtype), self.tol_inf, self.maxIter,
                                         self.refine)
@@ -328,3 +345,158 @@ def _warn_unsolved(status):
     warnings.warn(f"dopt QPFunction: {int(unsolved.sum())} of {status.numel()} instances not solved ({what}); "
                   "their x is not a solution and their gradients are zero (use dopt.torch.qp for the statuses)",
                   RuntimeWarning, stacklevel=3)
+
+
+# ---- ragged batches ------------------------------------------------------------------
+
+class _QPRaggedFn(torch.autograd.Function):
+    """The ragged layer on flat (concatenated) tensors; sizes: host int32 (n, m, k)."""
+
+    @staticmethod
+    def forward(ctx, opts, sizes, Q, p, G, h, A, b):
+        tol, tol_inf, max_iter, refine = opts
+        n, m, k = sizes
+        res = _qp.solve_ragged(n, m, k, Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter,
+                               refine=refine, dtype=p.dtype, record=True)
+        ctx.tape = res.tape
+        ctx.save_for_backward(Q, p, G, h, A, b)  # refuses a backward after an in-place change
+        ctx.mark_non_differentiable(res.status)
+        ctx.set_materialize_grads(False)
+        return res.x, res.lam, res.nu, res.status
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dx, dlam, dnu, _dstatus):
+        ctx.saved_tensors  # noqa: B018  (the in-place modification check)
+        wanted = tuple(name for name, need in zip(_NAMES, ctx.needs_input_grad[2:]) if need)
+        if not wanted or (dx is None and dlam is None and dnu is None):
+            return (None,) * 8
+        tape = ctx.tape
+        if dx is None:
+            like = dlam if dlam is not None else dnu
+            dx = torch.zeros((tape.spec.sum_n,), dtype=like.dtype, device=like.device)
+        grads = _qp.backward(tape, dx, dlam, dnu, wanted=wanted)
+        return (None, None, *(grads.get(name) for name in _NAMES))
+
+
+_RAGGED_LAYOUT = {"Q": "n_i * n_i", "p": "n_i", "G": "m_i * n_i", "h": "m_i", "A": "k_i * n_i", "b": "k_i"}
+
+
+def _run_ragged(where, sizes, flats, tol, tol_inf, max_iter, refine):
+    """The ragged solve on checked flat tensors; autograd when an input needs it."""
+    opts = _options(where, tol, tol_inf, max_iter, refine)
+    args = tuple(flats[name] for name in _NAMES)
+    if torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in args):
+        return QPResult(*_QPRaggedFn.apply(opts, sizes, *args))
+    n, m, k = sizes
+    res = _qp.solve_ragged(n, m, k, *args, tol=opts[0], tol_inf=opts[1], max_iter=opts[2], refine=opts[3],
+                           dtype=flats["p"].dtype)
+    return QPResult(res.x, res.lam, res.nu, res.status)
+
+
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
+def qp_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m_ptr=None, k_ptr=None, tol=None,
+              tol_inf=None, max_iter=None, refine=None):
+    """The QP layer on a ragged batch in the concatenated (PyG-style) layout:
+    B instances of sizes n, m, k (B,) (integer tensors, arrays or lists; m or
+    k None: 0 everywhere), or offsets n_ptr, m_ptr, k_ptr (B + 1,) with
+    sizes = diff(ptr) (PyG's `ptr`). Q, p, G, h, A, b: 1-D tensors, each
+    instance's row-major block concatenated in order (Q: sum n_i^2 values,
+    p: sum n_i, G: sum m_i n_i, h: sum m_i, A: sum k_i n_i, b: sum k_i); Q
+    None: LPs; G, h (A, b) None when every m_i (k_i) is 0.
+
+    Returns QPResult(x (sum n_i), lam (sum m_i), nu (sum k_i), status (B,)),
+    concatenated in the same order, differentiable in the six inputs (their
+    gradients in the same layouts). Each instance's solution is bitwise the
+    one of solving it alone (same backend). Sizes given as CUDA tensors are
+    copied to the host (the library plans the batch there)."""
+    where = "dopt.torch.qp_ragged"
+    n = _ragged.host_sizes(n, n_ptr, "n", where)
+    m = _ragged.host_sizes(m, m_ptr, "m", where, n.shape[0], default_zero=True)
+    k = _ragged.host_sizes(k, k_ptr, "k", where, n.shape[0], default_zero=True)
+    check = _ragged.TensorChecker(where)
+    flats = {}
+    for name, x in zip(_NAMES, (Q, p, G, h, A, b)):
+        if x is None:
+            flats[name] = None
+            continue
+        check(x, name)
+        if x.dim() != 1:
+            raise ValueError(f"{where}: {name} must be 1-D, the concatenation of every instance's "
+                             f"{_RAGGED_LAYOUT[name]} values; got shape {tuple(x.shape)}")
+        flats[name] = x
+    if flats["p"] is None:
+        raise ValueError(f"{where}: p (the linear terms) is required")
+    return _run_ragged(where, (n, m, k), flats, tol, tol_inf, max_iter, refine)
+
+
+def _prepare_lists(where, Q, p, G, h, A, b):
+    """Checks a list-form call; returns ({name: list or None}, sizes, dtype)."""
+    inputs = {"Q": Q, "p": p, "G": G, "h": h, "A": A, "b": b}
+    B = _ragged.check_lists(where, "p", inputs)
+    check = _ragged.TensorChecker(where)
+    n = [0] * B
+    for i, x in enumerate(p):
+        check(x, f"p[{i}]")
+        if x.dim() != 1:
+            raise ValueError(f"{where}: p[{i}] must be (n_i,); got shape {tuple(x.shape)}")
+        n[i] = x.shape[0]
+    if Q is not None:
+        for i, x in enumerate(Q):
+            if x is None:
+                raise ValueError(f"{where}: Q[{i}] is None; give Q = None for LPs, or a Q_i for every instance "
+                                 "(zeros for an LP instance)")
+            check(x, f"Q[{i}]")
+            if tuple(x.shape) != (n[i], n[i]):
+                raise ValueError(f"{where}: Q[{i}] must be (n_i, n_i) = ({n[i]}, {n[i]}) to match p[{i}]; got "
+                                 f"{tuple(x.shape)}")
+    rows = {}
+    for mat, vec, letter in (("G", "h", "m"), ("A", "b", "k")):
+        mats, vecs = inputs[mat], inputs[vec]
+        if (mats is None) != (vecs is None):
+            raise ValueError(f"{where}: {mat} and {vec} come together; got only {mat if mats is not None else vec}")
+        counts = [0] * B
+        if mats is not None:
+            for i in range(B):
+                Mi, vi = mats[i], vecs[i]
+                Mi = None if Mi is None or Mi.numel() == 0 else Mi
+                vi = None if vi is None or vi.numel() == 0 else vi
+                if (Mi is None) != (vi is None):
+                    raise ValueError(f"{where}: {mat}[{i}] and {vec}[{i}] come together; got only "
+                                     f"{mat if Mi is not None else vec}[{i}]")
+                if Mi is None:  # an instance without this block
+                    continue
+                check(Mi, f"{mat}[{i}]")
+                check(vi, f"{vec}[{i}]")
+                if Mi.dim() != 2 or Mi.shape[1] != n[i]:
+                    raise ValueError(f"{where}: {mat}[{i}] must be ({letter}_i, n_i) with n_i = {n[i]} (from "
+                                     f"p[{i}]); got {tuple(Mi.shape)}")
+                if tuple(vi.shape) != (Mi.shape[0],):
+                    raise ValueError(f"{where}: {vec}[{i}] must be ({Mi.shape[0]},) to match {mat}[{i}]; got "
+                                     f"{tuple(vi.shape)}")
+                counts[i] = Mi.shape[0]
+        rows[letter] = counts
+    lists = {name: (None if inputs[name] is None else
+                    [None if x is None or x.numel() == 0 and name != "p" else x for x in inputs[name]])
+             for name in _NAMES}
+    return (lists, (n, rows["m"], rows["k"])), check.dtype
+
+
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
+def _qp_list_prepared(where, prepared, tol, tol_inf, max_iter, refine):
+    lists, (n, m, k) = prepared
+    flats = {name: (None if lists[name] is None else _ragged.concat(lists[name])) for name in _NAMES}
+    if flats["p"] is None:  # an empty batch
+        raise ValueError(f"{where}: the ragged batch is empty (p = []); nothing to solve")
+    sizes = tuple(np.asarray(v, dtype=np.int32) for v in (n, m, k))
+    res = _run_ragged(where, sizes, flats, tol, tol_inf, max_iter, refine)
+    return QPResult(_ragged.split(res.x, n), _ragged.split(res.lam, m), _ragged.split(res.nu, k), res.status)
+
+
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
+def _qp_list(where, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
+    prepared, _ = _prepare_lists(where, Q, p, G, h, A, b)
+    return _qp_list_prepared(where, prepared, tol, tol_inf, max_iter, refine)
