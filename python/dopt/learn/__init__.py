@@ -10,6 +10,10 @@ MILP, issue 14). docs/LEARN.md describes every feature and the network.
                                       in the same block layout
     BipartiteGCN                      Gasse et al.'s bipartite GCN in plain
                                       torch: one logit per variable (needs torch)
+    unsupervised                      the DiffILO-style pipeline: surrogate
+                                      loss of a block batch, train, predict,
+                                      round and repair, predict-and-search
+                                      (dopt.learn.unsupervised; needs torch)
 
 features and graph need numpy only; the network classes import torch when
 first used.
@@ -29,8 +33,8 @@ def __getattr__(name):
     # batching work without it
     if name in _TORCH_NAMES:
         return getattr(importlib.import_module(".gnn", __name__), name)
-    if name == "gnn":
-        return importlib.import_module(".gnn", __name__)
+    if name in ("gnn", "unsupervised"):
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'dopt.learn' has no attribute {name!r}")
 
 
