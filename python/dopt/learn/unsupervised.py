@@ -40,7 +40,7 @@ __all__ = ["SurrogateProblem", "surrogate_problem", "surrogate_loss", "TrainConf
            "train", "predict", "round_predictions", "SearchConfig", "PipelineResult", "search_from_predictions",
            "predict_and_search", "instance_graphs"]
 
-ESTIMATORS = ("unbiased", "diffilo", "reinforce")
+ESTIMATORS = ("unbiased", "diffilo", "reinforce", "exact")  # exact: n <= 16 per instance (enumeration)
 
 
 # ---- the loss's data ------------------------------------------------------------------------------------
