@@ -165,3 +165,55 @@ def test_same_seed_same_run():
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
     assert runs[0][0] != runs[2][0]
+
+
+# ---- labels: several near-optimal solutions per instance --------------------------------------------
+
+def _all_feasible(model):
+    """every feasible 0/1 point of a small all-binary model with its objective, best first"""
+    n = model.n
+    points = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(float)
+    ok = np.array([model.violation(p) <= 1e-9 for p in points])
+    values = np.array([model.objective(p) for p in points[ok]])
+    return np.sort(-values if model.maximize else values) * (-1 if model.maximize else 1)
+
+
+@pytest.mark.parametrize("model", [mm.generate("sc", rows=5, cols=9, density=0.4, max_coef=9, seed=4),
+                                   mm.generate("mis", nodes=8, affinity=2, seed=1)] if HAVE_TORCH else [],
+                         ids=["sc", "mis"])
+def test_exclude_gives_the_best_assignments_in_order(model):
+    reference = _all_feasible(model)
+    sols = learn.near_optimal_solutions(model, count=5, rel_gap=10.0)
+    assert len(sols) == 5 and sols.solves == 5 and sols.status == mm.SOLVED
+    np.testing.assert_allclose(sols.objective, reference[:5])  # the 5 best values, in order
+    assert len({tuple(x) for x in sols.x}) == 5
+    for x, value in zip(sols.x, sols.objective):
+        assert model.violation(x) <= 1e-9 and model.objective(x) == pytest.approx(value)
+    # rel_gap = 0 keeps only optimal assignments
+    ties = learn.near_optimal_solutions(model, count=5, rel_gap=0.0)
+    np.testing.assert_allclose(ties.objective, reference[:len(ties)])
+    assert len(ties) == min(5, int(np.sum(np.isclose(reference, reference[0]))))
+
+
+def test_perturbed_costs_give_distinct_near_optimal_solutions_and_bad_input_is_an_error():
+    model = mm.generate("sc", rows=8, cols=14, density=0.4, max_coef=20, seed=3)
+    best = mm.solve(model).objective
+    sols = learn.near_optimal_solutions(model, count=4, method="perturb", noise=0.3, rel_gap=0.5, seed=7)
+    assert 1 <= len(sols) <= 4 and sols.solves <= 16
+    assert len({tuple(x) for x in sols.x}) == len(sols)
+    assert sols.objective[0] == pytest.approx(best)
+    assert np.all(sols.objective <= best * 1.5 + 1e-9) and np.all(np.diff(sols.objective) >= 0)
+    again = learn.near_optimal_solutions(model, count=4, method="perturb", noise=0.3, rel_gap=0.5, seed=7)
+    np.testing.assert_array_equal(sols.x, again.x)
+    # an infeasible model: no solutions, its status
+    infeasible = mm.Model([1.0, 1.0], np.array([[1.0, 1.0]]), row_lo=[3.0], col_lo=0, col_hi=1, integer=[1, 1])
+    empty = learn.near_optimal_solutions(infeasible, count=3)
+    assert len(empty) == 0 and empty.x.shape == (0, 2) and empty.status == mm.PRIMAL_INFEASIBLE
+    with pytest.raises(ValueError, match="count"):
+        learn.near_optimal_solutions(model, count=0)
+    with pytest.raises(ValueError, match="method"):
+        learn.near_optimal_solutions(model, method="sample")
+    with pytest.raises(ValueError, match="binary"):
+        learn.near_optimal_solutions(mm.Model([1.0], col_hi=2.0), count=2)
+    with pytest.raises(TypeError, match="Model"):
+        learn.near_optimal_solutions("model.mps")
