@@ -136,7 +136,7 @@ def test_search_is_feasible_and_never_worse_than_the_repaired_rounding():
     graphs = U.instance_graphs(models)
     net = _net(graphs)
     U.train(net, graphs, U.TrainConfig(epochs=2, batch_size=3, lr=1e-2, seed=2))
-    search = U.SearchConfig(frac0=0.3, frac1=0.1, frac_delta=0.2, time_limit=10.0)
+    search = U.SearchConfig(frac0=0.3, frac1=0.1, frac_delta=0.2, time_limit=10.0, widen=False)
     result, probs = U.predict_and_search(net, models, search)
     assert [p.shape for p in probs] == [(m.n,) for m in models]
     assert result.objective.shape == result.seconds.shape == (len(models),)
@@ -152,6 +152,11 @@ def test_search_is_feasible_and_never_worse_than_the_repaired_rounding():
         optimum = mm.solve(model).objective
         # never better than the optimum (a wrong sense or offset would show here)
         assert (result.objective[i] <= optimum + 1e-9) if model.maximize else (result.objective[i] >= optimum - 1e-9)
+    # widening while time is left ends with the whole model on these tiny instances: every optimum, proven
+    widened, _ = U.predict_and_search(net, models, U.SearchConfig(frac0=0.3, frac1=0.1, frac_delta=0.2,
+                                                                  time_limit=10.0, widen=True))
+    assert widened.model_optimal.all()
+    np.testing.assert_allclose(widened.objective, [mm.solve(m).objective for m in models])
 
 
 def test_same_seed_same_run():

@@ -284,12 +284,18 @@ class SearchConfig:
     frac0 * binaries fixed-near-0 candidates, k1 = frac1 * binaries
     near-1, radius delta = frac_delta * (k0 + k1) (at least 1);
     frac0 = frac1 = 0 puts every binary in the trust set. time_limit:
-    seconds per instance for the search (None: none); solver: 'auto',
-    'cbc' or 'exact'; workers: the library's threads for the batch."""
+    seconds per instance for the whole pipeline after the prediction (None:
+    none). widen: when a trust region is solved with time left, search
+    again with twice the radius (the region that was enough to be feasible,
+    doubled), keeping the best solution, until the region is the whole
+    model or the time is used: a fixed budget is then spent, as a solver
+    alone would spend it (only with a time_limit). solver: 'auto', 'cbc' or
+    'exact'; workers: the library's threads for a batch of searches."""
     frac0: float = 0.4
     frac1: float = 0.05
     frac_delta: float = 0.1
     time_limit: Optional[float] = 10.0
+    widen: bool = True
     solver: str = "auto"
     workers: Optional[int] = None
 
@@ -330,15 +336,19 @@ def _better(model, a, b):
     return a > b if model.maximize else a < b
 
 
+MIN_SEARCH_SECONDS = 0.01  # below this much time left a search is not started
+
+
 def search_from_predictions(models, batch, probs, config=None, *, overhead_seconds=0.0):
     """Round and repair the predictions (one block call), then search a
     trust region around each repaired point (dopt.milp.search_batch; one
-    call per group of instances with equal k0, k1, delta). The search's
-    center is the repaired point itself (probabilities nudged across 1/2
-    where the repair flipped a variable), so a feasible repaired point lies
-    in the trust region: an optimal subproblem is never worse; on a time
-    limit the better of the two is kept. overhead_seconds: per-instance
-    time already spent (prediction), added to seconds. Returns a
+    call per group of instances with equal k0, k1, delta), widening it while
+    time is left when config.widen. The search's center is the repaired
+    point itself (probabilities nudged across 1/2 where the repair flipped a
+    variable), so a feasible repaired point lies in every trust region: an
+    optimal subproblem is never worse; on a time limit the better of the
+    two is kept. overhead_seconds: per-instance time already spent (the
+    prediction), added to seconds and taken from the time limit. Returns a
     PipelineResult."""
     config = SearchConfig() if config is None else config
     models = list(models)
@@ -350,31 +360,43 @@ def search_from_predictions(models, batch, probs, config=None, *, overhead_secon
     round_seconds = (time.perf_counter() - began) / max(B, 1)
     probs_parts = batch.split_vars(np.asarray(probs, dtype=np.float64))
     round_parts = batch.split_vars(x_round)
-    centers = []
-    for p, xr in zip(probs_parts, round_parts):  # host-side vector ops per instance (search is per instance)
-        below = np.nextafter(0.5, 0.0)
-        centers.append(np.where(xr >= 0.5, np.maximum(p, 0.5), np.minimum(p, below)))
-    binaries = [int(m.binary.sum()) for m in models]
-    groups = {}
-    for i, nb in enumerate(binaries):
-        groups.setdefault(config.region(nb), []).append(i)
+    below = np.nextafter(0.5, 0.0)
+    # vector ops per instance on the host: the searches are per instance anyway
+    centers = [np.where(xr >= 0.5, np.maximum(p, 0.5), np.minimum(p, below)) for p, xr in zip(probs_parts, round_parts)]
+    regions = [config.region(int(m.binary.sum())) for m in models]
     objective = np.full(B, math.nan)
     status = np.full(B, int(_milp.INVALID_DATA), dtype=np.int32)
     has = np.zeros(B, dtype=bool)
     seconds = np.full(B, overhead_seconds + round_seconds)
     xs = [None] * B
     model_optimal = np.zeros(B, dtype=bool)
-    for (k0, k1, delta), members in groups.items():
-        res = _milp.search_batch([models[i] for i in members], [centers[i] for i in members], k0=k0, k1=k1,
-                                 delta=delta, time_limit=config.time_limit, solver=config.solver,
-                                 workers=config.workers)
-        for j, i in enumerate(members):
-            objective[i] = res.objective[j]
-            status[i] = res.status[j]
-            has[i] = res.has_solution[j]
-            seconds[i] += res.seconds[j]
-            xs[i] = np.array(res.x[j]) if res.has_solution[j] else None
-            model_optimal[i] = res.model_optimal[j]
+    budget = config.time_limit
+    active = list(range(B))
+    while active:
+        groups = {}
+        for i in active:
+            groups.setdefault(regions[i], []).append(i)
+        still = []
+        for (k0, k1, delta), members in groups.items():
+            limit = None
+            if budget is not None:
+                limit = max(min(budget - seconds[i] for i in members), MIN_SEARCH_SECONDS)
+            res = _milp.search_batch([models[i] for i in members], [centers[i] for i in members], k0=k0, k1=k1,
+                                     delta=delta, time_limit=limit, solver=config.solver, workers=config.workers)
+            for j, i in enumerate(members):
+                seconds[i] += res.seconds[j]
+                if res.has_solution[j] and (not has[i] or _better(models[i], res.objective[j], objective[i])):
+                    objective[i], has[i], xs[i] = res.objective[j], True, np.array(res.x[j])
+                if res.has_solution[j] or not has[i]:
+                    status[i] = res.status[j]
+                model_optimal[i] |= bool(res.model_optimal[j])
+                done = (not config.widen or budget is None or res.whole_model[j] or res.call_status[j] != 0
+                        or res.status[j] == _milp.ITERATION_LIMIT or budget - seconds[i] < MIN_SEARCH_SECONDS)
+                if not done:  # solved within the region with time left: twice the radius that sufficed
+                    size = k0 + k1 if k0 + k1 else int(models[i].binary.sum())
+                    regions[i] = (k0, k1, float(min(max(2.0 * res.delta_used[j], 2.0 * delta), size)))
+                    still.append(i)
+        active = still
     rounded_objective = np.full(B, math.nan)
     improved = np.zeros(B, dtype=bool)
     for i, model in enumerate(models):
