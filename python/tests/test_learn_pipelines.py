@@ -21,6 +21,16 @@ if HAVE_TORCH:
     from dopt.learn import unsupervised as U
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    # tiny graphs: torch's thread pool only waits on a loaded machine (a training step took ~1 s with 2
+    # threads, ~25 ms with 1); restored after each test
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _mixed_models():
     # set cover (minimize) and independent set (maximize) of different sizes in one batch
     sc = [mm.generate("sc", rows=r, cols=k, density=0.4, max_coef=20, seed=s)
@@ -73,6 +83,27 @@ def test_surrogate_problem_normalizes_each_instance_and_matches_each_instance_al
         alone = dopt.bern.evaluate(logits.numpy()[v0:v1], A_i, problem.b.numpy()[r0:r1], c[v0:v1],
                                    estimator="exact", logits=True, mu=3.0)
         assert block[i] == pytest.approx(float(alone.loss), rel=1e-12)
+
+
+def test_select_instances_equals_batching_the_chosen_instances():
+    from dataclasses import fields
+    models = _mixed_models()
+    full, full_binary = learn.batch_graphs(models), learn.binary_batch(models)
+    for idx in ([3, 0, 5], [2], [1, 1, 4], [-1, 0]):
+        for picked, built in ((learn.select_instances(full, idx), learn.batch_graphs([models[i] for i in idx])),
+                              (learn.select_instances(full_binary, idx),
+                               learn.binary_batch([models[i] for i in idx]))):
+            assert type(picked) is type(built)
+            for f in fields(built):
+                a, b = getattr(picked, f.name), getattr(built, f.name)
+                if isinstance(b, np.ndarray):
+                    assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), (idx, f.name)
+                else:
+                    assert a == b, (idx, f.name)
+    empty = learn.select_instances(full, [])
+    assert empty.batch_size == 0 and empty.num_vars == 0 and empty.row_ptr.tolist() == [0]
+    with pytest.raises(IndexError, match="instance indices"):
+        learn.select_instances(full, [len(models)])
 
 
 def test_surrogate_rejects_bad_input():

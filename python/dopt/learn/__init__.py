@@ -8,6 +8,7 @@ MILP, issue 14). docs/LEARN.md describes every feature and the network.
                                       block layout (var_ptr, con_ptr, one CSR)
     binary_batch(models, sense)       dopt.milp.to_binary_form of every model
                                       in the same block layout
+    select_instances(batch, idx)      a sub-batch, gathered without a loop
     BipartiteGCN                      Gasse et al.'s bipartite GCN in plain
                                       torch: one logit per variable (needs torch)
     near_optimal_solutions(model, k)  k distinct near-optimal solutions per
@@ -25,7 +26,7 @@ import importlib
 
 from .features import (CON_FEATURES, CON_LP_FEATURES, DEFAULT_TOL, EDGE_FEATURES, VAR_FEATURES, VAR_LP_FEATURES,
                        InstanceGraph, instance_graph)
-from .graph import BlockBatch, GraphBatch, batch_graphs, binary_batch, ptr_from_sizes
+from .graph import BlockBatch, GraphBatch, batch_graphs, binary_batch, ptr_from_sizes, select_instances
 from .labels import Solutions, near_optimal_solutions, no_good_row
 
 _TORCH_NAMES = ("BipartiteGCN", "BipartiteConv", "PreNorm", "graph_tensors", "split_logits")
@@ -43,4 +44,4 @@ def __getattr__(name):
 
 __all__ = ["InstanceGraph", "instance_graph", "VAR_FEATURES", "VAR_LP_FEATURES", "CON_FEATURES", "CON_LP_FEATURES",
            "EDGE_FEATURES", "DEFAULT_TOL", "BlockBatch", "GraphBatch", "batch_graphs", "binary_batch",
-           "ptr_from_sizes", "Solutions", "near_optimal_solutions", "no_good_row", *_TORCH_NAMES]
+           "ptr_from_sizes", "select_instances", "Solutions", "near_optimal_solutions", "no_good_row", *_TORCH_NAMES]

@@ -34,7 +34,7 @@ from .. import bern as _bern
 from .. import milp as _milp
 from ..torch import bernoulli_penalty
 from .features import InstanceGraph, instance_graph
-from .graph import GraphBatch, batch_graphs
+from .graph import GraphBatch, batch_graphs, select_instances
 
 __all__ = ["SurrogateProblem", "surrogate_problem", "surrogate_loss", "TrainConfig", "TrainHistory", "train_step",
            "train", "predict", "round_predictions", "SearchConfig", "PipelineResult", "search_from_predictions",
@@ -212,9 +212,10 @@ def instance_graphs(models, *, lp=False):
 
 def train(net, graphs, config=None, *, optimizer=None, log=None, log_every=10):
     """Trains net without labels on binary instances. graphs: InstanceGraphs
-    (instance_graphs(models)) or Models. Each step draws a mini-batch of
-    config.batch_size instances, batches them (batch_graphs), and takes one
-    train_step with mu from the schedule. optimizer: default Adam(lr).
+    (instance_graphs(models)) or Models. The data set is batched once
+    (batch_graphs); each step gathers a mini-batch of config.batch_size
+    instances from it (select_instances) and takes one train_step with mu
+    from the schedule: no Python loop over instances on the way. optimizer: default Adam(lr).
     log(step, loss, mu): called every log_every steps. Returns a
     TrainHistory. The pre-normalizations are NOT fitted here (call
     net.fit_prenorm(graphs) first, as the example does)."""
@@ -228,6 +229,7 @@ def train(net, graphs, config=None, *, optimizer=None, log=None, log_every=10):
         raise ValueError(f"learn: batch_size must be >= 1; got {config.batch_size}")
     device, dtype = _device_dtype(net)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr) if optimizer is None else optimizer
+    everything = batch_graphs(graphs)  # the data set as one block batch; mini-batches are gathered from it
     rng = np.random.default_rng(config.seed)
     history = TrainHistory()
     step = 0
@@ -235,8 +237,8 @@ def train(net, graphs, config=None, *, optimizer=None, log=None, log_every=10):
         order = rng.permutation(len(graphs)) if config.shuffle else np.arange(len(graphs))
         for start in range(0, len(graphs), config.batch_size):
             began = time.perf_counter()
-            chunk = [graphs[int(i)] for i in order[start:start + config.batch_size]]
-            batch = batch_graphs(chunk)
+            chunk = order[start:start + config.batch_size]
+            batch = select_instances(everything, chunk)  # vectorized gathers, no loop over instances
             problem = surrogate_problem(batch, normalize=config.normalize, dtype=dtype, device=device)
             mu = config.mu(step)
             loss, invalid = train_step(net, optimizer, batch.to_torch(device, dtype), problem, mu=mu,
