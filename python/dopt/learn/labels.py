@@ -68,8 +68,13 @@ def _with_rows(arrays, rows):
     out["A"] = (new_ptr, np.concatenate([indices, *extra_idx]), np.concatenate([data, *extra_val]))
     out["row_lo"] = np.concatenate([arrays["row_lo"], extra_lo])
     out["row_hi"] = np.concatenate([arrays["row_hi"], np.full(len(rows), math.inf)])
-    out["row_names"] = None
     return out
+
+
+def _unnamed(arrays):
+    """Model.arrays() without names: the re-solved models are temporaries
+    (and names cost a C allocation each)."""
+    return {**arrays, "name": None, "obj_name": None, "col_names": None, "row_names": None}
 
 
 def _worse_than(model, value, best, rel_gap):
@@ -110,7 +115,7 @@ def near_optimal_solutions(model, count=4, *, method="exclude", rel_gap=0.05, no
     found: List[np.ndarray] = [first.x.copy()]
     keys = {tuple(first.x[binary] >= 0.5)}
     best = first.objective
-    arrays = model.arrays()
+    arrays = _unnamed(model.arrays())
     if method == "exclude":
         cuts = [no_good_row(first.x, binary)]
         while len(found) < count:
