@@ -110,6 +110,8 @@ def test_surrogate_rejects_bad_input():
     cfl = mm.generate("cfl", customers=3, facilities=2, seed=0)  # continuous columns
     with pytest.raises(ValueError, match="instance 1 has a non-binary column"):
         U.surrogate_problem(learn.batch_graphs([mm.generate("mis", nodes=6, affinity=2), cfl]))
+    with pytest.raises(ValueError, match="instance 2 has a non-binary column"):
+        U.train(_net(U.instance_graphs(_mixed_models()[:2])), _mixed_models()[:2] + [cfl])
     problem = U.surrogate_problem(learn.batch_graphs(_mixed_models()[:2]))
     with pytest.raises(ValueError, match="logits must be"):
         U.surrogate_loss(torch.zeros(3), problem)

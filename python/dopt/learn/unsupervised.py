@@ -70,6 +70,15 @@ def _segment_max_abs(values, segment, count):
     return out
 
 
+def _check_binary(batch):
+    binary = getattr(batch, "binary", None)
+    if binary is not None and not np.all(binary):
+        j = int(np.flatnonzero(~np.asarray(binary, dtype=bool))[0])
+        i = int(np.searchsorted(np.asarray(batch.var_ptr), j, side="right")) - 1
+        raise ValueError(f"learn: the Bernoulli surrogate needs binary models; instance {i} has a non-binary column "
+                         f"(global variable {j})")
+
+
 def surrogate_problem(batch, *, normalize=True, dtype=torch.float32, device=None):
     """A SurrogateProblem from a GraphBatch / BlockBatch of BINARY models in
     the 'le' form (batch_graphs or binary_batch(models, 'le')): every
@@ -84,12 +93,7 @@ def surrogate_problem(batch, *, normalize=True, dtype=torch.float32, device=None
     batch = batch.numpy() if hasattr(batch, "numpy") else batch
     if getattr(batch, "sense", "le") != "le":
         raise ValueError("learn: the Bernoulli surrogate takes A x <= b rows (sense 'le'); got sense 'ge'")
-    binary = getattr(batch, "binary", None)
-    if binary is not None and not np.all(binary):
-        j = int(np.flatnonzero(~np.asarray(binary, dtype=bool))[0])
-        i = int(np.searchsorted(batch.var_ptr, j, side="right")) - 1
-        raise ValueError(f"learn: the Bernoulli surrogate needs binary models; instance {i} has a non-binary column "
-                         f"(global variable {j})")
+    _check_binary(batch)
     c = np.asarray(batch.c, dtype=np.float64)
     values = np.asarray(batch.values, dtype=np.float64)
     b = np.asarray(batch.b, dtype=np.float64)
@@ -115,12 +119,14 @@ def surrogate_problem(batch, *, normalize=True, dtype=torch.float32, device=None
         b=torch.as_tensor(b, **as_float), c=torch.as_tensor(c, **as_float))
 
 
-def surrogate_loss(logits, problem, *, mu=1.0, estimator="unbiased", samples=16, seed=None):
+def surrogate_loss(logits, problem, *, mu=1.0, estimator="unbiased", samples=16, seed=None, return_status=False):
     """The surrogate F_i at sigmoid(logits) for every instance: (B,) losses,
     differentiable in logits (the gradient is dopt's estimate: unbiased for
     'unbiased' and 'reinforce', the published DiffILO estimator for
-    'diffilo'). One dopt call for the whole batch. seed: int or None (a
-    fresh seed from torch's generator)."""
+    'diffilo', exact for 'exact' (n_i <= 16)). One dopt call for the whole
+    batch. seed: int or None (a fresh seed from torch's generator).
+    return_status: also the (B,) int32 statuses (0 ok; an invalid
+    instance's loss is NaN)."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"learn: estimator must be one of {ESTIMATORS}; got {estimator!r}")
     if logits.dim() != 1 or logits.shape[0] != int(problem.var_ptr[-1]):
@@ -128,7 +134,7 @@ def surrogate_loss(logits, problem, *, mu=1.0, estimator="unbiased", samples=16,
                          f"got shape {tuple(logits.shape)}")
     return bernoulli_penalty(logits, problem.A, problem.b, problem.c.to(logits.dtype), logits=True,
                              estimator=estimator, samples=samples, seed=seed, mu=mu, reduction="none",
-                             var_ptr=problem.var_ptr, con_ptr=problem.con_ptr)
+                             return_status=return_status, var_ptr=problem.var_ptr, con_ptr=problem.con_ptr)
 
 
 # ---- training ------------------------------------------------------------------------------------------
@@ -190,9 +196,8 @@ def train_step(net, optimizer, graph, problem, *, mu, estimator="unbiased", samp
     net.train()
     optimizer.zero_grad(set_to_none=True)
     logits = net(graph)
-    losses, status = bernoulli_penalty(logits, problem.A, problem.b, problem.c.to(logits.dtype), logits=True,
-                                       estimator=estimator, samples=samples, seed=seed, mu=mu, reduction="none",
-                                       return_status=True, var_ptr=problem.var_ptr, con_ptr=problem.con_ptr)
+    losses, status = surrogate_loss(logits, problem, mu=mu, estimator=estimator, samples=samples, seed=seed,
+                                    return_status=True)
     ok = status == 0
     invalid = int((~ok).sum())
     if invalid == losses.shape[0]:
@@ -212,11 +217,12 @@ def instance_graphs(models, *, lp=False):
 
 def train(net, graphs, config=None, *, optimizer=None, log=None, log_every=10):
     """Trains net without labels on binary instances. graphs: InstanceGraphs
-    (instance_graphs(models)) or Models. The data set is batched once
-    (batch_graphs); each step gathers a mini-batch of config.batch_size
-    instances from it (select_instances) and takes one train_step with mu
-    from the schedule: no Python loop over instances on the way. optimizer: default Adam(lr).
-    log(step, loss, mu): called every log_every steps. Returns a
+    (instance_graphs(models)) or Models (a non-binary column: ValueError
+    naming the instance). The data set is batched once (batch_graphs); each
+    step gathers a mini-batch of config.batch_size instances from it
+    (select_instances) and takes one train_step with mu from the schedule:
+    no Python loop over instances on the way. optimizer: default
+    Adam(lr). log(step, loss, mu): called every log_every steps. Returns a
     TrainHistory. The pre-normalizations are NOT fitted here (call
     net.fit_prenorm(graphs) first, as the example does)."""
     config = TrainConfig() if config is None else config
@@ -230,6 +236,7 @@ def train(net, graphs, config=None, *, optimizer=None, log=None, log_every=10):
     device, dtype = _device_dtype(net)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr) if optimizer is None else optimizer
     everything = batch_graphs(graphs)  # the data set as one block batch; mini-batches are gathered from it
+    _check_binary(everything)  # before any step, with the data set's instance index
     rng = np.random.default_rng(config.seed)
     history = TrainHistory()
     step = 0
