@@ -1,4 +1,6 @@
-"""Unsupervised (DiffILO-style) GNN predictor trained through dopt, then
+"""Train a GNN through dopt without labels (DiffILO-style); compare its predict-and-search with Cbc and LP-PaS.
+
+The unsupervised predictor of dopt.learn.unsupervised, then
 predict-and-search, against Cbc alone and LP predict-and-search.
 
 For each family (set cover 'sc', independent set 'mis'):
@@ -19,8 +21,8 @@ For each family (set cover 'sc', independent set 'mis'):
 Run from the repository root (after `pip install .`, or with
 PYTHONPATH=python and DOPT_LIBRARY pointing at libdopt.so):
 
-    python examples/python/diffilo_train_search.py --quick      # ~1 minute
-    python examples/python/diffilo_train_search.py              # a few minutes on 2 cores
+    python examples/python/diffilo_train_search.py --quick      # ~10 s
+    python examples/python/diffilo_train_search.py              # ~6 min on the shared 2-core box
 
 Settings for a GPU node (a CUDA build of dopt and torch): the published easy
 sizes and more data, e.g.
