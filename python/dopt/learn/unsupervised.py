@@ -34,7 +34,7 @@ from .. import bern as _bern
 from .. import milp as _milp
 from ..torch import bernoulli_penalty
 from .features import InstanceGraph, instance_graph
-from .graph import GraphBatch, batch_graphs, select_instances
+from .graph import batch_graphs, select_instances
 
 __all__ = ["SurrogateProblem", "surrogate_problem", "surrogate_loss", "TrainConfig", "TrainHistory", "train_step",
            "train", "predict", "round_predictions", "SearchConfig", "PipelineResult", "search_from_predictions",
