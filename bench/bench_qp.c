@@ -186,11 +186,12 @@ static const double quick_limit = 1024.0 * 32 * 32 * 32;
 
 int cli_bench(int argc, char **argv)
 {
-    if (argc < 1) return cli_usage_error("bench", NULL, "which benchmark? qp, bern, bern-train, diffusion or milp");
+    if (argc < 1) return cli_usage_error("bench", NULL, "which benchmark? qp, bern, bern-train, diffusion, milp or ilp-ragged");
     if (!strcmp(argv[0], "bern")) return cli_bench_bern(argc - 1, argv + 1, 0);
     if (!strcmp(argv[0], "bern-train")) return cli_bench_bern(argc - 1, argv + 1, 1);
     if (!strcmp(argv[0], "diffusion")) return cli_bench_diffusion(argc - 1, argv + 1);
     if (!strcmp(argv[0], "milp")) return cli_bench_milp(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "ilp-ragged")) return cli_bench_ilp_ragged(argc - 1, argv + 1);
     if (strcmp(argv[0], "qp") != 0) return cli_usage_error("bench", NULL, "unknown benchmark '%s'", argv[0]);
     int quick = 0;
     long long threads = 0, only_b = 0, only_n = 0;

@@ -113,8 +113,10 @@ typedef struct dopt_qp_ragged_problem {
  * (batch) int32, all in the caller's instance order. Each instance gets the
  * result of solving it alone (dopt_qp_solve with batch 1 and its sizes);
  * on the CPU backend bitwise so, whatever the thread count. How the work is
- * scheduled (instance order, size classes, padding) is docs/QP.md "Ragged
- * batches" and dopt_context_set_ragged_policy. tape as for dopt_qp_solve: a
+ * scheduled is docs/QP.md "Ragged batches" and
+ * dopt_context_set_ragged_policy (the CUDA backend runs ragged batches in
+ * padded size classes: results equal to solving alone within the solver's
+ * tolerance). tape as for dopt_qp_solve: a
  * tape of an earlier uniform or ragged call is refilled in place; it keeps
  * copies of the size arrays, the data arrays must stay alive and unchanged
  * until it is destroyed. A bad size is DOPT_ERR_INVALID_ARGUMENT naming the
@@ -128,18 +130,20 @@ DOPT_API dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragge
  * gradient with respect to a zero Q), dp, dG, dh, dA, db in the concatenated
  * layouts of the problem. */
 
-/* How ragged batches are scheduled (per context; docs/QP.md "Ragged batches"):
- *  DOPT_RAGGED_AUTO   the backend's native path (CPU: one loop over the
- *                     instances, largest first; CUDA: see docs/QP.md)
- *  DOPT_RAGGED_EXACT  size classes of equal (n, m, k), each solved as a
- *                     uniform batch
- *  DOPT_RAGGED_PAD    size classes padded to the class's largest sizes where
- *                     the padded work stays within max_pad_waste of the
- *                     class's cost (0 < max_pad_waste < 1; 0 = default 0.25),
- *                     exact classes otherwise
- * The grouped policies exist so that every backend's grouped path can be
- * checked on the CPU; their results equal the exact solve to the solver's
- * tolerance (docs/QP.md says which are bitwise). */
+
+/* How a context schedules ragged QP batches (docs/QP.md "Ragged batches"):
+ *  DOPT_RAGGED_AUTO   the backend's native path: on the CPU one loop over
+ *                     the instances, largest first, nothing padded (results
+ *                     bitwise those of solving each instance alone)
+ *  DOPT_RAGGED_EXACT  size classes of equal (n, m, k), each solved as one
+ *                     uniform batch (CPU: bitwise as AUTO when Q is given)
+ *  DOPT_RAGGED_PAD    size classes padded up to the class's largest sizes
+ *                     where the padding is exact and the padded work stays
+ *                     within max_pad_waste of the class's work; results
+ *                     equal AUTO's to the solver's tolerance
+ * max_pad_waste in [0, 1): 0 = the default 0.25; used by DOPT_RAGGED_PAD.
+ * The grouped policies are the path for solvers that need uniform batches;
+ * on the CPU they exist to be checked and compared. */
 typedef enum dopt_ragged_policy {
     DOPT_RAGGED_AUTO = 0,
     DOPT_RAGGED_EXACT = 1,

@@ -292,3 +292,102 @@ DOPT_KFN void DFN(qp_ragged_grads_instance)(const dopt_qp_ragged_index *ix, int 
             for (int r = 0; r < k; ++r) db[ix->ok[i] + r] = -1 * dn[r];
     }
 }
+
+/* ---- ragged batches in size classes: pad-and-gather, scatter ----
+ * A class (N, M, K) holds instances with n <= N, m <= M, k <= K as one
+ * uniform batch, slot c holding instance i = members[c]. Padding that
+ * changes neither the solution nor the gradient (docs/QP.md "Ragged
+ * batches"): a padded variable j >= n gets Q_jj = 1, p_j = 0 and zero
+ * columns in G and A except below; a padded inequality row is a zero row
+ * with h = +inf (an absent row: no slack, no dual, not counted in mu); the
+ * padded equality row r >= k is paired with its own padded variable
+ * j = n + (r - k) (A[r, j] = 1, b_r = 0; the class builder guarantees
+ * N - n >= K - k), so it reads x_j = 0, which the padded block satisfies
+ * with nu_r = 0. The KKT system is block diagonal with a zero right-hand
+ * side in the padded block, so the padded entries stay 0 and the real
+ * block's equations are the instance's own. */
+
+/* Slot c of a class's data from instance i (Q NULL: an LP, zero block). */
+DOPT_KFN void DFN(qp_ragged_pad_data)(const dopt_qp_ragged_index *ix, const DREAL *Q, const DREAL *p, const DREAL *G,
+                                      const DREAL *h, const DREAL *A, const DREAL *b, int64_t i, int N, int M, int K,
+                                      int64_t c, DREAL *Qc, DREAL *pc, DREAL *Gc, DREAL *hc, DREAL *Ac, DREAL *bc)
+{
+    int n = ix->n[i], m = ix->m ? ix->m[i] : 0, k = ix->k ? ix->k[i] : 0;
+    const DREAL *Qi = Q ? Q + ix->oQ[i] : NULL, *pi = p + ix->on[i];
+    DREAL *Qo = Qc + c * (int64_t)N * N, *po = pc + c * (int64_t)N;
+    for (int r = 0; r < N; ++r)
+        for (int col = 0; col < N; ++col)
+            Qo[(size_t)r * N + col] = r < n && col < n ? (Qi ? Qi[(size_t)r * n + col] : 0) : (r == col ? 1 : 0);
+    for (int j = 0; j < N; ++j) po[j] = j < n ? pi[j] : 0;
+    if (M) {
+        DREAL *Go = Gc + c * (int64_t)M * N, *ho = hc + c * (int64_t)M;
+        for (int r = 0; r < M; ++r) {
+            for (int col = 0; col < N; ++col) Go[(size_t)r * N + col] = r < m && col < n ? G[ix->oG[i] + (size_t)r * n + col] : 0;
+            ho[r] = r < m ? h[ix->om[i] + r] : (DREAL)INFINITY;
+        }
+    }
+    if (K) {
+        DREAL *Ao = Ac + c * (int64_t)K * N, *bo = bc + c * (int64_t)K;
+        for (int r = 0; r < K; ++r) {
+            for (int col = 0; col < N; ++col)
+                Ao[(size_t)r * N + col] = r < k ? (col < n ? A[ix->oA[i] + (size_t)r * n + col] : 0)
+                                                : (col == n + (r - k) ? 1 : 0);
+            bo[r] = r < k ? b[ix->ok[i] + r] : 0;
+        }
+    }
+}
+
+/* Slot c of a class's incoming gradients from instance i's (zero in the
+ * padding; glam, gnu may be NULL). */
+DOPT_KFN void DFN(qp_ragged_pad_grad_in)(const dopt_qp_ragged_index *ix, const DREAL *gx, const DREAL *glam,
+                                         const DREAL *gnu, int64_t i, int N, int M, int K, int64_t c, DREAL *gxc,
+                                         DREAL *glamc, DREAL *gnuc)
+{
+    int n = ix->n[i], m = ix->m ? ix->m[i] : 0, k = ix->k ? ix->k[i] : 0;
+    for (int j = 0; j < N; ++j) gxc[c * N + j] = j < n ? gx[ix->on[i] + j] : 0;
+    if (M && glamc)
+        for (int r = 0; r < M; ++r) glamc[c * M + r] = r < m && glam ? glam[ix->om[i] + r] : 0;
+    if (K && gnuc)
+        for (int r = 0; r < K; ++r) gnuc[c * K + r] = r < k && gnu ? gnu[ix->ok[i] + r] : 0;
+}
+
+/* Instance i's solution from slot c (the padding dropped). */
+DOPT_KFN void DFN(qp_ragged_unpad_solution)(const dopt_qp_ragged_index *ix, int64_t i, int N, int M, int K, int64_t c,
+                                            const DREAL *xc, const DREAL *lamc, const DREAL *nuc,
+                                            const int32_t *statusc, const int32_t *itersc, DREAL *x, DREAL *lam,
+                                            DREAL *nu, int32_t *status, int32_t *iters)
+{
+    int n = ix->n[i], m = ix->m ? ix->m[i] : 0, k = ix->k ? ix->k[i] : 0;
+    for (int j = 0; j < n; ++j) x[ix->on[i] + j] = xc[c * N + j];
+    for (int r = 0; r < m; ++r) lam[ix->om[i] + r] = lamc[c * M + r];
+    for (int r = 0; r < k; ++r) nu[ix->ok[i] + r] = nuc[c * K + r];
+    status[i] = statusc[c];
+    if (iters && itersc) iters[i] = itersc[c];
+}
+
+/* Instance i's gradients from slot c (each optional; the padding's dropped). */
+DOPT_KFN void DFN(qp_ragged_unpad_grads)(const dopt_qp_ragged_index *ix, int64_t i, int N, int M, int K, int64_t c,
+                                         const DREAL *dQc, const DREAL *dpc, const DREAL *dGc, const DREAL *dhc,
+                                         const DREAL *dAc, const DREAL *dbc, DREAL *dQ, DREAL *dp, DREAL *dG,
+                                         DREAL *dh, DREAL *dA, DREAL *db)
+{
+    int n = ix->n[i], m = ix->m ? ix->m[i] : 0, k = ix->k ? ix->k[i] : 0;
+    if (dQ)
+        for (int r = 0; r < n; ++r)
+            for (int col = 0; col < n; ++col)
+                dQ[ix->oQ[i] + (size_t)r * n + col] = dQc[c * (int64_t)N * N + (size_t)r * N + col];
+    if (dp)
+        for (int j = 0; j < n; ++j) dp[ix->on[i] + j] = dpc[c * N + j];
+    if (dG)
+        for (int r = 0; r < m; ++r)
+            for (int col = 0; col < n; ++col)
+                dG[ix->oG[i] + (size_t)r * n + col] = dGc[c * (int64_t)M * N + (size_t)r * N + col];
+    if (dh)
+        for (int r = 0; r < m; ++r) dh[ix->om[i] + r] = dhc[c * M + r];
+    if (dA)
+        for (int r = 0; r < k; ++r)
+            for (int col = 0; col < n; ++col)
+                dA[ix->oA[i] + (size_t)r * n + col] = dAc[c * (int64_t)K * N + (size_t)r * N + col];
+    if (db)
+        for (int r = 0; r < k; ++r) db[ix->ok[i] + r] = dbc[c * K + r];
+}

@@ -449,11 +449,12 @@ static void test_bad_offsets(void)
     blk_free(&h);
 }
 
-/* Many mixed instances, some invalid (bad xhat, a column across), all
- * statuses as expected (the ASan run reads every array through). */
+/* Many mixed instances (100,000: the issue's stress size), some invalid
+ * (bad xhat, a column across), all statuses as expected; the ASan run reads
+ * every array through. */
 static void test_many(void)
 {
-    enum { B = 3000 };
+    enum { B = 100000 };
     int *n = malloc(sizeof(int) * B), *m = malloc(sizeof(int) * B);
     tu_seed(41);
     for (int i = 0; i < B; ++i) n[i] = (int)(tu_unif() * 24), m[i] = (int)(tu_unif() * 10);
@@ -469,12 +470,23 @@ static void test_many(void)
         }
     dopt_bern_options o;
     dopt_bern_options_default(&o);
-    o.samples = 4;
+    o.samples = 2;
     outs a = outs_new(B, blk_vars(&h), 0);
     CHECK_OK(run_blocks(&h, 0, &o, 0, &a));
     int wrong = 0;
     for (int i = 0; i < B; ++i) wrong += a.st[i] != want[i];
     CHECK(wrong == 0, "%d of %d statuses unexpected", wrong, B);
+    /* one worker: the same bits (instances never share a sample counter) */
+    if (!tu_cuda()) {
+        CHECK_OK(dopt_context_set_threads(tu_ctx, 1));
+        outs one = outs_new(B, blk_vars(&h), 0);
+        CHECK_OK(run_blocks(&h, 0, &o, 0, &one));
+        CHECK(same_bytes(one.loss, a.loss, 8 * (size_t)B) && same_bytes(one.grad, a.grad, 8 * (size_t)blk_vars(&h)) &&
+                  same_bytes(one.st, a.st, 4 * (size_t)B),
+              "one thread != the pool");
+        CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+        outs_free(&one);
+    }
     outs_free(&a);
     free(want), free(n), free(m);
     blk_free(&h);

@@ -167,6 +167,7 @@ static const help_case cases[] = {
     {"bench bern-train", "dopt bench bern-train", "bench bern-train"},
     {"bench diffusion", "dopt bench diffusion", "bench diffusion"},
     {"bench milp", "dopt bench milp", "bench milp"},
+    {"bench ilp-ragged", "dopt bench ilp-ragged", "bench ilp-ragged"},
     {"demo", "dopt demo", "demo"},
     {"demo combopt", "dopt demo combopt", "demo combopt"},
 };
@@ -232,7 +233,7 @@ static void test_help(void)
     /* overviews name their subcommands */
     static const char *milp_subs[] = {"milp solve", "milp search", "milp convert", "milp info"};
     for (int s = 0; s < 4; ++s) CHECK(strstr(help_of("milp"), milp_subs[s]) != NULL, "milp --help: %s", milp_subs[s]);
-    static const char *bench_subs[] = {"bench qp", "bench bern", "bench bern-train", "bench diffusion", "bench milp"};
+    static const char *bench_subs[] = {"bench qp", "bench bern", "bench bern-train", "bench diffusion", "bench milp", "bench ilp-ragged"};
     for (int s = 0; s < 5; ++s)
         CHECK(strstr(help_of("bench"), bench_subs[s]) != NULL, "bench --help: %s", bench_subs[s]);
     CHECK(strstr(help_of("demo"), "demo combopt") != NULL, "demo --help names combopt");
@@ -285,6 +286,7 @@ static void test_sources_listed(void)
         {"bench/bench_bern.c", {"bench bern", "bench bern-train"}},
         {"bench/bench_diffusion.c", {"bench diffusion", NULL}},
         {"bench/bench_milp.c", {"bench milp", NULL}},
+        {"bench/bench_ilp_ragged.c", {"bench ilp-ragged", NULL}},
         {"examples/demo_qp.c", {"demo", NULL}},
         {"examples/demo_combopt.c", {"demo combopt", NULL}},
     };

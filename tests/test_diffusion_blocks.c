@@ -395,10 +395,10 @@ static void test_bad_input(void)
     Q = P, Q.row_ptr = NULL;
     expect(dopt_diffusion_step_blocks(tu_ctx, &st, &Q, x, e, NULL), "row_ptr", "guided without row_ptr");
     expect(dopt_diffusion_step_blocks(tu_ctx, &st, NULL, x, e, NULL), "blocks is NULL", "NULL blocks");
-    if (!tu_cuda()) {
-        Q = P, Q.b = NULL;
-        expect(dopt_diffusion_candidates_blocks(tu_ctx, &Q, x, 1, 0, ob, vi, bd, NULL), "b is NULL", "no b");
-    }
+    Q = P, Q.b = NULL;
+    expect(dopt_diffusion_candidates_blocks(tu_ctx, &Q, x, 1, 0, ob, vi, bd, NULL), "b is NULL", "no b");
+    Q = P, Q.batch = (int64_t)1 << 40;
+    expect(dopt_diffusion_noise_blocks(tu_ctx, &Q, x, abar[2], 0, 1, x, e), "above 2^32", "batch * samples");
     Q = P, Q.batch = 0;
     CHECK_OK(dopt_diffusion_candidates_blocks(tu_ctx, &Q, NULL, 1, 0, NULL, NULL, NULL, NULL));
     tu_dev_free(h.vp, (void *)P.var_ptr), tu_dev_free(h.cp, (void *)P.con_ptr), tu_dev_free(h.rp, (void *)P.row_ptr);

@@ -5,7 +5,10 @@
  * a tape moves between uniform and ragged calls; a 100,000-instance mixed
  * batch with infeasible and invalid instances runs (under ASan by `make
  * sanitize`). */
+#include <pthread.h>
+
 #include "qp_generate.h"
+#include "qp_ragged.h" /* dopt_qp_ragged_group_stats; qp_ipm.h: the pad kernels */
 #include "test_util.h"
 
 typedef struct {
@@ -43,7 +46,7 @@ enum { RQ_CONVEX, RQ_PSD, RQ_LP, RQ_INFEASIBLE, RQ_UNBOUNDED, RQ_NAN, RQ_ABSENT_
 /* A mixed batch: sizes drawn in [1, max_n], every kind present; Q kept
  * (zero for LPs) unless lp_only, which makes every instance an LP and
  * drops Q. */
-static rq_batch rq_make(int64_t B, int max_n, uint64_t seed, int lp_only)
+static rq_batch rq_make_kinds(int64_t B, int max_n, uint64_t seed, int lp_only, int unique)
 {
     rq_batch r;
     memset(&r, 0, sizeof r);
@@ -57,6 +60,7 @@ static rq_batch rq_make(int64_t B, int max_n, uint64_t seed, int lp_only)
     for (int64_t i = 0; i < B; ++i) {
         int n = 1 + (int)(tu_next() % (uint64_t)max_n);
         int kd = lp_only ? (i % 3 == 0 ? RQ_UNBOUNDED : RQ_LP) : (int)(tu_next() % RQ_KINDS);
+        if (unique && (kd == RQ_PSD || kd == RQ_LP)) kd = RQ_CONVEX; /* a unique solution to compare */
         int k = (int)(tu_next() % (uint64_t)(n / 2 + 1));
         int m = (int)(tu_next() % (uint64_t)(2 * n + 1));
         if (kd == RQ_LP && m < n - k) m = n - k;
@@ -94,6 +98,11 @@ static rq_batch rq_make(int64_t B, int max_n, uint64_t seed, int lp_only)
     }
     free(kind);
     return r;
+}
+
+static rq_batch rq_make(int64_t B, int max_n, uint64_t seed, int lp_only)
+{
+    return rq_make_kinds(B, max_n, seed, lp_only, 0);
 }
 
 static void rq_free(rq_batch *r)
@@ -448,21 +457,277 @@ static void rq_check_stress(void)
     rq_free(&r);
 }
 
+
+/* The grouped path. EXACT classes: a class is a uniform batch of copies
+ * and the CPU's uniform batch runs the per-instance code, so everything is
+ * bitwise what AUTO (and solving each alone) gives when Q is given. */
+static void rq_check_exact_classes(const rq_batch *mixed)
+{
+    CHECK_OK(dopt_context_set_ragged_policy(tu_ctx, DOPT_RAGGED_EXACT, 0));
+    rq_check_bitwise("EXACT classes", mixed, DOPT_FLOAT64, 2);
+    rq_check_bitwise("EXACT classes", mixed, DOPT_FLOAT32, 1);
+    rq_data d = rq_data_of(mixed, DOPT_FLOAT64);
+    rq_out o = rq_out_alloc(mixed, 8);
+    dopt_qp_ragged_problem P = rq_problem(mixed, &d, DOPT_FLOAT64);
+    dopt_qp_solution s = rq_sol(&o);
+    dopt_qp_tape *tape = NULL;
+    CHECK_OK(dopt_qp_ragged_solve(tu_ctx, &P, NULL, &s, &tape));
+    int64_t classes = 0, padded = -1;
+    dopt_qp_ragged_group_stats(tape, &classes, &padded);
+    CHECK(classes > 1 && classes <= mixed->B && padded == 0, "EXACT: %lld classes, %lld padded", (long long)classes,
+          (long long)padded);
+    dopt_qp_tape_destroy(tape);
+    rq_out_free(&o);
+    rq_data_free(&d);
+    CHECK_OK(dopt_context_set_ragged_policy(tu_ctx, DOPT_RAGGED_AUTO, 0));
+}
+
+static double rq_rel_gap(size_t len, const void *a, const void *b, size_t es, const double *scale_of)
+{
+    double worst = 0;
+    for (size_t i = 0; i < len; ++i) {
+        double x = es == 8 ? ((const double *)a)[i] : ((const float *)a)[i];
+        double y = es == 8 ? ((const double *)b)[i] : ((const float *)b)[i];
+        double e = fabs(x - y) / (1 + (scale_of ? *scale_of : fabs(y)));
+        if (!(e <= worst)) worst = e; /* NaN propagates */
+    }
+    return worst;
+}
+
+/* PAD classes: padding changes neither the solution nor the gradient,
+ * beyond the solver's tolerance. Instances with unique solutions
+ * (strictly convex; infeasible, unbounded, invalid ones for the statuses). */
+static void rq_check_padded_classes(dopt_dtype dt)
+{
+    size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
+    rq_batch r = rq_make_kinds(80, 12, 31, 0, 1);
+    rq_data d = rq_data_of(&r, dt);
+    rq_gin g = rq_gin_make(&r, dt, 17);
+    rq_out ex = rq_out_alloc(&r, es), pad = rq_out_alloc(&r, es);
+    dopt_qp_ragged_problem P = rq_problem(&r, &d, dt);
+    dopt_qp_grad_in gi = {g.gx, g.glam, g.gnu};
+    dopt_qp_tape *tape = NULL;
+    dopt_qp_solution s = rq_sol(&ex);
+    dopt_qp_grad_out go = rq_gout(&ex);
+    CHECK_OK(dopt_qp_ragged_solve(tu_ctx, &P, NULL, &s, &tape));
+    CHECK_OK(dopt_qp_backward(tu_ctx, tape, &gi, &go));
+    CHECK_OK(dopt_context_set_ragged_policy(tu_ctx, DOPT_RAGGED_PAD, 0.9));
+    s = rq_sol(&pad);
+    go = rq_gout(&pad);
+    CHECK_OK(dopt_qp_ragged_solve(tu_ctx, &P, NULL, &s, &tape)); /* the native tape refilled as grouped */
+    CHECK_OK(dopt_qp_backward(tu_ctx, tape, &gi, &go));
+    int64_t classes = 0, padded = 0;
+    dopt_qp_ragged_group_stats(tape, &classes, &padded);
+    /* equality rows limit which sizes can share a class (N - n >= K - k) */
+    CHECK(padded >= r.B / 4 && classes <= 3 * r.B / 4, "PAD: %lld classes, %lld of %lld instances padded", (long long)classes,
+          (long long)padded, (long long)r.B);
+    CHECK(rq_same(ex.status, pad.status, 4 * (size_t)r.B), "PAD: the same statuses");
+    /* solved instances: the tolerances are the solver's (relative KKT
+     * residual 1e-8 / 1e-4) times the conditioning of these generated
+     * problems (cond 10), with a margin of 10 */
+    double tol = dt == DOPT_FLOAT64 ? 1e-6 : 1e-2, gtol = dt == DOPT_FLOAT64 ? 1e-5 : 5e-2;
+    double wx = 0, wl = 0, wg[6] = {0};
+    for (int64_t i = 0; i < r.B; ++i) {
+        if (ex.status[i] != DOPT_SOLVED) continue;
+        int n = r.n[i], m = r.m[i], k = r.k[i];
+        double e;
+        if ((e = rq_rel_gap((size_t)n, (char *)pad.x + es * r.on[i], (char *)ex.x + es * r.on[i], es, NULL)) > wx) wx = e;
+        if ((e = rq_rel_gap((size_t)m, (char *)pad.lam + es * r.om[i], (char *)ex.lam + es * r.om[i], es, NULL)) > wl) wl = e;
+        if ((e = rq_rel_gap((size_t)k, (char *)pad.nu + es * r.ok[i], (char *)ex.nu + es * r.ok[i], es, NULL)) > wl) wl = e;
+        int64_t off[6] = {r.oQ[i], r.on[i], r.oG[i], r.om[i], r.oA[i], r.ok[i]};
+        size_t len[6] = {(size_t)n * n, (size_t)n, (size_t)m * n, (size_t)m, (size_t)k * n, (size_t)k};
+        void *pg[6] = {pad.dQ, pad.dp, pad.dG, pad.dh, pad.dA, pad.db}, *eg[6] = {ex.dQ, ex.dp, ex.dG, ex.dh, ex.dA, ex.db};
+        for (int t = 0; t < 6; ++t)
+            if ((e = rq_rel_gap(len[t], (char *)pg[t] + es * off[t], (char *)eg[t] + es * off[t], es, NULL)) > wg[t])
+                wg[t] = e;
+    }
+    const char *label = dt == DOPT_FLOAT64 ? "f64" : "f32";
+    CHECK(wx <= tol && wl <= 10 * tol, "PAD %s: x within %g (%g), duals within %g (%g)", label, tol, wx, 10 * tol, wl);
+    for (int t = 0; t < 6; ++t)
+        CHECK(wg[t] <= gtol, "PAD %s: gradient %d within %g (%g)", label, t, gtol, wg[t]);
+    printf("PAD %s: %lld classes, %lld padded; worst relative gaps x %.2g, duals %.2g, grads %.2g %.2g %.2g %.2g %.2g %.2g\n",
+           label, (long long)classes, (long long)padded, wx, wl, wg[0], wg[1], wg[2], wg[3], wg[4], wg[5]);
+    /* unsolved instances: zero gradients either way */
+    CHECK_OK(dopt_context_set_ragged_policy(tu_ctx, DOPT_RAGGED_AUTO, 0));
+    dopt_qp_tape_destroy(tape);
+    rq_out_free(&ex);
+    rq_out_free(&pad);
+    free(g.gx);
+    free(g.glam);
+    free(g.gnu);
+    rq_data_free(&d);
+    rq_free(&r);
+}
+
+/* The padding itself: one instance padded by the kernels' pad function to
+ * a larger class and solved as a uniform batch keeps its padded variables
+ * at exactly 0, its padded duals at 0, and its own part equal to its solve
+ * alone within the tolerance. */
+static void rq_check_pad_kernel(void)
+{
+    int n = 4, m = 3, k = 1, N = 7, M = 5, K = 3;
+    double Q[16], p[4], G[12], h[3], A[4], b[1];
+    dopt_qp_generate(1, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10.0, 77, Q, p, G, h, A, b, NULL, NULL, NULL);
+    int32_t nn = n, mm = m, kk = k;
+    int64_t z = 0, oQ[2] = {0, 16}, on[2] = {0, 4}, oG[2] = {0, 12}, om[2] = {0, 3}, oA[2] = {0, 4}, ok[2] = {0, 1};
+    dopt_qp_ragged_index ix = {&nn, &mm, &kk, oQ, on, oG, om, oA, ok, &z};
+    double Qc[49], pc[7], Gc[35], hc[5], Ac[21], bc[3];
+    qp_ragged_pad_data_d(&ix, Q, p, G, h, A, b, 0, N, M, K, 0, Qc, pc, Gc, hc, Ac, bc);
+    double x[7], lam[5], nu[3], xs[4], ls[3], ns[1];
+    int32_t st, sts;
+    dopt_qp_problem U = {1, N, M, K, DOPT_FLOAT64, Qc, pc, Gc, hc, Ac, bc, 0};
+    dopt_qp_solution us = {x, lam, nu, &st, NULL};
+    CHECK_OK(dopt_qp_solve(tu_ctx, &U, NULL, &us, NULL));
+    dopt_qp_problem S = {1, n, m, k, DOPT_FLOAT64, Q, p, G, h, A, b, 0};
+    dopt_qp_solution ss = {xs, ls, ns, &sts, NULL};
+    CHECK_OK(dopt_qp_solve(tu_ctx, &S, NULL, &ss, NULL));
+    CHECK(st == DOPT_SOLVED && sts == DOPT_SOLVED, "both solved (%d, %d)", st, sts);
+    for (int j = n; j < N; ++j) CHECK(x[j] == 0, "padded x[%d] = %g", j, x[j]);
+    for (int r = m; r < M; ++r) CHECK(lam[r] == 0, "padded lam[%d] = %g", r, lam[r]);
+    for (int r = k; r < K; ++r) CHECK(nu[r] == 0, "padded nu[%d] = %g", r, nu[r]);
+    CHECK(rq_rel_gap(4, x, xs, 8, NULL) < 1e-6, "the real part equals the solve alone");
+    for (int r = k; r < K; ++r) CHECK(Ac[r * N + n + (r - k)] == 1 && bc[r] == 0, "padded row %d pairs with a padded variable", r);
+    CHECK(isinf(hc[M - 1]) && hc[M - 1] > 0, "padded inequality rows are absent (h = +inf)");
+}
+
+/* The CUDA backend (size classes, padded, over the uniform CUDA solver):
+ * against the CPU's native path within the solver's tolerance. */
+static void rq_check_cuda_against_cpu(dopt_dtype dt)
+{
+    size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
+    rq_batch r = rq_make_kinds(60, 12, 41, 0, 1);
+    int64_t B = r.B;
+    rq_data d = rq_data_of(&r, dt);
+    rq_gin g = rq_gin_make(&r, dt, 5);
+    rq_out cpu = rq_out_alloc(&r, es), gpu = rq_out_alloc(&r, es);
+    dopt_context *host = NULL;
+    CHECK(dopt_context_create(&host, DOPT_BACKEND_CPU) == DOPT_OK, "a CPU context");
+    dopt_qp_ragged_problem P = rq_problem(&r, &d, dt);
+    dopt_qp_solution s = rq_sol(&cpu);
+    dopt_qp_grad_out go = rq_gout(&cpu);
+    dopt_qp_grad_in gi = {g.gx, g.glam, g.gnu};
+    dopt_qp_tape *tape = NULL;
+    CHECK(dopt_qp_ragged_solve(host, &P, NULL, &s, &tape) == DOPT_OK, "cpu solve");
+    CHECK(dopt_qp_backward(host, tape, &gi, &go) == DOPT_OK, "cpu backward");
+    dopt_qp_tape_destroy(tape);
+    tape = NULL;
+    size_t len[6] = {(size_t)r.oQ[B], (size_t)r.on[B], (size_t)r.oG[B], (size_t)r.om[B], (size_t)r.oA[B],
+                     (size_t)r.ok[B]};
+    void *hin[6] = {d.Q, d.p, d.G, d.h, d.A, d.b}, *din[6];
+    for (int t = 0; t < 6; ++t) din[t] = tu_dev(hin[t], len[t] * es + 1);
+    void *hg[3] = {g.gx, g.glam, g.gnu}, *dg[3];
+    size_t glen[3] = {len[1], len[3], len[5]};
+    for (int t = 0; t < 3; ++t) dg[t] = tu_dev(hg[t], glen[t] * es + 1);
+    void *hout[5] = {gpu.x, gpu.lam, gpu.nu, gpu.status, gpu.iters}, *dout[5];
+    size_t olen[5] = {len[1] * es, len[3] * es, len[5] * es, 4 * (size_t)B, 4 * (size_t)B};
+    for (int t = 0; t < 5; ++t) dout[t] = tu_dev_out(hout[t], olen[t] + 1);
+    void *hgo[6] = {gpu.dQ, gpu.dp, gpu.dG, gpu.dh, gpu.dA, gpu.db}, *dgo[6];
+    for (int t = 0; t < 6; ++t) dgo[t] = tu_dev_out(hgo[t], len[t] * es + 1);
+    dopt_qp_ragged_problem DP = {B, r.n, r.m, r.k, dt, din[0], din[1], din[2], din[3], din[4], din[5]};
+    dopt_qp_solution ds = {dout[0], dout[1], dout[2], (int32_t *)dout[3], (int32_t *)dout[4]};
+    CHECK_OK(dopt_qp_ragged_solve(tu_ctx, &DP, NULL, &ds, &tape));
+    dopt_qp_grad_in dgi = {dg[0], dg[1], dg[2]};
+    dopt_qp_grad_out dgo_ = {dgo[0], dgo[1], dgo[2], dgo[3], dgo[4], dgo[5]};
+    CHECK_OK(dopt_qp_backward(tu_ctx, tape, &dgi, &dgo_));
+    for (int t = 0; t < 5; ++t) tu_host(hout[t], dout[t], olen[t]);
+    for (int t = 0; t < 6; ++t) tu_host(hgo[t], dgo[t], len[t] * es);
+    CHECK(rq_same(cpu.status, gpu.status, 4 * (size_t)B), "cuda: the CPU's statuses");
+    double tol = dt == DOPT_FLOAT64 ? 1e-6 : 1e-2, gtol = dt == DOPT_FLOAT64 ? 1e-5 : 5e-2, wx = 0, wg = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        if (cpu.status[i] != DOPT_SOLVED) continue;
+        double e = rq_rel_gap((size_t)r.n[i], (char *)gpu.x + es * r.on[i], (char *)cpu.x + es * r.on[i], es, NULL);
+        if (e > wx) wx = e;
+        e = rq_rel_gap((size_t)r.n[i], (char *)gpu.dp + es * r.on[i], (char *)cpu.dp + es * r.on[i], es, NULL);
+        if (e > wg) wg = e;
+        e = rq_rel_gap((size_t)r.m[i] * r.n[i], (char *)gpu.dG + es * r.oG[i], (char *)cpu.dG + es * r.oG[i], es, NULL);
+        if (e > wg) wg = e;
+    }
+    CHECK(wx <= tol && wg <= gtol, "cuda vs cpu: x %g (<= %g), gradients %g (<= %g)", wx, tol, wg, gtol);
+    dopt_qp_tape_destroy(tape);
+    for (int t = 0; t < 6; ++t) {
+        tu_dev_free(hin[t], din[t]);
+        tu_dev_free(hgo[t], dgo[t]);
+    }
+    for (int t = 0; t < 3; ++t) tu_dev_free(hg[t], dg[t]);
+    for (int t = 0; t < 5; ++t) tu_dev_free(hout[t], dout[t]);
+    dopt_context_destroy(host);
+    rq_out_free(&cpu);
+    rq_out_free(&gpu);
+    free(g.gx);
+    free(g.glam);
+    free(g.gnu);
+    rq_data_free(&d);
+    rq_free(&r);
+}
+
+/* Several host threads, each with its own context, solving and
+ * differentiating ragged batches at the same time: each gets what the
+ * same call gives alone (bitwise). */
+typedef struct {
+    const rq_batch *r;
+    const rq_data *d;
+    const rq_gin *g;
+    rq_out out;
+    int policy;
+    int ok;
+} rq_thread_job;
+
+static void *rq_thread_main(void *arg)
+{
+    rq_thread_job *j = (rq_thread_job *)arg;
+    dopt_context *ctx = NULL;
+    j->ok = dopt_context_create(&ctx, DOPT_BACKEND_CPU) == DOPT_OK &&
+            dopt_context_set_threads(ctx, 2) == DOPT_OK &&
+            dopt_context_set_ragged_policy(ctx, (dopt_ragged_policy)j->policy, 0.5) == DOPT_OK;
+    dopt_qp_ragged_problem P = rq_problem(j->r, j->d, DOPT_FLOAT64);
+    dopt_qp_solution s = rq_sol(&j->out);
+    dopt_qp_grad_out go = rq_gout(&j->out);
+    dopt_qp_grad_in gi = {j->g->gx, j->g->glam, j->g->gnu};
+    dopt_qp_tape *tape = NULL;
+    for (int rep = 0; rep < 3 && j->ok; ++rep)
+        j->ok = dopt_qp_ragged_solve(ctx, &P, NULL, &s, &tape) == DOPT_OK &&
+                dopt_qp_backward(ctx, tape, &gi, &go) == DOPT_OK;
+    dopt_qp_tape_destroy(tape);
+    dopt_context_destroy(ctx);
+    return NULL;
+}
+
+static void rq_check_concurrent(void)
+{
+    rq_batch r = rq_make(40, 10, 9, 0);
+    rq_data d = rq_data_of(&r, DOPT_FLOAT64);
+    rq_gin g = rq_gin_make(&r, DOPT_FLOAT64, 4);
+    enum { T = 4 };
+    rq_thread_job job[T];
+    pthread_t tid[T];
+    for (int t = 0; t < T; ++t) {
+        job[t].r = &r;
+        job[t].d = &d;
+        job[t].g = &g;
+        job[t].out = rq_out_alloc(&r, 8);
+        job[t].policy = t % 2 ? DOPT_RAGGED_PAD : DOPT_RAGGED_AUTO;
+        job[t].ok = 0;
+    }
+    for (int t = 0; t < T; ++t) CHECK(pthread_create(&tid[t], NULL, rq_thread_main, &job[t]) == 0, "thread %d", t);
+    for (int t = 0; t < T; ++t) pthread_join(tid[t], NULL);
+    for (int t = 0; t < T; ++t) CHECK(job[t].ok, "thread %d's calls succeeded", t);
+    rq_compare("concurrent AUTO contexts", &r, 8, &job[2].out, &job[0].out, 1);
+    rq_compare("concurrent PAD contexts", &r, 8, &job[3].out, &job[1].out, 1);
+    for (int t = 0; t < T; ++t) rq_out_free(&job[t].out);
+    free(g.gx);
+    free(g.glam);
+    free(g.gnu);
+    rq_data_free(&d);
+    rq_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    {
-        /* the CUDA backend may not take ragged batches (docs/QP.md) */
-        int32_t n1 = 1;
-        double p1 = 1, x1;
-        int32_t s1;
-        dopt_qp_ragged_problem P = {1, &n1, NULL, NULL, DOPT_FLOAT64, NULL, &p1, NULL, NULL, NULL, NULL};
-        dopt_qp_solution s = {&x1, NULL, NULL, &s1, NULL};
-        if (!tu_cuda() ? 0 : dopt_qp_ragged_solve(tu_ctx, &P, NULL, &s, NULL) == DOPT_ERR_UNSUPPORTED) {
-            printf("skipped: %s\n", dopt_context_last_error(tu_ctx));
-            dopt_context_destroy(tu_ctx);
-            return TEST_SKIP;
-        }
+    if (tu_cuda()) { /* device memory: the staged comparison with the CPU only */
+        rq_check_cuda_against_cpu(DOPT_FLOAT64);
+        rq_check_cuda_against_cpu(DOPT_FLOAT32);
+        return tu_finish("test_qp_ragged (cuda)");
     }
     rq_batch mixed = rq_make(60, 14, 1, 0);
     rq_batch lps = rq_make(20, 8, 2, 1);
@@ -474,7 +739,12 @@ int main(int argc, char **argv)
     rq_check_bitwise("LPs, Q NULL", &lps, DOPT_FLOAT64, 2);
     rq_check_bitwise("LPs, Q NULL", &lps, DOPT_FLOAT32, 2);
     rq_check_tape_reuse();
+    rq_check_pad_kernel();
+    rq_check_exact_classes(&mixed);
+    rq_check_padded_classes(DOPT_FLOAT64);
+    rq_check_padded_classes(DOPT_FLOAT32);
     rq_check_bad_input();
+    rq_check_concurrent();
     rq_check_stress();
     rq_free(&mixed);
     rq_free(&lps);

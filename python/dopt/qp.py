@@ -499,6 +499,9 @@ class _RaggedSpec:
 def _ragged_sizes(n, m, k, where, n_ptr=None, m_ptr=None, k_ptr=None):
     n = _ragged.resolve(n, n_ptr, "n", where)
     batch = n.shape[0]
+    if batch and int(n.min()) < 1:  # the library checks the upper limits
+        bad = int(np.argmax(n < 1))
+        raise ValueError(f"{where}: every instance needs n_i >= 1 variables; instance {bad} has n = {int(n[bad])}")
     m = _ragged.resolve(m, m_ptr, "m", where, batch, default_zero=True)
     k = _ragged.resolve(k, k_ptr, "k", where, batch, default_zero=True)
     return n, m, k
@@ -527,11 +530,18 @@ def solve_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m
     instance's row-major arrays in order (Q: sum n_i^2 values, p: sum n_i,
     G: sum m_i n_i, h: sum m_i, A: sum k_i n_i, b: sum k_i). Q = None: every
     instance is an LP; G, h (A, b) may be None or empty when every m_i
-    (k_i) is 0. Options, dtype and record as solve().
+    (k_i) is 0. Options, dtype and record as solve(). policy: how the
+    library groups the instances (dopt_context_set_ragged_policy, docs/QP.md
+    "Ragged batches"): None or "auto" (the backend's native path), "exact"
+    (classes of equal sizes) or "pad" (classes padded where the padded work
+    stays within max_pad_waste, default 0.25); on the CPU "exact" is bitwise
+    "auto" (with Q given) and "pad" agrees to the solver's tolerance.
 
     Returns RaggedResult(x, lam, nu, status, iters, tape) with x (sum n_i),
     lam (sum m_i), nu (sum k_i) concatenated in the same order, status and
-    iters (B,). Each instance's numbers are those of solving it alone."""
+    iters (B,). Each instance's numbers are those of solving it alone
+    (bitwise on the CPU; the CUDA backend solves padded size classes, equal
+    within the solver's tolerance)."""
     where = "qp.solve_ragged"
     n, m, k = _ragged_sizes(n, m, k, where, n_ptr, m_ptr, k_ptr)
     inputs = {"Q": _source(Q), "p": _source(p), "G": _source(G), "h": _source(h), "A": _source(A),

@@ -129,12 +129,25 @@ def test_qp_numpy_ptr_form_and_policies():
     via_ptr = nqp.solve_ragged(None, None, None, Q, p, G, h, A, b, n_ptr=ptr(n), m_ptr=ptr(m), k_ptr=ptr(k))
     for a, c in zip(base[:5], via_ptr[:5]):
         np.testing.assert_array_equal(a, c)
-    # the grouped policies solve padded / regrouped batches: equal to the solver's tolerance
-    # (the solutions are O(1); tol 1e-8 relative KKT residual bounds the difference well below 1e-6)
-    for policy in ("exact", "pad"):
-        r = nqp.solve_ragged(n, m, k, Q, p, G, h, A, b, policy=policy, max_pad_waste=0.9)
-        assert (r.status == SOLVED).all(), policy
-        np.testing.assert_allclose(r.x, base.x, atol=1e-6, err_msg=policy)
+    # size classes of equal sizes: bitwise the per-instance loop on the CPU (Q given)
+    exact = nqp.solve_ragged(n, m, k, Q, p, G, h, A, b, policy="exact")
+    for a, c in zip(base[:5], exact[:5]):
+        np.testing.assert_array_equal(a, c)
+    # padded classes: equal to the solver's tolerance (the solutions are O(1); a
+    # 1e-8 relative KKT residual bounds the difference well below 1e-6)
+    r = nqp.solve_ragged(n, m, k, Q, p, G, h, A, b, policy="pad", max_pad_waste=0.9, record=True)
+    assert (r.status == SOLVED).all()
+    np.testing.assert_allclose(r.x, base.x, atol=1e-6)
+    np.testing.assert_allclose(r.lam, base.lam, atol=1e-6)
+    # and the gradients (the tape of a padded solve), against the unpadded ones: a solution
+    # that differs by the solver's tolerance moves the O(1) gradients by at most that times the
+    # KKT systems' condition (~1e2 here); measured differences are ~1e-14, a padding error is O(1)
+    dx = np.random.default_rng(0).standard_normal(n.sum())
+    ref = nqp.backward(nqp.solve_ragged(n, m, k, Q, p, G, h, A, b, record=True).tape, dx)
+    got = nqp.backward(r.tape, dx)
+    for name in nqp.PARAMETERS:
+        assert got[name].shape == ref[name].shape, name
+        np.testing.assert_allclose(got[name], ref[name], atol=1e-5, err_msg=f"d{name}")
 
 
 def test_qp_lp_and_a_bad_instance_do_not_disturb_the_others():
@@ -167,6 +180,10 @@ def test_qp_numpy_bad_input():
         nqp.solve_ragged(n, m, k, Q.reshape(1, -1), p, G, h, A, b)
     with pytest.raises(ValueError, match="n must be >= 0; instance 1"):
         nqp.solve_ragged(np.array([5, -2, 7], np.int32), m, k, Q, p, G, h, A, b)
+    with pytest.raises(ValueError, match="instance 1 has n = 0"):
+        nqp.solve_ragged(np.array([5, 0, 7], np.int32), m, k, Q, p, G, h, A, b)
+    with pytest.raises(dopt.Error, match=r"n\[1\] = 5000"):  # the library's limit, named by the library
+        nqp.solve_ragged([1, 5000], None, None, None, np.ones(5001))
     with pytest.raises(ValueError, match="one entry per instance"):
         nqp.solve_ragged(n, m[:2], k, Q, p, G, h, A, b)
     with pytest.raises(ValueError, match="n_ptr must be non-decreasing"):
@@ -350,7 +367,7 @@ def test_torch_ilp_list_gradients_equal_the_uniform_layer(method):
         torch.testing.assert_close(ys[i], y, rtol=0, atol=0)
         (y * dys[i]).sum().backward()
         torch.testing.assert_close(leaves[i][0].grad, cl.grad, rtol=0, atol=0, msg=f"dc of instance {i}")
-        if method == "combopt" and has_rows:
+        if has_rows:  # dbb and identity: zeros, as the uniform layer
             torch.testing.assert_close(leaves[i][1].grad, Al.grad, rtol=0, atol=0, msg=f"dA of instance {i}")
             torch.testing.assert_close(leaves[i][2].grad, bl.grad, rtol=0, atol=0, msg=f"db of instance {i}")
 
@@ -712,3 +729,82 @@ def test_ilp_module_takes_lists_and_empty_batches_are_empty():
     assert r.x.shape == (0,) and r.status.shape == (0,)
     ri = nilp.solve_ragged([], None, np.zeros(0))
     assert ri.y.shape == (0,) and ri.status.shape == (0,)
+
+
+def test_torch_qp_ragged_compiles_with_fullgraph():
+    raw = mixed_qps(14, QP_SIZES[:5])
+    n, m, k, *flat = flat_numpy(raw)
+    nt, mt = torch.tensor(n), torch.tensor(m)
+    k_ptr = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(torch.tensor(k, dtype=torch.int64), 0)])
+
+    def fn(Q, p, G, h, A, b):
+        r = dt.qp_ragged(nt, mt, None, Q, p, G, h, A, b, k_ptr=k_ptr)
+        return (r.x ** 2).sum() + r.lam.sum() + (r.nu * r.nu).sum()
+
+    eager_in = [torch.tensor(a, requires_grad=True) for a in flat]
+    comp_in = [torch.tensor(a, requires_grad=True) for a in flat]
+    eager = fn(*eager_in)
+    eager.backward()
+    compiled = torch.compile(fn, fullgraph=True, backend="eager")(*comp_in)
+    compiled.backward()
+    # the compiled backward solves again: the solver is deterministic, so bitwise equal
+    torch.testing.assert_close(compiled, eager, rtol=0, atol=0)
+    for name, a, c in zip(nqp.PARAMETERS, eager_in, comp_in):
+        torch.testing.assert_close(c.grad, a.grad, rtol=0, atol=0, msg=f"d{name}")
+
+
+@pytest.mark.parametrize("method", ["combopt", "dbb"])
+def test_torch_ilp_ragged_compiles_with_fullgraph(method):
+    insts = mixed_ilps(15)
+    c = torch.cat([ci for ci, _, _ in insts])
+    A = torch.cat([Ai.reshape(-1) for _, Ai, _ in insts])
+    b = torch.cat([bi for _, _, bi in insts])
+    nt = torch.tensor([ci.shape[0] for ci, _, _ in insts])
+    mt = torch.tensor([Ai.shape[0] for _, Ai, _ in insts])
+    w = torch.randn(c.shape, generator=torch.Generator().manual_seed(1), dtype=F64)
+
+    def fn(c, A, b):
+        r = dt.ilp_ragged(nt, mt, c, A, b, lb=-1.0, ub=2.0, method=method, tau=0.3, lambd=3.0, return_status=True)
+        return (r.y * w).sum() + r.obj.sum()
+
+    eager_in = [t.clone().requires_grad_() for t in (c, A, b)]
+    comp_in = [t.clone().requires_grad_() for t in (c, A, b)]
+    eager = fn(*eager_in)
+    eager.backward()
+    compiled = torch.compile(fn, fullgraph=True, backend="eager")(*comp_in)
+    compiled.backward()
+    torch.testing.assert_close(compiled, eager, rtol=0, atol=0)
+    for name, a, cc in zip("cAb", eager_in, comp_in):
+        torch.testing.assert_close(cc.grad, a.grad, rtol=0, atol=0, msg=f"d{name}")
+
+
+def test_qp_many_mixed_instances_with_infeasible_and_invalid_ones():
+    # 3000 small instances; every 17th infeasible (x_0 <= -1 and -x_0 <= -1), every 23rd
+    # with a NaN cost: they get their statuses, the others the numbers of a batch without them
+    g = np.random.default_rng(30)
+    B = 3000
+    sizes = [(int(s), int(s), int(s) // 3) for s in g.integers(1, 7, B)]
+    insts = [planted_qp(g, n, m, k, min(m, max(0, n - k - 1), 2)) for n, m, k in sizes]
+    bad = {}
+    for i in range(0, B, 17):
+        Q, p, G, h, A, b = insts[i]
+        n = p.shape[0]
+        G2 = np.vstack([G, np.eye(1, n), -np.eye(1, n)])
+        insts[i] = (Q, p, G2, np.concatenate([h, [-1.0, -1.0]]), A, b)
+        bad[i] = int(dopt.InstanceStatus.PRIMAL_INFEASIBLE)
+    for i in range(0, B, 23):
+        if i in bad:
+            continue
+        Q, p, G, h, A, b = insts[i]
+        insts[i] = (Q, np.full_like(p, np.nan), G, h, A, b)
+        bad[i] = int(dopt.InstanceStatus.INVALID_DATA)
+    n, m, k, *flat = flat_numpy(insts)
+    r = nqp.solve_ragged(n, m, k, *flat)
+    for i, status in bad.items():
+        assert r.status[i] == status, i
+    good = [i for i in range(B) if i not in bad]
+    assert (r.status[good] == SOLVED).all()
+    ng, mg, kg, *flat_g = flat_numpy([insts[i] for i in good])
+    rg = nqp.solve_ragged(ng, mg, kg, *flat_g)
+    keep = np.repeat(np.isin(np.arange(B), good), n)
+    np.testing.assert_array_equal(r.x[keep], rg.x)

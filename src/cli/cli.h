@@ -12,6 +12,9 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 int cli_qp(int argc, char **argv);
+/* dopt qp solve --ragged IN.npz (cli_qp_ragged.c); out NULL = IN's folder/out.npz */
+int cli_qp_ragged(const char *in, const char *out, const char *dxf, const char *dlamf, const char *dnuf,
+                  dopt_backend backend, int threads, int max_iter, double tol, int quiet);
 int cli_bench(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 
@@ -92,5 +95,6 @@ int cli_bench_ilp(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 int cli_milp(int argc, char **argv);
 int cli_bench_milp(int argc, char **argv);
+int cli_bench_ilp_ragged(int argc, char **argv); /* bench/bench_ilp_ragged.c */
 
 #endif

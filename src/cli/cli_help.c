@@ -39,13 +39,21 @@ static const char top_usage[] =
 
 static const char qp_solve_usage[] =
     "usage: dopt qp solve DIR [options]\n"
+    "       dopt qp solve --ragged IN.npz [--out OUT.npz] [--dx DX.npy] [options]\n"
     "  Solves min 1/2 x'Qx + p'x s.t. Gx <= h, Ax = b for a batch read from DIR/Q.npy (B,n,n)|(n,n),\n"
     "  p.npy (B,n)|(n), optional G.npy (B,m,n)|(m,n) with h.npy (B,m)|(m), optional A.npy (B,k,n)|(k,n)\n"
     "  with b.npy (B,k)|(k) (an array without B is shared; float64 when any input is). Writes x.npy (B,n),\n"
     "  lam.npy (B,m), nu.npy (B,k), status.npy (B) int32, iters.npy (B) int32; with --dx also dQ.npy,\n"
     "  dp.npy, dG.npy, dh.npy, dA.npy, db.npy shaped like their inputs.\n"
+    "  With --ragged, instances of different sizes: IN.npz holds int32 n, m, k (B) and Q, p, G, h, A, b,\n"
+    "  every instance's row-major arrays concatenated in order (Q sum n_i^2 values, p sum n_i, G sum m_i*n_i,\n"
+    "  h sum m_i, A sum k_i*n_i, b sum k_i; one float dtype). Writes OUT.npz with x (sum n_i), lam (sum m_i),\n"
+    "  nu (sum k_i), status and iters (B) int32; with --dx DX.npy (sum n_i) also dQ, dp, dG, dh, dA, db in the\n"
+    "  input layout (--dlam (sum m_i), --dnu (sum k_i) likewise).\n"
     "options:\n"
-    "  --out OUTDIR        where the outputs go (default: DIR)\n"
+    "  --ragged IN.npz     a ragged batch from one archive instead of DIR (default: none)\n"
+    "  --out OUTDIR        where the outputs go (default: DIR; with --ragged the file OUT.npz,\n"
+    "                      default IN's folder/out.npz)\n"
     "  --backend B         cpu, cuda or auto (default: cpu)\n"
     "  --threads N         CPU worker threads, 0 = all processors (default: 0)\n"
     "  --tol EPS           convergence tolerance in (0, 1] (default: 1e-8 float64, 1e-4 float32)\n"
@@ -75,18 +83,25 @@ static const char bern_usage[] =
 
 static const char ilp_solve_usage[] =
     "usage: dopt ilp solve DIR [options]\n"
+    "       dopt ilp solve --ragged IN.npz [--out OUT.npz] [options]\n"
     "  Exact small ILPs (n <= 256, m <= 256) read from DIR/c.npy (B,n)|(n), A.npy (B,m,n)|(m,n),\n"
     "  b.npy (B,m)|(m), optional lb.npy, ub.npy (B,n)|(n) (default 0 and 1). Writes y.npy (B,n), obj.npy (B),\n"
     "  bound.npy (B), status.npy (B) int32 (0 optimal, 1 infeasible, 3 node or time limit, 4 numerical,\n"
     "  5 invalid data), nodes.npy (B) int64; with --dy also dA.npy, db.npy, dc.npy shaped like A, b, c\n"
     "  (perturbed: also y_eps.npy).\n"
+    "  Ragged batch (instances of different sizes): IN.npz holds int32 n, m (B) and, in one float dtype,\n"
+    "  c (sum n_i), A (sum m_i*n_i), b (sum m_i), optional lb, ub (sum n_i): each instance's row-major\n"
+    "  arrays one after another. OUT.npz gets y (sum n_i), obj, bound, status (B, int32), nodes (B, int64)\n"
+    "  and with --dy DY.npy (sum n_i) dA, db, dc in the input layout (perturbed: also y_eps).\n"
     "options:\n"
-    "  --out OUTDIR        where the outputs go (default: DIR)\n"
+    "  --ragged IN.npz     read a ragged batch from IN.npz instead of DIR (default: off)\n"
+    "  --out OUT           where the outputs go: OUTDIR (default: DIR); with --ragged the file OUT.npz\n"
+    "                      (default: IN's folder/out.npz)\n"
     "  --backend B         cpu, cuda or auto (default: cpu)\n"
     "  --threads N         CPU worker threads, 0 = all processors (default: 0)\n"
     "  --node-limit K      LP relaxations per instance >= 1 (default: 1000000)\n"
     "  --time-limit S      wall-clock seconds for the whole call, 0 = none (default: 0)\n"
-    "  --dy FILE           dL/dy (B,n): also run the backward pass (default: forward only)\n"
+    "  --dy FILE           dL/dy (B,n), ragged (sum n_i): also run the backward pass (default: forward only)\n"
     "  --method M          combopt, dbb, perturbed or identity, needs --dy (default: combopt)\n"
     "  --tau T             combopt soft-min temperature >= 0 (default: 0.5)\n"
     "  --lambda L          dbb interpolation > 0 (default: 10)\n"
@@ -207,12 +222,13 @@ static const char milp_info_usage[] =
     "  -h, --help          this help\n";
 
 static const char bench_usage[] =
-    "usage: dopt bench qp|bern|bern-train|diffusion|milp [options]\n"
+    "usage: dopt bench qp|bern|bern-train|diffusion|milp|ilp-ragged [options]\n"
     "  dopt bench qp          QP forward and forward+backward throughput over a grid of B and n\n"
     "  dopt bench bern        Bernoulli surrogate throughput (sampling + penalty + gradient)\n"
     "  dopt bench bern-train  DiffILO-style training on set cover and independent set, per estimator\n"
     "  dopt bench diffusion   guided DDPM step throughput against the memory bandwidth\n"
     "  dopt bench milp        predict-and-search against the full MILP (needs Cbc)\n"
+    "  dopt bench ilp-ragged  a mixed-size ILP batch: one ragged call against per-size, padded, one-by-one\n"
     "Run 'dopt bench SUBCOMMAND --help' for the options and their defaults.\n";
 
 static const char bench_qp_usage[] =
@@ -277,6 +293,22 @@ static const char bench_milp_usage[] =
     "  --family F          only sc, ca, cfl or mis (default: all four)\n"
     "  -h, --help          this help\n";
 
+static const char bench_ilp_ragged_usage[] =
+    "usage: dopt bench ilp-ragged [options]\n"
+    "  A mixed-size ILP batch (n log-uniform in [min-n, max-n], m = n/2 knapsack rows, binary) solved by one\n"
+    "  dopt_ilp_ragged_solve call, (a) as uniform batches per size back to back, (b) padded to the largest\n"
+    "  size, (c) one instance at a time; instances/s, mean nodes, objectives checked against the ragged call\n"
+    "  (exit 1 on a difference); prints a markdown table. CPU backend.\n"
+    "options:\n"
+    "  --batch B           instances, 1..10000000 (default: 10000)\n"
+    "  --min-n N           smallest n, 1..256 (default: 4)\n"
+    "  --max-n N           largest n, 1..256 (default: 32)\n"
+    "  --threads N         CPU worker threads, 0 = all processors (default: 0)\n"
+    "  --repeat R          repetitions, the best is reported, 1..1000 (default: 1)\n"
+    "  --seed S            instance seed >= 0 (default: 1)\n"
+    "  --quick             at most 1000 instances, one repetition (default: off)\n"
+    "  -h, --help          this help\n";
+
 static const char demo_usage[] =
     "usage: dopt demo [options]\n"
     "       dopt demo combopt [options]   (see 'dopt demo combopt --help')\n"
@@ -318,6 +350,7 @@ static const cli_usage_entry entries[] = {
     {"bench", "bern-train", bench_bern_train_usage},
     {"bench", "diffusion", bench_diffusion_usage},
     {"bench", "milp", bench_milp_usage},
+    {"bench", "ilp-ragged", bench_ilp_ragged_usage},
     {"demo", NULL, demo_usage},
     {"demo", "combopt", demo_combopt_usage},
 };

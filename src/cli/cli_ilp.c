@@ -1,5 +1,7 @@
-/* dopt ilp solve DIR: exact small ILPs and their gradients from .npy files.
- * File names, shapes, dtypes and status codes are a contract (README.md). */
+/* dopt ilp solve DIR: exact small ILPs and their gradients from .npy files
+ * (and the option parsing of the ragged form, `--ragged IN.npz`, which
+ * cli_ilp_ragged.c runs). File names, shapes, dtypes and status codes are a
+ * contract (README.md; the ragged keys: the ragged-batch issue, docs/ILP.md). */
 #define _POSIX_C_SOURCE 200809L /* sysconf in cli_layer_input.h */
 #include <math.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_ilp.h"
 #include "cli_layer_input.h"
 #include "cli_output.h" /* output paths checked before the work */
 
@@ -45,15 +48,6 @@ static int batched(const dopt_npy *a, const char *path, int tail_ndim, const int
     return per;
 }
 
-typedef struct {
-    const char *dir, *outdir, *dy_path;
-    dopt_backend backend;
-    long long threads, node_limit, samples, seed;
-    double time_limit, tau, lambda, epsilon;
-    dopt_ilp_method method;
-    int has_method, quiet;
-} ilp_args;
-
 static int parse_args(int argc, char **argv, ilp_args *o)
 {
     memset(o, 0, sizeof *o);
@@ -64,6 +58,7 @@ static int parse_args(int argc, char **argv, ilp_args *o)
 #define VAL() (v = cli_value(argc, argv, &i))
         if (!strcmp(a, "--out")) { if (!(o->outdir = cli_value(argc, argv, &i))) return 0; }
         else if (!strcmp(a, "--dy")) { if (!(o->dy_path = cli_value(argc, argv, &i))) return 0; }
+        else if (!strcmp(a, "--ragged")) { if (!(o->ragged = cli_value(argc, argv, &i))) return 0; }
         else if (!strcmp(a, "--method")) {
             if (!VAL() || !parse_method(v, &o->method)) return 0;
             o->has_method = 1;
@@ -90,12 +85,16 @@ static int parse_args(int argc, char **argv, ilp_args *o)
         }
 #undef VAL
     }
-    if (!o->dir) return 0;
+    if (o->ragged && o->dir) {
+        fprintf(stderr, "dopt: give either DIR or --ragged IN.npz, not both\n");
+        return 0;
+    }
+    if (!o->dir && !o->ragged) return 0;
     if (o->has_method && !o->dy_path) {
         fprintf(stderr, "dopt: --method needs --dy FILE (the incoming gradient dL/dy)\n");
         return 0;
     }
-    if (!o->outdir) o->outdir = o->dir;
+    if (!o->outdir && !o->ragged) o->outdir = o->dir;
     return 1;
 }
 
@@ -112,6 +111,7 @@ int cli_ilp(int argc, char **argv)
         cli_usage(stderr, "ilp", "solve");
         return CLI_USAGE;
     }
+    if (o.ragged) return cli_ilp_ragged(&o);
     static const char *names[IN_COUNT] = {"c", "A", "b", "lb", "ub", "dy"};
     dopt_npy in[IN_COUNT];
     void *host[IN_COUNT] = {0}, *dev[IN_COUNT] = {0}, *outs_dev[8] = {0}, *outs_host[8] = {0};

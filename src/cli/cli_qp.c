@@ -79,7 +79,7 @@ int cli_qp(int argc, char **argv)
         cli_usage(stderr, "qp", "solve");
         return CLI_USAGE;
     }
-    const char *dir = NULL, *outdir = NULL, *dxf = NULL, *dlamf = NULL, *dnuf = NULL;
+    const char *dir = NULL, *outdir = NULL, *dxf = NULL, *dlamf = NULL, *dnuf = NULL, *ragged = NULL;
     dopt_backend backend = DOPT_BACKEND_CPU;
     long long threads = 0, max_iter = 0;
     double tol = 0;
@@ -87,6 +87,7 @@ int cli_qp(int argc, char **argv)
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--out")) { if (!(outdir = cli_value(argc, argv, &i))) return CLI_USAGE; }
+        else if (!strcmp(a, "--ragged")) { if (!(ragged = cli_value(argc, argv, &i))) return CLI_USAGE; }
         else if (!strcmp(a, "--dx")) { if (!(dxf = cli_value(argc, argv, &i))) return CLI_USAGE; }
         else if (!strcmp(a, "--dlam")) { if (!(dlamf = cli_value(argc, argv, &i))) return CLI_USAGE; }
         else if (!strcmp(a, "--dnu")) { if (!(dnuf = cli_value(argc, argv, &i))) return CLI_USAGE; }
@@ -110,15 +111,18 @@ int cli_qp(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (!dir) {
+    if (ragged && dir) return cli_usage_error("qp", "solve", "give either DIR or --ragged IN.npz, not both");
+    if (!dir && !ragged) {
         cli_usage(stderr, "qp", "solve");
         return CLI_USAGE;
     }
-    if (!outdir) outdir = dir;
     if ((dlamf || dnuf) && !dxf) {
         fprintf(stderr, "dopt: --dlam/--dnu need --dx (the gradient with respect to x)\n");
         return CLI_USAGE;
     }
+    if (ragged)
+        return cli_qp_ragged(ragged, outdir, dxf, dlamf, dnuf, backend, (int)threads, (int)max_iter, tol, quiet);
+    if (!outdir) outdir = dir;
 
     qp_input in[6];
     memset(in, 0, sizeof in);

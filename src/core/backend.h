@@ -29,6 +29,10 @@ struct dopt_qp_ragged_layout;
 typedef dopt_status dopt_qp_ragged_solve_entry(dopt_context *ctx, const dopt_qp_ragged_problem *prob,
                                                const struct dopt_qp_ragged_layout *plan, const dopt_qp_options *opt,
                                                dopt_qp_solution *sol, dopt_qp_tape *tape);
+/* One pad-and-gather or scatter between a ragged batch and a size class's
+ * uniform batch (struct dopt_qp_ragged_move, src/layers/qp_ragged.h). */
+struct dopt_qp_ragged_move;
+typedef dopt_status dopt_qp_ragged_move_entry(dopt_context *ctx, const struct dopt_qp_ragged_move *mv);
 typedef dopt_status dopt_bern_eval_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                                          const dopt_bern_options *o, dopt_bern_result *res);
 typedef dopt_status dopt_bern_round_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
@@ -97,6 +101,7 @@ typedef struct dopt_backend_ops {
     dopt_qp_backward_entry *qp_backward;
     dopt_qp_ragged_solve_entry *qp_ragged_solve;
     dopt_qp_backward_entry *qp_ragged_backward; /* a tape with tape->ragged set */
+    dopt_qp_ragged_move_entry *qp_ragged_move;  /* the grouped path's pad and scatter */
     dopt_bern_eval_entry *bern_eval;
     dopt_bern_round_entry *bern_round;
     dopt_diffusion_step_entry *diffusion_step;
@@ -137,6 +142,7 @@ dopt_qp_solve_entry dopt_qp_solve_cpu;
 dopt_qp_backward_entry dopt_qp_backward_cpu;
 dopt_qp_ragged_solve_entry dopt_qp_ragged_solve_cpu;
 dopt_qp_backward_entry dopt_qp_ragged_backward_cpu;
+dopt_qp_ragged_move_entry dopt_qp_ragged_move_cpu;
 dopt_bern_eval_entry dopt_bern_eval_cpu;
 dopt_bern_round_entry dopt_bern_round_cpu;
 dopt_bern_eval_blocks_entry dopt_bern_eval_blocks_cpu;
@@ -157,6 +163,7 @@ dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
 #ifdef DOPT_HAVE_CUDA
 dopt_qp_solve_entry dopt_qp_solve_cuda;
 dopt_qp_backward_entry dopt_qp_backward_cuda;
+dopt_qp_ragged_move_entry dopt_qp_ragged_move_cuda;
 dopt_bern_eval_entry dopt_bern_eval_cuda;
 dopt_bern_round_entry dopt_bern_round_cuda;
 dopt_diffusion_step_entry dopt_diffusion_step_cuda;
@@ -166,6 +173,12 @@ dopt_diffusion_candidates_entry dopt_diffusion_candidates_cuda;
 dopt_ilp_solve_entry dopt_ilp_solve_cuda;
 dopt_ilp_grad_entry dopt_ilp_grad_cuda;
 dopt_ilp_reduce_entry dopt_ilp_reduce_cuda;
+dopt_bern_eval_blocks_entry dopt_bern_eval_blocks_cuda;
+dopt_bern_round_blocks_entry dopt_bern_round_blocks_cuda;
+dopt_diffusion_step_blocks_entry dopt_diffusion_step_blocks_cuda;
+dopt_diffusion_noise_blocks_entry dopt_diffusion_noise_blocks_cuda;
+dopt_srg_target_blocks_entry dopt_srg_target_blocks_cuda;
+dopt_diffusion_candidates_blocks_entry dopt_diffusion_candidates_blocks_cuda;
 /* cuda_runtime.cu: device discovery and the context's library handles */
 int dopt_cuda_device_count(void);
 void dopt_cuda_context_release(dopt_context *ctx);

@@ -146,6 +146,7 @@ struct dopt_qp_tape {
      * into the plan; prob then holds only batch and dtype */
     struct dopt_qp_ragged_layout *ragged;
     dopt_qp_ragged_problem rprob;
+    struct dopt_qp_ragged_groups *groups; /* its size classes when solved grouped, else NULL */
 };
 
 /* Makes *buf hold at least `bytes` (host memory; the CPU backend's tape

@@ -57,6 +57,7 @@ const dopt_backend_ops dopt_cpu_backend_ops = {
     .qp_backward = dopt_qp_backward_cpu,
     .qp_ragged_solve = dopt_qp_ragged_solve_cpu,
     .qp_ragged_backward = dopt_qp_ragged_backward_cpu,
+    .qp_ragged_move = dopt_qp_ragged_move_cpu,
     .bern_eval = dopt_bern_eval_cpu,
     .bern_round = dopt_bern_round_cpu,
     .diffusion_step = dopt_diffusion_step_cpu,

@@ -23,3 +23,10 @@ dopt_status dopt_qp_ragged_backward_cpu(dopt_context *ctx, const dopt_qp_tape *T
     return T->rprob.dtype == DOPT_FLOAT64 ? qp_ragged_backward_cpu_d(ctx, T, gin, gout)
                                           : qp_ragged_backward_cpu_f(ctx, T, gin, gout);
 }
+
+dopt_status dopt_qp_ragged_move_cpu(dopt_context *ctx, const struct dopt_qp_ragged_move *mv)
+{
+    dopt_range_fn fn = mv->dtype == DOPT_FLOAT64 ? qp_ragged_move_range_d : qp_ragged_move_range_f;
+    dopt_parallel_for(ctx, dopt_worker_count(ctx->threads, mv->count, 16), mv->count, 16, fn, (void *)mv);
+    return DOPT_OK;
+}

@@ -128,3 +128,34 @@ static dopt_status DFN(qp_ragged_backward_cpu)(dopt_context *ctx, const dopt_qp_
 }
 
 #undef QP_RAGGED_GRAIN
+
+/* ---- the grouped path's pad and scatter, one task per class slot ---- */
+static void DFN(qp_ragged_move_range)(void *arg, int64_t c0, int64_t c1, int worker)
+{
+    (void)worker;
+    const dopt_qp_ragged_move *mv = (const dopt_qp_ragged_move *)arg;
+    DREAL *r[6], *c[6];
+    for (int t = 0; t < 6; ++t) {
+        r[t] = (DREAL *)mv->r[t];
+        c[t] = (DREAL *)mv->c[t];
+    }
+    for (int64_t s = c0; s < c1; ++s) {
+        int64_t i = mv->members[s];
+        switch (mv->what) {
+        case DOPT_QP_RAGGED_PAD_DATA:
+            DFN(qp_ragged_pad_data)(&mv->ix, r[0], r[1], r[2], r[3], r[4], r[5], i, mv->N, mv->M, mv->K, s, c[0],
+                                    c[1], c[2], c[3], c[4], c[5]);
+            break;
+        case DOPT_QP_RAGGED_PAD_GRAD_IN:
+            DFN(qp_ragged_pad_grad_in)(&mv->ix, r[0], r[1], r[2], i, mv->N, mv->M, mv->K, s, c[0], c[1], c[2]);
+            break;
+        case DOPT_QP_RAGGED_UNPAD_SOLUTION:
+            DFN(qp_ragged_unpad_solution)(&mv->ix, i, mv->N, mv->M, mv->K, s, c[0], c[1], c[2], mv->cstatus,
+                                          mv->citers, r[0], r[1], r[2], mv->rstatus, mv->riters);
+            break;
+        default:
+            DFN(qp_ragged_unpad_grads)(&mv->ix, i, mv->N, mv->M, mv->K, s, c[0], c[1], c[2], c[3], c[4], c[5], r[0],
+                                       r[1], r[2], r[3], r[4], r[5]);
+        }
+    }
+}

@@ -20,6 +20,7 @@
 #include "bern.h"
 #include "cuda_check.h"
 #include "cuda_segments.h"
+#include "ragged_cuda.cuh"
 
 #include <string.h>
 
@@ -58,4 +59,18 @@ extern "C" dopt_status dopt_bern_round_cuda(dopt_context *ctx, const dopt_bern_p
 {
     return P->dtype == DOPT_FLOAT64 ? bern_round_run_d(ctx, P, xhat, x, status)
                                     : bern_round_run_f(ctx, P, xhat, x, status);
+}
+
+extern "C" dopt_status dopt_bern_eval_blocks_cuda(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat,
+                                                  const dopt_bern_options *o, dopt_bern_result *res)
+{
+    return P->dtype == DOPT_FLOAT64 ? bern_blocks_run_d(ctx, P, xhat, o, res, NULL, NULL)
+                                    : bern_blocks_run_f(ctx, P, xhat, o, res, NULL, NULL);
+}
+
+extern "C" dopt_status dopt_bern_round_blocks_cuda(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat,
+                                                   void *x, int32_t *status)
+{
+    return P->dtype == DOPT_FLOAT64 ? bern_blocks_run_d(ctx, P, xhat, NULL, NULL, x, status)
+                                    : bern_blocks_run_f(ctx, P, xhat, NULL, NULL, x, status);
 }

@@ -1,24 +1,39 @@
 /* CUDA backend of the Bernoulli surrogate for one precision (DREAL, DFN),
  * included twice by bern_cuda.cu through both_precisions.h. Kernels call the
- * DFN(...) routines of kernels/bern.h; nothing here is per-precision by hand. */
+ * DFN(...) routines of kernels/bern.h; nothing here is per-precision by hand.
+ *
+ * Uniform and block (ragged) batches run the same kernels: instance i's
+ * variables start at bern_var0 (i * n, or var_ptr[i]), and its slices of
+ * the per-sample scratch are packed by bern_slice, which for a uniform
+ * batch is the old i * size layout. Per-variable arrays (xhat, xc, the
+ * gradient sums) have V = var_ptr[batch] (B * n) entries, the per-sample
+ * gradients V * K: the segmented sums over K samples are the same for both. */
+
+/* Sample k of instance i's scratch: x, r, g (2 n_i + m_i values). */
+static __device__ DREAL *DFN(bern_sample_scratch)(const DFN(bern_batch) *bt, DREAL *scratch, int K, int64_t i, int k)
+{
+    int n = DFN(bern_nvar)(bt, i), m = DFN(bern_ncon)(bt, i);
+    return scratch + DFN(bern_slice)(bt, i, (size_t)2 * K, (size_t)K, 0) + (size_t)k * (size_t)(2 * n + m);
+}
 
 /* xhat and xc from the input (logits or probabilities), and each
  * instance's status. mark: n ints of scratch per instance (the duplicate
- * column check; taken from the per-sample scratch, not yet in use). */
-__global__ void DFN(bern_prepare_kernel)(DFN(bern_batch) bt, const DREAL *in, int logits, int64_t B, DREAL *xhat,
-                                         DREAL *xc, int32_t *status, DREAL *mark, size_t mark_stride)
+ * column check; its first sample's scratch, not yet in use). */
+__global__ void DFN(bern_prepare_kernel)(DFN(bern_batch) bt, const DREAL *in, int logits, int64_t B, int K,
+                                         DREAL *xhat, DREAL *xc, int32_t *status, DREAL *scratch)
 {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
-    DFN(bern_xhat_of)(in + i * bt.n, logits, bt.n, xhat + i * bt.n, xc + i * bt.n);
+    int64_t o = DFN(bern_var0)(&bt, i);
     DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
-    status[i] = DFN(bern_check)(&v, xhat + i * bt.n, logits, (int32_t *)(mark + i * mark_stride));
+    DFN(bern_xhat_of)(in + o, logits, v.n, xhat + o, xc + o);
+    status[i] = DFN(bern_check)(&v, xhat + o, logits, (int32_t *)DFN(bern_sample_scratch)(&bt, scratch, K, i, 0));
 }
 
 /* penalties only (REINFORCE's first pass) */
 __global__ void DFN(bern_penalty_kernel)(DFN(bern_batch) bt, const DREAL *xhat, const DREAL *xc,
                                          const int32_t *status, int K, uint64_t seed, int64_t B, DREAL *scratch,
-                                         size_t ssz, DREAL *phi)
+                                         DREAL *phi)
 {
     int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= B * K) return;
@@ -29,33 +44,36 @@ __global__ void DFN(bern_penalty_kernel)(DFN(bern_batch) bt, const DREAL *xhat, 
         return;
     }
     DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
-    DREAL *x = scratch + t * ssz, *r = x + bt.n;
-    DFN(bern_sample)(&v, xhat + i * bt.n, xc ? xc + i * bt.n : NULL, seed, (uint32_t)i, (uint32_t)k, x);
+    int64_t o = DFN(bern_var0)(&bt, i);
+    DREAL *x = DFN(bern_sample_scratch)(&bt, scratch, K, i, k), *r = x + v.n;
+    DFN(bern_sample)(&v, xhat + o, xc ? xc + o : NULL, seed, (uint32_t)i, (uint32_t)k, x);
     phi[t] = DFN(bern_activities)(&v, x, r);
 }
 
-/* one (instance, sample): penalty into phi[i*K + k], gradient into G[(i*n + j)*K + k] */
+/* one (instance, sample): penalty into phi[i*K + k], gradient into G[(var0 + j)*K + k] */
 __global__ void DFN(bern_sample_kernel)(DFN(bern_batch) bt, const DREAL *xhat, const DREAL *xc,
                                         const int32_t *status, int est, int K, uint64_t seed, int64_t B,
-                                        const double *phisum, DREAL *scratch, size_t ssz, DREAL *phi, DREAL *G)
+                                        const double *phisum, DREAL *scratch, DREAL *phi, DREAL *G)
 {
     int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= B * K) return;
     int64_t i = t / K;
-    int k = (int)(t % K), n = bt.n;
+    int k = (int)(t % K);
+    int64_t o = DFN(bern_var0)(&bt, i);
+    int n = DFN(bern_nvar)(&bt, i);
     if (status[i] != DOPT_INST_SOLVED) {
         phi[t] = 0;
-        for (int j = 0; j < n; ++j) G[(i * n + j) * K + k] = 0;
+        for (int j = 0; j < n; ++j) G[(o + j) * K + k] = 0;
         return;
     }
     DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
-    DREAL *x = scratch + t * ssz, *r = x + n, *g = r + bt.m;
+    DREAL *x = DFN(bern_sample_scratch)(&bt, scratch, K, i, k), *r = x + n, *g = r + v.m;
     DREAL base = 0;
     if (est == DOPT_BERN_REINFORCE) base = (DREAL)((phisum[i] - (double)phi[t]) / (K - 1));
-    DREAL p = DFN(bern_one_sample)(&v, xhat + i * n, xc ? xc + i * n : NULL, est, seed, (uint32_t)i, (uint32_t)k,
-                                   base, x, r, g);
+    DREAL p = DFN(bern_one_sample)(&v, xhat + o, xc ? xc + o : NULL, est, seed, (uint32_t)i, (uint32_t)k, base, x, r,
+                                   g);
     phi[t] = p;
-    for (int j = 0; j < n; ++j) G[(i * n + j) * K + k] = g[j];
+    for (int j = 0; j < n; ++j) G[(o + j) * K + k] = g[j];
 }
 
 __global__ void DFN(bern_finish_kernel)(DFN(bern_batch) bt, const DREAL *xhat, const DREAL *xc,
@@ -66,8 +84,9 @@ __global__ void DFN(bern_finish_kernel)(DFN(bern_batch) bt, const DREAL *xhat, c
 {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
-    int n = bt.n;
-    DREAL *g = grad + i * n, *gse = grad_se ? grad_se + i * n : NULL;
+    int64_t o = DFN(bern_var0)(&bt, i);
+    int n = DFN(bern_nvar)(&bt, i);
+    DREAL *g = grad + o, *gse = grad_se ? grad_se + o : NULL;
     if (status[i] != DOPT_INST_SOLVED) {
         loss[i] = (DREAL)NAN;
         if (loss_se) loss_se[i] = (DREAL)NAN;
@@ -78,59 +97,58 @@ __global__ void DFN(bern_finish_kernel)(DFN(bern_batch) bt, const DREAL *xhat, c
         return;
     }
     DFN(bern_view) v = DFN(bern_batch_view)(&bt, i);
-    const DREAL *xh = xhat + i * n;
-    loss[i] = DFN(bern_finish)(&v, xh, K, mu, ps[i], pq[i], gs + i * n, gq + i * n, g, loss_se ? loss_se + i : NULL,
-                               gse);
-    if (logits) DFN(bern_logit_chain)(xh, xc + i * n, n, g, gse);
+    const DREAL *xh = xhat + o;
+    loss[i] = DFN(bern_finish)(&v, xh, K, mu, ps[i], pq[i], gs + o, gq + o, g, loss_se ? loss_se + i : NULL, gse);
+    if (logits) DFN(bern_logit_chain)(xh, xc + o, n, g, gse);
 }
 
+/* work: bern_instance_work(n_i, m_i, 1) = 6 n_i + m_i + 1 values per instance */
 __global__ void DFN(bern_exact_kernel)(DFN(bern_batch) bt, const DREAL *in, int logits, DREAL mu, int64_t B,
-                                       DREAL *work, size_t wsz, DREAL *loss, DREAL *grad, DREAL *loss_se,
-                                       DREAL *grad_se, int32_t *status)
+                                       DREAL *work, DREAL *loss, DREAL *grad, DREAL *loss_se, DREAL *grad_se,
+                                       int32_t *status)
 {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
-    status[i] = DFN(bern_eval_instance)(&bt, in, DOPT_BERN_EXACT, 1, mu, 0, logits, i, work + i * wsz, loss, grad,
-                                        loss_se, grad_se);
+    status[i] = DFN(bern_eval_instance)(&bt, in, DOPT_BERN_EXACT, 1, mu, 0, logits, i,
+                                        work + DFN(bern_slice)(&bt, i, 6, 1, 1), loss, grad, loss_se, grad_se);
 }
 
-__global__ void DFN(bern_round_kernel)(DFN(bern_batch) bt, const DREAL *xhat, int64_t B, DREAL *work, size_t wsz,
-                                       DREAL *x, int32_t *status)
+/* work: n_i + m_i + 1 values per instance */
+__global__ void DFN(bern_round_kernel)(DFN(bern_batch) bt, const DREAL *xhat, int64_t B, DREAL *work, DREAL *x,
+                                       int32_t *status)
 {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
-    status[i] = DFN(bern_round_instance)(&bt, xhat, i, x, work + i * wsz);
+    status[i] = DFN(bern_round_instance)(&bt, xhat, i, x, work + DFN(bern_slice)(&bt, i, 1, 1, 1));
 }
 
-static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *in,
-                                      const dopt_bern_options *o, dopt_bern_result *res)
+/* A batch of B instances with V variables and M rows in all. */
+static dopt_status DFN(bern_eval_batch_run)(dopt_context *ctx, DFN(bern_batch) bt, int64_t B, int64_t V, int64_t M,
+                                            const void *in, const dopt_bern_options *o, dopt_bern_result *res)
 {
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
-    int64_t B = P->batch;
-    int n = P->n, m = P->m, K = o->samples;
-    DFN(bern_batch) bt = DFN(bern_batch_of)(P);
+    int K = o->samples;
     unsigned g1 = 1, gk = 1; /* set by bern_grid */
     DOPT_TRY(bern_grid(ctx, B, &g1));
     DREAL *scratch = NULL;
     dopt_scratch_plan plan;
     if (o->estimator == DOPT_BERN_EXACT) {
-        size_t wsz = DFN(bern_instance_work)(n, m, 1);
         dopt_scratch_plan_init(&plan, "bern eval (cuda)");
-        dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)B, sizeof(DREAL) * wsz);
+        dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)(6 * V + M + B), sizeof(DREAL));
         DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
         DFN(bern_exact_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, (DREAL)o->mu, B,
-                                                              scratch, wsz, (DREAL *)res->loss, (DREAL *)res->grad,
+                                                              scratch, (DREAL *)res->loss, (DREAL *)res->grad,
                                                               (DREAL *)res->loss_se, (DREAL *)res->grad_se,
                                                               res->status);
         DOPT_CU_LAUNCH(ctx);
         DOPT_CU(ctx, cudaStreamSynchronize(s));
         return DOPT_OK;
     }
-    int64_t BK = B * K, Bn = B * n;
+    int64_t BK = B * K; /* per-variable arrays: V entries; the gradient sums: V segments of K */
     DOPT_TRY(bern_grid(ctx, BK, &gk));
-    size_t ssz = (size_t)2 * n + m;
+    size_t sample_scratch = (size_t)K * (size_t)(2 * V + M); /* x, r, g of every sample */
 
-    /* segmented sums over samples: B segments of K (penalties), B*n of K
+    /* segmented sums over samples: B segments of K (penalties), V of K
      * (gradients); offsets and segment counts are 64-bit */
     typedef thrust::transform_iterator<bern_to_double_op, DREAL *> to_double_it;
     typedef thrust::transform_iterator<bern_square_op, DREAL *> square_double_it;
@@ -146,28 +164,30 @@ static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem
                                                  offK + 1, s));
     DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t2, square_double_it(phi, bern_square_op()), pq, B, offK,
                                                  offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t3, G, gs, Bn, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t4, square_it(G, bern_square_same_op()), gq, Bn, offK,
-                                                 offK + 1, s));
+    if (V > 0) { /* a block batch may have no variables at all: no gradient segments */
+        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t3, G, gs, V, offK, offK + 1, s));
+        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(NULL, t4, square_it(G, bern_square_same_op()), gq, V, offK,
+                                                     offK + 1, s));
+    }
     size_t tmax = t1 > t2 ? t1 : t2;
     tmax = tmax > t3 ? tmax : t3;
     tmax = tmax > t4 ? tmax : t4;
     void *tmp = NULL;
     dopt_scratch_plan_init(&plan, "bern eval (cuda)");
-    dopt_scratch_plan_add(&plan, (void **)&xhat, (size_t)Bn, sizeof(DREAL));
-    dopt_scratch_plan_add(&plan, (void **)&xc, (size_t)Bn, sizeof(DREAL));
-    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)BK, sizeof(DREAL) * ssz);
+    dopt_scratch_plan_add(&plan, (void **)&xhat, (size_t)V, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&xc, (size_t)V, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&scratch, sample_scratch ? sample_scratch : 1, sizeof(DREAL));
     dopt_scratch_plan_add(&plan, (void **)&phi, (size_t)BK, sizeof(DREAL));
-    dopt_scratch_plan_add(&plan, (void **)&G, (size_t)BK, sizeof(DREAL) * (size_t)n);
+    dopt_scratch_plan_add(&plan, (void **)&G, (size_t)(V * K), sizeof(DREAL));
     dopt_scratch_plan_add(&plan, (void **)&ps, (size_t)B, sizeof(double));
     dopt_scratch_plan_add(&plan, (void **)&pq, (size_t)B, sizeof(double));
-    dopt_scratch_plan_add(&plan, (void **)&gs, (size_t)Bn, sizeof(DREAL));
-    dopt_scratch_plan_add(&plan, (void **)&gq, (size_t)Bn, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&gs, (size_t)V, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&gq, (size_t)V, sizeof(DREAL));
     dopt_scratch_plan_add(&plan, &tmp, tmax ? tmax : 1, 1);
     DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     /* instance i's duplicate-column marks: its first sample's scratch (>= n values) */
-    DFN(bern_prepare_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, B, xhat, xc,
-                                                            res->status, scratch, (size_t)K * ssz);
+    DFN(bern_prepare_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)in, o->logits, B, K, xhat, xc,
+                                                            res->status, scratch);
     const DREAL *xcp = o->logits ? xc : NULL; /* probabilities: xc = 1 - xhat */
     DOPT_CU_LAUNCH(ctx);
 
@@ -176,17 +196,19 @@ static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem
     square_it Gsq(G, bern_square_same_op());
     if (o->estimator == DOPT_BERN_REINFORCE) {
         DFN(bern_penalty_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, xcp, res->status, K, o->seed, B, scratch,
-                                                                ssz, phi);
+                                                                phi);
         DOPT_CU_LAUNCH(ctx);
         DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t1, phid, ps, B, offK, offK + 1, s));
     }
     DFN(bern_sample_kernel)<<<gk, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, xcp, res->status, (int)o->estimator, K,
-                                                           o->seed, B, ps, scratch, ssz, phi, G);
+                                                           o->seed, B, ps, scratch, phi, G);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t1, phid, ps, B, offK, offK + 1, s));
     DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t2, phisq, pq, B, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t3, G, gs, Bn, offK, offK + 1, s));
-    DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t4, Gsq, gq, Bn, offK, offK + 1, s));
+    if (V > 0) {
+        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t3, G, gs, V, offK, offK + 1, s));
+        DOPT_CU(ctx, cub::DeviceSegmentedReduce::Sum(tmp, t4, Gsq, gq, V, offK, offK + 1, s));
+    }
     DFN(bern_finish_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, xhat, xc, res->status, K, (DREAL)o->mu, o->logits,
                                                            B, ps, pq, gs, gq, (DREAL *)res->loss,
                                                            (DREAL *)res->grad, (DREAL *)res->loss_se,
@@ -196,21 +218,47 @@ static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem
     return DOPT_OK;
 }
 
-static dopt_status DFN(bern_round_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
-                                       int32_t *status)
+static dopt_status DFN(bern_eval_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *in,
+                                      const dopt_bern_options *o, dopt_bern_result *res)
+{
+    return DFN(bern_eval_batch_run)(ctx, DFN(bern_batch_of)(P), P->batch, P->batch * P->n, P->batch * P->m, in, o,
+                                    res);
+}
+
+static dopt_status DFN(bern_round_batch_run)(dopt_context *ctx, DFN(bern_batch) bt, int64_t B, int64_t V, int64_t M,
+                                             const void *xhat, void *x, int32_t *status)
 {
     cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
-    size_t wsz = (size_t)P->n + P->m + 1;
     unsigned g1 = 1;
-    DOPT_TRY(bern_grid(ctx, P->batch, &g1));
+    DOPT_TRY(bern_grid(ctx, B, &g1));
     DREAL *scratch = NULL;
     dopt_scratch_plan plan;
     dopt_scratch_plan_init(&plan, "bern round (cuda)");
-    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)P->batch, sizeof(DREAL) * wsz);
+    dopt_scratch_plan_add(&plan, (void **)&scratch, (size_t)(V + M + B), sizeof(DREAL));
     DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
-    DFN(bern_round_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(DFN(bern_batch_of)(P), (const DREAL *)xhat, P->batch,
-                                                          scratch, wsz, (DREAL *)x, status);
+    DFN(bern_round_kernel)<<<g1, DOPT_BERN_BLOCK, 0, s>>>(bt, (const DREAL *)xhat, B, scratch, (DREAL *)x, status);
     DOPT_CU_LAUNCH(ctx);
     DOPT_CU(ctx, cudaStreamSynchronize(s));
     return DOPT_OK;
+}
+
+static dopt_status DFN(bern_round_run)(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
+                                       int32_t *status)
+{
+    return DFN(bern_round_batch_run)(ctx, DFN(bern_batch_of)(P), P->batch, P->batch * P->n, P->batch * P->m, xhat,
+                                     x, status);
+}
+
+/* Block batches: the offsets checked and the totals read (one download). */
+static dopt_status DFN(bern_blocks_run)(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat,
+                                        const dopt_bern_options *o, dopt_bern_result *res, void *x, int32_t *status)
+{
+    dopt_ragged_totals tot;
+    DOPT_TRY(dopt_ragged_check_cuda(ctx, "bern blocks", P->var_ptr, P->con_ptr, P->batch, &tot));
+    if (tot.cons > 0 && !P->b)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "bern blocks: b is NULL but there are %lld rows",
+                         (long long)tot.cons);
+    DFN(bern_batch) bt = DFN(bern_batch_of_blocks)(P);
+    if (res) return DFN(bern_eval_batch_run)(ctx, bt, P->batch, tot.vars, tot.cons, xhat, o, res);
+    return DFN(bern_round_batch_run)(ctx, bt, P->batch, tot.vars, tot.cons, xhat, x, status);
 }

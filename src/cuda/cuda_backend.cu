@@ -217,6 +217,11 @@ static dopt_status qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, cons
     DOPT_ON_DEVICE(ctx, dopt_qp_backward_cuda(ctx, tape, gin, gout));
 }
 
+static dopt_status qp_ragged_move(dopt_context *ctx, const struct dopt_qp_ragged_move *mv)
+{
+    DOPT_ON_DEVICE(ctx, dopt_qp_ragged_move_cuda(ctx, mv));
+}
+
 static dopt_status bern_eval(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                              const dopt_bern_options *o, dopt_bern_result *res)
 {
@@ -271,6 +276,45 @@ static dopt_status ilp_reduce(dopt_context *ctx, const ilp_block *blk)
     DOPT_ON_DEVICE(ctx, dopt_ilp_reduce_cuda(ctx, blk));
 }
 
+static dopt_status bern_eval_blocks(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat,
+                                    const dopt_bern_options *o, dopt_bern_result *res)
+{
+    DOPT_ON_DEVICE(ctx, dopt_bern_eval_blocks_cuda(ctx, P, xhat, o, res));
+}
+
+static dopt_status bern_round_blocks(dopt_context *ctx, const dopt_bern_blocks *P, const void *xhat, void *x,
+                                     int32_t *status)
+{
+    DOPT_ON_DEVICE(ctx, dopt_bern_round_blocks_cuda(ctx, P, xhat, x, status));
+}
+
+static dopt_status diffusion_step_blocks(dopt_context *ctx, const dopt_diffusion_step_desc *st,
+                                         const dopt_diffusion_blocks *P, void *x, void *eps_hat,
+                                         const dopt_guidance *g)
+{
+    DOPT_ON_DEVICE(ctx, dopt_diffusion_step_blocks_cuda(ctx, st, P, x, eps_hat, g));
+}
+
+static dopt_status diffusion_noise_blocks(dopt_context *ctx, const dopt_diffusion_blocks *P, const void *x0,
+                                          double abar_t, uint64_t seed, uint32_t step, void *xt, void *eps)
+{
+    DOPT_ON_DEVICE(ctx, dopt_diffusion_noise_blocks_cuda(ctx, P, x0, abar_t, seed, step, xt, eps));
+}
+
+static dopt_status srg_target_blocks(dopt_context *ctx, const dopt_diffusion_blocks *P, const dopt_guidance *g,
+                                     const void *xt, const void *eps, double abar_t, int round, void *target)
+{
+    DOPT_ON_DEVICE(ctx, dopt_srg_target_blocks_cuda(ctx, P, g, xt, eps, abar_t, round, target));
+}
+
+static dopt_status diffusion_candidates_blocks(dopt_context *ctx, const dopt_diffusion_blocks *P, const void *x,
+                                               int round, double feas_tol, void *objective, void *violation,
+                                               int32_t *best, void *best_x)
+{
+    DOPT_ON_DEVICE(ctx, dopt_diffusion_candidates_blocks_cuda(ctx, P, x, round, feas_tol, objective, violation, best,
+                                                              best_x));
+}
+
 /* in the order of dopt_backend_ops (C++ has no out-of-order designators) */
 extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     "cuda",
@@ -287,8 +331,9 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     cuda_synchronize,
     qp_solve,
     qp_backward,
-    NULL, /* qp_ragged_solve: not yet on CUDA (docs/QP.md "Ragged batches") */
+    NULL, /* qp_ragged_solve: no native path yet; ragged batches run in size classes */
     NULL, /* qp_ragged_backward */
+    qp_ragged_move,
     bern_eval,
     bern_round,
     diffusion_step,
@@ -298,4 +343,10 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     ilp_solve,
     ilp_grad,
     ilp_reduce,
+    bern_eval_blocks,
+    bern_round_blocks,
+    diffusion_step_blocks,
+    diffusion_noise_blocks,
+    srg_target_blocks,
+    diffusion_candidates_blocks,
 };

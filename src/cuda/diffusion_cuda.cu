@@ -14,6 +14,7 @@
 #include "cuda_check.h"
 #include "cuda_segments.h"
 #include "diffusion.h"
+#include "ragged_cuda.cuh"
 
 #include <string.h>
 
@@ -58,4 +59,38 @@ extern "C" dopt_status dopt_diffusion_candidates_cuda(dopt_context *ctx, const d
     return guide->dtype == DOPT_FLOAT64
                ? diff_cand_run_d(ctx, guide, x, round, feas_tol, objective, violation, best, best_x)
                : diff_cand_run_f(ctx, guide, x, round, feas_tol, objective, violation, best, best_x);
+}
+
+extern "C" dopt_status dopt_diffusion_step_blocks_cuda(dopt_context *ctx, const dopt_diffusion_step_desc *st,
+                                                       const dopt_diffusion_blocks *P, void *x, void *eps_hat,
+                                                       const dopt_guidance *g)
+{
+    return P->dtype == DOPT_FLOAT64 ? diff_step_blocks_run_d(ctx, st, P, x, eps_hat, g)
+                                    : diff_step_blocks_run_f(ctx, st, P, x, eps_hat, g);
+}
+
+extern "C" dopt_status dopt_diffusion_noise_blocks_cuda(dopt_context *ctx, const dopt_diffusion_blocks *P,
+                                                        const void *x0, double abar_t, uint64_t seed, uint32_t step,
+                                                        void *xt, void *eps)
+{
+    return P->dtype == DOPT_FLOAT64 ? diff_noise_blocks_run_d(ctx, P, x0, abar_t, seed, step, xt, eps)
+                                    : diff_noise_blocks_run_f(ctx, P, x0, abar_t, seed, step, xt, eps);
+}
+
+extern "C" dopt_status dopt_srg_target_blocks_cuda(dopt_context *ctx, const dopt_diffusion_blocks *P,
+                                                   const dopt_guidance *g, const void *xt, const void *eps,
+                                                   double abar_t, int round, void *target)
+{
+    return P->dtype == DOPT_FLOAT64 ? diff_target_blocks_run_d(ctx, P, g, xt, eps, abar_t, round, target)
+                                    : diff_target_blocks_run_f(ctx, P, g, xt, eps, abar_t, round, target);
+}
+
+extern "C" dopt_status dopt_diffusion_candidates_blocks_cuda(dopt_context *ctx, const dopt_diffusion_blocks *P,
+                                                             const void *x, int round, double feas_tol,
+                                                             void *objective, void *violation, int32_t *best,
+                                                             void *best_x)
+{
+    return P->dtype == DOPT_FLOAT64
+               ? diff_cand_blocks_run_d(ctx, P, x, round, feas_tol, objective, violation, best, best_x)
+               : diff_cand_blocks_run_f(ctx, P, x, round, feas_tol, objective, violation, best, best_x);
 }

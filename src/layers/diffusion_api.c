@@ -151,7 +151,7 @@ static dopt_status check_blocks(dopt_context *ctx, const dopt_diffusion_blocks *
     if (p->batch < 0 || p->samples < 1)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: need batch >= 0 and samples >= 1 (got %lld, %d)", what,
                          (long long)p->batch, p->samples);
-    if (p->batch * (int64_t)p->samples > 0xFFFFFFFFll)
+    if (p->batch > 0xFFFFFFFFll / p->samples) /* batch * samples, without overflowing */
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
                          "%s: batch * samples above 2^32 (the noise's row counter is 32-bit)", what);
     if (p->batch > 0 && !p->var_ptr) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: var_ptr is required", what);

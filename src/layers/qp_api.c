@@ -86,6 +86,10 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         tape->device = ctx->cuda_device;
         tape->prob = *prob;
         tape->opt = o;
+        if (tape->groups) {
+            dopt_qp_ragged_groups_free(tape->groups, tape->ops, tape->device);
+            tape->groups = NULL;
+        }
         if (tape->ragged) { /* a ragged call's tape, refilled by a uniform one */
             dopt_qp_ragged_layout_free(tape->ragged);
             free(tape->ragged);
@@ -115,6 +119,7 @@ dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const 
                          "qp backward: the tape was recorded on another backend or device (%s, device %d)",
                          tape->ops->name, tape->device);
     if (tape->prob.batch == 0) return DOPT_OK;
+    if (tape->groups) return dopt_qp_ragged_group_backward(ctx, tape, gin, gout);
     if (tape->ragged) return DOPT_CALL(ctx, qp_ragged_backward, tape, gin, gout);
     return DOPT_CALL(ctx, qp_backward, tape, gin, gout);
 }
@@ -126,6 +131,7 @@ void dopt_qp_tape_destroy(dopt_qp_tape *tape)
     void *bufs[] = {tape->work, tape->x, tape->lam, tape->nu, tape->status, tape->adjoint};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         if (bufs[i]) tape->ops->free(tape->device, bufs[i]);
+    dopt_qp_ragged_groups_free(tape->groups, tape->ops, tape->device);
     if (tape->ragged) dopt_qp_ragged_layout_free(tape->ragged);
     free(tape->ragged);
     free(tape);

@@ -1,6 +1,5 @@
 /* Ragged QP batches, host side: the plan of a call (sizes checked, offsets
- * by prefix sums, the largest-first order), the public entry, and the
- * scheduling policy. The backends solve each instance with the uniform
+ * by prefix sums, the largest-first order) and the public entry. The backends solve each instance with the uniform
  * per-instance code at its offsets (kernels/qp_batch_impl.h). */
 #include "qp_ragged.h"
 
@@ -106,6 +105,7 @@ dopt_status dopt_qp_ragged_layout_build(dopt_context *ctx, const dopt_qp_ragged_
     DOPT_TRY(dopt_ragged_order_by_cost(ctx, B, cost, order));
 
     L->batch = B;
+    L->bytes = bytes;
     L->has_Q = P->Q != NULL;
     L->index.n = n;
     L->index.m = m;
@@ -192,6 +192,10 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
         dopt_qp_tape_destroy(reuse); /* as for the uniform layer: *tape_out is NULL on failure */
         return st;
     }
+    if (tape && tape->groups) { /* the classes of an earlier grouped call */
+        dopt_qp_ragged_groups_free(tape->groups, tape->ops, tape->device);
+        tape->groups = NULL;
+    }
     if (tape) {
         tape->ops = ctx->ops;
         tape->device = ctx->cuda_device;
@@ -205,7 +209,14 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
         tape->ragged = L;
         tape->opt = o;
     }
-    if (L->batch > 0) st = DOPT_CALL(ctx, qp_ragged_solve, prob, L, &o, sol, tape);
+    if (L->batch > 0) {
+        if (ctx->ragged_policy == DOPT_RAGGED_AUTO && ctx->ops->qp_ragged_solve)
+            st = ctx->ops->qp_ragged_solve(ctx, prob, L, &o, sol, tape);
+        else if (ctx->ragged_policy == DOPT_RAGGED_AUTO && !ctx->ops->qp_ragged_move)
+            st = dopt_unsupported(ctx, "qp_ragged_solve");
+        else
+            st = dopt_qp_ragged_group_solve(ctx, prob, L, &o, sol, tape);
+    }
     if (L == &local) dopt_qp_ragged_layout_free(L);
     if (st != DOPT_OK) {
         dopt_qp_tape_destroy(tape);

@@ -9,6 +9,9 @@
 #include "internal.h"
 #include "qp_ipm.h" /* dopt_qp_ragged_index */
 
+struct dopt_backend_ops;
+struct dopt_qp_ragged_groups;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,6 +25,7 @@ typedef struct dopt_qp_ragged_layout {
     size_t max_work;  /* elements: the largest qp_work_size of one instance */
     int64_t total_n, total_m, total_k; /* lengths of x, lam, nu */
     void *block;      /* one allocation behind everything above */
+    size_t bytes;     /* its bytes in use */
     size_t cap_block; /* its bytes: a tape refilled in place reuses it */
 } dopt_qp_ragged_layout;
 
@@ -35,6 +39,50 @@ void dopt_qp_ragged_layout_free(dopt_qp_ragged_layout *L);
  * iteration a Cholesky of n x n (n^3/3), forming G'WG and the equality
  * block ((m + k) n^2), and the triangular solves (n^2). */
 double dopt_qp_ragged_cost(int32_t n, int32_t m, int32_t k);
+
+
+/* ---- size classes (qp_ragged_group.c): the grouped path ----
+ * One data movement between a ragged batch and one class's uniform batch,
+ * run by a backend (one task or thread per slot) with the kernels/ pad and
+ * unpad functions. Every pointer is backend memory (the index too). */
+enum {
+    DOPT_QP_RAGGED_PAD_DATA = 0,     /* r = Q p G h A b  -> c = class Q p G h A b */
+    DOPT_QP_RAGGED_PAD_GRAD_IN = 1,  /* r = gx glam gnu  -> c = class gx glam gnu */
+    DOPT_QP_RAGGED_UNPAD_SOLUTION = 2, /* c = class x lam nu (+status, iters) -> r = x lam nu */
+    DOPT_QP_RAGGED_UNPAD_GRADS = 3   /* c = class dQ dp dG dh dA db -> r = dQ dp dG dh dA db */
+};
+typedef struct dopt_qp_ragged_move {
+    int what; /* DOPT_QP_RAGGED_* */
+    dopt_dtype dtype;
+    dopt_qp_ragged_index ix;
+    const int64_t *members; /* the class's instances, one per slot */
+    int64_t count;
+    int32_t N, M, K;
+    void *r[6];
+    void *c[6];
+    int32_t *rstatus, *riters;
+    const int32_t *cstatus, *citers;
+} dopt_qp_ragged_move;
+
+/* The scheduling policy of a context (dopt_context_set_ragged_policy). */
+typedef struct {
+    int policy;
+    double max_pad_waste;
+} dopt_qp_ragged_policy;
+
+/* Grouped solve and backward (qp_ragged_group.c), used when the policy asks
+ * for classes or the backend has no native ragged entry. The solve records
+ * its classes in tape->groups when tape != NULL. */
+dopt_status dopt_qp_ragged_group_solve(dopt_context *ctx, const dopt_qp_ragged_problem *P,
+                                       const dopt_qp_ragged_layout *L, const dopt_qp_options *o,
+                                       dopt_qp_solution *sol, dopt_qp_tape *tape);
+dopt_status dopt_qp_ragged_group_backward(dopt_context *ctx, const dopt_qp_tape *tape, const dopt_qp_grad_in *gin,
+                                          dopt_qp_grad_out *gout);
+/* Number of classes and of padded slots (instances whose sizes are below
+ * their class's) in a tape recorded by the grouped path (tests). */
+void dopt_qp_ragged_group_stats(const dopt_qp_tape *tape, int64_t *classes, int64_t *padded);
+/* Frees a tape's classes (their buffers through the recording table). */
+void dopt_qp_ragged_groups_free(struct dopt_qp_ragged_groups *g, const struct dopt_backend_ops *ops, int device);
 
 #ifdef __cplusplus
 }

@@ -844,6 +844,11 @@ class _ILPRaggedFn(torch.autograd.Function):
                                      tau=o["tau"], lambd=o["lambd"], node_limit=o["node_limit"],
                                      time_limit=o["time_limit"], dtype=dt, wanted=wanted)
             dA, db, dc = g.get("A"), g.get("b"), g["c"]
+        # dbb and identity: dA = db = 0, as the uniform layer gives
+        if dA is None and A is not None:
+            dA = torch.zeros_like(A, dtype=dt)
+        if db is None and b is not None:
+            db = torch.zeros_like(b, dtype=dt)
         if dobj is not None:  # obj = c'y per instance: dobj/dc = y
             dc = dc + _ragged.expand_per_instance(dobj.to(dt), n) * y.to(dt)
         return (None, None, None, _grad_like(dc, c), _grad_like(dA, A), _grad_like(db, b), None, None)
@@ -886,8 +891,6 @@ def _flat_bound(x, name, ref, who):
     return float(x.item()) if x.dim() == 0 else x
 
 
-# host size vectors and ctypes calls: a graph break under torch.compile, by design
-@torch.compiler.disable
 def ilp_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=None, method="combopt",
                sense="min", tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=None, node_limit=None,
                time_limit=None, return_status=False):
@@ -902,7 +905,25 @@ def ilp_ragged(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=N
     (sum n_i), or ILPResult(y, obj (B,), status (B,)); gradients in the
     inputs' layouts, each instance's equal to solving it alone. "perturbed"
     returns y_eps (sum n_i) with the uniform layer's noise per instance index
-    (seed as dopt.torch.ilp) and a gradient for c."""
+    (seed as dopt.torch.ilp) and a gradient for c.
+
+    Under torch.compile, combopt, dbb and identity are the custom operators
+    dopt::ilp_ragged / dopt::ilp_ragged_backward (sizes or ptr as integer
+    tensors; fullgraph=True works); perturbed runs as a graph break."""
+    if torch.compiler.is_compiling() and method != "perturbed":
+        return _ilp_ragged_compiled(n, m, c, A, b, lb, ub, n_ptr, m_ptr, method, sense, tau, lambd, node_limit,
+                                    time_limit, return_status)
+    return _ilp_ragged_eager(n, m, c, A, b, lb, ub, n_ptr=n_ptr, m_ptr=m_ptr, method=method, sense=sense, tau=tau,
+                             lambd=lambd, epsilon=epsilon, samples=samples, seed=seed, node_limit=node_limit,
+                             time_limit=time_limit, return_status=return_status)
+
+
+# host size vectors and ctypes calls: a graph break under torch.compile, by design
+@torch.compiler.disable
+def _ilp_ragged_eager(n, m, c, A=None, b=None, lb=None, ub=None, *, n_ptr=None, m_ptr=None, method="combopt",
+               sense="min", tau=0.5, lambd=10.0, epsilon=1.0, samples=10, seed=None, node_limit=None,
+               time_limit=None, return_status=False):
+
     who = "dopt.torch.ilp_ragged"
     _check_c(c, who)
     if c.dim() != 1:
@@ -1004,3 +1025,119 @@ def _ilp_list(who, c, A, b, lb, ub, *, return_status, **options):
                      bounds["ub"], return_status=True, **options)
     ys = _ragged.split(res.y, n)
     return ILPResult(ys, res.obj, res.status) if return_status else ys
+
+
+# ---- the compiled ragged path: custom operators on size tensors ---------------------
+
+def _size_tensor(value, ptr, name, who, batch=None):
+    if value is not None and ptr is not None:
+        raise ValueError(f"{who}: give {name} either as sizes or as {name}_ptr offsets, not both")
+    if ptr is not None:
+        value = torch.as_tensor(ptr)
+        value = value[1:] - value[:-1]
+    elif value is None:
+        if batch is None:
+            raise ValueError(f"{who}: the sizes {name} are required (or {name}_ptr)")
+        return torch.zeros(batch, dtype=torch.int32)
+    return torch.as_tensor(value).to(device="cpu", dtype=torch.int32)
+
+
+def _host_sizes(t):
+    return np.ascontiguousarray(t.cpu().numpy(), dtype=np.int32)
+
+
+def _compiled_bound(x, c):
+    if x is None or isinstance(x, torch.Tensor) and x.dim() == 1:
+        return x
+    return torch.full(c.shape, float(x), dtype=torch.float64, device=c.device)
+
+
+def _ilp_ragged_compiled(n, m, c, A, b, lb, ub, n_ptr, m_ptr, method, sense, tau, lambd, node_limit, time_limit,
+                         return_status):
+    who = "dopt.torch.ilp_ragged"
+    _check_c(c, who)
+    if method not in _METHODS:
+        raise ValueError(f"{who}: method must be one of {sorted(_METHODS)}; got {method!r}")
+    if sense not in ("min", "max"):
+        raise ValueError(f"{who}: sense must be 'min' or 'max'; got {sense!r}")
+    node_limit, time_limit = _check_limits(node_limit, time_limit, who)
+    nt = _size_tensor(n, n_ptr, "n", who)
+    mt = _size_tensor(m, m_ptr, "m", who, nt.shape[0])
+    sign = -1.0 if sense == "max" else 1.0
+    cmin = c if sign > 0 else -c
+    lb, ub = _compiled_bound(lb, c), _compiled_bound(ub, c)
+    y, obj, status = torch.ops.dopt.ilp_ragged(nt, mt, cmin, A, b, lb, ub, _METHODS[method], float(tau),
+                                               float(lambd), node_limit, time_limit)
+    y = y.to(c.dtype)
+    return ILPResult(y, (sign * obj).to(c.dtype), status) if return_status else y
+
+
+@torch.library.custom_op("dopt::ilp_ragged", mutates_args=())
+def _ilp_ragged_op(n: Tensor, m: Tensor, c: Tensor, A: Optional[Tensor], b: Optional[Tensor], lb: Optional[Tensor],
+                   ub: Optional[Tensor], method: int, tau: float, lambd: float, node_limit: int, time_limit: float
+                   ) -> tuple[Tensor, Tensor, Tensor]:
+    # method, tau, lambd: for the backward (register_autograd sees the op's arguments)
+    r = _ilp.solve_ragged(_host_sizes(n), _host_sizes(m), c, A, b, lb, ub, node_limit=node_limit,
+                          time_limit=time_limit, dtype=_float_dtype(c, A, b))
+    return r.y, r.obj, r.status
+
+
+@_ilp_ragged_op.register_fake
+def _(n, m, c, A, b, lb, ub, method, tau, lambd, node_limit, time_limit):
+    dt = _float_dtype(c, A, b)
+    return (c.new_empty(c.shape, dtype=dt), c.new_empty(n.shape, dtype=dt), c.new_empty(n.shape, dtype=torch.int32))
+
+
+@torch.library.custom_op("dopt::ilp_ragged_backward", mutates_args=())
+def _ilp_ragged_backward_op(n: Tensor, m: Tensor, c: Tensor, A: Optional[Tensor], b: Optional[Tensor],
+                            lb: Optional[Tensor], ub: Optional[Tensor], y: Tensor, status: Tensor, dy: Tensor,
+                            method: int, tau: float, lambd: float, node_limit: int, time_limit: float
+                            ) -> tuple[Tensor, Tensor, Tensor]:
+    name = {v: k for k, v in _METHODS.items()}[method]
+    wanted = ("A", "b", "c") if method == _METHODS["combopt"] else ("c",)
+    dt = _float_dtype(c, A, b)
+    g = _ilp.backward_ragged(_host_sizes(n), _host_sizes(m), c, A, b, lb, ub, y=y, status=status, dy=dy,
+                             method=name, tau=tau, lambd=lambd, node_limit=node_limit, time_limit=time_limit,
+                             dtype=dt, wanted=wanted)
+    dA, db = g.get("A"), g.get("b")
+    if dA is None:
+        dA = torch.zeros_like(A, dtype=dt) if A is not None else c.new_empty((0,), dtype=dt)
+    if db is None:
+        db = torch.zeros_like(b, dtype=dt) if b is not None else c.new_empty((0,), dtype=dt)
+    return dA, db, g["c"]
+
+
+@_ilp_ragged_backward_op.register_fake
+def _(n, m, c, A, b, lb, ub, y, status, dy, method, tau, lambd, node_limit, time_limit):
+    dt = _float_dtype(c, A, b)
+    dA = torch.empty_like(A, dtype=dt) if A is not None else c.new_empty((0,), dtype=dt)
+    db = torch.empty_like(b, dtype=dt) if b is not None else c.new_empty((0,), dtype=dt)
+    return dA, db, torch.empty_like(c, dtype=dt)
+
+
+def _ilp_ragged_setup(ctx, inputs, output):
+    n, m, c, A, b, lb, ub, method, tau, lambd, node_limit, time_limit = inputs
+    y, obj, status = output
+    ctx.save_for_backward(n, m, c, A, b, lb, ub, y, status)
+    ctx.options = (method, tau, lambd, node_limit, time_limit)
+
+
+def _ilp_ragged_grad(ctx, dy, dobj, dstatus):
+    n, m, c, A, b, lb, ub, y, status = ctx.saved_tensors
+    method, tau, lambd, node_limit, time_limit = ctx.options
+    dt = _float_dtype(c, A, b)
+    if dy is None:
+        dA = None if A is None else torch.zeros_like(A, dtype=dt)
+        db = None if b is None else torch.zeros_like(b, dtype=dt)
+        dc = torch.zeros_like(c, dtype=dt)
+    else:
+        dA, db, dc = torch.ops.dopt.ilp_ragged_backward(n, m, c, A, b, lb, ub, y, status, dy, method, tau, lambd,
+                                                        node_limit, time_limit)
+    if dobj is not None:  # obj = c'y per instance: dobj/dc = y
+        per_var = torch.repeat_interleave(dobj, n.to(device=dobj.device, dtype=torch.int64), output_size=y.shape[0])
+        dc = dc + (per_var * y).to(dc.dtype)
+    return (None, None, _grad_like(dc, c), _grad_like(dA, A), _grad_like(db, b), None, None, None, None, None, None,
+            None)
+
+
+_ilp_ragged_op.register_autograd(_ilp_ragged_grad, setup_context=_ilp_ragged_setup)

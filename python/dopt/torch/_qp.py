@@ -394,8 +394,6 @@ def _run_ragged(where, sizes, flats, tol, tol_inf, max_iter, refine):
     return QPResult(res.x, res.lam, res.nu, res.status)
 
 
-# host size vectors and ctypes calls: a graph break under torch.compile, by design
-@torch.compiler.disable
 def qp_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m_ptr=None, k_ptr=None, tol=None,
               tol_inf=None, max_iter=None, refine=None):
     """The QP layer on a ragged batch in the concatenated (PyG-style) layout:
@@ -410,7 +408,19 @@ def qp_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m_pt
     concatenated in the same order, differentiable in the six inputs (their
     gradients in the same layouts). Each instance's solution is bitwise the
     one of solving it alone (same backend). Sizes given as CUDA tensors are
-    copied to the host (the library plans the batch there)."""
+    copied to the host (the library plans the batch there).
+
+    Under torch.compile the call is the custom operator dopt::qp_ragged_solve
+    (sizes or ptr offsets as integer tensors; output shapes follow from p's,
+    h's and b's, so fullgraph=True works); its backward solves again, as the
+    uniform layer's compiled path does."""
+    if torch.compiler.is_compiling():
+        return _qp_ragged_compiled(n, m, k, Q, p, G, h, A, b, n_ptr, m_ptr, k_ptr, tol, tol_inf, max_iter, refine)
+    return _qp_ragged_eager(n, m, k, Q, p, G, h, A, b, n_ptr, m_ptr, k_ptr, tol, tol_inf, max_iter, refine)
+
+
+@torch.compiler.disable
+def _qp_ragged_eager(n, m, k, Q, p, G, h, A, b, n_ptr, m_ptr, k_ptr, tol, tol_inf, max_iter, refine):
     where = "dopt.torch.qp_ragged"
     n = _ragged.host_sizes(n, n_ptr, "n", where)
     m = _ragged.host_sizes(m, m_ptr, "m", where, n.shape[0], default_zero=True)
@@ -429,6 +439,96 @@ def qp_ragged(n, m, k, Q, p, G=None, h=None, A=None, b=None, *, n_ptr=None, m_pt
     if flats["p"] is None:
         raise ValueError(f"{where}: p (the linear terms) is required")
     return _run_ragged(where, (n, m, k), flats, tol, tol_inf, max_iter, refine)
+
+
+# ---- the compiled path: custom operators on size tensors ----------------------------
+
+def _size_tensor(value, ptr, name, like, batch=None):
+    """Sizes as an int32 CPU tensor for the operators (traceable: ptr -> diff)."""
+    where = "dopt.torch.qp_ragged"
+    if value is not None and ptr is not None:
+        raise ValueError(f"{where}: give {name} either as sizes or as {name}_ptr offsets, not both")
+    if ptr is not None:
+        value = torch.as_tensor(ptr)
+        value = value[1:] - value[:-1]
+    elif value is None:
+        if batch is None:
+            raise ValueError(f"{where}: the sizes {name} are required (or {name}_ptr)")
+        return torch.zeros(batch, dtype=torch.int32)
+    return torch.as_tensor(value).to(device="cpu", dtype=torch.int32)
+
+
+def _qp_ragged_compiled(n, m, k, Q, p, G, h, A, b, n_ptr, m_ptr, k_ptr, tol, tol_inf, max_iter, refine):
+    opts = _options("dopt.torch.qp_ragged", tol, tol_inf, max_iter, refine)
+    nt = _size_tensor(n, n_ptr, "n", p)
+    mt = _size_tensor(m, m_ptr, "m", p, nt.shape[0])
+    kt = _size_tensor(k, k_ptr, "k", p, nt.shape[0])
+    return QPResult(*torch.ops.dopt.qp_ragged_solve(nt, mt, kt, Q, p, G, h, A, b, *opts))
+
+
+def _host(sizes):
+    return np.ascontiguousarray(sizes.cpu().numpy(), dtype=np.int32)
+
+
+@torch.library.custom_op("dopt::qp_ragged_solve", mutates_args=())
+def _qp_ragged_solve_op(n: torch.Tensor, m: torch.Tensor, k: torch.Tensor, Q: Optional[torch.Tensor], p: torch.Tensor,
+                        G: Optional[torch.Tensor], h: Optional[torch.Tensor], A: Optional[torch.Tensor],
+                        b: Optional[torch.Tensor], tol: float, tol_inf: float, max_iter: int,
+                        refine: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A ragged batch's solution (x, lam, nu, status); n, m, k int32 (B,)."""
+    res = _qp.solve_ragged(_host(n), _host(m), _host(k), Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf,
+                           max_iter=max_iter, refine=refine, dtype=p.dtype)
+    return res.x, res.lam, res.nu, res.status
+
+
+@_qp_ragged_solve_op.register_fake
+def _qp_ragged_solve_fake(n, m, k, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
+    lam = p.new_empty(h.shape) if h is not None else p.new_empty(0)
+    nu = p.new_empty(b.shape) if b is not None else p.new_empty(0)
+    return p.new_empty(p.shape), lam, nu, p.new_empty(n.shape, dtype=torch.int32)
+
+
+@torch.library.custom_op("dopt::qp_ragged_backward", mutates_args=())
+def _qp_ragged_backward_op(n: torch.Tensor, m: torch.Tensor, k: torch.Tensor, Q: Optional[torch.Tensor],
+                           p: torch.Tensor, G: Optional[torch.Tensor], h: Optional[torch.Tensor],
+                           A: Optional[torch.Tensor], b: Optional[torch.Tensor], dx: torch.Tensor,
+                           dlam: Optional[torch.Tensor], dnu: Optional[torch.Tensor], tol: float, tol_inf: float,
+                           max_iter: int, refine: int,
+                           wanted: list[bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                        torch.Tensor, torch.Tensor]:
+    """Gradients (dQ, dp, dG, dh, dA, db) in the concatenated layouts: solves
+    again with a tape (a tape cannot pass through an operator), then the
+    backward. Unwanted or absent inputs get an empty tensor."""
+    names = tuple(name for name, want in zip(_NAMES, wanted) if want)
+    res = _qp.solve_ragged(_host(n), _host(m), _host(k), Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf,
+                           max_iter=max_iter, refine=refine, dtype=p.dtype, record=True)
+    grads = _qp.backward(res.tape, dx, dlam, dnu, wanted=names) if names else {}
+    return tuple(grads[name] if grads.get(name) is not None else p.new_empty(0) for name in _NAMES)
+
+
+@_qp_ragged_backward_op.register_fake
+def _qp_ragged_backward_fake(n, m, k, Q, p, G, h, A, b, dx, dlam, dnu, tol, tol_inf, max_iter, refine, wanted):
+    return tuple(x.new_empty(x.shape) if (want and x is not None) else p.new_empty(0)
+                 for x, want in zip((Q, p, G, h, A, b), wanted))
+
+
+def _qp_ragged_setup(ctx, inputs, output):
+    n, m, k, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine = inputs
+    ctx.save_for_backward(n, m, k, Q, p, G, h, A, b)
+    ctx.opts = (tol, tol_inf, max_iter, refine)
+
+
+def _qp_ragged_grad(ctx, dx, dlam, dnu, _dstatus):
+    n, m, k, Q, p, G, h, A, b = ctx.saved_tensors
+    inputs = (Q, p, G, h, A, b)
+    wanted = [bool(need) and x is not None for need, x in zip(ctx.needs_input_grad[3:9], inputs)]
+    if dx is None:
+        dx = p.new_zeros(p.shape)
+    grads = torch.ops.dopt.qp_ragged_backward(n, m, k, Q, p, G, h, A, b, dx, dlam, dnu, *ctx.opts, wanted)
+    return (None, None, None, *(g if want else None for g, want in zip(grads, wanted)), None, None, None, None)
+
+
+_qp_ragged_solve_op.register_autograd(_qp_ragged_grad, setup_context=_qp_ragged_setup)
 
 
 def _prepare_lists(where, Q, p, G, h, A, b):

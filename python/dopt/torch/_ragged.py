@@ -58,13 +58,40 @@ class TensorChecker:
         return x
 
 
+def _flatten(parts):
+    # torch's C++ flatten-and-concatenate (what DistributedDataParallel uses for
+    # its buckets): one call instead of a reshape per tensor plus a cat
+    try:
+        return torch._utils._flatten_dense_tensors(parts)
+    except (AttributeError, RuntimeError, TypeError):  # pragma: no cover  (torch without it)
+        return torch.cat([t.reshape(-1) for t in parts])
+
+
+class _ConcatFlat(torch.autograd.Function):
+    """The tensors flattened and concatenated as ONE autograd node (a plain
+    torch.cat([t.reshape(-1) ...]) adds a reshape node per tensor, whose
+    backward costs more than the library's backward for small instances)."""
+
+    @staticmethod
+    def forward(ctx, *parts):
+        ctx.shapes = [t.shape for t in parts]
+        return _flatten(parts)
+
+    @staticmethod
+    def backward(ctx, grad):
+        pieces = torch.split(grad, [s.numel() for s in ctx.shapes])
+        return tuple(piece.view(shape) for piece, shape in zip(pieces, ctx.shapes))
+
+
 def concat(items):
     """The list's tensors flattened and concatenated (differentiable); None
     entries hold nothing. None for an all-None list."""
-    parts = [t.reshape(-1) for t in items if t is not None]
+    parts = [t for t in items if t is not None]
     if not parts:
         return None
-    return torch.cat(parts) if len(parts) > 1 else parts[0]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in parts):
+        return _ConcatFlat.apply(*parts)
+    return _flatten(parts)
 
 
 def split(flat, sizes, shapes=None):
