@@ -8,8 +8,15 @@ MILP, issue 14). docs/LEARN.md describes every feature and the network.
                                       block layout (var_ptr, con_ptr, one CSR)
     binary_batch(models, sense)       dopt.milp.to_binary_form of every model
                                       in the same block layout
+    select_instances(batch, idx)      a sub-batch, gathered without a loop
     BipartiteGCN                      Gasse et al.'s bipartite GCN in plain
                                       torch: one logit per variable (needs torch)
+    near_optimal_solutions(model, k)  k distinct near-optimal solutions per
+                                      instance from the solver (labels)
+    unsupervised                      the DiffILO-style pipeline: surrogate
+                                      loss of a block batch, train, predict,
+                                      round and repair, predict-and-search
+                                      (dopt.learn.unsupervised; needs torch)
 
 features and graph need numpy only; the network classes import torch when
 first used.
@@ -19,7 +26,8 @@ import importlib
 
 from .features import (CON_FEATURES, CON_LP_FEATURES, DEFAULT_TOL, EDGE_FEATURES, VAR_FEATURES, VAR_LP_FEATURES,
                        InstanceGraph, instance_graph)
-from .graph import BlockBatch, GraphBatch, batch_graphs, binary_batch, ptr_from_sizes
+from .graph import BlockBatch, GraphBatch, batch_graphs, binary_batch, ptr_from_sizes, select_instances
+from .labels import Solutions, near_optimal_solutions, no_good_row
 
 _TORCH_NAMES = ("BipartiteGCN", "BipartiteConv", "PreNorm", "graph_tensors", "split_logits")
 
@@ -29,11 +37,11 @@ def __getattr__(name):
     # batching work without it
     if name in _TORCH_NAMES:
         return getattr(importlib.import_module(".gnn", __name__), name)
-    if name == "gnn":
-        return importlib.import_module(".gnn", __name__)
+    if name in ("gnn", "unsupervised"):
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'dopt.learn' has no attribute {name!r}")
 
 
 __all__ = ["InstanceGraph", "instance_graph", "VAR_FEATURES", "VAR_LP_FEATURES", "CON_FEATURES", "CON_LP_FEATURES",
            "EDGE_FEATURES", "DEFAULT_TOL", "BlockBatch", "GraphBatch", "batch_graphs", "binary_batch",
-           "ptr_from_sizes", *_TORCH_NAMES]
+           "ptr_from_sizes", "select_instances", "Solutions", "near_optimal_solutions", "no_good_row", *_TORCH_NAMES]

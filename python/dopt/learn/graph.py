@@ -23,7 +23,7 @@ import numpy as np
 from .. import milp as _milp
 from .features import InstanceGraph, instance_graph
 
-__all__ = ["BlockBatch", "GraphBatch", "batch_graphs", "binary_batch", "ptr_from_sizes"]
+__all__ = ["BlockBatch", "GraphBatch", "batch_graphs", "binary_batch", "ptr_from_sizes", "select_instances"]
 
 
 def ptr_from_sizes(sizes):
@@ -263,3 +263,50 @@ def binary_batch(models, sense="le"):
         [f.values for f in forms], [f.b for f in forms], [f.c for f in forms])
     return BlockBatch(var_ptr=var_ptr, con_ptr=con_ptr, row_ptr=row_ptr, col_idx=col_idx, values=values, b=b, c=c,
                       sense="ge" if sense in ("ge", ">=") else "le")
+
+
+def _ranges(starts, lengths):
+    """The concatenation of range(starts[k], starts[k] + lengths[k]) for all k
+    (int64), without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(lengths) - lengths), lengths)
+    return offsets + np.arange(total, dtype=np.int64)
+
+
+def select_instances(batch, indices):
+    """The batch of instances `indices` (in that order; repeats allowed) of a
+    BlockBatch or GraphBatch (numpy arrays), as batch_graphs / binary_batch
+    of those instances would build it, with vectorized gathers only (no
+    loop over instances): build one batch of a whole data set once, then
+    draw mini-batches from it."""
+    batch = batch.numpy()
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    B = batch.batch_size
+    if idx.size and (idx.min() < -B or idx.max() >= B):
+        raise IndexError(f"learn: instance indices must be in [0, {B}); got {idx.min()}..{idx.max()}")
+    idx = np.where(idx < 0, idx + B, idx)
+    var_ptr, con_ptr = np.asarray(batch.var_ptr, np.int64), np.asarray(batch.con_ptr, np.int64)
+    row_ptr = np.asarray(batch.row_ptr, np.int64)
+    edge_ptr = row_ptr[con_ptr]
+    var_sizes, con_sizes, edge_sizes = (np.diff(p)[idx] for p in (var_ptr, con_ptr, edge_ptr))
+    var_take = _ranges(var_ptr[idx], var_sizes)
+    con_take = _ranges(con_ptr[idx], con_sizes)
+    edge_take = _ranges(edge_ptr[idx], edge_sizes)
+    new_var_ptr, new_con_ptr = ptr_from_sizes(var_sizes), ptr_from_sizes(con_sizes)
+    new_row_ptr = ptr_from_sizes(np.diff(row_ptr)[con_take])
+    # global column: local column (old global - old base) + new base
+    shift = np.repeat(new_var_ptr[:-1] - var_ptr[idx], edge_sizes)
+    col_idx = (np.asarray(batch.col_idx, np.int64)[edge_take] + shift).astype(np.int32)
+    common = dict(var_ptr=new_var_ptr, con_ptr=new_con_ptr, row_ptr=new_row_ptr, col_idx=col_idx,
+                  values=np.asarray(batch.values)[edge_take], b=np.asarray(batch.b)[con_take],
+                  c=np.asarray(batch.c)[var_take])
+    if not isinstance(batch, GraphBatch):
+        return replace(batch, **common)
+    edge_rows = np.repeat(np.arange(int(new_con_ptr[-1]), dtype=np.int64), np.diff(new_row_ptr))
+    return replace(batch, **common, var_features=batch.var_features[var_take],
+                   con_features=batch.con_features[con_take], edge_features=batch.edge_features[edge_take],
+                   edge_index=np.stack([edge_rows, col_idx.astype(np.int64)]), integer=batch.integer[var_take],
+                   binary=batch.binary[var_take],
+                   names=None if batch.names is None else [batch.names[int(i)] for i in idx])
+
