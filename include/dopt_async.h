@@ -28,7 +28,10 @@
  *    context belongs to it: other calls on that context (layer calls,
  *    settings, memory helpers) are refused with DOPT_ERR_INVALID_ARGUMENT
  *    and dopt_context_last_error says so, without disturbing the job. Further
- *    submits on the same context are allowed (queued). dopt_job_wait, _test,
+ *    submits on the same context are allowed (queued) from the thread that
+ *    uses the context: a context, submits included, belongs to one calling
+ *    thread at a time like every context (dopt_core.h); a job handle may be
+ *    waited on from any thread. dopt_job_wait, _test,
  *    _destroy and dopt_context_destroy are the calls to use meanwhile.
  *    (The check covers the QP and ILP calls, the context settings and the
  *    memory helpers; the other layers' calls are refused before their

@@ -811,6 +811,64 @@ static void test_memory_cap_ilp(void)
 /* ---- chunking, through a CPU table whose QP entry also takes per-instance
  * memory (as the CUDA entry's workspaces): the layer must split the batch,
  * and the results must be bitwise the unchunked ones */
+/* ragged QP under a host cap: the native path's tape and the padded classes
+ * are counted; a padded class too big for the cap runs in parts with the
+ * same results; what cannot fit is DOPT_ERR_OUT_OF_MEMORY naming the cap */
+static void count_parts(void *user, int level, const char *message)
+{
+    (void)level;
+    if (strstr(message, "in parts")) ++*(int *)user;
+}
+
+static void test_memory_cap_ragged(void)
+{
+    if (tu_cuda()) return; /* host arrays, a host cap */
+    enum { B = 24, NMAX = 40 };
+    int32_t n[B];
+    size_t nQ = 0, nx = 0;
+    for (int i = 0; i < B; ++i) n[i] = NMAX - (i % 4), nQ += (size_t)n[i] * n[i], nx += n[i];
+    double *Q = calloc(nQ, 8), *p = malloc(8 * nx), *x0 = malloc(8 * nx), *x1 = malloc(8 * nx);
+    int32_t st0[B], st1[B];
+    tu_seed(91);
+    for (size_t o = 0, i = 0; i < B; o += (size_t)n[i] * n[i], ++i)
+        for (int r = 0; r < n[i]; ++r) Q[o + (size_t)r * n[i] + r] = 1 + tu_unif();
+    for (size_t i = 0; i < nx; ++i) p[i] = tu_normal();
+    dopt_qp_ragged_problem P = {B, n, NULL, NULL, DOPT_FLOAT64, Q, p, NULL, NULL, NULL, NULL};
+    dopt_qp_solution S0 = {x0, NULL, NULL, st0, NULL}, S1 = {x1, NULL, NULL, st1, NULL};
+    dopt_context *ctx = NULL;
+    CHECK_OK(dopt_context_create(&ctx, DOPT_BACKEND_CPU));
+    CHECK_OK(dopt_context_set_ragged_policy(ctx, DOPT_RAGGED_PAD, 0.25));
+    CHECK_OK(dopt_qp_ragged_solve(ctx, &P, NULL, &S0, NULL)); /* no cap: the reference */
+    /* padded copies of about 24 * 40^2 * 8 = 300 KB in all; a 192 KB cap
+     * (the solve's own workspaces take about 85 KB of it) forces parts */
+    int parts = 0;
+    dopt_context_set_log(ctx, count_parts, &parts);
+    CHECK_OK(dopt_context_set_memory_limit(ctx, 192 << 10, 0));
+    dopt_status st = dopt_qp_ragged_solve(ctx, &P, NULL, &S1, NULL);
+    CHECK(st == DOPT_OK, "padded classes in parts under a cap: %s", dopt_context_last_error(ctx));
+    CHECK(parts > 0, "no class was split into parts");
+    CHECK(!memcmp(x0, x1, 8 * nx) && !memcmp(st0, st1, sizeof st0), "parts == one class, bitwise");
+    size_t host = 1, dev = 1;
+    CHECK_OK(dopt_context_memory_in_use(ctx, &host, &dev));
+    CHECK(host <= (192 << 10), "in use after the call: %zu", host);
+    /* a tape of the padded classes is kept: it must fit as a whole */
+    dopt_qp_tape *tape = NULL;
+    st = dopt_qp_ragged_solve(ctx, &P, NULL, &S1, &tape);
+    CHECK(st == DOPT_ERR_OUT_OF_MEMORY && strstr(dopt_context_last_error(ctx), "cap") && !tape,
+          "PAD with a tape over the cap: %s", dopt_context_last_error(ctx));
+    /* the native path: its tape is reserved against the cap */
+    CHECK_OK(dopt_context_set_ragged_policy(ctx, DOPT_RAGGED_AUTO, 0));
+    st = dopt_qp_ragged_solve(ctx, &P, NULL, &S1, &tape);
+    CHECK(st == DOPT_ERR_OUT_OF_MEMORY && strstr(dopt_context_last_error(ctx), "qp ragged tape") && !tape,
+          "native tape over the cap: %s", dopt_context_last_error(ctx));
+    CHECK_OK(dopt_context_set_memory_limit(ctx, 0, 0));
+    CHECK_OK(dopt_qp_ragged_solve(ctx, &P, NULL, &S1, &tape));
+    CHECK(tape && !memcmp(x0, x1, 8 * nx), "without the cap the tape is recorded");
+    dopt_qp_tape_destroy(tape);
+    dopt_context_destroy(ctx);
+    free(Q), free(p), free(x0), free(x1);
+}
+
 static dopt_backend_ops fake_ops;
 static size_t fake_reported, fake_taken; /* per instance: what the query says, what the solve takes */
 static int64_t fake_batches[4096];
@@ -930,6 +988,7 @@ int main(int argc, char **argv)
     test_memory_cap_arena();
     test_memory_cap_temporaries();
     test_memory_cap_ilp();
+    test_memory_cap_ragged();
     test_chunking();
     return tu_finish("test_async");
 }

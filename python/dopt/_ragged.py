@@ -82,12 +82,25 @@ def resolve(value, ptr, name, where, batch=None, default_zero=False):
 
 
 def total(*parts):
-    """sum over instances of the product of the given size vectors, as a
-    Python int (int64 arithmetic: no overflow for any int32 sizes)."""
-    prod = np.ones(parts[0].shape, np.int64)
+    """sum over instances of the product of the given size vectors, as an
+    exact Python int. int64 arithmetic whenever it cannot overflow (every
+    product below 2^62 and at most 2^31 instances), else Python integers:
+    sizes near 2^31 squared and summed exceed int64."""
+    largest = 1
     for p in parts:
-        prod = prod * p.astype(np.int64)
-    return int(prod.sum())
+        largest *= int(p.max()) if p.size else 0
+    if largest < (1 << 62) >> 31:
+        prod = np.ones(parts[0].shape, np.int64)
+        for p in parts:
+            prod = prod * p.astype(np.int64)
+        return int(prod.sum())
+    out = 0
+    for values in zip(*(p.tolist() for p in parts)):
+        term = 1
+        for v in values:
+            term *= v
+        out += term
+    return out
 
 
 def check_flat(x, expected, name, where, layout):

@@ -19,7 +19,6 @@ time limit, NaN prediction) are statuses in the result, never exceptions.
 """
 
 import ctypes
-import ctypes.util
 import math
 import os
 import sys
@@ -298,7 +297,10 @@ def _c_calloc(count, size):
         if sys.platform == "win32":
             raise NotImplementedError("milp: setting names is not supported on Windows (the C runtime that frees "
                                       "them is not reachable from ctypes)")
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        # the process's global calloc (dlsym(RTLD_DEFAULT)), the one libdopt's free() resolves to: an
+        # allocator interposed with LD_PRELOAD (jemalloc, AddressSanitizer) replaces both; libc's own
+        # calloc, looked up by the library's name, would not be the matching one then
+        libc = ctypes.CDLL(None)
         libc.calloc.restype = c_void_p
         libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
         _libc = libc

@@ -808,3 +808,17 @@ def test_qp_many_mixed_instances_with_infeasible_and_invalid_ones():
     rg = nqp.solve_ragged(ng, mg, kg, *flat_g)
     keep = np.repeat(np.isin(np.arange(B), good), n)
     np.testing.assert_array_equal(r.x[keep], rg.x)
+
+
+def test_torch_ilp_ragged_dtypes():
+    """A and b that are differentiated must share c's dtype (TypeError); fixed
+    (no grad) constraints of the other float dtype are data, solved in float64,
+    and y comes back in c's dtype."""
+    c = torch.tensor([-1.0, -2.0, -1.0, 3.0], dtype=torch.float32, requires_grad=True)
+    A = torch.tensor([1.0, 1.0, 1.0, 1.0], dtype=torch.float64)  # two instances of n = 2, m = 1
+    b = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    y = dt.ilp_ragged([2, 2], [1, 1], c, A, b)
+    assert y.dtype == torch.float32
+    assert torch.equal(y, torch.tensor([0.0, 1.0, 1.0, 0.0]))
+    with pytest.raises(TypeError, match="A is torch.float64 but c is torch.float32"):
+        dt.ilp_ragged([2, 2], [1, 1], c, A.clone().requires_grad_(), b)

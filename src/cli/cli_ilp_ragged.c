@@ -17,99 +17,11 @@
 #include "cli_ilp.h"
 #include "cli_layer_input.h"
 #include "cli_output.h"
-#include "dopt_npz.h"
+#include "cli_ragged_io.h"
 
 #define RAGGED_MAX_DIM 256 /* the layer's limit on n_i and m_i */
 
 enum { KEY_C, KEY_A, KEY_B, KEY_LB, KEY_UB, KEY_COUNT };
-
-/* "DIR-of-IN/out.npz" into buf. */
-static void default_out(char *buf, size_t size, const char *in)
-{
-    const char *slash = strrchr(in, '/');
-    if (!slash) snprintf(buf, size, "out.npz");
-    else snprintf(buf, size, "%.*s/out.npz", (int)(slash - in), in);
-}
-
-/* A size array: present, 1-D, an integer dtype (int32 is the format; other
- * integer types are read when every value is in range), length B (*B < 0:
- * this one sets it), values in [lo, RAGGED_MAX_DIM]. Copied into *out
- * (int32, malloc'd). 1 done, 0 failed (reported). */
-static int read_sizes(const dopt_npz *z, const char *in, const char *key, int32_t lo, int64_t *B, int32_t **out)
-{
-    const dopt_npy *a = dopt_npz_find(z, key);
-    if (!a) return fprintf(stderr, "dopt: %s has no array '%s' (a ragged ILP batch needs n, m, c, A, b)\n", in, key), 0;
-    if ((a->kind != 'i' && a->kind != 'u') || a->ndim != 1)
-        return fprintf(stderr, "dopt: %s: '%s' must be a 1-D int32 array (B,), got %s with %d dimension(s)\n", in, key,
-                       cli_layer_dtype_name(a), a->ndim),
-               0;
-    if (*B >= 0 && a->shape[0] != *B)
-        return fprintf(stderr, "dopt: %s: '%s' has %lld values but 'n' has %lld (one per instance)\n", in, key,
-                       (long long)a->shape[0], (long long)*B),
-               0;
-    *B = a->shape[0];
-    *out = (int32_t *)malloc(sizeof(int32_t) * (size_t)(*B + 1));
-    if (!*out) return fprintf(stderr, "dopt: out of memory reading '%s'\n", key), 0;
-    for (int64_t i = 0; i < *B; ++i) {
-        double v = cli_npy_value(a, (size_t)i);
-        if (!(v >= lo && v <= RAGGED_MAX_DIM))
-            return fprintf(stderr, "dopt: %s: '%s'[%lld] = %.0f; need %d <= %s <= %d\n", in, key, (long long)i, v, lo,
-                           key, RAGGED_MAX_DIM),
-                   0;
-        (*out)[i] = (int32_t)v;
-    }
-    return 1;
-}
-
-/* A concatenated float array: float32 or float64, the same dtype as the
- * others (*dt < 0: not fixed yet), 1-D with `want` values. NULL when absent
- * (*bad = 0: fine for an optional key) or bad (*bad = 1, reported). */
-static const dopt_npy *read_data(const dopt_npz *z, const char *in, const char *key, int required, int64_t want,
-                                 int *dt, int *bad)
-{
-    const dopt_npy *a = dopt_npz_find(z, key);
-    *bad = 0;
-    if (!a) {
-        if (required) {
-            fprintf(stderr, "dopt: %s has no array '%s' (a ragged ILP batch needs n, m, c, A, b)\n", in, key);
-            *bad = 1;
-        }
-        return NULL;
-    }
-    *bad = 1;
-    if (a->kind != 'f' || (a->itemsize != 4 && a->itemsize != 8))
-        return fprintf(stderr, "dopt: %s: '%s' must be float32 or float64, got %s\n", in, key, cli_layer_dtype_name(a)),
-               NULL;
-    int mine = a->itemsize == 8 ? DOPT_FLOAT64 : DOPT_FLOAT32;
-    if (*dt >= 0 && mine != *dt)
-        return fprintf(stderr, "dopt: %s: '%s' is %s but the arrays before it are %s (one float dtype for all)\n", in,
-                       key, mine == DOPT_FLOAT64 ? "float64" : "float32", *dt == DOPT_FLOAT64 ? "float64" : "float32"),
-               NULL;
-    *dt = mine;
-    if (a->ndim != 1 || (int64_t)a->count != want)
-        return fprintf(stderr,
-                       "dopt: %s: '%s' must be 1-D with %lld values (from the sizes n, m), has %lld value(s) in %d "
-                       "dimension(s)\n",
-                       in, key, (long long)want, (long long)a->count, a->ndim),
-               NULL;
-    *bad = 0;
-    return a;
-}
-
-/* --dy: a 1-D float array of `want` values, converted to dt (malloc'd). */
-static void *read_dy(const char *path, int64_t want, dopt_dtype dt)
-{
-    dopt_npy a;
-    if (!cli_npy_read(path, &a)) return NULL;
-    void *out = NULL;
-    if (a.ndim != 1 || (int64_t)a.count != want || a.kind != 'f')
-        fprintf(stderr, "dopt: %s (--dy) must be a 1-D float array of %lld values (the sum of n), got %s with %lld value(s)\n",
-                path, (long long)want, cli_layer_dtype_name(&a), (long long)a.count);
-    else
-        out = cli_to_real(&a, dt, path);
-    dopt_npy_free(&a);
-    return out;
-}
 
 /* Backend copies of the host arrays; NULL entries stay NULL. */
 static int stage_all(dopt_context *ctx, void *const *host, const size_t *bytes, void **dev, int count)
@@ -126,7 +38,7 @@ int cli_ilp_ragged(const ilp_args *o)
     const char *in = o->ragged;
     char out[4096];
     if (o->outdir) snprintf(out, sizeof out, "%s", o->outdir);
-    else default_out(out, sizeof out, in);
+    else cli_ragged_default_out(out, sizeof out, in);
     if (!cli_file_writable("ilp solve", "--out", out)) return CLI_FAIL;
 
     int rc = CLI_FAIL;
@@ -149,7 +61,10 @@ int cli_ilp_ragged(const ilp_args *o)
         goto done;
     }
     int64_t B = -1;
-    if (!read_sizes(&z, in, "n", 1, &B, &n) || !read_sizes(&z, in, "m", 0, &B, &m)) goto done;
+    static const char needs[] = "a ragged ILP batch needs n, m, c, A, b";
+    if (!cli_ragged_sizes(&z, in, "n", 1, RAGGED_MAX_DIM, needs, &B, &n) ||
+        !cli_ragged_sizes(&z, in, "m", 0, RAGGED_MAX_DIM, needs, &B, &m))
+        goto done;
     /* sizes are <= 256, so these sums cannot overflow */
     int64_t sum_n = 0, sum_mn = 0, sum_m = 0;
     for (int64_t i = 0; i < B; ++i) sum_n += n[i], sum_mn += (int64_t)m[i] * n[i], sum_m += m[i];
@@ -157,12 +72,12 @@ int cli_ilp_ragged(const ilp_args *o)
     int dt_i = -1, bad = 0;
     const dopt_npy *arr[KEY_COUNT] = {0};
     for (int k = 0; k < KEY_COUNT; ++k) {
-        arr[k] = read_data(&z, in, keys[k], k <= KEY_B, lens[k], &dt_i, &bad);
+        arr[k] = cli_ragged_data(&z, in, keys[k], k <= KEY_B, lens[k], needs, &dt_i, &bad);
         if (bad) goto done;
     }
     dopt_dtype dt = (dopt_dtype)dt_i;
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
-    if (o->dy_path && !(dy_host = read_dy(o->dy_path, sum_n, dt))) goto done;
+    if (o->dy_path && !(dy_host = cli_ragged_grad(o->dy_path, "--dy", sum_n, dt))) goto done;
     {
         /* host memory beyond the inputs: outputs, gradient rows, and the
          * perturbed method's K solutions per instance */

@@ -4,93 +4,14 @@
  * docs/QP.md "Ragged batches"): int32 n, m, k (B); Q, p, G, h, A, b the
  * concatenations of every instance's row-major arrays, one float dtype. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cli_output.h"
-#include "dopt_npz.h"
-
-/* "DIR-of-IN/out.npz" into buf. */
-static void default_out(char *buf, size_t size, const char *in)
-{
-    const char *slash = strrchr(in, '/');
-    if (!slash) snprintf(buf, size, "out.npz");
-    else snprintf(buf, size, "%.*s/out.npz", (int)(slash - in), in);
-}
-
-/* A size array: present, 1-D, an integer dtype (int32; int64 is taken when
- * every value fits), length B (B < 0: this one sets it). Values copied into
- * *out (int32, malloc'd). */
-static int read_sizes(const dopt_npz *z, const char *in, const char *key, int64_t *B, int32_t **out)
-{
-    const dopt_npy *a = dopt_npz_find(z, key);
-    if (!a) return fprintf(stderr, "dopt: %s has no array '%s' (the ragged format needs n, m, k, Q, p, G, h, A, b)\n", in, key), 0;
-    if (a->kind != 'i' || (a->itemsize != 4 && a->itemsize != 8))
-        return fprintf(stderr, "dopt: %s: '%s' must be int32 (got kind '%c', %d bytes)\n", in, key, a->kind,
-                       a->itemsize),
-               0;
-    if (a->ndim != 1) return fprintf(stderr, "dopt: %s: '%s' must be 1-D (B,), has %d dimensions\n", in, key, a->ndim), 0;
-    if (*B >= 0 && a->shape[0] != *B)
-        return fprintf(stderr, "dopt: %s: '%s' has length %lld but n has %lld\n", in, key, (long long)a->shape[0],
-                       (long long)*B),
-               0;
-    *B = a->shape[0];
-    *out = (int32_t *)malloc(sizeof(int32_t) * (size_t)(*B + 1));
-    if (!*out) return fprintf(stderr, "dopt: out of memory\n"), 0;
-    int32_t lo = key[0] == 'n' ? 1 : 0;
-    for (int64_t i = 0; i < *B; ++i) {
-        int64_t v = a->itemsize == 4 ? ((const int32_t *)a->data)[i] : ((const int64_t *)a->data)[i];
-        if (v < lo || v > 2147483647LL)
-            return fprintf(stderr, "dopt: %s: '%s'[%lld] = %lld; sizes must be %s\n", in, key, (long long)i,
-                           (long long)v, lo ? ">= 1" : ">= 0"),
-                   0;
-        (*out)[i] = (int32_t)v;
-    }
-    return 1;
-}
-
-/* A concatenated float array: present, float32 or float64 (the same as the
- * others: *dt < 0 means not fixed yet), `want` values. */
-static const dopt_npy *read_data(const dopt_npz *z, const char *in, const char *key, int64_t want, int *dt)
-{
-    const dopt_npy *a = dopt_npz_find(z, key);
-    if (!a)
-        return fprintf(stderr, "dopt: %s has no array '%s' (the ragged format needs n, m, k, Q, p, G, h, A, b)\n", in, key),
-               NULL;
-    if (a->kind != 'f' || (a->itemsize != 4 && a->itemsize != 8))
-        return fprintf(stderr, "dopt: %s: '%s' must be float32 or float64 (got kind '%c', %d bytes)\n", in, key,
-                       a->kind, a->itemsize),
-               NULL;
-    int mine = a->itemsize == 8 ? DOPT_FLOAT64 : DOPT_FLOAT32;
-    if (*dt >= 0 && mine != *dt)
-        return fprintf(stderr, "dopt: %s: '%s' is %s but the other arrays are %s (one float dtype for all)\n", in,
-                       key, mine == DOPT_FLOAT64 ? "float64" : "float32", *dt == DOPT_FLOAT64 ? "float64" : "float32"),
-               NULL;
-    *dt = mine;
-    if (a->ndim != 1 || (int64_t)a->count != want)
-        return fprintf(stderr, "dopt: %s: '%s' must be 1-D with %lld values (the sizes' sum), has %lld values in %d dimension(s)\n",
-                       in, key, (long long)want, (long long)a->count, a->ndim),
-               NULL;
-    return a;
-}
-
-/* An incoming gradient file: 1-D, `want` values of any float dtype,
- * converted to dt (malloc'd). */
-static void *read_grad(const char *path, const char *what, int64_t want, dopt_dtype dt)
-{
-    dopt_npy a;
-    if (!cli_npy_read(path, &a)) return NULL;
-    void *out = NULL;
-    if (a.ndim != 1 || (int64_t)a.count != want || a.kind != 'f')
-        fprintf(stderr, "dopt: %s (%s) must be a 1-D float array of %lld values (the sum of the sizes)\n", path, what,
-                (long long)want);
-    else
-        out = cli_to_real(&a, dt, path);
-    dopt_npy_free(&a);
-    return out;
-}
+#include "cli_ragged_io.h"
 
 int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const char *dlamf, const char *dnuf,
                   dopt_backend backend, int threads, int max_iter, double tol, int quiet, int policy,
@@ -98,7 +19,7 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
 {
     char out[4096];
     if (out_arg) snprintf(out, sizeof out, "%s", out_arg);
-    else default_out(out, sizeof out, in);
+    else cli_ragged_default_out(out, sizeof out, in);
     int rc = CLI_FAIL;
     dopt_npz z;
     memset(&z, 0, sizeof z);
@@ -122,7 +43,11 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
         goto done;
     }
     int64_t B = -1;
-    if (!read_sizes(&z, in, "n", &B, &n) || !read_sizes(&z, in, "m", &B, &m) || !read_sizes(&z, in, "k", &B, &k))
+    static const char needs[] = "the ragged QP format needs n, m, k, Q, p, G, h, A, b";
+    /* int32 sizes; the layer checks its own limits (n <= 4096, ...) naming the instance */
+    if (!cli_ragged_sizes(&z, in, "n", 1, INT32_MAX, needs, &B, &n) ||
+        !cli_ragged_sizes(&z, in, "m", 0, INT32_MAX, needs, &B, &m) ||
+        !cli_ragged_sizes(&z, in, "k", 0, INT32_MAX, needs, &B, &k))
         goto done;
     /* lengths the sizes imply (in double first: no overflow before the check) */
     double len_d[6] = {0};
@@ -144,13 +69,15 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
         len[t] = (int64_t)len_d[t];
     }
     int dt_i = -1;
-    for (int t = 0; t < 6; ++t)
-        if (!(arr[t] = read_data(&z, in, keys[t], len[t], &dt_i))) goto done;
+    for (int t = 0; t < 6; ++t) {
+        int bad;
+        if (!(arr[t] = cli_ragged_data(&z, in, keys[t], 1, len[t], needs, &dt_i, &bad))) goto done;
+    }
     dopt_dtype dt = (dopt_dtype)dt_i;
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
-    if (dxf && !(gx = read_grad(dxf, "--dx", len[1], dt))) goto done;
-    if (dlamf && !(glam = read_grad(dlamf, "--dlam", len[3], dt))) goto done;
-    if (dnuf && !(gnu = read_grad(dnuf, "--dnu", len[5], dt))) goto done;
+    if (dxf && !(gx = cli_ragged_grad(dxf, "--dx", len[1], dt))) goto done;
+    if (dlamf && !(glam = cli_ragged_grad(dlamf, "--dlam", len[3], dt))) goto done;
+    if (dnuf && !(gnu = cli_ragged_grad(dnuf, "--dnu", len[5], dt))) goto done;
     if (!cli_file_writable("qp solve", "--out", out)) goto done;
 
     if (threads) dopt_context_set_threads(ctx, threads);

@@ -103,6 +103,8 @@ static void *runner_main(void *arg)
     return NULL;
 }
 
+static pthread_mutex_t runner_start_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static dopt_status start_runner(dopt_context *ctx)
 {
     struct dopt_job_runner *r = (struct dopt_job_runner *)calloc(1, sizeof *r);
@@ -138,7 +140,15 @@ dopt_status dopt_job_submit(dopt_context *ctx, dopt_job_fn fn, const void *args,
      * write it only when the context is idle */
     int busy = dopt_context_busy(ctx);
     if (!busy) ctx->error[0] = 0;
-    if (!ctx->jobs) DOPT_TRY(start_runner(ctx)); /* no runner: not busy */
+    if (!ctx->jobs) { /* no runner: not busy */
+        /* one start even if a caller breaks the one-thread-per-context rule
+         * (dopt_async.h) with concurrent first submits: two runners on one
+         * context would run jobs at once over its arena */
+        pthread_mutex_lock(&runner_start_lock);
+        dopt_status st = ctx->jobs ? DOPT_OK : start_runner(ctx);
+        pthread_mutex_unlock(&runner_start_lock);
+        DOPT_TRY(st);
+    }
     dopt_job *job = (dopt_job *)malloc(sizeof *job + args_bytes);
     if (!job)
         return busy ? DOPT_ERR_OUT_OF_MEMORY

@@ -214,8 +214,21 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
         tape->opt = o;
     }
     if (L->batch > 0) {
-        if (ctx->ragged_policy == DOPT_RAGGED_AUTO && ctx->ops->qp_ragged_solve)
-            st = ctx->ops->qp_ragged_solve(ctx, prob, L, &o, sol, tape);
+        if (ctx->ragged_policy == DOPT_RAGGED_AUTO && ctx->ops->qp_ragged_solve) {
+            /* the tape the native path fills outlives the call: reserved
+             * against the memory cap while it runs, as the uniform layer's */
+            size_t es = prob->dtype == DOPT_FLOAT64 ? 8 : 4, tape_bytes = 0;
+            if (tape)
+                tape_bytes = es * ((size_t)L->index.keep[L->batch] + (size_t)L->total_n + (size_t)L->total_m +
+                                   (size_t)L->total_k) +
+                             sizeof(int32_t) * (size_t)L->batch;
+            int kind = dopt_mem_kind(ctx);
+            st = tape_bytes ? dopt_mem_charge(ctx, kind, tape_bytes, "qp ragged tape") : DOPT_OK;
+            if (st == DOPT_OK) {
+                st = ctx->ops->qp_ragged_solve(ctx, prob, L, &o, sol, tape);
+                dopt_mem_uncharge(ctx, kind, tape_bytes);
+            }
+        }
         else if (ctx->ragged_policy == DOPT_RAGGED_AUTO && !ctx->ops->qp_ragged_move)
             st = dopt_unsupported(ctx, "qp_ragged_solve");
         else

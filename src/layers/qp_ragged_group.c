@@ -189,27 +189,40 @@ typedef struct {
 
 static void temp_free(dopt_context *ctx, temp_set *t)
 {
-    for (int i = 0; i < 12; ++i)
-        if (t->p[i]) ctx->ops->free(ctx->cuda_device, t->p[i]);
+    for (int i = 0; i < 12; ++i) dopt_temp_free(ctx, t->p[i]);
     memset(t, 0, sizeof *t);
 }
 
+/* counted under the context's memory cap (dopt_async.h) */
 static dopt_status temp_alloc(dopt_context *ctx, temp_set *t, int slot, size_t bytes)
 {
-    return ctx->ops->alloc(ctx, bytes ? bytes : 1, &t->p[slot]);
+    return dopt_temp_alloc(ctx, bytes, &t->p[slot], "qp ragged class buffers");
 }
 
-static dopt_status group_solve(dopt_context *ctx, const dopt_qp_ragged_problem *P, const dopt_qp_options *o, dopt_qp_solution *sol, dopt_qp_tape *tape,
-                               struct dopt_qp_ragged_groups *g)
+/* Pads class c's instances (c may be a part of a class: a range of its
+ * members), solves them as one uniform batch and scatters the results. */
+static dopt_status solve_class(dopt_context *ctx, const dopt_qp_ragged_problem *P, const dopt_qp_options *o,
+                               dopt_qp_solution *sol, dopt_qp_tape *tape, const struct dopt_qp_ragged_groups *g,
+                               qp_class *c, size_t *charged)
 {
     size_t es = P->dtype == DOPT_FLOAT64 ? 8 : 4;
     const void *rdata[6] = {P->Q, P->p, P->G, P->h, P->A, P->b};
-    for (int64_t ci = 0; ci < g->count; ++ci) {
-        qp_class *c = &g->cls[ci];
+    {
         size_t len[6];
         class_lens(c, len);
-        for (int t = 0; t < 6; ++t)
-            if (len[t]) DOPT_TRY(ctx->ops->alloc(ctx, len[t] * es, &c->data[t]));
+        /* a class's padded data: a temporary of the call, or with a tape
+         * kept by it (then the backend's own allocation, reserved against
+         * the cap until the call ends, as the uniform layer's tapes) */
+        for (int t = 0; t < 6; ++t) {
+            if (!len[t]) continue;
+            if (!tape) {
+                DOPT_TRY(dopt_temp_alloc(ctx, len[t] * es, &c->data[t], "qp ragged padded class"));
+                continue;
+            }
+            DOPT_TRY(dopt_mem_charge(ctx, dopt_mem_kind(ctx), len[t] * es, "qp ragged padded class (tape)"));
+            *charged += len[t] * es;
+            DOPT_TRY(ctx->ops->alloc(ctx, len[t] * es, &c->data[t]));
+        }
         dopt_qp_ragged_move mv = move_of(g, c, DOPT_QP_RAGGED_PAD_DATA, P->dtype);
         for (int t = 0; t < 6; ++t) {
             mv.r[t] = (void *)rdata[t];
@@ -248,7 +261,8 @@ static dopt_status group_solve(dopt_context *ctx, const dopt_qp_ragged_problem *
                 c->tape->opt = *o;
             }
         }
-        if (st == DOPT_OK) st = DOPT_CALL(ctx, qp_solve, &U, o, &cs, c->tape);
+        /* the uniform layer's capped dispatch: chunks under a memory cap */
+        if (st == DOPT_OK) st = dopt_qp_solve_capped(ctx, &U, o, &cs, c->tape);
         if (st == DOPT_OK) {
             dopt_qp_ragged_move back = move_of(g, c, DOPT_QP_RAGGED_UNPAD_SOLUTION, P->dtype);
             back.c[0] = out.p[0];
@@ -268,9 +282,47 @@ static dopt_status group_solve(dopt_context *ctx, const dopt_qp_ragged_problem *
         if (st != DOPT_OK) return st;
         if (!tape) /* nothing will read the class's data again */
             for (int t = 0; t < 6; ++t) {
-                if (c->data[t]) ctx->ops->free(ctx->cuda_device, c->data[t]);
+                dopt_temp_free(ctx, c->data[t]);
                 c->data[t] = NULL;
             }
+    }
+    return DOPT_OK;
+}
+
+/* Bytes a class's instance needs for its padded data and outputs. */
+static size_t class_bytes_per_instance(const qp_class *c, size_t es)
+{
+    size_t N = (size_t)c->N, M = (size_t)c->M, K = (size_t)c->K;
+    return es * (N * N + N + M * N + M + K * N + K + N + M + K) + 2 * sizeof(int32_t);
+}
+
+/* Every class in turn. Without a tape, a class whose padded copy would not
+ * fit the memory cap runs in parts of its members (each part a uniform batch
+ * of its own: the same per-instance results), using at most half of the room
+ * left for the copies and the rest for the solve (which chunks itself). */
+static dopt_status group_solve(dopt_context *ctx, const dopt_qp_ragged_problem *P, const dopt_qp_options *o,
+                               dopt_qp_solution *sol, dopt_qp_tape *tape, struct dopt_qp_ragged_groups *g,
+                               size_t *charged)
+{
+    size_t es = P->dtype == DOPT_FLOAT64 ? 8 : 4;
+    for (int64_t ci = 0; ci < g->count; ++ci) {
+        qp_class *c = &g->cls[ci];
+        int kind = dopt_mem_kind(ctx);
+        size_t room = dopt_mem_room(ctx, kind), per = class_bytes_per_instance(c, es);
+        if (tape || room == SIZE_MAX || per * (size_t)c->size <= room / 2) {
+            DOPT_TRY(solve_class(ctx, P, o, sol, tape, g, c, charged));
+            continue;
+        }
+        int64_t part = (int64_t)(room / 2 / per);
+        if (part < 1) part = 1; /* its allocation then reports the cap */
+        dopt_log(ctx, DOPT_LOG_INFO, "qp ragged: a class of %lld instances (n = %d) solved in parts of %lld under the "
+                 "%s memory cap", (long long)c->size, c->N, (long long)part, kind == DOPT_MEM_HOST ? "host" : "device");
+        for (int64_t first = 0; first < c->size; first += part) {
+            qp_class piece = *c;
+            piece.first = c->first + first;
+            piece.size = c->size - first < part ? c->size - first : part;
+            DOPT_TRY(solve_class(ctx, P, o, sol, NULL, g, &piece, charged));
+        }
     }
     return DOPT_OK;
 }
@@ -286,7 +338,15 @@ dopt_status dopt_qp_ragged_group_solve(dopt_context *ctx, const dopt_qp_ragged_p
     double waste = ctx->ragged_max_pad_waste > 0 ? ctx->ragged_max_pad_waste : 0.25;
     dopt_status st = build_classes(ctx, L, exact, waste, g);
     if (st == DOPT_OK) st = place_index(ctx, L, g);
-    if (st == DOPT_OK) st = group_solve(ctx, P, o, sol, tape, g);
+    size_t charged = 0;
+    if (st == DOPT_OK) st = group_solve(ctx, P, o, sol, tape, g, &charged);
+    dopt_mem_uncharge(ctx, dopt_mem_kind(ctx), charged);
+    if (st != DOPT_OK && !tape)
+        for (int64_t ci = 0; ci < g->count; ++ci) /* a failed call's temporaries */
+            for (int t = 0; t < 6; ++t) {
+                dopt_temp_free(ctx, g->cls[ci].data[t]);
+                g->cls[ci].data[t] = NULL;
+            }
     if (st != DOPT_OK || !tape) {
         dopt_qp_ragged_groups_free(g, ctx->ops, ctx->cuda_device);
         return st;

@@ -308,6 +308,11 @@ def _tensor(x, name, like, who, dtype=None):
                              "call on one device")
         if not (x.is_floating_point() or name in ("lb", "ub", "w")):
             raise TypeError(f"{who}: {name} must be a floating-point tensor; got {x.dtype}")
+        if name in ("A", "b") and x.requires_grad and x.numel() and x.dtype != like.dtype:
+            # inputs that are differentiated share c's dtype (docs/PYTHON.md), as in torch's own operations;
+            # constraints that are data (no grad) may be of either float dtype: the ILP solves in float64
+            raise TypeError(f"{who}: {name} is {x.dtype} but c is {like.dtype}; the differentiable inputs of a "
+                            "torch layer share one dtype (convert one with .to())")
     elif isinstance(x, (int, float)):
         return torch.full((like.shape[-1],), float(x), dtype=torch.float64, device=like.device)
     else:
