@@ -1,6 +1,7 @@
 /* CPU backend of the QP layer: both precisions from one source. */
 #include "internal.h"
 #include "backend.h"
+#include "qp_cpu_tape.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -48,18 +48,9 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     job.iters = sol->iters;
     dopt_parallel_for(ctx, workers, B, grain, DFN(qp_solve_range), &job);
     if (!tape) return DOPT_OK;
-    size_t nx = (size_t)B * P->n, nl = (size_t)B * P->m, nn = (size_t)B * P->k;
     tape->work_per_instance = job.psz;
-    if (!dopt_host_reserve(&tape->x, &tape->cap_x, sizeof(DREAL) * nx) ||
-        !dopt_host_reserve(&tape->lam, &tape->cap_lam, sizeof(DREAL) * nl) ||
-        !dopt_host_reserve(&tape->nu, &tape->cap_nu, sizeof(DREAL) * nn) ||
-        !dopt_host_reserve((void **)&tape->status, &tape->cap_status, sizeof(int32_t) * (size_t)B))
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
-    memcpy(tape->x, sol->x, sizeof(DREAL) * nx);
-    if (nl) memcpy(tape->lam, sol->lam, sizeof(DREAL) * nl);
-    if (nn) memcpy(tape->nu, sol->nu, sizeof(DREAL) * nn);
-    memcpy(tape->status, sol->status, sizeof(int32_t) * (size_t)B);
-    return DOPT_OK;
+    return dopt_qp_cpu_tape_keep_solution(ctx, "qp", tape, sol, sizeof(DREAL), (size_t)B * P->n, (size_t)B * P->m,
+                                          (size_t)B * P->k, B);
 }
 
 /* ---- backward ---- */

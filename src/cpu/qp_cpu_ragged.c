@@ -2,6 +2,7 @@
  * (qp_cpu_ragged_impl.h). */
 #include "internal.h"
 #include "backend.h"
+#include "qp_cpu_tape.h"
 #include "qp_ragged.h"
 
 #include <string.h>

@@ -60,17 +60,8 @@ static dopt_status DFN(qp_ragged_solve_cpu)(dopt_context *ctx, const dopt_qp_rag
     j.iters = sol->iters;
     dopt_parallel_for(ctx, workers, B, QP_RAGGED_GRAIN, DFN(qp_ragged_range), &j);
     if (!tape) return DOPT_OK;
-    size_t nx = (size_t)L->total_n, nl = (size_t)L->total_m, nn = (size_t)L->total_k;
-    if (!dopt_host_reserve(&tape->x, &tape->cap_x, sizeof(DREAL) * nx) ||
-        !dopt_host_reserve(&tape->lam, &tape->cap_lam, sizeof(DREAL) * nl) ||
-        !dopt_host_reserve(&tape->nu, &tape->cap_nu, sizeof(DREAL) * nn) ||
-        !dopt_host_reserve((void **)&tape->status, &tape->cap_status, sizeof(int32_t) * (size_t)B))
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp ragged: out of memory for the tape");
-    memcpy(tape->x, sol->x, sizeof(DREAL) * nx);
-    if (nl) memcpy(tape->lam, sol->lam, sizeof(DREAL) * nl);
-    if (nn) memcpy(tape->nu, sol->nu, sizeof(DREAL) * nn);
-    memcpy(tape->status, sol->status, sizeof(int32_t) * (size_t)B);
-    return DOPT_OK;
+    return dopt_qp_cpu_tape_keep_solution(ctx, "qp ragged", tape, sol, sizeof(DREAL), (size_t)L->total_n,
+                                          (size_t)L->total_m, (size_t)L->total_k, B);
 }
 
 typedef struct {

@@ -41,12 +41,18 @@ static dopt_status qp_validate(dopt_context *ctx, const dopt_qp_problem *P, cons
     double per = (double)P->n * P->n + (double)P->m * P->n + (double)P->k * P->n;
     if ((double)P->batch * per > 9.0e15)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: batch * size overflows");
+    return dopt_qp_resolve_options(ctx, "qp", P->dtype, opt, out);
+}
+
+dopt_status dopt_qp_resolve_options(dopt_context *ctx, const char *who, dopt_dtype dtype, const dopt_qp_options *opt,
+                                    dopt_qp_options *out)
+{
     dopt_qp_options d;
-    dopt_qp_options_default(&d, P->dtype);
+    dopt_qp_options_default(&d, dtype);
     if (opt) {
         if (opt->tol < 0 || opt->tol_inf < 0 || opt->max_iter < 0 || opt->refine < 0 || opt->tol != opt->tol ||
             opt->tol_inf != opt->tol_inf)
-            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: options must be non-negative numbers");
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: options must be non-negative numbers", who);
         if (opt->tol > 0) d.tol = opt->tol;
         if (opt->tol_inf > 0) d.tol_inf = opt->tol_inf;
         if (opt->max_iter > 0) d.max_iter = opt->max_iter;

@@ -131,24 +131,6 @@ dopt_status dopt_qp_ragged_layout_build(dopt_context *ctx, const dopt_qp_ragged_
     return DOPT_OK;
 }
 
-/* The options with defaults filled, checked as the uniform layer does. */
-static dopt_status ragged_options(dopt_context *ctx, dopt_dtype dtype, const dopt_qp_options *opt,
-                                  dopt_qp_options *out)
-{
-    dopt_qp_options d;
-    dopt_qp_options_default(&d, dtype);
-    if (opt) {
-        if (opt->tol < 0 || opt->tol_inf < 0 || opt->max_iter < 0 || opt->refine < 0 || opt->tol != opt->tol ||
-            opt->tol_inf != opt->tol_inf)
-            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp ragged: options must be non-negative numbers");
-        if (opt->tol > 0) d.tol = opt->tol;
-        if (opt->tol_inf > 0) d.tol_inf = opt->tol_inf;
-        if (opt->max_iter > 0) d.max_iter = opt->max_iter;
-        if (opt->refine > 0) d.refine = opt->refine;
-    }
-    *out = d;
-    return DOPT_OK;
-}
 
 dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem *prob, const dopt_qp_options *opt,
                                  dopt_qp_solution *sol, dopt_qp_tape **tape_out)
@@ -178,7 +160,7 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
     }
     dopt_qp_options o;
     dopt_status st = dopt_qp_ragged_layout_build(ctx, prob, L);
-    if (st == DOPT_OK) st = ragged_options(ctx, prob->dtype, opt, &o);
+    if (st == DOPT_OK) st = dopt_qp_resolve_options(ctx, "qp ragged", prob->dtype, opt, &o);
     if (st == DOPT_OK && L->batch > 0 &&
         (!sol || !sol->x || !sol->status || (L->total_m > 0 && !sol->lam) || (L->total_k > 0 && !sol->nu)))
         st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp ragged: solution buffers x, status (and lam, nu) required");

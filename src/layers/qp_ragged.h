@@ -31,6 +31,11 @@ typedef struct dopt_qp_ragged_layout {
 
 /* Checks the problem's sizes and pointers and fills *L (reusing its block).
  * Errors are recorded on ctx and name the instance or argument. */
+/* The options with defaults filled (zero fields and NULL: the defaults),
+ * checked; `who` starts the message (qp_api.c; shared by both QP entries). */
+dopt_status dopt_qp_resolve_options(dopt_context *ctx, const char *who, dopt_dtype dtype, const dopt_qp_options *opt,
+                                    dopt_qp_options *out);
+
 dopt_status dopt_qp_ragged_layout_build(dopt_context *ctx, const dopt_qp_ragged_problem *P,
                                         dopt_qp_ragged_layout *L);
 void dopt_qp_ragged_layout_free(dopt_qp_ragged_layout *L);
