@@ -408,14 +408,7 @@ def backward(tape, dx, dlam=None, dnu=None, *, wanted=PARAMETERS):
             if g is not None:
                 g[...] = 0
         return {name: grads[name] for name in wanted}
-    ptr = _pointer_fn(placement)
-    gin = _GradIn(*(ptr(g) for g in grads_in))
-    gout = _GradOut(*(ptr(grads[name]) for name in PARAMETERS))
-    ctx = tape._ctx
-    with ctx.lock:
-        ctx.prepare(placement.stream())
-        ctx.check(_backward(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
-    return {name: grads[name] for name in wanted}
+    return _run_backward(tape, placement, grads_in, grads, wanted)
 
 
 # ---- ragged batches: instances of different (n, m, k) in one call ---------------
@@ -610,6 +603,13 @@ def _ragged_backward(tape, dx, dlam, dnu, wanted):
              for name in PARAMETERS}
     if spec.batch == 0 or not tape._handle or not tape._handle.value:
         return {name: grads[name] for name in wanted}
+    return _run_backward(tape, placement, grads_in, grads, wanted)
+
+
+def _run_backward(tape, placement, grads_in, grads, wanted):
+    """The library's backward through `tape` (uniform or ragged): incoming
+    gradients grads_in (dx, dlam, dnu), outputs into grads (per parameter or
+    None); returns the wanted ones."""
     ptr = _pointer_fn(placement)
     gin = _GradIn(*(ptr(g) for g in grads_in))
     gout = _GradOut(*(ptr(grads[name]) for name in PARAMETERS))
