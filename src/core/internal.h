@@ -57,6 +57,16 @@ void dopt_log(const dopt_context *ctx, int level, const char *fmt, ...)
 #endif
     ;
 
+/* A function the compiler must not inline (a code-generation choice that
+ * measurably matters, said where it is used). */
+#if defined(__GNUC__)
+#define DOPT_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define DOPT_NOINLINE __declspec(noinline)
+#else
+#define DOPT_NOINLINE
+#endif
+
 /* Returns the status of `call` from the enclosing function unless it is DOPT_OK. */
 #define DOPT_TRY(call)                \
     do {                              \

@@ -16,13 +16,21 @@ typedef struct {
     int32_t *status, *iters;
 } DFN(qp_ragged_job);
 
+/* One instance, kept out of line: inlined into the loop below, gcc
+ * compiled the interior point about 25% slower than in the uniform loop
+ * (measured: 1650 against 2060 instances/s on one core, bitwise the same
+ * results), where the same kernel code stays a function of its own. */
+static DOPT_NOINLINE void DFN(qp_ragged_one)(const DFN(qp_ragged_job) *j, DREAL *wk, int64_t i)
+{
+    DFN(qp_ragged_solve_instance)(&j->L->index, j->Q, j->p, j->G, j->h, j->A, j->b, &j->set, wk, j->keep, i, j->x,
+                                  j->lam, j->nu, j->status, j->iters);
+}
+
 static void DFN(qp_ragged_range)(void *arg, int64_t t0, int64_t t1, int worker)
 {
     DFN(qp_ragged_job) *j = (DFN(qp_ragged_job) *)arg;
     DREAL *wk = j->work + (size_t)worker * j->L->max_work;
-    for (int64_t t = t0; t < t1; ++t)
-        DFN(qp_ragged_solve_instance)(&j->L->index, j->Q, j->p, j->G, j->h, j->A, j->b, &j->set, wk, j->keep,
-                                      j->L->order[t], j->x, j->lam, j->nu, j->status, j->iters);
+    for (int64_t t = t0; t < t1; ++t) DFN(qp_ragged_one)(j, wk, j->L->order[t]);
 }
 
 /* Chunks of one instance: the instances differ in cost by orders of
