@@ -43,7 +43,7 @@ static void test_milp_cli_issue17(void)
     write_text(lp, "NAME lp\nROWS\n N obj\n G r\nCOLUMNS\n x obj -1 r 1\nRHS\n RHS r 1\nENDATA\n");
     snprintf(ip, sizeof ip, "%s/unbounded_ip.mps", work);
     write_text(ip, "NAME ip\nROWS\n N obj\n G r\nCOLUMNS\n MARKER 'MARKER' 'INTORG'\n x obj -1 r 1\n"
-                   " MARKER 'MARKER' 'INTEND'\nRHS\n RHS r 1\nENDATA\n");
+                   " MARKER 'MARKER' 'INTEND'\nRHS\n RHS r 1\nBOUNDS\n PL BND x\nENDATA\n"); /* PL: [0, inf), not the binary default */
     if (dopt_milp_have_cbc()) {
         const char *files[2] = {lp, ip};
         for (int k = 0; k < 4; ++k) {

@@ -1,9 +1,15 @@
 /* MPS reader and writer: a hand-written file with every section against
  * the model it must give, fixed format with blanks in names, malformed
  * inputs rejected with the right line, and write -> read round trips of
- * generated and hand-written models (identical). Host only. */
+ * generated and hand-written models (identical); the integer-bound
+ * convention (binary by default, [0, inf) as an option), gzipped files,
+ * and the warnings about what the reader skips. Host only. */
 #include "milp_compare.h"
 #include "test_util.h"
+
+#ifdef DOPT_TEST_HAVE_ZLIB
+#include <zlib.h>
+#endif
 
 static const char *datadir, *workdir;
 
@@ -53,7 +59,8 @@ static void test_every_section(void)
     static const char *cols[10] = {"x1", "y1", "y2", "x2", "x3", "x4", "x5", "x6", "x7", "x8"};
     static const double c[10] = {1.5, -2, 4, 0, 1, 0, 0, 0.25, 0, 0};
     static const double lo[10] = {0, -3, 0, -1, 2.5, -HUGE_VAL, -HUGE_VAL, 0, 0, -HUGE_VAL};
-    static const double hi[10] = {4, 5, HUGE_VAL, 1, 2.5, HUGE_VAL, 7, HUGE_VAL, 1, -2};
+    /* y2: integer with no BOUNDS entry, binary by default (test_int_bounds) */
+    static const double hi[10] = {4, 5, 1, 1, 2.5, HUGE_VAL, 7, HUGE_VAL, 1, -2};
     static const uint8_t integer[10] = {0, 1, 1, 0, 0, 0, 0, 0, 1, 0};
     for (int j = 0; j < 10 && p->n == 10; ++j) {
         CHECK(!strcmp(p->col_names[j], cols[j]), "column %d is %s", j, p->col_names[j]);
@@ -206,6 +213,273 @@ static void test_round_trips(void)
     dopt_milp_free(q);
 }
 
+/* ---- the integer-bound convention ---------------------------------------- */
+
+/* nw460-like: integer columns between MARKER lines, some with no BOUNDS
+ * entry, the others with one entry of each kind */
+static const char int_cols[] = "NAME ints\nROWS\n N obj\n L cap\nCOLUMNS\n"
+                               " M1 'MARKER' 'INTORG'\n"
+                               " a obj -5 cap 2\n b obj -4 cap 3\n c obj -3 cap 1\n" /* no bounds */
+                               " u obj 1 cap 1\n l obj 1 cap 1\n mi obj 1 cap 1\n pl obj 1 cap 1\n"
+                               " fr obj 1 cap 1\n neg obj 1 cap 1\n"
+                               " M2 'MARKER' 'INTEND'\n"
+                               " x obj 1 cap 1\n" /* continuous, no bounds */
+                               "RHS\n RHS cap 5\nBOUNDS\n UP BND u 5\n LO BND l 2\n MI BND mi\n PL BND pl\n"
+                               " FR BND fr\n UP BND neg -1\nENDATA\n";
+
+static dopt_milp *parse_with(const char *text, size_t len, dopt_mps_int_bounds ib)
+{
+    dopt_mps_read_options opt;
+    dopt_mps_read_options_default(&opt);
+    CHECK(opt.format == DOPT_MPS_AUTO && opt.int_bounds == DOPT_MPS_INT_BINARY, "defaults");
+    opt.int_bounds = ib;
+    dopt_milp *p = NULL;
+    CHECK(dopt_mps_parse_with(tu_ctx, text, len, &opt, &p) == DOPT_OK && p, "parse: %s", msg());
+    return p;
+}
+
+static void test_int_bounds(void)
+{
+    const double inf = HUGE_VAL;
+    static const char *names[10] = {"a", "b", "c", "u", "l", "mi", "pl", "fr", "neg", "x"};
+    /* COIN's CoinMpsIO and HiGHS: only a column no BOUNDS entry names gets [0, 1]; any entry
+     * starts it from [0, inf); a negative UP alone makes the lower bound -inf (COIN) */
+    const double lo[10] = {0, 0, 0, 0, 2, -inf, 0, -inf, -inf, 0};
+    const double hi_binary[10] = {1, 1, 1, 5, inf, inf, inf, inf, -1, inf};
+    for (int mode = 0; mode < 2; ++mode) {
+        dopt_milp *p = parse_with(int_cols, sizeof int_cols - 1, mode ? DOPT_MPS_INT_NONNEG : DOPT_MPS_INT_BINARY);
+        if (!p) continue;
+        CHECK(p->n == 10, "n = %d", p->n);
+        for (int j = 0; j < 10 && p->n == 10; ++j) {
+            double want_hi = mode && j < 3 ? inf : hi_binary[j]; /* nonneg: only the unnamed three change */
+            CHECK(!strcmp(p->col_names[j], names[j]) && p->integer[j] == (j < 9), "column %d", j);
+            CHECK(p->col_lo[j] == lo[j] && p->col_hi[j] == want_hi, "%s: %s: [%g, %g], want [%g, %g]",
+                  mode ? "nonneg" : "binary", names[j], p->col_lo[j], p->col_hi[j], lo[j], want_hi);
+        }
+        dopt_milp_free(p);
+    }
+    /* the calls without options read with the default (binary) */
+    dopt_milp *p = NULL;
+    CHECK(dopt_mps_parse(tu_ctx, int_cols, sizeof int_cols - 1, DOPT_MPS_FREE, &p) == DOPT_OK && p &&
+              p->col_hi[0] == 1 && p->col_hi[1] == 1 && p->col_hi[2] == 1,
+          "dopt_mps_parse: binary default: %s", msg());
+    dopt_milp_free(p);
+    /* a NULL options pointer: the defaults */
+    p = NULL;
+    CHECK(dopt_mps_parse_with(tu_ctx, int_cols, sizeof int_cols - 1, NULL, &p) == DOPT_OK && p && p->col_hi[2] == 1,
+          "NULL options: %s", msg());
+    dopt_milp_free(p);
+    /* bad option values: a clear error, no model */
+    dopt_mps_read_options opt;
+    dopt_mps_read_options_default(&opt);
+    opt.int_bounds = (dopt_mps_int_bounds)7;
+    p = NULL;
+    CHECK(dopt_mps_parse_with(tu_ctx, int_cols, sizeof int_cols - 1, &opt, &p) == DOPT_ERR_INVALID_ARGUMENT && !p &&
+              strstr(msg(), "int_bounds"),
+          "bad int_bounds: %s", msg());
+    dopt_mps_read_options_default(&opt);
+    opt.format = (dopt_mps_format)9;
+    CHECK(dopt_mps_parse_with(tu_ctx, int_cols, sizeof int_cols - 1, &opt, &p) == DOPT_ERR_INVALID_ARGUMENT && !p &&
+              strstr(msg(), "format"),
+          "bad format: %s", msg());
+    CHECK(dopt_mps_read_with(tu_ctx, NULL, NULL, &p) == DOPT_ERR_INVALID_ARGUMENT && !p, "NULL path");
+}
+
+/* The writer leaves no integer column to a reader's default: every bound
+ * kind written and read back identical under both conventions, and every
+ * integer column named in BOUNDS. */
+static void test_explicit_bounds(void)
+{
+    const double inf = HUGE_VAL;
+    enum { N = 10 };
+    const double lo[N] = {0, 0, 2, 0, -inf, -inf, -3, 4, 0, -inf};
+    const double hi[N] = {1, inf, inf, 5, inf, 3, -1, 4, inf, -2};
+    const uint8_t integer[N] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    dopt_milp *p = NULL;
+    CHECK_OK(dopt_milp_alloc(tu_ctx, N, 1, N, &p));
+    if (!p) return;
+    p->col_ptr[0] = 0;
+    for (int j = 0; j < N; ++j) {
+        p->c[j] = j + 1, p->col_lo[j] = lo[j], p->col_hi[j] = hi[j], p->integer[j] = integer[j];
+        p->col_ptr[j + 1] = j + 1, p->row_idx[j] = 0, p->values[j] = 1;
+    }
+    p->nnz = N, p->row_lo[0] = -inf, p->row_hi[0] = 10;
+    CHECK_OK(dopt_milp_check(tu_ctx, p));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/explicit_bounds.mps", workdir);
+    CHECK_OK(dopt_mps_write(tu_ctx, p, path));
+    /* every integer column appears in BOUNDS */
+    FILE *f = fopen(path, "rb");
+    char text[8192] = "";
+    size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[len] = 0;
+    const char *bounds = strstr(text, "\nBOUNDS\n");
+    CHECK(bounds != NULL, "no BOUNDS section:\n%s", text);
+    for (int j = 0; bounds && j < N; ++j) {
+        char name[32];
+        snprintf(name, sizeof name, " C%d\n", j + 1);
+        char name_value[32];
+        snprintf(name_value, sizeof name_value, " C%d ", j + 1);
+        int named = strstr(bounds, name) || strstr(bounds, name_value);
+        if (integer[j]) CHECK(named, "integer column C%d has no BOUNDS entry:\n%s", j + 1, bounds);
+    }
+    for (int mode = 0; mode < 2; ++mode) {
+        dopt_mps_read_options opt;
+        dopt_mps_read_options_default(&opt);
+        opt.int_bounds = mode ? DOPT_MPS_INT_NONNEG : DOPT_MPS_INT_BINARY;
+        dopt_milp *q = NULL;
+        CHECK(dopt_mps_read_with(tu_ctx, path, &opt, &q) == DOPT_OK && q, "read back: %s", msg());
+        if (q) {
+            const char *diff = milp_difference(p, q, 0);
+            CHECK(diff == NULL, "%s reader: the round trip changed the %s", mode ? "nonneg" : "binary", diff);
+        }
+        dopt_milp_free(q);
+    }
+    dopt_milp_free(p);
+}
+
+/* ---- warnings: what the reader skips -------------------------------------- */
+
+typedef struct {
+    int warnings;
+    char text[4096];
+} log_record;
+
+static void record_warnings(void *user, int level, const char *message)
+{
+    log_record *r = user;
+    if (level != DOPT_LOG_WARN) return;
+    r->warnings++;
+    size_t used = strlen(r->text);
+    snprintf(r->text + used, sizeof r->text - used, "%s\n", message);
+}
+
+static void test_warnings(void)
+{
+    log_record rec;
+    memset(&rec, 0, sizeof rec);
+    dopt_context_set_log(tu_ctx, record_warnings, &rec);
+    /* every_section.mps: a second N row, a second RHS set and a second BOUNDS set */
+    dopt_milp *p = read_data("every_section.mps", DOPT_MPS_AUTO);
+    CHECK(rec.warnings == 3 && strstr(rec.text, "every_section.mps: line 12: free row 'spare'") &&
+              strstr(rec.text, "line 32: RHS set 'OTHER' skipped") &&
+              strstr(rec.text, "line 49: BOUNDS set 'OTHERBND' skipped"),
+          "%d warnings:\n%s", rec.warnings, rec.text);
+    dopt_milp_free(p);
+    /* a QUADOBJ section after ENDATA: the model is read, the section named */
+    memset(&rec, 0, sizeof rec);
+    static const char quad[] = HEAD " x obj 1 r1 1\nENDATA\n* comment\n\nQUADOBJ\n x x 2\nENDATA\n";
+    p = NULL;
+    CHECK(dopt_mps_parse(tu_ctx, quad, sizeof quad - 1, DOPT_MPS_AUTO, &p) == DOPT_OK && p && p->n == 1,
+          "QUADOBJ after ENDATA: %s", msg());
+    CHECK(rec.warnings == 1 && strstr(rec.text, "line 10: section QUADOBJ after ENDATA skipped"), "%d warnings:\n%s",
+          rec.warnings, rec.text);
+    dopt_milp_free(p);
+    /* data lines after ENDATA */
+    memset(&rec, 0, sizeof rec);
+    static const char tail[] = HEAD " x obj 1 r1 1\nENDATA\n   junk 1 2\n";
+    p = NULL;
+    CHECK(dopt_mps_parse(tu_ctx, tail, sizeof tail - 1, DOPT_MPS_FREE, &p) == DOPT_OK && p, "%s", msg());
+    CHECK(rec.warnings == 1 && strstr(rec.text, "line 8: text after ENDATA skipped ('junk"), "%d warnings:\n%s",
+          rec.warnings, rec.text);
+    dopt_milp_free(p);
+    /* a clean file: no warning; a failed read: no warning either (its error is the message) */
+    memset(&rec, 0, sizeof rec);
+    p = read_data("knapsack_free.mps", DOPT_MPS_AUTO);
+    dopt_milp_free(p);
+    static const char bad[] = "NAME t\nROWS\n N obj\n N spare\n L r1\nCOLUMNS\n x r9 1\nENDATA\n";
+    p = NULL;
+    CHECK(dopt_mps_parse(tu_ctx, bad, sizeof bad - 1, DOPT_MPS_AUTO, &p) != DOPT_OK && !p, "bad text accepted");
+    CHECK(rec.warnings == 0, "%d warnings:\n%s", rec.warnings, rec.text);
+    /* many skipped rows: the first few named, the rest counted */
+    memset(&rec, 0, sizeof rec);
+    char many[4096] = "NAME t\nROWS\n N obj\n";
+    for (int k = 0; k < 20; ++k) snprintf(many + strlen(many), sizeof many - strlen(many), " N free%d\n", k);
+    strcat(many, " L r1\nCOLUMNS\n x obj 1 r1 1\nENDATA\n");
+    p = NULL;
+    CHECK(dopt_mps_parse(tu_ctx, many, strlen(many), DOPT_MPS_AUTO, &p) == DOPT_OK && p, "%s", msg());
+    CHECK(rec.warnings == 9 && strstr(rec.text, "free row 'free7'") && !strstr(rec.text, "free row 'free8'") &&
+              strstr(rec.text, "12 more warnings"),
+          "%d warnings:\n%s", rec.warnings, rec.text);
+    dopt_milp_free(p);
+    dopt_context_set_log(tu_ctx, NULL, NULL);
+}
+
+/* ---- gzipped files ---------------------------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(size > 0 ? (size_t)size : 1);
+    *len = buf ? fread(buf, 1, (size_t)size, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_gzip(void)
+{
+    char plain_path[1024], gz_path[1024];
+    snprintf(plain_path, sizeof plain_path, "%s/every_section.mps", datadir);
+    snprintf(gz_path, sizeof gz_path, "%s/every_section.mps.gz", workdir);
+    size_t len = 0;
+    char *text = slurp(plain_path, &len);
+    CHECK(text && len > 100, "cannot read %s", plain_path);
+    if (!text) return;
+    dopt_milp *plain = read_data("every_section.mps", DOPT_MPS_AUTO), *p = NULL;
+#ifdef DOPT_TEST_HAVE_ZLIB
+    /* two gzip members (a file written in two sessions, as `cat a.gz b.gz`), named .gz */
+    gzFile g = gzopen(gz_path, "wb");
+    CHECK(g && gzwrite(g, text, (unsigned)(len / 2)) == (int)(len / 2) && gzclose(g) == Z_OK, "gzwrite");
+    g = gzopen(gz_path, "ab");
+    CHECK(g && gzwrite(g, text + len / 2, (unsigned)(len - len / 2)) == (int)(len - len / 2) && gzclose(g) == Z_OK,
+          "gzwrite (append)");
+    CHECK(dopt_mps_read(tu_ctx, gz_path, DOPT_MPS_AUTO, &p) == DOPT_OK && p, "gzipped read: %s", msg());
+    if (p && plain) {
+        const char *diff = milp_difference(plain, p, 0);
+        CHECK(diff == NULL, "gzipped file read differently: the %s", diff);
+    }
+    dopt_milp_free(p);
+    /* in memory, and under a name without .gz: the magic bytes decide */
+    size_t gz_len = 0;
+    char *gz = slurp(gz_path, &gz_len);
+    CHECK(gz && gz_len > 20 && (unsigned char)gz[0] == 0x1f, "gz bytes");
+    if (gz) {
+        p = NULL;
+        CHECK(dopt_mps_parse(tu_ctx, gz, gz_len, DOPT_MPS_AUTO, &p) == DOPT_OK && p && plain && p->n == plain->n,
+              "gzipped text in memory: %s", msg());
+        dopt_milp_free(p);
+        /* truncated and corrupt data: a clear error naming the file, no model */
+        char bad_path[1024];
+        snprintf(bad_path, sizeof bad_path, "%s/truncated.mps", workdir);
+        FILE *f = fopen(bad_path, "wb");
+        if (f) fwrite(gz, 1, gz_len / 3, f), fclose(f);
+        p = NULL;
+        CHECK(dopt_mps_read(tu_ctx, bad_path, DOPT_MPS_AUTO, &p) == DOPT_ERR_INVALID_ARGUMENT && !p &&
+                  strstr(msg(), "truncated.mps: gzip data is truncated"),
+              "truncated: %s", msg());
+        gz[gz_len / 2] ^= 0x55, gz[gz_len / 2 + 1] ^= 0x33;
+        gz[12] ^= 0x7f;
+        dopt_status st = dopt_mps_parse(tu_ctx, gz, gz_len, DOPT_MPS_AUTO, &p);
+        CHECK(st != DOPT_OK && !p && strstr(msg(), "gzip"), "corrupt: %s", msg());
+        free(gz);
+    }
+#else
+    /* without zlib: the gzip magic bytes give a message saying so, not "NUL byte" */
+    char head[16] = {(char)0x1f, (char)0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 'x', 'y'};
+    CHECK(dopt_mps_parse(tu_ctx, head, sizeof head, DOPT_MPS_AUTO, &p) == DOPT_ERR_UNSUPPORTED && !p &&
+              strstr(msg(), "zlib") && strstr(msg(), "gzip"),
+          "gzip without zlib: %s", msg());
+    (void)gz_path;
+#endif
+    dopt_milp_free(plain);
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     datadir = argc > 1 ? argv[1] : "tests/data/mps";
@@ -215,5 +489,9 @@ int main(int argc, char **argv)
     test_fixed_format();
     test_malformed();
     test_round_trips();
+    test_int_bounds();
+    test_explicit_bounds();
+    test_warnings();
+    test_gzip();
     return tu_finish("test_mps");
 }

@@ -165,8 +165,9 @@ static const char gen_usage[] =
 static const char milp_usage[] =
     "usage: dopt milp solve FILE.mps [options]\n"
     "       dopt milp search FILE.mps [FILE.mps ...] (--pred P.npy | --pred-dir DIR) [options]\n"
-    "       dopt milp convert IN.mps OUT.mps\n"
-    "       dopt milp info FILE.mps\n"
+    "       dopt milp convert IN.mps OUT.mps [options]\n"
+    "       dopt milp info FILE.mps [options]\n"
+    "MPS files may be gzipped (.mps.gz). What a file has that is skipped is a warning on stderr.\n"
     "Run 'dopt milp SUBCOMMAND --help' for the options and their defaults.\n"
     "Exit status: 0 when the solver ran (whatever its status), 1 on errors (file, solver), 2 on usage errors.\n";
 
@@ -184,6 +185,7 @@ static const char milp_solve_usage[] =
     "  --x-out FILE.npy    write the solution (n) float64 (default: not written)\n"
     "  --ray-out FILE.npy  when unbounded, a recession direction (n) float64, max |r_j| = 1 (default: not written)\n"
     "  --format F          MPS format: auto, free or fixed (default: auto)\n"
+    "  --int-bounds B      integer columns no BOUNDS entry names: binary [0, 1] or nonneg [0, inf) (default: binary)\n"
     "  --json              one JSON object on stdout (default: text)\n"
     "  --verbose           the solver's log on stdout (default: off)\n"
     "  -h, --help          this help\n";
@@ -208,20 +210,26 @@ static const char milp_search_usage[] =
     "  --threads N         Cbc threads per subproblem, 1..1024 (default: 1)\n"
     "  --x-out FILE.npy    write the best solution (n) float64, one MPS file only (default: not written)\n"
     "  --format F          MPS format: auto, free or fixed (default: auto)\n"
+    "  --int-bounds B      integer columns no BOUNDS entry names: binary [0, 1] or nonneg [0, inf) (default: binary)\n"
     "  --json              one JSON object per file on stdout (default: text)\n"
     "  --verbose           the solver's log on stdout (default: off)\n"
     "  -h, --help          this help\n";
 
 static const char milp_convert_usage[] =
-    "usage: dopt milp convert IN.mps OUT.mps\n"
-    "  Reads IN.mps (free or fixed format, detected) and writes it as free-format MPS to OUT.mps.\n"
+    "usage: dopt milp convert IN.mps OUT.mps [options]\n"
+    "  Reads IN.mps (free or fixed format, detected; gzipped or not) and writes it as free-format MPS to\n"
+    "  OUT.mps, with explicit bounds for every integer column.\n"
     "options:\n"
+    "  --format F          MPS format: auto, free or fixed (default: auto)\n"
+    "  --int-bounds B      integer columns no BOUNDS entry names: binary [0, 1] or nonneg [0, inf) (default: binary)\n"
     "  -h, --help          this help\n";
 
 static const char milp_info_usage[] =
-    "usage: dopt milp info FILE.mps\n"
+    "usage: dopt milp info FILE.mps [options]\n"
     "  Prints the model's name, sense, rows, cols, nonzeros, integers and binaries.\n"
     "options:\n"
+    "  --format F          MPS format: auto, free or fixed (default: auto)\n"
+    "  --int-bounds B      integer columns no BOUNDS entry names: binary [0, 1] or nonneg [0, inf) (default: binary)\n"
     "  -h, --help          this help\n";
 
 static const char bench_usage[] =

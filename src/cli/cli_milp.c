@@ -38,14 +38,53 @@ typedef struct {
     const char *file, *x_out, *ray_out, *pred, *pred_dir;
     char **files; /* search: every MPS file given (file = the first) */
     int nfiles;
-    dopt_mps_format format;
+    dopt_mps_read_options read; /* --format, --int-bounds */
     dopt_milp_search_options so; /* so.milp: the solve options */
     int json, workers;
 } milp_args;
 
+/* --format F and --int-bounds B, the reader's options (every subcommand) */
+static int read_option(const char *o, const char *v, dopt_mps_read_options *r)
+{
+    if (!strcmp(o, "--format")) {
+        if (!strcmp(v, "auto")) r->format = DOPT_MPS_AUTO;
+        else if (!strcmp(v, "free")) r->format = DOPT_MPS_FREE;
+        else if (!strcmp(v, "fixed")) r->format = DOPT_MPS_FIXED;
+        else return fprintf(stderr, "dopt milp: --format expects auto, free or fixed, got '%s'\n", v), 0;
+    } else {
+        if (!strcmp(v, "binary")) r->int_bounds = DOPT_MPS_INT_BINARY;
+        else if (!strcmp(v, "nonneg")) r->int_bounds = DOPT_MPS_INT_NONNEG;
+        else return fprintf(stderr, "dopt milp: --int-bounds expects binary or nonneg, got '%s'\n", v), 0;
+    }
+    return 1;
+}
+
+/* convert and info: the files (count of them: want) and the reader's options */
+static int parse_file_args(int argc, char **argv, const char *cmd, int want, const char **files,
+                           dopt_mps_read_options *r)
+{
+    dopt_mps_read_options_default(r);
+    int got = 0;
+    for (int i = 0; i < argc; ++i) {
+        const char *o = argv[i], *v;
+        if (o[0] != '-' || !o[1]) {
+            if (got == want) return cli_usage_error("milp", cmd, "unexpected argument '%s'", o), 0;
+            files[got++] = o;
+        } else if (!strcmp(o, "--format") || !strcmp(o, "--int-bounds")) {
+            if (!(v = cli_value(argc, argv, &i)) || !read_option(o, v, r)) return cli_usage(stderr, "milp", cmd), 0;
+        } else {
+            return cli_usage_error("milp", cmd, "unknown option %s", o), 0;
+        }
+    }
+    if (got != want)
+        return cli_usage_error("milp", cmd, want == 1 ? "expected one FILE.mps" : "expected IN.mps OUT.mps"), 0;
+    return 1;
+}
+
 static int parse_args(int argc, char **argv, milp_args *a, int search)
 {
     memset(a, 0, sizeof *a);
+    dopt_mps_read_options_default(&a->read);
     dopt_milp_search_options_default(&a->so);
     for (int i = 0; i < argc; ++i) {
         const char *o = argv[i], *v;
@@ -77,11 +116,8 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
                 else if (!strcmp(v, "cbc")) a->so.milp.solver = DOPT_MILP_CBC;
                 else if (!strcmp(v, "exact")) a->so.milp.solver = DOPT_MILP_EXACT;
                 else return fprintf(stderr, "dopt milp: --solver expects auto, cbc or exact, got '%s'\n", v), 0;
-            } else if (!strcmp(o, "--format")) {
-                if (!strcmp(v, "auto")) a->format = DOPT_MPS_AUTO;
-                else if (!strcmp(v, "free")) a->format = DOPT_MPS_FREE;
-                else if (!strcmp(v, "fixed")) a->format = DOPT_MPS_FIXED;
-                else return fprintf(stderr, "dopt milp: --format expects auto, free or fixed, got '%s'\n", v), 0;
+            } else if (!strcmp(o, "--format") || !strcmp(o, "--int-bounds")) {
+                if (!read_option(o, v, &a->read)) return 0;
             } else if (!strcmp(o, "--x-out")) {
                 a->x_out = v;
             } else if (!search && !strcmp(o, "--ray-out")) {
@@ -121,11 +157,22 @@ static int outputs_writable(const milp_args *a, int search)
            (!a->ray_out || cli_file_writable(cmd, "--ray-out", a->ray_out));
 }
 
+/* the reader's warnings (what an MPS file had that was skipped) on stderr;
+ * errors are printed by ok_or_report, information is not printed */
+static void warnings_to_stderr(void *user, int level, const char *message)
+{
+    (void)user;
+    if (level == DOPT_LOG_WARN) fprintf(stderr, "dopt milp: warning: %s\n", message);
+}
+
 /* the host context every subcommand works in (its failures' messages) */
 static dopt_context *host_context(void)
 {
     dopt_context *ctx = NULL;
-    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) == DOPT_OK) return ctx;
+    if (dopt_context_create(&ctx, DOPT_BACKEND_CPU) == DOPT_OK) {
+        dopt_context_set_log(ctx, warnings_to_stderr, NULL);
+        return ctx;
+    }
     fprintf(stderr, "dopt milp: cannot create a context: %s\n", ctx ? dopt_context_last_error(ctx) : "out of memory");
     dopt_context_destroy(ctx);
     return NULL;
@@ -138,10 +185,10 @@ static int ok_or_report(dopt_context *ctx, dopt_status st)
     return st == DOPT_OK;
 }
 
-static dopt_milp *load(dopt_context *ctx, const char *file, dopt_mps_format format)
+static dopt_milp *load(dopt_context *ctx, const char *file, const dopt_mps_read_options *read)
 {
     dopt_milp *p = NULL;
-    return ok_or_report(ctx, dopt_mps_read(ctx, file, format, &p)) ? p : NULL;
+    return ok_or_report(ctx, dopt_mps_read_with(ctx, file, read, &p)) ? p : NULL;
 }
 
 static int write_x(dopt_context *ctx, const char *path, const double *x, int64_t n)
@@ -179,7 +226,7 @@ static int milp_solve_cmd(int argc, char **argv)
     if (!parse_args(argc, argv, &a, 0)) return cli_usage(stderr, "milp", "solve"), CLI_USAGE;
     if (!outputs_writable(&a, 0)) return CLI_FAIL;
     dopt_context *ctx = host_context();
-    dopt_milp *p = ctx ? load(ctx, a.file, a.format) : NULL;
+    dopt_milp *p = ctx ? load(ctx, a.file, &a.read) : NULL;
     if (!p) return dopt_context_destroy(ctx), CLI_FAIL;
     double *x = malloc((size_t)(p->n ? p->n : 1) * 8), *ray = malloc((size_t)(p->n ? p->n : 1) * 8);
     dopt_milp_result r = {0};
@@ -238,7 +285,7 @@ static int milp_search_cmd(int argc, char **argv)
     /* --workers N: the jobs run on the context's threads (0 = all processors) */
     if (!ok_or_report(ctx, dopt_context_set_threads(ctx, a.workers))) goto done;
     for (int f = 0; f < F; ++f) { /* load everything first: a bad file fails before any solving */
-        if (!(models[f] = load(ctx, a.files[f], a.format))) goto done;
+        if (!(models[f] = load(ctx, a.files[f], &a.read))) goto done;
         int32_t binaries = 0;
         for (int32_t j = 0; j < models[f]->n; ++j)
             binaries += models[f]->integer[j] && models[f]->col_lo[j] == 0 && models[f]->col_hi[j] == 1;
@@ -315,11 +362,13 @@ done:
 
 static int milp_convert_cmd(int argc, char **argv)
 {
-    if (argc != 2) return cli_usage_error("milp", "convert", "expected IN.mps OUT.mps");
-    if (!cli_file_writable("milp convert", "OUT", argv[1])) return CLI_FAIL;
+    const char *files[2];
+    dopt_mps_read_options read;
+    if (!parse_file_args(argc, argv, "convert", 2, files, &read)) return CLI_USAGE;
+    if (!cli_file_writable("milp convert", "OUT", files[1])) return CLI_FAIL;
     dopt_context *ctx = host_context();
-    dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
-    int ok = p && ok_or_report(ctx, dopt_mps_write(ctx, p, argv[1]));
+    dopt_milp *p = ctx ? load(ctx, files[0], &read) : NULL;
+    int ok = p && ok_or_report(ctx, dopt_mps_write(ctx, p, files[1]));
     dopt_milp_free(p);
     dopt_context_destroy(ctx);
     return ok ? CLI_OK : CLI_FAIL;
@@ -327,9 +376,11 @@ static int milp_convert_cmd(int argc, char **argv)
 
 static int milp_info_cmd(int argc, char **argv)
 {
-    if (argc != 1) return cli_usage_error("milp", "info", "expected one FILE.mps");
+    const char *files[1];
+    dopt_mps_read_options read;
+    if (!parse_file_args(argc, argv, "info", 1, files, &read)) return CLI_USAGE;
     dopt_context *ctx = host_context();
-    dopt_milp *p = ctx ? load(ctx, argv[0], DOPT_MPS_AUTO) : NULL;
+    dopt_milp *p = ctx ? load(ctx, files[0], &read) : NULL;
     dopt_context_destroy(ctx);
     if (!p) return CLI_FAIL;
     int32_t ints = 0, bins = 0;

@@ -38,6 +38,7 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_milp_search_options),
     DOPT_STRUCT_ENTRY(dopt_milp_search_result),
     DOPT_STRUCT_ENTRY(dopt_milp_binary_form),
+    DOPT_STRUCT_ENTRY(dopt_mps_read_options),
     DOPT_STRUCT_ENTRY(dopt_gen_params),
     DOPT_STRUCT_ENTRY(dopt_npy),
     DOPT_STRUCT_ENTRY(dopt_npz),

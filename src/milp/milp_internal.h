@@ -60,6 +60,22 @@ dopt_status milp_mps_parse(const char *text, size_t len, dopt_mps_format format,
                            size_t errlen);
 dopt_status milp_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen);
 dopt_status milp_mps_write(const dopt_milp *p, const char *path, char *err, size_t errlen);
+
+/* What a successful MPS read skipped (a second N row, a second RHS, RANGES
+ * or BOUNDS set, text after ENDATA), each "line L: ...": the first
+ * MILP_MPS_WARNINGS texts, and the count of all of them. */
+#define MILP_MPS_WARNINGS 8
+typedef struct milp_mps_warnings {
+    int count;
+    char text[MILP_MPS_WARNINGS][200];
+} milp_mps_warnings;
+void milp_mps_read_options_default(dopt_mps_read_options *opt);
+/* The reads with options (NULL = the defaults); warnings may be NULL. The
+ * text may be gzip data (detected by its magic bytes). */
+dopt_status milp_mps_parse_opts(const char *text, size_t len, const dopt_mps_read_options *opt,
+                                milp_mps_warnings *warnings, dopt_milp **out, char *err, size_t errlen);
+dopt_status milp_mps_read_opts(const char *path, const dopt_mps_read_options *opt, milp_mps_warnings *warnings,
+                               dopt_milp **out, char *err, size_t errlen);
 dopt_status milp_binary_form(const dopt_milp *p, dopt_milp_row_sense sense, dopt_milp_binary_form *out, char *err,
                              size_t errlen);
 

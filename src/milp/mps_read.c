@@ -1,10 +1,16 @@
-/* MPS reader (free and fixed format) into the sparse MILP model. Every
- * error names its line. docs/MILP.md lists the conventions. */
+/* MPS reader (free and fixed format, plain or gzipped) into the sparse
+ * MILP model. Every error names its line; what the reader skips is reported
+ * as a warning, never silently. docs/MILP.md lists the conventions. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef DOPT_HAVE_ZLIB
+#include <zlib.h>
+#endif
 
 #include "internal.h"
 #include "milp_internal.h"
@@ -40,6 +46,7 @@ typedef struct {
     char **cname;
     double *c, *lo, *hi;
     uint8_t *integer, *lo_set;
+    uint8_t *bounded; /* a BOUNDS entry (of the set read) named the column */
     milp_names cols;
     int in_int;
     milp_triplets trip;
@@ -47,6 +54,9 @@ typedef struct {
     int maximize;
     char *name;
     char *rhs_set, *range_set, *bound_set;
+    int skipped_set[3]; /* RHS, RANGES, BOUNDS: a later set was already reported */
+    dopt_mps_int_bounds int_bounds;
+    milp_mps_warnings warn; /* handed out only when this parse succeeds */
 } mps_reader;
 
 static dopt_status fail(mps_reader *r, const char *fmt, ...)
@@ -66,6 +76,28 @@ static dopt_status fail(mps_reader *r, const char *fmt, ...)
         }
     }
     return DOPT_ERR_INVALID_ARGUMENT;
+}
+
+/* A note about something the reader skips, with its line. Kept in the
+ * reader: under DOPT_MPS_AUTO a failed free-format attempt must not report
+ * warnings about a text it then reads as fixed format. */
+static void warn(mps_reader *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void warn(mps_reader *r, const char *fmt, ...)
+{
+    milp_mps_warnings *w = &r->warn;
+    if (w->count++ >= MILP_MPS_WARNINGS) return; /* counted, text dropped */
+    char *out = w->text[w->count - 1];
+    int k = snprintf(out, sizeof w->text[0], "line %ld: ", r->line);
+    if (k >= 0 && (size_t)k < sizeof w->text[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(out + k, sizeof w->text[0] - (size_t)k, fmt, ap);
+        va_end(ap);
+    }
 }
 
 /* out of memory, with the line reached: DOPT_ERR_OUT_OF_MEMORY, so that
@@ -183,6 +215,7 @@ static dopt_status add_row(mps_reader *r, const char *type, const char *name)
         return DOPT_OK;
     }
     if (t == 'N') { /* a further free row: its entries are dropped */
+        warn(r, "free row '%s' (a second N row) dropped: only the first N row is read, as the objective", name);
         int32_t cap = r->fcap;
         if (!grow((void **)&r->fname, r->nfree + 1, &cap, sizeof(char *))) return free(keep), oom(r);
         r->fcap = cap;
@@ -225,13 +258,15 @@ static int32_t column_of(mps_reader *r, const char *name, int create)
         if (!grow((void **)&r->integer, cap, &c2, 1)) return oom(r), -3;
         c2 = r->ccap;
         if (!grow((void **)&r->lo_set, cap, &c2, 1)) return oom(r), -3;
+        c2 = r->ccap;
+        if (!grow((void **)&r->bounded, cap, &c2, 1)) return oom(r), -3;
         r->ccap = cap;
     }
     char *keep = milp_strdup(name);
     if (!keep) return oom(r), -3;
     j = r->n++;
     r->cname[j] = keep, r->c[j] = 0, r->lo[j] = 0, r->hi[j] = HUGE_VAL;
-    r->integer[j] = (uint8_t)r->in_int, r->lo_set[j] = 0;
+    r->integer[j] = (uint8_t)r->in_int, r->lo_set[j] = 0, r->bounded[j] = 0;
     if (milp_names_put(&r->cols, keep, j) < 0) return oom(r), -3;
     return j;
 }
@@ -266,6 +301,14 @@ static dopt_status column_line(mps_reader *r)
     return DOPT_OK;
 }
 
+/* a line of a second RHS, RANGES or BOUNDS set: reported once per section */
+static void skipped_set(mps_reader *r, int which, const char *section, const char *set, const char *first)
+{
+    if (r->skipped_set[which]) return;
+    r->skipped_set[which] = 1;
+    warn(r, "%s set '%s' skipped (and any later line of it): only the first set, '%s', is read", section, set, first);
+}
+
 /* RHS and RANGES: [set] row value [row value] */
 static dopt_status rhs_line(mps_reader *r, int ranges)
 {
@@ -277,7 +320,9 @@ static dopt_status rhs_line(mps_reader *r, int ranges)
         *set = milp_strdup(setname);
         if (!*set) return oom(r);
     } else if (strcmp(*set, setname)) {
-        return DOPT_OK; /* only the first set counts, as every reader does */
+        /* only the first set counts, as every reader does */
+        skipped_set(r, ranges ? 2 : 1, ranges ? "RANGES" : "RHS", setname, *set);
+        return DOPT_OK;
     }
     for (int k = first; k < r->ntok; k += 2) {
         int32_t i = milp_names_get(&r->rows, r->tok[k]);
@@ -332,10 +377,12 @@ static dopt_status bound_line(mps_reader *r)
         r->bound_set = milp_strdup(set);
         if (!r->bound_set) return oom(r);
     } else if (strcmp(r->bound_set, set)) {
+        skipped_set(r, 0, "BOUNDS", set, r->bound_set);
         return DOPT_OK;
     }
     int32_t j = column_of(r, col, 0);
     if (j < 0) return fail(r, "unknown column '%s' in BOUNDS", col);
+    r->bounded[j] = 1; /* any entry: the integer default no longer applies (docs/MILP.md) */
     double v = 0;
     if (val && !number(r, val, 1, &v)) return DOPT_ERR_INVALID_ARGUMENT;
     if (!strcmp(type, "UP") || !strcmp(type, "UI")) {
@@ -400,6 +447,10 @@ static dopt_status finish(mps_reader *r, dopt_milp **out)
     if (!p) return oom(r);
     for (int32_t j = 0; j < r->n; ++j) {
         p->c[j] = r->c[j], p->col_lo[j] = r->lo[j], p->col_hi[j] = r->hi[j], p->integer[j] = r->integer[j];
+        /* an integer column (between MARKER lines) that no BOUNDS entry
+         * names: binary, as COIN's and HiGHS's readers take it, unless the
+         * caller asked for [0, +inf) */
+        if (r->integer[j] && !r->bounded[j] && r->int_bounds == DOPT_MPS_INT_BINARY) p->col_hi[j] = 1;
     }
     for (int32_t i = 0; i < r->m; ++i) {
         double b = r->rhs[i], R = r->range[i], lo = -HUGE_VAL, hi = HUGE_VAL;
@@ -447,11 +498,28 @@ static void reader_free(mps_reader *r)
     free(r->fname);
     for (int32_t j = 0; j < r->n; ++j) free(r->cname[j]);
     free(r->buf), free(r->rtype), free(r->rname), free(r->rhs), free(r->range), free(r->has_range), free(r->rowmark);
-    free(r->cname), free(r->c), free(r->lo), free(r->hi), free(r->integer), free(r->lo_set);
+    free(r->cname), free(r->c), free(r->lo), free(r->hi), free(r->integer), free(r->lo_set), free(r->bounded);
     free(r->obj_name), free(r->objname_wanted), free(r->name);
     free(r->rhs_set), free(r->range_set), free(r->bound_set);
     milp_names_free(&r->rows), milp_names_free(&r->cols);
     milp_triplets_free(&r->trip);
+}
+
+/* Text after ENDATA is not read (some writers append a QUADOBJ or another
+ * model there): say so, naming the first line that is not blank or a comment. */
+static void after_endata(mps_reader *r)
+{
+    int got;
+    while ((got = next_line(r)) > 0) {
+        char *s = r->buf;
+        if (s[0] == '*') continue;
+        int header = !is_blank(s[0]); /* before split_free blanks out the separators */
+        split_free(r, s);
+        if (r->ntok == 0) continue;
+        if (header) warn(r, "section %.40s after ENDATA skipped (nothing after ENDATA is read)", r->tok[0]);
+        else warn(r, "text after ENDATA skipped ('%.40s': nothing after ENDATA is read)", r->tok[0]);
+        return;
+    }
 }
 
 static dopt_status parse(mps_reader *r, dopt_milp **out)
@@ -468,7 +536,9 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
             if (r->ntok > MAX_TOKENS) return fail(r, "too many fields");
             if (!strcmp(r->tok[0], "ENDATA")) {
                 if (!seen_rows) return fail(r, "ENDATA before ROWS");
-                return finish(r, out);
+                DOPT_TRY(finish(r, out));
+                after_endata(r);
+                return DOPT_OK;
             }
             section = section_of(r->tok[0]);
             if (section < 0) {
@@ -532,11 +602,12 @@ static dopt_status parse(mps_reader *r, dopt_milp **out)
     return fail(r, "missing ENDATA (is the file truncated?)");
 }
 
-static dopt_status parse_as(const char *text, size_t len, int fixed, dopt_milp **out, char *err, size_t errlen)
+static dopt_status parse_as(const char *text, size_t len, int fixed, const dopt_mps_read_options *opt,
+                            milp_mps_warnings *warnings, dopt_milp **out, char *err, size_t errlen)
 {
     mps_reader r;
     memset(&r, 0, sizeof r);
-    r.text = text, r.len = len, r.fixed = fixed, r.err = err, r.errlen = errlen;
+    r.text = text, r.len = len, r.fixed = fixed, r.err = err, r.errlen = errlen, r.int_bounds = opt->int_bounds;
     if (memchr(text, 0, len)) {
         /* a NUL byte means this is not a text file: name its line */
         const char *z = memchr(text, 0, len);
@@ -545,28 +616,139 @@ static dopt_status parse_as(const char *text, size_t len, int fixed, dopt_milp *
         return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "line %ld: NUL byte (not a text file)", line);
     }
     dopt_status st = parse(&r, out);
+    if (st == DOPT_OK && warnings) *warnings = r.warn;
     reader_free(&r);
     return st;
+}
+
+/* the gzip magic bytes (RFC 1952): the content, not the name, says gzip */
+static int is_gzip(const char *text, size_t len)
+{
+    return len >= 2 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b;
+}
+
+#ifdef DOPT_HAVE_ZLIB
+/* Inflates gzip data (every member, as gunzip does with concatenated
+ * files) into a new buffer *out of *outlen bytes. */
+static dopt_status gunzip(const char *in, size_t len, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+        return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "gzip: cannot start zlib");
+    size_t cap = len < ((size_t)1 << 20) ? ((size_t)1 << 20) : 4 * len, have = 0;
+    char *buf = malloc(cap);
+    const unsigned char *next = (const unsigned char *)in;
+    size_t left = len;
+    int rc = Z_OK;
+    dopt_status st = DOPT_OK;
+    while (buf) {
+        if (have == cap) {
+            char *b = cap > SIZE_MAX / 2 ? NULL : realloc(buf, 2 * cap);
+            if (!b) {
+                free(buf), buf = NULL;
+                break;
+            }
+            buf = b, cap *= 2;
+        }
+        /* zlib counts in 32-bit uInt: hand it the data in pieces */
+        uInt in_piece = left > (1u << 30) ? (1u << 30) : (uInt)left;
+        uInt out_piece = cap - have > (1u << 30) ? (1u << 30) : (uInt)(cap - have);
+        z.next_in = (Bytef *)next, z.avail_in = in_piece;
+        z.next_out = (Bytef *)buf + have, z.avail_out = out_piece;
+        rc = inflate(&z, Z_NO_FLUSH);
+        next += in_piece - z.avail_in, left -= in_piece - z.avail_in;
+        have += out_piece - z.avail_out;
+        if (rc == Z_STREAM_END) {
+            while (left && *next == 0) ++next, --left; /* zero padding after the last member (tar, dd) */
+            if (!left) break;
+            if (inflateReset(&z) != Z_OK) rc = Z_DATA_ERROR; /* another member follows */
+            else continue;
+        }
+        if (rc == Z_MEM_ERROR) {
+            free(buf), buf = NULL;
+            break;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "gzip data is corrupt (%s)",
+                            z.msg ? z.msg : "zlib error");
+            break;
+        }
+        if (!left && z.avail_out) { /* all input used, room left, and the stream not ended */
+            st = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "gzip data is truncated");
+            break;
+        }
+    }
+    inflateEnd(&z);
+    if (!buf) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "gzip: out of memory while inflating");
+    if (st != DOPT_OK) return free(buf), st;
+    *out = buf, *outlen = have;
+    return DOPT_OK;
+}
+#endif
+
+void milp_mps_read_options_default(dopt_mps_read_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->format = DOPT_MPS_AUTO;
+    opt->int_bounds = DOPT_MPS_INT_BINARY;
+}
+
+static dopt_status parse_text(const char *text, size_t len, const dopt_mps_read_options *opt,
+                              milp_mps_warnings *warnings, dopt_milp **out, char *err, size_t errlen)
+{
+    dopt_mps_format format = opt->format;
+    if (format == DOPT_MPS_FREE || format == DOPT_MPS_FIXED)
+        return parse_as(text, len, format == DOPT_MPS_FIXED, opt, warnings, out, err, errlen);
+    dopt_status st = parse_as(text, len, 0, opt, warnings, out, err, errlen);
+    if (st == DOPT_OK || st == DOPT_ERR_OUT_OF_MEMORY) return st;
+    char fixed_err[256];
+    if (parse_as(text, len, 1, opt, warnings, out, fixed_err, sizeof fixed_err) == DOPT_OK) return DOPT_OK;
+    return st; /* the free-format message: the usual case */
+}
+
+dopt_status milp_mps_parse_opts(const char *text, size_t len, const dopt_mps_read_options *opt,
+                                milp_mps_warnings *warnings, dopt_milp **out, char *err, size_t errlen)
+{
+    if (warnings) memset(warnings, 0, sizeof *warnings);
+    if (!out || (!text && len)) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
+    *out = NULL;
+    dopt_mps_read_options defaults;
+    if (!opt) milp_mps_read_options_default(&defaults), opt = &defaults;
+    if (opt->format != DOPT_MPS_AUTO && opt->format != DOPT_MPS_FREE && opt->format != DOPT_MPS_FIXED)
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "unknown MPS format %d", (int)opt->format);
+    if (opt->int_bounds != DOPT_MPS_INT_BINARY && opt->int_bounds != DOPT_MPS_INT_NONNEG)
+        return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
+                          "int_bounds must be DOPT_MPS_INT_BINARY or DOPT_MPS_INT_NONNEG, got %d", (int)opt->int_bounds);
+    if (!text) text = "";
+    if (!is_gzip(text, len)) return parse_text(text, len, opt, warnings, out, err, errlen);
+#ifdef DOPT_HAVE_ZLIB
+    char *plain = NULL;
+    size_t plain_len = 0;
+    DOPT_TRY(gunzip(text, len, &plain, &plain_len, err, errlen));
+    dopt_status st = parse_text(plain, plain_len, opt, warnings, out, err, errlen);
+    free(plain);
+    return st;
+#else
+    return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED,
+                      "gzip-compressed MPS, and this build of dopt has no zlib: decompress it first (gunzip), "
+                      "or rebuild dopt with zlib");
+#endif
 }
 
 dopt_status milp_mps_parse(const char *text, size_t len, dopt_mps_format format, dopt_milp **out, char *err,
                            size_t errlen)
 {
-    if (!out || (!text && len)) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
-    *out = NULL;
-    if (!text) text = "";
-    if (format == DOPT_MPS_FREE || format == DOPT_MPS_FIXED)
-        return parse_as(text, len, format == DOPT_MPS_FIXED, out, err, errlen);
-    if (format != DOPT_MPS_AUTO) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "unknown MPS format");
-    dopt_status st = parse_as(text, len, 0, out, err, errlen);
-    if (st == DOPT_OK || st == DOPT_ERR_OUT_OF_MEMORY) return st;
-    char fixed_err[256];
-    if (parse_as(text, len, 1, out, fixed_err, sizeof fixed_err) == DOPT_OK) return DOPT_OK;
-    return st; /* the free-format message: the usual case */
+    dopt_mps_read_options opt;
+    milp_mps_read_options_default(&opt);
+    opt.format = format;
+    return milp_mps_parse_opts(text, len, &opt, NULL, out, err, errlen);
 }
 
-dopt_status milp_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen)
+dopt_status milp_mps_read_opts(const char *path, const dopt_mps_read_options *opt, milp_mps_warnings *warnings,
+                               dopt_milp **out, char *err, size_t errlen)
 {
+    if (warnings) memset(warnings, 0, sizeof *warnings);
     if (!path || !out) return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "NULL argument");
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -586,8 +768,16 @@ dopt_status milp_mps_read(const char *path, dopt_mps_format format, dopt_milp **
     if (!text) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     if (io) return free(text), milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT, "%s: read error", path);
     char msg[MILP_MSG_LEN] = "";
-    dopt_status st = milp_mps_parse(text, len, format, out, msg, sizeof msg);
+    dopt_status st = milp_mps_parse_opts(text, len, opt, warnings, out, msg, sizeof msg);
     free(text);
     if (st != DOPT_OK) milp_error(err, errlen, st, "%s: %s", path, msg);
     return st;
+}
+
+dopt_status milp_mps_read(const char *path, dopt_mps_format format, dopt_milp **out, char *err, size_t errlen)
+{
+    dopt_mps_read_options opt;
+    milp_mps_read_options_default(&opt);
+    opt.format = format;
+    return milp_mps_read_opts(path, &opt, NULL, out, err, errlen);
 }
