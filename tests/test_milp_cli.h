@@ -163,9 +163,61 @@ static void test_milp_cli_issue17(void)
 }
 
 
+/* Issue 18, the MPS reader in the CLI: --int-bounds, warnings on stderr,
+ * gzipped files (made with the gzip program, when there is one). */
+static void test_milp_cli_mps_reader(void)
+{
+    char args[8192], path[2048], conv[2048];
+    /* nw460-like: three integer columns between MARKER lines, no BOUNDS entry */
+    snprintf(path, sizeof path, "%s/nobounds.mps", work);
+    write_text(path, "NAME nb\nOBJSENSE\n MAX\nROWS\n N obj\n L cap\nCOLUMNS\n M 'MARKER' 'INTORG'\n"
+                     " a obj 5 cap 2\n b obj 4 cap 3\n c obj 3 cap 1\n M 'MARKER' 'INTEND'\nRHS\n RHS cap 5\n"
+                     "ENDATA\nQUADOBJ\n a a 1\n");
+    snprintf(args, sizeof args, "milp info '%s'", path);
+    CHECK(run(args) == 0 && strstr(output_of("stdout"), "integers: 3\nbinaries: 3\n"), "binary by default: %s",
+          output_of("stdout"));
+    /* the QUADOBJ after ENDATA: a warning on stderr naming it, not silence */
+    CHECK(stderr_mentions("warning") && stderr_mentions("QUADOBJ after ENDATA"), "warning: %s", output_of("stderr"));
+    snprintf(args, sizeof args, "milp info '%s' --int-bounds nonneg", path);
+    CHECK(run(args) == 0 && strstr(output_of("stdout"), "integers: 3\nbinaries: 0\n"), "--int-bounds nonneg: %s",
+          output_of("stdout"));
+    snprintf(args, sizeof args, "milp info '%s' --int-bounds maybe", path);
+    CHECK(run(args) == 2 && stderr_mentions("--int-bounds"), "bad --int-bounds is a usage error");
+    snprintf(args, sizeof args, "milp solve '%s' --int-bounds", path);
+    CHECK(run(args) == 2, "--int-bounds without a value is a usage error");
+    /* convert under the option: the written file says [0, inf) explicitly, read back as such */
+    snprintf(conv, sizeof conv, "%s/nobounds_conv.mps", work);
+    snprintf(args, sizeof args, "milp convert '%s' '%s' --int-bounds nonneg", path, conv);
+    CHECK(run(args) == 0, "convert --int-bounds nonneg: %s", output_of("stderr"));
+    snprintf(args, sizeof args, "milp info '%s'", conv);
+    CHECK(run(args) == 0 && strstr(output_of("stdout"), "binaries: 0\n") && !stderr_mentions("warning"),
+          "converted file read with the default: %s", output_of("stdout"));
+    if (dopt_milp_have_cbc()) { /* binary: a + b = 9; nonneg: 5 c = 15 */
+        snprintf(args, sizeof args, "milp solve '%s' --json", path);
+        CHECK(run(args) == 0 && strstr(output_of("stdout"), "\"objective\": 9,"), "binary optimum: %s",
+              output_of("stdout"));
+        snprintf(args, sizeof args, "milp solve '%s' --json --int-bounds nonneg", path);
+        CHECK(run(args) == 0 && strstr(output_of("stdout"), "\"objective\": 15,"), "nonneg optimum: %s",
+              output_of("stdout"));
+    }
+    /* a gzipped copy, named without .gz: the content decides */
+    char gz[2048];
+    snprintf(gz, sizeof gz, "%s/nobounds_gz.mps", work);
+    snprintf(args, sizeof args, "gzip -c '%s' > '%s' 2>/dev/null", conv, gz);
+    if (system(args) == 0) {
+        snprintf(args, sizeof args, "milp info '%s'", gz);
+        int rc = run(args);
+        /* zlib is optional: read, or a clear message naming it */
+        CHECK((rc == 0 && strstr(output_of("stdout"), "integers: 3\nbinaries: 0\n")) ||
+                  (rc == 1 && stderr_mentions("zlib")),
+              "gzipped: read, or a message about zlib: %s %s", output_of("stdout"), output_of("stderr"));
+    }
+}
+
 static void test_milp_cli(void)
 {
     char dir[1024], args[8192], path[2048];
+    test_milp_cli_mps_reader();
     snprintf(dir, sizeof dir, "%s/gen", work);
     /* dopt gen: every family, file names FAMILY_SIZE_K.mps, readable, same bytes for the same seed */
     static const char *fam[7] = {"sc", "ca", "cfl", "mis", "rc", "wsc", "knapsack"};
