@@ -505,21 +505,34 @@ static void reader_free(mps_reader *r)
     milp_triplets_free(&r->trip);
 }
 
-/* Text after ENDATA is not read (some writers append a QUADOBJ or another
- * model there): say so, naming the first line that is not blank or a comment. */
+/* Text after ENDATA is not read (some writers append a QUADOBJ, or a second
+ * NAME ... ENDATA block with one): one warning at the first line that is not
+ * blank or a comment, naming the section headers found after ENDATA. */
 static void after_endata(mps_reader *r)
 {
-    int got;
-    while ((got = next_line(r)) > 0) {
+    char sections[160] = "", first[48] = "";
+    long first_line = 0;
+    size_t used = 0;
+    int more = 0;
+    while (next_line(r) > 0) {
         char *s = r->buf;
         if (s[0] == '*') continue;
         int header = !is_blank(s[0]); /* before split_free blanks out the separators */
         split_free(r, s);
         if (r->ntok == 0) continue;
-        if (header) warn(r, "section %.40s after ENDATA skipped (nothing after ENDATA is read)", r->tok[0]);
-        else warn(r, "text after ENDATA skipped ('%.40s': nothing after ENDATA is read)", r->tok[0]);
-        return;
+        if (!first_line) first_line = r->line, snprintf(first, sizeof first, "%s", r->tok[0]);
+        if (!header || !strcmp(r->tok[0], "ENDATA")) continue;
+        size_t need = strlen(r->tok[0]) + 1;
+        if (used + need + 4 < sizeof sections)
+            used += (size_t)snprintf(sections + used, sizeof sections - used, " %s", r->tok[0]);
+        else more = 1;
     }
+    if (!first_line) return;
+    long line = r->line;
+    r->line = first_line;
+    if (used) warn(r, "sections after ENDATA skipped:%s%s (nothing after ENDATA is read)", sections, more ? " ..." : "");
+    else warn(r, "text after ENDATA skipped ('%s' ...: nothing after ENDATA is read)", first);
+    r->line = line;
 }
 
 static dopt_status parse(mps_reader *r, dopt_milp **out)
