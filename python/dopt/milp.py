@@ -88,7 +88,11 @@ class _GenParams(ctypes.Structure):
                 ("co_n", c_int32), ("co_m", c_int32), ("rc_dense", c_int32)]
 
 
-for _mirror, _c_name in ((_Milp, "dopt_milp"), (_Options, "dopt_milp_options"), (_Result, "dopt_milp_result"),
+class _MpsReadOptions(ctypes.Structure):
+    _fields_ = [("format", c_int), ("int_bounds", c_int)]
+
+
+for _mirror, _c_name in ((_MpsReadOptions, "dopt_mps_read_options"), (_Milp, "dopt_milp"), (_Options, "dopt_milp_options"), (_Result, "dopt_milp_result"),
                          (_SearchOptions, "dopt_milp_search_options"),
                          (_SearchResult, "dopt_milp_search_result"), (_BinaryForm, "dopt_milp_binary_form"),
                          (_GenParams, "dopt_gen_params")):
@@ -112,8 +116,10 @@ _search_predict = _lib.declare("dopt_milp_search_predict", c_int, c_void_p, _P(_
                                _PREDICT_FN, c_void_p, _P(_SearchOptions), _P(_SearchResult), c_void_p)
 _to_binary_form = _lib.declare("dopt_milp_to_binary_form", c_int, c_void_p, _MilpP, c_int, _P(_BinaryForm))
 _binary_form_free = _lib.declare("dopt_milp_binary_form_free", None, _P(_BinaryForm))
-_mps_parse = _lib.declare("dopt_mps_parse", c_int, c_void_p, ctypes.c_char_p, ctypes.c_size_t, c_int, _P(_MilpP))
-_mps_read = _lib.declare("dopt_mps_read", c_int, c_void_p, ctypes.c_char_p, c_int, _P(_MilpP))
+_mps_parse_with = _lib.declare("dopt_mps_parse_with", c_int, c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                               _P(_MpsReadOptions), _P(_MilpP))
+_mps_read_with = _lib.declare("dopt_mps_read_with", c_int, c_void_p, ctypes.c_char_p, _P(_MpsReadOptions),
+                              _P(_MilpP))
 _mps_write = _lib.declare("dopt_mps_write", c_int, c_void_p, _MilpP, ctypes.c_char_p)
 _gen_preset = _lib.declare("dopt_gen_params_preset", c_int, c_void_p, c_int, c_int, _P(_GenParams))
 _gen_instance = _lib.declare("dopt_gen_instance", c_int, c_void_p, _P(_GenParams), ctypes.c_uint64, _P(_MilpP))
@@ -729,28 +735,39 @@ def _adopt(ptr):
 _FORMATS = {"auto": 0, "free": 1, "fixed": 2}
 
 
-def _format_code(format):
+_INT_BOUNDS = {"binary": 0, "nonneg": 1}
+
+
+def _read_options(format, int_bounds):
     if format not in _FORMATS:
         raise ValueError(f"milp: format must be 'auto', 'free' or 'fixed'; got {format!r}")
-    return _FORMATS[format]
+    if int_bounds not in _INT_BOUNDS:
+        raise ValueError(f"milp: int_bounds must be 'binary' or 'nonneg'; got {int_bounds!r}")
+    return _MpsReadOptions(_FORMATS[format], _INT_BOUNDS[int_bounds])
 
 
-def read_mps(path, format="auto"):
-    """Reads an MPS file into a Model. format: 'auto' (free, then fixed
-    columns if that fails), 'free' or 'fixed'. A missing or malformed file
-    raises dopt.Error with the path and line ("PATH: line 17: ...")."""
-    code = _format_code(format)
+def read_mps(path, format="auto", int_bounds="binary"):
+    """Reads an MPS file (plain, or gzipped: detected by its content) into a
+    Model. format: 'auto' (free, then fixed columns if that fails), 'free' or
+    'fixed'. int_bounds: how integer columns that no BOUNDS entry names are
+    read: 'binary' [0, 1] (COIN's and HiGHS's convention, the default) or
+    'nonneg' [0, inf). A missing or malformed file raises dopt.Error with the
+    path and line ("PATH: line 17: ..."); what the reader skips (a second N
+    row or RHS/RANGES/BOUNDS set, text after ENDATA) is logged as a warning
+    on the "dopt" logger. docs/MILP.md."""
+    opt = _read_options(format, int_bounds)
     ctx = _ctx()
     ptr = _MilpP()
     with ctx.lock:
         ctx.prepare()
-        ctx.check(_mps_read(ctx.handle, _as_path(path), code, ctypes.byref(ptr)))
+        ctx.check(_mps_read_with(ctx.handle, _as_path(path), ctypes.byref(opt), ctypes.byref(ptr)))
     return _adopt(ptr)
 
 
-def parse_mps(text, format="auto"):
-    """MPS text (str or bytes) into a Model; errors as read_mps, without a path."""
-    code = _format_code(format)
+def parse_mps(text, format="auto", int_bounds="binary"):
+    """MPS text (str or bytes, which may be gzip data) into a Model; options
+    and errors as read_mps, without a path."""
+    opt = _read_options(format, int_bounds)
     if isinstance(text, str):
         text = text.encode()
     if not isinstance(text, (bytes, bytearray, memoryview)):
@@ -760,7 +777,7 @@ def parse_mps(text, format="auto"):
     ptr = _MilpP()
     with ctx.lock:
         ctx.prepare()
-        ctx.check(_mps_parse(ctx.handle, data, len(data), code, ctypes.byref(ptr)))
+        ctx.check(_mps_parse_with(ctx.handle, data, len(data), ctypes.byref(opt), ctypes.byref(ptr)))
     return _adopt(ptr)
 
 

@@ -216,7 +216,10 @@ def test_repository_mps_files_parse():
     np.testing.assert_array_equal(every.row_hi, [0, 8, 6, 4, -1])
     np.testing.assert_array_equal(every.c, [1.5, -2, 4, 0, 1, 0, 0, 0.25, 0, 0])
     np.testing.assert_array_equal(every.col_lo, [0, -3, 0, -1, 2.5, -INF, -INF, 0, 0, -INF])
-    np.testing.assert_array_equal(every.col_hi, [4, 5, INF, 1, 2.5, INF, 7, INF, 1, -2])
+    # y2: integer with no BOUNDS entry: binary by default, [0, inf) with int_bounds="nonneg"
+    np.testing.assert_array_equal(every.col_hi, [4, 5, 1, 1, 2.5, INF, 7, INF, 1, -2])
+    nonneg = milp.read_mps(MPS_DIR / "every_section.mps", int_bounds="nonneg")
+    np.testing.assert_array_equal(nonneg.col_hi, [4, 5, INF, 1, 2.5, INF, 7, INF, 1, -2])
     np.testing.assert_array_equal(every.integer, [0, 1, 1, 0, 0, 0, 0, 0, 1, 0])
     fixed = milp.read_mps(MPS_DIR / "fixed_blanks.mps")  # auto: free fails, fixed columns read it
     assert fixed.row_names[0] == "LIM 1" and fixed.col_names[1] == "X TWO"
@@ -226,6 +229,30 @@ def test_repository_mps_files_parse():
     knap = milp.read_mps(MPS_DIR / "knapsack_free.mps")
     np.testing.assert_array_equal(knap.c, [10, 13, 7, 8])
     np.testing.assert_array_equal(knap.binary, [True] * 4)
+
+
+def test_mps_int_bounds_gzip_and_warnings(tmp_path, caplog):
+    import gzip
+    import logging
+    text = ("NAME nb\nROWS\n N obj\n L cap\nCOLUMNS\n M 'MARKER' 'INTORG'\n a obj -5 cap 2\n"
+            " b obj -4 cap 3\n M 'MARKER' 'INTEND'\nRHS\n RHS cap 5\nBOUNDS\n UP BND b 4\nENDATA\nQUADOBJ\n a a 1\n")
+    with caplog.at_level(logging.WARNING, logger="dopt"):
+        model = milp.parse_mps(text)
+    np.testing.assert_array_equal(model.col_hi, [1, 4])  # a: no BOUNDS entry -> binary; b: UP alone -> [0, 4]
+    assert any("sections after ENDATA skipped: QUADOBJ" in r.getMessage() for r in caplog.records), caplog.text
+    np.testing.assert_array_equal(milp.parse_mps(text, int_bounds="nonneg").col_hi, [INF, 4])
+    with pytest.raises(ValueError, match="int_bounds"):
+        milp.parse_mps(text, int_bounds="unit")
+    # gzipped, under a name without .gz: the content decides (zlib is optional in the build)
+    path = tmp_path / "nb.mps"
+    path.write_bytes(gzip.compress(text.encode()))
+    try:
+        gz = milp.read_mps(path, int_bounds="nonneg")
+    except dopt.Error as e:
+        assert "zlib" in str(e) and e.status == dopt._lib.ERR_UNSUPPORTED
+    else:
+        np.testing.assert_array_equal(gz.col_hi, [INF, 4])
+        _same_model(gz, milp.parse_mps(gzip.compress(text.encode()), int_bounds="nonneg"))
 
 
 def test_mps_errors_are_exceptions(tmp_path):
