@@ -120,10 +120,10 @@ done:
 
 /* The MILP by Cbc (with its presolve, cuts and heuristics), to finish by the
  * wall-clock `deadline` (HUGE_VAL: none). The time spent waiting for the
- * lock counts (batched searches queue here): *started = 0 when none was
- * left once it was held. */
-static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, double deadline, int *started,
-                           dopt_milp_result *res, char *err, size_t errlen)
+ * lock counts (batched searches queue here): *started = 0 when no more than
+ * min_seconds were left once it was held. */
+static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, double deadline, double min_seconds,
+                           int *started, dopt_milp_result *res, char *err, size_t errlen)
 {
     size_t n = (size_t)p->n;
     coin_arrays a = {0};
@@ -132,7 +132,9 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     double seconds = deadline - milp_wall_seconds();
     Cbc_Model *model = NULL;
     dopt_status st = DOPT_OK;
-    if (!(*started = seconds > 0)) goto done;
+    /* the check of milp_solve_cbc again, now that the lock is held: a job
+     * that waited for it may have too little time left for Cbc's root */
+    if (!(*started = seconds > min_seconds)) goto done;
     model = Cbc_newModel();
     if (!filled || !model) {
         st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
@@ -163,10 +165,17 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     /* A limit is checked before "infeasible": Cbc stopped by its clock in
      * preprocessing can report a feasible model proven infeasible (seen: a
      * queued job of a batched search reaching Cbc with little time left). */
+    /* An "infeasible" that arrives as the clock runs out (the last 5 % of
+     * the time Cbc was given) is not trusted either: with a few
+     * milliseconds left, Cbc's preprocessing has reported feasible set
+     * covers infeasible without raising its limit flag (CI, a batched
+     * search's last queued job). A proof found earlier stands. */
+    int at_deadline = isfinite(seconds) && milp_wall_seconds() >= deadline - 0.05 * seconds;
+    int limit_hit = Cbc_isSecondsLimitReached(model) || Cbc_isNodeLimitReached(model) || Cbc_status(model) == 1;
     if (Cbc_isProvenOptimal(model)) res->status = DOPT_SOLVED;
-    else if (Cbc_isSecondsLimitReached(model) || Cbc_isNodeLimitReached(model) || Cbc_status(model) == 1)
-        res->status = DOPT_ITERATION_LIMIT;
-    else if (Cbc_isProvenInfeasible(model)) res->status = DOPT_PRIMAL_INFEASIBLE;
+    else if (limit_hit) res->status = DOPT_ITERATION_LIMIT;
+    else if (Cbc_isProvenInfeasible(model) && !at_deadline) res->status = DOPT_PRIMAL_INFEASIBLE;
+    else if (Cbc_isProvenInfeasible(model)) res->status = DOPT_ITERATION_LIMIT, limit_hit = -1;
     else if (Cbc_isContinuousUnbounded(model)) res->status = DOPT_DUAL_INFEASIBLE;
     else res->status = DOPT_NUMERICAL_FAILURE;
     res->has_solution = x != NULL && (res->status == DOPT_SOLVED || res->status == DOPT_ITERATION_LIMIT);
@@ -175,7 +184,8 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
         if (res->x) memcpy(res->x, x, n * 8);
     }
     if (res->status == DOPT_SOLVED) res->bound = res->objective;
-    else if (res->status == DOPT_ITERATION_LIMIT) res->bound = Cbc_getBestPossibleObjValue(model) + p->offset;
+    else if (res->status == DOPT_ITERATION_LIMIT)
+        res->bound = limit_hit < 0 ? NAN : Cbc_getBestPossibleObjValue(model) + p->offset; /* NaN: no bound */
 done:
     if (model) Cbc_deleteModel(model);
     pthread_mutex_unlock(&cbc_lock);
@@ -204,6 +214,7 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
     double t_start = milp_wall_seconds();
     if (opt->relax || !has_integers(p)) return clp_run(p, opt, seconds_left(opt, t_start), res, err, errlen);
     dopt_status st;
+    double min_seconds = 0; /* the least time Cbc is started with */
     if (opt->time_limit > 0) {
         /* Cbc cannot stop inside its root LP solve (seen: a 0.4 s limit
          * taking 1.6 s on a trust-region subproblem), and the C interface
@@ -219,8 +230,9 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
         if (st != DOPT_OK) return st;
         /* Cbc's root: its own LP solve (about lp.seconds again) and at least
          * one round of cuts and heuristics before it looks at the clock */
+        min_seconds = 2 * lp.seconds;
         int stop = lp.status == DOPT_PRIMAL_INFEASIBLE || lp.status == DOPT_ITERATION_LIMIT ||
-                   (lp.status == DOPT_SOLVED && seconds_left(opt, t_start) < 2 * lp.seconds);
+                   (lp.status == DOPT_SOLVED && seconds_left(opt, t_start) < min_seconds);
         if (stop) {
             if (lp.status == DOPT_PRIMAL_INFEASIBLE) res->status = DOPT_PRIMAL_INFEASIBLE, res->has_solution = 0;
             else out_of_time(res);
@@ -232,7 +244,8 @@ dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dop
         }
     }
     int started = 0;
-    st = cbc_run(p, opt, opt->time_limit > 0 ? t_start + opt->time_limit : HUGE_VAL, &started, res, err, errlen);
+    st = cbc_run(p, opt, opt->time_limit > 0 ? t_start + opt->time_limit : HUGE_VAL, min_seconds, &started, res, err,
+                 errlen);
     if (st == DOPT_OK && !started) out_of_time(res); /* the limit ran out waiting for Cbc */
     if (st == DOPT_OK && res->status == DOPT_DUAL_INFEASIBLE && opt->ray) {
         /* the direction: the LP relaxation's ray (a recession direction of
