@@ -349,6 +349,26 @@ typedef struct {
     DREAL gamma_o, gamma_c, lambda;
 } DFN(diff_step_args);
 
+/* The step's arguments from the public descriptor and guidance (g NULL:
+ * no guidance weights): what both backends pass to their step kernels. */
+DOPT_KFN DFN(diff_step_args) DFN(diff_step_args_of)(const dopt_diffusion_step_desc *st, int guided,
+                                                   const dopt_guidance *g)
+{
+    DFN(diff_step_args) a;
+    a.sampler = (int)st->sampler;
+    a.abar_t = st->abar[st->t];
+    a.abar_prev = st->abar[st->t_prev];
+    a.eta = st->eta;
+    a.last = st->t_prev == 0;
+    a.seed = st->seed;
+    a.step = (uint32_t)st->t;
+    a.guided = guided;
+    a.gamma_o = g ? (DREAL)g->gamma_o : (DREAL)0;
+    a.gamma_c = g ? (DREAL)g->gamma_c : (DREAL)0;
+    a.lambda = g ? (DREAL)g->lambda : (DREAL)0;
+    return a;
+}
+
 /* Row r: guidance (if any), then the reverse step. scratch: m + n values
  * (the largest instance's for a block batch). n: a uniform batch's length. */
 DOPT_KFN void DFN(diff_step_entry)(const DFN(diff_step_args) *a, const DFN(diff_batch) *bt, int n, int64_t r, DREAL *x,

@@ -408,6 +408,17 @@ def step(x, eps_hat, abar, t, t_prev=None, *, sampler="ddpm", eta=0.0, seed=0, g
     return xo.reshape(shape)
 
 
+def _noise_arguments(abar_t, step, where):
+    """abar_t in (0, 1] and step in [0, 2^32), as float and int, else ValueError."""
+    abar_t = float(abar_t)
+    if not 0 < abar_t <= 1:
+        raise ValueError(f"{where}: abar_t must be in (0, 1]; got {abar_t}")
+    step = int(step)
+    if not 0 <= step < 1 << 32:
+        raise ValueError(f"{where}: step must be in [0, 2^32); got {step}")
+    return abar_t, step
+
+
 def noise(x0, abar_t, *, seed=0, step=0):
     """Training pairs (dopt_diffusion_noise): x_t = sqrt(abar_t) x0 +
     sqrt(1 - abar_t) eps with eps standard normal from Philox at (seed, row,
@@ -415,12 +426,7 @@ def noise(x0, abar_t, *, seed=0, step=0):
     Returns (x_t, eps), shaped like x0."""
     where = "diffusion.noise"
     x2, shape, _ = _rows_view(x0, "x0", where)
-    abar_t = float(abar_t)
-    if not 0 < abar_t <= 1:
-        raise ValueError(f"{where}: abar_t must be in (0, 1]; got {abar_t}")
-    step = int(step)
-    if not 0 <= step < 1 << 32:
-        raise ValueError(f"{where}: step must be in [0, 2^32); got {step}")
+    abar_t, step = _noise_arguments(abar_t, step, where)
     placement = _arrays.placement_of(x2)
     code = _arrays.dtype_of(x2)
     xo = _arrays.operand(x2, placement, code, "x0")
@@ -776,12 +782,7 @@ def noise_blocks(x0, abar_t, *, blocks, samples=None, seed=0, step=0):
     guide = _block_guide(blocks, where, guided=False)
     x0 = _arrays.as_shape_source(x0)
     S = guide.samples_of(x0, "x0", where, samples)
-    abar_t = float(abar_t)
-    if not 0 < abar_t <= 1:
-        raise ValueError(f"{where}: abar_t must be in (0, 1]; got {abar_t}")
-    step = int(step)
-    if not 0 <= step < 1 << 32:
-        raise ValueError(f"{where}: step must be in [0, 2^32); got {step}")
+    abar_t, step = _noise_arguments(abar_t, step, where)
     placement = _arrays.placement_of(x0)
     code = _arrays.dtype_of(x0)
     xo = _arrays.operand(x0, placement, code, "x0")

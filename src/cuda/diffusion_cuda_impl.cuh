@@ -160,22 +160,6 @@ static dopt_status DFN(diff_check_run)(dopt_context *ctx, const dopt_diffusion_g
     return DFN(diff_check_batch_run)(ctx, DFN(diff_batch_of)(guide), guide->batch, what);
 }
 
-static DFN(diff_step_args) DFN(diff_step_args_of)(const dopt_diffusion_step_desc *st, int guided, const dopt_guidance *g)
-{
-    DFN(diff_step_args) a;
-    memset(&a, 0, sizeof a);
-    a.sampler = (int)st->sampler;
-    a.abar_t = st->abar[st->t];
-    a.abar_prev = st->abar[st->t_prev];
-    a.eta = st->eta;
-    a.last = st->t_prev == 0;
-    a.seed = st->seed;
-    a.step = (uint32_t)st->t;
-    a.guided = guided;
-    if (g) a.gamma_o = (DREAL)g->gamma_o, a.gamma_c = (DREAL)g->gamma_c, a.lambda = (DREAL)g->lambda;
-    return a;
-}
-
 /* The step over rows of bt; scratch_count values of scratch in all, ssz per
  * row for a uniform batch. */
 static dopt_status DFN(diff_step_batch_run)(dopt_context *ctx, DFN(diff_step_args) a, DFN(diff_batch) bt, int n,

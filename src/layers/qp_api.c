@@ -62,14 +62,24 @@ dopt_status dopt_qp_resolve_options(dopt_context *ctx, const char *who, dopt_dty
     return DOPT_OK;
 }
 
+dopt_qp_tape *dopt_qp_take_tape(dopt_context *ctx, dopt_qp_tape **tape_out)
+{
+    dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
+    if (tape_out) *tape_out = NULL;
+    if (reuse && (reuse->ops != ctx->ops || reuse->device != ctx->cuda_device)) {
+        dopt_qp_tape_destroy(reuse); /* recorded elsewhere: its memory is not this backend's */
+        reuse = NULL;
+    }
+    return reuse;
+}
+
 dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const dopt_qp_options *opt,
                           dopt_qp_solution *sol, dopt_qp_tape **tape_out)
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
-    dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
-    if (tape_out) *tape_out = NULL;
+    dopt_qp_tape *reuse = dopt_qp_take_tape(ctx, tape_out);
     dopt_qp_options o;
     dopt_status st = qp_validate(ctx, prob, opt, &o);
     if (st != DOPT_OK) {
@@ -82,10 +92,6 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp: solution buffers x, status (and lam, nu) required");
     }
     dopt_qp_tape *tape = NULL;
-    if (reuse && (reuse->ops != ctx->ops || reuse->device != ctx->cuda_device)) {
-        dopt_qp_tape_destroy(reuse);
-        reuse = NULL;
-    }
     if (tape_out) {
         tape = reuse ? reuse : (dopt_qp_tape *)calloc(1, sizeof *tape);
         if (!tape) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");

@@ -138,12 +138,7 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
-    dopt_qp_tape *reuse = tape_out ? *tape_out : NULL;
-    if (tape_out) *tape_out = NULL;
-    if (reuse && (reuse->ops != ctx->ops || reuse->device != ctx->cuda_device)) {
-        dopt_qp_tape_destroy(reuse);
-        reuse = NULL;
-    }
+    dopt_qp_tape *reuse = dopt_qp_take_tape(ctx, tape_out);
     /* the plan lives in the tape when there is one (the backward needs it),
      * else on the stack for this call */
     dopt_qp_ragged_layout local;

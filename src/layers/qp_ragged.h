@@ -36,6 +36,11 @@ typedef struct dopt_qp_ragged_layout {
 dopt_status dopt_qp_resolve_options(dopt_context *ctx, const char *who, dopt_dtype dtype, const dopt_qp_options *opt,
                                     dopt_qp_options *out);
 
+/* The caller's tape for refilling (*tape_out set to NULL until the call
+ * succeeds), or NULL: none, or one recorded on another backend or device
+ * (destroyed). Shared by both QP entries (qp_api.c). */
+dopt_qp_tape *dopt_qp_take_tape(dopt_context *ctx, dopt_qp_tape **tape_out);
+
 dopt_status dopt_qp_ragged_layout_build(dopt_context *ctx, const dopt_qp_ragged_problem *P,
                                         dopt_qp_ragged_layout *L);
 void dopt_qp_ragged_layout_free(dopt_qp_ragged_layout *L);
