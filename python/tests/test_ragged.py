@@ -284,6 +284,14 @@ def test_torch_qp_list_bad_input():
     bad_h[1] = torch.zeros(2, dtype=F64)
     with pytest.raises(ValueError, match=r"G\[1\] must be \(m_i, n_i\) with n_i = 2"):
         dt.qp(Q, p, bad, bad_h, A, b)
+    bad[1] = torch.zeros(0, 5, dtype=F64)  # an empty block of the wrong width is still wrong
+    bad_h[1] = torch.zeros(0, dtype=F64)
+    with pytest.raises(ValueError, match=r"G\[1\] must be .* the empty block \(0, 5\)"):
+        dt.qp(Q, p, bad, bad_h, A, b)
+    bad[1] = torch.zeros(0, 2, dtype=F64)  # the right width: an instance without inequalities
+    bad_h[1] = torch.zeros(1, 0, dtype=F64)
+    with pytest.raises(ValueError, match=r"h\[1\] must be \(0,\) for an empty block"):
+        dt.qp(Q, p, bad, bad_h, A, b)
     mixed = list(p)
     mixed[2] = mixed[2].float()
     with pytest.raises(TypeError, match=r"p\[2\] is torch.float32"):

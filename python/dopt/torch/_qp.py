@@ -560,6 +560,13 @@ def _prepare_lists(where, Q, p, G, h, A, b):
         if mats is not None:
             for i in range(B):
                 Mi, vi = mats[i], vecs[i]
+                # an empty block must still have the instance's width: a (0, w)
+                # block with w != n_i is a mistake in the caller's data
+                if Mi is not None and Mi.numel() == 0 and Mi.dim() == 2 and Mi.shape[1] != n[i]:
+                    raise ValueError(f"{where}: {mat}[{i}] must be ({letter}_i, n_i) with n_i = {n[i]} (from "
+                                     f"p[{i}]); got the empty block {tuple(Mi.shape)}")
+                if vi is not None and vi.numel() == 0 and vi.dim() != 1:
+                    raise ValueError(f"{where}: {vec}[{i}] must be (0,) for an empty block; got {tuple(vi.shape)}")
                 Mi = None if Mi is None or Mi.numel() == 0 else Mi
                 vi = None if vi is None or vi.numel() == 0 else vi
                 if (Mi is None) != (vi is None):
