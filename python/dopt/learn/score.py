@@ -33,7 +33,7 @@ from torch import nn
 
 from .. import diffusion as _diffusion
 from ..torch import srg_timesteps
-from .gnn import BipartiteGCN, graph_tensors
+from .gnn import BipartiteConv, BipartiteGCN, graph_tensors
 from .graph import GraphBatch, _as_numpy, _ranges, batch_graphs, ptr_from_sizes, select_instances
 from .labels import Solutions, near_optimal_solutions
 from .unsupervised import (SearchConfig, _better, _check_binary, _device_dtype, instance_graphs,
@@ -104,11 +104,22 @@ class ScoreGCN(BipartiteGCN):
     state row. replicate(graph, samples) + score(replicas, xt, t) do the
     same in two parts (sampling replicates once for all its steps)."""
 
-    def __init__(self, var_features=6, con_features=2, edge_features=1, emb_size=32, seed=None):
+    def __init__(self, var_features=6, con_features=2, edge_features=1, emb_size=32, rounds=1, seed=None):
+        if int(rounds) < 1:
+            raise ValueError(f"learn: rounds must be >= 1; got {rounds}")
+        self._rounds = int(rounds)  # read by _build, which the base class calls (under its seed)
         super().__init__(var_features, con_features, edge_features, emb_size=emb_size, seed=seed)
+
+    @property
+    def rounds(self):
+        return self._rounds
 
     def _build(self, var_features, con_features, edge_features, emb_size):
         super()._build(var_features, con_features, edge_features, emb_size)
+        # rounds after the first: more half-convolution pairs, so that a variable sees the state two rows away
+        self.more_convs = nn.ModuleList([nn.ModuleList([BipartiteConv(emb_size, edge_features),
+                                                        BipartiteConv(emb_size, edge_features)])
+                                         for _ in range(self._rounds - 1)])
         self.output_module = None  # the logit head: the score head below replaces it
         self.state_embedding = nn.Sequential(nn.Linear(1 + TIME_FEATURES, emb_size), nn.ReLU(),
                                              nn.Linear(emb_size, emb_size))
@@ -164,8 +175,10 @@ class ScoreGCN(BipartiteGCN):
             features = time_features([int(t)], dtype, device).expand(xt.shape[0], TIME_FEATURES)
         state = torch.cat([xt.unsqueeze(-1), features], dim=-1)
         var = replicas.var + self.state_embedding(state)
-        con = self.conv_var_to_con(replicas.con, replicas.edge_index, replicas.edge, var, to="con")
-        var = self.conv_con_to_var(con, replicas.edge_index, replicas.edge, var, to="var")
+        con = replicas.con
+        for to_con, to_var in [(self.conv_var_to_con, self.conv_con_to_var), *self.more_convs]:
+            con = to_con(con, replicas.edge_index, replicas.edge, var, to="con")
+            var = to_var(con, replicas.edge_index, replicas.edge, var, to="var")
         return self.score_head(torch.cat([var, state], dim=-1)).squeeze(-1)
 
     def forward(self, graph, xt, t, samples=1):  # noqa: D102 (documented in the class)
@@ -279,6 +292,7 @@ class ScoreConfig:
     samples: int = 4
     lr: float = 1e-3
     emb_size: int = 32
+    rounds: int = 1
     T: int = 1000
     schedule: str = "linear"
     gamma_o: float = 0.01
@@ -373,7 +387,7 @@ def train_score(models, labels, config=None, *, graphs=None, net=None, optimizer
     sizes = np.diff(var_ptr)
     xref_all = flat[_ranges(starts, sizes)]  # the first (best) label of every instance
     if net is None:
-        net = ScoreGCN.for_graph(everything, emb_size=config.emb_size, seed=config.seed)
+        net = ScoreGCN.for_graph(everything, emb_size=config.emb_size, rounds=config.rounds, seed=config.seed)
         net.fit_prenorm(graphs)
         net.to(config.device)
     device, dtype = _device_dtype(net)
@@ -511,7 +525,8 @@ def candidate_centers(cands):
 
 
 def score_predict_and_search(score_model, models, search=None, *, time_limit=None, candidates=16, steps=25,
-                             sampler="ddim", eta=0.0, gamma_c=1.0, lam=1.0, seed=0, graphs=None):
+                             sampler="ddim", eta=0.0, gamma_c=1.0, lam=1.0, seed=0, graphs=None,
+                             overhead_seconds=0.0):
     """The test-time pipeline for binary models: sample_candidates (one block
     state for all instances and candidates), then the unsupervised
     pipeline's search_from_predictions around each instance's best
@@ -519,7 +534,10 @@ def score_predict_and_search(score_model, models, search=None, *, time_limit=Non
     the same PipelineResult). search: a SearchConfig; None gives SRG's
     trust region over every binary (frac0 = frac1 = 0, radius 0.1 of the
     binaries). time_limit: seconds per instance, sampling share included
-    (overrides search.time_limit when given). A feasible best candidate
+    (overrides search.time_limit when given). graphs: the models'
+    InstanceGraphs when already built (e.g. with LP features, as the network
+    was trained); overhead_seconds: per-instance time already spent on them
+    (counted in seconds and taken from the time limit). A feasible best candidate
     better than the search's answer is kept (it never is when the search
     solved its region: the repaired candidate is in it). Returns
     (PipelineResult, Candidates)."""
@@ -531,7 +549,7 @@ def score_predict_and_search(score_model, models, search=None, *, time_limit=Non
     batch = batch_graphs(instance_graphs(models) if graphs is None else instance_graphs(graphs))
     cands = sample_candidates(score_model, models, candidates=candidates, steps=steps, sampler=sampler, eta=eta,
                               gamma_c=gamma_c, lam=lam, seed=seed, batch=batch)
-    overhead = (time.perf_counter() - began) / max(len(models), 1)
+    overhead = float(overhead_seconds) + (time.perf_counter() - began) / max(len(models), 1)
     result = search_from_predictions(models, batch, candidate_centers(cands), config, overhead_seconds=overhead)
     for i, model in enumerate(models):
         if cands.best_feasible[i] and _better(model, cands.best_objective[i], result.objective[i]):
