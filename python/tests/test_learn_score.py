@@ -166,7 +166,7 @@ def test_training_lowers_the_loss():
     models = _mixed_models()
     labels = _labels(models)
     batch = learn.batch_graphs(models)
-    config = S.ScoreConfig(epochs=40, batch_size=3, samples=4, lr=3e-3, emb_size=16, T=200, seed=0)
+    config = S.ScoreConfig(epochs=40, batch_size=3, samples=4, lr=3e-3, emb_size=16, T=200, seed=0, lp=False)
     net = _net(batch)
     abar = D.schedule(config.T)
     before = _held_out_loss(net, batch, labels, abar)
@@ -180,7 +180,7 @@ def test_training_lowers_the_loss():
 
 
 def _trained(models, seed=0):
-    config = S.ScoreConfig(epochs=10, batch_size=3, samples=3, lr=3e-3, emb_size=16, T=100, seed=seed)
+    config = S.ScoreConfig(epochs=10, batch_size=3, samples=3, lr=3e-3, emb_size=16, T=100, seed=seed, lp=False)
     return S.train_score(models, _labels(models), config)
 
 
@@ -244,7 +244,7 @@ def test_bad_arguments_raise_clear_errors():
     models = _mixed_models()
     labels = _labels(models)
     batch = learn.batch_graphs(models)
-    config = S.ScoreConfig(epochs=1, batch_size=2, samples=2, emb_size=8, T=50)
+    config = S.ScoreConfig(epochs=1, batch_size=2, samples=2, emb_size=8, T=50, lp=False)
     with pytest.raises(ValueError, match="4 label sets for 5 instances"):
         S.train_score(models, labels[:4], config)
     bad = list(labels)
@@ -288,3 +288,17 @@ def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match=r"timesteps must lie in \[1, T = 50\]"):
         S.training_targets(guide, torch.zeros(batch.num_vars, dtype=torch.float64), np.full(5, 51), D.schedule(50),
                            samples=1, seed=0, guidance=None)
+
+
+@pytest.mark.skipif(HAVE_TORCH and not mm.have_cbc(), reason="LP features need the Cbc (Clp) backend")
+def test_lp_features_follow_the_network():
+    models = _mixed_models()[:3]
+    config = S.ScoreConfig(epochs=1, batch_size=3, samples=2, emb_size=8, T=50)  # lp=True: the default
+    model = S.train_score(models, _labels(models), config)
+    assert model.lp and model.net.var_norm.shift.numel() == len(learn.VAR_FEATURES) + len(learn.VAR_LP_FEATURES)
+    cands = S.sample_candidates(model, models, candidates=2, steps=3)  # builds LP graphs itself
+    assert [x.shape for x in cands.x] == [(2, m.n) for m in models]
+    with pytest.raises(ValueError, match="takes 10 variable and 3 constraint features"):
+        S.sample_candidates(model, models, graphs=U.instance_graphs(models))
+    with pytest.raises(TypeError, match="ScoreModel"):
+        S.score_predict_and_search(model.net, models)

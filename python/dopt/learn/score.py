@@ -33,6 +33,7 @@ from torch import nn
 
 from .. import diffusion as _diffusion
 from ..torch import srg_timesteps
+from .features import VAR_FEATURES
 from .gnn import BipartiteConv, BipartiteGCN, graph_tensors
 from .graph import GraphBatch, _as_numpy, _ranges, batch_graphs, ptr_from_sizes, select_instances
 from .labels import Solutions, near_optimal_solutions
@@ -286,7 +287,10 @@ class ScoreConfig:
     weights from seed. Mini-batches, label draws and timesteps come from
     numpy's generator seeded with seed, the noise of step s from dopt's
     Philox with seed * 1000003 + s: the same seed repeats a run bitwise on
-    one machine."""
+    one machine. lp: the graphs train_score builds (when not given) carry
+    the LP-relaxation features (one LP solve per instance; they make the
+    candidates much better, docs/LEARN.md); sampling then builds its graphs
+    the same way."""
     epochs: int = 20
     batch_size: int = 8
     samples: int = 4
@@ -302,6 +306,7 @@ class ScoreConfig:
     seed: int = 0
     grad_clip: Optional[float] = 1.0
     device: str = "cpu"
+    lp: bool = True
 
     @property
     def guidance(self):
@@ -333,11 +338,13 @@ class ScoreHistory:
 class ScoreModel:
     """A trained score network and what sampling needs: net (ScoreGCN),
     config (the ScoreConfig it was trained with), abar (T + 1,) the noise
-    schedule, history (ScoreHistory)."""
+    schedule, history (ScoreHistory), lp (the network takes graphs with the
+    LP-relaxation features: sampling builds them so when not given)."""
     net: ScoreGCN
     config: ScoreConfig
     abar: np.ndarray
     history: ScoreHistory
+    lp: bool = False
 
 
 def score_train_step(net, optimizer, graph, guide, x0, t, abar, *, samples, seed, guidance, round=True,  # noqa: A002
@@ -363,7 +370,8 @@ def train_score(models, labels, config=None, *, graphs=None, net=None, optimizer
     ScoreModel. labels: per model a (k_i, n_i) 0/1 array of solutions, best
     first (solution_labels / near_optimal_solutions), or a Solutions; the
     best one is the x* of eq. 19's objective term. graphs: the models'
-    InstanceGraphs when already built (instance_graphs). net: a ScoreGCN to
+    InstanceGraphs when already built (instance_graphs; default: built with
+    LP features when config.lp). net: a ScoreGCN to
     continue training (default: a new one from config, its pre-normalizations
     fitted on the graphs). Each step gathers config.batch_size instances from
     the data set's one block batch, draws config.samples labels per
@@ -375,7 +383,7 @@ def train_score(models, labels, config=None, *, graphs=None, net=None, optimizer
         raise ValueError(f"learn: batch_size and samples must be >= 1 and epochs >= 0; got {config.batch_size}, "
                          f"{config.samples}, {config.epochs}")
     models = list(models)
-    graphs = instance_graphs(models) if graphs is None else instance_graphs(graphs)
+    graphs = instance_graphs(models, lp=config.lp) if graphs is None else instance_graphs(graphs)
     if not graphs:
         raise ValueError("learn: train_score needs at least one instance")
     if len(graphs) != len(models):
@@ -421,7 +429,8 @@ def train_score(models, labels, config=None, *, graphs=None, net=None, optimizer
             if log is not None and step % max(1, log_every) == 0:
                 log(step, loss)
             step += 1
-    return ScoreModel(net=net, config=config, abar=abar, history=history)
+    lp = everything.var_features.shape[1] > len(VAR_FEATURES)
+    return ScoreModel(net=net, config=config, abar=abar, history=history, lp=bool(lp))
 
 
 # ---- sampling ------------------------------------------------------------------------------------------
@@ -463,7 +472,9 @@ def sample_candidates(score_model, models, *, candidates=16, steps=25, sampler="
     Lagrangian guidance (gamma_c, lam on the normalized rows; no objective
     term: x* is unknown at test time); the samples are clipped to [0, 1]
     and ranked by dopt.diffusion.candidates_blocks. graphs / batch: the
-    models' InstanceGraphs or GraphBatch when already built. Returns
+    models' InstanceGraphs or GraphBatch when already built (default: built
+    with LP features when the network was trained with them; other feature
+    widths than the network's raise ValueError). Returns
     Candidates."""
     began = time.perf_counter()
     models = list(models)
@@ -477,10 +488,15 @@ def sample_candidates(score_model, models, *, candidates=16, steps=25, sampler="
     if sampler not in _diffusion.SAMPLERS:
         raise ValueError(f"learn: sampler must be one of {sorted(_diffusion.SAMPLERS)}; got {sampler!r}")
     if batch is None:
-        batch = batch_graphs(instance_graphs(models) if graphs is None else instance_graphs(graphs))
+        batch = batch_graphs(instance_graphs(models, lp=score_model.lp) if graphs is None else instance_graphs(graphs))
     batch = batch.numpy()
     _check_model_batch(models, batch)
     net = score_model.net
+    widths = (batch.var_features.shape[1], batch.con_features.shape[1])
+    expected = (net.var_norm.shift.numel(), net.con_norm.shift.numel())
+    if widths != expected:
+        raise ValueError(f"learn: the network takes {expected[0]} variable and {expected[1]} constraint features "
+                         f"({'with' if score_model.lp else 'without'} LP features); the graphs have {widths}")
     net.eval()
     device, dtype = _device_dtype(net)
     abar = score_model.abar
@@ -543,10 +559,12 @@ def score_predict_and_search(score_model, models, search=None, *, time_limit=Non
     (PipelineResult, Candidates)."""
     began = time.perf_counter()
     models = list(models)
+    if not isinstance(score_model, ScoreModel):
+        raise TypeError(f"learn: score_model must be a ScoreModel (train_score); got {type(score_model).__name__}")
     config = SearchConfig(frac0=0.0, frac1=0.0, frac_delta=0.1, time_limit=time_limit) if search is None else search
     if time_limit is not None:
         config = replace(config, time_limit=float(time_limit))
-    batch = batch_graphs(instance_graphs(models) if graphs is None else instance_graphs(graphs))
+    batch = batch_graphs(instance_graphs(models, lp=score_model.lp) if graphs is None else instance_graphs(graphs))
     cands = sample_candidates(score_model, models, candidates=candidates, steps=steps, sampler=sampler, eta=eta,
                               gamma_c=gamma_c, lam=lam, seed=seed, batch=batch)
     overhead = float(overhead_seconds) + (time.perf_counter() - began) / max(len(models), 1)
