@@ -25,7 +25,7 @@ Run from the repository root (after `pip install .`, or with
 PYTHONPATH=python and DOPT_LIBRARY pointing at libdopt.so):
 
     python examples/python/srg_gnn_train_search.py --quick     # about a minute on 2 cores
-    python examples/python/srg_gnn_train_search.py             # a few minutes on 2 cores
+    python examples/python/srg_gnn_train_search.py             # about 5 minutes on 2 cores
 
 Settings for a GPU node (a CUDA build of dopt and torch): the published easy
 sizes, more data and a larger network, e.g.
@@ -134,8 +134,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n")[1:]))
     ap.add_argument("--family", choices=["sc", "mis", "both"], default="both", help="instance family (both)")
-    ap.add_argument("--scale", type=float, default=0.2,
-                    help="instance size relative to Gasse et al.'s easy size, +-20%% per instance (0.2)")
+    ap.add_argument("--scale", type=float, default=0.15,
+                    help="instance size relative to Gasse et al.'s easy size, +-20%% per instance (0.15)")
     ap.add_argument("--train", type=int, default=64, help="training instances per family (64)")
     ap.add_argument("--test", type=int, default=8, help="held-out instances per family (8)")
     ap.add_argument("--labels", type=int, default=4, help="near-optimal solutions per training instance (4)")
@@ -143,7 +143,7 @@ def main():
     ap.add_argument("--label-time", type=float, default=5.0, help="Cbc seconds per labelling solve (5)")
     ap.add_argument("--no-lp", action="store_true",
                     help="graphs without the LP-relaxation features (default: with them; much better candidates)")
-    ap.add_argument("--epochs", type=int, default=30, help="training epochs (30)")
+    ap.add_argument("--epochs", type=int, default=60, help="training epochs (60)")
     ap.add_argument("--batch-size", type=int, default=8, help="instances per training step (8)")
     ap.add_argument("--samples", type=int, default=4, help="label samples per instance per step (4)")
     ap.add_argument("--emb", type=int, default=32, help="GCN embedding size (32; Gasse et al.'s 64)")
@@ -151,8 +151,9 @@ def main():
     ap.add_argument("--T", type=int, default=1000, help="diffusion timesteps (1000, linear schedule)")
     ap.add_argument("--gamma-o", type=float, default=0.01, help="eq. 19 objective weight (0.01)")
     ap.add_argument("--gamma-c", type=float, default=0.1, help="eq. 19 constraint weight (0.1)")
-    ap.add_argument("--candidates", type=int, default=16, help="K: candidates per held-out instance (16)")
-    ap.add_argument("--steps", type=int, default=25, help="DDIM steps (25)")
+    ap.add_argument("--candidates", type=int, default=8, help="K: candidates per held-out instance (8)")
+    ap.add_argument("--steps", type=int, default=25,
+                    help="DDIM steps (25; with 10 or fewer the guidance overshoots: feasible but costly candidates)")
     ap.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0: deterministic after x_T)")
     ap.add_argument("--sample-gamma-c", type=float, default=1.0, help="Lagrangian guidance at sampling (1)")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds per held-out instance, every method (1)")
@@ -172,7 +173,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.scale, args.train, args.test, args.epochs, args.labels = 0.1, 32, 4, 60, 3
-        args.budget, args.reference_time, args.emb, args.candidates, args.steps = 0.5, 10.0, 32, 16, 25
+        args.budget, args.reference_time, args.emb, args.candidates, args.steps = 0.5, 10.0, 32, 8, 25
     if not mm.have_cbc():
         print("note: dopt was built without Cbc: the exact solver (n <= 256) stands in for it")
     import torch
