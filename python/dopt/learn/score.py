@@ -526,7 +526,8 @@ def sample_candidates(score_model, models, *, candidates=16, steps=25, sampler="
     feasible = violation <= FEASIBILITY_TOL
     best_feasible = feasible[np.arange(batch.batch_size), best] if batch.batch_size else np.zeros(0, bool)
     return Candidates(x=xs, relaxed=rel, best=best, best_x=best_x, best_feasible=best_feasible,
-                      best_objective=objective, feasible_count=feasible.sum(axis=1), seconds=time.perf_counter() - began)
+                      best_objective=objective, feasible_count=feasible.sum(axis=1),
+                      seconds=time.perf_counter() - began)
 
 
 def candidate_centers(cands):
