@@ -11,6 +11,8 @@ predict-and-search with a trust region around the repaired prediction
 (dopt.milp.search_batch). docs/LEARN.md describes the pipeline and why the
 unbiased gradient estimator is the default.
 
+    normalized_arrays(batch)        costs and rows scaled per instance / row (shared
+                                    with the score-based pipeline, dopt.learn.score)
     surrogate_problem(batch)        the loss's data (normalized rows, costs)
     surrogate_loss(logits, prob)    (B,) per-instance surrogate values
     TrainConfig, train_step, train  Adam on the surrogate with the mu schedule
@@ -36,9 +38,9 @@ from ..torch import bernoulli_penalty
 from .features import InstanceGraph, instance_graph
 from .graph import batch_graphs, select_instances
 
-__all__ = ["SurrogateProblem", "normalized_arrays", "surrogate_problem", "surrogate_loss", "TrainConfig", "TrainHistory", "train_step",
-           "train", "predict", "round_predictions", "SearchConfig", "PipelineResult", "search_from_predictions",
-           "predict_and_search", "instance_graphs"]
+__all__ = ["SurrogateProblem", "normalized_arrays", "surrogate_problem", "surrogate_loss", "TrainConfig",
+           "TrainHistory", "train_step", "train", "predict", "round_predictions", "SearchConfig", "PipelineResult",
+           "search_from_predictions", "predict_and_search", "instance_graphs"]
 
 ESTIMATORS = ("unbiased", "diffilo", "reinforce", "exact")  # exact: n <= 16 per instance (enumeration)
 
