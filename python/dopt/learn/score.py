@@ -90,12 +90,14 @@ class ScoreGCN(BipartiteGCN):
     one value per entry of a block state.
 
     ScoreGCN(var_features=6, con_features=2, edge_features=1, emb_size=32,
-             seed=None)  (for_graph(batch, ...) reads the widths off a batch)
+             rounds=1, seed=None)  (for_graph(batch, ...) reads the widths
+             off a batch)
 
     Gasse et al.'s pre-normalizations and embeddings give each variable and
     constraint a static embedding; every variable's embedding of copy k then
-    gets MLP([x_t, time features of t]) added, the two half-convolutions
-    (variables -> constraints -> variables) run on the replicated graph, so
+    gets MLP([x_t, time features of t]) added, `rounds` pairs of
+    half-convolutions (variables -> constraints -> variables; the first
+    pair is BipartiteGCN's own) run on the replicated graph, so
     a variable's score sees the state of the variables it shares rows with,
     and a head MLP([h_var, x_t, time features]) gives eps_hat. The logit
     head of BipartiteGCN is not used (output_module is None).
