@@ -17,6 +17,11 @@ MILP, issue 14). docs/LEARN.md describes every feature and the network.
                                       loss of a block batch, train, predict,
                                       round and repair, predict-and-search
                                       (dopt.learn.unsupervised; needs torch)
+    score                             the SRG-style score-based generator: a
+                                      GNN score network trained on eq. 19
+                                      targets, guided DDIM candidates,
+                                      predict-and-search (dopt.learn.score;
+                                      needs torch)
 
 features and graph need numpy only; the network classes import torch when
 first used.
@@ -30,6 +35,8 @@ from .graph import BlockBatch, GraphBatch, batch_graphs, binary_batch, ptr_from_
 from .labels import Solutions, near_optimal_solutions, no_good_row
 
 _TORCH_NAMES = ("BipartiteGCN", "BipartiteConv", "PreNorm", "graph_tensors", "split_logits")
+_SCORE_NAMES = ("ScoreGCN", "ScoreConfig", "ScoreModel", "train_score", "sample_candidates",
+                "score_predict_and_search", "solution_labels")
 
 
 def __getattr__(name):
@@ -37,11 +44,14 @@ def __getattr__(name):
     # batching work without it
     if name in _TORCH_NAMES:
         return getattr(importlib.import_module(".gnn", __name__), name)
-    if name in ("gnn", "unsupervised"):
+    if name in _SCORE_NAMES:
+        return getattr(importlib.import_module(".score", __name__), name)
+    if name in ("gnn", "unsupervised", "score"):
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'dopt.learn' has no attribute {name!r}")
 
 
 __all__ = ["InstanceGraph", "instance_graph", "VAR_FEATURES", "VAR_LP_FEATURES", "CON_FEATURES", "CON_LP_FEATURES",
            "EDGE_FEATURES", "DEFAULT_TOL", "BlockBatch", "GraphBatch", "batch_graphs", "binary_batch",
-           "ptr_from_sizes", "select_instances", "Solutions", "near_optimal_solutions", "no_good_row", *_TORCH_NAMES]
+           "ptr_from_sizes", "select_instances", "Solutions", "near_optimal_solutions", "no_good_row", *_TORCH_NAMES,
+           *_SCORE_NAMES]

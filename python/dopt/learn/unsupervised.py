@@ -11,6 +11,8 @@ predict-and-search with a trust region around the repaired prediction
 (dopt.milp.search_batch). docs/LEARN.md describes the pipeline and why the
 unbiased gradient estimator is the default.
 
+    normalized_arrays(batch)        costs and rows scaled per instance / row (shared
+                                    with the score-based pipeline, dopt.learn.score)
     surrogate_problem(batch)        the loss's data (normalized rows, costs)
     surrogate_loss(logits, prob)    (B,) per-instance surrogate values
     TrainConfig, train_step, train  Adam on the surrogate with the mu schedule
@@ -36,9 +38,9 @@ from ..torch import bernoulli_penalty
 from .features import InstanceGraph, instance_graph
 from .graph import batch_graphs, select_instances
 
-__all__ = ["SurrogateProblem", "surrogate_problem", "surrogate_loss", "TrainConfig", "TrainHistory", "train_step",
-           "train", "predict", "round_predictions", "SearchConfig", "PipelineResult", "search_from_predictions",
-           "predict_and_search", "instance_graphs"]
+__all__ = ["SurrogateProblem", "normalized_arrays", "surrogate_problem", "surrogate_loss", "TrainConfig",
+           "TrainHistory", "train_step", "train", "predict", "round_predictions", "SearchConfig", "PipelineResult",
+           "search_from_predictions", "predict_and_search", "instance_graphs"]
 
 ESTIMATORS = ("unbiased", "diffilo", "reinforce", "exact")  # exact: n <= 16 per instance (enumeration)
 
@@ -79,6 +81,27 @@ def _check_binary(batch):
                          f"(global variable {j})")
 
 
+def normalized_arrays(batch):
+    """(c, values, b) of a BlockBatch / GraphBatch (numpy) with each
+    instance's c divided by its largest |c_j| and each row (a, b) by its
+    largest |a_j| (a zero scale left at 1): positive scalings that change
+    neither an instance's feasible set nor its minimizers, but put the costs
+    and rows of every instance on one scale (shared by the unsupervised and
+    the score-based pipelines)."""
+    batch = batch.numpy() if hasattr(batch, "numpy") else batch
+    c = np.asarray(batch.c, dtype=np.float64)
+    values = np.asarray(batch.values, dtype=np.float64)
+    b = np.asarray(batch.b, dtype=np.float64)
+    var_instance = batch.var_batch()
+    cost_scale = _segment_max_abs(c, var_instance, batch.batch_size)
+    cost_scale[cost_scale == 0] = 1.0
+    rows = batch.num_cons
+    edge_row = np.repeat(np.arange(rows, dtype=np.int64), np.diff(np.asarray(batch.row_ptr, dtype=np.int64)))
+    row_scale = _segment_max_abs(values, edge_row, rows)
+    row_scale[row_scale == 0] = 1.0
+    return c / cost_scale[var_instance], values / row_scale[edge_row], b / row_scale
+
+
 def surrogate_problem(batch, *, normalize=True, dtype=torch.float32, device=None):
     """A SurrogateProblem from a GraphBatch / BlockBatch of BINARY models in
     the 'le' form (batch_graphs or binary_batch(models, 'le')): every
@@ -94,21 +117,10 @@ def surrogate_problem(batch, *, normalize=True, dtype=torch.float32, device=None
     if getattr(batch, "sense", "le") != "le":
         raise ValueError("learn: the Bernoulli surrogate takes A x <= b rows (sense 'le'); got sense 'ge'")
     _check_binary(batch)
-    c = np.asarray(batch.c, dtype=np.float64)
-    values = np.asarray(batch.values, dtype=np.float64)
-    b = np.asarray(batch.b, dtype=np.float64)
     if normalize:
-        B = batch.batch_size
-        var_instance = batch.var_batch()
-        cost_scale = _segment_max_abs(c, var_instance, B)
-        cost_scale[cost_scale == 0] = 1.0
-        c = c / cost_scale[var_instance]
-        rows = batch.num_cons
-        edge_row = np.repeat(np.arange(rows, dtype=np.int64), np.diff(np.asarray(batch.row_ptr, dtype=np.int64)))
-        row_scale = _segment_max_abs(values, edge_row, rows)
-        row_scale[row_scale == 0] = 1.0
-        values = values / row_scale[edge_row]
-        b = b / row_scale
+        c, values, b = normalized_arrays(batch)
+    else:
+        c, values, b = (np.asarray(a, dtype=np.float64) for a in (batch.c, batch.values, batch.b))
     as_float = dict(dtype=dtype, device=device)
     return SurrogateProblem(
         var_ptr=torch.as_tensor(np.asarray(batch.var_ptr, dtype=np.int64), device=device),
