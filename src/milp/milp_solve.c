@@ -35,7 +35,7 @@ static const char *exact_status_name(int32_t status)
     case DOPT_SOLVED: return "optimal";
     case DOPT_PRIMAL_INFEASIBLE: return "infeasible";
     case DOPT_ITERATION_LIMIT: return "time limit";
-    default: return dopt_status_string((dopt_status)status);
+    default: return dopt_instance_status_string(status);
     }
 }
 
@@ -105,6 +105,6 @@ dopt_status milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in, dopt
     if (!res->solver_status[0]) /* decided before the backend ran (out of time, an empty relaxation) */
         snprintf(res->solver_status, sizeof res->solver_status, "%s: not started (%s)",
                  which == DOPT_MILP_HIGHS ? "HiGHS" : which == DOPT_MILP_CBC ? "Cbc" : "exact",
-                 dopt_status_string((dopt_status)res->status));
+                 dopt_instance_status_string(res->status));
     return st;
 }
