@@ -166,6 +166,11 @@ dopt_status milp_solve_highs(const dopt_milp *p, const dopt_milp_options *opt, d
                         (primal_status == kHighsSolutionStatusFeasible || n == 0) &&
                         Highs_getSolution(h, col, col_dual, row, row_dual) != kHighsStatusError;
     if (res->has_solution) {
+        /* HiGHS's integer columns hold values within its integrality
+         * tolerance (1e-6), e.g. 0.9999999999999998: rounded, as Cbc
+         * reports them, so that integral solutions are exactly integral */
+        for (size_t j = 0; mip && j < n; ++j)
+            if (p->integer[j]) col[j] = nearbyint(col[j]);
         res->objective = dopt_milp_objective(p, col);
         if (res->x) memcpy(res->x, col, n * 8);
     }
