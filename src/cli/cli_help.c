@@ -244,7 +244,7 @@ static const char bench_usage[] =
     "  dopt bench bern        Bernoulli surrogate throughput (sampling + penalty + gradient)\n"
     "  dopt bench bern-train  DiffILO-style training on set cover and independent set, per estimator\n"
     "  dopt bench diffusion   guided DDPM step throughput against the memory bandwidth\n"
-    "  dopt bench milp        predict-and-search against the full MILP (needs Cbc)\n"
+    "  dopt bench milp        predict-and-search against the full MILP (needs HiGHS or Cbc)\n"
     "Run 'dopt bench SUBCOMMAND --help' for the options and their defaults.\n";
 
 static const char bench_qp_usage[] =
@@ -316,7 +316,7 @@ static const char bench_diffusion_usage[] =
 static const char bench_milp_usage[] =
     "usage: dopt bench milp [options]\n"
     "  On generated instances of each family, the full MILP against predict-and-search seeded by the LP\n"
-    "  relaxation and by a perturbed optimum (Cbc, 1 thread); prints a markdown table. Needs Cbc.\n"
+    "  relaxation and by a perturbed optimum (one solver thread); prints a markdown table. Needs HiGHS or Cbc.\n"
     "  PaS statuses are the trust region's (opt = optimal within the trust region).\n"
     "options:\n"
     "  --size Z            easy, medium or hard (default: medium)\n"
@@ -325,6 +325,7 @@ static const char bench_milp_usage[] =
     "  --time-limit S      wall-clock seconds per solve or search, 0.01..1e6 (default: 60)\n"
     "  --noise SIGMA       noise of the perturbed predictor, 0..100 (default: 1.5)\n"
     "  --family F          only sc, ca, cfl or mis (default: all four)\n"
+    "  --solver S          auto, highs or cbc (default: auto: HiGHS when built in, else Cbc)\n"
     "  -h, --help          this help\n";
 
 static const char demo_usage[] =
