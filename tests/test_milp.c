@@ -1000,6 +1000,8 @@ int main(int argc, char **argv)
     test_trust_region_solver(DOPT_MILP_EXACT, "exact");
     if (dopt_milp_have_cbc()) test_trust_region_solver(DOPT_MILP_CBC, "cbc");
     else printf("Cbc not built in: trust region checked with the exact solver only\n");
+    if (dopt_milp_have_highs()) test_trust_region_solver(DOPT_MILP_HIGHS, "highs");
+    else printf("HiGHS not built in: trust region not checked with it\n");
     test_search_batch();
     test_rows_for_layers();
     test_search_predict();

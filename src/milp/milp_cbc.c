@@ -98,6 +98,8 @@ static dopt_status clp_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     res->status = s == 0 ? DOPT_SOLVED : s == 1 ? DOPT_PRIMAL_INFEASIBLE : s == 2 ? DOPT_DUAL_INFEASIBLE
                 : s == 3 ? DOPT_ITERATION_LIMIT : DOPT_NUMERICAL_FAILURE;
     res->has_solution = res->status == DOPT_SOLVED;
+    snprintf(res->solver_status, sizeof res->solver_status, "Clp: status %d, secondary %d", s,
+             Clp_secondaryStatus(model));
     if (res->has_solution) {
         const double *x = Clp_primalColumnSolution(model);
         res->objective = res->bound = dopt_milp_objective(p, x);
@@ -179,6 +181,8 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     else if (Cbc_isContinuousUnbounded(model)) res->status = DOPT_DUAL_INFEASIBLE;
     else res->status = DOPT_NUMERICAL_FAILURE;
     res->has_solution = x != NULL && (res->status == DOPT_SOLVED || res->status == DOPT_ITERATION_LIMIT);
+    snprintf(res->solver_status, sizeof res->solver_status, "Cbc: status %d, secondary %d", Cbc_status(model),
+             Cbc_secondaryStatus(model));
     if (res->has_solution) {
         res->objective = dopt_milp_objective(p, x);
         if (res->x) memcpy(res->x, x, n * 8);
