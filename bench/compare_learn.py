@@ -147,6 +147,7 @@ class Run:
     reused: bool = False
     violation: float = 0.0
     gap: float = 1.0
+    trace: Optional[list] = None  # HiGHS: (running time, objective) of each improving solution
 
 
 def checked_objective(model, x, objective):
@@ -180,11 +181,17 @@ def grid_runs(solve_at, limits):
     return runs
 
 
-def highs_solve(model, time_limit, seed=0):
+def highs_solve(model, time_limit, seed=0, trace=None):
     """HiGHS (highspy) on one dopt Model, one thread, gap 0: (objective,
-    status word, proven optimal, x or None, seconds)."""
+    status word, proven optimal, x or None, seconds). trace: a list that
+    gets (HiGHS's running time, objective) of every improving solution
+    (HiGHS's MIP callback), to check the grid curve against."""
     import highspy
     h = highspy.Highs()
+    if trace is not None:
+        h.cbMipImprovingSolution.subscribe(
+            lambda event: trace.append((float(event.data_out.running_time),
+                                        float(event.data_out.objective_function_value))))
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", int(seed))
@@ -259,9 +266,10 @@ def solver_runs(name, model, limits):
             seconds = time.perf_counter() - began
             objective, violation = checked_objective(model, r.x, r.objective)
             return Run(limit, seconds, objective, bool(r.optimal), r.status_name, violation=violation)
-        objective, status, optimal, x, seconds = highs_solve(model, limit)
+        trace = []
+        objective, status, optimal, x, seconds = highs_solve(model, limit, trace=trace)
         objective, violation = checked_objective(model, x, objective)
-        return Run(limit, seconds, objective, bool(optimal), status, violation=violation)
+        return Run(limit, seconds, objective, bool(optimal), status, violation=violation, trace=trace)
     return grid_runs(at, limits)
 
 
@@ -305,17 +313,22 @@ def pas_runs(model, graph, probs, overhead, limits, search, keep=None):
     return [rounded] + grid_runs(at, limits)
 
 
-def srg_runs(model, graph, cands, i, overhead, limits, search):
-    """pas_runs from instance i's SRG candidates: the search's center from
-    dopt.learn.score.candidate_centers, the best candidate kept when
+def srg_centers(S, cands, batch):
+    """Per instance, the search's center from the SRG candidates:
+    dopt.learn.score.candidate_centers (the best candidate's sampled values,
+    on its side of 1/2) when the module has it, else the best candidate's
+    0/1 point itself."""
+    if hasattr(S, "candidate_centers"):
+        return batch.split_vars(S.candidate_centers(cands))
+    return [np.asarray(x, dtype=np.float64) for x in cands.best_x]
+
+
+def srg_runs(model, graph, center, cands, i, overhead, limits, search):
+    """pas_runs from instance i's SRG center, the best candidate kept when
     feasible and better."""
-    from dopt.learn import score as S
-    one = S.Candidates(x=[cands.x[i]], relaxed=[cands.relaxed[i]], best=cands.best[i:i + 1],
-                       best_x=[cands.best_x[i]], best_feasible=cands.best_feasible[i:i + 1],
-                       best_objective=cands.best_objective[i:i + 1], feasible_count=cands.feasible_count[i:i + 1],
-                       seconds=overhead)
-    keep = (cands.best_x[i], float(cands.best_objective[i])) if cands.best_feasible[i] else None
-    return pas_runs(model, graph, S.candidate_centers(one), overhead, limits, search, keep=keep)
+    keep = (np.asarray(cands.best_x[i], dtype=np.float64), float(cands.best_objective[i])) \
+        if cands.best_feasible[i] else None
+    return pas_runs(model, graph, center, overhead, limits, search, keep=keep)
 
 
 def score_module():
@@ -348,13 +361,16 @@ def train_gnn(graphs, estimator, args, log):
                  "seconds": sum(history.seconds), "instances": history.instances}
 
 
-def train_srg(S, models, graphs, args, log):
+def train_srg(S, models, args, log):
+    """Labels from Cbc (dopt.learn.score.solution_labels), then
+    train_score; it builds the training graphs itself (with LP features,
+    its default)."""
     began = time.perf_counter()
     labels = S.solution_labels(models, count=args.srg_labels, time_limit=args.srg_label_time, threads=1)
     label_seconds = time.perf_counter() - began
     config = S.ScoreConfig(epochs=args.srg_epochs, batch_size=args.batch_size, samples=args.srg_samples, lr=args.lr,
                            emb_size=args.emb, seed=args.seed)
-    score_model = S.train_score(models, labels, config, graphs=graphs)
+    score_model = S.train_score(models, labels, config)
     h = score_model.history
     log(f"    srg: labels {label_seconds:.1f} s ({args.srg_labels} per instance); {len(h.loss)} steps in "
         f"{sum(h.seconds):.1f} s, {h.instances_per_second:.1f} instances/s, {h.samples_per_second:.1f} samples/s; "
@@ -387,7 +403,7 @@ def run_family(family, args, limits, S, log):
                 nets[name], training[name] = train_gnn(graphs, estimator, args, log)
         if "srg" in args.methods and S is not None:
             count = min(args.srg_train, len(train_models))
-            score_model, training["srg"] = train_srg(S, train_models[:count], graphs[:count], args, log)
+            score_model, training["srg"] = train_srg(S, train_models[:count], args, log)
     else:
         log("    (continuous columns: no learned methods; the Bernoulli surrogate and SRG's diffusion are binary)")
 
@@ -418,8 +434,10 @@ def run_family(family, args, limits, S, log):
     cands = None
     if score_model is not None:
         began = time.perf_counter()
+        # the score model builds its own graphs (with LP features when it was trained with them): counted here
         cands = S.sample_candidates(score_model, test_models, candidates=args.srg_candidates, steps=args.srg_steps,
-                                    seed=args.seed, batch=batch)
+                                    seed=args.seed)
+        centers = srg_centers(S, cands, batch)
         sampling = time.perf_counter() - began
         srg_share = sampling / len(test_models)  # one block state for every instance, shared evenly
         training["srg"]["candidates_per_s"] = args.srg_candidates * len(test_models) / sampling
@@ -435,8 +453,8 @@ def run_family(family, args, limits, S, log):
                 runs.setdefault(name, []).append(pas_runs(model, test_graphs[i], probs[i], overhead[i], limits,
                                                           search))
             elif name == "srg" and cands is not None:
-                runs.setdefault(name, []).append(srg_runs(model, test_graphs[i], cands, i, graph_seconds[i] + srg_share,
-                                                          limits, search))
+                runs.setdefault(name, []).append(srg_runs(model, test_graphs[i], centers[i], cands, i,
+                                                          graph_seconds[i] + srg_share, limits, search))
         log(f"    instance {i} ({model.name}, n {model.n}): {time.perf_counter() - began:.1f} s of runs")
 
     # best known: every checked solution, and a long HiGHS solve unless a run proved optimality
@@ -459,11 +477,25 @@ def run_family(family, args, limits, S, log):
         for per_instance in runs.values():
             for run in per_instance[i]:
                 run.gap = primal_gap(run.objective, value)
+    # the check of the grid curve: HiGHS's own incumbent times in its run with the whole budget
+    highs_check = None
+    if "highs" in runs:
+        grid_pi, callback_pi = [], []
+        for i, per_limit in enumerate(runs["highs"]):
+            final = per_limit[-1]
+            times = run_times([r.limit for r in per_limit], [r.seconds for r in per_limit])
+            grid_pi.append(primal_integral(times, [r.gap for r in per_limit], args.budget))
+            trace = final.trace or []
+            callback_pi.append(primal_integral([t for t, _ in trace], [primal_gap(v, best[i]) for _, v in trace],
+                                               args.budget))
+        highs_check = {"grid_primal_integral": grid_pi, "callback_primal_integral": callback_pi}
+        log(f"    HiGHS check: mean primal integral {np.mean(grid_pi):.4f} s from the grid, "
+            f"{np.mean(callback_pi):.4f} s from its incumbent callback")
     return {"family": family, "binary": binary, "limits": limits, "budget": args.budget,
             "instances": [{"name": m.name, "n": m.n, "m": m.m, "maximize": bool(m.maximize), "best": best[i],
                            "best_source": best_source[i]} for i, m in enumerate(test_models)],
             "runs": {name: [[asdict(r) for r in rs] for rs in per_instance] for name, per_instance in runs.items()},
-            "training": training}
+            "training": training, "highs_check": highs_check}
 
 
 # ---- summaries ----------------------------------------------------------------------------------------------
@@ -558,6 +590,7 @@ def plot(results, order, path):
         ax.set_ylabel("mean primal gap (%)")
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(0, 100)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(results):]:
@@ -580,6 +613,12 @@ def write_outputs(results, args, info, out):
         table, _, _ = family_table(result, order)
         n = [inst["n"] for inst in result["instances"]]
         sections += [f"### {result['family']} ({len(n)} held-out instances, n {min(n)}..{max(n)})", "", table, ""]
+        check = result.get("highs_check")
+        if check:
+            sections += [f"Check of the grid curve: HiGHS's mean primal integral is "
+                         f"{np.mean(check['grid_primal_integral']):.4f} s from the grid of limits and "
+                         f"{np.mean(check['callback_primal_integral']):.4f} s from the incumbent times of its "
+                         f"budget run (its callback).", ""]
     sections += ["Training throughput on the CPU (GPU: not measured, no GPU lent):", "",
                  "| family | method | instances/s | samples/s | steps | s |", "|---|---|---|---|---|---|"]
     for result in results:
@@ -634,7 +673,7 @@ def main(argv=None):
     ap.add_argument("--srg-train", type=int, default=24, help="SRG training instances (the first of the set) (24)")
     ap.add_argument("--srg-labels", type=int, default=3, help="near-optimal labels per SRG training instance (3)")
     ap.add_argument("--srg-label-time", type=float, default=0.5, help="Cbc seconds per label solve (0.5)")
-    ap.add_argument("--srg-epochs", type=int, default=10, help="SRG training epochs (10)")
+    ap.add_argument("--srg-epochs", type=int, default=30, help="SRG training epochs (30)")
     ap.add_argument("--srg-samples", type=int, default=4, help="label draws per instance per SRG step (4)")
     ap.add_argument("--srg-candidates", type=int, default=8, help="SRG candidates per instance (8)")
     ap.add_argument("--srg-steps", type=int, default=20, help="DDIM steps (20)")
