@@ -366,8 +366,22 @@ def train_srg(S, models, args, log):
     train_score; it builds the training graphs itself (with LP features,
     its default)."""
     began = time.perf_counter()
-    labels = S.solution_labels(models, count=args.srg_labels, time_limit=args.srg_label_time, threads=1)
+    labelled, labels = [], []
+    for model in models:  # one at a time: an instance without a solution within the label time is left out
+        try:
+            labels += S.solution_labels([model], count=args.srg_labels, time_limit=args.srg_label_time, gap=0.01,
+                                        threads=1)
+            labelled.append(model)
+        except ValueError:
+            pass
     label_seconds = time.perf_counter() - began
+    if not labelled:
+        raise RuntimeError(f"compare_learn: no SRG training instance has a solution within "
+                           f"--srg-label-time {args.srg_label_time:g} s")
+    if len(labelled) < len(models):
+        log(f"    srg: {len(models) - len(labelled)} of {len(models)} training instances without a solution in "
+            f"{args.srg_label_time:g} s left out")
+    models = labelled
     config = S.ScoreConfig(epochs=args.srg_epochs, batch_size=args.batch_size, samples=args.srg_samples, lr=args.lr,
                            emb_size=args.emb, seed=args.seed)
     score_model = S.train_score(models, labels, config)
@@ -675,13 +689,16 @@ def main(argv=None):
     ap.add_argument("--frac0", type=float, default=0.4, help="trust set k0 / binaries, every search (0.4)")
     ap.add_argument("--frac1", type=float, default=0.05, help="trust set k1 / binaries (0.05)")
     ap.add_argument("--frac-delta", type=float, default=0.1, help="radius / (k0 + k1) (0.1)")
-    ap.add_argument("--srg-train", type=int, default=24, help="SRG training instances (the first of the set) (24)")
+    ap.add_argument("--srg-train", type=int, default=16, help="SRG training instances (the first of the set) (16)")
     ap.add_argument("--srg-labels", type=int, default=3, help="near-optimal labels per SRG training instance (3)")
-    ap.add_argument("--srg-label-time", type=float, default=0.5, help="Cbc seconds per label solve (0.5)")
-    ap.add_argument("--srg-epochs", type=int, default=30, help="SRG training epochs (30)")
+    ap.add_argument("--srg-label-time", type=float, default=1.0,
+                    help="Cbc seconds per label solve, relative gap 1%% (1)")
+    ap.add_argument("--srg-epochs", type=int, default=15, help="SRG training epochs (15)")
     ap.add_argument("--srg-samples", type=int, default=4, help="label draws per instance per SRG step (4)")
-    ap.add_argument("--srg-candidates", type=int, default=8, help="SRG candidates per instance (8)")
-    ap.add_argument("--srg-steps", type=int, default=20, help="DDIM steps (20)")
+    # SRG's sampling runs the score network candidates x steps times per instance: on the shared 2-core CPU one
+    # forward pass on a set cover graph of the default size took ~0.1 s, so more than ~10 of them leave no budget
+    ap.add_argument("--srg-candidates", type=int, default=2, help="SRG candidates per instance (2)")
+    ap.add_argument("--srg-steps", type=int, default=5, help="DDIM steps (5)")
     ap.add_argument("--seed", type=int, default=0, help="seed of instances, networks and training (0)")
     ap.add_argument("--torch-threads", type=int, default=1, help="torch's threads (1)")
     ap.add_argument("--out", default=None, help="output folder (bench/figures; --quick: /tmp/dopt_compare_learn_quick)")
@@ -690,7 +707,7 @@ def main(argv=None):
     if args.quick:
         args.scale, args.train, args.test, args.budget, args.epochs = 0.3, 8, 2, 0.5, 3
         args.reference_time, args.emb, args.srg_train, args.srg_epochs = 5.0, 16, 8, 3
-        args.srg_label_time, args.srg_candidates, args.srg_steps, args.grid = 0.2, 4, 10, "0.25,0.5,1"
+        args.srg_label_time, args.grid = 0.2, "0.25,0.5,1"
     args.out = args.out or ("/tmp/dopt_compare_learn_quick" if args.quick else
                             os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"))
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
@@ -721,6 +738,10 @@ def main(argv=None):
     info = {"machine": machine(), "limits": limits,
             "versions": {"dopt": dopt.__version__, "torch": torch.__version__, "highs": highspy.Highs().version(),
                          "numpy": np.__version__}}
+    if S is not None:
+        import hashlib
+        with open(S.__file__, "rb") as f:
+            info["srg_module"] = {"file": S.__file__, "sha1": hashlib.sha1(f.read()).hexdigest()}
     print(f"# {info['machine']['cpu']}, {info['machine']['cores']} cores, load {info['machine']['load_avg_start']}")
     started = time.perf_counter()
 
