@@ -135,3 +135,17 @@ def test_highs_on_a_dopt_model_matches_the_exact_solver(maximize):
     assert objective == pytest.approx(exact.objective, abs=1e-9)
     assert model.objective(x) == pytest.approx(objective, abs=1e-9)
     assert C.checked_objective(model, x, objective)[0] == pytest.approx(objective, abs=1e-9)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--families", "sc,tsp"], "unknown family 'tsp'"),
+    (["--methods", "cbc,gurobi"], "unknown method 'gurobi'"),
+    (["--grid", "0.5,0.25"], "--grid"),           # must end with 1
+    (["--grid", "0,1"], "--grid"),
+    (["--budget", "0"], "--budget"),
+])
+def test_bad_arguments_are_clear_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        C.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
