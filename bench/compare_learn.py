@@ -623,9 +623,11 @@ def write_outputs(results, args, info, out):
     order = [m for m in METHODS if m in args.methods]
     sections = [f"Machine: {info['machine']['cpu']}, {info['machine']['cores']} cores, load average "
                 f"{info['machine']['load_avg_start'][0]:.2f} at the start, {info['machine']['load_avg_end'][0]:.2f} at "
-                f"the end; dopt {info['versions']['dopt']}, torch {info['versions']['torch']}, HiGHS "
+                f"the end, this process got {info['machine'].get('cpu_share', math.nan):.2f} CPU seconds per wall "
+                f"second; dopt {info['versions']['dopt']}, torch {info['versions']['torch']}, HiGHS "
                 f"{info['versions']['highs']}; one thread per method. Budget {args.budget:g} s per instance, "
-                f"limits {', '.join(f'{x:g}' for x in info['limits'])} s.", ""]
+                f"limits {', '.join(f'{x:g}' for x in info['limits'])} s." +
+                (f" SRG: {info['srg_source']}." if info.get("srg_source") else ""), ""]
     for result in results:
         table, _, _ = family_table(result, order)
         n = [inst["n"] for inst in result["instances"]]
@@ -703,7 +705,16 @@ def main(argv=None):
     ap.add_argument("--torch-threads", type=int, default=1, help="torch's threads (1)")
     ap.add_argument("--out", default=None, help="output folder (bench/figures; --quick: /tmp/dopt_compare_learn_quick)")
     ap.add_argument("--quick", action="store_true", help="small sizes, few instances and steps: a ~2 min smoke run")
+    ap.add_argument("--render", metavar="JSON", default=None,
+                    help="write the table, CSV and plot again from an earlier run's learn_compare.json (into --out, "
+                         "default that file's folder) without running anything")
     args = ap.parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            data = json.load(f)
+        out = args.out or os.path.dirname(os.path.abspath(args.render))
+        print(write_outputs(data["results"], argparse.Namespace(**data["settings"]), data["info"], out))
+        return
     if args.quick:
         args.scale, args.train, args.test, args.budget, args.epochs = 0.3, 8, 2, 0.5, 3
         args.reference_time, args.emb, args.srg_train, args.srg_epochs = 5.0, 16, 8, 3
@@ -743,13 +754,15 @@ def main(argv=None):
         with open(S.__file__, "rb") as f:
             info["srg_module"] = {"file": S.__file__, "sha1": hashlib.sha1(f.read()).hexdigest()}
     print(f"# {info['machine']['cpu']}, {info['machine']['cores']} cores, load {info['machine']['load_avg_start']}")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
 
     def log(text):
         print(text, flush=True)
     results = [run_family(f, args, limits, S, log) for f in args.families]
     info["machine"]["load_avg_end"] = os.getloadavg()
     info["wall_seconds"] = time.perf_counter() - started
+    # the CPU this process got per wall second (every method runs in it): 1 on a quiet core, less when shared
+    info["machine"]["cpu_share"] = (time.process_time() - cpu_started) / info["wall_seconds"]
     text = write_outputs(results, args, info, args.out)
     print("\n" + text)
     print(f"wrote {args.out}/learn_compare.md, .json, .csv and learn_gap_vs_time.png in "
