@@ -664,7 +664,12 @@ def write_outputs(results, args, info, out):
                         w.writerow([result["family"], inst["name"], inst["n"], inst["m"], repr(inst["best"]),
                                     inst["best_source"], name, r["limit"], f"{r['seconds']:.4f}", repr(r["objective"]),
                                     f"{r['gap']:.6g}", int(r["optimal"]), r["status"], int(r["reused"])])
-    plot(results, order, os.path.join(out, "learn_gap_vs_time.png"))
+    try:
+        import matplotlib  # noqa: F401 (bench/learn_requirements.txt)
+    except ImportError:
+        print("note: matplotlib is not installed: no learn_gap_vs_time.png (pip install -r bench/learn_requirements.txt)")
+    else:
+        plot(results, order, os.path.join(out, "learn_gap_vs_time.png"))
     return text
 
 

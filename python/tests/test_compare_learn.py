@@ -149,3 +149,29 @@ def test_bad_arguments_are_clear_errors(argv, message, capsys):
         C.main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_outputs_and_render_round_trip(tmp_path):
+    def run(limit, seconds, objective, gap):
+        return {"limit": limit, "seconds": seconds, "objective": objective, "gap": gap, "optimal": False,
+                "status": "x", "reused": False, "violation": 0.0, "trace": None}
+    result = {"family": "toy", "budget": 1.0, "limits": [0.5, 1.0], "binary": True, "training": {},
+              "highs_check": {"grid_primal_integral": [0.5], "callback_primal_integral": [0.25]},
+              "instances": [{"name": "t0", "n": 3, "m": 2, "maximize": False, "best": 10.0, "best_source": "a"}],
+              "runs": {"cbc": [[run(0.5, 0.5, 12.0, 2.0 / 12.0), run(1.0, 1.0, 10.0, 0.0)]],
+                       "highs": [[run(0.5, 0.2, 10.0, 0.0), run(1.0, 0.2, 10.0, 0.0)]]}}
+    info = {"machine": {"cpu": "toy cpu", "cores": 2, "load_avg_start": [1.0, 1.0, 1.0],
+                        "load_avg_end": [2.0, 2.0, 2.0], "cpu_share": 0.5},
+            "versions": {"dopt": "0", "torch": "0", "highs": "0"}, "limits": [0.5, 1.0]}
+    settings = {"methods": ["cbc", "highs"], "budget": 1.0}
+    with open(tmp_path / "learn_compare.json", "w") as f:
+        C.json.dump({"info": info, "settings": settings, "results": [result]}, f)
+    C.main(["--render", str(tmp_path / "learn_compare.json")])
+    text = (tmp_path / "learn_compare.md").read_text()
+    assert "0.50 CPU seconds per wall second" in text
+    # cbc: final gap 0, integral 0.5 * 1 + 0.5 * (2/12); highs: 0.2 * 1
+    assert f"| cbc | 0.000 | {0.5 + 0.5 * 2 / 12:.4f} | 1/1 | 1/1 | 0/1 |" in text
+    assert "| highs | 0.000 | 0.2000 | 1/1 | 1/1 | 1/1 |" in text
+    assert "0.5000 s from the grid of limits and 0.2500 s" in text
+    rows = (tmp_path / "learn_compare.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 and rows[0].startswith("family,instance")
