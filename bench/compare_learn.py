@@ -618,6 +618,28 @@ def plot(results, order, path):
     plt.close(fig)
 
 
+def _finite(value):
+    """value with every non-finite float replaced by None, numpy scalars
+    and tuples as plain Python (for strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _number(value):
+    """a CSV field: the shortest exact form of a finite number, empty for
+    NaN / None (no solution)."""
+    return "" if value is None or not math.isfinite(value) else repr(float(value))
+
+
 def write_outputs(results, args, info, out):
     os.makedirs(out, exist_ok=True)
     order = [m for m in METHODS if m in args.methods]
@@ -651,7 +673,8 @@ def write_outputs(results, args, info, out):
     with open(os.path.join(out, "learn_compare.md"), "w") as f:
         f.write(text)
     with open(os.path.join(out, "learn_compare.json"), "w") as f:
-        json.dump({"info": info, "settings": vars(args), "results": results}, f, indent=1, default=float)
+        # strict JSON: NaN (no solution) and infinities as null
+        json.dump(_finite({"info": info, "settings": vars(args), "results": results}), f, indent=1, allow_nan=False)
     with open(os.path.join(out, "learn_compare.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["family", "instance", "n", "m", "best_known", "best_source", "method", "limit", "seconds",
@@ -661,8 +684,8 @@ def write_outputs(results, args, info, out):
                 for i, runs in enumerate(per_instance):
                     inst = result["instances"][i]
                     for r in runs:
-                        w.writerow([result["family"], inst["name"], inst["n"], inst["m"], repr(inst["best"]),
-                                    inst["best_source"], name, r["limit"], f"{r['seconds']:.4f}", repr(r["objective"]),
+                        w.writerow([result["family"], inst["name"], inst["n"], inst["m"], _number(inst["best"]),
+                                    inst["best_source"], name, r["limit"], f"{r['seconds']:.4f}", _number(r["objective"]),
                                     f"{r['gap']:.6g}", int(r["optimal"]), r["status"], int(r["reused"])])
     try:
         import matplotlib  # noqa: F401 (bench/learn_requirements.txt)
