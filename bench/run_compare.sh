@@ -6,7 +6,9 @@
 # predict-and-search on 4 workers vs 1, and `dopt bench milp`: SIZE, COUNT, LIMIT, SEED
 # from the environment, defaults medium, 2, 60 s, 1000; with --python DOPT_BINARY,
 # compare_qp_python.py: the QP comparison through the Python layer, the
-# package installed into the venv unless DOPT_LIBRARY names a shared libdopt).
+# package installed into the venv unless DOPT_LIBRARY names a shared libdopt;
+# with --learn, compare_learn.py: learned MILP predictors against Cbc and
+# HiGHS, matplotlib from bench/learn_requirements.txt, the package as --python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x bench/.venv/bin/python ]; then
@@ -37,6 +39,15 @@ if [ "${1:-}" = "--python" ]; then
     bench/.venv/bin/pip install -q .
   fi
   exec bench/.venv/bin/python bench/compare_qp_python.py --dopt "$dopt" "$@"
+fi
+if [ "${1:-}" = "--learn" ]; then
+  # compare_learn.py: learned predictors vs Cbc and HiGHS (issue 14); --quick for a ~2 min smoke run
+  shift
+  bench/.venv/bin/python -c "import matplotlib" 2>/dev/null || bench/.venv/bin/pip install -q -r bench/learn_requirements.txt
+  if [ -z "${DOPT_LIBRARY:-}" ] && ! bench/.venv/bin/python -c "import dopt" 2>/dev/null; then
+    bench/.venv/bin/pip install -q .
+  fi
+  exec bench/.venv/bin/python bench/compare_learn.py "$@"
 fi
 if [ "${1:-}" = "--bern" ]; then
   shift
