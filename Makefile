@@ -5,7 +5,8 @@
 #               (pip install . into a venv, pytest)
 # Further: make bench (throughput table), make compare (vs qpth, cvxpylayers,
 # ProxSuite; builds a Python virtual environment), make compare-milp (full
-# MILP vs predict-and-search, and HiGHS, on generated instances), make fuzz
+# MILP vs predict-and-search, and HiGHS, on generated instances), make
+# compare-learn (learned MILP predictors vs Cbc and HiGHS), make fuzz
 # (the MPS reader under libFuzzer for 10 minutes), make sanitize (the tests
 # under AddressSanitizer and UBSan), make gpu-check (everything CUDA on a
 # machine with an NVIDIA GPU: scripts/gpu-check.sh), make clean.
@@ -36,7 +37,7 @@ endif
 CUDA_FLAGS = $(RUN_CUDA_FLAGS)
 test: CUDA_FLAGS = $(TEST_CUDA_FLAGS)
 
-.PHONY: all deps configure build demo test python-test bench compare compare-bern compare-ilp compare-milp fuzz sanitize gpu-check clean
+.PHONY: all deps configure build demo test python-test bench compare compare-bern compare-ilp compare-milp compare-learn fuzz sanitize gpu-check clean
 
 all: build
 
@@ -78,6 +79,9 @@ compare-ilp: build
 
 compare-milp: build
 	bench/run_compare.sh --milp $(BUILD)/dopt
+
+compare-learn: build
+	bench/run_compare.sh --learn
 
 sanitize: deps
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DDOPT_WITH_CUDA=OFF -DDOPT_NATIVE=OFF -DDOPT_WERROR=ON \
