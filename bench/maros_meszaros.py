@@ -8,8 +8,9 @@ so a row with l = u becomes an equality row, and each finite side of the
 other rows an inequality row (u: C_i x <= u_i; l: -C_i x <= -l_i).
 
     python bench/maros_meszaros.py convert MAT_DIR OUT_DIR   # dense .npz per problem that fits
-    python bench/maros_meszaros.py run NPZ_DIR [--dtype float64] [--tol T] [--max-iter N]
+    python bench/maros_meszaros.py run NPZ_DIR [--dtype float64] [--tol T] [--max-iter N] [--lp]
     python bench/maros_meszaros.py compare NPZ_DIR            # dopt vs Clarabel, HiGHS, ProxSuite
+    python bench/maros_meszaros.py fixtures NPZ_DIR tests/data/maros  # the committed test fixtures
 
 "Fits" is n <= 300 and rows of G plus rows of A <= 600 (issue 15). Getting
 the .mat files: clone github.com/qpsolvers/maros_meszaros_qpbenchmark (data/).
@@ -39,7 +40,7 @@ def convert_mat(path):
     q = np.asarray(d["q"], float).ravel()
     l = np.asarray(d["l"], float).ravel()
     u = np.asarray(d["u"], float).ravel()
-    big = 1e20  # the files mark "no bound" with +-1e20 or inf
+    big = 1e19  # the files mark "no bound" with +-1e20 (stored as 9.999...e19) or inf
     l = np.where(l <= -big, -np.inf, l)
     u = np.where(u >= big, np.inf, u)
     eq = np.isfinite(l) & np.isfinite(u) & (l == u)
@@ -108,6 +109,11 @@ def cmd_run(args):
     for path in sorted(glob.glob(os.path.join(args.dir, "*.npz"))):
         name = os.path.splitext(os.path.basename(path))[0]
         prob = load(path)
+        if args.lp:
+            if not prob["Q"].any():
+                continue
+            prob["Q"] = np.zeros_like(prob["Q"])
+            name = name[1:] if name.startswith("Q") else name + "-LP"
         res, sec = dopt_solve(prob, args.dtype, args.tol, args.max_iter)
         st, it = int(res.status[0]), int(res.iters[0])
         x = res.x[0].astype(float)
@@ -217,6 +223,57 @@ def peer_solvers():
     return out
 
 
+# The hard small instances committed as test fixtures (tests/data/maros/,
+# read by tests/test_qp_maros.c): the most iterations per size among the
+# problems that fit, QP and (Q dropped) netlib LP forms. DUALC*: many rows on
+# few variables; QISRAEL/ISRAEL: badly scaled (coefficients 1e-3..3e3);
+# QPCBOEI2, QSHARE1B: the most iterations; QAFIRO/AFIRO: degenerate LP;
+# PRIMALC1: its LP form is unbounded (a certificate, status 2).
+FIXTURES = ["DUALC1", "DUALC2", "QISRAEL", "QPCBOEI2", "QSHARE1B", "QSHARE2B", "QAFIRO", "PRIMALC1"]
+
+
+def clarabel_reference(prob):
+    """Clarabel at tight tolerances: (status, objective without the constant r)."""
+    import clarabel
+    import scipy.sparse as sp
+    Q, p, G, h, A, b = (prob[k] for k in ("Q", "p", "G", "h", "A", "b"))
+    M = sp.csc_matrix(np.vstack([A, G]))
+    cones = ([clarabel.ZeroConeT(A.shape[0])] if A.shape[0] else []) + \
+        ([clarabel.NonnegativeConeT(G.shape[0])] if G.shape[0] else [])
+    s = clarabel.DefaultSettings()
+    s.verbose = False
+    s.tol_gap_abs = s.tol_gap_rel = s.tol_feas = 1e-10
+    s.max_iter = 500
+    sol = clarabel.DefaultSolver(sp.triu(sp.csc_matrix(Q)).tocsc(), p, M, np.concatenate([b, h]), cones, s).solve()
+    return str(sol.status), float(sol.obj_val)
+
+
+def cmd_fixtures(args):
+    """Writes each fixture twice (QP, and LP with Q dropped) with its reference
+    objective (Clarabel; NaN for an unbounded LP) and an iteration bound: the
+    iterations measured when it was made plus 25%, at most 50 (issue 15)."""
+    os.makedirs(args.out, exist_ok=True)
+    for name in FIXTURES:
+        prob = load(os.path.join(args.dir, name + ".npz"))
+        for lp in (False, True):
+            pr = dict(prob)
+            if lp:
+                pr["Q"] = np.zeros_like(pr["Q"])
+            status, obj = clarabel_reference(pr)
+            res, _ = dopt_solve(pr)
+            it = int(res.iters[0])
+            out = {k: pr[k] for k in ("p", "G", "h", "A", "b")}
+            if not lp:
+                out["Q"] = pr["Q"]
+            out["ref_obj"] = np.array(obj if status == "Solved" else np.nan)
+            out["ref_status"] = np.array(0 if status == "Solved" else 2 if status == "DualInfeasible" else -1, np.int32)
+            out["iter_bound"] = np.array(min(50, it + max(2, it // 4)), np.int32)
+            tag = (name[1:] if name.startswith("Q") else name + "-LP") if lp else name
+            np.savez_compressed(os.path.join(args.out, tag + ".npz"), **out)
+            print(f"{tag}: clarabel {status} {obj:.10e}; dopt status {int(res.status[0])} in {it} iterations, "
+                  f"bound {int(out['iter_bound'])}")
+
+
 def cmd_compare(args):
     paths = sorted(glob.glob(os.path.join(args.dir, "*.npz")))
     solvers = {"dopt": lambda prob, tol: _dopt_entry(prob, tol, args.dtype)}
@@ -257,13 +314,18 @@ def main():
     r.add_argument("--dtype", default="float64")
     r.add_argument("--tol", type=float, default=None)
     r.add_argument("--max-iter", type=int, default=None)
+    r.add_argument("--lp", action="store_true",
+                   help="drop Q: the Q* problems are netlib LPs (QAFIRO: AFIRO, ...) with a quadratic term added")
+    f = sub.add_parser("fixtures")
+    f.add_argument("dir")
+    f.add_argument("out")
     m = sub.add_parser("compare")
     m.add_argument("dir")
     m.add_argument("--dtype", default="float64")
     m.add_argument("--tol", type=float, default=1e-8)
     m.add_argument("--fail-time", type=float, default=10.0)
     args = ap.parse_args()
-    {"convert": cmd_convert, "run": cmd_run, "compare": cmd_compare}[args.cmd](args)
+    {"convert": cmd_convert, "run": cmd_run, "compare": cmd_compare, "fixtures": cmd_fixtures}[args.cmd](args)
 
 
 if __name__ == "__main__":
