@@ -223,6 +223,15 @@ static void check_reduced_accuracy(void)
             for (size_t e = 0; e < per; ++e) finite &= isfinite(o32.g[t][i * per + e]) != 0;
         }
         CHECK(finite, "reduced accuracy: instance %zu has non-finite gradients", i);
+        if (verbose) {
+            double e = 0, r = 0;
+            for (int j = 0; j < n; ++j) {
+                e += (o32.g[1][i * n + j] - o64.g[1][i * n + j]) * (o32.g[1][i * n + j] - o64.g[1][i * n + j]);
+                r += o64.g[1][i * n + j] * o64.g[1][i * n + j];
+            }
+            printf("  reduced accuracy: instance %zu, %d iterations, x error %.2e, dp error %.2e\n", i, o32.iters[i], ex,
+                   sqrt(e / r));
+        }
     }
     CHECK(!strcmp(dopt_instance_status_string(DOPT_SOLVED_REDUCED_ACCURACY), "solved to reduced accuracy"),
           "status string: %s", dopt_instance_status_string(DOPT_SOLVED_REDUCED_ACCURACY));
