@@ -48,15 +48,27 @@ DOPT_KFN double DFN(la_dot_acc)(int n, const DREAL *DOPT_RESTRICT x, const DREAL
     return ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
 }
 
-/* Column j of M (rows x cols, row-major) dotted with x, in double: the
- * transposed products M'x of the mixed-precision residuals, one entry at a
- * time so that each sums in double before it is rounded. */
-DOPT_KFN double DFN(la_dot_col_acc)(int rows, int cols, const DREAL *DOPT_RESTRICT m, int j,
-                                    const DREAL *DOPT_RESTRICT x)
+/* acc[q] += (M' x)[j0 + q] for q < width <= 8, summed in double: eight
+ * adjacent columns of M (rows x cols, row-major) at a time, so each row is
+ * read as one contiguous run (the transposed products M'x of the
+ * mixed-precision residuals, each entry summed in double before it is
+ * rounded). */
+DOPT_KFN void DFN(la_gemv_t_block8_acc)(int rows, int cols, const DREAL *DOPT_RESTRICT m,
+                                        const DREAL *DOPT_RESTRICT x, int j0, int width, double *DOPT_RESTRICT acc)
 {
-    double acc = 0;
-    for (int r = 0; r < rows; ++r) acc += (double)m[(size_t)r * cols + j] * x[r];
-    return acc;
+    if (width == 8) {
+        for (int r = 0; r < rows; ++r) {
+            const DREAL *row = m + (size_t)r * cols + j0;
+            double xr = x[r];
+            for (int q = 0; q < 8; ++q) acc[q] += (double)row[q] * xr;
+        }
+        return;
+    }
+    for (int r = 0; r < rows; ++r) {
+        const DREAL *row = m + (size_t)r * cols + j0;
+        double xr = x[r];
+        for (int q = 0; q < width; ++q) acc[q] += (double)row[q] * xr;
+    }
 }
 
 /* y += a * x */

@@ -354,9 +354,14 @@ DOPT_KFN DREAL DFN(qp_kkt_residual)(const DFN(qp_view) *v, DFN(qp_work) *w, cons
         /* float32: each entry of b - K d summed in double, then rounded
          * (la_dot_acc): refinement then converges to the float solution's
          * own accuracy instead of stalling at float's summation error */
-        for (int j = 0; j < n; ++j)
-            w->ex[j] = (DREAL)((double)bx[j] - DFN(la_dot_acc)(n, w->Qs + (size_t)j * n, dx) -
-                               DFN(la_dot_col_acc)(m, n, v->G, j, dz) - DFN(la_dot_col_acc)(k, n, v->A, j, dy));
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int width = n - j0 < 8 ? n - j0 : 8;
+            double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            DFN(la_gemv_t_block8_acc)(n, n, w->Qs, dx, j0, width, acc); /* Qs is symmetric: Qs'dx = Qs dx */
+            DFN(la_gemv_t_block8_acc)(m, n, v->G, dz, j0, width, acc);
+            DFN(la_gemv_t_block8_acc)(k, n, v->A, dy, j0, width, acc);
+            for (int q = 0; q < width; ++q) w->ex[j0 + q] = (DREAL)((double)bx[j0 + q] - acc[q]);
+        }
     } else {
         DFN(la_gemv)(n, n, w->Qs, dx, w->ex);
         DFN(la_gemv_t_add)(m, n, v->G, dz, w->ex);
@@ -525,13 +530,20 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     if (DREAL_MIXED) {
         /* float32: r_x summed in double from its unrounded terms (see
          * la_dot_acc); the parts Qx, G'z, A'y are kept rounded */
-        for (int j = 0; j < n; ++j) {
-            double qx = DFN(la_dot_acc)(n, w->Qs + (size_t)j * n, x), gz = DFN(la_dot_col_acc)(m, n, v->G, j, z),
-                   ay = DFN(la_dot_col_acc)(k, n, v->A, j, y);
-            w->Qx[j] = (DREAL)qx;
-            w->Gz[j] = (DREAL)gz;
-            w->Ay[j] = (DREAL)ay;
-            w->rx[j] = (DREAL)(qx + gz + ay + (double)v->p[j] * tau);
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int width = n - j0 < 8 ? n - j0 : 8;
+            double qx[8] = {0, 0, 0, 0, 0, 0, 0, 0}, gz[8] = {0, 0, 0, 0, 0, 0, 0, 0},
+                   ay[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            DFN(la_gemv_t_block8_acc)(n, n, w->Qs, x, j0, width, qx); /* Qs symmetric */
+            DFN(la_gemv_t_block8_acc)(m, n, v->G, z, j0, width, gz);
+            DFN(la_gemv_t_block8_acc)(k, n, v->A, y, j0, width, ay);
+            for (int q = 0; q < width; ++q) {
+                int j = j0 + q;
+                w->Qx[j] = (DREAL)qx[q];
+                w->Gz[j] = (DREAL)gz[q];
+                w->Ay[j] = (DREAL)ay[q];
+                w->rx[j] = (DREAL)(qx[q] + gz[q] + ay[q] + (double)v->p[j] * tau);
+            }
         }
     } else {
         DFN(la_gemv)(n, n, w->Qs, x, w->Qx);
