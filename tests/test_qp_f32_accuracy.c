@@ -97,6 +97,36 @@ static double abs_2(size_t len, const double *a, const double *ref)
     return sqrt(e);
 }
 
+/* The goals are for well-conditioned instances. Q's condition is 10 by
+ * construction, but the active rows of a random G can make the solution
+ * itself ill-conditioned (a vertex fixed by nearly dependent rows). The
+ * solution's measured condition: relative change of x (float64) over a
+ * relative perturbation 1e-7 of every entry of the data (the size of
+ * float32's rounding of it). float32 stops at relative residuals of its
+ * tol, 1e-6, so x is within 1e-4 only where that amplification is at most
+ * 100: returns a flag per instance (1: above it), x64 the unperturbed
+ * float64 solution. */
+static int *ill_conditioned(int64_t B, int n, int m, int k, void *const h64[6], const size_t len[6],
+                            const double *gx64, const double *x64)
+{
+    size_t b = (size_t)B;
+    void *hpert[6];
+    for (int t = 0; t < 6; ++t) {
+        double *c = tq_alloc(len[t]);
+        for (size_t e = 0; e < len[t]; ++e) c[e] = ((const double *)h64[t])[e] * (1 + 1e-7 * tu_normal());
+        hpert[t] = c;
+    }
+    run_out op = {0};
+    op.status = (int32_t *)calloc(b, 4), op.iters = (int32_t *)calloc(b, 4);
+    run(DOPT_FLOAT64, B, n, m, k, hpert, len, gx64, &op, NULL);
+    int *flag = (int *)calloc(b, sizeof(int));
+    for (size_t i = 0; i < b; ++i) flag[i] = rel_inf((size_t)n, op.x + i * n, x64 + i * n) > 100 * 1e-7;
+    run_free(&op);
+    free(op.status), free(op.iters);
+    for (int t = 0; t < 6; ++t) free(hpert[t]);
+    return flag;
+}
+
 /* float32 against float64 at default settings on B instances of one size. */
 static void check_accuracy(int n, int m, int k, int64_t B, uint64_t seed)
 {
@@ -114,24 +144,7 @@ static void check_accuracy(int n, int m, int k, int64_t B, uint64_t seed)
     o64.status = (int32_t *)calloc(b, 4), o64.iters = (int32_t *)calloc(b, 4);
     o32.status = (int32_t *)calloc(b, 4), o32.iters = (int32_t *)calloc(b, 4);
     run(DOPT_FLOAT64, B, n, m, k, h64, len, gx64, &o64, NULL);
-    /* The goals are for well-conditioned instances. Q's condition is 10 by
-     * construction, but the active rows of a random G can make the solution
-     * itself ill-conditioned (a vertex fixed by nearly dependent rows). The
-     * solution's measured condition: relative change of x (float64) over a
-     * relative perturbation 1e-7 of every entry of the data (the size of
-     * float32's rounding of it). float32 stops at relative residuals of
-     * its tol, 1e-6, so x is within 1e-4 only where that amplification is
-     * at most 100: instances above it are left out, and counted (at most
-     * one in ten). */
-    void *hpert[6];
-    for (int t = 0; t < 6; ++t) {
-        double *c = tq_alloc(len[t]);
-        for (size_t e = 0; e < len[t]; ++e) c[e] = ((const double *)h64[t])[e] * (1 + 1e-7 * tu_normal());
-        hpert[t] = c;
-    }
-    run_out op = {0};
-    op.status = (int32_t *)calloc(b, 4), op.iters = (int32_t *)calloc(b, 4);
-    run(DOPT_FLOAT64, B, n, m, k, hpert, len, gx64, &op, NULL);
+    int *ill_flag = ill_conditioned(B, n, m, k, h64, len, gx64, o64.x);
     dopt_qp_options o32opt = {tol32, 0, 0, 0};
     run(DOPT_FLOAT32, B, n, m, k, h32, len, gx32, &o32, &o32opt);
     double worst_x = 0, worst_g[6] = {0}, it32 = 0, it64 = 0;
@@ -139,7 +152,7 @@ static void check_accuracy(int n, int m, int k, int64_t B, uint64_t seed)
     size_t per[6] = {(size_t)n * n, (size_t)n, (size_t)m * n, (size_t)m, (size_t)k * n, (size_t)k};
     int ill = 0;
     for (size_t i = 0; i < b; ++i) {
-        if (rel_inf((size_t)n, op.x + i * n, o64.x + i * n) > 100 * 1e-7) {
+        if (ill_flag[i]) {
             ++ill;
             if (verbose) printf("  instance %zu: ill-conditioned solution, left out\n", i);
             continue;
@@ -175,9 +188,8 @@ static void check_accuracy(int n, int m, int k, int64_t B, uint64_t seed)
     CHECK(unsolved == 0, "n=%d m=%d k=%d: %d instances not solved", n, m, k, unsolved);
     CHECK(worst_x <= 1e-4, "n=%d m=%d k=%d: float32 x relative error %.3e > 1e-4", n, m, k, worst_x);
     CHECK(wg <= 1e-3, "n=%d m=%d k=%d: float32 gradient relative error %.3e > 1e-3", n, m, k, wg);
-    run_free(&o64), run_free(&o32), run_free(&op);
-    free(op.status), free(op.iters);
-    for (int t = 0; t < 6; ++t) free(hpert[t]);
+    run_free(&o64), run_free(&o32);
+    free(ill_flag);
     free(o64.status), free(o64.iters), free(o32.status), free(o32.iters);
     for (int t = 0; t < 6; ++t) free(h32[t]);
     free(gx64), free(gx32);
@@ -186,12 +198,9 @@ static void check_accuracy(int n, int m, int k, int64_t B, uint64_t seed)
 
 /* A tolerance float32 cannot reach (1e-9: below its rounding of the
  * residuals): every instance stops as DOPT_SOLVED_REDUCED_ACCURACY, not
- * "solved" and not a failure, well before the iteration limit, with x
- * within 1e-3 of float64's (the reduced tolerance is 1e-4; these instances
- * are not screened for conditioning) and finite gradients. Their gradients
- * are NOT checked for accuracy: past float32's floor the steps crush the
- * complementarity, and the tape's factor there gave relative errors up to
- * 1e2 on this set (an open issue, docs/QP.md). */
+ * "solved" and not a failure, well before the iteration limit; the
+ * well-conditioned ones (ill_conditioned) have x within 1e-4 and gradients
+ * within 1e-3 of float64's, as at the default. */
 static void check_reduced_accuracy(void)
 {
     int n = 24, m = 30, k = 6;
@@ -210,29 +219,41 @@ static void check_reduced_accuracy(void)
     dopt_qp_options tight = {1e-9, 0, 0, 0};
     run(DOPT_FLOAT64, B, n, m, k, h64, len, gx64, &o64, &tight);
     run(DOPT_FLOAT32, B, n, m, k, h32, len, gx32, &o32, &tight);
+    int *ill_flag = ill_conditioned(B, n, m, k, h64, len, gx64, o64.x), ill = 0;
     for (size_t i = 0; i < b; ++i) {
         CHECK(o64.status[i] == DOPT_SOLVED, "float64 at tol 1e-9: instance %zu status %d", i, o64.status[i]);
         CHECK(o32.status[i] == DOPT_SOLVED_REDUCED_ACCURACY, "float32 at tol 1e-9: instance %zu status %d (%s)", i,
               o32.status[i], dopt_instance_status_string(o32.status[i]));
         CHECK(o32.iters[i] < 50, "float32 at tol 1e-9: instance %zu ran to the limit", i);
         double ex = rel_inf((size_t)n, o32.x + i * n, o64.x + i * n);
-        CHECK(ex <= 1e-3, "reduced accuracy: instance %zu x relative error %.3e", i, ex);
-        int finite = 1;
+        if (ill_flag[i]) { /* see ill_conditioned */
+            ++ill;
+            if (verbose) printf("  reduced accuracy: instance %zu ill-conditioned, left out\n", i);
+            continue;
+        }
+        CHECK(ex <= 1e-4, "reduced accuracy: instance %zu x relative error %.3e", i, ex);
+        /* every gradient against float64's, relative to the norm of all of
+         * the instance's gradients (as in check_accuracy: with gx = 1 and x
+         * fixed by its active rows, dp is 0 up to 1e-10 and has no relative
+         * error of its own) */
+        double gnorm = 0, worst = 0;
         for (int t = 0; t < 6; ++t) {
             size_t per = len[t] / b;
-            for (size_t e = 0; e < per; ++e) finite &= isfinite(o32.g[t][i * per + e]) != 0;
+            for (size_t e = 0; e < per; ++e) gnorm += o64.g[t][i * per + e] * o64.g[t][i * per + e];
         }
-        CHECK(finite, "reduced accuracy: instance %zu has non-finite gradients", i);
-        if (verbose) {
-            double e = 0, r = 0;
-            for (int j = 0; j < n; ++j) {
-                e += (o32.g[1][i * n + j] - o64.g[1][i * n + j]) * (o32.g[1][i * n + j] - o64.g[1][i * n + j]);
-                r += o64.g[1][i * n + j] * o64.g[1][i * n + j];
-            }
-            printf("  reduced accuracy: instance %zu, %d iterations, x error %.2e, dp error %.2e\n", i, o32.iters[i], ex,
-                   sqrt(e / r));
+        gnorm = sqrt(gnorm);
+        for (int t = 0; t < 6; ++t) {
+            size_t per = len[t] / b;
+            double eg = abs_2(per, o32.g[t] + i * per, o64.g[t] + i * per) / gnorm;
+            worst = eg > worst ? eg : worst;
         }
+        if (verbose)
+            printf("  reduced accuracy: instance %zu, %d iterations, x error %.2e, gradient error %.2e\n", i,
+                   o32.iters[i], ex, worst);
+        CHECK(worst <= 1e-3, "reduced accuracy: instance %zu gradient relative error %.3e", i, worst);
     }
+    CHECK(ill * 4 <= (int)b, "reduced accuracy: %d of %d instances ill-conditioned", ill, (int)b);
+    free(ill_flag);
     CHECK(!strcmp(dopt_instance_status_string(DOPT_SOLVED_REDUCED_ACCURACY), "solved to reduced accuracy"),
           "status string: %s", dopt_instance_status_string(DOPT_SOLVED_REDUCED_ACCURACY));
     run_free(&o64), run_free(&o32);
