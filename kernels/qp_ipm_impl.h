@@ -625,7 +625,7 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
         st->stall += 1;
     }
     int reduced_ok = merit <= DFN(qp_reduced_tol)(set);
-    /* float32: once the point passes the reduced tolerance (1e-4) the instance is
+    /* float32: once the point passes the 1e-4 tests (DREAL_REDUCED_FLOOR) the instance is
      * feasible with tau bounded away from 0, and the embedding has done its
      * job; from here its tau row, whose Schur complement den tends to 0
      * like mu and is lost to float rounding (dtau then explodes), is
@@ -645,7 +645,7 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
         if (nAx > viol) viol = nAx;
         if (viol <= set->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
     }
-    /* no progress for DOPT_QP_STALL_CHECKS iterations, or out of
+    /* no progress for DREAL_STALL_CHECKS iterations, or out of
      * iterations, at a point that passes the reduced tolerance: the
      * requested one is out of the precision's reach */
     if (reduced_ok && (st->stall >= DREAL_STALL_CHECKS || st->iter >= set->max_iter))
