@@ -79,7 +79,12 @@ typedef enum dopt_instance_status {
     DOPT_DUAL_INFEASIBLE = 2,   /* unbounded: x holds a recession direction */
     DOPT_ITERATION_LIMIT = 3,   /* x, lam, nu hold the last iterate */
     DOPT_NUMERICAL_FAILURE = 4, /* factorization failed even regularized */
-    DOPT_INVALID_DATA = 5       /* NaN/Inf in the data, or Q not PSD */
+    DOPT_INVALID_DATA = 5,      /* NaN/Inf in the data, or Q not PSD */
+    DOPT_SOLVED_REDUCED_ACCURACY = 6 /* QP: the requested tolerance was out of the
+                                        precision's reach (no progress, or out of
+                                        iterations) at a point that meets 100 tol
+                                        (at most 1e-3); x, lam, nu and the
+                                        gradients are those of that point */
 } dopt_instance_status;
 
 DOPT_API const char *dopt_instance_status_string(int status);

@@ -25,6 +25,7 @@ enum {
     DOPT_INST_ITERATION_LIMIT = 3,
     DOPT_INST_NUMERICAL = 4,
     DOPT_INST_INVALID = 5,
+    DOPT_INST_REDUCED_ACCURACY = 6, /* QP: the requested tolerance was out of reach, a looser one met */
     /* internal: still iterating */
     DOPT_INST_RUNNING = -1
 };

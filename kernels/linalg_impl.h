@@ -24,6 +24,53 @@ DOPT_KFN DREAL DFN(la_dot)(int n, const DREAL *DOPT_RESTRICT x, const DREAL *DOP
     return ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
 }
 
+/* x . y accumulated in double whatever DREAL is, in la_dot's order (for
+ * DREAL = double it is la_dot). The float32 solve computes its residuals
+ * with it: a residual is a small difference of large terms, and summed in
+ * float its rounding (about sqrt(n) eps_f of the terms) is a floor of
+ * 1e-6 relative that the interior point cannot get below; the iterate and
+ * the factorization stay in float. */
+DOPT_KFN double DFN(la_dot_acc)(int n, const DREAL *DOPT_RESTRICT x, const DREAL *DOPT_RESTRICT y)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 += (double)x[i] * y[i];
+        a1 += (double)x[i + 1] * y[i + 1];
+        a2 += (double)x[i + 2] * y[i + 2];
+        a3 += (double)x[i + 3] * y[i + 3];
+        a4 += (double)x[i + 4] * y[i + 4];
+        a5 += (double)x[i + 5] * y[i + 5];
+        a6 += (double)x[i + 6] * y[i + 6];
+        a7 += (double)x[i + 7] * y[i + 7];
+    }
+    for (; i < n; ++i) a0 += (double)x[i] * y[i];
+    return ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
+}
+
+/* acc[q] += (M' x)[j0 + q] for q < width <= 8, summed in double: eight
+ * adjacent columns of M (rows x cols, row-major) at a time, so each row is
+ * read as one contiguous run (the transposed products M'x of the
+ * mixed-precision residuals, each entry summed in double before it is
+ * rounded). */
+DOPT_KFN void DFN(la_gemv_t_block8_acc)(int rows, int cols, const DREAL *DOPT_RESTRICT m,
+                                        const DREAL *DOPT_RESTRICT x, int j0, int width, double *DOPT_RESTRICT acc)
+{
+    if (width == 8) {
+        for (int r = 0; r < rows; ++r) {
+            const DREAL *row = m + (size_t)r * cols + j0;
+            double xr = x[r];
+            for (int q = 0; q < 8; ++q) acc[q] += (double)row[q] * xr;
+        }
+        return;
+    }
+    for (int r = 0; r < rows; ++r) {
+        const DREAL *row = m + (size_t)r * cols + j0;
+        double xr = x[r];
+        for (int q = 0; q < width; ++q) acc[q] += (double)row[q] * xr;
+    }
+}
+
 /* y += a * x */
 DOPT_KFN void DFN(la_axpy)(int n, DREAL a, const DREAL *DOPT_RESTRICT x, DREAL *DOPT_RESTRICT y)
 {

@@ -122,7 +122,7 @@ DOPT_KFN void DFN(qp_instance_end)(const DFN(qp_batch) *bt, DREAL *work, DFN(qp_
     DFN(qp_phase_end)(&v, &w, st, o.x, o.lam, o.nu);
     status[i] = st->status;
     if (iters) iters[i] = st->iter;
-    if (keep && st->status == DOPT_INST_SOLVED) {
+    if (keep && DFN(qp_status_has_solution)(st->status)) {
         size_t len = DFN(qp_work_persist_size)(bt->n, bt->m, bt->k);
         for (size_t e = 0; e < len; ++e) keep[e] = work[e];
     }
@@ -171,7 +171,7 @@ DOPT_KFN void DFN(qp_adjoint_instance)(const DFN(qp_batch) *bt, const DREAL *kep
         for (int r = 0; r < k; ++r) dn[r] = nan;
         return;
     }
-    if (status != DOPT_INST_SOLVED) {
+    if (!DFN(qp_status_has_solution)(status)) {
         for (int j = 0; j < n; ++j) dx[j] = 0;
         for (int r = 0; r < m; ++r) dlt[r] = 0;
         for (int r = 0; r < k; ++r) dn[r] = 0;

@@ -15,6 +15,7 @@ enum {
     DOPT_QP_STAGE_DONE = 3     /* no more factorizations */
 };
 
+
 /* Where each instance of a ragged batch lies in the concatenated arrays
  * (element offsets, batch + 1 entries each, in the memory of the code that
  * reads them: host for the CPU, device for CUDA kernels). Precision-free:
@@ -42,6 +43,16 @@ typedef struct {
 #define DREAL_REFINE_STOP (4 * DBL_EPSILON)
 #define DREAL_REFINE_FWD 1.5e-8 /* sqrt(eps) */
 #define DREAL_STEP_FRACTION 0.99
+#define DREAL_MIXED 0 /* residuals in the working precision (see linalg_impl.h, la_dot_acc) */
+#define DREAL_REDUCED_FLOOR 1e-6 /* qp_reduced_tol: 100 x the default tol */
+/* Iterations without halving the best merit (the largest relative residual
+ * or gap) after which an instance that passes the reduced tolerance stops
+ * as DOPT_INST_REDUCED_ACCURACY (qp_ipm_check). float32 waits 3 (1 sent a
+ * quarter of random n = 32 QPs to reduced accuracy: a single step that
+ * does not halve the merit is common after tau is held); past its floor
+ * further steps only crush the complementarity, and the tape's factor at
+ * such a point gives poorer gradients, so it does not wait longer. */
+#define DREAL_STALL_CHECKS 5
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
 #include "qp_batch_impl.h"
@@ -57,6 +68,9 @@ typedef struct {
 #undef DREAL_REFINE_STOP
 #undef DREAL_REFINE_FWD
 #undef DREAL_STEP_FRACTION
+#undef DREAL_MIXED
+#undef DREAL_REDUCED_FLOOR
+#undef DREAL_STALL_CHECKS
 
 #define DREAL float
 #define DFN(name) name##_f
@@ -70,6 +84,9 @@ typedef struct {
 #define DREAL_REFINE_STOP (4 * FLT_EPSILON)
 #define DREAL_REFINE_FWD 3.4e-4f
 #define DREAL_STEP_FRACTION 0.99f
+#define DREAL_MIXED 1 /* residuals accumulated in double from the float data */
+#define DREAL_REDUCED_FLOOR 1e-4f
+#define DREAL_STALL_CHECKS 3
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
 #include "qp_batch_impl.h"
@@ -85,5 +102,8 @@ typedef struct {
 #undef DREAL_REFINE_STOP
 #undef DREAL_REFINE_FWD
 #undef DREAL_STEP_FRACTION
+#undef DREAL_MIXED
+#undef DREAL_REDUCED_FLOOR
+#undef DREAL_STALL_CHECKS
 
 #endif

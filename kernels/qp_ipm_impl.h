@@ -30,6 +30,10 @@ typedef struct {
     DREAL tau, kappa;
     DREAL delta, eps_s; /* regularization used by the current factor */
     DREAL rtau, mu;     /* tau-residual and complementarity of the current iterate (before_factor -> after_factor) */
+    DREAL merit;      /* max of the relative residuals and gap at the last check (tol-scaled tests) */
+    DREAL best_merit; /* smallest merit so far */
+    int stall;        /* checks since best_merit last fell by half */
+    int tau_fixed;    /* float32 near the solution: tau held, the tau row dropped (qp_ipm_step) */
     int status, iter;
     int started;     /* 1 once the data was accepted and a start point set */
     int stage;       /* DOPT_QP_STAGE_*: what the next factorization is for */
@@ -346,22 +350,37 @@ DOPT_KFN DREAL DFN(qp_kkt_residual)(const DFN(qp_view) *v, DFN(qp_work) *w, cons
 {
     int n = v->n, m = v->m, k = v->k;
     DREAL en = 0, bn = 0;
-    DFN(la_gemv)(n, n, w->Qs, dx, w->ex);
-    DFN(la_gemv_t_add)(m, n, v->G, dz, w->ex);
-    DFN(la_gemv_t_add)(k, n, v->A, dy, w->ex);
+    if (DREAL_MIXED) {
+        /* float32: each entry of b - K d summed in double, then rounded
+         * (la_dot_acc): refinement then converges to the float solution's
+         * own accuracy instead of stalling at float's summation error */
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int width = n - j0 < 8 ? n - j0 : 8;
+            double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            DFN(la_gemv_t_block8_acc)(n, n, w->Qs, dx, j0, width, acc); /* Qs is symmetric: Qs'dx = Qs dx */
+            DFN(la_gemv_t_block8_acc)(m, n, v->G, dz, j0, width, acc);
+            DFN(la_gemv_t_block8_acc)(k, n, v->A, dy, j0, width, acc);
+            for (int q = 0; q < width; ++q) w->ex[j0 + q] = (DREAL)((double)bx[j0 + q] - acc[q]);
+        }
+    } else {
+        DFN(la_gemv)(n, n, w->Qs, dx, w->ex);
+        DFN(la_gemv_t_add)(m, n, v->G, dz, w->ex);
+        DFN(la_gemv_t_add)(k, n, v->A, dy, w->ex);
+        for (int j = 0; j < n; ++j) w->ex[j] = bx[j] - w->ex[j];
+    }
     for (int j = 0; j < n; ++j) {
-        w->ex[j] = bx[j] - w->ex[j];
         if (DABS(w->ex[j]) > en) en = DABS(w->ex[j]);
         if (DABS(bx[j]) > bn) bn = DABS(bx[j]);
     }
     for (int r = 0; r < m; ++r) {
         if (w->W[r] == 0) { w->ez[r] = 0; continue; }
-        w->ez[r] = bz[r] - (DFN(la_dot)(n, v->G + (size_t)r * n, dx) - w->Winv[r] * dz[r]);
+        w->ez[r] = (DREAL)((double)bz[r] - (DFN(la_dot_acc)(n, v->G + (size_t)r * n, dx) -
+                                            (double)w->Winv[r] * dz[r]));
         if (DABS(w->ez[r]) > en) en = DABS(w->ez[r]);
         if (DABS(bz[r]) > bn) bn = DABS(bz[r]);
     }
     for (int r = 0; r < k; ++r) {
-        w->ey[r] = by[r] - DFN(la_dot)(n, v->A + (size_t)r * n, dx);
+        w->ey[r] = (DREAL)((double)by[r] - DFN(la_dot_acc)(n, v->A + (size_t)r * n, dx));
         if (DABS(w->ey[r]) > en) en = DABS(w->ey[r]);
         if (DABS(by[r]) > bn) bn = DABS(by[r]);
     }
@@ -392,6 +411,13 @@ DOPT_KFN void DFN(qp_kkt_solve)(const DFN(qp_view) *v, DFN(qp_work) *w, int refi
 }
 
 /* ---- the interior point iteration ------------------------------------ */
+
+/* Statuses whose x, lam, nu are a solution (the tape keeps their factor, the
+ * backward differentiates them). */
+DOPT_KFN int DFN(qp_status_has_solution)(int status)
+{
+    return status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
+}
 
 /* W = z/s for the factorization and W^-1 = s/z for residuals. Near the
  * solution W of an active row grows without bound (1e17 is typical after a
@@ -430,6 +456,9 @@ DOPT_KFN int DFN(qp_ipm_setup)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_st
     int n = v->n, m = v->m, k = v->k;
     st->iter = 0;
     st->started = 0;
+    st->merit = st->best_merit = DREAL_MAX;
+    st->stall = 0;
+    st->tau_fixed = 0;
     st->tau = 1;
     st->kappa = 1;
     st->status = DFN(qp_check_data)(v);
@@ -475,6 +504,19 @@ DOPT_KFN int DFN(qp_ipm_start_point)(const DFN(qp_view) *v, const DFN(qp_setting
     return st->status = DOPT_INST_RUNNING;
 }
 
+/* The tolerance below which an instance that cannot reach set->tol (no
+ * progress, or out of iterations) is "solved to reduced accuracy" rather
+ * than failed: 100 tol, but at least what the precision reaches reliably
+ * (DREAL_REDUCED_FLOOR: 100 times its default tol), and at most 1e-3 (or
+ * tol itself when that is looser). */
+DOPT_KFN DREAL DFN(qp_reduced_tol)(const DFN(qp_settings) *set)
+{
+    DREAL r = 100 * set->tol;
+    if (r < DREAL_REDUCED_FLOOR) r = DREAL_REDUCED_FLOOR;
+    if (r > (DREAL)1e-3) r = set->tol > (DREAL)1e-3 ? set->tol : (DREAL)1e-3;
+    return r;
+}
+
 /* Residuals of the embedding at the current iterate, then the termination
  * tests: converged, certificate of primal or dual infeasibility, iteration
  * limit. Returns the (possibly final) status; leaves rx, rz, ry, Qx and
@@ -485,13 +527,33 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
 {
     int n = v->n, m = v->m, k = v->k;
     DREAL tau = st->tau, kappa = st->kappa;
-    DFN(la_gemv)(n, n, w->Qs, x, w->Qx);
-    for (int j = 0; j < n; ++j) { w->Gz[j] = 0; w->Ay[j] = 0; }
-    DFN(la_gemv_t_add)(m, n, v->G, z, w->Gz);
-    DFN(la_gemv_t_add)(k, n, v->A, y, w->Ay);
+    if (DREAL_MIXED) {
+        /* float32: r_x summed in double from its unrounded terms (see
+         * la_dot_acc); the parts Qx, G'z, A'y are kept rounded */
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int width = n - j0 < 8 ? n - j0 : 8;
+            double qx[8] = {0, 0, 0, 0, 0, 0, 0, 0}, gz[8] = {0, 0, 0, 0, 0, 0, 0, 0},
+                   ay[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            DFN(la_gemv_t_block8_acc)(n, n, w->Qs, x, j0, width, qx); /* Qs symmetric */
+            DFN(la_gemv_t_block8_acc)(m, n, v->G, z, j0, width, gz);
+            DFN(la_gemv_t_block8_acc)(k, n, v->A, y, j0, width, ay);
+            for (int q = 0; q < width; ++q) {
+                int j = j0 + q;
+                w->Qx[j] = (DREAL)qx[q];
+                w->Gz[j] = (DREAL)gz[q];
+                w->Ay[j] = (DREAL)ay[q];
+                w->rx[j] = (DREAL)(qx[q] + gz[q] + ay[q] + (double)v->p[j] * tau);
+            }
+        }
+    } else {
+        DFN(la_gemv)(n, n, w->Qs, x, w->Qx);
+        for (int j = 0; j < n; ++j) { w->Gz[j] = 0; w->Ay[j] = 0; }
+        DFN(la_gemv_t_add)(m, n, v->G, z, w->Gz);
+        DFN(la_gemv_t_add)(k, n, v->A, y, w->Ay);
+        for (int j = 0; j < n; ++j) w->rx[j] = w->Qx[j] + w->Gz[j] + w->Ay[j] + v->p[j] * tau;
+    }
     DREAL nQx = 0, nGz = 0, nAy = 0, np = 0, nrx = 0, nsum = 0;
     for (int j = 0; j < n; ++j) {
-        w->rx[j] = w->Qx[j] + w->Gz[j] + w->Ay[j] + v->p[j] * tau;
         DREAL a = DABS(w->Qx[j]), g = DABS(w->Gz[j]), c = DABS(w->Ay[j]), pp = DABS(v->p[j]);
         if (a > nQx) nQx = a;
         if (g > nGz) nGz = g;
@@ -501,34 +563,38 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
         DREAL gy = DABS(w->Gz[j] + w->Ay[j]);
         if (gy > nsum) nsum = gy;
     }
-    DREAL nrz = 0, nGx = 0, ns = 0, nh = 0, hz = 0, sz = 0, gxpos = 0;
+    DREAL nrz = 0, nGx = 0, ns = 0, nh = 0, gxpos = 0;
+    double hz = 0, sz = 0; /* in double: the gap is their small difference with p'x (float32) */
     int mact = 0;
     for (int r = 0; r < m; ++r) {
         if (!DFN(qp_row_on)(v, r)) { w->rz[r] = 0; continue; }
         ++mact;
-        DREAL gx = DFN(la_dot)(n, v->G + (size_t)r * n, x);
-        w->rz[r] = gx + w->s[r] - v->h[r] * tau;
+        double gx_acc = DFN(la_dot_acc)(n, v->G + (size_t)r * n, x);
+        DREAL gx = (DREAL)gx_acc;
+        w->rz[r] = (DREAL)(gx_acc + w->s[r] - (double)v->h[r] * tau);
         if (DABS(w->rz[r]) > nrz) nrz = DABS(w->rz[r]);
         if (DABS(gx) > nGx) nGx = DABS(gx);
         if (gx > gxpos) gxpos = gx;
         if (w->s[r] > ns) ns = w->s[r];
         if (DABS(v->h[r]) > nh) nh = DABS(v->h[r]);
-        hz += v->h[r] * z[r];
-        sz += w->s[r] * z[r];
+        hz += (double)v->h[r] * z[r];
+        sz += (double)w->s[r] * z[r];
     }
-    DREAL nry = 0, nAx = 0, nb = 0, by = 0;
+    DREAL nry = 0, nAx = 0, nb = 0;
+    double by = 0;
     for (int r = 0; r < k; ++r) {
-        DREAL ax = DFN(la_dot)(n, v->A + (size_t)r * n, x);
-        w->ry[r] = ax - v->b[r] * tau;
+        double ax_acc = DFN(la_dot_acc)(n, v->A + (size_t)r * n, x);
+        DREAL ax = (DREAL)ax_acc;
+        w->ry[r] = (DREAL)(ax_acc - (double)v->b[r] * tau);
         if (DABS(w->ry[r]) > nry) nry = DABS(w->ry[r]);
         if (DABS(ax) > nAx) nAx = DABS(ax);
         if (DABS(v->b[r]) > nb) nb = DABS(v->b[r]);
-        by += v->b[r] * y[r];
+        by += (double)v->b[r] * y[r];
     }
-    DREAL xQx = DFN(la_dot)(n, x, w->Qx);
-    DREAL px = DFN(la_dot)(n, v->p, x);
-    *rtau = px + hz + by + xQx / tau + kappa;
-    *mu = (sz + tau * kappa) / (DREAL)(mact + 1);
+    double xQx = DFN(la_dot_acc)(n, x, w->Qx);
+    double px = DFN(la_dot_acc)(n, v->p, x);
+    *rtau = (DREAL)(px + hz + by + xQx / tau + kappa);
+    *mu = (DREAL)((sz + (double)tau * kappa) / (mact + 1));
     if (!(DABS(*rtau) <= DREAL_MAX) || !(nrx <= DREAL_MAX) || !(nrz <= DREAL_MAX) ||
         !(nry <= DREAL_MAX) || !(tau > 0))
         return st->status = DOPT_INST_NUMERICAL;
@@ -547,6 +613,28 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     DREAL objscale = 1 + (DABS(pobj) < DABS(dobj) ? DABS(pobj) : DABS(dobj));
     if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
         return st->status = DOPT_INST_SOLVED;
+    DREAL merit = dres;
+    if (pres_z > merit) merit = pres_z;
+    if (pres_y > merit) merit = pres_y;
+    if (gap / objscale > merit) merit = gap / objscale;
+    st->merit = merit;
+    if (merit < (DREAL)0.5 * st->best_merit) {
+        st->best_merit = merit;
+        st->stall = 0;
+    } else {
+        st->stall += 1;
+    }
+    int reduced_ok = merit <= DFN(qp_reduced_tol)(set);
+    /* float32: once the point passes the 1e-4 tests (DREAL_REDUCED_FLOOR) the instance is
+     * feasible with tau bounded away from 0, and the embedding has done its
+     * job; from here its tau row, whose Schur complement den tends to 0
+     * like mu and is lost to float rounding (dtau then explodes), is
+     * dropped: tau is held and the steps are plain Mehrotra steps on the
+     * normalized problem (qp_ipm_step). float64 keeps the full embedding. */
+    if (DREAL_MIXED && merit <= DREAL_REDUCED_FLOOR && !st->tau_fixed) {
+        st->tau_fixed = 1;
+        st->kappa = 0;
+    }
 
     /* certificates, scale-free: no feasible point within 1-norm 1/tol_inf */
     DREAL cert_p = hz + by;
@@ -557,6 +645,11 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
         if (nAx > viol) viol = nAx;
         if (viol <= set->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
     }
+    /* no progress for DREAL_STALL_CHECKS iterations, or out of
+     * iterations, at a point that passes the reduced tolerance: the
+     * requested one is out of the precision's reach */
+    if (reduced_ok && (st->stall >= DREAL_STALL_CHECKS || st->iter >= set->max_iter))
+        return st->status = DOPT_INST_REDUCED_ACCURACY;
     if (st->iter >= set->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
     return st->status = DOPT_INST_RUNNING;
 }
@@ -597,6 +690,10 @@ DOPT_KFN void DFN(qp_direction)(const DFN(qp_view) *v, int refine, DFN(qp_work) 
 {
     int n = v->n, m = v->m, k = v->k;
     DFN(qp_kkt_solve)(v, w, refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    if (st->tau_fixed) {
+        *dtau = 0;
+        return;
+    }
     DREAL t = (rhs_tau - DFN(qp_tau_row)(v, w, st->tau, w->dx, w->dz, w->dy)) / den;
     DFN(la_axpy)(n, t, w->vx, w->dx);
     DFN(la_axpy)(m, t, w->vz, w->dz);
@@ -620,18 +717,25 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
         w->bz[r] = on ? v->h[r] : 0;
     }
     for (int r = 0; r < k; ++r) w->by[r] = v->b[r];
-    /* solved to full accuracy (at least 3 refinement steps): den below has
-     * its guaranteed sign only when v solves K exactly, and near the
-     * solution den -> 0 */
-    DFN(qp_kkt_solve)(v, w, set->refine > 3 ? set->refine : 3, DREAL_REFINE_STOP, w->bx, w->bz, w->by, w->vx, w->vz,
-                      w->vy);
-    /* den = -(v_x - x/tau)'Q(v_x - x/tau) - v_z' W^-1 v_z - kappa/tau < 0,
-     * the form that cannot lose its sign to cancellation */
-    for (int j = 0; j < n; ++j) w->tn[j] = w->vx[j] - x[j] / tau;
-    DFN(la_gemv)(n, n, w->Qs, w->tn, w->ex);
-    DREAL den = -DFN(la_dot)(n, w->tn, w->ex) - kappa / tau;
-    for (int r = 0; r < m; ++r)
-        if (w->W[r] != 0) den -= w->vz[r] * w->vz[r] * w->Winv[r];
+    DREAL den = -1; /* with tau held (tau_fixed) the tau row is not solved: v = 0, dtau = 0 */
+    if (st->tau_fixed) {
+        for (int j = 0; j < n; ++j) w->vx[j] = 0;
+        for (int r = 0; r < m; ++r) w->vz[r] = 0;
+        for (int r = 0; r < k; ++r) w->vy[r] = 0;
+    } else {
+        /* solved to full accuracy (at least 3 refinement steps): den below has
+         * its guaranteed sign only when v solves K exactly, and near the
+         * solution den -> 0 */
+        DFN(qp_kkt_solve)(v, w, set->refine > 3 ? set->refine : 3, DREAL_REFINE_STOP, w->bx, w->bz, w->by, w->vx,
+                          w->vz, w->vy);
+        /* den = -(v_x - x/tau)'Q(v_x - x/tau) - v_z' W^-1 v_z - kappa/tau < 0,
+         * the form that cannot lose its sign to cancellation */
+        for (int j = 0; j < n; ++j) w->tn[j] = w->vx[j] - x[j] / tau;
+        DFN(la_gemv)(n, n, w->Qs, w->tn, w->ex);
+        den = -DFN(la_dot)(n, w->tn, w->ex) - kappa / tau;
+        for (int r = 0; r < m; ++r)
+            if (w->W[r] != 0) den -= w->vz[r] * w->vz[r] * w->Winv[r];
+    }
 
     /* predictor (affine scaling): eta = 1, sigma = 0 */
     for (int j = 0; j < n; ++j) w->bx[j] = -w->rx[j];
@@ -641,7 +745,7 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     /* the affine direction only sets sigma and the second-order term: no refinement */
     DFN(qp_direction)(v, 0, w, st, -rtau + kappa, den, &dtau);
     for (int r = 0; r < m; ++r) w->ds[r] = w->W[r] != 0 ? -w->s[r] - w->Winv[r] * w->dz[r] : 0;
-    dkappa = -kappa - kappa * dtau / tau;
+    dkappa = st->tau_fixed ? 0 : -kappa - kappa * dtau / tau;
     /* The tau-row is not linear in (x, tau): along a step, x'Qx/tau grows by
      * a^2 (dx - x dtau/tau)'Q(dx - x dtau/tau)/(tau + a dtau) beyond its
      * linearization. The corrector takes this second-order term from the
@@ -672,7 +776,7 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     DFN(qp_direction)(v, set->refine, w, st, -eta * rtau + rkappa / tau - tau_second_order, den, &dtau);
     for (int r = 0; r < m; ++r)
         w->ds[r] = w->W[r] != 0 ? -(w->bz[r] + eta * w->rz[r]) - w->Winv[r] * w->dz[r] : 0;
-    dkappa = -(rkappa + kappa * dtau) / tau;
+    dkappa = st->tau_fixed ? 0 : -(rkappa + kappa * dtau) / tau;
     a = DFN(qp_max_step)(v, w, z, st, dtau, dkappa);
     a *= DREAL_STEP_FRACTION;
     if (a > 1) a = 1;
@@ -698,6 +802,7 @@ DOPT_KFN void DFN(qp_ipm_finish)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_
     DREAL sx = 0, sz = 0;
     switch (st->status) {
     case DOPT_INST_SOLVED:
+    case DOPT_INST_REDUCED_ACCURACY:
     case DOPT_INST_ITERATION_LIMIT:
         sx = sz = 1 / st->tau;
         for (int r = 0; r < m; ++r) w->s[r] *= sx;
@@ -760,7 +865,7 @@ DOPT_KFN int DFN(qp_phase_before_factor)(const DFN(qp_view) *v, const DFN(qp_set
         break;
     case DOPT_QP_STAGE_ITERATE:
         if (DFN(qp_ipm_check)(v, set, w, st, x, z, y, &st->rtau, &st->mu) != DOPT_INST_RUNNING) {
-            if (!(st->keep_factor && st->status == DOPT_INST_SOLVED)) {
+            if (!(st->keep_factor && DFN(qp_status_has_solution)(st->status))) {
                 st->stage = DOPT_QP_STAGE_DONE;
                 return 0;
             }

@@ -71,7 +71,9 @@ static void check_size(int n, int m, int k, int64_t B, uint64_t seed)
     double *err = tq_alloc(b);
     int unsolved = 0;
     for (size_t i = 0; i < b; ++i) {
-        unsolved += st[i] != DOPT_SOLVED;
+        /* a float32 floor at the tolerance ends as reduced accuracy: still a
+         * solution, checked by the bounds below */
+        unsolved += st[i] != DOPT_SOLVED && st[i] != DOPT_SOLVED_REDUCED_ACCURACY;
         double e = 0;
         for (int j = 0; j < n; ++j) {
             double v = fabs((double)x[i * n + j] - o.x[i * n + j]);

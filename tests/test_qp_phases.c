@@ -259,8 +259,16 @@ static void DFN(check_phases)(const phase_case *c, uint64_t seed)
     if (c->mix == MIX_NONE && c->max_iter == 0 && c->kind == DOPT_GEN_STRICTLY_CONVEX) {
         DFN(phase_lock_step)(&bt, &set, B, keep[1], psz, x[1], lam[1], nu[1], st[1], it[1], &rounds,
                              1u << 1 | 1u << 3 | 1u << 4);
-        CHECK(!memcmp(st[0], st[1], sizeof(int32_t) * b), "%s n=%d m=%d k=%d: statuses after forced retries differ",
-              prec, n, m, k);
+        /* SOLVED and SOLVED_REDUCED_ACCURACY are one outcome here: an
+         * instance whose float32 floor lies at the tolerance ends on either
+         * side of it depending on the rounding the retries change */
+        int same = 1;
+        for (size_t i = 0; i < b; ++i) {
+            int a0 = st[0][i] == DOPT_INST_REDUCED_ACCURACY ? DOPT_INST_SOLVED : st[0][i];
+            int a1 = st[1][i] == DOPT_INST_REDUCED_ACCURACY ? DOPT_INST_SOLVED : st[1][i];
+            same &= a0 == a1;
+        }
+        CHECK(same, "%s n=%d m=%d k=%d: statuses after forced retries differ", prec, n, m, k);
         if (sizeof(DREAL) == 8)
             for (size_t i = 0; i < b; ++i) {
                 if (st[1][i] != DOPT_INST_SOLVED) continue; /* shared data can make an instance infeasible */

@@ -33,6 +33,7 @@ class InstanceStatus(enum.IntEnum):
     ITERATION_LIMIT = 3
     NUMERICAL_FAILURE = 4
     INVALID_DATA = 5
+    SOLVED_REDUCED_ACCURACY = 6  # QP: the requested tol was out of reach, 100 tol (<= 1e-3) met
 
 
 _SUBMODULES = ("qp", "ilp", "bern", "diffusion", "milp", "learn", "torch")

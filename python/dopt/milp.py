@@ -38,7 +38,7 @@ __all__ = ["Model", "Result", "SearchResult", "SearchBatchResult", "BinaryForm",
            "NUMERICAL_FAILURE", "INVALID_DATA"]
 
 # result statuses (dopt_instance_status values)
-SOLVED, PRIMAL_INFEASIBLE, DUAL_INFEASIBLE, ITERATION_LIMIT, NUMERICAL_FAILURE, INVALID_DATA = tuple(InstanceStatus)
+SOLVED, PRIMAL_INFEASIBLE, DUAL_INFEASIBLE, ITERATION_LIMIT, NUMERICAL_FAILURE, INVALID_DATA = tuple(InstanceStatus)[:6]
 _STATUS_WORDS = ("optimal", "infeasible", "unbounded", "time_limit", "numerical", "invalid")
 
 _P = ctypes.POINTER

@@ -311,7 +311,7 @@ def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_i
           dtype=None, record=False):
     """Solves the batch. Returns Result(x, lam, nu, status, iters, tape).
 
-    tol: relative KKT residual and gap (default 1e-8 in float64, 1e-4 in
+    tol: relative KKT residual and gap (default 1e-8 in float64, 1e-6 in
     float32); tol_inf: infeasibility certificates (1e-9 / 1e-6); max_iter
     (50); refine: iterative refinement steps per KKT solve (2). dtype: float32
     or float64 (default: float64 if any input is, else float32). record=True

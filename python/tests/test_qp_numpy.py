@@ -86,7 +86,7 @@ def test_kkt_certificates_random(dtype):
     assert res.x.dtype == dtype and res.lam.dtype == dtype and res.status.dtype == np.int32
     assert res.x.shape == (16, 6) and res.lam.shape == (16, 9) and res.nu.shape == (16, 2)
     assert (res.status == SOLVED).all(), res.status
-    # The solver stops at relative residuals <= tol (1e-8 / 1e-4 by default); the
+    # The solver stops at relative residuals <= tol (1e-8 / 1e-6 by default); the
     # returned point is the normalized iterate, whose measures here can differ
     # from the solver's by rounding only: 10x margin.
     bound = 1e-7 if dtype == np.float64 else 1e-3
@@ -446,3 +446,23 @@ def test_tape_cannot_be_copied_or_pickled():
             attempt(r.tape)
     g = dopt.qp.backward(r.tape, np.ones(3))
     np.testing.assert_allclose(g["p"], -np.ones(3), rtol=1e-12)
+
+
+def test_float32_default_is_accurate_and_unreachable_tol_is_reduced_accuracy():
+    """float32 at its default tolerance (1e-6) agrees with float64 to 1e-4
+    (x, relative); a tolerance below float32's reach (1e-9) ends as
+    SOLVED_REDUCED_ACCURACY (6), with a usable x, not as a failure."""
+    rng = np.random.default_rng(15)
+    Q, p, G, h, A, b = random_qp(rng, 16, 24, 24, 6)
+    r64 = dqp.solve(Q, p, G, h, A, b)
+    r32 = dqp.solve(*(a.astype(np.float32) for a in (Q, p, G, h, A, b)))
+    assert (r64.status == SOLVED).all() and (r32.status == SOLVED).all()
+    err = np.abs(r32.x - r64.x).max(axis=1) / np.abs(r64.x).max(axis=1)
+    assert err.max() <= 1e-4, err.max()
+    tight = dqp.solve(*(a.astype(np.float32) for a in (Q, p, G, h, A, b)), tol=1e-9)
+    reduced = dopt.InstanceStatus.SOLVED_REDUCED_ACCURACY
+    assert int(reduced) == 6 and dopt.instance_status_name(6) == "solved to reduced accuracy"
+    assert (tight.status == reduced).all(), tight.status
+    assert (tight.iters < 50).all()
+    err = np.abs(tight.x - r64.x).max(axis=1) / np.abs(r64.x).max(axis=1)
+    assert err.max() <= 1e-3, err.max()

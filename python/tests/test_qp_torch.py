@@ -128,7 +128,7 @@ def test_qpfunction_empty_tensors_for_absent_blocks():
 def test_qpfunction_eps_mapping_and_defaults():
     fn = dt.QPFunction()
     assert (fn.eps, fn.verbose, fn.notImprovedLim, fn.maxIter) == (1e-12, 0, 3, 20)
-    assert fn.tolerance(torch.float64) == 1e-8 and fn.tolerance(torch.float32) == 1e-4
+    assert fn.tolerance(torch.float64) == 1e-8 and fn.tolerance(torch.float32) == 1e-6
     assert dt.QPFunction(eps=1e-3).tolerance(torch.float64) == 1e-3
     assert dt.QPFunction(tol=1e-12).tolerance(torch.float64) == 1e-12
     # maxIter reaches the solver: one iteration cannot converge

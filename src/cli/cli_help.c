@@ -59,7 +59,7 @@ static const char qp_solve_usage[] =
     "                      default IN's folder/out.npz)\n"
     "  --backend B         cpu, cuda or auto (default: cpu)\n"
     "  --threads N         CPU worker threads, 0 = all processors (default: 0)\n"
-    "  --tol EPS           convergence tolerance in (0, 1] (default: 1e-8 float64, 1e-4 float32)\n"
+    "  --tol EPS           convergence tolerance in (0, 1] (default: 1e-8 float64, 1e-6 float32)\n"
     "  --max-iter K        interior-point iterations, 1..100000 (default: 50)\n"
     "  --dx FILE           dL/dx (B,n): also run the backward pass (default: forward only)\n"
     "  --dlam FILE         dL/dlam (B,m), needs --dx (default: zero)\n"

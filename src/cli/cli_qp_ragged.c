@@ -150,9 +150,9 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
         goto done;
     }
     if (!quiet) {
-        long long counts[6] = {0}, itsum = 0;
+        long long counts[7] = {0}, itsum = 0;
         for (int64_t i = 0; i < B; ++i) {
-            if (hs[i] >= 0 && hs[i] < 6) counts[hs[i]]++;
+            if (hs[i] >= 0 && hs[i] < 7) counts[hs[i]]++;
             itsum += hi[i];
         }
         printf("qp solve --ragged: %lld instances (%s, %s", (long long)B, dt == DOPT_FLOAT64 ? "float64" : "float32",
@@ -160,7 +160,7 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
         if (dopt_context_backend(ctx) == DOPT_BACKEND_CPU) printf(" x%d threads", dopt_context_threads(ctx));
         printf(") in %.2f ms, mean %.1f iterations -> %s\n", 1e3 * (t1 - t0), B ? (double)itsum / (double)B : 0.0,
                out);
-        for (int c = 0; c < 6; ++c)
+        for (int c = 0; c < 7; ++c)
             if (counts[c]) printf("  status %d (%s): %lld\n", c, dopt_instance_status_string(c), counts[c]);
     }
     rc = CLI_OK;

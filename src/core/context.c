@@ -33,6 +33,7 @@ const char *dopt_instance_status_string(int status)
     case DOPT_ITERATION_LIMIT: return "iteration limit";
     case DOPT_NUMERICAL_FAILURE: return "numerical failure";
     case DOPT_INVALID_DATA: return "invalid data";
+    case DOPT_SOLVED_REDUCED_ACCURACY: return "solved to reduced accuracy";
     }
     return "unknown";
 }

@@ -11,7 +11,7 @@
 void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
 {
     if (!opt) return;
-    opt->tol = dtype == DOPT_FLOAT32 ? 1e-4 : 1e-8;
+    opt->tol = dtype == DOPT_FLOAT32 ? 1e-6 : 1e-8;
     opt->tol_inf = dtype == DOPT_FLOAT32 ? 1e-6 : 1e-9;
     opt->max_iter = 50;
     opt->refine = 2;

@@ -38,7 +38,7 @@ __all__ = ["QPFunction", "QPSolvers", "QPResult", "qp", "qp_ragged"]
 
 _NAMES = _qp.PARAMETERS
 _BASE_NDIM = {"Q": 2, "p": 1, "G": 2, "h": 1, "A": 2, "b": 1}
-_DEFAULT_TOL = {torch.float64: 1e-8, torch.float32: 1e-4}  # the library's defaults (dopt_qp_options_default)
+_DEFAULT_TOL = {torch.float64: 1e-8, torch.float32: 1e-6}  # the library's defaults (dopt_qp_options_default)
 
 
 class QPResult(NamedTuple):
@@ -236,10 +236,12 @@ def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter
     no leading B. Q = None (or empty) is an LP; G, h or A, b = None (or empty
     tensors) mean no inequalities or no equalities. h may hold +inf.
 
-    tol: relative KKT residual and gap (default 1e-8 in float64, 1e-4 in
+    tol: relative KKT residual and gap (default 1e-8 in float64, 1e-6 in
     float32); tol_inf: infeasibility certificates (1e-9 / 1e-6); max_iter
     (50); refine: iterative refinement steps per KKT solve (2).
 
+    SOLVED_REDUCED_ACCURACY (the tolerance was out of the precision's reach;
+    100 tol, at most 1e-3, was met) counts as solved, with gradients.
     Instances that are not solved (status != SOLVED: infeasible, unbounded,
     iteration limit, NaN/Inf data or a Q that is not PSD) come back with their
     status and contribute zero gradient; the others are unaffected. All inputs
@@ -274,7 +276,7 @@ class QPFunction:
       unscaled) falls below eps, or after notImprovedLim iterations without
       improvement; its default 1e-12 is rarely reached and means "as accurate
       as the iterations allow". dopt stops on relative residuals and gap:
-      tol = max(eps, 1e-8 in float64 / 1e-4 in float32), i.e. eps below
+      tol = max(eps, 1e-8 in float64 / 1e-6 in float32), i.e. eps below
       dopt's default tolerance gives the default (the tightest it reaches
       reliably in the default iteration budget), a larger eps loosens it.
       Pass tol= to set dopt's tolerance directly.
@@ -336,7 +338,7 @@ class QPFunction:
 
 
 def _warn_unsolved(status):
-    unsolved = status != 0
+    unsolved = (status != 0) & (status != 6)  # SOLVED_REDUCED_ACCURACY has a solution and gradients
     if not bool(unsolved.any()):
         return
     from .. import InstanceStatus
