@@ -1,0 +1,365 @@
+/* The cone layer's per-instance interior point and adjoint, one precision
+ * per inclusion (DREAL / DFN set by cone_ipm.h). No include guard.
+ *
+ * The method (docs/CONE.md): the homogeneous self-dual embedding in
+ * (x, y, z, s, tau, kappa), Mehrotra predictor-corrector steps with
+ * Nesterov-Todd scaling, each step one factorization of the KKT matrix
+ *     [ -(W'W)  G   0  ]   rows z (m)
+ *     [  G'     0   A' ]   rows x (n)
+ *     [  0      A   0  ]   rows y (k)
+ * (the z rows first: eliminating them first is the normal-equations order,
+ * better conditioned than x first), by a dense LDL' with static and dynamic
+ * regularization and iterative refinement against the unregularized matrix.
+ * The same matrix at the solution is the backward's. */
+
+typedef struct {
+    DREAL tol, tol_inf;
+    int max_iter, refine;
+} DFN(cone_settings);
+
+/* One instance's data (row-major): c n, G m x n, h m, A k x n, b k. */
+typedef struct {
+    int n, k;
+    const DREAL *c, *G, *h, *A, *b;
+} DFN(cone_view);
+
+DOPT_KFN DFN(cone_settings) DFN(cone_settings_of)(const dopt_cone_options *o)
+{
+    DFN(cone_settings) s;
+    s.tol = (DREAL)o->tol;
+    s.tol_inf = (DREAL)o->tol_inf;
+    s.max_iter = o->max_iter;
+    s.refine = o->refine;
+    return s;
+}
+
+/* The KKT matrix (N x N, both triangles) at scaling W (NULL: W = I). */
+DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *W, DREAL *K)
+{
+    int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    for (size_t i = 0; i < (size_t)N * N; ++i) K[i] = 0;
+    if (W)
+        DFN(cone_put_wtw)(L, W, 0, K, N);
+    else
+        for (int i = 0; i < m; ++i) K[(size_t)i * N + i] = -1;
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) K[(size_t)i * N + m + j] = K[(size_t)(m + j) * N + i] = v->G[(size_t)i * n + j];
+    for (int r = 0; r < k; ++r)
+        for (int j = 0; j < n; ++j)
+            K[(size_t)(m + n + r) * N + m + j] = K[(size_t)(m + j) * N + m + n + r] = v->A[(size_t)r * n + j];
+}
+
+/* F = LDL' of K + diag(-reg on z, +reg on x, -reg on y); t: N scratch. */
+DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *K, DREAL *F, DREAL *t)
+{
+    int N = n + k + m;
+    for (size_t i = 0; i < (size_t)N * N; ++i) F[i] = K[i];
+    for (int i = 0; i < N; ++i) F[(size_t)i * N + i] += i >= m && i < m + n ? DREAL_CONE_REG : -DREAL_CONE_REG;
+    DFN(cone_ldl)(N, F, m, m + n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
+}
+
+/* v = K^-1 rhs through the factor F, refined against K; res: N scratch. */
+DOPT_KFN void DFN(cone_kkt_solve)(int N, const DREAL *K, const DREAL *F, int refine, const DREAL *rhs, DREAL *v,
+                                  DREAL *res)
+{
+    for (int i = 0; i < N; ++i) v[i] = rhs[i];
+    DFN(cone_ldl_solve)(N, F, v);
+    DREAL scale = 1 + DFN(cone_norm_inf)(N, rhs);
+    for (int r = 0; r < refine; ++r) {
+        for (int i = 0; i < N; ++i) res[i] = rhs[i] - DFN(cone_dot)(N, K + (size_t)i * N, v);
+        if (!(DFN(cone_norm_inf)(N, res) > 4 * DREAL_EPS * scale)) break; /* also stops on NaN */
+        DFN(cone_ldl_solve)(N, F, res);
+        for (int i = 0; i < N; ++i) v[i] += res[i];
+    }
+}
+
+/* rx = A'y + G'z + c tau, ry = A x - b tau, rz = G x + s - h tau */
+DOPT_KFN void DFN(cone_residuals)(const DFN(cone_view) *v, int m, const DREAL *x, const DREAL *y, const DREAL *z,
+                                  const DREAL *s, DREAL tau, DREAL *rx, DREAL *ry, DREAL *rz)
+{
+    int n = v->n, k = v->k;
+    for (int j = 0; j < n; ++j) rx[j] = v->c[j] * tau;
+    for (int i = 0; i < m; ++i)
+        if (z[i] != 0)
+            for (int j = 0; j < n; ++j) rx[j] += z[i] * v->G[(size_t)i * n + j];
+    for (int r = 0; r < k; ++r)
+        if (y[r] != 0)
+            for (int j = 0; j < n; ++j) rx[j] += y[r] * v->A[(size_t)r * n + j];
+    for (int r = 0; r < k; ++r) ry[r] = DFN(cone_dot)(n, v->A + (size_t)r * n, x) - v->b[r] * tau;
+    for (int i = 0; i < m; ++i) rz[i] = DFN(cone_dot)(n, v->G + (size_t)i * n, x) + s[i] - v->h[i] * tau;
+}
+
+DOPT_KFN int DFN(cone_all_finite)(size_t len, const DREAL *a)
+{
+    for (size_t i = 0; i < len; ++i)
+        if (!(a[i] - a[i] == 0)) return 0; /* NaN and +-Inf give NaN */
+    return 1;
+}
+
+/* Writes instance outputs: a * (x, s, z, y) per the mask (1 x, 2 s, 4 z,
+ * 8 y; a part not in the mask is zeroed). */
+DOPT_KFN void DFN(cone_write_out)(int n, int k, int m, int mask, DREAL a, const DREAL *x, const DREAL *s,
+                                  const DREAL *z, const DREAL *y, DREAL *xo, DREAL *so, DREAL *zo, DREAL *yo)
+{
+    for (int j = 0; j < n; ++j) xo[j] = (mask & 1) ? a * x[j] : 0;
+    for (int i = 0; i < m; ++i) {
+        so[i] = (mask & 2) ? a * s[i] : 0;
+        zo[i] = (mask & 4) ? a * z[i] : 0;
+    }
+    for (int r = 0; r < k; ++r) yo[r] = (mask & 8) ? a * y[r] : 0;
+}
+
+/* Solves one instance. work: dopt_cone_work_size elements. keep (NULL or
+ * dopt_cone_keep_size elements): for a solved instance, the KKT matrix at
+ * the solution, its factor, the solution (x, y, z) and s. Outputs xo (n),
+ * so, zo (m), yo (k). Returns the instance status; *iters_out the Newton
+ * steps taken. */
+DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_layout *L,
+                                      const DFN(cone_settings) *set, DREAL *work, DREAL *keep, DREAL *xo, DREAL *so,
+                                      DREAL *zo, DREAL *yo, int32_t *iters_out)
+{
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    *iters_out = 0;
+    if (!DFN(cone_all_finite)((size_t)n, v->c) || !DFN(cone_all_finite)((size_t)m * n, v->G) ||
+        !DFN(cone_all_finite)((size_t)m, v->h) || !DFN(cone_all_finite)((size_t)k * n, v->A) ||
+        !DFN(cone_all_finite)((size_t)k, v->b)) {
+        DFN(cone_write_out)(n, k, m, 0, 0, xo, so, zo, yo, xo, so, zo, yo);
+        return DOPT_INST_INVALID;
+    }
+    DREAL *K = work, *F = K + (size_t)N * N, *W = F + (size_t)N * N, *lam = W + L->nw;
+    DREAL *x = lam + m, *y = x + n, *z = y + k, *s = z + m;
+    DREAL *rx = s + m, *ry = rx + n, *rz = ry + k;
+    DREAL *v1 = rz + m, *v2 = v1 + N, *rhs = v2 + N, *res = rhs + N, *tv = res + N;
+    DREAL *ds = tv + N, *wsa = ds + m, *wza = wsa + m, *rc = wza + m, *t1 = rc + m, *t2 = t1 + m, *t3 = t2 + m,
+          *e = t3 + m, *scr = e + m;
+    /* permuted blocks of an N-vector: z first, then x, then y */
+#define CONE_Z(vec) (vec)
+#define CONE_X(vec) ((vec) + m)
+#define CONE_Y(vec) ((vec) + m + n)
+    DFN(cone_identity)(L, e);
+    const DREAL nc = DFN(cone_norm_inf)(n, v->c), nb = DFN(cone_norm_inf)(k, v->b), nh = DFN(cone_norm_inf)(m, v->h);
+
+    /* ---- start point (as CVXOPT's conelp): least-squares primal and
+     * least-norm dual at W = I, shifted into the cone ---- */
+    DFN(cone_kkt_assemble)(v, L, NULL, K);
+    DFN(cone_kkt_factor)(n, k, m, K, F, tv);
+    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
+    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
+    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
+    DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+    for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
+    for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
+    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
+    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
+    DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+    for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
+    for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
+    for (int pass = 0; pass < 2 && m > 0; ++pass) {
+        DREAL *u = pass ? z : s;
+        DREAL out = DFN(cone_outside)(L, u, scr);
+        DREAL nu = DFN(cone_norm_inf)(m, u);
+        if (out >= -(DREAL)1e-8 * (nu > 1 ? nu : 1))
+            for (int i = 0; i < m; ++i) u[i] += (1 + out) * e[i];
+    }
+    DREAL tau = 1, kappa = 1;
+    const DREAL nu1 = (DREAL)L->degree + 1;
+
+    int status = DOPT_INST_RUNNING, it = 0;
+    for (;; ++it) {
+        DFN(cone_residuals)(v, m, x, y, z, s, tau, rx, ry, rz);
+        DREAL cx = DFN(cone_dot)(n, v->c, x), by = DFN(cone_dot)(k, v->b, y), hz = DFN(cone_dot)(m, v->h, z);
+        DREAL sz = DFN(cone_dot)(m, s, z);
+        DREAL rtau = kappa + cx + by + hz;
+        DREAL mu = (sz + tau * kappa) / nu1;
+        if (!(mu == mu) || !(tau == tau) || !DFN(cone_all_finite)((size_t)N, x)) {
+            status = DOPT_INST_NUMERICAL;
+            break;
+        }
+        /* termination tests on the normalized point (docs/CONE.md) */
+        {
+            DREAL pobj = cx / tau, dobj = -(by + hz) / tau, gap = sz / (tau * tau);
+            DREAL ap = DABS(pobj), ad = DABS(dobj), scale = 1 + (ap < ad ? ap : ad);
+            if (DFN(cone_norm_inf)(n, rx) <= set->tol * (1 + nc) * tau &&
+                DFN(cone_norm_inf)(k, ry) <= set->tol * (1 + nb) * tau &&
+                DFN(cone_norm_inf)(m, rz) <= set->tol * (1 + nh) * tau && DABS(pobj - dobj) <= set->tol * scale &&
+                gap <= set->tol * scale) {
+                status = DOPT_INST_SOLVED;
+                break;
+            }
+            DREAL bz = by + hz;
+            if (bz < 0) { /* Farkas: A'y + G'z ~ 0, z in K, b'y + h'z < 0 */
+                DREAL worst = 0;
+                for (int j = 0; j < n; ++j) {
+                    DREAL a = 0;
+                    for (int i = 0; i < m; ++i) a += v->G[(size_t)i * n + j] * z[i];
+                    for (int r = 0; r < k; ++r) a += v->A[(size_t)r * n + j] * y[r];
+                    if (DABS(a) > worst) worst = DABS(a);
+                }
+                if (worst <= set->tol_inf * -bz) {
+                    status = DOPT_INST_PRIMAL_INFEASIBLE;
+                    break;
+                }
+            }
+            if (cx < 0) { /* recession: A x ~ 0, G x + s ~ 0, s in K, c'x < 0 */
+                DREAL worst = 0;
+                for (int r = 0; r < k; ++r) {
+                    DREAL a = DABS(DFN(cone_dot)(n, v->A + (size_t)r * n, x));
+                    if (a > worst) worst = a;
+                }
+                for (int i = 0; i < m; ++i) {
+                    DREAL a = DABS(DFN(cone_dot)(n, v->G + (size_t)i * n, x) + s[i]);
+                    if (a > worst) worst = a;
+                }
+                if (worst <= set->tol_inf * -cx) {
+                    status = DOPT_INST_DUAL_INFEASIBLE;
+                    break;
+                }
+            }
+        }
+        if (it >= set->max_iter) {
+            status = DOPT_INST_ITERATION_LIMIT;
+            break;
+        }
+        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, lam, scr)) {
+            status = DOPT_INST_NUMERICAL;
+            break;
+        }
+        DFN(cone_kkt_assemble)(v, L, W, K);
+        DFN(cone_kkt_factor)(n, k, m, K, F, tv);
+        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
+        for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+        for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
+        DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+        /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
+        const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
+                          DFN(cone_dot)(m, v->h, CONE_Z(v1)) - kappa / tau;
+        DREAL sigma = 0, dtau_a = 0, dkappa_a = 0;
+        for (int pass = 0; pass < 2; ++pass) {
+            DREAL f = pass ? 1 - sigma : 1, rkappa;
+            if (!pass) {
+                for (int i = 0; i < m; ++i) rc[i] = -lam[i];
+                rkappa = -tau * kappa;
+            } else { /* lambda \ (-lambda o lambda - (W^-T ds_a) o (W dz_a) + sigma mu e) */
+                DFN(cone_jordan)(L, lam, lam, t1, scr);
+                DFN(cone_jordan)(L, wsa, wza, t2, scr);
+                for (int i = 0; i < m; ++i) rc[i] = -t1[i] - t2[i] + sigma * mu * e[i];
+                DFN(cone_jordan_div)(L, lam, rc, rc);
+                rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
+            }
+            DFN(cone_scale)(L, W, 1, rc, t3);
+            for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * rz[i] - t3[i];
+            for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * rx[j];
+            for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * ry[r];
+            DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v2, res);
+            DREAL num = -f * rtau - rkappa / tau -
+                        (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
+                         DFN(cone_dot)(m, v->h, CONE_Z(v2)));
+            DREAL dtau = num / den;
+            for (int i = 0; i < N; ++i) v2[i] += dtau * v1[i];
+            DREAL dkappa = (rkappa - kappa * dtau) / tau;
+            const DREAL *dz = CONE_Z(v2);
+            DFN(cone_scale)(L, W, 0, dz, t1);           /* W dz */
+            for (int i = 0; i < m; ++i) t2[i] = rc[i] - t1[i]; /* W^-T ds */
+            DFN(cone_scale)(L, W, 1, t2, ds);
+            DREAL alpha = DREAL_MAX;
+            if (m > 0) {
+                DREAL a1 = DFN(cone_max_step)(L, s, ds, scr), a2 = DFN(cone_max_step)(L, z, dz, scr);
+                alpha = a1 < a2 ? a1 : a2;
+            }
+            if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;
+            if (dkappa < 0 && -kappa / dkappa < alpha) alpha = -kappa / dkappa;
+            if (!pass) {
+                DREAL a = alpha < 1 ? alpha : 1;
+                sigma = (1 - a) * (1 - a) * (1 - a);
+                for (int i = 0; i < m; ++i) {
+                    wsa[i] = t2[i];
+                    wza[i] = t1[i];
+                }
+                dtau_a = dtau;
+                dkappa_a = dkappa;
+            } else {
+                alpha = DREAL_STEP_FRACTION * alpha;
+                if (alpha > 1) alpha = 1;
+                for (int j = 0; j < n; ++j) x[j] += alpha * CONE_X(v2)[j];
+                for (int r = 0; r < k; ++r) y[r] += alpha * CONE_Y(v2)[r];
+                for (int i = 0; i < m; ++i) {
+                    z[i] += alpha * dz[i];
+                    s[i] += alpha * ds[i];
+                }
+                tau += alpha * dtau;
+                kappa += alpha * dkappa;
+            }
+        }
+    }
+    *iters_out = it;
+    if (status == DOPT_INST_SOLVED && keep) { /* the KKT matrix at the solution, for the backward */
+        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, lam, scr)) {
+            status = DOPT_INST_NUMERICAL;
+        } else {
+            DREAL *Kk = keep, *Fk = keep + (size_t)N * N, *sol = Fk + (size_t)N * N, *sk = sol + N;
+            DFN(cone_kkt_assemble)(v, L, m > 0 ? W : NULL, Kk);
+            DFN(cone_kkt_factor)(n, k, m, Kk, Fk, tv);
+            for (int j = 0; j < n; ++j) sol[j] = x[j] / tau;
+            for (int r = 0; r < k; ++r) sol[n + r] = y[r] / tau;
+            for (int i = 0; i < m; ++i) {
+                sol[n + k + i] = z[i] / tau;
+                sk[i] = s[i] / tau;
+            }
+        }
+    }
+    if (status != DOPT_INST_SOLVED && keep) { /* the backward reads these as zero gradients' factors */
+        DREAL *sol = keep + 2 * (size_t)N * N;
+        for (int i = 0; i < N + m; ++i) sol[i] = 0;
+    }
+    switch (status) {
+    case DOPT_INST_SOLVED:
+    case DOPT_INST_ITERATION_LIMIT:
+        DFN(cone_write_out)(n, k, m, 15, 1 / tau, x, s, z, y, xo, so, zo, yo);
+        break;
+    case DOPT_INST_PRIMAL_INFEASIBLE:
+        DFN(cone_write_out)(n, k, m, 4 | 8, -1 / (DFN(cone_dot)(k, v->b, y) + DFN(cone_dot)(m, v->h, z)), x, s, z,
+                            y, xo, so, zo, yo);
+        break;
+    case DOPT_INST_DUAL_INFEASIBLE:
+        DFN(cone_write_out)(n, k, m, 1 | 2, -1 / DFN(cone_dot)(n, v->c, x), x, s, z, y, xo, so, zo, yo);
+        break;
+    default:
+        DFN(cone_write_out)(n, k, m, 0, 0, x, s, z, y, xo, so, zo, yo);
+    }
+#undef CONE_Z
+#undef CONE_X
+#undef CONE_Y
+    return status;
+}
+
+/* The adjoint of one solved instance: u = K^-1 g with K the KKT matrix at
+ * the solution (symmetric, so its own transpose), g = (gz - W'W gs, gx, gy)
+ * in the permuted order; written out as ux (n), uy (k), uz (m). Unsolved
+ * instances get u = 0. work: 3N. */
+DOPT_KFN void DFN(cone_adjoint_instance)(int n, int k, int m, const DREAL *keep, int refine, int status,
+                                         const DREAL *gx, const DREAL *gs, const DREAL *gz, const DREAL *gy,
+                                         DREAL *ux, DREAL *uy, DREAL *uz, DREAL *work)
+{
+    int N = n + k + m;
+    if (status != DOPT_INST_SOLVED) {
+        for (int j = 0; j < n; ++j) ux[j] = 0;
+        for (int r = 0; r < k; ++r) uy[r] = 0;
+        for (int i = 0; i < m; ++i) uz[i] = 0;
+        return;
+    }
+    const DREAL *K = keep, *F = keep + (size_t)N * N;
+    DREAL *rhs = work, *u = work + N, *res = u + N;
+    for (int i = 0; i < m; ++i) {
+        DREAL a = gz ? gz[i] : 0;
+        if (gs) /* the z block of K is -W'W */
+            for (int j = 0; j < m; ++j) a += K[(size_t)i * N + j] * gs[j];
+        rhs[i] = a;
+    }
+    for (int j = 0; j < n; ++j) rhs[m + j] = gx[j];
+    for (int r = 0; r < k; ++r) rhs[m + n + r] = gy ? gy[r] : 0;
+    DFN(cone_kkt_solve)(N, K, F, refine, rhs, u, res);
+    for (int i = 0; i < m; ++i) uz[i] = u[i];
+    for (int j = 0; j < n; ++j) ux[j] = u[m + j];
+    for (int r = 0; r < k; ++r) uy[r] = u[m + n + r];
+}
