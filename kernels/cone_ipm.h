@@ -62,12 +62,13 @@ static inline dopt_cone_layout dopt_cone_layout_of(const dopt_cone_dims *d, cons
 DOPT_KFN size_t dopt_cone_work_size(int n, int k, const dopt_cone_layout *L)
 {
     size_t N = (size_t)n + (size_t)k + (size_t)L->m, sm = (size_t)L->smax;
-    return 2 * N * N + 10 * N + 12 * (size_t)L->m + (size_t)L->nw + 8 * sm * sm + sm + (size_t)L->qmax + 32;
+    return 2 * N * N + 10 * N + 14 * (size_t)L->m + 2 * (size_t)L->nw + 8 * sm * sm + sm + (size_t)L->qmax + 32;
 }
 DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 {
     size_t N = (size_t)n + (size_t)k + (size_t)L->m;
-    return 2 * N * N + N + (size_t)L->m; /* K at the solution, its factor, (x, y, z), s */
+    /* the scaled KKT matrix at the solution, its factor, (x, y, z), s, W, W^-1 */
+    return 2 * N * N + N + (size_t)L->m + 2 * (size_t)L->nw;
 }
 
 #define DREAL double

@@ -3,14 +3,18 @@
  *
  * The method (docs/CONE.md): the homogeneous self-dual embedding in
  * (x, y, z, s, tau, kappa), Mehrotra predictor-corrector steps with
- * Nesterov-Todd scaling, each step one factorization of the KKT matrix
- *     [ -(W'W)  G   0  ]   rows z (m)
- *     [  G'     0   A' ]   rows x (n)
- *     [  0      A   0  ]   rows y (k)
- * (the z rows first: eliminating them first is the normal-equations order,
- * better conditioned than x first), by a dense LDL' with static and dynamic
- * regularization and iterative refinement against the unregularized matrix.
- * The same matrix at the solution is the backward's. */
+ * Nesterov-Todd scaling W. The Newton system's z rows, G dx - W'W dz = r,
+ * are solved in the scaled variable u = W dz (as CVXOPT does): one
+ * factorization per step of
+ *     [ -I      W^-T G   0  ]   rows u (m)
+ *     [ G'W^-1  0        A' ]   rows x (n)
+ *     [ 0       A        0  ]   rows y (k)
+ * whose z block is perfectly conditioned, where -W'W's condition number
+ * grows like 1/mu^2 and loses the pivots near the solution. The u rows
+ * come first: eliminating them first is the normal-equations order. A dense
+ * LDL' with static and dynamic regularization, iterative refinement against
+ * the unregularized matrix. The same matrix at the solution is the
+ * backward's (K = diag(W', I, I) Kscaled diag(W, I, I)). */
 
 typedef struct {
     DREAL tol, tol_inf;
@@ -33,17 +37,22 @@ DOPT_KFN DFN(cone_settings) DFN(cone_settings_of)(const dopt_cone_options *o)
     return s;
 }
 
-/* The KKT matrix (N x N, both triangles) at scaling W (NULL: W = I). */
-DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *W, DREAL *K)
+/* The scaled KKT matrix (N x N, both triangles) at the scaling whose
+ * inverse is Winv (NULL: W = I). col: m scratch. */
+DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *Winv, DREAL *K,
+                                     DREAL *col, DREAL *col2)
 {
     int n = v->n, k = v->k, m = L->m, N = n + k + m;
     for (size_t i = 0; i < (size_t)N * N; ++i) K[i] = 0;
-    if (W)
-        DFN(cone_put_wtw)(L, W, 0, K, N);
-    else
-        for (int i = 0; i < m; ++i) K[(size_t)i * N + i] = -1;
-    for (int i = 0; i < m; ++i)
-        for (int j = 0; j < n; ++j) K[(size_t)i * N + m + j] = K[(size_t)(m + j) * N + i] = v->G[(size_t)i * n + j];
+    for (int i = 0; i < m; ++i) K[(size_t)i * N + i] = -1;
+    for (int j = 0; j < n; ++j) { /* column j of W^-T G */
+        for (int i = 0; i < m; ++i) col[i] = v->G[(size_t)i * n + j];
+        if (Winv) {
+            DFN(cone_scale)(L, Winv, 1, col, col2);
+            for (int i = 0; i < m; ++i) col[i] = col2[i];
+        }
+        for (int i = 0; i < m; ++i) K[(size_t)i * N + m + j] = K[(size_t)(m + j) * N + i] = col[i];
+    }
     for (int r = 0; r < k; ++r)
         for (int j = 0; j < n; ++j)
             K[(size_t)(m + n + r) * N + m + j] = K[(size_t)(m + j) * N + m + n + r] = v->A[(size_t)r * n + j];
@@ -126,12 +135,12 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
         DFN(cone_write_out)(n, k, m, 0, 0, xo, so, zo, yo, xo, so, zo, yo);
         return DOPT_INST_INVALID;
     }
-    DREAL *K = work, *F = K + (size_t)N * N, *W = F + (size_t)N * N, *lam = W + L->nw;
+    DREAL *K = work, *F = K + (size_t)N * N, *W = F + (size_t)N * N, *Winv = W + L->nw, *lam = Winv + L->nw;
     DREAL *x = lam + m, *y = x + n, *z = y + k, *s = z + m;
     DREAL *rx = s + m, *ry = rx + n, *rz = ry + k;
     DREAL *v1 = rz + m, *v2 = v1 + N, *rhs = v2 + N, *res = rhs + N, *tv = res + N;
     DREAL *ds = tv + N, *wsa = ds + m, *wza = wsa + m, *rc = wza + m, *t1 = rc + m, *t2 = t1 + m, *t3 = t2 + m,
-          *e = t3 + m, *scr = e + m;
+          *e = t3 + m, *hs = e + m, *dz = hs + m, *scr = dz + m;
     /* permuted blocks of an N-vector: z first, then x, then y */
 #define CONE_Z(vec) (vec)
 #define CONE_X(vec) ((vec) + m)
@@ -141,7 +150,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
 
     /* ---- start point (as CVXOPT's conelp): least-squares primal and
      * least-norm dual at W = I, shifted into the cone ---- */
-    DFN(cone_kkt_assemble)(v, L, NULL, K);
+    DFN(cone_kkt_assemble)(v, L, NULL, K, t1, t2);
     DFN(cone_kkt_factor)(n, k, m, K, F, tv);
     for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
     for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
@@ -221,19 +230,20 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             status = DOPT_INST_ITERATION_LIMIT;
             break;
         }
-        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, lam, scr)) {
+        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
             status = DOPT_INST_NUMERICAL;
             break;
         }
-        DFN(cone_kkt_assemble)(v, L, W, K);
+        DFN(cone_kkt_assemble)(v, L, Winv, K, t1, t2);
         DFN(cone_kkt_factor)(n, k, m, K, F, tv);
-        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
+        DFN(cone_scale)(L, Winv, 1, v->h, hs); /* W^-T h: h'dz = hs'(W dz) */
+        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
         DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
         /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
         const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
-                          DFN(cone_dot)(m, v->h, CONE_Z(v1)) - kappa / tau;
+                          DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
         DREAL sigma = 0, dtau_a = 0, dkappa_a = 0;
         for (int pass = 0; pass < 2; ++pass) {
             DREAL f = pass ? 1 - sigma : 1, rkappa;
@@ -247,21 +257,25 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
                 DFN(cone_jordan_div)(L, lam, rc, rc);
                 rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
             }
-            DFN(cone_scale)(L, W, 1, rc, t3);
-            for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * rz[i] - t3[i];
+            DFN(cone_scale)(L, Winv, 1, rz, t3); /* W^-T (-f rz - W' rc) = -f W^-T rz - rc */
+            for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
             for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * rx[j];
             for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * ry[r];
             DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v2, res);
             DREAL num = -f * rtau - rkappa / tau -
                         (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
-                         DFN(cone_dot)(m, v->h, CONE_Z(v2)));
+                         DFN(cone_dot)(m, hs, CONE_Z(v2)));
             DREAL dtau = num / den;
             for (int i = 0; i < N; ++i) v2[i] += dtau * v1[i];
             DREAL dkappa = (rkappa - kappa * dtau) / tau;
-            const DREAL *dz = CONE_Z(v2);
-            DFN(cone_scale)(L, W, 0, dz, t1);           /* W dz */
+            for (int i = 0; i < m; ++i) t1[i] = CONE_Z(v2)[i]; /* W dz */
+            DFN(cone_scale)(L, Winv, 0, t1, dz);
             for (int i = 0; i < m; ++i) t2[i] = rc[i] - t1[i]; /* W^-T ds */
-            DFN(cone_scale)(L, W, 1, t2, ds);
+            /* ds from the z rows, G dx + ds - h dtau = -f rz, rather than as
+             * W'(rc - W dz): near the solution W has entries ~ mu^-1/2 and
+             * that product loses the primal residual's digits */
+            for (int i = 0; i < m; ++i)
+                ds[i] = v->h[i] * dtau - f * rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
             DREAL alpha = DREAL_MAX;
             if (m > 0) {
                 DREAL a1 = DFN(cone_max_step)(L, s, ds, scr), a2 = DFN(cone_max_step)(L, z, dz, scr);
@@ -294,12 +308,17 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
     }
     *iters_out = it;
     if (status == DOPT_INST_SOLVED && keep) { /* the KKT matrix at the solution, for the backward */
-        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, lam, scr)) {
+        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
             status = DOPT_INST_NUMERICAL;
         } else {
-            DREAL *Kk = keep, *Fk = keep + (size_t)N * N, *sol = Fk + (size_t)N * N, *sk = sol + N;
-            DFN(cone_kkt_assemble)(v, L, m > 0 ? W : NULL, Kk);
+            DREAL *Kk = keep, *Fk = keep + (size_t)N * N, *sol = Fk + (size_t)N * N, *sk = sol + N, *Wk = sk + m,
+                  *Wik = Wk + L->nw;
+            DFN(cone_kkt_assemble)(v, L, m > 0 ? Winv : NULL, Kk, t1, t2);
             DFN(cone_kkt_factor)(n, k, m, Kk, Fk, tv);
+            for (int i = 0; i < L->nw; ++i) {
+                Wk[i] = W[i];
+                Wik[i] = Winv[i];
+            }
             for (int j = 0; j < n; ++j) sol[j] = x[j] / tau;
             for (int r = 0; r < k; ++r) sol[n + r] = y[r] / tau;
             for (int i = 0; i < m; ++i) {
@@ -335,31 +354,34 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
 
 /* The adjoint of one solved instance: u = K^-1 g with K the KKT matrix at
  * the solution (symmetric, so its own transpose), g = (gz - W'W gs, gx, gy)
- * in the permuted order; written out as ux (n), uy (k), uz (m). Unsolved
- * instances get u = 0. work: 3N. */
-DOPT_KFN void DFN(cone_adjoint_instance)(int n, int k, int m, const DREAL *keep, int refine, int status,
+ * in the permuted order, through the scaled matrix: K^-1 = D^-1 Ks^-1 D^-T
+ * with D = diag(W, I, I). Written out as ux (n), uy (k), uz (m). Unsolved
+ * instances get u = 0. work: 3N + 2m. */
+DOPT_KFN void DFN(cone_adjoint_instance)(const dopt_cone_layout *L, int n, int k, const DREAL *keep, int refine,
+                                         int status,
                                          const DREAL *gx, const DREAL *gs, const DREAL *gz, const DREAL *gy,
                                          DREAL *ux, DREAL *uy, DREAL *uz, DREAL *work)
 {
-    int N = n + k + m;
+    int m = L->m, N = n + k + m;
     if (status != DOPT_INST_SOLVED) {
         for (int j = 0; j < n; ++j) ux[j] = 0;
         for (int r = 0; r < k; ++r) uy[r] = 0;
         for (int i = 0; i < m; ++i) uz[i] = 0;
         return;
     }
-    const DREAL *K = keep, *F = keep + (size_t)N * N;
-    DREAL *rhs = work, *u = work + N, *res = u + N;
-    for (int i = 0; i < m; ++i) {
-        DREAL a = gz ? gz[i] : 0;
-        if (gs) /* the z block of K is -W'W */
-            for (int j = 0; j < m; ++j) a += K[(size_t)i * N + j] * gs[j];
-        rhs[i] = a;
+    const DREAL *K = keep, *F = keep + (size_t)N * N, *W = F + (size_t)N * N + N + m, *Winv = W + L->nw;
+    DREAL *rhs = work, *u = work + N, *res = u + N, *t = res + N, *t2 = t + m;
+    /* W^-T (gz - W'W gs) = W^-T gz - W gs */
+    for (int i = 0; i < m; ++i) t[i] = gz ? gz[i] : 0;
+    DFN(cone_scale)(L, Winv, 1, t, rhs);
+    if (gs) {
+        DFN(cone_scale)(L, W, 0, gs, t2);
+        for (int i = 0; i < m; ++i) rhs[i] -= t2[i];
     }
     for (int j = 0; j < n; ++j) rhs[m + j] = gx[j];
     for (int r = 0; r < k; ++r) rhs[m + n + r] = gy ? gy[r] : 0;
     DFN(cone_kkt_solve)(N, K, F, refine, rhs, u, res);
-    for (int i = 0; i < m; ++i) uz[i] = u[i];
+    DFN(cone_scale)(L, Winv, 0, u, uz);
     for (int j = 0; j < n; ++j) ux[j] = u[m + j];
     for (int r = 0; r < k; ++r) uy[r] = u[m + n + r];
 }

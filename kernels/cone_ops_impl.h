@@ -111,6 +111,9 @@ DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, con
         DREAL cc = uu[0] * uu[0] - DFN(cone_dot)(q - 1, uu + 1, uu + 1);
         DREAL r = uu[0] > 0 ? DFN(cone_soc_root)(a, b, cc) : 0;
         if (r < t) t = r;
+        /* the root may be lost to rounding where f touches 0 (always so
+         * for q = 1): t0 + t d0 >= 0 is necessary in any case */
+        if (dd[0] < 0 && -uu[0] / dd[0] < t) t = -uu[0] / dd[0];
         off += q;
     }
     for (int c = 0; c < L->ns; ++c) {
@@ -145,19 +148,43 @@ DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, con
     return t;
 }
 
+/* The t x t matrix (t = s(s+1)/2) of Z -> R'ZR in svec coordinates: column
+ * (i, j) is svec(R' E_ij R) for the svec basis element E_ij. */
+DOPT_KFN void DFN(cone_psd_map)(int sd, const DREAL *R, DREAL *out)
+{
+    int t = sd * (sd + 1) / 2;
+    for (int j = 0; j < sd; ++j)
+        for (int i = j; i < sd; ++i) {
+            int col = dopt_cone_svec_index(sd, i, j);
+            for (int bcol = 0; bcol < sd; ++bcol)
+                for (int a = bcol; a < sd; ++a) {
+                    int row = dopt_cone_svec_index(sd, a, bcol);
+                    DREAL v;
+                    if (i == j)
+                        v = R[i * sd + a] * R[i * sd + bcol] * (a == bcol ? (DREAL)1 : DOPT_CONE_SQRT2);
+                    else if (a == bcol)
+                        v = DOPT_CONE_SQRT2 * R[i * sd + a] * R[j * sd + a];
+                    else
+                        v = R[i * sd + a] * R[j * sd + bcol] + R[j * sd + a] * R[i * sd + bcol];
+                    out[row * t + col] = v;
+                }
+        }
+}
+
 /* Nesterov-Todd scaling at (s, z), both inside: W with W z = W^-T s =
  * lambda. W is symmetric on orthant and second-order blocks; on a PSD block
  * it is the map Z -> R'ZR with R'ZR = R^-1 S R^-T = diag(lambda), whose
  * transpose (in svec, an orthonormal basis) is Z -> RZR'. Writes W (nw values)
  * and lambda (m; a PSD block's lambda is svec of a diagonal matrix).
- * Returns 0, or 1 when s or z is not inside the cone.
- * scratch: 8 smax^2 + smax. */
-DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, const DREAL *z, DREAL *W, DREAL *lam,
-                                  DREAL *scratch)
+ * Also writes W's inverse Winv (same layout). Returns 0, or 1 when s or z
+ * is not inside the cone. scratch: 8 smax^2 + smax. */
+DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, const DREAL *z, DREAL *W, DREAL *Winv,
+                                  DREAL *lam, DREAL *scratch)
 {
     for (int i = 0; i < L->l; ++i) {
         if (!(s[i] > 0 && z[i] > 0)) return 1;
         W[i] = DSQRT(s[i] / z[i]);
+        Winv[i] = 1 / W[i];
         lam[i] = DSQRT(s[i] * z[i]);
     }
     int off = L->l, woff = L->l;
@@ -170,15 +197,23 @@ DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, con
         DREAL ss = DSQRT(sn), zs = DSQRT(zn);
         DREAL dotn = DFN(cone_dot)(q, sc, zc) / (ss * zs); /* sbar'zbar >= 1 */
         DREAL gamma = DSQRT((1 + dotn) / 2), eta = DSQRT(ss / zs);
-        DREAL *Wc = W + woff;
+        DREAL *Wc = W + woff, *Wi = Winv + woff;
         DREAL w0 = (sc[0] / ss + zc[0] / zs) / (2 * gamma);
         DREAL *w1 = scratch; /* wbar's tail */
         for (int i = 1; i < q; ++i) w1[i - 1] = (sc[i] / ss - zc[i] / zs) / (2 * gamma);
+        /* W = eta [w0 w1'; w1 I + w1 w1'/(1 + w0)], W^-1 = J W J / eta^2 */
         Wc[0] = eta * w0;
-        for (int i = 1; i < q; ++i) Wc[i] = Wc[i * q] = eta * w1[i - 1];
+        Wi[0] = w0 / eta;
+        for (int i = 1; i < q; ++i) {
+            Wc[i] = Wc[i * q] = eta * w1[i - 1];
+            Wi[i] = Wi[i * q] = -w1[i - 1] / eta;
+        }
         for (int i = 1; i < q; ++i)
-            for (int j = 1; j < q; ++j)
-                Wc[i * q + j] = eta * ((i == j ? (DREAL)1 : (DREAL)0) + w1[i - 1] * w1[j - 1] / (1 + w0));
+            for (int j = 1; j < q; ++j) {
+                DREAL a = (i == j ? (DREAL)1 : (DREAL)0) + w1[i - 1] * w1[j - 1] / (1 + w0);
+                Wc[i * q + j] = eta * a;
+                Wi[i * q + j] = a / eta;
+            }
         for (int i = 0; i < q; ++i) lam[off + i] = DFN(cone_dot)(q, Wc + i * q, zc);
         off += q;
         woff += q * q;
@@ -215,24 +250,17 @@ DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, con
                 for (int k = 0; k <= i; ++k) v += Ls[i * sd + k] * V[k * sd + j];
                 R[i * sd + j] = v / DSQRT(e[j]);
             }
-        /* W's column for the svec basis element of (i, j): svec(R' E_ij R) */
-        DREAL *Wc = W + woff;
-        for (int j = 0; j < sd; ++j)
-            for (int i = j; i < sd; ++i) {
-                int col = dopt_cone_svec_index(sd, i, j);
-                for (int bcol = 0; bcol < sd; ++bcol)
-                    for (int a = bcol; a < sd; ++a) {
-                        int row = dopt_cone_svec_index(sd, a, bcol);
-                        DREAL v;
-                        if (i == j)
-                            v = R[i * sd + a] * R[i * sd + bcol] * (a == bcol ? (DREAL)1 : DOPT_CONE_SQRT2);
-                        else if (a == bcol)
-                            v = DOPT_CONE_SQRT2 * R[i * sd + a] * R[j * sd + a];
-                        else
-                            v = R[i * sd + a] * R[j * sd + bcol] + R[j * sd + a] * R[i * sd + bcol];
-                        Wc[row * t + col] = v;
-                    }
+        DFN(cone_psd_map)(sd, R, W + woff);
+        /* R^-1 = diag(lambda^1/2) V' Ls^-1: M = Ls^-T V by back substitution (into P) */
+        for (int col = 0; col < sd; ++col)
+            for (int i = sd - 1; i >= 0; --i) {
+                DREAL v = V[i * sd + col];
+                for (int k = i + 1; k < sd; ++k) v -= Ls[k * sd + i] * P[k * sd + col];
+                P[i * sd + col] = v / Ls[i * sd + i];
             }
+        for (int i = 0; i < sd; ++i)
+            for (int j = 0; j < sd; ++j) R[i * sd + j] = DSQRT(e[i]) * P[j * sd + i];
+        DFN(cone_psd_map)(sd, R, Winv + woff);
         for (int i = 0; i < t; ++i) lam[off + i] = 0;
         for (int i = 0; i < sd; ++i) lam[off + dopt_cone_svec_index(sd, i, i)] = e[i];
         off += t;
@@ -256,28 +284,6 @@ DOPT_KFN void DFN(cone_scale)(const dopt_cone_layout *L, const DREAL *W, int tra
             for (int k = 0; k < q; ++k)
                 for (int i = 0; i < q; ++i) out[off + i] += Wc[k * q + i] * v[off + k];
         }
-        off += q;
-        woff += q * q;
-    }
-}
-
-/* The z block of the KKT matrix (N x N, row-major, rows and columns 0..m-1):
- * -(W'W + reg I), block diagonal. */
-DOPT_KFN void DFN(cone_put_wtw)(const dopt_cone_layout *L, const DREAL *W, DREAL reg, DREAL *K, int N)
-{
-    for (int i = 0; i < L->l; ++i) K[(size_t)i * N + i] = -(W[i] * W[i] + reg);
-    int off = L->l, woff = L->l;
-    for (int c = 0; c < L->nq + L->ns; ++c) {
-        int q = c < L->nq ? L->q[c] : L->s[c - L->nq] * (L->s[c - L->nq] + 1) / 2;
-        const DREAL *Wc = W + woff;
-        for (int i = 0; i < q; ++i)
-            for (int j = 0; j <= i; ++j) {
-                DREAL v = 0; /* (W'W)_ij = sum_k W_ki W_kj */
-                for (int k = 0; k < q; ++k) v += Wc[k * q + i] * Wc[k * q + j];
-                if (i == j) v += reg;
-                K[(size_t)(off + i) * N + off + j] = -v;
-                K[(size_t)(off + j) * N + off + i] = -v;
-            }
         off += q;
         woff += q * q;
     }

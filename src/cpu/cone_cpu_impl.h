@@ -99,6 +99,7 @@ static dopt_status DFN(cone_solve_cpu)(dopt_context *ctx, const dopt_cone_proble
 
 typedef struct {
     const dopt_cone_tape *T;
+    dopt_cone_layout L;
     int n, k, m;
     const DREAL *gx, *gs, *gz, *gy;
     DREAL *U; /* per instance (ux, uy, uz) */
@@ -109,11 +110,11 @@ static void DFN(cone_adjoint_range)(void *arg, int64_t b0, int64_t b1, int worke
 {
     DFN(cone_adjoint_job) *j = (DFN(cone_adjoint_job) *)arg;
     int n = j->n, k = j->k, m = j->m, N = n + k + m;
-    DREAL *wk = j->work + (size_t)worker * 3 * N;
+    DREAL *wk = j->work + (size_t)worker * (3 * N + 2 * m);
     const int32_t *status = (const int32_t *)j->T->status;
     for (int64_t i = b0; i < b1; ++i) {
         DREAL *u = j->U + (size_t)i * N;
-        DFN(cone_adjoint_instance)(n, k, m, (const DREAL *)j->T->keep + (size_t)i * j->T->keep_per_instance,
+        DFN(cone_adjoint_instance)(&j->L, n, k, (const DREAL *)j->T->keep + (size_t)i * j->T->keep_per_instance,
                                    j->T->opt.refine + 2, status[i], j->gx + i * n, j->gs ? j->gs + i * m : NULL,
                                    j->gz ? j->gz + i * m : NULL, j->gy ? j->gy + i * k : NULL, u, u + n, u + n + k,
                                    wk);
@@ -183,6 +184,7 @@ static dopt_status DFN(cone_backward_cpu)(dopt_context *ctx, const dopt_cone_tap
     int n = P->n, k = P->k, m = (int)dopt_cone_rows(&P->cones), N = n + k + m;
     DFN(cone_adjoint_job) job;
     job.T = T;
+    job.L = dopt_cone_layout_of(&P->cones, P->cones.q, P->cones.s);
     job.n = n;
     job.k = k;
     job.m = m;
@@ -192,7 +194,8 @@ static dopt_status DFN(cone_backward_cpu)(dopt_context *ctx, const dopt_cone_tap
     job.gy = k ? (const DREAL *)gin->dy : NULL;
     job.U = (DREAL *)T->adjoint;
     int workers = dopt_worker_count(ctx->threads, B, 1);
-    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * 3 * (size_t)N * (size_t)workers, (void **)&job.work));
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * (3 * (size_t)N + 2 * (size_t)m) * (size_t)workers,
+                                  (void **)&job.work));
     dopt_parallel_for(ctx, workers, B, 1, DFN(cone_adjoint_range), &job);
     unsigned sh = P->shared;
     /* dc = -ux, db = uy, dh = uz, dA = -(y ux' + uy x'), dG = -(z ux' + uz x') */

@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "backend.h"
 #include "cone_tape.h"
+#include "cone_ipm.h" /* dopt_cone_layout_of, dopt_cone_keep_size */
 
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,10 @@ static dopt_status cone_tape_prepare(dopt_context *ctx, const dopt_cone_problem 
     T->prob.cones.s = T->s;
     T->opt = *o;
     int64_t m = dopt_cone_rows(d), N = P->n + P->k + m;
-    T->keep_per_instance = (size_t)(2 * N * N + N + m);
+    dopt_cone_layout L = dopt_cone_layout_of(d, d->q, d->s);
+    T->keep_per_instance = dopt_cone_keep_size(P->n, P->k, &L);
+    (void)m;
+    (void)N;
     size_t es = P->dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float);
     size_t B = (size_t)P->batch;
     DOPT_TRY(cone_tape_reserve(ctx, T, &T->keep, &T->cap_keep, es * T->keep_per_instance * B));
