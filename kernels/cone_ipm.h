@@ -67,8 +67,8 @@ DOPT_KFN size_t dopt_cone_work_size(int n, int k, const dopt_cone_layout *L)
 DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 {
     size_t N = (size_t)n + (size_t)k + (size_t)L->m;
-    /* the scaled KKT matrix at the solution, its factor, (x, y, z), s, W, W^-1 */
-    return 2 * N * N + N + (size_t)L->m + 2 * (size_t)L->nw;
+    /* the backward's matrix at the solution, its LU and pivots, (x, y, z), s */
+    return 2 * N * N + 2 * N + (size_t)L->m;
 }
 
 #define DREAL double

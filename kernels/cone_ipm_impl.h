@@ -118,6 +118,57 @@ DOPT_KFN void DFN(cone_write_out)(int n, int k, int m, int mask, DREAL a, const 
     for (int r = 0; r < k; ++r) yo[r] = (mask & 8) ? a * y[r] : 0;
 }
 
+/* The backward's system at a solution (x, y, z, s)/tau (docs/CONE.md
+ * "Backward"): with v = z - s, z = Pi(v) and s = Pi(v) - v, and P = DPi(v),
+ * the optimality conditions c + A'y + G'Pi(v) = 0, Ax = b,
+ * Gx + Pi(v) - v = h differentiate to M (dx, dy, dv) = (-dc - dA'y - dG'z,
+ * db - dA x, dh - dG x) with
+ *     M = [ 0  A'  G'P   ]   rows x
+ *         [ A  0   0     ]   rows y
+ *         [ G  0   P - I ]   rows v
+ * Kept: M, its LU factors and pivots, (x, y, z) and s.
+ * Pj: nw scratch; scr as for cone_proj_jacobian. */
+DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *x,
+                                      const DREAL *y, const DREAL *z, const DREAL *s, DREAL tau, DREAL *keep,
+                                      DREAL *Pj, DREAL *scr)
+{
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    DREAL *M = keep, *LU = M + (size_t)N * N, *piv = LU + (size_t)N * N, *sol = piv + N, *sk = sol + N;
+    for (int j = 0; j < n; ++j) sol[j] = x[j] / tau;
+    for (int r = 0; r < k; ++r) sol[n + r] = y[r] / tau;
+    for (int i = 0; i < m; ++i) {
+        sol[n + k + i] = z[i] / tau;
+        sk[i] = s[i] / tau;
+    }
+    DREAL *vv = piv; /* v = z - s, in the pivots' slot until the LU */
+    for (int i = 0; i < m; ++i) vv[i] = sol[n + k + i] - sk[i];
+    DFN(cone_proj_jacobian)(L, vv, Pj, scr);
+    for (size_t i = 0; i < (size_t)N * N; ++i) M[i] = 0;
+    for (int r = 0; r < k; ++r)
+        for (int j = 0; j < n; ++j) M[(size_t)j * N + n + r] = M[(size_t)(n + r) * N + j] = v->A[(size_t)r * n + j];
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) M[(size_t)(n + k + i) * N + j] = v->G[(size_t)i * n + j];
+    /* the v columns, block by block: rows x get G'P, rows v get P - I */
+    int off = 0, woff = 0;
+    for (int c = 0; c < L->l + L->nq + L->ns; ++c) {
+        int q = c < L->l ? 1 : c < L->l + L->nq ? L->q[c - L->l] : L->s[c - L->l - L->nq] * (L->s[c - L->l - L->nq] + 1) / 2;
+        const DREAL *Pc = Pj + woff;
+        for (int a = 0; a < q; ++a) {
+            for (int b = 0; b < q; ++b) M[(size_t)(n + k + off + a) * N + n + k + off + b] = Pc[a * q + b] - (a == b);
+            for (int j = 0; j < n; ++j) {
+                DREAL acc = 0; /* (G'P)_{j, off+a} = sum_b G_{off+b, j} P_{b a} */
+                for (int b = 0; b < q; ++b) acc += v->G[(size_t)(off + b) * n + j] * Pc[b * q + a];
+                M[(size_t)j * N + n + k + off + a] = acc;
+            }
+        }
+        off += q;
+        woff += q * q;
+    }
+    for (size_t i = 0; i < (size_t)N * N; ++i) LU[i] = M[i];
+    DREAL scale = 1 + DFN(cone_norm_inf)(N * N, M);
+    DFN(cone_lu)(N, LU, piv, DREAL_EPS * scale);
+}
+
 /* Solves one instance. work: dopt_cone_work_size elements. keep (NULL or
  * dopt_cone_keep_size elements): for a solved instance, the KKT matrix at
  * the solution, its factor, the solution (x, y, z) and s. Outputs xo (n),
@@ -307,28 +358,10 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
         }
     }
     *iters_out = it;
-    if (status == DOPT_INST_SOLVED && keep) { /* the KKT matrix at the solution, for the backward */
-        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
-            status = DOPT_INST_NUMERICAL;
-        } else {
-            DREAL *Kk = keep, *Fk = keep + (size_t)N * N, *sol = Fk + (size_t)N * N, *sk = sol + N, *Wk = sk + m,
-                  *Wik = Wk + L->nw;
-            DFN(cone_kkt_assemble)(v, L, m > 0 ? Winv : NULL, Kk, t1, t2);
-            DFN(cone_kkt_factor)(n, k, m, Kk, Fk, tv);
-            for (int i = 0; i < L->nw; ++i) {
-                Wk[i] = W[i];
-                Wik[i] = Winv[i];
-            }
-            for (int j = 0; j < n; ++j) sol[j] = x[j] / tau;
-            for (int r = 0; r < k; ++r) sol[n + r] = y[r] / tau;
-            for (int i = 0; i < m; ++i) {
-                sol[n + k + i] = z[i] / tau;
-                sk[i] = s[i] / tau;
-            }
-        }
-    }
+    if (status == DOPT_INST_SOLVED && keep) /* the derivative of the residual map, for the backward */
+        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, W, scr);
     if (status != DOPT_INST_SOLVED && keep) { /* the backward reads these as zero gradients' factors */
-        DREAL *sol = keep + 2 * (size_t)N * N;
+        DREAL *sol = keep + 2 * (size_t)N * N + N;
         for (int i = 0; i < N + m; ++i) sol[i] = 0;
     }
     switch (status) {
@@ -352,36 +385,45 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
     return status;
 }
 
-/* The adjoint of one solved instance: u = K^-1 g with K the KKT matrix at
- * the solution (symmetric, so its own transpose), g = (gz - W'W gs, gx, gy)
- * in the permuted order, through the scaled matrix: K^-1 = D^-1 Ks^-1 D^-T
- * with D = diag(W, I, I). Written out as ux (n), uy (k), uz (m). Unsolved
- * instances get u = 0. work: 3N + 2m. */
+/* The adjoint of one solved instance: u = M^-T g for cone_keep_jacobian's
+ * M, g = (gx, gy, P gz + (P - I) gs) (dz = P dv, ds = (P - I) dv), refined
+ * against M. Written out as ux (n), uy (k), uv (m): the gradients are then
+ * dc = -ux, db = uy, dh = uv, dA = -(y ux' + uy x'), dG = -(z ux' + uv x').
+ * Unsolved instances get u = 0. work: 4N. */
 DOPT_KFN void DFN(cone_adjoint_instance)(const dopt_cone_layout *L, int n, int k, const DREAL *keep, int refine,
-                                         int status,
-                                         const DREAL *gx, const DREAL *gs, const DREAL *gz, const DREAL *gy,
-                                         DREAL *ux, DREAL *uy, DREAL *uz, DREAL *work)
+                                         int status, const DREAL *gx, const DREAL *gs, const DREAL *gz,
+                                         const DREAL *gy, DREAL *ux, DREAL *uy, DREAL *uv, DREAL *work)
 {
     int m = L->m, N = n + k + m;
     if (status != DOPT_INST_SOLVED) {
         for (int j = 0; j < n; ++j) ux[j] = 0;
         for (int r = 0; r < k; ++r) uy[r] = 0;
-        for (int i = 0; i < m; ++i) uz[i] = 0;
+        for (int i = 0; i < m; ++i) uv[i] = 0;
         return;
     }
-    const DREAL *K = keep, *F = keep + (size_t)N * N, *W = F + (size_t)N * N + N + m, *Winv = W + L->nw;
-    DREAL *rhs = work, *u = work + N, *res = u + N, *t = res + N, *t2 = t + m;
-    /* W^-T (gz - W'W gs) = W^-T gz - W gs */
-    for (int i = 0; i < m; ++i) t[i] = gz ? gz[i] : 0;
-    DFN(cone_scale)(L, Winv, 1, t, rhs);
-    if (gs) {
-        DFN(cone_scale)(L, W, 0, gs, t2);
-        for (int i = 0; i < m; ++i) rhs[i] -= t2[i];
+    const DREAL *M = keep, *LU = M + (size_t)N * N, *piv = LU + (size_t)N * N;
+    DREAL *g = work, *u = g + N, *res = u + N, *t = res + N;
+    for (int j = 0; j < n; ++j) g[j] = gx[j];
+    for (int r = 0; r < k; ++r) g[n + r] = gy ? gy[r] : 0;
+    /* P gz + (P - I) gs = (P - I)(gz + gs) + gz, P - I the v block of M (symmetric) */
+    for (int i = 0; i < m; ++i) t[i] = (gz ? gz[i] : 0) + (gs ? gs[i] : 0);
+    for (int i = 0; i < m; ++i)
+        g[n + k + i] = DFN(cone_dot)(m, M + (size_t)(n + k + i) * N + n + k, t) + (gz ? gz[i] : 0);
+    for (int i = 0; i < N; ++i) u[i] = g[i];
+    DFN(cone_lu_solve_t)(N, LU, piv, u, t);
+    DREAL scale = 1 + DFN(cone_norm_inf)(N, g);
+    for (int r = 0; r < refine; ++r) { /* res = g - M'u */
+        for (int i = 0; i < N; ++i) res[i] = g[i];
+        for (int i = 0; i < N; ++i) {
+            DREAL ui = u[i];
+            if (ui != 0)
+                for (int j = 0; j < N; ++j) res[j] -= M[(size_t)i * N + j] * ui;
+        }
+        if (!(DFN(cone_norm_inf)(N, res) > 4 * DREAL_EPS * scale)) break;
+        DFN(cone_lu_solve_t)(N, LU, piv, res, t);
+        for (int i = 0; i < N; ++i) u[i] += res[i];
     }
-    for (int j = 0; j < n; ++j) rhs[m + j] = gx[j];
-    for (int r = 0; r < k; ++r) rhs[m + n + r] = gy ? gy[r] : 0;
-    DFN(cone_kkt_solve)(N, K, F, refine, rhs, u, res);
-    DFN(cone_scale)(L, Winv, 0, u, uz);
-    for (int j = 0; j < n; ++j) ux[j] = u[m + j];
-    for (int r = 0; r < k; ++r) uy[r] = u[m + n + r];
+    for (int j = 0; j < n; ++j) ux[j] = u[j];
+    for (int r = 0; r < k; ++r) uy[r] = u[n + r];
+    for (int i = 0; i < m; ++i) uv[i] = u[n + k + i];
 }

@@ -136,3 +136,57 @@ DOPT_KFN void DFN(cone_jacobi_eig)(int s, DREAL *a, DREAL *e, DREAL *v)
     }
     for (int i = 0; i < s; ++i) e[i] = a[i * s + i];
 }
+
+/* LU with partial pivoting of an N x N matrix in place (P a = L U, L unit
+ * lower); piv[i] = the original row now at i (stored as DREAL so that the
+ * tape is one array). A zero pivot is replaced by `tiny` (the matrix is
+ * singular only at degenerate optima, where no derivative exists). */
+DOPT_KFN void DFN(cone_lu)(int N, DREAL *a, DREAL *piv, DREAL tiny)
+{
+    for (int i = 0; i < N; ++i) piv[i] = (DREAL)i;
+    for (int kk = 0; kk < N; ++kk) {
+        int p = kk;
+        DREAL best = DABS(a[(size_t)kk * N + kk]);
+        for (int i = kk + 1; i < N; ++i)
+            if (DABS(a[(size_t)i * N + kk]) > best) {
+                best = DABS(a[(size_t)i * N + kk]);
+                p = i;
+            }
+        if (p != kk) {
+            for (int j = 0; j < N; ++j) {
+                DREAL t = a[(size_t)kk * N + j];
+                a[(size_t)kk * N + j] = a[(size_t)p * N + j];
+                a[(size_t)p * N + j] = t;
+            }
+            DREAL t = piv[kk];
+            piv[kk] = piv[p];
+            piv[p] = t;
+        }
+        DREAL d = a[(size_t)kk * N + kk];
+        if (!(DABS(d) > tiny)) d = a[(size_t)kk * N + kk] = d < 0 ? -tiny : tiny;
+        for (int i = kk + 1; i < N; ++i) {
+            DREAL f = a[(size_t)i * N + kk] / d;
+            a[(size_t)i * N + kk] = f;
+            if (f != 0)
+                for (int j = kk + 1; j < N; ++j) a[(size_t)i * N + j] -= f * a[(size_t)kk * N + j];
+        }
+    }
+}
+
+/* Solves M' u = g in place (g in, u out) with cone_lu's factor of M:
+ * M' = U' L' P, so U' w = g, L' q = w, u = P' q. t: N scratch. */
+DOPT_KFN void DFN(cone_lu_solve_t)(int N, const DREAL *lu, const DREAL *piv, DREAL *g, DREAL *t)
+{
+    for (int i = 0; i < N; ++i) { /* U' lower: forward */
+        DREAL acc = g[i];
+        for (int j = 0; j < i; ++j) acc -= lu[(size_t)j * N + i] * g[j];
+        g[i] = acc / lu[(size_t)i * N + i];
+    }
+    for (int i = N - 1; i >= 0; --i) { /* L' unit upper: backward */
+        DREAL acc = g[i];
+        for (int j = i + 1; j < N; ++j) acc -= lu[(size_t)j * N + i] * g[j];
+        g[i] = acc;
+    }
+    for (int i = 0; i < N; ++i) t[(int)piv[i]] = g[i];
+    for (int i = 0; i < N; ++i) g[i] = t[i];
+}

@@ -340,3 +340,80 @@ DOPT_KFN void DFN(cone_jordan_div)(const dopt_cone_layout *L, const DREAL *lam, 
         off += s * (s + 1) / 2;
     }
 }
+
+/* The Jacobian of the projection onto K at v (symmetric, 0 <= P <= I), in
+ * W's block layout (nw values): the derivative of the residual map the
+ * backward differentiates (z = Pi(v), s = Pi(v) - v at v = z - s).
+ *  orthant: 1 where v_i > 0, else 0;
+ *  second-order, v = (t, w), r = |w|: I inside, 0 in the polar cone, else
+ *    1/2 [1, w'/r; w/r, (1 + t/r) I - (t/r) w w'/r^2];
+ *  PSD, mat(v) = Q diag(e) Q': H -> Q (B o (Q'HQ)) Q' with B_ij =
+ *    (e_i+ - e_j+)/(e_i - e_j) (1 or 0 where e_i = e_j), as a t x t matrix.
+ * scratch: 6 smax^2 + smax. */
+DOPT_KFN void DFN(cone_proj_jacobian)(const dopt_cone_layout *L, const DREAL *v, DREAL *P, DREAL *scratch)
+{
+    for (int i = 0; i < L->l; ++i) P[i] = v[i] > 0 ? (DREAL)1 : (DREAL)0;
+    int off = L->l, woff = L->l;
+    for (int c = 0; c < L->nq; ++c) {
+        int q = L->q[c];
+        const DREAL *vc = v + off;
+        DREAL *Pc = P + woff;
+        DREAL t = vc[0], r = DSQRT(DFN(cone_dot)(q - 1, vc + 1, vc + 1));
+        for (int i = 0; i < q * q; ++i) Pc[i] = 0;
+        if (r <= t) {
+            for (int i = 0; i < q; ++i) Pc[i * q + i] = 1;
+        } else if (r > -t) { /* r > |t|, so r > 0 */
+            Pc[0] = (DREAL)0.5;
+            for (int i = 1; i < q; ++i) Pc[i] = Pc[i * q] = vc[i] / (2 * r);
+            for (int i = 1; i < q; ++i)
+                for (int j = 1; j < q; ++j)
+                    Pc[i * q + j] = ((i == j ? 1 + t / r : (DREAL)0) - t / r * vc[i] * vc[j] / (r * r)) / 2;
+        }
+        off += q;
+        woff += q * q;
+    }
+    for (int c = 0; c < L->ns; ++c) {
+        int s = L->s[c], t = s * (s + 1) / 2, s2 = s * s;
+        DREAL *X = scratch, *Q = X + s2, *B = Q + s2, *H = B + s2, *Y = H + s2, *e = Y + s2;
+        DREAL *Pc = P + woff;
+        DFN(cone_mat)(s, v + off, X);
+        DFN(cone_jacobi_eig)(s, X, e, Q);
+        for (int i = 0; i < s; ++i)
+            for (int j = 0; j < s; ++j) {
+                DREAL pi = e[i] > 0 ? e[i] : 0, pj = e[j] > 0 ? e[j] : 0;
+                if (e[i] != e[j] && (pi != 0 || pj != 0))
+                    B[i * s + j] = (pi - pj) / (e[i] - e[j]);
+                else
+                    B[i * s + j] = e[i] > 0 ? (DREAL)1 : (DREAL)0;
+            }
+        for (int j = 0; j < s; ++j)
+            for (int i = j; i < s; ++i) {
+                int col = dopt_cone_svec_index(s, i, j);
+                /* H = B o (Q' E Q) for the svec basis element E of (i, j) */
+                for (int a = 0; a < s; ++a)
+                    for (int b = 0; b < s; ++b) {
+                        DREAL h = i == j ? Q[i * s + a] * Q[i * s + b]
+                                         : (Q[i * s + a] * Q[j * s + b] + Q[j * s + a] * Q[i * s + b]) / DOPT_CONE_SQRT2;
+                        H[a * s + b] = B[a * s + b] * h;
+                    }
+                /* Y = Q H Q' */
+                for (int a = 0; a < s; ++a)
+                    for (int b = 0; b < s; ++b) {
+                        DREAL acc = 0;
+                        for (int p = 0; p < s; ++p) acc += Q[a * s + p] * H[p * s + b];
+                        X[a * s + b] = acc;
+                    }
+                for (int a = 0; a < s; ++a)
+                    for (int b = 0; b < s; ++b) {
+                        DREAL acc = 0;
+                        for (int p = 0; p < s; ++p) acc += X[a * s + p] * Q[b * s + p];
+                        Y[a * s + b] = acc;
+                    }
+                DREAL *colv = e + s; /* t values */
+                DFN(cone_svec)(s, Y, colv);
+                for (int row = 0; row < t; ++row) Pc[row * t + col] = colv[row];
+            }
+        off += t;
+        woff += t * t;
+    }
+}

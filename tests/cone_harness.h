@@ -103,6 +103,119 @@ static void ch_random(const ch_shape *sh, double *c, double *G, double *h, doubl
     }
 }
 
+/* A strictly complementary pair (s*, z*) in K x K, s*'z* = 0, as
+ * scripts/gen_cone_fixtures.py builds it: complementary supports on the
+ * orthant, reflected boundary points or interior/zero on a second-order
+ * cone, complementary eigenspaces on a PSD cone. *lo and *hi bound the
+ * n - k for which such an optimum can be non-degenerate with generic data
+ * (Alizadeh, Haeberly, Overton's counts per block: the orthant's active
+ * rows exactly; a second-order block with s* = 0 all q rows, on the
+ * boundary 1 to q - 1; a PSD block of rank r from (s-r)(s-r+1)/2 to
+ * t - r(r+1)/2): unique x and unique y, z, what gradient checks need. */
+static void ch_complementary(const ch_shape *sh, double *sp, double *zp, int *lo, int *hi)
+{
+    int off = 0, codim = 0, codim_hi = 0;
+    for (int i = 0; i < sh->l; ++i, ++off) {
+        int act = ch_unif() < 0.5;
+        sp[off] = act ? 0 : 0.5 + ch_unif();
+        zp[off] = act ? 0.5 + ch_unif() : 0;
+        codim += act;
+        codim_hi += act;
+    }
+    for (int c = 0; c < sh->nq; ++c) {
+        int q = sh->q[c], kind = q > 1 ? (int)(ch_unif() * 3) : 1 + (int)(ch_unif() * 2);
+        double r = 0, u[16];
+        for (int i = 1; i < q; ++i) {
+            u[i] = ch_normal();
+            r += u[i] * u[i];
+        }
+        r = sqrt(r);
+        codim += kind == 0 ? 1 : kind == 2 ? q : 0;
+        codim_hi += kind == 0 ? q - 1 : kind == 2 ? q : 0;
+        if (kind == 0) {
+            double a = 0.5 + ch_unif(), b = 0.5 + ch_unif();
+            sp[off] = a, zp[off] = b;
+            for (int i = 1; i < q; ++i) sp[off + i] = a * u[i] / r, zp[off + i] = -b * u[i] / r;
+        } else {
+            double *in = kind == 1 ? sp : zp, *zero = kind == 1 ? zp : sp;
+            in[off] = r + 0.3 + 0.7 * ch_unif();
+            zero[off] = 0;
+            for (int i = 1; i < q; ++i) in[off + i] = u[i], zero[off + i] = 0;
+        }
+        off += q;
+    }
+    for (int c = 0; c < sh->ns; ++c) {
+        int s = sh->s[c], r = (int)(ch_unif() * (s + 1));
+        double U[64], ds[8], dz[8];
+        codim += (s - r) * (s - r + 1) / 2;
+        codim_hi += s * (s + 1) / 2 - r * (r + 1) / 2;
+        for (int i = 0; i < s * s; ++i) U[i] = ch_normal();
+        for (int j = 0; j < s; ++j) { /* Gram-Schmidt on the columns */
+            for (int p = 0; p < j; ++p) {
+                double d = 0;
+                for (int i = 0; i < s; ++i) d += U[i * s + j] * U[i * s + p];
+                for (int i = 0; i < s; ++i) U[i * s + j] -= d * U[i * s + p];
+            }
+            double nrm = 0;
+            for (int i = 0; i < s; ++i) nrm += U[i * s + j] * U[i * s + j];
+            for (int i = 0; i < s; ++i) U[i * s + j] /= sqrt(nrm);
+        }
+        for (int i = 0; i < s; ++i) {
+            ds[i] = i < r ? 0.5 + ch_unif() : 0;
+            dz[i] = i < r ? 0 : 0.5 + ch_unif();
+        }
+        for (int j = 0; j < s; ++j)
+            for (int i = j; i < s; ++i) {
+                double a = 0, b = 0;
+                for (int t = 0; t < s; ++t) {
+                    a += U[i * s + t] * ds[t] * U[j * s + t];
+                    b += U[i * s + t] * dz[t] * U[j * s + t];
+                }
+                double f = i == j ? 1 : sqrt(2.0);
+                sp[off + ch_svec_index(s, i, j)] = a * f;
+                zp[off + ch_svec_index(s, i, j)] = b * f;
+            }
+        off += s * (s + 1) / 2;
+    }
+    *lo = codim;
+    *hi = codim_hi;
+}
+
+/* An instance whose optimum is (x*, s*, z*, y*) with the pair above;
+ * xz_out (n + m values, or NULL) receives x* and z*. */
+static void ch_random_strict(const ch_shape *sh, int keep_GA, double *c, double *G, double *h, double *A, double *b,
+                             double *xz_out)
+{
+    int n = sh->n, m = sh->m, k = sh->k;
+    double x0[64], y0[64], sp[256], zp[256];
+    for (int i = 0; i < m * n && !keep_GA; ++i) G[i] = ch_normal();
+    for (int i = 0; i < k * n && !keep_GA; ++i) A[i] = ch_normal();
+    for (int j = 0; j < n; ++j) x0[j] = ch_normal();
+    for (int r = 0; r < k; ++r) y0[r] = ch_normal();
+    for (int tries = 0; tries < 1000; ++tries) {
+        int lo, hi;
+        ch_complementary(sh, sp, zp, &lo, &hi);
+        if (lo <= n - k && n - k <= hi) break;
+    }
+    for (int i = 0; i < m; ++i) {
+        h[i] = sp[i];
+        for (int j = 0; j < n; ++j) h[i] += G[i * n + j] * x0[j];
+    }
+    for (int r = 0; r < k; ++r) {
+        b[r] = 0;
+        for (int j = 0; j < n; ++j) b[r] += A[r * n + j] * x0[j];
+    }
+    for (int j = 0; j < n; ++j) {
+        c[j] = 0;
+        for (int i = 0; i < m; ++i) c[j] -= G[i * n + j] * zp[i];
+        for (int r = 0; r < k; ++r) c[j] -= A[r * n + j] * y0[r];
+    }
+    if (xz_out) {
+        memcpy(xz_out, x0, sizeof(double) * n);
+        memcpy(xz_out + n, zp, sizeof(double) * m);
+    }
+}
+
 /* Smallest eigenvalue of a symmetric s x s matrix by Jacobi sweeps (the
  * harness's own: not the solver's). */
 static double ch_min_eig(int s, double *a)
@@ -286,6 +399,39 @@ static dopt_status ch_solve(ch_batch *bt, const dopt_cone_options *opt)
     const void *data[] = {P.c, P.G, P.h, P.A, P.b};
     for (int i = 0; i < 5; ++i) ch_free((void *)data[i]);
     return st;
+}
+
+/* A random instance around a strictly complementary optimum that is also
+ * non-degenerate in fact: the solver (tol 1e-10) recovers the constructed
+ * x* and z* to 1e-8, i.e. it converges linearly in the gap. Degenerate
+ * optima (where x or z converges like a root of the gap and no derivative
+ * exists, or only a one-sided one) are drawn again. PSD blocks: the
+ * forward recovers their z* only to ~1e-7 at tol 1e-10 (the NT scaling's
+ * eigenvalues of Ls'Z Ls square the conditioning), so the bar is 1e-7 when
+ * the shape has one. Returns 0 when none was found in 1000 draws. */
+static int ch_random_nondegenerate(const ch_shape *sh, int keep_GA, double *c, double *G, double *h, double *A,
+                                   double *b)
+{
+    double bar = sh->ns ? 1e-7 : 1e-8;
+    int n = sh->n, m = sh->m, k = sh->k;
+    double xz[320];
+    for (int tries = 0; tries < 1000; ++tries) {
+        ch_random_strict(sh, keep_GA, c, G, h, A, b, xz);
+        ch_batch one;
+        one.sh = *sh;
+        one.B = 1;
+        one.c = c, one.G = G, one.h = h, one.A = A, one.b = b;
+        double x[64], s[256], z[256], y[64];
+        one.x = x, one.s = s, one.z = z, one.y = y;
+        dopt_cone_options o = {1e-10, 0, 0, 0};
+        if (ch_solve(&one, &o) != DOPT_OK || one.status[0] != 0) continue;
+        double e = 0;
+        for (int j = 0; j < n; ++j) e = fmax(e, fabs(x[j] - xz[j]));
+        for (int i = 0; i < m; ++i) e = fmax(e, fabs(z[i] - xz[n + i]));
+        (void)k;
+        if (e <= bar) return 1;
+    }
+    return 0;
 }
 
 #endif

@@ -110,7 +110,7 @@ static void DFN(cone_adjoint_range)(void *arg, int64_t b0, int64_t b1, int worke
 {
     DFN(cone_adjoint_job) *j = (DFN(cone_adjoint_job) *)arg;
     int n = j->n, k = j->k, m = j->m, N = n + k + m;
-    DREAL *wk = j->work + (size_t)worker * (3 * N + 2 * m);
+    DREAL *wk = j->work + (size_t)worker * 4 * N;
     const int32_t *status = (const int32_t *)j->T->status;
     for (int64_t i = b0; i < b1; ++i) {
         DREAL *u = j->U + (size_t)i * N;
@@ -135,7 +135,7 @@ typedef struct {
 
 static void DFN(cone_outer_row)(const DFN(cone_outer_job) *j, int64_t b, int r, DREAL *o)
 {
-    const DREAL *sol = (const DREAL *)j->T->keep + (size_t)b * j->T->keep_per_instance + 2 * (size_t)j->N * j->N;
+    const DREAL *sol = (const DREAL *)j->T->keep + (size_t)b * j->T->keep_per_instance + 2 * (size_t)j->N * j->N + j->N;
     const DREAL *u = j->U + (size_t)b * j->N;
     DREAL p = sol[j->pofs + r], q = u[j->pofs + r];
     if (p == 0 && q == 0) return;
@@ -194,8 +194,7 @@ static dopt_status DFN(cone_backward_cpu)(dopt_context *ctx, const dopt_cone_tap
     job.gy = k ? (const DREAL *)gin->dy : NULL;
     job.U = (DREAL *)T->adjoint;
     int workers = dopt_worker_count(ctx->threads, B, 1);
-    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * (3 * (size_t)N + 2 * (size_t)m) * (size_t)workers,
-                                  (void **)&job.work));
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * 4 * (size_t)N * (size_t)workers, (void **)&job.work));
     dopt_parallel_for(ctx, workers, B, 1, DFN(cone_adjoint_range), &job);
     unsigned sh = P->shared;
     /* dc = -ux, db = uy, dh = uz, dA = -(y ux' + uy x'), dG = -(z ux' + uz x') */
