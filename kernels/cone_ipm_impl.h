@@ -27,6 +27,48 @@ typedef struct {
     const DREAL *c, *G, *h, *A, *b;
 } DFN(cone_view);
 
+/* A batch as the kernels address it: base pointers and batch strides in
+ * elements (0 = shared); instance i's view. Shared by both backends. */
+typedef struct {
+    const DREAL *c, *G, *h, *A, *b;
+    int64_t sc, sG, sh, sA, sb;
+    int n, k, m;
+} DFN(cone_batch);
+
+DOPT_KFN DFN(cone_batch) DFN(cone_batch_of)(const dopt_cone_problem *P, int m)
+{
+    DFN(cone_batch) bt;
+    int64_t n = P->n, k = P->k;
+    unsigned sh = P->shared;
+    bt.c = (const DREAL *)P->c;
+    bt.G = (const DREAL *)P->G;
+    bt.h = (const DREAL *)P->h;
+    bt.A = (const DREAL *)P->A;
+    bt.b = (const DREAL *)P->b;
+    bt.sc = (sh & DOPT_CONE_SHARE_C) ? 0 : n;
+    bt.sG = (sh & DOPT_CONE_SHARE_G) ? 0 : m * n;
+    bt.sh = (sh & DOPT_CONE_SHARE_H) ? 0 : m;
+    bt.sA = (sh & DOPT_CONE_SHARE_A) ? 0 : k * n;
+    bt.sb = (sh & DOPT_CONE_SHARE_B) ? 0 : k;
+    bt.n = P->n;
+    bt.k = P->k;
+    bt.m = m;
+    return bt;
+}
+
+DOPT_KFN DFN(cone_view) DFN(cone_view_of)(const DFN(cone_batch) *bt, int64_t i)
+{
+    DFN(cone_view) v;
+    v.n = bt->n;
+    v.k = bt->k;
+    v.c = bt->c + i * bt->sc;
+    v.G = bt->G ? bt->G + i * bt->sG : NULL;
+    v.h = bt->h ? bt->h + i * bt->sh : NULL;
+    v.A = bt->A ? bt->A + i * bt->sA : NULL;
+    v.b = bt->b ? bt->b + i * bt->sb : NULL;
+    return v;
+}
+
 DOPT_KFN DFN(cone_settings) DFN(cone_settings_of)(const dopt_cone_options *o)
 {
     DFN(cone_settings) s;

@@ -2,47 +2,6 @@
  * cone_cpu.c with DREAL / DFN set): loops over instances on the thread
  * pool, each running kernels/cone_ipm.h, the code the CUDA backend runs. */
 
-/* Base pointers and batch strides in elements (0 = shared). */
-typedef struct {
-    const DREAL *c, *G, *h, *A, *b;
-    int64_t sc, sG, sh, sA, sb;
-    int n, k, m;
-} DFN(cone_batch);
-
-static DFN(cone_batch) DFN(cone_batch_of)(const dopt_cone_problem *P, int m)
-{
-    DFN(cone_batch) bt;
-    int64_t n = P->n, k = P->k;
-    unsigned sh = P->shared;
-    bt.c = (const DREAL *)P->c;
-    bt.G = (const DREAL *)P->G;
-    bt.h = (const DREAL *)P->h;
-    bt.A = (const DREAL *)P->A;
-    bt.b = (const DREAL *)P->b;
-    bt.sc = (sh & DOPT_CONE_SHARE_C) ? 0 : n;
-    bt.sG = (sh & DOPT_CONE_SHARE_G) ? 0 : m * n;
-    bt.sh = (sh & DOPT_CONE_SHARE_H) ? 0 : m;
-    bt.sA = (sh & DOPT_CONE_SHARE_A) ? 0 : k * n;
-    bt.sb = (sh & DOPT_CONE_SHARE_B) ? 0 : k;
-    bt.n = P->n;
-    bt.k = P->k;
-    bt.m = m;
-    return bt;
-}
-
-static DFN(cone_view) DFN(cone_view_of)(const DFN(cone_batch) *bt, int64_t i)
-{
-    DFN(cone_view) v;
-    v.n = bt->n;
-    v.k = bt->k;
-    v.c = bt->c + i * bt->sc;
-    v.G = bt->G ? bt->G + i * bt->sG : NULL;
-    v.h = bt->h ? bt->h + i * bt->sh : NULL;
-    v.A = bt->A ? bt->A + i * bt->sA : NULL;
-    v.b = bt->b ? bt->b + i * bt->sb : NULL;
-    return v;
-}
-
 typedef struct {
     DFN(cone_batch) bt;
     dopt_cone_layout L;
