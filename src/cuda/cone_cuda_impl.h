@@ -39,7 +39,7 @@ static dopt_status DFN(cone_cuda_solve)(dopt_context *ctx, const dopt_cone_probl
     int32_t *dq = (int32_t *)(work + wsz * (size_t)B), *ds = dq + P->cones.nq + 1;
     dopt_cone_layout L;
     DOPT_TRY(DFN(cone_device_layout)(ctx, P, dq, ds, &L));
-    unsigned grid;
+    unsigned grid = 0;
     DOPT_TRY(dopt_grid_checked(ctx, "cone solve", B, DOPT_CONE_BLOCK, &grid));
     /* m = 0 or k = 0: the kernels index these outputs but never write them */
     DREAL *none = work;
@@ -116,7 +116,7 @@ static dopt_status DFN(cone_cuda_backward)(dopt_context *ctx, const dopt_cone_ta
     DREAL *U = (DREAL *)T->adjoint;
     const DREAL *keep = (const DREAL *)T->keep;
     size_t ksz = T->keep_per_instance;
-    unsigned grid;
+    unsigned grid = 0;
     DOPT_TRY(dopt_grid_checked(ctx, "cone backward", B, DOPT_CONE_BLOCK, &grid));
     DFN(cone_adjoint_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(
         L, n, k, keep, ksz, T->opt.refine + 2, (const int32_t *)T->status, (const DREAL *)gin->dx,
