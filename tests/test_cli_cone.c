@@ -25,6 +25,11 @@ static void write_text(const char *dir, const char *name, const char *text)
 static void make_ball(const char *dir)
 {
     mkdirs(dir);
+    char stale[1100]; /* a previous run's A, b (test_malformed writes them) */
+    snprintf(stale, sizeof stale, "%s/A.npy", dir);
+    remove(stale);
+    snprintf(stale, sizeof stale, "%s/b.npy", dir);
+    remove(stale);
     write_text(dir, "cones.json", "{ \"q\": [4] }\n");
     double c[6] = {1, -2, 2, 0, 3, -4}, G[12] = {0}, h[4] = {1, 0, 0, 0};
     for (int i = 0; i < 3; ++i) G[(i + 1) * 3 + i] = -1;
