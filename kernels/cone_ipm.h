@@ -71,6 +71,10 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
     return 2 * N * N + 2 * N + (size_t)L->m;
 }
 
+/* The termination fallback: an iterate within this factor of the tolerance
+ * counts as solved when the next step cannot be computed (docs/CONE.md). */
+#define DOPT_CONE_NEAR 100
+
 #define DREAL double
 #define DFN(name) name##_d
 #define DABS fabs

@@ -109,9 +109,13 @@ DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *K, DREAL *F
     DFN(cone_ldl)(N, F, m, m + n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
 }
 
-/* v = K^-1 rhs through the factor F, refined against K; res: N scratch. */
-DOPT_KFN void DFN(cone_kkt_solve)(int N, const DREAL *K, const DREAL *F, int refine, const DREAL *rhs, DREAL *v,
-                                  DREAL *res)
+/* v = K^-1 rhs through the factor F, refined against K; res: N scratch.
+ * Returns 0 when the refined residual is still above sqrt(eps) of the
+ * right-hand side's scale (or NaN): near the solution the matrix's
+ * condition number outgrows the precision, the LDL' loses pivots and
+ * refinement diverges instead of converging. */
+DOPT_KFN int DFN(cone_kkt_solve)(int N, const DREAL *K, const DREAL *F, int refine, const DREAL *rhs, DREAL *v,
+                                 DREAL *res)
 {
     for (int i = 0; i < N; ++i) v[i] = rhs[i];
     DFN(cone_ldl_solve)(N, F, v);
@@ -122,6 +126,9 @@ DOPT_KFN void DFN(cone_kkt_solve)(int N, const DREAL *K, const DREAL *F, int ref
         DFN(cone_ldl_solve)(N, F, res);
         for (int i = 0; i < N; ++i) v[i] += res[i];
     }
+    for (int i = 0; i < N; ++i) res[i] = rhs[i] - DFN(cone_dot)(N, K + (size_t)i * N, v);
+    DREAL r = DFN(cone_norm_inf)(N, res);
+    return r <= DSQRT(DREAL_EPS) * scale; /* NaN: 0 */
 }
 
 /* rx = A'y + G'z + c tau, ry = A x - b tau, rz = G x + s - h tau */
@@ -267,7 +274,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
     DREAL tau = 1, kappa = 1;
     const DREAL nu1 = (DREAL)L->degree + 1;
 
-    int status = DOPT_INST_RUNNING, it = 0;
+    int status = DOPT_INST_RUNNING, it = 0, near_solved = 0;
     for (;; ++it) {
         DFN(cone_residuals)(v, m, x, y, z, s, tau, rx, ry, rz);
         DREAL cx = DFN(cone_dot)(n, v->c, x), by = DFN(cone_dot)(k, v->b, y), hz = DFN(cone_dot)(m, v->h, z);
@@ -282,13 +289,22 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
         {
             DREAL pobj = cx / tau, dobj = -(by + hz) / tau, gap = sz / (tau * tau);
             DREAL ap = DABS(pobj), ad = DABS(dobj), scale = 1 + (ap < ad ? ap : ad);
-            if (DFN(cone_norm_inf)(n, rx) <= set->tol * (1 + nc) * tau &&
-                DFN(cone_norm_inf)(k, ry) <= set->tol * (1 + nb) * tau &&
-                DFN(cone_norm_inf)(m, rz) <= set->tol * (1 + nh) * tau && DABS(pobj - dobj) <= set->tol * scale &&
-                gap <= set->tol * scale) {
+            /* the largest of the tests' ratios to their bounds: <= tol is solved */
+            DREAL ratio = DFN(cone_norm_inf)(n, rx) / ((1 + nc) * tau);
+            DREAL t = DFN(cone_norm_inf)(k, ry) / ((1 + nb) * tau);
+            ratio = t > ratio || t != t ? t : ratio;
+            t = DFN(cone_norm_inf)(m, rz) / ((1 + nh) * tau);
+            ratio = t > ratio || t != t ? t : ratio;
+            t = DABS(pobj - dobj) / scale;
+            ratio = t > ratio || t != t ? t : ratio;
+            t = gap / scale;
+            ratio = t > ratio || t != t ? t : ratio;
+            if (ratio <= set->tol) {
                 status = DOPT_INST_SOLVED;
                 break;
             }
+            /* the fallback when the next step cannot be computed (below) */
+            near_solved = ratio <= DOPT_CONE_NEAR * set->tol;
             DREAL bz = by + hz;
             if (bz < 0) { /* Farkas: A'y + G'z ~ 0, z in K, b'y + h'z < 0 */
                 DREAL worst = 0;
@@ -323,8 +339,11 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             status = DOPT_INST_ITERATION_LIMIT;
             break;
         }
+        /* A step that cannot be computed (the scaling point left the cone by
+         * rounding, or the KKT solve diverged) ends the solve: solved when
+         * the iterate already meets DOPT_CONE_NEAR * tol, else numerical. */
         if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
-            status = DOPT_INST_NUMERICAL;
+            status = near_solved ? DOPT_INST_SOLVED : DOPT_INST_NUMERICAL;
             break;
         }
         DFN(cone_kkt_assemble)(v, L, Winv, K, t1, t2);
@@ -333,7 +352,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-        DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+        int solved_ok = DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
         /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
         const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
                           DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
@@ -354,7 +373,8 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
             for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * rx[j];
             for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * ry[r];
-            DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v2, res);
+            solved_ok &= DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v2, res);
+            if (!solved_ok) break;
             DREAL num = -f * rtau - rkappa / tau -
                         (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
                          DFN(cone_dot)(m, hs, CONE_Z(v2)));
@@ -388,6 +408,13 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             } else {
                 alpha = DREAL_STEP_FRACTION * alpha;
                 if (alpha > 1) alpha = 1;
+                for (int back = 0; back < 30 && m > 0; ++back, alpha *= (DREAL)0.5) { /* stay strictly inside */
+                    for (int i = 0; i < m; ++i) {
+                        t1[i] = s[i] + alpha * ds[i];
+                        t2[i] = z[i] + alpha * dz[i];
+                    }
+                    if (DFN(cone_inside)(L, t1, scr) && DFN(cone_inside)(L, t2, scr)) break;
+                }
                 for (int j = 0; j < n; ++j) x[j] += alpha * CONE_X(v2)[j];
                 for (int r = 0; r < k; ++r) y[r] += alpha * CONE_Y(v2)[r];
                 for (int i = 0; i < m; ++i) {
@@ -397,6 +424,10 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
                 tau += alpha * dtau;
                 kappa += alpha * dkappa;
             }
+        }
+        if (!solved_ok) {
+            status = near_solved ? DOPT_INST_SOLVED : DOPT_INST_NUMERICAL;
+            break;
         }
     }
     *iters_out = it;

@@ -74,6 +74,29 @@ DOPT_KFN DREAL DFN(cone_outside)(const dopt_cone_layout *L, const DREAL *u, DREA
     return worst;
 }
 
+/* 1 when u is strictly inside K by the very tests the NT scaling makes
+ * (t0 > 0 and t0^2 - |t1|^2 > 0; a Cholesky of mat(u)), else 0: a step the
+ * exact step length allows can still land outside by rounding when the
+ * iterate hugs a face. scratch: 2 smax^2. */
+DOPT_KFN int DFN(cone_inside)(const dopt_cone_layout *L, const DREAL *u, DREAL *scratch)
+{
+    for (int i = 0; i < L->l; ++i)
+        if (!(u[i] > 0)) return 0;
+    int off = L->l;
+    for (int c = 0; c < L->nq; ++c) {
+        int q = L->q[c];
+        if (!(u[off] > 0 && u[off] * u[off] - DFN(cone_dot)(q - 1, u + off + 1, u + off + 1) > 0)) return 0;
+        off += q;
+    }
+    for (int c = 0; c < L->ns; ++c) {
+        int s = L->s[c];
+        DFN(cone_mat)(s, u + off, scratch);
+        if (DFN(cone_chol)(s, scratch, scratch + s * s)) return 0;
+        off += s * (s + 1) / 2;
+    }
+    return 1;
+}
+
 /* The smallest positive root of a t^2 + 2 b t + c (c > 0), DREAL_MAX when none:
  * where u + t d leaves a second-order cone. */
 DOPT_KFN DREAL DFN(cone_soc_root)(DREAL a, DREAL b, DREAL c)

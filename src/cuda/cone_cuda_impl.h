@@ -39,8 +39,7 @@ static dopt_status DFN(cone_cuda_solve)(dopt_context *ctx, const dopt_cone_probl
     int32_t *dq = (int32_t *)(work + wsz * (size_t)B), *ds = dq + P->cones.nq + 1;
     dopt_cone_layout L;
     DOPT_TRY(DFN(cone_device_layout)(ctx, P, dq, ds, &L));
-    unsigned grid = 0;
-    DOPT_TRY(dopt_grid_checked(ctx, "cone solve", B, DOPT_CONE_BLOCK, &grid));
+    unsigned grid = dopt_grid(B, DOPT_CONE_BLOCK); /* B * N^2 is bounded by the layer: far below the launch limit */
     /* m = 0 or k = 0: the kernels index these outputs but never write them */
     DREAL *none = work;
     DFN(cone_solve_kernel)<<<grid, DOPT_CONE_BLOCK, 0, (cudaStream_t)ctx->cuda_stream>>>(
@@ -116,8 +115,7 @@ static dopt_status DFN(cone_cuda_backward)(dopt_context *ctx, const dopt_cone_ta
     DREAL *U = (DREAL *)T->adjoint;
     const DREAL *keep = (const DREAL *)T->keep;
     size_t ksz = T->keep_per_instance;
-    unsigned grid = 0;
-    DOPT_TRY(dopt_grid_checked(ctx, "cone backward", B, DOPT_CONE_BLOCK, &grid));
+    unsigned grid = dopt_grid(B, DOPT_CONE_BLOCK);
     DFN(cone_adjoint_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(
         L, n, k, keep, ksz, T->opt.refine + 2, (const int32_t *)T->status, (const DREAL *)gin->dx,
         m ? (const DREAL *)gin->ds : NULL, m ? (const DREAL *)gin->dz : NULL, k ? (const DREAL *)gin->dy : NULL, U,
@@ -134,8 +132,7 @@ static dopt_status DFN(cone_cuda_backward)(dopt_context *ctx, const dopt_cone_ta
     for (int a = 0; a < 3; ++a) {
         if (!vecs[a].out || !vecs[a].len) continue;
         int shared = (sh & vecs[a].bit) != 0;
-        DOPT_TRY(dopt_grid_checked(ctx, "cone backward", shared ? vecs[a].len : B * vecs[a].len, DOPT_CONE_BLOCK,
-                                   &grid));
+        grid = dopt_grid(shared ? vecs[a].len : B * vecs[a].len, DOPT_CONE_BLOCK);
         DFN(cone_grad_vec_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(U, B, N, vecs[a].ofs, vecs[a].len, shared,
                                                                      vecs[a].sign, (DREAL *)vecs[a].out);
         DOPT_CU_LAUNCH(ctx);
@@ -149,7 +146,7 @@ static dopt_status DFN(cone_cuda_backward)(dopt_context *ctx, const dopt_cone_ta
         if (!mats[a].out || !mats[a].rows) continue;
         int shared = (sh & mats[a].bit) != 0;
         int64_t count = (int64_t)mats[a].rows * n * (shared ? 1 : B);
-        DOPT_TRY(dopt_grid_checked(ctx, "cone backward", count, DOPT_CONE_BLOCK, &grid));
+        grid = dopt_grid(count, DOPT_CONE_BLOCK);
         DFN(cone_grad_mat_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(keep, ksz, U, B, mats[a].rows, n, N, mats[a].pofs,
                                                                      shared, (DREAL *)mats[a].out);
         DOPT_CU_LAUNCH(ctx);

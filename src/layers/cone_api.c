@@ -63,10 +63,11 @@ static dopt_status cone_validate(dopt_context *ctx, const dopt_cone_problem *P, 
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
                          "cone: n + k + m = %lld is beyond this dense solver (at most %d)",
                          (long long)(P->n + P->k + m), DOPT_CONE_MAX_N);
-    if (!P->c) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "cone: c is NULL");
-    if (m > 0 && (!P->G || !P->h))
+    /* data pointers are needed only when there is an instance to read */
+    if (P->batch > 0 && !P->c) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "cone: c is NULL");
+    if (P->batch > 0 && m > 0 && (!P->G || !P->h))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "cone: m = %lld but G or h is NULL", (long long)m);
-    if (P->k > 0 && (!P->A || !P->b))
+    if (P->batch > 0 && P->k > 0 && (!P->A || !P->b))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "cone: k = %d but A or b is NULL", P->k);
     if (P->shared & ~0x1Fu)
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "cone: unknown bits in shared: 0x%x", P->shared);
