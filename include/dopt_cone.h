@@ -79,15 +79,18 @@ typedef struct dopt_cone_solution {
     int32_t *status, *iters;
 } dopt_cone_solution;
 
-/* What the backward pass needs: per instance the KKT matrix at the solution
- * and its factorization, and copies of x, y, z. It refers to the problem's
- * arrays, which must stay alive and unchanged until the tape is destroyed;
- * the cone size arrays are copied. */
+/* What the backward pass needs: per instance the Jacobian of the residual
+ * map at the solution (docs/CONE.md "Backward") and its LU factors, made at
+ * the end of the forward, and copies of x, y, z, s. It refers to the
+ * problem's arrays, which must stay alive and unchanged until the tape is
+ * destroyed; the cone size arrays are copied. */
 typedef struct dopt_cone_tape dopt_cone_tape;
 
 /* Solves the batch. With tape != NULL also records *tape (memory: batch *
- * (2 N^2 + N + m) values, N = n + k + m). *tape must be NULL or a tape of an
- * earlier call, which is then refilled in place. */
+ * (2 N^2 + 2 N + m) values, N = n + k + m). *tape must be NULL or a tape of
+ * an earlier call, which is then refilled in place (a tape recorded on
+ * another backend or device is destroyed and replaced). On failure *tape is
+ * NULL. A batch of 0 needs no data pointers. */
 DOPT_API dopt_status dopt_cone_solve(dopt_context *ctx, const dopt_cone_problem *prob,
                                      const dopt_cone_options *opt, dopt_cone_solution *sol,
                                      dopt_cone_tape **tape);
@@ -106,8 +109,9 @@ typedef struct dopt_cone_grad_out {
 } dopt_cone_grad_out;
 
 /* Implicit differentiation of the optimality conditions at the solution
- * (docs/CONE.md "Backward"), reusing the forward's factorization. The tape
- * can be used repeatedly. */
+ * (the residual map with the cones' projections, docs/CONE.md "Backward"):
+ * one solve per instance with the tape's LU factors. The tape can be used
+ * repeatedly. */
 DOPT_API dopt_status dopt_cone_backward(dopt_context *ctx, const dopt_cone_tape *tape,
                                         const dopt_cone_grad_in *gin, dopt_cone_grad_out *gout);
 DOPT_API void dopt_cone_tape_destroy(dopt_cone_tape *tape);
