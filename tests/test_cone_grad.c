@@ -233,6 +233,45 @@ static void test_unsolved_zero(void)
     ch_batch_free(&bt);
 }
 
+/* t = lambda_max(M) = min t s.t. t I - M PSD (h = -svec(M), G = -svec(I)):
+ * dt/dsvec(M) = svec-dual of v v' (v the top eigenvector): v_i^2 on the
+ * diagonal, sqrt(2) v_i v_j off it; so dL/dh = -that for L = t. A closed
+ * form for the PSD projection's Jacobian on a rank-deficient face. */
+static void test_lambda_max_gradient(void)
+{
+    ch_shape sh = {.n = 1, .ns = 1, .s = {3}};
+    ch_fill_m(&sh);
+    ch_batch bt;
+    ch_batch_alloc(&bt, &sh, 1);
+    double M[9] = {2, 1, 0, 1, 3, 1, 0, 1, 4}; /* eigenvalues 3 - sqrt 3, 3, 3 + sqrt 3: simple top */
+    bt.c[0] = 1;
+    for (int j = 0; j < 3; ++j)
+        for (int i = j; i < 3; ++i) {
+            int r = ch_svec_index(3, i, j);
+            bt.G[r] = i == j ? -1 : 0;
+            bt.h[r] = -M[i * 3 + j] * (i == j ? 1 : sqrt(2.0));
+        }
+    /* top eigenvector of M: (1, 1 + sqrt 3, 2 + sqrt 3) normalized (M v = (3 + sqrt 3) v) */
+    double v[3] = {1, 1 + sqrt(3.0), 2 + sqrt(3.0)}, nv = 0;
+    for (int i = 0; i < 3; ++i) nv += v[i] * v[i];
+    for (int i = 0; i < 3; ++i) v[i] /= sqrt(nv);
+    weights w;
+    random_weights(&sh, 1, &w, 0);
+    w.wx[0] = 1;
+    double dc[1], dG[6], dh[6], dA[1], db[1];
+    backward(&bt, 0, &w, dc, dG, dh, dA, db, 1);
+    double err = 0;
+    for (int j = 0; j < 3; ++j)
+        for (int i = j; i < 3; ++i) {
+            double want = -(i == j ? v[i] * v[i] : sqrt(2.0) * v[i] * v[j]);
+            err = fmax(err, fabs(dh[ch_svec_index(3, i, j)] - want));
+        }
+    CHECK(err < 1e-7, "lambda_max: dL/dh differs from -svec(v v') by %g", err);
+    CHECK(fabs(dc[0]) < 1e-7, "lambda_max: dL/dc = %g (x does not depend on c)", dc[0]);
+    free_weights(&w);
+    ch_batch_free(&bt);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -251,5 +290,6 @@ int main(int argc, char **argv)
     printf("worst relative gradient error %.3g\n", worst_rel);
     test_shared_sum();
     test_unsolved_zero();
+    test_lambda_max_gradient();
     return tu_finish("test_cone_grad");
 }
