@@ -4,6 +4,7 @@
  *
  *   dopt_core.h       statuses, the context, conventions of every call
  *   dopt_qp.h         QP / LP layer
+ *   dopt_cone.h       cone programs (SOC, PSD) layer
  *   dopt_bern.h       Bernoulli surrogates of binary ILPs
  *   dopt_diffusion.h  diffusion sampling for MILP (SRG)
  *   dopt_ilp.h        exact small ILPs and their gradients
@@ -18,6 +19,7 @@
 
 #include "dopt_core.h"
 #include "dopt_qp.h"
+#include "dopt_cone.h"
 #include "dopt_bern.h"
 #include "dopt_diffusion.h"
 #include "dopt_ilp.h"

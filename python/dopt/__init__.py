@@ -2,6 +2,7 @@
 problems per call, on CPUs and CUDA GPUs.
 
     dopt.qp         QP / LP layer (interior point, implicit differentiation)
+    dopt.cone       cone programs: second-order and PSD cones (docs/CONE.md)
     dopt.ilp        exact small ILPs and their gradients (CombOptNet, DBB,
                     perturbed, SPO+)
     dopt.bern       Bernoulli surrogates of binary ILPs (DiffILO, correct gradients)
@@ -36,7 +37,7 @@ class InstanceStatus(enum.IntEnum):
     SOLVED_REDUCED_ACCURACY = 6  # QP: the requested tol was out of reach, 100 tol (<= 1e-3) met
 
 
-_SUBMODULES = ("qp", "ilp", "bern", "diffusion", "milp", "learn", "torch")
+_SUBMODULES = ("qp", "cone", "ilp", "bern", "diffusion", "milp", "learn", "torch")
 
 
 def __getattr__(name):

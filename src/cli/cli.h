@@ -12,6 +12,8 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 int cli_qp(int argc, char **argv);
+/* dopt cone solve DIR (cli_cone.c) */
+int cli_cone(int argc, char **argv);
 /* dopt qp solve --ragged IN.npz (cli_qp_ragged.c); out NULL = IN's folder/out.npz */
 int cli_qp_ragged(const char *in, const char *out, const char *dxf, const char *dlamf, const char *dnuf,
                   dopt_backend backend, int threads, int max_iter, double tol, int quiet, int policy,

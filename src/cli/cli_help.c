@@ -22,6 +22,7 @@ static const char top_usage[] =
     "usage: dopt COMMAND [SUBCOMMAND] [options]\n"
     "commands:\n"
     "  dopt qp solve DIR          batch QP solve (and backward) from .npy files\n"
+    "  dopt cone solve DIR        batch cone programs (SOC, PSD; and backward) from .npy files\n"
     "  dopt bern DIR              Bernoulli surrogate loss and gradient from .npy files\n"
     "  dopt ilp solve DIR         exact small ILPs (and their gradients) from .npy files\n"
     "  dopt diffuse sample        DDPM / DDIM sampling of a Gaussian (mixture) target\n"
@@ -36,6 +37,26 @@ static const char top_usage[] =
     "Run 'dopt COMMAND [SUBCOMMAND] --help' (or -h) for a command's options and defaults.\n"
     "Exit status: 0 done, 1 failed (the message names the file or call), 2 usage error.\n"
     "See README.md for file formats and status codes.\n";
+
+static const char cone_solve_usage[] =
+    "usage: dopt cone solve DIR [options]\n"
+    "  Solves min c'x s.t. Ax = b, Gx + s = h, s in K for a batch read from DIR/cones.json\n"
+    "  {\"l\": int, \"q\": [ints], \"s\": [ints]} (missing keys: none; K = orthant l, second-order cones q,\n"
+    "  PSD cones s in svec order: lower triangle column by column, off-diagonals times sqrt(2); the rows of\n"
+    "  G and h follow l, then each q, then each s), DIR/c.npy (B,n)|(n), G.npy (B,m,n)|(m,n), h.npy (B,m)|(m),\n"
+    "  optional A.npy (B,k,n)|(k,n) with b.npy (B,k)|(k); m = l + sum q + sum s(s+1)/2 (an array without B\n"
+    "  is shared; float64 when any input is). Writes x.npy (B,n), s.npy (B,m), z.npy (B,m) (cone duals),\n"
+    "  y.npy (B,k), status.npy (B) int32 (the QP layer's codes), iters.npy (B) int32; with --dx also dc.npy,\n"
+    "  dG.npy, dh.npy, dA.npy, db.npy shaped like their inputs.\n"
+    "options:\n"
+    "  --out OUTDIR        where the outputs go (default: DIR)\n"
+    "  --backend B         cpu, cuda or auto (default: cpu)\n"
+    "  --threads N         CPU worker threads, 0 = as many as processors (default: 0)\n"
+    "  --tol EPS           relative residuals and gap (default: 1e-8 float64, 1e-4 float32)\n"
+    "  --max-iter K        interior-point iterations per instance (default: 100)\n"
+    "  --dx FILE           dL/dx (B,n): also run the backward and write the gradients (default: none)\n"
+    "  --quiet             no summary or notes on stdout/stderr\n"
+    "  -h, --help          this help\n";
 
 static const char qp_solve_usage[] =
     "usage: dopt qp solve DIR [options]\n"
@@ -354,6 +375,7 @@ static const char demo_combopt_usage[] =
  * marks commands whose first argument must be one of their subcommands. */
 static const cli_usage_entry entries[] = {
     {"qp", "solve", qp_solve_usage},
+    {"cone", "solve", cone_solve_usage},
     {"bern", NULL, bern_usage},
     {"ilp", "solve", ilp_solve_usage},
     {"diffuse", "sample", diffuse_sample_usage},
@@ -378,7 +400,7 @@ enum { ENTRY_COUNT = (int)(sizeof entries / sizeof entries[0]) };
 /* commands that take a subcommand first (anything else there is an error) */
 static int is_group(const char *cmd)
 {
-    static const char *groups[] = {"qp", "ilp", "diffuse", "milp", "bench"};
+    static const char *groups[] = {"qp", "cone", "ilp", "diffuse", "milp", "bench"};
     for (size_t k = 0; k < sizeof groups / sizeof groups[0]; ++k)
         if (!strcmp(cmd, groups[k])) return 1;
     return 0;

@@ -24,6 +24,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(cmd, "qp")) return cli_qp(argc - 2, argv + 2);
+    if (!strcmp(cmd, "cone")) return cli_cone(argc - 2, argv + 2);
     if (!strcmp(cmd, "bern")) return cli_bern(argc - 2, argv + 2);
     if (!strcmp(cmd, "ilp")) return cli_ilp(argc - 2, argv + 2);
     if (!strcmp(cmd, "gen")) return cli_gen(argc - 2, argv + 2);

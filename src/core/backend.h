@@ -33,6 +33,13 @@ typedef dopt_status dopt_qp_ragged_solve_entry(dopt_context *ctx, const dopt_qp_
  * uniform batch (struct dopt_qp_ragged_move, src/layers/qp_ragged.h). */
 struct dopt_qp_ragged_move;
 typedef dopt_status dopt_qp_ragged_move_entry(dopt_context *ctx, const struct dopt_qp_ragged_move *mv);
+/* The cone layer: the tape is the layer's (src/layers/cone_tape.h), its
+ * buffers allocated by the layer in the backend's memory. */
+typedef dopt_status dopt_cone_solve_entry(dopt_context *ctx, const dopt_cone_problem *prob,
+                                          const dopt_cone_options *opt, dopt_cone_solution *sol,
+                                          dopt_cone_tape *tape);
+typedef dopt_status dopt_cone_backward_entry(dopt_context *ctx, const dopt_cone_tape *tape,
+                                             const dopt_cone_grad_in *gin, dopt_cone_grad_out *gout);
 typedef dopt_status dopt_bern_eval_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat,
                                          const dopt_bern_options *o, dopt_bern_result *res);
 typedef dopt_status dopt_bern_round_entry(dopt_context *ctx, const dopt_bern_problem *P, const void *xhat, void *x,
@@ -129,6 +136,9 @@ typedef struct dopt_backend_ops {
     dopt_diffusion_noise_blocks_entry *diffusion_noise_blocks;
     dopt_srg_target_blocks_entry *srg_target_blocks;
     dopt_diffusion_candidates_blocks_entry *diffusion_candidates_blocks;
+    /* ---- cone programs ---- */
+    dopt_cone_solve_entry *cone_solve;
+    dopt_cone_backward_entry *cone_backward;
     /* ---- queries (NULL: the layer assumes nothing and never chunks) ---- */
     dopt_qp_memory_entry *qp_memory;
 } dopt_backend_ops;
@@ -176,6 +186,8 @@ dopt_ilp_solve_entry dopt_ilp_solve_cpu;
 dopt_ilp_grad_entry dopt_ilp_grad_cpu;
 dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
 dopt_qp_memory_entry dopt_qp_memory_cpu;
+dopt_cone_solve_entry dopt_cone_solve_cpu;
+dopt_cone_backward_entry dopt_cone_backward_cpu;
 
 /* ---- the CUDA backend's entries (src/cuda; wrapped by cuda_backend.cu) ---- */
 #ifdef DOPT_HAVE_CUDA
@@ -198,6 +210,8 @@ dopt_diffusion_noise_blocks_entry dopt_diffusion_noise_blocks_cuda;
 dopt_srg_target_blocks_entry dopt_srg_target_blocks_cuda;
 dopt_diffusion_candidates_blocks_entry dopt_diffusion_candidates_blocks_cuda;
 dopt_qp_memory_entry dopt_qp_memory_cuda;
+dopt_cone_solve_entry dopt_cone_solve_cuda;
+dopt_cone_backward_entry dopt_cone_backward_cuda;
 /* cuda_runtime.cu: device discovery and the context's library handles */
 int dopt_cuda_device_count(void);
 void dopt_cuda_context_release(dopt_context *ctx);

@@ -74,4 +74,6 @@ const dopt_backend_ops dopt_cpu_backend_ops = {
     .srg_target_blocks = dopt_srg_target_blocks_cpu,
     .diffusion_candidates_blocks = dopt_diffusion_candidates_blocks_cpu,
     .qp_memory = dopt_qp_memory_cpu,
+    .cone_solve = dopt_cone_solve_cpu,
+    .cone_backward = dopt_cone_backward_cpu,
 };

@@ -217,6 +217,18 @@ static dopt_status qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, cons
     DOPT_ON_DEVICE(ctx, dopt_qp_backward_cuda(ctx, tape, gin, gout));
 }
 
+static dopt_status cone_solve(dopt_context *ctx, const dopt_cone_problem *prob, const dopt_cone_options *opt,
+                              dopt_cone_solution *sol, dopt_cone_tape *tape)
+{
+    DOPT_ON_DEVICE(ctx, dopt_cone_solve_cuda(ctx, prob, opt, sol, tape));
+}
+
+static dopt_status cone_backward(dopt_context *ctx, const dopt_cone_tape *tape, const dopt_cone_grad_in *gin,
+                                 dopt_cone_grad_out *gout)
+{
+    DOPT_ON_DEVICE(ctx, dopt_cone_backward_cuda(ctx, tape, gin, gout));
+}
+
 static dopt_status qp_ragged_move(dopt_context *ctx, const struct dopt_qp_ragged_move *mv)
 {
     DOPT_ON_DEVICE(ctx, dopt_qp_ragged_move_cuda(ctx, mv));
@@ -349,5 +361,7 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     diffusion_noise_blocks,
     srg_target_blocks,
     diffusion_candidates_blocks,
+    cone_solve,
+    cone_backward,
     dopt_qp_memory_cuda, /* a host-side computation: no device guard */
 };

@@ -1,5 +1,6 @@
 """PyTorch front end of dopt: autograd layers and torch custom operators.
 
+    cone                      cone programs (second-order, PSD; docs/CONE.md)
     QPFunction, qp            the QP / LP layer (qpth's call signature; a richer
                               form returning lam, nu and status)
     ilp, ILP, SPOPlus,        exact small-ILP layers and decision-focused losses
@@ -27,5 +28,7 @@ from ._bern import *  # noqa: F401,F403
 from ._bern import __all__ as _bern_all
 from ._diffusion import *  # noqa: F401,F403
 from ._diffusion import __all__ as _diffusion_all
+from ._cone import *  # noqa: F401,F403
+from ._cone import __all__ as _cone_all
 
-__all__ = [*_qp_all, *_ilp_all, *_bern_all, *_diffusion_all]
+__all__ = [*_qp_all, *_ilp_all, *_bern_all, *_diffusion_all, *_cone_all]

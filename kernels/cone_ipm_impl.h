@@ -1,0 +1,502 @@
+/* The cone layer's per-instance interior point and adjoint, one precision
+ * per inclusion (DREAL / DFN set by cone_ipm.h). No include guard.
+ *
+ * The method (docs/CONE.md): the homogeneous self-dual embedding in
+ * (x, y, z, s, tau, kappa), Mehrotra predictor-corrector steps with
+ * Nesterov-Todd scaling W. The Newton system's z rows, G dx - W'W dz = r,
+ * are solved in the scaled variable u = W dz (as CVXOPT does): one
+ * factorization per step of
+ *     [ -I      W^-T G   0  ]   rows u (m)
+ *     [ G'W^-1  0        A' ]   rows x (n)
+ *     [ 0       A        0  ]   rows y (k)
+ * whose z block is perfectly conditioned, where -W'W's condition number
+ * grows like 1/mu^2 and loses the pivots near the solution. The u rows
+ * come first: eliminating them first is the normal-equations order. A dense
+ * LDL' with static and dynamic regularization, iterative refinement against
+ * the unregularized matrix. The same matrix at the solution is the
+ * backward's (K = diag(W', I, I) Kscaled diag(W, I, I)). */
+
+typedef struct {
+    DREAL tol, tol_inf;
+    int max_iter, refine;
+} DFN(cone_settings);
+
+/* One instance's data (row-major): c n, G m x n, h m, A k x n, b k. */
+typedef struct {
+    int n, k;
+    const DREAL *c, *G, *h, *A, *b;
+} DFN(cone_view);
+
+/* A batch as the kernels address it: base pointers and batch strides in
+ * elements (0 = shared); instance i's view. Shared by both backends. */
+typedef struct {
+    const DREAL *c, *G, *h, *A, *b;
+    int64_t sc, sG, sh, sA, sb;
+    int n, k, m;
+} DFN(cone_batch);
+
+DOPT_KFN DFN(cone_batch) DFN(cone_batch_of)(const dopt_cone_problem *P, int m)
+{
+    DFN(cone_batch) bt;
+    int64_t n = P->n, k = P->k;
+    unsigned sh = P->shared;
+    bt.c = (const DREAL *)P->c;
+    bt.G = (const DREAL *)P->G;
+    bt.h = (const DREAL *)P->h;
+    bt.A = (const DREAL *)P->A;
+    bt.b = (const DREAL *)P->b;
+    bt.sc = (sh & DOPT_CONE_SHARE_C) ? 0 : n;
+    bt.sG = (sh & DOPT_CONE_SHARE_G) ? 0 : m * n;
+    bt.sh = (sh & DOPT_CONE_SHARE_H) ? 0 : m;
+    bt.sA = (sh & DOPT_CONE_SHARE_A) ? 0 : k * n;
+    bt.sb = (sh & DOPT_CONE_SHARE_B) ? 0 : k;
+    bt.n = P->n;
+    bt.k = P->k;
+    bt.m = m;
+    return bt;
+}
+
+DOPT_KFN DFN(cone_view) DFN(cone_view_of)(const DFN(cone_batch) *bt, int64_t i)
+{
+    DFN(cone_view) v;
+    v.n = bt->n;
+    v.k = bt->k;
+    v.c = bt->c + i * bt->sc;
+    v.G = bt->G ? bt->G + i * bt->sG : NULL;
+    v.h = bt->h ? bt->h + i * bt->sh : NULL;
+    v.A = bt->A ? bt->A + i * bt->sA : NULL;
+    v.b = bt->b ? bt->b + i * bt->sb : NULL;
+    return v;
+}
+
+DOPT_KFN DFN(cone_settings) DFN(cone_settings_of)(const dopt_cone_options *o)
+{
+    DFN(cone_settings) s;
+    s.tol = (DREAL)o->tol;
+    s.tol_inf = (DREAL)o->tol_inf;
+    s.max_iter = o->max_iter;
+    s.refine = o->refine;
+    return s;
+}
+
+/* The scaled KKT matrix (N x N, both triangles) at the scaling whose
+ * inverse is Winv (NULL: W = I). col: m scratch. */
+DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *Winv, DREAL *K,
+                                     DREAL *col, DREAL *col2)
+{
+    int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    for (size_t i = 0; i < (size_t)N * N; ++i) K[i] = 0;
+    for (int i = 0; i < m; ++i) K[(size_t)i * N + i] = -1;
+    for (int j = 0; j < n; ++j) { /* column j of W^-T G */
+        for (int i = 0; i < m; ++i) col[i] = v->G[(size_t)i * n + j];
+        if (Winv) {
+            DFN(cone_scale)(L, Winv, 1, col, col2);
+            for (int i = 0; i < m; ++i) col[i] = col2[i];
+        }
+        for (int i = 0; i < m; ++i) K[(size_t)i * N + m + j] = K[(size_t)(m + j) * N + i] = col[i];
+    }
+    for (int r = 0; r < k; ++r)
+        for (int j = 0; j < n; ++j)
+            K[(size_t)(m + n + r) * N + m + j] = K[(size_t)(m + j) * N + m + n + r] = v->A[(size_t)r * n + j];
+}
+
+/* F = LDL' of K + diag(-reg on z, +reg on x, -reg on y); t: N scratch. */
+DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *K, DREAL *F, DREAL *t)
+{
+    int N = n + k + m;
+    for (size_t i = 0; i < (size_t)N * N; ++i) F[i] = K[i];
+    for (int i = 0; i < N; ++i) F[(size_t)i * N + i] += i >= m && i < m + n ? DREAL_CONE_REG : -DREAL_CONE_REG;
+    DFN(cone_ldl)(N, F, m, m + n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
+}
+
+/* v = K^-1 rhs through the factor F, refined against K; res: N scratch.
+ * Returns 0 when the refined residual is still above sqrt(eps) of the
+ * right-hand side's scale (or NaN): near the solution the matrix's
+ * condition number outgrows the precision, the LDL' loses pivots and
+ * refinement diverges instead of converging. */
+DOPT_KFN int DFN(cone_kkt_solve)(int N, const DREAL *K, const DREAL *F, int refine, const DREAL *rhs, DREAL *v,
+                                 DREAL *res)
+{
+    for (int i = 0; i < N; ++i) v[i] = rhs[i];
+    DFN(cone_ldl_solve)(N, F, v);
+    DREAL scale = 1 + DFN(cone_norm_inf)(N, rhs);
+    for (int r = 0; r < refine; ++r) {
+        for (int i = 0; i < N; ++i) res[i] = rhs[i] - DFN(cone_dot)(N, K + (size_t)i * N, v);
+        if (!(DFN(cone_norm_inf)(N, res) > 4 * DREAL_EPS * scale)) break; /* also stops on NaN */
+        DFN(cone_ldl_solve)(N, F, res);
+        for (int i = 0; i < N; ++i) v[i] += res[i];
+    }
+    for (int i = 0; i < N; ++i) res[i] = rhs[i] - DFN(cone_dot)(N, K + (size_t)i * N, v);
+    DREAL r = DFN(cone_norm_inf)(N, res);
+    return r <= DSQRT(DREAL_EPS) * scale; /* NaN: 0 */
+}
+
+/* rx = A'y + G'z + c tau, ry = A x - b tau, rz = G x + s - h tau */
+DOPT_KFN void DFN(cone_residuals)(const DFN(cone_view) *v, int m, const DREAL *x, const DREAL *y, const DREAL *z,
+                                  const DREAL *s, DREAL tau, DREAL *rx, DREAL *ry, DREAL *rz)
+{
+    int n = v->n, k = v->k;
+    for (int j = 0; j < n; ++j) rx[j] = v->c[j] * tau;
+    for (int i = 0; i < m; ++i)
+        if (z[i] != 0)
+            for (int j = 0; j < n; ++j) rx[j] += z[i] * v->G[(size_t)i * n + j];
+    for (int r = 0; r < k; ++r)
+        if (y[r] != 0)
+            for (int j = 0; j < n; ++j) rx[j] += y[r] * v->A[(size_t)r * n + j];
+    for (int r = 0; r < k; ++r) ry[r] = DFN(cone_dot)(n, v->A + (size_t)r * n, x) - v->b[r] * tau;
+    for (int i = 0; i < m; ++i) rz[i] = DFN(cone_dot)(n, v->G + (size_t)i * n, x) + s[i] - v->h[i] * tau;
+}
+
+DOPT_KFN int DFN(cone_all_finite)(size_t len, const DREAL *a)
+{
+    for (size_t i = 0; i < len; ++i)
+        if (!(a[i] - a[i] == 0)) return 0; /* NaN and +-Inf give NaN */
+    return 1;
+}
+
+/* Writes instance outputs: a * (x, s, z, y) per the mask (1 x, 2 s, 4 z,
+ * 8 y; a part not in the mask is zeroed). */
+DOPT_KFN void DFN(cone_write_out)(int n, int k, int m, int mask, DREAL a, const DREAL *x, const DREAL *s,
+                                  const DREAL *z, const DREAL *y, DREAL *xo, DREAL *so, DREAL *zo, DREAL *yo)
+{
+    for (int j = 0; j < n; ++j) xo[j] = (mask & 1) ? a * x[j] : 0;
+    for (int i = 0; i < m; ++i) {
+        so[i] = (mask & 2) ? a * s[i] : 0;
+        zo[i] = (mask & 4) ? a * z[i] : 0;
+    }
+    for (int r = 0; r < k; ++r) yo[r] = (mask & 8) ? a * y[r] : 0;
+}
+
+/* The backward's system at a solution (x, y, z, s)/tau (docs/CONE.md
+ * "Backward"): with v = z - s, z = Pi(v) and s = Pi(v) - v, and P = DPi(v),
+ * the optimality conditions c + A'y + G'Pi(v) = 0, Ax = b,
+ * Gx + Pi(v) - v = h differentiate to M (dx, dy, dv) = (-dc - dA'y - dG'z,
+ * db - dA x, dh - dG x) with
+ *     M = [ 0  A'  G'P   ]   rows x
+ *         [ A  0   0     ]   rows y
+ *         [ G  0   P - I ]   rows v
+ * Kept: M, its LU factors and pivots, (x, y, z) and s.
+ * Pj: nw scratch; scr as for cone_proj_jacobian. */
+DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *x,
+                                      const DREAL *y, const DREAL *z, const DREAL *s, DREAL tau, DREAL *keep,
+                                      DREAL *Pj, DREAL *scr)
+{
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    DREAL *M = keep, *LU = M + (size_t)N * N, *piv = LU + (size_t)N * N, *sol = piv + N, *sk = sol + N;
+    for (int j = 0; j < n; ++j) sol[j] = x[j] / tau;
+    for (int r = 0; r < k; ++r) sol[n + r] = y[r] / tau;
+    for (int i = 0; i < m; ++i) {
+        sol[n + k + i] = z[i] / tau;
+        sk[i] = s[i] / tau;
+    }
+    DREAL *vv = piv; /* v = z - s, in the pivots' slot until the LU */
+    for (int i = 0; i < m; ++i) vv[i] = sol[n + k + i] - sk[i];
+    DFN(cone_proj_jacobian)(L, vv, Pj, scr);
+    for (size_t i = 0; i < (size_t)N * N; ++i) M[i] = 0;
+    for (int r = 0; r < k; ++r)
+        for (int j = 0; j < n; ++j) M[(size_t)j * N + n + r] = M[(size_t)(n + r) * N + j] = v->A[(size_t)r * n + j];
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) M[(size_t)(n + k + i) * N + j] = v->G[(size_t)i * n + j];
+    /* the v columns, block by block: rows x get G'P, rows v get P - I */
+    int off = 0, woff = 0;
+    for (int c = 0; c < L->l + L->nq + L->ns; ++c) {
+        int q = c < L->l ? 1 : c < L->l + L->nq ? L->q[c - L->l] : L->s[c - L->l - L->nq] * (L->s[c - L->l - L->nq] + 1) / 2;
+        const DREAL *Pc = Pj + woff;
+        for (int a = 0; a < q; ++a) {
+            for (int b = 0; b < q; ++b) M[(size_t)(n + k + off + a) * N + n + k + off + b] = Pc[a * q + b] - (a == b);
+            for (int j = 0; j < n; ++j) {
+                DREAL acc = 0; /* (G'P)_{j, off+a} = sum_b G_{off+b, j} P_{b a} */
+                for (int b = 0; b < q; ++b) acc += v->G[(size_t)(off + b) * n + j] * Pc[b * q + a];
+                M[(size_t)j * N + n + k + off + a] = acc;
+            }
+        }
+        off += q;
+        woff += q * q;
+    }
+    for (size_t i = 0; i < (size_t)N * N; ++i) LU[i] = M[i];
+    DREAL scale = 1 + DFN(cone_norm_inf)(N * N, M);
+    DFN(cone_lu)(N, LU, piv, DREAL_EPS * scale);
+}
+
+/* Solves one instance. work: dopt_cone_work_size elements. keep (NULL or
+ * dopt_cone_keep_size elements): for a solved instance, the KKT matrix at
+ * the solution, its factor, the solution (x, y, z) and s. Outputs xo (n),
+ * so, zo (m), yo (k). Returns the instance status; *iters_out the Newton
+ * steps taken. */
+DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_layout *L,
+                                      const DFN(cone_settings) *set, DREAL *work, DREAL *keep, DREAL *xo, DREAL *so,
+                                      DREAL *zo, DREAL *yo, int32_t *iters_out)
+{
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    *iters_out = 0;
+    if (!DFN(cone_all_finite)((size_t)n, v->c) || !DFN(cone_all_finite)((size_t)m * n, v->G) ||
+        !DFN(cone_all_finite)((size_t)m, v->h) || !DFN(cone_all_finite)((size_t)k * n, v->A) ||
+        !DFN(cone_all_finite)((size_t)k, v->b)) {
+        DFN(cone_write_out)(n, k, m, 0, 0, xo, so, zo, yo, xo, so, zo, yo);
+        return DOPT_INST_INVALID;
+    }
+    DREAL *K = work, *F = K + (size_t)N * N, *W = F + (size_t)N * N, *Winv = W + L->nw, *lam = Winv + L->nw;
+    DREAL *x = lam + m, *y = x + n, *z = y + k, *s = z + m;
+    DREAL *rx = s + m, *ry = rx + n, *rz = ry + k;
+    DREAL *v1 = rz + m, *v2 = v1 + N, *rhs = v2 + N, *res = rhs + N, *tv = res + N;
+    DREAL *ds = tv + N, *wsa = ds + m, *wza = wsa + m, *rc = wza + m, *t1 = rc + m, *t2 = t1 + m, *t3 = t2 + m,
+          *e = t3 + m, *hs = e + m, *dz = hs + m, *scr = dz + m;
+    /* permuted blocks of an N-vector: z first, then x, then y */
+#define CONE_Z(vec) (vec)
+#define CONE_X(vec) ((vec) + m)
+#define CONE_Y(vec) ((vec) + m + n)
+    DFN(cone_identity)(L, e);
+    const DREAL nc = DFN(cone_norm_inf)(n, v->c), nb = DFN(cone_norm_inf)(k, v->b), nh = DFN(cone_norm_inf)(m, v->h);
+
+    /* ---- start point (as CVXOPT's conelp): least-squares primal and
+     * least-norm dual at W = I, shifted into the cone ---- */
+    DFN(cone_kkt_assemble)(v, L, NULL, K, t1, t2);
+    DFN(cone_kkt_factor)(n, k, m, K, F, tv);
+    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
+    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
+    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
+    DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+    for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
+    for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
+    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
+    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
+    DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+    for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
+    for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
+    for (int pass = 0; pass < 2 && m > 0; ++pass) {
+        DREAL *u = pass ? z : s;
+        DREAL out = DFN(cone_outside)(L, u, scr);
+        DREAL nu = DFN(cone_norm_inf)(m, u);
+        if (out >= -(DREAL)1e-8 * (nu > 1 ? nu : 1))
+            for (int i = 0; i < m; ++i) u[i] += (1 + out) * e[i];
+    }
+    DREAL tau = 1, kappa = 1;
+    const DREAL nu1 = (DREAL)L->degree + 1;
+
+    int status = DOPT_INST_RUNNING, it = 0, near_solved = 0;
+    for (;; ++it) {
+        DFN(cone_residuals)(v, m, x, y, z, s, tau, rx, ry, rz);
+        DREAL cx = DFN(cone_dot)(n, v->c, x), by = DFN(cone_dot)(k, v->b, y), hz = DFN(cone_dot)(m, v->h, z);
+        DREAL sz = DFN(cone_dot)(m, s, z);
+        DREAL rtau = kappa + cx + by + hz;
+        DREAL mu = (sz + tau * kappa) / nu1;
+        if (!(mu == mu) || !(tau == tau) || !DFN(cone_all_finite)((size_t)N, x)) {
+            status = DOPT_INST_NUMERICAL;
+            break;
+        }
+        /* termination tests on the normalized point (docs/CONE.md) */
+        {
+            DREAL pobj = cx / tau, dobj = -(by + hz) / tau, gap = sz / (tau * tau);
+            DREAL ap = DABS(pobj), ad = DABS(dobj), scale = 1 + (ap < ad ? ap : ad);
+            /* the largest of the tests' ratios to their bounds: <= tol is solved */
+            DREAL ratio = DFN(cone_norm_inf)(n, rx) / ((1 + nc) * tau);
+            DREAL t = DFN(cone_norm_inf)(k, ry) / ((1 + nb) * tau);
+            ratio = t > ratio || t != t ? t : ratio;
+            t = DFN(cone_norm_inf)(m, rz) / ((1 + nh) * tau);
+            ratio = t > ratio || t != t ? t : ratio;
+            t = DABS(pobj - dobj) / scale;
+            ratio = t > ratio || t != t ? t : ratio;
+            t = gap / scale;
+            ratio = t > ratio || t != t ? t : ratio;
+            if (ratio <= set->tol) {
+                status = DOPT_INST_SOLVED;
+                break;
+            }
+            /* the fallback when the next step cannot be computed (below) */
+            near_solved = ratio <= DOPT_CONE_NEAR * set->tol;
+            DREAL bz = by + hz;
+            if (bz < 0) { /* Farkas: A'y + G'z ~ 0, z in K, b'y + h'z < 0 */
+                DREAL worst = 0;
+                for (int j = 0; j < n; ++j) {
+                    DREAL a = 0;
+                    for (int i = 0; i < m; ++i) a += v->G[(size_t)i * n + j] * z[i];
+                    for (int r = 0; r < k; ++r) a += v->A[(size_t)r * n + j] * y[r];
+                    if (DABS(a) > worst) worst = DABS(a);
+                }
+                if (worst <= set->tol_inf * -bz) {
+                    status = DOPT_INST_PRIMAL_INFEASIBLE;
+                    break;
+                }
+            }
+            if (cx < 0) { /* recession: A x ~ 0, G x + s ~ 0, s in K, c'x < 0 */
+                DREAL worst = 0;
+                for (int r = 0; r < k; ++r) {
+                    DREAL a = DABS(DFN(cone_dot)(n, v->A + (size_t)r * n, x));
+                    if (a > worst) worst = a;
+                }
+                for (int i = 0; i < m; ++i) {
+                    DREAL a = DABS(DFN(cone_dot)(n, v->G + (size_t)i * n, x) + s[i]);
+                    if (a > worst) worst = a;
+                }
+                if (worst <= set->tol_inf * -cx) {
+                    status = DOPT_INST_DUAL_INFEASIBLE;
+                    break;
+                }
+            }
+        }
+        if (it >= set->max_iter) {
+            status = DOPT_INST_ITERATION_LIMIT;
+            break;
+        }
+        /* A step that cannot be computed (the scaling point left the cone by
+         * rounding, or the KKT solve diverged) ends the solve: solved when
+         * the iterate already meets DOPT_CONE_NEAR * tol, else numerical. */
+        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
+            status = near_solved ? DOPT_INST_SOLVED : DOPT_INST_NUMERICAL;
+            break;
+        }
+        DFN(cone_kkt_assemble)(v, L, Winv, K, t1, t2);
+        DFN(cone_kkt_factor)(n, k, m, K, F, tv);
+        DFN(cone_scale)(L, Winv, 1, v->h, hs); /* W^-T h: h'dz = hs'(W dz) */
+        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
+        for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+        for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
+        int solved_ok = DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+        /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
+        const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
+                          DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
+        DREAL sigma = 0, dtau_a = 0, dkappa_a = 0;
+        for (int pass = 0; pass < 2; ++pass) {
+            DREAL f = pass ? 1 - sigma : 1, rkappa;
+            if (!pass) {
+                for (int i = 0; i < m; ++i) rc[i] = -lam[i];
+                rkappa = -tau * kappa;
+            } else { /* lambda \ (-lambda o lambda - (W^-T ds_a) o (W dz_a) + sigma mu e) */
+                DFN(cone_jordan)(L, lam, lam, t1, scr);
+                DFN(cone_jordan)(L, wsa, wza, t2, scr);
+                for (int i = 0; i < m; ++i) rc[i] = -t1[i] - t2[i] + sigma * mu * e[i];
+                DFN(cone_jordan_div)(L, lam, rc, rc);
+                rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
+            }
+            DFN(cone_scale)(L, Winv, 1, rz, t3); /* W^-T (-f rz - W' rc) = -f W^-T rz - rc */
+            for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
+            for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * rx[j];
+            for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * ry[r];
+            solved_ok &= DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v2, res);
+            if (!solved_ok) break;
+            DREAL num = -f * rtau - rkappa / tau -
+                        (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
+                         DFN(cone_dot)(m, hs, CONE_Z(v2)));
+            DREAL dtau = num / den;
+            for (int i = 0; i < N; ++i) v2[i] += dtau * v1[i];
+            DREAL dkappa = (rkappa - kappa * dtau) / tau;
+            for (int i = 0; i < m; ++i) t1[i] = CONE_Z(v2)[i]; /* W dz */
+            DFN(cone_scale)(L, Winv, 0, t1, dz);
+            for (int i = 0; i < m; ++i) t2[i] = rc[i] - t1[i]; /* W^-T ds */
+            /* ds from the z rows, G dx + ds - h dtau = -f rz, rather than as
+             * W'(rc - W dz): near the solution W has entries ~ mu^-1/2 and
+             * that product loses the primal residual's digits */
+            for (int i = 0; i < m; ++i)
+                ds[i] = v->h[i] * dtau - f * rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
+            DREAL alpha = DREAL_MAX;
+            if (m > 0) {
+                DREAL a1 = DFN(cone_max_step)(L, s, ds, scr), a2 = DFN(cone_max_step)(L, z, dz, scr);
+                alpha = a1 < a2 ? a1 : a2;
+            }
+            if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;
+            if (dkappa < 0 && -kappa / dkappa < alpha) alpha = -kappa / dkappa;
+            if (!pass) {
+                DREAL a = alpha < 1 ? alpha : 1;
+                sigma = (1 - a) * (1 - a) * (1 - a);
+                for (int i = 0; i < m; ++i) {
+                    wsa[i] = t2[i];
+                    wza[i] = t1[i];
+                }
+                dtau_a = dtau;
+                dkappa_a = dkappa;
+            } else {
+                alpha = DREAL_STEP_FRACTION * alpha;
+                if (alpha > 1) alpha = 1;
+                for (int back = 0; back < 30 && m > 0; ++back, alpha *= (DREAL)0.5) { /* stay strictly inside */
+                    for (int i = 0; i < m; ++i) {
+                        t1[i] = s[i] + alpha * ds[i];
+                        t2[i] = z[i] + alpha * dz[i];
+                    }
+                    if (DFN(cone_inside)(L, t1, scr) && DFN(cone_inside)(L, t2, scr)) break;
+                }
+                for (int j = 0; j < n; ++j) x[j] += alpha * CONE_X(v2)[j];
+                for (int r = 0; r < k; ++r) y[r] += alpha * CONE_Y(v2)[r];
+                for (int i = 0; i < m; ++i) {
+                    z[i] += alpha * dz[i];
+                    s[i] += alpha * ds[i];
+                }
+                tau += alpha * dtau;
+                kappa += alpha * dkappa;
+            }
+        }
+        if (!solved_ok) {
+            status = near_solved ? DOPT_INST_SOLVED : DOPT_INST_NUMERICAL;
+            break;
+        }
+    }
+    *iters_out = it;
+    if (status == DOPT_INST_SOLVED && keep) /* the derivative of the residual map, for the backward */
+        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, W, scr);
+    if (status != DOPT_INST_SOLVED && keep) { /* the backward reads these as zero gradients' factors */
+        DREAL *sol = keep + 2 * (size_t)N * N + N;
+        for (int i = 0; i < N + m; ++i) sol[i] = 0;
+    }
+    switch (status) {
+    case DOPT_INST_SOLVED:
+    case DOPT_INST_ITERATION_LIMIT:
+        DFN(cone_write_out)(n, k, m, 15, 1 / tau, x, s, z, y, xo, so, zo, yo);
+        break;
+    case DOPT_INST_PRIMAL_INFEASIBLE:
+        DFN(cone_write_out)(n, k, m, 4 | 8, -1 / (DFN(cone_dot)(k, v->b, y) + DFN(cone_dot)(m, v->h, z)), x, s, z,
+                            y, xo, so, zo, yo);
+        break;
+    case DOPT_INST_DUAL_INFEASIBLE:
+        DFN(cone_write_out)(n, k, m, 1 | 2, -1 / DFN(cone_dot)(n, v->c, x), x, s, z, y, xo, so, zo, yo);
+        break;
+    default:
+        DFN(cone_write_out)(n, k, m, 0, 0, x, s, z, y, xo, so, zo, yo);
+    }
+#undef CONE_Z
+#undef CONE_X
+#undef CONE_Y
+    return status;
+}
+
+/* The adjoint of one solved instance: u = M^-T g for cone_keep_jacobian's
+ * M, g = (gx, gy, P gz + (P - I) gs) (dz = P dv, ds = (P - I) dv), refined
+ * against M. Written out as ux (n), uy (k), uv (m): the gradients are then
+ * dc = -ux, db = uy, dh = uv, dA = -(y ux' + uy x'), dG = -(z ux' + uv x').
+ * Unsolved instances get u = 0. work: 4N. */
+DOPT_KFN void DFN(cone_adjoint_instance)(const dopt_cone_layout *L, int n, int k, const DREAL *keep, int refine,
+                                         int status, const DREAL *gx, const DREAL *gs, const DREAL *gz,
+                                         const DREAL *gy, DREAL *ux, DREAL *uy, DREAL *uv, DREAL *work)
+{
+    int m = L->m, N = n + k + m;
+    if (status != DOPT_INST_SOLVED) {
+        for (int j = 0; j < n; ++j) ux[j] = 0;
+        for (int r = 0; r < k; ++r) uy[r] = 0;
+        for (int i = 0; i < m; ++i) uv[i] = 0;
+        return;
+    }
+    const DREAL *M = keep, *LU = M + (size_t)N * N, *piv = LU + (size_t)N * N;
+    DREAL *g = work, *u = g + N, *res = u + N, *t = res + N;
+    for (int j = 0; j < n; ++j) g[j] = gx[j];
+    for (int r = 0; r < k; ++r) g[n + r] = gy ? gy[r] : 0;
+    /* P gz + (P - I) gs = (P - I)(gz + gs) + gz, P - I the v block of M (symmetric) */
+    for (int i = 0; i < m; ++i) t[i] = (gz ? gz[i] : 0) + (gs ? gs[i] : 0);
+    for (int i = 0; i < m; ++i)
+        g[n + k + i] = DFN(cone_dot)(m, M + (size_t)(n + k + i) * N + n + k, t) + (gz ? gz[i] : 0);
+    for (int i = 0; i < N; ++i) u[i] = g[i];
+    DFN(cone_lu_solve_t)(N, LU, piv, u, t);
+    DREAL scale = 1 + DFN(cone_norm_inf)(N, g);
+    for (int r = 0; r < refine; ++r) { /* res = g - M'u */
+        for (int i = 0; i < N; ++i) res[i] = g[i];
+        for (int i = 0; i < N; ++i) {
+            DREAL ui = u[i];
+            if (ui != 0)
+                for (int j = 0; j < N; ++j) res[j] -= M[(size_t)i * N + j] * ui;
+        }
+        if (!(DFN(cone_norm_inf)(N, res) > 4 * DREAL_EPS * scale)) break;
+        DFN(cone_lu_solve_t)(N, LU, piv, res, t);
+        for (int i = 0; i < N; ++i) u[i] += res[i];
+    }
+    for (int j = 0; j < n; ++j) ux[j] = u[j];
+    for (int r = 0; r < k; ++r) uy[r] = u[n + r];
+    for (int i = 0; i < m; ++i) uv[i] = u[n + k + i];
+}

@@ -1,0 +1,415 @@
+/* The cone layer's forward pass: Clarabel's solutions (tests/data/cone,
+ * scripts/gen_cone_fixtures.py), KKT certificates on random feasible
+ * SOCPs, SDPs and mixed programs, infeasibility and unboundedness
+ * certificates, NaN instances, mixed batches against solving alone,
+ * shared parameters, float32, the kernels' scaling identities, bad input. */
+#include "cone_harness.h"
+#include "cone_ipm.h"
+
+#ifndef DOPT_TEST_DATA
+#define DOPT_TEST_DATA "tests/data"
+#endif
+
+/* ---- against Clarabel ---- */
+static void test_fixture(const char *name, dopt_dtype dtype)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/cone/%s.npz", DOPT_TEST_DATA, name);
+    dopt_npz z;
+    CHECK_OK(dopt_npz_read(tu_ctx, path, &z));
+    if (!z.count) return;
+    const dopt_npy *c = dopt_npz_find(&z, "c"), *G = dopt_npz_find(&z, "G"), *h = dopt_npz_find(&z, "h"),
+                   *A = dopt_npz_find(&z, "A"), *b = dopt_npz_find(&z, "b"), *xr = dopt_npz_find(&z, "x_ref"),
+                   *objr = dopt_npz_find(&z, "obj_ref"), *l = dopt_npz_find(&z, "l"), *q = dopt_npz_find(&z, "q"),
+                   *s = dopt_npz_find(&z, "s");
+    ch_shape sh = {0};
+    sh.n = (int)c->shape[1];
+    sh.k = (int)A->shape[1];
+    sh.l = ((const int32_t *)l->data)[0];
+    sh.nq = (int)q->count;
+    sh.ns = (int)s->count;
+    for (int i = 0; i < sh.nq; ++i) sh.q[i] = ((const int32_t *)q->data)[i];
+    for (int i = 0; i < sh.ns; ++i) sh.s[i] = ((const int32_t *)s->data)[i];
+    ch_fill_m(&sh);
+    CHECK(G->shape[1] == sh.m, "%s: m", name);
+    int64_t B = c->shape[0];
+    ch_batch bt;
+    ch_batch_alloc(&bt, &sh, B);
+    memcpy(bt.c, c->data, c->count * 8);
+    memcpy(bt.G, G->data, G->count * 8);
+    memcpy(bt.h, h->data, h->count * 8);
+    memcpy(bt.A, A->data, A->count * 8);
+    memcpy(bt.b, b->data, b->count * 8);
+    const double *xref = (const double *)xr->data, *oref = (const double *)objr->data;
+    if (dtype == DOPT_FLOAT64) {
+        dopt_cone_options o = {1e-10, 0, 0, 0};
+        CHECK_OK(ch_solve(&bt, &o));
+        for (int64_t i = 0; i < B; ++i) {
+            CHECK(bt.status[i] == 0, "%s %lld: status %d", name, (long long)i, bt.status[i]);
+            double err = 0;
+            for (int j = 0; j < sh.n; ++j)
+                err = fmax(err, fabs(bt.x[i * sh.n + j] - xref[i * sh.n + j]) / (1 + fabs(xref[i * sh.n + j])));
+            CHECK(err <= 1e-6, "%s %lld: x differs from Clarabel's by %g", name, (long long)i, err);
+            double obj = ch_dot(sh.n, bt.c + i * sh.n, bt.x + i * sh.n);
+            CHECK(fabs(obj - oref[i]) <= 1e-7 * (1 + fabs(oref[i])), "%s %lld: objective %.12g vs %.12g", name,
+                  (long long)i, obj, oref[i]);
+            ch_check_kkt(name, (int)i, &sh, bt.c + i * sh.n, bt.G + i * sh.m * sh.n, bt.h + i * sh.m,
+                         bt.A + i * sh.k * sh.n, bt.b + i * sh.k, bt.x + i * sh.n, bt.s + i * sh.m,
+                         bt.z + i * sh.m, bt.y + i * sh.k, 1e-7);
+        }
+    } else { /* float32: the same problems rounded; x to float32's default tolerance */
+        size_t n = sh.n, m = sh.m, k = sh.k;
+        float *cf = malloc(B * n * 4), *Gf = malloc(B * m * n * 4), *hf = malloc(B * m * 4),
+              *Af = malloc(B * k * n * 4 + 4), *bf = malloc(B * k * 4 + 4), *xf = malloc(B * n * 4);
+        for (size_t i = 0; i < B * n; ++i) cf[i] = (float)bt.c[i];
+        for (size_t i = 0; i < B * m * n; ++i) Gf[i] = (float)bt.G[i];
+        for (size_t i = 0; i < B * m; ++i) hf[i] = (float)bt.h[i];
+        for (size_t i = 0; i < B * k * n; ++i) Af[i] = (float)bt.A[i];
+        for (size_t i = 0; i < B * k; ++i) bf[i] = (float)bt.b[i];
+        dopt_cone_problem P = {0};
+        P.batch = B;
+        P.n = sh.n;
+        P.k = sh.k;
+        P.cones = ch_dims(&sh);
+        P.dtype = DOPT_FLOAT32;
+        P.c = ch_dev(cf, B * n * 4);
+        P.G = ch_dev(Gf, B * m * n * 4);
+        P.h = ch_dev(hf, B * m * 4);
+        P.A = ch_dev(Af, B * k * n * 4);
+        P.b = ch_dev(bf, B * k * 4);
+        dopt_cone_solution sol = {ch_dev(NULL, B * n * 4), ch_dev(NULL, B * m * 4), ch_dev(NULL, B * m * 4),
+                                  ch_dev(NULL, B * k * 4), ch_dev(NULL, B * 4), NULL};
+        CHECK_OK(dopt_cone_solve(tu_ctx, &P, NULL, &sol, NULL));
+        ch_get(xf, sol.x, B * n * 4);
+        ch_get(bt.status, sol.status, B * 4);
+        for (int64_t i = 0; i < B; ++i) {
+            CHECK(bt.status[i] == 0, "%s f32 %lld: status %d", name, (long long)i, bt.status[i]);
+            double err = 0;
+            for (size_t j = 0; j < n; ++j) err = fmax(err, fabs(xf[i * n + j] - xref[i * n + j]) / (1 + fabs(xref[i * n + j])));
+            /* tol 1e-4 on the gap; x of a conditioned instance moves ~ a few times that */
+            CHECK(err <= 2e-3, "%s f32 %lld: x differs from Clarabel's by %g", name, (long long)i, err);
+        }
+        void *bufs[] = {(void *)P.c, (void *)P.G, (void *)P.h, (void *)P.A, (void *)P.b,
+                        sol.x, sol.s, sol.z, sol.y, sol.status};
+        for (int i = 0; i < 10; ++i) ch_free(bufs[i]);
+        free(cf), free(Gf), free(hf), free(Af), free(bf), free(xf);
+    }
+    ch_batch_free(&bt);
+    dopt_npz_free(&z);
+}
+
+/* ---- random feasible programs: KKT certificates ---- */
+static void test_random_kkt(void)
+{
+    ch_shape shapes[] = {
+        {.n = 3, .k = 0, .l = 0, .nq = 1, .q = {5}},
+        {.n = 6, .k = 2, .l = 2, .nq = 3, .q = {3, 4, 1}},
+        {.n = 4, .k = 0, .ns = 1, .s = {2}},
+        {.n = 7, .k = 1, .ns = 2, .s = {4, 3}},
+        {.n = 10, .k = 3, .l = 4, .nq = 2, .q = {5, 2}, .ns = 2, .s = {5, 1}},
+        {.n = 2, .k = 1, .l = 3},
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; ++t) {
+        ch_shape sh = shapes[t];
+        ch_fill_m(&sh);
+        ch_batch bt;
+        ch_batch_alloc(&bt, &sh, 12);
+        ch_batch_random(&bt);
+        CHECK_OK(ch_solve(&bt, NULL));
+        char what[32];
+        snprintf(what, sizeof what, "random shape %zu", t);
+        for (int64_t i = 0; i < bt.B; ++i) {
+            CHECK(bt.status[i] == 0, "%s %lld: status %d", what, (long long)i, bt.status[i]);
+            CHECK(bt.iters[i] > 0 && bt.iters[i] < 60, "%s %lld: %d iterations", what, (long long)i, bt.iters[i]);
+            ch_check_kkt(what, (int)i, &sh, bt.c + i * sh.n, bt.G + i * sh.m * sh.n, bt.h + i * sh.m,
+                         bt.A + i * sh.k * sh.n, bt.b + i * sh.k, bt.x + i * sh.n, bt.s + i * sh.m,
+                         bt.z + i * sh.m, bt.y + i * sh.k, 1e-6);
+        }
+        ch_batch_free(&bt);
+    }
+}
+
+/* ---- known answers ---- */
+static void test_known(void)
+{
+    /* min c'x s.t. |x| <= 1: x = -c/|c| */
+    ch_shape sh = {.n = 3, .nq = 1, .q = {4}};
+    ch_fill_m(&sh);
+    ch_batch bt;
+    ch_batch_alloc(&bt, &sh, 1);
+    double c[3] = {1, -2, 2};
+    memcpy(bt.c, c, sizeof c);
+    bt.h[0] = 1;
+    for (int i = 0; i < 3; ++i) bt.G[(i + 1) * 3 + i] = -1;
+    CHECK_OK(ch_solve(&bt, NULL));
+    CHECK(bt.status[0] == 0 && fabs(bt.x[0] + 1.0 / 3) < 1e-7 && fabs(bt.x[1] - 2.0 / 3) < 1e-7 &&
+              fabs(bt.x[2] + 2.0 / 3) < 1e-7,
+          "unit ball: x = %g %g %g", bt.x[0], bt.x[1], bt.x[2]);
+    ch_batch_free(&bt);
+    /* min t s.t. t I - M psd: t = lambda_max(M) = 3 + sqrt(3) */
+    ch_shape sd = {.n = 1, .ns = 1, .s = {3}};
+    ch_fill_m(&sd);
+    ch_batch b2;
+    ch_batch_alloc(&b2, &sd, 1);
+    double M[9] = {2, 1, 0, 1, 3, 1, 0, 1, 4};
+    b2.c[0] = 1;
+    for (int j = 0; j < 3; ++j)
+        for (int i = j; i < 3; ++i) {
+            int r = ch_svec_index(3, i, j);
+            b2.G[r] = i == j ? -1 : 0;
+            b2.h[r] = -M[i * 3 + j] * (i == j ? 1 : sqrt(2.0));
+        }
+    CHECK_OK(ch_solve(&b2, NULL));
+    CHECK(b2.status[0] == 0 && fabs(b2.x[0] - (3 + sqrt(3.0))) < 1e-7, "lambda_max: %.12g", b2.x[0]);
+    ch_batch_free(&b2);
+}
+
+/* ---- certificates ---- */
+static void test_certificates(void)
+{
+    /* primal infeasible: |x| <= 1 (second-order) and x_0 >= 2 (orthant) */
+    ch_shape sh = {.n = 2, .l = 1, .nq = 1, .q = {3}};
+    ch_fill_m(&sh);
+    ch_batch bt;
+    ch_batch_alloc(&bt, &sh, 2);
+    bt.c[0] = 1, bt.c[1] = 1;
+    bt.G[0] = -1, bt.h[0] = -2;              /* -x0 + s = -2 */
+    bt.h[1] = 1, bt.G[2 * 2 + 0] = -1, bt.G[3 * 2 + 1] = -1; /* (1, x) in SOC */
+    /* instance 1: the same constraints, another objective */
+    memcpy(bt.G + sh.m * sh.n, bt.G, sizeof(double) * sh.m * sh.n);
+    memcpy(bt.h + sh.m, bt.h, sizeof(double) * sh.m);
+    bt.c[2] = -3, bt.c[3] = 0.5;
+    CHECK_OK(ch_solve(&bt, NULL));
+    CHECK(bt.status[0] == DOPT_INST_PRIMAL_INFEASIBLE && bt.status[1] == DOPT_INST_PRIMAL_INFEASIBLE,
+          "infeasible: status %d %d", bt.status[0], bt.status[1]);
+    for (int i = 0; i < 2; ++i) {
+        const double *z = bt.z + i * sh.m;
+        double hz = ch_dot(sh.m, bt.h + i * sh.m, z), r = 0;
+        for (int j = 0; j < sh.n; ++j) {
+            double a = 0;
+            for (int t = 0; t < sh.m; ++t) a += bt.G[i * sh.m * sh.n + t * sh.n + j] * z[t];
+            r = fmax(r, fabs(a));
+        }
+        CHECK(fabs(hz + 1) < 1e-9 && r <= 1e-8 && ch_cone_margin(&sh, z) >= -1e-12,
+              "Farkas certificate: h'z = %g, |G'z| = %g", hz, r);
+        for (int j = 0; j < sh.n; ++j) CHECK(bt.x[i * sh.n + j] == 0, "infeasible: x is zeroed");
+    }
+    ch_batch_free(&bt);
+
+    ch_shape su = {.n = 2, .ns = 1, .s = {2}};
+    ch_fill_m(&su);
+    ch_batch bu;
+    ch_batch_alloc(&bu, &su, 1);
+    bu.c[0] = -1, bu.c[1] = 0.5;
+    /* s = svec([[t, u],[u, t]]) >= 0: |u| <= t, c'x = -t + u/2 unbounded below */
+    bu.G[0 * 2 + 0] = -1, bu.G[2 * 2 + 0] = -1, bu.G[1 * 2 + 1] = -sqrt(2.0);
+    CHECK_OK(ch_solve(&bu, NULL));
+    CHECK(bu.status[0] == DOPT_INST_DUAL_INFEASIBLE, "unbounded: status %d", bu.status[0]);
+    {
+        double cx = ch_dot(su.n, bu.c, bu.x), r = 0;
+        for (int t = 0; t < su.m; ++t) r = fmax(r, fabs(ch_dot(su.n, bu.G + t * su.n, bu.x) + bu.s[t]));
+        CHECK(fabs(cx + 1) < 1e-9 && r <= 1e-8 && ch_cone_margin(&su, bu.s) >= -1e-12,
+              "recession certificate: c'x = %g, |Gx + s| = %g", cx, r);
+    }
+    ch_batch_free(&bu);
+}
+
+/* ---- a mixed batch: good instances bitwise as solved alone, NaN -> 5 ---- */
+static void test_mixed_batch(void)
+{
+    ch_shape sh = {.n = 5, .k = 1, .l = 2, .nq = 1, .q = {3}, .ns = 1, .s = {3}};
+    ch_fill_m(&sh);
+    int64_t B = 6;
+    ch_batch bt;
+    ch_batch_alloc(&bt, &sh, B);
+    ch_batch_random(&bt);
+    size_t n = sh.n, m = sh.m, k = sh.k;
+    bt.G[1 * m * n + 3] = NAN;         /* instance 1: NaN in G */
+    bt.c[3 * n + 1] = INFINITY;        /* instance 3: Inf in c */
+    for (size_t i = 0; i < m; ++i) bt.h[4 * m + i] = -bt.h[4 * m + i] - 50; /* instance 4: something else */
+    for (int threads = 1; threads <= 2; ++threads) {
+        CHECK_OK(dopt_context_set_threads(tu_ctx, threads));
+        CHECK_OK(ch_solve(&bt, NULL));
+        CHECK(bt.status[1] == DOPT_INST_INVALID && bt.status[3] == DOPT_INST_INVALID, "NaN/Inf: status %d %d",
+              bt.status[1], bt.status[3]);
+        for (size_t j = 0; j < n; ++j) CHECK(bt.x[1 * n + j] == 0 && bt.x[3 * n + j] == 0, "invalid: x zeroed");
+        for (int64_t i = 0; i < B; ++i) {
+            ch_batch one;
+            ch_batch_alloc(&one, &sh, 1);
+            memcpy(one.c, bt.c + i * n, n * 8);
+            memcpy(one.G, bt.G + i * m * n, m * n * 8);
+            memcpy(one.h, bt.h + i * m, m * 8);
+            memcpy(one.A, bt.A + i * k * n, k * n * 8);
+            memcpy(one.b, bt.b + i * k, k * 8);
+            CHECK_OK(ch_solve(&one, NULL));
+            CHECK(one.status[0] == bt.status[i] && one.iters[0] == bt.iters[i], "instance %lld alone: status %d vs %d",
+                  (long long)i, one.status[0], bt.status[i]);
+            CHECK(!memcmp(one.x, bt.x + i * n, n * 8) && !memcmp(one.z, bt.z + i * m, m * 8) &&
+                      !memcmp(one.s, bt.s + i * m, m * 8) && !memcmp(one.y, bt.y + i * k, k * 8),
+                  "instance %lld (threads %d): not bitwise as solved alone", (long long)i, threads);
+            ch_batch_free(&one);
+        }
+    }
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    ch_batch_free(&bt);
+}
+
+/* ---- shared parameters equal their per-instance copies ---- */
+static void test_shared(void)
+{
+    ch_shape sh = {.n = 4, .k = 1, .l = 1, .nq = 1, .q = {3}, .ns = 1, .s = {2}};
+    ch_fill_m(&sh);
+    int64_t B = 4;
+    size_t n = sh.n, m = sh.m, k = sh.k;
+    ch_batch bt;
+    ch_batch_alloc(&bt, &sh, B);
+    ch_batch_random(&bt);
+    for (int64_t i = 1; i < B; ++i) { /* G, A, b the same everywhere; h made feasible for it */
+        memcpy(bt.G + i * m * n, bt.G, m * n * 8);
+        memcpy(bt.A + i * k * n, bt.A, k * n * 8);
+        memcpy(bt.b + i * k, bt.b, k * 8);
+        memcpy(bt.h + i * m, bt.h, m * 8);
+    }
+    CHECK_OK(ch_solve(&bt, NULL));
+    dopt_cone_problem P = {0};
+    P.batch = B;
+    P.n = sh.n;
+    P.k = sh.k;
+    P.cones = ch_dims(&sh);
+    P.dtype = DOPT_FLOAT64;
+    P.c = ch_dev(bt.c, B * n * 8);
+    P.G = ch_dev(bt.G, m * n * 8);
+    P.h = ch_dev(bt.h, m * 8);
+    P.A = ch_dev(bt.A, k * n * 8);
+    P.b = ch_dev(bt.b, k * 8);
+    P.shared = DOPT_CONE_SHARE_G | DOPT_CONE_SHARE_H | DOPT_CONE_SHARE_A | DOPT_CONE_SHARE_B;
+    dopt_cone_solution sol = {ch_dev(NULL, B * n * 8), ch_dev(NULL, B * m * 8), ch_dev(NULL, B * m * 8),
+                              ch_dev(NULL, B * k * 8), ch_dev(NULL, B * 4), NULL};
+    CHECK_OK(dopt_cone_solve(tu_ctx, &P, NULL, &sol, NULL));
+    double *x = malloc(B * n * 8);
+    int32_t st[4];
+    ch_get(x, sol.x, B * n * 8);
+    ch_get(st, sol.status, B * 4);
+    for (int64_t i = 0; i < B; ++i) CHECK(st[i] == bt.status[i] && st[i] == 0, "shared %lld: status", (long long)i);
+    CHECK(!memcmp(x, bt.x, B * n * 8), "shared parameters: x differs from the per-instance copies");
+    void *bufs[] = {(void *)P.c, (void *)P.G, (void *)P.h, (void *)P.A, (void *)P.b, sol.x, sol.s, sol.z, sol.y, sol.status};
+    for (int i = 0; i < 10; ++i) ch_free(bufs[i]);
+    free(x);
+    ch_batch_free(&bt);
+}
+
+/* ---- the kernels' Nesterov-Todd scaling: W'W z = s and W z = W^-T s ---- */
+static void test_scaling_identities(void)
+{
+    ch_shape sh = {.n = 1, .l = 2, .nq = 2, .q = {4, 2}, .ns = 2, .s = {3, 2}};
+    ch_fill_m(&sh);
+    dopt_cone_dims d = ch_dims(&sh);
+    dopt_cone_layout L = dopt_cone_layout_of(&d, d.q, d.s);
+    CHECK(L.m == sh.m && L.degree == 2 + 2 + 5, "layout: m %d degree %d", L.m, L.degree);
+    double s[64], z[64], W[512], Wi[512], lam[64], scr[256], t[64], u[64];
+    for (int rep = 0; rep < 5; ++rep) {
+        ch_interior(&sh, s);
+        ch_interior(&sh, z);
+        CHECK(cone_nt_scaling_d(&L, s, z, W, Wi, lam, scr) == 0, "scaling failed");
+        int N = L.m;
+        double err = 0, err2 = 0, err3 = 0;
+        cone_scale_d(&L, W, 0, z, t); /* W z = lambda */
+        for (int i = 0; i < N; ++i) err2 = fmax(err2, fabs(t[i] - lam[i]));
+        cone_scale_d(&L, W, 1, t, u); /* W'W z = s */
+        for (int i = 0; i < N; ++i) err = fmax(err, fabs(u[i] - s[i]));
+        cone_scale_d(&L, Wi, 0, t, u); /* W^-1 W z = z */
+        for (int i = 0; i < N; ++i) err3 = fmax(err3, fabs(u[i] - z[i]));
+        CHECK(err < 1e-10 && err2 < 1e-10 && err3 < 1e-10,
+              "NT scaling: |W'W z - s| = %g, |W z - lambda| = %g, |W^-1 W z - z| = %g", err, err2, err3);
+        /* lambda o (lambda \ r) = r */
+        for (int i = 0; i < N; ++i) u[i] = ch_normal();
+        cone_jordan_div_d(&L, lam, u, t);
+        double back[64];
+        cone_jordan_d(&L, lam, t, back, scr);
+        err = 0;
+        for (int i = 0; i < N; ++i) err = fmax(err, fabs(back[i] - u[i]));
+        CHECK(err < 1e-10, "Jordan division: error %g", err);
+        /* the longest step lands on the boundary */
+        for (int i = 0; i < N; ++i) u[i] = ch_normal() * 3;
+        double a = cone_max_step_d(&L, s, u, scr);
+        if (a < 1e300) {
+            for (int i = 0; i < N; ++i) t[i] = s[i] + a * u[i];
+            CHECK(fabs(ch_cone_margin(&sh, t)) < 1e-9, "max step: margin %g", ch_cone_margin(&sh, t));
+        }
+    }
+}
+
+/* ---- bad input: clear errors, no crash ---- */
+static void test_bad_input(void)
+{
+    double c[2] = {1, 1}, G[4] = {1, 0, 0, 1}, h[2] = {1, 1}, x[2], s[2], z[2];
+    int32_t st[1], q[1] = {0}, sd[1] = {2000};
+    dopt_cone_problem P = {0};
+    P.batch = 1;
+    P.n = 2;
+    P.cones.l = 2;
+    P.dtype = DOPT_FLOAT64;
+    void *dc = ch_dev(c, 16), *dG = ch_dev(G, 32), *dh = ch_dev(h, 16);
+    P.c = dc, P.G = dG, P.h = dh;
+    dopt_cone_solution sol = {ch_dev(NULL, 16), ch_dev(NULL, 16), ch_dev(NULL, 16), NULL, ch_dev(NULL, 4), NULL};
+    CHECK_OK(dopt_cone_solve(tu_ctx, &P, NULL, &sol, NULL));
+    struct {
+        const char *what, *expect;
+        dopt_cone_problem p;
+    } bad[12];
+    int nb = 0;
+    for (int i = 0; i < 12; ++i) bad[i].p = P;
+    bad[nb].what = "n = 0", bad[nb].expect = "n >= 1", bad[nb++].p.n = 0;
+    bad[nb].what = "l < 0", bad[nb].expect = "must be >= 0", bad[nb++].p.cones.l = -1;
+    bad[nb].what = "q NULL", bad[nb].expect = "NULL", bad[nb++].p.cones.nq = 1;
+    bad[nb].what = "q size 0", bad[nb].expect = "size 0", bad[nb].p.cones.nq = 1, bad[nb++].p.cones.q = q;
+    bad[nb].what = "PSD order", bad[nb].expect = "order 2000", bad[nb].p.cones.ns = 1, bad[nb++].p.cones.s = sd;
+    bad[nb].what = "G NULL", bad[nb].expect = "G or h is NULL", bad[nb++].p.G = NULL;
+    bad[nb].what = "k without A", bad[nb].expect = "A or b is NULL", bad[nb++].p.k = 1;
+    bad[nb].what = "shared bits", bad[nb].expect = "unknown bits", bad[nb++].p.shared = 0x40;
+    bad[nb].what = "dtype", bad[nb].expect = "dtype", bad[nb++].p.dtype = (dopt_dtype)7;
+    bad[nb].what = "batch", bad[nb].expect = "batch", bad[nb++].p.batch = -1;
+    for (int i = 0; i < nb; ++i) {
+        dopt_cone_tape *tape = NULL;
+        dopt_status r = dopt_cone_solve(tu_ctx, &bad[i].p, NULL, &sol, &tape);
+        CHECK(r == DOPT_ERR_INVALID_ARGUMENT && strstr(dopt_context_last_error(tu_ctx), bad[i].expect) && !tape,
+              "%s: %s (%s)", bad[i].what, dopt_status_string(r), dopt_context_last_error(tu_ctx));
+    }
+    CHECK(dopt_cone_solve(tu_ctx, NULL, NULL, &sol, NULL) == DOPT_ERR_INVALID_ARGUMENT, "NULL problem");
+    dopt_cone_solution nos = sol;
+    nos.z = NULL;
+    CHECK(dopt_cone_solve(tu_ctx, &P, NULL, &nos, NULL) == DOPT_ERR_INVALID_ARGUMENT, "missing z buffer");
+    dopt_cone_options o = {-1, 0, 0, 0};
+    CHECK(dopt_cone_solve(tu_ctx, &P, &o, &sol, NULL) == DOPT_ERR_INVALID_ARGUMENT, "negative tol");
+    CHECK(dopt_cone_backward(tu_ctx, NULL, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT, "backward without tape");
+    dopt_cone_dims bd = {1, 1, q, 0, NULL};
+    CHECK(dopt_cone_rows(&bd) == 0, "rows of a malformed structure");
+    int32_t q3[1] = {3}, s3[1] = {3};
+    dopt_cone_dims gd = {2, 1, q3, 1, s3};
+    CHECK(dopt_cone_rows(&gd) == 11, "rows: %lld", (long long)dopt_cone_rows(&gd));
+    /* batch 0 is a no-op */
+    P.batch = 0;
+    CHECK_OK(dopt_cone_solve(tu_ctx, &P, NULL, &sol, NULL));
+    (void)x, (void)s, (void)z, (void)st;
+    void *bufs[] = {dc, dG, dh, sol.x, sol.s, sol.z, sol.status};
+    for (int i = 0; i < 7; ++i) ch_free(bufs[i]);
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    test_scaling_identities();
+    test_known();
+    test_fixture("socp", DOPT_FLOAT64);
+    test_fixture("sdp", DOPT_FLOAT64);
+    test_fixture("mixed", DOPT_FLOAT64);
+    test_fixture("socp", DOPT_FLOAT32);
+    test_fixture("sdp", DOPT_FLOAT32);
+    test_fixture("mixed", DOPT_FLOAT32);
+    test_random_kkt();
+    test_certificates();
+    test_mixed_batch();
+    test_shared();
+    test_bad_input();
+    return tu_finish("test_cone");
+}
