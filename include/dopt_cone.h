@@ -68,7 +68,9 @@ DOPT_API void dopt_cone_options_default(dopt_cone_options *opt, dopt_dtype dtype
  * x (batch,n), s (batch,m), z (batch,m) (the cone duals, z in K: K is
  * self-dual), y (batch,k); status and iters (batch) int32 with the QP
  * layer's codes (DOPT_INST_* in docs/QP.md: 0 solved, 1 primal infeasible,
- * 2 dual infeasible, 3 iteration limit, 4 numerical, 5 invalid data).
+ * 2 dual infeasible, 3 iteration limit, 4 numerical, 5 invalid data,
+ * 6 solved to reduced accuracy: only 100 tol met when a step could not be
+ * computed; outputs and gradients as for 0).
  * s, z may be NULL when m = 0, y when k = 0; iters may be NULL.
  * Status 1: y, z hold a Farkas certificate (A'y + G'z ~ 0, z in K,
  * b'y + h'z = -1), x and s are 0. Status 2: x, s hold a recession
@@ -103,7 +105,8 @@ typedef struct dopt_cone_grad_in {
 
 /* Outgoing gradients (backend memory), each optional (NULL = not wanted),
  * shaped like the parameter: a shared parameter gets the sum over the
- * batch. Instances that were not solved (status != 0) contribute zero. */
+ * batch (zero for an empty batch). Instances without a solution (status
+ * other than 0 and 6) contribute zero. */
 typedef struct dopt_cone_grad_out {
     void *dc, *dG, *dh, *dA, *db;
 } dopt_cone_grad_out;

@@ -37,7 +37,7 @@ typedef struct dopt_qp_problem {
 } dopt_qp_problem;
 
 typedef struct dopt_qp_options {
-    double tol;      /* relative KKT residual and gap; default 1e-8 (f64), 1e-4 (f32) */
+    double tol;      /* relative KKT residual and gap; default 1e-8 (f64), 1e-6 (f32) */
     double tol_inf;  /* infeasibility certificates; default 1e-9 (f64), 1e-6 (f32) */
     int32_t max_iter; /* default 50 */
     int32_t refine;  /* iterative refinement steps per KKT solve; default 2 (backward: +3) */

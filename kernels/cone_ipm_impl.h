@@ -218,6 +218,16 @@ DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_l
     DFN(cone_lu)(N, LU, piv, DREAL_EPS * scale);
 }
 
+/* The status when the next step cannot be computed: what the iterate shows
+ * at DOPT_CONE_NEAR times the tolerances (a near-optimal point first). */
+DOPT_KFN int DFN(cone_fallback_status)(int near_solved, int near_infeasible, int near_unbounded)
+{
+    if (near_solved) return DOPT_INST_REDUCED_ACCURACY;
+    if (near_infeasible) return DOPT_INST_PRIMAL_INFEASIBLE;
+    if (near_unbounded) return DOPT_INST_DUAL_INFEASIBLE;
+    return DOPT_INST_NUMERICAL;
+}
+
 /* Solves one instance. work: dopt_cone_work_size elements. keep (NULL or
  * dopt_cone_keep_size elements): for a solved instance, the KKT matrix at
  * the solution, its factor, the solution (x, y, z) and s. Outputs xo (n),
@@ -274,7 +284,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
     DREAL tau = 1, kappa = 1;
     const DREAL nu1 = (DREAL)L->degree + 1;
 
-    int status = DOPT_INST_RUNNING, it = 0, near_solved = 0;
+    int status = DOPT_INST_RUNNING, it = 0, near_solved = 0, near_infeasible = 0, near_unbounded = 0;
     for (;; ++it) {
         DFN(cone_residuals)(v, m, x, y, z, s, tau, rx, ry, rz);
         DREAL cx = DFN(cone_dot)(n, v->c, x), by = DFN(cone_dot)(k, v->b, y), hz = DFN(cone_dot)(m, v->h, z);
@@ -305,6 +315,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             }
             /* the fallback when the next step cannot be computed (below) */
             near_solved = ratio <= DOPT_CONE_NEAR * set->tol;
+            near_infeasible = near_unbounded = 0;
             DREAL bz = by + hz;
             if (bz < 0) { /* Farkas: A'y + G'z ~ 0, z in K, b'y + h'z < 0 */
                 DREAL worst = 0;
@@ -318,6 +329,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
                     status = DOPT_INST_PRIMAL_INFEASIBLE;
                     break;
                 }
+                near_infeasible = worst <= DOPT_CONE_NEAR * set->tol_inf * -bz;
             }
             if (cx < 0) { /* recession: A x ~ 0, G x + s ~ 0, s in K, c'x < 0 */
                 DREAL worst = 0;
@@ -333,6 +345,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
                     status = DOPT_INST_DUAL_INFEASIBLE;
                     break;
                 }
+                near_unbounded = worst <= DOPT_CONE_NEAR * set->tol_inf * -cx;
             }
         }
         if (it >= set->max_iter) {
@@ -340,10 +353,14 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             break;
         }
         /* A step that cannot be computed (the scaling point left the cone by
-         * rounding, or the KKT solve diverged) ends the solve: solved when
-         * the iterate already meets DOPT_CONE_NEAR * tol, else numerical. */
+         * rounding, or the KKT solve diverged) ends the solve with what the
+         * iterate already shows at DOPT_CONE_NEAR times the tolerances:
+         * solved to reduced accuracy, or a certificate of infeasibility or
+         * unboundedness (these iterates diverge, so the step often fails
+         * just before the certificate's ratio reaches tol_inf), else
+         * numerical failure. */
         if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
-            status = near_solved ? DOPT_INST_SOLVED : DOPT_INST_NUMERICAL;
+            status = DFN(cone_fallback_status)(near_solved, near_infeasible, near_unbounded);
             break;
         }
         DFN(cone_kkt_assemble)(v, L, Winv, K, t1, t2);
@@ -426,19 +443,21 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             }
         }
         if (!solved_ok) {
-            status = near_solved ? DOPT_INST_SOLVED : DOPT_INST_NUMERICAL;
+            status = DFN(cone_fallback_status)(near_solved, near_infeasible, near_unbounded);
             break;
         }
     }
     *iters_out = it;
-    if (status == DOPT_INST_SOLVED && keep) /* the derivative of the residual map, for the backward */
+    int has_solution = status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
+    if (has_solution && keep) /* the derivative of the residual map, for the backward */
         DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, W, scr);
-    if (status != DOPT_INST_SOLVED && keep) { /* the backward reads these as zero gradients' factors */
+    if (!has_solution && keep) { /* the backward reads these as zero gradients' factors */
         DREAL *sol = keep + 2 * (size_t)N * N + N;
         for (int i = 0; i < N + m; ++i) sol[i] = 0;
     }
     switch (status) {
     case DOPT_INST_SOLVED:
+    case DOPT_INST_REDUCED_ACCURACY:
     case DOPT_INST_ITERATION_LIMIT:
         DFN(cone_write_out)(n, k, m, 15, 1 / tau, x, s, z, y, xo, so, zo, yo);
         break;
@@ -468,7 +487,7 @@ DOPT_KFN void DFN(cone_adjoint_instance)(const dopt_cone_layout *L, int n, int k
                                          const DREAL *gy, DREAL *ux, DREAL *uy, DREAL *uv, DREAL *work)
 {
     int m = L->m, N = n + k + m;
-    if (status != DOPT_INST_SOLVED) {
+    if (status != DOPT_INST_SOLVED && status != DOPT_INST_REDUCED_ACCURACY) {
         for (int j = 0; j < n; ++j) ux[j] = 0;
         for (int r = 0; r < k; ++r) uy[r] = 0;
         for (int i = 0; i < m; ++i) uv[i] = 0;

@@ -162,7 +162,10 @@ class _Spec:
         self.batched, self.batch, self.bits = batched, (batch if batch is not None else 1), bits
         inner = {name: sh[len(sh) - _BASE_NDIM[name]:] for name, sh in self.shapes.items()}
         self.n = n = inner["c"][0]
-        if m > 0 and (inner["G"] != (m, n) or inner["h"] != (m,)):
+        # with no cone rows (m = 0) G and h may be left out, but a given G or h
+        # must still be (0, n) and (0,): any other shape is a mistake in the data
+        if (m > 0 or self.present["G"] or self.present["h"]) and (inner.get("G", (m, n)) != (m, n) or
+                                                                 inner.get("h", (m,)) != (m,)):
             raise ValueError(f"cone: G must be (m, n) = ({m}, {n}) and h (m,) for the cones l={self.l}, q={self.q}, "
                              f"s={self.s}; got G {inner['G']}, h {inner['h']}")
         self.k = inner["A"][0] if self.present["A"] else 0
@@ -242,7 +245,9 @@ def backward(tape, dx, ds=None, dz=None, dy=None):
         grads_in.append(_arrays.operand(value, placement, code, name))
     if grads_in[0] is None:
         raise ValueError("cone.backward: dx is required")
-    grads = {name: (placement.empty(spec.shapes[name], code) if spec.present[name] else None)
+    # zeros: the library writes nothing for an input with no entries to
+    # differentiate (G and h when m = 0), nor for an empty batch's shared input
+    grads = {name: (placement.zeros(spec.shapes[name], code) if spec.present[name] else None)
              for name in PARAMETERS}
     ptr = _arrays.pointer
     gin = _GradIn(*(ptr(g) for g in grads_in))

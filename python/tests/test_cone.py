@@ -88,6 +88,54 @@ def test_infeasible_unbounded_and_nan():
     assert res.status == 2 and abs(res.x[0] - 1) < 1e-9  # the recession direction, scaled to c'x = -1
 
 
+def _svec(M):
+    """the lower triangle column by column, off-diagonal entries times sqrt(2)"""
+    n = M.shape[0]
+    return np.array([M[i, j] * (1 if i == j else np.sqrt(2)) for j in range(n) for i in range(j, n)])
+
+
+@pytest.mark.parametrize("cones,n,row", [({"q": [5]}, 5, np.eye(5)[0]), ({"s": [3]}, 6, _svec(np.eye(3)))])
+def test_certificates_on_diverging_iterates(cones, n, row):
+    """x in K with an equality no point of K meets (t = -1, trace = -1): every
+    instance is infeasible whatever c. The iterates diverge and the step can
+    fail just before the certificate's ratio reaches tol_inf; that must still
+    end as 1 with a valid certificate, not as 4 (numerical). Then: min c'x
+    over K with c outside K (= K*) is unbounded: status 2."""
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal((200, n))
+    A, b = row[None, :], np.array([-1.0])
+    res = dopt.cone.solve(c, -np.eye(n), np.zeros(n), A, b, **cones)
+    assert (res.status == 1).all(), np.unique(res.status, return_counts=True)
+    for y, z in zip(res.y, res.z):  # A'y + G'z ~ 0 and b'y + h'z = -1 (h = 0)
+        assert abs(b @ y + 1) < 1e-9 and np.abs(A.T @ y - z).max() < 1e-5
+    def outside(ci):
+        if "q" in cones:
+            return ci[0] < np.linalg.norm(ci[1:])
+        M = np.zeros((3, 3))
+        t = 0
+        for j in range(3):
+            for i in range(j, 3):
+                M[i, j] = M[j, i] = ci[t] / (1 if i == j else np.sqrt(2))
+                t += 1
+        return np.linalg.eigvalsh(M).min() < 0
+    c = np.array([ci for ci in rng.standard_normal((600, n)) if outside(ci)][:200])
+    res = dopt.cone.solve(c, -np.eye(n), np.zeros(n), **cones)
+    assert (res.status == 2).all(), np.unique(res.status, return_counts=True)
+    assert np.allclose(np.einsum("ij,ij->i", c, res.x), -1, atol=1e-9)
+
+
+def test_empty_cone_rows_and_empty_batch():
+    c = np.ones(2)
+    A, b = np.ones((1, 2)), np.ones(1)
+    with pytest.raises(ValueError, match="G must be"):  # no cone rows, but a G of another shape
+        dopt.cone.solve(c, np.ones((4, 7)), np.ones(9), A, b)
+    # an empty batch with a shared G: its gradient is the empty sum, zeros
+    G, h = ball(c)
+    res = dopt.cone.solve(np.zeros((0, 2)), G, h, q=[3], record=True)
+    g = dopt.cone.backward(res.tape, np.zeros((0, 2)))
+    assert g["c"].shape == (0, 2) and g["G"].shape == G.shape and not g["G"].any() and not g["h"].any()
+
+
 def test_errors():
     c = np.ones(3)
     G, h = ball(c)

@@ -170,6 +170,13 @@ struct dopt_qp_tape {
     struct dopt_qp_ragged_groups *groups; /* its size classes when solved grouped, else NULL */
 };
 
+/* The gradient of a shared parameter over an empty batch is the empty sum,
+ * zero: writes zeros to outs[i] (counts[i] values of elem_bytes each, the
+ * backend's memory) where shared_bits has bits[i] set and outs[i] is not
+ * NULL. The backward passes call it for batch 0, where nothing else runs. */
+dopt_status dopt_zero_shared_grads(dopt_context *ctx, int count, void *const *outs, const size_t *counts,
+                                   const uint32_t *bits, uint32_t shared_bits, size_t elem_bytes);
+
 /* Makes *buf hold at least `bytes` (host memory; the CPU backend's tape
  * buffers); 0 on failure. memory.c */
 int dopt_host_reserve(void **buf, size_t *cap, size_t bytes);

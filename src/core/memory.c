@@ -309,3 +309,12 @@ dopt_status dopt_context_memory_in_use(const dopt_context *ctx, size_t *host_byt
     if (device_bytes) *device_bytes = ctx->mem_used[DOPT_MEM_DEVICE];
     return DOPT_OK;
 }
+
+dopt_status dopt_zero_shared_grads(dopt_context *ctx, int count, void *const *outs, const size_t *counts,
+                                   const uint32_t *bits, uint32_t shared_bits, size_t elem_bytes)
+{
+    for (int i = 0; i < count; ++i)
+        if (outs[i] && (shared_bits & bits[i]) && counts[i] > 0)
+            DOPT_TRY(ctx->ops->set_zero(ctx, outs[i], counts[i] * elem_bytes));
+    return DOPT_OK;
+}

@@ -197,7 +197,16 @@ dopt_status dopt_cone_backward(dopt_context *ctx, const dopt_cone_tape *tape, co
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
                          "cone backward: the tape was recorded on another backend or device (%s, device %d)",
                          tape->ops->name, tape->device);
-    if (tape->prob.batch == 0) return DOPT_OK;
+    if (tape->prob.batch == 0) {
+        const dopt_cone_problem *P0 = &tape->prob;
+        size_t n = (size_t)P0->n, k = (size_t)P0->k, m = (size_t)dopt_cone_rows(&P0->cones);
+        void *outs[] = {gout->dc, gout->dG, gout->dh, gout->dA, gout->db};
+        size_t counts[] = {n, m * n, m, k * n, k};
+        uint32_t bits[] = {DOPT_CONE_SHARE_C, DOPT_CONE_SHARE_G, DOPT_CONE_SHARE_H, DOPT_CONE_SHARE_A,
+                           DOPT_CONE_SHARE_B};
+        return dopt_zero_shared_grads(ctx, 5, outs, counts, bits, P0->shared,
+                                      P0->dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float));
+    }
     /* the adjoint vectors, kept in the tape: repeated backward passes allocate nothing */
     const dopt_cone_problem *P = &tape->prob;
     size_t es = P->dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float);

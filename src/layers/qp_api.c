@@ -132,7 +132,17 @@ dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const 
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
                          "qp backward: the tape was recorded on another backend or device (%s, device %d)",
                          tape->ops->name, tape->device);
-    if (tape->prob.batch == 0) return DOPT_OK;
+    if (tape->prob.batch == 0) {
+        if (tape->ragged) return DOPT_OK; /* nothing is shared in a ragged batch */
+        const dopt_qp_problem *P0 = &tape->prob;
+        size_t n = (size_t)P0->n, m = (size_t)P0->m, k = (size_t)P0->k;
+        void *outs[] = {gout->dQ, gout->dp, gout->dG, gout->dh, gout->dA, gout->db};
+        size_t counts[] = {n * n, n, m * n, m, k * n, k};
+        uint32_t bits[] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                           DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+        return dopt_zero_shared_grads(ctx, 6, outs, counts, bits, P0->shared,
+                                      P0->dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float));
+    }
     if (tape->groups) return dopt_qp_ragged_group_backward(ctx, tape, gin, gout);
     if (tape->ragged) return DOPT_CALL(ctx, qp_ragged_backward, tape, gin, gout);
     return DOPT_CALL(ctx, qp_backward, tape, gin, gout);
