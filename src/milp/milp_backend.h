@@ -3,12 +3,25 @@
 #ifndef DOPT_MILP_BACKEND_H
 #define DOPT_MILP_BACKEND_H
 
+#include <stdatomic.h>
+
 #include "dopt.h"
+
+/* How long a solver process may run past its deadline before it is killed:
+ * Cbc is told the deadline itself and stops at its next look at the clock
+ * (measured: up to about 0.5 s late in its root on a loaded machine); one
+ * that has not stopped by this grace is killed. With the parent's own
+ * wake-up and clean-up this keeps a call within its limit + 1 s. */
+#define MILP_KILL_GRACE 0.75
 
 dopt_status milp_solve_exact(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                              size_t errlen);
 dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                            size_t errlen);
+/* milp_solve_cbc that also stops (status time_limit; incumbent lost) soon
+ * after *stop becomes nonzero, from another thread; stop may be NULL. */
+dopt_status milp_solve_cbc_stoppable(const dopt_milp *p, const dopt_milp_options *opt, const atomic_int *stop,
+                                     dopt_milp_result *res, char *err, size_t errlen);
 /* why the exact solver cannot take p ("" when it can) */
 const char *milp_exact_unsuitable(const dopt_milp *p, const dopt_milp_options *opt);
 double milp_wall_seconds(void);
