@@ -159,6 +159,26 @@ static void test_milp_cli_issue17(void)
         took = cli_wall_now() - t0;
         CHECK(rc == 0 && strstr(output_of("stdout"), "\"status\": \"time_limit\"") && took < 2 * 2.5,
               "search --time-limit 2 (repairs included): %.2f s, %s", took, output_of("stdout"));
+
+        /* Issue 18: the limit counts from the command's start, reading the
+         * file included. A limit shorter than reading the 1.7 MB file: no
+         * solve at all (time_s 0), the reading's time reported. */
+        snprintf(args, sizeof args, "milp solve '%s/sc_hard_0000.mps' --time-limit 0.001 --json", dir);
+        rc = run(args);
+        const char *out = output_of("stdout"), *rs = strstr(out, "\"read_s\": ");
+        CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "\"time_s\": 0.000000") && rs &&
+                  atof(rs + 10) >= 0.001 && strstr(out, "\"objective\": null"),
+              "solve --time-limit 0.001: nothing left after reading: %s", out);
+        /* limit + 1 s for the whole command (reading, the LP, Cbc killed if
+         * it has not stopped), + 1 s margin: process start-up and the
+         * scheduler on a loaded machine (see test_milp's test_time_limits_hold) */
+        t0 = cli_wall_now();
+        snprintf(args, sizeof args, "milp solve '%s/sc_hard_0000.mps' --time-limit 1 --json", dir);
+        rc = run(args);
+        took = cli_wall_now() - t0;
+        out = output_of("stdout"), rs = strstr(out, "\"read_s\": ");
+        CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && rs && atof(rs + 10) > 0 && took < 1 + 1 + 1,
+              "solve --time-limit 1: %.2f s in all, %s", took, out);
     }
 }
 

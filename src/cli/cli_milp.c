@@ -220,26 +220,50 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
     }
 }
 
+/* --time-limit counts from the command's start, reading the files
+ * included: the limit left for the solver after reading (began at t0), or
+ * 0 with *out_of_time = 1 when reading used it all. *read_s: the reading's
+ * seconds. */
+static double limit_after_reading(double limit, double t0, double *read_s, int *out_of_time)
+{
+    *read_s = cli_now() - t0;
+    *out_of_time = limit > 0 && *read_s >= limit;
+    return limit > 0 && !*out_of_time ? limit - *read_s : 0;
+}
+
 static int milp_solve_cmd(int argc, char **argv)
 {
+    double t0 = cli_now();
     milp_args a;
     if (!parse_args(argc, argv, &a, 0)) return cli_usage(stderr, "milp", "solve"), CLI_USAGE;
     if (!outputs_writable(&a, 0)) return CLI_FAIL;
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, a.file, &a.read) : NULL;
     if (!p) return dopt_context_destroy(ctx), CLI_FAIL;
+    double read_s;
+    int read_all_of_it;
+    a.so.milp.time_limit = limit_after_reading(a.so.milp.time_limit, t0, &read_s, &read_all_of_it);
     double *x = malloc((size_t)(p->n ? p->n : 1) * 8), *ray = malloc((size_t)(p->n ? p->n : 1) * 8);
     dopt_milp_result r = {0};
     r.x = x;
     a.so.milp.ray = a.ray_out ? ray : NULL;
     int rc = CLI_OK;
+    char extra[128];
     if (!x || !ray) {
         fprintf(stderr, "dopt milp: out of memory\n");
         rc = CLI_FAIL;
+    } else if (read_all_of_it) { /* no time left to solve: the limit's outcome, nothing found */
+        r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = NAN;
+        r.solver = a.so.milp.solver != DOPT_MILP_AUTO ? a.so.milp.solver
+                   : dopt_milp_have_cbc()            ? DOPT_MILP_CBC
+                                                     : DOPT_MILP_EXACT; /* AUTO as dopt_milp_solve resolves it */
+        snprintf(extra, sizeof extra, ", \"read_s\": %.6f", read_s);
+        print_result(&a, p, &r, extra, NULL);
     } else if (!ok_or_report(ctx, dopt_milp_solve(ctx, p, &a.so.milp, &r))) {
         rc = CLI_FAIL;
     } else {
-        print_result(&a, p, &r, r.has_ray ? ", \"has_ray\": true" : "", NULL);
+        snprintf(extra, sizeof extra, ", \"read_s\": %.6f%s", read_s, r.has_ray ? ", \"has_ray\": true" : "");
+        print_result(&a, p, &r, extra, NULL);
         if (a.x_out && r.has_solution && !write_x(ctx, a.x_out, x, p->n)) rc = CLI_FAIL;
         if (a.x_out && !r.has_solution) fprintf(stderr, "dopt milp: no solution, %s not written\n", a.x_out);
         if (a.ray_out && r.has_ray && !write_x(ctx, a.ray_out, ray, p->n)) rc = CLI_FAIL;
@@ -268,6 +292,7 @@ static void pred_path_of(const milp_args *a, const char *file, char *out, size_t
 /* every candidate of every file is one job; one batched search over all */
 static int milp_search_cmd(int argc, char **argv)
 {
+    double t0 = cli_now();
     milp_args a;
     if (!parse_args(argc, argv, &a, 1)) return cli_usage(stderr, "milp", "search"), CLI_USAGE;
     if (!outputs_writable(&a, 1)) return CLI_FAIL;
@@ -305,6 +330,10 @@ static int milp_search_cmd(int argc, char **argv)
         }
         first[f + 1] = first[f] + K, total += K * n;
     }
+    double read_s;
+    int read_all_of_it;
+    a.so.milp.time_limit = limit_after_reading(a.so.milp.time_limit, t0, &read_s, &read_all_of_it);
+    if (read_all_of_it) a.so.milp.time_limit = 1e-9; /* every job: out of time at once, nothing solved */
     jobs = first[F];
     preds = malloc((size_t)(total + 1) * 8), xs = malloc((size_t)(total + 1) * 8);
     model_of = malloc((size_t)jobs * 8), offset = malloc((size_t)jobs * 8), res = calloc((size_t)jobs, sizeof *res);
@@ -331,10 +360,10 @@ static int milp_search_cmd(int argc, char **argv)
         json_escape(a.files[f], name, sizeof name);
         snprintf(extra, sizeof extra,
                  ", \"candidates\": %lld, \"best\": %lld, \"delta_used\": %.17g, \"rounds\": %d, \"trust_size\": %d, "
-                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"file\": \"%s\", \"solved\": \"%s\", "
-                 "\"model_optimal\": %s",
+                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"read_s\": %.6f, \"file\": \"%s\", "
+                 "\"solved\": \"%s\", \"model_optimal\": %s",
                  (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
-                 r->center_violation, sum, name, r->whole_model ? "model" : "trust_region",
+                 r->center_violation, sum, read_s, name, r->whole_model ? "model" : "trust_region",
                  r->whole_model && r->milp.status == DOPT_SOLVED ? "true" : "false");
         if (!a.json && F > 1) printf("file: %s\n", a.files[f]);
         /* a NaN prediction (status invalid) never reached a trust region */

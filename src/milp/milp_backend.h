@@ -8,11 +8,12 @@
 #include "dopt.h"
 
 /* How long a solver process may run past its deadline before it is killed:
- * Cbc is told the deadline itself and stops at its next look at the clock
- * (measured: up to about 0.5 s late in its root on a loaded machine); one
- * that has not stopped by this grace is killed. With the parent's own
- * wake-up and clean-up this keeps a call within its limit + 1 s. */
-#define MILP_KILL_GRACE 0.75
+ * Cbc stops at its next look at the clock after its own limit (it is told
+ * to stop up to 0.5 s early, and its root can still be a
+ * second late on a loaded machine: a feasibility pump pass); one that has
+ * not stopped by this grace is killed. With the parent's own wake-up and
+ * clean-up this keeps a call within its limit + 1 s. */
+#define MILP_KILL_GRACE 0.5
 
 dopt_status milp_solve_exact(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                              size_t errlen);
