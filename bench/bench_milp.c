@@ -80,7 +80,7 @@ int cli_bench_milp(int argc, char **argv)
 {
     long long count = 2, seed = 1000;
     double limit = 60, noise = 1.5, margin = 2.0;
-    const char *size_name = "medium", *only = NULL;
+    const char *size_name = "medium", *only = NULL, *solver_name = "auto";
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i], *val = cli_value(argc, argv, &i);
         if (!val) return CLI_USAGE;
@@ -96,6 +96,8 @@ int cli_bench_milp(int argc, char **argv)
             size_name = val;
         } else if (!strcmp(a, "--family")) {
             only = val;
+        } else if (!strcmp(a, "--solver")) {
+            solver_name = val;
         } else {
             return cli_usage_error("bench", "milp", "unknown option %s", a);
         }
@@ -115,8 +117,17 @@ int cli_bench_milp(int argc, char **argv)
         fprintf(stderr, "dopt bench milp: --family expects sc, ca, cfl or mis, got '%s'\n", only);
         return CLI_USAGE;
     }
-    if (!dopt_milp_have_cbc()) {
-        fprintf(stderr, "dopt bench milp: needs the Cbc backend (apt-get install coinor-libcbc-dev, rebuild)\n");
+    dopt_milp_solver solver;
+    if (!strcmp(solver_name, "auto")) solver = dopt_milp_have_highs() ? DOPT_MILP_HIGHS : DOPT_MILP_CBC;
+    else if (!strcmp(solver_name, "highs")) solver = DOPT_MILP_HIGHS;
+    else if (!strcmp(solver_name, "cbc")) solver = DOPT_MILP_CBC;
+    else {
+        fprintf(stderr, "dopt bench milp: --solver expects auto, highs or cbc, got '%s'\n", solver_name);
+        return CLI_USAGE;
+    }
+    if (solver == DOPT_MILP_HIGHS ? !dopt_milp_have_highs() : !dopt_milp_have_cbc()) {
+        fprintf(stderr, "dopt bench milp: needs the %s backend (scripts/ensure-deps.sh installs both; rebuild)\n",
+                solver == DOPT_MILP_HIGHS ? "HiGHS" : "Cbc");
         return CLI_FAIL;
     }
     dopt_context *ctx = NULL; /* host: the MILP calls' messages */
@@ -125,8 +136,8 @@ int cli_bench_milp(int argc, char **argv)
         dopt_context_destroy(ctx);
         return CLI_FAIL;
     }
-    printf("# predict-and-search vs full MILP: Cbc %s, 1 thread, time limit %g s per solve, %s instances\n",
-           "2.10", limit, size_name);
+    printf("# predict-and-search vs full MILP: %s, 1 thread, time limit %g s per solve, %s instances\n",
+           solver == DOPT_MILP_HIGHS ? "HiGHS" : "Cbc 2.10", limit, size_name);
     printf("# perturbed optimum: p_j = sigmoid(%g (2 x*_j - 1) + %g Z_j), Z ~ N(0,1), x* the full run's best\n",
            margin, noise);
     printf("# PaS statuses are the trust region's: opt = optimal within the trust region, not the model's optimum\n");
@@ -150,7 +161,7 @@ int cli_bench_milp(int argc, char **argv)
             double *pert = calloc((size_t)n, 8);
             dopt_milp_options o;
             dopt_milp_options_default(&o);
-            o.solver = DOPT_MILP_CBC, o.time_limit = limit, o.threads = 1;
+            o.solver = solver, o.time_limit = limit, o.threads = 1;
             fprintf(stderr, "[%s %lld] full MILP...\n", families[f].name, k);
             dopt_milp_result full = {0}, lp = {0};
             full.x = xfull, lp.x = xlp;

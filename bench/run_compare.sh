@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds bench/.venv (PyPI: torch, qpth, cvxpylayers, ProxSuite, highspy) on
 # first use, then runs compare_qp.py (compare_bern.py with --bern,
-# compare_ilp.py DOPT_BINARY with --ilp; with --milp DOPT_BINARY, `dopt bench
-# milp` and HiGHS on the same generated MPS files: SIZE, COUNT, LIMIT, SEED
+# compare_ilp.py DOPT_BINARY with --ilp; with --milp DOPT_BINARY, highspy,
+# dopt+HiGHS and dopt+Cbc on the same generated MPS files, the batched
+# predict-and-search on 4 workers vs 1, and `dopt bench milp`: SIZE, COUNT, LIMIT, SEED
 # from the environment, defaults medium, 2, 60 s, 1000; with --python DOPT_BINARY,
 # compare_qp_python.py: the QP comparison through the Python layer, the
 # package installed into the venv unless DOPT_LIBRARY names a shared libdopt).
@@ -16,10 +17,13 @@ fi
 if [ "${1:-}" = "--milp" ]; then
   dopt=${2:-build/dopt}
   size=${SIZE:-medium} count=${COUNT:-2} limit=${LIMIT:-60} seed=${SEED:-1000}
-  "$dopt" bench milp --size "$size" --count "$count" --time-limit "$limit" --seed "$seed"
   rm -rf bench/data/milp
   for f in sc ca cfl mis; do "$dopt" gen "$f" --size "$size" --count "$count" --seed "$seed" bench/data/milp --quiet; done
-  exec bench/.venv/bin/python bench/highs_milp.py --time-limit "$limit" bench/data/milp/*.mps
+  # highspy, dopt+HiGHS and dopt+Cbc on the same files; the batched search on 4 workers vs 1;
+  # then predict-and-search against the full MILP (dopt bench milp, the default solver)
+  bench/.venv/bin/python bench/highs_milp.py --dopt "$dopt" --time-limit "$limit" bench/data/milp/*.mps
+  bench/.venv/bin/python bench/highs_milp.py --dopt "$dopt" --batch --time-limit "$limit" bench/data/milp/*.mps
+  exec "$dopt" bench milp --size "$size" --count "$count" --time-limit "$limit" --seed "$seed"
 fi
 if [ "${1:-}" = "--ilp" ]; then
   shift

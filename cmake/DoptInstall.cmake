@@ -5,6 +5,15 @@
 # sanitizer flags: those are PRIVATE compile options of dopt's own targets.
 include(CMakePackageConfigHelpers)
 
+# HiGHS from .deps/ or another non-system prefix: the installed library and
+# command find it where the build did (as the build tree's RPATH does).
+if(DOPT_HAVE_HIGHS AND NOT DOPT_HIGHS_LIBRARY_DIR IN_LIST CMAKE_C_IMPLICIT_LINK_DIRECTORIES)
+  foreach(t dopt dopt_cli)
+    if(TARGET ${t})
+      set_property(TARGET ${t} APPEND PROPERTY INSTALL_RPATH "${DOPT_HIGHS_LIBRARY_DIR}")
+    endif()
+  endforeach()
+endif()
 install(TARGETS dopt EXPORT dopt-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -50,6 +59,9 @@ if(DOPT_HAVE_CUDA)
   foreach(lib ${DOPT_CXX_RUNTIME_LIBS})
     list(APPEND dopt_pc_deps -l${lib})
   endforeach()
+endif()
+if(DOPT_HAVE_HIGHS)
+  list(APPEND dopt_pc_deps -L${DOPT_HIGHS_LIBRARY_DIR} -Wl,-rpath,${DOPT_HIGHS_LIBRARY_DIR} -lhighs)
 endif()
 list(APPEND dopt_pc_deps ${CMAKE_THREAD_LIBS_INIT} -lm)
 list(JOIN dopt_pc_deps " " dopt_pc_deps)

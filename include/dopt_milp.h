@@ -1,5 +1,5 @@
-/* dopt: MILP instances (sparse, any size), a MILP solver front end (COIN-OR
- * Cbc when built in, the exact small-ILP solver otherwise), predict-and-search,
+/* dopt: MILP instances (sparse, any size), a MILP solver front end (HiGHS or
+ * COIN-OR Cbc when built in, the exact small-ILP solver), predict-and-search,
  * and the rows of a binary model for the Bernoulli and diffusion layers.
  * Part of the public API; include dopt.h (the umbrella) or this header. MPS
  * files: dopt_mps.h; instance generators: dopt_gen.h. See docs/MILP.md.
@@ -61,26 +61,31 @@ DOPT_API double dopt_milp_violation(const dopt_milp *model, const double *x);
 
 /* ---- solving ----------------------------------------------------------------- */
 typedef enum dopt_milp_solver {
-    DOPT_MILP_AUTO = 0,  /* Cbc when built in, else the exact small-ILP solver */
-    DOPT_MILP_CBC = 1,   /* COIN-OR Cbc (optional dependency) */
-    DOPT_MILP_EXACT = 2  /* dopt's branch and bound: all-integer, finite bounds, n <= 256 */
+    DOPT_MILP_AUTO = 0,  /* HiGHS when built in, else Cbc when built in, else the exact small-ILP solver */
+    DOPT_MILP_CBC = 1,      /* COIN-OR Cbc (optional dependency; each solve in a child process of its own) */
+    DOPT_MILP_EXACT = 2,    /* dopt's branch and bound: all-integer, finite bounds, n <= 256 */
+    DOPT_MILP_HIGHS = 3,    /* HiGHS (optional dependency; reentrant: one instance per call) */
+    DOPT_MILP_PORTFOLIO = 4 /* HiGHS and Cbc side by side (both needed): the first proof, else the better
+                             * incumbent and the tighter bound; result.solver names the one kept */
 } dopt_milp_solver;
 
 typedef struct dopt_milp_options {
     dopt_milp_solver solver; /* default AUTO */
     double time_limit; /* wall-clock seconds from the start of the call (every backend, every
                           internal re-solve included); 0 or +inf = none (default 0) */
-    double gap;        /* relative gap to stop at; 0 = prove optimality (to Cbc's 1e-10 absolute) */
-    int32_t threads;   /* Cbc threads; 0 = 1 */
+    double gap;        /* relative gap to stop at; 0 = prove optimality (to the backend's absolute
+                          tolerance: Cbc 1e-10, HiGHS 1e-6) */
+    int32_t threads;   /* the backend's threads (Cbc, HiGHS); 0 = 1 */
     int32_t relax;     /* solve the LP relaxation (integrality dropped) */
     int32_t verbose;   /* solver log on stdout */
     const double *start; /* a solution to start from (host, n values), or NULL */
     /* Where to write a recession direction when the model is unbounded
      * (host, n values, the caller's), or NULL (default): then r with
      * max |r_j| = 1, A r within the rows' infinite sides, bounds likewise,
-     * and c'r improving (res->has_ray = 1). Cbc backend only (the exact
-     * solver takes finite bounds, so never sees an unbounded model); for a
-     * MILP, the direction of its LP relaxation. Ignored by the search calls. */
+     * and c'r improving (res->has_ray = 1). Cbc (Clp's ray) and HiGHS (its
+     * primal ray) backends (the exact solver takes finite bounds, so never
+     * sees an unbounded model); for a MILP, the direction of its LP
+     * relaxation. Ignored by the search calls. */
     double *ray;
 } dopt_milp_options;
 
@@ -89,20 +94,29 @@ typedef struct dopt_milp_options {
  * limit; has_solution says whether x holds an incumbent),
  * DOPT_NUMERICAL_FAILURE, DOPT_INVALID_DATA.
  * objective and bound are in the model's sense, offset included (NaN when
- * unknown). */
+ * unknown); bound is the best proven bound (the backend's dual bound) and
+ * gap = |objective - bound| / |objective| (0 when they are equal, +inf when
+ * objective is 0 and they differ, NaN without both). */
+enum { DOPT_MILP_STATUS_TEXT = 64 };
 typedef struct dopt_milp_result {
     int32_t status, has_solution;
     double objective, bound, seconds;
     int64_t nodes;
     double *x; /* (n), host, the caller's, or NULL: the solution is written there */
-    dopt_milp_solver solver; /* the backend that ran (CBC or EXACT; AUTO resolved) */
+    dopt_milp_solver solver; /* the backend that ran (HIGHS, CBC or EXACT; AUTO resolved) */
     int32_t has_ray; /* 1: opt->ray holds a recession direction (status DUAL_INFEASIBLE) */
+    double gap;      /* relative MIP gap, as above */
+    /* the backend's own status, NUL-terminated: "HiGHS: Time limit reached",
+     * "Cbc: status 1, secondary 2 (...)", "Clp: status 0", "exact: optimal" */
+    char solver_status[DOPT_MILP_STATUS_TEXT];
 } dopt_milp_result;
 
 /* All zero: AUTO solver, no limits. A NULL options pointer means these. */
 DOPT_API void dopt_milp_options_default(dopt_milp_options *opt);
 /* 1 when the Cbc backend is built in */
 DOPT_API int dopt_milp_have_cbc(void);
+/* 1 when the HiGHS backend is built in */
+DOPT_API int dopt_milp_have_highs(void);
 /* Solves one model. Returns an error only for bad arguments or a solver
  * that is not available (message in ctx); outcomes are in res. */
 DOPT_API dopt_status dopt_milp_solve(dopt_context *ctx, const dopt_milp *model, const dopt_milp_options *opt,
@@ -133,6 +147,12 @@ typedef struct dopt_milp_search_options {
     int32_t k0, k1;         /* sizes of the trust set, >= 0 with k0 + k1 <= the model's binaries
                                (DOPT_ERR_INVALID_ARGUMENT otherwise); 0, 0 = all binaries (default) */
     int32_t repair;         /* 1 (default): widen delta while infeasible */
+    /* The batch calls' budget: wall-clock seconds for the whole call from its
+     * start (0 or +inf = none, the default; >= 0, not NaN); each job gets
+     * min(milp.time_limit, what is left of it), and a job that starts with
+     * none left reports DOPT_ITERATION_LIMIT without solving. The single
+     * search takes it like milp.time_limit (the smaller holds). */
+    double batch_time_limit;
 } dopt_milp_search_options;
 
 typedef struct dopt_milp_search_result {
@@ -157,8 +177,10 @@ DOPT_API void dopt_milp_search_options_default(dopt_milp_search_options *opt);
  * (res->milp.status = DOPT_INVALID_DATA), not an error. */
 DOPT_API dopt_status dopt_milp_search(dopt_context *ctx, const dopt_milp *model, const double *pred,
                                       const dopt_milp_search_options *opt, dopt_milp_search_result *res);
-/* Many, on the context's CPU threads (dopt_context_set_threads; Cbc jobs
- * then run one thread each): job j (of `jobs`) searches
+/* Many, on the context's CPU threads (dopt_context_set_threads; jobs run
+ * one solver thread each unless milp.threads says otherwise): HiGHS and
+ * exact jobs run side by side (one HiGHS instance per job), Cbc jobs one at
+ * a time (its C interface is not reentrant). Job j (of `jobs`) searches
  * models[model_of[j]] from preds + pred_offset[j] (that model's n values).
  * All host memory: models (any count), model_of and pred_offset (jobs),
  * preds, res (jobs, the caller's, with res[j].milp.x the caller's (host,

@@ -2,7 +2,11 @@
 # Installs what building dopt needs when it is missing (Debian/Ubuntu, as
 # root or with sudo): a C compiler, make and CMake >= 3.24; and, optional,
 # COIN-OR Cbc (coinor-libcbc-dev, pkg-config) for the MILP backend: when it
-# cannot be installed the build goes on without it (the Cbc tests say so).
+# cannot be installed the build goes on without it (the Cbc tests say so);
+# and, optional, HiGHS (MIT licence) for the other MILP backend: where no
+# system HiGHS exists (/usr/include/highs, /usr/local/include/highs), its C
+# library from PyPI's `highsbox` wheel into .deps/highsbox of this checkout,
+# where CMake looks for it (DOPT_NO_HIGHS=1: skip; offline: built without).
 # The CUDA toolkit is optional: the CUDA backend is built when nvcc is found.
 set -euo pipefail
 need=()
@@ -19,18 +23,22 @@ if [ "${DOPT_NO_CBC:-0}" != 1 ]; then
   command -v pkg-config >/dev/null 2>&1 || optional+=(pkg-config)
   [ -f /usr/include/coin/Cbc_C_Interface.h ] || optional+=(coinor-libcbc-dev)
 fi
-if [ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then exit 0; fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-if [ ${#need[@]} -gt 0 ]; then
-  echo "dopt: installing ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${need[@]}"
-fi
-if [ ${#optional[@]} -gt 0 ]; then
-  echo "dopt: installing optional ${optional[*]} (the Cbc MILP backend)" >&2
-  if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${optional[@]}"; } >/dev/null 2>&1; then
-    echo "dopt: could not install ${optional[*]}: building without the Cbc backend" >&2
+if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "dopt: installing ${need[*]}" >&2
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${need[@]}"
   fi
+  if [ ${#optional[@]} -gt 0 ]; then
+    echo "dopt: installing optional ${optional[*]} (the Cbc MILP backend)" >&2
+    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${optional[@]}"; } >/dev/null 2>&1; then
+      echo "dopt: could not install ${optional[*]}: building without the Cbc backend" >&2
+    fi
+  fi
+fi
+if [ "${DOPT_NO_HIGHS:-0}" != 1 ]; then
+  "$(dirname "$0")/ensure-highs.sh"
 fi

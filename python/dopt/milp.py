@@ -1,6 +1,6 @@
 """MILP models of any size on the host: building them from arrays, MPS files,
-the benchmark generators, solving (COIN-OR Cbc when built in, dopt's exact
-small-ILP solver otherwise), predict-and-search (Han et al. 2023; SRG's
+the benchmark generators, solving (HiGHS or COIN-OR Cbc when built in, dopt's
+exact small-ILP solver), predict-and-search (Han et al. 2023; SRG's
 search step), and the one-sided binary rows the Bernoulli and diffusion
 layers take. The C API is include/dopt_milp.h, dopt_mps.h, dopt_gen.h;
 docs/MILP.md describes the algorithms.
@@ -33,7 +33,7 @@ from . import _lib
 from ._lib import c_double, c_int, c_int32, c_int64, c_void_p
 
 __all__ = ["Model", "Result", "SearchResult", "SearchBatchResult", "BinaryForm", "read_mps", "parse_mps",
-           "generate", "preset", "combopt_rows", "have_cbc", "solve", "search", "search_batch", "search_predict",
+           "generate", "preset", "combopt_rows", "have_cbc", "have_highs", "solve", "search", "search_batch", "search_predict",
            "to_binary_form", "FAMILIES", "SOLVED", "PRIMAL_INFEASIBLE", "DUAL_INFEASIBLE", "ITERATION_LIMIT",
            "NUMERICAL_FAILURE", "INVALID_DATA"]
 
@@ -62,11 +62,12 @@ class _Options(ctypes.Structure):
 class _Result(ctypes.Structure):
     _fields_ = [("status", c_int32), ("has_solution", c_int32), ("objective", c_double), ("bound", c_double),
                 ("seconds", c_double), ("nodes", c_int64), ("x", c_void_p), ("solver", c_int),
-                ("has_ray", c_int32)]
+                ("has_ray", c_int32), ("gap", c_double), ("solver_status", ctypes.c_char * 64)]
 
 
 class _SearchOptions(ctypes.Structure):
-    _fields_ = [("milp", _Options), ("delta", c_double), ("k0", c_int32), ("k1", c_int32), ("repair", c_int32)]
+    _fields_ = [("milp", _Options), ("delta", c_double), ("k0", c_int32), ("k1", c_int32), ("repair", c_int32),
+                ("batch_time_limit", c_double)]
 
 
 class _SearchResult(ctypes.Structure):
@@ -107,6 +108,7 @@ _check = _lib.declare("dopt_milp_check", c_int, c_void_p, _MilpP)
 _objective = _lib.declare("dopt_milp_objective", c_double, _MilpP, c_void_p)
 _violation = _lib.declare("dopt_milp_violation", c_double, _MilpP, c_void_p)
 _have_cbc = _lib.declare("dopt_milp_have_cbc", c_int)
+_have_highs = _lib.declare("dopt_milp_have_highs", c_int)
 _solve = _lib.declare("dopt_milp_solve", c_int, c_void_p, _MilpP, _P(_Options), _P(_Result))
 _search = _lib.declare("dopt_milp_search", c_int, c_void_p, _MilpP, c_void_p, _P(_SearchOptions),
                        _P(_SearchResult))
@@ -159,6 +161,13 @@ def have_cbc():
     (then solver='auto' runs Cbc, and Clp for LPs; otherwise the exact
     small-ILP solver, and solver='cbc' raises dopt.Error UNSUPPORTED)."""
     return bool(_have_cbc())
+
+
+def have_highs():
+    """True when the loaded libdopt has the HiGHS backend built in (then
+    solver='auto' runs HiGHS; otherwise Cbc when built in, else the exact
+    solver, and solver='highs' raises dopt.Error UNSUPPORTED)."""
+    return bool(_have_highs())
 
 
 # ---- host operands --------------------------------------------------------------------------------
@@ -904,13 +913,13 @@ def combopt_rows(family, n, m, *, dense=False, stream=0):
 
 
 # ---- solving ----------------------------------------------------------------------------------------
-_SOLVERS = {"auto": 0, "cbc": 1, "exact": 2}
-_SOLVER_NAMES = {0: "auto", 1: "cbc", 2: "exact"}
+_SOLVERS = {"auto": 0, "cbc": 1, "exact": 2, "highs": 3, "portfolio": 4}
+_SOLVER_NAMES = {0: "auto", 1: "cbc", 2: "exact", 3: "highs", 4: "portfolio"}
 
 
 def _milp_options(solver, time_limit, gap, threads, relax, verbose):
     if solver not in _SOLVERS:
-        raise ValueError(f"milp: solver must be 'auto', 'cbc' or 'exact'; got {solver!r}")
+        raise ValueError(f"milp: solver must be 'auto', 'highs', 'cbc', 'exact' or 'portfolio'; got {solver!r}")
     time_limit = 0.0 if time_limit is None else float(time_limit)
     gap = 0.0 if gap is None else float(gap)
     if not time_limit >= 0:
@@ -919,7 +928,7 @@ def _milp_options(solver, time_limit, gap, threads, relax, verbose):
         raise ValueError(f"milp: gap must be a finite relative gap >= 0; got {gap}")
     threads = 0 if threads is None else int(threads)
     if not 0 <= threads <= 1024:
-        raise ValueError(f"milp: threads (Cbc's own) must be in [0, 1024]; got {threads}")
+        raise ValueError(f"milp: threads (the solver's own) must be in [0, 1024]; got {threads}")
     opt = _Options()
     opt.solver = _SOLVERS[solver]
     opt.time_limit = time_limit
@@ -945,9 +954,13 @@ class Result:
     DUAL_INFEASIBLE = unbounded, ITERATION_LIMIT = time or node limit,
     NUMERICAL_FAILURE, INVALID_DATA; dopt.InstanceStatus values),
     has_solution, objective and bound (the model's sense, offset included;
-    NaN when unknown), seconds, nodes, x ((n,) or None without a solution),
-    solver ('cbc' or 'exact': the backend that ran), ray ((n,) recession
-    direction of an unbounded model when asked for and found, else None)."""
+    NaN when unknown; bound is the best proven bound), seconds, nodes, x
+    ((n,) or None without a solution), solver ('highs', 'cbc' or 'exact': the
+    backend that ran), ray ((n,) recession direction of an unbounded model
+    when asked for and found, else None), gap (|objective - bound| /
+    |objective|; 0 when equal, inf when objective is 0 and they differ, NaN
+    without both), solver_status (the backend's own words, e.g. "HiGHS: Time
+    limit reached", "Cbc: status 0, secondary 0")."""
     status: int
     has_solution: bool
     objective: float
@@ -957,6 +970,8 @@ class Result:
     x: Optional[np.ndarray]
     solver: str
     ray: Optional[np.ndarray] = None
+    gap: float = math.nan
+    solver_status: str = ""
 
     @property
     def status_name(self):
@@ -972,7 +987,8 @@ def _result_of(r, x, ray):
     has = bool(r.has_solution)
     return Result(status=_instance_status(r.status), has_solution=has, objective=float(r.objective) if has else math.nan,
                   bound=float(r.bound), seconds=float(r.seconds), nodes=int(r.nodes), x=x if has else None,
-                  solver=_SOLVER_NAMES.get(r.solver, str(r.solver)), ray=ray if r.has_ray else None)
+                  solver=_SOLVER_NAMES.get(r.solver, str(r.solver)), ray=ray if r.has_ray else None,
+                  gap=float(r.gap), solver_status=r.solver_status.decode("utf-8", "replace"))
 
 
 def _model_arg(model, what="model"):
@@ -983,11 +999,12 @@ def _model_arg(model, what="model"):
 
 def solve(model, *, solver="auto", time_limit=None, gap=0.0, threads=None, relax=False, verbose=False,
           start=None, ray=False):
-    """Solves one model. solver: 'auto' (Cbc when built in, else the exact
-    solver), 'cbc' (dopt.Error UNSUPPORTED when not built in), 'exact' (all
+    """Solves one model. solver: 'auto' (HiGHS when built in, else Cbc when
+    built in, else the exact solver), 'highs' or 'cbc' (dopt.Error
+    UNSUPPORTED when not built in), 'exact' (all
     integer, finite bounds, n <= 256; dopt.Error UNSUPPORTED otherwise).
     time_limit: wall-clock seconds for the call (None or 0: none); gap:
-    relative gap to stop at (0: prove optimality); threads: Cbc's threads;
+    relative gap to stop at (0: prove optimality); threads: the solver's;
     relax: solve the LP relaxation; verbose: the solver's log on stdout;
     start: (n,) a MIP start; ray=True: room for a recession direction of an
     unbounded model (Result.ray). Returns a Result; outcomes are statuses."""
@@ -1013,7 +1030,7 @@ def solve(model, *, solver="auto", time_limit=None, gap=0.0, threads=None, relax
 
 
 # ---- predict-and-search --------------------------------------------------------------------------------
-def _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, verbose):
+def _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, verbose, batch_time_limit=None):
     o = _SearchOptions()
     o.milp = _milp_options(solver, time_limit, gap, threads, False, verbose)
     delta = float(delta)
@@ -1023,6 +1040,10 @@ def _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, ver
     if k0 < 0 or k1 < 0 or k0 + k1 >= 2**31:
         raise ValueError(f"milp: k0 and k1 (trust-set sizes) must be >= 0; got {k0}, {k1}")
     o.delta, o.k0, o.k1, o.repair = delta, k0, k1, 1 if repair else 0
+    batch_time_limit = 0.0 if batch_time_limit is None else float(batch_time_limit)
+    if not batch_time_limit >= 0:
+        raise ValueError(f"milp: batch_time_limit must be >= 0 seconds (None or 0: none); got {batch_time_limit}")
+    o.batch_time_limit = batch_time_limit
     return o
 
 
@@ -1082,8 +1103,8 @@ def search(model, pred, *, delta=0.0, k0=0, k1=0, repair=True, solver="auto", ti
 
 class SearchBatchResult:
     """The results of many searches, one entry per job, as arrays: status,
-    has_solution, objective (NaN without a solution), bound, seconds, nodes,
-    solver ('cbc'/'exact' per job), delta_used, trust_size, rounds,
+    has_solution, objective (NaN without a solution), bound, gap, seconds, nodes,
+    solver ('highs'/'cbc'/'exact' per job), solver_status (list of str), delta_used, trust_size, rounds,
     center_violation, whole_model, call_status (0, or the dopt status of a
     job that could not run), best_index (search_predict: the candidate
     chosen per model; else None). x: (jobs, n) with NaN rows for jobs
@@ -1096,9 +1117,11 @@ class SearchBatchResult:
         self.has_solution = milp["has_solution"] != 0
         self.objective = np.where(self.has_solution, milp["objective"], np.nan)
         self.bound = milp["bound"].copy()
+        self.gap = milp["gap"].copy()
+        self.solver_status = [bytes(t).split(b"\0", 1)[0].decode("utf-8", "replace") for t in milp["solver_status"]]
         self.seconds = milp["seconds"].copy()
         self.nodes = milp["nodes"].astype(np.int64)
-        self.solver = np.array(["auto", "cbc", "exact", "unknown"], dtype=object)[np.clip(milp["solver"], 0, 3)]
+        self.solver = np.array(["auto", "cbc", "exact", "highs", "unknown"], dtype=object)[np.clip(milp["solver"], 0, 4)]
         self.delta_used = records["delta_used"].copy()
         self.trust_size = records["trust_size"].astype(np.int32)
         self.rounds = records["rounds"].astype(np.int32)
@@ -1125,7 +1148,8 @@ class SearchBatchResult:
         has = bool(self.has_solution[j])
         return SearchResult(status=_instance_status(self.status[j]), has_solution=has, objective=float(self.objective[j]),
                             bound=float(self.bound[j]), seconds=float(self.seconds[j]), nodes=int(self.nodes[j]),
-                            x=self.x[j] if has else None, solver=self.solver[j],
+                            x=self.x[j] if has else None, solver=self.solver[j], gap=float(self.gap[j]),
+                            solver_status=self.solver_status[j],
                             delta_used=float(self.delta_used[j]), trust_size=int(self.trust_size[j]),
                             rounds=int(self.rounds[j]), center_violation=float(self.center_violation[j]),
                             whole_model=bool(self.whole_model[j]), call_status=int(self.call_status[j]))
@@ -1167,17 +1191,20 @@ def _set_workers(ctx, workers):
 
 
 def search_batch(models, preds, *, model_of=None, delta=0.0, k0=0, k1=0, repair=True, solver="auto",
-                 time_limit=None, gap=0.0, threads=None, verbose=False, workers=None):
+                 time_limit=None, gap=0.0, threads=None, verbose=False, workers=None, batch_time_limit=None):
     """Many searches in one call, on the library's CPU threads (workers: how
-    many, default dopt.set_num_threads's; Cbc jobs run one at a time inside
-    Cbc but the exact solver's run in parallel). Job j searches
+    many, default dopt.set_num_threads's; HiGHS and exact jobs run side by
+    side, one HiGHS instance each; Cbc jobs one at a time inside Cbc). Job j searches
     models[model_of[j]] from preds[j].
 
     models: a Model or a sequence of Models. preds: (jobs, n) when every job's
     model has n columns, or a sequence of (n_j,) vectors. model_of: (jobs,)
     indices into models; default: job j -> model j (then jobs = len(models)),
     or every job on the one model when a single Model is given (K candidates
-    of one instance). Options as search(); time_limit is per job. Every job is
+    of one instance). Options as search(); time_limit is per job;
+    batch_time_limit: wall-clock seconds for the whole call (None or 0:
+    none): each job gets at most what is left, and a job that starts with
+    none left reports ITERATION_LIMIT unsolved. Every job is
     attempted; a job that cannot run has its call_status set, and the call
     raises dopt.Error ("job J: ...") only then. Returns a SearchBatchResult."""
     models, handles, table = _models_arg(models)
@@ -1218,7 +1245,7 @@ def search_batch(models, preds, *, model_of=None, delta=0.0, k0=0, k1=0, repair=
         pred_offset = np.zeros(jobs, dtype=np.int64)
         if jobs > 1:
             np.cumsum(sizes[:-1], out=pred_offset[1:])
-    opt = _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, verbose)
+    opt = _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, verbose, batch_time_limit)
     x, x_address, x_offset = _x_buffers(list(sizes))
     res = (_SearchResult * max(jobs, 1))()
     records = np.frombuffer(res, dtype=_SEARCH_RESULT_DTYPE, count=max(jobs, 1))
@@ -1241,7 +1268,7 @@ def search_batch(models, preds, *, model_of=None, delta=0.0, k0=0, k1=0, repair=
 
 
 def search_predict(models, predict, *, candidates=1, delta=0.0, k0=0, k1=0, repair=True, solver="auto",
-                   time_limit=None, gap=0.0, threads=None, verbose=False, workers=None):
+                   time_limit=None, gap=0.0, threads=None, verbose=False, workers=None, batch_time_limit=None):
     """Predict-and-search over many models with a predictor in the loop (SRG's
     search step): predict(index, model, candidates) returns `candidates`
     predictions for models[index] ((candidates, n), or (n,) when candidates
@@ -1249,7 +1276,8 @@ def search_predict(models, predict, *, candidates=1, delta=0.0, k0=0, k1=0, repa
     run a network, or call dopt itself). Every candidate of every model is
     searched in one batch; per model, the best candidate's result. Returns a
     SearchBatchResult with one entry per model and best_index (which
-    candidate). An exception in predict is re-raised (no search runs)."""
+    candidate). An exception in predict is re-raised (no search runs).
+    batch_time_limit as search_batch()'s (the searches' share of the call)."""
     models, handles, table = _models_arg(models)
     count = len(models)
     candidates = int(candidates)
@@ -1257,7 +1285,7 @@ def search_predict(models, predict, *, candidates=1, delta=0.0, k0=0, k1=0, repa
         raise ValueError(f"milp: candidates must be >= 1; got {candidates}")
     if not callable(predict):
         raise TypeError("milp: predict must be callable as predict(index, model, candidates)")
-    opt = _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, verbose)
+    opt = _search_options(delta, k0, k1, repair, solver, time_limit, gap, threads, verbose, batch_time_limit)
     failure = []
 
     def callback(_user, index, _model, k, out):

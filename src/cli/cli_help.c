@@ -174,13 +174,17 @@ static const char milp_usage[] =
 static const char milp_solve_usage[] =
     "usage: dopt milp solve FILE.mps [options]\n"
     "  Solves the MILP and prints status (optimal, infeasible, unbounded, time_limit, numerical, invalid),\n"
-    "  objective, bound, time_s, nodes, solver; with --json one object {\"status\": ..., \"objective\":\n"
+    "  objective, bound, gap, time_s, nodes, solver (highs, cbc or exact), solver_status (the backend's own\n"
+    "  words); with --json one object {\"status\": ..., \"objective\":\n"
     "  number|null, \"time_s\": number, ...}.\n"
     "options:\n"
-    "  --time-limit S      wall-clock seconds from the start of the solve, 0 = none (default: 0)\n"
+    "  --time-limit S      wall-clock seconds from the command's start, reading the file included; the call\n"
+    "                      ends by S + 1 s, whatever the solver does (0 = none; default: 0)\n"
     "  --gap G             relative gap to stop at, 0 = prove optimality (default: 0)\n"
-    "  --solver S          auto, cbc or exact (default: auto: Cbc when built in, else exact)\n"
-    "  --threads N         Cbc threads, 1..1024 (default: 1)\n"
+    "  --solver S          auto, highs, cbc, exact or portfolio (default: auto: HiGHS when built in, else Cbc\n"
+    "                      when built in, else exact; portfolio: HiGHS and Cbc side by side, the first proof\n"
+    "                      or the better incumbent and tighter bound at the limit, `solver` names the one kept)\n"
+    "  --threads N         the solver's threads (HiGHS, Cbc), 1..1024 (default: 1)\n"
     "  --relax             solve the LP relaxation (default: off)\n"
     "  --x-out FILE.npy    write the solution (n) float64 (default: not written)\n"
     "  --ray-out FILE.npy  when unbounded, a recession direction (n) float64, max |r_j| = 1 (default: not written)\n"
@@ -204,10 +208,14 @@ static const char milp_search_usage[] =
     "  --k1 K              binaries of largest p, centered at 1 (default: 0; k0 = k1 = 0: all binaries)\n"
     "  --no-repair         do not widen delta while the subproblem is infeasible (default: repair on)\n"
     "  --workers N         threads running the candidates, 0 = all processors (default: 0)\n"
-    "  --time-limit S      wall-clock seconds per candidate, all its repair rounds included, 0 = none (default: 0)\n"
+    "  --time-limit S      wall-clock seconds per candidate, all its repair rounds included, counted after\n"
+    "                      the files are read (reading them is taken off), 0 = none (default: 0)\n"
     "  --gap G             relative gap to stop at, 0 = prove optimality (default: 0)\n"
-    "  --solver S          auto, cbc or exact (default: auto)\n"
-    "  --threads N         Cbc threads per subproblem, 1..1024 (default: 1)\n"
+    "  --batch-time-limit S  wall-clock seconds for all candidates together, 0 = none (default: 0); each\n"
+    "                      gets at most what is left, one started with none left reports time_limit unsolved\n"
+    "  --solver S          auto, highs, cbc, exact or portfolio (default: auto: HiGHS, else Cbc, else exact;\n"
+    "                      candidates run side by side on the workers, each Cbc in a process of its own)\n"
+    "  --threads N         the solver's threads per subproblem (HiGHS, Cbc), 1..1024 (default: 1)\n"
     "  --x-out FILE.npy    write the best solution (n) float64, one MPS file only (default: not written)\n"
     "  --format F          MPS format: auto, free or fixed (default: auto)\n"
     "  --int-bounds B      integer columns no BOUNDS entry names: binary [0, 1] or nonneg [0, inf) (default: binary)\n"
@@ -239,7 +247,7 @@ static const char bench_usage[] =
     "  dopt bench bern        Bernoulli surrogate throughput (sampling + penalty + gradient)\n"
     "  dopt bench bern-train  DiffILO-style training on set cover and independent set, per estimator\n"
     "  dopt bench diffusion   guided DDPM step throughput against the memory bandwidth\n"
-    "  dopt bench milp        predict-and-search against the full MILP (needs Cbc)\n"
+    "  dopt bench milp        predict-and-search against the full MILP (needs HiGHS or Cbc)\n"
     "Run 'dopt bench SUBCOMMAND --help' for the options and their defaults.\n";
 
 static const char bench_qp_usage[] =
@@ -311,7 +319,7 @@ static const char bench_diffusion_usage[] =
 static const char bench_milp_usage[] =
     "usage: dopt bench milp [options]\n"
     "  On generated instances of each family, the full MILP against predict-and-search seeded by the LP\n"
-    "  relaxation and by a perturbed optimum (Cbc, 1 thread); prints a markdown table. Needs Cbc.\n"
+    "  relaxation and by a perturbed optimum (one solver thread); prints a markdown table. Needs HiGHS or Cbc.\n"
     "  PaS statuses are the trust region's (opt = optimal within the trust region).\n"
     "options:\n"
     "  --size Z            easy, medium or hard (default: medium)\n"
@@ -320,6 +328,7 @@ static const char bench_milp_usage[] =
     "  --time-limit S      wall-clock seconds per solve or search, 0.01..1e6 (default: 60)\n"
     "  --noise SIGMA       noise of the perturbed predictor, 0..100 (default: 1.5)\n"
     "  --family F          only sc, ca, cfl or mis (default: all four)\n"
+    "  --solver S          auto, highs or cbc (default: auto: HiGHS when built in, else Cbc)\n"
     "  -h, --help          this help\n";
 
 static const char demo_usage[] =

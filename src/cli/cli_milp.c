@@ -113,9 +113,11 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
                 a->so.milp.threads = (int32_t)k;
             } else if (!strcmp(o, "--solver")) {
                 if (!strcmp(v, "auto")) a->so.milp.solver = DOPT_MILP_AUTO;
+                else if (!strcmp(v, "highs")) a->so.milp.solver = DOPT_MILP_HIGHS;
+                else if (!strcmp(v, "portfolio")) a->so.milp.solver = DOPT_MILP_PORTFOLIO;
                 else if (!strcmp(v, "cbc")) a->so.milp.solver = DOPT_MILP_CBC;
                 else if (!strcmp(v, "exact")) a->so.milp.solver = DOPT_MILP_EXACT;
-                else return fprintf(stderr, "dopt milp: --solver expects auto, cbc or exact, got '%s'\n", v), 0;
+                else return fprintf(stderr, "dopt milp: --solver expects auto, highs, cbc, exact or portfolio, got '%s'\n", v), 0;
             } else if (!strcmp(o, "--format") || !strcmp(o, "--int-bounds")) {
                 if (!read_option(o, v, &a->read)) return 0;
             } else if (!strcmp(o, "--x-out")) {
@@ -126,6 +128,9 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
                 a->pred = v;
             } else if (search && !strcmp(o, "--pred-dir")) {
                 a->pred_dir = v;
+            } else if (search && !strcmp(o, "--batch-time-limit")) {
+                if (!cli_parse_double(v, o, 0, 1e9, &d)) return 0;
+                a->so.batch_time_limit = d;
             } else if (search && !strcmp(o, "--delta")) {
                 if (!cli_parse_double(v, o, 0, 1e12, &d)) return 0;
                 a->so.delta = d;
@@ -201,14 +206,20 @@ static int write_x(dopt_context *ctx, const char *path, const double *x, int64_t
 static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp_result *r, const char *extra,
                          const char *scope)
 {
-    const char *solver = r->solver == DOPT_MILP_EXACT ? "exact" : "cbc";
+    const char *solver = r->solver == DOPT_MILP_EXACT ? "exact" : r->solver == DOPT_MILP_HIGHS ? "highs" : "cbc";
+    char said[2 * DOPT_MILP_STATUS_TEXT + 8];
+    json_escape(r->solver_status, said, sizeof said);
     if (a->json) {
         printf("{\"status\": \"%s\", \"objective\": ", status_word(r->status));
         json_number(r->has_solution ? r->objective : NAN);
         printf(", \"time_s\": %.6f, \"bound\": ", r->seconds);
         json_number(r->bound);
-        printf(", \"nodes\": %lld, \"solver\": \"%s\", \"rows\": %d, \"cols\": %d%s}\n", (long long)r->nodes, solver,
-               p->m, p->n, extra);
+        printf(", \"gap\": ");
+        /* +inf (objective 0, bound not) has no JSON number: a string says it */
+        if (isinf(r->gap)) printf("\"inf\"");
+        else json_number(r->gap);
+        printf(", \"nodes\": %lld, \"solver\": \"%s\", \"solver_status\": \"%s\", \"rows\": %d, \"cols\": %d%s}\n",
+               (long long)r->nodes, solver, said, p->m, p->n, extra);
     } else {
         printf("status: %s%s\nobjective: ", status_word(r->status), scope ? scope : "");
         if (r->has_solution) printf("%.17g\n", r->objective);
@@ -216,7 +227,11 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
         printf("bound: ");
         if (isfinite(r->bound)) printf("%.17g\n", r->bound);
         else printf("none\n");
-        printf("time_s: %.6f\nnodes: %lld\nsolver: %s\n", r->seconds, (long long)r->nodes, solver);
+        printf("gap: ");
+        if (isnan(r->gap)) printf("none\n");
+        else printf("%.17g\n", r->gap);
+        printf("time_s: %.6f\nnodes: %lld\nsolver: %s\nsolver_status: %s\n", r->seconds, (long long)r->nodes, solver,
+               r->solver_status);
     }
 }
 
@@ -253,10 +268,12 @@ static int milp_solve_cmd(int argc, char **argv)
         fprintf(stderr, "dopt milp: out of memory\n");
         rc = CLI_FAIL;
     } else if (read_all_of_it) { /* no time left to solve: the limit's outcome, nothing found */
-        r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = NAN;
+        r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = r.gap = NAN;
         r.solver = a.so.milp.solver != DOPT_MILP_AUTO ? a.so.milp.solver
+                   : dopt_milp_have_highs()          ? DOPT_MILP_HIGHS
                    : dopt_milp_have_cbc()            ? DOPT_MILP_CBC
                                                      : DOPT_MILP_EXACT; /* AUTO as dopt_milp_solve resolves it */
+        snprintf(r.solver_status, sizeof r.solver_status, "not started (reading the file used the time limit)");
         snprintf(extra, sizeof extra, ", \"read_s\": %.6f", read_s);
         print_result(&a, p, &r, extra, NULL);
     } else if (!ok_or_report(ctx, dopt_milp_solve(ctx, p, &a.so.milp, &r))) {

@@ -109,6 +109,8 @@ static dopt_status clp_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     res->status = s == 0 ? DOPT_SOLVED : s == 1 ? DOPT_PRIMAL_INFEASIBLE : s == 2 ? DOPT_DUAL_INFEASIBLE
                 : s == 3 ? DOPT_ITERATION_LIMIT : DOPT_NUMERICAL_FAILURE;
     res->has_solution = res->status == DOPT_SOLVED;
+    snprintf(res->solver_status, sizeof res->solver_status, "Clp: status %d, secondary %d", s,
+             Clp_secondaryStatus(model));
     if (res->has_solution) {
         const double *x = Clp_primalColumnSolution(model);
         res->objective = res->bound = dopt_milp_objective(p, x);
@@ -182,6 +184,8 @@ static int cbc_solve_model(const dopt_milp *p, const dopt_milp_options *opt, dou
     else if (Cbc_isContinuousUnbounded(model)) res->status = DOPT_DUAL_INFEASIBLE;
     else res->status = DOPT_NUMERICAL_FAILURE;
     res->has_solution = x != NULL && (res->status == DOPT_SOLVED || res->status == DOPT_ITERATION_LIMIT);
+    snprintf(res->solver_status, sizeof res->solver_status, "Cbc: status %d, secondary %d", Cbc_status(model),
+             Cbc_secondaryStatus(model));
     res->objective = res->bound = NAN;
     if (res->has_solution) {
         res->objective = dopt_milp_objective(p, x);
@@ -212,6 +216,7 @@ typedef struct {
     int32_t status, has_solution, has_ray;
     double objective, bound;
     int64_t nodes;
+    char solver_status[DOPT_MILP_STATUS_TEXT];
 } cbc_record;
 
 typedef struct {
@@ -228,6 +233,7 @@ static void send(milp_child_channel *ch, cbc_record *rec, int final, dopt_status
     rec->head.final = final, rec->call_status = call_status;
     rec->status = r->status, rec->has_solution = r->has_solution, rec->has_ray = r->has_ray;
     rec->objective = r->objective, rec->bound = r->bound, rec->nodes = r->nodes;
+    memcpy(rec->solver_status, r->solver_status, sizeof rec->solver_status);
     milp_child_send(ch, rec);
 }
 
@@ -283,6 +289,7 @@ static void cbc_work(void *arg, milp_child_channel *ch)
                       (lp.status == DOPT_SOLVED && seconds_left(&opt, t_start) < need);
         r.status = lp.status == DOPT_PRIMAL_INFEASIBLE ? DOPT_PRIMAL_INFEASIBLE : DOPT_ITERATION_LIMIT;
         r.has_solution = 0, r.objective = NAN, r.bound = lp_bound, r.nodes = 0;
+        memcpy(r.solver_status, lp.solver_status, sizeof r.solver_status); /* the LP's, until Cbc answers */
         send(ch, rec, give_up, st, &r); /* the answer, or the bound that stands if Cbc is killed */
         if (give_up) {
             free(rec);
@@ -340,6 +347,8 @@ dopt_status milp_solve_cbc_stoppable(const dopt_milp *p, const dopt_milp_options
         res->status = how == MILP_CHILD_FAILED && !rec->head.final ? DOPT_NUMERICAL_FAILURE : (dopt_status)rec->status;
         res->has_solution = rec->has_solution, res->has_ray = rec->has_ray;
         res->objective = rec->objective, res->bound = rec->bound, res->nodes = rec->nodes;
+        memcpy(res->solver_status, rec->solver_status, sizeof res->solver_status);
+        res->solver_status[sizeof res->solver_status - 1] = 0;
         const double *x = (const double *)(rec + 1);
         if (res->has_solution && res->x) memcpy(res->x, x, n * 8);
         if (res->has_ray && opt->ray) memcpy(opt->ray, x + n, n * 8);
@@ -348,6 +357,12 @@ dopt_status milp_solve_cbc_stoppable(const dopt_milp *p, const dopt_milp_options
         res->status = how == MILP_CHILD_KILLED ? DOPT_ITERATION_LIMIT : DOPT_NUMERICAL_FAILURE;
         res->has_solution = 0, res->objective = res->bound = NAN;
     }
+    if (st == DOPT_OK && how != MILP_CHILD_DONE) /* the reason, for the result's solver_status */
+        snprintf(res->solver_status, sizeof res->solver_status, "Cbc: %s",
+                 how == MILP_CHILD_FAILED        ? "its process died"
+                 : stop && atomic_load(stop)     ? "stopped (the other solver finished)"
+                 : records && !rec->head.final   ? "killed at the deadline (the LP's bound kept)"
+                                                 : "killed at the deadline");
     free(rec);
     /* Cbc's "infeasible" for a MILP rests on its search (an LP-feasible model
      * can be integer infeasible). Its known misreport, an unbounded LP called

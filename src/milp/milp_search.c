@@ -2,6 +2,7 @@
  * prediction (Han et al. 2023), as one extra row over the binaries, with
  * repair by widening the radius. docs/MILP.md. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,10 +77,15 @@ dopt_status milp_search(const dopt_milp *p, const double *pred, const dopt_milp_
     res->milp.x = x_out, res->milp.status = DOPT_INVALID_DATA, res->milp.objective = res->milp.bound = NAN;
     res->milp.solver = milp_resolve_solver(opt.milp.solver);
     opt.milp.ray = NULL; /* one caller's buffer, many jobs: not for searches */
-    if (!(opt.delta >= 0) || opt.k0 < 0 || opt.k1 < 0)
+    if (!(opt.delta >= 0) || opt.k0 < 0 || opt.k1 < 0 || !(opt.batch_time_limit >= 0))
         return res->call_status = milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
-                                             "search options: delta must be >= 0 (not NaN), k0 and k1 >= 0 "
-                                             "(delta %g, k0 %d, k1 %d)", opt.delta, opt.k0, opt.k1);
+                                             "search options: delta and batch_time_limit must be >= 0 (not NaN), "
+                                             "k0 and k1 >= 0 (delta %g, batch_time_limit %g, k0 %d, k1 %d)",
+                                             opt.delta, opt.batch_time_limit, opt.k0, opt.k1);
+    /* alone, the call's budget is one more limit on this search: the smaller holds */
+    if (opt.batch_time_limit > 0 && (opt.milp.time_limit == 0 || opt.batch_time_limit < opt.milp.time_limit))
+        opt.milp.time_limit = opt.batch_time_limit;
+    opt.batch_time_limit = 0;
     dopt_status st = milp_check(p, err, errlen);
     if (st != DOPT_OK) return res->call_status = st;
     int32_t n = p->n, nb = 0;
@@ -166,7 +172,19 @@ typedef struct {
     const dopt_milp_search_options *opt;
     dopt_milp_search_result *res;
     first_failure *fail; /* one per worker */
+    double deadline;     /* of the whole call (opt->batch_time_limit); HUGE_VAL: none */
 } batch_args;
+
+/* A job that found the call's budget spent: the outcome of a limit, nothing solved. */
+static void out_of_budget(dopt_milp_search_result *r)
+{
+    double *x = r->milp.x;
+    memset(r, 0, sizeof *r);
+    r->milp.x = x, r->milp.status = DOPT_ITERATION_LIMIT;
+    r->milp.objective = r->milp.bound = r->milp.gap = NAN;
+    snprintf(r->milp.solver_status, sizeof r->milp.solver_status, "not started: the batch's time limit ran out");
+    r->center_violation = NAN;
+}
 
 static void search_range(void *arg, int64_t begin, int64_t end, int worker)
 {
@@ -176,7 +194,19 @@ static void search_range(void *arg, int64_t begin, int64_t end, int worker)
         char msg[MILP_MSG_LEN] = "";
         dopt_milp_search_result *r = &a->res[j];
         const dopt_milp *p = a->models[a->model_of[j]];
-        dopt_status st = milp_search(p, a->preds + a->pred_offset[j], a->opt, r, msg, sizeof msg);
+        dopt_milp_search_options o = *a->opt;
+        if (isfinite(a->deadline)) {
+            /* this job's limit: its own, cut to what is left of the call's */
+            double left = a->deadline - milp_wall_seconds();
+            if (left <= 0) {
+                out_of_budget(r);
+                r->milp.solver = milp_resolve_solver(o.milp.solver);
+                continue;
+            }
+            if (o.milp.time_limit == 0 || left < o.milp.time_limit) o.milp.time_limit = left;
+        }
+        o.batch_time_limit = 0;
+        dopt_status st = milp_search(p, a->preds + a->pred_offset[j], &o, r, msg, sizeof msg);
         r->call_status = st;
         if (st != DOPT_OK && (mine->job < 0 || j < mine->job)) {
             mine->job = j;
@@ -196,11 +226,15 @@ dopt_status dopt_milp_search_batch(dopt_context *ctx, const dopt_milp *const *mo
     if (opt) o = *opt;
     else dopt_milp_search_options_default(&o);
     if (o.milp.threads == 0) o.milp.threads = 1; /* parallel over jobs, not inside one */
+    if (!(o.batch_time_limit >= 0))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "milp search batch: batch_time_limit must be >= 0, not NaN (%g)",
+                         o.batch_time_limit);
+    double deadline = o.batch_time_limit > 0 ? milp_wall_seconds() + o.batch_time_limit : HUGE_VAL;
     int workers = dopt_worker_count(ctx->threads, jobs, 1);
     first_failure *fail = malloc((size_t)workers * sizeof *fail);
     if (!fail) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "milp search batch: out of memory");
     for (int w = 0; w < workers; ++w) fail[w].job = -1, fail[w].msg[0] = 0;
-    batch_args a = {models, model_of, pred_offset, preds, &o, res, fail};
+    batch_args a = {models, model_of, pred_offset, preds, &o, res, fail, deadline};
     dopt_parallel_for(ctx, workers, jobs, 1, search_range, &a);
     const first_failure *first = NULL;
     for (int w = 0; w < workers; ++w)
