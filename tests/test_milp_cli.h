@@ -277,6 +277,22 @@ static void test_milp_cli(void)
     out = output_of("stdout");
     CHECK(strstr(out, "status: optimal\n") && strstr(out, "objective: 21\n") && strstr(out, "time_s: "), "text: %s",
           out);
+    /* Issue 18, the portfolio: the same optimum, the solver kept named;
+     * refused (exit 1, saying why) without both HiGHS and Cbc */
+    snprintf(args, sizeof args, "milp solve '%s/mps/knapsack_free.mps' --solver portfolio --json", DOPT_TEST_DATA);
+    if (dopt_milp_have_highs() && dopt_milp_have_cbc()) {
+        CHECK(run(args) == 0, "milp solve --solver portfolio: %s", output_of("stderr"));
+        out = output_of("stdout");
+        CHECK(strstr(out, "{\"status\": \"optimal\", \"objective\": 21,") &&
+                  (strstr(out, "\"solver\": \"highs\"") || strstr(out, "\"solver\": \"cbc\"")),
+              "portfolio JSON: %s", out);
+    } else {
+        CHECK(run(args) == 1 && stderr_mentions("both HiGHS and Cbc"), "portfolio without both: %s",
+              output_of("stderr"));
+    }
+    snprintf(args, sizeof args, "milp solve '%s/mps/knapsack_free.mps' --solver best", DOPT_TEST_DATA);
+    CHECK(run(args) == 2 && stderr_mentions("portfolio"), "--solver best: usage error listing the solvers: %s",
+          output_of("stderr"));
     /* infeasible: objective null */
     snprintf(path, sizeof path, "%s/infeasible.mps", work);
     write_text(path, "NAME inf\nROWS\n N obj\n G r\nCOLUMNS\n MARKER 'MARKER' 'INTORG'\n x obj 1 r 1\n"
