@@ -1002,7 +1002,9 @@ def solve(model, *, solver="auto", time_limit=None, gap=0.0, threads=None, relax
     """Solves one model. solver: 'auto' (HiGHS when built in, else Cbc when
     built in, else the exact solver), 'highs' or 'cbc' (dopt.Error
     UNSUPPORTED when not built in), 'exact' (all
-    integer, finite bounds, n <= 256; dopt.Error UNSUPPORTED otherwise).
+    integer, finite bounds, n <= 256; dopt.Error UNSUPPORTED otherwise),
+    'portfolio' (HiGHS and Cbc side by side: the first proof, else the
+    better incumbent and the tighter bound; Result.solver names the one kept).
     time_limit: wall-clock seconds for the call (None or 0: none); gap:
     relative gap to stop at (0: prove optimality); threads: the solver's;
     relax: solve the LP relaxation; verbose: the solver's log on stdout;
