@@ -179,6 +179,23 @@ static void test_milp_cli_issue17(void)
         out = output_of("stdout"), rs = strstr(out, "\"read_s\": ");
         CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && rs && atof(rs + 10) > 0 && took < 1 + 1 + 1,
               "solve --time-limit 1: %.2f s in all, %s", took, out);
+        /* a read that never ends (a FIFO nobody writes: open blocks): the
+         * command's own deadline ends it at the limit + 0.9 s, exit 0, the
+         * time-limit result saying it stopped while reading */
+        char fifo[2048];
+        snprintf(fifo, sizeof fifo, "%s/stalled.mps", work);
+        remove(fifo);
+        if (mkfifo(fifo, 0600) == 0) {
+            t0 = cli_wall_now();
+            snprintf(args, sizeof args, "milp solve '%s' --time-limit 0.5 --json", fifo);
+            rc = run(args);
+            took = cli_wall_now() - t0;
+            out = output_of("stdout");
+            CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "deadline (reading)") &&
+                      strstr(out, "\"rows\": null") && took < 0.5 + 1 + 1,
+                  "solve of a stalled read, --time-limit 0.5: rc %d after %.2f s, %s", rc, took, out);
+            remove(fifo);
+        }
     }
 }
 

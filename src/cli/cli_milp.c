@@ -1,11 +1,13 @@
 /* dopt milp solve|search|convert|info: MILPs from MPS files. The solve
  * command's output (text and --json) is a contract (README.md). */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_deadline.h"
 #include "cli_output.h"
 
 
@@ -207,6 +209,8 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
                          const char *scope)
 {
     const char *solver = r->solver == DOPT_MILP_EXACT ? "exact" : r->solver == DOPT_MILP_HIGHS ? "highs" : "cbc";
+    char sizes[64] = "\"rows\": null, \"cols\": null"; /* p NULL: stopped before the file was read */
+    if (p) snprintf(sizes, sizeof sizes, "\"rows\": %d, \"cols\": %d", p->m, p->n);
     char said[2 * DOPT_MILP_STATUS_TEXT + 8];
     json_escape(r->solver_status, said, sizeof said);
     if (a->json) {
@@ -218,8 +222,8 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
         /* +inf (objective 0, bound not) has no JSON number: a string says it */
         if (isinf(r->gap)) printf("\"inf\"");
         else json_number(r->gap);
-        printf(", \"nodes\": %lld, \"solver\": \"%s\", \"solver_status\": \"%s\", \"rows\": %d, \"cols\": %d%s}\n",
-               (long long)r->nodes, solver, said, p->m, p->n, extra);
+        printf(", \"nodes\": %lld, \"solver\": \"%s\", \"solver_status\": \"%s\", %s%s}\n", (long long)r->nodes,
+               solver, said, sizes, extra);
     } else {
         printf("status: %s%s\nobjective: ", status_word(r->status), scope ? scope : "");
         if (r->has_solution) printf("%.17g\n", r->objective);
@@ -246,15 +250,63 @@ static double limit_after_reading(double limit, double t0, double *read_s, int *
     return limit > 0 && !*out_of_time ? limit - *read_s : 0;
 }
 
+/* AUTO as dopt_milp_solve resolves it */
+static dopt_milp_solver solver_of(dopt_milp_solver s)
+{
+    return s != DOPT_MILP_AUTO ? s : dopt_milp_have_highs() ? DOPT_MILP_HIGHS : dopt_milp_have_cbc() ? DOPT_MILP_CBC
+                                                                                                     : DOPT_MILP_EXACT;
+}
+
+/* How long after --time-limit the command ends whatever it is doing: the
+ * library returns by the limit + 0.75 s (it kills Cbc then), so
+ * this fires only where nothing else holds the limit */
+#define CLI_DEADLINE_GRACE 0.9
+
+/* What the deadline watchdog knows of a solve command (written by the
+ * main thread as it goes) */
+typedef struct {
+    const milp_args *a;
+    double t0;
+    _Atomic double read_end; /* 0 while reading */
+    atomic_int rows, cols;
+} solve_watch;
+
+/* the command stopped at its deadline: a time-limit result, nothing found */
+static void report_deadline(void *user)
+{
+    solve_watch *w = user;
+    double now = cli_now(), read_end = atomic_load(&w->read_end);
+    dopt_milp_result r = {0};
+    r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = r.gap = NAN;
+    r.seconds = read_end > 0 ? now - read_end : 0;
+    r.solver = solver_of(w->a->so.milp.solver);
+    snprintf(r.solver_status, sizeof r.solver_status, "stopped at the command's deadline (%s)",
+             read_end > 0 ? "solving" : "reading");
+    dopt_milp sizes = {0};
+    sizes.m = atomic_load(&w->rows), sizes.n = atomic_load(&w->cols);
+    char extra[64];
+    snprintf(extra, sizeof extra, ", \"read_s\": %.6f", (read_end > 0 ? read_end : now) - w->t0);
+    print_result(w->a, sizes.m >= 0 ? &sizes : NULL, &r, extra, NULL);
+}
+
 static int milp_solve_cmd(int argc, char **argv)
 {
     double t0 = cli_now();
     milp_args a;
     if (!parse_args(argc, argv, &a, 0)) return cli_usage(stderr, "milp", "solve"), CLI_USAGE;
     if (!outputs_writable(&a, 0)) return CLI_FAIL;
+    /* the command's own deadline, beyond the library's (which holds Cbc
+     * to the limit + 0.75 s): limit + 0.9 s from the start, reading the
+     * file and any solver step that overruns included */
+    static solve_watch watch;
+    watch.a = &a, watch.t0 = t0, atomic_store(&watch.read_end, 0.0);
+    atomic_store(&watch.rows, -1), atomic_store(&watch.cols, -1);
+    if (a.so.milp.time_limit > 0) cli_deadline_start(t0 + a.so.milp.time_limit + CLI_DEADLINE_GRACE, report_deadline, &watch);
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, a.file, &a.read) : NULL;
-    if (!p) return dopt_context_destroy(ctx), CLI_FAIL;
+    if (!p) return cli_deadline_claim(), dopt_context_destroy(ctx), CLI_FAIL;
+    atomic_store(&watch.rows, p->m), atomic_store(&watch.cols, p->n);
+    atomic_store(&watch.read_end, cli_now());
     double read_s;
     int read_all_of_it;
     a.so.milp.time_limit = limit_after_reading(a.so.milp.time_limit, t0, &read_s, &read_all_of_it);
@@ -264,19 +316,19 @@ static int milp_solve_cmd(int argc, char **argv)
     a.so.milp.ray = a.ray_out ? ray : NULL;
     int rc = CLI_OK;
     char extra[128];
+    dopt_status st = DOPT_OK;
+    if (x && ray && !read_all_of_it) st = dopt_milp_solve(ctx, p, &a.so.milp, &r);
+    cli_deadline_claim(); /* from here on, this thread prints the outcome */
     if (!x || !ray) {
         fprintf(stderr, "dopt milp: out of memory\n");
         rc = CLI_FAIL;
     } else if (read_all_of_it) { /* no time left to solve: the limit's outcome, nothing found */
         r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = r.gap = NAN;
-        r.solver = a.so.milp.solver != DOPT_MILP_AUTO ? a.so.milp.solver
-                   : dopt_milp_have_highs()          ? DOPT_MILP_HIGHS
-                   : dopt_milp_have_cbc()            ? DOPT_MILP_CBC
-                                                     : DOPT_MILP_EXACT; /* AUTO as dopt_milp_solve resolves it */
+        r.solver = solver_of(a.so.milp.solver);
         snprintf(r.solver_status, sizeof r.solver_status, "not started (reading the file used the time limit)");
         snprintf(extra, sizeof extra, ", \"read_s\": %.6f", read_s);
         print_result(&a, p, &r, extra, NULL);
-    } else if (!ok_or_report(ctx, dopt_milp_solve(ctx, p, &a.so.milp, &r))) {
+    } else if (!ok_or_report(ctx, st)) {
         rc = CLI_FAIL;
     } else {
         snprintf(extra, sizeof extra, ", \"read_s\": %.6f%s", read_s, r.has_ray ? ", \"has_ray\": true" : "");

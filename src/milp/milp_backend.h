@@ -17,7 +17,7 @@
  * second late on a loaded machine: a feasibility pump pass); one that has
  * not stopped by this grace is killed. With the parent's own wake-up and
  * clean-up this keeps a call within its limit + 1 s. */
-#define MILP_KILL_GRACE 0.5
+#define MILP_KILL_GRACE 0.75
 
 dopt_status milp_solve_exact(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                              size_t errlen);
@@ -34,6 +34,11 @@ dopt_status milp_solve_highs(const dopt_milp *p, const dopt_milp_options *opt, d
  * nonzero, from another thread; stop may be NULL. */
 dopt_status milp_solve_highs_stoppable(const dopt_milp *p, const dopt_milp_options *opt, const atomic_int *stop,
                                        dopt_milp_result *res, char *err, size_t errlen);
+/* milp_solve_highs_stoppable, under a time limit in a child process killed
+ * MILP_KILL_GRACE after the deadline (milp_highs_child.c); without a limit
+ * in this process */
+dopt_status milp_solve_highs_guarded(const dopt_milp *p, const dopt_milp_options *opt, const atomic_int *stop,
+                                     dopt_milp_result *res, char *err, size_t errlen);
 /* HiGHS and Cbc side by side (milp_portfolio.c) */
 dopt_status milp_solve_portfolio(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                                  size_t errlen);

@@ -248,7 +248,7 @@ static void cbc_work(void *arg, milp_child_channel *ch)
     cbc_record *rec = calloc(1, len);
     if (!rec) return; /* no record: the parent reports the failure */
     dopt_milp_result r = {0};
-    r.x = (double *)(rec + 1);
+    r.x = (double *)(rec + 1), r.objective = r.bound = NAN; /* as milp_solve starts every result */
     dopt_milp_options opt = job->opt;
     opt.ray = job->want_ray ? r.x + n : NULL;
     double t_start = job->t_start;

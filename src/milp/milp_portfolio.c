@@ -35,7 +35,7 @@ static int is_proof(int32_t s) { return s == DOPT_SOLVED || s == DOPT_PRIMAL_INF
 static void run_side(side *s)
 {
     s->st = s->me == HIGHS_WON
-                ? milp_solve_highs_stoppable(s->p, &s->opt, s->my_stop, &s->res, s->err, sizeof s->err)
+                ? milp_solve_highs_guarded(s->p, &s->opt, s->my_stop, &s->res, s->err, sizeof s->err)
                 : milp_solve_cbc_stoppable(s->p, &s->opt, s->my_stop, &s->res, s->err, sizeof s->err);
     int expected = NONE;
     /* a proof, and the first one: the other side is told to stop */

@@ -45,7 +45,7 @@ static dopt_status run_backend(dopt_milp_solver which, const dopt_milp *p, const
     if (which == DOPT_MILP_PORTFOLIO) return milp_solve_portfolio(p, opt, res, err, errlen);
     if (which == DOPT_MILP_HIGHS) {
         if (!dopt_milp_have_highs()) return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED, "%s", MILP_NO_HIGHS_MESSAGE);
-        return milp_solve_highs(p, opt, res, err, errlen);
+        return milp_solve_highs_guarded(p, opt, NULL, res, err, errlen);
     }
     if (which == DOPT_MILP_CBC) {
         if (!dopt_milp_have_cbc())
