@@ -278,8 +278,7 @@ static void cbc_work(void *arg, milp_child_channel *ch)
          * clock. */
         dopt_milp_options lpo = opt;
         lpo.ray = NULL;
-        dopt_milp_result lp = {0};
-        lp.x = r.x;
+        dopt_milp_result lp = {0}; /* lp.x NULL: only its bound is wanted */
         st = clp_run(p, &lpo, clp_seconds, stop, &lp, err, sizeof err);
         lp_seconds = lp.seconds;
         lp_bound = lp.status == DOPT_SOLVED ? lp.objective : NAN;
@@ -308,7 +307,6 @@ static void cbc_work(void *arg, milp_child_channel *ch)
          * the relaxation along which the objective improves without bound) */
         dopt_milp_result lp = {0};
         double left = seconds_left(&opt, t_start);
-        lp.x = r.x + n; /* scratch: Clp's x is not wanted here */
         if (left > 0 && clp_run(p, &opt, separate ? HUGE_VAL : left, stop, &lp, err, sizeof err) == DOPT_OK)
             r.has_ray = lp.has_ray;
     }
