@@ -10,6 +10,12 @@ foreach(root "${DOPT_HIGHS_ROOT}" "$ENV{HIGHS_ROOT}")
   endif()
 endforeach()
 set(dopt_highs_box "${PROJECT_SOURCE_DIR}/.deps/highsbox/highsbox/highs_dist")
+# a cached find that is gone (.deps/ removed or reinstalled elsewhere): search again
+foreach(var DOPT_HIGHS_INCLUDE_DIR DOPT_HIGHS_LIBRARY)
+  if(${var} AND NOT EXISTS "${${var}}")
+    unset(${var} CACHE)
+  endif()
+endforeach()
 find_path(DOPT_HIGHS_INCLUDE_DIR interfaces/highs_c_api.h
   HINTS ${dopt_highs_hints} PATH_SUFFIXES include/highs highs PATHS "${dopt_highs_box}")
 find_library(DOPT_HIGHS_LIBRARY NAMES highs
