@@ -261,7 +261,7 @@ static void test_time_limit(void)
     dopt_milp_result r = solve(p, DOPT_MILP_HIGHS, limit, x);
     double took = wall_now() - t0;
     /* HiGHS stopped by its clock, or killed 0.75 s after the deadline when
-     * it was inside a step that does not look at it (presolve's probing) */
+     * it was inside a step that does not look at it */
     CHECK(r.status == DOPT_ITERATION_LIMIT &&
               (strstr(r.solver_status, "Time limit") || strstr(r.solver_status, "killed at the deadline")),
           "status %d ('%s')", r.status, r.solver_status);

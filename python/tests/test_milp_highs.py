@@ -68,7 +68,7 @@ def test_time_limit_status_and_bound():
     model = milp.generate("sc", size="hard", seed=2)
     r = milp.solve(model, solver="highs", time_limit=0.5)
     # stopped by HiGHS's clock, or killed 0.75 s after the deadline inside a
-    # step that does not look at it (presolve's probing): the limit holds
+    # step that does not look at it: the limit holds
     assert r.status == milp.ITERATION_LIMIT
     assert "Time limit" in r.solver_status or "killed at the deadline" in r.solver_status
     assert r.seconds < 2.5

@@ -1,7 +1,7 @@
 /* The command's own deadline: a watchdog thread that ends a `dopt milp
  * solve` whose --time-limit has passed by more than the library's own
  * overrun (reading a huge file, a solver step that does not look at the
- * clock: HiGHS's presolve probing). It prints the command's time-limit
+ * clock). It prints the command's time-limit
  * result and exits 0, as the command would have. docs/MILP.md. */
 #ifndef DOPT_CLI_DEADLINE_H
 #define DOPT_CLI_DEADLINE_H

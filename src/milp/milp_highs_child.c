@@ -1,7 +1,8 @@
 /* HiGHS under a time limit, in a child process killed 0.75 s after the
- * deadline: HiGHS looks at its clock in the simplex and the tree but not
- * inside presolve's probing (measured: 5.1 s for a 2 s search on the hard
- * set cover at load 10, 5.7 s for a 2 s solve among parallel builds). The
+ * deadline: HiGHS looks at its clock in presolve, the simplex and the tree
+ * but not inside its feasibility jump (5.1 s for a 2 s search on the hard
+ * set cover at load 10; milp_highs.c now skips it under short limits), and
+ * the guarantee must not rest on knowing every such step. The
  * same machinery as Cbc's (milp_child.h); docs/MILP.md, "Time limits".
  * Without a limit HiGHS runs in the caller's process (it is reentrant). */
 #include <math.h>
