@@ -169,6 +169,14 @@ static void test_milp_cli_issue17(void)
         CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "\"time_s\": 0.000000") && rs &&
                   atof(rs + 10) >= 0.001 && strstr(out, "\"objective\": null"),
               "solve --time-limit 0.001: nothing left after reading: %s", out);
+        /* the same for a search: no job starts, valid JSON (no NaN) */
+        snprintf(args, sizeof args, "milp search '%s/sc_hard_0000.mps' --pred '%s/zeros.npy' --time-limit 0.001 --json",
+                 dir, work);
+        rc = run(args);
+        out = output_of("stdout");
+        CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "not started") &&
+                  strstr(out, "\"center_violation\": null") && !strstr(out, "nan"),
+              "search --time-limit 0.001: nothing left after reading: %s", out);
         /* limit + 1 s for the whole command (reading, the LP, Cbc killed if
          * it has not stopped), + 1 s margin: process start-up and the
          * scheduler on a loaded machine (see test_milp's test_time_limits_hold) */

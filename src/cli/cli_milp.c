@@ -402,7 +402,9 @@ static int milp_search_cmd(int argc, char **argv)
     double read_s;
     int read_all_of_it;
     a.so.milp.time_limit = limit_after_reading(a.so.milp.time_limit, t0, &read_s, &read_all_of_it);
-    if (read_all_of_it) a.so.milp.time_limit = 1e-9; /* every job: out of time at once, nothing solved */
+    /* reading used the limit: no job starts (the batch's budget spent at
+     * once: each reports time_limit, "not started") */
+    if (read_all_of_it) a.so.batch_time_limit = 1e-9;
     jobs = first[F];
     preds = malloc((size_t)(total + 1) * 8), xs = malloc((size_t)(total + 1) * 8);
     model_of = malloc((size_t)jobs * 8), offset = malloc((size_t)jobs * 8), res = calloc((size_t)jobs, sizeof *res);
@@ -425,14 +427,15 @@ static int milp_search_cmd(int argc, char **argv)
             if (dopt_milp_result_better(p, &res[j].milp, &res[best].milp)) best = j;
         }
         const dopt_milp_search_result *r = &res[best];
-        char extra[4600], name[4096];
+        char extra[4600], name[4096], violation[32] = "null"; /* NaN (a job never started) is no JSON number */
         json_escape(a.files[f], name, sizeof name);
+        if (isfinite(r->center_violation)) snprintf(violation, sizeof violation, "%.17g", r->center_violation);
         snprintf(extra, sizeof extra,
                  ", \"candidates\": %lld, \"best\": %lld, \"delta_used\": %.17g, \"rounds\": %d, \"trust_size\": %d, "
-                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"read_s\": %.6f, \"file\": \"%s\", "
+                 "\"center_violation\": %s, \"total_time_s\": %.6f, \"read_s\": %.6f, \"file\": \"%s\", "
                  "\"solved\": \"%s\", \"model_optimal\": %s",
                  (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
-                 r->center_violation, sum, read_s, name, r->whole_model ? "model" : "trust_region",
+                 violation, sum, read_s, name, r->whole_model ? "model" : "trust_region",
                  r->whole_model && r->milp.status == DOPT_SOLVED ? "true" : "false");
         if (!a.json && F > 1) printf("file: %s\n", a.files[f]);
         /* a NaN prediction (status invalid) never reached a trust region */
