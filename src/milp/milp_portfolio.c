@@ -115,12 +115,11 @@ dopt_status milp_solve_portfolio(const dopt_milp *p, const dopt_milp_options *op
                                   .bound = tighter(p, h->res.bound, c->res.bound),
                                   .nodes = h->res.nodes + c->res.nodes, .x = res->x, .gap = NAN};
         pick = inc;
-        int bound_by = isnan(c->res.bound) || (!isnan(h->res.bound) && tighter(p, h->res.bound, c->res.bound) ==
-                                                                            h->res.bound)
-                           ? HIGHS_WON
-                           : CBC_WON;
+        const char *bound_by = isnan(res->bound)                ? "none"
+                               : res->bound == h->res.bound ? name_of(HIGHS_WON)
+                                                            : name_of(CBC_WON);
         snprintf(res->solver_status, sizeof res->solver_status, "portfolio: incumbent %s, bound %s",
-                 inc->res.has_solution ? name_of(inc->me) : "none", name_of(bound_by));
+                 inc->res.has_solution ? name_of(inc->me) : "none", bound_by);
     }
     if (pick) {
         res->solver = pick->me == HIGHS_WON ? DOPT_MILP_HIGHS : DOPT_MILP_CBC;
