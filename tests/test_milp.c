@@ -955,8 +955,10 @@ static void test_time_limits_hold(void)
      * killed, the call returns in time, with the LP relaxation's bound at
      * least (a valid lower bound: below any incumbent) */
     dopt_milp *sc = generate(DOPT_GEN_SETCOVER, DOPT_GEN_HARD, 5);
-    if (sc) {
+    double *xsc = sc ? malloc((size_t)sc->n * 8) : NULL; /* 1000 columns: not the 128 of x */
+    if (sc && xsc) {
         o.time_limit = 1;
+        r.x = xsc;
         t0 = wall_now();
         CHECK(dopt_milp_solve(tu_ctx, sc, &o, &r) == DOPT_OK, "set cover: %s", msg());
         took = wall_now() - t0;
@@ -964,9 +966,12 @@ static void test_time_limits_hold(void)
               r.status, took);
         CHECK(isnan(r.bound) || !r.has_solution || r.bound <= r.objective + 1e-6, "set cover: bound %g above %g",
               r.bound, r.objective);
+        CHECK(!r.has_solution || dopt_milp_violation(sc, xsc) <= 1e-6, "set cover: incumbent violates by %g",
+              dopt_milp_violation(sc, xsc));
         printf("hard set cover, 1 s limit: %.2f s, incumbent %s, bound %g\n", took, r.has_solution ? "yes" : "no",
                r.bound);
     }
+    free(xsc);
     dopt_milp_free(sc);
 
     /* three solves at once on two cores: each Cbc has its own process, none
