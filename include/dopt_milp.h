@@ -62,9 +62,11 @@ DOPT_API double dopt_milp_violation(const dopt_milp *model, const double *x);
 /* ---- solving ----------------------------------------------------------------- */
 typedef enum dopt_milp_solver {
     DOPT_MILP_AUTO = 0,  /* HiGHS when built in, else Cbc when built in, else the exact small-ILP solver */
-    DOPT_MILP_CBC = 1,   /* COIN-OR Cbc (optional dependency; serialized: not reentrant) */
-    DOPT_MILP_EXACT = 2, /* dopt's branch and bound: all-integer, finite bounds, n <= 256 */
-    DOPT_MILP_HIGHS = 3  /* HiGHS (optional dependency; reentrant: one instance per call) */
+    DOPT_MILP_CBC = 1,      /* COIN-OR Cbc (optional dependency; each solve in a child process of its own) */
+    DOPT_MILP_EXACT = 2,    /* dopt's branch and bound: all-integer, finite bounds, n <= 256 */
+    DOPT_MILP_HIGHS = 3,    /* HiGHS (optional dependency; reentrant: one instance per call) */
+    DOPT_MILP_PORTFOLIO = 4 /* HiGHS and Cbc side by side (both needed): the first proof, else the better
+                             * incumbent and the tighter bound; result.solver names the one kept */
 } dopt_milp_solver;
 
 typedef struct dopt_milp_options {

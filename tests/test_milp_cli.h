@@ -159,6 +159,51 @@ static void test_milp_cli_issue17(void)
         took = cli_wall_now() - t0;
         CHECK(rc == 0 && strstr(output_of("stdout"), "\"status\": \"time_limit\"") && took < 2 * 2.5,
               "search --time-limit 2 (repairs included): %.2f s, %s", took, output_of("stdout"));
+
+        /* Issue 18: the limit counts from the command's start, reading the
+         * file included. A limit shorter than reading the 1.7 MB file: no
+         * solve at all (time_s 0), the reading's time reported. */
+        snprintf(args, sizeof args, "milp solve '%s/sc_hard_0000.mps' --time-limit 0.001 --json", dir);
+        rc = run(args);
+        const char *out = output_of("stdout"), *rs = strstr(out, "\"read_s\": ");
+        CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "\"time_s\": 0.000000") && rs &&
+                  atof(rs + 10) >= 0.001 && strstr(out, "\"objective\": null"),
+              "solve --time-limit 0.001: nothing left after reading: %s", out);
+        /* the same for a search: no job starts, valid JSON (no NaN) */
+        snprintf(args, sizeof args, "milp search '%s/sc_hard_0000.mps' --pred '%s/zeros.npy' --time-limit 0.001 --json",
+                 dir, work);
+        rc = run(args);
+        out = output_of("stdout");
+        CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "not started") &&
+                  strstr(out, "\"center_violation\": null") && !strstr(out, "nan"),
+              "search --time-limit 0.001: nothing left after reading: %s", out);
+        /* limit + 1 s for the whole command (reading, the LP, Cbc killed if
+         * it has not stopped), + 1 s margin: process start-up and the
+         * scheduler on a loaded machine (see test_milp's test_time_limits_hold) */
+        t0 = cli_wall_now();
+        snprintf(args, sizeof args, "milp solve '%s/sc_hard_0000.mps' --time-limit 1 --json", dir);
+        rc = run(args);
+        took = cli_wall_now() - t0;
+        out = output_of("stdout"), rs = strstr(out, "\"read_s\": ");
+        CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && rs && atof(rs + 10) > 0 && took < 1 + 1 + 1,
+              "solve --time-limit 1: %.2f s in all, %s", took, out);
+        /* a read that never ends (a FIFO nobody writes: open blocks): the
+         * command's own deadline ends it at the limit + 0.9 s, exit 0, the
+         * time-limit result saying it stopped while reading */
+        char fifo[2048];
+        snprintf(fifo, sizeof fifo, "%s/stalled.mps", work);
+        remove(fifo);
+        if (mkfifo(fifo, 0600) == 0) {
+            t0 = cli_wall_now();
+            snprintf(args, sizeof args, "milp solve '%s' --time-limit 0.5 --json", fifo);
+            rc = run(args);
+            took = cli_wall_now() - t0;
+            out = output_of("stdout");
+            CHECK(rc == 0 && strstr(out, "\"status\": \"time_limit\"") && strstr(out, "deadline (reading)") &&
+                      strstr(out, "\"rows\": null") && took < 0.5 + 1 + 1,
+                  "solve of a stalled read, --time-limit 0.5: rc %d after %.2f s, %s", rc, took, out);
+            remove(fifo);
+        }
     }
 }
 
@@ -257,6 +302,22 @@ static void test_milp_cli(void)
     out = output_of("stdout");
     CHECK(strstr(out, "status: optimal\n") && strstr(out, "objective: 21\n") && strstr(out, "time_s: "), "text: %s",
           out);
+    /* Issue 18, the portfolio: the same optimum, the solver kept named;
+     * refused (exit 1, saying why) without both HiGHS and Cbc */
+    snprintf(args, sizeof args, "milp solve '%s/mps/knapsack_free.mps' --solver portfolio --json", DOPT_TEST_DATA);
+    if (dopt_milp_have_highs() && dopt_milp_have_cbc()) {
+        CHECK(run(args) == 0, "milp solve --solver portfolio: %s", output_of("stderr"));
+        out = output_of("stdout");
+        CHECK(strstr(out, "{\"status\": \"optimal\", \"objective\": 21,") &&
+                  (strstr(out, "\"solver\": \"highs\"") || strstr(out, "\"solver\": \"cbc\"")),
+              "portfolio JSON: %s", out);
+    } else {
+        CHECK(run(args) == 1 && stderr_mentions("both HiGHS and Cbc"), "portfolio without both: %s",
+              output_of("stderr"));
+    }
+    snprintf(args, sizeof args, "milp solve '%s/mps/knapsack_free.mps' --solver best", DOPT_TEST_DATA);
+    CHECK(run(args) == 2 && stderr_mentions("portfolio"), "--solver best: usage error listing the solvers: %s",
+          output_of("stderr"));
     /* infeasible: objective null */
     snprintf(path, sizeof path, "%s/infeasible.mps", work);
     write_text(path, "NAME inf\nROWS\n N obj\n G r\nCOLUMNS\n MARKER 'MARKER' 'INTORG'\n x obj 1 r 1\n"

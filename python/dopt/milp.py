@@ -913,13 +913,13 @@ def combopt_rows(family, n, m, *, dense=False, stream=0):
 
 
 # ---- solving ----------------------------------------------------------------------------------------
-_SOLVERS = {"auto": 0, "cbc": 1, "exact": 2, "highs": 3}
-_SOLVER_NAMES = {0: "auto", 1: "cbc", 2: "exact", 3: "highs"}
+_SOLVERS = {"auto": 0, "cbc": 1, "exact": 2, "highs": 3, "portfolio": 4}
+_SOLVER_NAMES = {0: "auto", 1: "cbc", 2: "exact", 3: "highs", 4: "portfolio"}
 
 
 def _milp_options(solver, time_limit, gap, threads, relax, verbose):
     if solver not in _SOLVERS:
-        raise ValueError(f"milp: solver must be 'auto', 'highs', 'cbc' or 'exact'; got {solver!r}")
+        raise ValueError(f"milp: solver must be 'auto', 'highs', 'cbc', 'exact' or 'portfolio'; got {solver!r}")
     time_limit = 0.0 if time_limit is None else float(time_limit)
     gap = 0.0 if gap is None else float(gap)
     if not time_limit >= 0:
@@ -1002,7 +1002,9 @@ def solve(model, *, solver="auto", time_limit=None, gap=0.0, threads=None, relax
     """Solves one model. solver: 'auto' (HiGHS when built in, else Cbc when
     built in, else the exact solver), 'highs' or 'cbc' (dopt.Error
     UNSUPPORTED when not built in), 'exact' (all
-    integer, finite bounds, n <= 256; dopt.Error UNSUPPORTED otherwise).
+    integer, finite bounds, n <= 256; dopt.Error UNSUPPORTED otherwise),
+    'portfolio' (HiGHS and Cbc side by side: the first proof, else the
+    better incumbent and the tighter bound; Result.solver names the one kept).
     time_limit: wall-clock seconds for the call (None or 0: none); gap:
     relative gap to stop at (0: prove optimality); threads: the solver's;
     relax: solve the LP relaxation; verbose: the solver's log on stdout;

@@ -1,11 +1,13 @@
 /* dopt milp solve|search|convert|info: MILPs from MPS files. The solve
  * command's output (text and --json) is a contract (README.md). */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_deadline.h"
 #include "cli_output.h"
 
 
@@ -114,9 +116,10 @@ static int parse_args(int argc, char **argv, milp_args *a, int search)
             } else if (!strcmp(o, "--solver")) {
                 if (!strcmp(v, "auto")) a->so.milp.solver = DOPT_MILP_AUTO;
                 else if (!strcmp(v, "highs")) a->so.milp.solver = DOPT_MILP_HIGHS;
+                else if (!strcmp(v, "portfolio")) a->so.milp.solver = DOPT_MILP_PORTFOLIO;
                 else if (!strcmp(v, "cbc")) a->so.milp.solver = DOPT_MILP_CBC;
                 else if (!strcmp(v, "exact")) a->so.milp.solver = DOPT_MILP_EXACT;
-                else return fprintf(stderr, "dopt milp: --solver expects auto, highs, cbc or exact, got '%s'\n", v), 0;
+                else return fprintf(stderr, "dopt milp: --solver expects auto, highs, cbc, exact or portfolio, got '%s'\n", v), 0;
             } else if (!strcmp(o, "--format") || !strcmp(o, "--int-bounds")) {
                 if (!read_option(o, v, &a->read)) return 0;
             } else if (!strcmp(o, "--x-out")) {
@@ -206,6 +209,8 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
                          const char *scope)
 {
     const char *solver = r->solver == DOPT_MILP_EXACT ? "exact" : r->solver == DOPT_MILP_HIGHS ? "highs" : "cbc";
+    char sizes[64] = "\"rows\": null, \"cols\": null"; /* p NULL: stopped before the file was read */
+    if (p) snprintf(sizes, sizeof sizes, "\"rows\": %d, \"cols\": %d", p->m, p->n);
     char said[2 * DOPT_MILP_STATUS_TEXT + 8];
     json_escape(r->solver_status, said, sizeof said);
     if (a->json) {
@@ -217,8 +222,8 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
         /* +inf (objective 0, bound not) has no JSON number: a string says it */
         if (isinf(r->gap)) printf("\"inf\"");
         else json_number(r->gap);
-        printf(", \"nodes\": %lld, \"solver\": \"%s\", \"solver_status\": \"%s\", \"rows\": %d, \"cols\": %d%s}\n",
-               (long long)r->nodes, solver, said, p->m, p->n, extra);
+        printf(", \"nodes\": %lld, \"solver\": \"%s\", \"solver_status\": \"%s\", %s%s}\n", (long long)r->nodes,
+               solver, said, sizes, extra);
     } else {
         printf("status: %s%s\nobjective: ", status_word(r->status), scope ? scope : "");
         if (r->has_solution) printf("%.17g\n", r->objective);
@@ -234,26 +239,100 @@ static void print_result(const milp_args *a, const dopt_milp *p, const dopt_milp
     }
 }
 
+/* --time-limit counts from the command's start, reading the files
+ * included: the limit left for the solver after reading (began at t0), or
+ * 0 with *out_of_time = 1 when reading used it all. *read_s: the reading's
+ * seconds. */
+static double limit_after_reading(double limit, double t0, double *read_s, int *out_of_time)
+{
+    *read_s = cli_now() - t0;
+    *out_of_time = limit > 0 && *read_s >= limit;
+    return limit > 0 && !*out_of_time ? limit - *read_s : 0;
+}
+
+/* AUTO as dopt_milp_solve resolves it */
+static dopt_milp_solver solver_of(dopt_milp_solver s)
+{
+    return s != DOPT_MILP_AUTO ? s : dopt_milp_have_highs() ? DOPT_MILP_HIGHS : dopt_milp_have_cbc() ? DOPT_MILP_CBC
+                                                                                                     : DOPT_MILP_EXACT;
+}
+
+/* How long after --time-limit the command ends whatever it is doing: the
+ * library returns by the limit + 0.75 s (it kills Cbc then), so
+ * this fires only where nothing else holds the limit */
+#define CLI_DEADLINE_GRACE 0.9
+
+/* What the deadline watchdog knows of a solve command (written by the
+ * main thread as it goes) */
+typedef struct {
+    const milp_args *a;
+    double t0;
+    _Atomic double read_end; /* 0 while reading */
+    atomic_int rows, cols;
+} solve_watch;
+
+/* the command stopped at its deadline: a time-limit result, nothing found */
+static void report_deadline(void *user)
+{
+    solve_watch *w = user;
+    double now = cli_now(), read_end = atomic_load(&w->read_end);
+    dopt_milp_result r = {0};
+    r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = r.gap = NAN;
+    r.seconds = read_end > 0 ? now - read_end : 0;
+    r.solver = solver_of(w->a->so.milp.solver);
+    snprintf(r.solver_status, sizeof r.solver_status, "stopped at the command's deadline (%s)",
+             read_end > 0 ? "solving" : "reading");
+    dopt_milp sizes = {0};
+    sizes.m = atomic_load(&w->rows), sizes.n = atomic_load(&w->cols);
+    char extra[64];
+    snprintf(extra, sizeof extra, ", \"read_s\": %.6f", (read_end > 0 ? read_end : now) - w->t0);
+    print_result(w->a, sizes.m >= 0 ? &sizes : NULL, &r, extra, NULL);
+}
+
 static int milp_solve_cmd(int argc, char **argv)
 {
+    double t0 = cli_now();
     milp_args a;
     if (!parse_args(argc, argv, &a, 0)) return cli_usage(stderr, "milp", "solve"), CLI_USAGE;
     if (!outputs_writable(&a, 0)) return CLI_FAIL;
+    /* the command's own deadline, beyond the library's (which holds Cbc
+     * to the limit + 0.75 s): limit + 0.9 s from the start, reading the
+     * file and any solver step that overruns included */
+    static solve_watch watch;
+    watch.a = &a, watch.t0 = t0, atomic_store(&watch.read_end, 0.0);
+    atomic_store(&watch.rows, -1), atomic_store(&watch.cols, -1);
+    if (a.so.milp.time_limit > 0) cli_deadline_start(t0 + a.so.milp.time_limit + CLI_DEADLINE_GRACE, report_deadline, &watch);
     dopt_context *ctx = host_context();
     dopt_milp *p = ctx ? load(ctx, a.file, &a.read) : NULL;
-    if (!p) return dopt_context_destroy(ctx), CLI_FAIL;
+    if (!p) return cli_deadline_claim(), dopt_context_destroy(ctx), CLI_FAIL;
+    atomic_store(&watch.rows, p->m), atomic_store(&watch.cols, p->n);
+    atomic_store(&watch.read_end, cli_now());
+    double read_s;
+    int read_all_of_it;
+    a.so.milp.time_limit = limit_after_reading(a.so.milp.time_limit, t0, &read_s, &read_all_of_it);
     double *x = malloc((size_t)(p->n ? p->n : 1) * 8), *ray = malloc((size_t)(p->n ? p->n : 1) * 8);
     dopt_milp_result r = {0};
     r.x = x;
     a.so.milp.ray = a.ray_out ? ray : NULL;
     int rc = CLI_OK;
+    char extra[128];
+    dopt_status st = DOPT_OK;
+    if (x && ray && !read_all_of_it) st = dopt_milp_solve(ctx, p, &a.so.milp, &r);
+    cli_deadline_claim(); /* from here on, this thread prints the outcome */
     if (!x || !ray) {
         fprintf(stderr, "dopt milp: out of memory\n");
         rc = CLI_FAIL;
-    } else if (!ok_or_report(ctx, dopt_milp_solve(ctx, p, &a.so.milp, &r))) {
+    } else if (read_all_of_it) { /* no time left to solve: the limit's outcome, nothing found */
+        r.status = DOPT_ITERATION_LIMIT, r.objective = r.bound = r.gap = NAN;
+        r.solver = solver_of(a.so.milp.solver);
+        snprintf(r.solver_status, sizeof r.solver_status, "not started (reading the file used the time limit)");
+        snprintf(extra, sizeof extra, ", \"read_s\": %.6f", read_s);
+        print_result(&a, p, &r, extra, NULL);
+    } else if (!ok_or_report(ctx, st)) {
         rc = CLI_FAIL;
     } else {
-        print_result(&a, p, &r, r.has_ray ? ", \"has_ray\": true" : "", NULL);
+        snprintf(extra, sizeof extra, ", \"read_s\": %.6f%s", read_s, r.has_ray ? ", \"has_ray\": true" : "");
+        print_result(&a, p, &r, extra, NULL);
         if (a.x_out && r.has_solution && !write_x(ctx, a.x_out, x, p->n)) rc = CLI_FAIL;
         if (a.x_out && !r.has_solution) fprintf(stderr, "dopt milp: no solution, %s not written\n", a.x_out);
         if (a.ray_out && r.has_ray && !write_x(ctx, a.ray_out, ray, p->n)) rc = CLI_FAIL;
@@ -282,6 +361,7 @@ static void pred_path_of(const milp_args *a, const char *file, char *out, size_t
 /* every candidate of every file is one job; one batched search over all */
 static int milp_search_cmd(int argc, char **argv)
 {
+    double t0 = cli_now();
     milp_args a;
     if (!parse_args(argc, argv, &a, 1)) return cli_usage(stderr, "milp", "search"), CLI_USAGE;
     if (!outputs_writable(&a, 1)) return CLI_FAIL;
@@ -319,6 +399,12 @@ static int milp_search_cmd(int argc, char **argv)
         }
         first[f + 1] = first[f] + K, total += K * n;
     }
+    double read_s;
+    int read_all_of_it;
+    a.so.milp.time_limit = limit_after_reading(a.so.milp.time_limit, t0, &read_s, &read_all_of_it);
+    /* reading used the limit: no job starts (the batch's budget spent at
+     * once: each reports time_limit, "not started") */
+    if (read_all_of_it) a.so.batch_time_limit = 1e-9;
     jobs = first[F];
     preds = malloc((size_t)(total + 1) * 8), xs = malloc((size_t)(total + 1) * 8);
     model_of = malloc((size_t)jobs * 8), offset = malloc((size_t)jobs * 8), res = calloc((size_t)jobs, sizeof *res);
@@ -341,14 +427,15 @@ static int milp_search_cmd(int argc, char **argv)
             if (dopt_milp_result_better(p, &res[j].milp, &res[best].milp)) best = j;
         }
         const dopt_milp_search_result *r = &res[best];
-        char extra[4600], name[4096];
+        char extra[4600], name[4096], violation[32] = "null"; /* NaN (a job never started) is no JSON number */
         json_escape(a.files[f], name, sizeof name);
+        if (isfinite(r->center_violation)) snprintf(violation, sizeof violation, "%.17g", r->center_violation);
         snprintf(extra, sizeof extra,
                  ", \"candidates\": %lld, \"best\": %lld, \"delta_used\": %.17g, \"rounds\": %d, \"trust_size\": %d, "
-                 "\"center_violation\": %.17g, \"total_time_s\": %.6f, \"file\": \"%s\", \"solved\": \"%s\", "
-                 "\"model_optimal\": %s",
+                 "\"center_violation\": %s, \"total_time_s\": %.6f, \"read_s\": %.6f, \"file\": \"%s\", "
+                 "\"solved\": \"%s\", \"model_optimal\": %s",
                  (long long)K, (long long)(best - first[f]), r->delta_used, r->rounds, r->trust_size,
-                 r->center_violation, sum, name, r->whole_model ? "model" : "trust_region",
+                 violation, sum, read_s, name, r->whole_model ? "model" : "trust_region",
                  r->whole_model && r->milp.status == DOPT_SOLVED ? "true" : "false");
         if (!a.json && F > 1) printf("file: %s\n", a.files[f]);
         /* a NaN prediction (status invalid) never reached a trust region */

@@ -15,15 +15,25 @@
 #include <coin/Clp_C_Interface.h>
 
 #include "milp_backend.h"
+#include "milp_child.h"
 #include "milp_internal.h"
 
 int dopt_milp_have_cbc(void) { return 1; }
 
 /* Cbc 2.10's C interface runs CbcMain1, whose parameter tables are global:
- * two solves at once corrupt each other's settings (seen in test_milp).
- * Calls are serialized; parallelism inside one solve is Cbc's `threads`.
- * Clp keeps its state in its model and runs without the lock. */
+ * two solves at once in one process corrupt each other's settings (seen in
+ * test_milp). Each Cbc run therefore has a process of its own (a forked
+ * child, milp_child.h), which also lets the deadline be held by killing
+ * it; only where no child can be made does Cbc run here, serialized by this
+ * lock. Clp keeps its state in its model and runs here without the lock. */
 static pthread_mutex_t cbc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Cbc is started only with at least its root LP's time plus this left: a
+ * process and a model to set up, and time to look at the clock once. */
+#define CBC_MIN_SECONDS 0.01
+/* How much earlier than the deadline Cbc is asked to stop (at most; 10 % of
+ * its time on short runs): see cbc_solve_model */
+#define CBC_EARLY_SECONDS 0.5
 
 static double cbc_value(double v) { return v == HUGE_VAL ? DBL_MAX : v == -HUGE_VAL ? -DBL_MAX : v; }
 
@@ -68,8 +78,8 @@ enum { CLP_SLICE = 100 };
  * CPU-seconds limit is not used: it counts the whole process, every worker
  * thread of a batched search). When unbounded and opt->ray is given, Clp's
  * ray (scaled to max |r_j| = 1) is the recession direction. */
-static dopt_status clp_run(const dopt_milp *p, const dopt_milp_options *opt, double seconds, dopt_milp_result *res,
-                           char *err, size_t errlen)
+static dopt_status clp_run(const dopt_milp *p, const dopt_milp_options *opt, double seconds, const atomic_int *stop,
+                           dopt_milp_result *res, char *err, size_t errlen)
 {
     coin_arrays a = {0};
     Clp_Simplex *model = Clp_newModel();
@@ -82,10 +92,11 @@ static dopt_status clp_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     Clp_setOptimizationDirection(model, p->maximize ? -1 : 1);
     Clp_setLogLevel(model, opt->verbose ? 1 : 0);
     double t0 = milp_wall_seconds();
-    if (isfinite(seconds)) {
+    if (isfinite(seconds) || stop) {
         Clp_setMaximumIterations(model, CLP_SLICE);
         Clp_initialSolve(model);
-        while (Clp_status(model) == 3 && Clp_isIterationLimitReached(model) && milp_wall_seconds() - t0 < seconds) {
+        while (Clp_status(model) == 3 && Clp_isIterationLimitReached(model) && milp_wall_seconds() - t0 < seconds &&
+               !(stop && atomic_load(stop))) {
             Clp_setMaximumIterations(model, Clp_numberIterations(model) + CLP_SLICE);
             Clp_dual(model, 0);
         }
@@ -120,28 +131,16 @@ done:
     return st;
 }
 
-/* The MILP by Cbc (with its presolve, cuts and heuristics), to finish by the
- * wall-clock `deadline` (HUGE_VAL: none). The time spent waiting for the
- * lock counts (batched searches queue here): *started = 0 when no more than
- * min_seconds were left once it was held. */
-static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, double deadline, double min_seconds,
-                           int *started, dopt_milp_result *res, char *err, size_t errlen)
+/* The MILP by Cbc (with its presolve, cuts and heuristics), told to stop by
+ * the wall-clock `deadline` (HUGE_VAL: none); res->x: room for n values.
+ * 0 when out of memory. */
+static int cbc_solve_model(const dopt_milp *p, const dopt_milp_options *opt, double deadline, dopt_milp_result *res)
 {
-    size_t n = (size_t)p->n;
     coin_arrays a = {0};
-    int filled = coin_fill(p, &a);
-    pthread_mutex_lock(&cbc_lock);
+    Cbc_Model *model = Cbc_newModel();
+    int ok = coin_fill(p, &a) && model;
+    if (!ok) goto done;
     double seconds = deadline - milp_wall_seconds();
-    Cbc_Model *model = NULL;
-    dopt_status st = DOPT_OK;
-    /* the check of milp_solve_cbc again, now that the lock is held: a job
-     * that waited for it may have too little time left for Cbc's root */
-    if (!(*started = seconds > min_seconds)) goto done;
-    model = Cbc_newModel();
-    if (!filled || !model) {
-        st = milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
     Cbc_loadProblem(model, p->n, p->m, a.start, p->row_idx, p->values, a.clo, a.chi, p->c, a.rlo, a.rhi);
     Cbc_setObjSense(model, p->maximize ? -1 : 1);
     for (int32_t j = 0; j < p->n; ++j)
@@ -151,7 +150,13 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     /* Cbc measures its limit in CPU seconds unless told otherwise: on a busy
      * machine that overran the wall-clock limit (5 s took 10 s) */
     Cbc_setParameter(model, "timeMode", "elapsed");
+    /* Cbc stops at its next look at the clock after its limit, up to about
+     * a second late in its root on a loaded machine (2 cores, load 12),
+     * where it is killed and its incumbent is lost: it is told a little
+     * less than the time it has, so that it usually stops by itself */
+    if (isfinite(seconds)) seconds -= fmin(CBC_EARLY_SECONDS, 0.1 * seconds);
     if (isfinite(seconds)) Cbc_setMaximumSeconds(model, seconds > 1e-3 ? seconds : 1e-3);
+    double cbc_deadline = milp_wall_seconds() + seconds; /* Cbc's own */
     if (opt->gap > 0) Cbc_setAllowableFractionGap(model, opt->gap);
     if (opt->threads > 1) {
         char t[16];
@@ -159,9 +164,7 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
         Cbc_setParameter(model, "threads", t);
     }
     if (opt->start) Cbc_setInitialSolution(model, opt->start);
-    double t0 = milp_wall_seconds();
     Cbc_solve(model);
-    res->seconds = milp_wall_seconds() - t0;
     res->nodes = Cbc_getNodeCount(model);
     const double *x = Cbc_bestSolution(model);
     /* A limit is checked before "infeasible": Cbc stopped by its clock in
@@ -172,7 +175,7 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
      * milliseconds left, Cbc's preprocessing has reported feasible set
      * covers infeasible without raising its limit flag (CI, a batched
      * search's last queued job). A proof found earlier stands. */
-    int at_deadline = isfinite(seconds) && milp_wall_seconds() >= deadline - 0.05 * seconds;
+    int at_deadline = isfinite(seconds) && milp_wall_seconds() >= cbc_deadline - 0.05 * seconds;
     int limit_hit = Cbc_isSecondsLimitReached(model) || Cbc_isNodeLimitReached(model) || Cbc_status(model) == 1;
     if (Cbc_isProvenOptimal(model)) res->status = DOPT_SOLVED;
     else if (limit_hit) res->status = DOPT_ITERATION_LIMIT;
@@ -183,18 +186,18 @@ static dopt_status cbc_run(const dopt_milp *p, const dopt_milp_options *opt, dou
     res->has_solution = x != NULL && (res->status == DOPT_SOLVED || res->status == DOPT_ITERATION_LIMIT);
     snprintf(res->solver_status, sizeof res->solver_status, "Cbc: status %d, secondary %d", Cbc_status(model),
              Cbc_secondaryStatus(model));
+    res->objective = res->bound = NAN;
     if (res->has_solution) {
         res->objective = dopt_milp_objective(p, x);
-        if (res->x) memcpy(res->x, x, n * 8);
+        memcpy(res->x, x, (size_t)p->n * 8);
     }
     if (res->status == DOPT_SOLVED) res->bound = res->objective;
     else if (res->status == DOPT_ITERATION_LIMIT)
         res->bound = limit_hit < 0 ? NAN : Cbc_getBestPossibleObjValue(model) + p->offset; /* NaN: no bound */
 done:
     if (model) Cbc_deleteModel(model);
-    pthread_mutex_unlock(&cbc_lock);
     coin_free(&a);
-    return st;
+    return ok;
 }
 
 static int has_integers(const dopt_milp *p)
@@ -204,60 +207,161 @@ static int has_integers(const dopt_milp *p)
     return 0;
 }
 
-/* The outcome when the limit ran out before Cbc could start. */
-static void out_of_time(dopt_milp_result *res)
+/* What the work hands back, through the child's pipe: this, then x and the
+ * ray (n values each). final = 0: the LP relaxation's outcome (its bound),
+ * what stands if Cbc is killed before it answers. */
+typedef struct {
+    milp_child_record head;
+    int32_t call_status; /* DOPT_OK, or the failure (out of memory) */
+    int32_t status, has_solution, has_ray;
+    double objective, bound;
+    int64_t nodes;
+    char solver_status[DOPT_MILP_STATUS_TEXT];
+} cbc_record;
+
+typedef struct {
+    const dopt_milp *p;
+    dopt_milp_options opt; /* opt.ray: set by the work to its record's room when the caller wants a ray */
+    int want_ray;
+    double t_start;
+    const atomic_int *stop; /* read by Clp's slices where the work runs in the caller's process */
+} cbc_job;
+
+static void send(milp_child_channel *ch, cbc_record *rec, int final, dopt_status call_status,
+                 const dopt_milp_result *r)
 {
-    res->status = DOPT_ITERATION_LIMIT, res->has_solution = 0;
-    res->objective = res->bound = NAN;
+    rec->head.final = final, rec->call_status = call_status;
+    rec->status = r->status, rec->has_solution = r->has_solution, rec->has_ray = r->has_ray;
+    rec->objective = r->objective, rec->bound = r->bound, rec->nodes = r->nodes;
+    memcpy(rec->solver_status, r->solver_status, sizeof rec->solver_status);
+    milp_child_send(ch, rec);
+}
+
+/* The whole backend's work, in a child process (or, where none can be
+ * made, in the caller's under cbc_lock): under a time limit, the LP
+ * relaxation first; then Cbc; the ray of an unbounded model. */
+static void cbc_work(void *arg, milp_child_channel *ch)
+{
+    cbc_job *job = arg;
+    const dopt_milp *p = job->p;
+    size_t n = (size_t)p->n, len = sizeof(cbc_record) + 2 * n * 8;
+    cbc_record *rec = calloc(1, len);
+    if (!rec) return; /* no record: the parent reports the failure */
+    dopt_milp_result r = {0};
+    r.x = (double *)(rec + 1), r.objective = r.bound = NAN; /* as milp_solve starts every result */
+    dopt_milp_options opt = job->opt;
+    opt.ray = job->want_ray ? r.x + n : NULL;
+    double t_start = job->t_start;
+    dopt_status st;
+    char err[8];
+    /* Clp in slices under the clock only where nothing can kill it: in a
+     * child it runs in one go (slices cost: 1.3 s instead of 0.15 s for the
+     * hard set cover's LP) and the kill holds the deadline */
+    int separate = milp_child_separate(ch);
+    const atomic_int *stop = separate ? NULL : job->stop;
+    double clp_seconds = separate ? HUGE_VAL : seconds_left(&opt, t_start);
+    if (opt.relax || !has_integers(p)) {
+        st = clp_run(p, &opt, clp_seconds, stop, &r, err, sizeof err);
+        send(ch, rec, 1, st, &r);
+        free(rec);
+        return;
+    }
+    double lp_seconds = 0, lp_bound = NAN;
+    if (opt.time_limit > 0) {
+        /* The LP relaxation first, by Clp under the limit: it settles
+         * infeasibility itself (certified: no integer point in an empty
+         * relaxation), gives the bound that stands if Cbc has to be killed,
+         * and says how long Cbc's root LP will take: Cbc is not started
+         * when less time than that is left (it could not get past the LP).
+         * Where Cbc cannot be killed (no child process), it needs twice
+         * that: its root LP and one round of cuts before it looks at the
+         * clock. */
+        dopt_milp_options lpo = opt;
+        lpo.ray = NULL;
+        dopt_milp_result lp = {0}; /* lp.x NULL: only its bound is wanted */
+        st = clp_run(p, &lpo, clp_seconds, stop, &lp, err, sizeof err);
+        lp_seconds = lp.seconds;
+        lp_bound = lp.status == DOPT_SOLVED ? lp.objective : NAN;
+        double need = separate ? lp_seconds + CBC_MIN_SECONDS : 2 * lp_seconds;
+        int give_up = st != DOPT_OK || lp.status == DOPT_PRIMAL_INFEASIBLE || lp.status == DOPT_ITERATION_LIMIT ||
+                      (job->stop && atomic_load(job->stop)) ||
+                      (lp.status == DOPT_SOLVED && seconds_left(&opt, t_start) < need);
+        r.status = lp.status == DOPT_PRIMAL_INFEASIBLE ? DOPT_PRIMAL_INFEASIBLE : DOPT_ITERATION_LIMIT;
+        r.has_solution = 0, r.objective = NAN, r.bound = lp_bound, r.nodes = 0;
+        memcpy(r.solver_status, lp.solver_status, sizeof r.solver_status); /* the LP's, until Cbc answers */
+        send(ch, rec, give_up, st, &r); /* the answer, or the bound that stands if Cbc is killed */
+        if (give_up) {
+            free(rec);
+            return;
+        }
+    }
+    double deadline = opt.time_limit > 0 ? t_start + opt.time_limit : HUGE_VAL;
+    if (!cbc_solve_model(p, &opt, deadline, &r)) {
+        send(ch, rec, 1, DOPT_ERR_OUT_OF_MEMORY, &r);
+        free(rec);
+        return;
+    }
+    if (r.status == DOPT_ITERATION_LIMIT && isnan(r.bound)) r.bound = lp_bound;
+    if (r.status == DOPT_DUAL_INFEASIBLE && opt.ray) {
+        /* the direction: the LP relaxation's ray (a recession direction of
+         * the relaxation along which the objective improves without bound) */
+        dopt_milp_result lp = {0};
+        double left = seconds_left(&opt, t_start);
+        if (left > 0 && clp_run(p, &opt, separate ? HUGE_VAL : left, stop, &lp, err, sizeof err) == DOPT_OK)
+            r.has_ray = lp.has_ray;
+    }
+    send(ch, rec, 1, DOPT_OK, &r);
+    free(rec);
 }
 
 dopt_status milp_solve_cbc(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                            size_t errlen)
 {
+    return milp_solve_cbc_stoppable(p, opt, NULL, res, err, errlen);
+}
+
+dopt_status milp_solve_cbc_stoppable(const dopt_milp *p, const dopt_milp_options *opt, const atomic_int *stop,
+                                     dopt_milp_result *res, char *err, size_t errlen)
+{
     if (p->nnz > INT32_MAX) return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED, "Cbc takes at most 2^31 nonzeros");
     double t_start = milp_wall_seconds();
-    if (opt->relax || !has_integers(p)) return clp_run(p, opt, seconds_left(opt, t_start), res, err, errlen);
-    dopt_status st;
-    double min_seconds = 0; /* the least time Cbc is started with */
-    if (opt->time_limit > 0) {
-        /* Cbc cannot stop inside its root LP solve (seen: a 0.4 s limit
-         * taking 1.6 s on a trust-region subproblem), and the C interface
-         * has no event handler to make it. The LP relaxation first, by Clp
-         * under the limit: it settles infeasibility itself (certified: no
-         * integer point in an empty relaxation), gives the bound, and says
-         * how long Cbc's root would take: Cbc is not started when less time
-         * than that is left (twice the LP's time, below). */
-        dopt_milp_options lpo = *opt;
-        lpo.ray = NULL;
-        dopt_milp_result lp = {0};
-        st = clp_run(p, &lpo, seconds_left(opt, t_start), &lp, err, errlen);
-        if (st != DOPT_OK) return st;
-        /* Cbc's root: its own LP solve (about lp.seconds again) and at least
-         * one round of cuts and heuristics before it looks at the clock */
-        min_seconds = 2 * lp.seconds;
-        int stop = lp.status == DOPT_PRIMAL_INFEASIBLE || lp.status == DOPT_ITERATION_LIMIT ||
-                   (lp.status == DOPT_SOLVED && seconds_left(opt, t_start) < min_seconds);
-        if (stop) {
-            if (lp.status == DOPT_PRIMAL_INFEASIBLE) res->status = DOPT_PRIMAL_INFEASIBLE, res->has_solution = 0;
-            else out_of_time(res);
-            res->objective = NAN;
-            res->bound = lp.status == DOPT_SOLVED ? lp.objective : NAN;
-            res->nodes = 0;
-            res->seconds = milp_wall_seconds() - t_start;
-            return DOPT_OK;
-        }
+    int lp_only = opt->relax || !has_integers(p);
+    /* an LP without a limit or a stop: Clp is reentrant and needs no clock */
+    if (lp_only && !(opt->time_limit > 0) && !stop) return clp_run(p, opt, HUGE_VAL, NULL, res, err, errlen);
+    size_t n = (size_t)p->n, len = sizeof(cbc_record) + 2 * n * 8;
+    cbc_record *rec = malloc(len);
+    if (!rec) return milp_error(err, errlen, DOPT_ERR_OUT_OF_MEMORY, "out of memory");
+    cbc_job job = {p, *opt, opt->ray != NULL, t_start, stop};
+    double kill_at = opt->time_limit > 0 ? t_start + opt->time_limit + MILP_KILL_GRACE : HUGE_VAL;
+    int records = 0;
+    milp_child_outcome how = milp_run_in_child(cbc_work, &job, rec, len, kill_at, stop, !opt->verbose,
+                                               lp_only ? NULL : &cbc_lock, &records);
+    dopt_status st = DOPT_OK;
+    res->nodes = 0, res->has_ray = 0;
+    if (records && rec->call_status != DOPT_OK) {
+        st = milp_error(err, errlen, (dopt_status)rec->call_status, "out of memory");
+    } else if (records) {
+        /* the answer, or the LP's bound that stood when Cbc was killed or died */
+        res->status = how == MILP_CHILD_FAILED && !rec->head.final ? DOPT_NUMERICAL_FAILURE : (dopt_status)rec->status;
+        res->has_solution = rec->has_solution, res->has_ray = rec->has_ray;
+        res->objective = rec->objective, res->bound = rec->bound, res->nodes = rec->nodes;
+        memcpy(res->solver_status, rec->solver_status, sizeof res->solver_status);
+        res->solver_status[sizeof res->solver_status - 1] = 0;
+        const double *x = (const double *)(rec + 1);
+        if (res->has_solution && res->x) memcpy(res->x, x, n * 8);
+        if (res->has_ray && opt->ray) memcpy(opt->ray, x + n, n * 8);
+    } else {
+        /* killed before the LP answered (or while it was queued), or died */
+        res->status = how == MILP_CHILD_KILLED ? DOPT_ITERATION_LIMIT : DOPT_NUMERICAL_FAILURE;
+        res->has_solution = 0, res->objective = res->bound = NAN;
     }
-    int started = 0;
-    st = cbc_run(p, opt, opt->time_limit > 0 ? t_start + opt->time_limit : HUGE_VAL, min_seconds, &started, res, err,
-                 errlen);
-    if (st == DOPT_OK && !started) out_of_time(res); /* the limit ran out waiting for Cbc */
-    if (st == DOPT_OK && res->status == DOPT_DUAL_INFEASIBLE && opt->ray) {
-        /* the direction: the LP relaxation's ray (a recession direction of
-         * the relaxation along which the objective improves without bound) */
-        dopt_milp_result lp = {0};
-        double left = seconds_left(opt, t_start);
-        if (left > 0 && clp_run(p, opt, left, &lp, err, errlen) == DOPT_OK) res->has_ray = lp.has_ray;
-    }
+    if (st == DOPT_OK && how != MILP_CHILD_DONE) /* the reason, for the result's solver_status */
+        snprintf(res->solver_status, sizeof res->solver_status, "Cbc: %s",
+                 how == MILP_CHILD_FAILED        ? "its process died"
+                 : stop && atomic_load(stop)     ? "stopped (the other solver finished)"
+                 : records && !rec->head.final   ? "killed at the deadline (the LP's bound kept)"
+                                                 : "killed at the deadline");
+    free(rec);
     /* Cbc's "infeasible" for a MILP rests on its search (an LP-feasible model
      * can be integer infeasible). Its known misreport, an unbounded LP called
      * infeasible after presolve (gas11 of HiGHS's test set; `min -x, x >= 1`),

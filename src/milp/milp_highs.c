@@ -144,8 +144,32 @@ static int relaxation_verdict(const dopt_milp *p, const dopt_milp_options *opt, 
     return got;
 }
 
+/* The portfolio's stop hook (milp_portfolio.c): HiGHS asks at its MIP,
+ * simplex and IPM interrupt points whether to stop; *stop says so. */
+static void stop_callback(int type, const char *message, const HighsCallbackDataOut *out, HighsCallbackDataIn *in,
+                          void *user)
+{
+    (void)type, (void)message, (void)out;
+    if (in && atomic_load((const atomic_int *)user)) in->user_interrupt = 1;
+}
+
+static void watch_stop(void *h, const atomic_int *stop)
+{
+    if (!stop) return;
+    Highs_setCallback(h, stop_callback, (void *)(uintptr_t)stop);
+    Highs_startCallback(h, kHighsCallbackMipInterrupt);
+    Highs_startCallback(h, kHighsCallbackSimplexInterrupt);
+    Highs_startCallback(h, kHighsCallbackIpmInterrupt);
+}
+
 dopt_status milp_solve_highs(const dopt_milp *p, const dopt_milp_options *opt, dopt_milp_result *res, char *err,
                              size_t errlen)
+{
+    return milp_solve_highs_stoppable(p, opt, NULL, res, err, errlen);
+}
+
+dopt_status milp_solve_highs_stoppable(const dopt_milp *p, const dopt_milp_options *opt, const atomic_int *stop,
+                                       dopt_milp_result *res, char *err, size_t errlen)
 {
     if (sizeof(HighsInt) < 8 && p->nnz > INT32_MAX)
         return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED, "this HiGHS (32-bit indices) takes at most 2^31 nonzeros");
@@ -164,6 +188,7 @@ dopt_status milp_solve_highs(const dopt_milp *p, const dopt_milp_options *opt, d
         goto done;
     }
     if (mip && opt->start) Highs_setSolution(h, opt->start, NULL, NULL, NULL);
+    watch_stop(h, stop);
     highs_run_until(h, deadline, p->nnz);
     HighsInt model_status = Highs_getModelStatus(h);
     snprintf(res->solver_status, sizeof res->solver_status, "HiGHS: %s", highs_status_name(model_status));

@@ -42,9 +42,10 @@ static const char *exact_status_name(int32_t status)
 static dopt_status run_backend(dopt_milp_solver which, const dopt_milp *p, const dopt_milp_options *opt,
                                dopt_milp_result *res, char *err, size_t errlen)
 {
+    if (which == DOPT_MILP_PORTFOLIO) return milp_solve_portfolio(p, opt, res, err, errlen);
     if (which == DOPT_MILP_HIGHS) {
         if (!dopt_milp_have_highs()) return milp_error(err, errlen, DOPT_ERR_UNSUPPORTED, "%s", MILP_NO_HIGHS_MESSAGE);
-        return milp_solve_highs(p, opt, res, err, errlen);
+        return milp_solve_highs_guarded(p, opt, NULL, res, err, errlen);
     }
     if (which == DOPT_MILP_CBC) {
         if (!dopt_milp_have_cbc())
@@ -88,10 +89,10 @@ dopt_status milp_solve(const dopt_milp *p, const dopt_milp_options *opt_in, dopt
     res->objective = res->bound = res->gap = NAN, res->seconds = 0, res->nodes = 0;
     res->solver_status[0] = 0;
     if (!(opt.time_limit >= 0) || !(opt.gap >= 0) || opt.threads < 0 || opt.threads > 1024 ||
-        opt.solver < DOPT_MILP_AUTO || opt.solver > DOPT_MILP_HIGHS)
+        opt.solver < DOPT_MILP_AUTO || opt.solver > DOPT_MILP_PORTFOLIO)
         return milp_error(err, errlen, DOPT_ERR_INVALID_ARGUMENT,
                           "options: time_limit and gap must be >= 0 (not NaN), threads in [0, 1024], solver AUTO, "
-                          "HIGHS, CBC or EXACT (time_limit %g, gap %g, threads %d, solver %d)",
+                          "HIGHS, CBC, EXACT or PORTFOLIO (time_limit %g, gap %g, threads %d, solver %d)",
                           opt.time_limit, opt.gap, opt.threads, (int)opt.solver);
     dopt_status st = milp_check(p, err, errlen);
     if (st != DOPT_OK) return st;
