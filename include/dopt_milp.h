@@ -178,9 +178,9 @@ DOPT_API void dopt_milp_search_options_default(dopt_milp_search_options *opt);
 DOPT_API dopt_status dopt_milp_search(dopt_context *ctx, const dopt_milp *model, const double *pred,
                                       const dopt_milp_search_options *opt, dopt_milp_search_result *res);
 /* Many, on the context's CPU threads (dopt_context_set_threads; jobs run
- * one solver thread each unless milp.threads says otherwise): HiGHS and
- * exact jobs run side by side (one HiGHS instance per job), Cbc jobs one at
- * a time (its C interface is not reentrant). Job j (of `jobs`) searches
+ * one solver thread each unless milp.threads says otherwise): every job
+ * runs side by side with the others (one HiGHS instance per job; Cbc, whose
+ * C interface is not reentrant, in a child process per job; docs/MILP.md). Job j (of `jobs`) searches
  * models[model_of[j]] from preds + pred_offset[j] (that model's n values).
  * All host memory: models (any count), model_of and pred_offset (jobs),
  * preds, res (jobs, the caller's, with res[j].milp.x the caller's (host,

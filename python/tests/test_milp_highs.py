@@ -140,3 +140,21 @@ def test_portfolio():
     both = milp.solve(model, solver="portfolio", time_limit=30)
     assert both.status == milp.SOLVED and both.solver in ("highs", "cbc")
     assert both.objective == pytest.approx(alone.objective) and model.violation(both.x) == 0
+
+
+@pytest.mark.parametrize("time_limit", [None, 5.0])
+def test_portfolio_proofs_carry_no_bound(time_limit):
+    """Infeasible and unbounded models: every solver, the portfolio too, says
+    so with no objective and no bound (NaN), with or without a time limit."""
+    if not milp.have_cbc():
+        pytest.skip("the portfolio needs Cbc too; this dopt has HiGHS only")
+    inf = np.inf
+    infeasible = milp.Model(np.array([1.0]), integer=np.array([True]), col_lo=np.array([0.5]),
+                            col_hi=np.array([0.7]))
+    unbounded = milp.Model(np.array([-1.0]), integer=np.array([True]), col_lo=np.array([0.0]),
+                           col_hi=np.array([inf]))
+    for model, status in ((infeasible, milp.PRIMAL_INFEASIBLE), (unbounded, milp.DUAL_INFEASIBLE)):
+        for solver in ("highs", "cbc", "portfolio"):
+            r = milp.solve(model, solver=solver, time_limit=time_limit)
+            assert r.status == status, (solver, r.status)
+            assert np.isnan(r.bound) and np.isnan(r.objective), (solver, r.bound, r.objective)

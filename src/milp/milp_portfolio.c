@@ -75,6 +75,9 @@ dopt_status milp_solve_portfolio(const dopt_milp *p, const dopt_milp_options *op
     memset(sides, 0, sizeof sides);
     for (int k = 0; k < 2; ++k) {
         side *s = &sides[k];
+        /* as milp_solve starts every result: no objective, no bound until a
+         * side reports one (a proof of infeasibility leaves them unset) */
+        s->res.objective = s->res.bound = NAN;
         s->p = p, s->opt = *opt, s->winner = &winner, s->me = k == 0 ? HIGHS_WON : CBC_WON;
         s->my_stop = k == 0 ? &stop_highs : &stop_cbc, s->other_stop = k == 0 ? &stop_cbc : &stop_highs;
         s->res.x = buf + (size_t)k * n;
