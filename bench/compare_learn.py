@@ -422,7 +422,7 @@ def run_family(family, args, limits, S, log):
         log("    (continuous columns: no learned methods; the Bernoulli surrogate and SRG's diffusion are binary)")
 
     search = U.SearchConfig(frac0=args.frac0, frac1=args.frac1, frac_delta=args.frac_delta, time_limit=args.budget,
-                            widen=True, solver="auto", workers=1)
+                            widen=True, solver=args.search_solver, workers=1)
     # the per-instance prediction shares, measured once (deterministic: the same for every limit)
     graph_seconds, test_graphs = [], []
     for model in test_models:
@@ -648,7 +648,8 @@ def write_outputs(results, args, info, out):
                 f"the end, this process got {info['machine'].get('cpu_share', math.nan):.2f} CPU seconds per wall "
                 f"second; dopt {info['versions']['dopt']}, torch {info['versions']['torch']}, HiGHS "
                 f"{info['versions']['highs']}; one thread per method. Budget {args.budget:g} s per instance, "
-                f"limits {', '.join(f'{x:g}' for x in info['limits'])} s." +
+                f"limits {', '.join(f'{x:g}' for x in info['limits'])} s. Solver inside predict-and-search: "
+                f"{getattr(args, 'search_solver', 'auto (Cbc)')}." +
                 (f" SRG: {info['srg_source']}." if info.get("srg_source") else ""), ""]
     for result in results:
         table, _, _ = family_table(result, order)
@@ -729,6 +730,9 @@ def main(argv=None):
     # forward pass on a set cover graph of the default size took ~0.1 s, so more than ~10 of them leave no budget
     ap.add_argument("--srg-candidates", type=int, default=2, help="SRG candidates per instance (2)")
     ap.add_argument("--srg-steps", type=int, default=5, help="DDIM steps (5)")
+    ap.add_argument("--search-solver", default="cbc", choices=("cbc", "highs", "auto"),
+                    help="the solver inside every predict-and-search column (cbc: the columns then differ from "
+                         "'cbc' alone only by the prediction and the trust region)")
     ap.add_argument("--seed", type=int, default=0, help="seed of instances, networks and training (0)")
     ap.add_argument("--torch-threads", type=int, default=1, help="torch's threads (1)")
     ap.add_argument("--out", default=None, help="output folder (bench/figures; --quick: /tmp/dopt_compare_learn_quick)")
