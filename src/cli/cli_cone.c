@@ -24,48 +24,9 @@ typedef struct {
 /* Checks an input's shape against (rows[, n]) and records whether it is batched. */
 static int cone_check_shape(cone_input *in, int64_t n, int64_t *B)
 {
-    const dopt_npy *a = &in->arr;
-    int nd = in->base_ndim;
-    int64_t want[2] = {in->rows, n};
-    int batched = a->ndim == nd + 1;
-    if (!batched && a->ndim != nd) {
-        fprintf(stderr, "dopt: %s has %d dimensions; expected %d (one instance) or %d (batch)\n", in->path, a->ndim,
-                nd, nd + 1);
-        return 0;
-    }
-    for (int d = 0; d < nd; ++d)
-        if (a->shape[d + batched] != want[d]) {
-            fprintf(stderr, "dopt: %s has shape", in->path);
-            for (int e = 0; e < a->ndim; ++e) fprintf(stderr, "%s%lld", e ? "x" : " ", (long long)a->shape[e]);
-            fprintf(stderr, "; dimension %d should be %lld%s\n", d + batched, (long long)want[d],
-                        in->name[0] == 'G' || in->name[0] == 'h' ? " (the rows cones.json describes)" : "");
-            return 0;
-        }
-    in->batched = batched;
-    if (batched) {
-        if (*B >= 0 && a->shape[0] != *B) {
-            fprintf(stderr, "dopt: %s has batch size %lld but other inputs have %lld\n", in->path,
-                    (long long)a->shape[0], (long long)*B);
-            return 0;
-        }
-        *B = a->shape[0];
-    }
-    return 1;
-}
-
-static int cone_load_grad(const char *path, int64_t B, int64_t len, dopt_dtype dt, int quiet, void **out)
-{
-    dopt_npy a;
-    if (!cli_npy_read(path, &a)) return 0;
-    int ok = (a.ndim == 2 && a.shape[0] == B && a.shape[1] == len) || (B == 1 && a.ndim == 1 && a.shape[0] == len);
-    if (!ok) {
-        fprintf(stderr, "dopt: %s must have shape (%lld, %lld)\n", path, (long long)B, (long long)len);
-        dopt_npy_free(&a);
-        return 0;
-    }
-    *out = cli_layer_real(&a, path, dt, quiet);
-    dopt_npy_free(&a);
-    return *out != NULL;
+    const int64_t want[2] = {in->rows, n};
+    const char *hint = in->name[0] == 'G' || in->name[0] == 'h' ? " (the rows cones.json describes)" : "";
+    return cli_layer_check_shape(&in->arr, in->path, in->base_ndim, want, hint, B, &in->batched);
 }
 
 int cli_cone(int argc, char **argv)
@@ -182,7 +143,7 @@ int cli_cone(int argc, char **argv)
     }
     for (int t = 0; t < 5; ++t)
         if (in[t].present && !(in[t].host = cli_layer_real(&in[t].arr, in[t].path, dt, quiet))) goto done;
-    if (dxf && !cone_load_grad(dxf, B, n, dt, quiet, &gx)) goto done;
+    if (dxf && !cli_layer_load_grad(dxf, B, n, dt, quiet, &gx)) goto done;
     size_t es = dt == DOPT_FLOAT64 ? 8 : 4;
     {
         double N = (double)(n + k + mc);

@@ -147,4 +147,55 @@ static inline void cli_layer_progress_tick(cli_layer_progress *p, long long done
             100.0 * (double)done / (double)total, now - p->start, eta);
 }
 
+/* Checks an input that is one instance (base_ndim dimensions equal to
+ * want[0..base_ndim-1]; want[d] < 0: any) or a batch of them (one more,
+ * leading, dimension, equal to *B when *B >= 0; *B is then set). hint is
+ * appended to a wrong dimension's message ("" for none). 0 with a message
+ * naming path on a mismatch. */
+static inline int cli_layer_check_shape(const dopt_npy *a, const char *path, int base_ndim, const int64_t *want,
+                                        const char *hint, int64_t *B, int *batched_out)
+{
+    int batched = a->ndim == base_ndim + 1;
+    if (!batched && a->ndim != base_ndim) {
+        fprintf(stderr, "dopt: %s has %d dimensions; expected %d (one instance) or %d (batch)\n", path, a->ndim,
+                base_ndim, base_ndim + 1);
+        return 0;
+    }
+    for (int d = 0; d < base_ndim; ++d)
+        if (want[d] >= 0 && a->shape[d + batched] != want[d]) {
+            fprintf(stderr, "dopt: %s has shape", path);
+            for (int e = 0; e < a->ndim; ++e) fprintf(stderr, "%s%lld", e ? "x" : " ", (long long)a->shape[e]);
+            fprintf(stderr, "; dimension %d should be %lld%s\n", d + batched, (long long)want[d], hint);
+            return 0;
+        }
+    *batched_out = batched;
+    if (batched) {
+        if (*B >= 0 && a->shape[0] != *B) {
+            fprintf(stderr, "dopt: %s has batch size %lld but other inputs have %lld\n", path,
+                    (long long)a->shape[0], (long long)*B);
+            return 0;
+        }
+        *B = a->shape[0];
+    }
+    return 1;
+}
+
+/* An incoming gradient file (--dx and the like): (B, len), or (len) when
+ * B = 1, converted to dt into *out (malloc'd). 0 with a message naming path. */
+static inline int cli_layer_load_grad(const char *path, int64_t B, int64_t len, dopt_dtype dt, int quiet, void **out)
+{
+    dopt_npy a;
+    if (!cli_npy_read(path, &a)) return 0;
+    int ok = (a.ndim == 2 && a.shape[0] == B && a.shape[1] == len) || (B == 1 && a.ndim == 1 && a.shape[0] == len);
+    if (!ok) {
+        fprintf(stderr, "dopt: %s must have shape (%lld, %lld)\n", path, (long long)B, (long long)len);
+        dopt_npy_free(&a);
+        return 0;
+    }
+    *out = cli_layer_real(&a, path, dt, quiet);
+    dopt_npy_free(&a);
+    return *out != NULL;
+}
+
+
 #endif

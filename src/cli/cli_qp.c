@@ -20,57 +20,11 @@ typedef struct {
     void *dev;  /* where the backend reads it */
 } qp_input;
 
-/* Checks an input's shape against (n, rows) and records whether it is batched. */
+/* Checks an input's shape against (rows[, n]) and records whether it is batched. */
 static int check_shape(qp_input *in, int64_t rows, int64_t n, int64_t *B)
 {
-    const dopt_npy *a = &in->arr;
-    int64_t want[2];
-    int nd = in->base_ndim;
-    if (nd == 2) {
-        want[0] = rows;
-        want[1] = n;
-    } else {
-        want[0] = rows;
-    }
-    int batched = a->ndim == nd + 1;
-    if (!batched && a->ndim != nd) {
-        fprintf(stderr, "dopt: %s has %d dimensions; expected %d (one instance) or %d (batch)\n", in->path,
-                a->ndim, nd, nd + 1);
-        return 0;
-    }
-    for (int d = 0; d < nd; ++d) {
-        if (want[d] >= 0 && a->shape[d + batched] != want[d]) {
-            fprintf(stderr, "dopt: %s has shape", in->path);
-            for (int e = 0; e < a->ndim; ++e) fprintf(stderr, "%s%lld", e ? "x" : " ", (long long)a->shape[e]);
-            fprintf(stderr, "; dimension %d should be %lld\n", d + batched, (long long)want[d]);
-            return 0;
-        }
-    }
-    in->batched = batched;
-    if (batched) {
-        if (*B >= 0 && a->shape[0] != *B) {
-            fprintf(stderr, "dopt: %s has batch size %lld but other inputs have %lld\n", in->path,
-                    (long long)a->shape[0], (long long)*B);
-            return 0;
-        }
-        *B = a->shape[0];
-    }
-    return 1;
-}
-
-static int load_grad(const char *path, int64_t B, int64_t len, dopt_dtype dt, int quiet, void **out)
-{
-    dopt_npy a;
-    if (!cli_npy_read(path, &a)) return 0;
-    int ok = (a.ndim == 2 && a.shape[0] == B && a.shape[1] == len) || (B == 1 && a.ndim == 1 && a.shape[0] == len);
-    if (!ok) {
-        fprintf(stderr, "dopt: %s must have shape (%lld, %lld)\n", path, (long long)B, (long long)len);
-        dopt_npy_free(&a);
-        return 0;
-    }
-    *out = cli_layer_real(&a, path, dt, quiet);
-    dopt_npy_free(&a);
-    return *out != NULL;
+    const int64_t want[2] = {rows, n};
+    return cli_layer_check_shape(&in->arr, in->path, in->base_ndim, want, "", B, &in->batched);
 }
 
 int cli_qp(int argc, char **argv)
@@ -201,9 +155,9 @@ int cli_qp(int argc, char **argv)
         if (in[t].present && !(in[t].host = cli_layer_real(&in[t].arr, in[t].path, dt, quiet))) goto done;
 
     /* gradients in: checked before any work is done */
-    if (dxf && !load_grad(dxf, B, n, dt, quiet, &gx)) goto done;
-    if (dlamf && !load_grad(dlamf, B, m, dt, quiet, &glam)) goto done;
-    if (dnuf && !load_grad(dnuf, B, k, dt, quiet, &gnu)) goto done;
+    if (dxf && !cli_layer_load_grad(dxf, B, n, dt, quiet, &gx)) goto done;
+    if (dlamf && !cli_layer_load_grad(dlamf, B, m, dt, quiet, &glam)) goto done;
+    if (dnuf && !cli_layer_load_grad(dnuf, B, k, dt, quiet, &gnu)) goto done;
 
     if (!cli_make_dir(outdir) || !cli_dir_writable("qp solve", "--out", outdir)) goto done;
 
