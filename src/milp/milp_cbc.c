@@ -213,10 +213,7 @@ static int has_integers(const dopt_milp *p)
 typedef struct {
     milp_child_record head;
     int32_t call_status; /* DOPT_OK, or the failure (out of memory) */
-    int32_t status, has_solution, has_ray;
-    double objective, bound;
-    int64_t nodes;
-    char solver_status[DOPT_MILP_STATUS_TEXT];
+    milp_child_answer answer;
 } cbc_record;
 
 typedef struct {
@@ -231,9 +228,7 @@ static void send(milp_child_channel *ch, cbc_record *rec, int final, dopt_status
                  const dopt_milp_result *r)
 {
     rec->head.final = final, rec->call_status = call_status;
-    rec->status = r->status, rec->has_solution = r->has_solution, rec->has_ray = r->has_ray;
-    rec->objective = r->objective, rec->bound = r->bound, rec->nodes = r->nodes;
-    memcpy(rec->solver_status, r->solver_status, sizeof rec->solver_status);
+    milp_child_answer_pack(&rec->answer, r);
     milp_child_send(ch, rec);
 }
 
@@ -342,14 +337,8 @@ dopt_status milp_solve_cbc_stoppable(const dopt_milp *p, const dopt_milp_options
         st = milp_error(err, errlen, (dopt_status)rec->call_status, "out of memory");
     } else if (records) {
         /* the answer, or the LP's bound that stood when Cbc was killed or died */
-        res->status = how == MILP_CHILD_FAILED && !rec->head.final ? DOPT_NUMERICAL_FAILURE : (dopt_status)rec->status;
-        res->has_solution = rec->has_solution, res->has_ray = rec->has_ray;
-        res->objective = rec->objective, res->bound = rec->bound, res->nodes = rec->nodes;
-        memcpy(res->solver_status, rec->solver_status, sizeof res->solver_status);
-        res->solver_status[sizeof res->solver_status - 1] = 0;
-        const double *x = (const double *)(rec + 1);
-        if (res->has_solution && res->x) memcpy(res->x, x, n * 8);
-        if (res->has_ray && opt->ray) memcpy(opt->ray, x + n, n * 8);
+        milp_child_answer_unpack(&rec->answer, (const double *)(rec + 1), n, opt->ray, res);
+        if (how == MILP_CHILD_FAILED && !rec->head.final) res->status = DOPT_NUMERICAL_FAILURE;
     } else {
         /* killed before the LP answered (or while it was queued), or died */
         res->status = how == MILP_CHILD_KILLED ? DOPT_ITERATION_LIMIT : DOPT_NUMERICAL_FAILURE;

@@ -164,3 +164,24 @@ milp_child_outcome milp_run_in_child(milp_child_work work, void *arg, void *out,
     }
     return outcome;
 }
+
+_Static_assert(sizeof(((milp_child_answer *)0)->solver_status) == DOPT_MILP_STATUS_TEXT,
+               "milp_child_answer.solver_status holds dopt_milp_result's");
+
+void milp_child_answer_pack(milp_child_answer *a, const dopt_milp_result *r)
+{
+    a->status = r->status, a->has_solution = r->has_solution, a->has_ray = r->has_ray;
+    a->objective = r->objective, a->bound = r->bound, a->nodes = r->nodes;
+    memcpy(a->solver_status, r->solver_status, sizeof a->solver_status);
+}
+
+void milp_child_answer_unpack(const milp_child_answer *a, const double *x_and_ray, size_t n, double *ray,
+                              dopt_milp_result *res)
+{
+    res->status = (dopt_instance_status)a->status, res->has_solution = a->has_solution, res->has_ray = a->has_ray;
+    res->objective = a->objective, res->bound = a->bound, res->nodes = a->nodes;
+    memcpy(res->solver_status, a->solver_status, sizeof res->solver_status);
+    res->solver_status[sizeof res->solver_status - 1] = 0;
+    if (res->has_solution && res->x) memcpy(res->x, x_and_ray, n * 8);
+    if (res->has_ray && ray) memcpy(ray, x_and_ray + n, n * 8);
+}

@@ -21,6 +21,23 @@ typedef struct {
     int32_t final;
 } milp_child_record;
 
+/* A solver's answer as a child sends it (the dopt_milp_result fields that
+ * cross the pipe), followed in the record by x and the ray (n values each). */
+typedef struct {
+    int32_t status, has_solution, has_ray;
+    double objective, bound;
+    int64_t nodes;
+    char solver_status[64]; /* DOPT_MILP_STATUS_TEXT, checked in milp_child.c */
+} milp_child_answer;
+
+struct dopt_milp_result;
+/* r's fields into a. */
+void milp_child_answer_pack(milp_child_answer *a, const struct dopt_milp_result *r);
+/* a's fields into res, x (from x_and_ray) into res->x when a has a solution
+ * and res->x is not NULL, the ray (x_and_ray + n) into ray likewise. */
+void milp_child_answer_unpack(const milp_child_answer *a, const double *x_and_ray, size_t n, double *ray,
+                              struct dopt_milp_result *res);
+
 typedef struct milp_child_channel milp_child_channel;
 /* Sends one record (rec_len bytes, starting with milp_child_record). */
 void milp_child_send(milp_child_channel *ch, const void *record);

@@ -17,10 +17,8 @@
 /* the child's answer through the pipe: this, then x and the ray (n each) */
 typedef struct {
     milp_child_record head;
-    int32_t call_status, status, has_solution, has_ray;
-    double objective, bound;
-    int64_t nodes;
-    char solver_status[DOPT_MILP_STATUS_TEXT];
+    int32_t call_status;
+    milp_child_answer answer;
     char err[256];
 } highs_record;
 
@@ -43,9 +41,7 @@ static void highs_work(void *arg, milp_child_channel *ch)
     dopt_status st = milp_solve_highs_stoppable(job->p, &opt, milp_child_separate(ch) ? NULL : job->stop, &r,
                                                 rec->err, sizeof rec->err);
     rec->head.final = 1, rec->call_status = st;
-    rec->status = r.status, rec->has_solution = r.has_solution, rec->has_ray = r.has_ray;
-    rec->objective = r.objective, rec->bound = r.bound, rec->nodes = r.nodes;
-    memcpy(rec->solver_status, r.solver_status, sizeof rec->solver_status);
+    milp_child_answer_pack(&rec->answer, &r);
     milp_child_send(ch, rec);
     free(rec);
 }
@@ -68,13 +64,7 @@ dopt_status milp_solve_highs_guarded(const dopt_milp *p, const dopt_milp_options
         rec->err[sizeof rec->err - 1] = 0;
         st = milp_error(err, errlen, (dopt_status)rec->call_status, "%s", rec->err);
     } else if (how == MILP_CHILD_DONE) {
-        res->status = rec->status, res->has_solution = rec->has_solution, res->has_ray = rec->has_ray;
-        res->objective = rec->objective, res->bound = rec->bound, res->nodes = rec->nodes;
-        memcpy(res->solver_status, rec->solver_status, sizeof res->solver_status);
-        res->solver_status[sizeof res->solver_status - 1] = 0;
-        const double *x = (const double *)(rec + 1);
-        if (res->has_solution && res->x) memcpy(res->x, x, n * 8);
-        if (res->has_ray && opt->ray) memcpy(opt->ray, x + n, n * 8);
+        milp_child_answer_unpack(&rec->answer, (const double *)(rec + 1), n, opt->ray, res);
     } else {
         /* killed (deadline, or the portfolio's stop) or died: what HiGHS
          * had found is lost with its process */
