@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_layer_input.h"
 #include "cli_output.h" /* output paths checked before the work */
+#include "cli_summary.h"  /* the summary after the solve */
 
 typedef struct {
     const char *name;
@@ -222,18 +223,11 @@ int cli_qp(int argc, char **argv)
             cli_write(outdir, "nu", dt, 2, shn, hn) && cli_write_i32(outdir, "status", B, hs) &&
             cli_write_i32(outdir, "iters", B, hi);
     if (wrote && !quiet) {
-        long long counts[7] = {0};
-        long long itsum = 0;
-        for (size_t i = 0; i < nB; ++i) {
-            if (hs[i] >= 0 && hs[i] < 7) counts[hs[i]]++;
-            itsum += hi[i];
-        }
-        printf("qp solve: %lld instances (n=%lld m=%lld k=%lld, %s, %s", (long long)B, (long long)n, (long long)m,
-               (long long)k, dt == DOPT_FLOAT64 ? "float64" : "float32", be == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
-        if (be == DOPT_BACKEND_CPU) printf(" x%d threads", dopt_context_threads(ctx));
-        printf(") in %.2f ms, mean %.1f iterations\n", 1e3 * (t1 - t0), B ? (double)itsum / (double)B : 0.0);
-        for (int c = 0; c < 7; ++c)
-            if (counts[c]) printf("  status %d (%s): %lld\n", c, dopt_instance_status_string(c), counts[c]);
+        printf("qp solve: %lld instances (n=%lld m=%lld k=%lld, ", (long long)B, (long long)n, (long long)m,
+               (long long)k);
+        cli_print_run_kind(ctx, dt);
+        printf(") in %.2f ms, mean %.1f iterations\n", 1e3 * (t1 - t0), cli_mean_iterations(hi, B));
+        cli_print_status_counts(hs, B);
     }
     free(hx);
     free(hl);

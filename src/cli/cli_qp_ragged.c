@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_output.h"
+#include "cli_summary.h"
 #include "cli_ragged_io.h"
 
 int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const char *dlamf, const char *dnuf,
@@ -150,18 +151,10 @@ int cli_qp_ragged(const char *in, const char *out_arg, const char *dxf, const ch
         goto done;
     }
     if (!quiet) {
-        long long counts[7] = {0}, itsum = 0;
-        for (int64_t i = 0; i < B; ++i) {
-            if (hs[i] >= 0 && hs[i] < 7) counts[hs[i]]++;
-            itsum += hi[i];
-        }
-        printf("qp solve --ragged: %lld instances (%s, %s", (long long)B, dt == DOPT_FLOAT64 ? "float64" : "float32",
-               dopt_context_backend(ctx) == DOPT_BACKEND_CUDA ? "cuda" : "cpu");
-        if (dopt_context_backend(ctx) == DOPT_BACKEND_CPU) printf(" x%d threads", dopt_context_threads(ctx));
-        printf(") in %.2f ms, mean %.1f iterations -> %s\n", 1e3 * (t1 - t0), B ? (double)itsum / (double)B : 0.0,
-               out);
-        for (int c = 0; c < 7; ++c)
-            if (counts[c]) printf("  status %d (%s): %lld\n", c, dopt_instance_status_string(c), counts[c]);
+        printf("qp solve --ragged: %lld instances (", (long long)B);
+        cli_print_run_kind(ctx, dt);
+        printf(") in %.2f ms, mean %.1f iterations -> %s\n", 1e3 * (t1 - t0), cli_mean_iterations(hi, B), out);
+        cli_print_status_counts(hs, B);
     }
     rc = CLI_OK;
 done:
