@@ -180,7 +180,8 @@ DOPT_API dopt_status dopt_milp_search(dopt_context *ctx, const dopt_milp *model,
 /* Many, on the context's CPU threads (dopt_context_set_threads; jobs run
  * one solver thread each unless milp.threads says otherwise): every job
  * runs side by side with the others (one HiGHS instance per job; Cbc, whose
- * C interface is not reentrant, in a child process per job; docs/MILP.md). Job j (of `jobs`) searches
+ * C interface is not reentrant, in a child process per job under a time
+ * limit, else one at a time; docs/MILP.md). Job j (of `jobs`) searches
  * models[model_of[j]] from preds + pred_offset[j] (that model's n values).
  * All host memory: models (any count), model_of and pred_offset (jobs),
  * preds, res (jobs, the caller's, with res[j].milp.x the caller's (host,

@@ -1196,7 +1196,7 @@ def search_batch(models, preds, *, model_of=None, delta=0.0, k0=0, k1=0, repair=
                  time_limit=None, gap=0.0, threads=None, verbose=False, workers=None, batch_time_limit=None):
     """Many searches in one call, on the library's CPU threads (workers: how
     many, default dopt.set_num_threads's; HiGHS and exact jobs run side by
-    side, one HiGHS instance each; Cbc jobs in a child process each). Job j searches
+    side, one HiGHS instance each; Cbc jobs in a child process each under a time limit, else one at a time). Job j searches
     models[model_of[j]] from preds[j].
 
     models: a Model or a sequence of Models. preds: (jobs, n) when every job's

@@ -104,7 +104,11 @@ milp_child_outcome milp_run_in_child(milp_child_work work, void *arg, void *out,
     int fds[2] = {-1, -1};
     char *part = malloc(rec_len);
     pid_t pid = -1;
-    if (part && pipe(fds) == 0) {
+    /* A child only where it can be killed (a deadline or a stop): a child
+     * that deadlocks on a lock another thread held at the fork (seen with
+     * AddressSanitizer's allocator) would otherwise hang the call for ever */
+    int killable = isfinite(kill_at) || stop;
+    if (part && killable && pipe(fds) == 0) {
         if (!quiet) fflush(stdout);
         pid_t parent = getpid();
         pid = fork();
