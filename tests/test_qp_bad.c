@@ -120,6 +120,23 @@ static void test_call_errors(void)
     dopt_qp_grad_out go = {NULL, NULL, NULL, NULL, NULL, NULL};
     CHECK(dopt_qp_backward(tu_ctx, tape, &gi, &go) == DOPT_OK, "backward of an empty batch");
     dopt_qp_tape_destroy(tape);
+    /* the gradient of a shared parameter over an empty batch is an empty sum:
+     * zero, written (a caller that reuses its buffers must not get the last
+     * step's values back) */
+    if (!tu_cuda()) {
+        double G1[2] = {1, -1}, h1[2] = {1, 1};
+        bad.m = 2, bad.G = G1, bad.h = h1;
+        bad.shared = DOPT_QP_SHARE_Q | DOPT_QP_SHARE_G | DOPT_QP_SHARE_H;
+        tape = NULL;
+        CHECK_OK(dopt_qp_solve(tu_ctx, &bad, NULL, &empty, &tape));
+        double dQ[1] = {7}, dG[2] = {7, 7}, dh[2] = {7, 7};
+        dopt_qp_grad_out gs = {dQ, NULL, dG, dh, NULL, NULL};
+        CHECK_OK(dopt_qp_backward(tu_ctx, tape, &gi, &gs));
+        CHECK(dQ[0] == 0 && dG[0] == 0 && dG[1] == 0 && dh[0] == 0 && dh[1] == 0,
+              "shared gradients of an empty batch are zero: dQ %g dG %g %g dh %g %g", dQ[0], dG[0], dG[1],
+              dh[0], dh[1]);
+        dopt_qp_tape_destroy(tape);
+    }
     /* a tape passed for refilling is released by every failed call, also by
      * one that lacks solution buffers (it leaked: LeakSanitizer in `make
      * sanitize` reports it) */
