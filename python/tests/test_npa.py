@@ -5,6 +5,7 @@ published values, classical bounds by enumeration."""
 import importlib.util
 import math
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -69,3 +70,13 @@ def test_i3322(level, published):
     assert abs(value - published) < 5e-7  # the published values have 7 digits
     if HAVE_CLARABEL:
         assert abs(value - _clarabel_bound(S, npa.i3322())) < 1e-6
+
+
+def test_example_table():
+    """examples/python/bell_npa.py --no-search prints the known bounds"""
+    pytest.importorskip("torch")
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python", "bell_npa.py")
+    out = subprocess.run([sys.executable, script, "--no-search"], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.returncode == 0, out.stderr
+    assert "I3322 level 1+AB: 0.2514709" in out.stdout and "2.8284271247" in out.stdout
