@@ -131,3 +131,17 @@ def test_torch_gradcheck():
     assert torch.autograd.gradcheck(x_of, (Q, p, G, h), eps=1e-6, atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="uniform"):
         dopt.torch.qp(Q, [p], G, h, closest_feasible=True)
+
+
+def test_torch_compiled_operator():
+    """the custom operators carry the mode (torch.compile's path)"""
+    torch = pytest.importorskip("torch")
+    import dopt.torch  # noqa: F401
+    F = torch.float64
+    Q, p = torch.eye(2, dtype=F), torch.tensor([0.0, -1.0], dtype=F)
+    G, h = torch.tensor([[1.0, 0], [-1, 0]], dtype=F), torch.tensor([0.0, -1.0], dtype=F)
+    x, _, _, status = torch.ops.dopt.qp_solve(Q, p, G, h, None, None, 0.0, 0.0, 0, 0, True)
+    assert int(status) == 7 and torch.allclose(x, torch.tensor([0.5, 1.0], dtype=F), atol=1e-7)
+    grads = torch.ops.dopt.qp_backward(Q, p, G, h, None, None, torch.tensor([1.0, 0], dtype=F), None, None,
+                                       0.0, 0.0, 0, 0, True, [False, False, False, True, False, False])
+    assert torch.allclose(grads[3], torch.tensor([0.5, -0.5], dtype=F), atol=1e-6)  # x1 = (h1 - h2) / 2
