@@ -80,11 +80,15 @@ typedef enum dopt_instance_status {
     DOPT_ITERATION_LIMIT = 3,   /* x, lam, nu hold the last iterate */
     DOPT_NUMERICAL_FAILURE = 4, /* factorization failed even regularized */
     DOPT_INVALID_DATA = 5,      /* NaN/Inf in the data, or Q not PSD */
-    DOPT_SOLVED_REDUCED_ACCURACY = 6 /* QP: the requested tolerance was out of the
+    DOPT_SOLVED_REDUCED_ACCURACY = 6, /* QP: the requested tolerance was out of the
                                         precision's reach (no progress, or out of
                                         iterations) at a point that meets 100 tol
                                         (at most 1e-3); x, lam, nu and the
                                         gradients are those of that point */
+    DOPT_SOLVED_CLOSEST_FEASIBLE = 7 /* QP with infeasible_mode = DOPT_QP_INFEASIBLE_CLOSEST:
+                                        the constraints were infeasible; x solves
+                                        the closest feasible problem (h, b shifted
+                                        by the least-squares shift, docs/QP.md) */
 } dopt_instance_status;
 
 DOPT_API const char *dopt_instance_status_string(int status);

@@ -41,7 +41,27 @@ typedef struct dopt_qp_options {
     double tol_inf;  /* infeasibility certificates; default 1e-9 (f64), 1e-6 (f32) */
     int32_t max_iter; /* default 50 */
     int32_t refine;  /* iterative refinement steps per KKT solve; default 2 (backward: +3) */
+    int32_t infeasible_mode; /* DOPT_QP_INFEASIBLE_*; default (0) REPORT */
 } dopt_qp_options;
+
+/* What an instance with infeasible constraints gets (dopt_qp_options.infeasible_mode).
+ *  DOPT_QP_INFEASIBLE_REPORT   status DOPT_PRIMAL_INFEASIBLE and a Farkas
+ *                              certificate in lam, nu (the default)
+ *  DOPT_QP_INFEASIBLE_CLOSEST  the solution of the closest feasible problem,
+ *        minimize 1/2 x'Qx + p'x  s.t.  Gx <= h + t,  Ax = b + r,
+ *    with (t, r) the shift of least Euclidean norm ||t||^2 + ||r||^2 that
+ *    makes the constraints feasible (unique; t >= 0 follows, it is not
+ *    imposed), status DOPT_SOLVED_CLOSEST_FEASIBLE. It is found by a phase-1
+ *    QP in (x, t, r) and the shifted QP, both solved by this layer on the
+ *    infeasible instances only: feasible instances are untouched (bitwise
+ *    the results of REPORT). lam, nu: a multiplier of the shifted problem
+ *    (not unique there: any multiple of (t, r) may be added; the one with
+ *    lam >= 0 of least such multiple is returned). The backward gives the
+ *    total derivative of x, the shift's own dependence on G, h, A, b
+ *    included; dL/dlam, dL/dnu of these instances are not used. Uniform
+ *    batches only (dopt_qp_ragged_solve refuses the mode). docs/QP.md,
+ *    "Closest feasible problems". */
+enum { DOPT_QP_INFEASIBLE_REPORT = 0, DOPT_QP_INFEASIBLE_CLOSEST = 1 };
 
 /* Fills the defaults for a dtype. Zero fields passed to dopt_qp_solve also
  * mean "default". */

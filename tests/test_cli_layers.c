@@ -206,6 +206,44 @@ static void test_qp_inputs(void)
     CHECK(run(args) == 1 && stderr_mentions("gradient_bad.npy"), "bool --dx file named (%s)", output_of("stderr"));
 }
 
+/* --closest-feasible: x1 <= 0 and x1 >= 1 with Q = I, p = (0, -1) has the
+ * closest feasible solution (1/2, 1), status 7 in status.npy and the summary */
+static void test_qp_closest_feasible(void)
+{
+    char dir[1024], out[1100], args[4096];
+    snprintf(dir, sizeof dir, "%s/qpclosest", work);
+    snprintf(out, sizeof out, "%s/qpclosest_out", work);
+    mkdirs(dir);
+    int64_t s22[2] = {2, 2}, s2[1] = {2};
+    put(dir, "Q", 2, s22, (double[]){1, 0, 0, 1}, 0);
+    put(dir, "p", 1, s2, (double[]){0, -1}, 0);
+    put(dir, "G", 2, s22, (double[]){1, 0, -1, 0}, 0);
+    put(dir, "h", 1, s2, (double[]){0, -1}, 0);
+    put(dir, "dx", 1, s2, (double[]){1, 0}, 0);
+    snprintf(args, sizeof args, "qp solve '%s' --out '%s'", dir, out);
+    CHECK(run(args) == 0 && status0(out) == 1, "without the flag: status %d", status0(out));
+    snprintf(args, sizeof args, "qp solve '%s' --out '%s' --closest-feasible --dx '%s/dx.npy'", dir, out, dir);
+    CHECK(run(args) == 0 && status0(out) == 7, "--closest-feasible: status %d (%s)", status0(out),
+          output_of("stderr"));
+    CHECK(strstr(output_of("stdout"), "status 7 (solved the closest feasible problem): 1") != NULL,
+          "the summary counts status 7 (%s)", output_of("stdout"));
+    dopt_npy x, dh;
+    if (get(out, "x", &x)) {
+        double *v = (double *)x.data;
+        CHECK(fabs(v[0] - 0.5) < 1e-7 && fabs(v[1] - 1) < 1e-7, "x = (%g, %g)", v[0], v[1]);
+        dopt_npy_free(&x);
+    }
+    /* x1 = (h2' - h1')/2 ... = (h1 - h2)/2 with h' the shifted bounds: dx1/dh = (1/2, -1/2) */
+    if (get(out, "dh", &dh)) {
+        double *v = (double *)dh.data;
+        CHECK(fabs(v[0] - 0.5) < 1e-6 && fabs(v[1] + 0.5) < 1e-6, "dh = (%g, %g), want (0.5, -0.5)", v[0], v[1]);
+        dopt_npy_free(&dh);
+    }
+    snprintf(args, sizeof args, "qp solve --ragged '%s/none.npz' --closest-feasible", dir);
+    CHECK(run(args) == 2 && stderr_mentions("--closest-feasible"), "--ragged refuses the flag (%s)",
+          output_of("stderr"));
+}
+
 static void test_bern_inputs(void)
 {
     char dir[1024], args[4096];
@@ -320,6 +358,7 @@ int main(int argc, char **argv)
     test_diffuse_inputs();
     test_diffuse_size_and_progress();
     test_qp_inputs();
+    test_qp_closest_feasible();
     test_bern_inputs();
     test_ilp_inputs();
     test_output_paths();

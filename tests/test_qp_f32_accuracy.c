@@ -145,7 +145,7 @@ static void check_accuracy(int n, int m, int k, int64_t B, uint64_t seed)
     o32.status = (int32_t *)calloc(b, 4), o32.iters = (int32_t *)calloc(b, 4);
     run(DOPT_FLOAT64, B, n, m, k, h64, len, gx64, &o64, NULL);
     int *ill_flag = ill_conditioned(B, n, m, k, h64, len, gx64, o64.x);
-    dopt_qp_options o32opt = {tol32, 0, 0, 0};
+    dopt_qp_options o32opt = {tol32, 0, 0, 0, 0};
     run(DOPT_FLOAT32, B, n, m, k, h32, len, gx32, &o32, &o32opt);
     double worst_x = 0, worst_g[6] = {0}, it32 = 0, it64 = 0;
     int unsolved = 0;
@@ -216,7 +216,7 @@ static void check_reduced_accuracy(void)
     run_out o64 = {0}, o32 = {0};
     o64.status = (int32_t *)calloc(b, 4), o64.iters = (int32_t *)calloc(b, 4);
     o32.status = (int32_t *)calloc(b, 4), o32.iters = (int32_t *)calloc(b, 4);
-    dopt_qp_options tight = {1e-9, 0, 0, 0};
+    dopt_qp_options tight = {1e-9, 0, 0, 0, 0};
     run(DOPT_FLOAT64, B, n, m, k, h64, len, gx64, &o64, &tight);
     run(DOPT_FLOAT32, B, n, m, k, h32, len, gx32, &o32, &tight);
     int *ill_flag = ill_conditioned(B, n, m, k, h64, len, gx64, o64.x), ill = 0;

@@ -1,23 +1,29 @@
 """Bell inequalities through the NPA relaxation as a batched SDP layer
-(docs/CONE.md; the notes' "search for Bell inequalities").
+(docs/CONE.md, "Bell inequalities"; the notes' "search for Bell inequalities").
 
-Scenario: two parties, two +-1-valued measurements each (CHSH's). NPA level
-1: the moment matrix Gamma over {1, A0, A1, B0, B1} is PSD with a unit
-diagonal; a correlation Bell expression sum_xy s_xy <A_x B_y> has the
-quantum bound (at this level) max sum_xy s_xy Gamma[A_x, B_y]. As a cone
-program: x = the 10 off-diagonal entries of Gamma, svec(Gamma(x)) =
-h - G x in the PSD cone of order 5, c = -s on the four correlator entries.
+Two parties, each with X (Y) +-1-valued measurements. dopt.npa builds the
+NPA moment matrix Gamma over the operator list (level 1: 1, A_x, B_y; level
+"1+AB": also every A_x B_y; level 2: every word of length <= 2) as data of
+the cone layer: x = the moments, svec(Gamma(x)) = h - G x in the PSD cone. A
+Bell expression in correlator form,
+    beta(s) = sum_x sA_x <A_x> + sum_y sB_y <B_y> + sum_xy sAB_xy <A_x B_y>,
+is linear in x, so its quantum bound at a level is one SDP, and a batch of
+expressions is one call of dopt.torch.cone, differentiable in s.
 
-1. CHSH (s = [[1, 1], [1, -1]]): the layer returns Tsirelson's bound 2 sqrt 2.
-2. Gradient ascent through the layer on a batch of random expressions s
-   (normalised), maximizing quantum bound / classical bound (the classical
-   bound by enumerating the 16 deterministic strategies): the batch climbs
-   to sqrt 2, CHSH's ratio, the largest possible for correlation
-   expressions in this scenario; the found s are CHSH up to relabelings.
+1. Known bounds: CHSH at level 1 = Tsirelson's 2 sqrt 2; I3322 (Collins and
+   Gisin) at levels 1, 1+AB (and 2 with --level2) against the published
+   NPA values 0.375, 0.2514709, 0.2509397 (the quantum value is about
+   0.25087538; the classical bound 0, by enumeration).
+2. Gradient ascent through the layer on normalised expressions s
+   (classical bounds by enumerating the 2^(X+Y) deterministic strategies):
+   a) CHSH scenario, correlation expressions, maximizing quantum / classical:
+      climbs to sqrt 2 (CHSH, the largest for this scenario);
+   b) 3322 scenario at level 1+AB, correlation expressions, the same ratio;
+   c) 3322 scenario, full expressions (with marginals), maximizing the gap
+      quantum - classical of the unit-norm expression, compared with CHSH's
+      and I3322's gaps at the same norm.
 
-Run: python examples/python/bell_npa.py [--batch 256] [--steps 300]
-Not done yet (issue 16): the "1+AB" level, I3322, published bounds of other
-inequalities, and a comparison of the found expressions beyond CHSH.
+Run: python examples/python/bell_npa.py [--batch 16] [--steps 100] [--level2] [--no-search]
 """
 import argparse
 import itertools
@@ -26,80 +32,116 @@ import math
 import numpy as np
 import torch
 
-import dopt
+import dopt.npa as npa
 import dopt.torch
 
-LABELS = ["1", "A0", "A1", "B0", "B1"]
-PAIRS = [(i, j) for j in range(5) for i in range(j + 1, 5)]  # (row, col), row > col: x's entries
-CORR = {(x, y): PAIRS.index((3 + y, 1 + x)) for x in range(2) for y in range(2)}  # <A_x B_y> = Gamma[B_y, A_x]
+
+def strategies(X, Y, dtype):
+    """every deterministic strategy: a (2^X, X), b (2^Y, Y) in {+-1}"""
+    a = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=X)), dtype=dtype)
+    b = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=Y)), dtype=dtype)
+    return a, b
 
 
-def npa_level1():
-    """G (15, 10), h (15,): svec(Gamma) = h - G x, Gamma = I + sum_ij x_ij (E_ij + E_ji)"""
-    h = dopt.cone.svec(np.eye(5))
-    G = np.zeros((15, len(PAIRS)))
-    for col, (i, j) in enumerate(PAIRS):
-        E = np.zeros((5, 5))
-        E[i, j] = E[j, i] = 1
-        G[:, col] = -dopt.cone.svec(E)
-    return G, h
+def classical(sA, sB, sAB):
+    """max over deterministic strategies, per instance (differentiable a.e.)"""
+    a, b = strategies(sAB.shape[1], sAB.shape[2], sAB.dtype)
+    v = (sA @ a.T)[:, :, None] + (sB @ b.T)[:, None, :] + torch.einsum("sx,bxy,ty->bst", a, sAB, b)
+    return v.flatten(1).max(1).values
 
 
-def objective(s):
-    """c (B, 10): minimize -sum s_xy <A_x B_y>"""
-    c = torch.zeros(s.shape[0], len(PAIRS), dtype=s.dtype)
-    for (x, y), col in CORR.items():
-        c[:, col] = -s[:, x, y]
-    return c
+def quantum(S, G, h, sA, sB, sAB, tol=None):
+    """the level's bound of each expression and the layer's statuses"""
+    c = S.objective(sA, sB, sAB)
+    out = dopt.torch.cone(c, G, h, s=[S.size], tol=tol)
+    return -(c * out.x).sum(1), out.status
 
 
-def classical_bound(s):
-    """max over deterministic strategies a_x, b_y in {+-1} of sum s_xy a_x b_y"""
-    values = []
-    for a0, a1, b0, b1 in itertools.product((-1.0, 1.0), repeat=4):
-        a, b = torch.tensor([a0, a1], dtype=s.dtype), torch.tensor([b0, b1], dtype=s.dtype)
-        values.append(torch.einsum("bxy,x,y->b", s, a, b))
-    return torch.stack(values, 1).max(1).values
+def known_bounds(level2):
+    print("== known bounds (dopt.torch.cone, one SDP each)")
+    S = npa.Scenario(2, 2, 1)
+    G, h = torch.tensor(S.G), torch.tensor(S.h)
+    _, sA, sB, sAB = (torch.tensor(v, dtype=torch.float64)[None] if i else v for i, v in enumerate(npa.chsh()))
+    q, st = quantum(S, G, h, sA, sB, sAB, tol=1e-11)
+    print(f"CHSH  level 1   : {q.item():.10f}   Tsirelson 2 sqrt 2 = {2 * math.sqrt(2):.10f}, "
+          f"classical {classical(sA, sB, sAB).item():.1f}, status {st.item()}")
+    const, *rest = npa.i3322()
+    sA, sB, sAB = (torch.tensor(v, dtype=torch.float64)[None] for v in rest)
+    published = {1: 0.375, "1+AB": 0.2514709, 2: 0.2509397}
+    for level in (1, "1+AB", 2) if level2 else (1, "1+AB"):
+        S = npa.Scenario(3, 3, level)
+        q, st = quantum(S, torch.tensor(S.G), torch.tensor(S.h), sA, sB, sAB, tol=1e-9)
+        print(f"I3322 level {str(level):4s}: {const + q.item():.7f}   published {published[level]:.7f}, "
+              f"classical {const + classical(sA, sB, sAB).item():.1f}, status {st.item()} "
+              f"(Gamma {S.size}x{S.size}, {len(S.moments)} moments)")
+    print("I3322 quantum value (higher levels, Pal and Vertesi): about 0.25087538")
 
 
-def quantum_bound(s, G, h, tol=None):
-    out = dopt.torch.cone(objective(s), G, h, s=[5], tol=tol)
-    return -(objective(s) * out.x).sum(1), out.status
+def ascend(S, X, Y, batch, steps, seed, correlations_only, lr=0.1):
+    """gradient ascent on unit-norm expressions; returns the best (score, sA, sB, sAB)"""
+    G, h = torch.tensor(S.G), torch.tensor(S.h)
+    torch.manual_seed(seed)
+    start = torch.randn(batch, X + Y + X * Y, dtype=torch.float64)
+    # marginals start small: an expression dominated by them has a deterministic
+    # optimum in both the quantum and the classical sets, a zero gap and no gradient
+    start[:, :X + Y] *= 0.1
+    params = start.requires_grad_()
+    opt = torch.optim.Adam([params], lr=lr)
+    mask = torch.ones(X + Y + X * Y, dtype=torch.float64)
+    if correlations_only:
+        mask[:X + Y] = 0
+    for step in range(steps + 1):
+        v = params * mask
+        v = v / v.norm(dim=1, keepdim=True)
+        sA, sB, sAB = v[:, :X], v[:, X:X + Y], v[:, X + Y:].reshape(batch, X, Y)
+        q, st = quantum(S, G, h, sA, sB, sAB)
+        cl = classical(sA, sB, sAB)
+        score = q / cl if correlations_only else q - cl
+        if step % max(1, steps // 4) == 0 or step == steps:
+            print(f"  step {step:4d}: {'ratio' if correlations_only else 'gap'} mean {score.mean().item():.6f}, "
+                  f"best {score.max().item():.6f}, unsolved {int(((st != 0) & (st != 6)).sum())}")
+        if step == steps:
+            break
+        opt.zero_grad()
+        (-score.sum()).backward()
+        opt.step()
+    i = int(score.argmax())
+    return score[i].item(), sA[i].detach(), sB[i].detach(), sAB[i].detach()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=0)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    ap.add_argument("--batch", type=int, default=16, help="expressions optimized at once (default 16)")
+    ap.add_argument("--steps", type=int, default=100, help="Adam steps per search (default 100)")
+    ap.add_argument("--seed", type=int, default=0, help="torch seed of the starting expressions (default 0)")
+    ap.add_argument("--level2", action="store_true", help="also I3322 at NPA level 2 (a 28x28 SDP, seconds)")
+    ap.add_argument("--no-search", action="store_true", help="only the known bounds")
     args = ap.parse_args()
-    Gn, hn = npa_level1()
-    G, h = torch.tensor(Gn), torch.tensor(hn)
+    known_bounds(args.level2)
+    if args.no_search:
+        return
 
-    chsh = torch.tensor([[[1.0, 1.0], [1.0, -1.0]]], dtype=torch.float64)
-    q, st = quantum_bound(chsh, G, h, tol=1e-11)
-    print(f"CHSH: quantum bound (NPA level 1) {q.item():.10f}, Tsirelson 2*sqrt(2) = {2 * math.sqrt(2):.10f}, "
-          f"classical {classical_bound(chsh).item():.1f}, status {st.item()}")
-    assert abs(q.item() - 2 * math.sqrt(2)) < 1e-9
+    print("\n== a) CHSH scenario, level 1, correlation expressions: maximize quantum / classical")
+    r, _, _, sAB = ascend(npa.Scenario(2, 2, 1), 2, 2, args.batch, args.steps, args.seed, True)
+    print(f"  best ratio {r:.6f} (CHSH: sqrt 2 = {math.sqrt(2):.6f}); its sAB / max|sAB|:\n"
+          f"{np.round((sAB / sAB.abs().max()).numpy(), 3)}")
 
-    torch.manual_seed(args.seed)
-    s = torch.randn(args.batch, 2, 2, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([s], lr=0.05)
-    for step in range(args.steps + 1):
-        sn = s / s.flatten(1).norm(dim=1)[:, None, None]
-        q, st = quantum_bound(sn, G, h)
-        ratio = q / classical_bound(sn)
-        if step % 50 == 0:
-            print(f"step {step:4d}: ratio mean {ratio.mean().item():.6f}, best {ratio.max().item():.6f}, "
-                  f"unsolved {(st != 0).sum().item()}")
-        if step == args.steps:
-            break
-        opt.zero_grad()
-        (-ratio.sum()).backward()
-        opt.step()
-    best = ratio.argmax().item()
-    sb = (sn[best] / sn[best].abs().max()).detach().numpy()
-    print(f"best ratio {ratio[best].item():.8f} (sqrt 2 = {math.sqrt(2):.8f}); its s (scaled):\n{np.round(sb, 4)}")
+    S = npa.Scenario(3, 3, "1+AB")
+    print("\n== b) 3322 scenario, level 1+AB, correlation expressions: maximize quantum / classical")
+    r, _, _, sAB = ascend(S, 3, 3, args.batch, args.steps, args.seed, True)
+    print(f"  best ratio {r:.6f} (CHSH embedded: {math.sqrt(2):.6f}); its sAB / max|sAB|:\n"
+          f"{np.round((sAB / sAB.abs().max()).numpy(), 3)}")
+
+    print("\n== c) 3322 scenario, level 1+AB, full expressions (marginals too): maximize quantum - classical, |s| = 1")
+    gap, sA, sB, sAB = ascend(S, 3, 3, args.batch, args.steps, args.seed, False)
+    const, *rest = npa.i3322()
+    norm = math.sqrt(sum(float((np.asarray(v) ** 2).sum()) for v in rest))
+    print(f"  best gap {gap:.6f}; at the same norm CHSH's is {(2 * math.sqrt(2) - 2) / 2:.6f} and I3322's "
+          f"{0.2514709 / norm:.6f} (level 1+AB)")
+    print(f"  its sA {np.round(sA.numpy(), 3)}, sB {np.round(sB.numpy(), 3)}, sAB:\n"
+          f"{np.round(sAB.numpy(), 3)}")
 
 
 if __name__ == "__main__":

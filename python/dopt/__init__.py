@@ -35,6 +35,7 @@ class InstanceStatus(enum.IntEnum):
     NUMERICAL_FAILURE = 4
     INVALID_DATA = 5
     SOLVED_REDUCED_ACCURACY = 6  # QP: the requested tol was out of reach, 100 tol (<= 1e-3) met
+    SOLVED_CLOSEST_FEASIBLE = 7  # QP, closest_feasible=True: infeasible; x solves the closest feasible QP
 
 
 _SUBMODULES = ("qp", "cone", "ilp", "bern", "diffusion", "milp", "learn", "torch")

@@ -45,7 +45,8 @@ class _Problem(ctypes.Structure):
 
 
 class _Options(ctypes.Structure):
-    _fields_ = [("tol", c_double), ("tol_inf", c_double), ("max_iter", c_int32), ("refine", c_int32)]
+    _fields_ = [("tol", c_double), ("tol_inf", c_double), ("max_iter", c_int32), ("refine", c_int32),
+                ("infeasible_mode", c_int32)]
 
 
 class _Solution(ctypes.Structure):
@@ -299,8 +300,8 @@ def _empty_fn(placement):
     return lambda shape, code: torch.empty(shape, dtype=_torch_dtype(code), device=device)
 
 
-def _options(tol, tol_inf, max_iter, refine):
-    opt = _Options(tol or 0.0, tol_inf or 0.0, int(max_iter or 0), int(refine or 0))
+def _options(tol, tol_inf, max_iter, refine, closest_feasible=False):
+    opt = _Options(tol or 0.0, tol_inf or 0.0, int(max_iter or 0), int(refine or 0), 1 if closest_feasible else 0)
     if not (opt.tol >= 0 and opt.tol_inf >= 0) or opt.max_iter < 0 or opt.refine < 0:
         raise ValueError(f"qp: tol, tol_inf, max_iter and refine must be >= 0 (0 or None: the default); got "
                          f"tol={tol}, tol_inf={tol_inf}, max_iter={max_iter}, refine={refine}")
@@ -308,16 +309,20 @@ def _options(tol, tol_inf, max_iter, refine):
 
 
 def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter=None, refine=None,
-          dtype=None, record=False):
+          dtype=None, record=False, closest_feasible=False):
     """Solves the batch. Returns Result(x, lam, nu, status, iters, tape).
 
     tol: relative KKT residual and gap (default 1e-8 in float64, 1e-6 in
     float32); tol_inf: infeasibility certificates (1e-9 / 1e-6); max_iter
     (50); refine: iterative refinement steps per KKT solve (2). dtype: float32
     or float64 (default: float64 if any input is, else float32). record=True
-    keeps the tape for backward(). Instances that fail get a status (never an
-    exception); bad shapes or options raise ValueError, library failures
-    dopt.Error."""
+    keeps the tape for backward(). closest_feasible=True: an instance whose
+    constraints are infeasible gets the solution of the closest feasible
+    problem (h, b shifted by the least-norm shift) and status
+    SOLVED_CLOSEST_FEASIBLE (7), and its gradients are the total derivative
+    (docs/QP.md, "Closest feasible problems"). Instances that fail get a
+    status (never an exception); bad shapes or options raise ValueError,
+    library failures dopt.Error."""
     inputs = {"Q": _source(Q), "p": _source(p), "G": _source(G), "h": _source(h), "A": _source(A),
               "b": _source(b)}
     spec = _Spec(inputs)
@@ -326,7 +331,7 @@ def solve(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_i
     code = _arrays.dtype_code(dtype) if dtype is not None else _call_dtype(values)
     operands = {name: (_operand(x, placement, code, name) if spec.present[name] else None)
                 for name, x in inputs.items()}
-    opt = _options(tol, tol_inf, max_iter, refine)
+    opt = _options(tol, tol_inf, max_iter, refine, closest_feasible)
     ptr = _pointer_fn(placement)
     problem = _Problem(spec.batch, spec.n, spec.m, spec.k, code, *(ptr(operands[name]) for name in PARAMETERS),
                        spec.bits)

@@ -26,7 +26,7 @@ def _instances(B, n, m, k, seed=0):
 
 def test_opcheck_qp_solve_and_backward():
     Q, p, G, h, A, b = _instances(3, 4, 5, 1)
-    opts = (1e-10, 0.0, 0, 0)
+    opts = (1e-10, 0.0, 0, 0, False)  # tol, tol_inf, max_iter, refine, closest_feasible
     # per instance, shared (no batch dimension), an LP without equalities
     samples = [
         (Q, p, G, h, A, b),

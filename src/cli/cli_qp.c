@@ -38,7 +38,7 @@ int cli_qp(int argc, char **argv)
     dopt_backend backend = DOPT_BACKEND_CPU;
     long long threads = 0, max_iter = 0;
     double tol = 0, max_pad_waste = 0;
-    int quiet = 0, policy = -1;
+    int quiet = 0, policy = -1, closest = 0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--out")) { if (!(outdir = cli_value(argc, argv, &i))) return CLI_USAGE; }
@@ -63,6 +63,7 @@ int cli_qp(int argc, char **argv)
         } else if (!strcmp(a, "--tol")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_parse_double(v, a, 1e-300, 1, &tol)) return CLI_USAGE;
         } else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--closest-feasible")) closest = 1;
         else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "dopt: unknown option %s\n", a);
             cli_usage(stderr, "qp", "solve");
@@ -85,6 +86,8 @@ int cli_qp(int argc, char **argv)
     }
     if (!ragged && (policy >= 0 || max_pad_waste > 0))
         return cli_usage_error("qp", "solve", "--ragged-policy and --max-pad-waste need --ragged");
+    if (ragged && closest)
+        return cli_usage_error("qp", "solve", "--closest-feasible is for uniform batches (DIR), not --ragged");
     if (ragged)
         return cli_qp_ragged(ragged, outdir, dxf, dlamf, dnuf, backend, (int)threads, (int)max_iter, tol, quiet,
                              policy < 0 ? DOPT_RAGGED_AUTO : policy, max_pad_waste);
@@ -194,6 +197,7 @@ int cli_qp(int argc, char **argv)
     dopt_qp_options_default(&opt, dt);
     if (tol > 0) opt.tol = tol;
     if (max_iter > 0) opt.max_iter = (int32_t)max_iter;
+    if (closest) opt.infeasible_mode = DOPT_QP_INFEASIBLE_CLOSEST;
 
     size_t nB = (size_t)B;
     x = cli_alloc(ctx, nB * n * es);

@@ -10,8 +10,8 @@
 
 #include "dopt.h"
 
-/* every dopt_instance_status code (0 .. DOPT_SOLVED_REDUCED_ACCURACY) */
-#define CLI_STATUS_CODES (DOPT_SOLVED_REDUCED_ACCURACY + 1)
+/* every dopt_instance_status code (0 .. DOPT_SOLVED_CLOSEST_FEASIBLE) */
+#define CLI_STATUS_CODES (DOPT_SOLVED_CLOSEST_FEASIBLE + 1)
 
 /* "float64, cpu x2 threads" (no newline) */
 static inline void cli_print_run_kind(const dopt_context *ctx, dopt_dtype dt)

@@ -34,6 +34,7 @@ const char *dopt_instance_status_string(int status)
     case DOPT_NUMERICAL_FAILURE: return "numerical failure";
     case DOPT_INVALID_DATA: return "invalid data";
     case DOPT_SOLVED_REDUCED_ACCURACY: return "solved to reduced accuracy";
+    case DOPT_SOLVED_CLOSEST_FEASIBLE: return "solved the closest feasible problem";
     }
     return "unknown";
 }

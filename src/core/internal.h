@@ -168,6 +168,9 @@ struct dopt_qp_tape {
     struct dopt_qp_ragged_layout *ragged;
     dopt_qp_ragged_problem rprob;
     struct dopt_qp_ragged_groups *groups; /* its size classes when solved grouped, else NULL */
+    /* infeasible_mode CLOSEST: the phase-1 and shifted sub-problems of the
+     * instances that were infeasible (src/layers/qp_closest.c), else NULL */
+    struct dopt_qp_closest *closest;
 };
 
 /* The gradient of a shared parameter over an empty batch is the empty sum,

@@ -1,6 +1,7 @@
 /* QP layer entry points: argument checks, defaults, dispatch to a backend. */
 #include "internal.h"
 #include "backend.h"
+#include "qp_closest.h"
 #include "qp_ragged.h"
 
 #include <math.h>
@@ -15,6 +16,7 @@ void dopt_qp_options_default(dopt_qp_options *opt, dopt_dtype dtype)
     opt->tol_inf = dtype == DOPT_FLOAT32 ? 1e-6 : 1e-9;
     opt->max_iter = 50;
     opt->refine = 2;
+    opt->infeasible_mode = DOPT_QP_INFEASIBLE_REPORT;
 }
 
 static dopt_status qp_validate(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *opt,
@@ -57,6 +59,11 @@ dopt_status dopt_qp_resolve_options(dopt_context *ctx, const char *who, dopt_dty
         if (opt->tol_inf > 0) d.tol_inf = opt->tol_inf;
         if (opt->max_iter > 0) d.max_iter = opt->max_iter;
         if (opt->refine > 0) d.refine = opt->refine;
+        if (opt->infeasible_mode != DOPT_QP_INFEASIBLE_REPORT && opt->infeasible_mode != DOPT_QP_INFEASIBLE_CLOSEST)
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                             "%s: infeasible_mode = %d is neither DOPT_QP_INFEASIBLE_REPORT (0) nor "
+                             "DOPT_QP_INFEASIBLE_CLOSEST (1)", who, opt->infeasible_mode);
+        d.infeasible_mode = opt->infeasible_mode;
     }
     *out = d;
     return DOPT_OK;
@@ -99,6 +106,10 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         tape->device = ctx->cuda_device;
         tape->prob = *prob;
         tape->opt = o;
+        if (tape->closest) { /* an earlier call's closest-feasible sub-problems */
+            dopt_qp_closest_free(tape->closest, tape->ops, tape->device);
+            tape->closest = NULL;
+        }
         if (tape->groups) {
             dopt_qp_ragged_groups_free(tape->groups, tape->ops, tape->device);
             tape->groups = NULL;
@@ -110,6 +121,8 @@ dopt_status dopt_qp_solve(dopt_context *ctx, const dopt_qp_problem *prob, const 
         }
     }
     st = dopt_qp_solve_capped(ctx, prob, &o, sol, tape); /* the backend, in chunks under a memory cap */
+    if (st == DOPT_OK && o.infeasible_mode == DOPT_QP_INFEASIBLE_CLOSEST)
+        st = dopt_qp_closest_solve(ctx, prob, &o, sol, tape); /* the infeasible instances again */
     if (st != DOPT_OK) {
         dopt_qp_tape_destroy(tape);
         return st;
@@ -145,7 +158,9 @@ dopt_status dopt_qp_backward(dopt_context *ctx, const dopt_qp_tape *tape, const 
     }
     if (tape->groups) return dopt_qp_ragged_group_backward(ctx, tape, gin, gout);
     if (tape->ragged) return DOPT_CALL(ctx, qp_ragged_backward, tape, gin, gout);
-    return DOPT_CALL(ctx, qp_backward, tape, gin, gout);
+    dopt_status st = DOPT_CALL(ctx, qp_backward, tape, gin, gout);
+    if (st == DOPT_OK && tape->closest) st = dopt_qp_closest_backward(ctx, tape, gin, gout);
+    return st;
 }
 
 void dopt_qp_tape_destroy(dopt_qp_tape *tape)
@@ -156,6 +171,7 @@ void dopt_qp_tape_destroy(dopt_qp_tape *tape)
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         if (bufs[i]) tape->ops->free(tape->device, bufs[i]);
     dopt_qp_ragged_groups_free(tape->groups, tape->ops, tape->device);
+    dopt_qp_closest_free(tape->closest, tape->ops, tape->device);
     if (tape->ragged) dopt_qp_ragged_layout_free(tape->ragged);
     free(tape->ragged);
     free(tape);

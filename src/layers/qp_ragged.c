@@ -156,6 +156,10 @@ dopt_status dopt_qp_ragged_solve(dopt_context *ctx, const dopt_qp_ragged_problem
     dopt_qp_options o;
     dopt_status st = dopt_qp_ragged_layout_build(ctx, prob, L);
     if (st == DOPT_OK) st = dopt_qp_resolve_options(ctx, "qp ragged", prob->dtype, opt, &o);
+    if (st == DOPT_OK && o.infeasible_mode != DOPT_QP_INFEASIBLE_REPORT)
+        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                       "qp ragged: infeasible_mode DOPT_QP_INFEASIBLE_CLOSEST is for uniform batches only "
+                       "(dopt_qp_solve)");
     if (st == DOPT_OK && L->batch > 0 &&
         (!sol || !sol->x || !sol->status || (L->total_m > 0 && !sol->lam) || (L->total_k > 0 && !sol->nu)))
         st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "qp ragged: solution buffers x, status (and lam, nu) required");

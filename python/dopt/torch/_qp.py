@@ -112,9 +112,9 @@ def _options(where, tol, tol_inf, max_iter, refine):
 class _QPFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, opts, Q, p, G, h, A, b):
-        tol, tol_inf, max_iter, refine = opts
+        tol, tol_inf, max_iter, refine, closest = opts
         res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine,
-                        record=True)
+                        record=True, closest_feasible=closest)
         ctx.tape = res.tape
         # Saved so that autograd refuses a backward after an in-place change of
         # an input (the tape reads the inputs' memory).
@@ -151,14 +151,15 @@ def _out_shapes(Q, p, G, h, A, b):
 @torch.library.custom_op("dopt::qp_solve", mutates_args=())
 def _qp_solve_op(Q: Optional[torch.Tensor], p: torch.Tensor, G: Optional[torch.Tensor], h: Optional[torch.Tensor],
                  A: Optional[torch.Tensor], b: Optional[torch.Tensor], tol: float, tol_inf: float, max_iter: int,
-                 refine: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                 refine: int, closest: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The batch's solution (x, lam, nu, status); shapes as dopt.qp.solve."""
-    res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine)
+    res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine,
+                    closest_feasible=closest)
     return res.x, res.lam, res.nu, res.status
 
 
 @_qp_solve_op.register_fake
-def _qp_solve_fake(Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
+def _qp_solve_fake(Q, p, G, h, A, b, tol, tol_inf, max_iter, refine, closest):
     sx, slam, snu, sst = _out_shapes(Q, p, G, h, A, b)
     return (p.new_empty(sx), p.new_empty(slam), p.new_empty(snu), p.new_empty(sst, dtype=torch.int32))
 
@@ -167,29 +168,30 @@ def _qp_solve_fake(Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
 def _qp_backward_op(Q: Optional[torch.Tensor], p: torch.Tensor, G: Optional[torch.Tensor],
                     h: Optional[torch.Tensor], A: Optional[torch.Tensor], b: Optional[torch.Tensor],
                     dx: torch.Tensor, dlam: Optional[torch.Tensor], dnu: Optional[torch.Tensor], tol: float,
-                    tol_inf: float, max_iter: int, refine: int,
+                    tol_inf: float, max_iter: int, refine: int, closest: bool,
                     wanted: list[bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                                                  torch.Tensor, torch.Tensor]:
     """Gradients (dQ, dp, dG, dh, dA, db) of the QP's solution: solves the
     batch again with a tape (a tape cannot pass through an operator) and runs
     the backward on it. Unwanted or absent inputs get an empty tensor."""
     names = tuple(name for name, want in zip(_NAMES, wanted) if want)
-    res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine, record=True)
+    res = _qp.solve(Q, p, G, h, A, b, tol=tol, tol_inf=tol_inf, max_iter=max_iter, refine=refine, record=True,
+                    closest_feasible=closest)
     grads = _qp.backward(res.tape, dx, dlam, dnu, wanted=names) if names else {}
     return tuple(grads[name] if grads.get(name) is not None else p.new_empty(0) for name in _NAMES)
 
 
 @_qp_backward_op.register_fake
-def _qp_backward_fake(Q, p, G, h, A, b, dx, dlam, dnu, tol, tol_inf, max_iter, refine, wanted):
+def _qp_backward_fake(Q, p, G, h, A, b, dx, dlam, dnu, tol, tol_inf, max_iter, refine, closest, wanted):
     inputs = (Q, p, G, h, A, b)
     return tuple(x.new_empty(x.shape) if (want and _present(x, _BASE_NDIM[name])) else p.new_empty(0)
                  for name, x, want in zip(_NAMES, inputs, wanted))
 
 
 def _qp_solve_setup(ctx, inputs, output):
-    Q, p, G, h, A, b, tol, tol_inf, max_iter, refine = inputs
+    Q, p, G, h, A, b, tol, tol_inf, max_iter, refine, closest = inputs
     ctx.save_for_backward(Q, p, G, h, A, b)
-    ctx.opts = (tol, tol_inf, max_iter, refine)
+    ctx.opts = (tol, tol_inf, max_iter, refine, closest)
     ctx.x_shape = output[0].shape
 
 
@@ -200,7 +202,7 @@ def _qp_solve_backward(ctx, dx, dlam, dnu, _dstatus):
     if dx is None:
         dx = p.new_zeros(ctx.x_shape)
     grads = torch.ops.dopt.qp_backward(Q, p, G, h, A, b, dx, dlam, dnu, *ctx.opts, wanted)
-    return (*(g if want else None for g, want in zip(grads, wanted)), None, None, None, None)
+    return (*(g if want else None for g, want in zip(grads, wanted)), None, None, None, None, None)
 
 
 _qp_solve_op.register_autograd(_qp_solve_backward, setup_context=_qp_solve_setup)
@@ -208,23 +210,24 @@ _qp_solve_op.register_autograd(_qp_solve_backward, setup_context=_qp_solve_setup
 
 # ---- public API ----------------------------------------------------------------
 
-def _run(where, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine):
+def _run(where, Q, p, G, h, A, b, tol, tol_inf, max_iter, refine, closest=False):
     inputs, _ = _prepare(where, Q, p, G, h, A, b)
-    return _run_prepared(where, inputs, tol, tol_inf, max_iter, refine)
+    return _run_prepared(where, inputs, tol, tol_inf, max_iter, refine, closest)
 
 
-def _run_prepared(where, inputs, tol, tol_inf, max_iter, refine):
+def _run_prepared(where, inputs, tol, tol_inf, max_iter, refine, closest=False):
     args = tuple(inputs[name] for name in _NAMES)
-    opts = _options(where, tol, tol_inf, max_iter, refine)
+    opts = _options(where, tol, tol_inf, max_iter, refine) + (bool(closest),)
     if torch.compiler.is_compiling():
         return QPResult(*torch.ops.dopt.qp_solve(*args, *opts))
     if torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in args):
         return QPResult(*_QPFn.apply(opts, *args))
-    res = _qp.solve(*args, tol=opts[0], tol_inf=opts[1], max_iter=opts[2], refine=opts[3])
+    res = _qp.solve(*args, tol=opts[0], tol_inf=opts[1], max_iter=opts[2], refine=opts[3], closest_feasible=opts[4])
     return QPResult(res.x, res.lam, res.nu, res.status)
 
 
-def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter=None, refine=None):
+def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter=None, refine=None,
+       closest_feasible=False):
     """Solves the batch of QPs  min 1/2 x'Qx + p'x  s.t.  Gx <= h, Ax = b  and
     returns QPResult(x, lam, nu, status), differentiable in all six inputs
     through x, lam and nu (status is not differentiable).
@@ -239,6 +242,10 @@ def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter
     tol: relative KKT residual and gap (default 1e-8 in float64, 1e-6 in
     float32); tol_inf: infeasibility certificates (1e-9 / 1e-6); max_iter
     (50); refine: iterative refinement steps per KKT solve (2).
+    closest_feasible=True: an instance with infeasible constraints gets the
+    solution of the closest feasible problem (h, b shifted by the least-norm
+    shift), status SOLVED_CLOSEST_FEASIBLE (7), and the total derivative of x
+    (docs/QP.md, "Closest feasible problems"; uniform batches only).
 
     SOLVED_REDUCED_ACCURACY (the tolerance was out of the precision's reach;
     100 tol, at most 1e-3, was met) counts as solved, with gradients.
@@ -255,8 +262,10 @@ def qp(Q, p, G=None, h=None, A=None, b=None, *, tol=None, tol_inf=None, max_iter
     solved in one call (dopt.torch.qp_ragged) and x, lam, nu come back as
     lists of per-instance tensors; status is a (B,) tensor."""
     if _ragged.is_list(p):
+        if closest_feasible:
+            raise ValueError("dopt.torch.qp: closest_feasible is for uniform batches, not lists (ragged)")
         return _qp_list("dopt.torch.qp", Q, p, G, h, A, b, tol, tol_inf, max_iter, refine)
-    return _run("dopt.torch.qp", Q, p, G, h, A, b, tol, tol_inf, max_iter, refine)
+    return _run("dopt.torch.qp", Q, p, G, h, A, b, tol, tol_inf, max_iter, refine, closest_feasible)
 
 
 class QPFunction:
