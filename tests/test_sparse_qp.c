@@ -811,6 +811,6 @@ int main(int argc, char **argv)
     test_bitwise();
     test_certificates();
     test_bad_patterns();
-    test_set_cover(2000, 1000, 0.01, 1, 1);
+    test_set_cover(2000, 400, 0.01, 1, 1);
     return tu_finish("test_sparse_qp");
 }
