@@ -79,7 +79,9 @@ typedef struct dopt_sparse_qp_values {
 } dopt_sparse_qp_values;
 
 /* What the backward pass needs: each instance's numeric factorization at its
- * solution and copies of x, lam, nu. It refers to the structure and to the
+ * solution (host memory: about nnz(L) values and indices per solved
+ * instance, L the factor of the (n + m + k)-square Newton system) and
+ * copies of x, lam, nu. It refers to the structure and to the
  * values' arrays, which must stay alive and unchanged until the tape is
  * destroyed. */
 typedef struct dopt_sparse_qp_tape dopt_sparse_qp_tape;

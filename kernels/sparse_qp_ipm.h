@@ -22,7 +22,7 @@
 #define DOPT_SPARSE_QP_IPM_H
 
 #include "dopt_kernel_common.h"
-#include "dopt_qp.h" /* dopt_qp_options */
+#include "qp_ipm.h" /* the dense layer's state, settings and termination tests (_d) */
 
 /* The dense layer's float64 constants (kernels/qp_ipm.h, where they are
  * macros scoped to its instantiation): the same values, so the two layers
@@ -32,8 +32,6 @@
 #define SQP_REFINE_STOP (4 * DBL_EPSILON)
 #define SQP_REFINE_FWD 1.5e-8      /* sqrt(eps) */
 #define SQP_STEP_FRACTION 0.99
-#define SQP_REDUCED_FLOOR 1e-6
-#define SQP_STALL_CHECKS 5
 
 /* One instance's data and where each value goes in Kf's upper triangle
  * (CSC, columns x | z | y, the same for every instance: see
@@ -59,10 +57,10 @@ typedef struct sqp_factorizer {
     void (*solve)(struct sqp_factorizer *f, double *b);
 } sqp_factorizer;
 
-typedef struct {
-    double tau, kappa, delta, rtau, mu, merit, best_merit;
-    int stall, status, iter, started;
-} sqp_state;
+/* The instance's scalars: the dense layer's (qp_state_d; eps_s, stage and
+ * keep_factor unused here). The settings are qp_settings_d. */
+typedef qp_state_d sqp_state;
+typedef qp_settings_d sqp_settings;
 
 /* Workspace of one instance (doubles, sqp_work_size of them). */
 typedef struct {
@@ -310,6 +308,10 @@ DOPT_KFN int sqp_setup(const sqp_view *v, sqp_work *w, sqp_state *st)
     st->started = 0;
     st->merit = st->best_merit = DBL_MAX;
     st->stall = 0;
+    st->tau_fixed = 0; /* float64: the full embedding throughout */
+    st->eps_s = 0;
+    st->stage = 0;
+    st->keep_factor = 0;
     st->tau = 1;
     st->kappa = 1;
     st->delta = st->rtau = st->mu = 0;
@@ -331,7 +333,7 @@ DOPT_KFN int sqp_setup(const sqp_view *v, sqp_work *w, sqp_state *st)
 }
 
 /* With Kf factored at W = I: the start point (qp_ipm_start_point). */
-DOPT_KFN int sqp_start_point(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+DOPT_KFN int sqp_start_point(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st,
                              sqp_factorizer *f, double *x, double *z, double *y)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -356,21 +358,13 @@ DOPT_KFN int sqp_start_point(const sqp_view *v, const dopt_qp_options *o, sqp_wo
     return st->status = DOPT_INST_RUNNING;
 }
 
-/* qp_reduced_tol in double. */
-DOPT_KFN double sqp_reduced_tol(const dopt_qp_options *o)
-{
-    double r = 100 * o->tol;
-    if (r < SQP_REDUCED_FLOOR) r = SQP_REDUCED_FLOOR;
-    if (r > 1e-3) r = o->tol > 1e-3 ? o->tol : 1e-3;
-    return r;
-}
-
-/* Residuals and termination tests (qp_ipm_check, float64 branch). */
-DOPT_KFN int sqp_check(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st, const double *x,
+/* Residuals (qp_ipm_check's float64 branch on CSR data), then the dense
+ * layer's own termination tests (qp_check_tests_d). */
+DOPT_KFN int sqp_check(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st, const double *x,
                        const double *z, const double *y)
 {
     int n = v->n, m = v->m, k = v->k;
-    double tau = st->tau, kappa = st->kappa;
+    double tau = st->tau;
     sqp_qmul(v, x, w->Qx);
     for (int j = 0; j < n; ++j) { w->Gz[j] = 0; w->Ay[j] = 0; }
     sqp_tmul_add(m, v->Gp, v->Gi, v->Gv, z, w->Gz);
@@ -411,46 +405,15 @@ DOPT_KFN int sqp_check(const sqp_view *v, const dopt_qp_options *o, sqp_work *w,
         if (fabs(v->b[r]) > nb) nb = fabs(v->b[r]);
         by += v->b[r] * y[r];
     }
-    double xQx = sqp_dot(n, x, w->Qx), px = sqp_dot(n, v->p, x);
-    st->rtau = px + hz + by + xQx / tau + kappa;
-    st->mu = (sz + tau * kappa) / (mact + 1);
-    if (!(fabs(st->rtau) <= DBL_MAX) || !(nrx <= DBL_MAX) || !(nrz <= DBL_MAX) || !(nry <= DBL_MAX) || !(tau > 0))
-        return st->status = DOPT_INST_NUMERICAL;
-    double tol = o->tol;
-    double dres = nrx / (tau + (nQx > nGz ? nQx : nGz) + (nAy > np * tau ? nAy : np * tau));
-    double pres_z = nrz / (tau + nGx + ns + nh * tau);
-    double pres_y = nry / (tau + nAx + nb * tau);
-    double pobj = (0.5 * xQx / tau + px) / tau;
-    double dobj = (-0.5 * xQx / tau - hz - by) / tau;
-    double gap = fabs(pobj - dobj), gap_c = sz / (tau * tau);
-    if (gap_c > gap) gap = gap_c;
-    double objscale = 1 + (fabs(pobj) < fabs(dobj) ? fabs(pobj) : fabs(dobj));
-    if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
-        return st->status = DOPT_INST_SOLVED;
-    double merit = dres;
-    if (pres_z > merit) merit = pres_z;
-    if (pres_y > merit) merit = pres_y;
-    if (gap / objscale > merit) merit = gap / objscale;
-    st->merit = merit;
-    if (merit < 0.5 * st->best_merit) {
-        st->best_merit = merit;
-        st->stall = 0;
-    } else {
-        st->stall += 1;
-    }
-    int reduced_ok = merit <= sqp_reduced_tol(o);
-    double cert_p = hz + by;
-    if (cert_p < 0 && nsum <= o->tol_inf * (-cert_p)) return st->status = DOPT_INST_PRIMAL_INFEASIBLE;
-    if (px < 0) {
-        double viol = nQx;
-        if (gxpos > viol) viol = gxpos;
-        if (nAx > viol) viol = nAx;
-        if (viol <= o->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
-    }
-    if (reduced_ok && (st->stall >= SQP_STALL_CHECKS || st->iter >= o->max_iter))
-        return st->status = DOPT_INST_REDUCED_ACCURACY;
-    if (st->iter >= o->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
-    return st->status = DOPT_INST_RUNNING;
+    qp_norms_d q;
+    q.nQx = nQx; q.nGz = nGz; q.nAy = nAy; q.np = np; q.nrx = nrx; q.nsum = nsum;
+    q.nrz = nrz; q.nGx = nGx; q.ns = ns; q.nh = nh; q.gxpos = gxpos;
+    q.nry = nry; q.nAx = nAx; q.nb = nb;
+    q.hz = hz; q.sz = sz; q.by = by;
+    q.xQx = sqp_dot(n, x, w->Qx);
+    q.px = sqp_dot(n, v->p, x);
+    q.mact = mact;
+    return qp_check_tests_d(o, st, &q, &st->rtau, &st->mu);
 }
 
 /* (p + 2Qx/tau)'dx + h'dz + b'dy over the stacked d (qp_tau_row). */
@@ -494,7 +457,7 @@ DOPT_KFN double sqp_direction(const sqp_view *v, int refine, sqp_work *w, sqp_fa
 }
 
 /* One predictor-corrector step (qp_ipm_step). */
-DOPT_KFN int sqp_step(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+DOPT_KFN int sqp_step(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st,
                       sqp_factorizer *f, double *x, double *z, double *y)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -603,16 +566,13 @@ DOPT_KFN void sqp_finish(const sqp_view *v, sqp_work *w, sqp_state *st, double *
     for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
 }
 
-DOPT_KFN int sqp_has_solution(int status)
-{
-    return status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
-}
+DOPT_KFN int sqp_has_solution(int status) { return qp_status_has_solution_d(status); }
 
 /* One instance's whole solve. psd_ok: the caller's verdict on Q (0 = not
  * positive semidefinite: status DOPT_INST_INVALID, as in the dense layer).
  * keep: refactor at the solution for the backward (the factorizer then
  * holds that factor, and w->W, w->Winv hold its scaling). */
-DOPT_KFN void sqp_solve_instance(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+DOPT_KFN void sqp_solve_instance(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st,
                                  sqp_factorizer *f, int64_t nnzK, int psd_ok, int keep, double *x, double *z,
                                  double *y)
 {
