@@ -12,7 +12,9 @@
  *     Kf = [ Qs + delta I   G'        A'       ]
  *          [ G             -W_f^-1    0        ]
  *          [ A              0        -delta I  ]
- * (W_f = W capped as in the dense layer) by a sparse LDL' whose symbolic
+ * (W_f = W capped as in the dense layer), scaled symmetrically by
+ * diag(I, W_f^1/2, I) so that the z block is -I and the G block W_f^1/2 G
+ * (W spans 1e-12 to 1e12 near a solution), by a sparse LDL' whose symbolic
  * analysis is done once per pattern; iterative refinement against K removes
  * the regularization. dz is kept in the system rather than eliminated into
  * Q + G'WG: one dense row of G (a covering constraint) would make G'WG dense.
@@ -27,11 +29,15 @@
 /* The dense layer's float64 constants (kernels/qp_ipm.h, where they are
  * macros scoped to its instantiation): the same values, so the two layers
  * take the same steps. */
-#define SQP_REG 3.7e-11            /* eps^(2/3): static regularization */
 #define SQP_EPS_3_4 1.8e-12        /* eps^(3/4): the W cap */
 #define SQP_REFINE_STOP (4 * DBL_EPSILON)
 #define SQP_REFINE_FWD 1.5e-8      /* sqrt(eps) */
 #define SQP_STEP_FRACTION 0.99
+/* The static regularization of Kf: larger than the dense layer's eps^(2/3)
+ * (3.7e-11), which an LDL' of an indefinite matrix does not survive (its
+ * pivots lose their signs, docs/SPARSE_QP.md); 1e-8 is the order sparse
+ * interior point codes use (Clarabel, OSQP), removed by the refinement. */
+#define SQP_REG 1e-8
 
 /* One instance's data and where each value goes in Kf's upper triangle
  * (CSC, columns x | z | y, the same for every instance: see
@@ -182,8 +188,9 @@ DOPT_KFN double sqp_qdiag(const sqp_view *v)
 
 /* ---- the factorization of Kf ---- */
 
-/* Kf's values at regularization delta and the current W (rows that are off
- * get a zero row and -1 on the diagonal, so their dz is 0). */
+/* The scaled Kf's values at regularization delta and the current W: row r
+ * of G times W_f,r^1/2 and -1 on the z diagonal (rows that are off get a
+ * zero row and -1, so their dz is 0); sqp_base_solve undoes the scaling. */
 DOPT_KFN void sqp_fill_kf(const sqp_view *v, sqp_work *w, double delta, int64_t nnzK)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -196,8 +203,9 @@ DOPT_KFN void sqp_fill_kf(const sqp_view *v, sqp_work *w, double delta, int64_t 
     for (int r = 0; r < m; ++r) {
         int64_t col = v->Kp[n + r];
         int on = w->W[r] != 0;
-        for (int64_t e = v->Gp[r]; e < v->Gp[r + 1]; ++e) w->kval[col + (e - v->Gp[r])] = on ? v->Gv[e] : 0;
-        w->kval[v->Kp[n + r + 1] - 1] = on ? -1 / w->W[r] : -1;
+        double sw = on ? sqrt(w->W[r]) : 0;
+        for (int64_t e = v->Gp[r]; e < v->Gp[r + 1]; ++e) w->kval[col + (e - v->Gp[r])] = sw * v->Gv[e];
+        w->kval[v->Kp[n + r + 1] - 1] = -1;
     }
     for (int r = 0; r < k; ++r) {
         int64_t col = v->Kp[n + m + r];
@@ -237,16 +245,15 @@ DOPT_KFN void sqp_set_scaling(const sqp_view *v, sqp_work *w, const double *z)
     }
 }
 
-/* d = Kf^-1 b (stacked), with the entries of rows that are off cleared. */
+/* d = Kf^-1 b (stacked) through the scaled factor, S Kf S = LDL' with
+ * S = diag(I, W^1/2, I): d = S (S Kf S)^-1 S b; rows that are off get 0. */
 DOPT_KFN void sqp_base_solve(const sqp_view *v, const sqp_work *w, sqp_factorizer *f, const double *b, double *d)
 {
     int n = v->n, m = v->m, N = v->n + v->m + v->k;
     for (int q = 0; q < N; ++q) d[q] = b[q];
-    for (int r = 0; r < m; ++r)
-        if (w->W[r] == 0) d[n + r] = 0;
+    for (int r = 0; r < m; ++r) d[n + r] = w->W[r] != 0 ? sqrt(w->W[r]) * d[n + r] : 0;
     f->solve(f, d);
-    for (int r = 0; r < m; ++r)
-        if (w->W[r] == 0) d[n + r] = 0;
+    for (int r = 0; r < m; ++r) d[n + r] = w->W[r] != 0 ? sqrt(w->W[r]) * d[n + r] : 0;
 }
 
 /* e = b - K d with the true K; returns max|e| / max|b| (qp_kkt_residual). */

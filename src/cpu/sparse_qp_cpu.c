@@ -91,7 +91,6 @@ typedef struct {
     cholmod_common *cc;
     cholmod_factor *L;   /* this instance's numeric factor */
     cholmod_sparse K;    /* view of Kf (or of its x block) */
-    int64_t npos;        /* rows that must get positive pivots */
     double *tmp;         /* N scratch values for the solve */
     int failed;          /* CHOLMOD itself failed (out of memory): not a numerical verdict */
 } sqp_cpu_factorizer;
@@ -118,7 +117,7 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
     }
     if (f->L->minor < f->L->n || f->L->is_ll || f->L->is_super) return 1;
     sqp_ldl ldl = sqp_ldl_of(f->L);
-    return sqp_ldl_inertia_ok(&ldl, f->npos) ? 0 : 1;
+    return sqp_ldl_pivots_ok(&ldl) ? 0 : 1;
 }
 
 static void sqp_cpu_solve(sqp_factorizer *base, double *b)
@@ -269,7 +268,6 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         f.cc = cc;
         f.K = sqp_kf_view(S, S->N, NULL);
         f.K.xtype = CHOLMOD_REAL;
-        f.npos = n;
         f.tmp = base + (job->wsz - (size_t)S->N);
         int oom = 0;
         int psd = sqp_cpu_psd(job, &v, &w, cc, &oom);
