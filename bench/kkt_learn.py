@@ -122,6 +122,8 @@ def train(method, edges, train_set, test_set, *, epochs, batch, lr, gamma, lambd
     y_te, z_te = exact_solutions(A, b, w_te)
     model = torch.nn.Linear(F, 1).double()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if method.startswith("kkt@"):  # "kkt@0.1": the KKT layer with that gamma
+        method, gamma = "kkt", float(method[4:])
     kkt = _KKTLayer(nodes, edges, gamma, kkt_backend) if method == "kkt" else None
     Phi, W = torch.tensor(phi_tr), torch.tensor(w_tr)
     Y, Z = torch.tensor(y_tr), torch.tensor(z_tr)
@@ -160,5 +162,6 @@ def train(method, edges, train_set, test_set, *, epochs, batch, lr, gamma, lambd
             opt.step()
         epoch_seconds.append(time.perf_counter() - t0)
         history.append(regret())
-    return {"method": method, "regret_by_epoch": history, "regret": history[-1],
+    return {"method": method if method != "kkt" else f"kkt (gamma {gamma:g})", "regret_by_epoch": history,
+            "regret": history[-1],
             "seconds_per_epoch": float(np.mean(epoch_seconds)) if epoch_seconds else 0.0}

@@ -209,7 +209,9 @@ def tsp_relaxation(cities, edges, lengths, cuts=()):
     regularized = np.concatenate([np.ones(E, bool), np.zeros(nc, bool)])
     return Relaxation("tsp", np.zeros(N), p, G, h, A, b,
                       {"n": cities, "edges": edges, "lengths": lengths, "cost_scale": nn2, "cuts": list(cuts),
-                       "regularized": regularized})
+                       "regularized": regularized,
+                       # implied by the rows; only the HiGHS stand-in reads them (kkt_solvers)
+                       "col_bounds": (np.zeros(N), np.concatenate([np.ones(E), h[2 * E:]]))})
 
 
 def _distance_matrix(cities, edges, lengths):

@@ -57,7 +57,7 @@ FULL = {
     "time_limit": 60.0,
     "learn": {"nodes": 40, "avg_degree": 4.0, "train": 200, "test": 100, "features": 5, "deg": 4, "noise": 0.5,
               "epochs": 8, "batch": 32, "lr": 0.05, "gamma": 1.0, "lambd": 10.0, "epsilon": 1.0,
-              "samples": 5},
+              "samples": 5, "seeds": [1, 2, 3]},
 }
 QUICK = {
     "mis": [("er", 100, 6.0, 0), ("ba", 100, 3, 2)],
@@ -68,14 +68,16 @@ QUICK = {
     "time_limit": 5.0,
     "learn": {"nodes": 30, "avg_degree": 4.0, "train": 64, "test": 32, "features": 5, "deg": 4, "noise": 0.5,
               "epochs": 2, "batch": 32, "lr": 0.05, "gamma": 1.0, "lambd": 10.0, "epsilon": 1.0,
-              "samples": 3},
+              "samples": 3, "seeds": [1]},
 }
 
 
 def gap(found, best, maximize):
     """Relative gap (>= 0 when found is worse than best), the proposal's |f - f*| / |f*| with a sign."""
-    if not math.isfinite(best) or best == 0:
+    if not (math.isfinite(best) and math.isfinite(found)) or best == 0:
         return math.nan
+    if abs(found - best) <= 1e-9 * abs(best):  # the same tour or set summed in another order
+        return 0.0
     return (best - found) / abs(best) if maximize else (found - best) / abs(best)
 
 
@@ -96,14 +98,15 @@ def run_mis(cfg, backend):
         best = max(exact.value, float(base.sum()))
         rel = P.mis_relaxation(n, edges)
         lp = S.solve_relaxation(rel, backend)
-        lp_bound = float(-rel.p @ lp.x)
+        lp_bound = float(-rel.p @ lp.x) if lp.status == 0 else math.nan
         for gamma in cfg["gammas"]:
             r = S.solve_relaxation(rel.with_gamma(gamma), backend)
-            found = float(P.mis_round(n, edges, r.x).sum())
-            best = max(best, found)
+            found = float(P.mis_round(n, edges, r.x).sum()) if r.status == 0 else math.nan
+            best = max(best, found) if r.status == 0 else best
             rows.append({"problem": "mis", "instance": name, "vars": n, "rows_G": rel.G.shape[0], "gamma": gamma,
                          "status": r.status, "iters": r.iters, "solve_s": r.seconds,
-                         "fractional_share": P.fractional_share(r.x), "integral": P.fractional_share(r.x) == 0,
+                         "fractional_share": P.fractional_share(r.x),
+                         "integral": r.status == 0 and P.fractional_share(r.x) == 0,
                          "relax_obj_linear": float(-rel.p @ r.x), "lp_bound": lp_bound, "found": found,
                          "baseline": float(base.sum()), "baseline_name": "min-degree greedy",
                          "exact": exact.value, "exact_bound": exact.bound, "exact_optimal": exact.optimal,
@@ -129,15 +132,16 @@ def run_colouring(cfg, backend):
         best = min(exact.value, K)
         rel = P.colouring_relaxation(n, edges, K)
         lp = S.solve_relaxation(rel, backend)
-        lp_bound = float(rel.p @ lp.x)
+        lp_bound = float(rel.p @ lp.x) if lp.status == 0 else math.nan
         for gamma in cfg["gammas"]:
             r = S.solve_relaxation(rel.with_gamma(gamma), backend)
             X = r.x[:n * K].reshape(n, K)
-            found = float(len(set(P.colour_round(n, edges, X).tolist())))
-            best = min(best, found)
+            found = float(len(set(P.colour_round(n, edges, X).tolist()))) if r.status == 0 else math.nan
+            best = min(best, found) if r.status == 0 else best
             rows.append({"problem": "colouring", "instance": name, "vars": rel.n, "rows_G": rel.G.shape[0],
                          "gamma": gamma, "K": K, "status": r.status, "iters": r.iters, "solve_s": r.seconds,
-                         "fractional_share": P.fractional_share(r.x), "integral": P.fractional_share(r.x) == 0,
+                         "fractional_share": P.fractional_share(r.x),
+                         "integral": r.status == 0 and P.fractional_share(r.x) == 0,
                          "relax_obj_linear": float(rel.p @ r.x), "lp_bound": lp_bound, "found": found,
                          "baseline": float(K), "baseline_name": "Welsh-Powell greedy",
                          "exact": exact.value, "exact_bound": exact.bound, "exact_optimal": exact.optimal,
@@ -186,16 +190,17 @@ def run_tsp(cfg, backend):
             xe = r.x[:len(lengths)]
             lp_rel = P.tsp_relaxation(cities, edges, lengths, cuts)
             lp = S.solve_relaxation(lp_rel, backend)
-            lp_bound = float(lengths @ lp.x[:len(lengths)])
+            lp_bound = float(lengths @ lp.x[:len(lengths)]) if lp.status == 0 else math.nan
             tour = P.tsp_greedy_tour(cities, edges, lengths, xe)
-            found_greedy = P.tour_length(D, tour)
-            found = P.tour_length(D, P.two_opt(D, tour))
-            best = min(best, found)
+            found_greedy = P.tour_length(D, tour) if r.status == 0 else math.nan
+            found = P.tour_length(D, P.two_opt(D, tour)) if r.status == 0 else math.nan
+            best = min(best, found) if r.status == 0 else best
             per_gamma.append({"problem": "tsp", "instance": name, "vars": rel.n, "rows_G": rel.G.shape[0],
                               "rows_A": rel.A.shape[0], "gamma": gamma, "status": r.status, "iters": r.iters,
                               "solve_s": secs, "cut_rounds": nrounds, "cuts": len(cuts),
                               "support_connected": connected,
-                              "fractional_share": P.fractional_share(xe), "integral": P.fractional_share(xe) == 0,
+                              "fractional_share": P.fractional_share(xe),
+                              "integral": r.status == 0 and P.fractional_share(xe) == 0,
                               "relax_obj_linear": float(lengths @ xe), "lp_bound": lp_bound,
                               "found_no_2opt": found_greedy, "found": found,
                               "baseline": base_2opt, "baseline_no_2opt": base_len,
@@ -218,20 +223,32 @@ def run_tsp(cfg, backend):
 # ---- (b) learning ---------------------------------------------------------------------
 
 def run_learning(cfg, kkt_backend, methods):
+    """Every method on the same data, once per seed (a new graph, data set and
+    initialization per seed); the per-seed runs and their mean are kept."""
     import kkt_learn as L
     c = cfg["learn"]
-    rng = np.random.default_rng(100)
-    edges, train_set, test_set = L.make_data(c["nodes"], c["avg_degree"], c["train"], c["test"], c["features"],
-                                             c["deg"], c["noise"], rng)
     out = []
     for method in methods:
-        r = L.train(method, edges, train_set, test_set, epochs=c["epochs"], batch=c["batch"], lr=c["lr"],
-                    gamma=c["gamma"], lambd=c["lambd"], epsilon=c["epsilon"], samples=c["samples"],
-                    kkt_backend=kkt_backend, seed=7)
-        r["edges"] = int(len(edges))
-        out.append(r)
-        log(f"learn {method}: regret {r['regret']:.4f} (start {r['regret_by_epoch'][0]:.4f}), "
-            f"{r['seconds_per_epoch']:.2f} s/epoch")
+        runs = []
+        for seed in c["seeds"]:
+            rng = np.random.default_rng(100 + seed)
+            edges, train_set, test_set = L.make_data(c["nodes"], c["avg_degree"], c["train"], c["test"],
+                                                     c["features"], c["deg"], c["noise"], rng)
+            r = L.train(method, edges, train_set, test_set, epochs=c["epochs"], batch=c["batch"], lr=c["lr"],
+                        gamma=c["gamma"], lambd=c["lambd"], epsilon=c["epsilon"], samples=c["samples"],
+                        kkt_backend=kkt_backend, seed=seed)
+            r["edges"] = int(len(edges))
+            runs.append(r)
+        final = np.array([r["regret"] for r in runs])
+        start = np.array([r["regret_by_epoch"][0] for r in runs])
+        summary = {"method": runs[0]["method"], "seeds": list(c["seeds"]), "runs": runs,
+                   "regret": float(final.mean()), "regret_sd": float(final.std(ddof=1)) if final.size > 1 else 0.0,
+                   "regret_start": float(start.mean()),
+                   "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in runs])),
+                   "edges": [r["edges"] for r in runs]}
+        out.append(summary)
+        log(f"learn {summary['method']}: regret {summary['regret']:.4f} +- {summary['regret_sd']:.4f} "
+            f"(start {summary['regret_start']:.4f}), {summary['seconds_per_epoch']:.2f} s/epoch")
     return out
 
 
@@ -249,52 +266,60 @@ def _fmt(v, digits=4):
 
 def write_markdown(path, result):
     cfg, rows, learn = result["config"], result["quality"], result["learning"]
+    stand_in = "" if result["backend"].startswith("dopt") else " (STAND-IN, not dopt)"
     L = [f"# KKT-proposal experiment ({'quick' if result['quick'] else 'full'} run)", "",
-         f"Relaxation backend: **{result['backend']}**{' (STAND-IN, not dopt)' if result['backend'] == 'highs' else ''}; "
+         f"Relaxation backend: **{result['backend']}**{stand_in}; "
          f"KKT layer in (b): **{result['kkt_backend']}**. Exact MILPs: HiGHS {result['highs_version']}, 1 thread, "
          f"time limit {cfg['time_limit']:g} s, gap 0. Machine: {result['machine']} (shared; times are rough). "
          f"Wall time {result['seconds']:.0f} s.", "",
          "Gap = (best - found) / best for max, (found - best) / best for min; 'best' = the MILP optimum when "
          "proven (exact opt = yes), else the best known value among MILP incumbent and all heuristics. "
          "frac = share of relaxation entries in (0.01, 0.99). LP bound = the relaxation with gamma = 0 on the same "
-         "rows (a valid bound on the discrete optimum).", ""]
+         "rows (a valid bound on the discrete optimum). status: the relaxation solve's (0 solved; a run that is not "
+         "solved has no rounded value).", ""]
     for prob, title in (("mis", "Maximum independent set (size; max)"), ("colouring", "Graph colouring (colours; min)"),
                         ("tsp", "TSP (tour length, unit square; min)")):
         sub = [r for r in rows if r["problem"] == prob]
         if not sub:
             continue
         L += [f"## {title}", ""]
-        head = ["instance", "vars", "gamma", "frac", "LP bound", "rounded", "gap", "baseline", "baseline gap",
+        head = ["instance", "vars", "gamma", "status", "frac", "LP bound", "rounded", "gap", "baseline", "baseline gap",
                 "best", "exact opt", "MILP s", "relax s"]
         if prob == "tsp":
-            head = ["instance", "vars", "gamma", "rounds", "cuts", "frac", "LP bound", "rounded (no 2-opt)",
+            head = ["instance", "vars", "gamma", "status", "rounds", "cuts", "frac", "LP bound", "rounded (no 2-opt)",
                     "gap (no 2-opt)", "rounded+2-opt", "gap", "greedy (no 2-opt)", "greedy+2-opt", "greedy+2-opt gap",
                     "best", "exact opt", "MILP s", "relax s"]
         L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in sub:
             if prob == "tsp":
-                vals = [r["instance"], r["vars"], r["gamma"], r["cut_rounds"], r["cuts"], r["fractional_share"],
-                        r["lp_bound"], r["found_no_2opt"], r["gap_no_2opt"], r["found"], r["gap"],
+                vals = [r["instance"], r["vars"], r["gamma"], r["status"], r["cut_rounds"], r["cuts"],
+                        r["fractional_share"], r["lp_bound"], r["found_no_2opt"], r["gap_no_2opt"], r["found"],
+                        r["gap"],
                         r["baseline_no_2opt"], r["baseline"], r["baseline_gap"], r["best"], r["exact_optimal"],
                         r["exact_s"], r["solve_s"]]
             else:
-                vals = [r["instance"], r["vars"], r["gamma"], r["fractional_share"], r["lp_bound"], r["found"],
+                vals = [r["instance"], r["vars"], r["gamma"], r["status"], r["fractional_share"], r["lp_bound"],
+                        r["found"],
                         r["gap"], r["baseline"], r["baseline_gap"], r["best"], r["exact_optimal"], r["exact_s"],
                         r["solve_s"]]
             L.append("| " + " | ".join(_fmt(v) for v in vals) + " |")
         L.append("")
     if learn:
         lc = cfg["learn"]
+        edge_counts = ", ".join(map(str, learn[0]["edges"]))
         L += ["## Learning (predict-then-optimize, maximum weight independent set)", "",
-              f"One G({lc['nodes']}, avg deg {lc['avg_degree']:g}) graph ({learn[0]['edges']} edges; the ILP layer is "
-              f"exact for n, m <= 256, hence this size), {lc['train']} training / {lc['test']} test instances, "
+              f"One G({lc['nodes']}, avg deg {lc['avg_degree']:g}) graph per seed ({edge_counts} edges; the ILP "
+              f"layer is exact for n, m <= 256, hence this size), {lc['train']} training / {lc['test']} test instances, "
               f"{lc['features']} features, polynomial degree {lc['deg']}, noise {lc['noise']}; linear model, Adam lr "
-              f"{lc['lr']}, batch {lc['batch']}, {lc['epochs']} epochs. kkt: gamma = {lc['gamma']}; dbb: lambda = "
+              f"{lc['lr']}, batch {lc['batch']}, {lc['epochs']} epochs. kkt: gamma as named; dbb: lambda = "
               f"{lc['lambd']}; perturbed: epsilon = {lc['epsilon']}, {lc['samples']} samples. Regret: the exact ILP's "
               f"decision under the predicted weights, normalized, on the test set.", "",
-              "| method | test regret (start) | test regret (end) | s / epoch |", "|---|---|---|---|"]
+              f"Seeds {learn[0]['seeds']} (graph, data and initialization per seed): mean and standard deviation "
+              f"over seeds.", "",
+              "| method | test regret before training | test regret after | sd over seeds | s / epoch |",
+              "|---|---|---|---|---|"]
         for r in learn:
-            L.append(f"| {r['method']} | {r['regret_by_epoch'][0]:.4f} | {r['regret']:.4f} | "
+            L.append(f"| {r['method']} | {r['regret_start']:.4f} | {r['regret']:.4f} | {r['regret_sd']:.4f} | "
                      f"{r['seconds_per_epoch']:.3f} |")
         L.append("")
     L += ["## The proposal's claims next to the measurements", ""] + result["claims"] + [""]
@@ -308,17 +333,19 @@ def claims(rows, learn):
     recovered = [r for r in rows if r["integral"] and r["gap"] == 0]
     fr = {p: [r["fractional_share"] for r in rows if r["problem"] == p] for p in ("mis", "colouring", "tsp")}
     desc = ", ".join(f"{p} {min(v):.2f}-{max(v):.2f}" for p, v in fr.items() if v)
-    out.append(f"- **\"Exact recoverability\"**: the relaxation's solution was integral in {len(integral)} of "
-               f"{len(rows)} (instance, gamma) runs, and an integral solution that is also optimal in "
-               f"{len(recovered)}. Share of fractional entries: {desc}. Not recovered: a gamma-regularized LP "
-               f"relaxation is a convex problem whose solution is unique and lies inside the polytope whenever "
-               f"the costs do not single out a vertex strongly enough (the quadratic pulls it off vertices), and "
-               f"these LP relaxations are themselves weak: the all-1/2 point is optimal for the edge formulation of "
-               f"MIS, x[v, c] = 1/K, w_c = 2/K for colouring (bound 2, whatever the chromatic number), and the "
-               f"subtour LP is fractional in general. More basically: a convex problem of polynomial size, solvable in "
-               f"polynomial time, whose solution were an optimal discrete solution for every cost vector would solve "
-               f"MIS, colouring and TSP in polynomial time (the convex hull of the tours exists, but its "
-               f"description is exponential and unknown), so unless P = NP the claim cannot hold in general.")
+    if rows:
+        out.append(f"- **\"Exact recoverability\"**: the relaxation's solution was integral in {len(integral)} of "
+                   f"{len(rows)} (instance, gamma) runs, and an integral solution that is also optimal in "
+                   f"{len(recovered)}. Share of fractional entries: {desc}. Not recovered: a gamma-regularized LP "
+                   f"relaxation is a convex problem whose solution is unique and lies inside the polytope whenever "
+                   f"the costs do not single out a vertex strongly enough (the quadratic pulls it off vertices), and "
+                   f"these LP relaxations are themselves weak: the edge formulation of MIS admits the all-1/2 point "
+                   f"(bound >= n/2, whatever the independence number), colouring admits x[v, c] = 1/K, w_c = 2/K "
+                   f"(bound <= 2, whatever the chromatic number), and the subtour LP is fractional in general. "
+                   f"More basically: a convex problem of polynomial size, solvable in polynomial time, whose "
+                   f"solution were an optimal discrete solution for every cost vector would solve MIS, colouring "
+                   f"and TSP in polynomial time (the convex hull of the tours exists, but its description is "
+                   f"exponential and unknown), so unless P = NP the claim cannot hold in general.")
     tsp200 = [r for r in rows if r["problem"] == "tsp" and "TSP-200" in r["instance"]]
     if tsp200:
         g = ", ".join(f"gamma {r['gamma']:g}: {100 * r['gap']:.2f} % ({100 * r['gap_no_2opt']:.1f} % without 2-opt)"
@@ -347,12 +374,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, short limits (< 1 minute)")
     ap.add_argument("--backend", default="auto", choices=("auto",) + S.BACKENDS,
-                    help="relaxation solver (auto: dopt-sparse when the library has it, else the HiGHS stand-in)")
+                    help="relaxation solver (auto: dopt-sparse when the library has it, else the Clarabel stand-in)")
     ap.add_argument("--kkt-backend", default="auto", choices=("auto", "dopt-sparse", "dopt-dense"),
                     help="KKT layer for part (b) (auto: dopt-sparse when available, else the dense layer)")
     ap.add_argument("--time-limit", type=float, help="MILP time limit in seconds (default 60; quick 5)")
     ap.add_argument("--parts", default="mis,colouring,tsp,learn", help="comma list of parts to run")
-    ap.add_argument("--methods", default="two-stage,kkt,dbb,perturbed,spo+", help="learning methods")
+    ap.add_argument("--methods", default="two-stage,kkt@0.1,kkt@1,dbb,perturbed,spo+",
+                    help="learning methods (kkt@GAMMA: the KKT layer with that gamma)")
     ap.add_argument("--out", default=str(HERE / "figures" / "kkt_proposal"),
                     help="output path without extension (.json, .md, .csv are written)")
     a = ap.parse_args(argv)
@@ -360,7 +388,7 @@ def main(argv=None):
     if a.time_limit is not None:
         cfg["time_limit"] = a.time_limit
     sparse = S.sparse_available()
-    backend = a.backend if a.backend != "auto" else ("dopt-sparse" if sparse else "highs")
+    backend = a.backend if a.backend != "auto" else ("dopt-sparse" if sparse else "clarabel")
     kkt_backend = a.kkt_backend if a.kkt_backend != "auto" else ("dopt-sparse" if sparse else "dopt-dense")
     parts = set(a.parts.split(","))
     t0 = time.perf_counter()

@@ -6,8 +6,12 @@ Relaxation backends:
   "dopt-sparse"  dopt's sparse QP layer (dopt.qp's sparse functions), the
                  backend the issue asks for;
   "dopt-dense"   dopt's dense QP layer (small sizes only: it densifies G, A);
-  "highs"        HiGHS's QP solver, a stand-in while the sparse layer is
-                 being written; its results are labelled as such.
+  "clarabel"     Clarabel (a sparse interior-point conic solver), the
+                 stand-in while the sparse layer is being written; results
+                 are labelled with the backend that made them;
+  "highs"        HiGHS's QP solver (active set); kept for comparison only:
+                 it stops with "non-convex" on several of these relaxations
+                 (small gamma, TSP-200), and such a run gets status 4.
 """
 
 import time
@@ -21,7 +25,7 @@ try:
 except ImportError:  # the exact MILPs and the stand-in need it; the rest does not
     highspy = None
 
-BACKENDS = ("dopt-sparse", "dopt-dense", "highs")
+BACKENDS = ("dopt-sparse", "dopt-dense", "clarabel", "highs")
 
 
 class RelaxResult(NamedTuple):
@@ -48,6 +52,8 @@ def solve_relaxation(rel, backend, tol=None):
         return _solve_dopt_sparse(rel, tol)
     if backend == "dopt-dense":
         return _solve_dopt_dense(rel, tol)
+    if backend == "clarabel":
+        return _solve_clarabel(rel, tol)
     if backend == "highs":
         return _solve_highs_qp(rel)
     raise ValueError(f"solve_relaxation: backend must be one of {BACKENDS}; got {backend!r}")
@@ -77,6 +83,26 @@ def _solve_dopt_dense(rel, tol):
                  rel.b if k else None, tol=tol, dtype=np.float64)
     seconds = time.perf_counter() - t0
     return RelaxResult(np.asarray(r.x, float), int(r.status), int(r.iters), seconds, "dopt-dense")
+
+
+def _solve_clarabel(rel, tol):
+    """The same rows: A x + s = b with s in the zero cone, G x + s = h with
+    s >= 0; Hessian diag(q) (upper triangle, CSC)."""
+    import clarabel
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    if tol:
+        settings.tol_gap_abs = settings.tol_gap_rel = settings.tol_feas = tol
+    k = rel.A.shape[0]
+    M = sp.vstack([rel.A, rel.G], format="csc")
+    rhs = np.concatenate([rel.b, rel.h])
+    cones = ([clarabel.ZeroConeT(k)] if k else []) + [clarabel.NonnegativeConeT(rel.G.shape[0])]
+    t0 = time.perf_counter()
+    solver = clarabel.DefaultSolver(_diag_csr(rel.q).tocsc(), np.asarray(rel.p, float), M, rhs, cones, settings)
+    sol = solver.solve()
+    seconds = time.perf_counter() - t0
+    ok = sol.status == clarabel.SolverStatus.Solved
+    return RelaxResult(np.asarray(sol.x, float), 0 if ok else 4, int(sol.iterations), seconds, "clarabel")
 
 
 def _highs(time_limit=None, threads=1):
@@ -117,7 +143,10 @@ def _solve_highs_qp(rel):
     lower = np.concatenate([np.full(rel.G.shape[0], -inf), rel.b])
     upper = np.concatenate([rel.h, rel.b])
     n = rel.n
-    lp = _highs_lp(rel.p, rows, lower, upper, np.full(n, -inf), np.full(n, inf))
+    col_lo, col_hi = rel.meta.get("col_bounds", (np.zeros(n), np.ones(n)))
+    # the box rows stay rows; the same box as column bounds as well (redundant) keeps HiGHS's active-set
+    # QP solver from reporting "non-convex" on small gamma with free columns
+    lp = _highs_lp(rel.p, rows, lower, upper, col_lo, col_hi)
     h = _highs()
     t0 = time.perf_counter()
     if np.any(rel.q):

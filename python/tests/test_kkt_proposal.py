@@ -4,6 +4,7 @@ repair heuristics (independent sets independent and maximal, colourings
 proper, tours Hamiltonian, 2-opt locally optimal) and the exact MILPs against
 enumeration. Every check is written here, apart from the code it checks.
 Seconds; the exact-MILP tests skip without highspy."""
+import importlib.util
 import itertools
 import pathlib
 import sys
@@ -252,7 +253,8 @@ def test_relaxation_backends_agree():
     pts, tedges, lengths = P.euclidean_tsp(12, np.random.default_rng(71))
     for rel in (P.mis_relaxation(n, edges, np.random.default_rng(72).uniform(1, 2, n)).with_gamma(0.5),
                 P.tsp_relaxation(12, tedges, lengths, [[0, 1, 2]]).with_gamma(0.3)):
-        backends = ["highs", "dopt-dense"] + (["dopt-sparse"] if S.sparse_available() else [])
+        backends = ["highs", "dopt-dense"] + (["dopt-sparse"] if S.sparse_available() else []) + (
+            ["clarabel"] if importlib.util.find_spec("clarabel") else [])
         xs = [S.solve_relaxation(rel, b) for b in backends]
         for r in xs:
             assert r.status == 0
