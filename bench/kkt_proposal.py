@@ -309,7 +309,8 @@ def write_markdown(path, result):
         edge_counts = ", ".join(map(str, learn[0]["edges"]))
         L += ["## Learning (predict-then-optimize, maximum weight independent set)", "",
               f"One G({lc['nodes']}, avg deg {lc['avg_degree']:g}) graph per seed ({edge_counts} edges; the ILP "
-              f"layer is exact for n, m <= 256, hence this size), {lc['train']} training / {lc['test']} test instances, "
+              f"layer is exact for n, m <= 256, hence this size), "
+              f"{lc['train']} training / {lc['test']} test instances, "
               f"{lc['features']} features, polynomial degree {lc['deg']}, noise {lc['noise']}; linear model, Adam lr "
               f"{lc['lr']}, batch {lc['batch']}, {lc['epochs']} epochs. kkt: gamma as named; dbb: lambda = "
               f"{lc['lambd']}; perturbed: epsilon = {lc['epsilon']}, {lc['samples']} samples. Regret: the exact ILP's "
