@@ -72,7 +72,7 @@ def exact_solutions(A, b, w):
 
 class _KKTLayer:
     """x(w_hat) of the gamma-regularized relaxation, differentiable in w_hat.
-    backend "dopt-sparse": dopt.torch's sparse QP layer; "dopt-dense":
+    backend "dopt-sparse": dopt's sparse QP layer (kkt_sparse.py); "dopt-dense":
     dopt.torch.qp on the densified rows (the stand-in)."""
 
     def __init__(self, nodes, edges, gamma, backend):
@@ -84,22 +84,18 @@ class _KKTLayer:
             self.ht = torch.tensor(rel.h)
             self.Qt = gamma * torch.eye(nodes, dtype=torch.float64)
         elif backend == "dopt-sparse":
-            import dopt.torch as dt
             import scipy.sparse as sp
-            Q = sp.identity(nodes, format="csr") * gamma
-            self.layer = dt.SparseQP(Q=Q, G=rel.G)
-            self.Qv = torch.tensor(Q.data)
-            self.Gv = torch.tensor(rel.G.data)
-            self.ht = torch.tensor(rel.h)
+            import kkt_sparse
+            self.structure = kkt_sparse.Structure(sp.identity(nodes, format="csr") * gamma, rel.G, None)
+            self.layer = kkt_sparse.relaxation_layer(self.structure, rel.h)
         else:
             raise ValueError(f"kkt layer backend {backend!r}")
 
     def __call__(self, w_hat):
+        if self.backend == "dopt-sparse":
+            return self.layer(-w_hat)  # raises when an instance is not solved
         import dopt.torch as dt
-        if self.backend == "dopt-dense":
-            r = dt.qp(self.Qt, -w_hat, self.Gt, self.ht)
-        else:
-            r = self.layer(self.Qv, -w_hat, self.Gv, self.ht)
+        r = dt.qp(self.Qt, -w_hat, self.Gt, self.ht)
         if torch.any(r.status != 0):
             bad = int((r.status != 0).sum())
             raise RuntimeError(f"kkt layer: {bad} instances not solved (statuses {torch.unique(r.status).tolist()})")

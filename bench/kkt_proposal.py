@@ -276,7 +276,10 @@ def write_markdown(path, result):
          "proven (exact opt = yes), else the best known value among MILP incumbent and all heuristics. "
          "frac = share of relaxation entries in (0.01, 0.99). LP bound = the relaxation with gamma = 0 on the same "
          "rows (a valid bound on the discrete optimum). status: the relaxation solve's (0 solved; a run that is not "
-         "solved has no rounded value).", ""]
+         "solved has no rounded value). Q = gamma I in cost units: MIS and colouring have unit costs, TSP lengths are "
+         "divided by the mean distance from a city to its two nearest neighbours (an edge of a good tour costs about "
+         "1); the TSP's cut variables are not regularized. Ties in the rounding rules (values within 1e-3 count as "
+         "equal) go to the smaller degree (MIS), the larger degree (colouring order), the shorter edge (TSP).", ""]
     for prob, title in (("mis", "Maximum independent set (size; max)"), ("colouring", "Graph colouring (colours; min)"),
                         ("tsp", "TSP (tour length, unit square; min)")):
         sub = [r for r in rows if r["problem"] == prob]

@@ -37,13 +37,9 @@ class RelaxResult(NamedTuple):
 
 
 def sparse_available():
-    """True when dopt's Python package has the sparse QP functions and the
-    loaded library has the sparse layer."""
-    try:
-        import dopt.qp as dq
-    except Exception:
-        return False
-    return hasattr(dq, "solve_sparse")
+    """True when the loaded libdopt has the sparse QP layer (kkt_sparse)."""
+    import kkt_sparse
+    return kkt_sparse.available()
 
 
 def solve_relaxation(rel, backend, tol=None):
@@ -65,14 +61,15 @@ def _diag_csr(q):
 
 
 def _solve_dopt_sparse(rel, tol):
-    import dopt.qp as dq
+    """Analyse (once per relaxation: the TSP's cuts change the pattern) and solve;
+    the time counts both."""
+    import kkt_sparse
     t0 = time.perf_counter()
     Q = _diag_csr(rel.q)
-    r = dq.solve_sparse(Q if Q.nnz else None, rel.p, rel.G, rel.h, rel.A if rel.A.shape[0] else None,
-                        rel.b if rel.A.shape[0] else None, tol=tol)
+    st = kkt_sparse.Structure(Q if Q.nnz else None, rel.G, rel.A)
+    x, status, iters, _ = st.solve(rel.p[None, :], rel.h, rel.b if rel.A.shape[0] else None, tol=tol)
     seconds = time.perf_counter() - t0
-    return RelaxResult(np.asarray(r.x, float).reshape(-1), int(np.asarray(r.status).reshape(-1)[0]),
-                       int(np.asarray(r.iters).reshape(-1)[0]), seconds, "dopt-sparse")
+    return RelaxResult(x[0], int(status[0]), int(iters[0]), seconds, "dopt-sparse")
 
 
 def _solve_dopt_dense(rel, tol):
