@@ -263,6 +263,14 @@ def fractional_share(x, lo=0.01, hi=0.99):
     return float(np.mean((x > lo) & (x < hi))) if x.size else 0.0
 
 
+def fractional_share_of_support(x, lo=0.01, hi=0.99):
+    """Share of the entries above lo that are below hi: for TSP, where almost
+    every edge variable is 0, the fraction of the used edges that are fractional."""
+    x = np.asarray(x)
+    used = x > lo
+    return float(np.mean(x[used] < hi)) if used.any() else 0.0
+
+
 # ---- rounding and repair -------------------------------------------------------------
 
 def _quantized(x, step=1e-3):

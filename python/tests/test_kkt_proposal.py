@@ -294,3 +294,8 @@ def test_sparse_layer_gradient_matches_the_dense_layer():
     # both solve to 1e-10 relative KKT residual; the gradients solve the same linear system at those points
     np.testing.assert_allclose(x.detach().numpy(), r.x.detach().numpy(), atol=1e-7)
     np.testing.assert_allclose(p.grad.numpy(), p2.grad.numpy(), atol=1e-5)
+
+
+def test_fractional_share_of_support():
+    assert P.fractional_share_of_support([0.0, 0.0, 1.0, 0.5, 0.995, 0.005]) == pytest.approx(1 / 3)
+    assert P.fractional_share_of_support([0.0, 0.001]) == 0.0
