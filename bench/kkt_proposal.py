@@ -292,8 +292,8 @@ def write_markdown(path, result):
                 "best", "exact opt", "MILP s", "relax s"]
         if prob == "tsp":
             head = ["instance", "vars", "gamma", "status", "rounds", "cuts", "frac", "frac of support", "LP bound",
-                    "rounded (no 2-opt)", "gap (no 2-opt)", "rounded+2-opt", "gap", "greedy (no 2-opt)", "greedy+2-opt", "greedy+2-opt gap",
-                    "best", "exact opt", "MILP s", "relax s"]
+                    "rounded (no 2-opt)", "gap (no 2-opt)", "rounded+2-opt", "gap", "greedy (no 2-opt)", "greedy+2-opt",
+                    "greedy+2-opt gap", "best", "exact opt", "MILP s", "relax s"]
         L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in sub:
             if prob == "tsp":
