@@ -24,10 +24,13 @@ differentiated by dopt's sparse QP layer, actually gives:
 
 Output: bench/figures/kkt_proposal.{json,md,csv}. Modules: kkt_problems.py
 (instances, relaxations, repair), kkt_solvers.py (relaxation backends, exact
-MILPs), kkt_learn.py (part b).
+MILPs), kkt_sparse.py (dopt's sparse QP layer through ctypes), kkt_learn.py
+(part b). Needs numpy, scipy, torch, highspy (the exact MILPs) and dopt
+(PYTHONPATH=python, DOPT_LIBRARY=<build>/src/libdopt.so); clarabel for the
+stand-in solver when the library has no sparse layer.
 
   python bench/kkt_proposal.py --quick       # < 1 minute, small sizes
-  python bench/kkt_proposal.py               # the full run (minutes)
+  python bench/kkt_proposal.py               # the full run (about 5 minutes on 2 cores)
 """
 
 import argparse
