@@ -368,8 +368,8 @@ def claims(rows, learn):
                    f"gamma = 0, on the same cuts) is "
                    + ", ".join(f"{-100 * r['lp_bound_gap']:.2f} %" for r in tsp200)
                    + f" below the {lab.split(' (')[0]}: a bound that close, while the fractional solution is not a "
-                   f"tour, and cuts from the components of the support stop as soon as the support is connected (larger "
-                   f"gamma spreads x over more edges, so fewer rounds and weaker cuts).")
+                   f"tour, and cuts from the components of the support stop as soon as the support is connected "
+                   f"(larger gamma spreads x over more edges, so fewer rounds and weaker cuts).")
     else:
         out.append("- **\"<2 % gap on TSP-200\"**: not run in this (quick) configuration.")
     if learn:
