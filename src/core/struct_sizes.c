@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dopt.h"
+#include "dopt_sparse_qp.h"
 
 #define DOPT_STRUCT_ENTRY(type) {#type, sizeof(type)}
 
@@ -19,6 +20,9 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_qp_grad_in),
     DOPT_STRUCT_ENTRY(dopt_qp_grad_out),
     DOPT_STRUCT_ENTRY(dopt_qp_ragged_problem),
+    DOPT_STRUCT_ENTRY(dopt_csr_pattern),
+    DOPT_STRUCT_ENTRY(dopt_sparse_qp_pattern),
+    DOPT_STRUCT_ENTRY(dopt_sparse_qp_values),
     DOPT_STRUCT_ENTRY(dopt_cone_dims),
     DOPT_STRUCT_ENTRY(dopt_cone_problem),
     DOPT_STRUCT_ENTRY(dopt_cone_options),
