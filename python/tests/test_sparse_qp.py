@@ -32,10 +32,9 @@ def _sparse_layer_or_skip():
 
 
 @pytest.fixture
-def problem():
+def problem_data():
     """A batch with shared sparse Q, A and per-instance G values on one
     pattern; tight h so that some inequalities are active."""
-    _sparse_layer_or_skip()
     rng = np.random.default_rng(19)
     band = sp.diags([rng.normal(size=N - 1) * 0.5, 3 + rng.random(N), rng.normal(size=N - 1) * 0.5], [-1, 0, 1])
     Q = sp.csr_matrix(band + band.T) / 2  # symmetric, diagonally dominant: positive definite
@@ -47,6 +46,13 @@ def problem():
     Gv = G.data[None, :] * (1 + 0.2 * rng.normal(size=(B, G.nnz)))
     return {"Q": Q, "G": G, "A": A, "Gv": Gv, "p": 3 * rng.normal(size=(B, N)),
             "h": 0.1 + 0.4 * rng.random((B, M)), "b": 0.2 * rng.normal(size=K), "rng": rng}
+
+
+@pytest.fixture
+def problem(problem_data):
+    """problem_data, for tests that solve: skipped without a sparse layer."""
+    _sparse_layer_or_skip()
+    return problem_data
 
 
 def _dense_batch(pattern, values):
@@ -207,8 +213,9 @@ def test_torch_tuple_form_and_shared_gradient(problem):
     torch.testing.assert_close(shared.grad, batched.grad.sum(0), rtol=1e-12, atol=1e-12)
 
 
-def test_bad_input(problem):
-    P = problem
+def test_bad_input(problem_data):
+    """Checked in Python before the library is called (also without a sparse layer)."""
+    P = problem_data
     G = P["G"]
     unsorted = (np.array([0, 2]), np.array([3, 1]), np.ones(2), (1, N))
     with pytest.raises(ValueError, match="strictly increasing"):
@@ -277,7 +284,20 @@ def test_cli_round_trip_with_scipy_npz(problem, tmp_path):
         np.testing.assert_allclose(loaded.data, grads[name], rtol=AGREE, atol=AGREE, err_msg=name)
     np.testing.assert_allclose(np.load(tmp_path / "dp.npy"), grads["p"], rtol=AGREE, atol=AGREE)
 
-    # a CSC matrix is refused, naming the file
+
+def test_cli_refuses_csc_and_dense_twins(problem_data, tmp_path):
+    """Input checks of the CLI (also without a sparse layer): a CSC archive
+    and a matrix given both as .npy and .npz fail naming the files."""
+    cli = _cli()
+    P = problem_data
+    np.save(tmp_path / "p.npy", P["p"])
+    np.save(tmp_path / "h.npy", P["h"])
+    sp.save_npz(tmp_path / "Q.npz", P["Q"])
     sp.save_npz(tmp_path / "G.npz", P["G"].tocsc())
     run = subprocess.run([cli, "qp", "solve", str(tmp_path), "--quiet"], capture_output=True, text=True)
     assert run.returncode != 0 and "G.npz" in run.stderr and "csc" in run.stderr
+    sp.save_npz(tmp_path / "G.npz", P["G"])
+    np.save(tmp_path / "G.npy", P["G"].toarray())
+    run = subprocess.run([cli, "qp", "solve", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    assert run.returncode != 0 and "G.npz" in run.stderr and "G.npy" in run.stderr
+    assert not (tmp_path / "x.npy").exists()
