@@ -24,6 +24,7 @@ the options are those of dopt.qp.solve.
 """
 
 import ctypes
+import threading
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -201,6 +202,7 @@ class SparseStructure:
         self.k = self.patterns["A"].rows
         self.nnz = {name: self.patterns[name].nnz for name in MATRICES}
         self._handles = {}  # device (None: CPU, or a CUDA ordinal) -> (context, library structure)
+        self._lock = threading.Lock()  # threads with contexts of their own may analyse at once
 
     def __repr__(self):
         return (f"SparseStructure(n={self.n}, m={self.m}, k={self.k}, nnz Q={self.nnz['Q']} G={self.nnz['G']} "
@@ -225,11 +227,15 @@ class SparseStructure:
         entry = self._handles.get(device)
         if entry is not None:
             return entry[1]
-        pat = _SparsePattern(self.n, self.m, self.k, *(self.patterns[name].c_struct() for name in MATRICES))
-        handle = c_void_p()
-        ctx.check(_fn("analyze")(ctx.handle, ctypes.byref(pat), ctypes.byref(handle)))
-        self._handles[device] = (ctx, handle)
-        return handle
+        with self._lock:
+            entry = self._handles.get(device)
+            if entry is not None:
+                return entry[1]
+            pat = _SparsePattern(self.n, self.m, self.k, *(self.patterns[name].c_struct() for name in MATRICES))
+            handle = c_void_p()
+            ctx.check(_fn("analyze")(ctx.handle, ctypes.byref(pat), ctypes.byref(handle)))
+            self._handles[device] = (ctx, handle)
+            return handle
 
     def analyze(self):
         """Analyses for the CPU now (otherwise the first solve does); raises
