@@ -19,6 +19,7 @@
 
 #include "dopt_core.h"
 #include "dopt_qp.h"
+#include "dopt_sparse_qp.h"
 #include "dopt_cone.h"
 #include "dopt_bern.h"
 #include "dopt_diffusion.h"

@@ -87,6 +87,18 @@ typedef struct dopt_qp_memory_need {
 typedef void dopt_qp_memory_entry(const dopt_context *ctx, const dopt_qp_problem *prob, int with_tape,
                                   dopt_qp_memory_need *need);
 
+/* The sparse QP layer (src/layers/sparse_qp_internal.h): analyze fills
+ * s->backend from the layer-built patterns; the free entries release what
+ * the backend put in a structure or a tape (tape->factors). */
+typedef dopt_status dopt_sparse_qp_analyze_entry(dopt_context *ctx, dopt_sparse_qp_structure *s);
+typedef void dopt_sparse_qp_structure_free_entry(dopt_sparse_qp_structure *s);
+typedef dopt_status dopt_sparse_qp_solve_entry(dopt_context *ctx, const dopt_sparse_qp_structure *s,
+                                               const dopt_sparse_qp_values *v, const dopt_qp_options *opt,
+                                               dopt_qp_solution *sol, dopt_sparse_qp_tape *tape);
+typedef dopt_status dopt_sparse_qp_backward_entry(dopt_context *ctx, const dopt_sparse_qp_tape *tape,
+                                                  const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
+typedef void dopt_sparse_qp_tape_free_entry(dopt_sparse_qp_tape *tape);
+
 typedef struct dopt_backend_ops {
     const char *name;  /* "cpu", "cuda": messages and logs */
     dopt_backend kind; /* what dopt_context_backend reports */
@@ -141,6 +153,12 @@ typedef struct dopt_backend_ops {
     dopt_cone_backward_entry *cone_backward;
     /* ---- queries (NULL: the layer assumes nothing and never chunks) ---- */
     dopt_qp_memory_entry *qp_memory;
+    /* ---- sparse QP (NULL: DOPT_ERR_UNSUPPORTED; CUDA not built yet) ---- */
+    dopt_sparse_qp_analyze_entry *sparse_qp_analyze;
+    dopt_sparse_qp_structure_free_entry *sparse_qp_structure_free;
+    dopt_sparse_qp_solve_entry *sparse_qp_solve;
+    dopt_sparse_qp_backward_entry *sparse_qp_backward;
+    dopt_sparse_qp_tape_free_entry *sparse_qp_tape_free;
 } dopt_backend_ops;
 
 /* The tables. The CUDA one exists only when the CUDA backend is built in
@@ -188,6 +206,13 @@ dopt_ilp_reduce_entry dopt_ilp_reduce_cpu;
 dopt_qp_memory_entry dopt_qp_memory_cpu;
 dopt_cone_solve_entry dopt_cone_solve_cpu;
 dopt_cone_backward_entry dopt_cone_backward_cpu;
+#ifdef DOPT_HAVE_CHOLMOD
+dopt_sparse_qp_analyze_entry dopt_sparse_qp_analyze_cpu;
+dopt_sparse_qp_structure_free_entry dopt_sparse_qp_structure_free_cpu;
+dopt_sparse_qp_solve_entry dopt_sparse_qp_solve_cpu;
+dopt_sparse_qp_backward_entry dopt_sparse_qp_backward_cpu;
+dopt_sparse_qp_tape_free_entry dopt_sparse_qp_tape_free_cpu;
+#endif
 
 /* ---- the CUDA backend's entries (src/cuda; wrapped by cuda_backend.cu) ---- */
 #ifdef DOPT_HAVE_CUDA

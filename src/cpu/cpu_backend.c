@@ -76,4 +76,11 @@ const dopt_backend_ops dopt_cpu_backend_ops = {
     .qp_memory = dopt_qp_memory_cpu,
     .cone_solve = dopt_cone_solve_cpu,
     .cone_backward = dopt_cone_backward_cpu,
+#ifdef DOPT_HAVE_CHOLMOD
+    .sparse_qp_analyze = dopt_sparse_qp_analyze_cpu,
+    .sparse_qp_structure_free = dopt_sparse_qp_structure_free_cpu,
+    .sparse_qp_solve = dopt_sparse_qp_solve_cpu,
+    .sparse_qp_backward = dopt_sparse_qp_backward_cpu,
+    .sparse_qp_tape_free = dopt_sparse_qp_tape_free_cpu,
+#endif
 };

@@ -364,4 +364,10 @@ extern "C" const dopt_backend_ops dopt_cuda_backend_ops = {
     cone_solve,
     cone_backward,
     dopt_qp_memory_cuda, /* a host-side computation: no device guard */
+    /* the sparse QP layer: not built for CUDA yet (docs/SPARSE_QP.md) */
+    NULL, /* sparse_qp_analyze */
+    NULL, /* sparse_qp_structure_free */
+    NULL, /* sparse_qp_solve */
+    NULL, /* sparse_qp_backward */
+    NULL, /* sparse_qp_tape_free */
 };

@@ -1,0 +1,654 @@
+/* Per-instance interior point of the sparse QP layer, in double:
+ *     minimize 1/2 x'Qx + p'x  subject to  Gx <= h,  Ax = b
+ * with Q, G, A sparse (CSR, one pattern per batch). The method is the dense
+ * layer's (kernels/qp_ipm_impl.h: homogeneous self-dual embedding, Mehrotra
+ * predictor-corrector, the same residuals, termination tests, certificates,
+ * step rule, W cap, refinement), so both layers agree on every instance both
+ * can take; only the linear algebra differs. The Newton system
+ *     K = [ Qs  G'    A' ]
+ *         [ G  -W^-1  0  ]      (Qs = (Q + Q')/2, W = z/s)
+ *         [ A   0     0  ]
+ * is factored as the quasidefinite matrix
+ *     Kf = [ Qs + delta I   G'        A'       ]
+ *          [ G             -W_f^-1    0        ]
+ *          [ A              0        -delta I  ]
+ * (W_f = W capped as in the dense layer) by a sparse LDL' whose symbolic
+ * analysis is done once per pattern; iterative refinement against K removes
+ * the regularization. dz is kept in the system rather than eliminated into
+ * Q + G'WG: one dense row of G (a covering constraint) would make G'WG dense.
+ * The factorization itself is the caller's (sqp_factorizer): CHOLMOD on the
+ * CPU (src/cpu/sparse_qp_cpu.c). docs/SPARSE_QP.md. */
+#ifndef DOPT_SPARSE_QP_IPM_H
+#define DOPT_SPARSE_QP_IPM_H
+
+#include "dopt_kernel_common.h"
+#include "dopt_qp.h" /* dopt_qp_options */
+
+/* The dense layer's float64 constants (kernels/qp_ipm.h, where they are
+ * macros scoped to its instantiation): the same values, so the two layers
+ * take the same steps. */
+#define SQP_REG 3.7e-11            /* eps^(2/3): static regularization */
+#define SQP_EPS_3_4 1.8e-12        /* eps^(3/4): the W cap */
+#define SQP_REFINE_STOP (4 * DBL_EPSILON)
+#define SQP_REFINE_FWD 1.5e-8      /* sqrt(eps) */
+#define SQP_STEP_FRACTION 0.99
+#define SQP_REDUCED_FLOOR 1e-6
+#define SQP_STALL_CHECKS 5
+
+/* One instance's data and where each value goes in Kf's upper triangle
+ * (CSC, columns x | z | y, the same for every instance: see
+ * src/layers/sparse_qp_internal.h). */
+typedef struct {
+    int n, m, k;
+    const int64_t *Qp; const int32_t *Qi; const double *Qv; /* Qv NULL: an LP */
+    const double *p;
+    const int64_t *Gp; const int32_t *Gi; const double *Gv;
+    const double *h;
+    const int64_t *Ap; const int32_t *Ai; const double *Av;
+    const double *b;
+    const int64_t *Kp;   /* Kf's column pointers (N + 1) */
+    const int64_t *kq;   /* Q entry e -> its position in Kf (upper triangle) */
+    const int64_t *kdiag; /* x-block diagonal positions (n) */
+} sqp_view;
+
+/* The numeric factorization, supplied by the backend. factor: Kf from its
+ * values (Kp's layout; npos = n variables must get positive pivots, the
+ * rest negative); 0 on success. solve: b <- Kf^-1 b (length N). */
+typedef struct sqp_factorizer {
+    int (*factor)(struct sqp_factorizer *f, const double *kval);
+    void (*solve)(struct sqp_factorizer *f, double *b);
+} sqp_factorizer;
+
+typedef struct {
+    double tau, kappa, delta, rtau, mu, merit, best_merit;
+    int stall, status, iter, started;
+} sqp_state;
+
+/* Workspace of one instance (doubles, sqp_work_size of them). */
+typedef struct {
+    double *kval;               /* Kf's values */
+    double *s, *W, *Winv, *g2;  /* m each; g2 = |G_r|^2 */
+    double *rx, *Qx, *Gz, *Ay;  /* n */
+    double *rz, *ry;            /* m, k */
+    double *d, *v, *rhs, *e, *c; /* N each: stacked [x; z; y] */
+    double *ds;                 /* m */
+    double *tn, *tq;            /* n */
+} sqp_work;
+
+DOPT_KFN size_t sqp_work_size(int n, int m, int k, int64_t nnzK)
+{
+    size_t N = (size_t)n + m + k;
+    return (size_t)nnzK + 5 * (size_t)m + 6 * (size_t)n + (size_t)k + 5 * N;
+}
+
+DOPT_KFN sqp_work sqp_work_map(double *c, int n, int m, int k, int64_t nnzK)
+{
+    size_t N = (size_t)n + m + k;
+    sqp_work w;
+    w.kval = c; c += nnzK;
+    w.s = c; c += m;
+    w.W = c; c += m;
+    w.Winv = c; c += m;
+    w.g2 = c; c += m;
+    w.rx = c; c += n;
+    w.Qx = c; c += n;
+    w.Gz = c; c += n;
+    w.Ay = c; c += n;
+    w.rz = c; c += m;
+    w.ry = c; c += k;
+    w.d = c; c += N;
+    w.v = c; c += N;
+    w.rhs = c; c += N;
+    w.e = c; c += N;
+    w.c = c; c += N;
+    w.ds = c; c += m;
+    w.tn = c; c += n;
+    w.tq = c; c += n;
+    return w;
+}
+
+DOPT_KFN int sqp_row_on(const sqp_view *v, int r) { return v->h[r] <= DBL_MAX; }
+
+DOPT_KFN int sqp_finite(int64_t len, const double *x)
+{
+    for (int64_t i = 0; i < len; ++i)
+        if (!(fabs(x[i]) <= DBL_MAX)) return 0;
+    return 1;
+}
+
+/* The dense layer's data check (qp_check_data) on the values. */
+DOPT_KFN int sqp_check_data(const sqp_view *v)
+{
+    if (v->Qv && !sqp_finite(v->Qp[v->n], v->Qv)) return DOPT_INST_INVALID;
+    if (!sqp_finite(v->n, v->p)) return DOPT_INST_INVALID;
+    if (v->m && !sqp_finite(v->Gp[v->m], v->Gv)) return DOPT_INST_INVALID;
+    if (v->k && !sqp_finite(v->Ap[v->k], v->Av)) return DOPT_INST_INVALID;
+    if (!sqp_finite(v->k, v->b)) return DOPT_INST_INVALID;
+    for (int r = 0; r < v->m; ++r) {
+        double hr = v->h[r];
+        if (hr != hr || hr < -DBL_MAX) return DOPT_INST_INVALID;
+    }
+    return DOPT_INST_RUNNING;
+}
+
+/* ---- sparse products (fixed order: bitwise reproducible) ---- */
+
+/* y = Qs x, Qs = (Q + Q')/2 from the entries as given. */
+DOPT_KFN void sqp_qmul(const sqp_view *v, const double *x, double *y)
+{
+    for (int j = 0; j < v->n; ++j) y[j] = 0;
+    if (!v->Qv) return;
+    for (int i = 0; i < v->n; ++i)
+        for (int64_t e = v->Qp[i]; e < v->Qp[i + 1]; ++e) {
+            int j = v->Qi[e];
+            double q = 0.5 * v->Qv[e];
+            y[i] += q * x[j];
+            y[j] += q * x[i];
+        }
+}
+
+DOPT_KFN double sqp_row_dot(const int64_t *Rp, const int32_t *Ri, const double *Rv, int r, const double *x)
+{
+    double acc = 0;
+    for (int64_t e = Rp[r]; e < Rp[r + 1]; ++e) acc += Rv[e] * x[Ri[e]];
+    return acc;
+}
+
+/* y += R' z over the rows of R (rows with z_r = 0 add nothing). */
+DOPT_KFN void sqp_tmul_add(int rows, const int64_t *Rp, const int32_t *Ri, const double *Rv, const double *z,
+                           double *y)
+{
+    for (int r = 0; r < rows; ++r) {
+        double zr = z[r];
+        if (zr == 0) continue;
+        for (int64_t e = Rp[r]; e < Rp[r + 1]; ++e) y[Ri[e]] += Rv[e] * zr;
+    }
+}
+
+DOPT_KFN double sqp_dot(int64_t n, const double *x, const double *y)
+{
+    double acc = 0;
+    for (int64_t i = 0; i < n; ++i) acc += x[i] * y[i];
+    return acc;
+}
+
+DOPT_KFN double sqp_qdiag(const sqp_view *v)
+{
+    double qd = 0;
+    if (!v->Qv) return 0;
+    for (int i = 0; i < v->n; ++i)
+        for (int64_t e = v->Qp[i]; e < v->Qp[i + 1]; ++e)
+            if (v->Qi[e] == i && fabs(v->Qv[e]) > qd) qd = fabs(v->Qv[e]);
+    return qd;
+}
+
+/* ---- the factorization of Kf ---- */
+
+/* Kf's values at regularization delta and the current W (rows that are off
+ * get a zero row and -1 on the diagonal, so their dz is 0). */
+DOPT_KFN void sqp_fill_kf(const sqp_view *v, sqp_work *w, double delta, int64_t nnzK)
+{
+    int n = v->n, m = v->m, k = v->k;
+    for (int64_t q = 0; q < nnzK; ++q) w->kval[q] = 0;
+    if (v->Qv)
+        for (int i = 0; i < n; ++i)
+            for (int64_t e = v->Qp[i]; e < v->Qp[i + 1]; ++e)
+                w->kval[v->kq[e]] += (v->Qi[e] == i ? 1.0 : 0.5) * v->Qv[e];
+    for (int j = 0; j < n; ++j) w->kval[v->kdiag[j]] += delta;
+    for (int r = 0; r < m; ++r) {
+        int64_t col = v->Kp[n + r];
+        int on = w->W[r] != 0;
+        for (int64_t e = v->Gp[r]; e < v->Gp[r + 1]; ++e) w->kval[col + (e - v->Gp[r])] = on ? v->Gv[e] : 0;
+        w->kval[v->Kp[n + r + 1] - 1] = on ? -1 / w->W[r] : -1;
+    }
+    for (int r = 0; r < k; ++r) {
+        int64_t col = v->Kp[n + m + r];
+        for (int64_t e = v->Ap[r]; e < v->Ap[r + 1]; ++e) w->kval[col + (e - v->Ap[r])] = v->Av[e];
+        w->kval[v->Kp[n + m + r + 1] - 1] = -delta;
+    }
+}
+
+/* Factors Kf, raising delta 100-fold per failure as the dense layer does
+ * (qp_factor_retry). Returns 0 or nonzero. */
+DOPT_KFN int sqp_factor(const sqp_view *v, sqp_work *w, sqp_state *st, sqp_factorizer *f, int64_t nnzK)
+{
+    double delta = SQP_REG * (1 + sqp_qdiag(v));
+    for (int attempt = 0; attempt < 8; ++attempt, delta *= 100) {
+        sqp_fill_kf(v, w, delta, nnzK);
+        if (f->factor(f, w->kval) == 0) {
+            st->delta = delta;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* W = z/s capped as in qp_set_scaling, W^-1 = s/z (rows that are off: 0). */
+DOPT_KFN void sqp_set_scaling(const sqp_view *v, sqp_work *w, const double *z)
+{
+    double cap = (1 + sqp_qdiag(v)) / SQP_EPS_3_4;
+    for (int r = 0; r < v->m; ++r) {
+        if (sqp_row_on(v, r)) {
+            double g2 = w->g2[r], wr = z[r] / w->s[r];
+            w->W[r] = g2 > 0 && wr * g2 > cap ? cap / g2 : wr;
+            w->Winv[r] = w->s[r] / z[r];
+        } else {
+            w->W[r] = 0;
+            w->Winv[r] = 0;
+        }
+    }
+}
+
+/* d = Kf^-1 b (stacked), with the entries of rows that are off cleared. */
+DOPT_KFN void sqp_base_solve(const sqp_view *v, const sqp_work *w, sqp_factorizer *f, const double *b, double *d)
+{
+    int n = v->n, m = v->m, N = v->n + v->m + v->k;
+    for (int q = 0; q < N; ++q) d[q] = b[q];
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] == 0) d[n + r] = 0;
+    f->solve(f, d);
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] == 0) d[n + r] = 0;
+}
+
+/* e = b - K d with the true K; returns max|e| / max|b| (qp_kkt_residual). */
+DOPT_KFN double sqp_kkt_residual(const sqp_view *v, sqp_work *w, const double *b, const double *d)
+{
+    int n = v->n, m = v->m, k = v->k;
+    double *e = w->e, en = 0, bn = 0;
+    sqp_qmul(v, d, e);
+    sqp_tmul_add(m, v->Gp, v->Gi, v->Gv, d + n, e);
+    sqp_tmul_add(k, v->Ap, v->Ai, v->Av, d + n + m, e);
+    for (int j = 0; j < n; ++j) {
+        e[j] = b[j] - e[j];
+        if (fabs(e[j]) > en) en = fabs(e[j]);
+        if (fabs(b[j]) > bn) bn = fabs(b[j]);
+    }
+    for (int r = 0; r < m; ++r) {
+        double *er = e + n + r;
+        if (w->W[r] == 0) { *er = 0; continue; }
+        *er = b[n + r] - (sqp_row_dot(v->Gp, v->Gi, v->Gv, r, d) - w->Winv[r] * d[n + r]);
+        if (fabs(*er) > en) en = fabs(*er);
+        if (fabs(b[n + r]) > bn) bn = fabs(b[n + r]);
+    }
+    for (int r = 0; r < k; ++r) {
+        double *er = e + n + m + r;
+        *er = b[n + m + r] - sqp_row_dot(v->Ap, v->Ai, v->Av, r, d);
+        if (fabs(*er) > en) en = fabs(*er);
+        if (fabs(b[n + m + r]) > bn) bn = fabs(b[n + m + r]);
+    }
+    if (en != en) return en;
+    return bn > 0 ? en / bn : en;
+}
+
+/* K d = b with refinement against K until the relative residual is below
+ * stop (qp_kkt_solve). b must not alias d. */
+DOPT_KFN void sqp_kkt_solve(const sqp_view *v, sqp_work *w, sqp_factorizer *f, int refine, double stop,
+                            const double *b, double *d)
+{
+    int N = v->n + v->m + v->k;
+    sqp_base_solve(v, w, f, b, d);
+    double prev = DBL_MAX;
+    for (int it = 0; it < refine; ++it) {
+        double rel = sqp_kkt_residual(v, w, b, d);
+        if (!(rel > stop) || !(rel < 0.5 * prev)) break;
+        prev = rel;
+        sqp_base_solve(v, w, f, w->e, w->c);
+        for (int q = 0; q < N; ++q) d[q] += w->c[q];
+    }
+}
+
+/* ---- the interior point (qp_ipm_impl.h's steps on sparse data) ---- */
+
+/* Checks the data, sets W = I and the start point's right-hand side in rhs.
+ * Q's positive semidefiniteness is the caller's test (it needs its own
+ * factorization). */
+DOPT_KFN int sqp_setup(const sqp_view *v, sqp_work *w, sqp_state *st)
+{
+    int n = v->n, m = v->m, k = v->k;
+    st->iter = 0;
+    st->started = 0;
+    st->merit = st->best_merit = DBL_MAX;
+    st->stall = 0;
+    st->tau = 1;
+    st->kappa = 1;
+    st->delta = st->rtau = st->mu = 0;
+    st->status = sqp_check_data(v);
+    if (st->status != DOPT_INST_RUNNING) return st->status;
+    for (int r = 0; r < m; ++r) {
+        int on = sqp_row_on(v, r);
+        double g2 = 0;
+        for (int64_t e = v->Gp[r]; e < v->Gp[r + 1]; ++e) g2 += v->Gv[e] * v->Gv[e];
+        w->g2[r] = g2;
+        w->s[r] = 1;
+        w->W[r] = on ? 1 : 0;
+        w->Winv[r] = on ? 1 : 0;
+        w->rhs[n + r] = on ? v->h[r] : 0;
+    }
+    for (int j = 0; j < n; ++j) w->rhs[j] = -v->p[j];
+    for (int r = 0; r < k; ++r) w->rhs[n + m + r] = v->b[r];
+    return st->status;
+}
+
+/* With Kf factored at W = I: the start point (qp_ipm_start_point). */
+DOPT_KFN int sqp_start_point(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+                             sqp_factorizer *f, double *x, double *z, double *y)
+{
+    int n = v->n, m = v->m, k = v->k;
+    sqp_kkt_solve(v, w, f, o->refine, SQP_REFINE_FWD, w->rhs, w->d);
+    for (int j = 0; j < n; ++j) x[j] = w->d[j];
+    for (int r = 0; r < m; ++r) z[r] = w->d[n + r];
+    for (int r = 0; r < k; ++r) y[r] = w->d[n + m + r];
+    double smin = DBL_MAX, zmin = DBL_MAX;
+    for (int r = 0; r < m; ++r) {
+        if (!sqp_row_on(v, r)) { w->s[r] = 1; z[r] = 0; continue; }
+        w->s[r] = -z[r];
+        if (w->s[r] < smin) smin = w->s[r];
+        if (z[r] < zmin) zmin = z[r];
+    }
+    for (int r = 0; r < m; ++r) {
+        if (!sqp_row_on(v, r)) continue;
+        if (smin < 1) w->s[r] += 1 - smin;
+        if (zmin < 1) z[r] += 1 - zmin;
+    }
+    if (!sqp_finite(n, x) || !sqp_finite(k, y)) return st->status = DOPT_INST_NUMERICAL;
+    st->started = 1;
+    return st->status = DOPT_INST_RUNNING;
+}
+
+/* qp_reduced_tol in double. */
+DOPT_KFN double sqp_reduced_tol(const dopt_qp_options *o)
+{
+    double r = 100 * o->tol;
+    if (r < SQP_REDUCED_FLOOR) r = SQP_REDUCED_FLOOR;
+    if (r > 1e-3) r = o->tol > 1e-3 ? o->tol : 1e-3;
+    return r;
+}
+
+/* Residuals and termination tests (qp_ipm_check, float64 branch). */
+DOPT_KFN int sqp_check(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st, const double *x,
+                       const double *z, const double *y)
+{
+    int n = v->n, m = v->m, k = v->k;
+    double tau = st->tau, kappa = st->kappa;
+    sqp_qmul(v, x, w->Qx);
+    for (int j = 0; j < n; ++j) { w->Gz[j] = 0; w->Ay[j] = 0; }
+    sqp_tmul_add(m, v->Gp, v->Gi, v->Gv, z, w->Gz);
+    sqp_tmul_add(k, v->Ap, v->Ai, v->Av, y, w->Ay);
+    for (int j = 0; j < n; ++j) w->rx[j] = w->Qx[j] + w->Gz[j] + w->Ay[j] + v->p[j] * tau;
+    double nQx = 0, nGz = 0, nAy = 0, np = 0, nrx = 0, nsum = 0;
+    for (int j = 0; j < n; ++j) {
+        double a = fabs(w->Qx[j]), g = fabs(w->Gz[j]), c = fabs(w->Ay[j]), pp = fabs(v->p[j]);
+        if (a > nQx) nQx = a;
+        if (g > nGz) nGz = g;
+        if (c > nAy) nAy = c;
+        if (pp > np) np = pp;
+        if (fabs(w->rx[j]) > nrx) nrx = fabs(w->rx[j]);
+        double gy = fabs(w->Gz[j] + w->Ay[j]);
+        if (gy > nsum) nsum = gy;
+    }
+    double nrz = 0, nGx = 0, ns = 0, nh = 0, gxpos = 0, hz = 0, sz = 0;
+    int mact = 0;
+    for (int r = 0; r < m; ++r) {
+        if (!sqp_row_on(v, r)) { w->rz[r] = 0; continue; }
+        ++mact;
+        double gx = sqp_row_dot(v->Gp, v->Gi, v->Gv, r, x);
+        w->rz[r] = gx + w->s[r] - v->h[r] * tau;
+        if (fabs(w->rz[r]) > nrz) nrz = fabs(w->rz[r]);
+        if (fabs(gx) > nGx) nGx = fabs(gx);
+        if (gx > gxpos) gxpos = gx;
+        if (w->s[r] > ns) ns = w->s[r];
+        if (fabs(v->h[r]) > nh) nh = fabs(v->h[r]);
+        hz += v->h[r] * z[r];
+        sz += w->s[r] * z[r];
+    }
+    double nry = 0, nAx = 0, nb = 0, by = 0;
+    for (int r = 0; r < k; ++r) {
+        double ax = sqp_row_dot(v->Ap, v->Ai, v->Av, r, x);
+        w->ry[r] = ax - v->b[r] * tau;
+        if (fabs(w->ry[r]) > nry) nry = fabs(w->ry[r]);
+        if (fabs(ax) > nAx) nAx = fabs(ax);
+        if (fabs(v->b[r]) > nb) nb = fabs(v->b[r]);
+        by += v->b[r] * y[r];
+    }
+    double xQx = sqp_dot(n, x, w->Qx), px = sqp_dot(n, v->p, x);
+    st->rtau = px + hz + by + xQx / tau + kappa;
+    st->mu = (sz + tau * kappa) / (mact + 1);
+    if (!(fabs(st->rtau) <= DBL_MAX) || !(nrx <= DBL_MAX) || !(nrz <= DBL_MAX) || !(nry <= DBL_MAX) || !(tau > 0))
+        return st->status = DOPT_INST_NUMERICAL;
+    double tol = o->tol;
+    double dres = nrx / (tau + (nQx > nGz ? nQx : nGz) + (nAy > np * tau ? nAy : np * tau));
+    double pres_z = nrz / (tau + nGx + ns + nh * tau);
+    double pres_y = nry / (tau + nAx + nb * tau);
+    double pobj = (0.5 * xQx / tau + px) / tau;
+    double dobj = (-0.5 * xQx / tau - hz - by) / tau;
+    double gap = fabs(pobj - dobj), gap_c = sz / (tau * tau);
+    if (gap_c > gap) gap = gap_c;
+    double objscale = 1 + (fabs(pobj) < fabs(dobj) ? fabs(pobj) : fabs(dobj));
+    if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
+        return st->status = DOPT_INST_SOLVED;
+    double merit = dres;
+    if (pres_z > merit) merit = pres_z;
+    if (pres_y > merit) merit = pres_y;
+    if (gap / objscale > merit) merit = gap / objscale;
+    st->merit = merit;
+    if (merit < 0.5 * st->best_merit) {
+        st->best_merit = merit;
+        st->stall = 0;
+    } else {
+        st->stall += 1;
+    }
+    int reduced_ok = merit <= sqp_reduced_tol(o);
+    double cert_p = hz + by;
+    if (cert_p < 0 && nsum <= o->tol_inf * (-cert_p)) return st->status = DOPT_INST_PRIMAL_INFEASIBLE;
+    if (px < 0) {
+        double viol = nQx;
+        if (gxpos > viol) viol = gxpos;
+        if (nAx > viol) viol = nAx;
+        if (viol <= o->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
+    }
+    if (reduced_ok && (st->stall >= SQP_STALL_CHECKS || st->iter >= o->max_iter))
+        return st->status = DOPT_INST_REDUCED_ACCURACY;
+    if (st->iter >= o->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
+    return st->status = DOPT_INST_RUNNING;
+}
+
+/* (p + 2Qx/tau)'dx + h'dz + b'dy over the stacked d (qp_tau_row). */
+DOPT_KFN double sqp_tau_row(const sqp_view *v, const sqp_work *w, double tau, const double *d)
+{
+    int n = v->n, m = v->m, k = v->k;
+    double acc = 0;
+    for (int j = 0; j < n; ++j) acc += (v->p[j] + 2 * w->Qx[j] / tau) * d[j];
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] != 0) acc += v->h[r] * d[n + r];
+    for (int r = 0; r < k; ++r) acc += v->b[r] * d[n + m + r];
+    return acc;
+}
+
+DOPT_KFN double sqp_max_step(const sqp_view *v, const sqp_work *w, const double *z, const sqp_state *st,
+                             double dtau, double dkappa)
+{
+    int n = v->n;
+    double a = 2;
+    for (int r = 0; r < v->m; ++r) {
+        if (w->W[r] == 0) continue;
+        double dz = w->d[n + r];
+        if (w->ds[r] < 0 && -w->s[r] / w->ds[r] < a) a = -w->s[r] / w->ds[r];
+        if (dz < 0 && -z[r] / dz < a) a = -z[r] / dz;
+    }
+    if (dtau < 0 && -st->tau / dtau < a) a = -st->tau / dtau;
+    if (dkappa < 0 && -st->kappa / dkappa < a) a = -st->kappa / dkappa;
+    return a;
+}
+
+/* One Mehrotra direction from w->rhs into w->d, with the tau direction
+ * folded in (qp_direction, float64: tau is never held). */
+DOPT_KFN double sqp_direction(const sqp_view *v, int refine, sqp_work *w, sqp_factorizer *f, const sqp_state *st,
+                              double rhs_tau, double den)
+{
+    int N = v->n + v->m + v->k;
+    sqp_kkt_solve(v, w, f, refine, SQP_REFINE_FWD, w->rhs, w->d);
+    double t = (rhs_tau - sqp_tau_row(v, w, st->tau, w->d)) / den;
+    for (int q = 0; q < N; ++q) w->d[q] += t * w->v[q];
+    return t;
+}
+
+/* One predictor-corrector step (qp_ipm_step). */
+DOPT_KFN int sqp_step(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+                      sqp_factorizer *f, double *x, double *z, double *y)
+{
+    int n = v->n, m = v->m, k = v->k;
+    double tau = st->tau, kappa = st->kappa, rtau = st->rtau, mu = st->mu;
+    int mact = 0;
+    double *dx = w->d, *dz = w->d + n, *dy = w->d + n + m;
+    for (int j = 0; j < n; ++j) w->rhs[j] = -v->p[j];
+    for (int r = 0; r < m; ++r) {
+        int on = w->W[r] != 0;
+        mact += on;
+        w->rhs[n + r] = on ? v->h[r] : 0;
+    }
+    for (int r = 0; r < k; ++r) w->rhs[n + m + r] = v->b[r];
+    sqp_kkt_solve(v, w, f, o->refine > 3 ? o->refine : 3, SQP_REFINE_STOP, w->rhs, w->v);
+    for (int j = 0; j < n; ++j) w->tn[j] = w->v[j] - x[j] / tau;
+    sqp_qmul(v, w->tn, w->tq);
+    double den = -sqp_dot(n, w->tn, w->tq) - kappa / tau;
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] != 0) den -= w->v[n + r] * w->v[n + r] * w->Winv[r];
+
+    /* predictor */
+    for (int j = 0; j < n; ++j) w->rhs[j] = -w->rx[j];
+    for (int r = 0; r < m; ++r) w->rhs[n + r] = w->W[r] != 0 ? -w->rz[r] + w->s[r] : 0;
+    for (int r = 0; r < k; ++r) w->rhs[n + m + r] = -w->ry[r];
+    double dtau = sqp_direction(v, 0, w, f, st, -rtau + kappa, den);
+    for (int r = 0; r < m; ++r) w->ds[r] = w->W[r] != 0 ? -w->s[r] - w->Winv[r] * dz[r] : 0;
+    double dkappa = -kappa - kappa * dtau / tau;
+    for (int j = 0; j < n; ++j) w->tn[j] = dx[j] - x[j] * dtau / tau;
+    sqp_qmul(v, w->tn, w->tq);
+    double tau_second_order = sqp_dot(n, w->tn, w->tq) / tau;
+    double a = sqp_max_step(v, w, z, st, dtau, dkappa);
+    if (a > 1) a = 1;
+    double mu_aff = (tau + a * dtau) * (kappa + a * dkappa);
+    for (int r = 0; r < m; ++r)
+        if (w->W[r] != 0) mu_aff += (w->s[r] + a * w->ds[r]) * (z[r] + a * dz[r]);
+    mu_aff /= (double)(mact + 1);
+    double sigma = mu > 0 ? mu_aff / mu : 0;
+    if (sigma > 1) sigma = 1;
+    if (sigma < 0) sigma = 0;
+    sigma = sigma * sigma * sigma;
+    double eta = 1 - sigma, smu = sigma * mu;
+
+    /* corrector */
+    for (int j = 0; j < n; ++j) w->rhs[j] = -eta * w->rx[j];
+    for (int r = 0; r < m; ++r)
+        w->rhs[n + r] = w->W[r] != 0 ? -eta * w->rz[r] + (w->s[r] * z[r] + w->ds[r] * dz[r] - smu) / z[r] : 0;
+    for (int r = 0; r < k; ++r) w->rhs[n + m + r] = -eta * w->ry[r];
+    double rkappa = tau * kappa + dtau * dkappa - smu;
+    dtau = sqp_direction(v, o->refine, w, f, st, -eta * rtau + rkappa / tau - tau_second_order, den);
+    for (int r = 0; r < m; ++r)
+        w->ds[r] = w->W[r] != 0 ? -(w->rhs[n + r] + eta * w->rz[r]) - w->Winv[r] * dz[r] : 0;
+    dkappa = -(rkappa + kappa * dtau) / tau;
+    a = sqp_max_step(v, w, z, st, dtau, dkappa);
+    a *= SQP_STEP_FRACTION;
+    if (a > 1) a = 1;
+    if (!(a > 0)) return st->status = DOPT_INST_NUMERICAL;
+    for (int j = 0; j < n; ++j) x[j] += a * dx[j];
+    for (int r = 0; r < k; ++r) y[r] += a * dy[r];
+    for (int r = 0; r < m; ++r) {
+        if (w->W[r] == 0) continue;
+        w->s[r] += a * w->ds[r];
+        z[r] += a * dz[r];
+    }
+    st->tau = tau + a * dtau;
+    st->kappa = kappa + a * dkappa;
+    st->iter += 1;
+    return st->status;
+}
+
+/* The caller's outputs (qp_ipm_finish). */
+DOPT_KFN void sqp_finish(const sqp_view *v, sqp_work *w, sqp_state *st, double *x, double *z, double *y)
+{
+    int n = v->n, m = v->m, k = v->k;
+    double sx = 0, sz = 0;
+    if (!st->started) {
+        for (int j = 0; j < n; ++j) x[j] = 0;
+        for (int r = 0; r < m; ++r) z[r] = 0;
+        for (int r = 0; r < k; ++r) y[r] = 0;
+        return;
+    }
+    switch (st->status) {
+    case DOPT_INST_SOLVED:
+    case DOPT_INST_REDUCED_ACCURACY:
+    case DOPT_INST_ITERATION_LIMIT:
+        sx = sz = 1 / st->tau;
+        for (int r = 0; r < m; ++r) w->s[r] *= sx;
+        break;
+    case DOPT_INST_PRIMAL_INFEASIBLE: {
+        double c = 0;
+        for (int r = 0; r < m; ++r)
+            if (sqp_row_on(v, r)) c += v->h[r] * z[r];
+        for (int r = 0; r < k; ++r) c += v->b[r] * y[r];
+        sz = c < 0 ? -1 / c : 0;
+        break;
+    }
+    case DOPT_INST_DUAL_INFEASIBLE: {
+        double c = sqp_dot(n, v->p, x);
+        sx = c < 0 ? -1 / c : 0;
+        break;
+    }
+    default:
+        break;
+    }
+    for (int j = 0; j < n; ++j) x[j] = sx != 0 ? x[j] * sx : 0;
+    for (int r = 0; r < m; ++r) z[r] = sz != 0 && sqp_row_on(v, r) ? z[r] * sz : 0;
+    for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
+}
+
+DOPT_KFN int sqp_has_solution(int status)
+{
+    return status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
+}
+
+/* One instance's whole solve. psd_ok: the caller's verdict on Q (0 = not
+ * positive semidefinite: status DOPT_INST_INVALID, as in the dense layer).
+ * keep: refactor at the solution for the backward (the factorizer then
+ * holds that factor, and w->W, w->Winv hold its scaling). */
+DOPT_KFN void sqp_solve_instance(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+                                 sqp_factorizer *f, int64_t nnzK, int psd_ok, int keep, double *x, double *z,
+                                 double *y)
+{
+    if (sqp_setup(v, w, st) == DOPT_INST_RUNNING && !psd_ok) st->status = DOPT_INST_INVALID;
+    if (st->status == DOPT_INST_RUNNING) {
+        if (sqp_factor(v, w, st, f, nnzK)) st->status = DOPT_INST_NUMERICAL;
+        else sqp_start_point(v, o, w, st, f, x, z, y);
+    }
+    while (st->status == DOPT_INST_RUNNING) {
+        if (sqp_check(v, o, w, st, x, z, y) != DOPT_INST_RUNNING) {
+            if (keep && sqp_has_solution(st->status)) {
+                sqp_set_scaling(v, w, z);
+                if (sqp_factor(v, w, st, f, nnzK)) st->status = DOPT_INST_NUMERICAL;
+            }
+            break;
+        }
+        sqp_set_scaling(v, w, z);
+        if (sqp_factor(v, w, st, f, nnzK)) {
+            st->status = DOPT_INST_NUMERICAL;
+            break;
+        }
+        sqp_step(v, o, w, st, f, x, z, y);
+    }
+    sqp_finish(v, w, st, x, z, y);
+}
+
+/* Adjoint: K [dx; dlt; dnu] = -[gx; glam; gnu] with the factor at the
+ * solution (qp_adjoint), into w->d. */
+DOPT_KFN void sqp_adjoint(const sqp_view *v, sqp_work *w, sqp_factorizer *f, int refine, const double *gx,
+                          const double *glam, const double *gnu)
+{
+    int n = v->n, m = v->m, k = v->k;
+    for (int j = 0; j < n; ++j) w->rhs[j] = -gx[j];
+    for (int r = 0; r < m; ++r) w->rhs[n + r] = w->W[r] != 0 && glam ? -glam[r] : 0;
+    for (int r = 0; r < k; ++r) w->rhs[n + m + r] = gnu ? -gnu[r] : 0;
+    sqp_kkt_solve(v, w, f, refine, SQP_REFINE_STOP, w->rhs, w->d);
+}
+
+#endif

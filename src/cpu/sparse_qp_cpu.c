@@ -1,0 +1,571 @@
+/* CPU backend of the sparse QP layer: CHOLMOD's simplicial LDL' for the
+ * quasidefinite Newton system (kernels/sparse_qp_ipm.h), its ordering and
+ * symbolic analysis once per structure, a numeric refactorization per
+ * iterate. Instances run on the thread pool, each with its own copy of the
+ * symbolic factor; every worker has its own cholmod_common (CHOLMOD is
+ * reentrant per common). Built only with DOPT_HAVE_CHOLMOD. */
+#include "internal.h"
+#include "backend.h"
+#include "sparse_qp_internal.h"
+#include "sparse_qp_ipm.h"
+#include "sparse_qp_ldl.h"
+
+#include <cholmod.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    cholmod_common cc;   /* the analysis's (only to free the symbolic factors) */
+    cholmod_factor *LK;  /* symbolic factor of Kf */
+    cholmod_factor *LQ;  /* symbolic factor of Qs's upper block (NULL for an LP) */
+} sqp_cpu_analysis;
+
+static void sqp_cholmod_setup(cholmod_common *cc)
+{
+    cholmod_l_start(cc);
+    cc->print = 0;               /* the layer reports; CHOLMOD stays quiet */
+    cc->supernodal = CHOLMOD_SIMPLICIAL;
+    cc->final_ll = 0;            /* LDL': the matrix is quasidefinite, not definite */
+    cc->nmethods = 1;
+    cc->method[0].ordering = CHOLMOD_AMD;
+    cc->postorder = 1;
+    cc->quick_return_if_not_posdef = 0;
+}
+
+/* A CHOLMOD view (no copy) of the first ncol columns of Kf's upper CSC. */
+static cholmod_sparse sqp_kf_view(const dopt_sparse_qp_structure *s, int64_t ncol, double *values)
+{
+    cholmod_sparse A;
+    memset(&A, 0, sizeof A);
+    A.nrow = (size_t)ncol;
+    A.ncol = (size_t)ncol;
+    A.nzmax = (size_t)s->Kp[ncol];
+    A.p = s->Kp;
+    A.i = s->Ki;
+    A.x = values;
+    A.stype = 1; /* upper triangle */
+    A.itype = CHOLMOD_LONG;
+    A.xtype = values ? CHOLMOD_REAL : CHOLMOD_PATTERN;
+    A.dtype = CHOLMOD_DOUBLE;
+    A.sorted = 1;
+    A.packed = 1;
+    return A;
+}
+
+void dopt_sparse_qp_structure_free_cpu(dopt_sparse_qp_structure *s)
+{
+    sqp_cpu_analysis *an = (sqp_cpu_analysis *)s->backend;
+    if (!an) return;
+    cholmod_l_free_factor(&an->LK, &an->cc);
+    cholmod_l_free_factor(&an->LQ, &an->cc);
+    cholmod_l_finish(&an->cc);
+    free(an);
+    s->backend = NULL;
+}
+
+dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structure *s)
+{
+    sqp_cpu_analysis *an = (sqp_cpu_analysis *)calloc(1, sizeof *an);
+    if (!an) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the analysis");
+    sqp_cholmod_setup(&an->cc);
+    s->backend = an;
+    cholmod_sparse K = sqp_kf_view(s, s->N, NULL);
+    an->LK = cholmod_l_analyze(&K, &an->cc);
+    if (an->LK && s->Qp[s->n] > 0) {
+        cholmod_sparse Q = sqp_kf_view(s, s->n, NULL);
+        an->LQ = cholmod_l_analyze(&Q, &an->cc);
+    }
+    if (!an->LK || (s->Qp[s->n] > 0 && !an->LQ)) {
+        int status = an->cc.status;
+        dopt_sparse_qp_structure_free_cpu(s);
+        return dopt_fail(ctx, status == CHOLMOD_OUT_OF_MEMORY ? DOPT_ERR_OUT_OF_MEMORY : DOPT_ERR_INTERNAL,
+                         "sparse qp: CHOLMOD's analysis failed (status %d)", status);
+    }
+    return DOPT_OK;
+}
+
+/* ---- the factorizer the kernel calls ---- */
+
+typedef struct {
+    sqp_factorizer base; /* first: the kernel's pointer is this struct's */
+    cholmod_common *cc;
+    cholmod_factor *L;   /* this instance's numeric factor */
+    cholmod_sparse K;    /* view of Kf (or of its x block) */
+    int64_t npos;        /* rows that must get positive pivots */
+    double *tmp;         /* N scratch values for the solve */
+    int failed;          /* CHOLMOD itself failed (out of memory): not a numerical verdict */
+} sqp_cpu_factorizer;
+
+static sqp_ldl sqp_ldl_of(const cholmod_factor *L)
+{
+    sqp_ldl f;
+    f.N = (int64_t)L->n;
+    f.perm = (const int64_t *)L->Perm;
+    f.colp = (const int64_t *)L->p;
+    f.colnz = (const int64_t *)L->nz;
+    f.rowi = (const int64_t *)L->i;
+    f.val = (const double *)L->x;
+    return f;
+}
+
+static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
+{
+    sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)base;
+    f->K.x = (void *)kval;
+    if (!cholmod_l_factorize(&f->K, f->L, f->cc) || f->cc->status < 0) {
+        f->failed = 1;
+        return 1;
+    }
+    if (f->L->minor < f->L->n || f->L->is_ll || f->L->is_super) return 1;
+    sqp_ldl ldl = sqp_ldl_of(f->L);
+    return sqp_ldl_inertia_ok(&ldl, f->npos) ? 0 : 1;
+}
+
+static void sqp_cpu_solve(sqp_factorizer *base, double *b)
+{
+    sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)base;
+    sqp_ldl ldl = sqp_ldl_of(f->L);
+    sqp_ldl_solve(&ldl, b, f->tmp);
+}
+
+/* ---- values in double, addressed per instance ---- */
+
+typedef struct {
+    const double *Q, *p, *G, *h, *A, *b;
+    int64_t sQ, sp, sG, sh, sA, sb; /* batch strides (0 = shared) */
+    void *owned;                    /* the float32 conversion's buffer */
+} sqp_values_d;
+
+static void sqp_values_free(sqp_values_d *d) { free(d->owned); }
+
+/* The values as double: float64 in place, float32 converted (all six
+ * arrays in one buffer). Returns 0 when out of memory. */
+static int sqp_values_of(const dopt_sparse_qp_structure *s, const dopt_sparse_qp_values *v, sqp_values_d *d)
+{
+    int64_t B = v->batch, n = s->n, m = s->m, k = s->k;
+    int64_t sizes[6] = {s->Qp[n], n, s->Gp[m], m, s->Ap[k], k};
+    uint32_t bits[6] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                        DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+    const void *src[6] = {v->Q_values, v->p, v->G_values, v->h, v->A_values, v->b};
+    const double *dst[6];
+    int64_t stride[6];
+    memset(d, 0, sizeof *d);
+    int64_t total = 0;
+    for (int q = 0; q < 6; ++q) {
+        stride[q] = (v->shared & bits[q]) ? 0 : sizes[q];
+        if (src[q]) total += (stride[q] ? B : 1) * sizes[q];
+    }
+    double *buf = NULL;
+    if (v->dtype == DOPT_FLOAT32) {
+        buf = (double *)malloc(sizeof(double) * (size_t)(total > 0 ? total : 1));
+        if (!buf) return 0;
+        d->owned = buf;
+    }
+    int64_t off = 0;
+    for (int q = 0; q < 6; ++q) {
+        dst[q] = NULL;
+        if (!src[q] || sizes[q] == 0) continue;
+        if (v->dtype == DOPT_FLOAT64) {
+            dst[q] = (const double *)src[q];
+            continue;
+        }
+        int64_t len = (stride[q] ? B : 1) * sizes[q];
+        const float *f = (const float *)src[q];
+        for (int64_t e = 0; e < len; ++e) buf[off + e] = (double)f[e];
+        dst[q] = buf + off;
+        off += len;
+    }
+    d->Q = dst[0]; d->p = dst[1]; d->G = dst[2]; d->h = dst[3]; d->A = dst[4]; d->b = dst[5];
+    d->sQ = stride[0]; d->sp = stride[1]; d->sG = stride[2]; d->sh = stride[3]; d->sA = stride[4]; d->sb = stride[5];
+    return 1;
+}
+
+static sqp_view sqp_view_of(const dopt_sparse_qp_structure *s, const sqp_values_d *d, int64_t i)
+{
+    sqp_view v;
+    v.n = s->n;
+    v.m = s->m;
+    v.k = s->k;
+    v.Qp = s->Qp; v.Qi = s->Qi; v.Qv = d->Q ? d->Q + i * d->sQ : NULL;
+    v.p = d->p + i * d->sp;
+    v.Gp = s->Gp; v.Gi = s->Gi; v.Gv = d->G ? d->G + i * d->sG : NULL;
+    v.h = d->h ? d->h + i * d->sh : NULL;
+    v.Ap = s->Ap; v.Ai = s->Ai; v.Av = d->A ? d->A + i * d->sA : NULL;
+    v.b = d->b ? d->b + i * d->sb : NULL;
+    v.Kp = s->Kp;
+    v.kq = s->kq;
+    v.kdiag = s->kdiag;
+    return v;
+}
+
+/* ---- forward ---- */
+
+typedef struct {
+    const dopt_sparse_qp_structure *S;
+    const sqp_cpu_analysis *an;
+    sqp_values_d vals;
+    dopt_qp_options opt;
+    double *work;  /* per worker: sqp_work_size + N */
+    size_t wsz;
+    cholmod_common *cc; /* per worker */
+    double *x, *lam, *nu; /* double outputs (batch x n, m, k) */
+    int32_t *status, *iters;
+    dopt_sparse_qp_tape *tape; /* W, Winv, factors filled when not NULL */
+    int oom;  /* a CHOLMOD allocation failed somewhere */
+} sqp_solve_job;
+
+/* Q's positive semidefiniteness as the dense layer tests it (qp_prepare_q):
+ * an LDL' of Qs + (sqrt(eps) max|Q_ii| + DBL_MIN) I with positive pivots. */
+static int sqp_cpu_psd(sqp_solve_job *job, const sqp_view *v, sqp_work *w, cholmod_common *cc, int *oom)
+{
+    const dopt_sparse_qp_structure *S = job->S;
+    if (!v->Qv) return 1;
+    if (!sqp_finite(S->Qp[S->n], v->Qv)) return 1; /* sqp_setup rejects it */
+    double dmax = sqp_qdiag(v);
+    int64_t nx = S->Kp[S->n];
+    for (int64_t q = 0; q < nx; ++q) w->kval[q] = 0;
+    for (int i = 0; i < v->n; ++i)
+        for (int64_t e = v->Qp[i]; e < v->Qp[i + 1]; ++e)
+            w->kval[v->kq[e]] += (v->Qi[e] == i ? 1.0 : 0.5) * v->Qv[e];
+    double shift = sqrt(DBL_EPSILON) * dmax + DBL_MIN;
+    for (int j = 0; j < v->n; ++j) w->kval[v->kdiag[j]] += shift;
+    cholmod_factor *L = cholmod_l_copy_factor(job->an->LQ, cc);
+    if (!L) {
+        *oom = 1;
+        return 0;
+    }
+    cholmod_sparse Q = sqp_kf_view(S, S->n, w->kval);
+    int ok = cholmod_l_factorize(&Q, L, cc) && cc->status >= 0;
+    if (!ok) *oom = 1;
+    if (ok && L->minor < L->n) ok = 0;
+    if (ok) {
+        sqp_ldl ldl = sqp_ldl_of(L);
+        ok = sqp_ldl_inertia_ok(&ldl, S->n);
+    }
+    cholmod_l_free_factor(&L, cc);
+    return ok;
+}
+
+static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    sqp_solve_job *job = (sqp_solve_job *)arg;
+    const dopt_sparse_qp_structure *S = job->S;
+    int n = S->n, m = S->m, k = S->k;
+    double *base = job->work + (size_t)worker * job->wsz;
+    cholmod_common *cc = job->cc + worker;
+    for (int64_t i = b0; i < b1; ++i) {
+        sqp_view v = sqp_view_of(S, &job->vals, i);
+        sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
+        memset(base, 0, sizeof(double) * job->wsz); /* no state leaks between instances */
+        sqp_cpu_factorizer f;
+        memset(&f, 0, sizeof f);
+        f.base.factor = sqp_cpu_factor;
+        f.base.solve = sqp_cpu_solve;
+        f.cc = cc;
+        f.K = sqp_kf_view(S, S->N, NULL);
+        f.K.xtype = CHOLMOD_REAL;
+        f.npos = n;
+        f.tmp = base + (job->wsz - (size_t)S->N);
+        int oom = 0;
+        int psd = sqp_cpu_psd(job, &v, &w, cc, &oom);
+        f.L = oom ? NULL : cholmod_l_copy_factor(job->an->LK, cc);
+        double *x = job->x + i * n, *z = job->lam + i * m, *y = job->nu + i * k;
+        sqp_state st;
+        if (!f.L) {
+            job->oom = 1;
+            continue;
+        }
+        int keep = job->tape != NULL;
+        sqp_solve_instance(&v, &job->opt, &w, &st, &f.base, S->nnzK, psd, keep, x, z, y);
+        if (f.failed) job->oom = 1;
+        job->status[i] = st.status;
+        if (job->iters) job->iters[i] = st.iter;
+        if (keep && sqp_has_solution(st.status)) {
+            for (int r = 0; r < m; ++r) {
+                job->tape->W[i * m + r] = w.W[r];
+                job->tape->Winv[i * m + r] = w.Winv[r];
+            }
+            job->tape->factors[i] = f.L;
+        } else {
+            cholmod_l_free_factor(&f.L, cc);
+        }
+    }
+}
+
+void dopt_sparse_qp_tape_free_cpu(dopt_sparse_qp_tape *t)
+{
+    cholmod_common cc;
+    sqp_cholmod_setup(&cc);
+    for (int64_t i = 0; i < t->batch; ++i) {
+        cholmod_factor *L = (cholmod_factor *)t->factors[i];
+        if (L) cholmod_l_free_factor(&L, &cc);
+        t->factors[i] = NULL;
+    }
+    cholmod_l_finish(&cc);
+}
+
+/* Makes the tape's buffers fit a batch (old factors freed). */
+static int sqp_tape_prepare(dopt_sparse_qp_tape *t, const dopt_sparse_qp_structure *S, int64_t B)
+{
+    if (t->factors) dopt_sparse_qp_tape_free_cpu(t);
+    free(t->factors); free(t->x); free(t->lam); free(t->nu); free(t->W); free(t->Winv); free(t->status);
+    size_t b = (size_t)(B > 0 ? B : 1);
+    t->batch = B;
+    t->factors = (void **)calloc(b, sizeof(void *));
+    t->x = (double *)calloc(b * (size_t)S->n, sizeof(double));
+    t->lam = (double *)calloc(b * (size_t)(S->m > 0 ? S->m : 1), sizeof(double));
+    t->nu = (double *)calloc(b * (size_t)(S->k > 0 ? S->k : 1), sizeof(double));
+    t->W = (double *)calloc(b * (size_t)(S->m > 0 ? S->m : 1), sizeof(double));
+    t->Winv = (double *)calloc(b * (size_t)(S->m > 0 ? S->m : 1), sizeof(double));
+    t->status = (int32_t *)calloc(b, sizeof(int32_t));
+    return t->factors && t->x && t->lam && t->nu && t->W && t->Winv && t->status;
+}
+
+dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S,
+                                     const dopt_sparse_qp_values *V, const dopt_qp_options *o, dopt_qp_solution *sol,
+                                     dopt_sparse_qp_tape *tape)
+{
+    int64_t B = V->batch;
+    int n = S->n, m = S->m, k = S->k;
+    if (tape && !sqp_tape_prepare(tape, S, B))
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the tape");
+    if (B == 0) return DOPT_OK;
+    sqp_solve_job job;
+    memset(&job, 0, sizeof job);
+    job.S = S;
+    job.an = (const sqp_cpu_analysis *)S->backend;
+    job.opt = *o;
+    job.tape = tape;
+    job.iters = sol->iters;
+    job.status = sol->status;
+    if (!sqp_values_of(S, V, &job.vals)) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+    int workers = dopt_worker_count(ctx->threads, B, 1);
+    job.wsz = sqp_work_size(n, m, k, S->nnzK) + (size_t)S->N;
+    int f64 = V->dtype == DOPT_FLOAT64;
+    double *outs = NULL;
+    if (tape) {
+        job.x = tape->x;
+        job.lam = tape->lam;
+        job.nu = tape->nu;
+    } else if (f64) {
+        job.x = (double *)sol->x;
+        job.lam = (double *)sol->lam;
+        job.nu = (double *)sol->nu;
+    } else {
+        outs = (double *)malloc(sizeof(double) * (size_t)B * ((size_t)n + m + k));
+        if (!outs) {
+            sqp_values_free(&job.vals);
+            return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+        }
+        job.x = outs;
+        job.lam = outs + (size_t)B * n;
+        job.nu = job.lam + (size_t)B * m;
+    }
+    job.work = (double *)malloc(sizeof(double) * job.wsz * (size_t)workers);
+    job.cc = (cholmod_common *)calloc((size_t)workers, sizeof(cholmod_common));
+    if (!job.work || !job.cc) {
+        free(job.work);
+        free(job.cc);
+        free(outs);
+        sqp_values_free(&job.vals);
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the workspace");
+    }
+    for (int t = 0; t < workers; ++t) sqp_cholmod_setup(&job.cc[t]);
+    dopt_parallel_for(ctx, workers, B, 1, sqp_solve_range, &job);
+    for (int t = 0; t < workers; ++t) cholmod_l_finish(&job.cc[t]);
+    free(job.cc);
+    free(job.work);
+    sqp_values_free(&job.vals);
+    if (job.oom) {
+        free(outs);
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: CHOLMOD ran out of memory");
+    }
+    /* the outputs in the caller's dtype (from the tape's double copy, or rounded) */
+    const double *src[3] = {job.x, job.lam, job.nu};
+    void *dst[3] = {sol->x, sol->lam, sol->nu};
+    size_t len[3] = {(size_t)B * n, (size_t)B * m, (size_t)B * k};
+    for (int q = 0; q < 3; ++q) {
+        if (len[q] == 0 || (void *)src[q] == dst[q]) continue;
+        if (f64) memcpy(dst[q], src[q], sizeof(double) * len[q]);
+        else
+            for (size_t e = 0; e < len[q]; ++e) ((float *)dst[q])[e] = (float)src[q][e];
+    }
+    if (tape) memcpy(tape->status, sol->status, sizeof(int32_t) * (size_t)B);
+    free(outs);
+    return DOPT_OK;
+}
+
+/* ---- backward ---- */
+
+typedef struct {
+    const dopt_sparse_qp_tape *T;
+    sqp_values_d vals;
+    const double *gx, *glam, *gnu; /* double copies of the incoming gradients */
+    double *D;                     /* per instance: the adjoint [dx; dlt; dnu] (N) */
+    double *work;
+    size_t wsz;
+} sqp_adjoint_job;
+
+static void sqp_adjoint_range(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    sqp_adjoint_job *job = (sqp_adjoint_job *)arg;
+    const dopt_sparse_qp_tape *T = job->T;
+    const dopt_sparse_qp_structure *S = T->S;
+    int n = S->n, m = S->m, k = S->k;
+    int64_t N = S->N;
+    double *base = job->work + (size_t)worker * job->wsz;
+    for (int64_t i = b0; i < b1; ++i) {
+        double *D = job->D + i * N;
+        const double *gx = job->gx + i * n, *gl = job->glam ? job->glam + i * m : NULL,
+                     *gn = job->gnu ? job->gnu + i * k : NULL;
+        if (!sqp_finite(n, gx) || (gl && !sqp_finite(m, gl)) || (gn && !sqp_finite(k, gn))) {
+            for (int64_t q = 0; q < N; ++q) D[q] = (double)NAN;
+            continue;
+        }
+        if (!sqp_has_solution(T->status[i]) || !T->factors[i]) {
+            for (int64_t q = 0; q < N; ++q) D[q] = 0;
+            continue;
+        }
+        sqp_view v = sqp_view_of(S, &job->vals, i);
+        sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
+        for (int r = 0; r < m; ++r) {
+            w.W[r] = T->W[i * m + r];
+            w.Winv[r] = T->Winv[i * m + r];
+        }
+        sqp_cpu_factorizer f;
+        memset(&f, 0, sizeof f);
+        f.base.solve = sqp_cpu_solve;
+        f.L = (cholmod_factor *)T->factors[i];
+        f.tmp = base + (job->wsz - (size_t)N);
+        sqp_adjoint(&v, &w, &f.base, T->opt.refine + 3, gx, gl, gn);
+        for (int64_t q = 0; q < N; ++q) D[q] = w.d[q];
+    }
+}
+
+/* The gradients with respect to one matrix's values on its pattern:
+ * entry e = (r, c) gets  scale * (U_r X_c + V_r Y_c)  per instance (dQ: U = dx,
+ * X = x, V = x, Y = dx, scale 1/2; dG: dlt, x, lam, dx; dA: dnu, x, nu, dx),
+ * summed over the batch in instance order when shared. */
+typedef struct {
+    int64_t B, rows, N, n;
+    const int64_t *Rp;
+    const int32_t *Ri;
+    const double *D; int64_t uoff;  /* U = D + b N + uoff */
+    const double *X;                /* x: b n */
+    const double *Vv; int64_t vstride; /* V = Vv + b vstride */
+    double scale;
+    int shared, f64;
+    void *out;
+} sqp_pattern_grad_job;
+
+static void sqp_pattern_grad_range(void *arg, int64_t t0, int64_t t1, int worker)
+{
+    (void)worker;
+    sqp_pattern_grad_job *j = (sqp_pattern_grad_job *)arg;
+    int64_t nnz = j->Rp[j->rows];
+    for (int64_t t = t0; t < t1; ++t) {
+        /* shared: task t is row t summed over the batch; else instance t */
+        int64_t r0 = j->shared ? t : 0, r1 = j->shared ? t + 1 : j->rows;
+        int64_t b0 = j->shared ? 0 : t, b1 = j->shared ? j->B : t + 1;
+        for (int64_t r = r0; r < r1; ++r)
+            for (int64_t e = j->Rp[r]; e < j->Rp[r + 1]; ++e) {
+                int64_t c = j->Ri[e];
+                double acc = 0;
+                for (int64_t b = b0; b < b1; ++b) {
+                    const double *dx = j->D + b * j->N, *x = j->X + b * j->n;
+                    double u = j->D[b * j->N + j->uoff + r], vv = j->Vv[b * j->vstride + r];
+                    acc += u * x[c] + vv * dx[c];
+                }
+                acc *= j->scale;
+                int64_t o = (j->shared ? 0 : t * nnz) + e;
+                if (j->f64) ((double *)j->out)[o] = acc;
+                else ((float *)j->out)[o] = (float)acc;
+            }
+    }
+}
+
+static void sqp_pattern_grad(dopt_context *ctx, sqp_pattern_grad_job *j)
+{
+    int64_t tasks = j->shared ? j->rows : j->B;
+    if (tasks == 0) return;
+    dopt_parallel_for(ctx, dopt_worker_count(ctx->threads, tasks, 4), tasks, 4, sqp_pattern_grad_range, j);
+}
+
+/* dp = dx, dh = -dlt, db = -dnu: per instance or summed in instance order. */
+static void sqp_vector_grad(int64_t B, int64_t len, int64_t N, const double *D, int64_t off, double sign, int shared,
+                            int f64, void *out)
+{
+    if (!out || len == 0) return;
+    for (int64_t q = 0; q < (shared ? len : B * len); ++q) {
+        double acc = 0;
+        if (shared)
+            for (int64_t b = 0; b < B; ++b) acc += D[b * N + off + q];
+        else
+            acc = D[(q / len) * N + off + q % len];
+        acc *= sign;
+        if (f64) ((double *)out)[q] = acc;
+        else ((float *)out)[q] = (float)acc;
+    }
+}
+
+static const double *sqp_grad_in_d(const void *g, int f64, int64_t len, double **owned)
+{
+    *owned = NULL;
+    if (!g || f64) return (const double *)g;
+    double *d = (double *)malloc(sizeof(double) * (size_t)(len > 0 ? len : 1));
+    if (!d) return NULL;
+    for (int64_t e = 0; e < len; ++e) d[e] = (double)((const float *)g)[e];
+    *owned = d;
+    return d;
+}
+
+dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
+                                        dopt_qp_grad_out *gout)
+{
+    const dopt_sparse_qp_structure *S = T->S;
+    int64_t B = T->batch, n = S->n, m = S->m, k = S->k, N = S->N;
+    int f64 = T->values.dtype == DOPT_FLOAT64;
+    uint32_t sh = T->values.shared;
+    sqp_adjoint_job job;
+    memset(&job, 0, sizeof job);
+    job.T = T;
+    double *own[3] = {NULL, NULL, NULL};
+    dopt_status st = DOPT_OK;
+    job.gx = sqp_grad_in_d(gin->dx, f64, B * n, &own[0]);
+    job.glam = m ? sqp_grad_in_d(gin->dlam, f64, B * m, &own[1]) : NULL;
+    job.gnu = k ? sqp_grad_in_d(gin->dnu, f64, B * k, &own[2]) : NULL;
+    int workers = dopt_worker_count(ctx->threads, B, 1);
+    job.wsz = sqp_work_size((int)n, (int)m, (int)k, S->nnzK) + (size_t)N;
+    job.D = (double *)malloc(sizeof(double) * (size_t)(B * N));
+    job.work = (double *)calloc(job.wsz * (size_t)workers, sizeof(double));
+    if (!job.gx || (m && gin->dlam && !job.glam) || (k && gin->dnu && !job.gnu) || !job.D || !job.work ||
+        !sqp_values_of(S, &T->values, &job.vals)) {
+        st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
+        goto done;
+    }
+    dopt_parallel_for(ctx, workers, B, 1, sqp_adjoint_range, &job);
+    sqp_vector_grad(B, n, N, job.D, 0, 1, (sh & DOPT_QP_SHARE_P) != 0, f64, gout->dp);
+    sqp_vector_grad(B, m, N, job.D, n, -1, (sh & DOPT_QP_SHARE_H) != 0, f64, gout->dh);
+    sqp_vector_grad(B, k, N, job.D, n + m, -1, (sh & DOPT_QP_SHARE_B) != 0, f64, gout->db);
+    if (gout->dQ && S->Qp[n] > 0) {
+        sqp_pattern_grad_job j = {B, n, N, n, S->Qp, S->Qi, job.D, 0, T->x, T->x, n, 0.5,
+                                  (sh & DOPT_QP_SHARE_Q) != 0, f64, gout->dQ};
+        sqp_pattern_grad(ctx, &j);
+    }
+    if (gout->dG && S->Gp[m] > 0) {
+        sqp_pattern_grad_job j = {B, m, N, n, S->Gp, S->Gi, job.D, n, T->x, T->lam, m, 1.0,
+                                  (sh & DOPT_QP_SHARE_G) != 0, f64, gout->dG};
+        sqp_pattern_grad(ctx, &j);
+    }
+    if (gout->dA && S->Ap[k] > 0) {
+        sqp_pattern_grad_job j = {B, k, N, n, S->Ap, S->Ai, job.D, n + m, T->x, T->nu, k, 1.0,
+                                  (sh & DOPT_QP_SHARE_A) != 0, f64, gout->dA};
+        sqp_pattern_grad(ctx, &j);
+    }
+done:
+    sqp_values_free(&job.vals);
+    free(job.D);
+    free(job.work);
+    for (int q = 0; q < 3; ++q) free(own[q]);
+    return st;
+}

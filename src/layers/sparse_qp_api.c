@@ -1,0 +1,323 @@
+/* Sparse QP layer entry points: pattern checks, the factored matrix's
+ * pattern (solver-free), argument checks, one dispatch per call to the
+ * backend (src/cpu/sparse_qp_cpu.c; the CUDA entries are not built yet). */
+#include "internal.h"
+#include "backend.h"
+#include "sparse_qp_internal.h"
+#include "qp_ragged.h" /* dopt_qp_resolve_options */
+
+#include <stdlib.h>
+#include <string.h>
+
+static dopt_status check_csr(dopt_context *ctx, const char *name, const dopt_csr_pattern *P, int32_t rows,
+                             int32_t cols)
+{
+    if (P->rows != rows || P->cols != cols)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s is %d x %d, expected %d x %d", name, P->rows,
+                         P->cols, rows, cols);
+    if (P->nnz < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s has nnz = %lld < 0", name, (long long)P->nnz);
+    if (rows == 0) {
+        if (P->nnz != 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s has 0 rows but nnz = %lld", name, (long long)P->nnz);
+        return DOPT_OK;
+    }
+    if (!P->indptr) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr is NULL", name);
+    if (P->nnz > 0 && !P->indices) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indices is NULL", name);
+    if (P->indptr[0] != 0)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr[0] = %lld, must be 0", name,
+                         (long long)P->indptr[0]);
+    if (P->indptr[rows] != P->nnz)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr[%d] = %lld, must equal nnz = %lld",
+                         name, rows, (long long)P->indptr[rows], (long long)P->nnz);
+    for (int32_t r = 0; r < rows; ++r) {
+        int64_t a = P->indptr[r], b = P->indptr[r + 1];
+        if (b < a || b > P->nnz)
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr not monotone at row %d", name, r);
+        for (int64_t e = a; e < b; ++e) {
+            int32_t c = P->indices[e];
+            if (c < 0 || c >= cols)
+                return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                                 "sparse qp: %s: row %d has column index %d out of range [0, %d)", name, r, c, cols);
+            if (e > a && c <= P->indices[e - 1])
+                return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                                 "sparse qp: %s: row %d's column indices are not strictly increasing (canonical CSR "
+                                 "needed: sorted, no duplicates)",
+                                 name, r);
+        }
+    }
+    return DOPT_OK;
+}
+
+static void structure_free_arrays(dopt_sparse_qp_structure *s)
+{
+    void *a[] = {s->Qp, s->Gp, s->Ap, s->Qi, s->Gi, s->Ai, s->Kp, s->Ki, s->kq, s->kdiag};
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; ++i) free(a[i]);
+}
+
+static int copy_csr(const dopt_csr_pattern *P, int32_t rows, int64_t **ip, int32_t **ix)
+{
+    *ip = (int64_t *)calloc((size_t)rows + 1, sizeof(int64_t));
+    *ix = (int32_t *)malloc(sizeof(int32_t) * (size_t)(P->nnz > 0 ? P->nnz : 1));
+    if (!*ip || !*ix) return 0;
+    if (rows > 0) memcpy(*ip, P->indptr, sizeof(int64_t) * ((size_t)rows + 1));
+    if (P->nnz > 0) memcpy(*ix, P->indices, sizeof(int32_t) * (size_t)P->nnz);
+    return 1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Kf's pattern (sparse_qp_internal.h). Returns 0 when out of memory. */
+static int build_kf_pattern(dopt_sparse_qp_structure *s)
+{
+    int64_t n = s->n, m = s->m, k = s->k, nnzQ = s->Qp[n];
+    s->N = n + m + k;
+    int64_t *cnt = (int64_t *)calloc((size_t)n + 1, sizeof(int64_t));
+    int64_t *tmp = (int64_t *)malloc(sizeof(int64_t) * (size_t)(nnzQ + n + 1));
+    s->Kp = (int64_t *)calloc((size_t)s->N + 1, sizeof(int64_t));
+    s->kq = (int64_t *)malloc(sizeof(int64_t) * (size_t)(nnzQ > 0 ? nnzQ : 1));
+    s->kdiag = (int64_t *)malloc(sizeof(int64_t) * (size_t)n);
+    if (!cnt || !tmp || !s->Kp || !s->kq || !s->kdiag) {
+        free(cnt);
+        free(tmp);
+        return 0;
+    }
+    /* x columns: the upper entries (min, max) of every Q entry, plus the
+     * diagonal, bucketed by column, sorted, duplicates dropped */
+    for (int64_t i = 0; i < n; ++i) {
+        cnt[i + 1] += 1;
+        for (int64_t e = s->Qp[i]; e < s->Qp[i + 1]; ++e) {
+            int64_t j = s->Qi[e];
+            cnt[(i > j ? i : j) + 1] += 1;
+        }
+    }
+    for (int64_t j = 0; j < n; ++j) cnt[j + 1] += cnt[j];
+    int64_t *fill = (int64_t *)malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!fill) {
+        free(cnt);
+        free(tmp);
+        return 0;
+    }
+    for (int64_t j = 0; j < n; ++j) fill[j] = cnt[j];
+    for (int64_t i = 0; i < n; ++i) {
+        tmp[fill[i]++] = i;
+        for (int64_t e = s->Qp[i]; e < s->Qp[i + 1]; ++e) {
+            int64_t j = s->Qi[e], hi = i > j ? i : j, lo = i > j ? j : i;
+            tmp[fill[hi]++] = lo;
+        }
+    }
+    int64_t nx = 0;
+    for (int64_t j = 0; j < n; ++j) {
+        int64_t a = cnt[j], b = cnt[j + 1];
+        qsort(tmp + a, (size_t)(b - a), sizeof(int64_t), cmp_i64);
+        int64_t u = 0;
+        for (int64_t q = a; q < b; ++q)
+            if (u == 0 || tmp[a + u - 1] != tmp[q]) tmp[a + u++] = tmp[q];
+        fill[j] = u; /* unique count */
+        nx += u;
+    }
+    int64_t nnzG = s->Gp[m], nnzA = s->Ap[k];
+    s->nnzK = nx + nnzG + m + nnzA + k;
+    s->Ki = (int64_t *)malloc(sizeof(int64_t) * (size_t)s->nnzK);
+    if (!s->Ki) {
+        free(cnt);
+        free(tmp);
+        free(fill);
+        return 0;
+    }
+    int64_t pos = 0;
+    for (int64_t j = 0; j < n; ++j) {
+        s->Kp[j] = pos;
+        for (int64_t q = 0; q < fill[j]; ++q) s->Ki[pos++] = tmp[cnt[j] + q];
+        s->kdiag[j] = pos - 1; /* the diagonal is the column's largest row */
+    }
+    for (int64_t r = 0; r < m; ++r) {
+        s->Kp[n + r] = pos;
+        for (int64_t e = s->Gp[r]; e < s->Gp[r + 1]; ++e) s->Ki[pos++] = s->Gi[e];
+        s->Ki[pos++] = n + r;
+    }
+    for (int64_t r = 0; r < k; ++r) {
+        s->Kp[n + m + r] = pos;
+        for (int64_t e = s->Ap[r]; e < s->Ap[r + 1]; ++e) s->Ki[pos++] = s->Ai[e];
+        s->Ki[pos++] = n + m + r;
+    }
+    s->Kp[s->N] = pos;
+    /* each Q entry's position: binary search in its upper column */
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t e = s->Qp[i]; e < s->Qp[i + 1]; ++e) {
+            int64_t j = s->Qi[e], hi = i > j ? i : j, lo = i > j ? j : i;
+            int64_t a = s->Kp[hi], b = s->Kp[hi] + fill[hi];
+            while (b - a > 1) {
+                int64_t mid = a + (b - a) / 2;
+                if (s->Ki[mid] <= lo) a = mid;
+                else b = mid;
+            }
+            s->kq[e] = a;
+        }
+    free(cnt);
+    free(tmp);
+    free(fill);
+    return 1;
+}
+
+dopt_status dopt_sparse_qp_analyze(dopt_context *ctx, const dopt_sparse_qp_pattern *pat,
+                                   dopt_sparse_qp_structure **out)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    if (!out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: out is NULL");
+    *out = NULL;
+    if (!pat) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: pattern is NULL");
+    if (pat->n < 1 || pat->m < 0 || pat->k < 0)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: need n >= 1, m >= 0, k >= 0 (got n=%d m=%d k=%d)",
+                         pat->n, pat->m, pat->k);
+    if ((int64_t)pat->n + pat->m + pat->k > INT32_MAX)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: n + m + k is too large");
+    DOPT_TRY(check_csr(ctx, "Q", &pat->Q, pat->Q.rows == 0 && pat->Q.nnz == 0 ? 0 : pat->n,
+                       pat->Q.rows == 0 && pat->Q.nnz == 0 ? pat->Q.cols : pat->n));
+    DOPT_TRY(check_csr(ctx, "G", &pat->G, pat->m, pat->m == 0 && pat->G.rows == 0 ? pat->G.cols : pat->n));
+    DOPT_TRY(check_csr(ctx, "A", &pat->A, pat->k, pat->k == 0 && pat->A.rows == 0 ? pat->A.cols : pat->n));
+    if (!ctx->ops->sparse_qp_analyze) return dopt_unsupported(ctx, "sparse_qp_analyze");
+    dopt_sparse_qp_structure *s = (dopt_sparse_qp_structure *)calloc(1, sizeof *s);
+    if (!s) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+    s->ops = ctx->ops;
+    s->n = pat->n;
+    s->m = pat->m;
+    s->k = pat->k;
+    const dopt_csr_pattern *Q = &pat->Q; /* rows 0: an LP */
+    if (!(Q->rows == 0 ? ((s->Qp = (int64_t *)calloc((size_t)s->n + 1, sizeof(int64_t))) != NULL &&
+                          (s->Qi = (int32_t *)malloc(sizeof(int32_t))) != NULL)
+                       : copy_csr(Q, s->n, &s->Qp, &s->Qi)) ||
+        !copy_csr(&pat->G, s->m, &s->Gp, &s->Gi) || !copy_csr(&pat->A, s->k, &s->Ap, &s->Ai) ||
+        !build_kf_pattern(s)) {
+        structure_free_arrays(s);
+        free(s);
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the structure");
+    }
+    dopt_status st = DOPT_CALL(ctx, sparse_qp_analyze, s);
+    if (st != DOPT_OK) {
+        structure_free_arrays(s);
+        free(s);
+        return st;
+    }
+    *out = s;
+    return DOPT_OK;
+}
+
+void dopt_sparse_qp_structure_destroy(dopt_sparse_qp_structure *s)
+{
+    if (!s) return;
+    if (s->backend && s->ops->sparse_qp_structure_free) s->ops->sparse_qp_structure_free(s);
+    structure_free_arrays(s);
+    free(s);
+}
+
+static dopt_status values_validate(dopt_context *ctx, const dopt_sparse_qp_structure *S,
+                                   const dopt_sparse_qp_values *V)
+{
+    if (!V) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: values is NULL");
+    if (V->dtype != DOPT_FLOAT32 && V->dtype != DOPT_FLOAT64)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: dtype must be DOPT_FLOAT32 or DOPT_FLOAT64");
+    if (V->batch < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: batch = %lld < 0", (long long)V->batch);
+    if (V->shared & ~0x3Fu)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: unknown bits in shared: 0x%x", V->shared);
+    if (!V->p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: p is NULL");
+    if (S->Qp[S->n] > 0 && !V->Q_values)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: Q's pattern has %lld entries but Q_values is NULL",
+                         (long long)S->Qp[S->n]);
+    if (S->m > 0 && ((S->Gp[S->m] > 0 && !V->G_values) || !V->h))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: m = %d but G_values or h is NULL", S->m);
+    if (S->k > 0 && ((S->Ap[S->k] > 0 && !V->A_values) || !V->b))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: k = %d but A_values or b is NULL", S->k);
+    return DOPT_OK;
+}
+
+void dopt_sparse_qp_tape_destroy(dopt_sparse_qp_tape *t)
+{
+    if (!t) return;
+    if (t->factors && t->ops->sparse_qp_tape_free) t->ops->sparse_qp_tape_free(t);
+    free(t->factors);
+    free(t->x);
+    free(t->lam);
+    free(t->nu);
+    free(t->W);
+    free(t->Winv);
+    free(t->status);
+    free(t);
+}
+
+dopt_status dopt_sparse_qp_solve(dopt_context *ctx, const dopt_sparse_qp_structure *S,
+                                 const dopt_sparse_qp_values *V, const dopt_qp_options *opt, dopt_qp_solution *sol,
+                                 dopt_sparse_qp_tape **tape_out)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    dopt_sparse_qp_tape *reuse = tape_out ? *tape_out : NULL;
+    if (tape_out) *tape_out = NULL;
+    if (reuse && (reuse->ops != ctx->ops || reuse->S != S)) {
+        dopt_sparse_qp_tape_destroy(reuse); /* another backend's or structure's: not refillable */
+        reuse = NULL;
+    }
+    dopt_status st = DOPT_OK;
+    dopt_qp_options o;
+    if (!S) st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: structure is NULL");
+    else if (S->ops != ctx->ops)
+        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: the structure was analysed on another backend");
+    if (st == DOPT_OK) st = values_validate(ctx, S, V);
+    if (st == DOPT_OK) st = dopt_qp_resolve_options(ctx, "sparse qp", V->dtype, opt, &o);
+    if (st == DOPT_OK && (!sol || (V->batch > 0 && (!sol->x || !sol->status || (S->m > 0 && !sol->lam) ||
+                                                     (S->k > 0 && !sol->nu)))))
+        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: solution buffers x, status (and lam, nu) required");
+    if (st != DOPT_OK) {
+        dopt_sparse_qp_tape_destroy(reuse);
+        return st;
+    }
+    dopt_sparse_qp_tape *tape = NULL;
+    if (tape_out) {
+        tape = reuse ? reuse : (dopt_sparse_qp_tape *)calloc(1, sizeof *tape);
+        if (!tape) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the tape");
+        tape->ops = ctx->ops;
+        tape->S = S;
+    }
+    st = DOPT_CALL(ctx, sparse_qp_solve, S, V, &o, sol, tape);
+    if (st != DOPT_OK) {
+        dopt_sparse_qp_tape_destroy(tape);
+        return st;
+    }
+    if (tape) {
+        tape->values = *V;
+        tape->opt = o;
+        *tape_out = tape;
+    }
+    return DOPT_OK;
+}
+
+dopt_status dopt_sparse_qp_backward(dopt_context *ctx, const dopt_sparse_qp_tape *tape, const dopt_qp_grad_in *gin,
+                                    dopt_qp_grad_out *gout)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    if (!tape)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: tape is NULL (pass &tape to dopt_sparse_qp_solve)");
+    if (!gin || (!gin->dx && tape->batch > 0))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: dL/dx is required");
+    if (!gout) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: gradient outputs are NULL");
+    if (tape->ops != ctx->ops)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: the tape was recorded on another backend");
+    if (tape->batch == 0) {
+        const dopt_sparse_qp_structure *S = tape->S;
+        size_t n = (size_t)S->n, m = (size_t)S->m, k = (size_t)S->k;
+        void *outs[] = {gout->dQ, gout->dp, gout->dG, gout->dh, gout->dA, gout->db};
+        size_t counts[] = {(size_t)S->Qp[n], n, (size_t)S->Gp[m], m, (size_t)S->Ap[k], k};
+        uint32_t bits[] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                           DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+        return dopt_zero_shared_grads(ctx, 6, outs, counts, bits, tape->values.shared,
+                                      tape->values.dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float));
+    }
+    return DOPT_CALL(ctx, sparse_qp_backward, tape, gin, gout);
+}

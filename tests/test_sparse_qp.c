@@ -1,0 +1,816 @@
+/* The sparse QP layer (dopt_sparse_qp.h): agreement with the dense layer on
+ * the densified instances (answers, statuses, gradients), gradients against
+ * central differences, bitwise reuse of a structure and independence of the
+ * thread count and of other instances, float32, bad patterns, and a set
+ * cover LP relaxation with n = 2000. The CUDA variant, and a build without
+ * CHOLMOD, skip (DOPT_ERR_UNSUPPORTED). */
+#define _POSIX_C_SOURCE 200809L
+#include "test_util.h"
+
+#include <time.h>
+
+/* One problem family: patterns and per-instance values (double). */
+typedef struct {
+    int n, m, k;
+    int64_t B;
+    int64_t *Qp, *Gp, *Ap;
+    int32_t *Qi, *Gi, *Ai;
+    int64_t nQ, nG, nA;
+    double *Qv, *p, *Gv, *h, *Av, *b; /* B x nnz / B x vector (unshared) */
+} fam;
+
+static void fam_free(fam *f)
+{
+    void *a[] = {f->Qp, f->Gp, f->Ap, f->Qi, f->Gi, f->Ai, f->Qv, f->p, f->Gv, f->h, f->Av, f->b};
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; ++i) free(a[i]);
+    memset(f, 0, sizeof *f);
+}
+
+/* CSR from a dense 0/1 mask (rows x cols). */
+static int64_t csr_from_mask(const unsigned char *mask, int rows, int cols, int64_t **ip, int32_t **ix)
+{
+    int64_t nnz = 0;
+    for (int64_t e = 0; e < (int64_t)rows * cols; ++e) nnz += mask[e] != 0;
+    *ip = (int64_t *)calloc((size_t)rows + 1, sizeof(int64_t));
+    *ix = (int32_t *)malloc(sizeof(int32_t) * (size_t)(nnz + 1));
+    int64_t q = 0;
+    for (int r = 0; r < rows; ++r) {
+        for (int c = 0; c < cols; ++c)
+            if (mask[(size_t)r * cols + c]) (*ix)[q++] = c;
+        (*ip)[r + 1] = q;
+    }
+    return nnz;
+}
+
+/* A random family: Q (qp: 1) = a sparse PSD matrix (both triangles, or the
+ * upper one only when upper_only), G = box rows -1 <= x <= 2 plus sparse
+ * random rows, h feasible at a random point (some rows absent: h = +inf
+ * when absent_rows), A sparse with b = A x0. */
+static void fam_random(fam *f, uint64_t seed, int n, int mr, int k, int64_t B, int qp, int upper_only,
+                       int absent_rows, double density)
+{
+    tu_seed(seed);
+    memset(f, 0, sizeof *f);
+    int m = 2 * n + mr;
+    f->n = n;
+    f->m = m;
+    f->k = k;
+    f->B = B;
+    unsigned char *mq = (unsigned char *)calloc((size_t)n * n, 1);
+    unsigned char *mg = (unsigned char *)calloc((size_t)m * n, 1);
+    unsigned char *ma = (unsigned char *)calloc((size_t)(k > 0 ? k : 1) * n, 1);
+    if (qp) {
+        for (int i = 0; i < n; ++i) {
+            mq[(size_t)i * n + i] = 1;
+            for (int j = i + 1; j < n; ++j)
+                if (tu_unif() < density) mq[(size_t)i * n + j] = 1, mq[(size_t)j * n + i] = !upper_only;
+        }
+    }
+    for (int j = 0; j < n; ++j) {
+        mg[(size_t)j * n + j] = 1;
+        mg[(size_t)(n + j) * n + j] = 1;
+    }
+    for (int r = 2 * n; r < m; ++r) {
+        for (int c = 0; c < n; ++c) mg[(size_t)r * n + c] = tu_unif() < density;
+        mg[(size_t)r * n + (int)(tu_next() % (uint64_t)n)] = 1;
+    }
+    for (int r = 0; r < k; ++r) {
+        for (int c = 0; c < n; ++c) ma[(size_t)r * n + c] = tu_unif() < density;
+        ma[(size_t)r * n + (r * 7) % n] = 1;
+    }
+    f->nQ = csr_from_mask(mq, qp ? n : 0, n, &f->Qp, &f->Qi);
+    if (!qp) {
+        free(f->Qp);
+        f->Qp = (int64_t *)calloc((size_t)n + 1, sizeof(int64_t));
+    }
+    f->nG = csr_from_mask(mg, m, n, &f->Gp, &f->Gi);
+    f->nA = csr_from_mask(ma, k, n, &f->Ap, &f->Ai);
+    f->Qv = (double *)calloc((size_t)(B * f->nQ + 1), sizeof(double));
+    f->p = (double *)calloc((size_t)(B * n), sizeof(double));
+    f->Gv = (double *)calloc((size_t)(B * f->nG + 1), sizeof(double));
+    f->h = (double *)calloc((size_t)(B * m), sizeof(double));
+    f->Av = (double *)calloc((size_t)(B * f->nA + 1), sizeof(double));
+    f->b = (double *)calloc((size_t)(B * k + 1), sizeof(double));
+    /* one feasible point for the whole family: any parameter may be shared */
+    double *x0 = (double *)malloc(sizeof(double) * (size_t)n);
+    for (int j = 0; j < n; ++j) x0[j] = -0.5 + 2 * tu_unif();
+    for (int64_t i = 0; i < B; ++i) {
+        /* Q = D + sum over off-diagonal pairs of c (e_i +- e_j)(e_i +- e_j)': PSD on the pattern */
+        double *Qv = f->Qv + i * f->nQ;
+        for (int r = 0; r < (qp ? n : 0); ++r)
+            for (int64_t e = f->Qp[r]; e < f->Qp[r + 1]; ++e)
+                if (f->Qi[e] == r) Qv[e] = 0.5 + tu_unif();
+        for (int r = 0; r < (qp ? n : 0); ++r)
+            for (int64_t e = f->Qp[r]; e < f->Qp[r + 1]; ++e) {
+                int c = f->Qi[e];
+                if (c <= r) continue;
+                double w = 0.3 * tu_unif(), sgn = tu_unif() < 0.5 ? -1 : 1;
+                /* the off-diagonal weight, split over both triangles when stored */
+                double off = sgn * w;
+                Qv[e] = upper_only ? 2 * off : off;
+                if (!upper_only)
+                    for (int64_t e2 = f->Qp[c]; e2 < f->Qp[c + 1]; ++e2)
+                        if (f->Qi[e2] == r) Qv[e2] = off;
+                for (int d = 0; d < 2; ++d) {
+                    int rr = d ? c : r;
+                    for (int64_t e2 = f->Qp[rr]; e2 < f->Qp[rr + 1]; ++e2)
+                        if (f->Qi[e2] == rr) Qv[e2] += w;
+                }
+            }
+        for (int j = 0; j < n; ++j) f->p[i * n + j] = tu_normal();
+        double *Gv = f->Gv + i * f->nG, *h = f->h + i * m;
+        for (int r = 0; r < m; ++r) {
+            double gx = 0;
+            for (int64_t e = f->Gp[r]; e < f->Gp[r + 1]; ++e) {
+                int c = f->Gi[e];
+                Gv[e] = r < n ? -1 : r < 2 * n ? 1 : tu_normal();
+                gx += Gv[e] * x0[c];
+            }
+            h[r] = r < n ? 1 : r < 2 * n ? 2 : gx + 0.5 * tu_unif();
+            if (absent_rows && r >= 2 * n && tu_unif() < 0.25) h[r] = INFINITY;
+        }
+        double *Av = f->Av + i * f->nA, *b = f->b + i * k;
+        for (int r = 0; r < k; ++r) {
+            double ax = 0;
+            for (int64_t e = f->Ap[r]; e < f->Ap[r + 1]; ++e) {
+                Av[e] = tu_normal();
+                ax += Av[e] * x0[f->Ai[e]];
+            }
+            b[r] = ax;
+        }
+    }
+    free(x0);
+    free(mq);
+    free(mg);
+    free(ma);
+}
+
+static dopt_sparse_qp_pattern fam_pattern(const fam *f)
+{
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = f->n;
+    P.m = f->m;
+    P.k = f->k;
+    P.Q.rows = f->nQ ? f->n : 0;
+    P.Q.cols = f->n;
+    P.Q.nnz = f->nQ;
+    P.Q.indptr = f->nQ ? f->Qp : NULL;
+    P.Q.indices = f->nQ ? f->Qi : NULL;
+    P.G = (dopt_csr_pattern){f->m, f->n, f->nG, f->Gp, f->Gi};
+    P.A = (dopt_csr_pattern){f->k, f->n, f->nA, f->Ap, f->Ai};
+    return P;
+}
+
+static dopt_sparse_qp_values fam_values(const fam *f)
+{
+    dopt_sparse_qp_values V;
+    memset(&V, 0, sizeof V);
+    V.batch = f->B;
+    V.dtype = DOPT_FLOAT64;
+    V.Q_values = f->nQ ? f->Qv : NULL;
+    V.p = f->p;
+    V.G_values = f->Gv;
+    V.h = f->h;
+    V.A_values = f->k ? f->Av : NULL;
+    V.b = f->k ? f->b : NULL;
+    return V;
+}
+
+/* Scatters CSR values (B x nnz) into dense row-major (B x rows x cols). */
+static double *densify(int64_t B, int rows, int cols, const int64_t *ip, const int32_t *ix, const double *v,
+                       int64_t nnz)
+{
+    double *d = (double *)calloc((size_t)(B * rows * cols + 1), sizeof(double));
+    for (int64_t i = 0; i < B; ++i)
+        for (int r = 0; r < rows; ++r)
+            for (int64_t e = ip[r]; e < ip[r + 1]; ++e)
+                d[(size_t)(i * rows + r) * cols + ix[e]] = v[i * nnz + e];
+    return d;
+}
+
+typedef struct {
+    double *x, *lam, *nu;
+    int32_t *status, *iters;
+    double *dQ, *dp, *dG, *dh, *dA, *db;
+} result;
+
+static void result_alloc(result *r, int64_t B, int64_t n, int64_t m, int64_t k, int64_t nQ, int64_t nG, int64_t nA)
+{
+    r->x = (double *)calloc((size_t)(B * n + 1), sizeof(double));
+    r->lam = (double *)calloc((size_t)(B * m + 1), sizeof(double));
+    r->nu = (double *)calloc((size_t)(B * k + 1), sizeof(double));
+    r->status = (int32_t *)calloc((size_t)B + 1, sizeof(int32_t));
+    r->iters = (int32_t *)calloc((size_t)B + 1, sizeof(int32_t));
+    r->dQ = (double *)calloc((size_t)(B * nQ + 1), sizeof(double));
+    r->dp = (double *)calloc((size_t)(B * n + 1), sizeof(double));
+    r->dG = (double *)calloc((size_t)(B * nG + 1), sizeof(double));
+    r->dh = (double *)calloc((size_t)(B * m + 1), sizeof(double));
+    r->dA = (double *)calloc((size_t)(B * nA + 1), sizeof(double));
+    r->db = (double *)calloc((size_t)(B * k + 1), sizeof(double));
+}
+
+static void result_free(result *r)
+{
+    void *a[] = {r->x, r->lam, r->nu, r->status, r->iters, r->dQ, r->dp, r->dG, r->dh, r->dA, r->db};
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; ++i) free(a[i]);
+}
+
+static double maxdiff(int64_t len, const double *a, const double *b)
+{
+    double d = 0;
+    for (int64_t e = 0; e < len; ++e)
+        if (!(fabs(a[e] - b[e]) <= d)) d = fabs(a[e] - b[e]);
+    return d;
+}
+
+static double maxabs(int64_t len, const double *a)
+{
+    double d = 0;
+    for (int64_t e = 0; e < len; ++e)
+        if (fabs(a[e]) > d) d = fabs(a[e]);
+    return d;
+}
+
+/* Solves and differentiates with the sparse layer (gx etc. the incoming
+ * gradients; grads NULL-able by want). */
+static dopt_status sparse_run(const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V,
+                              const dopt_qp_options *o, result *r, const double *gx, const double *gl,
+                              const double *gn)
+{
+    dopt_qp_solution sol = {r->x, r->lam, r->nu, r->status, r->iters};
+    dopt_sparse_qp_tape *tape = NULL;
+    dopt_status st = dopt_sparse_qp_solve(tu_ctx, S, V, o, &sol, gx ? &tape : NULL);
+    if (st != DOPT_OK || !gx) return st;
+    dopt_qp_grad_in gin = {gx, gl, gn};
+    dopt_qp_grad_out gout = {r->dQ, r->dp, r->dG, r->dh, r->dA, r->db};
+    st = dopt_sparse_qp_backward(tu_ctx, tape, &gin, &gout);
+    dopt_sparse_qp_tape_destroy(tape);
+    return st;
+}
+
+static int sqp_test_finite_all(int64_t len, const double *a)
+{
+    for (int64_t e = 0; e < len; ++e)
+        if (!(fabs(a[e]) <= 1e300)) return 0;
+    return 1;
+}
+
+static double *randn(int64_t len)
+{
+    double *v = (double *)malloc(sizeof(double) * (size_t)(len + 1));
+    for (int64_t e = 0; e < len; ++e) v[e] = tu_normal();
+    return v;
+}
+
+/* ---- sparse vs dense ---- */
+
+static void test_vs_dense(uint64_t seed, int n, int mr, int k, int qp, int upper_only, int absent, uint32_t shared)
+{
+    fam f;
+    int64_t B = 4;
+    fam_random(&f, seed, n, mr, k, B, qp, upper_only, absent, 0.25);
+    int m = f.m;
+    /* shared parameters: instance 0's copy for everyone */
+    if (shared & DOPT_QP_SHARE_G) /* with instance 0's h (per instance, equal), which G x0 satisfies */
+        for (int64_t i = 1; i < B; ++i) {
+            memcpy(f.Gv + i * f.nG, f.Gv, sizeof(double) * (size_t)f.nG);
+            memcpy(f.h + i * f.m, f.h, sizeof(double) * (size_t)f.m);
+        }
+    if (shared & DOPT_QP_SHARE_Q)
+        for (int64_t i = 1; i < B; ++i) memcpy(f.Qv + i * f.nQ, f.Qv, sizeof(double) * (size_t)f.nQ);
+    if (shared & DOPT_QP_SHARE_P)
+        for (int64_t i = 1; i < B; ++i) memcpy(f.p + i * n, f.p, sizeof(double) * (size_t)n);
+    dopt_sparse_qp_pattern P = fam_pattern(&f);
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    if (!S) {
+        fam_free(&f);
+        return;
+    }
+    dopt_sparse_qp_values V = fam_values(&f);
+    V.shared = shared;
+    dopt_qp_options o;
+    dopt_qp_options_default(&o, DOPT_FLOAT64);
+    o.tol = 1e-10;
+    double *gx = randn(B * n), *gl = randn(B * m), *gn = randn(B * k + 1);
+    result rs, rd;
+    result_alloc(&rs, B, n, m, k, f.nQ, f.nG, f.nA);
+    result_alloc(&rd, B, n, m, k, (int64_t)n * n, (int64_t)m * n, (int64_t)k * n);
+    CHECK_OK(sparse_run(S, &V, &o, &rs, gx, gl, k ? gn : NULL));
+    /* the dense layer on the densified matrices */
+    double *Qd = qp ? densify(B, n, n, f.Qp, f.Qi, f.Qv, f.nQ) : NULL;
+    double *Gd = densify(B, m, n, f.Gp, f.Gi, f.Gv, f.nG);
+    double *Ad = k ? densify(B, k, n, f.Ap, f.Ai, f.Av, f.nA) : NULL;
+    dopt_qp_problem D = {B, n, m, k, DOPT_FLOAT64, Qd, f.p, Gd, f.h, Ad, k ? f.b : NULL, shared};
+    dopt_qp_solution dsol = {rd.x, rd.lam, rd.nu, rd.status, rd.iters};
+    dopt_qp_tape *dt = NULL;
+    CHECK_OK(dopt_qp_solve(tu_ctx, &D, &o, &dsol, &dt));
+    dopt_qp_grad_in gin = {gx, gl, k ? gn : NULL};
+    dopt_qp_grad_out gout = {qp ? rd.dQ : NULL, rd.dp, rd.dG, rd.dh, k ? rd.dA : NULL, k ? rd.db : NULL};
+    CHECK_OK(dopt_qp_backward(tu_ctx, dt, &gin, &gout));
+    dopt_qp_tape_destroy(dt);
+    for (int64_t i = 0; i < B; ++i)
+        CHECK(rs.status[i] == rd.status[i] && rs.status[i] == DOPT_SOLVED,
+              "seed %llu instance %lld: sparse status %d, dense %d", (unsigned long long)seed, (long long)i,
+              rs.status[i], rd.status[i]);
+    double tol = 1e-6;
+    double ex = maxdiff(B * n, rs.x, rd.x), el = maxdiff(B * m, rs.lam, rd.lam), en = maxdiff(B * k, rs.nu, rd.nu);
+    CHECK(ex <= tol * (1 + maxabs(B * n, rd.x)) && el <= tol * (1 + maxabs(B * m, rd.lam)) &&
+              en <= tol * (1 + maxabs(B * k, rd.nu)),
+          "seed %llu: sparse vs dense x %.3g lam %.3g nu %.3g", (unsigned long long)seed, ex, el, en);
+    /* gradients: sparse entries against the dense matrices' entries */
+    int gQ = (shared & DOPT_QP_SHARE_Q) ? 1 : (int)B, gG = (shared & DOPT_QP_SHARE_G) ? 1 : (int)B;
+    double gtol = 1e-5, eQ = 0, eG = 0, eA = 0, sQ = 1, sG = 1, sA = 1;
+    for (int i = 0; i < gQ && qp; ++i)
+        for (int r = 0; r < n; ++r)
+            for (int64_t e = f.Qp[r]; e < f.Qp[r + 1]; ++e) {
+                double a = rs.dQ[i * f.nQ + e], b = rd.dQ[((size_t)i * n + r) * n + f.Qi[e]];
+                if (fabs(a - b) > eQ) eQ = fabs(a - b);
+                if (fabs(b) > sQ) sQ = fabs(b);
+            }
+    for (int i = 0; i < gG; ++i)
+        for (int r = 0; r < m; ++r)
+            for (int64_t e = f.Gp[r]; e < f.Gp[r + 1]; ++e) {
+                double a = rs.dG[i * f.nG + e], b = rd.dG[((size_t)i * m + r) * n + f.Gi[e]];
+                if (fabs(a - b) > eG) eG = fabs(a - b);
+                if (fabs(b) > sG) sG = fabs(b);
+            }
+    for (int i = 0; i < (int)B && k; ++i)
+        for (int r = 0; r < k; ++r)
+            for (int64_t e = f.Ap[r]; e < f.Ap[r + 1]; ++e) {
+                double a = rs.dA[i * f.nA + e], b = rd.dA[((size_t)i * k + r) * n + f.Ai[e]];
+                if (fabs(a - b) > eA) eA = fabs(a - b);
+                if (fabs(b) > sA) sA = fabs(b);
+            }
+    int64_t np = (shared & DOPT_QP_SHARE_P) ? n : B * n;
+    double ep = maxdiff(np, rs.dp, rd.dp), eh = maxdiff(B * m, rs.dh, rd.dh), eb = maxdiff(B * k, rs.db, rd.db);
+    CHECK(eQ <= gtol * sQ && eG <= gtol * sG && eA <= gtol * sA && ep <= gtol * (1 + maxabs(np, rd.dp)) &&
+              eh <= gtol * (1 + maxabs(B * m, rd.dh)) && eb <= gtol * (1 + maxabs(B * k, rd.db)),
+          "seed %llu: gradients sparse vs dense dQ %.3g dG %.3g dA %.3g dp %.3g dh %.3g db %.3g",
+          (unsigned long long)seed, eQ, eG, eA, ep, eh, eb);
+    result_free(&rs);
+    result_free(&rd);
+    free(Qd);
+    free(Gd);
+    free(Ad);
+    free(gx);
+    free(gl);
+    free(gn);
+    dopt_sparse_qp_structure_destroy(S);
+    fam_free(&f);
+}
+
+/* ---- gradients against central differences ---- */
+
+static double loss_of(const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V, const dopt_qp_options *o,
+                      const fam *f, const double *gx, const double *gl, const double *gn)
+{
+    result r;
+    result_alloc(&r, 1, f->n, f->m, f->k, 0, 0, 0);
+    sparse_run(S, V, o, &r, NULL, NULL, NULL);
+    double L = 0;
+    for (int j = 0; j < f->n; ++j) L += gx[j] * r.x[j];
+    for (int j = 0; j < f->m; ++j) L += gl[j] * r.lam[j];
+    for (int j = 0; j < f->k; ++j) L += gn[j] * r.nu[j];
+    result_free(&r);
+    return L;
+}
+
+static void test_central_differences(void)
+{
+    fam f;
+    fam_random(&f, 77, 10, 6, 2, 1, 1, 0, 1, 0.3);
+    dopt_sparse_qp_pattern P = fam_pattern(&f);
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    if (!S) {
+        fam_free(&f);
+        return;
+    }
+    dopt_sparse_qp_values V = fam_values(&f);
+    dopt_qp_options o;
+    dopt_qp_options_default(&o, DOPT_FLOAT64);
+    o.tol = 1e-12;
+    double *gx = randn(f.n), *gl = randn(f.m), *gn = randn(f.k);
+    result r;
+    result_alloc(&r, 1, f.n, f.m, f.k, f.nQ, f.nG, f.nA);
+    CHECK_OK(sparse_run(S, &V, &o, &r, gx, gl, gn));
+    CHECK(r.status[0] == DOPT_SOLVED, "status %d", r.status[0]);
+    /* every value of every parameter: (L(v + e) - L(v - e)) / 2e */
+    struct {
+        const char *name;
+        double *vals, *grad;
+        int64_t len;
+    } ps[] = {{"Q", f.Qv, r.dQ, f.nQ}, {"p", f.p, r.dp, f.n}, {"G", f.Gv, r.dG, f.nG},
+              {"h", f.h, r.dh, f.m},   {"A", f.Av, r.dA, f.nA}, {"b", f.b, r.db, f.k}};
+    const double eps = 1e-6;
+    for (size_t q = 0; q < sizeof ps / sizeof ps[0]; ++q) {
+        double worst = 0, scale = 1;
+        for (int64_t e = 0; e < ps[q].len; ++e) {
+            if (!(fabs(ps[q].vals[e]) <= 1e300)) continue; /* an absent row's h */
+            double v0 = ps[q].vals[e];
+            ps[q].vals[e] = v0 + eps;
+            double Lp = loss_of(S, &V, &o, &f, gx, gl, gn);
+            ps[q].vals[e] = v0 - eps;
+            double Lm = loss_of(S, &V, &o, &f, gx, gl, gn);
+            ps[q].vals[e] = v0;
+            double fd = (Lp - Lm) / (2 * eps), g = ps[q].grad[e];
+            if (fabs(fd - g) > worst) worst = fabs(fd - g);
+            if (fabs(g) > scale) scale = fabs(g);
+        }
+        /* central differences at eps = 1e-6 of a solution accurate to 1e-12:
+         * truncation O(eps^2 |L'''|) plus rounding 1e-12 / 1e-6: 1e-5 relative */
+        CHECK(worst <= 1e-5 * scale, "d%s: central differences differ by %.3g (scale %.3g)", ps[q].name, worst,
+              scale);
+    }
+    result_free(&r);
+    free(gx);
+    free(gl);
+    free(gn);
+    dopt_sparse_qp_structure_destroy(S);
+    fam_free(&f);
+}
+
+/* ---- reuse, threads, isolation, float32 ---- */
+
+static int same_result(const result *a, const result *b, int64_t B, int n, int m, int k)
+{
+    return !memcmp(a->x, b->x, sizeof(double) * (size_t)(B * n)) &&
+           !memcmp(a->lam, b->lam, sizeof(double) * (size_t)(B * m)) &&
+           !memcmp(a->nu, b->nu, sizeof(double) * (size_t)(B * k)) &&
+           !memcmp(a->status, b->status, sizeof(int32_t) * (size_t)B) &&
+           !memcmp(a->iters, b->iters, sizeof(int32_t) * (size_t)B);
+}
+
+static void test_bitwise(void)
+{
+    fam f;
+    int64_t B = 6;
+    fam_random(&f, 5, 14, 8, 3, B, 1, 0, 1, 0.25);
+    int n = f.n, m = f.m, k = f.k;
+    dopt_sparse_qp_pattern P = fam_pattern(&f);
+    dopt_sparse_qp_structure *S1 = NULL, *S2 = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S1));
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S2));
+    if (!S1 || !S2) return;
+    dopt_sparse_qp_values V = fam_values(&f);
+    result a, b, c, d;
+    result_alloc(&a, B, n, m, k, 0, 0, 0);
+    result_alloc(&b, B, n, m, k, 0, 0, 0);
+    result_alloc(&c, B, n, m, k, 0, 0, 0);
+    result_alloc(&d, B, n, m, k, 0, 0, 0);
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 1));
+    CHECK_OK(sparse_run(S1, &V, NULL, &a, NULL, NULL, NULL));
+    CHECK_OK(sparse_run(S1, &V, NULL, &b, NULL, NULL, NULL));
+    CHECK_OK(sparse_run(S2, &V, NULL, &c, NULL, NULL, NULL));
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 2));
+    CHECK_OK(sparse_run(S1, &V, NULL, &d, NULL, NULL, NULL));
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    CHECK(same_result(&a, &b, B, n, m, k), "solving twice with one structure differs");
+    CHECK(same_result(&a, &c, B, n, m, k), "a fresh structure differs");
+    CHECK(same_result(&a, &d, B, n, m, k), "1 and 2 threads differ");
+    for (int64_t i = 0; i < B; ++i) CHECK(a.status[i] == DOPT_SOLVED, "instance %lld: status %d", (long long)i, a.status[i]);
+
+    /* a NaN in instance 2's G: status 5 there, the others bitwise unchanged */
+    double saved = f.Gv[2 * f.nG + 3];
+    f.Gv[2 * f.nG + 3] = NAN;
+    CHECK_OK(sparse_run(S1, &V, NULL, &b, NULL, NULL, NULL));
+    f.Gv[2 * f.nG + 3] = saved;
+    CHECK(b.status[2] == DOPT_INVALID_DATA, "NaN instance: status %d", b.status[2]);
+    for (int64_t i = 0; i < B; ++i) {
+        if (i == 2) continue;
+        CHECK(!memcmp(a.x + i * n, b.x + i * n, sizeof(double) * (size_t)n) &&
+                  !memcmp(a.lam + i * m, b.lam + i * m, sizeof(double) * (size_t)m) && a.status[i] == b.status[i],
+              "instance %lld changed by another's NaN", (long long)i);
+    }
+    /* an instance solved alone (batch of one at its offset) is bitwise the batch's */
+    dopt_sparse_qp_values V1 = V;
+    V1.batch = 1;
+    V1.Q_values = f.Qv + 4 * f.nQ;
+    V1.p = f.p + 4 * n;
+    V1.G_values = f.Gv + 4 * f.nG;
+    V1.h = f.h + 4 * m;
+    V1.A_values = f.Av + 4 * f.nA;
+    V1.b = f.b + 4 * k;
+    CHECK_OK(sparse_run(S1, &V1, NULL, &c, NULL, NULL, NULL));
+    CHECK(!memcmp(c.x, a.x + 4 * n, sizeof(double) * (size_t)n) && c.iters[0] == a.iters[4],
+          "instance 4 alone differs from the batch");
+
+    /* float32: the values rounded, solved in double, rounded out: bitwise the
+     * float64 solve of the rounded values, rounded; and near the dense float32 layer */
+    int64_t lens[6] = {B * f.nQ, B * n, B * f.nG, B * m, B * f.nA, B * k};
+    double *src[6] = {f.Qv, f.p, f.Gv, f.h, f.Av, f.b};
+    float *fv[6];
+    for (int q = 0; q < 6; ++q) {
+        fv[q] = (float *)malloc(sizeof(float) * (size_t)(lens[q] + 1));
+        for (int64_t e = 0; e < lens[q]; ++e) {
+            fv[q][e] = (float)src[q][e];
+            src[q][e] = (double)fv[q][e];
+        }
+    }
+    /* float64 tolerances for both (float32's defaults are looser) */
+    dopt_qp_options o64;
+    dopt_qp_options_default(&o64, DOPT_FLOAT64);
+    CHECK_OK(sparse_run(S1, &V, &o64, &a, NULL, NULL, NULL));
+    dopt_sparse_qp_values VF = V;
+    VF.dtype = DOPT_FLOAT32;
+    VF.Q_values = fv[0];
+    VF.p = fv[1];
+    VF.G_values = fv[2];
+    VF.h = fv[3];
+    VF.A_values = fv[4];
+    VF.b = fv[5];
+    float *xf = (float *)malloc(sizeof(float) * (size_t)(B * n)), *lf = (float *)malloc(sizeof(float) * (size_t)(B * m)),
+          *nf = (float *)malloc(sizeof(float) * (size_t)(B * k));
+    int32_t stf[6];
+    dopt_qp_solution solf = {xf, lf, nf, stf, NULL};
+    dopt_sparse_qp_tape *tf = NULL;
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S1, &VF, &o64, &solf, &tf));
+    int same = 1;
+    for (int64_t e = 0; e < B * n; ++e) same &= xf[e] == (float)a.x[e];
+    for (int64_t e = 0; e < B * m; ++e) same &= lf[e] == (float)a.lam[e];
+    CHECK(same, "float32 is not the rounded float64 solve of the rounded values");
+    /* float32 gradients: the float64 ones rounded (the tape keeps the double solution) */
+    float *gxf = (float *)malloc(sizeof(float) * (size_t)(B * n)), *dGf = (float *)malloc(sizeof(float) * (size_t)(B * f.nG));
+    double *gxd = (double *)malloc(sizeof(double) * (size_t)(B * n));
+    for (int64_t e = 0; e < B * n; ++e) gxd[e] = (double)(gxf[e] = (float)tu_normal());
+    dopt_qp_grad_in ginf = {gxf, NULL, NULL};
+    dopt_qp_grad_out goutf = {NULL, NULL, dGf, NULL, NULL, NULL};
+    CHECK_OK(dopt_sparse_qp_backward(tu_ctx, tf, &ginf, &goutf));
+    result g;
+    result_alloc(&g, B, n, m, k, f.nQ, f.nG, f.nA);
+    CHECK_OK(sparse_run(S1, &V, &o64, &g, gxd, NULL, NULL));
+    same = 1;
+    for (int64_t e = 0; e < B * f.nG; ++e) same &= dGf[e] == (float)g.dG[e];
+    CHECK(same, "float32 gradients are not the rounded float64 ones");
+    dopt_sparse_qp_tape_destroy(tf);
+    result_free(&g);
+    free(gxf);
+    free(dGf);
+    free(gxd);
+    free(xf);
+    free(lf);
+    free(nf);
+    for (int q = 0; q < 6; ++q) free(fv[q]);
+    result_free(&a);
+    result_free(&b);
+    result_free(&c);
+    result_free(&d);
+    dopt_sparse_qp_structure_destroy(S1);
+    dopt_sparse_qp_structure_destroy(S2);
+    fam_free(&f);
+}
+
+/* ---- infeasible and unbounded: the dense layer's statuses ---- */
+
+static void test_certificates(void)
+{
+    /* n = 2: instance 0 x0 <= -1 and -x0 <= -1 (infeasible); instance 1
+     * min -x1 with x0 <= 1 only (unbounded); instance 2 a plain LP */
+    int64_t Gp[4] = {0, 1, 2, 3};
+    int32_t Gi[3] = {0, 0, 1};
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = 2;
+    P.m = 3;
+    P.G = (dopt_csr_pattern){3, 2, 3, Gp, Gi};
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    if (!S) return;
+    double Gv[9] = {1, -1, 1, 1, -1, 1, 1, -1, -1};
+    double h[9] = {-1, -1, INFINITY, 1, INFINITY, INFINITY, 1, 1, 0};
+    double p[6] = {0, 0, 0, -1, -1, 1};
+    dopt_sparse_qp_values V = {3, DOPT_FLOAT64, NULL, p, Gv, h, NULL, NULL, 0};
+    double x[6], lam[9];
+    int32_t st[3], dst[3];
+    dopt_qp_solution sol = {x, lam, NULL, st, NULL};
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, NULL));
+    double Gd[18] = {0};
+    for (int i = 0; i < 3; ++i)
+        for (int r = 0; r < 3; ++r) Gd[(i * 3 + r) * 2 + Gi[r]] = Gv[i * 3 + r];
+    double xd[6], ld[9];
+    dopt_qp_problem D = {3, 2, 3, 0, DOPT_FLOAT64, NULL, p, Gd, h, NULL, NULL, 0};
+    dopt_qp_solution dsol = {xd, ld, NULL, dst, NULL};
+    CHECK_OK(dopt_qp_solve(tu_ctx, &D, NULL, &dsol, NULL));
+    CHECK(st[0] == DOPT_PRIMAL_INFEASIBLE && st[1] == DOPT_DUAL_INFEASIBLE && st[2] == DOPT_SOLVED,
+          "statuses %d %d %d", st[0], st[1], st[2]);
+    for (int i = 0; i < 3; ++i) CHECK(st[i] == dst[i], "instance %d: sparse %d dense %d", i, st[i], dst[i]);
+    /* the certificates: h'lam = -1 with G'lam = 0, lam >= 0; p'x = -1 with Gx <= 0 on rows that are on */
+    CHECK(fabs(h[0] * lam[0] + h[1] * lam[1] + 1) < 1e-9 && fabs(lam[0] - lam[1]) < 1e-9 && lam[0] >= 0,
+          "Farkas certificate lam = %g %g", lam[0], lam[1]);
+    CHECK(fabs(p[2] * x[2] + p[3] * x[3] + 1) < 1e-9 && x[2] <= 1e-9, "recession direction x = %g %g", x[2], x[3]);
+    dopt_sparse_qp_structure_destroy(S);
+}
+
+/* ---- bad input ---- */
+
+static void expect_bad(const dopt_sparse_qp_pattern *P, const char *name, const char *what)
+{
+    dopt_sparse_qp_structure *S = (dopt_sparse_qp_structure *)(uintptr_t)1;
+    dopt_status st = dopt_sparse_qp_analyze(tu_ctx, P, &S);
+    const char *msg = dopt_context_last_error(tu_ctx);
+    char needle[16];
+    snprintf(needle, sizeof needle, "%s", name);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && S == NULL && strstr(msg, needle) != NULL, "%s: status %s, message '%s'",
+          what, dopt_status_string(st), msg);
+}
+
+static void test_bad_patterns(void)
+{
+    int64_t Gp[3] = {0, 2, 3};
+    int32_t Gi[3] = {0, 2, 1};
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = 3;
+    P.m = 2;
+    P.G = (dopt_csr_pattern){2, 3, 3, Gp, Gi};
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    dopt_sparse_qp_structure_destroy(S);
+    int64_t bad_ptr[3] = {0, 3, 2};
+    P.G.indptr = bad_ptr;
+    P.G.nnz = 2;
+    expect_bad(&P, "G", "indptr not monotone");
+    P.G.indptr = Gp;
+    P.G.nnz = 3;
+    int32_t out_of_range[3] = {0, 3, 1};
+    P.G.indices = out_of_range;
+    expect_bad(&P, "G", "index out of range");
+    int32_t unsorted[3] = {2, 0, 1};
+    P.G.indices = unsorted;
+    expect_bad(&P, "G", "unsorted row");
+    P.G.indices = Gi;
+    P.G.cols = 4;
+    expect_bad(&P, "G", "wrong shape");
+    P.G.cols = 3;
+    int64_t Ap[2] = {0, 1};
+    int32_t Ai[1] = {1};
+    P.k = 1;
+    P.A = (dopt_csr_pattern){1, 3, 2, Ap, Ai};
+    expect_bad(&P, "A", "nnz disagrees with indptr");
+    P.A.nnz = 1;
+    int64_t Qp[4] = {0, 1, 1, 2};
+    int32_t Qi[2] = {0, 5};
+    P.Q = (dopt_csr_pattern){3, 3, 2, Qp, Qi};
+    expect_bad(&P, "Q", "Q index out of range");
+    CHECK(dopt_sparse_qp_analyze(tu_ctx, NULL, &S) == DOPT_ERR_INVALID_ARGUMENT, "NULL pattern");
+    /* values: a missing array */
+    P.Q = (dopt_csr_pattern){0, 0, 0, NULL, NULL};
+    S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    double p[3] = {1, 1, 1}, x[3];
+    int32_t st[1];
+    dopt_sparse_qp_values V = {1, DOPT_FLOAT64, NULL, p, NULL, NULL, NULL, NULL, 0};
+    dopt_qp_solution sol = {x, NULL, NULL, st, NULL};
+    CHECK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, NULL) == DOPT_ERR_INVALID_ARGUMENT &&
+              strstr(dopt_context_last_error(tu_ctx), "G_values") != NULL,
+          "missing G values: '%s'", dopt_context_last_error(tu_ctx));
+    dopt_sparse_qp_structure_destroy(S);
+}
+
+/* ---- a set cover LP relaxation, n = 2000 ----
+ *   min c'x  s.t.  sum_{j covers i} x_j >= 1,  0 <= x <= 1
+ * checked by its own optimality conditions: primal and dual feasibility and
+ * a relative duality gap, computed here from x, lam. */
+static void test_set_cover(int n, int rows, double density, int64_t B, int report)
+{
+    tu_seed(2024);
+    int m = rows + 2 * n;
+    int64_t *Gp = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
+    int64_t cap = (int64_t)(rows * (n * density + 2)) + 2 * n + 16;
+    int32_t *Gi = (int32_t *)malloc(sizeof(int32_t) * (size_t)cap);
+    int64_t q = 0;
+    for (int r = 0; r < rows; ++r) {
+        int forced = (int)(tu_next() % (uint64_t)n);
+        for (int c = 0; c < n; ++c)
+            if (c == forced || tu_unif() < density) {
+                if (q >= cap) break;
+                Gi[q++] = c;
+            }
+        Gp[r + 1] = q;
+    }
+    for (int j = 0; j < n; ++j) {
+        Gi[q++] = j; /* -x_j <= 0 */
+        Gp[rows + j + 1] = q;
+    }
+    for (int j = 0; j < n; ++j) {
+        Gi[q++] = j; /* x_j <= 1 */
+        Gp[rows + n + j + 1] = q;
+    }
+    int64_t nG = q;
+    double *Gv = (double *)malloc(sizeof(double) * (size_t)nG), *h = (double *)malloc(sizeof(double) * (size_t)m);
+    for (int r = 0; r < m; ++r) {
+        for (int64_t e = Gp[r]; e < Gp[r + 1]; ++e) Gv[e] = r < rows + n ? -1 : 1;
+        h[r] = r < rows ? -1 : r < rows + n ? 0 : 1;
+    }
+    double *c = (double *)malloc(sizeof(double) * (size_t)(B * n));
+    for (int64_t e = 0; e < B * n; ++e) c[e] = 1 + 99 * tu_unif();
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = n;
+    P.m = m;
+    P.G = (dopt_csr_pattern){m, n, nG, Gp, Gi};
+    struct timespec t0, t1, t2, t3;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!S) return;
+    dopt_sparse_qp_values V = {B, DOPT_FLOAT64, NULL, c, Gv, h, NULL, NULL, DOPT_QP_SHARE_G | DOPT_QP_SHARE_H};
+    double *x = (double *)malloc(sizeof(double) * (size_t)(B * n)), *lam = (double *)malloc(sizeof(double) * (size_t)(B * m));
+    int32_t *st = (int32_t *)malloc(sizeof(int32_t) * (size_t)B), *it = (int32_t *)malloc(sizeof(int32_t) * (size_t)B);
+    dopt_qp_solution sol = {x, lam, NULL, st, it};
+    dopt_sparse_qp_tape *tape = NULL;
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, &tape));
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    double *gx = (double *)malloc(sizeof(double) * (size_t)(B * n)), *dp = (double *)malloc(sizeof(double) * (size_t)(B * n));
+    for (int64_t e = 0; e < B * n; ++e) gx[e] = tu_normal();
+    dopt_qp_grad_in gin = {gx, NULL, NULL};
+    dopt_qp_grad_out gout = {NULL, dp, NULL, NULL, NULL, NULL};
+    CHECK_OK(dopt_sparse_qp_backward(tu_ctx, tape, &gin, &gout));
+    clock_gettime(CLOCK_MONOTONIC, &t3);
+    for (int64_t i = 0; i < B; ++i) {
+        const double *xi = x + i * n, *li = lam + i * m, *ci = c + i * n;
+        CHECK(st[i] == DOPT_SOLVED, "set cover %lld: status %d", (long long)i, st[i]);
+        /* primal feasibility, dual feasibility (c + G'lam = 0, lam >= 0), gap c'x + h'lam */
+        double pviol = 0, dviol = 0, cx = 0, hl = 0, lneg = 0;
+        double *r = (double *)calloc((size_t)n, sizeof(double));
+        for (int row = 0; row < m; ++row) {
+            double gxr = 0;
+            for (int64_t e = Gp[row]; e < Gp[row + 1]; ++e) {
+                gxr += Gv[e] * xi[Gi[e]];
+                r[Gi[e]] += Gv[e] * li[row];
+            }
+            if (gxr - h[row] > pviol) pviol = gxr - h[row];
+            hl += h[row] * li[row];
+            if (-li[row] > lneg) lneg = -li[row];
+        }
+        for (int j = 0; j < n; ++j) {
+            cx += ci[j] * xi[j];
+            if (fabs(r[j] + ci[j]) > dviol) dviol = fabs(r[j] + ci[j]);
+        }
+        free(r);
+        double gap = fabs(cx + hl) / (1 + fabs(cx));
+        CHECK(pviol <= 1e-6 && dviol <= 1e-6 * 100 && lneg == 0 && gap <= 1e-7,
+              "set cover %lld: primal violation %.3g dual %.3g gap %.3g", (long long)i, pviol, dviol, gap);
+        CHECK(sqp_test_finite_all(n, dp + i * n), "set cover %lld: gradient not finite", (long long)i);
+    }
+    if (report) {
+        double ta = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+        double tf = (t2.tv_sec - t1.tv_sec) + 1e-9 * (t2.tv_nsec - t1.tv_nsec);
+        double tb = (t3.tv_sec - t2.tv_sec) + 1e-9 * (t3.tv_nsec - t2.tv_nsec);
+        printf("set cover n=%d rows=%d nnz(G)=%lld batch %lld: analyze %.3f s, forward %.3f s (%d iterations), "
+               "backward %.3f s\n",
+               n, rows, (long long)nG, (long long)B, ta, tf, it[0], tb);
+    }
+    dopt_sparse_qp_tape_destroy(tape);
+    dopt_sparse_qp_structure_destroy(S);
+    free(Gp);
+    free(Gi);
+    free(Gv);
+    free(h);
+    free(c);
+    free(x);
+    free(lam);
+    free(st);
+    free(it);
+    free(gx);
+    free(dp);
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    /* the CUDA backend and a build without CHOLMOD: not supported (yet) */
+    {
+        int64_t Gp[2] = {0, 1};
+        int32_t Gi[1] = {0};
+        dopt_sparse_qp_pattern P;
+        memset(&P, 0, sizeof P);
+        P.n = 1;
+        P.m = 1;
+        P.G = (dopt_csr_pattern){1, 1, 1, Gp, Gi};
+        dopt_sparse_qp_structure *S = NULL;
+        dopt_status st = dopt_sparse_qp_analyze(tu_ctx, &P, &S);
+        if (st == DOPT_ERR_UNSUPPORTED) {
+            printf("skipped: %s\n", dopt_context_last_error(tu_ctx));
+            dopt_context_destroy(tu_ctx);
+            return TEST_SKIP;
+        }
+        dopt_sparse_qp_structure_destroy(S);
+    }
+    /* LP and QP, with and without A, absent rows, shared and per-instance values */
+    test_vs_dense(1, 12, 6, 0, 0, 0, 0, 0);
+    test_vs_dense(2, 12, 6, 3, 0, 0, 1, 0);
+    test_vs_dense(3, 15, 8, 0, 1, 0, 1, 0);
+    test_vs_dense(4, 15, 8, 4, 1, 0, 0, DOPT_QP_SHARE_G | DOPT_QP_SHARE_Q);
+    test_vs_dense(5, 10, 5, 2, 1, 1, 1, DOPT_QP_SHARE_P);
+    test_vs_dense(6, 20, 10, 5, 0, 0, 1, DOPT_QP_SHARE_G);
+    test_central_differences();
+    test_bitwise();
+    test_certificates();
+    test_bad_patterns();
+    test_set_cover(2000, 1000, 0.01, 1, 1);
+    return tu_finish("test_sparse_qp");
+}
