@@ -364,6 +364,37 @@ static void test_mixed(int available)
     static const char *outs[] = {"x", "lam", "nu", "dp", "dh", "db", "dG", "dA"};
     for (size_t i = 0; i < sizeof outs / sizeof *outs; ++i) compare(sp, de, outs[i], AGREE);
     check_npz_grad(sp, de, "Q", &Qs, AGREE);
+
+    /* a NaN in instance 2's G: status 5 there, the other instances bitwise as before */
+    char nan_dir[1024];
+    snprintf(nan_dir, sizeof nan_dir, "%s/mixed_nan", work);
+    mkdirs(nan_dir);
+    put_vectors(nan_dir, 1, 1);
+    /* at an entry nonzero in that instance: the union pattern, and so every other instance's
+     * factorization, stays as it was */
+    int at = 0;
+    while (Gb[2 * M * N + at] == 0) ++at;
+    Gb[2 * M * N + at] = NAN;
+    put(nan_dir, "G", 3, sg, Gb, 0);
+    put_dense_matrix(nan_dir, "A", &As);
+    snprintf(path, sizeof path, "%s/Q.npz", nan_dir);
+    write_npz(path, &Qs, NULL);
+    snprintf(cmd, sizeof cmd, "qp solve '%s' --tol 1e-10 --quiet", nan_dir);
+    rc = run(cmd);
+    CHECK(rc == 0, "NaN run: exit %d: %s", rc, output_of("stderr"));
+    dopt_npy st, xa, xb;
+    if (get(nan_dir, "status", &st) && get(nan_dir, "x", &xa) && get(sp, "x", &xb)) {
+        const int32_t *code = (const int32_t *)st.data;
+        for (int i = 0; i < B; ++i) {
+            CHECK(code[i] == (i == 2 ? DOPT_INVALID_DATA : 0), "instance %d: status %d", i, code[i]);
+            if (i != 2)
+                CHECK(!memcmp((double *)xa.data + i * N, (double *)xb.data + i * N, sizeof(double) * N),
+                      "instance %d changed by a NaN in instance 2", i);
+        }
+        dopt_npy_free(&st);
+        dopt_npy_free(&xa);
+        dopt_npy_free(&xb);
+    }
 }
 
 /* Rows with unsorted indices and a repeated entry give the run of the
