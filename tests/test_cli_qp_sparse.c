@@ -114,6 +114,7 @@ typedef struct {
     int swap_indptr;  /* indptr[1] > indptr[2]: not monotone */
     int bad_index;    /* one index = cols */
     int indptr_last_delta;
+    int f32_data; /* not damage: data stored as float32 */
 } damage;
 
 static void write_npz(const char *path, const csr *c, const damage *d)
@@ -123,10 +124,12 @@ static void write_npz(const char *path, const csr *c, const damage *d)
     int32_t indptr[N + 2];
     int32_t indices[N * N + 1];
     double data[N * N + 2];
+    float data32[N * N + 2];
     memcpy(indptr, c->indptr, sizeof(int32_t) * (size_t)(c->rows + 1));
     memcpy(indices, c->indices, sizeof(int32_t) * (size_t)c->nnz);
     memcpy(data, c->data, sizeof(double) * (size_t)c->nnz);
     data[c->nnz] = data[c->nnz + 1] = 1.0;
+    for (int e = 0; e < c->nnz + 2; ++e) data32[e] = (float)data[e];
     indptr[c->rows + 1] = c->nnz;
     if (d->swap_indptr) indptr[1] = indptr[2] + 1;
     if (d->bad_index) indices[c->nnz - 1] = c->cols;
@@ -139,7 +142,7 @@ static void write_npz(const char *path, const csr *c, const damage *d)
         {"indptr", 'i', 4, 1, &ptr_len, indptr},
         {"format", 'S', (int)strlen(fmt), 0, NULL, fmt},
         {"shape", 'i', 8, 1, &two, shape_v},
-        {"data", 'f', 8, 1, &data_len, data},
+        {"data", 'f', d->f32_data ? 4 : 8, 1, &data_len, d->f32_data ? (const void *)data32 : (const void *)data},
     };
     dopt_npz_entry kept[5];
     int count = 0;
@@ -150,13 +153,15 @@ static void write_npz(const char *path, const csr *c, const damage *d)
 }
 
 /* p, and h (with G) and b (with A) when asked for */
-static void put_vectors(const char *dir, int with_h, int with_b)
+static void put_vectors_as(const char *dir, int with_h, int with_b, int f32)
 {
     int64_t sp[2] = {B, N}, sh[2] = {B, M}, sb[1] = {K};
-    put(dir, "p", 2, sp, p, 0);
-    if (with_h) put(dir, "h", 2, sh, h, 0);
-    if (with_b) put(dir, "b", 1, sb, b, 0);
+    put(dir, "p", 2, sp, p, f32);
+    if (with_h) put(dir, "h", 2, sh, h, f32);
+    if (with_b) put(dir, "b", 1, sb, b, f32);
 }
+
+static void put_vectors(const char *dir, int with_h, int with_b) { put_vectors_as(dir, with_h, with_b, 0); }
 
 static void put_dense_matrix(const char *dir, const char *name, const csr *c)
 {
@@ -323,6 +328,48 @@ static void test_sparse_matches_dense(int available)
         struct stat sb;
         CHECK(stat(path, &sb) != 0, "%s written for a sparse input (its gradient belongs in d%s.npz)", path, names[t]);
     }
+}
+
+/* Every input float32 (the .npz data too): the run is float32 (outputs of
+ * that dtype), solved in float64 inside the layer and rounded; it agrees
+ * with the float64 run (of the unrounded data) to 1e-4: the inputs differ
+ * by float32 rounding (6e-8 relative), which moves the solution of these
+ * well-conditioned instances by a small multiple of that, plus the
+ * outputs' own rounding. */
+static void test_float32(int available)
+{
+    if (!available) return;
+    char dir[1024], sp64[1024], cmd[4096], path[2400];
+    snprintf(dir, sizeof dir, "%s/float32", work);
+    snprintf(sp64, sizeof sp64, "%s/sparse", work);
+    mkdirs(dir);
+    put_vectors_as(dir, 1, 1, 1);
+    const csr *mats[3] = {&Qs, &Gs, &As};
+    const char *names[3] = {"Q", "G", "A"};
+    damage f32 = {.f32_data = 1};
+    for (int t = 0; t < 3; ++t) {
+        snprintf(path, sizeof path, "%s/%s.npz", dir, names[t]);
+        write_npz(path, mats[t], &f32);
+    }
+    snprintf(cmd, sizeof cmd, "qp solve '%s' --dx '%s/dx.npy' --dlam '%s/dlam.npy' --quiet", dir, work, work);
+    int rc = run(cmd);
+    CHECK(rc == 0, "float32 run: exit %d: %s", rc, output_of("stderr"));
+    dopt_npy x;
+    if (get(dir, "x", &x)) {
+        CHECK(x.kind == 'f' && x.itemsize == 4, "float32 inputs gave x of itemsize %d", x.itemsize);
+        dopt_npy_free(&x);
+    }
+    snprintf(path, sizeof path, "%s/dG.npz", dir);
+    dopt_npz z;
+    if (dopt_npz_read_ex(tu_ctx, path, &z, DOPT_NPY_ALLOW_STRINGS) == DOPT_OK) {
+        const dopt_npy *data = dopt_npz_find(&z, "data");
+        CHECK(data && data->itemsize == 4, "%s: data is not float32", path);
+        dopt_npz_free(&z);
+    } else {
+        CHECK(0, "%s: %s", path, dopt_context_last_error(tu_ctx));
+    }
+    compare(dir, sp64, "x", 1e-4);
+    compare(dir, sp64, "dp", 1e-4);
 }
 
 /* Q sparse, G a dense batch (B, M, N) whose instances have different
@@ -554,6 +601,7 @@ int main(int argc, char **argv)
     test_help();
     test_malformed();
     test_sparse_matches_dense(available);
+    test_float32(available); /* after test_sparse_matches_dense: compares with its outputs */
     test_mixed(available);
     test_canonical(available);
     return tu_finish("test_cli_qp_sparse");
