@@ -335,9 +335,8 @@ static void test_sparse_matches_dense(int available)
  * compared with the float64 run of the unrounded data: the inputs differ by
  * float32 rounding (6e-8 relative), amplified by the instances'
  * conditioning (measured: x 1.7e-6, dp 2.6e-5 relative, dp being the more
- * sensitive adjoint); 1e-4 leaves a factor 4 and still catches a float32
- * solve (float32's default tolerance 1e-6 would not reach it) or a wrong
- * value. */
+ * sensitive adjoint); 1e-4 leaves a factor 4 and still catches a lost
+ * entry or a wrong value (errors of order 1). */
 static void test_float32(int available)
 {
     if (!available) return;
