@@ -10,7 +10,12 @@
  * matrix; the values may differ per instance. The pattern is analysed once
  * (fill-reducing ordering, symbolic factorization) by
  * dopt_sparse_qp_analyze; the structure is then used for any number of
- * solves with new values, which is what a training loop does. */
+ * solves with new values, which is what a training loop does.
+ *
+ * Backends: the CPU backend factors with CHOLMOD (SuiteSparse) and is built
+ * when CHOLMOD is found; without it, and on the CUDA backend (whose sparse
+ * path is not built yet), dopt_sparse_qp_analyze returns
+ * DOPT_ERR_UNSUPPORTED. */
 #ifndef DOPT_SPARSE_QP_PUBLIC_H
 #define DOPT_SPARSE_QP_PUBLIC_H
 
@@ -32,7 +37,8 @@ typedef struct dopt_csr_pattern {
     const int32_t *indices;
 } dopt_csr_pattern;
 
-/* The patterns of a problem family. Q is n x n (nnz 0: an LP); only the
+/* The patterns of a problem family. Q is n x n (an LP: rows = 0, nnz = 0,
+ * NULL arrays; or an n x n pattern with nnz = 0); only the
  * symmetric part of Q is used, as in the dense layer: the pattern may hold
  * both triangles (as scipy stores a symmetric matrix) or either one, and
  * the values must make 1/2 (Q + Q') positive semidefinite. G is m x n, A is
@@ -49,7 +55,7 @@ typedef struct dopt_sparse_qp_pattern {
  * structure may serve several contexts and threads at once. */
 typedef struct dopt_sparse_qp_structure dopt_sparse_qp_structure;
 
-/* Checks and analyses pat. A bad pattern (sizes that disagree, indptr not
+/* Checks and analyses pat (host memory; nothing of it is kept). A bad pattern (sizes that disagree, indptr not
  * monotone, an index out of range or out of order) is
  * DOPT_ERR_INVALID_ARGUMENT with a message naming the matrix and the row.
  * A build without a sparse direct solver returns DOPT_ERR_UNSUPPORTED. */
@@ -73,7 +79,9 @@ typedef struct dopt_sparse_qp_values {
 } dopt_sparse_qp_values;
 
 /* What the backward pass needs: each instance's numeric factorization at its
- * solution and copies of x, lam, nu. It refers to the structure and to the
+ * solution (host memory: about nnz(L) values and indices per solved
+ * instance, L the factor of the (n + m + k)-square Newton system) and
+ * copies of x, lam, nu. It refers to the structure and to the
  * values' arrays, which must stay alive and unchanged until the tape is
  * destroyed. */
 typedef struct dopt_sparse_qp_tape dopt_sparse_qp_tape;
@@ -82,7 +90,7 @@ typedef struct dopt_sparse_qp_tape dopt_sparse_qp_tape;
  * tol, tol_inf, max_iter, refine) and outputs (dopt_qp_solution: x
  * (batch, n), lam (batch, m), nu (batch, k), status, iters; backend memory)
  * of dopt_qp_solve. float32 values are solved in float64 internally and the
- * results rounded. Instances are independent: a bad instance never changes
+ * results rounded (the default options are still float32's: tol 1e-6). Instances are independent: a bad instance never changes
  * another's result, and the result of an instance does not depend on the
  * batch or the thread count (bitwise on the CPU). tape as in dopt_qp_solve:
  * NULL for no tape, else *tape NULL or a tape of an earlier call with the

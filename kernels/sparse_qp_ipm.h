@@ -12,7 +12,9 @@
  *     Kf = [ Qs + delta I   G'        A'       ]
  *          [ G             -W_f^-1    0        ]
  *          [ A              0        -delta I  ]
- * (W_f = W capped as in the dense layer) by a sparse LDL' whose symbolic
+ * (W_f = W capped as in the dense layer), scaled symmetrically by
+ * diag(I, W_f^1/2, I) so that the z block is -I and the G block W_f^1/2 G
+ * (W spans 1e-12 to 1e12 near a solution), by a sparse LDL' whose symbolic
  * analysis is done once per pattern; iterative refinement against K removes
  * the regularization. dz is kept in the system rather than eliminated into
  * Q + G'WG: one dense row of G (a covering constraint) would make G'WG dense.
@@ -22,18 +24,20 @@
 #define DOPT_SPARSE_QP_IPM_H
 
 #include "dopt_kernel_common.h"
-#include "dopt_qp.h" /* dopt_qp_options */
+#include "qp_ipm.h" /* the dense layer's state, settings and termination tests (_d) */
 
 /* The dense layer's float64 constants (kernels/qp_ipm.h, where they are
  * macros scoped to its instantiation): the same values, so the two layers
  * take the same steps. */
-#define SQP_REG 3.7e-11            /* eps^(2/3): static regularization */
 #define SQP_EPS_3_4 1.8e-12        /* eps^(3/4): the W cap */
 #define SQP_REFINE_STOP (4 * DBL_EPSILON)
 #define SQP_REFINE_FWD 1.5e-8      /* sqrt(eps) */
 #define SQP_STEP_FRACTION 0.99
-#define SQP_REDUCED_FLOOR 1e-6
-#define SQP_STALL_CHECKS 5
+/* The static regularization of Kf: larger than the dense layer's eps^(2/3)
+ * (3.7e-11), which an LDL' of an indefinite matrix does not survive (its
+ * pivots lose their signs, docs/SPARSE_QP.md); 1e-8 is the order sparse
+ * interior point codes use (Clarabel, OSQP), removed by the refinement. */
+#define SQP_REG 1e-8
 
 /* One instance's data and where each value goes in Kf's upper triangle
  * (CSC, columns x | z | y, the same for every instance: see
@@ -59,10 +63,10 @@ typedef struct sqp_factorizer {
     void (*solve)(struct sqp_factorizer *f, double *b);
 } sqp_factorizer;
 
-typedef struct {
-    double tau, kappa, delta, rtau, mu, merit, best_merit;
-    int stall, status, iter, started;
-} sqp_state;
+/* The instance's scalars: the dense layer's (qp_state_d; eps_s, stage and
+ * keep_factor unused here). The settings are qp_settings_d. */
+typedef qp_state_d sqp_state;
+typedef qp_settings_d sqp_settings;
 
 /* Workspace of one instance (doubles, sqp_work_size of them). */
 typedef struct {
@@ -184,8 +188,9 @@ DOPT_KFN double sqp_qdiag(const sqp_view *v)
 
 /* ---- the factorization of Kf ---- */
 
-/* Kf's values at regularization delta and the current W (rows that are off
- * get a zero row and -1 on the diagonal, so their dz is 0). */
+/* The scaled Kf's values at regularization delta and the current W: row r
+ * of G times W_f,r^1/2 and -1 on the z diagonal (rows that are off get a
+ * zero row and -1, so their dz is 0); sqp_base_solve undoes the scaling. */
 DOPT_KFN void sqp_fill_kf(const sqp_view *v, sqp_work *w, double delta, int64_t nnzK)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -198,8 +203,9 @@ DOPT_KFN void sqp_fill_kf(const sqp_view *v, sqp_work *w, double delta, int64_t 
     for (int r = 0; r < m; ++r) {
         int64_t col = v->Kp[n + r];
         int on = w->W[r] != 0;
-        for (int64_t e = v->Gp[r]; e < v->Gp[r + 1]; ++e) w->kval[col + (e - v->Gp[r])] = on ? v->Gv[e] : 0;
-        w->kval[v->Kp[n + r + 1] - 1] = on ? -1 / w->W[r] : -1;
+        double sw = on ? sqrt(w->W[r]) : 0;
+        for (int64_t e = v->Gp[r]; e < v->Gp[r + 1]; ++e) w->kval[col + (e - v->Gp[r])] = sw * v->Gv[e];
+        w->kval[v->Kp[n + r + 1] - 1] = -1;
     }
     for (int r = 0; r < k; ++r) {
         int64_t col = v->Kp[n + m + r];
@@ -239,16 +245,15 @@ DOPT_KFN void sqp_set_scaling(const sqp_view *v, sqp_work *w, const double *z)
     }
 }
 
-/* d = Kf^-1 b (stacked), with the entries of rows that are off cleared. */
+/* d = Kf^-1 b (stacked) through the scaled factor, S Kf S = LDL' with
+ * S = diag(I, W^1/2, I): d = S (S Kf S)^-1 S b; rows that are off get 0. */
 DOPT_KFN void sqp_base_solve(const sqp_view *v, const sqp_work *w, sqp_factorizer *f, const double *b, double *d)
 {
     int n = v->n, m = v->m, N = v->n + v->m + v->k;
     for (int q = 0; q < N; ++q) d[q] = b[q];
-    for (int r = 0; r < m; ++r)
-        if (w->W[r] == 0) d[n + r] = 0;
+    for (int r = 0; r < m; ++r) d[n + r] = w->W[r] != 0 ? sqrt(w->W[r]) * d[n + r] : 0;
     f->solve(f, d);
-    for (int r = 0; r < m; ++r)
-        if (w->W[r] == 0) d[n + r] = 0;
+    for (int r = 0; r < m; ++r) d[n + r] = w->W[r] != 0 ? sqrt(w->W[r]) * d[n + r] : 0;
 }
 
 /* e = b - K d with the true K; returns max|e| / max|b| (qp_kkt_residual). */
@@ -310,6 +315,10 @@ DOPT_KFN int sqp_setup(const sqp_view *v, sqp_work *w, sqp_state *st)
     st->started = 0;
     st->merit = st->best_merit = DBL_MAX;
     st->stall = 0;
+    st->tau_fixed = 0; /* float64: the full embedding throughout */
+    st->eps_s = 0;
+    st->stage = 0;
+    st->keep_factor = 0;
     st->tau = 1;
     st->kappa = 1;
     st->delta = st->rtau = st->mu = 0;
@@ -331,7 +340,7 @@ DOPT_KFN int sqp_setup(const sqp_view *v, sqp_work *w, sqp_state *st)
 }
 
 /* With Kf factored at W = I: the start point (qp_ipm_start_point). */
-DOPT_KFN int sqp_start_point(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+DOPT_KFN int sqp_start_point(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st,
                              sqp_factorizer *f, double *x, double *z, double *y)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -356,21 +365,13 @@ DOPT_KFN int sqp_start_point(const sqp_view *v, const dopt_qp_options *o, sqp_wo
     return st->status = DOPT_INST_RUNNING;
 }
 
-/* qp_reduced_tol in double. */
-DOPT_KFN double sqp_reduced_tol(const dopt_qp_options *o)
-{
-    double r = 100 * o->tol;
-    if (r < SQP_REDUCED_FLOOR) r = SQP_REDUCED_FLOOR;
-    if (r > 1e-3) r = o->tol > 1e-3 ? o->tol : 1e-3;
-    return r;
-}
-
-/* Residuals and termination tests (qp_ipm_check, float64 branch). */
-DOPT_KFN int sqp_check(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st, const double *x,
+/* Residuals (qp_ipm_check's float64 branch on CSR data), then the dense
+ * layer's own termination tests (qp_check_tests_d). */
+DOPT_KFN int sqp_check(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st, const double *x,
                        const double *z, const double *y)
 {
     int n = v->n, m = v->m, k = v->k;
-    double tau = st->tau, kappa = st->kappa;
+    double tau = st->tau;
     sqp_qmul(v, x, w->Qx);
     for (int j = 0; j < n; ++j) { w->Gz[j] = 0; w->Ay[j] = 0; }
     sqp_tmul_add(m, v->Gp, v->Gi, v->Gv, z, w->Gz);
@@ -411,46 +412,15 @@ DOPT_KFN int sqp_check(const sqp_view *v, const dopt_qp_options *o, sqp_work *w,
         if (fabs(v->b[r]) > nb) nb = fabs(v->b[r]);
         by += v->b[r] * y[r];
     }
-    double xQx = sqp_dot(n, x, w->Qx), px = sqp_dot(n, v->p, x);
-    st->rtau = px + hz + by + xQx / tau + kappa;
-    st->mu = (sz + tau * kappa) / (mact + 1);
-    if (!(fabs(st->rtau) <= DBL_MAX) || !(nrx <= DBL_MAX) || !(nrz <= DBL_MAX) || !(nry <= DBL_MAX) || !(tau > 0))
-        return st->status = DOPT_INST_NUMERICAL;
-    double tol = o->tol;
-    double dres = nrx / (tau + (nQx > nGz ? nQx : nGz) + (nAy > np * tau ? nAy : np * tau));
-    double pres_z = nrz / (tau + nGx + ns + nh * tau);
-    double pres_y = nry / (tau + nAx + nb * tau);
-    double pobj = (0.5 * xQx / tau + px) / tau;
-    double dobj = (-0.5 * xQx / tau - hz - by) / tau;
-    double gap = fabs(pobj - dobj), gap_c = sz / (tau * tau);
-    if (gap_c > gap) gap = gap_c;
-    double objscale = 1 + (fabs(pobj) < fabs(dobj) ? fabs(pobj) : fabs(dobj));
-    if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
-        return st->status = DOPT_INST_SOLVED;
-    double merit = dres;
-    if (pres_z > merit) merit = pres_z;
-    if (pres_y > merit) merit = pres_y;
-    if (gap / objscale > merit) merit = gap / objscale;
-    st->merit = merit;
-    if (merit < 0.5 * st->best_merit) {
-        st->best_merit = merit;
-        st->stall = 0;
-    } else {
-        st->stall += 1;
-    }
-    int reduced_ok = merit <= sqp_reduced_tol(o);
-    double cert_p = hz + by;
-    if (cert_p < 0 && nsum <= o->tol_inf * (-cert_p)) return st->status = DOPT_INST_PRIMAL_INFEASIBLE;
-    if (px < 0) {
-        double viol = nQx;
-        if (gxpos > viol) viol = gxpos;
-        if (nAx > viol) viol = nAx;
-        if (viol <= o->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
-    }
-    if (reduced_ok && (st->stall >= SQP_STALL_CHECKS || st->iter >= o->max_iter))
-        return st->status = DOPT_INST_REDUCED_ACCURACY;
-    if (st->iter >= o->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
-    return st->status = DOPT_INST_RUNNING;
+    qp_norms_d q;
+    q.nQx = nQx; q.nGz = nGz; q.nAy = nAy; q.np = np; q.nrx = nrx; q.nsum = nsum;
+    q.nrz = nrz; q.nGx = nGx; q.ns = ns; q.nh = nh; q.gxpos = gxpos;
+    q.nry = nry; q.nAx = nAx; q.nb = nb;
+    q.hz = hz; q.sz = sz; q.by = by;
+    q.xQx = sqp_dot(n, x, w->Qx);
+    q.px = sqp_dot(n, v->p, x);
+    q.mact = mact;
+    return qp_check_tests_d(o, st, &q, &st->rtau, &st->mu);
 }
 
 /* (p + 2Qx/tau)'dx + h'dz + b'dy over the stacked d (qp_tau_row). */
@@ -494,7 +464,7 @@ DOPT_KFN double sqp_direction(const sqp_view *v, int refine, sqp_work *w, sqp_fa
 }
 
 /* One predictor-corrector step (qp_ipm_step). */
-DOPT_KFN int sqp_step(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+DOPT_KFN int sqp_step(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st,
                       sqp_factorizer *f, double *x, double *z, double *y)
 {
     int n = v->n, m = v->m, k = v->k;
@@ -603,16 +573,13 @@ DOPT_KFN void sqp_finish(const sqp_view *v, sqp_work *w, sqp_state *st, double *
     for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
 }
 
-DOPT_KFN int sqp_has_solution(int status)
-{
-    return status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
-}
+DOPT_KFN int sqp_has_solution(int status) { return qp_status_has_solution_d(status); }
 
 /* One instance's whole solve. psd_ok: the caller's verdict on Q (0 = not
  * positive semidefinite: status DOPT_INST_INVALID, as in the dense layer).
  * keep: refactor at the solution for the backward (the factorizer then
  * holds that factor, and w->W, w->Winv hold its scaling). */
-DOPT_KFN void sqp_solve_instance(const sqp_view *v, const dopt_qp_options *o, sqp_work *w, sqp_state *st,
+DOPT_KFN void sqp_solve_instance(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp_state *st,
                                  sqp_factorizer *f, int64_t nnzK, int psd_ok, int keep, double *x, double *z,
                                  double *y)
 {

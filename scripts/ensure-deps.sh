@@ -6,7 +6,10 @@
 # and, optional, HiGHS (MIT licence) for the other MILP backend: where no
 # system HiGHS exists (/usr/include/highs, /usr/local/include/highs), its C
 # library from PyPI's `highsbox` wheel into .deps/highsbox of this checkout,
-# where CMake looks for it (DOPT_NO_HIGHS=1: skip; offline: built without).
+# where CMake looks for it (DOPT_NO_HIGHS=1: skip; offline: built without);
+# and, optional, SuiteSparse's CHOLMOD (libsuitesparse-dev) for the sparse QP
+# layer (DOPT_NO_CHOLMOD=1: skip; without it that layer answers
+# DOPT_ERR_UNSUPPORTED and its tests say they skip).
 # The CUDA toolkit is optional: the CUDA backend is built when nvcc is found.
 set -euo pipefail
 need=()
@@ -23,7 +26,11 @@ if [ "${DOPT_NO_CBC:-0}" != 1 ]; then
   command -v pkg-config >/dev/null 2>&1 || optional+=(pkg-config)
   [ -f /usr/include/coin/Cbc_C_Interface.h ] || optional+=(coinor-libcbc-dev)
 fi
-if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ]; then
+sparse=()
+if [ "${DOPT_NO_CHOLMOD:-0}" != 1 ]; then
+  [ -f /usr/include/suitesparse/cholmod.h ] || sparse+=(libsuitesparse-dev)
+fi
+if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ] || [ ${#sparse[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   export DEBIAN_FRONTEND=noninteractive
@@ -36,6 +43,12 @@ if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ]; then
     echo "dopt: installing optional ${optional[*]} (the Cbc MILP backend)" >&2
     if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${optional[@]}"; } >/dev/null 2>&1; then
       echo "dopt: could not install ${optional[*]}: building without the Cbc backend" >&2
+    fi
+  fi
+  if [ ${#sparse[@]} -gt 0 ]; then
+    echo "dopt: installing optional ${sparse[*]} (CHOLMOD, the sparse QP layer)" >&2
+    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${sparse[@]}"; } >/dev/null 2>&1; then
+      echo "dopt: could not install ${sparse[*]}: building without the sparse QP layer" >&2
     fi
   fi
 fi

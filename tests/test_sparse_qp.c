@@ -603,6 +603,36 @@ static void test_certificates(void)
     dopt_sparse_qp_structure_destroy(S);
 }
 
+/* Q not positive semidefinite: DOPT_INVALID_DATA, as in the dense layer;
+ * the PSD instance beside it solves */
+static void test_not_psd(void)
+{
+    int64_t Qp[3] = {0, 2, 4};
+    int32_t Qi[4] = {0, 1, 0, 1};
+    int64_t Gp[3] = {0, 1, 2};
+    int32_t Gi[2] = {0, 1};
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = 2;
+    P.m = 2;
+    P.Q = (dopt_csr_pattern){2, 2, 4, Qp, Qi};
+    P.G = (dopt_csr_pattern){2, 2, 2, Gp, Gi};
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    if (!S) return;
+    /* instance 0: [[1, 2], [2, 1]] (eigenvalue -1); instance 1: [[2, 1], [1, 2]] */
+    double Qv[8] = {1, 2, 2, 1, 2, 1, 1, 2}, p[4] = {1, 1, 1, 1}, Gv[2] = {1, 1}, h[2] = {1, 1};
+    double x[4], lam[4];
+    int32_t st[2];
+    dopt_sparse_qp_values V = {2, DOPT_FLOAT64, Qv, p, Gv, h, NULL, NULL, DOPT_QP_SHARE_G | DOPT_QP_SHARE_H};
+    dopt_qp_solution sol = {x, lam, NULL, st, NULL};
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, NULL));
+    CHECK(st[0] == DOPT_INVALID_DATA && st[1] == DOPT_SOLVED, "not PSD: statuses %d %d", st[0], st[1]);
+    /* x = -(Q^-1) p = -(1/3, 1/3) for instance 1 (constraints inactive) */
+    CHECK(fabs(x[2] + 1.0 / 3) < 1e-7 && fabs(x[3] + 1.0 / 3) < 1e-7, "PSD instance x = %g %g", x[2], x[3]);
+    dopt_sparse_qp_structure_destroy(S);
+}
+
 /* ---- bad input ---- */
 
 static void expect_bad(const dopt_sparse_qp_pattern *P, const char *name, const char *what)
@@ -800,6 +830,10 @@ int main(int argc, char **argv)
         }
         dopt_sparse_qp_structure_destroy(S);
     }
+    CHECK(dopt_struct_size("dopt_csr_pattern") == sizeof(dopt_csr_pattern) &&
+              dopt_struct_size("dopt_sparse_qp_pattern") == sizeof(dopt_sparse_qp_pattern) &&
+              dopt_struct_size("dopt_sparse_qp_values") == sizeof(dopt_sparse_qp_values),
+          "dopt_struct_size of the sparse QP structs");
     /* LP and QP, with and without A, absent rows, shared and per-instance values */
     test_vs_dense(1, 12, 6, 0, 0, 0, 0, 0);
     test_vs_dense(2, 12, 6, 3, 0, 0, 1, 0);
@@ -810,7 +844,8 @@ int main(int argc, char **argv)
     test_central_differences();
     test_bitwise();
     test_certificates();
+    test_not_psd();
     test_bad_patterns();
-    test_set_cover(2000, 1000, 0.01, 1, 1);
+    test_set_cover(2000, 400, 0.01, 1, 1);
     return tu_finish("test_sparse_qp");
 }

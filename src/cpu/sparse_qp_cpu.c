@@ -91,7 +91,6 @@ typedef struct {
     cholmod_common *cc;
     cholmod_factor *L;   /* this instance's numeric factor */
     cholmod_sparse K;    /* view of Kf (or of its x block) */
-    int64_t npos;        /* rows that must get positive pivots */
     double *tmp;         /* N scratch values for the solve */
     int failed;          /* CHOLMOD itself failed (out of memory): not a numerical verdict */
 } sqp_cpu_factorizer;
@@ -118,7 +117,7 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
     }
     if (f->L->minor < f->L->n || f->L->is_ll || f->L->is_super) return 1;
     sqp_ldl ldl = sqp_ldl_of(f->L);
-    return sqp_ldl_inertia_ok(&ldl, f->npos) ? 0 : 1;
+    return sqp_ldl_pivots_ok(&ldl) ? 0 : 1;
 }
 
 static void sqp_cpu_solve(sqp_factorizer *base, double *b)
@@ -201,17 +200,21 @@ static sqp_view sqp_view_of(const dopt_sparse_qp_structure *s, const sqp_values_
 /* ---- forward ---- */
 
 typedef struct {
+    cholmod_common cc;
+    int oom; /* a CHOLMOD call of this worker failed (out of memory) */
+} sqp_cpu_worker;
+
+typedef struct {
     const dopt_sparse_qp_structure *S;
     const sqp_cpu_analysis *an;
     sqp_values_d vals;
-    dopt_qp_options opt;
+    sqp_settings opt;
     double *work;  /* per worker: sqp_work_size + N */
     size_t wsz;
-    cholmod_common *cc; /* per worker */
+    sqp_cpu_worker *wk; /* per worker */
     double *x, *lam, *nu; /* double outputs (batch x n, m, k) */
     int32_t *status, *iters;
     dopt_sparse_qp_tape *tape; /* W, Winv, factors filled when not NULL */
-    int oom;  /* a CHOLMOD allocation failed somewhere */
 } sqp_solve_job;
 
 /* Q's positive semidefiniteness as the dense layer tests it (qp_prepare_q):
@@ -252,7 +255,8 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
     const dopt_sparse_qp_structure *S = job->S;
     int n = S->n, m = S->m, k = S->k;
     double *base = job->work + (size_t)worker * job->wsz;
-    cholmod_common *cc = job->cc + worker;
+    sqp_cpu_worker *wk = job->wk + worker;
+    cholmod_common *cc = &wk->cc;
     for (int64_t i = b0; i < b1; ++i) {
         sqp_view v = sqp_view_of(S, &job->vals, i);
         sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
@@ -264,7 +268,6 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         f.cc = cc;
         f.K = sqp_kf_view(S, S->N, NULL);
         f.K.xtype = CHOLMOD_REAL;
-        f.npos = n;
         f.tmp = base + (job->wsz - (size_t)S->N);
         int oom = 0;
         int psd = sqp_cpu_psd(job, &v, &w, cc, &oom);
@@ -272,12 +275,12 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         double *x = job->x + i * n, *z = job->lam + i * m, *y = job->nu + i * k;
         sqp_state st;
         if (!f.L) {
-            job->oom = 1;
+            wk->oom = 1;
             continue;
         }
         int keep = job->tape != NULL;
         sqp_solve_instance(&v, &job->opt, &w, &st, &f.base, S->nnzK, psd, keep, x, z, y);
-        if (f.failed) job->oom = 1;
+        if (f.failed) wk->oom = 1;
         job->status[i] = st.status;
         if (job->iters) job->iters[i] = st.iter;
         if (keep && sqp_has_solution(st.status)) {
@@ -334,7 +337,7 @@ dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_str
     memset(&job, 0, sizeof job);
     job.S = S;
     job.an = (const sqp_cpu_analysis *)S->backend;
-    job.opt = *o;
+    job.opt = qp_settings_of_d(o);
     job.tape = tape;
     job.iters = sol->iters;
     job.status = sol->status;
@@ -362,21 +365,25 @@ dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_str
         job.nu = job.lam + (size_t)B * m;
     }
     job.work = (double *)malloc(sizeof(double) * job.wsz * (size_t)workers);
-    job.cc = (cholmod_common *)calloc((size_t)workers, sizeof(cholmod_common));
-    if (!job.work || !job.cc) {
+    job.wk = (sqp_cpu_worker *)calloc((size_t)workers, sizeof(sqp_cpu_worker));
+    if (!job.work || !job.wk) {
         free(job.work);
-        free(job.cc);
+        free(job.wk);
         free(outs);
         sqp_values_free(&job.vals);
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the workspace");
     }
-    for (int t = 0; t < workers; ++t) sqp_cholmod_setup(&job.cc[t]);
+    for (int t = 0; t < workers; ++t) sqp_cholmod_setup(&job.wk[t].cc);
     dopt_parallel_for(ctx, workers, B, 1, sqp_solve_range, &job);
-    for (int t = 0; t < workers; ++t) cholmod_l_finish(&job.cc[t]);
-    free(job.cc);
+    int oom = 0;
+    for (int t = 0; t < workers; ++t) {
+        oom |= job.wk[t].oom;
+        cholmod_l_finish(&job.wk[t].cc);
+    }
+    free(job.wk);
     free(job.work);
     sqp_values_free(&job.vals);
-    if (job.oom) {
+    if (oom) {
         free(outs);
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: CHOLMOD ran out of memory");
     }
