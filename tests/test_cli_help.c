@@ -277,6 +277,7 @@ static void test_sources_listed(void)
         const char *helps[2]; /* the option is in one of these */
     } map[] = {
         {"src/cli/cli_qp.c", {"qp solve", NULL}},
+        {"src/cli/cli_qp_sparse.c", {"qp solve", NULL}},
         {"src/cli/cli_bern.c", {"bern", NULL}},
         {"src/cli/cli_ilp.c", {"ilp solve", NULL}},
         {"src/cli/cli_diffuse.c", {"diffuse sample", NULL}},

@@ -19,6 +19,10 @@ Copies: inputs that are contiguous and of the call's dtype are read in place
 lists) are converted once, with the same result. The call's dtype is float64
 if any input is float64, else float32 if any input is floating, else float64
 (dtype= overrides).
+
+Sparse Q, G, A (CSR, one pattern for the batch, values per instance or
+shared): SparseStructure, solve_sparse, backward_sparse (the sparse layer,
+dopt_sparse_qp.h; docs/PYTHON.md "Sparse QP").
 """
 
 import ctypes
@@ -623,3 +627,8 @@ def _run_backward(tape, placement, grads_in, grads, wanted):
         ctx.prepare(placement.stream())
         ctx.check(_backward(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
     return {name: grads[name] for name in wanted}
+
+
+# ---- the sparse layer (CSR Q, G, A; _sparse_qp.py) ----------------------------
+from ._sparse_qp import (SparseResult, SparseStructure, SparseTape, backward_sparse,  # noqa: E402
+                         solve_sparse)

@@ -8,7 +8,8 @@
 #include "cli.h"
 #include "cli_layer_input.h"
 #include "cli_output.h" /* output paths checked before the work */
-#include "cli_summary.h"  /* the summary after the solve */
+#include "cli_qp_output.h" /* x, lam, nu, status, iters and the summary (shared with the sparse inputs) */
+#include "cli_qp_sparse.h" /* DIR/Q.npz, G.npz, A.npz: the sparse layer */
 
 typedef struct {
     const char *name;
@@ -92,6 +93,10 @@ int cli_qp(int argc, char **argv)
         return cli_qp_ragged(ragged, outdir, dxf, dlamf, dnuf, backend, (int)threads, (int)max_iter, tol, quiet,
                              policy < 0 ? DOPT_RAGGED_AUTO : policy, max_pad_waste);
     if (!outdir) outdir = dir;
+    int sparse = cli_qp_sparse_inputs(dir);
+    if (sparse < 0) return CLI_FAIL;
+    if (sparse)
+        return cli_qp_sparse(dir, outdir, dxf, dlamf, dnuf, backend, (int)threads, (int)max_iter, tol, quiet);
 
     qp_input in[6];
     memset(in, 0, sizeof in);
@@ -103,8 +108,9 @@ int cli_qp(int argc, char **argv)
     }
     int rc = CLI_FAIL;
     dopt_context *ctx = NULL;
-    void *x = NULL, *lam = NULL, *nu = NULL, *gx = NULL, *glam = NULL, *gnu = NULL;
-    int32_t *status = NULL, *iters = NULL;
+    void *gx = NULL, *glam = NULL, *gnu = NULL;
+    dopt_qp_solution sol;
+    memset(&sol, 0, sizeof sol);
     void *dx_dev = NULL, *dlam_dev = NULL, *dnu_dev = NULL;
     void *grads[6] = {0}, *grads_host[6] = {0};
     dopt_qp_tape *tape = NULL;
@@ -200,16 +206,7 @@ int cli_qp(int argc, char **argv)
     if (closest) opt.infeasible_mode = DOPT_QP_INFEASIBLE_CLOSEST;
 
     size_t nB = (size_t)B;
-    x = cli_alloc(ctx, nB * n * es);
-    lam = cli_alloc(ctx, nB * m * es);
-    nu = cli_alloc(ctx, nB * k * es);
-    status = (int32_t *)cli_alloc(ctx, nB * 4);
-    iters = (int32_t *)cli_alloc(ctx, nB * 4);
-    if (!x || !lam || !nu || !status || !iters) {
-        fprintf(stderr, "dopt: out of memory for %lld instances\n", (long long)B);
-        goto done;
-    }
-    dopt_qp_solution sol = {x, lam, nu, status, iters};
+    if (!cli_qp_alloc_solution(ctx, B, n, m, k, es, &sol)) goto done;
     double t0 = cli_now();
     s = dopt_qp_solve(ctx, &P, &opt, &sol, dxf ? &tape : NULL);
     double t1 = cli_now();
@@ -217,28 +214,7 @@ int cli_qp(int argc, char **argv)
         fprintf(stderr, "dopt: qp solve failed: %s (%s)\n", dopt_context_last_error(ctx), dopt_status_string(s));
         goto done;
     }
-    void *hx = malloc(nB * n * es + 1), *hl = malloc(nB * m * es + 1), *hn = malloc(nB * k * es + 1);
-    int32_t *hs = (int32_t *)malloc(nB * 4 + 1), *hi = (int32_t *)malloc(nB * 4 + 1);
-    int wrote = hx && hl && hn && hs && hi && cli_fetch(ctx, hx, x, nB * n * es) && cli_fetch(ctx, hl, lam, nB * m * es) &&
-                cli_fetch(ctx, hn, nu, nB * k * es) && cli_fetch(ctx, hs, status, nB * 4) && cli_fetch(ctx, hi, iters, nB * 4) &&
-                cli_make_dir(outdir);
-    int64_t shx[2] = {B, n}, shl[2] = {B, m}, shn[2] = {B, k};
-    wrote = wrote && cli_write(outdir, "x", dt, 2, shx, hx) && cli_write(outdir, "lam", dt, 2, shl, hl) &&
-            cli_write(outdir, "nu", dt, 2, shn, hn) && cli_write_i32(outdir, "status", B, hs) &&
-            cli_write_i32(outdir, "iters", B, hi);
-    if (wrote && !quiet) {
-        printf("qp solve: %lld instances (n=%lld m=%lld k=%lld, ", (long long)B, (long long)n, (long long)m,
-               (long long)k);
-        cli_print_run_kind(ctx, dt);
-        printf(") in %.2f ms, mean %.1f iterations\n", 1e3 * (t1 - t0), cli_mean_iterations(hi, B));
-        cli_print_status_counts(hs, B);
-    }
-    free(hx);
-    free(hl);
-    free(hn);
-    free(hs);
-    free(hi);
-    if (!wrote) goto done;
+    if (!cli_qp_write_solution(ctx, outdir, dt, B, n, m, k, &sol, t1 - t0, quiet, NULL)) goto done;
 
     if (dxf) {
         if (!(dx_dev = cli_stage(ctx, gx, nB * n * es))) goto done;
@@ -278,11 +254,7 @@ done:
             cli_unstage(ctx, in[t].host, in[t].dev);
             cli_unstage(ctx, grads_host[t], grads[t]);
         }
-        cli_release(ctx, x);
-        cli_release(ctx, lam);
-        cli_release(ctx, nu);
-        cli_release(ctx, status);
-        cli_release(ctx, iters);
+        cli_qp_release_solution(ctx, &sol);
         cli_unstage(ctx, gx, dx_dev);
         cli_unstage(ctx, glam, dlam_dev);
         cli_unstage(ctx, gnu, dnu_dev);

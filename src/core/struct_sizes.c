@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dopt.h"
+#include "dopt_sparse_qp.h"
 
 #define DOPT_STRUCT_ENTRY(type) {#type, sizeof(type)}
 

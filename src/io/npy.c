@@ -66,6 +66,20 @@ static long long src_left(dopt_npy_source *src)
 
 dopt_status dopt_npy_parse(dopt_context *ctx, const char *path, dopt_npy_source *src, dopt_npy *out)
 {
+    return dopt_npy_parse_ex(ctx, path, src, out, 0);
+}
+
+/* A fixed-width string dtype ('S' bytes, 'U' UCS-4) of 1..256 characters,
+ * accepted only with DOPT_NPY_ALLOW_STRINGS; *bytes is the item size. */
+static int string_dtype(char kind, int chars, int *bytes)
+{
+    if ((kind != 'S' && kind != 'U') || chars < 1 || chars > 256) return 0;
+    *bytes = kind == 'U' ? 4 * chars : chars;
+    return 1;
+}
+
+dopt_status dopt_npy_parse_ex(dopt_context *ctx, const char *path, dopt_npy_source *src, dopt_npy *out, int flags)
+{
     memset(out, 0, sizeof *out);
     unsigned char pre[12];
     const dopt_status bad = DOPT_ERR_INVALID_ARGUMENT;
@@ -108,10 +122,12 @@ dopt_status dopt_npy_parse(dopt_context *ctx, const char *path, dopt_npy_source 
         goto done;
     }
     char endian = d[1], kind = d[2];
-    int size = atoi(d + 3);
+    int size = atoi(d + 3), string_bytes = 0;
+    int is_string = (flags & DOPT_NPY_ALLOW_STRINGS) && string_dtype(kind, size, &string_bytes);
+    if (is_string) size = string_bytes;
     if (!(endian == '<' || endian == '>' || endian == '|' || endian == '=') ||
-        !(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') || !(size == 1 || size == 2 || size == 4 || size == 8) ||
-        (kind == 'f' && size < 4)) {
+        (!is_string && (!(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') ||
+                        !(size == 1 || size == 2 || size == 4 || size == 8) || (kind == 'f' && size < 4)))) {
         fail(ctx, bad, path, "unsupported dtype (need float32/float64 or an integer type)");
         goto done;
     }
@@ -177,7 +193,8 @@ dopt_status dopt_npy_parse(dopt_context *ctx, const char *path, dopt_npy_source 
         fail(ctx, bad, path, "trailing bytes after the data");
         goto done;
     }
-    if (endian == '>' && size > 1) byteswap((unsigned char *)out->data, count, size);
+    if (endian == '>' && kind == 'U') byteswap((unsigned char *)out->data, count * (size_t)size / 4, 4); /* per character */
+    else if (endian == '>' && kind != 'S' && size > 1) byteswap((unsigned char *)out->data, count, size);
     st = DOPT_OK;
 done:
     free(hdr);
@@ -201,8 +218,17 @@ dopt_status dopt_npy_read(dopt_context *ctx, const char *path, dopt_npy *out)
 dopt_status dopt_npy_check_array(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
                                   const int64_t *shape, const void *data, size_t *count_out)
 {
-    if (!(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') ||
-        !(itemsize == 1 || itemsize == 2 || itemsize == 4 || itemsize == 8) || (kind == 'f' && itemsize < 4))
+    return dopt_npy_check_array_ex(ctx, path, kind, itemsize, ndim, shape, data, count_out, 0);
+}
+
+dopt_status dopt_npy_check_array_ex(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
+                                    const int64_t *shape, const void *data, size_t *count_out, int flags)
+{
+    int bytes;
+    int is_string = (flags & DOPT_NPY_ALLOW_STRINGS) && kind == 'S' && string_dtype(kind, itemsize, &bytes);
+    if (!is_string && (!(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b') ||
+                       !(itemsize == 1 || itemsize == 2 || itemsize == 4 || itemsize == 8) ||
+                       (kind == 'f' && itemsize < 4)))
         return fail(ctx, DOPT_ERR_INVALID_ARGUMENT, path,
                     "unsupported dtype (kind 'f' with itemsize 4 or 8, or 'i', 'u', 'b' with 1, 2, 4 or 8)");
     if (ndim < 0 || ndim > DOPT_NPY_MAX_DIM || (ndim > 0 && !shape))
@@ -222,7 +248,9 @@ dopt_status dopt_npy_check_array(dopt_context *ctx, const char *path, char kind,
 size_t dopt_npy_header(char kind, int itemsize, int ndim, const int64_t *shape, char *buf)
 {
     char dict[512];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<%c%d', 'fortran_order': False, 'shape': (", kind, itemsize);
+    /* bytes have no byte order: NumPy writes '|S3' */
+    int len = snprintf(dict, sizeof dict, "{'descr': '%c%c%d', 'fortran_order': False, 'shape': (",
+                       kind == 'S' ? '|' : '<', kind, itemsize);
     for (int i = 0; i < ndim; ++i)
         len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld%s", (long long)shape[i],
                         ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
@@ -245,7 +273,7 @@ dopt_status dopt_npy_write(dopt_context *ctx, const char *path, char kind, int i
 {
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     if (!path) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npy write: NULL path");
-    size_t count;
+    size_t count = 0;
     DOPT_TRY(dopt_npy_check_array(ctx, path, kind, itemsize, ndim, shape, data, &count));
     char header[DOPT_NPY_HEADER_MAX];
     size_t hlen = dopt_npy_header(kind, itemsize, ndim, shape, header);

@@ -25,6 +25,23 @@ dopt_status dopt_npy_parse(dopt_context *ctx, const char *path, dopt_npy_source 
 dopt_status dopt_npy_check_array(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
                                  const int64_t *shape, const void *data, size_t *count);
 
+/* Flag of the _ex functions: also fixed-width strings, which the public
+ * readers refuse (their callers expect numbers). Reading: kind 'S' (bytes,
+ * itemsize = characters) or 'U' (UCS-4, itemsize = 4 x characters, native
+ * order), 1 to 256 characters; writing: kind 'S' only. scipy.sparse.save_npz
+ * stores a matrix's format as such a string (b'csr'). Internal: the CLI's
+ * sparse inputs and outputs. */
+#define DOPT_NPY_ALLOW_STRINGS 1
+dopt_status dopt_npy_parse_ex(dopt_context *ctx, const char *path, dopt_npy_source *src, dopt_npy *out, int flags);
+dopt_status dopt_npy_check_array_ex(dopt_context *ctx, const char *path, char kind, int itemsize, int ndim,
+                                    const int64_t *shape, const void *data, size_t *count, int flags);
+/* dopt_npz_read / dopt_npz_write (dopt_npz.h) with the flags above. */
+struct dopt_npz;
+struct dopt_npz_entry;
+dopt_status dopt_npz_read_ex(dopt_context *ctx, const char *path, struct dopt_npz *out, int flags);
+dopt_status dopt_npz_write_ex(dopt_context *ctx, const char *path, int64_t count, const struct dopt_npz_entry *entries,
+                              int flags);
+
 /* Bytes a header can take: 10 of preamble, a dict of at most 512, padding
  * to 64. */
 #define DOPT_NPY_HEADER_MAX 640

@@ -309,6 +309,11 @@ static dopt_status member_bytes(dopt_context *ctx, const char *path, FILE *f, ui
 
 dopt_status dopt_npz_read(dopt_context *ctx, const char *path, dopt_npz *out)
 {
+    return dopt_npz_read_ex(ctx, path, out, 0);
+}
+
+dopt_status dopt_npz_read_ex(dopt_context *ctx, const char *path, dopt_npz *out, int flags)
+{
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     if (!path || !out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npz read: NULL path or output");
     memset(out, 0, sizeof *out);
@@ -340,7 +345,7 @@ dopt_status dopt_npz_read(dopt_context *ctx, const char *path, dopt_npz *out)
         char label[1024];
         snprintf(label, sizeof label, "%s['%s']", path, z->name);
         dopt_npy_source src = {NULL, bytes, 0, (size_t)z->usize};
-        st = dopt_npy_parse(ctx, label, &src, &out->arrays[out->count]);
+        st = dopt_npy_parse_ex(ctx, label, &src, &out->arrays[out->count], flags);
         free(bytes);
         if (st != DOPT_OK) break;
         out->names[out->count++] = z->name;
@@ -497,6 +502,12 @@ static int write_directory(FILE *f, int64_t count, const dopt_npz_entry *entries
 
 dopt_status dopt_npz_write(dopt_context *ctx, const char *path, int64_t count, const dopt_npz_entry *entries)
 {
+    return dopt_npz_write_ex(ctx, path, count, entries, 0);
+}
+
+dopt_status dopt_npz_write_ex(dopt_context *ctx, const char *path, int64_t count, const dopt_npz_entry *entries,
+                              int flags)
+{
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     if (!path) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "npz write: NULL path");
     if (count < 0 || (count > 0 && !entries))
@@ -523,7 +534,7 @@ dopt_status dopt_npz_write(dopt_context *ctx, const char *path, int64_t count, c
         if (st != DOPT_OK) break;
         char label[1024];
         snprintf(label, sizeof label, "%s['%s']", path, e->name);
-        st = dopt_npy_check_array(ctx, label, e->kind, e->itemsize, e->ndim, e->shape, e->data, &counts[i]);
+        st = dopt_npy_check_array_ex(ctx, label, e->kind, e->itemsize, e->ndim, e->shape, e->data, &counts[i], flags);
     }
     FILE *f = NULL;
     if (st == DOPT_OK) {

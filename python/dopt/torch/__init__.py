@@ -1,6 +1,7 @@
 """PyTorch front end of dopt: autograd layers and torch custom operators.
 
     cone                      cone programs (second-order, PSD; docs/CONE.md)
+    sparse_qp                 the sparse QP / LP layer (CSR Q, G, A; one pattern per batch)
     QPFunction, qp            the QP / LP layer (qpth's call signature; a richer
                               form returning lam, nu and status)
     ilp, ILP, SPOPlus,        exact small-ILP layers and decision-focused losses
@@ -30,5 +31,7 @@ from ._diffusion import *  # noqa: F401,F403
 from ._diffusion import __all__ as _diffusion_all
 from ._cone import *  # noqa: F401,F403
 from ._cone import __all__ as _cone_all
+from ._sparse_qp import *  # noqa: F401,F403
+from ._sparse_qp import __all__ as _sparse_qp_all
 
-__all__ = [*_qp_all, *_ilp_all, *_bern_all, *_diffusion_all, *_cone_all]
+__all__ = [*_qp_all, *_ilp_all, *_bern_all, *_diffusion_all, *_cone_all, *_sparse_qp_all]

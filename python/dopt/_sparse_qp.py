@@ -1,0 +1,510 @@
+"""The sparse QP / LP layer (dopt_sparse_qp.h) from Python: the dense layer's
+problem
+
+    minimize 1/2 x'Qx + p'x  subject to  Gx <= h,  Ax = b
+
+with Q, G, A in CSR, one sparsity pattern per matrix for the whole batch and
+values per instance (B, nnz) or shared (nnz,). The patterns are analysed
+once (SparseStructure: fill-reducing ordering, symbolic factorization);
+every solve with new values reuses the analysis. Exposed as dopt.qp.
+SparseStructure, dopt.qp.solve_sparse, dopt.qp.backward_sparse (and
+dopt.torch.sparse_qp for autograd).
+
+A matrix argument is any of
+  * a scipy.sparse matrix or array (any format; converted to CSR, made
+    canonical: sorted indices, repeats summed), whose .data are the values,
+    shared by the batch;
+  * a tuple (indptr, indices, data, shape): CSR arrays with data (nnz,)
+    shared or (B, nnz) per instance (numpy or torch); the pattern must be
+    canonical (strictly increasing indices in each row);
+  * with structure=: just the values, (nnz,) or (B, nnz), in the structure's
+    pattern order.
+scipy is not needed: the tuple form serves without it. Vectors p, h, b and
+the options are those of dopt.qp.solve.
+"""
+
+import ctypes
+import threading
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from . import _arrays
+from . import _lib
+from . import qp as _qp
+from ._lib import c_int, c_int32, c_int64, c_void_p
+
+MATRICES = ("Q", "G", "A")
+_VECTOR_OF = {"Q": "p", "G": "h", "A": "b"}
+_SHARE_BIT = {"Q": _qp.SHARE_Q, "p": _qp.SHARE_P, "G": _qp.SHARE_G, "h": _qp.SHARE_H, "A": _qp.SHARE_A,
+              "b": _qp.SHARE_B}
+
+
+class _CsrPattern(ctypes.Structure):
+    _fields_ = [("rows", c_int32), ("cols", c_int32), ("nnz", c_int64), ("indptr", c_void_p), ("indices", c_void_p)]
+
+
+class _SparsePattern(ctypes.Structure):
+    _fields_ = [("n", c_int32), ("m", c_int32), ("k", c_int32), ("Q", _CsrPattern), ("G", _CsrPattern),
+                ("A", _CsrPattern)]
+
+
+class _SparseValues(ctypes.Structure):
+    _fields_ = [("batch", c_int64), ("dtype", c_int), ("Q_values", c_void_p), ("p", c_void_p),
+                ("G_values", c_void_p), ("h", c_void_p), ("A_values", c_void_p), ("b", c_void_p),
+                ("shared", ctypes.c_uint32)]
+
+
+_FNS = {}
+_P = ctypes.POINTER
+
+
+def _fn(name):
+    """The library's sparse entry points, declared (and the structs checked)
+    on first use: importing dopt.qp costs nothing for code that never calls
+    them."""
+    if not _FNS:
+        for mirror, c_name in ((_CsrPattern, "dopt_csr_pattern"), (_SparsePattern, "dopt_sparse_qp_pattern"),
+                               (_SparseValues, "dopt_sparse_qp_values")):
+            _lib.check_struct(mirror, c_name)
+        _FNS.update(
+            analyze=_lib.declare("dopt_sparse_qp_analyze", c_int, c_void_p, _P(_SparsePattern), _P(c_void_p)),
+            structure_destroy=_lib.declare("dopt_sparse_qp_structure_destroy", None, c_void_p),
+            solve=_lib.declare("dopt_sparse_qp_solve", c_int, c_void_p, c_void_p, _P(_SparseValues),
+                               _P(_qp._Options), _P(_qp._Solution), _P(c_void_p)),
+            backward=_lib.declare("dopt_sparse_qp_backward", c_int, c_void_p, c_void_p, _P(_qp._GradIn),
+                                  _P(_qp._GradOut)),
+            tape_destroy=_lib.declare("dopt_sparse_qp_tape_destroy", None, c_void_p))
+    return _FNS[name]
+
+
+def _host(x):
+    """A pattern array (numpy, torch, list) as numpy on the host."""
+    if _arrays.is_tensor(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _is_scipy_sparse(x):
+    return hasattr(x, "tocsr") and hasattr(x, "format") and hasattr(x, "shape") and not isinstance(x, tuple)
+
+
+def _split(x, name, where):
+    """(indptr, indices, values or None, shape) of a matrix argument given in
+    full (scipy or tuple); None when x is not in full form."""
+    if _is_scipy_sparse(x):
+        c = x.tocsr()
+        if not c.has_canonical_format:
+            c = c.copy()
+            c.sum_duplicates()  # sorts the indices too
+        return c.indptr, c.indices, c.data, tuple(int(d) for d in c.shape)
+    if isinstance(x, (tuple, list)):
+        if len(x) != 4:
+            raise ValueError(f"{where}: {name} as a tuple must be (indptr, indices, data, shape); got {len(x)} items")
+        indptr, indices, data, shape = x
+        shape = tuple(int(d) for d in shape)
+        if len(shape) != 2:
+            raise ValueError(f"{where}: {name}: shape must be (rows, cols); got {shape}")
+        return indptr, indices, data, shape
+    return None
+
+
+class _Pattern:
+    """One matrix's CSR pattern on the host: int64 indptr, int32 indices."""
+
+    __slots__ = ("rows", "cols", "nnz", "indptr", "indices")
+
+    def __init__(self, indptr, indices, shape, name, where):
+        rows, cols = shape
+        indptr = np.ascontiguousarray(_host(indptr), dtype=np.int64)
+        indices = np.ascontiguousarray(_host(indices), dtype=np.int64)
+        if indptr.ndim != 1 or indptr.shape[0] != rows + 1:
+            raise ValueError(f"{where}: {name}: indptr must have rows + 1 = {rows + 1} entries; got shape "
+                             f"{indptr.shape}")
+        if indices.ndim != 1 or indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
+            raise ValueError(f"{where}: {name}: indptr must start at 0, never decrease and end at "
+                             f"len(indices) = {indices.shape[0]}")
+        if indices.size and (indices.min() < 0 or indices.max() >= cols):
+            raise ValueError(f"{where}: {name}: column indices must be in [0, {cols})")
+        if indices.size > 1:
+            same_row = np.repeat(np.arange(rows), np.diff(indptr))
+            bad = (np.diff(indices) <= 0) & (same_row[1:] == same_row[:-1])
+            if bad.any():
+                row = int(same_row[1:][bad][0])
+                raise ValueError(f"{where}: {name}: row {row}: column indices must be strictly increasing (a "
+                                 "canonical CSR pattern; scipy's sum_duplicates() makes one)")
+        self.rows, self.cols, self.nnz = int(rows), int(cols), int(indices.shape[0])
+        self.indptr = indptr
+        self.indices = indices.astype(np.int32)
+
+    def same_as(self, other):
+        return (self.rows, self.cols, self.nnz) == (other.rows, other.cols, other.nnz) and np.array_equal(
+            self.indptr, other.indptr) and np.array_equal(self.indices, other.indices)
+
+    def c_struct(self):
+        return _CsrPattern(self.rows, self.cols, self.nnz, self.indptr.ctypes.data if self.rows else None,
+                           self.indices.ctypes.data if self.nnz else None)
+
+
+def _empty_pattern(rows, cols):
+    return _Pattern(np.zeros(rows + 1, np.int64), np.zeros(0, np.int64), (rows, cols), "", "")
+
+
+class SparseStructure:
+    """The analysed patterns of a problem family (dopt_sparse_qp_analyze):
+    Q (n x n; None: an LP), G (m x n; None: no inequalities), A (k x n; None:
+    no equalities), each a scipy.sparse matrix, a tuple (indptr, indices,
+    shape) or (indptr, indices, data, shape) (data ignored). n is needed
+    only when Q is None. Analyse once, solve many times: pass it as
+    solve_sparse(..., structure=s). Immutable; the library's analysis is
+    made on first use per device and freed with the object."""
+
+    def __init__(self, Q=None, G=None, A=None, *, n=None, _where="qp.SparseStructure"):
+        where = _where
+        parts = {}
+        for name, x in (("Q", Q), ("G", G), ("A", A)):
+            if x is None:
+                continue
+            if isinstance(x, (tuple, list)) and len(x) == 3:
+                x = (x[0], x[1], None, x[2])
+            full = _split(x, name, where)
+            if full is None:
+                raise TypeError(f"{where}: {name} must be a scipy.sparse matrix or a tuple (indptr, indices[, data], "
+                                f"shape); got {type(x).__name__}")
+            parts[name] = full
+        if "Q" in parts:
+            rows, cols = parts["Q"][3]
+            if rows != cols:
+                raise ValueError(f"{where}: Q must be square; got shape {(rows, cols)}")
+            if n is not None and int(n) != cols:
+                raise ValueError(f"{where}: n = {n} but Q is {rows} x {cols}")
+            n = cols
+        elif n is None:
+            cols = [parts[name][3][1] for name in ("G", "A") if name in parts]
+            if not cols:
+                raise ValueError(f"{where}: give Q, or n with G or A")
+            n = cols[0]
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"{where}: need n >= 1 variables; got {n}")
+        self.n = n
+        self.patterns = {}
+        for name in MATRICES:
+            if name in parts:
+                indptr, indices, _, shape = parts[name]
+                if shape[1] != n:
+                    raise ValueError(f"{where}: {name} has {shape[1]} columns; expected n = {n}")
+                self.patterns[name] = _Pattern(indptr, indices, shape, name, where)
+            else:
+                self.patterns[name] = _empty_pattern(n if name == "Q" else 0, n)
+        self.present = {name: name in parts for name in MATRICES}
+        self.m = self.patterns["G"].rows
+        self.k = self.patterns["A"].rows
+        self.nnz = {name: self.patterns[name].nnz for name in MATRICES}
+        self._handles = {}  # device (None: CPU, or a CUDA ordinal) -> (context, library structure)
+        self._lock = threading.Lock()  # threads with contexts of their own may analyse at once
+
+    def __repr__(self):
+        return (f"SparseStructure(n={self.n}, m={self.m}, k={self.k}, nnz Q={self.nnz['Q']} G={self.nnz['G']} "
+                f"A={self.nnz['A']})")
+
+    def __copy__(self):
+        raise TypeError("a dopt.qp.SparseStructure cannot be copied (it owns the library's analysis); share it")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce__(self):
+        raise TypeError("a dopt.qp.SparseStructure cannot be pickled (it refers to library memory); build it again "
+                        "from the patterns")
+
+    def _matches(self, other_patterns):
+        return all(self.patterns[name].same_as(p) for name, p in other_patterns.items())
+
+    def handle(self, ctx, device):
+        """The library structure for ctx's device, analysed on first use
+        (hold ctx.lock)."""
+        entry = self._handles.get(device)
+        if entry is not None:
+            return entry[1]
+        with self._lock:
+            entry = self._handles.get(device)
+            if entry is not None:
+                return entry[1]
+            pat = _SparsePattern(self.n, self.m, self.k, *(self.patterns[name].c_struct() for name in MATRICES))
+            handle = c_void_p()
+            ctx.check(_fn("analyze")(ctx.handle, ctypes.byref(pat), ctypes.byref(handle)))
+            self._handles[device] = (ctx, handle)
+            return handle
+
+    def analyze(self):
+        """Analyses for the CPU now (otherwise the first solve does); raises
+        dopt.Error (DOPT_ERR_UNSUPPORTED) in a build without a sparse direct
+        solver. Returns self."""
+        ctx = _lib.context_for(None)
+        with ctx.lock:
+            self.handle(ctx, None)
+        return self
+
+    def __del__(self):
+        handles = getattr(self, "_handles", None)
+        if not handles:
+            return
+        try:
+            destroy = _fn("structure_destroy")
+            for _ctx, handle in handles.values():
+                if handle.value:
+                    destroy(handle)
+        except (TypeError, AttributeError):  # interpreter shutdown
+            pass
+        handles.clear()
+
+
+class SparseTape:
+    """What backward_sparse needs: the library's tape (factorizations at the
+    solution) and the arrays it refers to (the structure, the values),
+    which this object keeps alive."""
+
+    def __init__(self, handle, ctx, placement, dtype, structure, operands, spec):
+        self._handle = handle
+        self._ctx = ctx
+        self.placement = placement
+        self.dtype = dtype
+        self.structure = structure
+        self._operands = operands
+        self.spec = spec
+
+    def __copy__(self):
+        raise TypeError("a dopt.qp.SparseTape cannot be copied (it owns the library's tape)")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce__(self):
+        raise TypeError("a dopt.qp.SparseTape cannot be pickled (it refers to library memory)")
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is None or not handle.value:
+            return
+        self._handle = None
+        try:
+            _fn("tape_destroy")(handle)
+        except (TypeError, AttributeError):  # interpreter shutdown
+            pass
+
+
+class SparseResult(NamedTuple):
+    """x (B, n), lam (B, m), nu (B, k), status and iters (B,) int32; without a
+    batched input, no batch dimension. tape: for backward_sparse (None
+    unless record=True); structure: the analysed patterns, to pass to the
+    next call."""
+    x: object
+    lam: object
+    nu: object
+    status: object
+    iters: object
+    tape: Optional[SparseTape]
+    structure: SparseStructure
+
+
+class _Spec:
+    """The shapes of one sparse call: batch, which inputs are batched, the
+    shapes given (for the gradients)."""
+
+    __slots__ = ("batch", "batched", "n", "m", "k", "present", "given_shapes", "bits")
+
+    def __init__(self, structure, values, where):
+        self.n, self.m, self.k = structure.n, structure.m, structure.k
+        lengths = {"Q": structure.nnz["Q"], "p": self.n, "G": structure.nnz["G"], "h": self.m,
+                   "A": structure.nnz["A"], "b": self.k}
+        self.present = {}
+        self.given_shapes = {}
+        batch = None
+        batched = False
+        bits = 0
+        for name in _qp.PARAMETERS:
+            x = values[name]
+            if x is None:
+                if name == "p":
+                    raise ValueError(f"{where}: p (the linear term) is required")
+                if name in ("h", "b") and lengths[name]:
+                    raise ValueError(f"{where}: {name} is required with {'G' if name == 'h' else 'A'}")
+                self.present[name] = False
+                bits |= _SHARE_BIT[name]
+                continue
+            shape = tuple(x.shape)
+            what = "nnz" if name in MATRICES else {"p": "n", "h": "m", "b": "k"}[name]
+            if len(shape) not in (1, 2) or shape[-1] != lengths[name]:
+                raise ValueError(f"{where}: {name} must have shape ({what},) or (B, {what}) with {what} = "
+                                 f"{lengths[name]}; got {shape}")
+            self.present[name] = True
+            self.given_shapes[name] = shape
+            if len(shape) == 1 or shape[0] == 1:
+                bits |= _SHARE_BIT[name]
+                batched |= len(shape) == 2
+                continue
+            if batch is not None and batch != shape[0]:
+                raise ValueError(f"{where}: batch sizes differ: {batch} and {shape[0]} ({name} has shape {shape})")
+            batch = shape[0]
+            batched = True
+        self.batch = batch if batch is not None else 1
+        self.batched = batched
+        self.bits = bits
+
+
+def _values_and_structure(Q, G, A, structure, n, where):
+    """The values of Q, G, A and the structure (built, or checked against the
+    patterns given in full)."""
+    given = {"Q": Q, "G": G, "A": A}
+    values, patterns = {}, {}
+    for name, x in given.items():
+        if x is None:
+            values[name] = None
+            continue
+        full = _split(x, name, where)
+        if full is None:  # just values: the structure's pattern
+            if structure is None:
+                raise TypeError(f"{where}: {name} is an array of values, which needs structure=; give a "
+                                "scipy.sparse matrix or a tuple (indptr, indices, data, shape) instead")
+            values[name] = x
+            continue
+        indptr, indices, data, shape = full
+        if data is None:
+            raise ValueError(f"{where}: {name} has no values (data is None)")
+        values[name] = data
+        patterns[name] = (indptr, indices, shape)
+    if structure is None:
+        structure = SparseStructure(*(None if patterns.get(name) is None else
+                                      (patterns[name][0], patterns[name][1], patterns[name][2])
+                                      for name in MATRICES), n=n, _where=where)
+    else:
+        if not isinstance(structure, SparseStructure):
+            raise TypeError(f"{where}: structure must be a dopt.qp.SparseStructure; got {type(structure).__name__}")
+        for name, (indptr, indices, shape) in patterns.items():
+            mine = structure.patterns[name]
+            if (mine.rows, mine.cols) != shape or not mine.same_as(_Pattern(indptr, indices, shape, name, where)):
+                raise ValueError(f"{where}: {name}'s pattern differs from the structure's (build a new "
+                                 "SparseStructure for a new pattern)")
+    for name in MATRICES:
+        if values[name] is not None and not structure.present[name] and structure.nnz[name] == 0 and name != "Q":
+            raise ValueError(f"{where}: {name} is given but the structure has no {name}")
+        if values[name] is None and structure.present[name] and structure.nnz[name]:
+            raise ValueError(f"{where}: the structure has {name} ({structure.nnz[name]} entries) but no values were "
+                             "given")
+    return values, structure
+
+
+def solve_sparse(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None, tol=None, tol_inf=None,
+                 max_iter=None, refine=None, dtype=None, record=False):
+    """Solves the batch with the sparse layer. Returns SparseResult(x, lam,
+    nu, status, iters, tape, structure).
+
+    Q, G, A: see the module's documentation (None: an LP / no inequalities
+    / no equalities); p (n,) or (B, n), h (m,) or (B, m), b (k,) or (B, k).
+    structure: a SparseStructure of the same patterns (skips the analysis),
+    e.g. the .structure of an earlier result. n: the number of variables
+    when Q is None and there is no structure. Options, dtype and record as
+    dopt.qp.solve; statuses and certificates as the dense layer. Values
+    arrays with a batch dimension of 1 (or none) are shared by the batch and
+    their gradients are summed over it."""
+    where = "qp.solve_sparse"
+    mvalues, structure = _values_and_structure(Q, G, A, structure, n, where)
+    inputs = {"Q": mvalues["Q"], "p": _qp._source(p), "G": mvalues["G"], "h": _qp._source(h), "A": mvalues["A"],
+              "b": _qp._source(b)}
+    if structure.nnz["Q"] == 0:
+        inputs["Q"] = None  # an LP (or Q with no entries): the library takes NULL
+    for vec, mat in (("h", "G"), ("b", "A")):
+        if structure.patterns[mat].rows == 0:
+            inputs[vec] = None if inputs[vec] is None or _arrays.numel(inputs[vec]) == 0 else inputs[vec]
+        if structure.nnz[mat] == 0:
+            inputs[mat] = None
+    spec = _Spec(structure, inputs, where)
+    values = inputs.values()
+    placement = _arrays.placement_of(*values)
+    code = _arrays.dtype_code(dtype) if dtype is not None else _qp._call_dtype(values)
+    operands = {name: (_qp._operand(x, placement, code, name) if spec.present[name] else None)
+                for name, x in inputs.items()}
+    opt = _qp._options(tol, tol_inf, max_iter, refine)
+    ptr = _qp._pointer_fn(placement)
+    val = _SparseValues(spec.batch, code, *(ptr(operands[name]) for name in _qp.PARAMETERS), spec.bits)
+    empty = _qp._empty_fn(placement)
+    lead = (spec.batch,) if spec.batched else ()
+    x = empty(lead + (spec.n,), code)
+    lam = empty(lead + (spec.m,), code)
+    nu = empty(lead + (spec.k,), code)
+    status = empty(lead, "int32")
+    iters = empty(lead, "int32")
+    sol = _qp._Solution(ptr(x), ptr(lam), ptr(nu), ptr(status), ptr(iters))
+    ctx = placement.context()
+    tape = None
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        handle = structure.handle(ctx, placement.cuda_index)
+        if spec.batch == 0:
+            pass
+        elif record:
+            tape_handle = c_void_p()
+            try:
+                ctx.check(_fn("solve")(ctx.handle, handle, ctypes.byref(val), ctypes.byref(opt), ctypes.byref(sol),
+                                       ctypes.byref(tape_handle)))
+            except BaseException:
+                if tape_handle.value:
+                    _fn("tape_destroy")(tape_handle)
+                raise
+            tape = SparseTape(tape_handle, ctx, placement, code, structure, operands, spec)
+        else:
+            ctx.check(_fn("solve")(ctx.handle, handle, ctypes.byref(val), ctypes.byref(opt), ctypes.byref(sol), None))
+    if record and tape is None:
+        tape = SparseTape(c_void_p(), ctx, placement, code, structure, operands, spec)
+    return SparseResult(x, lam, nu, status, iters, tape, structure)
+
+
+def backward_sparse(tape, dx, dlam=None, dnu=None, *, wanted=_qp.PARAMETERS):
+    """Gradients of a loss with respect to the inputs of the solve_sparse
+    call that recorded `tape`, given dL/dx (and optionally dL/dlam, dL/dnu)
+    shaped like its outputs. Returns {name: gradient} over `wanted`: for Q,
+    G, A the gradient with respect to the VALUES, shaped like the values
+    given ((nnz,) or (B, nnz); a shared matrix's is summed over the batch;
+    for Q the gradient of the matrix as given: with both triangles stored,
+    dQ_ij = dQ_ji); p, h, b as in dopt.qp.backward. None for an absent
+    input. Instances that were not solved contribute zero."""
+    where = "qp.backward_sparse"
+    if not isinstance(tape, SparseTape):
+        raise TypeError(f"{where}: tape must be the tape of qp.solve_sparse(..., record=True)")
+    unknown = set(wanted) - set(_qp.PARAMETERS)
+    if unknown:
+        raise ValueError(f"{where}: unknown parameters {sorted(unknown)}; choose from {_qp.PARAMETERS}")
+    spec, placement, code = tape.spec, tape.placement, tape.dtype
+    B = spec.batch
+    grads_in = []
+    for value, size, name in ((dx, spec.n, "dx"), (dlam, spec.m, "dlam"), (dnu, spec.k, "dnu")):
+        if value is None or size == 0:
+            grads_in.append(None)
+            continue
+        value = _qp._source(value)
+        expected = (B, size) if spec.batched else (size,)
+        if tuple(value.shape) != expected:
+            raise ValueError(f"{where}: {name} must have shape {expected}; got {tuple(value.shape)}")
+        if _arrays.is_tensor(value) != placement.torch or (placement.torch and value.device != placement.device):
+            raise ValueError(f"{where}: {name} must be where the solve ran "
+                             f"({placement.device if placement.torch else 'numpy'})")
+        grads_in.append(_qp._operand(value, placement, code, name))
+    if grads_in[0] is None:
+        raise ValueError(f"{where}: dx is required")
+    empty = _qp._empty_fn(placement)
+    grads = {name: (empty(spec.given_shapes[name], code) if name in wanted and spec.present[name] else None)
+             for name in _qp.PARAMETERS}
+    if B == 0 or not tape._handle or not tape._handle.value:
+        for g in grads.values():
+            if g is not None:
+                g[...] = 0
+        return {name: grads[name] for name in wanted}
+    ptr = _qp._pointer_fn(placement)
+    gin = _qp._GradIn(*(ptr(g) for g in grads_in))
+    gout = _qp._GradOut(*(ptr(grads[name]) for name in _qp.PARAMETERS))
+    ctx = tape._ctx
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        ctx.check(_fn("backward")(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
+    return {name: grads[name] for name in wanted}

@@ -1,0 +1,303 @@
+"""dopt.qp.solve_sparse / backward_sparse / SparseStructure and
+dopt.torch.sparse_qp: agreement with the dense layer (solutions and the
+gradients on the pattern), structure reuse (bitwise), the input forms
+(scipy, tuples, values with a structure), gradients against central
+differences, bad input, and a CLI round trip through scipy.sparse.save_npz /
+load_npz. In a build without a sparse QP layer (DOPT_ERR_UNSUPPORTED) every
+test that solves is skipped, saying so."""
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import dopt
+import dopt.qp as qp
+from conftest import requires_torch
+
+sp = pytest.importorskip("scipy.sparse", reason="scipy is needed for these tests (python/requirements-test.txt)")
+
+N, M, K, B = 9, 6, 2, 4
+
+
+def _sparse_layer_or_skip():
+    try:
+        qp.SparseStructure((np.array([0, 1]), np.array([0]), (1, 1))).analyze()
+    except dopt.Error as exc:
+        if exc.status == 3:  # DOPT_ERR_UNSUPPORTED: a build without the sparse layer
+            pytest.skip(f"the library has no sparse QP layer: {exc.message}")
+        raise
+
+
+@pytest.fixture
+def problem_data():
+    """A batch with shared sparse Q, A and per-instance G values on one
+    pattern; tight h so that some inequalities are active."""
+    rng = np.random.default_rng(19)
+    band = sp.diags([rng.normal(size=N - 1) * 0.5, 3 + rng.random(N), rng.normal(size=N - 1) * 0.5], [-1, 0, 1])
+    Q = sp.csr_matrix(band + band.T) / 2  # symmetric, diagonally dominant: positive definite
+    G = sp.random(M, N, density=0.4, random_state=3, format="csr") + sp.eye(M, N, format="csr")
+    G = G.tocsr()
+    G.sum_duplicates()
+    A = (sp.random(K, N, density=0.5, random_state=4, format="csr") + sp.eye(K, N, format="csr")).tocsr()
+    A.sum_duplicates()
+    Gv = G.data[None, :] * (1 + 0.2 * rng.normal(size=(B, G.nnz)))
+    return {"Q": Q, "G": G, "A": A, "Gv": Gv, "p": 3 * rng.normal(size=(B, N)),
+            "h": 0.1 + 0.4 * rng.random((B, M)), "b": 0.2 * rng.normal(size=K), "rng": rng}
+
+
+@pytest.fixture
+def problem(problem_data):
+    """problem_data, for tests that solve: skipped without a sparse layer."""
+    _sparse_layer_or_skip()
+    return problem_data
+
+
+def _dense_batch(pattern, values):
+    """(B, rows, cols) dense matrices of a pattern and (B, nnz) values."""
+    out = np.zeros((values.shape[0],) + pattern.shape)
+    rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+    out[:, rows, pattern.indices] = values
+    return out
+
+
+def _on_pattern(pattern, dense):
+    rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+    return dense[..., rows, pattern.indices]
+
+
+# Agreement bound: both layers solve to tol=1e-10 (relative KKT residual and
+# gap) on small well-conditioned instances, where solutions and adjoints
+# move by a small multiple of that; 1e-6 is far above it and far below any
+# real mistake (a lost entry, a transposed pattern, a wrong sign).
+AGREE = 1e-6
+
+
+def test_matches_dense_layer(problem):
+    P = problem
+    G_tuple = (P["G"].indptr, P["G"].indices, P["Gv"], P["G"].shape)
+    res = qp.solve_sparse(P["Q"], P["p"], G_tuple, P["h"], P["A"], P["b"], tol=1e-10, record=True)
+    dense = qp.solve(P["Q"].toarray(), P["p"], _dense_batch(P["G"], P["Gv"]), P["h"], P["A"].toarray(), P["b"],
+                     tol=1e-10, record=True)
+    assert np.all(res.status == 0) and np.all(dense.status == 0)
+    assert (res.lam > 1e-6).any(), "no active inequality: the data do not exercise dG and dh"
+    for name in ("x", "lam", "nu"):
+        np.testing.assert_allclose(getattr(res, name), getattr(dense, name), rtol=AGREE, atol=AGREE, err_msg=name)
+    dx = P["rng"].normal(size=(B, N))
+    dlam = P["rng"].normal(size=(B, M))
+    gs = qp.backward_sparse(res.tape, dx, dlam)
+    gd = qp.backward(dense.tape, dx, dlam)
+    assert gs["Q"].shape == (P["Q"].nnz,) and gs["G"].shape == (B, P["G"].nnz) and gs["A"].shape == (P["A"].nnz,)
+    np.testing.assert_allclose(gs["Q"], _on_pattern(P["Q"], gd["Q"]), rtol=AGREE, atol=AGREE)
+    np.testing.assert_allclose(gs["G"], _on_pattern(P["G"], gd["G"]), rtol=AGREE, atol=AGREE)
+    np.testing.assert_allclose(gs["A"], _on_pattern(P["A"], gd["A"]), rtol=AGREE, atol=AGREE)
+    for name in ("p", "h", "b"):
+        np.testing.assert_allclose(gs[name], gd[name], rtol=AGREE, atol=AGREE, err_msg=name)
+    # Q is stored with both triangles: its gradient is symmetric on the pattern
+    dQ = sp.csr_matrix((gs["Q"], P["Q"].indices, P["Q"].indptr), shape=P["Q"].shape).toarray()
+    np.testing.assert_allclose(dQ, dQ.T, rtol=AGREE, atol=AGREE)
+
+
+def test_structure_reuse_is_bitwise(problem):
+    P = problem
+    G_tuple = (P["G"].indptr, P["G"].indices, P["Gv"], P["G"].shape)
+    first = qp.solve_sparse(P["Q"], P["p"], G_tuple, P["h"], P["A"], P["b"], record=True)
+    again = qp.solve_sparse(P["Q"].data, P["p"], P["Gv"], P["h"], P["A"].data, P["b"], structure=first.structure,
+                            record=True)
+    fresh = qp.SparseStructure(P["Q"], P["G"], P["A"])
+    third = qp.solve_sparse(P["Q"], P["p"], G_tuple, P["h"], P["A"], P["b"], structure=fresh, record=True)
+    for other in (again, third):
+        for name in ("x", "lam", "nu", "status", "iters"):
+            assert np.array_equal(getattr(first, name), getattr(other, name)), name
+    dx = P["rng"].normal(size=(B, N))
+    g1, g2 = qp.backward_sparse(first.tape, dx), qp.backward_sparse(again.tape, dx)
+    for name in qp.PARAMETERS:
+        assert np.array_equal(g1[name], g2[name]), name
+
+
+def test_scipy_noncanonical_and_tuple_forms_agree(problem):
+    """A scipy matrix with unsorted indices and a split entry is made
+    canonical (values follow); the tuple form of the canonical matrix gives
+    bitwise the same solve."""
+    P = problem
+    G0 = P["G"].copy()
+    G0.data[0] = 0.75
+    coo = G0.tocoo()
+    rows = np.concatenate([coo.row[::-1], [coo.row[0]]])
+    cols = np.concatenate([coo.col[::-1], [coo.col[0]]])
+    vals = np.concatenate([coo.data[::-1], [0.25]])
+    vals[len(coo.data) - 1] = 0.5  # 0.5 + 0.25 = 0.75 exactly
+    messy = sp.csr_matrix((vals, (rows, cols)), shape=G0.shape)
+    messy.has_sorted_indices = False
+    a = qp.solve_sparse(P["Q"], P["p"], messy, P["h"][0], n=N)
+    b = qp.solve_sparse((P["Q"].indptr, P["Q"].indices, P["Q"].data, P["Q"].shape), P["p"],
+                        (G0.indptr, G0.indices, G0.data, G0.shape), P["h"][0])
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.status, b.status)
+
+
+def test_lp_without_q(problem):
+    """Q = None is an LP (n from the structure or n=); equals the dense LP."""
+    P = problem
+    G = P["G"]
+    p = np.abs(P["p"][0]) + 0.1  # minimize over x >= -h-ish box: bounded
+    Gbox = sp.vstack([G, -sp.eye(N)]).tocsr()
+    hbox = np.concatenate([P["h"][0], np.ones(N)])
+    res = qp.solve_sparse(None, p, Gbox, hbox, n=N, tol=1e-10)
+    dense = qp.solve(None, p, Gbox.toarray(), hbox, tol=1e-10)
+    assert res.status == dense.status == 0
+    np.testing.assert_allclose(res.x, dense.x, rtol=AGREE, atol=AGREE)
+
+
+def _loss(res, wx, wl):
+    return float(np.sum(wx * res.x) + np.sum(wl * res.lam))
+
+
+@requires_torch
+def test_torch_gradients_against_central_differences(problem):
+    """dopt.torch.sparse_qp's gradients with respect to the values of Q and G,
+    and p, h, against central differences of the numpy solve. Step 1e-5
+    with tol 1e-12: the differences' truncation error (O(step^2) times the
+    third derivative) and the solver's (tol / step) are both about 1e-7, so
+    3e-5 relative leaves room and still catches any wrong entry."""
+    import torch
+    import dopt.torch as dtorch
+    P = problem
+    structure = qp.SparseStructure(P["Q"], P["G"])
+    Qv = torch.tensor(P["Q"].data, requires_grad=True)
+    Gv = torch.tensor(P["Gv"], requires_grad=True)
+    p = torch.tensor(P["p"], requires_grad=True)
+    h = torch.tensor(P["h"], requires_grad=True)
+    wx, wl = P["rng"].normal(size=(B, N)), P["rng"].normal(size=(B, M))
+    out = dtorch.sparse_qp(Qv, p, Gv, h, structure=structure, tol=1e-12)
+    assert torch.all(out.status == 0)
+    (torch.sum(torch.tensor(wx) * out.x) + torch.sum(torch.tensor(wl) * out.lam)).backward()
+
+    base = {"Q": P["Q"].data.copy(), "p": P["p"].copy(), "G": P["Gv"].copy(), "h": P["h"].copy()}
+
+    def loss_at(values):
+        res = qp.solve_sparse(values["Q"], values["p"], values["G"], values["h"], structure=structure, tol=1e-12)
+        return _loss(res, wx, wl)
+
+    step = 1e-5
+    rng = np.random.default_rng(5)
+    for name, grad in (("Q", Qv.grad), ("p", p.grad), ("G", Gv.grad), ("h", h.grad)):
+        flat = base[name].reshape(-1)
+        for idx in rng.choice(flat.size, size=min(6, flat.size), replace=False):
+            plus = {key: v.copy() for key, v in base.items()}
+            minus = {key: v.copy() for key, v in base.items()}
+            plus[name].reshape(-1)[idx] += step
+            minus[name].reshape(-1)[idx] -= step
+            fd = (loss_at(plus) - loss_at(minus)) / (2 * step)
+            analytic = grad.reshape(-1)[idx].item()
+            assert abs(analytic - fd) <= 3e-5 * (1 + abs(fd)), (name, idx, analytic, fd)
+
+
+@requires_torch
+def test_torch_tuple_form_and_shared_gradient(problem):
+    """A tuple with a values tensor (shared) gets the batch-summed gradient,
+    equal to the sum of per-instance gradients of the batched values."""
+    import torch
+    import dopt.torch as dtorch
+    P = problem
+    G = P["G"]
+    shared = torch.tensor(G.data, requires_grad=True)
+    batched = torch.tensor(np.repeat(G.data[None], B, axis=0), requires_grad=True)
+    p, h = torch.tensor(P["p"]), torch.tensor(P["h"])
+    r1 = dtorch.sparse_qp(P["Q"], p, (G.indptr, G.indices, shared, G.shape), h)
+    r1.x.sum().backward()
+    r2 = dtorch.sparse_qp(P["Q"], p, batched, h, structure=r1.structure)
+    r2.x.sum().backward()
+    assert torch.equal(r1.x, r2.x)
+    torch.testing.assert_close(shared.grad, batched.grad.sum(0), rtol=1e-12, atol=1e-12)
+
+
+def test_bad_input(problem_data):
+    """Checked in Python before the library is called (also without a sparse layer)."""
+    P = problem_data
+    G = P["G"]
+    unsorted = (np.array([0, 2]), np.array([3, 1]), np.ones(2), (1, N))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        qp.SparseStructure(P["Q"], unsorted)
+    with pytest.raises(ValueError, match="indptr"):
+        qp.SparseStructure(P["Q"], (np.array([0, 3, 2]), np.array([0, 1, 2]), (2, N)))
+    with pytest.raises(ValueError, match=r"column indices must be in \[0"):
+        qp.SparseStructure(P["Q"], (np.array([0, 1]), np.array([N]), (1, N)))
+    with pytest.raises(ValueError, match="columns"):
+        qp.SparseStructure(P["Q"], sp.eye(2, N + 1, format="csr"))
+    with pytest.raises(TypeError, match="structure="):
+        qp.solve_sparse(P["Q"].data, P["p"])
+    s = qp.SparseStructure(P["Q"], G)
+    with pytest.raises(ValueError, match="nnz"):
+        qp.solve_sparse(P["Q"].data, P["p"], G.data[:-1], P["h"], structure=s)
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        qp.solve_sparse(P["Q"].data, P["p"], np.ones((B + 1, G.nnz)), P["h"], structure=s)
+    with pytest.raises(ValueError, match="pattern differs"):
+        qp.solve_sparse(P["Q"], P["p"], sp.eye(M, N, format="csr"), P["h"], structure=s)
+    with pytest.raises(ValueError, match="h is required"):
+        qp.solve_sparse(P["Q"], P["p"], G, None)
+
+
+def test_nan_values_mark_only_their_instance(problem):
+    P = problem
+    Gv = P["Gv"].copy()
+    Gv[1, 0] = np.nan
+    s = qp.SparseStructure(P["Q"], P["G"])
+    res = qp.solve_sparse(P["Q"].data, P["p"], Gv, P["h"], structure=s)
+    clean = qp.solve_sparse(P["Q"].data, P["p"], P["Gv"], P["h"], structure=s)
+    assert res.status[1] == dopt.InstanceStatus.INVALID_DATA
+    keep = [0, 2, 3]
+    assert np.array_equal(res.x[keep], clean.x[keep]) and np.array_equal(res.status[keep], clean.status[keep])
+
+
+def _cli():
+    path = os.environ.get("DOPT_CLI") or shutil.which("dopt")
+    if not path:
+        pytest.skip("the dopt command is not available (set DOPT_CLI or install the package)")
+    return path
+
+
+def test_cli_round_trip_with_scipy_npz(problem, tmp_path):
+    """DIR/Q.npz (compressed, scipy's csr_matrix) and G.npz (a csr_array,
+    with scipy's _is_array key) through `dopt qp solve --dx`: x equals
+    solve_sparse's, dQ.npz and dG.npz load with scipy.sparse.load_npz and
+    equal backward_sparse's batch-summed gradients on the patterns."""
+    cli = _cli()
+    P = problem
+    sp.save_npz(tmp_path / "Q.npz", P["Q"])
+    sp.save_npz(tmp_path / "G.npz", sp.csr_array(P["G"]), compressed=False)
+    np.save(tmp_path / "p.npy", P["p"])
+    np.save(tmp_path / "h.npy", P["h"])
+    dx = P["rng"].normal(size=(B, N))
+    np.save(tmp_path / "dx.npy", dx)
+    run = subprocess.run([cli, "qp", "solve", str(tmp_path), "--dx", str(tmp_path / "dx.npy"), "--tol", "1e-10"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    res = qp.solve_sparse(P["Q"], P["p"], P["G"], P["h"], tol=1e-10, record=True)
+    np.testing.assert_allclose(np.load(tmp_path / "x.npy"), res.x, rtol=AGREE, atol=AGREE)
+    grads = qp.backward_sparse(res.tape, dx)
+    for name, pattern in (("Q", P["Q"]), ("G", P["G"])):
+        loaded = sp.load_npz(tmp_path / f"d{name}.npz")
+        assert loaded.format == "csr" and loaded.shape == pattern.shape
+        assert np.array_equal(loaded.indptr, pattern.indptr) and np.array_equal(loaded.indices, pattern.indices)
+        np.testing.assert_allclose(loaded.data, grads[name], rtol=AGREE, atol=AGREE, err_msg=name)
+    np.testing.assert_allclose(np.load(tmp_path / "dp.npy"), grads["p"], rtol=AGREE, atol=AGREE)
+
+
+def test_cli_refuses_csc_and_dense_twins(problem_data, tmp_path):
+    """Input checks of the CLI (also without a sparse layer): a CSC archive
+    and a matrix given both as .npy and .npz fail naming the files."""
+    cli = _cli()
+    P = problem_data
+    np.save(tmp_path / "p.npy", P["p"])
+    np.save(tmp_path / "h.npy", P["h"])
+    sp.save_npz(tmp_path / "Q.npz", P["Q"])
+    sp.save_npz(tmp_path / "G.npz", P["G"].tocsc())
+    run = subprocess.run([cli, "qp", "solve", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    assert run.returncode != 0 and "G.npz" in run.stderr and "csc" in run.stderr
+    sp.save_npz(tmp_path / "G.npz", P["G"])
+    np.save(tmp_path / "G.npy", P["G"].toarray())
+    run = subprocess.run([cli, "qp", "solve", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    assert run.returncode != 0 and "G.npz" in run.stderr and "G.npy" in run.stderr
+    assert not (tmp_path / "x.npy").exists()
