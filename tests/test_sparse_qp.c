@@ -696,6 +696,17 @@ static void test_bad_patterns(void)
     CHECK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, NULL) == DOPT_ERR_INVALID_ARGUMENT &&
               strstr(dopt_context_last_error(tu_ctx), "G_values") != NULL,
           "missing G values: '%s'", dopt_context_last_error(tu_ctx));
+    /* the closest-feasible mode is the dense layer's: refused, not ignored */
+    double Gv[3] = {1, 1, 1}, h[2] = {1, 1};
+    double Av[2] = {1, 1}, b[1] = {1}, lam[2], nu[1];
+    V.G_values = Gv, V.h = h, V.A_values = Av, V.b = b;
+    sol.lam = lam, sol.nu = nu;
+    dopt_qp_options o;
+    dopt_qp_options_default(&o, DOPT_FLOAT64);
+    o.infeasible_mode = DOPT_QP_INFEASIBLE_CLOSEST;
+    CHECK(dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL) == DOPT_ERR_UNSUPPORTED &&
+              strstr(dopt_context_last_error(tu_ctx), "closest-feasible") != NULL,
+          "closest-feasible mode: '%s'", dopt_context_last_error(tu_ctx));
     dopt_sparse_qp_structure_destroy(S);
 }
 

@@ -94,7 +94,7 @@ static const char qp_solve_usage[] =
     "  --dlam FILE         dL/dlam (B,m), needs --dx (default: zero)\n"
     "  --dnu FILE          dL/dnu (B,k), needs --dx (default: zero)\n"
     "  --closest-feasible  infeasible instances: the closest feasible problem's solution, status 7 (default:\n"
-    "                      off: status 1 and a certificate; h, b shifted by the least-norm shift; not with --ragged)\n"
+    "                      off: status 1 and a certificate; h, b shifted by the least-norm shift; dense\n                      inputs only: not with --ragged or .npz)\n"
     "  --quiet             no summary on stdout (default: off)\n"
     "  -h, --help          this help\n";
 

@@ -95,6 +95,8 @@ int cli_qp(int argc, char **argv)
     if (!outdir) outdir = dir;
     int sparse = cli_qp_sparse_inputs(dir);
     if (sparse < 0) return CLI_FAIL;
+    if (sparse && closest)
+        return cli_usage_error("qp", "solve", "--closest-feasible is for dense inputs (.npy), not the sparse layer (.npz)");
     if (sparse)
         return cli_qp_sparse(dir, outdir, dxf, dlamf, dnuf, backend, (int)threads, (int)max_iter, tol, quiet);
 
