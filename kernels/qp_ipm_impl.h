@@ -517,6 +517,90 @@ DOPT_KFN DREAL DFN(qp_reduced_tol)(const DFN(qp_settings) *set)
     return r;
 }
 
+/* The norms and sums of one iterate that the termination tests read
+ * (qp_ipm_check computes them per instance, the interleaved path per lane). */
+typedef struct {
+    DREAL nQx, nGz, nAy, np, nrx, nsum; /* max |.| over the x rows; nsum = max |G'z + A'y| */
+    DREAL nrz, nGx, ns, nh, gxpos;      /* over the rows that are on; gxpos = max(0, max G x) */
+    DREAL nry, nAx, nb;                 /* over the equality rows */
+    double hz, sz, by, xQx, px;         /* h'z, s'z, b'y, x'Qx, p'x (double: see qp_ipm_check) */
+    int mact;                           /* rows that are on */
+} DFN(qp_check_sums);
+
+/* From the sums of an iterate: rtau, mu, then the termination tests:
+ * converged, certificate of primal or dual infeasibility, iteration limit.
+ * Returns the (possibly final) status. Shared by both layouts, so their
+ * decisions are the same code. */
+DOPT_KFN int DFN(qp_ipm_decide)(const DFN(qp_settings) *set, DFN(qp_state) *st, const DFN(qp_check_sums) *c,
+                                DREAL *rtau, DREAL *mu)
+{
+    DREAL tau = st->tau, kappa = st->kappa;
+    DREAL nQx = c->nQx, nGz = c->nGz, nAy = c->nAy, np = c->np, nrx = c->nrx, nsum = c->nsum;
+    DREAL nrz = c->nrz, nGx = c->nGx, ns = c->ns, nh = c->nh, gxpos = c->gxpos;
+    DREAL nry = c->nry, nAx = c->nAx, nb = c->nb;
+    double hz = c->hz, sz = c->sz, by = c->by, xQx = c->xQx, px = c->px;
+    int mact = c->mact;
+    *rtau = (DREAL)(px + hz + by + xQx / tau + kappa);
+    *mu = (DREAL)((sz + (double)tau * kappa) / (mact + 1));
+    if (!(DABS(*rtau) <= DREAL_MAX) || !(nrx <= DREAL_MAX) || !(nrz <= DREAL_MAX) ||
+        !(nry <= DREAL_MAX) || !(tau > 0))
+        return st->status = DOPT_INST_NUMERICAL;
+
+    /* convergence of the normalized point (x, s, z, y) / tau */
+    DREAL tol = set->tol;
+    DREAL dres = nrx / (tau + (nQx > nGz ? nQx : nGz) + (nAy > np * tau ? nAy : np * tau));
+    DREAL sp = tau + nGx + ns + nh * tau;
+    DREAL pres_z = nrz / sp;
+    DREAL pres_y = nry / (tau + nAx + nb * tau);
+    DREAL pobj = ((DREAL)0.5 * xQx / tau + px) / tau;
+    DREAL dobj = (-(DREAL)0.5 * xQx / tau - hz - by) / tau;
+    DREAL gap = DABS(pobj - dobj);
+    DREAL gap_c = sz / (tau * tau);
+    if (gap_c > gap) gap = gap_c;
+    DREAL objscale = 1 + (DABS(pobj) < DABS(dobj) ? DABS(pobj) : DABS(dobj));
+    if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
+        return st->status = DOPT_INST_SOLVED;
+    DREAL merit = dres;
+    if (pres_z > merit) merit = pres_z;
+    if (pres_y > merit) merit = pres_y;
+    if (gap / objscale > merit) merit = gap / objscale;
+    st->merit = merit;
+    if (merit < (DREAL)0.5 * st->best_merit) {
+        st->best_merit = merit;
+        st->stall = 0;
+    } else {
+        st->stall += 1;
+    }
+    int reduced_ok = merit <= DFN(qp_reduced_tol)(set);
+    /* float32: once the point passes the 1e-4 tests (DREAL_REDUCED_FLOOR) the instance is
+     * feasible with tau bounded away from 0, and the embedding has done its
+     * job; from here its tau row, whose Schur complement den tends to 0
+     * like mu and is lost to float rounding (dtau then explodes), is
+     * dropped: tau is held and the steps are plain Mehrotra steps on the
+     * normalized problem (qp_ipm_step). float64 keeps the full embedding. */
+    if (DREAL_MIXED && merit <= DREAL_REDUCED_FLOOR && !st->tau_fixed) {
+        st->tau_fixed = 1;
+        st->kappa = 0;
+    }
+
+    /* certificates, scale-free: no feasible point within 1-norm 1/tol_inf */
+    DREAL cert_p = hz + by;
+    if (cert_p < 0 && nsum <= set->tol_inf * (-cert_p)) return st->status = DOPT_INST_PRIMAL_INFEASIBLE;
+    if (px < 0) {
+        DREAL viol = nQx;
+        if (gxpos > viol) viol = gxpos;
+        if (nAx > viol) viol = nAx;
+        if (viol <= set->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
+    }
+    /* no progress for DREAL_STALL_CHECKS iterations, or out of
+     * iterations, at a point that passes the reduced tolerance: the
+     * requested one is out of the precision's reach */
+    if (reduced_ok && (st->stall >= DREAL_STALL_CHECKS || st->iter >= set->max_iter))
+        return st->status = DOPT_INST_REDUCED_ACCURACY;
+    if (st->iter >= set->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
+    return st->status = DOPT_INST_RUNNING;
+}
+
 /* Residuals of the embedding at the current iterate, then the termination
  * tests: converged, certificate of primal or dual infeasibility, iteration
  * limit. Returns the (possibly final) status; leaves rx, rz, ry, Qx and
@@ -526,7 +610,7 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
                                DREAL *rtau, DREAL *mu)
 {
     int n = v->n, m = v->m, k = v->k;
-    DREAL tau = st->tau, kappa = st->kappa;
+    DREAL tau = st->tau;
     if (DREAL_MIXED) {
         /* float32: r_x summed in double from its unrounded terms (see
          * la_dot_acc); the parts Qx, G'z, A'y are kept rounded */
@@ -593,65 +677,13 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     }
     double xQx = DFN(la_dot_acc)(n, x, w->Qx);
     double px = DFN(la_dot_acc)(n, v->p, x);
-    *rtau = (DREAL)(px + hz + by + xQx / tau + kappa);
-    *mu = (DREAL)((sz + (double)tau * kappa) / (mact + 1));
-    if (!(DABS(*rtau) <= DREAL_MAX) || !(nrx <= DREAL_MAX) || !(nrz <= DREAL_MAX) ||
-        !(nry <= DREAL_MAX) || !(tau > 0))
-        return st->status = DOPT_INST_NUMERICAL;
-
-    /* convergence of the normalized point (x, s, z, y) / tau */
-    DREAL tol = set->tol;
-    DREAL dres = nrx / (tau + (nQx > nGz ? nQx : nGz) + (nAy > np * tau ? nAy : np * tau));
-    DREAL sp = tau + nGx + ns + nh * tau;
-    DREAL pres_z = nrz / sp;
-    DREAL pres_y = nry / (tau + nAx + nb * tau);
-    DREAL pobj = ((DREAL)0.5 * xQx / tau + px) / tau;
-    DREAL dobj = (-(DREAL)0.5 * xQx / tau - hz - by) / tau;
-    DREAL gap = DABS(pobj - dobj);
-    DREAL gap_c = sz / (tau * tau);
-    if (gap_c > gap) gap = gap_c;
-    DREAL objscale = 1 + (DABS(pobj) < DABS(dobj) ? DABS(pobj) : DABS(dobj));
-    if (dres <= tol && pres_z <= tol && pres_y <= tol && gap <= tol * objscale)
-        return st->status = DOPT_INST_SOLVED;
-    DREAL merit = dres;
-    if (pres_z > merit) merit = pres_z;
-    if (pres_y > merit) merit = pres_y;
-    if (gap / objscale > merit) merit = gap / objscale;
-    st->merit = merit;
-    if (merit < (DREAL)0.5 * st->best_merit) {
-        st->best_merit = merit;
-        st->stall = 0;
-    } else {
-        st->stall += 1;
-    }
-    int reduced_ok = merit <= DFN(qp_reduced_tol)(set);
-    /* float32: once the point passes the 1e-4 tests (DREAL_REDUCED_FLOOR) the instance is
-     * feasible with tau bounded away from 0, and the embedding has done its
-     * job; from here its tau row, whose Schur complement den tends to 0
-     * like mu and is lost to float rounding (dtau then explodes), is
-     * dropped: tau is held and the steps are plain Mehrotra steps on the
-     * normalized problem (qp_ipm_step). float64 keeps the full embedding. */
-    if (DREAL_MIXED && merit <= DREAL_REDUCED_FLOOR && !st->tau_fixed) {
-        st->tau_fixed = 1;
-        st->kappa = 0;
-    }
-
-    /* certificates, scale-free: no feasible point within 1-norm 1/tol_inf */
-    DREAL cert_p = hz + by;
-    if (cert_p < 0 && nsum <= set->tol_inf * (-cert_p)) return st->status = DOPT_INST_PRIMAL_INFEASIBLE;
-    if (px < 0) {
-        DREAL viol = nQx;
-        if (gxpos > viol) viol = gxpos;
-        if (nAx > viol) viol = nAx;
-        if (viol <= set->tol_inf * (-px)) return st->status = DOPT_INST_DUAL_INFEASIBLE;
-    }
-    /* no progress for DREAL_STALL_CHECKS iterations, or out of
-     * iterations, at a point that passes the reduced tolerance: the
-     * requested one is out of the precision's reach */
-    if (reduced_ok && (st->stall >= DREAL_STALL_CHECKS || st->iter >= set->max_iter))
-        return st->status = DOPT_INST_REDUCED_ACCURACY;
-    if (st->iter >= set->max_iter) return st->status = DOPT_INST_ITERATION_LIMIT;
-    return st->status = DOPT_INST_RUNNING;
+    DFN(qp_check_sums) c;
+    c.nQx = nQx; c.nGz = nGz; c.nAy = nAy; c.np = np; c.nrx = nrx; c.nsum = nsum;
+    c.nrz = nrz; c.nGx = nGx; c.ns = ns; c.nh = nh; c.gxpos = gxpos;
+    c.nry = nry; c.nAx = nAx; c.nb = nb;
+    c.hz = hz; c.sz = sz; c.by = by; c.xQx = xQx; c.px = px;
+    c.mact = mact;
+    return DFN(qp_ipm_decide)(set, st, &c, rtau, mu);
 }
 
 /* (p + 2Qx/tau)'dx + h'dz + b'dy: the tau-row of the linearized embedding. */
