@@ -141,63 +141,75 @@ DOPT_KFN void DFN(qpl_check)(const DFN(qpl_data) *d, const DFN(qp_settings) *set
                 w->rx[e] = w->Qx[e] + w->Gz[e] + w->Ay[e] + d->p[e] * tau[l];
             }
     }
-    DFN(qp_check_sums) c[QL];
+    /* the norms and sums per lane, one array per quantity so that each loop
+     * is one SIMD body (a compare and keep in qp_ipm_check's order) */
+    DREAL nQx[QL], nGz[QL], nAy[QL], np[QL], nrx[QL], nsum[QL];
+    DREAL nrz[QL], nGx[QL], ns[QL], nh[QL], gxpos[QL], nry[QL], nAx[QL], nb[QL];
+    double hz[QL], sz[QL], by[QL], xQx[QL], px[QL];
+    int mact[QL];
     for (int l = 0; l < QL; ++l) {
-        c[l].nQx = c[l].nGz = c[l].nAy = c[l].np = c[l].nrx = c[l].nsum = 0;
-        c[l].nrz = c[l].nGx = c[l].ns = c[l].nh = c[l].gxpos = 0;
-        c[l].nry = c[l].nAx = c[l].nb = 0;
-        c[l].hz = c[l].sz = c[l].by = 0;
-        c[l].mact = 0;
+        nQx[l] = nGz[l] = nAy[l] = np[l] = nrx[l] = nsum[l] = 0;
+        nrz[l] = nGx[l] = ns[l] = nh[l] = gxpos[l] = nry[l] = nAx[l] = nb[l] = 0;
+        hz[l] = sz[l] = by[l] = 0;
+        mact[l] = 0;
     }
-    /* the max-norms per lane (a compare and keep in the order of qp_ipm_check;
-     * these loops are O(n + m + k), the lanes' scalar bookkeeping) */
-    for (int j = 0; j < n; ++j)
+    for (int j = 0; j < n; ++j) {
+        const DREAL *qx = w->Qx + (size_t)j * QL, *gz = w->Gz + (size_t)j * QL, *ay = w->Ay + (size_t)j * QL,
+                    *pj = d->p + (size_t)j * QL, *rx = w->rx + (size_t)j * QL;
         for (int l = 0; l < QL; ++l) {
-            size_t e = (size_t)j * QL + l;
-            DREAL a = DABS(w->Qx[e]), g = DABS(w->Gz[e]), cc = DABS(w->Ay[e]), pp = DABS(d->p[e]);
-            if (a > c[l].nQx) c[l].nQx = a;
-            if (g > c[l].nGz) c[l].nGz = g;
-            if (cc > c[l].nAy) c[l].nAy = cc;
-            if (pp > c[l].np) c[l].np = pp;
-            if (DABS(w->rx[e]) > c[l].nrx) c[l].nrx = DABS(w->rx[e]);
-            DREAL gy = DABS(w->Gz[e] + w->Ay[e]);
-            if (gy > c[l].nsum) c[l].nsum = gy;
+            DREAL a = DABS(qx[l]), g = DABS(gz[l]), cc = DABS(ay[l]), pp = DABS(pj[l]), rr = DABS(rx[l]);
+            DREAL gy = DABS(gz[l] + ay[l]);
+            nQx[l] = a > nQx[l] ? a : nQx[l];
+            nGz[l] = g > nGz[l] ? g : nGz[l];
+            nAy[l] = cc > nAy[l] ? cc : nAy[l];
+            np[l] = pp > np[l] ? pp : np[l];
+            nrx[l] = rr > nrx[l] ? rr : nrx[l];
+            nsum[l] = gy > nsum[l] ? gy : nsum[l];
         }
+    }
     double acc[QL];
     for (int r = 0; r < m; ++r) {
         DFN(lv_dot_acc)(n, d->G + (size_t)r * n * QL, x, acc);
+        const DREAL *hr = d->h + (size_t)r * QL, *sr = w->s + (size_t)r * QL, *zr = z + (size_t)r * QL;
+        DREAL *rz = w->rz + (size_t)r * QL;
         for (int l = 0; l < QL; ++l) {
-            size_t e = (size_t)r * QL + l;
-            DREAL hr = d->h[e];
-            if (!(hr <= DREAL_MAX)) { w->rz[e] = 0; continue; }
-            c[l].mact += 1;
+            int on = hr[l] <= DREAL_MAX;
             DREAL gx = (DREAL)acc[l];
-            w->rz[e] = (DREAL)(acc[l] + w->s[e] - (double)hr * tau[l]);
-            if (DABS(w->rz[e]) > c[l].nrz) c[l].nrz = DABS(w->rz[e]);
-            if (DABS(gx) > c[l].nGx) c[l].nGx = DABS(gx);
-            if (gx > c[l].gxpos) c[l].gxpos = gx;
-            if (w->s[e] > c[l].ns) c[l].ns = w->s[e];
-            if (DABS(hr) > c[l].nh) c[l].nh = DABS(hr);
-            c[l].hz += (double)hr * z[e];
-            c[l].sz += (double)w->s[e] * z[e];
+            DREAL rzl = (DREAL)(acc[l] + sr[l] - (double)hr[l] * tau[l]);
+            rz[l] = on ? rzl : 0;
+            mact[l] += on;
+            nrz[l] = on && DABS(rzl) > nrz[l] ? DABS(rzl) : nrz[l];
+            nGx[l] = on && DABS(gx) > nGx[l] ? DABS(gx) : nGx[l];
+            gxpos[l] = on && gx > gxpos[l] ? gx : gxpos[l];
+            ns[l] = on && sr[l] > ns[l] ? sr[l] : ns[l];
+            nh[l] = on && DABS(hr[l]) > nh[l] ? DABS(hr[l]) : nh[l];
+            hz[l] = on ? hz[l] + (double)hr[l] * zr[l] : hz[l];
+            sz[l] = on ? sz[l] + (double)sr[l] * zr[l] : sz[l];
         }
     }
     for (int r = 0; r < k; ++r) {
         DFN(lv_dot_acc)(n, d->A + (size_t)r * n * QL, x, acc);
+        const DREAL *br = d->b + (size_t)r * QL, *yr = y + (size_t)r * QL;
+        DREAL *ry = w->ry + (size_t)r * QL;
         for (int l = 0; l < QL; ++l) {
-            size_t e = (size_t)r * QL + l;
             DREAL ax = (DREAL)acc[l];
-            w->ry[e] = (DREAL)(acc[l] - (double)d->b[e] * tau[l]);
-            if (DABS(w->ry[e]) > c[l].nry) c[l].nry = DABS(w->ry[e]);
-            if (DABS(ax) > c[l].nAx) c[l].nAx = DABS(ax);
-            if (DABS(d->b[e]) > c[l].nb) c[l].nb = DABS(d->b[e]);
-            c[l].by += (double)d->b[e] * y[e];
+            ry[l] = (DREAL)(acc[l] - (double)br[l] * tau[l]);
+            nry[l] = DABS(ry[l]) > nry[l] ? DABS(ry[l]) : nry[l];
+            nAx[l] = DABS(ax) > nAx[l] ? DABS(ax) : nAx[l];
+            nb[l] = DABS(br[l]) > nb[l] ? DABS(br[l]) : nb[l];
+            by[l] += (double)br[l] * yr[l];
         }
     }
-    DFN(lv_dot_acc)(n, x, w->Qx, acc);
-    for (int l = 0; l < QL; ++l) c[l].xQx = acc[l];
-    DFN(lv_dot_acc)(n, d->p, x, acc);
-    for (int l = 0; l < QL; ++l) c[l].px = acc[l];
+    DFN(lv_dot_acc)(n, x, w->Qx, xQx);
+    DFN(lv_dot_acc)(n, d->p, x, px);
+    DFN(qp_check_sums) c[QL];
+    for (int l = 0; l < QL; ++l) {
+        c[l].nQx = nQx[l]; c[l].nGz = nGz[l]; c[l].nAy = nAy[l]; c[l].np = np[l]; c[l].nrx = nrx[l];
+        c[l].nsum = nsum[l]; c[l].nrz = nrz[l]; c[l].nGx = nGx[l]; c[l].ns = ns[l]; c[l].nh = nh[l];
+        c[l].gxpos = gxpos[l]; c[l].nry = nry[l]; c[l].nAx = nAx[l]; c[l].nb = nb[l];
+        c[l].hz = hz[l]; c[l].sz = sz[l]; c[l].by = by[l]; c[l].xQx = xQx[l]; c[l].px = px[l];
+        c[l].mact = mact[l];
+    }
     for (int l = 0; l < QL; ++l)
         if (run[l]) DFN(qp_ipm_decide)(set, &st[l], &c[l], &st[l].rtau, &st[l].mu);
 }
@@ -302,15 +314,15 @@ DOPT_KFN void DFN(qpl_kkt_base_solve)(const DFN(qpl_data) *d, DFN(qp_work) *w, c
 {
     int n = d->n, m = d->m, k = d->k;
     DREAL a[QL];
-    int on[QL];
     for (size_t e = 0; e < (size_t)n * QL; ++e) dx[e] = bx[e];
     for (int r = 0; r < m; ++r) {
+        /* a row that is off (W = 0) adds 0 * G_r where qp_kkt_base_solve skips
+         * it: the same up to the sign of a zero (see lv_gemv_t_add) */
         for (int l = 0; l < QL; ++l) {
             size_t e = (size_t)r * QL + l;
-            on[l] = w->W[e] != 0;
-            a[l] = w->W[e] * bz[e];
+            a[l] = w->W[e] != 0 ? w->W[e] * bz[e] : 0;
         }
-        DFN(lv_axpy_if)(n, on, a, d->G + (size_t)r * n * QL, dx);
+        DFN(lv_axpy)(n, a, d->G + (size_t)r * n * QL, dx);
     }
     for (int r = 0; r < k; ++r) {
         for (int l = 0; l < QL; ++l) a[l] = w->rho[l] * by[(size_t)r * QL + l];
@@ -377,10 +389,11 @@ DOPT_KFN void DFN(qpl_kkt_residual)(const DFN(qpl_data) *d, DFN(qp_work) *w, con
         DFN(lv_dot_acc)(n, d->G + (size_t)r * n * QL, dx, acc);
         for (int l = 0; l < QL; ++l) {
             size_t e = (size_t)r * QL + l;
-            if (w->W[e] == 0) { w->ez[e] = 0; continue; }
-            w->ez[e] = (DREAL)((double)bz[e] - (acc[l] - (double)w->Winv[e] * dz[e]));
-            if (DABS(w->ez[e]) > en[l]) en[l] = DABS(w->ez[e]);
-            if (DABS(bz[e]) > bn[l]) bn[l] = DABS(bz[e]);
+            int on = w->W[e] != 0;
+            DREAL ez = on ? (DREAL)((double)bz[e] - (acc[l] - (double)w->Winv[e] * dz[e])) : 0;
+            w->ez[e] = ez;
+            en[l] = on && DABS(ez) > en[l] ? DABS(ez) : en[l];
+            bn[l] = on && DABS(bz[e]) > bn[l] ? DABS(bz[e]) : bn[l];
         }
     }
     for (int r = 0; r < k; ++r) {
@@ -436,6 +449,60 @@ DOPT_KFN void DFN(qpl_kkt_solve)(const DFN(qpl_data) *d, DFN(qp_work) *w, const 
     }
 }
 
+/* qp_ipm_start_point on the lanes in go[] (K factored at W = I, the
+ * right-hand side in bx, bz, by from qp_ipm_setup); the other lanes'
+ * iterate and s are unchanged. */
+DOPT_KFN void DFN(qpl_start_point)(const DFN(qpl_data) *d, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                                   DFN(qp_state) *st, const int *go, DREAL *x, DREAL *z, DREAL *y)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DFN(qpl_kkt_solve)(d, w, go, set->refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    /* dz holds Gx - h on rows that are on */
+    DREAL smin[QL], zmin[QL];
+    for (int l = 0; l < QL; ++l) smin[l] = zmin[l] = DREAL_MAX;
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = d->h[e] <= DREAL_MAX;
+            DREAL sr = on ? -w->dz[e] : 1, zr = on ? w->dz[e] : 0;
+            smin[l] = on && sr < smin[l] ? sr : smin[l];
+            zmin[l] = on && zr < zmin[l] ? zr : zmin[l];
+            w->s[e] = go[l] ? sr : w->s[e];
+            z[e] = go[l] ? zr : z[e];
+        }
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = go[l] && d->h[e] <= DREAL_MAX;
+            /* the margin of 1 (qp_ipm_start_point) */
+            w->s[e] = on && smin[l] < 1 ? w->s[e] + (1 - smin[l]) : w->s[e];
+            z[e] = on && zmin[l] < 1 ? z[e] + (1 - zmin[l]) : z[e];
+        }
+    int finite[QL];
+    for (int l = 0; l < QL; ++l) finite[l] = 1;
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            x[e] = go[l] ? w->dx[e] : x[e];
+            finite[l] &= DABS(w->dx[e]) <= DREAL_MAX;
+        }
+    for (int r = 0; r < k; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            y[e] = go[l] ? w->dy[e] : y[e];
+            finite[l] &= DABS(w->dy[e]) <= DREAL_MAX;
+        }
+    for (int l = 0; l < QL; ++l) {
+        if (!go[l]) continue;
+        if (!finite[l]) {
+            st[l].status = DOPT_INST_NUMERICAL;
+        } else {
+            st[l].started = 1;
+            st[l].status = DOPT_INST_RUNNING;
+        }
+    }
+}
+
 /* qp_max_step per lane */
 DOPT_KFN void DFN(qpl_max_step)(const DFN(qpl_data) *d, const DFN(qp_work) *w, const DREAL *z,
                                 const DFN(qp_state) *st, const DREAL *dtau, const DREAL *dkappa, DREAL *a)
@@ -444,9 +511,10 @@ DOPT_KFN void DFN(qpl_max_step)(const DFN(qpl_data) *d, const DFN(qp_work) *w, c
     for (int r = 0; r < d->m; ++r)
         for (int l = 0; l < QL; ++l) {
             size_t e = (size_t)r * QL + l;
-            if (w->W[e] == 0) continue;
-            if (w->ds[e] < 0 && -w->s[e] / w->ds[e] < a[l]) a[l] = -w->s[e] / w->ds[e];
-            if (w->dz[e] < 0 && -z[e] / w->dz[e] < a[l]) a[l] = -z[e] / w->dz[e];
+            int on = w->W[e] != 0;
+            DREAL as = -w->s[e] / w->ds[e], az = -z[e] / w->dz[e];
+            a[l] = on && w->ds[e] < 0 && as < a[l] ? as : a[l];
+            a[l] = on && w->dz[e] < 0 && az < a[l] ? az : a[l];
         }
     for (int l = 0; l < QL; ++l) {
         if (dtau[l] < 0 && -st[l].tau / dtau[l] < a[l]) a[l] = -st[l].tau / dtau[l];

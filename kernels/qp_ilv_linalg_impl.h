@@ -150,15 +150,13 @@ DOPT_KFN void DFN(lv_gemv)(int rows, int cols, const DREAL *m, const DREAL *x, D
         DFN(lv_dot)(cols, m + (size_t)r * cols * DREAL_LANES, x, y + (size_t)r * DREAL_LANES);
 }
 
-/* y += M' x, skipping x_r = 0 as la_gemv_t_add does (a blend) */
+/* y += M' x. la_gemv_t_add skips the rows with x_r = 0; here they are added
+ * (0 * M_r: the data is finite), which changes nothing but the sign of a
+ * zero entry of y (-0 + 0 = +0). A branch per lane would cost more than the
+ * product: the loop would not be one SIMD body. */
 DOPT_KFN void DFN(lv_gemv_t_add)(int rows, int cols, const DREAL *m, const DREAL *x, DREAL *y)
 {
-    int on[DREAL_LANES];
-    for (int r = 0; r < rows; ++r) {
-        const DREAL *xr = x + (size_t)r * DREAL_LANES;
-        for (int l = 0; l < DREAL_LANES; ++l) on[l] = xr[l] != 0;
-        DFN(lv_axpy_if)(cols, on, xr, m + (size_t)r * cols * DREAL_LANES, y);
-    }
+    for (int r = 0; r < rows; ++r) DFN(lv_axpy)(cols, x + (size_t)r * DREAL_LANES, m + (size_t)r * cols * DREAL_LANES, y);
 }
 
 /* A += Y'Y on the upper triangle, Y (rows x n): each entry summed over the

@@ -71,18 +71,36 @@ static void DFN(qpl_pack_data)(DFN(qpl_lanes) *L, const DFN(qp_view) *v, int l)
     }
 }
 
-/* Lane l's workspace and iterate into the one-instance buffers, and back. */
-static void DFN(qpl_unpack)(DFN(qpl_lanes) *L, const DFN(qp_batch) *bt, size_t wsz, int l)
+/* Lane l's workspace and iterate into the one-instance buffers, and back.
+ * Strided copies touch one cache line per element, so only what the
+ * per-instance code reads is copied: `len` leading values of the workspace
+ * (the tape's prefix, and Hb after it for the retries), s and the
+ * right-hand side bx, bz, by (the start point's); everything (len = the
+ * workspace) for an iterating lane whose factorization failed. */
+static size_t DFN(qpl_live_len)(const DFN(qp_batch) *bt)
 {
-    DFN(qpl_gather)(wsz, L->lbase, l, L->one);
+    return DFN(qp_work_persist_size)(bt->n, bt->m, bt->k) + (size_t)bt->n * bt->n; /* + Hb */
+}
+
+static void DFN(qpl_unpack)(DFN(qpl_lanes) *L, const DFN(qp_batch) *bt, size_t len, int l)
+{
+    size_t nmk = (size_t)bt->n + bt->m + bt->k;
+    DFN(qp_work) w = DFN(qp_work_map)(L->one, bt->n, bt->m, bt->k);
+    DFN(qpl_gather)(len, L->lbase, l, L->one);
+    DFN(qpl_gather)((size_t)bt->m, L->lw.s, l, w.s);
+    DFN(qpl_gather)(nmk, L->lw.bx, l, w.bx); /* bx, bz, by are contiguous */
     DFN(qpl_gather)((size_t)bt->n, L->lx, l, L->ox);
     DFN(qpl_gather)((size_t)bt->m, L->lz, l, L->oz);
     DFN(qpl_gather)((size_t)bt->k, L->ly, l, L->oy);
 }
 
-static void DFN(qpl_repack)(DFN(qpl_lanes) *L, const DFN(qp_batch) *bt, size_t wsz, int l)
+static void DFN(qpl_repack)(DFN(qpl_lanes) *L, const DFN(qp_batch) *bt, size_t len, int l)
 {
-    DFN(qpl_scatter)(wsz, L->one, l, L->lbase);
+    size_t nmk = (size_t)bt->n + bt->m + bt->k;
+    DFN(qp_work) w = DFN(qp_work_map)(L->one, bt->n, bt->m, bt->k);
+    DFN(qpl_scatter)(len, L->one, l, L->lbase);
+    DFN(qpl_scatter)((size_t)bt->m, w.s, l, L->lw.s);
+    DFN(qpl_scatter)(nmk, w.bx, l, L->lw.bx);
     DFN(qpl_scatter)((size_t)bt->n, L->ox, l, L->lx);
     DFN(qpl_scatter)((size_t)bt->m, L->oz, l, L->lz);
     DFN(qpl_scatter)((size_t)bt->k, L->oy, l, L->ly);
@@ -125,7 +143,7 @@ static int DFN(qpl_fill)(DFN(qpl_job) *job, DFN(qpl_lanes) *L, int l, int64_t *n
         for (int j = 0; j < bt->n; ++j) L->ox[j] = 0;
         for (int r = 0; r < bt->m; ++r) L->oz[r] = 0;
         for (int r = 0; r < bt->k; ++r) L->oy[r] = 0;
-        DFN(qpl_repack)(L, bt, job->wsz, l);
+        DFN(qpl_repack)(L, bt, DFN(qpl_live_len)(bt), l);
         DFN(qpl_pack_data)(L, &v, l);
         L->inst[l] = i;
         return 1;
@@ -170,7 +188,7 @@ static void DFN(qpl_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
         busy = 0;
         for (int l = 0; l < DFN(qpl_width); ++l) {
             if (L.inst[l] >= 0 && st[l].stage == DOPT_QP_STAGE_DONE) {
-                DFN(qpl_unpack)(&L, bt, job->wsz, l);
+                DFN(qpl_unpack)(&L, bt, DFN(qp_work_persist_size)(n, m, k), l);
                 DFN(qpl_finish_one)(job, &L, &st[l], L.inst[l]);
                 DFN(qpl_fill)(job, &L, l, &next, b1);
             }
@@ -182,21 +200,27 @@ static void DFN(qpl_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
         DFN(qpl_factor_assembled)(&L.ld, &L.lw, info);
         any = 0;
         for (int l = 0; l < DFN(qpl_width); ++l) {
-            fast[l] = L.inst[l] >= 0 && info[l] == 0 &&
-                      (st[l].stage == DOPT_QP_STAGE_ITERATE || st[l].stage == DOPT_QP_STAGE_TAPE);
+            fast[l] = L.inst[l] >= 0 && info[l] == 0 && st[l].stage != DOPT_QP_STAGE_DONE;
             any |= fast[l];
         }
         if (any) DFN(qpl_factor_complete)(&L.ld, &L.lw, st, fast); /* a failed Schur: per instance below */
-        /* the start points and the failed factorizations: per instance, on
-         * a de-interleaved copy (before the step below reuses the scratch) */
+        /* the failed factorizations (rare): per instance, on a de-interleaved
+         * copy, before the start points and steps below reuse the scratch */
         for (int l = 0; l < DFN(qpl_width); ++l) {
             if (L.inst[l] < 0 || fast[l]) continue;
             DFN(qp_view) v = DFN(qp_batch_view)(bt, L.inst[l]);
             DFN(qp_work) w = DFN(qp_work_map)(L.one, n, m, k);
-            DFN(qpl_unpack)(&L, bt, job->wsz, l);
+            size_t len = st[l].stage == DOPT_QP_STAGE_START ? DFN(qpl_live_len)(bt) : job->wsz;
+            DFN(qpl_unpack)(&L, bt, len, l);
             DFN(qp_phase_after_factor)(&v, &job->set, &w, &st[l], L.ox, L.oz, L.oy, info[l]);
-            DFN(qpl_repack)(&L, bt, job->wsz, l);
+            DFN(qpl_repack)(&L, bt, len, l);
         }
+        any = 0;
+        for (int l = 0; l < DFN(qpl_width); ++l) {
+            go[l] = fast[l] && st[l].stage == DOPT_QP_STAGE_START;
+            any |= go[l];
+        }
+        if (any) DFN(qpl_start_point)(&L.ld, &job->set, &L.lw, st, go, L.lx, L.lz, L.ly);
         any = 0;
         for (int l = 0; l < DFN(qpl_width); ++l) {
             go[l] = fast[l] && st[l].stage == DOPT_QP_STAGE_ITERATE;
