@@ -59,6 +59,15 @@ DOPT_KFN DFN(qpl_data) DFN(qpl_data_map)(DREAL *base, int n, int m, int k)
     return d;
 }
 
+/* Values one worker of the interleaved driver needs: the lanes' workspace,
+ * data and iterate, and one instance's workspace and iterate (the
+ * de-interleaved copies). The CPU layer's memory estimate uses it too. */
+DOPT_KFN size_t DFN(qpl_scratch_size)(int n, int m, int k)
+{
+    size_t wsz = DFN(qp_work_size)(n, m, k), nmk = (size_t)n + m + k;
+    return wsz * QL + DFN(qpl_data_size)(n, m, k) + nmk * QL + wsz + nmk;
+}
+
 /* The lane workspace: qp_work_map's layout with every offset times QL. */
 DOPT_KFN DFN(qp_work) DFN(qpl_work_map)(DREAL *base, int n, int m, int k)
 {

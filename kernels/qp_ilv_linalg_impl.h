@@ -8,45 +8,44 @@
  * the per-instance code computes, bit for bit. Included per precision by
  * qp_ipm.h with DREAL / DFN / DREAL_LANES set. No guard on purpose. */
 
-/* out[l] = x_l . y_l (la_dot's order) */
+/* out[l] = x_l . y_l in la_dot's order: eight partial sums per lane, each
+ * its own array so that every statement is one SIMD operation over the
+ * lanes (a two-dimensional accumulator made the compiler shuffle). */
+#define QPL_DOT_BODY(ACC, CAST)                                                                   \
+    ACC a0[DREAL_LANES], a1[DREAL_LANES], a2[DREAL_LANES], a3[DREAL_LANES], a4[DREAL_LANES],     \
+        a5[DREAL_LANES], a6[DREAL_LANES], a7[DREAL_LANES];                                       \
+    for (int l = 0; l < DREAL_LANES; ++l) a0[l] = a1[l] = a2[l] = a3[l] = a4[l] = a5[l] = a6[l] = a7[l] = 0; \
+    int i = 0;                                                                                    \
+    for (; i + 8 <= n; i += 8) {                                                                  \
+        const DREAL *xi = x + (size_t)i * DREAL_LANES, *yi = y + (size_t)i * DREAL_LANES;         \
+        for (int l = 0; l < DREAL_LANES; ++l) {                                                   \
+            a0[l] += CAST xi[l] * yi[l];                                                          \
+            a1[l] += CAST xi[DREAL_LANES + l] * yi[DREAL_LANES + l];                              \
+            a2[l] += CAST xi[2 * DREAL_LANES + l] * yi[2 * DREAL_LANES + l];                      \
+            a3[l] += CAST xi[3 * DREAL_LANES + l] * yi[3 * DREAL_LANES + l];                      \
+            a4[l] += CAST xi[4 * DREAL_LANES + l] * yi[4 * DREAL_LANES + l];                      \
+            a5[l] += CAST xi[5 * DREAL_LANES + l] * yi[5 * DREAL_LANES + l];                      \
+            a6[l] += CAST xi[6 * DREAL_LANES + l] * yi[6 * DREAL_LANES + l];                      \
+            a7[l] += CAST xi[7 * DREAL_LANES + l] * yi[7 * DREAL_LANES + l];                      \
+        }                                                                                         \
+    }                                                                                             \
+    for (; i < n; ++i) {                                                                          \
+        const DREAL *xi = x + (size_t)i * DREAL_LANES, *yi = y + (size_t)i * DREAL_LANES;         \
+        for (int l = 0; l < DREAL_LANES; ++l) a0[l] += CAST xi[l] * yi[l];                        \
+    }                                                                                             \
+    for (int l = 0; l < DREAL_LANES; ++l) out[l] = ((a0[l] + a4[l]) + (a1[l] + a5[l])) + ((a2[l] + a6[l]) + (a3[l] + a7[l]));
+
 DOPT_KFN void DFN(lv_dot)(int n, const DREAL *x, const DREAL *y, DREAL *out)
 {
-    DREAL a[8][DREAL_LANES];
-    for (int q = 0; q < 8; ++q)
-        for (int l = 0; l < DREAL_LANES; ++l) a[q][l] = 0;
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int q = 0; q < 8; ++q) {
-            const DREAL *xi = x + (size_t)(i + q) * DREAL_LANES, *yi = y + (size_t)(i + q) * DREAL_LANES;
-            for (int l = 0; l < DREAL_LANES; ++l) a[q][l] += xi[l] * yi[l];
-        }
-    for (; i < n; ++i) {
-        const DREAL *xi = x + (size_t)i * DREAL_LANES, *yi = y + (size_t)i * DREAL_LANES;
-        for (int l = 0; l < DREAL_LANES; ++l) a[0][l] += xi[l] * yi[l];
-    }
-    for (int l = 0; l < DREAL_LANES; ++l)
-        out[l] = ((a[0][l] + a[4][l]) + (a[1][l] + a[5][l])) + ((a[2][l] + a[6][l]) + (a[3][l] + a[7][l]));
+    QPL_DOT_BODY(DREAL, )
 }
 
 /* out[l] = x_l . y_l summed in double (la_dot_acc's order) */
 DOPT_KFN void DFN(lv_dot_acc)(int n, const DREAL *x, const DREAL *y, double *out)
 {
-    double a[8][DREAL_LANES];
-    for (int q = 0; q < 8; ++q)
-        for (int l = 0; l < DREAL_LANES; ++l) a[q][l] = 0;
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int q = 0; q < 8; ++q) {
-            const DREAL *xi = x + (size_t)(i + q) * DREAL_LANES, *yi = y + (size_t)(i + q) * DREAL_LANES;
-            for (int l = 0; l < DREAL_LANES; ++l) a[q][l] += (double)xi[l] * yi[l];
-        }
-    for (; i < n; ++i) {
-        const DREAL *xi = x + (size_t)i * DREAL_LANES, *yi = y + (size_t)i * DREAL_LANES;
-        for (int l = 0; l < DREAL_LANES; ++l) a[0][l] += (double)xi[l] * yi[l];
-    }
-    for (int l = 0; l < DREAL_LANES; ++l)
-        out[l] = ((a[0][l] + a[4][l]) + (a[1][l] + a[5][l])) + ((a[2][l] + a[6][l]) + (a[3][l] + a[7][l]));
+    QPL_DOT_BODY(double, (double))
 }
+#undef QPL_DOT_BODY
 
 /* acc[q][l] += (M_l' x_l)[j0 + q], q < width <= 8, in double (la_gemv_t_block8_acc) */
 DOPT_KFN void DFN(lv_gemv_t_block8_acc)(int rows, int cols, const DREAL *m, const DREAL *x, int j0, int width,

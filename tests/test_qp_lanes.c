@@ -67,7 +67,7 @@ static tl_result tl_solve(const tl_batch *t, int f32, const char *layout, int th
     P.dtype = f32 ? DOPT_FLOAT32 : DOPT_FLOAT64;
     P.Q = Q, P.p = p, P.G = G, P.h = h, P.A = A, P.b = b;
     P.shared = t->shared;
-    CHECK(dopt_qp_cpu_uses_lanes(&P) == (strcmp(layout, "lanes") == 0), "layout %s not taken", layout);
+    CHECK(dopt_qp_cpu_uses_lanes(tu_ctx, &P) == (strcmp(layout, "lanes") == 0), "layout %s not taken", layout);
     dopt_qp_solution s;
     s.x = calloc(B * n + 1, es);
     s.lam = calloc(B * m + 1, es);

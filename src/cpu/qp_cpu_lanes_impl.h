@@ -30,17 +30,11 @@ typedef struct {
     int64_t inst[DFN(qpl_width)]; /* instance in each lane, -1 = idle */
 } DFN(qpl_lanes);
 
-static size_t DFN(qpl_worker_size)(int n, int m, int k)
-{
-    size_t wsz = DFN(qp_work_size)(n, m, k), nmk = (size_t)n + m + k;
-    return wsz * DFN(qpl_width) + DFN(qpl_data_size)(n, m, k) + nmk * DFN(qpl_width) + wsz + nmk;
-}
-
 static void DFN(qpl_lanes_map)(DFN(qpl_lanes) *L, DREAL *base, int n, int m, int k)
 {
     size_t wsz = DFN(qp_work_size)(n, m, k);
     /* zeroed once per range: an idle lane then computes on finite values */
-    memset(base, 0, sizeof(DREAL) * DFN(qpl_worker_size)(n, m, k));
+    memset(base, 0, sizeof(DREAL) * DFN(qpl_scratch_size)(n, m, k));
     L->lbase = base;
     L->lw = DFN(qpl_work_map)(base, n, m, k);
     DREAL *c = base + wsz * DFN(qpl_width);
@@ -240,15 +234,14 @@ static dopt_status DFN(qp_solve_cpu_lanes)(dopt_context *ctx, const dopt_qp_prob
 {
     int64_t B = P->batch;
     if (B == 0) return DOPT_OK;
-    /* ranges of several groups, so that refilling keeps the lanes busy */
-    int64_t grain = 4 * DFN(qpl_width);
+    int64_t grain = dopt_qp_cpu_lanes_grain(P->dtype);
     int workers = dopt_worker_count(ctx->threads, B, grain);
     DFN(qpl_job) job;
     job.bt = DFN(qp_batch_of)(P);
     job.set = DFN(qp_settings_of)(o);
     job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
     job.psz = DFN(qp_work_persist_size)(P->n, P->m, P->k);
-    job.per_worker = DFN(qpl_worker_size)(P->n, P->m, P->k);
+    job.per_worker = DFN(qpl_scratch_size)(P->n, P->m, P->k);
     job.keep = NULL;
     if (tape) {
         if (!dopt_host_reserve(&tape->work, &tape->cap_work, sizeof(DREAL) * job.psz * (size_t)B))
