@@ -361,6 +361,33 @@ static void test_shapes(int f32)
     }
 }
 
+/* The layout rule: the environment forces either; under a host memory cap
+ * the per-instance layout runs (its workspace is what the estimate says);
+ * below one group, never interleaved by default. */
+static void test_selection(void)
+{
+    dopt_qp_problem P;
+    memset(&P, 0, sizeof P);
+    P.batch = 64, P.n = 8, P.m = 8, P.k = 2, P.dtype = DOPT_FLOAT64;
+    setenv("DOPT_QP_LAYOUT", "lanes", 1);
+    CHECK(dopt_qp_cpu_uses_lanes(tu_ctx, &P), "DOPT_QP_LAYOUT=lanes");
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, (size_t)1 << 40, 0));
+    CHECK(!dopt_qp_cpu_uses_lanes(tu_ctx, &P), "a host memory cap keeps the per-instance layout");
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 0, 0));
+    setenv("DOPT_QP_LAYOUT", "instance", 1);
+    CHECK(!dopt_qp_cpu_uses_lanes(tu_ctx, &P), "DOPT_QP_LAYOUT=instance");
+    unsetenv("DOPT_QP_LAYOUT");
+    P.batch = dopt_qp_cpu_lane_width(P.dtype) - 1;
+    CHECK(!dopt_qp_cpu_uses_lanes(tu_ctx, &P), "B below one group");
+    P.batch = 1024, P.n = 200;
+    CHECK(!dopt_qp_cpu_uses_lanes(tu_ctx, &P), "n past the crossover");
+#ifdef __AVX512F__
+    P.n = 16;
+    CHECK(dopt_qp_cpu_uses_lanes(tu_ctx, &P), "small n, AVX-512 build: interleaved by default");
+#endif
+    CHECK(dopt_qp_cpu_lane_width(DOPT_FLOAT64) == 8 && dopt_qp_cpu_lane_width(DOPT_FLOAT32) == 16, "lane widths");
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -369,6 +396,7 @@ int main(int argc, char **argv)
         dopt_context_destroy(tu_ctx);
         return TEST_SKIP;
     }
+    test_selection();
     for (int f32 = 0; f32 <= 1; ++f32) {
         test_mixed(f32, 37, 9, 12, 3, DOPT_GEN_STRICTLY_CONVEX, 11);
         test_mixed(f32, 33, 6, 10, 0, DOPT_GEN_STRICTLY_CONVEX, 12);
