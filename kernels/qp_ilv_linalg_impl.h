@@ -35,13 +35,13 @@
     }                                                                                             \
     for (int l = 0; l < DREAL_LANES; ++l) out[l] = ((a0[l] + a4[l]) + (a1[l] + a5[l])) + ((a2[l] + a6[l]) + (a3[l] + a7[l]));
 
-DOPT_KFN void DFN(lv_dot)(int n, const DREAL *x, const DREAL *y, DREAL *out)
+DOPT_KFN void DFN(lv_dot)(int n, const DREAL *x, const DREAL *y, DREAL *DOPT_RESTRICT out)
 {
     QPL_DOT_BODY(DREAL, )
 }
 
 /* out[l] = x_l . y_l summed in double (la_dot_acc's order) */
-DOPT_KFN void DFN(lv_dot_acc)(int n, const DREAL *x, const DREAL *y, double *out)
+DOPT_KFN void DFN(lv_dot_acc)(int n, const DREAL *x, const DREAL *y, double *DOPT_RESTRICT out)
 {
     QPL_DOT_BODY(double, (double))
 }
@@ -58,8 +58,9 @@ DOPT_KFN void DFN(lv_gemv_t_block8_acc)(int rows, int cols, const DREAL *m, cons
     }
 }
 
-/* y_l += a[l] * x_l */
-DOPT_KFN void DFN(lv_axpy)(int n, const DREAL *a, const DREAL *x, DREAL *y)
+/* y_l += a[l] * x_l (a, x, y distinct: restrict spares the compiler an
+ * aliasing check and a scalar copy of the loop) */
+DOPT_KFN void DFN(lv_axpy)(int n, const DREAL *DOPT_RESTRICT a, const DREAL *DOPT_RESTRICT x, DREAL *DOPT_RESTRICT y)
 {
     for (int i = 0; i < n; ++i) {
         const DREAL *xi = x + (size_t)i * DREAL_LANES;
@@ -70,7 +71,7 @@ DOPT_KFN void DFN(lv_axpy)(int n, const DREAL *a, const DREAL *x, DREAL *y)
 
 /* y_l += a[l] * x_l on the lanes where on[l], y_l unchanged elsewhere (a
  * blend, not a branch: the loop stays one SIMD body) */
-DOPT_KFN void DFN(lv_axpy_if)(int n, const int *on, const DREAL *a, const DREAL *x, DREAL *y)
+DOPT_KFN void DFN(lv_axpy_if)(int n, const int *DOPT_RESTRICT on, const DREAL *DOPT_RESTRICT a, const DREAL *DOPT_RESTRICT x, DREAL *DOPT_RESTRICT y)
 {
     for (int i = 0; i < n; ++i) {
         const DREAL *xi = x + (size_t)i * DREAL_LANES;
