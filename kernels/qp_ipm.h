@@ -53,9 +53,14 @@ typedef struct {
  * further steps only crush the complementarity, and the tape's factor at
  * such a point gives poorer gradients, so it does not wait longer. */
 #define DREAL_STALL_CHECKS 5
+/* Instances per interleaved group (qp_ilv_impl.h): one AVX-512 register of
+ * doubles; a compile-time constant so each lane loop is one SIMD body. */
+#define DREAL_LANES 8
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
 #include "qp_batch_impl.h"
+#include "qp_ilv_linalg_impl.h"
+#include "qp_ilv_impl.h"
 #undef DREAL
 #undef DFN
 #undef DABS
@@ -71,6 +76,7 @@ typedef struct {
 #undef DREAL_MIXED
 #undef DREAL_REDUCED_FLOOR
 #undef DREAL_STALL_CHECKS
+#undef DREAL_LANES
 
 #define DREAL float
 #define DFN(name) name##_f
@@ -87,9 +93,12 @@ typedef struct {
 #define DREAL_MIXED 1 /* residuals accumulated in double from the float data */
 #define DREAL_REDUCED_FLOOR 1e-4f
 #define DREAL_STALL_CHECKS 3
+#define DREAL_LANES 16 /* one AVX-512 register of floats */
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
 #include "qp_batch_impl.h"
+#include "qp_ilv_linalg_impl.h"
+#include "qp_ilv_impl.h"
 #undef DREAL
 #undef DFN
 #undef DABS
@@ -105,5 +114,6 @@ typedef struct {
 #undef DREAL_MIXED
 #undef DREAL_REDUCED_FLOOR
 #undef DREAL_STALL_CHECKS
+#undef DREAL_LANES
 
 #endif

@@ -1,7 +1,9 @@
-/* What the CPU QP solve allocates (qp_cpu_impl.h), for the layer's decisions
- * under a memory cap: one workspace per worker thread in the arena, whatever
- * the batch; a tape keeps the factorization and copies of x, lam, nu and
- * status per instance. */
+/* What the CPU QP solve allocates (qp_cpu_impl.h), for the layer's
+ * decisions under a memory cap: one workspace per worker thread in the
+ * arena, whatever the batch; a tape keeps the factorization and copies of
+ * x, lam, nu and status per instance. The estimate serves calls under a
+ * cap, and under a cap the interleaved layout (qp_cpu_lanes_impl.h, W
+ * workspaces per worker) does not run (dopt_qp_cpu_uses_lanes). */
 #include "internal.h"
 #include "backend.h"
 

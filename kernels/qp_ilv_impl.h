@@ -1,0 +1,710 @@
+/* The QP interior point of qp_ipm_impl.h on DREAL_LANES instances in lock
+ * step ("lanes"), instance the fastest index of every array: element e of
+ * lane l at [e * DREAL_LANES + l]. The workspace has the per-instance
+ * layout (qp_work_map) with every element widened to DREAL_LANES, so lane
+ * l's tape prefix is a strided copy, and the data (p, G, h, A, b) is copied
+ * into the same interleaved form when an instance enters a lane.
+ *
+ * What runs interleaved is the iteration's hot path: the residuals and
+ * termination sums (qp_ipm_check), the scaling, the assembly and Cholesky
+ * of H, the Schur complement, the KKT solves with refinement, and the
+ * predictor-corrector step. Every one does, per lane, the arithmetic of its
+ * per-instance counterpart in the same order, and the termination decision
+ * is the same function (qp_check_tests), so a lane's iterates, status,
+ * iteration count and tape are bit for bit those of the per-instance path
+ * (with floating-point contraction off, the C11 default of the build).
+ *
+ * Per-lane divergence is masked: a lane outside the mask computes like the
+ * others, but its iterate and its persistent values are not written (a
+ * blend, not a branch). The rare or once-per-instance events run the
+ * per-instance code on a de-interleaved copy of that lane (qpl_gather /
+ * qpl_scatter): the setup (qp_phase_begin), the start point, a failed
+ * Cholesky of H (the retries with a larger delta), a failed Schur
+ * complement (its eps_s retries) and the outputs (qp_phase_end). The driver
+ * (qpl_solve_range) refills a lane with the next waiting instance as soon
+ * as its instance is done, so lanes idle only at the end of a range.
+ *
+ * Included per precision by qp_ipm.h with DREAL / DFN / DREAL_LANES set,
+ * after qp_ipm_impl.h and qp_batch_impl.h. No guard on purpose. */
+
+#define QL DREAL_LANES
+
+/* The lane count as a constant the drivers can use (DREAL_LANES is not
+ * defined outside qp_ipm.h): qpl_width_d, qpl_width_f. */
+enum { DFN(qpl_width) = DREAL_LANES };
+
+/* The interleaved data of the lanes: p (n), G (m x n), h (m), A (k x n),
+ * b (k), each element widened to QL. */
+typedef struct {
+    int n, m, k;
+    DREAL *p, *G, *h, *A, *b;
+} DFN(qpl_data);
+
+DOPT_KFN size_t DFN(qpl_data_size)(int n, int m, int k)
+{
+    return (size_t)QL * ((size_t)n + (size_t)m * n + (size_t)m + (size_t)k * n + (size_t)k);
+}
+
+DOPT_KFN DFN(qpl_data) DFN(qpl_data_map)(DREAL *base, int n, int m, int k)
+{
+    DFN(qpl_data) d;
+    d.n = n;
+    d.m = m;
+    d.k = k;
+    d.p = base;
+    d.G = d.p + (size_t)QL * n;
+    d.h = d.G + (size_t)QL * m * n;
+    d.A = d.h + (size_t)QL * m;
+    d.b = d.A + (size_t)QL * k * n;
+    return d;
+}
+
+/* Values one worker of the interleaved driver needs: the lanes' workspace,
+ * data and iterate, and one instance's workspace and iterate (the
+ * de-interleaved copies). The CPU layer's memory estimate uses it too. */
+DOPT_KFN size_t DFN(qpl_scratch_size)(int n, int m, int k)
+{
+    size_t wsz = DFN(qp_work_size)(n, m, k), nmk = (size_t)n + m + k;
+    return wsz * QL + DFN(qpl_data_size)(n, m, k) + nmk * QL + wsz + nmk;
+}
+
+/* The lane workspace: qp_work_map's layout with every offset times QL. */
+DOPT_KFN DFN(qp_work) DFN(qpl_work_map)(DREAL *base, int n, int m, int k)
+{
+    DFN(qp_work) w = DFN(qp_work_map)(base, n, m, k);
+#define QPL_WIDEN(f) w.f = base + (size_t)(w.f - base) * QL
+    QPL_WIDEN(Qs); QPL_WIDEN(L); QPL_WIDEN(M); QPL_WIDEN(S); QPL_WIDEN(W); QPL_WIDEN(Winv); QPL_WIDEN(rho);
+    QPL_WIDEN(Hb); QPL_WIDEN(Gw); QPL_WIDEN(s);
+    QPL_WIDEN(rx); QPL_WIDEN(rz); QPL_WIDEN(ry); QPL_WIDEN(Qx); QPL_WIDEN(Gz); QPL_WIDEN(Ay);
+    QPL_WIDEN(dx); QPL_WIDEN(dz); QPL_WIDEN(dy); QPL_WIDEN(ds);
+    QPL_WIDEN(vx); QPL_WIDEN(vz); QPL_WIDEN(vy);
+    QPL_WIDEN(bx); QPL_WIDEN(bz); QPL_WIDEN(by);
+    QPL_WIDEN(ex); QPL_WIDEN(ez); QPL_WIDEN(ey);
+    QPL_WIDEN(tn); QPL_WIDEN(tk);
+#undef QPL_WIDEN
+    return w;
+}
+
+/* lane l of an interleaved array of len elements <-> a contiguous one */
+DOPT_KFN void DFN(qpl_gather)(size_t len, const DREAL *lanes, int l, DREAL *out)
+{
+    for (size_t e = 0; e < len; ++e) out[e] = lanes[e * QL + l];
+}
+
+DOPT_KFN void DFN(qpl_scatter)(size_t len, const DREAL *in, int l, DREAL *lanes)
+{
+    for (size_t e = 0; e < len; ++e) lanes[e * QL + l] = in[e];
+}
+
+/* ---- the iteration, interleaved ------------------------------------- */
+
+/* max |diag(Qs)| per lane (qp_qdiag) */
+DOPT_KFN void DFN(qpl_qdiag)(int n, const DFN(qp_work) *w, DREAL *qdiag)
+{
+    for (int l = 0; l < QL; ++l) qdiag[l] = 0;
+    for (int i = 0; i < n; ++i) {
+        const DREAL *q = w->Qs + ((size_t)i * n + i) * QL;
+        for (int l = 0; l < QL; ++l) {
+            DREAL d = DABS(q[l]);
+            qdiag[l] = d > qdiag[l] ? d : qdiag[l];
+        }
+    }
+}
+
+/* qp_ipm_check on the lanes in run[]: the residuals (written on every lane:
+ * rx, rz, ry, Qx, Gz, Ay are scratch until the next check), then the
+ * decision per running lane. */
+DOPT_KFN void DFN(qpl_check)(const DFN(qpl_data) *d, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                             DFN(qp_state) *st, const int *run, const DREAL *x, const DREAL *z, const DREAL *y)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DREAL tau[QL];
+    for (int l = 0; l < QL; ++l) tau[l] = st[l].tau;
+    if (DREAL_MIXED) {
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int width = n - j0 < 8 ? n - j0 : 8;
+            double qx[8][QL], gz[8][QL], ay[8][QL];
+            for (int q = 0; q < 8; ++q)
+                for (int l = 0; l < QL; ++l) qx[q][l] = gz[q][l] = ay[q][l] = 0;
+            DFN(lv_gemv_t_block8_acc)(n, n, w->Qs, x, j0, width, qx);
+            DFN(lv_gemv_t_block8_acc)(m, n, d->G, z, j0, width, gz);
+            DFN(lv_gemv_t_block8_acc)(k, n, d->A, y, j0, width, ay);
+            for (int q = 0; q < width; ++q) {
+                size_t o = (size_t)(j0 + q) * QL;
+                for (int l = 0; l < QL; ++l) {
+                    w->Qx[o + l] = (DREAL)qx[q][l];
+                    w->Gz[o + l] = (DREAL)gz[q][l];
+                    w->Ay[o + l] = (DREAL)ay[q][l];
+                    w->rx[o + l] = (DREAL)(qx[q][l] + gz[q][l] + ay[q][l] + (double)d->p[o + l] * tau[l]);
+                }
+            }
+        }
+    } else {
+        DFN(lv_gemv)(n, n, w->Qs, x, w->Qx);
+        for (size_t e = 0; e < (size_t)n * QL; ++e) w->Gz[e] = w->Ay[e] = 0;
+        DFN(lv_gemv_t_add)(m, n, d->G, z, w->Gz);
+        DFN(lv_gemv_t_add)(k, n, d->A, y, w->Ay);
+        for (int j = 0; j < n; ++j)
+            for (int l = 0; l < QL; ++l) {
+                size_t e = (size_t)j * QL + l;
+                w->rx[e] = w->Qx[e] + w->Gz[e] + w->Ay[e] + d->p[e] * tau[l];
+            }
+    }
+    /* the norms and sums per lane, one array per quantity so that each loop
+     * is one SIMD body (a compare and keep in qp_ipm_check's order) */
+    DREAL nQx[QL], nGz[QL], nAy[QL], np[QL], nrx[QL], nsum[QL];
+    DREAL nrz[QL], nGx[QL], ns[QL], nh[QL], gxpos[QL], nry[QL], nAx[QL], nb[QL];
+    double hz[QL], sz[QL], by[QL], xQx[QL], px[QL];
+    int mact[QL];
+    for (int l = 0; l < QL; ++l) {
+        nQx[l] = nGz[l] = nAy[l] = np[l] = nrx[l] = nsum[l] = 0;
+        nrz[l] = nGx[l] = ns[l] = nh[l] = gxpos[l] = nry[l] = nAx[l] = nb[l] = 0;
+        hz[l] = sz[l] = by[l] = 0;
+        mact[l] = 0;
+    }
+    for (int j = 0; j < n; ++j) {
+        const DREAL *qx = w->Qx + (size_t)j * QL, *gz = w->Gz + (size_t)j * QL, *ay = w->Ay + (size_t)j * QL,
+                    *pj = d->p + (size_t)j * QL, *rx = w->rx + (size_t)j * QL;
+        for (int l = 0; l < QL; ++l) {
+            DREAL a = DABS(qx[l]), g = DABS(gz[l]), cc = DABS(ay[l]), pp = DABS(pj[l]), rr = DABS(rx[l]);
+            DREAL gy = DABS(gz[l] + ay[l]);
+            nQx[l] = a > nQx[l] ? a : nQx[l];
+            nGz[l] = g > nGz[l] ? g : nGz[l];
+            nAy[l] = cc > nAy[l] ? cc : nAy[l];
+            np[l] = pp > np[l] ? pp : np[l];
+            nrx[l] = rr > nrx[l] ? rr : nrx[l];
+            nsum[l] = gy > nsum[l] ? gy : nsum[l];
+        }
+    }
+    double acc[QL];
+    for (int r = 0; r < m; ++r) {
+        DFN(lv_dot_acc)(n, d->G + (size_t)r * n * QL, x, acc);
+        const DREAL *hr = d->h + (size_t)r * QL, *sr = w->s + (size_t)r * QL, *zr = z + (size_t)r * QL;
+        DREAL *rz = w->rz + (size_t)r * QL;
+        for (int l = 0; l < QL; ++l) {
+            int on = hr[l] <= DREAL_MAX;
+            DREAL gx = (DREAL)acc[l];
+            DREAL rzl = (DREAL)(acc[l] + sr[l] - (double)hr[l] * tau[l]);
+            rz[l] = on ? rzl : 0;
+            mact[l] += on;
+            nrz[l] = on && DABS(rzl) > nrz[l] ? DABS(rzl) : nrz[l];
+            nGx[l] = on && DABS(gx) > nGx[l] ? DABS(gx) : nGx[l];
+            gxpos[l] = on && gx > gxpos[l] ? gx : gxpos[l];
+            ns[l] = on && sr[l] > ns[l] ? sr[l] : ns[l];
+            nh[l] = on && DABS(hr[l]) > nh[l] ? DABS(hr[l]) : nh[l];
+            hz[l] = on ? hz[l] + (double)hr[l] * zr[l] : hz[l];
+            sz[l] = on ? sz[l] + (double)sr[l] * zr[l] : sz[l];
+        }
+    }
+    for (int r = 0; r < k; ++r) {
+        DFN(lv_dot_acc)(n, d->A + (size_t)r * n * QL, x, acc);
+        const DREAL *br = d->b + (size_t)r * QL, *yr = y + (size_t)r * QL;
+        DREAL *ry = w->ry + (size_t)r * QL;
+        for (int l = 0; l < QL; ++l) {
+            DREAL ax = (DREAL)acc[l];
+            ry[l] = (DREAL)(acc[l] - (double)br[l] * tau[l]);
+            nry[l] = DABS(ry[l]) > nry[l] ? DABS(ry[l]) : nry[l];
+            nAx[l] = DABS(ax) > nAx[l] ? DABS(ax) : nAx[l];
+            nb[l] = DABS(br[l]) > nb[l] ? DABS(br[l]) : nb[l];
+            by[l] += (double)br[l] * yr[l];
+        }
+    }
+    DFN(lv_dot_acc)(n, x, w->Qx, xQx);
+    DFN(lv_dot_acc)(n, d->p, x, px);
+    DFN(qp_norms) c[QL];
+    for (int l = 0; l < QL; ++l) {
+        c[l].nQx = nQx[l]; c[l].nGz = nGz[l]; c[l].nAy = nAy[l]; c[l].np = np[l]; c[l].nrx = nrx[l];
+        c[l].nsum = nsum[l]; c[l].nrz = nrz[l]; c[l].nGx = nGx[l]; c[l].ns = ns[l]; c[l].nh = nh[l];
+        c[l].gxpos = gxpos[l]; c[l].nry = nry[l]; c[l].nAx = nAx[l]; c[l].nb = nb[l];
+        c[l].hz = hz[l]; c[l].sz = sz[l]; c[l].by = by[l]; c[l].xQx = xQx[l]; c[l].px = px[l];
+        c[l].mact = mact[l];
+    }
+    for (int l = 0; l < QL; ++l)
+        if (run[l]) DFN(qp_check_tests)(set, &st[l], &c[l], &st[l].rtau, &st[l].mu);
+}
+
+/* qp_set_scaling on the lanes in on[] (W, W^-1 of the others unchanged) */
+DOPT_KFN void DFN(qpl_set_scaling)(const DFN(qpl_data) *d, DFN(qp_work) *w, const int *on, const DREAL *z)
+{
+    int n = d->n;
+    DREAL qdiag[QL], cap[QL], g2[QL];
+    DFN(qpl_qdiag)(n, w, qdiag);
+    for (int l = 0; l < QL; ++l) cap[l] = (1 + qdiag[l]) / DREAL_EPS_3_4;
+    for (int r = 0; r < d->m; ++r) {
+        const DREAL *g = d->G + (size_t)r * n * QL;
+        DFN(lv_dot)(n, g, g, g2);
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int row_on = d->h[e] <= DREAL_MAX;
+            DREAL wr = z[e] / w->s[e];
+            DREAL wn = row_on ? (g2[l] > 0 && wr * g2[l] > cap[l] ? cap[l] / g2[l] : wr) : 0;
+            DREAL winv = row_on ? w->s[e] / z[e] : 0;
+            w->W[e] = on[l] ? wn : w->W[e];
+            w->Winv[e] = on[l] ? winv : w->Winv[e];
+        }
+    }
+}
+
+/* qp_assemble on every lane: L = Hb, Gw = W^1/2 G */
+DOPT_KFN void DFN(qpl_assemble)(const DFN(qpl_data) *d, DFN(qp_work) *w)
+{
+    int n = d->n, m = d->m;
+    for (size_t e = 0; e < (size_t)n * n * QL; ++e) w->L[e] = w->Hb[e];
+    for (int r = 0; r < m; ++r) {
+        DREAL sw[QL];
+        for (int l = 0; l < QL; ++l) sw[l] = DSQRT(w->W[(size_t)r * QL + l]);
+        const DREAL *g = d->G + (size_t)r * n * QL;
+        DREAL *o = w->Gw + (size_t)r * n * QL;
+        for (int j = 0; j < n; ++j)
+            for (int l = 0; l < QL; ++l) o[(size_t)j * QL + l] = sw[l] * g[(size_t)j * QL + l];
+    }
+}
+
+/* qp_factor_assembled on every lane; info per lane */
+DOPT_KFN void DFN(qpl_factor_assembled)(const DFN(qpl_data) *d, DFN(qp_work) *w, int *info)
+{
+    if (d->m > 0) DFN(lv_syrk_upper_add)(d->n, d->m, w->Gw, w->L);
+    DFN(lv_cholesky)(d->n, w->L, info);
+}
+
+/* qp_factor_schur's first attempt on every lane (eps_s per lane out);
+ * info[l] != 0 where it failed: that lane needs the per-instance retries. */
+DOPT_KFN void DFN(qpl_factor_schur)(const DFN(qpl_data) *d, DFN(qp_work) *w, DREAL *eps_s, int *info)
+{
+    int n = d->n, k = d->k;
+    for (int l = 0; l < QL; ++l) {
+        info[l] = 0;
+        eps_s[l] = 0;
+    }
+    if (k == 0) return;
+    for (size_t e = 0; e < (size_t)k * n * QL; ++e) w->M[e] = d->A[e];
+    for (int r = 0; r < k; ++r) DFN(lv_solve_lower)(n, w->L, w->M + (size_t)r * n * QL);
+    DREAL sdiag[QL], t[QL];
+    for (int l = 0; l < QL; ++l) sdiag[l] = 0;
+    for (int i = 0; i < k; ++i) {
+        const DREAL *mi = w->M + (size_t)i * n * QL;
+        DFN(lv_dot)(n, mi, mi, t);
+        for (int l = 0; l < QL; ++l) sdiag[l] = t[l] > sdiag[l] ? t[l] : sdiag[l];
+    }
+    for (int l = 0; l < QL; ++l) eps_s[l] = DREAL_REG * sdiag[l] + DREAL_MIN_NORMAL;
+    for (int i = 0; i < k; ++i)
+        for (int j = i; j < k; ++j) {
+            DFN(lv_dot)(n, w->M + (size_t)i * n * QL, w->M + (size_t)j * n * QL, t);
+            DREAL *sij = w->S + ((size_t)i * k + j) * QL;
+            for (int l = 0; l < QL; ++l) sij[l] = t[l] + (i == j ? eps_s[l] : 0);
+        }
+    DFN(lv_cholesky)(k, w->S, info);
+}
+
+/* qp_factor_complete on the lanes in fast[] whose Cholesky of H succeeded
+ * (info 0): delta and the Schur complement's first attempt. A lane whose
+ * Schur complement failed leaves fast[] (it needs the per-instance
+ * retries of qp_factor_schur). */
+DOPT_KFN void DFN(qpl_factor_complete)(const DFN(qpl_data) *d, DFN(qp_work) *w, DFN(qp_state) *st, int *fast)
+{
+    DREAL eps_s[QL], qdiag[QL];
+    int sinfo[QL];
+    DFN(qpl_factor_schur)(d, w, eps_s, sinfo);
+    DFN(qpl_qdiag)(d->n, w, qdiag);
+    for (int l = 0; l < QL; ++l) {
+        if (!fast[l]) continue;
+        if (sinfo[l]) {
+            fast[l] = 0;
+            continue;
+        }
+        st[l].delta = DREAL_REG * (1 + qdiag[l]); /* qp_delta0 */
+        if (d->k > 0) st[l].eps_s = eps_s[l];
+    }
+}
+
+/* qp_kkt_base_solve on every lane */
+DOPT_KFN void DFN(qpl_kkt_base_solve)(const DFN(qpl_data) *d, DFN(qp_work) *w, const DREAL *bx, const DREAL *bz,
+                                      const DREAL *by, DREAL *dx, DREAL *dz, DREAL *dy)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DREAL a[QL];
+    for (size_t e = 0; e < (size_t)n * QL; ++e) dx[e] = bx[e];
+    for (int r = 0; r < m; ++r) {
+        /* a row that is off (W = 0) adds 0 * G_r where qp_kkt_base_solve skips
+         * it: the same up to the sign of a zero (see lv_gemv_t_add) */
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            a[l] = w->W[e] != 0 ? w->W[e] * bz[e] : 0;
+        }
+        DFN(lv_axpy)(n, a, d->G + (size_t)r * n * QL, dx);
+    }
+    for (int r = 0; r < k; ++r) {
+        for (int l = 0; l < QL; ++l) a[l] = w->rho[l] * by[(size_t)r * QL + l];
+        DFN(lv_axpy)(n, a, d->A + (size_t)r * n * QL, dx);
+    }
+    DFN(lv_solve_lower)(n, w->L, dx);
+    if (k > 0) {
+        for (int r = 0; r < k; ++r) {
+            DFN(lv_dot)(n, w->M + (size_t)r * n * QL, dx, a);
+            for (int l = 0; l < QL; ++l) dy[(size_t)r * QL + l] = a[l] - by[(size_t)r * QL + l];
+        }
+        DFN(lv_cholesky_solve)(k, w->S, dy);
+        for (int r = 0; r < k; ++r) {
+            for (int l = 0; l < QL; ++l) a[l] = -dy[(size_t)r * QL + l];
+            DFN(lv_axpy)(n, a, w->M + (size_t)r * n * QL, dx);
+        }
+    }
+    DFN(lv_solve_lower_t)(n, w->L, dx);
+    for (int r = 0; r < m; ++r) {
+        DFN(lv_dot)(n, d->G + (size_t)r * n * QL, dx, a);
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            dz[e] = w->W[e] != 0 ? w->W[e] * (a[l] - bz[e]) : 0;
+        }
+    }
+}
+
+/* qp_kkt_residual on every lane: e = b - K d into ex, ez, ey; rel per lane */
+DOPT_KFN void DFN(qpl_kkt_residual)(const DFN(qpl_data) *d, DFN(qp_work) *w, const DREAL *bx, const DREAL *bz,
+                                    const DREAL *by, const DREAL *dx, const DREAL *dz, const DREAL *dy, DREAL *rel)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DREAL en[QL], bn[QL];
+    for (int l = 0; l < QL; ++l) en[l] = bn[l] = 0;
+    if (DREAL_MIXED) {
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int width = n - j0 < 8 ? n - j0 : 8;
+            double acc[8][QL];
+            for (int q = 0; q < 8; ++q)
+                for (int l = 0; l < QL; ++l) acc[q][l] = 0;
+            DFN(lv_gemv_t_block8_acc)(n, n, w->Qs, dx, j0, width, acc);
+            DFN(lv_gemv_t_block8_acc)(m, n, d->G, dz, j0, width, acc);
+            DFN(lv_gemv_t_block8_acc)(k, n, d->A, dy, j0, width, acc);
+            for (int q = 0; q < width; ++q)
+                for (int l = 0; l < QL; ++l) {
+                    size_t e = (size_t)(j0 + q) * QL + l;
+                    w->ex[e] = (DREAL)((double)bx[e] - acc[q][l]);
+                }
+        }
+    } else {
+        DFN(lv_gemv)(n, n, w->Qs, dx, w->ex);
+        DFN(lv_gemv_t_add)(m, n, d->G, dz, w->ex);
+        DFN(lv_gemv_t_add)(k, n, d->A, dy, w->ex);
+        for (size_t e = 0; e < (size_t)n * QL; ++e) w->ex[e] = bx[e] - w->ex[e];
+    }
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            if (DABS(w->ex[e]) > en[l]) en[l] = DABS(w->ex[e]);
+            if (DABS(bx[e]) > bn[l]) bn[l] = DABS(bx[e]);
+        }
+    double acc[QL];
+    for (int r = 0; r < m; ++r) {
+        DFN(lv_dot_acc)(n, d->G + (size_t)r * n * QL, dx, acc);
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = w->W[e] != 0;
+            DREAL ez = on ? (DREAL)((double)bz[e] - (acc[l] - (double)w->Winv[e] * dz[e])) : 0;
+            w->ez[e] = ez;
+            en[l] = on && DABS(ez) > en[l] ? DABS(ez) : en[l];
+            bn[l] = on && DABS(bz[e]) > bn[l] ? DABS(bz[e]) : bn[l];
+        }
+    }
+    for (int r = 0; r < k; ++r) {
+        DFN(lv_dot_acc)(n, d->A + (size_t)r * n * QL, dx, acc);
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            w->ey[e] = (DREAL)((double)by[e] - acc[l]);
+            if (DABS(w->ey[e]) > en[l]) en[l] = DABS(w->ey[e]);
+            if (DABS(by[e]) > bn[l]) bn[l] = DABS(by[e]);
+        }
+    }
+    for (int l = 0; l < QL; ++l) rel[l] = en[l] != en[l] ? en[l] : (bn[l] > 0 ? en[l] / bn[l] : en[l]);
+}
+
+/* qp_kkt_solve on every lane, each lane refining until its own stopping
+ * test (lanes outside on[] stop at once: their result is not used) */
+DOPT_KFN void DFN(qpl_kkt_solve)(const DFN(qpl_data) *d, DFN(qp_work) *w, const int *on, int refine, DREAL stop,
+                                 const DREAL *bx, const DREAL *bz, const DREAL *by, DREAL *dx, DREAL *dz, DREAL *dy)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DFN(qpl_kkt_base_solve)(d, w, bx, bz, by, dx, dz, dy);
+    DREAL prev[QL], rel[QL];
+    int act[QL];
+    for (int l = 0; l < QL; ++l) {
+        prev[l] = DREAL_MAX;
+        act[l] = on[l];
+    }
+    for (int it = 0; it < refine; ++it) {
+        DFN(qpl_kkt_residual)(d, w, bx, bz, by, dx, dz, dy, rel);
+        int any = 0;
+        for (int l = 0; l < QL; ++l) {
+            if (act[l] && (!(rel[l] > stop) || !(rel[l] < (DREAL)0.5 * prev[l]))) act[l] = 0;
+            if (act[l]) prev[l] = rel[l];
+            any |= act[l];
+        }
+        if (!any) break;
+        DFN(qpl_kkt_base_solve)(d, w, w->ex, w->ez, w->ey, w->tn, w->ez, w->tk);
+        for (int j = 0; j < n; ++j)
+            for (int l = 0; l < QL; ++l) {
+                size_t e = (size_t)j * QL + l;
+                dx[e] = act[l] ? dx[e] + w->tn[e] : dx[e];
+            }
+        for (int r = 0; r < m; ++r)
+            for (int l = 0; l < QL; ++l) {
+                size_t e = (size_t)r * QL + l;
+                dz[e] = act[l] ? dz[e] + w->ez[e] : dz[e];
+            }
+        for (int r = 0; r < k; ++r)
+            for (int l = 0; l < QL; ++l) {
+                size_t e = (size_t)r * QL + l;
+                dy[e] = act[l] ? dy[e] + w->tk[e] : dy[e];
+            }
+    }
+}
+
+/* qp_ipm_start_point on the lanes in go[] (K factored at W = I, the
+ * right-hand side in bx, bz, by from qp_ipm_setup); the other lanes'
+ * iterate and s are unchanged. */
+DOPT_KFN void DFN(qpl_start_point)(const DFN(qpl_data) *d, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                                   DFN(qp_state) *st, const int *go, DREAL *x, DREAL *z, DREAL *y)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DFN(qpl_kkt_solve)(d, w, go, set->refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    /* dz holds Gx - h on rows that are on */
+    DREAL smin[QL], zmin[QL];
+    for (int l = 0; l < QL; ++l) smin[l] = zmin[l] = DREAL_MAX;
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = d->h[e] <= DREAL_MAX;
+            DREAL sr = on ? -w->dz[e] : 1, zr = on ? w->dz[e] : 0;
+            smin[l] = on && sr < smin[l] ? sr : smin[l];
+            zmin[l] = on && zr < zmin[l] ? zr : zmin[l];
+            w->s[e] = go[l] ? sr : w->s[e];
+            z[e] = go[l] ? zr : z[e];
+        }
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = go[l] && d->h[e] <= DREAL_MAX;
+            /* the margin of 1 (qp_ipm_start_point) */
+            w->s[e] = on && smin[l] < 1 ? w->s[e] + (1 - smin[l]) : w->s[e];
+            z[e] = on && zmin[l] < 1 ? z[e] + (1 - zmin[l]) : z[e];
+        }
+    int finite[QL];
+    for (int l = 0; l < QL; ++l) finite[l] = 1;
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            x[e] = go[l] ? w->dx[e] : x[e];
+            finite[l] &= DABS(w->dx[e]) <= DREAL_MAX;
+        }
+    for (int r = 0; r < k; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            y[e] = go[l] ? w->dy[e] : y[e];
+            finite[l] &= DABS(w->dy[e]) <= DREAL_MAX;
+        }
+    for (int l = 0; l < QL; ++l) {
+        if (!go[l]) continue;
+        if (!finite[l]) {
+            st[l].status = DOPT_INST_NUMERICAL;
+        } else {
+            st[l].started = 1;
+            st[l].status = DOPT_INST_RUNNING;
+        }
+    }
+}
+
+/* qp_max_step per lane */
+DOPT_KFN void DFN(qpl_max_step)(const DFN(qpl_data) *d, const DFN(qp_work) *w, const DREAL *z,
+                                const DFN(qp_state) *st, const DREAL *dtau, const DREAL *dkappa, DREAL *a)
+{
+    for (int l = 0; l < QL; ++l) a[l] = 2;
+    for (int r = 0; r < d->m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = w->W[e] != 0;
+            DREAL as = -w->s[e] / w->ds[e], az = -z[e] / w->dz[e];
+            a[l] = on && w->ds[e] < 0 && as < a[l] ? as : a[l];
+            a[l] = on && w->dz[e] < 0 && az < a[l] ? az : a[l];
+        }
+    for (int l = 0; l < QL; ++l) {
+        if (dtau[l] < 0 && -st[l].tau / dtau[l] < a[l]) a[l] = -st[l].tau / dtau[l];
+        if (dkappa[l] < 0 && -st[l].kappa / dkappa[l] < a[l]) a[l] = -st[l].kappa / dkappa[l];
+    }
+}
+
+/* qp_direction on every lane (rhs_tau, den, dtau per lane) */
+DOPT_KFN void DFN(qpl_direction)(const DFN(qpl_data) *d, int refine, DFN(qp_work) *w, const DFN(qp_state) *st,
+                                 const int *on, const DREAL *rhs_tau, const DREAL *den, DREAL *dtau)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DFN(qpl_kkt_solve)(d, w, on, refine, DREAL_REFINE_FWD, w->bx, w->bz, w->by, w->dx, w->dz, w->dy);
+    /* the tau row, (p + 2Qx/tau)'dx + h'dz + b'dy (qp_tau_row) */
+    DREAL row[QL];
+    int free_tau[QL];
+    for (int l = 0; l < QL; ++l) {
+        row[l] = 0;
+        free_tau[l] = !st[l].tau_fixed;
+    }
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            row[l] += (d->p[e] + 2 * w->Qx[e] / st[l].tau) * w->dx[e];
+        }
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            row[l] = w->W[e] != 0 ? row[l] + d->h[e] * w->dz[e] : row[l];
+        }
+    for (int r = 0; r < k; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            row[l] += d->b[e] * w->dy[e];
+        }
+    DREAL t[QL];
+    for (int l = 0; l < QL; ++l) {
+        t[l] = (rhs_tau[l] - row[l]) / den[l];
+        dtau[l] = free_tau[l] ? t[l] : 0;
+    }
+    DFN(lv_axpy_if)(n, free_tau, t, w->vx, w->dx);
+    DFN(lv_axpy_if)(m, free_tau, t, w->vz, w->dz);
+    DFN(lv_axpy_if)(k, free_tau, t, w->vy, w->dy);
+}
+
+/* qp_ipm_step on the lanes in go[] (their factorization current); the
+ * other lanes' iterate, s, tau, kappa, status and iter are unchanged. */
+DOPT_KFN void DFN(qpl_step)(const DFN(qpl_data) *d, const DFN(qp_settings) *set, DFN(qp_work) *w,
+                            DFN(qp_state) *st, const int *go, DREAL *x, DREAL *z, DREAL *y)
+{
+    int n = d->n, m = d->m, k = d->k;
+    DREAL tau[QL], kappa[QL], den[QL], t[QL], rhs[QL], dtau[QL], dkappa[QL], a[QL];
+    int mact[QL], solve_v[QL];
+    for (int l = 0; l < QL; ++l) {
+        tau[l] = st[l].tau;
+        kappa[l] = st[l].kappa;
+        mact[l] = 0;
+        solve_v[l] = go[l] && !st[l].tau_fixed;
+    }
+    for (size_t e = 0; e < (size_t)n * QL; ++e) w->bx[e] = -d->p[e];
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            int on = w->W[e] != 0;
+            mact[l] += on;
+            w->bz[e] = on ? d->h[e] : 0;
+        }
+    for (size_t e = 0; e < (size_t)k * QL; ++e) w->by[e] = d->b[e];
+    DFN(qpl_kkt_solve)(d, w, solve_v, set->refine > 3 ? set->refine : 3, DREAL_REFINE_STOP, w->bx, w->bz, w->by,
+                       w->vx, w->vz, w->vy);
+    /* held tau: v = 0 and den = -1 (qp_ipm_step) */
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            w->vx[e] = st[l].tau_fixed ? 0 : w->vx[e];
+            w->tn[e] = w->vx[e] - x[e] / tau[l];
+        }
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) w->vz[(size_t)r * QL + l] = st[l].tau_fixed ? 0 : w->vz[(size_t)r * QL + l];
+    for (int r = 0; r < k; ++r)
+        for (int l = 0; l < QL; ++l) w->vy[(size_t)r * QL + l] = st[l].tau_fixed ? 0 : w->vy[(size_t)r * QL + l];
+    DFN(lv_gemv)(n, n, w->Qs, w->tn, w->ex);
+    DFN(lv_dot)(n, w->tn, w->ex, t);
+    for (int l = 0; l < QL; ++l) den[l] = -t[l] - kappa[l] / tau[l];
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            den[l] = w->W[e] != 0 ? den[l] - w->vz[e] * w->vz[e] * w->Winv[e] : den[l];
+        }
+    for (int l = 0; l < QL; ++l) den[l] = st[l].tau_fixed ? -1 : den[l];
+
+    /* predictor */
+    for (size_t e = 0; e < (size_t)n * QL; ++e) w->bx[e] = -w->rx[e];
+    for (size_t e = 0; e < (size_t)m * QL; ++e) w->bz[e] = w->W[e] != 0 ? -w->rz[e] + w->s[e] : 0;
+    for (size_t e = 0; e < (size_t)k * QL; ++e) w->by[e] = -w->ry[e];
+    for (int l = 0; l < QL; ++l) rhs[l] = -st[l].rtau + kappa[l];
+    DFN(qpl_direction)(d, 0, w, st, go, rhs, den, dtau);
+    for (size_t e = 0; e < (size_t)m * QL; ++e) w->ds[e] = w->W[e] != 0 ? -w->s[e] - w->Winv[e] * w->dz[e] : 0;
+    for (int l = 0; l < QL; ++l) dkappa[l] = st[l].tau_fixed ? 0 : -kappa[l] - kappa[l] * dtau[l] / tau[l];
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            w->tn[e] = w->dx[e] - x[e] * dtau[l] / tau[l];
+        }
+    DFN(lv_gemv)(n, n, w->Qs, w->tn, w->ex);
+    DREAL tso[QL];
+    DFN(lv_dot)(n, w->tn, w->ex, tso);
+    for (int l = 0; l < QL; ++l) tso[l] = tso[l] / tau[l];
+    DFN(qpl_max_step)(d, w, z, st, dtau, dkappa, a);
+    DREAL mu_aff[QL], eta[QL], smu[QL];
+    for (int l = 0; l < QL; ++l) {
+        if (a[l] > 1) a[l] = 1;
+        mu_aff[l] = (tau[l] + a[l] * dtau[l]) * (kappa[l] + a[l] * dkappa[l]);
+    }
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            DREAL c = (w->s[e] + a[l] * w->ds[e]) * (z[e] + a[l] * w->dz[e]);
+            mu_aff[l] = w->W[e] != 0 ? mu_aff[l] + c : mu_aff[l];
+        }
+    for (int l = 0; l < QL; ++l) {
+        mu_aff[l] /= (DREAL)(mact[l] + 1);
+        DREAL mu = st[l].mu;
+        DREAL sigma = mu > 0 ? mu_aff[l] / mu : 0;
+        if (sigma > 1) sigma = 1;
+        if (sigma < 0) sigma = 0;
+        sigma = sigma * sigma * sigma;
+        eta[l] = 1 - sigma;
+        smu[l] = sigma * mu;
+    }
+
+    /* corrector */
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)j * QL + l;
+            w->bx[e] = -eta[l] * w->rx[e];
+        }
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            w->bz[e] = w->W[e] != 0 ? -eta[l] * w->rz[e] + (w->s[e] * z[e] + w->ds[e] * w->dz[e] - smu[l]) / z[e]
+                                    : 0;
+        }
+    for (int r = 0; r < k; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            w->by[e] = -eta[l] * w->ry[e];
+        }
+    DREAL rkappa[QL];
+    for (int l = 0; l < QL; ++l) {
+        rkappa[l] = tau[l] * kappa[l] + dtau[l] * dkappa[l] - smu[l];
+        rhs[l] = -eta[l] * st[l].rtau + rkappa[l] / tau[l] - tso[l];
+    }
+    DFN(qpl_direction)(d, set->refine, w, st, go, rhs, den, dtau);
+    for (int r = 0; r < m; ++r)
+        for (int l = 0; l < QL; ++l) {
+            size_t e = (size_t)r * QL + l;
+            w->ds[e] = w->W[e] != 0 ? -(w->bz[e] + eta[l] * w->rz[e]) - w->Winv[e] * w->dz[e] : 0;
+        }
+    for (int l = 0; l < QL; ++l) dkappa[l] = st[l].tau_fixed ? 0 : -(rkappa[l] + kappa[l] * dtau[l]) / tau[l];
+    DFN(qpl_max_step)(d, w, z, st, dtau, dkappa, a);
+    int take[QL], take_s[QL];
+    for (int l = 0; l < QL; ++l) {
+        a[l] *= DREAL_STEP_FRACTION;
+        if (a[l] > 1) a[l] = 1;
+        take[l] = go[l] && a[l] > 0;
+        if (go[l] && !(a[l] > 0)) st[l].status = DOPT_INST_NUMERICAL;
+    }
+    DFN(lv_axpy_if)(n, take, a, w->dx, x);
+    DFN(lv_axpy_if)(k, take, a, w->dy, y);
+    for (int r = 0; r < m; ++r) {
+        for (int l = 0; l < QL; ++l) take_s[l] = take[l] && w->W[(size_t)r * QL + l] != 0;
+        DFN(lv_axpy_if)(1, take_s, a, w->ds + (size_t)r * QL, w->s + (size_t)r * QL);
+        DFN(lv_axpy_if)(1, take_s, a, w->dz + (size_t)r * QL, z + (size_t)r * QL);
+    }
+    for (int l = 0; l < QL; ++l)
+        if (take[l]) {
+            st[l].tau = tau[l] + a[l] * dtau[l];
+            st[l].kappa = kappa[l] + a[l] * dkappa[l];
+            st[l].iter += 1;
+        }
+}
+
+#undef QL
