@@ -72,7 +72,7 @@ def exact_solutions(A, b, w):
 
 class _KKTLayer:
     """x(w_hat) of the gamma-regularized relaxation, differentiable in w_hat.
-    backend "dopt-sparse": dopt's sparse QP layer (kkt_sparse.py); "dopt-dense":
+    backend "dopt-sparse": dopt's sparse QP layer (dopt.torch.sparse_qp); "dopt-dense":
     dopt.torch.qp on the densified rows (the stand-in)."""
 
     def __init__(self, nodes, edges, gamma, backend):
@@ -85,17 +85,21 @@ class _KKTLayer:
             self.Qt = gamma * torch.eye(nodes, dtype=torch.float64)
         elif backend == "dopt-sparse":
             import scipy.sparse as sp
-            import kkt_sparse
-            self.structure = kkt_sparse.Structure(sp.identity(nodes, format="csr") * gamma, rel.G, None)
-            self.layer = kkt_sparse.relaxation_layer(self.structure, rel.h)
+            import dopt.qp as dq
+            self.Qs = sp.identity(nodes, format="csr") * gamma
+            self.structure = dq.SparseStructure(self.Qs, rel.G)  # analysed once, reused every step
+            self.Qv = torch.tensor(self.Qs.data)
+            self.Gv = torch.tensor(rel.G.data)
+            self.ht = torch.tensor(rel.h)
         else:
             raise ValueError(f"kkt layer backend {backend!r}")
 
     def __call__(self, w_hat):
-        if self.backend == "dopt-sparse":
-            return self.layer(-w_hat)  # raises when an instance is not solved
         import dopt.torch as dt
-        r = dt.qp(self.Qt, -w_hat, self.Gt, self.ht)
+        if self.backend == "dopt-sparse":
+            r = dt.sparse_qp(self.Qv, -w_hat, self.Gv, self.ht, structure=self.structure)
+        else:
+            r = dt.qp(self.Qt, -w_hat, self.Gt, self.ht)
         if torch.any(r.status != 0):
             bad = int((r.status != 0).sum())
             raise RuntimeError(f"kkt layer: {bad} instances not solved (statuses {torch.unique(r.status).tolist()})")

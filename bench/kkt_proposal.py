@@ -24,8 +24,7 @@ differentiated by dopt's sparse QP layer, actually gives:
 
 Output: bench/figures/kkt_proposal.{json,md,csv}. Modules: kkt_problems.py
 (instances, relaxations, repair), kkt_solvers.py (relaxation backends, exact
-MILPs), kkt_sparse.py (dopt's sparse QP layer through ctypes), kkt_learn.py
-(part b). Needs numpy, scipy, torch, highspy (the exact MILPs) and dopt
+MILPs), kkt_learn.py (part b). Needs numpy, scipy, torch, highspy (the exact MILPs) and dopt
 (PYTHONPATH=python, DOPT_LIBRARY=<build>/src/libdopt.so); clarabel for the
 stand-in solver when the library has no sparse layer.
 

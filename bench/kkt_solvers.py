@@ -37,9 +37,20 @@ class RelaxResult(NamedTuple):
 
 
 def sparse_available():
-    """True when the loaded libdopt has the sparse QP layer (kkt_sparse)."""
-    import kkt_sparse
-    return kkt_sparse.available()
+    """True when the loaded libdopt has the sparse QP layer (a build with
+    CHOLMOD: dopt.qp.SparseStructure.analyze answers UNSUPPORTED without)."""
+    try:
+        import dopt
+        import dopt.qp as dq
+    except ImportError:
+        return False
+    try:
+        dq.SparseStructure((np.array([0, 1]), np.array([0]), (1, 1))).analyze()
+    except dopt.Error as exc:
+        if exc.status == 3:  # DOPT_ERR_UNSUPPORTED
+            return False
+        raise
+    return True
 
 
 def solve_relaxation(rel, backend, tol=None):
@@ -61,15 +72,16 @@ def _diag_csr(q):
 
 
 def _solve_dopt_sparse(rel, tol):
-    """Analyse (once per relaxation: the TSP's cuts change the pattern) and solve;
-    the time counts both."""
-    import kkt_sparse
+    """Analyse (once per relaxation: the TSP's cuts change the pattern) and solve
+    with dopt.qp.solve_sparse; the time counts both."""
+    import dopt.qp as dq
     t0 = time.perf_counter()
     Q = _diag_csr(rel.q)
-    st = kkt_sparse.Structure(Q if Q.nnz else None, rel.G, rel.A)
-    x, status, iters, _ = st.solve(rel.p[None, :], rel.h, rel.b if rel.A.shape[0] else None, tol=tol)
+    k = rel.A.shape[0]
+    r = dq.solve_sparse(Q if Q.nnz else None, rel.p[None, :], rel.G, rel.h, rel.A if k else None,
+                        rel.b if k else None, n=rel.G.shape[1], tol=tol, dtype=np.float64)
     seconds = time.perf_counter() - t0
-    return RelaxResult(x[0], int(status[0]), int(iters[0]), seconds, "dopt-sparse")
+    return RelaxResult(np.asarray(r.x[0], float), int(r.status[0]), int(r.iters[0]), seconds, "dopt-sparse")
 
 
 def _solve_dopt_dense(rel, tol):

@@ -269,30 +269,34 @@ def test_relaxation_backends_agree():
 
 
 def test_sparse_layer_gradient_matches_the_dense_layer():
-    """kkt_sparse's x and dL/dp against dopt's dense QP layer on a small MIS
-    relaxation (skipped while the loaded libdopt has no sparse layer)."""
+    """The experiment's KKT layer (dopt.torch.sparse_qp on the MIS relaxation,
+    its structure analysed once as kkt_learn does): x and dL/dp against
+    dopt's dense QP layer (skipped while the loaded libdopt has no sparse
+    layer)."""
     torch = pytest.importorskip("torch")
-    import kkt_sparse
-    if not kkt_sparse.available():
+    if not S.sparse_available():
         pytest.skip("the loaded libdopt has no sparse QP layer")
     import scipy.sparse as sp
+    import dopt.qp as dq
     import dopt.torch as dt
     n, edges = 25, P.erdos_renyi(25, 4.0, np.random.default_rng(80))
     rel = P.mis_relaxation(n, edges)
     gamma = 0.7
-    st = kkt_sparse.Structure(sp.identity(n, format="csr") * gamma, rel.G, None)
-    layer = kkt_sparse.relaxation_layer(st, rel.h, tol=1e-10)
+    Qs = sp.identity(n, format="csr") * gamma
+    structure = dq.SparseStructure(Qs, rel.G)
     rng = np.random.default_rng(81)
     p = torch.tensor(-rng.uniform(0.5, 2.0, (3, n)), requires_grad=True)
     weights = torch.tensor(rng.normal(size=(3, n)))
-    x = layer(p)
-    (weights * x).sum().backward()
+    r1 = dt.sparse_qp(torch.tensor(Qs.data), p, torch.tensor(rel.G.data), torch.tensor(rel.h), structure=structure,
+                      tol=1e-10)
+    assert torch.all(r1.status == 0)
+    (weights * r1.x).sum().backward()
     p2 = p.detach().clone().requires_grad_(True)
     r = dt.qp(gamma * torch.eye(n, dtype=torch.float64), p2, torch.tensor(rel.G.toarray()), torch.tensor(rel.h),
               tol=1e-10)
     (weights * r.x).sum().backward()
     # both solve to 1e-10 relative KKT residual; the gradients solve the same linear system at those points
-    np.testing.assert_allclose(x.detach().numpy(), r.x.detach().numpy(), atol=1e-7)
+    np.testing.assert_allclose(r1.x.detach().numpy(), r.x.detach().numpy(), atol=1e-7)
     np.testing.assert_allclose(p.grad.numpy(), p2.grad.numpy(), atol=1e-5)
 
 
