@@ -530,6 +530,56 @@ typedef struct {
     int mact; /* rows that are on */
 } DFN(qp_norms);
 
+/* A qp_norms with nothing accumulated (no memset: this runs on the GPU too). */
+DOPT_KFN void DFN(qp_norms_clear)(DFN(qp_norms) *q)
+{
+    q->nQx = q->nGz = q->nAy = q->np = q->nrx = q->nsum = 0;
+    q->nrz = q->nGx = q->ns = q->nh = q->gxpos = 0;
+    q->nry = q->nAx = q->nb = 0;
+    q->hz = q->sz = q->by = q->xQx = q->px = 0;
+    q->mact = 0;
+}
+
+/* The norms' accumulation, one piece per kind of row, shared by the dense
+ * check and the sparse layer (kernels/sparse_qp_ipm.h) so both measure an
+ * iterate alike. Start from qp_norms_clear. */
+DOPT_KFN void DFN(qp_norms_x_rows)(DFN(qp_norms) *q, int n, const DREAL *Qx, const DREAL *Gz, const DREAL *Ay,
+                                   const DREAL *p, const DREAL *rx)
+{
+    for (int j = 0; j < n; ++j) {
+        DREAL a = DABS(Qx[j]), g = DABS(Gz[j]), c = DABS(Ay[j]), pp = DABS(p[j]);
+        if (a > q->nQx) q->nQx = a;
+        if (g > q->nGz) q->nGz = g;
+        if (c > q->nAy) q->nAy = c;
+        if (pp > q->np) q->np = pp;
+        if (DABS(rx[j]) > q->nrx) q->nrx = DABS(rx[j]);
+        DREAL gy = DABS(Gz[j] + Ay[j]);
+        if (gy > q->nsum) q->nsum = gy;
+    }
+}
+
+/* An inequality row that is on: gx = G_r x, rz its residual, s, h, z. */
+DOPT_KFN void DFN(qp_norms_ineq_row)(DFN(qp_norms) *q, DREAL gx, DREAL rz, DREAL s, DREAL h, DREAL z)
+{
+    ++q->mact;
+    if (DABS(rz) > q->nrz) q->nrz = DABS(rz);
+    if (DABS(gx) > q->nGx) q->nGx = DABS(gx);
+    if (gx > q->gxpos) q->gxpos = gx;
+    if (s > q->ns) q->ns = s;
+    if (DABS(h) > q->nh) q->nh = DABS(h);
+    q->hz += (double)h * z; /* in double: the gap is their small difference with p'x (float32) */
+    q->sz += (double)s * z;
+}
+
+/* An equality row: ax = A_r x, ry its residual, b, y. */
+DOPT_KFN void DFN(qp_norms_eq_row)(DFN(qp_norms) *q, DREAL ax, DREAL ry, DREAL b, DREAL y)
+{
+    if (DABS(ry) > q->nry) q->nry = DABS(ry);
+    if (DABS(ax) > q->nAx) q->nAx = DABS(ax);
+    if (DABS(b) > q->nb) q->nb = DABS(b);
+    q->by += (double)b * y;
+}
+
 /* The termination tests from an iterate's norms: converged, certificate of
  * primal or dual infeasibility, reduced accuracy, iteration limit. Sets
  * *rtau and *mu; returns the (possibly final) status. */
@@ -639,53 +689,22 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
         DFN(la_gemv_t_add)(k, n, v->A, y, w->Ay);
         for (int j = 0; j < n; ++j) w->rx[j] = w->Qx[j] + w->Gz[j] + w->Ay[j] + v->p[j] * tau;
     }
-    DREAL nQx = 0, nGz = 0, nAy = 0, np = 0, nrx = 0, nsum = 0;
-    for (int j = 0; j < n; ++j) {
-        DREAL a = DABS(w->Qx[j]), g = DABS(w->Gz[j]), c = DABS(w->Ay[j]), pp = DABS(v->p[j]);
-        if (a > nQx) nQx = a;
-        if (g > nGz) nGz = g;
-        if (c > nAy) nAy = c;
-        if (pp > np) np = pp;
-        if (DABS(w->rx[j]) > nrx) nrx = DABS(w->rx[j]);
-        DREAL gy = DABS(w->Gz[j] + w->Ay[j]);
-        if (gy > nsum) nsum = gy;
-    }
-    DREAL nrz = 0, nGx = 0, ns = 0, nh = 0, gxpos = 0;
-    double hz = 0, sz = 0; /* in double: the gap is their small difference with p'x (float32) */
-    int mact = 0;
+    DFN(qp_norms) q;
+    DFN(qp_norms_clear)(&q);
+    DFN(qp_norms_x_rows)(&q, n, w->Qx, w->Gz, w->Ay, v->p, w->rx);
     for (int r = 0; r < m; ++r) {
         if (!DFN(qp_row_on)(v, r)) { w->rz[r] = 0; continue; }
-        ++mact;
         double gx_acc = DFN(la_dot_acc)(n, v->G + (size_t)r * n, x);
-        DREAL gx = (DREAL)gx_acc;
         w->rz[r] = (DREAL)(gx_acc + w->s[r] - (double)v->h[r] * tau);
-        if (DABS(w->rz[r]) > nrz) nrz = DABS(w->rz[r]);
-        if (DABS(gx) > nGx) nGx = DABS(gx);
-        if (gx > gxpos) gxpos = gx;
-        if (w->s[r] > ns) ns = w->s[r];
-        if (DABS(v->h[r]) > nh) nh = DABS(v->h[r]);
-        hz += (double)v->h[r] * z[r];
-        sz += (double)w->s[r] * z[r];
+        DFN(qp_norms_ineq_row)(&q, (DREAL)gx_acc, w->rz[r], w->s[r], v->h[r], z[r]);
     }
-    DREAL nry = 0, nAx = 0, nb = 0;
-    double by = 0;
     for (int r = 0; r < k; ++r) {
         double ax_acc = DFN(la_dot_acc)(n, v->A + (size_t)r * n, x);
-        DREAL ax = (DREAL)ax_acc;
         w->ry[r] = (DREAL)(ax_acc - (double)v->b[r] * tau);
-        if (DABS(w->ry[r]) > nry) nry = DABS(w->ry[r]);
-        if (DABS(ax) > nAx) nAx = DABS(ax);
-        if (DABS(v->b[r]) > nb) nb = DABS(v->b[r]);
-        by += (double)v->b[r] * y[r];
+        DFN(qp_norms_eq_row)(&q, (DREAL)ax_acc, w->ry[r], v->b[r], y[r]);
     }
-    DFN(qp_norms) q;
-    q.nQx = nQx; q.nGz = nGz; q.nAy = nAy; q.np = np; q.nrx = nrx; q.nsum = nsum;
-    q.nrz = nrz; q.nGx = nGx; q.ns = ns; q.nh = nh; q.gxpos = gxpos;
-    q.nry = nry; q.nAx = nAx; q.nb = nb;
-    q.hz = hz; q.sz = sz; q.by = by;
     q.xQx = DFN(la_dot_acc)(n, x, w->Qx);
     q.px = DFN(la_dot_acc)(n, v->p, x);
-    q.mact = mact;
     return DFN(qp_check_tests)(set, st, &q, rtau, mu);
 }
 

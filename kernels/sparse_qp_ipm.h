@@ -377,49 +377,22 @@ DOPT_KFN int sqp_check(const sqp_view *v, const sqp_settings *o, sqp_work *w, sq
     sqp_tmul_add(m, v->Gp, v->Gi, v->Gv, z, w->Gz);
     sqp_tmul_add(k, v->Ap, v->Ai, v->Av, y, w->Ay);
     for (int j = 0; j < n; ++j) w->rx[j] = w->Qx[j] + w->Gz[j] + w->Ay[j] + v->p[j] * tau;
-    double nQx = 0, nGz = 0, nAy = 0, np = 0, nrx = 0, nsum = 0;
-    for (int j = 0; j < n; ++j) {
-        double a = fabs(w->Qx[j]), g = fabs(w->Gz[j]), c = fabs(w->Ay[j]), pp = fabs(v->p[j]);
-        if (a > nQx) nQx = a;
-        if (g > nGz) nGz = g;
-        if (c > nAy) nAy = c;
-        if (pp > np) np = pp;
-        if (fabs(w->rx[j]) > nrx) nrx = fabs(w->rx[j]);
-        double gy = fabs(w->Gz[j] + w->Ay[j]);
-        if (gy > nsum) nsum = gy;
-    }
-    double nrz = 0, nGx = 0, ns = 0, nh = 0, gxpos = 0, hz = 0, sz = 0;
-    int mact = 0;
+    qp_norms_d q;
+    qp_norms_clear_d(&q);
+    qp_norms_x_rows_d(&q, n, w->Qx, w->Gz, w->Ay, v->p, w->rx);
     for (int r = 0; r < m; ++r) {
         if (!sqp_row_on(v, r)) { w->rz[r] = 0; continue; }
-        ++mact;
         double gx = sqp_row_dot(v->Gp, v->Gi, v->Gv, r, x);
         w->rz[r] = gx + w->s[r] - v->h[r] * tau;
-        if (fabs(w->rz[r]) > nrz) nrz = fabs(w->rz[r]);
-        if (fabs(gx) > nGx) nGx = fabs(gx);
-        if (gx > gxpos) gxpos = gx;
-        if (w->s[r] > ns) ns = w->s[r];
-        if (fabs(v->h[r]) > nh) nh = fabs(v->h[r]);
-        hz += v->h[r] * z[r];
-        sz += w->s[r] * z[r];
+        qp_norms_ineq_row_d(&q, gx, w->rz[r], w->s[r], v->h[r], z[r]);
     }
-    double nry = 0, nAx = 0, nb = 0, by = 0;
     for (int r = 0; r < k; ++r) {
         double ax = sqp_row_dot(v->Ap, v->Ai, v->Av, r, x);
         w->ry[r] = ax - v->b[r] * tau;
-        if (fabs(w->ry[r]) > nry) nry = fabs(w->ry[r]);
-        if (fabs(ax) > nAx) nAx = fabs(ax);
-        if (fabs(v->b[r]) > nb) nb = fabs(v->b[r]);
-        by += v->b[r] * y[r];
+        qp_norms_eq_row_d(&q, ax, w->ry[r], v->b[r], y[r]);
     }
-    qp_norms_d q;
-    q.nQx = nQx; q.nGz = nGz; q.nAy = nAy; q.np = np; q.nrx = nrx; q.nsum = nsum;
-    q.nrz = nrz; q.nGx = nGx; q.ns = ns; q.nh = nh; q.gxpos = gxpos;
-    q.nry = nry; q.nAx = nAx; q.nb = nb;
-    q.hz = hz; q.sz = sz; q.by = by;
     q.xQx = sqp_dot(n, x, w->Qx);
     q.px = sqp_dot(n, v->p, x);
-    q.mact = mact;
     return qp_check_tests_d(o, st, &q, &st->rtau, &st->mu);
 }
 
