@@ -115,6 +115,25 @@ class Error(RuntimeError):
         super().__init__(f"{message} [{self.status_name}]" if message else self.status_name)
 
 
+class OwnsLibraryMemory:
+    """Base of the objects that own library memory (tapes, analyses): one
+    owner each, so no copies (a copy would free the same memory twice) and
+    no pickling (the memory does not travel). `_owned` says what is owned,
+    `_advice` what to do instead."""
+
+    _owned = "the library's tape"
+    _advice = "keep a reference instead"
+
+    def __copy__(self):
+        raise TypeError(f"a {self._public_name} cannot be copied (it owns {self._owned}); {self._advice}")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce__(self):
+        raise TypeError(f"a {self._public_name} cannot be pickled (it refers to library memory)")
+
+
 def check_struct(mirror, c_name):
     """Refuses to run a mirrored struct whose size differs from the loaded
     library's: the binding and the library do not match."""

@@ -150,7 +150,7 @@ def _empty_pattern(rows, cols):
     return _Pattern(np.zeros(rows + 1, np.int64), np.zeros(0, np.int64), (rows, cols), "", "")
 
 
-class SparseStructure:
+class SparseStructure(_lib.OwnsLibraryMemory):
     """The analysed patterns of a problem family (dopt_sparse_qp_analyze):
     Q (n x n; None: an LP), G (m x n; None: no inequalities), A (k x n; None:
     no equalities), each a scipy.sparse matrix, a tuple (indptr, indices,
@@ -158,6 +158,10 @@ class SparseStructure:
     only when Q is None. Analyse once, solve many times: pass it as
     solve_sparse(..., structure=s). Immutable; the library's analysis is
     made on first use per device and freed with the object."""
+
+    _public_name = "dopt.qp.SparseStructure"
+    _owned = "the library's analysis"
+    _advice = "share it"
 
     def __init__(self, Q=None, G=None, A=None, *, n=None, _where="qp.SparseStructure"):
         where = _where
@@ -208,16 +212,6 @@ class SparseStructure:
         return (f"SparseStructure(n={self.n}, m={self.m}, k={self.k}, nnz Q={self.nnz['Q']} G={self.nnz['G']} "
                 f"A={self.nnz['A']})")
 
-    def __copy__(self):
-        raise TypeError("a dopt.qp.SparseStructure cannot be copied (it owns the library's analysis); share it")
-
-    def __deepcopy__(self, memo):
-        self.__copy__()
-
-    def __reduce__(self):
-        raise TypeError("a dopt.qp.SparseStructure cannot be pickled (it refers to library memory); build it again "
-                        "from the patterns")
-
     def _matches(self, other_patterns):
         return all(self.patterns[name].same_as(p) for name, p in other_patterns.items())
 
@@ -260,10 +254,12 @@ class SparseStructure:
         handles.clear()
 
 
-class SparseTape:
+class SparseTape(_lib.OwnsLibraryMemory):
     """What backward_sparse needs: the library's tape (factorizations at the
     solution) and the arrays it refers to (the structure, the values),
     which this object keeps alive."""
+
+    _public_name = "dopt.qp.SparseTape"
 
     def __init__(self, handle, ctx, placement, dtype, structure, operands, spec):
         self._handle = handle
@@ -273,15 +269,6 @@ class SparseTape:
         self.structure = structure
         self._operands = operands
         self.spec = spec
-
-    def __copy__(self):
-        raise TypeError("a dopt.qp.SparseTape cannot be copied (it owns the library's tape)")
-
-    def __deepcopy__(self, memo):
-        self.__copy__()
-
-    def __reduce__(self):
-        raise TypeError("a dopt.qp.SparseTape cannot be pickled (it refers to library memory)")
 
     def __del__(self):
         handle = getattr(self, "_handle", None)

@@ -85,8 +85,11 @@ def svec(M):
     return M[..., rows_, cols] * scale
 
 
-class Tape:
+class Tape(_lib.OwnsLibraryMemory):
     """What backward needs (held by the library) and the arrays it points into."""
+
+    _public_name = "dopt.cone.Tape"
+    _advice = "keep a reference instead"
 
     def __init__(self, handle, ctx, placement, dtype, spec, operands, cone_arrays):
         self._handle = handle
@@ -96,12 +99,6 @@ class Tape:
         self.spec = spec
         self._operands = operands
         self._cone_arrays = cone_arrays
-
-    def __copy__(self):
-        raise TypeError("a dopt.cone.Tape cannot be copied (it owns the library's tape)")
-
-    def __deepcopy__(self, memo):
-        self.__copy__()
 
     def __del__(self):
         handle = getattr(self, "_handle", None)

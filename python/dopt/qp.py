@@ -79,11 +79,13 @@ _tape_destroy = _lib.declare("dopt_qp_tape_destroy", None, c_void_p)
 _TAPE_POOL_SIZE = 4
 
 
-class Tape:
+class Tape(_lib.OwnsLibraryMemory):
     """What backward needs: the factorized KKT systems at the solution (held
     by the library) and the problem's arrays, which this object keeps alive.
     Freed tapes go back to a small per-context pool and are refilled by later
     solves, so a training loop does not reallocate them every step."""
+
+    _public_name = "dopt.qp.Tape"
 
     def __init__(self, handle, ctx, placement, dtype, problem, operands, spec):
         self._handle = handle
@@ -93,17 +95,9 @@ class Tape:
         self.problem = problem
         self._operands = operands  # the arrays the library's tape points into
         self.spec = spec
-
-    # One owner per library tape: a copy would hand the same tape to the pool
-    # twice (two later solves refilling one tape, then a double free).
-    def __copy__(self):
-        raise TypeError("a dopt.qp.Tape cannot be copied (it owns the library's tape); keep a reference instead")
-
-    def __deepcopy__(self, memo):
-        self.__copy__()
-
-    def __reduce__(self):
-        raise TypeError("a dopt.qp.Tape cannot be pickled (it refers to library memory)")
+        # One owner per library tape (OwnsLibraryMemory): a copy would hand the
+        # same tape to the pool twice (two later solves refilling one tape, then
+        # a double free).
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
