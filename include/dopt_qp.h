@@ -59,7 +59,9 @@ typedef struct dopt_qp_options {
  *    lam >= 0 of least such multiple is returned). The backward gives the
  *    total derivative of x, the shift's own dependence on G, h, A, b
  *    included; dL/dlam, dL/dnu of these instances are not used. Uniform
- *    batches only (dopt_qp_ragged_solve refuses the mode). docs/QP.md,
+ *    batches only (dopt_qp_ragged_solve refuses the mode). Phase 1 is a
+ *    dense QP in n + m + k variables: when that exceeds 4096 and some
+ *    instance is infeasible, the call is DOPT_ERR_INVALID_ARGUMENT. docs/QP.md,
  *    "Closest feasible problems". */
 enum { DOPT_QP_INFEASIBLE_REPORT = 0, DOPT_QP_INFEASIBLE_CLOSEST = 1 };
 

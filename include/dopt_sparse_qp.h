@@ -87,7 +87,8 @@ typedef struct dopt_sparse_qp_values {
 typedef struct dopt_sparse_qp_tape dopt_sparse_qp_tape;
 
 /* Solves the batch: the statuses, certificates, options (dopt_qp_options:
- * tol, tol_inf, max_iter, refine) and outputs (dopt_qp_solution: x
+ * tol, tol_inf, max_iter, refine; infeasible_mode must be REPORT:
+ * DOPT_QP_INFEASIBLE_CLOSEST is DOPT_ERR_INVALID_ARGUMENT) and outputs (dopt_qp_solution: x
  * (batch, n), lam (batch, m), nu (batch, k), status, iters; backend memory)
  * of dopt_qp_solve. float32 values are solved in float64 internally and the
  * results rounded (the default options are still float32's: tol 1e-6). Instances are independent: a bad instance never changes

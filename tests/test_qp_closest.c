@@ -469,6 +469,34 @@ static void test_bad_options(void)
     release(&P, &D);
 }
 
+/* Phase 1 is a dense QP in n + m + k variables: beyond the dense layer's n
+ * limit (4096) the mode fails at once, with a message naming that limit
+ * (not after building an (n + m + k)^2 matrix, with a message about sizes
+ * the caller never gave) */
+static void test_phase1_too_large(void)
+{
+    int n = 2, m = 4095;
+    double Q[4] = {1, 0, 0, 1}, p[2] = {0, 0};
+    double *G = (double *)calloc((size_t)m * n, sizeof(double)), *h = (double *)malloc(sizeof(double) * (size_t)m);
+    for (int r = 0; r < m; ++r) h[r] = INFINITY;
+    G[0] = 1, h[0] = -1;  /* x0 <= -1 */
+    G[2] = -1, h[1] = -1; /* x0 >= 1 */
+    inst P = {1, n, m, 0, 0, Q, p, G, h, NULL, NULL};
+    dev_data D = upload(&P);
+    result r;
+    result_alloc(&r, &P);
+    dopt_status st = solve(&P, &D, DOPT_QP_INFEASIBLE_CLOSEST, 0, &r, NULL);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && strstr(dopt_context_last_error(tu_ctx), "n + m + k"),
+          "phase 1 too large: %s (%s)", dopt_status_string(st), dopt_context_last_error(tu_ctx));
+    /* the same batch without the mode: its certificate, as always */
+    CHECK_OK(solve(&P, &D, DOPT_QP_INFEASIBLE_REPORT, 0, &r, NULL));
+    CHECK(r.status[0] == DOPT_PRIMAL_INFEASIBLE, "REPORT: status %d", r.status[0]);
+    result_free(&r);
+    release(&P, &D);
+    free(G);
+    free(h);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -479,5 +507,6 @@ int main(int argc, char **argv)
     test_shared();
     test_float32();
     test_bad_options();
+    test_phase1_too_large();
     return tu_finish("test_qp_closest");
 }

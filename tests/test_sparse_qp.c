@@ -696,17 +696,37 @@ static void test_bad_patterns(void)
     CHECK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, NULL) == DOPT_ERR_INVALID_ARGUMENT &&
               strstr(dopt_context_last_error(tu_ctx), "G_values") != NULL,
           "missing G values: '%s'", dopt_context_last_error(tu_ctx));
-    /* the closest-feasible mode is the dense layer's: refused, not ignored */
-    double Gv[3] = {1, 1, 1}, h[2] = {1, 1};
-    double Av[2] = {1, 1}, b[1] = {1}, lam[2], nu[1];
-    V.G_values = Gv, V.h = h, V.A_values = Av, V.b = b;
-    sol.lam = lam, sol.nu = nu;
+    dopt_sparse_qp_structure_destroy(S);
+}
+
+/* infeasible_mode CLOSEST is the dense layer's (dopt_qp_solve): refused
+ * here with a clear message rather than silently reporting infeasibility */
+static void test_closest_mode_refused(void)
+{
+    int64_t Gp[3] = {0, 1, 2};
+    int32_t Gi[2] = {0, 0};
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = 1;
+    P.m = 2;
+    P.G = (dopt_csr_pattern){2, 1, 2, Gp, Gi};
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    if (!S) return;
+    /* x <= -1 and -x <= -1: infeasible */
+    double Gv[2] = {1, -1}, h[2] = {-1, -1}, p[1] = {0}, x[1], lam[2];
+    int32_t st[1] = {-1};
+    dopt_sparse_qp_values V = {1, DOPT_FLOAT64, NULL, p, Gv, h, NULL, NULL, 0};
+    dopt_qp_solution sol = {x, lam, NULL, st, NULL};
     dopt_qp_options o;
     dopt_qp_options_default(&o, DOPT_FLOAT64);
     o.infeasible_mode = DOPT_QP_INFEASIBLE_CLOSEST;
-    CHECK(dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL) == DOPT_ERR_UNSUPPORTED &&
-              strstr(dopt_context_last_error(tu_ctx), "closest-feasible") != NULL,
-          "closest-feasible mode: '%s'", dopt_context_last_error(tu_ctx));
+    dopt_status s = dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL);
+    CHECK(s == DOPT_ERR_INVALID_ARGUMENT && strstr(dopt_context_last_error(tu_ctx), "infeasible_mode") != NULL,
+          "CLOSEST mode: %s, '%s', status %d", dopt_status_string(s), dopt_context_last_error(tu_ctx), st[0]);
+    o.infeasible_mode = DOPT_QP_INFEASIBLE_REPORT;
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL));
+    CHECK(st[0] == DOPT_PRIMAL_INFEASIBLE, "REPORT mode: status %d", st[0]);
     dopt_sparse_qp_structure_destroy(S);
 }
 
@@ -857,6 +877,7 @@ int main(int argc, char **argv)
     test_certificates();
     test_not_psd();
     test_bad_patterns();
+    test_closest_mode_refused();
     test_set_cover(2000, 400, 0.01, 1, 1);
     return tu_finish("test_sparse_qp");
 }

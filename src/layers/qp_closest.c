@@ -405,6 +405,16 @@ dopt_status dopt_qp_closest_solve(dopt_context *ctx, const dopt_qp_problem *P, c
         host_free(&H);
         return st;
     }
+    /* phase 1 is a dense QP in n + m + k variables: say so before building
+     * its (n + m + k)^2 Q rather than let the sub-solve refuse sizes the
+     * caller never gave (the dense layer's n <= 4096, qp_validate) */
+    if ((int64_t)P->n + P->m + P->k > 4096) {
+        host_free(&H);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "qp closest feasible: %lld instance(s) infeasible, and the phase-1 problem has n + m + k "
+                         "= %lld variables, beyond the dense layer's 4096; use infeasible_mode REPORT",
+                         (long long)count, (long long)P->n + P->m + P->k);
+    }
     struct dopt_qp_closest *c = (struct dopt_qp_closest *)calloc(1, sizeof *c);
     if (c) c->index = (int64_t *)malloc(sizeof(int64_t) * (size_t)count);
     if (!c || !c->index) {

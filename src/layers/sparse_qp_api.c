@@ -269,10 +269,10 @@ dopt_status dopt_sparse_qp_solve(dopt_context *ctx, const dopt_sparse_qp_structu
         st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: the structure was analysed on another backend");
     if (st == DOPT_OK) st = values_validate(ctx, S, V);
     if (st == DOPT_OK) st = dopt_qp_resolve_options(ctx, "sparse qp", V->dtype, opt, &o);
-    if (st == DOPT_OK && o.infeasible_mode != DOPT_QP_INFEASIBLE_REPORT)
-        st = dopt_fail(ctx, DOPT_ERR_UNSUPPORTED,
-                       "sparse qp: the closest-feasible mode (infeasible_mode = %d) is not implemented for the "
-                       "sparse layer; use the dense layer (dopt_qp_solve)", o.infeasible_mode);
+    if (st == DOPT_OK && o.infeasible_mode != DOPT_QP_INFEASIBLE_REPORT) /* not silently ignored */
+        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                       "sparse qp: infeasible_mode DOPT_QP_INFEASIBLE_CLOSEST is the dense layer's only "
+                       "(dopt_qp_solve)");
     if (st == DOPT_OK && (!sol || (V->batch > 0 && (!sol->x || !sol->status || (S->m > 0 && !sol->lam) ||
                                                      (S->k > 0 && !sol->nu)))))
         st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: solution buffers x, status (and lam, nu) required");
