@@ -56,8 +56,11 @@ typedef struct {
 } sqp_view;
 
 /* The numeric factorization, supplied by the backend. factor: Kf from its
- * values (Kp's layout; npos = n variables must get positive pivots, the
- * rest negative); 0 on success. solve: b <- Kf^-1 b (length N). */
+ * values (Kp's layout; in exact arithmetic the n variables' pivots are
+ * positive and the rest negative, but a factor is accepted when every pivot
+ * is finite and nonzero: sqp_ldl_pivots_ok says why, and the refinement
+ * against the true system judges its accuracy); 0 on success. solve:
+ * b <- Kf^-1 b (length N). */
 typedef struct sqp_factorizer {
     int (*factor)(struct sqp_factorizer *f, const double *kval);
     void (*solve)(struct sqp_factorizer *f, double *b);
