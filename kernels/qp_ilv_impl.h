@@ -646,13 +646,7 @@ DOPT_KFN void DFN(qpl_step)(const DFN(qpl_data) *d, const DFN(qp_settings) *set,
         }
     for (int l = 0; l < QL; ++l) {
         mu_aff[l] /= (DREAL)(mact[l] + 1);
-        DREAL mu = st[l].mu;
-        DREAL sigma = mu > 0 ? mu_aff[l] / mu : 0;
-        if (sigma > 1) sigma = 1;
-        if (sigma < 0) sigma = 0;
-        sigma = sigma * sigma * sigma;
-        eta[l] = 1 - sigma;
-        smu[l] = sigma * mu;
+        DFN(qp_centering)(mu_aff[l], st[l].mu, &eta[l], &smu[l]);
     }
 
     /* corrector */

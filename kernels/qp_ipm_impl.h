@@ -708,6 +708,20 @@ DOPT_KFN int DFN(qp_ipm_check)(const DFN(qp_view) *v, const DFN(qp_settings) *se
     return DFN(qp_check_tests)(set, st, &q, rtau, mu);
 }
 
+/* Mehrotra's centering from the affine step's complementarity mu_aff and
+ * the current mu: sigma = (mu_aff / mu)^3 clamped to [0, 1]; gives the
+ * corrector's eta = 1 - sigma and target sigma*mu. One rule for the dense,
+ * interleaved and sparse paths. */
+DOPT_KFN void DFN(qp_centering)(DREAL mu_aff, DREAL mu, DREAL *eta, DREAL *smu)
+{
+    DREAL sigma = mu > 0 ? mu_aff / mu : 0;
+    if (sigma > 1) sigma = 1;
+    if (sigma < 0) sigma = 0;
+    sigma = sigma * sigma * sigma;
+    *eta = 1 - sigma;
+    *smu = sigma * mu;
+}
+
 /* (p + 2Qx/tau)'dx + h'dz + b'dy: the tau-row of the linearized embedding. */
 DOPT_KFN DREAL DFN(qp_tau_row)(const DFN(qp_view) *v, const DFN(qp_work) *w, DREAL tau,
                                const DREAL *dx, const DREAL *dz, const DREAL *dy)
@@ -813,11 +827,8 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     for (int r = 0; r < m; ++r)
         if (w->W[r] != 0) mu_aff += (w->s[r] + a * w->ds[r]) * (z[r] + a * w->dz[r]);
     mu_aff /= (DREAL)(mact + 1);
-    DREAL sigma = mu > 0 ? mu_aff / mu : 0;
-    if (sigma > 1) sigma = 1;
-    if (sigma < 0) sigma = 0;
-    sigma = sigma * sigma * sigma;
-    DREAL eta = 1 - sigma, smu = sigma * mu;
+    DREAL eta, smu;
+    DFN(qp_centering)(mu_aff, mu, &eta, &smu);
 
     /* corrector: target sigma*mu plus the second-order term of the predictor */
     for (int j = 0; j < n; ++j) w->bx[j] = -eta * w->rx[j];

@@ -477,11 +477,8 @@ DOPT_KFN int sqp_step(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp
     for (int r = 0; r < m; ++r)
         if (w->W[r] != 0) mu_aff += (w->s[r] + a * w->ds[r]) * (z[r] + a * dz[r]);
     mu_aff /= (double)(mact + 1);
-    double sigma = mu > 0 ? mu_aff / mu : 0;
-    if (sigma > 1) sigma = 1;
-    if (sigma < 0) sigma = 0;
-    sigma = sigma * sigma * sigma;
-    double eta = 1 - sigma, smu = sigma * mu;
+    double eta, smu;
+    qp_centering_d(mu_aff, mu, &eta, &smu);
 
     /* corrector */
     for (int j = 0; j < n; ++j) w->rhs[j] = -eta * w->rx[j];
