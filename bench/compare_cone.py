@@ -21,17 +21,16 @@ import numpy as np
 import dopt
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples", "python"))
 
 
 def chsh_family(rng, B):
-    import bell_npa
-    G, h = bell_npa.npa_level1()
+    """The CHSH scenario's NPA level-1 SDP (dopt.npa) with random correlator
+    coefficients: maximize sum_xy s_xy <A_x B_y>."""
+    import dopt.npa
+    sc = dopt.npa.Scenario(2, 2, level=1)
     s = rng.standard_normal((B, 2, 2))
-    c = np.zeros((B, 10))
-    for (x, y), col in bell_npa.CORR.items():
-        c[:, col] = -s[:, x, y]
-    return dict(c=c, G=G, h=h, A=None, b=None, l=0, q=[], s=[5])
+    c = sc.objective(np.zeros((B, 2)), np.zeros((B, 2)), s)
+    return dict(c=c, G=sc.G, h=sc.h, A=None, b=None, l=0, q=[], s=[sc.size])
 
 
 def socp_family(rng, B):

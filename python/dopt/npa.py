@@ -142,7 +142,8 @@ def i3322():
     inequivalent to the CHSH inequality", arXiv:quant-ph/0306129) in
     correlator form: -P_A(0|0) - 2 P_B(0|0) - P_B(0|1) + P(00|00) + P(00|01)
     + P(00|02) + P(00|10) + P(00|11) - P(00|12) + P(00|20) - P(00|21) <= 0
-    classically; quantum about 0.25087538 (level 1+AB: 0.2509397)."""
+    classically; quantum about 0.25087538 (NPA level 1+AB: 0.2514709, level 2:
+    0.2509397)."""
     return collins_gisin_to_correlators([-1, 0, 0], [-2, -1, 0], [[1, 1, 1], [1, 1, -1], [1, -1, 0]])
 
 
