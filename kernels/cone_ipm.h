@@ -62,7 +62,8 @@ static inline dopt_cone_layout dopt_cone_layout_of(const dopt_cone_dims *d, cons
 DOPT_KFN size_t dopt_cone_work_size(int n, int k, const dopt_cone_layout *L)
 {
     size_t N = (size_t)n + (size_t)k + (size_t)L->m, sm = (size_t)L->smax;
-    return 2 * N * N + 10 * N + 14 * (size_t)L->m + 2 * (size_t)L->nw + 8 * sm * sm + sm + (size_t)L->qmax + 32;
+    size_t R = (size_t)n + (size_t)k; /* Gs (m x n) and the normal equations' factor (R x R) */
+    return (size_t)L->m * (size_t)n + R * R + 10 * N + 14 * (size_t)L->m + 2 * (size_t)L->nw + 8 * sm * sm + sm + (size_t)L->qmax + 32;
 }
 DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 {
@@ -81,6 +82,7 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #define DSQRT sqrt
 #define DREAL_EPS DBL_EPSILON
 #define DREAL_MAX DBL_MAX
+#define DREAL_MIN DBL_MIN
 #define DREAL_CONE_REG 1e-10   /* static regularization of the KKT matrix */
 #define DREAL_CONE_TINY 1e-14  /* a pivot below this is replaced ... */
 #define DREAL_CONE_BUMP 1e-8   /* ... by this (dynamic regularization) */
@@ -94,6 +96,7 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #undef DSQRT
 #undef DREAL_EPS
 #undef DREAL_MAX
+#undef DREAL_MIN
 #undef DREAL_CONE_REG
 #undef DREAL_CONE_TINY
 #undef DREAL_CONE_BUMP
@@ -105,6 +108,7 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #define DSQRT sqrtf
 #define DREAL_EPS FLT_EPSILON
 #define DREAL_MAX FLT_MAX
+#define DREAL_MIN FLT_MIN
 #define DREAL_CONE_REG 1e-6f
 #define DREAL_CONE_TINY 1e-7f
 #define DREAL_CONE_BUMP 1e-4f
@@ -118,6 +122,7 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #undef DSQRT
 #undef DREAL_EPS
 #undef DREAL_MAX
+#undef DREAL_MIN
 #undef DREAL_CONE_REG
 #undef DREAL_CONE_TINY
 #undef DREAL_CONE_BUMP

@@ -79,34 +79,83 @@ DOPT_KFN DFN(cone_settings) DFN(cone_settings_of)(const dopt_cone_options *o)
     return s;
 }
 
-/* The scaled KKT matrix (N x N, both triangles) at the scaling whose
- * inverse is Winv (NULL: W = I). col: m scratch. */
-DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *Winv, DREAL *K,
-                                     DREAL *col, DREAL *col2)
+/* The scaled KKT matrix of the header's comment is kept in pieces: its
+ * z block is -I, so the matrix is determined by Gs = W^-T G (m x n) and A.
+ * Gs at the scaling whose inverse is Winv (NULL: W = I, the start point). */
+DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *Winv, DREAL *Gs)
 {
-    int n = v->n, k = v->k, m = L->m, N = n + k + m;
-    for (size_t i = 0; i < (size_t)N * N; ++i) K[i] = 0;
-    for (int i = 0; i < m; ++i) K[(size_t)i * N + i] = -1;
-    for (int j = 0; j < n; ++j) { /* column j of W^-T G */
-        for (int i = 0; i < m; ++i) col[i] = v->G[(size_t)i * n + j];
-        if (Winv) {
-            DFN(cone_scale)(L, Winv, 1, col, col2);
-            for (int i = 0; i < m; ++i) col[i] = col2[i];
-        }
-        for (int i = 0; i < m; ++i) K[(size_t)i * N + m + j] = K[(size_t)(m + j) * N + i] = col[i];
-    }
-    for (int r = 0; r < k; ++r)
-        for (int j = 0; j < n; ++j)
-            K[(size_t)(m + n + r) * N + m + j] = K[(size_t)(m + j) * N + m + n + r] = v->A[(size_t)r * n + j];
+    if (Winv)
+        DFN(cone_scale_rows)(L, Winv, 1, v->n, v->G, Gs);
+    else
+        for (size_t i = 0; i < (size_t)L->m * v->n; ++i) Gs[i] = v->G[i];
 }
 
-/* F = LDL' of K + diag(-reg on z, +reg on x, -reg on y); t: N scratch. */
-DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *K, DREAL *F, DREAL *t)
+/* The factor of K + diag(-reg on z, +reg on x, -reg on y) by eliminating
+ * the z block first: its pivots are -(1 + reg) exactly, so what an LDL' of
+ * the whole matrix (z rows first) would compute is the LDL' of the
+ * (n + k) x (n + k) Schur complement
+ *     [ reg I + Gs'Gs/(1 + reg)   A'     ]
+ *     [ A                         -reg I ]
+ * (the normal equations), written into F, at (n + k)^3/6 + n^2 m/2
+ * multiply-adds instead of (n + k + m)^3/6. t: n + k scratch. */
+DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *Gs, const DREAL *A, DREAL *F, DREAL *t)
 {
-    int N = n + k + m;
-    for (size_t i = 0; i < (size_t)N * N; ++i) F[i] = K[i];
-    for (int i = 0; i < N; ++i) F[(size_t)i * N + i] += i >= m && i < m + n ? DREAL_CONE_REG : -DREAL_CONE_REG;
-    DFN(cone_ldl)(N, F, m, m + n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
+    int R = n + k;
+    DREAL inv = 1 / (1 + DREAL_CONE_REG);
+    for (int i = 0; i < n; ++i) {
+        for (int j = 0; j <= i; ++j) {
+            DREAL acc = 0;
+            for (int r = 0; r < m; ++r) acc += Gs[(size_t)r * n + i] * Gs[(size_t)r * n + j];
+            F[(size_t)i * R + j] = acc * inv;
+        }
+        F[(size_t)i * R + i] += DREAL_CONE_REG;
+    }
+    for (int r = 0; r < k; ++r) {
+        for (int j = 0; j < n; ++j) F[(size_t)(n + r) * R + j] = A[(size_t)r * n + j];
+        for (int j = n; j < n + r; ++j) F[(size_t)(n + r) * R + j] = 0;
+        F[(size_t)(n + r) * R + n + r] = -DREAL_CONE_REG;
+    }
+    DFN(cone_ldl)(R, F, 0, n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
+}
+
+/* out = K v for the unregularized scaled KKT matrix (rows z, x, y):
+ * out_z = -v_z + Gs v_x, out_x = Gs' v_z + A' v_y, out_y = A v_x. */
+DOPT_KFN void DFN(cone_kkt_apply)(int n, int k, int m, const DREAL *Gs, const DREAL *A, const DREAL *v, DREAL *out)
+{
+    const DREAL *vz = v, *vx = v + m, *vy = v + m + n;
+    DREAL *oz = out, *ox = out + m, *oy = out + m + n;
+    for (int i = 0; i < m; ++i) oz[i] = DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - vz[i];
+    for (int j = 0; j < n; ++j) ox[j] = 0;
+    for (int i = 0; i < m; ++i) {
+        DREAL a = vz[i];
+        if (a != 0)
+            for (int j = 0; j < n; ++j) ox[j] += a * Gs[(size_t)i * n + j];
+    }
+    for (int r = 0; r < k; ++r) {
+        DREAL a = vy[r];
+        if (a != 0)
+            for (int j = 0; j < n; ++j) ox[j] += a * A[(size_t)r * n + j];
+    }
+    for (int r = 0; r < k; ++r) oy[r] = DFN(cone_dot)(n, A + (size_t)r * n, vx);
+}
+
+/* v = F^-1 r with cone_kkt_factor's factor (in place is allowed):
+ * the Schur complement's system for (x, y) with right-hand side
+ * (r_x + Gs' r_z/(1 + reg), r_y), then v_z = (Gs v_x - r_z)/(1 + reg). */
+DOPT_KFN void DFN(cone_kkt_factor_solve)(int n, int k, int m, const DREAL *Gs, const DREAL *F, const DREAL *r,
+                                         DREAL *v)
+{
+    DREAL inv = 1 / (1 + DREAL_CONE_REG);
+    DREAL *vx = v + m, *vy = v + m + n;
+    for (int j = 0; j < n; ++j) vx[j] = r[m + j];
+    for (int q = 0; q < k; ++q) vy[q] = r[m + n + q];
+    for (int i = 0; i < m; ++i) {
+        DREAL a = r[i] * inv;
+        if (a != 0)
+            for (int j = 0; j < n; ++j) vx[j] += a * Gs[(size_t)i * n + j];
+    }
+    DFN(cone_ldl_solve)(n + k, F, vx); /* (x, y) are contiguous */
+    for (int i = 0; i < m; ++i) v[i] = (DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - r[i]) * inv;
 }
 
 /* v = K^-1 rhs through the factor F, refined against K; res: N scratch.
@@ -114,21 +163,22 @@ DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *K, DREAL *F
  * right-hand side's scale (or NaN): near the solution the matrix's
  * condition number outgrows the precision, the LDL' loses pivots and
  * refinement diverges instead of converging. */
-DOPT_KFN int DFN(cone_kkt_solve)(int N, const DREAL *K, const DREAL *F, int refine, const DREAL *rhs, DREAL *v,
-                                 DREAL *res)
+DOPT_KFN int DFN(cone_kkt_solve)(int n, int k, int m, const DREAL *Gs, const DREAL *A, const DREAL *F, int refine,
+                                 const DREAL *rhs, DREAL *v, DREAL *res)
 {
-    for (int i = 0; i < N; ++i) v[i] = rhs[i];
-    DFN(cone_ldl_solve)(N, F, v);
+    int N = n + k + m;
+    DFN(cone_kkt_factor_solve)(n, k, m, Gs, F, rhs, v);
     DREAL scale = 1 + DFN(cone_norm_inf)(N, rhs);
-    for (int r = 0; r < refine; ++r) {
-        for (int i = 0; i < N; ++i) res[i] = rhs[i] - DFN(cone_dot)(N, K + (size_t)i * N, v);
-        if (!(DFN(cone_norm_inf)(N, res) > 4 * DREAL_EPS * scale)) break; /* also stops on NaN */
-        DFN(cone_ldl_solve)(N, F, res);
+    for (int r = 0; r <= refine; ++r) {
+        DFN(cone_kkt_apply)(n, k, m, Gs, A, v, res);
+        for (int i = 0; i < N; ++i) res[i] = rhs[i] - res[i];
+        DREAL rn = DFN(cone_norm_inf)(N, res);
+        /* the last pass only measures; small enough stops (NaN: not small) */
+        if (r == refine || !(rn > 4 * DREAL_EPS * scale)) return rn <= DSQRT(DREAL_EPS) * scale;
+        DFN(cone_kkt_factor_solve)(n, k, m, Gs, F, res, res);
         for (int i = 0; i < N; ++i) v[i] += res[i];
     }
-    for (int i = 0; i < N; ++i) res[i] = rhs[i] - DFN(cone_dot)(N, K + (size_t)i * N, v);
-    DREAL r = DFN(cone_norm_inf)(N, res);
-    return r <= DSQRT(DREAL_EPS) * scale; /* NaN: 0 */
+    return 0; /* not reached */
 }
 
 /* rx = A'y + G'z + c tau, ry = A x - b tau, rz = G x + s - h tau */
@@ -245,7 +295,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
         DFN(cone_write_out)(n, k, m, 0, 0, xo, so, zo, yo, xo, so, zo, yo);
         return DOPT_INST_INVALID;
     }
-    DREAL *K = work, *F = K + (size_t)N * N, *W = F + (size_t)N * N, *Winv = W + L->nw, *lam = Winv + L->nw;
+    DREAL *Gs = work, *F = Gs + (size_t)m * n, *W = F + (size_t)(n + k) * (n + k), *Winv = W + L->nw, *lam = Winv + L->nw;
     DREAL *x = lam + m, *y = x + n, *z = y + k, *s = z + m;
     DREAL *rx = s + m, *ry = rx + n, *rz = ry + k;
     DREAL *v1 = rz + m, *v2 = v1 + N, *rhs = v2 + N, *res = rhs + N, *tv = res + N;
@@ -260,18 +310,18 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
 
     /* ---- start point (as CVXOPT's conelp): least-squares primal and
      * least-norm dual at W = I, shifted into the cone ---- */
-    DFN(cone_kkt_assemble)(v, L, NULL, K, t1, t2);
-    DFN(cone_kkt_factor)(n, k, m, K, F, tv);
+    DFN(cone_kkt_assemble)(v, L, NULL, Gs);
+    DFN(cone_kkt_factor)(n, k, m, Gs, v->A, F, tv);
     for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
     for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
     for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-    DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+    DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
     for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
     for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
     for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
     for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
     for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
-    DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+    DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
     for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
     for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
     for (int pass = 0; pass < 2 && m > 0; ++pass) {
@@ -359,17 +409,17 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
          * unboundedness (these iterates diverge, so the step often fails
          * just before the certificate's ratio reaches tol_inf), else
          * numerical failure. */
-        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, W, Winv, lam, scr)) {
+        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, NULL, Winv, lam, scr)) {
             status = DFN(cone_fallback_status)(near_solved, near_infeasible, near_unbounded);
             break;
         }
-        DFN(cone_kkt_assemble)(v, L, Winv, K, t1, t2);
-        DFN(cone_kkt_factor)(n, k, m, K, F, tv);
+        DFN(cone_kkt_assemble)(v, L, Winv, Gs);
+        DFN(cone_kkt_factor)(n, k, m, Gs, v->A, F, tv);
         DFN(cone_scale)(L, Winv, 1, v->h, hs); /* W^-T h: h'dz = hs'(W dz) */
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-        int solved_ok = DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v1, res);
+        int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
         /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
         const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
                           DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
@@ -390,7 +440,7 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
             for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
             for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * rx[j];
             for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * ry[r];
-            solved_ok &= DFN(cone_kkt_solve)(N, K, F, set->refine, rhs, v2, res);
+            solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v2, res);
             if (!solved_ok) break;
             DREAL num = -f * rtau - rkappa / tau -
                         (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
@@ -408,7 +458,16 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
                 ds[i] = v->h[i] * dtau - f * rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
             DREAL alpha = DREAL_MAX;
             if (m > 0) {
-                DREAL a1 = DFN(cone_max_step)(L, s, ds, scr), a2 = DFN(cone_max_step)(L, z, dz, scr);
+                /* The affine step only sets sigma: its length is taken in the
+                 * scaled space, lambda + a W^-T ds and lambda + a W dz (W maps
+                 * the cone onto itself, and lambda's PSD blocks are diagonal,
+                 * which spares two Cholesky factorizations per block). The
+                 * step taken is measured on s and z themselves, with ds from
+                 * the z rows (below). */
+                /* longer steps than these caps are never taken (below) */
+                DREAL cap = pass ? 2 : 1; /* 2 > 1 / DREAL_STEP_FRACTION */
+                DREAL a1 = pass ? DFN(cone_max_step)(L, s, ds, 0, cap, scr) : DFN(cone_max_step)(L, lam, t2, 1, cap, scr);
+                DREAL a2 = pass ? DFN(cone_max_step)(L, z, dz, 0, a1, scr) : DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
                 alpha = a1 < a2 ? a1 : a2;
             }
             if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;

@@ -115,11 +115,17 @@ DOPT_KFN DREAL DFN(cone_soc_root)(DREAL a, DREAL b, DREAL c)
     return best;
 }
 
-/* The longest step t >= 0 with u + t d in the cone (u inside); DREAL_MAX
- * when unbounded, 0 when u is not inside. scratch: 4 smax^2 + smax. */
-DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, const DREAL *d, DREAL *scratch)
+/* min(tmax, the longest step t >= 0 with u + t d in the cone) (u inside;
+ * tmax = DREAL_MAX: DREAL_MAX when unbounded), 0 when u is not inside.
+ * A caller that caps the step passes the cap as tmax, which spares the
+ * PSD blocks' eigenvalue iterations where a block allows more. With
+ * diagonal_psd, u's PSD blocks are known to be diagonal (u = lambda, the
+ * scaled point), which spares their Cholesky factorizations. scratch:
+ * 4 smax^2 + smax. */
+DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, const DREAL *d, int diagonal_psd,
+                                  DREAL tmax, DREAL *scratch)
 {
-    DREAL t = DREAL_MAX;
+    DREAL t = tmax;
     for (int i = 0; i < L->l; ++i)
         if (d[i] < 0) {
             DREAL r = -u[i] / d[i];
@@ -141,7 +147,22 @@ DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, con
     }
     for (int c = 0; c < L->ns; ++c) {
         int s = L->s[c];
-        DREAL *U = scratch, *Lc = U + s * s, *D = Lc + s * s, *Y = D + s * s, *e = Y + s * s;
+        DREAL *U = scratch, *Lc = U + s * s, *D = Lc + s * s, *Y = D + s * s;
+        if (diagonal_psd) { /* mat(u) = diag(lambda): L^-1 D L^-T = Lambda^-1/2 D Lambda^-1/2 */
+            DFN(cone_mat)(s, d + off, U);
+            for (int i = 0; i < s; ++i) {
+                DREAL li = u[off + dopt_cone_svec_index(s, i, i)];
+                if (!(li > 0)) return 0;
+                Y[i] = 1 / DSQRT(li);
+            }
+            for (int i = 0; i < s; ++i)
+                for (int j = 0; j < s; ++j) U[i * s + j] *= Y[i] * Y[j];
+            DREAL emin = DFN(cone_sym_min_eig_below)(s, U, -1 / t, Lc);
+            if (emin != emin) return 0;
+            if (emin < 0 && -1 / emin < t) t = -1 / emin;
+            off += s * (s + 1) / 2;
+            continue;
+        }
         DFN(cone_mat)(s, u + off, U);
         if (DFN(cone_chol)(s, U, Lc)) return 0;
         DFN(cone_mat)(s, d + off, D);
@@ -160,10 +181,7 @@ DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, con
             }
         for (int i = 0; i < s; ++i) /* symmetrize the rounding */
             for (int j = 0; j < i; ++j) U[i * s + j] = U[j * s + i] = (U[i * s + j] + U[j * s + i]) / 2;
-        DFN(cone_jacobi_eig)(s, U, e, NULL);
-        DREAL emin = e[0];
-        for (int i = 1; i < s; ++i)
-            if (e[i] < emin) emin = e[i];
+        DREAL emin = DFN(cone_sym_min_eig_below)(s, U, -1 / t, Lc); /* Lc, D, Y are free: 3 s^2 >= 4s - 1 */
         if (emin != emin) return 0;
         if (emin < 0 && -1 / emin < t) t = -1 / emin;
         off += s * (s + 1) / 2;
@@ -176,21 +194,26 @@ DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, con
 DOPT_KFN void DFN(cone_psd_map)(int sd, const DREAL *R, DREAL *out)
 {
     int t = sd * (sd + 1) / 2;
+    /* svec positions run in the loops' order (column j, then row i >= j):
+     * counters instead of dopt_cone_svec_index */
+    int col = 0;
     for (int j = 0; j < sd; ++j)
-        for (int i = j; i < sd; ++i) {
-            int col = dopt_cone_svec_index(sd, i, j);
-            for (int bcol = 0; bcol < sd; ++bcol)
-                for (int a = bcol; a < sd; ++a) {
-                    int row = dopt_cone_svec_index(sd, a, bcol);
-                    DREAL v;
-                    if (i == j)
-                        v = R[i * sd + a] * R[i * sd + bcol] * (a == bcol ? (DREAL)1 : DOPT_CONE_SQRT2);
-                    else if (a == bcol)
-                        v = DOPT_CONE_SQRT2 * R[i * sd + a] * R[j * sd + a];
-                    else
-                        v = R[i * sd + a] * R[j * sd + bcol] + R[j * sd + a] * R[i * sd + bcol];
-                    out[row * t + col] = v;
+        for (int i = j; i < sd; ++i, ++col) {
+            const DREAL *ri = R + i * sd, *rj = R + j * sd;
+            int row = 0;
+            for (int bcol = 0; bcol < sd; ++bcol) {
+                DREAL *o = out + col;
+                if (i == j) {
+                    o[(size_t)row * t] = ri[bcol] * ri[bcol];
+                    ++row;
+                    for (int a = bcol + 1; a < sd; ++a, ++row) o[(size_t)row * t] = ri[a] * ri[bcol] * DOPT_CONE_SQRT2;
+                } else {
+                    o[(size_t)row * t] = DOPT_CONE_SQRT2 * ri[bcol] * rj[bcol];
+                    ++row;
+                    for (int a = bcol + 1; a < sd; ++a, ++row)
+                        o[(size_t)row * t] = ri[a] * rj[bcol] + rj[a] * ri[bcol];
                 }
+            }
         }
 }
 
@@ -199,15 +222,18 @@ DOPT_KFN void DFN(cone_psd_map)(int sd, const DREAL *R, DREAL *out)
  * it is the map Z -> R'ZR with R'ZR = R^-1 S R^-T = diag(lambda), whose
  * transpose (in svec, an orthonormal basis) is Z -> RZR'. Writes W (nw values)
  * and lambda (m; a PSD block's lambda is svec of a diagonal matrix).
- * Also writes W's inverse Winv (same layout). Returns 0, or 1 when s or z
+ * Also writes W's inverse Winv (same layout). W may be NULL: the interior
+ * point needs only Winv and lambda, and the PSD blocks' W costs as much as
+ * Winv. Returns 0, or 1 when s or z
  * is not inside the cone. scratch: 8 smax^2 + smax. */
 DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, const DREAL *z, DREAL *W, DREAL *Winv,
                                   DREAL *lam, DREAL *scratch)
 {
     for (int i = 0; i < L->l; ++i) {
         if (!(s[i] > 0 && z[i] > 0)) return 1;
-        W[i] = DSQRT(s[i] / z[i]);
-        Winv[i] = 1 / W[i];
+        DREAL w = DSQRT(s[i] / z[i]);
+        if (W) W[i] = w;
+        Winv[i] = 1 / w;
         lam[i] = DSQRT(s[i] * z[i]);
     }
     int off = L->l, woff = L->l;
@@ -220,24 +246,24 @@ DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, con
         DREAL ss = DSQRT(sn), zs = DSQRT(zn);
         DREAL dotn = DFN(cone_dot)(q, sc, zc) / (ss * zs); /* sbar'zbar >= 1 */
         DREAL gamma = DSQRT((1 + dotn) / 2), eta = DSQRT(ss / zs);
-        DREAL *Wc = W + woff, *Wi = Winv + woff;
+        DREAL *Wi = Winv + woff;
         DREAL w0 = (sc[0] / ss + zc[0] / zs) / (2 * gamma);
         DREAL *w1 = scratch; /* wbar's tail */
         for (int i = 1; i < q; ++i) w1[i - 1] = (sc[i] / ss - zc[i] / zs) / (2 * gamma);
         /* W = eta [w0 w1'; w1 I + w1 w1'/(1 + w0)], W^-1 = J W J / eta^2 */
-        Wc[0] = eta * w0;
         Wi[0] = w0 / eta;
-        for (int i = 1; i < q; ++i) {
-            Wc[i] = Wc[i * q] = eta * w1[i - 1];
-            Wi[i] = Wi[i * q] = -w1[i - 1] / eta;
-        }
+        for (int i = 1; i < q; ++i) Wi[i] = Wi[i * q] = -w1[i - 1] / eta;
         for (int i = 1; i < q; ++i)
-            for (int j = 1; j < q; ++j) {
-                DREAL a = (i == j ? (DREAL)1 : (DREAL)0) + w1[i - 1] * w1[j - 1] / (1 + w0);
-                Wc[i * q + j] = eta * a;
-                Wi[i * q + j] = a / eta;
-            }
-        for (int i = 0; i < q; ++i) lam[off + i] = DFN(cone_dot)(q, Wc + i * q, zc);
+            for (int j = 1; j < q; ++j) Wi[i * q + j] = ((i == j ? (DREAL)1 : (DREAL)0) + w1[i - 1] * w1[j - 1] / (1 + w0)) / eta;
+        if (W) {
+            DREAL *Wc = W + woff;
+            for (int i = 0; i < q * q; ++i) Wc[i] = eta * eta * Wi[i];
+            for (int i = 1; i < q; ++i) Wc[i] = Wc[i * q] = -Wc[i];
+        }
+        /* lambda = W z = eta (w0 z0 + w1'z1, z0 w1 + z1 + (w1'z1/(1 + w0)) w1) */
+        DREAL wz = DFN(cone_dot)(q - 1, w1, zc + 1);
+        lam[off] = eta * (w0 * zc[0] + wz);
+        for (int i = 1; i < q; ++i) lam[off + i] = eta * (zc[0] * w1[i - 1] + zc[i] + wz / (1 + w0) * w1[i - 1]);
         off += q;
         woff += q * q;
     }
@@ -273,7 +299,7 @@ DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, con
                 for (int k = 0; k <= i; ++k) v += Ls[i * sd + k] * V[k * sd + j];
                 R[i * sd + j] = v / DSQRT(e[j]);
             }
-        DFN(cone_psd_map)(sd, R, W + woff);
+        if (W) DFN(cone_psd_map)(sd, R, W + woff);
         /* R^-1 = diag(lambda^1/2) V' Ls^-1: M = Ls^-T V by back substitution (into P) */
         for (int col = 0; col < sd; ++col)
             for (int i = sd - 1; i >= 0; --i) {
@@ -306,6 +332,34 @@ DOPT_KFN void DFN(cone_scale)(const dopt_cone_layout *L, const DREAL *W, int tra
             for (int i = 0; i < q; ++i) out[off + i] = 0;
             for (int k = 0; k < q; ++k)
                 for (int i = 0; i < q; ++i) out[off + i] += Wc[k * q + i] * v[off + k];
+        }
+        off += q;
+        woff += q * q;
+    }
+}
+
+/* Out = W G, or W' G with trans, for an m x n row-major G: cone_scale on
+ * every column, computed a block of rows at a time (row combinations, which
+ * vectorize over the n columns). Out != G. */
+DOPT_KFN void DFN(cone_scale_rows)(const dopt_cone_layout *L, const DREAL *W, int trans, int n, const DREAL *G,
+                                   DREAL *Out)
+{
+    for (int i = 0; i < L->l; ++i)
+        for (int j = 0; j < n; ++j) Out[(size_t)i * n + j] = W[i] * G[(size_t)i * n + j];
+    int off = L->l, woff = L->l;
+    for (int c = 0; c < L->nq + L->ns; ++c) {
+        int q = c < L->nq ? L->q[c] : L->s[c - L->nq] * (L->s[c - L->nq] + 1) / 2;
+        const DREAL *Wc = W + woff;
+        int symmetric = !trans || c < L->nq; /* second-order blocks are symmetric */
+        for (int i = 0; i < q; ++i) {
+            DREAL *o = Out + (size_t)(off + i) * n;
+            for (int j = 0; j < n; ++j) o[j] = 0;
+            for (int k = 0; k < q; ++k) {
+                DREAL w = symmetric ? Wc[i * q + k] : Wc[k * q + i];
+                const DREAL *g = G + (size_t)(off + k) * n;
+                if (w != 0)
+                    for (int j = 0; j < n; ++j) o[j] += w * g[j];
+            }
         }
         off += q;
         woff += q * q;

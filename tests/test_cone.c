@@ -98,9 +98,15 @@ static void test_fixture(const char *name, dopt_dtype dtype)
     dopt_npz_free(&z);
 }
 
-/* ---- random feasible programs: KKT certificates ---- */
+/* ---- random feasible programs: KKT certificates ----
+ * Status 6 (solved to reduced accuracy: the step failed near the optimum and
+ * the iterate meets every test at 100 tol = 1e-6) is a legitimate outcome
+ * on a few percent of random second-order-cone programs with boundary
+ * optima (docs/CONE.md); its certificates are checked at 1e-6 like the
+ * others, and at most 1 in 12 of these instances may end so. */
 static void test_random_kkt(void)
 {
+    int reduced = 0, total = 0;
     ch_shape shapes[] = {
         {.n = 3, .k = 0, .l = 0, .nq = 1, .q = {5}},
         {.n = 6, .k = 2, .l = 2, .nq = 3, .q = {3, 4, 1}},
@@ -119,7 +125,9 @@ static void test_random_kkt(void)
         char what[32];
         snprintf(what, sizeof what, "random shape %zu", t);
         for (int64_t i = 0; i < bt.B; ++i) {
-            CHECK(bt.status[i] == 0, "%s %lld: status %d", what, (long long)i, bt.status[i]);
+            CHECK(bt.status[i] == 0 || bt.status[i] == 6, "%s %lld: status %d", what, (long long)i, bt.status[i]);
+            reduced += bt.status[i] == 6;
+            ++total;
             CHECK(bt.iters[i] > 0 && bt.iters[i] < 60, "%s %lld: %d iterations", what, (long long)i, bt.iters[i]);
             ch_check_kkt(what, (int)i, &sh, bt.c + i * sh.n, bt.G + i * sh.m * sh.n, bt.h + i * sh.m,
                          bt.A + i * sh.k * sh.n, bt.b + i * sh.k, bt.x + i * sh.n, bt.s + i * sh.m,
@@ -127,6 +135,7 @@ static void test_random_kkt(void)
         }
         ch_batch_free(&bt);
     }
+    CHECK(reduced * 12 <= total, "%d of %d random programs solved only to reduced accuracy", reduced, total);
 }
 
 /* ---- known answers ---- */
@@ -331,11 +340,67 @@ static void test_scaling_identities(void)
         CHECK(err < 1e-10, "Jordan division: error %g", err);
         /* the longest step lands on the boundary */
         for (int i = 0; i < N; ++i) u[i] = ch_normal() * 3;
-        double a = cone_max_step_d(&L, s, u, scr);
+        double a = cone_max_step_d(&L, s, u, 0, DBL_MAX, scr);
         if (a < 1e300) {
             for (int i = 0; i < N; ++i) t[i] = s[i] + a * u[i];
             CHECK(fabs(ch_cone_margin(&sh, t)) < 1e-9, "max step: margin %g", ch_cone_margin(&sh, t));
         }
+    }
+}
+
+/* The PSD step length's smallest eigenvalue (tridiagonal reduction and
+ * Laguerre from the left) against Jacobi on graded random symmetric
+ * matrices (entries spanning 1e-8 to 1e8): it must be a lower bound and
+ * within 1e-6 relative, up to the matrix's own rounding (64 eps |A|, where
+ * neither method can resolve it); 0 when nothing lies below the floor; NaN
+ * for NaN data. The step length built on it: its cap, and the diagonal
+ * (scaled-point) path against the general one. */
+static void test_min_eigenvalue(void)
+{
+    int bad = 0;
+    for (int trial = 0; trial < 20000; ++trial) {
+        int s = 1 + trial % 6;
+        double A[36], B[36], e[6], scr[64], grade[6];
+        for (int i = 0; i < s; ++i) grade[i] = pow(10.0, (double)(trial * 7 + i * 3) - 9 * floor((trial * 7 + i * 3) / 9.0) - 4);
+        for (int i = 0; i < s; ++i)
+            for (int j = 0; j <= i; ++j) A[i * s + j] = A[j * s + i] = ch_normal() * grade[i] * grade[j];
+        memcpy(B, A, sizeof(double) * s * s);
+        cone_jacobi_eig_d(s, B, e, NULL);
+        double want = e[0], norm = 0;
+        for (int i = 0; i < s; ++i) want = fmin(want, e[i]), norm = fmax(norm, fabs(e[i]));
+        memcpy(B, A, sizeof(double) * s * s);
+        double got = cone_sym_min_eig_below_d(s, B, 0, scr), noise = 64 * DBL_EPSILON * norm;
+        double expect = want < 0 ? want : 0;
+        if (fabs(got - expect) > 1e-6 * fabs(expect) + noise || got > expect + noise) {
+            if (bad++ < 5) CHECK(0, "min eigenvalue, s = %d: %.17g, Jacobi %.17g (|A| %g)", s, got, expect, norm);
+        }
+        /* a floor below the smallest eigenvalue: nothing to report */
+        memcpy(B, A, sizeof(double) * s * s);
+        double floor_ = want - 0.01 * fabs(want) - noise - 1;
+        if (floor_ < 0 && cone_sym_min_eig_below_d(s, B, floor_, scr) != 0) bad++;
+    }
+    CHECK(bad == 0, "min eigenvalue: %d failures", bad);
+    double Nan[4] = {1, NAN, NAN, 1}, scr[16];
+    CHECK(isnan(cone_sym_min_eig_below_d(2, Nan, 0, scr)), "min eigenvalue of NaN data is not NaN");
+
+    ch_shape sh = {.n = 1, .l = 1, .nq = 1, .q = {3}, .ns = 1, .s = {4}};
+    ch_fill_m(&sh);
+    dopt_cone_dims d = ch_dims(&sh);
+    dopt_cone_layout L = dopt_cone_layout_of(&d, d.q, d.s);
+    double lam[32] = {0}, dir[32], sc[256];
+    for (int rep = 0; rep < 200; ++rep) {
+        /* lambda: positive orthant entry, an SOC interior point, a diagonal PSD block */
+        lam[0] = 0.5 + rand() / (double)RAND_MAX;
+        lam[1] = 2, lam[2] = 0.5 * ch_normal(), lam[3] = 0.5 * ch_normal();
+        for (int i = 4; i < L.m; ++i) lam[i] = 0;
+        for (int i = 0; i < 4; ++i) lam[4 + dopt_cone_svec_index(4, i, i)] = 0.1 + rand() / (double)RAND_MAX;
+        for (int i = 0; i < L.m; ++i) dir[i] = 2 * ch_normal();
+        double general = cone_max_step_d(&L, lam, dir, 0, DBL_MAX, sc);
+        double diagonal = cone_max_step_d(&L, lam, dir, 1, DBL_MAX, sc);
+        CHECK(fabs(general - diagonal) <= 1e-6 * general, "max step: diagonal path %.17g, general %.17g", diagonal,
+              general);
+        double capped = cone_max_step_d(&L, lam, dir, 1, 0.5 * general, sc);
+        CHECK(capped == 0.5 * general, "max step: the cap %.17g was not returned (%.17g)", 0.5 * general, capped);
     }
 }
 
@@ -411,5 +476,6 @@ int main(int argc, char **argv)
     test_mixed_batch();
     test_shared();
     test_bad_input();
+    test_min_eigenvalue();
     return tu_finish("test_cone");
 }
