@@ -90,33 +90,15 @@ DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_la
         for (size_t i = 0; i < (size_t)L->m * v->n; ++i) Gs[i] = v->G[i];
 }
 
-/* The factor of K + diag(-reg on z, +reg on x, -reg on y) by eliminating
- * the z block first: its pivots are -(1 + reg) exactly, so what an LDL' of
- * the whole matrix (z rows first) would compute is the LDL' of the
- * (n + k) x (n + k) Schur complement
- *     [ reg I + Gs'Gs/(1 + reg)   A'     ]
- *     [ A                         -reg I ]
- * (the normal equations), written into F, at (n + k)^3/6 + n^2 m/2
- * multiply-adds instead of (n + k + m)^3/6. t: n + k scratch. */
-DOPT_KFN void DFN(cone_kkt_factor)(int n, int k, int m, const DREAL *Gs, const DREAL *A, DREAL *F, DREAL *t)
-{
-    int R = n + k;
-    DREAL inv = 1 / (1 + DREAL_CONE_REG);
-    for (int i = 0; i < n; ++i) {
-        for (int j = 0; j <= i; ++j) {
-            DREAL acc = 0;
-            for (int r = 0; r < m; ++r) acc += Gs[(size_t)r * n + i] * Gs[(size_t)r * n + j];
-            F[(size_t)i * R + j] = acc * inv;
-        }
-        F[(size_t)i * R + i] += DREAL_CONE_REG;
-    }
-    for (int r = 0; r < k; ++r) {
-        for (int j = 0; j < n; ++j) F[(size_t)(n + r) * R + j] = A[(size_t)r * n + j];
-        for (int j = n; j < n + r; ++j) F[(size_t)(n + r) * R + j] = 0;
-        F[(size_t)(n + r) * R + n + r] = -DREAL_CONE_REG;
-    }
-    DFN(cone_ldl)(R, F, 0, n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
-}
+/* The factor of K + diag(-reg on z, +reg on x, -reg on y) is made by
+ * eliminating the z block first: its pivots are -(1 + reg) exactly, so what
+ * an LDL' of the whole matrix (z rows first) would compute is the LDL' of
+ * the (n + k) x (n + k) Schur complement
+ *     F = [ reg I + Gs'Gs/(1 + reg)   A'     ]
+ *         [ A                         -reg I ]
+ * (the normal equations), at (n + k)^3/6 + n^2 m/2 multiply-adds instead of
+ * (n + k + m)^3/6: cone_factor_init, cone_factor_gram and cone_factor_ldl
+ * below (the solve in phases). */
 
 /* out = K v for the unregularized scaled KKT matrix (rows z, x, y):
  * out_z = -v_z + Gs v_x, out_x = Gs' v_z + A' v_y, out_y = A v_x. */
@@ -139,7 +121,7 @@ DOPT_KFN void DFN(cone_kkt_apply)(int n, int k, int m, const DREAL *Gs, const DR
     for (int r = 0; r < k; ++r) oy[r] = DFN(cone_dot)(n, A + (size_t)r * n, vx);
 }
 
-/* v = F^-1 r with cone_kkt_factor's factor (in place is allowed):
+/* v = F^-1 r with F's factor (cone_factor_ldl; in place is allowed):
  * the Schur complement's system for (x, y) with right-hand side
  * (r_x + Gs' r_z/(1 + reg), r_y), then v_z = (Gs v_x - r_z)/(1 + reg). */
 DOPT_KFN void DFN(cone_kkt_factor_solve)(int n, int k, int m, const DREAL *Gs, const DREAL *F, const DREAL *r,
@@ -278,238 +260,407 @@ DOPT_KFN int DFN(cone_fallback_status)(int near_solved, int near_infeasible, int
     return DOPT_INST_NUMERICAL;
 }
 
-/* Solves one instance. work: dopt_cone_work_size elements. keep (NULL or
- * dopt_cone_keep_size elements): for a solved instance, the KKT matrix at
- * the solution, its factor, the solution (x, y, z) and s. Outputs xo (n),
- * so, zo (m), yo (k). Returns the instance status; *iters_out the Newton
- * steps taken. */
-DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_layout *L,
-                                      const DFN(cone_settings) *set, DREAL *work, DREAL *keep, DREAL *xo, DREAL *so,
-                                      DREAL *zo, DREAL *yo, int32_t *iters_out)
+/* ---- the solve in phases ------------------------------------------------
+ * One instance's interior point as a state machine, so that a batch can
+ * run it in lock step with the factorization done for the whole batch by a
+ * library (the CUDA backend's large-n path: batched GEMM and potrf between
+ * the phases), while the per-instance driver below runs the same phases
+ * with the factorization in this file:
+ *     if (cone_phase_begin)
+ *         while (cone_phase_before_factor) {
+ *             cone_factor_gram; cone_factor_ldl;        (or the library's)
+ *             cone_phase_after_factor;
+ *         }
+ *     cone_phase_end;
+ * Every factorization is of F, the Schur complement of docs/CONE.md:
+ * before_factor writes its fixed part (cone_factor_init) and Gs, the
+ * factorization adds Gs'Gs/(1 + reg) to its x block and factors it. The
+ * first round factors the start point's matrix (W = I). */
+
+/* The workspace's pieces (dopt_cone_work_size elements in all). */
+typedef struct {
+    DREAL *Gs, *F, *W, *Winv, *lam, *x, *y, *z, *s, *rx, *ry, *rz, *v1, *v2, *rhs, *res, *tv;
+    DREAL *ds, *wsa, *wza, *rc, *t1, *t2, *t3, *e, *hs, *dz, *scr;
+} DFN(cone_work);
+
+DOPT_KFN DFN(cone_work) DFN(cone_work_map)(DREAL *work, int n, int k, const dopt_cone_layout *L)
 {
-    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
-    *iters_out = 0;
+    const int m = L->m, N = n + k + m;
+    DFN(cone_work) w;
+    w.Gs = work;
+    w.F = w.Gs + (size_t)m * n;
+    w.W = w.F + (size_t)(n + k) * (n + k);
+    w.Winv = w.W + L->nw;
+    w.lam = w.Winv + L->nw;
+    w.x = w.lam + m;
+    w.y = w.x + n;
+    w.z = w.y + k;
+    w.s = w.z + m;
+    w.rx = w.s + m;
+    w.ry = w.rx + n;
+    w.rz = w.ry + k;
+    w.v1 = w.rz + m;
+    w.v2 = w.v1 + N;
+    w.rhs = w.v2 + N;
+    w.res = w.rhs + N;
+    w.tv = w.res + N;
+    w.ds = w.tv + N;
+    w.wsa = w.ds + m;
+    w.wza = w.wsa + m;
+    w.rc = w.wza + m;
+    w.t1 = w.rc + m;
+    w.t2 = w.t1 + m;
+    w.t3 = w.t2 + m;
+    w.e = w.t3 + m;
+    w.hs = w.e + m;
+    w.dz = w.hs + m;
+    w.scr = w.dz + m;
+    return w;
+}
+
+/* What an instance carries between phases (device memory for CUDA). */
+typedef struct {
+    DREAL tau, kappa, mu, rtau, nc, nb, nh;
+    int32_t status, it, started, near_solved, near_infeasible, near_unbounded;
+} DFN(cone_state);
+
+/* F's fixed part: reg I on the x block (both triangles: a library may add
+ * Gs'Gs to either), A below it, -reg I on the y block. */
+DOPT_KFN void DFN(cone_factor_init)(int n, int k, const DREAL *A, DREAL *F)
+{
+    const int R = n + k;
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) F[(size_t)i * R + j] = i == j ? DREAL_CONE_REG : 0;
+    for (int r = 0; r < k; ++r) {
+        for (int j = 0; j < n; ++j) F[(size_t)(n + r) * R + j] = A[(size_t)r * n + j];
+        for (int j = n; j < n + r; ++j) F[(size_t)(n + r) * R + j] = 0;
+        F[(size_t)(n + r) * R + n + r] = -DREAL_CONE_REG;
+    }
+}
+
+/* 1/(1 + reg): the weight of Gs'Gs in F (for a library's GEMM too) */
+DOPT_KFN DREAL DFN(cone_gram_weight)(void)
+{
+    return 1 / (1 + DREAL_CONE_REG);
+}
+
+/* F's x block (lower triangle) += Gs'Gs/(1 + reg) */
+DOPT_KFN void DFN(cone_factor_gram)(int n, int k, int m, const DREAL *Gs, DREAL *F)
+{
+    const int R = n + k;
+    DREAL inv = DFN(cone_gram_weight)();
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j <= i; ++j) {
+            DREAL acc = 0;
+            for (int r = 0; r < m; ++r) acc += Gs[(size_t)r * n + i] * Gs[(size_t)r * n + j];
+            F[(size_t)i * R + j] += acc * inv;
+        }
+}
+
+/* The LDL' of F (x pivots positive, y negative) from row `from` on, rows
+ * before it already factored. t: n + k scratch. */
+DOPT_KFN void DFN(cone_factor_ldl)(int n, int k, int from, DREAL *F, DREAL *t)
+{
+    DFN(cone_ldl_rows)(n + k, F, from, 0, n, DREAL_CONE_TINY, DREAL_CONE_BUMP, t);
+}
+
+/* After a library's Cholesky of F's x block: F read as column-major holds
+ * L with L L' = H in its lower triangle (row-major: the upper), info its
+ * status. Rewrites rows 0..n-1 as cone_ldl's unit L and D, then factors the
+ * y rows. A failed Cholesky, or a pivot cone_ldl would have replaced (below
+ * DREAL_CONE_TINY), is redone here from Gs (so both paths regularize
+ * alike). */
+DOPT_KFN void DFN(cone_factor_after_cholesky)(int n, int k, int m, const DREAL *Gs, const DREAL *A, int info,
+                                              DREAL *F, DREAL *t)
+{
+    const int R = n + k;
+    int ok = info == 0;
+    for (int j = 0; j < n && ok; ++j) {
+        DREAL d = F[(size_t)j * R + j];
+        ok = d * d > DREAL_CONE_TINY;
+    }
+    if (!ok) {
+        DFN(cone_factor_init)(n, k, A, F);
+        DFN(cone_factor_gram)(n, k, m, Gs, F);
+        DFN(cone_factor_ldl)(n, k, 0, F, t);
+        return;
+    }
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < i; ++j) F[(size_t)i * R + j] = F[(size_t)j * R + i] / F[(size_t)j * R + j];
+    for (int j = 0; j < n; ++j) F[(size_t)j * R + j] *= F[(size_t)j * R + j];
+    DFN(cone_factor_ldl)(n, k, n, F, t);
+}
+
+/* Starts an instance: 1 when it goes on to its first factorization, 0 when
+ * its data is invalid (NaN or Inf: status 5). */
+DOPT_KFN int DFN(cone_phase_begin)(const DFN(cone_view) *v, const dopt_cone_layout *L, DREAL *work,
+                                   DFN(cone_state) *st)
+{
+    const int n = v->n, k = v->k, m = L->m;
+    st->status = DOPT_INST_RUNNING;
+    st->it = st->started = st->near_solved = st->near_infeasible = st->near_unbounded = 0;
+    st->tau = st->kappa = 1;
+    st->mu = st->rtau = 0;
     if (!DFN(cone_all_finite)((size_t)n, v->c) || !DFN(cone_all_finite)((size_t)m * n, v->G) ||
         !DFN(cone_all_finite)((size_t)m, v->h) || !DFN(cone_all_finite)((size_t)k * n, v->A) ||
         !DFN(cone_all_finite)((size_t)k, v->b)) {
-        DFN(cone_write_out)(n, k, m, 0, 0, xo, so, zo, yo, xo, so, zo, yo);
-        return DOPT_INST_INVALID;
+        st->status = DOPT_INST_INVALID;
+        return 0;
     }
-    DREAL *Gs = work, *F = Gs + (size_t)m * n, *W = F + (size_t)(n + k) * (n + k), *Winv = W + L->nw, *lam = Winv + L->nw;
-    DREAL *x = lam + m, *y = x + n, *z = y + k, *s = z + m;
-    DREAL *rx = s + m, *ry = rx + n, *rz = ry + k;
-    DREAL *v1 = rz + m, *v2 = v1 + N, *rhs = v2 + N, *res = rhs + N, *tv = res + N;
-    DREAL *ds = tv + N, *wsa = ds + m, *wza = wsa + m, *rc = wza + m, *t1 = rc + m, *t2 = t1 + m, *t3 = t2 + m,
-          *e = t3 + m, *hs = e + m, *dz = hs + m, *scr = dz + m;
+    DFN(cone_work) w = DFN(cone_work_map)(work, n, k, L);
+    DFN(cone_identity)(L, w.e);
+    st->nc = DFN(cone_norm_inf)(n, v->c);
+    st->nb = DFN(cone_norm_inf)(k, v->b);
+    st->nh = DFN(cone_norm_inf)(m, v->h);
+    return 1;
+}
+
+/* The termination tests and the step's scaling and matrix: 1 when F is to
+ * be factored (its fixed part and Gs are written), 0 when the instance is
+ * done (st->status set). */
+DOPT_KFN int DFN(cone_phase_before_factor)(const DFN(cone_view) *v, const dopt_cone_layout *L,
+                                           const DFN(cone_settings) *set, DREAL *work, DFN(cone_state) *st)
+{
+    if (st->status != DOPT_INST_RUNNING) return 0;
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    DFN(cone_work) w = DFN(cone_work_map)(work, n, k, L);
+    if (!st->started) { /* the start point's matrix: W = I */
+        DFN(cone_kkt_assemble)(v, L, NULL, w.Gs);
+        DFN(cone_factor_init)(n, k, v->A, w.F);
+        return 1;
+    }
+    const DREAL *x = w.x, *y = w.y, *z = w.z, *s = w.s, tau = st->tau, kappa = st->kappa;
+    DFN(cone_residuals)(v, m, x, y, z, s, tau, w.rx, w.ry, w.rz);
+    DREAL cx = DFN(cone_dot)(n, v->c, x), by = DFN(cone_dot)(k, v->b, y), hz = DFN(cone_dot)(m, v->h, z);
+    DREAL sz = DFN(cone_dot)(m, s, z);
+    st->rtau = kappa + cx + by + hz;
+    DREAL mu = st->mu = (sz + tau * kappa) / ((DREAL)L->degree + 1);
+    if (!(mu == mu) || !(tau == tau) || !DFN(cone_all_finite)((size_t)N, x)) {
+        st->status = DOPT_INST_NUMERICAL;
+        return 0;
+    }
+    /* termination tests on the normalized point (docs/CONE.md) */
+    DREAL pobj = cx / tau, dobj = -(by + hz) / tau, gap = sz / (tau * tau);
+    DREAL ap = DABS(pobj), ad = DABS(dobj), scale = 1 + (ap < ad ? ap : ad);
+    /* the largest of the tests' ratios to their bounds: <= tol is solved */
+    DREAL ratio = DFN(cone_norm_inf)(n, w.rx) / ((1 + st->nc) * tau);
+    DREAL t = DFN(cone_norm_inf)(k, w.ry) / ((1 + st->nb) * tau);
+    ratio = t > ratio || t != t ? t : ratio;
+    t = DFN(cone_norm_inf)(m, w.rz) / ((1 + st->nh) * tau);
+    ratio = t > ratio || t != t ? t : ratio;
+    t = DABS(pobj - dobj) / scale;
+    ratio = t > ratio || t != t ? t : ratio;
+    t = gap / scale;
+    ratio = t > ratio || t != t ? t : ratio;
+    if (ratio <= set->tol) {
+        st->status = DOPT_INST_SOLVED;
+        return 0;
+    }
+    /* the fallback when the next step cannot be computed (below) */
+    st->near_solved = ratio <= DOPT_CONE_NEAR * set->tol;
+    st->near_infeasible = st->near_unbounded = 0;
+    DREAL bz = by + hz;
+    if (bz < 0) { /* Farkas: A'y + G'z ~ 0, z in K, b'y + h'z < 0 */
+        DREAL worst = 0;
+        for (int j = 0; j < n; ++j) {
+            DREAL a = 0;
+            for (int i = 0; i < m; ++i) a += v->G[(size_t)i * n + j] * z[i];
+            for (int r = 0; r < k; ++r) a += v->A[(size_t)r * n + j] * y[r];
+            if (DABS(a) > worst) worst = DABS(a);
+        }
+        if (worst <= set->tol_inf * -bz) {
+            st->status = DOPT_INST_PRIMAL_INFEASIBLE;
+            return 0;
+        }
+        st->near_infeasible = worst <= DOPT_CONE_NEAR * set->tol_inf * -bz;
+    }
+    if (cx < 0) { /* recession: A x ~ 0, G x + s ~ 0, s in K, c'x < 0 */
+        DREAL worst = 0;
+        for (int r = 0; r < k; ++r) {
+            DREAL a = DABS(DFN(cone_dot)(n, v->A + (size_t)r * n, x));
+            if (a > worst) worst = a;
+        }
+        for (int i = 0; i < m; ++i) {
+            DREAL a = DABS(DFN(cone_dot)(n, v->G + (size_t)i * n, x) + s[i]);
+            if (a > worst) worst = a;
+        }
+        if (worst <= set->tol_inf * -cx) {
+            st->status = DOPT_INST_DUAL_INFEASIBLE;
+            return 0;
+        }
+        st->near_unbounded = worst <= DOPT_CONE_NEAR * set->tol_inf * -cx;
+    }
+    if (st->it >= set->max_iter) {
+        st->status = DOPT_INST_ITERATION_LIMIT;
+        return 0;
+    }
+    /* A step that cannot be computed (the scaling point left the cone by
+     * rounding, or the KKT solve diverged) ends the solve with what the
+     * iterate already shows at DOPT_CONE_NEAR times the tolerances:
+     * solved to reduced accuracy, or a certificate of infeasibility or
+     * unboundedness (these iterates diverge, so the step often fails
+     * just before the certificate's ratio reaches tol_inf), else
+     * numerical failure. */
+    if (m > 0 && DFN(cone_nt_scaling)(L, s, z, NULL, w.Winv, w.lam, w.scr)) {
+        st->status = DFN(cone_fallback_status)(st->near_solved, st->near_infeasible, st->near_unbounded);
+        return 0;
+    }
+    DFN(cone_kkt_assemble)(v, L, w.Winv, w.Gs);
+    DFN(cone_factor_init)(n, k, v->A, w.F);
+    return 1;
+}
+
+/* With F factored: the start point (first round) or one Mehrotra
+ * predictor-corrector step. */
+DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_cone_layout *L,
+                                           const DFN(cone_settings) *set, DREAL *work, DFN(cone_state) *st)
+{
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    DFN(cone_work) w = DFN(cone_work_map)(work, n, k, L);
+    DREAL *Gs = w.Gs, *F = w.F, *x = w.x, *y = w.y, *z = w.z, *s = w.s, *rhs = w.rhs, *v1 = w.v1, *v2 = w.v2;
+    DREAL *res = w.res, *rc = w.rc, *t1 = w.t1, *t2 = w.t2, *t3 = w.t3, *ds = w.ds, *dz = w.dz, *lam = w.lam;
+    DREAL *Winv = w.Winv, *hs = w.hs, *scr = w.scr;
     /* permuted blocks of an N-vector: z first, then x, then y */
 #define CONE_Z(vec) (vec)
 #define CONE_X(vec) ((vec) + m)
 #define CONE_Y(vec) ((vec) + m + n)
-    DFN(cone_identity)(L, e);
-    const DREAL nc = DFN(cone_norm_inf)(n, v->c), nb = DFN(cone_norm_inf)(k, v->b), nh = DFN(cone_norm_inf)(m, v->h);
-
-    /* ---- start point (as CVXOPT's conelp): least-squares primal and
-     * least-norm dual at W = I, shifted into the cone ---- */
-    DFN(cone_kkt_assemble)(v, L, NULL, Gs);
-    DFN(cone_kkt_factor)(n, k, m, Gs, v->A, F, tv);
-    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
-    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
-    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-    DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
-    for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
-    for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
-    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
-    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
-    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
-    DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
-    for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
-    for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
-    for (int pass = 0; pass < 2 && m > 0; ++pass) {
-        DREAL *u = pass ? z : s;
-        DREAL out = DFN(cone_outside)(L, u, scr);
-        DREAL nu = DFN(cone_norm_inf)(m, u);
-        if (out >= -(DREAL)1e-8 * (nu > 1 ? nu : 1))
-            for (int i = 0; i < m; ++i) u[i] += (1 + out) * e[i];
-    }
-    DREAL tau = 1, kappa = 1;
-    const DREAL nu1 = (DREAL)L->degree + 1;
-
-    int status = DOPT_INST_RUNNING, it = 0, near_solved = 0, near_infeasible = 0, near_unbounded = 0;
-    for (;; ++it) {
-        DFN(cone_residuals)(v, m, x, y, z, s, tau, rx, ry, rz);
-        DREAL cx = DFN(cone_dot)(n, v->c, x), by = DFN(cone_dot)(k, v->b, y), hz = DFN(cone_dot)(m, v->h, z);
-        DREAL sz = DFN(cone_dot)(m, s, z);
-        DREAL rtau = kappa + cx + by + hz;
-        DREAL mu = (sz + tau * kappa) / nu1;
-        if (!(mu == mu) || !(tau == tau) || !DFN(cone_all_finite)((size_t)N, x)) {
-            status = DOPT_INST_NUMERICAL;
-            break;
-        }
-        /* termination tests on the normalized point (docs/CONE.md) */
-        {
-            DREAL pobj = cx / tau, dobj = -(by + hz) / tau, gap = sz / (tau * tau);
-            DREAL ap = DABS(pobj), ad = DABS(dobj), scale = 1 + (ap < ad ? ap : ad);
-            /* the largest of the tests' ratios to their bounds: <= tol is solved */
-            DREAL ratio = DFN(cone_norm_inf)(n, rx) / ((1 + nc) * tau);
-            DREAL t = DFN(cone_norm_inf)(k, ry) / ((1 + nb) * tau);
-            ratio = t > ratio || t != t ? t : ratio;
-            t = DFN(cone_norm_inf)(m, rz) / ((1 + nh) * tau);
-            ratio = t > ratio || t != t ? t : ratio;
-            t = DABS(pobj - dobj) / scale;
-            ratio = t > ratio || t != t ? t : ratio;
-            t = gap / scale;
-            ratio = t > ratio || t != t ? t : ratio;
-            if (ratio <= set->tol) {
-                status = DOPT_INST_SOLVED;
-                break;
-            }
-            /* the fallback when the next step cannot be computed (below) */
-            near_solved = ratio <= DOPT_CONE_NEAR * set->tol;
-            near_infeasible = near_unbounded = 0;
-            DREAL bz = by + hz;
-            if (bz < 0) { /* Farkas: A'y + G'z ~ 0, z in K, b'y + h'z < 0 */
-                DREAL worst = 0;
-                for (int j = 0; j < n; ++j) {
-                    DREAL a = 0;
-                    for (int i = 0; i < m; ++i) a += v->G[(size_t)i * n + j] * z[i];
-                    for (int r = 0; r < k; ++r) a += v->A[(size_t)r * n + j] * y[r];
-                    if (DABS(a) > worst) worst = DABS(a);
-                }
-                if (worst <= set->tol_inf * -bz) {
-                    status = DOPT_INST_PRIMAL_INFEASIBLE;
-                    break;
-                }
-                near_infeasible = worst <= DOPT_CONE_NEAR * set->tol_inf * -bz;
-            }
-            if (cx < 0) { /* recession: A x ~ 0, G x + s ~ 0, s in K, c'x < 0 */
-                DREAL worst = 0;
-                for (int r = 0; r < k; ++r) {
-                    DREAL a = DABS(DFN(cone_dot)(n, v->A + (size_t)r * n, x));
-                    if (a > worst) worst = a;
-                }
-                for (int i = 0; i < m; ++i) {
-                    DREAL a = DABS(DFN(cone_dot)(n, v->G + (size_t)i * n, x) + s[i]);
-                    if (a > worst) worst = a;
-                }
-                if (worst <= set->tol_inf * -cx) {
-                    status = DOPT_INST_DUAL_INFEASIBLE;
-                    break;
-                }
-                near_unbounded = worst <= DOPT_CONE_NEAR * set->tol_inf * -cx;
-            }
-        }
-        if (it >= set->max_iter) {
-            status = DOPT_INST_ITERATION_LIMIT;
-            break;
-        }
-        /* A step that cannot be computed (the scaling point left the cone by
-         * rounding, or the KKT solve diverged) ends the solve with what the
-         * iterate already shows at DOPT_CONE_NEAR times the tolerances:
-         * solved to reduced accuracy, or a certificate of infeasibility or
-         * unboundedness (these iterates diverge, so the step often fails
-         * just before the certificate's ratio reaches tol_inf), else
-         * numerical failure. */
-        if (m > 0 && DFN(cone_nt_scaling)(L, s, z, NULL, Winv, lam, scr)) {
-            status = DFN(cone_fallback_status)(near_solved, near_infeasible, near_unbounded);
-            break;
-        }
-        DFN(cone_kkt_assemble)(v, L, Winv, Gs);
-        DFN(cone_kkt_factor)(n, k, m, Gs, v->A, F, tv);
-        DFN(cone_scale)(L, Winv, 1, v->h, hs); /* W^-T h: h'dz = hs'(W dz) */
-        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
-        for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+    if (!st->started) {
+        /* ---- start point (as CVXOPT's conelp): least-squares primal and
+         * least-norm dual at W = I, shifted into the cone ---- */
+        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
+        for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-        int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
-        /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
-        const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
-                          DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
-        DREAL sigma = 0, dtau_a = 0, dkappa_a = 0;
-        for (int pass = 0; pass < 2; ++pass) {
-            DREAL f = pass ? 1 - sigma : 1, rkappa;
-            if (!pass) {
-                for (int i = 0; i < m; ++i) rc[i] = -lam[i];
-                rkappa = -tau * kappa;
-            } else { /* lambda \ (-lambda o lambda - (W^-T ds_a) o (W dz_a) + sigma mu e) */
-                DFN(cone_jordan)(L, lam, lam, t1, scr);
-                DFN(cone_jordan)(L, wsa, wza, t2, scr);
-                for (int i = 0; i < m; ++i) rc[i] = -t1[i] - t2[i] + sigma * mu * e[i];
-                DFN(cone_jordan_div)(L, lam, rc, rc);
-                rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
-            }
-            DFN(cone_scale)(L, Winv, 1, rz, t3); /* W^-T (-f rz - W' rc) = -f W^-T rz - rc */
-            for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
-            for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * rx[j];
-            for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * ry[r];
-            solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v2, res);
-            if (!solved_ok) break;
-            DREAL num = -f * rtau - rkappa / tau -
-                        (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
-                         DFN(cone_dot)(m, hs, CONE_Z(v2)));
-            DREAL dtau = num / den;
-            for (int i = 0; i < N; ++i) v2[i] += dtau * v1[i];
-            DREAL dkappa = (rkappa - kappa * dtau) / tau;
-            for (int i = 0; i < m; ++i) t1[i] = CONE_Z(v2)[i]; /* W dz */
-            DFN(cone_scale)(L, Winv, 0, t1, dz);
-            for (int i = 0; i < m; ++i) t2[i] = rc[i] - t1[i]; /* W^-T ds */
-            /* ds from the z rows, G dx + ds - h dtau = -f rz, rather than as
-             * W'(rc - W dz): near the solution W has entries ~ mu^-1/2 and
-             * that product loses the primal residual's digits */
-            for (int i = 0; i < m; ++i)
-                ds[i] = v->h[i] * dtau - f * rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
-            DREAL alpha = DREAL_MAX;
-            if (m > 0) {
-                /* The affine step only sets sigma: its length is taken in the
-                 * scaled space, lambda + a W^-T ds and lambda + a W dz (W maps
-                 * the cone onto itself, and lambda's PSD blocks are diagonal,
-                 * which spares two Cholesky factorizations per block). The
-                 * step taken is measured on s and z themselves, with ds from
-                 * the z rows (below). */
-                /* longer steps than these caps are never taken (below) */
-                DREAL cap = pass ? 2 : 1; /* 2 > 1 / DREAL_STEP_FRACTION */
-                DREAL a1 = pass ? DFN(cone_max_step)(L, s, ds, 0, cap, scr) : DFN(cone_max_step)(L, lam, t2, 1, cap, scr);
-                DREAL a2 = pass ? DFN(cone_max_step)(L, z, dz, 0, a1, scr) : DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
-                alpha = a1 < a2 ? a1 : a2;
-            }
-            if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;
-            if (dkappa < 0 && -kappa / dkappa < alpha) alpha = -kappa / dkappa;
-            if (!pass) {
-                DREAL a = alpha < 1 ? alpha : 1;
-                sigma = (1 - a) * (1 - a) * (1 - a);
-                for (int i = 0; i < m; ++i) {
-                    wsa[i] = t2[i];
-                    wza[i] = t1[i];
-                }
-                dtau_a = dtau;
-                dkappa_a = dkappa;
-            } else {
-                alpha = DREAL_STEP_FRACTION * alpha;
-                if (alpha > 1) alpha = 1;
-                for (int back = 0; back < 30 && m > 0; ++back, alpha *= (DREAL)0.5) { /* stay strictly inside */
-                    for (int i = 0; i < m; ++i) {
-                        t1[i] = s[i] + alpha * ds[i];
-                        t2[i] = z[i] + alpha * dz[i];
-                    }
-                    if (DFN(cone_inside)(L, t1, scr) && DFN(cone_inside)(L, t2, scr)) break;
-                }
-                for (int j = 0; j < n; ++j) x[j] += alpha * CONE_X(v2)[j];
-                for (int r = 0; r < k; ++r) y[r] += alpha * CONE_Y(v2)[r];
-                for (int i = 0; i < m; ++i) {
-                    z[i] += alpha * dz[i];
-                    s[i] += alpha * ds[i];
-                }
-                tau += alpha * dtau;
-                kappa += alpha * dkappa;
-            }
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+        for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
+        for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
+        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
+        for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+        for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+        for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
+        for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
+        for (int pass = 0; pass < 2 && m > 0; ++pass) {
+            DREAL *u = pass ? z : s;
+            DREAL out = DFN(cone_outside)(L, u, scr);
+            DREAL nu = DFN(cone_norm_inf)(m, u);
+            if (out >= -(DREAL)1e-8 * (nu > 1 ? nu : 1))
+                for (int i = 0; i < m; ++i) u[i] += (1 + out) * w.e[i];
         }
-        if (!solved_ok) {
-            status = DFN(cone_fallback_status)(near_solved, near_infeasible, near_unbounded);
-            break;
+        st->tau = st->kappa = 1;
+        st->started = 1;
+        return;
+    }
+    DREAL tau = st->tau, kappa = st->kappa, mu = st->mu;
+    DFN(cone_scale)(L, Winv, 1, v->h, hs); /* W^-T h: h'dz = hs'(W dz) */
+    for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
+    for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
+    for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
+    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+    /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
+    const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
+                      DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
+    DREAL sigma = 0, dtau_a = 0, dkappa_a = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+        DREAL f = pass ? 1 - sigma : 1, rkappa;
+        if (!pass) {
+            for (int i = 0; i < m; ++i) rc[i] = -lam[i];
+            rkappa = -tau * kappa;
+        } else { /* lambda \ (-lambda o lambda - (W^-T ds_a) o (W dz_a) + sigma mu e) */
+            DFN(cone_jordan)(L, lam, lam, t1, scr);
+            DFN(cone_jordan)(L, w.wsa, w.wza, t2, scr);
+            for (int i = 0; i < m; ++i) rc[i] = -t1[i] - t2[i] + sigma * mu * w.e[i];
+            DFN(cone_jordan_div)(L, lam, rc, rc);
+            rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
+        }
+        DFN(cone_scale)(L, Winv, 1, w.rz, t3); /* W^-T (-f rz - W' rc) = -f W^-T rz - rc */
+        for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
+        for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * w.rx[j];
+        for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * w.ry[r];
+        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v2, res);
+        if (!solved_ok) break;
+        DREAL num = -f * st->rtau - rkappa / tau -
+                    (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
+                     DFN(cone_dot)(m, hs, CONE_Z(v2)));
+        DREAL dtau = num / den;
+        for (int i = 0; i < N; ++i) v2[i] += dtau * v1[i];
+        DREAL dkappa = (rkappa - kappa * dtau) / tau;
+        for (int i = 0; i < m; ++i) t1[i] = CONE_Z(v2)[i]; /* W dz */
+        DFN(cone_scale)(L, Winv, 0, t1, dz);
+        for (int i = 0; i < m; ++i) t2[i] = rc[i] - t1[i]; /* W^-T ds */
+        /* ds from the z rows, G dx + ds - h dtau = -f rz, rather than as
+         * W'(rc - W dz): near the solution W has entries ~ mu^-1/2 and
+         * that product loses the primal residual's digits */
+        for (int i = 0; i < m; ++i)
+            ds[i] = v->h[i] * dtau - f * w.rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
+        DREAL alpha = DREAL_MAX;
+        if (m > 0) {
+            /* The affine step only sets sigma: its length is taken in the
+             * scaled space, lambda + a W^-T ds and lambda + a W dz (W maps
+             * the cone onto itself, and lambda's PSD blocks are diagonal,
+             * which spares two Cholesky factorizations per block). The
+             * step taken is measured on s and z themselves, with ds from
+             * the z rows. Longer steps than the caps are never taken. */
+            DREAL cap = pass ? 2 : 1; /* 2 > 1 / DREAL_STEP_FRACTION */
+            DREAL a1 = pass ? DFN(cone_max_step)(L, s, ds, 0, cap, scr) : DFN(cone_max_step)(L, lam, t2, 1, cap, scr);
+            DREAL a2 = pass ? DFN(cone_max_step)(L, z, dz, 0, a1, scr) : DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
+            alpha = a1 < a2 ? a1 : a2;
+        }
+        if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;
+        if (dkappa < 0 && -kappa / dkappa < alpha) alpha = -kappa / dkappa;
+        if (!pass) {
+            DREAL a = alpha < 1 ? alpha : 1;
+            sigma = (1 - a) * (1 - a) * (1 - a);
+            for (int i = 0; i < m; ++i) {
+                w.wsa[i] = t2[i];
+                w.wza[i] = t1[i];
+            }
+            dtau_a = dtau;
+            dkappa_a = dkappa;
+        } else {
+            alpha = DREAL_STEP_FRACTION * alpha;
+            if (alpha > 1) alpha = 1;
+            for (int back = 0; back < 30 && m > 0; ++back, alpha *= (DREAL)0.5) { /* stay strictly inside */
+                for (int i = 0; i < m; ++i) {
+                    t1[i] = s[i] + alpha * ds[i];
+                    t2[i] = z[i] + alpha * dz[i];
+                }
+                if (DFN(cone_inside)(L, t1, scr) && DFN(cone_inside)(L, t2, scr)) break;
+            }
+            for (int j = 0; j < n; ++j) x[j] += alpha * CONE_X(v2)[j];
+            for (int r = 0; r < k; ++r) y[r] += alpha * CONE_Y(v2)[r];
+            for (int i = 0; i < m; ++i) {
+                z[i] += alpha * dz[i];
+                s[i] += alpha * ds[i];
+            }
+            st->tau = tau + alpha * dtau;
+            st->kappa = kappa + alpha * dkappa;
         }
     }
-    *iters_out = it;
+#undef CONE_Z
+#undef CONE_X
+#undef CONE_Y
+    if (!solved_ok)
+        st->status = DFN(cone_fallback_status)(st->near_solved, st->near_infeasible, st->near_unbounded);
+    else
+        ++st->it;
+}
+
+/* The instance's outputs xo (n), so, zo (m), yo (k) and, with keep (NULL or
+ * dopt_cone_keep_size elements), the backward's matrix at a solution (zeros
+ * for an instance without one). Returns the status; *iters_out the Newton
+ * steps taken. */
+DOPT_KFN int DFN(cone_phase_end)(const DFN(cone_view) *v, const dopt_cone_layout *L, DREAL *work,
+                                 const DFN(cone_state) *st, DREAL *keep, DREAL *xo, DREAL *so, DREAL *zo, DREAL *yo,
+                                 int32_t *iters_out)
+{
+    const int n = v->n, k = v->k, m = L->m, N = n + k + m;
+    DFN(cone_work) w = DFN(cone_work_map)(work, n, k, L);
+    const DREAL *x = w.x, *y = w.y, *z = w.z, *s = w.s, tau = st->tau;
+    int status = st->status;
+    *iters_out = st->it;
     int has_solution = status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
     if (has_solution && keep) /* the derivative of the residual map, for the backward */
-        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, W, scr);
+        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, w.W, w.scr);
     if (!has_solution && keep) { /* the backward reads these as zero gradients' factors */
         DREAL *sol = keep + 2 * (size_t)N * N + N;
         for (int i = 0; i < N + m; ++i) sol[i] = 0;
@@ -530,10 +681,26 @@ DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_l
     default:
         DFN(cone_write_out)(n, k, m, 0, 0, x, s, z, y, xo, so, zo, yo);
     }
-#undef CONE_Z
-#undef CONE_X
-#undef CONE_Y
     return status;
+}
+
+/* Solves one instance: the phases in sequence, with this file's
+ * factorization. work: dopt_cone_work_size elements; keep, outputs and the
+ * return as for cone_phase_end. */
+DOPT_KFN int DFN(cone_solve_instance)(const DFN(cone_view) *v, const dopt_cone_layout *L,
+                                      const DFN(cone_settings) *set, DREAL *work, DREAL *keep, DREAL *xo, DREAL *so,
+                                      DREAL *zo, DREAL *yo, int32_t *iters_out)
+{
+    DFN(cone_state) st;
+    if (DFN(cone_phase_begin)(v, L, work, &st)) {
+        DFN(cone_work) w = DFN(cone_work_map)(work, v->n, v->k, L);
+        while (DFN(cone_phase_before_factor)(v, L, set, work, &st)) {
+            DFN(cone_factor_gram)(v->n, v->k, L->m, w.Gs, w.F);
+            DFN(cone_factor_ldl)(v->n, v->k, 0, w.F, w.tv);
+            DFN(cone_phase_after_factor)(v, L, set, work, &st);
+        }
+    }
+    return DFN(cone_phase_end)(v, L, work, &st, keep, xo, so, zo, yo, iters_out);
 }
 
 /* The adjoint of one solved instance: u = M^-T g for cone_keep_jacobian's

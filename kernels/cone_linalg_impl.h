@@ -34,12 +34,14 @@ DOPT_KFN DREAL DFN(cone_norm_inf)(int n, const DREAL *x)
  * for pos0 <= i < pos1 and negative elsewhere; a pivot of the wrong sign or below `tiny` in size is replaced by
  * sign * bump (dynamic regularization; iterative refinement against the
  * unregularized matrix then repairs the solution). L (unit, strict lower)
- * overwrites the lower triangle, D the diagonal. t: N scratch. Returns the
- * number of pivots replaced. */
-DOPT_KFN int DFN(cone_ldl)(int N, DREAL *a, int pos0, int pos1, DREAL tiny, DREAL bump, DREAL *t)
+ * overwrites the lower triangle, D the diagonal. Rows before `from` are
+ * taken as already factored (a library's Cholesky of a leading block,
+ * rewritten in this form). t: N scratch. Returns the number of pivots
+ * replaced. */
+DOPT_KFN int DFN(cone_ldl_rows)(int N, DREAL *a, int from, int pos0, int pos1, DREAL tiny, DREAL bump, DREAL *t)
 {
     int bumped = 0;
-    for (int i = 0; i < N; ++i) {
+    for (int i = from; i < N; ++i) {
         DREAL *ai = a + (size_t)i * N;
         for (int j = 0; j < i; ++j) {
             const DREAL *aj = a + (size_t)j * N;

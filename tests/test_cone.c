@@ -404,6 +404,88 @@ static void test_min_eigenvalue(void)
     }
 }
 
+/* The solve in phases as the CUDA backend's large-n path runs it, emulated
+ * here: F's x block (both triangles) gets Gs'Gs/(1 + reg) as a batched GEMM
+ * would add it, a column-major lower Cholesky (what potrf computes) factors
+ * it, and cone_factor_after_cholesky takes over. Against the per-instance
+ * driver: the same statuses and iteration counts and solutions within 1e-9
+ * (only the Cholesky's rounding differs); a reported failure (info != 0)
+ * must give bitwise the per-instance result (it refactors in the kernel). */
+static void test_phases_like_cuda(void)
+{
+    ch_shape shapes[] = {
+        {.n = 6, .k = 2, .l = 2, .nq = 2, .q = {3, 4}, .ns = 1, .s = {3}},
+        {.n = 5, .k = 0, .ns = 2, .s = {2, 3}},
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; ++t) {
+        ch_shape sh = shapes[t];
+        ch_fill_m(&sh);
+        ch_batch bt;
+        ch_batch_alloc(&bt, &sh, 8);
+        ch_batch_random(&bt);
+        dopt_cone_dims d = ch_dims(&sh);
+        dopt_cone_layout L = dopt_cone_layout_of(&d, d.q, d.s);
+        int n = sh.n, k = sh.k, m = sh.m, R = n + k;
+        dopt_cone_options o;
+        dopt_cone_options_default(&o, DOPT_FLOAT64);
+        cone_settings_d set = cone_settings_of_d(&o);
+        size_t wsz = dopt_cone_work_size(n, k, &L);
+        double *work = malloc(sizeof(double) * wsz), *ref = malloc(sizeof(double) * (n + 2 * m + k));
+        double *got = malloc(sizeof(double) * (n + 2 * m + k));
+        for (int64_t i = 0; i < bt.B; ++i) {
+            cone_view_d v = {n, k, bt.c + i * n, bt.G + i * m * n, bt.h + i * m, bt.A + i * k * n, bt.b + i * k};
+            int32_t it_ref = 0, it_got = 0;
+            int st_ref = cone_solve_instance_d(&v, &L, &set, work, NULL, ref, ref + n, ref + n + m, ref + n + 2 * m,
+                                               &it_ref);
+            for (int fail = 0; fail < 2; ++fail) {
+                cone_state_d st;
+                if (cone_phase_begin_d(&v, &L, work, &st)) {
+                    cone_work_d w = cone_work_map_d(work, n, k, &L);
+                    while (cone_phase_before_factor_d(&v, &L, &set, work, &st)) {
+                        double inv = cone_gram_weight_d();
+                        for (int a = 0; a < n; ++a) /* the GEMM: both triangles */
+                            for (int b = 0; b < n; ++b) {
+                                double acc = 0;
+                                for (int r = 0; r < m; ++r) acc += w.Gs[r * n + a] * w.Gs[r * n + b];
+                                w.F[a * R + b] += inv * acc;
+                            }
+                        int info = fail; /* column-major lower Cholesky: L(a, b) at F[b R + a] */
+                        for (int b = 0; b < n && !info; ++b) {
+                            double dd = w.F[b * R + b];
+                            for (int c = 0; c < b; ++c) dd -= w.F[c * R + b] * w.F[c * R + b];
+                            if (!(dd > 0)) {
+                                info = b + 1;
+                                break;
+                            }
+                            w.F[b * R + b] = sqrt(dd);
+                            for (int a = b + 1; a < n; ++a) {
+                                double v2 = w.F[b * R + a];
+                                for (int c = 0; c < b; ++c) v2 -= w.F[c * R + a] * w.F[c * R + b];
+                                w.F[b * R + a] = v2 / w.F[b * R + b];
+                            }
+                        }
+                        cone_factor_after_cholesky_d(n, k, m, w.Gs, v.A, info, w.F, w.tv);
+                        cone_phase_after_factor_d(&v, &L, &set, work, &st);
+                    }
+                }
+                int st_got = cone_phase_end_d(&v, &L, work, &st, NULL, got, got + n, got + n + m, got + n + 2 * m,
+                                              &it_got);
+                CHECK(st_got == st_ref && it_got == it_ref, "phases (%s): status %d / %d, iterations %d / %d",
+                      fail ? "failed Cholesky" : "Cholesky", st_got, st_ref, it_got, it_ref);
+                double err = 0;
+                for (int j = 0; j < n + 2 * m + k; ++j) err = fmax(err, fabs(got[j] - ref[j]));
+                if (fail)
+                    CHECK(!memcmp(got, ref, sizeof(double) * (n + 2 * m + k)),
+                          "phases after a failed Cholesky differ from the per-instance solve (%g)", err);
+                else
+                    CHECK(err < 1e-9, "phases with a library Cholesky: solution differs by %g", err);
+            }
+        }
+        free(work), free(ref), free(got);
+        ch_batch_free(&bt);
+    }
+}
+
 /* ---- bad input: clear errors, no crash ---- */
 static void test_bad_input(void)
 {
@@ -477,5 +559,6 @@ int main(int argc, char **argv)
     test_shared();
     test_bad_input();
     test_min_eigenvalue();
+    test_phases_like_cuda();
     return tu_finish("test_cone");
 }

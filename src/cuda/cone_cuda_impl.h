@@ -26,6 +26,118 @@ static dopt_status DFN(cone_device_layout)(dopt_context *ctx, const dopt_cone_pr
     return DOPT_OK;
 }
 
+/* ---- large n: the phases of kernels/cone_ipm_impl.h, one kernel each ------------ */
+__global__ void DFN(cone_begin_kernel)(DFN(cone_batch) bt, dopt_cone_layout L, DREAL *work, size_t wsz,
+                                       DFN(cone_state) *state, int64_t B)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    DFN(cone_view) v = DFN(cone_view_of)(&bt, i);
+    DFN(cone_phase_begin)(&v, &L, work + i * wsz, &state[i]);
+}
+
+__global__ void DFN(cone_before_factor_kernel)(DFN(cone_batch) bt, dopt_cone_layout L, DFN(cone_settings) set,
+                                               DREAL *work, size_t wsz, DFN(cone_state) *state, int64_t B,
+                                               int *needs_factor)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    DFN(cone_view) v = DFN(cone_view_of)(&bt, i);
+    needs_factor[i] = DFN(cone_phase_before_factor)(&v, &L, &set, work + i * wsz, &state[i]);
+}
+
+/* The library's pointer arrays: F and Gs of the j-th instance that needs a factorization. */
+__global__ void DFN(cone_pointers_kernel)(DFN(cone_batch) bt, dopt_cone_layout L, DREAL *work, size_t wsz,
+                                          const int *active, const int *nactive, DREAL **fptr, const DREAL **gptr)
+{
+    int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= *nactive) return;
+    DFN(cone_work) w = DFN(cone_work_map)(work + (int64_t)active[j] * wsz, bt.n, bt.k, &L);
+    fptr[j] = w.F;
+    gptr[j] = w.Gs;
+}
+
+__global__ void DFN(cone_after_factor_kernel)(DFN(cone_batch) bt, dopt_cone_layout L, DFN(cone_settings) set,
+                                              DREAL *work, size_t wsz, DFN(cone_state) *state, const int *active,
+                                              const int *nactive, const int *info)
+{
+    int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= *nactive) return;
+    int64_t i = active[j];
+    DFN(cone_view) v = DFN(cone_view_of)(&bt, i);
+    DFN(cone_work) w = DFN(cone_work_map)(work + i * wsz, bt.n, bt.k, &L);
+    DFN(cone_factor_after_cholesky)(bt.n, bt.k, L.m, w.Gs, v.A, info[j], w.F, w.tv);
+    DFN(cone_phase_after_factor)(&v, &L, &set, work + i * wsz, &state[i]);
+}
+
+__global__ void DFN(cone_end_kernel)(DFN(cone_batch) bt, dopt_cone_layout L, DREAL *work, size_t wsz,
+                                     const DFN(cone_state) *state, DREAL *keep, size_t ksz, int64_t B, DREAL *x,
+                                     DREAL *s, DREAL *z, DREAL *y, int32_t *status, int32_t *iters)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    DFN(cone_view) v = DFN(cone_view_of)(&bt, i);
+    int32_t it = 0;
+    status[i] = DFN(cone_phase_end)(&v, &L, work + i * wsz, &state[i], keep ? keep + i * ksz : NULL, x + i * bt.n,
+                                    s + i * bt.m, z + i * bt.m, y + i * bt.k, &it);
+    if (iters) iters[i] = it;
+}
+
+/* The batch in lock step: every round, the instances that need a
+ * factorization (compacted with CUB) get F's x block += Gs'Gs/(1 + reg) by
+ * batched GEMM and its Cholesky by batched potrf, between the before- and
+ * after-factor phases; the after-factor phase rewrites the Cholesky factor
+ * as the kernels' LDL', factors the equality rows, and refactors in the
+ * kernel where potrf failed. Finished instances cost nothing. */
+static dopt_status DFN(cone_cuda_solve_large)(dopt_context *ctx, const dopt_cone_problem *P, dopt_cone_layout L,
+                                              DFN(cone_settings) set, DREAL *work, size_t wsz, DREAL *keep,
+                                              size_t ksz, DREAL *x, DREAL *s, DREAL *z, DREAL *y, int32_t *status,
+                                              int32_t *iters, const struct dopt_lockstep_buffers *bf)
+{
+    struct dopt_cuda_handles *hd;
+    DOPT_TRY(dopt_cuda_handles_get(ctx, &hd));
+    cudaStream_t st = (cudaStream_t)ctx->cuda_stream;
+    int64_t B = P->batch;
+    int n = P->n, k = P->k, m = L.m, R = n + k;
+    DFN(cone_batch) bt = DFN(cone_batch_of)(P, m);
+    unsigned grid = dopt_grid(B, DOPT_CONE_BLOCK);
+    DFN(cone_state) *state = (DFN(cone_state) *)bf->state;
+    int *needs = (int *)bf->needs, *active = (int *)bf->active, *nactive = (int *)bf->nactive, *info = (int *)bf->info;
+    DREAL **fptr = (DREAL **)bf->lptr;
+    const DREAL **gptr = (const DREAL **)bf->gptr;
+    DFN(cone_begin_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(bt, L, work, wsz, state, B);
+    DOPT_CU_LAUNCH(ctx);
+    const DREAL one = 1, weight = DFN(cone_gram_weight)();
+    /* rounds: the start point, at most max_iter steps, and the one that
+     * finds nothing left */
+    int64_t rounds = (int64_t)set.max_iter + 3;
+    for (int64_t round = 0; round < rounds; ++round) {
+        DFN(cone_before_factor_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(bt, L, set, work, wsz, state, B, needs);
+        DOPT_CU_LAUNCH(ctx);
+        int count = 0;
+        DOPT_TRY(dopt_lockstep_select(ctx, bf, B, &count));
+        if (count == 0) break;
+        unsigned agrid = dopt_grid(count, DOPT_CONE_BLOCK);
+        DFN(cone_pointers_kernel)<<<agrid, DOPT_CONE_BLOCK, 0, st>>>(bt, L, work, wsz, active, nactive, fptr, gptr);
+        DOPT_CU_LAUNCH(ctx);
+        /* F's x block (leading dimension R; column-major view: the same
+         * symmetric block) += weight Gs'Gs, where the row-major m x n Gs is
+         * column-major n x m */
+        if (m > 0)
+            DOPT_CUBLAS(ctx, DFN(dopt_cublas_gemm_batched)(hd->blas, CUBLAS_OP_N, CUBLAS_OP_T, n, n, m, &weight, gptr,
+                                                           n, gptr, n, &one, fptr, R, count));
+        DOPT_CUSOLVER(ctx, DFN(dopt_cusolver_potrf_batched)(hd->solver, CUBLAS_FILL_MODE_LOWER, n, fptr, R, info,
+                                                            count));
+        DFN(cone_after_factor_kernel)<<<agrid, DOPT_CONE_BLOCK, 0, st>>>(bt, L, set, work, wsz, state, active,
+                                                                          nactive, info);
+        DOPT_CU_LAUNCH(ctx);
+    }
+    DFN(cone_end_kernel)<<<grid, DOPT_CONE_BLOCK, 0, st>>>(bt, L, work, wsz, state, keep, ksz, B, x, s, z, y, status,
+                                                            iters);
+    DOPT_CU_LAUNCH(ctx);
+    return DOPT_OK;
+}
+
 static dopt_status DFN(cone_cuda_solve)(dopt_context *ctx, const dopt_cone_problem *P, const dopt_cone_options *o,
                                         dopt_cone_solution *sol, dopt_cone_tape *tape)
 {
@@ -33,19 +145,31 @@ static dopt_status DFN(cone_cuda_solve)(dopt_context *ctx, const dopt_cone_probl
     dopt_cone_layout Lh = dopt_cone_layout_of(&P->cones, P->cones.q, P->cones.s);
     size_t wsz = dopt_cone_work_size(P->n, P->k, &Lh), ksz = dopt_cone_keep_size(P->n, P->k, &Lh);
     size_t sizes = (size_t)(P->cones.nq + P->cones.ns + 2);
-    void *scratch = NULL;
-    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * wsz * (size_t)B + sizeof(int32_t) * sizes, &scratch));
-    DREAL *work = (DREAL *)scratch;
-    int32_t *dq = (int32_t *)(work + wsz * (size_t)B), *ds = dq + P->cones.nq + 1;
+    int large = P->n >= DOPT_CONE_CUDA_LARGE_N;
+    DREAL *work = NULL;
+    int32_t *dq = NULL;
+    struct dopt_lockstep_buffers bf;
+    memset(&bf, 0, sizeof bf);
+    dopt_scratch_plan plan;
+    dopt_scratch_plan_init(&plan, "cone solve (cuda)");
+    dopt_scratch_plan_add(&plan, (void **)&work, wsz * (size_t)B, sizeof(DREAL));
+    dopt_scratch_plan_add(&plan, (void **)&dq, sizes, sizeof(int32_t));
+    if (large) DOPT_TRY(dopt_lockstep_plan(ctx, &plan, B, sizeof(DFN(cone_state)), sizeof(DREAL *), &bf));
+    DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
+    int32_t *ds = dq + P->cones.nq + 1;
     dopt_cone_layout L;
     DOPT_TRY(DFN(cone_device_layout)(ctx, P, dq, ds, &L));
-    unsigned grid = dopt_grid(B, DOPT_CONE_BLOCK); /* B * N^2 is bounded by the layer: far below the launch limit */
     /* m = 0 or k = 0: the kernels index these outputs but never write them */
     DREAL *none = work;
+    DREAL *x = (DREAL *)sol->x, *s = Lh.m ? (DREAL *)sol->s : none, *z = Lh.m ? (DREAL *)sol->z : none,
+          *y = P->k ? (DREAL *)sol->y : none, *keep = tape ? (DREAL *)tape->keep : NULL;
+    if (large)
+        return DFN(cone_cuda_solve_large)(ctx, P, L, DFN(cone_settings_of)(o), work, wsz, keep, ksz, x, s, z, y,
+                                          sol->status, sol->iters, &bf);
+    unsigned grid = dopt_grid(B, DOPT_CONE_BLOCK); /* B * N^2 is bounded by the layer: far below the launch limit */
     DFN(cone_solve_kernel)<<<grid, DOPT_CONE_BLOCK, 0, (cudaStream_t)ctx->cuda_stream>>>(
-        DFN(cone_batch_of)(P, Lh.m), L, DFN(cone_settings_of)(o), work, wsz, tape ? (DREAL *)tape->keep : NULL, ksz,
-        B, (DREAL *)sol->x, Lh.m ? (DREAL *)sol->s : none, Lh.m ? (DREAL *)sol->z : none,
-        P->k ? (DREAL *)sol->y : none, sol->status, sol->iters);
+        DFN(cone_batch_of)(P, Lh.m), L, DFN(cone_settings_of)(o), work, wsz, keep, ksz, B, x, s, z, y, sol->status,
+        sol->iters);
     DOPT_CU_LAUNCH(ctx);
     return DOPT_OK;
 }

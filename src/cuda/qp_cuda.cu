@@ -14,12 +14,10 @@
  *    order, no atomics: deterministic).
  * Both precisions come from one source through src/cpu/both_precisions.h,
  * as on the CPU; cuda_blas.h names the precision's library routines. */
-#include <cub/cub.cuh>
-#include <thrust/iterator/counting_iterator.h>
-
 #include "backend.h" /* dopt_qp_memory_need */
 #include "cuda_blas.h"
 #include "cuda_check.h"
+#include "cuda_lockstep.h"
 #include "qp_ipm.h"
 
 #include <stdlib.h>
@@ -27,13 +25,6 @@
 
 #define DOPT_QP_CUDA_LARGE_N 64
 #define DOPT_BLOCK 128
-
-/* Scratch buffers of one large-n solve, in the context's arena: laid out by
- * qp_large_plan in the solve's one scratch plan (DREAL-typed by the users). */
-struct large_buffers {
-    void *state, *needs, *active, *nactive, *info, *lptr, *gptr, *cub_tmp;
-    size_t tmp_bytes; /* CUB's temp storage for the compaction */
-};
 
 /* the path is relative to both_precisions.h, which includes it */
 #define DOPT_BOTH_PRECISIONS "../cuda/qp_cuda_impl.h"

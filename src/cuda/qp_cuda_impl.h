@@ -61,36 +61,14 @@ __global__ void DFN(qp_end_kernel)(DFN(qp_batch) bt, DREAL *work, size_t wsz, DF
     DFN(qp_instance_end)(&bt, work + i * wsz, &state[i], keep ? keep + i * psz : NULL, i, x, lam, nu, status, iters);
 }
 
-/* Adds the large-n path's buffers to the solve's scratch plan. CUB's temp
- * size is queried first: a NULL temp pointer only computes it (the other
- * pointers, still NULL, are not read). */
-static dopt_status DFN(qp_large_plan)(dopt_context *ctx, dopt_scratch_plan *plan, int64_t B,
-                                      struct large_buffers *bf)
-{
-    cudaStream_t s = (cudaStream_t)ctx->cuda_stream;
-    thrust::counting_iterator<int> ids(0);
-    bf->tmp_bytes = 0;
-    DOPT_CU(ctx, cub::DeviceSelect::Flagged(NULL, bf->tmp_bytes, ids, (int *)NULL, (int *)NULL, (int *)NULL, (int)B,
-                                            s));
-    dopt_scratch_plan_add(plan, &bf->state, (size_t)B, sizeof(DFN(qp_state)));
-    dopt_scratch_plan_add(plan, &bf->needs, (size_t)B, sizeof(int));
-    dopt_scratch_plan_add(plan, &bf->active, (size_t)B, sizeof(int));
-    dopt_scratch_plan_add(plan, &bf->nactive, 1, sizeof(int));
-    dopt_scratch_plan_add(plan, &bf->info, (size_t)B, sizeof(int));
-    dopt_scratch_plan_add(plan, &bf->lptr, (size_t)B, sizeof(DREAL *));
-    dopt_scratch_plan_add(plan, &bf->gptr, (size_t)B, sizeof(DREAL *));
-    dopt_scratch_plan_add(plan, &bf->cub_tmp, bf->tmp_bytes ? bf->tmp_bytes : 1, 1);
-    return DOPT_OK;
-}
-
 /* The batch in lock step: every round, the instances that need a
  * factorization (compacted with CUB) get L += Gw'Gw by batched GEMM and the
  * Cholesky of L by batched potrf, between the before- and after-factor
  * phases; finished instances cost nothing. The buffers are the solve's
- * (qp_large_plan, committed by qp_cuda_solve); nothing here takes the arena. */
+ * (dopt_lockstep_plan, committed by qp_cuda_solve); nothing here takes the arena. */
 static dopt_status DFN(qp_cuda_solve_large)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
                                             DREAL *work, size_t wsz, DREAL *keep, size_t psz, dopt_qp_solution *sol,
-                                            const struct large_buffers *bf)
+                                            const struct dopt_lockstep_buffers *bf)
 {
     struct dopt_cuda_handles *hd;
     DOPT_TRY(dopt_cuda_handles_get(ctx, &hd));
@@ -104,8 +82,6 @@ static dopt_status DFN(qp_cuda_solve_large)(dopt_context *ctx, const dopt_qp_pro
     int *needs = (int *)bf->needs, *active = (int *)bf->active, *nactive = (int *)bf->nactive, *info = (int *)bf->info;
     DREAL **lptr = (DREAL **)bf->lptr;
     const DREAL **gptr = (const DREAL **)bf->gptr;
-    size_t tmp_bytes = bf->tmp_bytes;
-    thrust::counting_iterator<int> ids(0);
 
     DREAL *x = (DREAL *)sol->x, *lam = (DREAL *)sol->lam, *nu = (DREAL *)sol->nu;
     DFN(qp_begin_kernel)<<<grid, DOPT_BLOCK, 0, s>>>(bt, work, wsz, state, B, keep != NULL);
@@ -118,10 +94,8 @@ static dopt_status DFN(qp_cuda_solve_large)(dopt_context *ctx, const dopt_qp_pro
     for (int64_t round = 0; round < rounds; ++round) {
         DFN(qp_before_factor_kernel)<<<grid, DOPT_BLOCK, 0, s>>>(bt, set, work, wsz, state, B, x, lam, nu, needs);
         DOPT_CU_LAUNCH(ctx);
-        DOPT_CU(ctx, cub::DeviceSelect::Flagged(bf->cub_tmp, tmp_bytes, ids, needs, active, nactive, (int)B, s));
         int count = 0;
-        DOPT_CU(ctx, cudaMemcpyAsync(&count, nactive, sizeof(int), cudaMemcpyDeviceToHost, s));
-        DOPT_CU(ctx, cudaStreamSynchronize(s));
+        DOPT_TRY(dopt_lockstep_select(ctx, bf, B, &count));
         if (count == 0) break;
         unsigned agrid = dopt_grid(count, DOPT_BLOCK);
         DFN(qp_pointers_kernel)<<<agrid, DOPT_BLOCK, 0, s>>>(bt, work, wsz, active, nactive, lptr, gptr);
@@ -160,12 +134,12 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
     }
     /* every scratch buffer of the solve, both paths, in one plan */
     int large = P->n >= DOPT_QP_CUDA_LARGE_N;
-    struct large_buffers bf;
+    struct dopt_lockstep_buffers bf;
     memset(&bf, 0, sizeof bf);
     dopt_scratch_plan plan;
     dopt_scratch_plan_init(&plan, "qp solve (cuda)");
     dopt_scratch_plan_add(&plan, (void **)&work, (size_t)B, sizeof(DREAL) * wsz);
-    if (large) DOPT_TRY(DFN(qp_large_plan)(ctx, &plan, B, &bf));
+    if (large) DOPT_TRY(dopt_lockstep_plan(ctx, &plan, B, sizeof(DFN(qp_state)), sizeof(DREAL *), &bf));
     DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     dopt_status st = DOPT_OK;
     if (!large) {
