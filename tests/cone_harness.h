@@ -367,6 +367,14 @@ static void ch_batch_random(ch_batch *bt)
         ch_random(sh, bt->c + i * n, bt->G + i * m * n, bt->h + i * m, bt->A + i * k * n, bt->b + i * k);
 }
 
+/* A batch of B random feasible programs of shape sh (its m filled in). */
+static void ch_batch_random_of(ch_batch *bt, ch_shape sh, int64_t B)
+{
+    ch_fill_m(&sh);
+    ch_batch_alloc(bt, &sh, B);
+    ch_batch_random(bt);
+}
+
 /* Solves the batch through the backend (f64, per-instance data). */
 static dopt_status ch_solve(ch_batch *bt, const dopt_cone_options *opt)
 {

@@ -116,11 +116,9 @@ static void test_random_kkt(void)
         {.n = 2, .k = 1, .l = 3},
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; ++t) {
-        ch_shape sh = shapes[t];
-        ch_fill_m(&sh);
         ch_batch bt;
-        ch_batch_alloc(&bt, &sh, 12);
-        ch_batch_random(&bt);
+        ch_batch_random_of(&bt, shapes[t], 12);
+        const ch_shape sh = bt.sh;
         CHECK_OK(ch_solve(&bt, NULL));
         char what[32];
         snprintf(what, sizeof what, "random shape %zu", t);
@@ -418,11 +416,9 @@ static void test_phases_like_cuda(void)
         {.n = 5, .k = 0, .ns = 2, .s = {2, 3}},
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; ++t) {
-        ch_shape sh = shapes[t];
-        ch_fill_m(&sh);
         ch_batch bt;
-        ch_batch_alloc(&bt, &sh, 8);
-        ch_batch_random(&bt);
+        ch_batch_random_of(&bt, shapes[t], 8);
+        const ch_shape sh = bt.sh;
         dopt_cone_dims d = ch_dims(&sh);
         dopt_cone_layout L = dopt_cone_layout_of(&d, d.q, d.s);
         int n = sh.n, k = sh.k, m = sh.m, R = n + k;
