@@ -40,21 +40,7 @@ static void sqp_cholmod_setup(cholmod_common *cc)
 /* A CHOLMOD view (no copy) of the first ncol columns of Kf's upper CSC. */
 static cholmod_sparse sqp_kf_view(const dopt_sparse_qp_structure *s, int64_t ncol, double *values)
 {
-    cholmod_sparse A;
-    memset(&A, 0, sizeof A);
-    A.nrow = (size_t)ncol;
-    A.ncol = (size_t)ncol;
-    A.nzmax = (size_t)s->Kp[ncol];
-    A.p = s->Kp;
-    A.i = s->Ki;
-    A.x = values;
-    A.stype = 1; /* upper triangle */
-    A.itype = CHOLMOD_LONG;
-    A.xtype = values ? CHOLMOD_REAL : CHOLMOD_PATTERN;
-    A.dtype = CHOLMOD_DOUBLE;
-    A.sorted = 1;
-    A.packed = 1;
-    return A;
+    return sqp_cpu_upper_view(ncol, s->Kp, s->Ki, values);
 }
 
 void dopt_sparse_qp_structure_free_cpu(dopt_sparse_qp_structure *s)

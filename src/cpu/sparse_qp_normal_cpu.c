@@ -26,15 +26,15 @@ void sqp_cpu_normal_free(sqp_cpu_normal *nm, cholmod_common *cc)
     free(nm);
 }
 
-cholmod_sparse sqp_cpu_normal_view(const sqp_cpu_normal *nm, double *values)
+cholmod_sparse sqp_cpu_upper_view(int64_t ncol, int64_t *colp, int64_t *rowi, double *values)
 {
     cholmod_sparse A;
     memset(&A, 0, sizeof A);
-    A.nrow = (size_t)nm->map.nR;
-    A.ncol = (size_t)nm->map.nR;
-    A.nzmax = (size_t)nm->map.nnzS;
-    A.p = nm->Sp;
-    A.i = nm->Si;
+    A.nrow = (size_t)ncol;
+    A.ncol = (size_t)ncol;
+    A.nzmax = (size_t)colp[ncol];
+    A.p = colp;
+    A.i = rowi;
     A.x = values;
     A.stype = 1; /* upper triangle */
     A.itype = CHOLMOD_LONG;
@@ -43,6 +43,11 @@ cholmod_sparse sqp_cpu_normal_view(const sqp_cpu_normal *nm, double *values)
     A.sorted = 1;
     A.packed = 1;
     return A;
+}
+
+cholmod_sparse sqp_cpu_normal_view(const sqp_cpu_normal *nm, double *values)
+{
+    return sqp_cpu_upper_view(nm->map.nR, nm->Sp, nm->Si, values);
 }
 
 static int cmp_i64(const void *a, const void *b)

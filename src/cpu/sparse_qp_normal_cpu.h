@@ -29,6 +29,10 @@ sqp_cpu_normal *sqp_cpu_normal_analyze(const dopt_sparse_qp_structure *s, cholmo
 
 void sqp_cpu_normal_free(sqp_cpu_normal *nm, cholmod_common *cc);
 
+/* A CHOLMOD view (no copy) of a symmetric matrix's upper triangle in CSC
+ * with sorted rows (values NULL: the pattern). */
+cholmod_sparse sqp_cpu_upper_view(int64_t ncol, int64_t *colp, int64_t *rowi, double *values);
+
 /* A CHOLMOD view (no copy) of S with the given values (NULL: the pattern). */
 cholmod_sparse sqp_cpu_normal_view(const sqp_cpu_normal *nm, double *values);
 
