@@ -33,12 +33,14 @@ DOPT_KFN void sqp_llt_solve(const sqp_llt *f, double *b, double *tmp)
         int64_t nrow = f->pi[s + 1] - f->pi[s];
         const int64_t *rows = f->ls + f->pi[s];
         const double *blk = f->lx + f->px[s];
+        double *own = tmp + k1; /* the supernode's own rows are contiguous: a loop the compiler vectorizes */
         for (int64_t c = 0; c < ncol; ++c) {
             const double *col = blk + c * nrow;
-            double yc = tmp[k1 + c] / col[c];
-            tmp[k1 + c] = yc;
+            double yc = own[c] / col[c];
+            own[c] = yc;
             if (yc == 0) continue;
-            for (int64_t i = c + 1; i < nrow; ++i) tmp[rows[i]] -= col[i] * yc;
+            for (int64_t i = c + 1; i < ncol; ++i) own[i] -= col[i] * yc;
+            for (int64_t i = ncol; i < nrow; ++i) tmp[rows[i]] -= col[i] * yc;
         }
     }
     for (int64_t s = f->nsuper - 1; s >= 0; --s) { /* L' */
@@ -46,11 +48,13 @@ DOPT_KFN void sqp_llt_solve(const sqp_llt *f, double *b, double *tmp)
         int64_t nrow = f->pi[s + 1] - f->pi[s];
         const int64_t *rows = f->ls + f->pi[s];
         const double *blk = f->lx + f->px[s];
+        double *own = tmp + k1;
         for (int64_t c = ncol - 1; c >= 0; --c) {
             const double *col = blk + c * nrow;
-            double acc = tmp[k1 + c];
-            for (int64_t i = c + 1; i < nrow; ++i) acc -= col[i] * tmp[rows[i]];
-            tmp[k1 + c] = acc / col[c];
+            double acc = own[c];
+            for (int64_t i = c + 1; i < ncol; ++i) acc -= col[i] * own[i];
+            for (int64_t i = ncol; i < nrow; ++i) acc -= col[i] * tmp[rows[i]];
+            own[c] = acc / col[c];
         }
     }
     for (int64_t j = 0; j < N; ++j) b[f->perm[j]] = tmp[j];

@@ -37,9 +37,11 @@ typedef struct {
     const int64_t *Rcp, *Rr, *Rk;
     const int64_t *Rdiag;  /* nR: the Kf position of each R row's -C */
     const int64_t *Rstk;   /* nR: each R row's index in the stacked [x; z; y] */
-    const int64_t *Sp;     /* nR + 1: S's upper CSC; a column's diagonal is its last entry */
-    /* for column j, every pair t <= u of its entries in order: the position
-     * of S(Rr[t], Rr[u]) in S's values */
+    /* positions in S's values, laid out as the factorization reads them (the
+     * CPU: the lower triangle of S permuted by the fill-reducing ordering):
+     * each R row's diagonal, and, for column j, every pair t <= u of its
+     * entries in order, the entry S(Rr[t], Rr[u]) */
+    const int64_t *Sdiag;  /* nR */
     const int64_t *pairpos;
 } sqp_normal_map;
 
@@ -56,7 +58,7 @@ DOPT_KFN int sqp_normal_form(const sqp_normal_map *mp, const double *kval, doubl
     for (int j = 0; j < n; ++j)
         if (!(D[j] > 0 && D[j] <= DBL_MAX)) return 1;
     for (int64_t q = 0; q < mp->nnzS; ++q) Sx[q] = 0;
-    for (int64_t a = 0; a < mp->nR; ++a) Sx[mp->Sp[a + 1] - 1] = -kval[mp->Rdiag[a]];
+    for (int64_t a = 0; a < mp->nR; ++a) Sx[mp->Sdiag[a]] = -kval[mp->Rdiag[a]];
     int64_t pp = 0;
     for (int j = 0; j < n; ++j) {
         double inv = 1 / D[j];

@@ -143,12 +143,13 @@ typedef struct {
     double *kval, *D;    /* normal only: Kf's values and the diagonal D (one allocation) */
 } sqp_cpu_kept;
 
-static sqp_llt sqp_llt_of(const cholmod_factor *L)
+/* perm: the whole permutation of S (the analysis's, sqp_cpu_normal). */
+static sqp_llt sqp_llt_of(const cholmod_factor *L, const int64_t *perm)
 {
     sqp_llt f;
     f.N = (int64_t)L->n;
     f.nsuper = (int64_t)L->nsuper;
-    f.perm = (const int64_t *)L->Perm;
+    f.perm = perm;
     f.super = (const int64_t *)L->super;
     f.pi = (const int64_t *)L->pi;
     f.px = (const int64_t *)L->px;
@@ -161,7 +162,7 @@ static sqp_llt sqp_llt_of(const cholmod_factor *L)
 static int sqp_llt_ok(const cholmod_factor *L)
 {
     if (L->minor < L->n || !L->is_super || !L->is_ll) return 0;
-    sqp_llt f = sqp_llt_of(L);
+    sqp_llt f = sqp_llt_of(L, (const int64_t *)L->Perm);
     for (int64_t s = 0; s < f.nsuper; ++s) {
         int64_t ncol = f.super[s + 1] - f.super[s], nrow = f.pi[s + 1] - f.pi[s];
         for (int64_t c = 0; c < ncol; ++c) {
@@ -224,7 +225,7 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
 static void sqp_cpu_solve_s(void *ctx, double *v)
 {
     sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)ctx;
-    sqp_llt llt = sqp_llt_of(f->LS);
+    sqp_llt llt = sqp_llt_of(f->LS, f->an->normal->perm);
     sqp_llt_solve(&llt, v, f->tmp + f->an->normal->map.n + f->an->normal->map.nR);
 }
 

@@ -1,8 +1,13 @@
 /* The dual normal equations' structure on the CPU: which rows of G are
  * singletons, R = [G's other rows; A] by columns with each value's position
- * in Kf, the pattern of S = C + R D^-1 R' (upper CSC), where each product
- * R_aj R_bj lands in S's values, and CHOLMOD's supernodal analysis of S (AMD
- * ordering). Built once per structure (kernels/sparse_qp_normal.h). */
+ * in Kf, the pattern of S = C + R D^-1 R', where each product R_aj R_bj
+ * lands in S's values, and CHOLMOD's supernodal analysis of S (AMD ordering).
+ * S is then stored already permuted, as the lower triangle of P S P', and
+ * analysed again in that natural order: CHOLMOD's supernodal factorization
+ * reads such a matrix as it is, where an upper triangle in the original
+ * order costs a permuted transpose per factorization (measured: 12-18 % of
+ * a set cover's forward). Built once per structure
+ * (kernels/sparse_qp_normal.h). */
 #include "sparse_qp_normal_cpu.h"
 
 #include <stdlib.h>
@@ -20,7 +25,7 @@ void sqp_cpu_normal_free(sqp_cpu_normal *nm, cholmod_common *cc)
 {
     if (!nm) return;
     int64_t *a[] = {nm->sg, nm->sc, nm->scol, nm->srow, nm->Rcp, nm->Rr, nm->Rk,
-                    nm->Rdiag, nm->Rstk, nm->Sp, nm->Si, nm->pairpos};
+                    nm->Rdiag, nm->Rstk, nm->Sp, nm->Si, nm->Sdiag, nm->pairpos, nm->perm};
     for (size_t q = 0; q < sizeof a / sizeof a[0]; ++q) free(a[q]);
     if (nm->LS) cholmod_l_free_factor(&nm->LS, cc);
     free(nm);
@@ -47,7 +52,9 @@ cholmod_sparse sqp_cpu_upper_view(int64_t ncol, int64_t *colp, int64_t *rowi, do
 
 cholmod_sparse sqp_cpu_normal_view(const sqp_cpu_normal *nm, double *values)
 {
-    return sqp_cpu_upper_view(nm->map.nR, nm->Sp, nm->Si, values);
+    cholmod_sparse A = sqp_cpu_upper_view(nm->map.nR, nm->Sp, nm->Si, values);
+    A.stype = nm->stype;
+    return A;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -93,7 +100,9 @@ static int build_map(const dopt_sparse_qp_structure *s, sqp_cpu_normal *nm)
     nm->Rstk = alloc_i64(nR);
     nm->Rcp = (int64_t *)calloc((size_t)n + 1, sizeof(int64_t));
     nm->Sp = (int64_t *)calloc((size_t)nR + 1, sizeof(int64_t));
-    int ok = grow_of && mark && list && nm->sg && nm->sc && nm->scol && nm->srow && nm->Rdiag && nm->Rstk && nm->Rcp &&
+    nm->Sdiag = alloc_i64(nR);
+    nm->stype = 1;
+    int ok = nm->Sdiag && grow_of && mark && list && nm->sg && nm->sc && nm->scol && nm->srow && nm->Rdiag && nm->Rstk && nm->Rcp &&
              nm->Sp;
     if (!ok) goto done;
     int64_t q = 0, a = 0;
@@ -173,6 +182,7 @@ static int build_map(const dopt_sparse_qp_structure *s, sqp_cpu_normal *nm)
         memcpy(nm->Si + nnzS, list, sizeof(int64_t) * (size_t)len);
         nnzS += len;
         nm->Sp[b + 1] = nnzS;
+        nm->Sdiag[b] = nnzS - 1;
     }
     for (int64_t j = 0; j < n; ++j) {
         int64_t c = nm->Rcp[j + 1] - nm->Rcp[j];
@@ -205,13 +215,76 @@ static int build_map(const dopt_sparse_qp_structure *s, sqp_cpu_normal *nm)
     mp->Rk = nm->Rk;
     mp->Rdiag = nm->Rdiag;
     mp->Rstk = nm->Rstk;
-    mp->Sp = nm->Sp;
+    mp->Sdiag = nm->Sdiag;
     mp->pairpos = nm->pairpos;
 done:
     free(grow_of);
     free(mark);
     free(list);
     return ok;
+}
+
+typedef struct {
+    int64_t row, old; /* an entry of P S P''s lower triangle and its position in S's upper one */
+} sqp_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    int64_t x = ((const sqp_entry *)a)->row, y = ((const sqp_entry *)b)->row;
+    return (x > y) - (x < y);
+}
+
+/* Rewrites S's pattern as the lower triangle of P S P' (perm: CHOLMOD's
+ * Perm, new index -> old) and moves Sdiag and pairpos with it. 0 when out
+ * of memory (nothing changed). */
+static int permute_lower(sqp_cpu_normal *nm, const int64_t *perm)
+{
+    int64_t nR = nm->map.nR, nnzS = nm->map.nnzS;
+    int64_t *inv = alloc_i64(nR), *Sp = (int64_t *)calloc((size_t)nR + 1, sizeof(int64_t));
+    int64_t *Si = alloc_i64(nnzS), *moved = alloc_i64(nnzS);
+    sqp_entry *ent = (sqp_entry *)malloc(sizeof(sqp_entry) * (size_t)(nnzS > 0 ? nnzS : 1));
+    if (!inv || !Sp || !Si || !moved || !ent) {
+        free(inv), free(Sp), free(Si), free(moved), free(ent);
+        return 0;
+    }
+    for (int64_t q = 0; q < nR; ++q) inv[perm[q]] = q;
+    for (int64_t b = 0; b < nR; ++b)
+        for (int64_t q = nm->Sp[b]; q < nm->Sp[b + 1]; ++q) {
+            int64_t ia = inv[nm->Si[q]], ib = inv[b];
+            Sp[(ia < ib ? ia : ib) + 1] += 1;
+        }
+    for (int64_t c = 0; c < nR; ++c) Sp[c + 1] += Sp[c];
+    int64_t *fill = moved; /* borrowed as the column fill counters, then overwritten */
+    for (int64_t c = 0; c < nR; ++c) fill[c] = 0;
+    for (int64_t b = 0; b < nR; ++b)
+        for (int64_t q = nm->Sp[b]; q < nm->Sp[b + 1]; ++q) {
+            int64_t ia = inv[nm->Si[q]], ib = inv[b], col = ia < ib ? ia : ib;
+            sqp_entry *e = ent + Sp[col] + fill[col]++;
+            e->row = ia < ib ? ib : ia;
+            e->old = q;
+        }
+    for (int64_t c = 0; c < nR; ++c) /* the diagonal, the smallest row, first */
+        qsort(ent + Sp[c], (size_t)(Sp[c + 1] - Sp[c]), sizeof(sqp_entry), cmp_entry);
+    for (int64_t q = 0; q < nnzS; ++q) {
+        Si[q] = ent[q].row;
+        moved[ent[q].old] = q;
+    }
+    int64_t npairs = 0;
+    for (int64_t j = 0; j < nm->map.n; ++j) {
+        int64_t c = nm->Rcp[j + 1] - nm->Rcp[j];
+        npairs += c * (c + 1) / 2;
+    }
+    for (int64_t t = 0; t < npairs; ++t) nm->pairpos[t] = moved[nm->pairpos[t]];
+    for (int64_t a = 0; a < nR; ++a) nm->Sdiag[a] = moved[nm->Sdiag[a]];
+    free(nm->Sp);
+    free(nm->Si);
+    nm->Sp = Sp;
+    nm->Si = Si;
+    nm->stype = -1;
+    free(inv);
+    free(moved);
+    free(ent);
+    return 1;
 }
 
 sqp_cpu_normal *sqp_cpu_normal_analyze(const dopt_sparse_qp_structure *s, cholmod_common *cc)
@@ -223,12 +296,33 @@ sqp_cpu_normal *sqp_cpu_normal_analyze(const dopt_sparse_qp_structure *s, cholmo
         return NULL;
     }
     if (nm->map.nR > 0) {
-        int saved = cc->supernodal;
+        int saved_super = cc->supernodal, saved_post = cc->postorder, saved_order = cc->method[0].ordering;
         cc->supernodal = CHOLMOD_SUPERNODAL;
         cholmod_sparse S = sqp_cpu_normal_view(nm, NULL);
         nm->LS = cholmod_l_analyze(&S, cc);
         nm->flops = cc->fl;
-        cc->supernodal = saved;
+        /* again on P S P' in its natural order (the same factor, no
+         * postordering: P is already postordered) */
+        cholmod_factor *LN = NULL;
+        nm->perm = alloc_i64(nm->map.nR);
+        if (nm->LS && nm->perm && permute_lower(nm, (const int64_t *)nm->LS->Perm)) {
+            cc->method[0].ordering = CHOLMOD_NATURAL;
+            cc->postorder = 0;
+            S = sqp_cpu_normal_view(nm, NULL);
+            LN = cholmod_l_analyze(&S, cc);
+        }
+        if (LN && LN->ordering == CHOLMOD_NATURAL) {
+            /* S's row perm[j] is row j of the factored matrix */
+            const int64_t *p0 = (const int64_t *)nm->LS->Perm, *p1 = (const int64_t *)LN->Perm;
+            for (int64_t j = 0; j < nm->map.nR; ++j) nm->perm[j] = p0[p1[j]];
+        } else if (LN) {
+            cholmod_l_free_factor(&LN, cc);
+        }
+        if (nm->LS) cholmod_l_free_factor(&nm->LS, cc);
+        nm->LS = LN; /* NULL: the analysis failed */
+        cc->supernodal = saved_super;
+        cc->postorder = saved_post;
+        cc->method[0].ordering = saved_order;
         if (!nm->LS) {
             sqp_cpu_normal_free(nm, cc);
             return NULL;

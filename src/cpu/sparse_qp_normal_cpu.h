@@ -14,8 +14,10 @@ typedef struct {
     sqp_normal_map map;     /* points into the arrays below and the structure's kdiag */
     int64_t *sg, *sc, *scol, *srow;
     int64_t *Rcp, *Rr, *Rk, *Rdiag, *Rstk;
-    int64_t *Sp, *Si, *pairpos;
-    cholmod_factor *LS;     /* supernodal symbolic factor of S (NULL when S is empty) */
+    int64_t *Sp, *Si, *Sdiag, *pairpos;
+    int stype;              /* Sp, Si: S's upper triangle (1) or P S P''s lower one (-1) */
+    cholmod_factor *LS;     /* supernodal symbolic factor of P S P' (NULL when S is empty) */
+    int64_t *perm;          /* nR: S's row perm[j] is row j of P S P' (LS's own Perm is the identity) */
     double flops;           /* CHOLMOD's flop count for S's factorization */
 } sqp_cpu_normal;
 
