@@ -890,6 +890,38 @@ static void test_set_cover(int n, int rows, double density, int64_t B, int repor
     free(dp);
 }
 
+/* Duplicate rows over free variables: S = C + R D^-1 R' with D = delta on
+ * those columns is nearly singular near the solution. Both paths must still
+ * give the dense layer's status and objective. (When S's Cholesky fails in
+ * rounding, the factorizer takes the LDL' of the same Kf for that iterate:
+ * the random families and the set cover above take that fallback on a few
+ * iterates, seen with temporary instrumentation; this instance does not.) */
+static void test_degenerate_rows(void)
+{
+    int64_t Gp[5] = {0, 2, 4, 5, 6};
+    int32_t Gi[6] = {0, 1, 0, 1, 2, 2};
+    dopt_sparse_qp_pattern P = pattern_lp(3, 4, 6, Gp, Gi);
+    dopt_sparse_qp_structure *S = analyze(&P);
+    if (!S) return;
+    /* min -x0 - x1 + x2 s.t. x0 + x1 <= 1 (twice), x2 <= 1, -x2 <= 0: value -1 */
+    double Gv[6] = {1, 1, 1, 1, 1, -1}, h[4] = {1, 1, 1, 0}, p[3] = {-1, -1, 1};
+    double x[3], lam[4], xd[3], ld[4], Gd[12] = {0};
+    int32_t st[1], dst[1];
+    dopt_sparse_qp_values V = {1, DOPT_FLOAT64, NULL, p, Gv, h, NULL, NULL, 0};
+    dopt_qp_solution sol = {x, lam, NULL, st, NULL};
+    dopt_qp_options o = options64(1e-10);
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL));
+    for (int r = 0; r < 4; ++r)
+        for (int64_t e = Gp[r]; e < Gp[r + 1]; ++e) Gd[r * 3 + Gi[e]] = Gv[e];
+    dopt_qp_problem D = {1, 3, 4, 0, DOPT_FLOAT64, NULL, p, Gd, h, NULL, NULL, 0};
+    dopt_qp_solution dsol = {xd, ld, NULL, dst, NULL};
+    CHECK_OK(dopt_qp_solve(tu_ctx, &D, &o, &dsol, NULL));
+    double f = p[0] * x[0] + p[1] * x[1] + p[2] * x[2];
+    CHECK(st[0] == DOPT_SOLVED && dst[0] == DOPT_SOLVED && fabs(f + 1) < 1e-8 && fabs(x[2]) < 1e-8,
+          "degenerate rows: status %d (dense %d), objective %.12g, x2 %g", st[0], dst[0], f, x[2]);
+    dopt_sparse_qp_structure_destroy(S);
+}
+
 /* The two paths solve the same Kf: without refinement in the forward (the
  * refinement against K would mend a wrong solve, at a cost in iterations),
  * the iterates, iteration counts and gradients agree to rounding. */
@@ -1032,6 +1064,7 @@ int main(int argc, char **argv)
         test_not_psd();
         test_bad_patterns();
         test_closest_mode_refused();
+        test_degenerate_rows();
         test_set_cover(2000, 400, 0.01, 1, 1);
     }
     test_path_choice();
