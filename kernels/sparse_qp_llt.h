@@ -51,10 +51,19 @@ DOPT_KFN void sqp_llt_solve(const sqp_llt *f, double *b, double *tmp)
         double *own = tmp + k1;
         for (int64_t c = ncol - 1; c >= 0; --c) {
             const double *col = blk + c * nrow;
-            double acc = own[c];
-            for (int64_t i = c + 1; i < ncol; ++i) acc -= col[i] * own[i];
-            for (int64_t i = ncol; i < nrow; ++i) acc -= col[i] * tmp[rows[i]];
-            own[c] = acc / col[c];
+            /* four partial sums: a dot product's add chain, not its memory,
+             * bounds this loop (the order is fixed: bitwise reproducible) */
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            int64_t i = c + 1;
+            for (; i + 4 <= ncol; i += 4) {
+                a0 += col[i] * own[i];
+                a1 += col[i + 1] * own[i + 1];
+                a2 += col[i + 2] * own[i + 2];
+                a3 += col[i + 3] * own[i + 3];
+            }
+            for (; i < ncol; ++i) a0 += col[i] * own[i];
+            for (i = ncol; i < nrow; ++i) a1 += col[i] * tmp[rows[i]];
+            own[c] = (own[c] - ((a0 + a1) + (a2 + a3))) / col[c];
         }
     }
     for (int64_t j = 0; j < N; ++j) b[f->perm[j]] = tmp[j];
