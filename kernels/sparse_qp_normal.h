@@ -45,26 +45,59 @@ typedef struct {
     const int64_t *pairpos;
 } sqp_normal_map;
 
-/* D and S's values from Kf's; 0 on success, 1 when D has a pivot that is
- * not positive and finite (the caller raises delta, as for a failed LDL'). */
-DOPT_KFN int sqp_normal_form(const sqp_normal_map *mp, const double *kval, double *D, double *Sx)
+/* One factorization's numbers, which the solve reads (and the backward
+ * keeps beside the factor): D, R's values by columns (Rv[t] = Kf's value at
+ * Rk[t]), each singleton row's entry g and its c. sqp_normal_vals_size
+ * doubles, mapped by sqp_normal_vals_map. */
+typedef struct {
+    double *D, *Rv, *gs, *cs;
+} sqp_normal_vals;
+
+DOPT_KFN size_t sqp_normal_vals_size(const sqp_normal_map *mp)
+{
+    return (size_t)mp->n + (size_t)mp->Rcp[mp->n] + 2 * (size_t)mp->nsing;
+}
+
+DOPT_KFN sqp_normal_vals sqp_normal_vals_map(const sqp_normal_map *mp, double *c)
+{
+    sqp_normal_vals v;
+    v.D = c;
+    c += mp->n;
+    v.Rv = c;
+    c += mp->Rcp[mp->n];
+    v.gs = c;
+    c += mp->nsing;
+    v.cs = c;
+    return v;
+}
+
+/* The numbers and S's values from Kf's; 0 on success, 1 when D has a pivot
+ * that is not positive and finite (the caller raises delta, as for a failed
+ * LDL'). */
+DOPT_KFN int sqp_normal_form(const sqp_normal_map *mp, const double *kval, sqp_normal_vals *nv, double *Sx)
 {
     int n = mp->n;
+    double *D = nv->D;
+    for (int64_t t = 0; t < mp->Rcp[n]; ++t) nv->Rv[t] = kval[mp->Rk[t]];
     for (int j = 0; j < n; ++j) D[j] = kval[mp->kdiag[j]];
     for (int64_t r = 0; r < mp->nsing; ++r) {
         double g = kval[mp->sg[r]], c = -kval[mp->sc[r]];
+        nv->gs[r] = g;
+        nv->cs[r] = c;
         D[mp->scol[r]] += g * g / c;
     }
     for (int j = 0; j < n; ++j)
         if (!(D[j] > 0 && D[j] <= DBL_MAX)) return 1;
     for (int64_t q = 0; q < mp->nnzS; ++q) Sx[q] = 0;
     for (int64_t a = 0; a < mp->nR; ++a) Sx[mp->Sdiag[a]] = -kval[mp->Rdiag[a]];
-    int64_t pp = 0;
+    const int64_t *pos = mp->pairpos;
     for (int j = 0; j < n; ++j) {
+        const double *col = nv->Rv + mp->Rcp[j];
+        int64_t len = mp->Rcp[j + 1] - mp->Rcp[j];
         double inv = 1 / D[j];
-        for (int64_t t = mp->Rcp[j]; t < mp->Rcp[j + 1]; ++t) {
-            double vt = kval[mp->Rk[t]] * inv;
-            for (int64_t u = t; u < mp->Rcp[j + 1]; ++u) Sx[mp->pairpos[pp++]] += vt * kval[mp->Rk[u]];
+        for (int64_t t = 0; t < len; ++t) {
+            double vt = col[t] * inv;
+            for (int64_t u = t; u < len; ++u) Sx[*pos++] += vt * col[u];
         }
     }
     return 0;
@@ -72,33 +105,29 @@ DOPT_KFN int sqp_normal_form(const sqp_normal_map *mp, const double *kval, doubl
 
 /* b <- Kf^-1 b (stacked [x; z; y], length n + m + k) with S's factor:
  * solveS(ctx, v) does v <- S^-1 v; tmp holds n + nR scratch values. */
-DOPT_KFN void sqp_normal_solve(const sqp_normal_map *mp, const double *kval, const double *D,
+DOPT_KFN void sqp_normal_solve(const sqp_normal_map *mp, const sqp_normal_vals *nv,
                                void (*solveS)(void *ctx, double *v), void *ctx, double *b, double *tmp)
 {
     int n = mp->n;
+    const double *D = nv->D, *Rv = nv->Rv;
     double *u = tmp, *yR = tmp + n;
     /* u = D^-1 (bx + Gs' Cs^-1 bs) */
     for (int j = 0; j < n; ++j) u[j] = b[j];
-    for (int64_t r = 0; r < mp->nsing; ++r) {
-        double g = kval[mp->sg[r]], c = -kval[mp->sc[r]];
-        u[mp->scol[r]] += g * b[mp->srow[r]] / c;
-    }
+    for (int64_t r = 0; r < mp->nsing; ++r) u[mp->scol[r]] += nv->gs[r] * b[mp->srow[r]] / nv->cs[r];
     for (int j = 0; j < n; ++j) u[j] /= D[j];
     /* S yR = R u - bR */
     for (int64_t a = 0; a < mp->nR; ++a) yR[a] = -b[mp->Rstk[a]];
     for (int j = 0; j < n; ++j)
-        for (int64_t t = mp->Rcp[j]; t < mp->Rcp[j + 1]; ++t) yR[mp->Rr[t]] += kval[mp->Rk[t]] * u[j];
+        for (int64_t t = mp->Rcp[j]; t < mp->Rcp[j + 1]; ++t) yR[mp->Rr[t]] += Rv[t] * u[j];
     if (mp->nR > 0) solveS(ctx, yR);
     /* x = u - D^-1 R' yR; the singleton rows' z = Cs^-1 (Gs x - bs) */
     for (int j = 0; j < n; ++j) {
         double acc = 0;
-        for (int64_t t = mp->Rcp[j]; t < mp->Rcp[j + 1]; ++t) acc += kval[mp->Rk[t]] * yR[mp->Rr[t]];
+        for (int64_t t = mp->Rcp[j]; t < mp->Rcp[j + 1]; ++t) acc += Rv[t] * yR[mp->Rr[t]];
         b[j] = u[j] - acc / D[j];
     }
-    for (int64_t r = 0; r < mp->nsing; ++r) {
-        double g = kval[mp->sg[r]], c = -kval[mp->sc[r]];
-        b[mp->srow[r]] = (g * b[mp->scol[r]] - b[mp->srow[r]]) / c;
-    }
+    for (int64_t r = 0; r < mp->nsing; ++r)
+        b[mp->srow[r]] = (nv->gs[r] * b[mp->scol[r]] - b[mp->srow[r]]) / nv->cs[r];
     for (int64_t a = 0; a < mp->nR; ++a) b[mp->Rstk[a]] = yR[a];
 }
 

@@ -15,8 +15,19 @@
 #include "sparse_qp_normal_cpu.h"
 
 #include <cholmod.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* CHOLMOD's supernodal factorization calls the BLAS, one factorization at a
+ * time in this process. Why: Debian's single-threaded OpenBLAS
+ * (libopenblas0-serial) is not safe to call from two threads at once (its
+ * work buffers are shared without a lock): with two workers factoring
+ * concurrently, 2-3 % of test runs gave other results, a few of them wrong
+ * (gradients off by 1e6); one worker, or the reference BLAS, none in 150 and
+ * 250 runs. The rest of an instance's work (forming S, the solves, the
+ * LDL' path, which calls no BLAS) stays parallel. */
+static pthread_mutex_t sqp_blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
     cholmod_common cc;   /* the analysis's (only to free the symbolic factors) */
@@ -130,8 +141,8 @@ typedef struct {
     cholmod_factor *L;   /* Kf's numeric LDL' (on the normal path: made when first needed) */
     cholmod_factor *LS;  /* S's numeric LL' */
     cholmod_sparse K;    /* view of Kf */
-    const double *kval;  /* the factored Kf's values (the normal solve reads them) */
-    double *D, *Sx;      /* the normal path's diagonal (n) and S's values */
+    sqp_normal_vals nv;  /* the normal path's numbers (D, R's values, ...), read by its solve */
+    double *Sx;          /* S's values */
     double *tmp;         /* N + n + 2 nR scratch values for the solve */
     int failed;          /* CHOLMOD itself failed (out of memory): not a numerical verdict */
 } sqp_cpu_factorizer;
@@ -140,7 +151,7 @@ typedef struct {
 typedef struct {
     int normal;
     cholmod_factor *L;   /* Kf's LDL' or, normal, S's LL' */
-    double *kval, *D;    /* normal only: Kf's values and the diagonal D (one allocation) */
+    double *vals;        /* normal only: the numbers its solve reads (sqp_normal_vals_map) */
 } sqp_cpu_kept;
 
 /* perm: the whole permutation of S (the analysis's, sqp_cpu_normal). */
@@ -158,11 +169,12 @@ static sqp_llt sqp_llt_of(const cholmod_factor *L, const int64_t *perm)
     return f;
 }
 
-/* 1 when S's factor is complete with finite positive pivots. */
-static int sqp_llt_ok(const cholmod_factor *L)
+/* 1 when S's factor is complete with finite positive pivots (its accuracy
+ * is the refinement's to judge, against the true K, as for the LDL'). */
+static int sqp_llt_ok(const cholmod_factor *L, const sqp_cpu_normal *nm)
 {
     if (L->minor < L->n || !L->is_super || !L->is_ll) return 0;
-    sqp_llt f = sqp_llt_of(L, (const int64_t *)L->Perm);
+    sqp_llt f = sqp_llt_of(L, nm->perm);
     for (int64_t s = 0; s < f.nsuper; ++s) {
         int64_t ncol = f.super[s + 1] - f.super[s], nrow = f.pi[s + 1] - f.pi[s];
         for (int64_t c = 0; c < ncol; ++c) {
@@ -188,20 +200,22 @@ static sqp_ldl sqp_ldl_of(const cholmod_factor *L)
 static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
 {
     sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)base;
-    f->kval = kval;
     const sqp_cpu_normal *nm = f->an->normal;
     if (nm) {
-        if (sqp_normal_form(&nm->map, kval, f->D, f->Sx) == 0) {
+        if (sqp_normal_form(&nm->map, kval, &f->nv, f->Sx) == 0) {
             if (!f->LS) {
                 f->normal = 1; /* S is empty: D alone solves */
                 return 0;
             }
             cholmod_sparse Sv = sqp_cpu_normal_view(nm, f->Sx);
-            if (!cholmod_l_factorize(&Sv, f->LS, f->cc) || f->cc->status < 0) {
+            pthread_mutex_lock(&sqp_blas_lock);
+            int done = cholmod_l_factorize(&Sv, f->LS, f->cc) && f->cc->status >= 0;
+            pthread_mutex_unlock(&sqp_blas_lock);
+            if (!done) {
                 f->failed = 1;
                 return 1;
             }
-            if (sqp_llt_ok(f->LS)) {
+            if (sqp_llt_ok(f->LS, nm)) {
                 f->normal = 1;
                 return 0;
             }
@@ -234,19 +248,23 @@ static void sqp_cpu_solve(sqp_factorizer *base, double *b)
 {
     sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)base;
     if (f->normal) {
-        sqp_normal_solve(&f->an->normal->map, f->kval, f->D, sqp_cpu_solve_s, f, b, f->tmp);
+        sqp_normal_solve(&f->an->normal->map, &f->nv, sqp_cpu_solve_s, f, b, f->tmp);
         return;
     }
     sqp_ldl ldl = sqp_ldl_of(f->L);
     sqp_ldl_solve(&ldl, b, f->tmp);
 }
 
-/* Scratch doubles per worker beyond sqp_work_size: the solve's, and the
- * normal path's D and S's values. */
+/* Scratch doubles per worker beyond sqp_work_size: the solve's (N, or on
+ * the normal path n + 2 nR more), and the normal path's numbers and S's
+ * values. */
 static size_t sqp_cpu_extra(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an)
 {
     size_t extra = (size_t)S->N;
-    if (an->normal) extra += 2 * (size_t)S->n + 2 * (size_t)an->normal->map.nR + (size_t)an->normal->map.nnzS;
+    if (an->normal) {
+        const sqp_normal_map *mp = &an->normal->map;
+        extra += (size_t)S->n + 2 * (size_t)mp->nR + sqp_normal_vals_size(mp) + (size_t)mp->nnzS;
+    }
     return extra;
 }
 
@@ -255,9 +273,10 @@ static void sqp_cpu_factorizer_map(sqp_cpu_factorizer *f, const dopt_sparse_qp_s
 {
     f->tmp = extra;
     if (f->an->normal) {
-        extra += S->N + S->n + 2 * f->an->normal->map.nR;
-        f->D = extra;
-        f->Sx = extra + S->n;
+        const sqp_normal_map *mp = &f->an->normal->map;
+        extra += S->N + S->n + 2 * mp->nR;
+        f->nv = sqp_normal_vals_map(mp, extra);
+        f->Sx = extra + sqp_normal_vals_size(mp);
     }
 }
 
@@ -265,7 +284,7 @@ static void sqp_cpu_kept_free(sqp_cpu_kept *kp, cholmod_common *cc)
 {
     if (!kp) return;
     if (kp->L) cholmod_l_free_factor(&kp->L, cc);
-    free(kp->kval);
+    free(kp->vals);
     free(kp);
 }
 
@@ -432,11 +451,10 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         if (keep && sqp_has_solution(st.status)) {
             kp = (sqp_cpu_kept *)calloc(1, sizeof *kp);
             if (kp && f.normal) {
-                kp->kval = (double *)malloc(sizeof(double) * (size_t)(S->nnzK + n));
-                if (kp->kval) {
-                    kp->D = kp->kval + S->nnzK;
-                    memcpy(kp->kval, f.kval, sizeof(double) * (size_t)S->nnzK);
-                    memcpy(kp->D, f.D, sizeof(double) * (size_t)n);
+                size_t len = sqp_normal_vals_size(&nm->map);
+                kp->vals = (double *)malloc(sizeof(double) * len);
+                if (kp->vals) {
+                    memcpy(kp->vals, f.nv.D, sizeof(double) * len); /* nv maps one block, D first */
                 } else {
                     free(kp);
                     kp = NULL;
@@ -616,8 +634,7 @@ static void sqp_adjoint_range(void *arg, int64_t b0, int64_t b1, int worker)
         f.normal = kp->normal;
         if (kp->normal) {
             f.LS = kp->L;
-            f.kval = kp->kval;
-            f.D = kp->D;
+            f.nv = sqp_normal_vals_map(&f.an->normal->map, kp->vals);
         } else {
             f.L = kp->L;
         }
