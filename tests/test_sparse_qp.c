@@ -227,6 +227,15 @@ static dopt_sparse_qp_pattern fam_pattern(const fam *f)
     return P;
 }
 
+/* The family's structure (NULL on failure: the family is then freed). */
+static dopt_sparse_qp_structure *fam_analyze(fam *f)
+{
+    dopt_sparse_qp_pattern P = fam_pattern(f);
+    dopt_sparse_qp_structure *S = analyze(&P);
+    if (!S) fam_free(f);
+    return S;
+}
+
 static dopt_sparse_qp_values fam_values(const fam *f)
 {
     dopt_sparse_qp_values V;
@@ -347,12 +356,8 @@ static void test_vs_dense(fam_spec sp, uint32_t shared)
         for (int64_t i = 1; i < B; ++i) memcpy(f.Qv + i * f.nQ, f.Qv, sizeof(double) * (size_t)f.nQ);
     if (shared & DOPT_QP_SHARE_P)
         for (int64_t i = 1; i < B; ++i) memcpy(f.p + i * n, f.p, sizeof(double) * (size_t)n);
-    dopt_sparse_qp_pattern P = fam_pattern(&f);
-    dopt_sparse_qp_structure *S = analyze(&P);
-    if (!S) {
-        fam_free(&f);
-        return;
-    }
+    dopt_sparse_qp_structure *S = fam_analyze(&f);
+    if (!S) return;
     dopt_sparse_qp_values V = fam_values(&f);
     V.shared = shared;
     dopt_qp_options o = options64(1e-10);
@@ -445,12 +450,8 @@ static void test_central_differences(int qp)
     fam f;
     fam_spec sp = {77, 10, 6, 2, qp, 0, 1, FAM_BOX_SINGLE};
     fam_random(&f, &sp, 1, 0.3);
-    dopt_sparse_qp_pattern P = fam_pattern(&f);
-    dopt_sparse_qp_structure *S = analyze(&P);
-    if (!S) {
-        fam_free(&f);
-        return;
-    }
+    dopt_sparse_qp_structure *S = fam_analyze(&f);
+    if (!S) return;
     dopt_sparse_qp_values V = fam_values(&f);
     dopt_qp_options o = options64(1e-12);
     double *gx = randn(f.n), *gl = randn(f.m), *gn = randn(f.k);
