@@ -58,7 +58,14 @@ typedef struct dopt_sparse_qp_structure dopt_sparse_qp_structure;
 /* Checks and analyses pat (host memory; nothing of it is kept). A bad pattern (sizes that disagree, indptr not
  * monotone, an index out of range or out of order) is
  * DOPT_ERR_INVALID_ARGUMENT with a message naming the matrix and the row.
- * A build without a sparse direct solver returns DOPT_ERR_UNSUPPORTED. */
+ * A build without a sparse direct solver returns DOPT_ERR_UNSUPPORTED.
+ * The CPU backend chooses here how it factors (docs/SPARSE_QP.md, "Two
+ * factorizations"): an LDL' of the KKT matrix, or, when Q's pattern is
+ * diagonal (LPs, Q = gamma I) and it is cheaper, a supernodal Cholesky of
+ * the dual normal equations. The environment variable DOPT_SPARSE_QP_FACTOR
+ * (read at this call) forces one: "ldl", "normal" (where Q's pattern is
+ * diagonal) or "auto" (the default); another value is
+ * DOPT_ERR_INVALID_ARGUMENT. */
 DOPT_API dopt_status dopt_sparse_qp_analyze(dopt_context *ctx, const dopt_sparse_qp_pattern *pat,
                                             dopt_sparse_qp_structure **out);
 DOPT_API void dopt_sparse_qp_structure_destroy(dopt_sparse_qp_structure *s);

@@ -859,38 +859,78 @@ DOPT_KFN int DFN(qp_ipm_step)(const DFN(qp_view) *v, const DFN(qp_settings) *set
     return st->status;
 }
 
+/* ---- the outputs per status, shared with the sparse layer ----------------
+ * (kernels/sparse_qp_ipm.h's sqp_finish): a solution (solved, reduced
+ * accuracy, iteration limit) is the iterate over tau; a Farkas certificate
+ * (primal infeasible) is (lam, nu) scaled to h'lam + b'nu = -1; a recession
+ * direction (dual infeasible) is x scaled to p'x = -1; anything else is
+ * zero. The sum a certificate is scaled by is the caller's (each layer its
+ * own dot product), asked for only when qp_finish_kind says so. */
+#ifndef QP_FINISH_SOLUTION
+#define QP_FINISH_NONE 0
+#define QP_FINISH_SOLUTION 1
+#define QP_FINISH_FARKAS 2    /* needs h'z + b'y over the rows that are on: qp_farkas_sum */
+#define QP_FINISH_RECESSION 3 /* needs p'x */
+#endif
+
+DOPT_KFN int DFN(qp_finish_kind)(int status)
+{
+    switch (status) {
+    case DOPT_INST_SOLVED:
+    case DOPT_INST_REDUCED_ACCURACY:
+    case DOPT_INST_ITERATION_LIMIT:
+        return QP_FINISH_SOLUTION;
+    case DOPT_INST_PRIMAL_INFEASIBLE:
+        return QP_FINISH_FARKAS;
+    case DOPT_INST_DUAL_INFEASIBLE:
+        return QP_FINISH_RECESSION;
+    default:
+        return QP_FINISH_NONE;
+    }
+}
+
+DOPT_KFN DREAL DFN(qp_farkas_sum)(int m, int k, const DREAL *h, const DREAL *z, const DREAL *b, const DREAL *y)
+{
+    DREAL c = 0;
+    for (int r = 0; r < m; ++r)
+        if (h[r] <= DREAL_MAX) c += h[r] * z[r];
+    for (int r = 0; r < k; ++r) c += b[r] * y[r];
+    return c;
+}
+
+/* sx scales x (and a solution's slacks), sz scales lam and nu; cert: the
+ * certificate's sum for FARKAS and RECESSION, else unused. */
+DOPT_KFN void DFN(qp_finish_scales)(int kind, DREAL tau, DREAL cert, DREAL *sx, DREAL *sz)
+{
+    *sx = *sz = 0;
+    if (kind == QP_FINISH_SOLUTION) *sx = *sz = 1 / tau;
+    else if (kind == QP_FINISH_FARKAS) *sz = cert < 0 ? -1 / cert : 0;
+    else if (kind == QP_FINISH_RECESSION) *sx = cert < 0 ? -1 / cert : 0;
+}
+
+/* x *= sx, (z, y) *= sz; a zero scale (and a row that is off) gives 0. */
+DOPT_KFN void DFN(qp_finish_outputs)(int n, int m, int k, const DREAL *h, DREAL sx, DREAL sz, DREAL *x, DREAL *z,
+                                     DREAL *y)
+{
+    for (int j = 0; j < n; ++j) x[j] = sx != 0 ? x[j] * sx : 0;
+    for (int r = 0; r < m; ++r) z[r] = sz != 0 && h[r] <= DREAL_MAX ? z[r] * sz : 0;
+    for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
+}
+
 /* Turns the iterate into the caller's outputs (see docs/QP.md, statuses). */
 DOPT_KFN void DFN(qp_ipm_finish)(const DFN(qp_view) *v, DFN(qp_work) *w, DFN(qp_state) *st,
                                  DREAL *x, DREAL *z, DREAL *y)
 {
     int n = v->n, m = v->m, k = v->k;
-    DREAL sx = 0, sz = 0;
-    switch (st->status) {
-    case DOPT_INST_SOLVED:
-    case DOPT_INST_REDUCED_ACCURACY:
-    case DOPT_INST_ITERATION_LIMIT:
-        sx = sz = 1 / st->tau;
+    int kind = DFN(qp_finish_kind)(st->status);
+    DREAL cert = kind == QP_FINISH_FARKAS      ? DFN(qp_farkas_sum)(m, k, v->h, z, v->b, y)
+                 : kind == QP_FINISH_RECESSION ? DFN(la_dot)(n, v->p, x)
+                                               : 0;
+    DREAL sx, sz;
+    DFN(qp_finish_scales)(kind, st->tau, cert, &sx, &sz);
+    if (kind == QP_FINISH_SOLUTION)
         for (int r = 0; r < m; ++r) w->s[r] *= sx;
-        break;
-    case DOPT_INST_PRIMAL_INFEASIBLE: { /* Farkas certificate with h'lam + b'nu = -1 */
-        DREAL c = 0;
-        for (int r = 0; r < m; ++r)
-            if (DFN(qp_row_on)(v, r)) c += v->h[r] * z[r];
-        for (int r = 0; r < k; ++r) c += v->b[r] * y[r];
-        sz = c < 0 ? -1 / c : 0;
-        break;
-    }
-    case DOPT_INST_DUAL_INFEASIBLE: { /* recession direction with p'x = -1 */
-        DREAL c = DFN(la_dot)(n, v->p, x);
-        sx = c < 0 ? -1 / c : 0;
-        break;
-    }
-    default:
-        break;
-    }
-    for (int j = 0; j < n; ++j) x[j] = sx != 0 ? x[j] * sx : 0;
-    for (int r = 0; r < m; ++r) z[r] = sz != 0 && DFN(qp_row_on)(v, r) ? z[r] * sz : 0;
-    for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
+    DFN(qp_finish_outputs)(n, m, k, v->h, sx, sz, x, z, y);
 }
 
 /* ---- the solve in phases ------------------------------------------------

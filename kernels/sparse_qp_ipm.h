@@ -507,43 +507,26 @@ DOPT_KFN int sqp_step(const sqp_view *v, const sqp_settings *o, sqp_work *w, sqp
     return st->status;
 }
 
-/* The caller's outputs (qp_ipm_finish). */
+/* The caller's outputs: the dense layer's per-status pieces (qp_ipm_impl.h,
+ * qp_finish_*), with this layer's own sums. */
 DOPT_KFN void sqp_finish(const sqp_view *v, sqp_work *w, sqp_state *st, double *x, double *z, double *y)
 {
     int n = v->n, m = v->m, k = v->k;
-    double sx = 0, sz = 0;
     if (!st->started) {
         for (int j = 0; j < n; ++j) x[j] = 0;
         for (int r = 0; r < m; ++r) z[r] = 0;
         for (int r = 0; r < k; ++r) y[r] = 0;
         return;
     }
-    switch (st->status) {
-    case DOPT_INST_SOLVED:
-    case DOPT_INST_REDUCED_ACCURACY:
-    case DOPT_INST_ITERATION_LIMIT:
-        sx = sz = 1 / st->tau;
+    int kind = qp_finish_kind_d(st->status);
+    double cert = kind == QP_FINISH_FARKAS      ? qp_farkas_sum_d(m, k, v->h, z, v->b, y)
+                  : kind == QP_FINISH_RECESSION ? sqp_dot(n, v->p, x)
+                                                : 0;
+    double sx, sz;
+    qp_finish_scales_d(kind, st->tau, cert, &sx, &sz);
+    if (kind == QP_FINISH_SOLUTION)
         for (int r = 0; r < m; ++r) w->s[r] *= sx;
-        break;
-    case DOPT_INST_PRIMAL_INFEASIBLE: {
-        double c = 0;
-        for (int r = 0; r < m; ++r)
-            if (sqp_row_on(v, r)) c += v->h[r] * z[r];
-        for (int r = 0; r < k; ++r) c += v->b[r] * y[r];
-        sz = c < 0 ? -1 / c : 0;
-        break;
-    }
-    case DOPT_INST_DUAL_INFEASIBLE: {
-        double c = sqp_dot(n, v->p, x);
-        sx = c < 0 ? -1 / c : 0;
-        break;
-    }
-    default:
-        break;
-    }
-    for (int j = 0; j < n; ++j) x[j] = sx != 0 ? x[j] * sx : 0;
-    for (int r = 0; r < m; ++r) z[r] = sz != 0 && sqp_row_on(v, r) ? z[r] * sz : 0;
-    for (int r = 0; r < k; ++r) y[r] = sz != 0 ? y[r] * sz : 0;
+    qp_finish_outputs_d(n, m, k, v->h, sx, sz, x, z, y);
 }
 
 DOPT_KFN int sqp_has_solution(int status) { return qp_status_has_solution_d(status); }

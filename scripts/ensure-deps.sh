@@ -9,7 +9,12 @@
 # where CMake looks for it (DOPT_NO_HIGHS=1: skip; offline: built without);
 # and, optional, SuiteSparse's CHOLMOD (libsuitesparse-dev) for the sparse QP
 # layer (DOPT_NO_CHOLMOD=1: skip; without it that layer answers
-# DOPT_ERR_UNSUPPORTED and its tests say they skip).
+# DOPT_ERR_UNSUPPORTED and its tests say they skip), with the single-threaded
+# OpenBLAS (libopenblas0-serial) as the system BLAS: CHOLMOD's supernodal
+# factorization (the sparse layer's dual normal equations) runs at BLAS
+# speed, and Debian's default libblas.so.3 is the reference BLAS; serial,
+# because the layer's thread pool already runs one instance per worker
+# (docs/SPARSE_QP.md; without it the layer works, slower).
 # The CUDA toolkit is optional: the CUDA backend is built when nvcc is found.
 set -euo pipefail
 need=()
@@ -27,10 +32,13 @@ if [ "${DOPT_NO_CBC:-0}" != 1 ]; then
   [ -f /usr/include/coin/Cbc_C_Interface.h ] || optional+=(coinor-libcbc-dev)
 fi
 sparse=()
+blas=()
 if [ "${DOPT_NO_CHOLMOD:-0}" != 1 ]; then
   [ -f /usr/include/suitesparse/cholmod.h ] || sparse+=(libsuitesparse-dev)
+  # any OpenBLAS already installed provides libblas.so.3 through the alternatives
+  ls /usr/lib/*/openblas*/libblas.so.3 >/dev/null 2>&1 || blas+=(libopenblas0-serial)
 fi
-if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ] || [ ${#sparse[@]} -gt 0 ]; then
+if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ] || [ ${#sparse[@]} -gt 0 ] || [ ${#blas[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   export DEBIAN_FRONTEND=noninteractive
@@ -49,6 +57,12 @@ if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ] || [ ${#sparse[@]} -gt 0 ]
     echo "dopt: installing optional ${sparse[*]} (CHOLMOD, the sparse QP layer)" >&2
     if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${sparse[@]}"; } >/dev/null 2>&1; then
       echo "dopt: could not install ${sparse[*]}: building without the sparse QP layer" >&2
+    fi
+  fi
+  if [ ${#blas[@]} -gt 0 ]; then
+    echo "dopt: installing optional ${blas[*]} (a fast BLAS for CHOLMOD, the sparse QP layer)" >&2
+    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${blas[@]}"; } >/dev/null 2>&1; then
+      echo "dopt: could not install ${blas[*]}: CHOLMOD keeps the reference BLAS (slower)" >&2
     fi
   fi
 fi

@@ -2,12 +2,60 @@
  * the densified instances (answers, statuses, gradients), gradients against
  * central differences, bitwise reuse of a structure and independence of the
  * thread count and of other instances, float32, bad patterns, and a set
- * cover LP relaxation with n = 2000. The CUDA variant, and a build without
- * CHOLMOD, skip (DOPT_ERR_UNSUPPORTED). */
+ * cover LP relaxation with n = 2000. Everything runs on both factorization
+ * paths (DOPT_SPARSE_QP_FACTOR = ldl, then normal: the dual normal equations
+ * wherever Q is diagonal), and every analysis checks the path it took. The
+ * CUDA variant, and a build without CHOLMOD, skip (DOPT_ERR_UNSUPPORTED). */
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
+#include "sparse_qp_internal.h" /* the path a structure took */
 
+#include <stdlib.h>
 #include <time.h>
+
+/* The forced path of this pass ("ldl" or "normal"). */
+static const char *g_path = "ldl";
+
+static int pattern_q_diagonal(const dopt_sparse_qp_pattern *P)
+{
+    for (int i = 0; i < P->Q.rows; ++i)
+        for (int64_t e = P->Q.indptr[i]; e < P->Q.indptr[i + 1]; ++e)
+            if (P->Q.indices[e] != i) return 0;
+    return 1;
+}
+
+/* Analyses P (NULL on failure, reported) and checks the path: the forced
+ * one, except that a Q with an off-diagonal entry always takes the LDL'. */
+static dopt_sparse_qp_structure *analyze(const dopt_sparse_qp_pattern *P)
+{
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, P, &S));
+    if (S) {
+        int want = !strcmp(g_path, "normal") && pattern_q_diagonal(P) ? DOPT_SQP_PATH_NORMAL : DOPT_SQP_PATH_LDL;
+        CHECK(S->factor_path == want, "path %s: the structure took path %d, expected %d", g_path, S->factor_path,
+              want);
+    }
+    return S;
+}
+
+/* An LP's pattern with inequalities only (Q and A empty). */
+static dopt_sparse_qp_pattern pattern_lp(int n, int m, int64_t nnz, int64_t *Gp, int32_t *Gi)
+{
+    dopt_sparse_qp_pattern P;
+    memset(&P, 0, sizeof P);
+    P.n = n;
+    P.m = m;
+    P.G = (dopt_csr_pattern){m, n, nnz, Gp, Gi};
+    return P;
+}
+
+static dopt_qp_options options64(double tol)
+{
+    dopt_qp_options o;
+    dopt_qp_options_default(&o, DOPT_FLOAT64);
+    if (tol > 0) o.tol = tol;
+    return o;
+}
 
 /* One problem family: patterns and per-instance values (double). */
 typedef struct {
@@ -42,14 +90,29 @@ static int64_t csr_from_mask(const unsigned char *mask, int rows, int cols, int6
     return nnz;
 }
 
-/* A random family: Q (qp: 1) = a sparse PSD matrix (both triangles, or the
- * upper one only when upper_only), G = box rows -1 <= x <= 2 plus sparse
- * random rows, h feasible at a random point (some rows absent: h = +inf
- * when absent_rows), A sparse with b = A x0. */
-static void fam_random(fam *f, uint64_t seed, int n, int mr, int k, int64_t B, int qp, int upper_only,
-                       int absent_rows, double density)
+enum { FAM_LP = 0, FAM_QP = 1, FAM_QP_DIAG = 2 };    /* Q */
+enum { FAM_BOX_SINGLE = 0, FAM_BOX_PAIRS = 1 };       /* G's first 2n rows */
+
+typedef struct {
+    uint64_t seed;
+    int n, mr, k;
+    int qp;         /* FAM_*: none, a sparse PSD matrix, or a diagonal one (gamma I per instance) */
+    int upper_only; /* the sparse Q stored as its upper triangle only */
+    int absent;     /* some random rows absent (h = +inf) */
+    int box;        /* FAM_BOX_SINGLE: -1 <= x_j <= 2, one entry a row; FAM_BOX_PAIRS:
+                       -1 <= x_j + 0.1 x_{j+1} <= 2 (cyclic), two entries a row: no singleton rows */
+} fam_spec;
+
+/* A random family: Q = a sparse PSD matrix (both triangles, or the upper one
+ * only), or diagonal, or none; G = box rows plus sparse random rows, h
+ * feasible at a random point (some rows absent: h = +inf), A sparse with
+ * b = A x0. The pair box is bounded: M = I + 0.1 (cyclic shift) is
+ * invertible, so no d != 0 has M d = 0. */
+static void fam_random(fam *f, const fam_spec *sp, int64_t B, double density)
 {
-    tu_seed(seed);
+    int n = sp->n, mr = sp->mr, k = sp->k, upper_only = sp->upper_only, absent_rows = sp->absent;
+    int qp = sp->qp != FAM_LP, pairs = sp->box == FAM_BOX_PAIRS;
+    tu_seed(sp->seed);
     memset(f, 0, sizeof *f);
     int m = 2 * n + mr;
     f->n = n;
@@ -62,13 +125,14 @@ static void fam_random(fam *f, uint64_t seed, int n, int mr, int k, int64_t B, i
     if (qp) {
         for (int i = 0; i < n; ++i) {
             mq[(size_t)i * n + i] = 1;
-            for (int j = i + 1; j < n; ++j)
+            for (int j = i + 1; j < n && sp->qp == FAM_QP; ++j)
                 if (tu_unif() < density) mq[(size_t)i * n + j] = 1, mq[(size_t)j * n + i] = !upper_only;
         }
     }
     for (int j = 0; j < n; ++j) {
         mg[(size_t)j * n + j] = 1;
         mg[(size_t)(n + j) * n + j] = 1;
+        if (pairs) mg[(size_t)j * n + (j + 1) % n] = mg[(size_t)(n + j) * n + (j + 1) % n] = 1;
     }
     for (int r = 2 * n; r < m; ++r) {
         for (int c = 0; c < n; ++c) mg[(size_t)r * n + c] = tu_unif() < density;
@@ -123,7 +187,8 @@ static void fam_random(fam *f, uint64_t seed, int n, int mr, int k, int64_t B, i
             double gx = 0;
             for (int64_t e = f->Gp[r]; e < f->Gp[r + 1]; ++e) {
                 int c = f->Gi[e];
-                Gv[e] = r < n ? -1 : r < 2 * n ? 1 : tu_normal();
+                double box = c == r % n ? 1 : 0.1; /* the pair's second entry: 0.1 */
+                Gv[e] = r < n ? -box : r < 2 * n ? box : tu_normal();
                 gx += Gv[e] * x0[c];
             }
             h[r] = r < n ? 1 : r < 2 * n ? 2 : gx + 0.5 * tu_unif();
@@ -160,6 +225,15 @@ static dopt_sparse_qp_pattern fam_pattern(const fam *f)
     P.G = (dopt_csr_pattern){f->m, f->n, f->nG, f->Gp, f->Gi};
     P.A = (dopt_csr_pattern){f->k, f->n, f->nA, f->Ap, f->Ai};
     return P;
+}
+
+/* The family's structure (NULL on failure: the family is then freed). */
+static dopt_sparse_qp_structure *fam_analyze(fam *f)
+{
+    dopt_sparse_qp_pattern P = fam_pattern(f);
+    dopt_sparse_qp_structure *S = analyze(&P);
+    if (!S) fam_free(f);
+    return S;
 }
 
 static dopt_sparse_qp_values fam_values(const fam *f)
@@ -265,12 +339,13 @@ static double *randn(int64_t len)
 
 /* ---- sparse vs dense ---- */
 
-static void test_vs_dense(uint64_t seed, int n, int mr, int k, int qp, int upper_only, int absent, uint32_t shared)
+static void test_vs_dense(fam_spec sp, uint32_t shared)
 {
     fam f;
     int64_t B = 4;
-    fam_random(&f, seed, n, mr, k, B, qp, upper_only, absent, 0.25);
-    int m = f.m;
+    fam_random(&f, &sp, B, 0.25);
+    uint64_t seed = sp.seed;
+    int n = f.n, m = f.m, k = f.k, qp = sp.qp != FAM_LP;
     /* shared parameters: instance 0's copy for everyone */
     if (shared & DOPT_QP_SHARE_G) /* with instance 0's h (per instance, equal), which G x0 satisfies */
         for (int64_t i = 1; i < B; ++i) {
@@ -281,18 +356,11 @@ static void test_vs_dense(uint64_t seed, int n, int mr, int k, int qp, int upper
         for (int64_t i = 1; i < B; ++i) memcpy(f.Qv + i * f.nQ, f.Qv, sizeof(double) * (size_t)f.nQ);
     if (shared & DOPT_QP_SHARE_P)
         for (int64_t i = 1; i < B; ++i) memcpy(f.p + i * n, f.p, sizeof(double) * (size_t)n);
-    dopt_sparse_qp_pattern P = fam_pattern(&f);
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
-    if (!S) {
-        fam_free(&f);
-        return;
-    }
+    dopt_sparse_qp_structure *S = fam_analyze(&f);
+    if (!S) return;
     dopt_sparse_qp_values V = fam_values(&f);
     V.shared = shared;
-    dopt_qp_options o;
-    dopt_qp_options_default(&o, DOPT_FLOAT64);
-    o.tol = 1e-10;
+    dopt_qp_options o = options64(1e-10);
     double *gx = randn(B * n), *gl = randn(B * m), *gn = randn(B * k + 1);
     result rs, rd;
     result_alloc(&rs, B, n, m, k, f.nQ, f.nG, f.nA);
@@ -377,21 +445,15 @@ static double loss_of(const dopt_sparse_qp_structure *S, const dopt_sparse_qp_va
     return L;
 }
 
-static void test_central_differences(void)
+static void test_central_differences(int qp)
 {
     fam f;
-    fam_random(&f, 77, 10, 6, 2, 1, 1, 0, 1, 0.3);
-    dopt_sparse_qp_pattern P = fam_pattern(&f);
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
-    if (!S) {
-        fam_free(&f);
-        return;
-    }
+    fam_spec sp = {77, 10, 6, 2, qp, 0, 1, FAM_BOX_SINGLE};
+    fam_random(&f, &sp, 1, 0.3);
+    dopt_sparse_qp_structure *S = fam_analyze(&f);
+    if (!S) return;
     dopt_sparse_qp_values V = fam_values(&f);
-    dopt_qp_options o;
-    dopt_qp_options_default(&o, DOPT_FLOAT64);
-    o.tol = 1e-12;
+    dopt_qp_options o = options64(1e-12);
     double *gx = randn(f.n), *gl = randn(f.m), *gn = randn(f.k);
     result r;
     result_alloc(&r, 1, f.n, f.m, f.k, f.nQ, f.nG, f.nA);
@@ -443,17 +505,21 @@ static int same_result(const result *a, const result *b, int64_t B, int n, int m
            !memcmp(a->iters, b->iters, sizeof(int32_t) * (size_t)B);
 }
 
-static void test_bitwise(void)
+static void test_bitwise(int qp)
 {
     fam f;
     int64_t B = 6;
-    fam_random(&f, 5, 14, 8, 3, B, 1, 0, 1, 0.25);
+    fam_spec sp = {5, 14, 8, 3, qp, 0, 1, FAM_BOX_SINGLE};
+    fam_random(&f, &sp, B, 0.25);
     int n = f.n, m = f.m, k = f.k;
     dopt_sparse_qp_pattern P = fam_pattern(&f);
-    dopt_sparse_qp_structure *S1 = NULL, *S2 = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S1));
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S2));
-    if (!S1 || !S2) return;
+    dopt_sparse_qp_structure *S1 = analyze(&P), *S2 = analyze(&P);
+    if (!S1 || !S2) {
+        dopt_sparse_qp_structure_destroy(S1);
+        dopt_sparse_qp_structure_destroy(S2);
+        fam_free(&f);
+        return;
+    }
     dopt_sparse_qp_values V = fam_values(&f);
     result a, b, c, d;
     result_alloc(&a, B, n, m, k, 0, 0, 0);
@@ -570,13 +636,8 @@ static void test_certificates(void)
      * min -x1 with x0 <= 1 only (unbounded); instance 2 a plain LP */
     int64_t Gp[4] = {0, 1, 2, 3};
     int32_t Gi[3] = {0, 0, 1};
-    dopt_sparse_qp_pattern P;
-    memset(&P, 0, sizeof P);
-    P.n = 2;
-    P.m = 3;
-    P.G = (dopt_csr_pattern){3, 2, 3, Gp, Gi};
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    dopt_sparse_qp_pattern P = pattern_lp(2, 3, 3, Gp, Gi); /* singleton rows only: S is empty */
+    dopt_sparse_qp_structure *S = analyze(&P);
     if (!S) return;
     double Gv[9] = {1, -1, 1, 1, -1, 1, 1, -1, -1};
     double h[9] = {-1, -1, INFINITY, 1, INFINITY, INFINITY, 1, 1, 0};
@@ -611,14 +672,9 @@ static void test_not_psd(void)
     int32_t Qi[4] = {0, 1, 0, 1};
     int64_t Gp[3] = {0, 1, 2};
     int32_t Gi[2] = {0, 1};
-    dopt_sparse_qp_pattern P;
-    memset(&P, 0, sizeof P);
-    P.n = 2;
-    P.m = 2;
+    dopt_sparse_qp_pattern P = pattern_lp(2, 2, 2, Gp, Gi);
     P.Q = (dopt_csr_pattern){2, 2, 4, Qp, Qi};
-    P.G = (dopt_csr_pattern){2, 2, 2, Gp, Gi};
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    dopt_sparse_qp_structure *S = analyze(&P);
     if (!S) return;
     /* instance 0: [[1, 2], [2, 1]] (eigenvalue -1); instance 1: [[2, 1], [1, 2]] */
     double Qv[8] = {1, 2, 2, 1, 2, 1, 1, 2}, p[4] = {1, 1, 1, 1}, Gv[2] = {1, 1}, h[2] = {1, 1};
@@ -630,6 +686,18 @@ static void test_not_psd(void)
     CHECK(st[0] == DOPT_INVALID_DATA && st[1] == DOPT_SOLVED, "not PSD: statuses %d %d", st[0], st[1]);
     /* x = -(Q^-1) p = -(1/3, 1/3) for instance 1 (constraints inactive) */
     CHECK(fabs(x[2] + 1.0 / 3) < 1e-7 && fabs(x[3] + 1.0 / 3) < 1e-7, "PSD instance x = %g %g", x[2], x[3]);
+    dopt_sparse_qp_structure_destroy(S);
+    /* a diagonal Q (the dual normal equations' kind): diag(-1, 1) is not PSD, diag(2, 2) is */
+    int64_t Dp[3] = {0, 1, 2};
+    int32_t Di[2] = {0, 1};
+    P.Q = (dopt_csr_pattern){2, 2, 2, Dp, Di};
+    S = analyze(&P);
+    if (!S) return;
+    double Dv[4] = {-1, 1, 2, 2};
+    V.Q_values = Dv;
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, NULL));
+    CHECK(st[0] == DOPT_INVALID_DATA && st[1] == DOPT_SOLVED, "diagonal Q not PSD: statuses %d %d", st[0], st[1]);
+    CHECK(fabs(x[2] + 0.5) < 1e-7 && fabs(x[3] + 0.5) < 1e-7, "diagonal PSD instance x = %g %g", x[2], x[3]);
     dopt_sparse_qp_structure_destroy(S);
 }
 
@@ -650,13 +718,8 @@ static void test_bad_patterns(void)
 {
     int64_t Gp[3] = {0, 2, 3};
     int32_t Gi[3] = {0, 2, 1};
-    dopt_sparse_qp_pattern P;
-    memset(&P, 0, sizeof P);
-    P.n = 3;
-    P.m = 2;
-    P.G = (dopt_csr_pattern){2, 3, 3, Gp, Gi};
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    dopt_sparse_qp_pattern P = pattern_lp(3, 2, 3, Gp, Gi);
+    dopt_sparse_qp_structure *S = analyze(&P);
     dopt_sparse_qp_structure_destroy(S);
     int64_t bad_ptr[3] = {0, 3, 2};
     P.G.indptr = bad_ptr;
@@ -687,8 +750,7 @@ static void test_bad_patterns(void)
     CHECK(dopt_sparse_qp_analyze(tu_ctx, NULL, &S) == DOPT_ERR_INVALID_ARGUMENT, "NULL pattern");
     /* values: a missing array */
     P.Q = (dopt_csr_pattern){0, 0, 0, NULL, NULL};
-    S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    S = analyze(&P);
     double p[3] = {1, 1, 1}, x[3];
     int32_t st[1];
     dopt_sparse_qp_values V = {1, DOPT_FLOAT64, NULL, p, NULL, NULL, NULL, NULL, 0};
@@ -705,21 +767,15 @@ static void test_closest_mode_refused(void)
 {
     int64_t Gp[3] = {0, 1, 2};
     int32_t Gi[2] = {0, 0};
-    dopt_sparse_qp_pattern P;
-    memset(&P, 0, sizeof P);
-    P.n = 1;
-    P.m = 2;
-    P.G = (dopt_csr_pattern){2, 1, 2, Gp, Gi};
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    dopt_sparse_qp_pattern P = pattern_lp(1, 2, 2, Gp, Gi);
+    dopt_sparse_qp_structure *S = analyze(&P);
     if (!S) return;
     /* x <= -1 and -x <= -1: infeasible */
     double Gv[2] = {1, -1}, h[2] = {-1, -1}, p[1] = {0}, x[1], lam[2];
     int32_t st[1] = {-1};
     dopt_sparse_qp_values V = {1, DOPT_FLOAT64, NULL, p, Gv, h, NULL, NULL, 0};
     dopt_qp_solution sol = {x, lam, NULL, st, NULL};
-    dopt_qp_options o;
-    dopt_qp_options_default(&o, DOPT_FLOAT64);
+    dopt_qp_options o = options64(0);
     o.infeasible_mode = DOPT_QP_INFEASIBLE_CLOSEST;
     dopt_status s = dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL);
     CHECK(s == DOPT_ERR_INVALID_ARGUMENT && strstr(dopt_context_last_error(tu_ctx), "infeasible_mode") != NULL,
@@ -767,15 +823,10 @@ static void test_set_cover(int n, int rows, double density, int64_t B, int repor
     }
     double *c = (double *)malloc(sizeof(double) * (size_t)(B * n));
     for (int64_t e = 0; e < B * n; ++e) c[e] = 1 + 99 * tu_unif();
-    dopt_sparse_qp_pattern P;
-    memset(&P, 0, sizeof P);
-    P.n = n;
-    P.m = m;
-    P.G = (dopt_csr_pattern){m, n, nG, Gp, Gi};
+    dopt_sparse_qp_pattern P = pattern_lp(n, m, nG, Gp, Gi);
     struct timespec t0, t1, t2, t3;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    dopt_sparse_qp_structure *S = NULL;
-    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    dopt_sparse_qp_structure *S = analyze(&P);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!S) return;
     dopt_sparse_qp_values V = {B, DOPT_FLOAT64, NULL, c, Gv, h, NULL, NULL, DOPT_QP_SHARE_G | DOPT_QP_SHARE_H};
@@ -821,9 +872,9 @@ static void test_set_cover(int n, int rows, double density, int64_t B, int repor
         double ta = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
         double tf = (t2.tv_sec - t1.tv_sec) + 1e-9 * (t2.tv_nsec - t1.tv_nsec);
         double tb = (t3.tv_sec - t2.tv_sec) + 1e-9 * (t3.tv_nsec - t2.tv_nsec);
-        printf("set cover n=%d rows=%d nnz(G)=%lld batch %lld: analyze %.3f s, forward %.3f s (%d iterations), "
-               "backward %.3f s\n",
-               n, rows, (long long)nG, (long long)B, ta, tf, it[0], tb);
+        printf("set cover n=%d rows=%d nnz(G)=%lld batch %lld, path %s: analyze %.3f s, forward %.3f s (%d "
+               "iterations), backward %.3f s\n",
+               n, rows, (long long)nG, (long long)B, g_path, ta, tf, it[0], tb);
     }
     dopt_sparse_qp_tape_destroy(tape);
     dopt_sparse_qp_structure_destroy(S);
@@ -838,6 +889,126 @@ static void test_set_cover(int n, int rows, double density, int64_t B, int repor
     free(it);
     free(gx);
     free(dp);
+}
+
+/* Duplicate rows over free variables: S = C + R D^-1 R' with D = delta on
+ * those columns is nearly singular near the solution. Both paths must still
+ * give the dense layer's status and objective. (When S's Cholesky fails in
+ * rounding, the factorizer takes the LDL' of the same Kf for that iterate:
+ * the random families and the set cover above take that fallback on a few
+ * iterates, seen with temporary instrumentation; this instance does not.) */
+static void test_degenerate_rows(void)
+{
+    int64_t Gp[5] = {0, 2, 4, 5, 6};
+    int32_t Gi[6] = {0, 1, 0, 1, 2, 2};
+    dopt_sparse_qp_pattern P = pattern_lp(3, 4, 6, Gp, Gi);
+    dopt_sparse_qp_structure *S = analyze(&P);
+    if (!S) return;
+    /* min -x0 - x1 + x2 s.t. x0 + x1 <= 1 (twice), x2 <= 1, -x2 <= 0: value -1 */
+    double Gv[6] = {1, 1, 1, 1, 1, -1}, h[4] = {1, 1, 1, 0}, p[3] = {-1, -1, 1};
+    double x[3], lam[4], xd[3], ld[4], Gd[12] = {0};
+    int32_t st[1], dst[1];
+    dopt_sparse_qp_values V = {1, DOPT_FLOAT64, NULL, p, Gv, h, NULL, NULL, 0};
+    dopt_qp_solution sol = {x, lam, NULL, st, NULL};
+    dopt_qp_options o = options64(1e-10);
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, &o, &sol, NULL));
+    for (int r = 0; r < 4; ++r)
+        for (int64_t e = Gp[r]; e < Gp[r + 1]; ++e) Gd[r * 3 + Gi[e]] = Gv[e];
+    dopt_qp_problem D = {1, 3, 4, 0, DOPT_FLOAT64, NULL, p, Gd, h, NULL, NULL, 0};
+    dopt_qp_solution dsol = {xd, ld, NULL, dst, NULL};
+    CHECK_OK(dopt_qp_solve(tu_ctx, &D, &o, &dsol, NULL));
+    double f = p[0] * x[0] + p[1] * x[1] + p[2] * x[2];
+    CHECK(st[0] == DOPT_SOLVED && dst[0] == DOPT_SOLVED && fabs(f + 1) < 1e-8 && fabs(x[2]) < 1e-8,
+          "degenerate rows: status %d (dense %d), objective %.12g, x2 %g", st[0], dst[0], f, x[2]);
+    dopt_sparse_qp_structure_destroy(S);
+}
+
+/* The two paths solve the same Kf: without refinement in the forward (the
+ * refinement against K would mend a wrong solve, at a cost in iterations),
+ * the iterates, iteration counts and gradients agree to rounding. */
+static void test_paths_agree(void)
+{
+    fam f;
+    int64_t B = 3;
+    fam_spec sp = {21, 16, 8, 3, FAM_QP_DIAG, 0, 1, FAM_BOX_SINGLE};
+    fam_random(&f, &sp, B, 0.3);
+    int n = f.n, m = f.m, k = f.k;
+    dopt_sparse_qp_pattern P = fam_pattern(&f);
+    dopt_sparse_qp_values V = fam_values(&f);
+    dopt_qp_options o = options64(1e-9);
+    o.refine = 0;
+    double *gx = randn(B * n);
+    result r[2];
+    for (int q = 0; q < 2; ++q) {
+        setenv("DOPT_SPARSE_QP_FACTOR", q ? "normal" : "ldl", 1);
+        dopt_sparse_qp_structure *S = NULL;
+        CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+        result_alloc(&r[q], B, n, m, k, f.nQ, f.nG, f.nA);
+        if (S) CHECK_OK(sparse_run(S, &V, &o, &r[q], gx, NULL, NULL));
+        CHECK(S && S->factor_path == (q ? DOPT_SQP_PATH_NORMAL : DOPT_SQP_PATH_LDL), "path %d", q);
+        dopt_sparse_qp_structure_destroy(S);
+    }
+    for (int64_t i = 0; i < B; ++i)
+        CHECK(r[0].status[i] == DOPT_SOLVED && r[1].status[i] == DOPT_SOLVED && r[0].iters[i] == r[1].iters[i],
+              "instance %lld: ldl status %d (%d iterations), normal %d (%d)", (long long)i, r[0].status[i],
+              r[0].iters[i], r[1].status[i], r[1].iters[i]);
+    double ex = maxdiff(B * n, r[0].x, r[1].x), eg = maxdiff(B * n, r[0].dp, r[1].dp);
+    /* the same steps on two factorizations of the same Kf: they differ by
+     * rounding, amplified by Kf's conditioning near the solution (W up to
+     * 1e12): measured 1e-12 in x and 4e-11 in dp; a wrong solve (D off by
+     * 1e-3) changes iteration counts and statuses */
+    CHECK(ex <= 1e-9 * (1 + maxabs(B * n, r[0].x)) && eg <= 1e-9 * (1 + maxabs(B * n, r[0].dp)),
+          "ldl vs normal: x %.3g dp %.3g", ex, eg);
+    result_free(&r[0]);
+    result_free(&r[1]);
+    free(gx);
+    fam_free(&f);
+}
+
+/* DOPT_SPARSE_QP_FACTOR: auto takes the dual normal equations for a set
+ * cover (S is 40 x 40 with dense fill; Kf's LDL' costs more) and the LDL'
+ * for a Q with an off-diagonal entry; a bad value is a clear error. */
+static void test_path_choice(void)
+{
+    enum { n = 60, rows = 40 };
+    int64_t Gp[rows + 2 * n + 1];
+    int32_t Gi[rows * n + 2 * n];
+    int64_t q = 0;
+    Gp[0] = 0;
+    tu_seed(99);
+    for (int r = 0; r < rows; ++r) {
+        for (int c = 0; c < n; ++c)
+            if (c == r || tu_unif() < 0.3) Gi[q++] = c;
+        Gp[r + 1] = q;
+    }
+    for (int r = rows; r < rows + 2 * n; ++r) {
+        Gi[q++] = (r - rows) % n;
+        Gp[r + 1] = q;
+    }
+    dopt_sparse_qp_pattern P = pattern_lp(n, rows + 2 * n, q, Gp, Gi);
+    dopt_sparse_qp_structure *S = NULL;
+    setenv("DOPT_SPARSE_QP_FACTOR", "auto", 1);
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    CHECK(S && S->factor_path == DOPT_SQP_PATH_NORMAL, "auto: set cover took path %d", S ? S->factor_path : -1);
+    dopt_sparse_qp_structure_destroy(S);
+    int64_t Qp[n + 1];
+    int32_t Qi[n + 1];
+    for (int i = 0; i <= n; ++i) Qp[i] = i < 1 ? 0 : i + 1; /* row 0: (0, 0), (0, 1); then the diagonal */
+    Qi[0] = 0;
+    Qi[1] = 1;
+    for (int i = 1; i < n; ++i) Qi[i + 1] = i;
+    P.Q = (dopt_csr_pattern){n, n, n + 1, Qp, Qi};
+    setenv("DOPT_SPARSE_QP_FACTOR", "normal", 1);
+    S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    CHECK(S && S->factor_path == DOPT_SQP_PATH_LDL, "an off-diagonal Q took path %d", S ? S->factor_path : -1);
+    dopt_sparse_qp_structure_destroy(S);
+    setenv("DOPT_SPARSE_QP_FACTOR", "cholesky", 1);
+    S = (dopt_sparse_qp_structure *)(uintptr_t)1;
+    dopt_status st = dopt_sparse_qp_analyze(tu_ctx, &P, &S);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && S == NULL &&
+              strstr(dopt_context_last_error(tu_ctx), "DOPT_SPARSE_QP_FACTOR") != NULL,
+          "a bad DOPT_SPARSE_QP_FACTOR: %s, '%s'", dopt_status_string(st), dopt_context_last_error(tu_ctx));
 }
 
 int main(int argc, char **argv)
@@ -865,19 +1036,40 @@ int main(int argc, char **argv)
               dopt_struct_size("dopt_sparse_qp_pattern") == sizeof(dopt_sparse_qp_pattern) &&
               dopt_struct_size("dopt_sparse_qp_values") == sizeof(dopt_sparse_qp_values),
           "dopt_struct_size of the sparse QP structs");
-    /* LP and QP, with and without A, absent rows, shared and per-instance values */
-    test_vs_dense(1, 12, 6, 0, 0, 0, 0, 0);
-    test_vs_dense(2, 12, 6, 3, 0, 0, 1, 0);
-    test_vs_dense(3, 15, 8, 0, 1, 0, 1, 0);
-    test_vs_dense(4, 15, 8, 4, 1, 0, 0, DOPT_QP_SHARE_G | DOPT_QP_SHARE_Q);
-    test_vs_dense(5, 10, 5, 2, 1, 1, 1, DOPT_QP_SHARE_P);
-    test_vs_dense(6, 20, 10, 5, 0, 0, 1, DOPT_QP_SHARE_G);
-    test_central_differences();
-    test_bitwise();
-    test_certificates();
-    test_not_psd();
-    test_bad_patterns();
-    test_closest_mode_refused();
-    test_set_cover(2000, 400, 0.01, 1, 1);
+    /* every test on both paths: the forced path is checked at each analysis */
+    const char *paths[2] = {"ldl", "normal"};
+    for (int q = 0; q < 2; ++q) {
+        g_path = paths[q];
+        setenv("DOPT_SPARSE_QP_FACTOR", g_path, 1);
+        /* LP and QP, with and without A, absent rows, shared and per-instance values */
+        test_vs_dense((fam_spec){1, 12, 6, 0, FAM_LP, 0, 0, FAM_BOX_SINGLE}, 0);
+        test_vs_dense((fam_spec){2, 12, 6, 3, FAM_LP, 0, 1, FAM_BOX_SINGLE}, 0);
+        test_vs_dense((fam_spec){3, 15, 8, 0, FAM_QP, 0, 1, FAM_BOX_SINGLE}, 0);
+        test_vs_dense((fam_spec){4, 15, 8, 4, FAM_QP, 0, 0, FAM_BOX_SINGLE}, DOPT_QP_SHARE_G | DOPT_QP_SHARE_Q);
+        test_vs_dense((fam_spec){5, 10, 5, 2, FAM_QP, 1, 1, FAM_BOX_SINGLE}, DOPT_QP_SHARE_P);
+        test_vs_dense((fam_spec){6, 20, 10, 5, FAM_LP, 0, 1, FAM_BOX_SINGLE}, DOPT_QP_SHARE_G);
+        /* the dual normal equations' cases: singleton rows only (S empty), no
+         * singleton rows, equalities, Q = gamma I (with and without A) */
+        test_vs_dense((fam_spec){7, 12, 0, 0, FAM_LP, 0, 0, FAM_BOX_SINGLE}, 0);
+        test_vs_dense((fam_spec){8, 12, 5, 0, FAM_LP, 0, 1, FAM_BOX_PAIRS}, 0);
+        test_vs_dense((fam_spec){9, 12, 5, 3, FAM_LP, 0, 0, FAM_BOX_PAIRS}, DOPT_QP_SHARE_G);
+        test_vs_dense((fam_spec){10, 14, 6, 4, FAM_LP, 0, 1, FAM_BOX_SINGLE}, 0);
+        test_vs_dense((fam_spec){11, 15, 8, 0, FAM_QP_DIAG, 0, 1, FAM_BOX_SINGLE}, 0);
+        test_vs_dense((fam_spec){12, 15, 8, 3, FAM_QP_DIAG, 0, 0, FAM_BOX_PAIRS}, DOPT_QP_SHARE_Q);
+        test_central_differences(FAM_QP);
+        test_central_differences(FAM_QP_DIAG);
+        test_bitwise(FAM_QP);
+        test_bitwise(FAM_QP_DIAG);
+        test_bitwise(FAM_LP);
+        test_certificates();
+        test_not_psd();
+        test_bad_patterns();
+        test_closest_mode_refused();
+        test_degenerate_rows();
+        test_set_cover(2000, 400, 0.01, 1, 1);
+    }
+    test_path_choice();
+    test_paths_agree();
+    unsetenv("DOPT_SPARSE_QP_FACTOR");
     return tu_finish("test_sparse_qp");
 }

@@ -1,23 +1,39 @@
 /* CPU backend of the sparse QP layer: CHOLMOD's simplicial LDL' for the
- * quasidefinite Newton system (kernels/sparse_qp_ipm.h), its ordering and
- * symbolic analysis once per structure, a numeric refactorization per
- * iterate. Instances run on the thread pool, each with its own copy of the
- * symbolic factor; every worker has its own cholmod_common (CHOLMOD is
- * reentrant per common). Built only with DOPT_HAVE_CHOLMOD. */
+ * quasidefinite Newton system (kernels/sparse_qp_ipm.h), or, when Qs is
+ * diagonal, CHOLMOD's supernodal LL' of the dual normal equations
+ * (kernels/sparse_qp_normal.h); the ordering and symbolic analysis once per
+ * structure, a numeric refactorization per iterate. Instances run on the
+ * thread pool, each with its own copy of the symbolic factor; every worker
+ * has its own cholmod_common (CHOLMOD is reentrant per common). Built only
+ * with DOPT_HAVE_CHOLMOD. */
 #include "internal.h"
 #include "backend.h"
 #include "sparse_qp_internal.h"
 #include "sparse_qp_ipm.h"
 #include "sparse_qp_ldl.h"
+#include "sparse_qp_llt.h"
+#include "sparse_qp_normal_cpu.h"
 
 #include <cholmod.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* CHOLMOD's supernodal factorization calls the BLAS, one factorization at a
+ * time in this process. Why: Debian's single-threaded OpenBLAS
+ * (libopenblas0-serial) is not safe to call from two threads at once (its
+ * work buffers are shared without a lock): with two workers factoring
+ * concurrently, 2-3 % of test runs gave other results, a few of them wrong
+ * (gradients off by 1e6); one worker, or the reference BLAS, none in 150 and
+ * 250 runs. The rest of an instance's work (forming S, the solves, the
+ * LDL' path, which calls no BLAS) stays parallel. */
+static pthread_mutex_t sqp_blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
     cholmod_common cc;   /* the analysis's (only to free the symbolic factors) */
     cholmod_factor *LK;  /* symbolic factor of Kf */
     cholmod_factor *LQ;  /* symbolic factor of Qs's upper block (NULL for an LP) */
+    sqp_cpu_normal *normal; /* the dual normal equations' structure, when that path is taken */
 } sqp_cpu_analysis;
 
 static void sqp_cholmod_setup(cholmod_common *cc)
@@ -35,21 +51,7 @@ static void sqp_cholmod_setup(cholmod_common *cc)
 /* A CHOLMOD view (no copy) of the first ncol columns of Kf's upper CSC. */
 static cholmod_sparse sqp_kf_view(const dopt_sparse_qp_structure *s, int64_t ncol, double *values)
 {
-    cholmod_sparse A;
-    memset(&A, 0, sizeof A);
-    A.nrow = (size_t)ncol;
-    A.ncol = (size_t)ncol;
-    A.nzmax = (size_t)s->Kp[ncol];
-    A.p = s->Kp;
-    A.i = s->Ki;
-    A.x = values;
-    A.stype = 1; /* upper triangle */
-    A.itype = CHOLMOD_LONG;
-    A.xtype = values ? CHOLMOD_REAL : CHOLMOD_PATTERN;
-    A.dtype = CHOLMOD_DOUBLE;
-    A.sorted = 1;
-    A.packed = 1;
-    return A;
+    return sqp_cpu_upper_view(ncol, s->Kp, s->Ki, values);
 }
 
 void dopt_sparse_qp_structure_free_cpu(dopt_sparse_qp_structure *s)
@@ -58,19 +60,44 @@ void dopt_sparse_qp_structure_free_cpu(dopt_sparse_qp_structure *s)
     if (!an) return;
     cholmod_l_free_factor(&an->LK, &an->cc);
     cholmod_l_free_factor(&an->LQ, &an->cc);
+    sqp_cpu_normal_free(an->normal, &an->cc);
     cholmod_l_finish(&an->cc);
     free(an);
     s->backend = NULL;
 }
 
+/* DOPT_SPARSE_QP_FACTOR: "ldl" or "normal" forces a path (tests, benchmarks),
+ * "auto" or unset chooses. -1 for anything else. */
+enum { SQP_CHOOSE_AUTO, SQP_CHOOSE_LDL, SQP_CHOOSE_NORMAL };
+static int sqp_factor_choice(void)
+{
+    const char *env = getenv("DOPT_SPARSE_QP_FACTOR");
+    if (!env || !*env || !strcmp(env, "auto")) return SQP_CHOOSE_AUTO;
+    if (!strcmp(env, "ldl")) return SQP_CHOOSE_LDL;
+    if (!strcmp(env, "normal")) return SQP_CHOOSE_NORMAL;
+    return -1;
+}
+
+/* The supernodal factorization of S runs at BLAS-3 speed, several times the
+ * simplicial LDL''s flop rate (docs/SPARSE_QP.md, "Measurements"); it is
+ * chosen unless it needs this many times Kf's flops (a dense column of G or
+ * A makes S dense, as a dense row would make G'WG dense). */
+#define SQP_NORMAL_FLOP_RATIO 4.0
+
 dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structure *s)
 {
+    int choice = sqp_factor_choice();
+    if (choice < 0)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                         "sparse qp: DOPT_SPARSE_QP_FACTOR = '%s'; expected ldl, normal or auto",
+                         getenv("DOPT_SPARSE_QP_FACTOR"));
     sqp_cpu_analysis *an = (sqp_cpu_analysis *)calloc(1, sizeof *an);
     if (!an) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the analysis");
     sqp_cholmod_setup(&an->cc);
     s->backend = an;
     cholmod_sparse K = sqp_kf_view(s, s->N, NULL);
     an->LK = cholmod_l_analyze(&K, &an->cc);
+    double kflops = an->cc.fl;
     if (an->LK && s->Qp[s->n] > 0) {
         cholmod_sparse Q = sqp_kf_view(s, s->n, NULL);
         an->LQ = cholmod_l_analyze(&Q, &an->cc);
@@ -81,19 +108,82 @@ dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structu
         return dopt_fail(ctx, status == CHOLMOD_OUT_OF_MEMORY ? DOPT_ERR_OUT_OF_MEMORY : DOPT_ERR_INTERNAL,
                          "sparse qp: CHOLMOD's analysis failed (status %d)", status);
     }
+    s->factor_path = DOPT_SQP_PATH_LDL;
+    if (choice != SQP_CHOOSE_LDL && sqp_cpu_q_is_diagonal(s)) {
+        an->normal = sqp_cpu_normal_analyze(s, &an->cc);
+        if (!an->normal) {
+            int status = an->cc.status;
+            dopt_sparse_qp_structure_free_cpu(s);
+            return dopt_fail(ctx, status == CHOLMOD_OK || status == CHOLMOD_OUT_OF_MEMORY ? DOPT_ERR_OUT_OF_MEMORY
+                                                                                          : DOPT_ERR_INTERNAL,
+                             "sparse qp: the dual normal equations' analysis failed (CHOLMOD status %d)", status);
+        }
+        if (choice == SQP_CHOOSE_AUTO && an->normal->flops > SQP_NORMAL_FLOP_RATIO * kflops) {
+            sqp_cpu_normal_free(an->normal, &an->cc);
+            an->normal = NULL;
+        }
+    }
+    if (an->normal) s->factor_path = DOPT_SQP_PATH_NORMAL;
     return DOPT_OK;
 }
 
 /* ---- the factorizer the kernel calls ---- */
 
+/* One instance's factorization of Kf: the LDL' of Kf itself, or (an->normal)
+ * the supernodal LL' of the dual normal equations' S, falling back to the
+ * LDL' for an iterate whose S does not factor (not positive definite in
+ * rounding: then the LDL' of the same Kf is tried before delta is raised). */
 typedef struct {
     sqp_factorizer base; /* first: the kernel's pointer is this struct's */
     cholmod_common *cc;
-    cholmod_factor *L;   /* this instance's numeric factor */
-    cholmod_sparse K;    /* view of Kf (or of its x block) */
-    double *tmp;         /* N scratch values for the solve */
+    const sqp_cpu_analysis *an;
+    int normal;          /* which factor the solve uses: 1 LS (S's LL'), 0 L (Kf's LDL') */
+    cholmod_factor *L;   /* Kf's numeric LDL' (on the normal path: made when first needed) */
+    cholmod_factor *LS;  /* S's numeric LL' */
+    cholmod_sparse K;    /* view of Kf */
+    sqp_normal_vals nv;  /* the normal path's numbers (D, R's values, ...), read by its solve */
+    double *Sx;          /* S's values */
+    double *tmp;         /* N + n + 2 nR scratch values for the solve */
     int failed;          /* CHOLMOD itself failed (out of memory): not a numerical verdict */
 } sqp_cpu_factorizer;
+
+/* What the tape keeps of an instance's factorization at the solution. */
+typedef struct {
+    int normal;
+    cholmod_factor *L;   /* Kf's LDL' or, normal, S's LL' */
+    double *vals;        /* normal only: the numbers its solve reads (sqp_normal_vals_map) */
+} sqp_cpu_kept;
+
+/* perm: the whole permutation of S (the analysis's, sqp_cpu_normal). */
+static sqp_llt sqp_llt_of(const cholmod_factor *L, const int64_t *perm)
+{
+    sqp_llt f;
+    f.N = (int64_t)L->n;
+    f.nsuper = (int64_t)L->nsuper;
+    f.perm = perm;
+    f.super = (const int64_t *)L->super;
+    f.pi = (const int64_t *)L->pi;
+    f.px = (const int64_t *)L->px;
+    f.ls = (const int64_t *)L->s;
+    f.lx = (const double *)L->x;
+    return f;
+}
+
+/* 1 when S's factor is complete with finite positive pivots (its accuracy
+ * is the refinement's to judge, against the true K, as for the LDL'). */
+static int sqp_llt_ok(const cholmod_factor *L, const sqp_cpu_normal *nm)
+{
+    if (L->minor < L->n || !L->is_super || !L->is_ll) return 0;
+    sqp_llt f = sqp_llt_of(L, nm->perm);
+    for (int64_t s = 0; s < f.nsuper; ++s) {
+        int64_t ncol = f.super[s + 1] - f.super[s], nrow = f.pi[s + 1] - f.pi[s];
+        for (int64_t c = 0; c < ncol; ++c) {
+            double d = f.lx[f.px[s] + c * nrow + c];
+            if (!(d > 0 && d <= DBL_MAX)) return 0;
+        }
+    }
+    return 1;
+}
 
 static sqp_ldl sqp_ldl_of(const cholmod_factor *L)
 {
@@ -110,6 +200,32 @@ static sqp_ldl sqp_ldl_of(const cholmod_factor *L)
 static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
 {
     sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)base;
+    const sqp_cpu_normal *nm = f->an->normal;
+    if (nm) {
+        if (sqp_normal_form(&nm->map, kval, &f->nv, f->Sx) == 0) {
+            if (!f->LS) {
+                f->normal = 1; /* S is empty: D alone solves */
+                return 0;
+            }
+            cholmod_sparse Sv = sqp_cpu_normal_view(nm, f->Sx);
+            pthread_mutex_lock(&sqp_blas_lock);
+            int done = cholmod_l_factorize(&Sv, f->LS, f->cc) && f->cc->status >= 0;
+            pthread_mutex_unlock(&sqp_blas_lock);
+            if (!done) {
+                f->failed = 1;
+                return 1;
+            }
+            if (sqp_llt_ok(f->LS, nm)) {
+                f->normal = 1;
+                return 0;
+            }
+        }
+        if (!f->L && !(f->L = cholmod_l_copy_factor(f->an->LK, f->cc))) {
+            f->failed = 1;
+            return 1;
+        }
+    }
+    f->normal = 0;
     f->K.x = (void *)kval;
     if (!cholmod_l_factorize(&f->K, f->L, f->cc) || f->cc->status < 0) {
         f->failed = 1;
@@ -120,11 +236,56 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
     return sqp_ldl_pivots_ok(&ldl) ? 0 : 1;
 }
 
+static void sqp_cpu_solve_s(void *ctx, double *v)
+{
+    sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)ctx;
+    sqp_llt llt = sqp_llt_of(f->LS, f->an->normal->perm);
+    sqp_llt_solve(&llt, v, f->tmp + f->an->normal->map.n + f->an->normal->map.nR);
+}
+
+/* The one solve with the factor, forward and backward alike. */
 static void sqp_cpu_solve(sqp_factorizer *base, double *b)
 {
     sqp_cpu_factorizer *f = (sqp_cpu_factorizer *)base;
+    if (f->normal) {
+        sqp_normal_solve(&f->an->normal->map, &f->nv, sqp_cpu_solve_s, f, b, f->tmp);
+        return;
+    }
     sqp_ldl ldl = sqp_ldl_of(f->L);
     sqp_ldl_solve(&ldl, b, f->tmp);
+}
+
+/* Scratch doubles per worker beyond sqp_work_size: the solve's (N, or on
+ * the normal path n + 2 nR more), and the normal path's numbers and S's
+ * values. */
+static size_t sqp_cpu_extra(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an)
+{
+    size_t extra = (size_t)S->N;
+    if (an->normal) {
+        const sqp_normal_map *mp = &an->normal->map;
+        extra += (size_t)S->n + 2 * (size_t)mp->nR + sqp_normal_vals_size(mp) + (size_t)mp->nnzS;
+    }
+    return extra;
+}
+
+/* Points f's scratch into a worker's block after the kernel's workspace. */
+static void sqp_cpu_factorizer_map(sqp_cpu_factorizer *f, const dopt_sparse_qp_structure *S, double *extra)
+{
+    f->tmp = extra;
+    if (f->an->normal) {
+        const sqp_normal_map *mp = &f->an->normal->map;
+        extra += S->N + S->n + 2 * mp->nR;
+        f->nv = sqp_normal_vals_map(mp, extra);
+        f->Sx = extra + sqp_normal_vals_size(mp);
+    }
+}
+
+static void sqp_cpu_kept_free(sqp_cpu_kept *kp, cholmod_common *cc)
+{
+    if (!kp) return;
+    if (kp->L) cholmod_l_free_factor(&kp->L, cc);
+    free(kp->vals);
+    free(kp);
 }
 
 /* ---- values in double, addressed per instance ---- */
@@ -266,15 +427,18 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         f.base.factor = sqp_cpu_factor;
         f.base.solve = sqp_cpu_solve;
         f.cc = cc;
+        f.an = job->an;
         f.K = sqp_kf_view(S, S->N, NULL);
         f.K.xtype = CHOLMOD_REAL;
-        f.tmp = base + (job->wsz - (size_t)S->N);
+        sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
         int oom = 0;
         int psd = sqp_cpu_psd(job, &v, &w, cc, &oom);
-        f.L = oom ? NULL : cholmod_l_copy_factor(job->an->LK, cc);
+        const sqp_cpu_normal *nm = job->an->normal;
+        if (!oom && nm && nm->LS) f.LS = cholmod_l_copy_factor(nm->LS, cc);
+        else if (!oom && !nm) f.L = cholmod_l_copy_factor(job->an->LK, cc);
         double *x = job->x + i * n, *z = job->lam + i * m, *y = job->nu + i * k;
         sqp_state st;
-        if (!f.L) {
+        if (oom || (nm && nm->LS && !f.LS) || (!nm && !f.L)) {
             wk->oom = 1;
             continue;
         }
@@ -283,15 +447,38 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         if (f.failed) wk->oom = 1;
         job->status[i] = st.status;
         if (job->iters) job->iters[i] = st.iter;
+        sqp_cpu_kept *kp = NULL;
         if (keep && sqp_has_solution(st.status)) {
+            kp = (sqp_cpu_kept *)calloc(1, sizeof *kp);
+            if (kp && f.normal) {
+                size_t len = sqp_normal_vals_size(&nm->map);
+                kp->vals = (double *)malloc(sizeof(double) * len);
+                if (kp->vals) {
+                    memcpy(kp->vals, f.nv.D, sizeof(double) * len); /* nv maps one block, D first */
+                } else {
+                    free(kp);
+                    kp = NULL;
+                }
+            }
+            if (!kp) wk->oom = 1;
+        }
+        if (kp) {
             for (int r = 0; r < m; ++r) {
                 job->tape->W[i * m + r] = w.W[r];
                 job->tape->Winv[i * m + r] = w.Winv[r];
             }
-            job->tape->factors[i] = f.L;
-        } else {
-            cholmod_l_free_factor(&f.L, cc);
+            kp->normal = f.normal;
+            if (f.normal) {
+                kp->L = f.LS; /* NULL when S is empty */
+                f.LS = NULL;
+            } else {
+                kp->L = f.L;
+                f.L = NULL;
+            }
+            job->tape->factors[i] = kp;
         }
+        if (f.L) cholmod_l_free_factor(&f.L, cc);
+        if (f.LS) cholmod_l_free_factor(&f.LS, cc);
     }
 }
 
@@ -300,8 +487,7 @@ void dopt_sparse_qp_tape_free_cpu(dopt_sparse_qp_tape *t)
     cholmod_common cc;
     sqp_cholmod_setup(&cc);
     for (int64_t i = 0; i < t->batch; ++i) {
-        cholmod_factor *L = (cholmod_factor *)t->factors[i];
-        if (L) cholmod_l_free_factor(&L, &cc);
+        sqp_cpu_kept_free((sqp_cpu_kept *)t->factors[i], &cc);
         t->factors[i] = NULL;
     }
     cholmod_l_finish(&cc);
@@ -343,7 +529,7 @@ dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_str
     job.status = sol->status;
     if (!sqp_values_of(S, V, &job.vals)) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
     int workers = dopt_worker_count(ctx->threads, B, 1);
-    job.wsz = sqp_work_size(n, m, k, S->nnzK) + (size_t)S->N;
+    job.wsz = sqp_work_size(n, m, k, S->nnzK) + sqp_cpu_extra(S, job.an);
     int f64 = V->dtype == DOPT_FLOAT64;
     double *outs = NULL;
     if (tape) {
@@ -439,11 +625,19 @@ static void sqp_adjoint_range(void *arg, int64_t b0, int64_t b1, int worker)
             w.W[r] = T->W[i * m + r];
             w.Winv[r] = T->Winv[i * m + r];
         }
+        const sqp_cpu_kept *kp = (const sqp_cpu_kept *)T->factors[i];
         sqp_cpu_factorizer f;
         memset(&f, 0, sizeof f);
         f.base.solve = sqp_cpu_solve;
-        f.L = (cholmod_factor *)T->factors[i];
-        f.tmp = base + (job->wsz - (size_t)N);
+        f.an = (const sqp_cpu_analysis *)S->backend;
+        sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
+        f.normal = kp->normal;
+        if (kp->normal) {
+            f.LS = kp->L;
+            f.nv = sqp_normal_vals_map(&f.an->normal->map, kp->vals);
+        } else {
+            f.L = kp->L;
+        }
         sqp_adjoint(&v, &w, &f.base, T->opt.refine + 3, gx, gl, gn);
         for (int64_t q = 0; q < N; ++q) D[q] = w.d[q];
     }
@@ -542,7 +736,7 @@ dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_
     job.glam = m ? sqp_grad_in_d(gin->dlam, f64, B * m, &own[1]) : NULL;
     job.gnu = k ? sqp_grad_in_d(gin->dnu, f64, B * k, &own[2]) : NULL;
     int workers = dopt_worker_count(ctx->threads, B, 1);
-    job.wsz = sqp_work_size((int)n, (int)m, (int)k, S->nnzK) + (size_t)N;
+    job.wsz = sqp_work_size((int)n, (int)m, (int)k, S->nnzK) + sqp_cpu_extra(S, (const sqp_cpu_analysis *)S->backend);
     job.D = (double *)malloc(sizeof(double) * (size_t)(B * N));
     job.work = (double *)calloc(job.wsz * (size_t)workers, sizeof(double));
     if (!job.gx || (m && gin->dlam && !job.glam) || (k && gin->dnu && !job.gnu) || !job.D || !job.work ||

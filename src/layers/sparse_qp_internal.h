@@ -26,7 +26,12 @@ struct dopt_sparse_qp_structure {
     int64_t *Kp, *Ki;     /* Ki in int64: what CHOLMOD's long interface reads */
     int64_t *kq, *kdiag;  /* nnz(Q), n */
     void *backend;        /* the backend's analysis (CPU: CHOLMOD symbolic factors) */
+    int32_t factor_path;  /* the backend's choice: DOPT_SQP_PATH_LDL or DOPT_SQP_PATH_NORMAL */
 };
+
+/* How the CPU backend solves with Kf (docs/SPARSE_QP.md, "Two factorizations"):
+ * a simplicial LDL' of Kf, or the dual normal equations (Qs diagonal). */
+enum { DOPT_SQP_PATH_LDL = 0, DOPT_SQP_PATH_NORMAL = 1 };
 
 struct dopt_sparse_qp_tape {
     const struct dopt_backend_ops *ops;
