@@ -11,10 +11,12 @@
  *     [ 0       A        0  ]   rows y (k)
  * whose z block is perfectly conditioned, where -W'W's condition number
  * grows like 1/mu^2 and loses the pivots near the solution. The u rows
- * come first: eliminating them first is the normal-equations order. A dense
- * LDL' with static and dynamic regularization, iterative refinement against
- * the unregularized matrix. The same matrix at the solution is the
- * backward's (K = diag(W', I, I) Kscaled diag(W, I, I)). */
+ * come first: eliminating them first is the normal-equations order, and
+ * the matrix is factored through that Schur complement (an LDL' of
+ * (n + k) x (n + k), below), with static and dynamic regularization and
+ * iterative refinement against the unregularized matrix. The backward
+ * builds and factors its own matrix, the derivative of the residual map at
+ * the solution (cone_keep_jacobian). */
 
 typedef struct {
     DREAL tol, tol_inf;

@@ -181,7 +181,8 @@ DOPT_KFN int DFN(cone_tridiag_below)(int s, const DREAL *d, const DREAL *e, DREA
  * overshoots). It stops at a relative step sqrt(eps): the step fraction
  * (0.99) and the backtracking make more digits useless. Skipping the
  * eigenvectors and all eigenvalues but one makes this several times
- * cheaper than cone_jacobi_eig at s = 5. a is destroyed; scratch: 4s - 1. */
+ * cheaper than cone_jacobi_eig at s = 5. a is destroyed; scratch: 4s - 3
+ * (at least 1). */
 DOPT_KFN DREAL DFN(cone_sym_min_eig_below)(int s, DREAL *a, DREAL floor, DREAL *scratch)
 {
     /* diagonal, subdiagonal (s - 1), and two vectors of the reduction (s - 1) */
@@ -244,10 +245,13 @@ DOPT_KFN DREAL DFN(cone_sym_min_eig_below)(int s, DREAL *a, DREAL floor, DREAL *
      * step when s = 2), and never pass it, so every iterate is a lower
      * bound (Newton's method has the same property but crawls when started
      * far away: 10 steps on average at s = 5, against 2-4). A point counts
-     * as below the root only when every pivot of T - xI is positive, so
-     * what is returned is a lower bound whatever rounding does; an iterate
-     * that lands on or past the root (rounding) is pulled back by 1e-6 of
-     * its step, and failing that the previous iterate is returned. */
+     * as below the root only when every pivot of T - xI (computed) is
+     * positive, so what is returned is a lower bound of T's smallest
+     * eigenvalue; the reduction to T moves the eigenvalues by about
+     * eps |A|, which the step fraction (0.99) and the caller's backtracking
+     * absorb. An iterate xn that lands on or past the root (rounding) is
+     * pulled back to xn - f |xn|, f = 16 eps, 256 eps, ... while that stays
+     * above the previous iterate, which is returned when none is below. */
     DREAL x = lo - (DREAL_EPS * tnorm + DREAL_MIN), g, h, rel = DSQRT(DREAL_EPS);
     if (!DFN(cone_tridiag_below)(s, d, e, x, &g, &h)) return x; /* only by rounding: Gershgorin's bound holds */
     for (int it = 0; it < 60; ++it) {

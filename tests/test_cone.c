@@ -103,7 +103,9 @@ static void test_fixture(const char *name, dopt_dtype dtype)
  * the iterate meets every test at 100 tol = 1e-6) is a legitimate outcome
  * on a few percent of random second-order-cone programs with boundary
  * optima (docs/CONE.md); its certificates are checked at 1e-6 like the
- * others, and at most 1 in 12 of these instances may end so. */
+ * others. These 72 instances all end as 0 today; one may end as 6 (a
+ * change of the arithmetic's order moves which degenerate instances do),
+ * two may not. */
 static void test_random_kkt(void)
 {
     int reduced = 0, total = 0;
@@ -133,7 +135,7 @@ static void test_random_kkt(void)
         }
         ch_batch_free(&bt);
     }
-    CHECK(reduced * 12 <= total, "%d of %d random programs solved only to reduced accuracy", reduced, total);
+    CHECK(reduced <= 1, "%d of %d random programs solved only to reduced accuracy", reduced, total);
 }
 
 /* ---- known answers ---- */
@@ -445,6 +447,9 @@ static void test_phases_like_cuda(void)
                                 for (int r = 0; r < m; ++r) acc += w.Gs[r * n + a] * w.Gs[r * n + b];
                                 w.F[a * R + b] += inv * acc;
                             }
+                        /* potrf may use the other triangle as workspace: the kernels must not read it */
+                        for (int a = 0; a < n; ++a)
+                            for (int b = 0; b < a; ++b) w.F[a * R + b] = NAN;
                         int info = fail; /* column-major lower Cholesky: L(a, b) at F[b R + a] */
                         for (int b = 0; b < n && !info; ++b) {
                             double dd = w.F[b * R + b];
