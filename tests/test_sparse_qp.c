@@ -1011,6 +1011,54 @@ static void test_path_choice(void)
           "a bad DOPT_SPARSE_QP_FACTOR: %s, '%s'", dopt_status_string(st), dopt_context_last_error(tu_ctx));
 }
 
+/* The context's memory cap covers the sparse layer's own allocations (its
+ * workspaces and CHOLMOD's factors, estimated from the symbolic analysis)
+ * while a call runs: a cap below them is DOPT_ERR_OUT_OF_MEMORY naming the
+ * call, before anything runs; a cap above them changes nothing (bitwise);
+ * the backward is capped too. */
+static void test_memory_cap(void)
+{
+    fam f;
+    int64_t B = 6;
+    fam_spec sp = {13, 14, 8, 3, FAM_LP, 0, 1, FAM_BOX_SINGLE};
+    fam_random(&f, &sp, B, 0.25);
+    dopt_sparse_qp_structure *S = fam_analyze(&f);
+    if (!S) return;
+    int n = f.n, m = f.m, k = f.k;
+    dopt_sparse_qp_values V = fam_values(&f);
+    result a, b;
+    result_alloc(&a, B, n, m, k, 0, 0, 0);
+    result_alloc(&b, B, n, m, k, 0, 0, 0);
+    CHECK_OK(sparse_run(S, &V, NULL, &a, NULL, NULL, NULL));
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 4096, 0));
+    dopt_status st = sparse_run(S, &V, NULL, &b, NULL, NULL, NULL);
+    CHECK(st == DOPT_ERR_OUT_OF_MEMORY && strstr(dopt_context_last_error(tu_ctx), "sparse qp solve"),
+          "a 4 kB cap: status %d, message '%s'", (int)st, dopt_context_last_error(tu_ctx));
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, (size_t)1 << 30, 0));
+    CHECK_OK(sparse_run(S, &V, NULL, &b, NULL, NULL, NULL));
+    CHECK(same_result(&a, &b, B, n, m, k), "a generous cap changed the result");
+    /* the backward: solved with a tape under no cap, differentiated under a small one */
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 0, 0));
+    dopt_qp_solution sol = {b.x, b.lam, b.nu, b.status, b.iters};
+    dopt_sparse_qp_tape *tape = NULL;
+    CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &V, NULL, &sol, &tape));
+    double *gx = calloc((size_t)B * n, sizeof(double)), *dp = calloc((size_t)B * n, sizeof(double));
+    for (int64_t e = 0; e < B * n; ++e) gx[e] = 1;
+    dopt_qp_grad_in gin = {gx, NULL, NULL};
+    dopt_qp_grad_out gout = {NULL, dp, NULL, NULL, NULL, NULL};
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 4096, 0));
+    st = dopt_sparse_qp_backward(tu_ctx, tape, &gin, &gout);
+    CHECK(st == DOPT_ERR_OUT_OF_MEMORY && strstr(dopt_context_last_error(tu_ctx), "sparse qp backward"),
+          "backward under a 4 kB cap: status %d, message '%s'", (int)st, dopt_context_last_error(tu_ctx));
+    CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 0, 0));
+    CHECK_OK(dopt_sparse_qp_backward(tu_ctx, tape, &gin, &gout));
+    dopt_sparse_qp_tape_destroy(tape);
+    free(gx), free(dp);
+    result_free(&a), result_free(&b);
+    dopt_sparse_qp_structure_destroy(S);
+    fam_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -1067,6 +1115,7 @@ int main(int argc, char **argv)
         test_closest_mode_refused();
         test_degenerate_rows();
         test_set_cover(2000, 400, 0.01, 1, 1);
+        test_memory_cap();
     }
     test_path_choice();
     test_paths_agree();

@@ -510,9 +510,69 @@ static int sqp_tape_prepare(dopt_sparse_qp_tape *t, const dopt_sparse_qp_structu
     return t->factors && t->x && t->lam && t->nu && t->W && t->Winv && t->status;
 }
 
+/* Bytes of one numeric factor made from the symbolic factor `sym` (an
+ * estimate for the context's memory cap: CHOLMOD allocates it). Simplicial:
+ * each column's entries (value and row index) with CHOLMOD's default growth
+ * (1.2 times the count plus 5), and the per-column arrays. Supernodal: its
+ * real and integer parts as the analysis sized them. */
+static size_t sqp_cpu_factor_bytes(const cholmod_factor *sym)
+{
+    if (!sym) return 0;
+    size_t n = sym->n, bytes = sizeof(cholmod_factor) + 3 * sizeof(int64_t) * n; /* Perm, ColCount, IPerm */
+    if (sym->is_super)
+        return bytes + sizeof(double) * sym->xsize + sizeof(int64_t) * sym->ssize +
+               3 * sizeof(int64_t) * (sym->nsuper + 1);
+    const int64_t *cnt = (const int64_t *)sym->ColCount;
+    double entries = 0;
+    for (size_t j = 0; j < n; ++j) entries += 1.2 * (double)cnt[j] + 5;
+    return bytes + (size_t)entries * (sizeof(double) + sizeof(int64_t)) + 4 * sizeof(int64_t) * (n + 2);
+}
+
+/* What a solve (tape: with a tape) or a backward of B instances on
+ * `workers` threads allocates outside the caller's arrays, for the
+ * context's memory cap: the workspaces and one working factor per worker
+ * (both of the normal path's, whose LDL' is made on a fallback), and the
+ * factors and vectors a tape keeps per instance while the call fills it. */
+static size_t sqp_cpu_call_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an, size_t wsz,
+                                 int workers, int64_t B, int tape, int backward)
+{
+    const sqp_cpu_normal *nm = an->normal;
+    size_t kept = nm && nm->LS ? sqp_cpu_factor_bytes(nm->LS) + sizeof(double) * sqp_normal_vals_size(&nm->map)
+                               : sqp_cpu_factor_bytes(an->LK);
+    size_t factor = sqp_cpu_factor_bytes(an->LK) + (nm ? sqp_cpu_factor_bytes(nm->LS) : 0) +
+                    sqp_cpu_factor_bytes(an->LQ);
+    size_t per_worker = sizeof(double) * wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
+    size_t bytes = (size_t)workers * per_worker;
+    size_t vec = (size_t)S->n + 3 * (size_t)S->m + (size_t)S->k;
+    if (backward) bytes += sizeof(double) * (size_t)B * (size_t)S->N;
+    else if (tape) bytes += (size_t)B * (kept + sizeof(double) * vec + sizeof(int32_t) + sizeof(void *));
+    return bytes;
+}
+
+static dopt_status sqp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V,
+                                 const dopt_qp_options *o, dopt_qp_solution *sol, dopt_sparse_qp_tape *tape);
+
+/* The solve with its memory counted against the context's host cap while
+ * it runs (the tape it fills is the caller's afterwards, as for the dense
+ * layer): beyond the cap, DOPT_ERR_OUT_OF_MEMORY before anything is
+ * allocated. */
 dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S,
                                      const dopt_sparse_qp_values *V, const dopt_qp_options *o, dopt_qp_solution *sol,
                                      dopt_sparse_qp_tape *tape)
+{
+    int workers = dopt_worker_count(ctx->threads, V->batch, 1);
+    const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
+    size_t wsz = sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, an);
+    size_t bytes = V->batch > 0 ? sqp_cpu_call_bytes(S, an, wsz, workers, V->batch, tape != NULL, 0) : 0;
+    int kind = dopt_mem_kind(ctx);
+    DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp solve (workspaces and CHOLMOD factors, estimated)"));
+    dopt_status st = sqp_solve_cpu(ctx, S, V, o, sol, tape);
+    dopt_mem_uncharge(ctx, kind, bytes);
+    return st;
+}
+
+static dopt_status sqp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V,
+                                 const dopt_qp_options *o, dopt_qp_solution *sol, dopt_sparse_qp_tape *tape)
 {
     int64_t B = V->batch;
     int n = S->n, m = S->m, k = S->k;
@@ -720,8 +780,28 @@ static const double *sqp_grad_in_d(const void *g, int f64, int64_t len, double *
     return d;
 }
 
+static dopt_status sqp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
+                                    dopt_qp_grad_out *gout);
+
+/* The backward with its memory counted against the context's host cap
+ * while it runs. */
 dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
                                         dopt_qp_grad_out *gout)
+{
+    const dopt_sparse_qp_structure *S = T->S;
+    const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
+    int workers = dopt_worker_count(ctx->threads, T->batch, 1);
+    size_t wsz = sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, an);
+    size_t bytes = T->batch > 0 ? sqp_cpu_call_bytes(S, an, wsz, workers, T->batch, 0, 1) : 0;
+    int kind = dopt_mem_kind(ctx);
+    DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp backward (workspaces, estimated)"));
+    dopt_status st = sqp_backward_cpu(ctx, T, gin, gout);
+    dopt_mem_uncharge(ctx, kind, bytes);
+    return st;
+}
+
+static dopt_status sqp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
+                                    dopt_qp_grad_out *gout)
 {
     const dopt_sparse_qp_structure *S = T->S;
     int64_t B = T->batch, n = S->n, m = S->m, k = S->k, N = S->N;
