@@ -17,6 +17,10 @@ A matrix argument is any of
   * a tuple (indptr, indices, data, shape): CSR arrays with data (nnz,)
     shared or (B, nnz) per instance (numpy or torch); the pattern must be
     canonical (strictly increasing indices in each row);
+  * a torch sparse tensor: 2-D CSR or COO (COO is coalesced), whose values
+    are shared by the batch, or 3-D batched CSR (B, rows, cols) with one
+    pattern for the batch and values per instance; the values stay
+    differentiable (dopt.torch.sparse_qp);
   * with structure=: just the values, (nnz,) or (B, nnz), in the structure's
     pattern order.
 scipy is not needed: the tuple form serves without it. Vectors p, h, b and
@@ -24,6 +28,7 @@ the options are those of dopt.qp.solve.
 """
 
 import ctypes
+import sys
 import threading
 from typing import NamedTuple, Optional
 
@@ -89,9 +94,42 @@ def _is_scipy_sparse(x):
     return hasattr(x, "tocsr") and hasattr(x, "format") and hasattr(x, "shape") and not isinstance(x, tuple)
 
 
+def _torch_sparse_layout(x):
+    """'csr' or 'coo' for a torch sparse tensor, else None (torch need not be installed)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(x, torch.Tensor):
+        return None
+    return {torch.sparse_csr: "csr", torch.sparse_coo: "coo"}.get(x.layout)
+
+
+def _split_torch(x, layout, name, where):
+    """(crow, col, values, shape) of a torch sparse tensor: 2-D CSR or COO
+    (COO is coalesced and converted), or 3-D batched CSR whose batch shares
+    one pattern (values (B, nnz)). The values stay differentiable."""
+    import torch
+    if layout == "coo":
+        if x.dim() != 2:
+            raise ValueError(f"{where}: {name}: a sparse COO tensor must be 2-D (rows, cols); got {x.dim()}-D (for a "
+                             "batch, use a batched sparse CSR tensor (B, rows, cols) with one pattern)")
+        x = x.coalesce().to_sparse_csr()
+    if x.dim() == 2:
+        return x.crow_indices(), x.col_indices(), x.values(), (int(x.shape[0]), int(x.shape[1]))
+    if x.dim() == 3:
+        crow, col = x.crow_indices(), x.col_indices()
+        if not (torch.equal(crow, crow[:1].expand_as(crow)) and torch.equal(col, col[:1].expand_as(col))):
+            raise ValueError(f"{where}: {name}: a batched sparse CSR tensor must have one sparsity pattern for the "
+                             "whole batch (the layer factors one pattern)")
+        return crow[0], col[0], x.values(), (int(x.shape[1]), int(x.shape[2]))
+    raise ValueError(f"{where}: {name}: a sparse CSR tensor must be 2-D (rows, cols) or 3-D (B, rows, cols); got "
+                     f"{x.dim()}-D")
+
+
 def _split(x, name, where):
     """(indptr, indices, values or None, shape) of a matrix argument given in
-    full (scipy or tuple); None when x is not in full form."""
+    full (scipy, torch sparse or tuple); None when x is not in full form."""
+    layout = _torch_sparse_layout(x)
+    if layout is not None:
+        return _split_torch(x, layout, name, where)
     if _is_scipy_sparse(x):
         c = x.tocsr()
         if not c.has_canonical_format:
@@ -173,8 +211,8 @@ class SparseStructure(_lib.OwnsLibraryMemory):
                 x = (x[0], x[1], None, x[2])
             full = _split(x, name, where)
             if full is None:
-                raise TypeError(f"{where}: {name} must be a scipy.sparse matrix or a tuple (indptr, indices[, data], "
-                                f"shape); got {type(x).__name__}")
+                raise TypeError(f"{where}: {name} must be a scipy.sparse matrix, a torch sparse tensor or a tuple "
+                                f"(indptr, indices[, data], shape); got {type(x).__name__}")
             parts[name] = full
         if "Q" in parts:
             rows, cols = parts["Q"][3]
@@ -353,7 +391,8 @@ def _values_and_structure(Q, G, A, structure, n, where):
         if full is None:  # just values: the structure's pattern
             if structure is None:
                 raise TypeError(f"{where}: {name} is an array of values, which needs structure=; give a "
-                                "scipy.sparse matrix or a tuple (indptr, indices, data, shape) instead")
+                                "scipy.sparse matrix, a torch sparse tensor or a tuple (indptr, indices, data, shape) "
+                                "instead")
             values[name] = x
             continue
         indptr, indices, data, shape = full

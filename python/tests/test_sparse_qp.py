@@ -213,6 +213,54 @@ def test_torch_tuple_form_and_shared_gradient(problem):
     torch.testing.assert_close(shared.grad, batched.grad.sum(0), rtol=1e-12, atol=1e-12)
 
 
+@requires_torch
+def test_torch_sparse_tensors(problem):
+    """torch sparse inputs: a 2-D CSR or COO tensor (values shared) and a 3-D
+    batched CSR tensor (one pattern, values per instance) give bitwise the
+    tuple form's solution, and their gradients reach the sparse tensors: the
+    tuple form's values gradient, on the same entries. A batched CSR tensor
+    whose instances differ in pattern is refused."""
+    import warnings
+    import torch
+    import dopt.torch as dtorch
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+    P = problem
+    G = P["G"]
+    p, h = torch.tensor(P["p"]), torch.tensor(P["h"])
+    values = torch.tensor(P["Gv"], requires_grad=True)
+    ref = dtorch.sparse_qp(P["Q"], p, (G.indptr, G.indices, values, G.shape), h)
+    ref.x.sum().backward()
+    dense = torch.tensor(_dense_batch(G, P["Gv"]))
+    batched = dense.to_sparse_csr().requires_grad_()  # the same pattern in every instance: Gv is on G's pattern
+    out = dtorch.sparse_qp(P["Q"], p, batched, h)
+    out.x.sum().backward()
+    assert torch.equal(out.x, ref.x) and torch.equal(out.status, ref.status)
+    torch.testing.assert_close(batched.grad.values(), values.grad, rtol=0, atol=0)
+    # 2-D CSR and COO: the values shared by the batch, the gradient summed over it
+    shared_ref = torch.tensor(G.data, requires_grad=True)
+    r0 = dtorch.sparse_qp(P["Q"], p, (G.indptr, G.indices, shared_ref, G.shape), h)
+    r0.x.sum().backward()
+    dense1 = torch.tensor(G.toarray())
+    for layout in ("csr", "coo"):
+        t = (dense1.to_sparse_csr() if layout == "csr" else dense1.to_sparse()).requires_grad_()
+        r = dtorch.sparse_qp(P["Q"], p, t, h)
+        r.x.sum().backward()
+        assert torch.equal(r.x, r0.x), layout
+        grad = t.grad.to_dense()[torch.tensor(G.toarray()) != 0]  # row-major order = CSR order
+        torch.testing.assert_close(grad, shared_ref.grad, rtol=0, atol=0, msg=layout)
+    # the numpy API takes them too (values detached there)
+    res = qp.solve_sparse(P["Q"], P["p"], dense1.to_sparse_csr(), P["h"])
+    np.testing.assert_array_equal(res.x, r0.x.detach().numpy())
+    # one pattern per batch
+    other = dense.clone()  # instance 1: one entry moved to a position outside G's pattern (same count)
+    (r0, c0), (r1, c1) = np.argwhere(G.toarray() != 0)[0], np.argwhere(G.toarray() == 0)[0]
+    other[1, r0, c0], other[1, r1, c1] = 0.0, 1.0
+    with pytest.raises(ValueError, match="one sparsity pattern"):
+        dtorch.sparse_qp(P["Q"], p, other.to_sparse_csr(), h)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        dtorch.sparse_qp(P["Q"], p, dense.to_sparse(), h)
+
+
 def test_bad_input(problem_data):
     """Checked in Python before the library is called (also without a sparse layer)."""
     P = problem_data

@@ -2,9 +2,11 @@
 
     x, lam, nu, status, structure = dopt.torch.sparse_qp(Q, p, G, h, A, b, structure=...)
 
-Q, G, A in CSR (one pattern for the batch): a tuple (indptr, indices,
-values, shape) with values a tensor (nnz,) or (B, nnz), a scipy.sparse
-matrix (constant values), or, with structure=, the values tensor alone.
+Q, G, A in CSR (one pattern for the batch): a torch sparse tensor (2-D CSR
+or COO, or 3-D batched CSR with one pattern; its gradient is sparse on the
+same pattern), a tuple (indptr, indices, values, shape) with values a tensor
+(nnz,) or (B, nnz), a scipy.sparse matrix (constant values), or, with
+structure=, the values tensor alone.
 Differentiable in the values of Q, G, A (gradients on the pattern) and in p,
 h, b, through dopt_sparse_qp_backward, which reuses the forward's
 factorization. Eager autograd only (like dopt.torch.cone): the forward
