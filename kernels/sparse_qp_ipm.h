@@ -38,6 +38,14 @@
  * pivots lose their signs, docs/SPARSE_QP.md); 1e-8 is the order sparse
  * interior point codes use (Clarabel, OSQP), removed by the refinement. */
 #define SQP_REG 1e-8
+/* The dual normal equations' path factors S = C + R D^-1 R' by Cholesky (a
+ * positive definite matrix: no signs to lose), where 1e-8 blurred the
+ * recession directions that unboundedness certificates need: of 174 random
+ * unbounded LPs (n = 24, m = 40, k = 4, half of G's rows zero) 10 ended at
+ * the iteration limit or as numerical failures at 1e-8 and none at 1e-9,
+ * 1e-10 or 1e-11 (the dense layer certifies all 174). The LDL' path keeps
+ * 1e-8: smaller made it worse there (36 -> 78-84 uncertified). */
+#define SQP_REG_NORMAL 1e-10
 
 /* One instance's data and where each value goes in Kf's upper triangle
  * (CSC, columns x | z | y, the same for every instance: see
@@ -64,6 +72,7 @@ typedef struct {
 typedef struct sqp_factorizer {
     int (*factor)(struct sqp_factorizer *f, const double *kval);
     void (*solve)(struct sqp_factorizer *f, double *b);
+    double reg; /* Kf's static regularization before the (1 + max |Q_ii|) scale: SQP_REG, or SQP_REG_NORMAL */
 } sqp_factorizer;
 
 /* The instance's scalars: the dense layer's (qp_state_d; eps_s, stage and
@@ -221,7 +230,7 @@ DOPT_KFN void sqp_fill_kf(const sqp_view *v, sqp_work *w, double delta, int64_t 
  * (qp_factor_retry). Returns 0 or nonzero. */
 DOPT_KFN int sqp_factor(const sqp_view *v, sqp_work *w, sqp_state *st, sqp_factorizer *f, int64_t nnzK)
 {
-    double delta = SQP_REG * (1 + sqp_qdiag(v));
+    double delta = (f->reg > 0 ? f->reg : SQP_REG) * (1 + sqp_qdiag(v));
     for (int attempt = 0; attempt < 8; ++attempt, delta *= 100) {
         sqp_fill_kf(v, w, delta, nnzK);
         if (f->factor(f, w->kval) == 0) {

@@ -426,6 +426,7 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         memset(&f, 0, sizeof f);
         f.base.factor = sqp_cpu_factor;
         f.base.solve = sqp_cpu_solve;
+        f.base.reg = job->an->normal ? SQP_REG_NORMAL : SQP_REG;
         f.cc = cc;
         f.an = job->an;
         f.K = sqp_kf_view(S, S->N, NULL);
