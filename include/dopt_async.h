@@ -55,8 +55,9 @@
  * dopt_context_set_memory_limit caps what the library allocates for a
  * context on its own: the scratch arena (kept between calls), the temporary
  * buffers of a call, the QP tape a call fills, and the sparse QP layer's
- * workspaces and CHOLMOD factors (an estimate from the symbolic analysis,
- * docs/SPARSE_QP.md). host_bytes caps host
+ * solve and backward memory (its workspaces and CHOLMOD factors, an
+ * estimate from the symbolic analysis, docs/SPARSE_QP.md; the analysis of a
+ * sparse structure itself, done once, is not counted). host_bytes caps host
  * memory (everything on a CPU context; host staging on a CUDA context),
  * device_bytes device memory (CUDA contexts). Arrays the caller passes, and
  * memory the caller asks for through dopt_memory_alloc, are not counted;

@@ -12,6 +12,9 @@
 
 #include <stdlib.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallinfo2: the heap in use, for the memory estimate's check */
+#endif
 
 /* The forced path of this pass ("ldl" or "normal"). */
 static const char *g_path = "ldl";
@@ -1003,6 +1006,23 @@ static void test_path_choice(void)
     CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
     CHECK(S && S->factor_path == DOPT_SQP_PATH_LDL, "an off-diagonal Q took path %d", S ? S->factor_path : -1);
     dopt_sparse_qp_structure_destroy(S);
+    /* an epigraph column (t in every row: a_i x_i - t <= 0) makes S dense:
+     * auto keeps the LDL' (decided from the patterns, before S is built) */
+    {
+        enum { me = 3000 };
+        int64_t *Ep = malloc(sizeof(int64_t) * (me + 1));
+        int32_t *Ei = malloc(sizeof(int32_t) * 2 * me);
+        for (int r = 0; r <= me; ++r) Ep[r] = 2 * r;
+        for (int r = 0; r < me; ++r) Ei[2 * r] = r, Ei[2 * r + 1] = me; /* x_r, then t (column me) */
+        dopt_sparse_qp_pattern E = pattern_lp(me + 1, me, 2 * me, Ep, Ei);
+        setenv("DOPT_SPARSE_QP_FACTOR", "auto", 1);
+        S = NULL;
+        CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &E, &S));
+        CHECK(S && S->factor_path == DOPT_SQP_PATH_LDL, "auto: an epigraph column took path %d",
+              S ? S->factor_path : -1);
+        dopt_sparse_qp_structure_destroy(S);
+        free(Ep), free(Ei);
+    }
     setenv("DOPT_SPARSE_QP_FACTOR", "cholesky", 1);
     S = (dopt_sparse_qp_structure *)(uintptr_t)1;
     dopt_status st = dopt_sparse_qp_analyze(tu_ctx, &P, &S);
@@ -1037,6 +1057,54 @@ static void test_memory_cap(void)
     CHECK_OK(dopt_context_set_memory_limit(tu_ctx, (size_t)1 << 30, 0));
     CHECK_OK(sparse_run(S, &V, NULL, &b, NULL, NULL, NULL));
     CHECK(same_result(&a, &b, B, n, m, k), "a generous cap changed the result");
+    /* the estimate covers at least what a tape keeps after the call (the
+     * factors and vectors, measured by the heap's in-use bytes), in both
+     * dtypes: the charged request is read from the refusal's message */
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 1)); /* one worker: the tape's share dominates the estimate */
+    for (int f32 = 0; f32 < 2; ++f32) {
+        dopt_sparse_qp_values Vd = V;
+        float *vals32 = NULL;
+        if (f32) { /* float32 copies of every value array, in one buffer */
+            size_t len[6] = {(size_t)f.nQ * B, (size_t)n * B, (size_t)f.nG * B, (size_t)m * B, (size_t)f.nA * B,
+                             (size_t)k * B};
+            const double *src[6] = {V.Q_values, V.p, V.G_values, V.h, V.A_values, V.b};
+            const void **dst[6] = {&Vd.Q_values, &Vd.p, &Vd.G_values, &Vd.h, &Vd.A_values, &Vd.b};
+            size_t total = 0;
+            for (int q = 0; q < 6; ++q) total += src[q] ? len[q] : 0;
+            vals32 = malloc(sizeof(float) * (total + 1));
+            size_t off = 0;
+            for (int q = 0; q < 6; ++q) {
+                if (!src[q]) continue;
+                for (size_t e = 0; e < len[q]; ++e) vals32[off + e] = (float)src[q][e];
+                *dst[q] = vals32 + off;
+                off += len[q];
+            }
+            Vd.dtype = DOPT_FLOAT32;
+        }
+        float *out32 = malloc(sizeof(float) * (size_t)B * (n + m + k + 3));
+        dopt_qp_solution s32 = {out32, out32 + B * n, out32 + B * (n + m), b.status, b.iters};
+        dopt_qp_solution s64 = {b.x, b.lam, b.nu, b.status, b.iters};
+        dopt_sparse_qp_tape *t1 = NULL;
+        CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 4096, 0));
+        st = dopt_sparse_qp_solve(tu_ctx, S, &Vd, NULL, f32 ? &s32 : &s64, &t1);
+        size_t charged = 0;
+        const char *msg = strstr(dopt_context_last_error(tu_ctx), "sparse qp solve");
+        CHECK(st == DOPT_ERR_OUT_OF_MEMORY && msg && sscanf(strchr(msg, ':') + 1, " %zu bytes", &charged) == 1,
+              "the refusal names the request: '%s'", dopt_context_last_error(tu_ctx));
+        CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 0, 0));
+#ifdef __GLIBC__
+        size_t before = mallinfo2().uordblks;
+        CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &Vd, NULL, f32 ? &s32 : &s64, &t1));
+        size_t kept = mallinfo2().uordblks - before;
+        CHECK(kept > 0 && charged >= kept, "%s: the estimate (%zu bytes) is below what the tape keeps (%zu bytes)",
+              f32 ? "float32" : "float64", charged, kept);
+#else
+        CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &Vd, NULL, f32 ? &s32 : &s64, &t1));
+#endif
+        dopt_sparse_qp_tape_destroy(t1);
+        free(out32), free(vals32);
+    }
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
     /* the backward: solved with a tape under no cap, differentiated under a small one */
     CHECK_OK(dopt_context_set_memory_limit(tu_ctx, 0, 0));
     dopt_qp_solution sol = {b.x, b.lam, b.nu, b.status, b.iters};

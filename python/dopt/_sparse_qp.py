@@ -107,6 +107,9 @@ def _split_torch(x, layout, name, where):
     (COO is coalesced and converted), or 3-D batched CSR whose batch shares
     one pattern (values (B, nnz)). The values stay differentiable."""
     import torch
+    if x.dense_dim() > 0:
+        raise ValueError(f"{where}: {name}: a hybrid sparse tensor (with {x.dense_dim()} dense dimension(s)) is not "
+                         "accepted: give a plain sparse CSR or COO matrix")
     if layout == "coo":
         if x.dim() != 2:
             raise ValueError(f"{where}: {name}: a sparse COO tensor must be 2-D (rows, cols); got {x.dim()}-D (for a "

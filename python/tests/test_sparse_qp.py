@@ -259,6 +259,8 @@ def test_torch_sparse_tensors(problem):
         dtorch.sparse_qp(P["Q"], p, other.to_sparse_csr(), h)
     with pytest.raises(ValueError, match="must be 2-D"):
         dtorch.sparse_qp(P["Q"], p, dense.to_sparse(), h)
+    with pytest.raises(ValueError, match="hybrid"):
+        dtorch.sparse_qp(P["Q"], p, dense1[:, :, None].to_sparse_csr(dense_dim=1), h)
 
 
 def test_unbounded_lps_get_certificates(problem):

@@ -84,6 +84,28 @@ static int sqp_factor_choice(void)
  * A makes S dense, as a dense row would make G'WG dense). */
 #define SQP_NORMAL_FLOP_RATIO 4.0
 
+/* An upper bound of nnz(S)'s lower triangle from the patterns alone:
+ * sum over columns j of c_j (c_j + 1)/2, c_j the entries of column j in R
+ * (G's rows with more than one entry, and A). It over-counts pairs of rows
+ * that share several columns, never under-counts; S's Cholesky costs at
+ * least nnz(S) flops. Computed before anything of S is built, so that a
+ * dense column (an epigraph variable in every row: S dense, m^2/2 entries)
+ * never builds S. Returns -1 when out of memory. */
+static double sqp_cpu_normal_pairs(const dopt_sparse_qp_structure *s)
+{
+    int64_t *cnt = (int64_t *)calloc((size_t)s->n + 1, sizeof(int64_t));
+    if (!cnt) return -1;
+    for (int r = 0; r < s->m; ++r)
+        if (s->Gp[r + 1] - s->Gp[r] > 1)
+            for (int64_t e = s->Gp[r]; e < s->Gp[r + 1]; ++e) ++cnt[s->Gi[e]];
+    for (int r = 0; r < s->k; ++r)
+        for (int64_t e = s->Ap[r]; e < s->Ap[r + 1]; ++e) ++cnt[s->Ai[e]];
+    double pairs = 0;
+    for (int j = 0; j < s->n; ++j) pairs += 0.5 * (double)cnt[j] * (double)(cnt[j] + 1);
+    free(cnt);
+    return pairs;
+}
+
 dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structure *s)
 {
     int choice = sqp_factor_choice();
@@ -109,16 +131,29 @@ dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structu
                          "sparse qp: CHOLMOD's analysis failed (status %d)", status);
     }
     s->factor_path = DOPT_SQP_PATH_LDL;
-    if (choice != SQP_CHOOSE_LDL && sqp_cpu_q_is_diagonal(s)) {
+    int consider = choice != SQP_CHOOSE_LDL && sqp_cpu_q_is_diagonal(s);
+    if (consider && choice == SQP_CHOOSE_AUTO) { /* S surely too costly: never built */
+        double pairs = sqp_cpu_normal_pairs(s);
+        if (pairs < 0) {
+            dopt_sparse_qp_structure_free_cpu(s);
+            return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the analysis");
+        }
+        consider = pairs <= SQP_NORMAL_FLOP_RATIO * kflops;
+    }
+    if (consider) {
         an->normal = sqp_cpu_normal_analyze(s, &an->cc);
-        if (!an->normal) {
+        if (!an->normal && choice == SQP_CHOOSE_AUTO) {
+            /* auto: a failed analysis of S (out of memory on an S far denser
+             * than the bound above let through) leaves the LDL' path */
+            an->cc.status = CHOLMOD_OK;
+        } else if (!an->normal) {
             int status = an->cc.status;
             dopt_sparse_qp_structure_free_cpu(s);
             return dopt_fail(ctx, status == CHOLMOD_OK || status == CHOLMOD_OUT_OF_MEMORY ? DOPT_ERR_OUT_OF_MEMORY
                                                                                           : DOPT_ERR_INTERNAL,
                              "sparse qp: the dual normal equations' analysis failed (CHOLMOD status %d)", status);
         }
-        if (choice == SQP_CHOOSE_AUTO && an->normal->flops > SQP_NORMAL_FLOP_RATIO * kflops) {
+        if (an->normal && choice == SQP_CHOOSE_AUTO && an->normal->flops > SQP_NORMAL_FLOP_RATIO * kflops) {
             sqp_cpu_normal_free(an->normal, &an->cc);
             an->normal = NULL;
         }
@@ -531,23 +566,35 @@ static size_t sqp_cpu_factor_bytes(const cholmod_factor *sym)
 
 /* What a solve (tape: with a tape) or a backward of B instances on
  * `workers` threads allocates outside the caller's arrays, for the
- * context's memory cap: the workspaces and one working factor per worker
- * (both of the normal path's, whose LDL' is made on a fallback), and the
- * factors and vectors a tape keeps per instance while the call fills it. */
-static size_t sqp_cpu_call_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an, size_t wsz,
-                                 int workers, int64_t B, int tape, int backward)
+ * context's memory cap: the workspaces, one working factor per worker
+ * (both of the normal path's, whose LDL' is made on a fallback) with
+ * CHOLMOD's supernodal update buffer, the double copies of float32 values
+ * and of the float32 outputs or incoming gradients, the adjoint vectors
+ * (backward) and the factors and vectors a tape keeps per instance while the
+ * call fills it. Summed in double: a sum beyond size_t is SIZE_MAX. */
+static size_t sqp_cpu_call_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an,
+                                 const dopt_sparse_qp_values *V, size_t wsz, int workers, int64_t B, int tape,
+                                 int backward)
 {
     const sqp_cpu_normal *nm = an->normal;
-    size_t kept = nm && nm->LS ? sqp_cpu_factor_bytes(nm->LS) + sizeof(double) * sqp_normal_vals_size(&nm->map)
-                               : sqp_cpu_factor_bytes(an->LK);
-    size_t factor = sqp_cpu_factor_bytes(an->LK) + (nm ? sqp_cpu_factor_bytes(nm->LS) : 0) +
-                    sqp_cpu_factor_bytes(an->LQ);
-    size_t per_worker = sizeof(double) * wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
-    size_t bytes = (size_t)workers * per_worker;
-    size_t vec = (size_t)S->n + 3 * (size_t)S->m + (size_t)S->k;
-    if (backward) bytes += sizeof(double) * (size_t)B * (size_t)S->N;
-    else if (tape) bytes += (size_t)B * (kept + sizeof(double) * vec + sizeof(int32_t) + sizeof(void *));
-    return bytes;
+    double n = S->n, m = S->m, k = S->k, b = (double)B, d = sizeof(double);
+    double kept = nm && nm->LS ? (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)sqp_normal_vals_size(&nm->map)
+                               : (double)sqp_cpu_factor_bytes(an->LK);
+    double factor = (double)sqp_cpu_factor_bytes(an->LK) + (double)sqp_cpu_factor_bytes(an->LQ);
+    if (nm && nm->LS) factor += (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)nm->LS->maxcsize +
+                                2.0 * sizeof(int64_t) * (double)nm->LS->n;
+    double per_worker = d * (double)wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
+    double bytes = workers * per_worker;
+    if (V->dtype == DOPT_FLOAT32) { /* sqp_values_of's double copy, and the outputs' or gradients' */
+        double sizes[6] = {(double)S->Qp[S->n], n, (double)S->Gp[S->m], m, (double)S->Ap[S->k], k};
+        uint32_t bits[6] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                            DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+        for (int q = 0; q < 6; ++q) bytes += d * sizes[q] * ((V->shared & bits[q]) ? 1 : b);
+        if (backward || !tape) bytes += d * b * (n + m + k);
+    }
+    if (backward) bytes += d * b * (double)S->N;
+    else if (tape) bytes += b * (kept + d * (n + 3 * m + k) + sizeof(int32_t) + sizeof(void *));
+    return bytes >= (double)(SIZE_MAX / 2) ? SIZE_MAX : (size_t)bytes;
 }
 
 static dopt_status sqp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V,
@@ -564,7 +611,7 @@ dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_str
     int workers = dopt_worker_count(ctx->threads, V->batch, 1);
     const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
     size_t wsz = sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, an);
-    size_t bytes = V->batch > 0 ? sqp_cpu_call_bytes(S, an, wsz, workers, V->batch, tape != NULL, 0) : 0;
+    size_t bytes = V->batch > 0 ? sqp_cpu_call_bytes(S, an, V, wsz, workers, V->batch, tape != NULL, 0) : 0;
     int kind = dopt_mem_kind(ctx);
     DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp solve (workspaces and CHOLMOD factors, estimated)"));
     dopt_status st = sqp_solve_cpu(ctx, S, V, o, sol, tape);
@@ -793,7 +840,7 @@ dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_
     const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
     int workers = dopt_worker_count(ctx->threads, T->batch, 1);
     size_t wsz = sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, an);
-    size_t bytes = T->batch > 0 ? sqp_cpu_call_bytes(S, an, wsz, workers, T->batch, 0, 1) : 0;
+    size_t bytes = T->batch > 0 ? sqp_cpu_call_bytes(S, an, &T->values, wsz, workers, T->batch, 0, 1) : 0;
     int kind = dopt_mem_kind(ctx);
     DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp backward (workspaces, estimated)"));
     dopt_status st = sqp_backward_cpu(ctx, T, gin, gout);
