@@ -1096,8 +1096,11 @@ static void test_memory_cap(void)
         size_t before = mallinfo2().uordblks;
         CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &Vd, NULL, f32 ? &s32 : &s64, &t1));
         size_t kept = mallinfo2().uordblks - before;
-        CHECK(kept > 0 && charged >= kept, "%s: the estimate (%zu bytes) is below what the tape keeps (%zu bytes)",
-              f32 ? "float32" : "float64", charged, kept);
+        if (kept == 0) /* an allocator without heap statistics (a sanitizer's) */
+            printf("memory estimate: not compared (the allocator reports no heap in use)\n");
+        else
+            CHECK(charged >= kept, "%s: the estimate (%zu bytes) is below what the tape keeps (%zu bytes)",
+                  f32 ? "float32" : "float64", charged, kept);
 #else
         CHECK_OK(dopt_sparse_qp_solve(tu_ctx, S, &Vd, NULL, f32 ? &s32 : &s64, &t1));
 #endif
