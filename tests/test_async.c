@@ -102,6 +102,25 @@ static int all_solved(const qp_out *o, int64_t B)
     return 1;
 }
 
+/* A test case: the batch q, two outputs for it, and ref filled by the
+ * blocking solve on tu_ctx: the reference a submitted, capped or chunked run
+ * must equal bitwise. */
+static void qp_case_make(qp_in *q, qp_out *ref, qp_out *got, int64_t B, int n, int m, int k, uint64_t seed,
+                         uint32_t shared)
+{
+    qp_in_make(q, B, n, m, k, seed, shared);
+    qp_out_make(ref, &q->P);
+    qp_out_make(got, &q->P);
+    CHECK_OK(dopt_qp_solve(tu_ctx, &q->P, NULL, &ref->S, NULL));
+}
+
+static void qp_case_free(qp_in *q, qp_out *ref, qp_out *got)
+{
+    qp_out_free(ref);
+    qp_out_free(got);
+    qp_in_free(q);
+}
+
 /* ---- ILP data (host; CPU tests) ------------------------------------------------ */
 typedef struct {
     dopt_ilp_problem P;
@@ -194,11 +213,8 @@ static dopt_job *submit_gate(dopt_context *ctx, gate *g)
 static void test_submit_matches_blocking(void)
 {
     qp_in q;
-    qp_in_make(&q, 64, 8, 6, 2, 11, 0);
     qp_out ref, got;
-    qp_out_make(&ref, &q.P);
-    qp_out_make(&got, &q.P);
-    CHECK_OK(dopt_qp_solve(tu_ctx, &q.P, NULL, &ref.S, NULL));
+    qp_case_make(&q, &ref, &got, 64, 8, 6, 2, 11, 0);
     dopt_job *job = NULL;
     CHECK_OK(dopt_qp_solve_submit(tu_ctx, &q.P, NULL, &got.S, NULL, &job));
     CHECK(job != NULL, "a handle");
@@ -241,9 +257,7 @@ static void test_submit_matches_blocking(void)
     free(dx), free(dp_ref), free(dp);
     dopt_qp_tape_destroy(tape_ref);
     dopt_qp_tape_destroy(tape);
-    qp_out_free(&ref);
-    qp_out_free(&got);
-    qp_in_free(&q);
+    qp_case_free(&q, &ref, &got);
 }
 
 static void test_ilp_submit(void)
@@ -349,10 +363,7 @@ static void test_queue_in_order(void)
     qp_out ref[J], got[J];
     dopt_job *job[J];
     for (int j = 0; j < J; ++j) {
-        qp_in_make(&q[j], 10 + 7 * j, 4 + j, 3 + j, j % 3, 100 + j, 0);
-        qp_out_make(&ref[j], &q[j].P);
-        qp_out_make(&got[j], &q[j].P);
-        CHECK_OK(dopt_qp_solve(tu_ctx, &q[j].P, NULL, &ref[j].S, NULL));
+        qp_case_make(&q[j], &ref[j], &got[j], 10 + 7 * j, 4 + j, 3 + j, j % 3, 100 + j, 0);
     }
     /* a gate first, so that every job is queued before any runs */
     gate g;
@@ -370,9 +381,7 @@ static void test_queue_in_order(void)
         qp_out_fetch(&ref[j], &q[j].P);
         qp_out_fetch(&got[j], &q[j].P);
         CHECK(qp_out_equal(&ref[j], &got[j], &q[j].P), "queued job %d == blocking", j);
-        qp_out_free(&ref[j]);
-        qp_out_free(&got[j]);
-        qp_in_free(&q[j]);
+        qp_case_free(&q[j], &ref[j], &got[j]);
     }
 }
 
@@ -491,11 +500,8 @@ static void test_destroy_with_pending(void)
     dopt_context *ctx = NULL;
     CHECK_OK(dopt_context_create(&ctx, DOPT_BACKEND_CPU));
     qp_in q;
-    qp_in_make(&q, 30, 6, 5, 1, 21, 0);
     qp_out ref, got;
-    qp_out_make(&ref, &q.P);
-    qp_out_make(&got, &q.P);
-    CHECK_OK(dopt_qp_solve(tu_ctx, &q.P, NULL, &ref.S, NULL));
+    qp_case_make(&q, &ref, &got, 30, 6, 5, 1, 21, 0);
     gate g;
     memset(&g, 0, sizeof g);
     dopt_job *first = NULL, *second = NULL;
@@ -510,9 +516,7 @@ static void test_destroy_with_pending(void)
     CHECK(qp_out_equal(&ref, &got, &q.P), "the pending job ran to the end");
     dopt_job_destroy(first);
     dopt_job_destroy(second);
-    qp_out_free(&ref);
-    qp_out_free(&got);
-    qp_in_free(&q);
+    qp_case_free(&q, &ref, &got);
 }
 
 /* fork with a job pending: the child has no job thread; its copy of the job
@@ -524,19 +528,11 @@ static void test_fork(void)
     CHECK_OK(dopt_context_create(&ctx, DOPT_BACKEND_CPU));
     CHECK_OK(dopt_context_set_threads(ctx, 2));
     qp_in q;
-    qp_in_make(&q, 20, 5, 4, 1, 31, 0);
     qp_out ref, a;
-    qp_out_make(&ref, &q.P);
-    qp_out_make(&a, &q.P);
-    CHECK_OK(dopt_qp_solve(tu_ctx, &q.P, NULL, &ref.S, NULL));
+    qp_case_make(&q, &ref, &a, 20, 5, 4, 1, 31, 0);
     gate g;
     memset(&g, 0, sizeof g);
-    gate *gp = &g;
-    dopt_job *held = NULL;
-    atomic_init(&g.started, 0);
-    atomic_init(&g.release, 0);
-    CHECK_OK(dopt_job_submit(ctx, gated_job, &gp, sizeof gp, &held));
-    while (!atomic_load(&g.started)) nap();
+    dopt_job *held = submit_gate(ctx, &g);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -558,9 +554,7 @@ static void test_fork(void)
     CHECK_OK(dopt_job_wait(held));
     dopt_job_destroy(held);
     dopt_context_destroy(ctx);
-    qp_out_free(&ref);
-    qp_out_free(&a);
-    qp_in_free(&q);
+    qp_case_free(&q, &ref, &a);
 }
 
 /* ---- eight threads, a context each, many jobs ------------------------------- */
@@ -681,11 +675,8 @@ static void test_memory_cap_arena(void)
     CHECK_OK(dopt_context_create(&ctx, DOPT_BACKEND_CPU));
     CHECK_OK(dopt_context_set_threads(ctx, 1));
     qp_in q;
-    qp_in_make(&q, 16, 8, 6, 2, 41, 0);
     qp_out ref, o;
-    qp_out_make(&ref, &q.P);
-    qp_out_make(&o, &q.P);
-    CHECK_OK(dopt_qp_solve(tu_ctx, &q.P, NULL, &ref.S, NULL));
+    qp_case_make(&q, &ref, &o, 16, 8, 6, 2, 41, 0);
     dopt_qp_memory_need need;
     dopt_qp_memory_cpu(ctx, &q.P, 1, &need);
     CHECK(need.fixed > 0 && need.per_instance == 0 && need.tape_per_instance > 0, "the CPU's needs");
@@ -734,9 +725,7 @@ static void test_memory_cap_arena(void)
     CHECK(strstr(dopt_job_last_error(job), "cap") != NULL, "job message: %s", dopt_job_last_error(job));
     dopt_job_destroy(job);
     dopt_context_destroy(ctx);
-    qp_out_free(&ref);
-    qp_out_free(&o);
-    qp_in_free(&q);
+    qp_case_free(&q, &ref, &o);
 }
 
 /* the internal temporaries: counted while held, refused past the cap */
@@ -932,11 +921,8 @@ static void test_chunking(void)
     for (int variant = 0; variant < 2; ++variant) {
         uint32_t shared = variant ? DOPT_QP_SHARE_Q | DOPT_QP_SHARE_H : 0;
         qp_in q;
-        qp_in_make(&q, 50, 7, 5, 2, 61 + variant, shared);
         qp_out ref, o;
-        qp_out_make(&ref, &q.P);
-        qp_out_make(&o, &q.P);
-        CHECK_OK(dopt_qp_solve(tu_ctx, &q.P, NULL, &ref.S, NULL));
+        qp_case_make(&q, &ref, &o, 50, 7, 5, 2, 61 + variant, shared);
         CHECK(variant || all_solved(&ref, 50), "the reference solved");
         ctx->ops = &fake_ops;
         fake_reported = fake_taken = 0;
@@ -969,9 +955,7 @@ static void test_chunking(void)
               dopt_status_string(st));
         CHECK(strstr(dopt_context_last_error(ctx), "not split") != NULL, "message: %s", dopt_context_last_error(ctx));
         ctx->ops = &dopt_cpu_backend_ops;
-        qp_out_free(&ref);
-        qp_out_free(&o);
-        qp_in_free(&q);
+        qp_case_free(&q, &ref, &o);
     }
     dopt_context_destroy(ctx);
 }

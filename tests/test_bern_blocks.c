@@ -107,6 +107,33 @@ static double *point_of(const double *x, int64_t V, int logits)
     return p;
 }
 
+/* Evaluates (round = 0) or rounds (round = 1) a block batch (Pb) or a
+ * uniform one (Pu; the other NULL) of B instances and V variables at the
+ * staged point x; the outputs land in o. */
+static dopt_status eval_or_round(const dopt_bern_blocks *Pb, const dopt_bern_problem *Pu, const void *x, int64_t B,
+                                 int64_t V, size_t es, const dopt_bern_options *opt, int round, outs *o)
+{
+    dopt_status s;
+    int32_t *st = tu_dev_out(o->st, 4 * (size_t)(B + 1));
+    if (round) {
+        void *xo = tu_dev_out(o->x, es * (size_t)(V + 1));
+        s = Pb ? dopt_bern_round_blocks(tu_ctx, Pb, x, xo, st) : dopt_bern_round(tu_ctx, Pu, x, xo, st);
+        tu_host(o->x, xo, es * (size_t)V);
+        tu_dev_free(o->x, xo);
+    } else {
+        dopt_bern_result r = {tu_dev_out(o->loss, es * (size_t)(B + 1)), tu_dev_out(o->grad, es * (size_t)(V + 1)),
+                              tu_dev_out(o->lse, es * (size_t)(B + 1)), tu_dev_out(o->gse, es * (size_t)(V + 1)), st};
+        s = Pb ? dopt_bern_eval_blocks(tu_ctx, Pb, x, opt, &r) : dopt_bern_eval(tu_ctx, Pu, x, opt, &r);
+        tu_host(o->loss, r.loss, es * (size_t)B), tu_host(o->grad, r.grad, es * (size_t)V);
+        tu_host(o->lse, r.loss_se, es * (size_t)B), tu_host(o->gse, r.grad_se, es * (size_t)V);
+        tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
+        tu_dev_free(o->gse, r.grad_se);
+    }
+    tu_host(o->st, st, 4 * (size_t)B);
+    tu_dev_free(o->st, st);
+    return s;
+}
+
 /* Evaluates (round = 0) or rounds (round = 1) a block batch, staged on the backend. */
 static dopt_status run_blocks(const blk *h, int f32, const dopt_bern_options *opt, int round, outs *o)
 {
@@ -126,24 +153,7 @@ static dopt_status run_blocks(const blk *h, int f32, const dopt_bern_options *op
     P.b = tu_dev(hb, es * (size_t)(M + 1));
     P.c = tu_dev(hc, es * (size_t)(V + 1));
     void *x = tu_dev(hx, es * (size_t)(V + 1));
-    dopt_status s;
-    int32_t *st = tu_dev_out(o->st, 4 * (size_t)(B + 1));
-    if (round) {
-        void *xo = tu_dev_out(o->x, es * (size_t)(V + 1));
-        s = dopt_bern_round_blocks(tu_ctx, &P, x, xo, st);
-        tu_host(o->x, xo, es * (size_t)V);
-        tu_dev_free(o->x, xo);
-    } else {
-        dopt_bern_result r = {tu_dev_out(o->loss, es * (size_t)(B + 1)), tu_dev_out(o->grad, es * (size_t)(V + 1)),
-                              tu_dev_out(o->lse, es * (size_t)(B + 1)), tu_dev_out(o->gse, es * (size_t)(V + 1)), st};
-        s = dopt_bern_eval_blocks(tu_ctx, &P, x, opt, &r);
-        tu_host(o->loss, r.loss, es * (size_t)B), tu_host(o->grad, r.grad, es * (size_t)V);
-        tu_host(o->lse, r.loss_se, es * (size_t)B), tu_host(o->gse, r.grad_se, es * (size_t)V);
-        tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
-        tu_dev_free(o->gse, r.grad_se);
-    }
-    tu_host(o->st, st, 4 * (size_t)B);
-    tu_dev_free(o->st, st);
+    dopt_status s = eval_or_round(&P, NULL, x, B, V, es, opt, round, o);
     tu_dev_free(h->vp, (void *)P.var_ptr), tu_dev_free(h->cp, (void *)P.con_ptr), tu_dev_free(h->rp, (void *)P.row_ptr);
     tu_dev_free(h->col, (void *)P.col_idx), tu_dev_free(hv, (void *)P.values), tu_dev_free(hb, (void *)P.b);
     tu_dev_free(hc, (void *)P.c), tu_dev_free(hx, x);
@@ -175,24 +185,7 @@ static dopt_status run_uniform(const blk *h, int n, int m, int f32, const dopt_b
     P.b = tu_dev(hb, es * (size_t)(M + 1));
     P.c = tu_dev(hc, es * (size_t)(V + 1));
     void *x = tu_dev(hx, es * (size_t)(V + 1));
-    dopt_status s;
-    int32_t *st = tu_dev_out(o->st, 4 * (size_t)(B + 1));
-    if (round) {
-        void *xo = tu_dev_out(o->x, es * (size_t)(V + 1));
-        s = dopt_bern_round(tu_ctx, &P, x, xo, st);
-        tu_host(o->x, xo, es * (size_t)V);
-        tu_dev_free(o->x, xo);
-    } else {
-        dopt_bern_result r = {tu_dev_out(o->loss, es * (size_t)(B + 1)), tu_dev_out(o->grad, es * (size_t)(V + 1)),
-                              tu_dev_out(o->lse, es * (size_t)(B + 1)), tu_dev_out(o->gse, es * (size_t)(V + 1)), st};
-        s = dopt_bern_eval(tu_ctx, &P, x, opt, &r);
-        tu_host(o->loss, r.loss, es * (size_t)B), tu_host(o->grad, r.grad, es * (size_t)V);
-        tu_host(o->lse, r.loss_se, es * (size_t)B), tu_host(o->gse, r.grad_se, es * (size_t)V);
-        tu_dev_free(o->loss, r.loss), tu_dev_free(o->grad, r.grad), tu_dev_free(o->lse, r.loss_se);
-        tu_dev_free(o->gse, r.grad_se);
-    }
-    tu_host(o->st, st, 4 * (size_t)B);
-    tu_dev_free(o->st, st);
+    dopt_status s = eval_or_round(NULL, &P, x, B, V, es, opt, round, o);
     tu_dev_free(rp, (void *)P.row_ptr), tu_dev_free(col, (void *)P.col_idx), tu_dev_free(hv, (void *)P.values);
     tu_dev_free(hb, (void *)P.b), tu_dev_free(hc, (void *)P.c), tu_dev_free(hx, x);
     free(rp), free(col), free(hv), free(hb), free(hc), free(hx), free(pt);
