@@ -17,6 +17,19 @@
 # (docs/SPARSE_QP.md; without it the layer works, slower).
 # The CUDA toolkit is optional: the CUDA backend is built when nvcc is found.
 set -euo pipefail
+
+# install_optional FOR WITHOUT PACKAGE...: installs optional packages (FOR:
+# what they serve); when that fails, says so (WITHOUT: what the build does
+# instead) and goes on: the status is 0 either way. Uses $SUDO.
+install_optional() {
+  local what=$1 without=$2
+  shift 2
+  echo "dopt: installing optional $* ($what)" >&2
+  if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "$@"; } >/dev/null 2>&1; then
+    echo "dopt: could not install $*: $without" >&2
+  fi
+}
+
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 command -v make >/dev/null 2>&1 || need+=(make)
@@ -47,23 +60,16 @@ if [ ${#need[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ] || [ ${#sparse[@]} -gt 0 ]
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq "${need[@]}"
   fi
+  # (the guards stay outside: an empty "${a[@]}" is an unbound variable under set -u in bash < 4.4)
   if [ ${#optional[@]} -gt 0 ]; then
-    echo "dopt: installing optional ${optional[*]} (the Cbc MILP backend)" >&2
-    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${optional[@]}"; } >/dev/null 2>&1; then
-      echo "dopt: could not install ${optional[*]}: building without the Cbc backend" >&2
-    fi
+    install_optional "the Cbc MILP backend" "building without the Cbc backend" "${optional[@]}"
   fi
   if [ ${#sparse[@]} -gt 0 ]; then
-    echo "dopt: installing optional ${sparse[*]} (CHOLMOD, the sparse QP layer)" >&2
-    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${sparse[@]}"; } >/dev/null 2>&1; then
-      echo "dopt: could not install ${sparse[*]}: building without the sparse QP layer" >&2
-    fi
+    install_optional "CHOLMOD, the sparse QP layer" "building without the sparse QP layer" "${sparse[@]}"
   fi
   if [ ${#blas[@]} -gt 0 ]; then
-    echo "dopt: installing optional ${blas[*]} (a fast BLAS for CHOLMOD, the sparse QP layer)" >&2
-    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${blas[@]}"; } >/dev/null 2>&1; then
-      echo "dopt: could not install ${blas[*]}: CHOLMOD keeps the reference BLAS (slower)" >&2
-    fi
+    install_optional "a fast BLAS for CHOLMOD, the sparse QP layer" "CHOLMOD keeps the reference BLAS (slower)" \
+      "${blas[@]}"
   fi
 fi
 if [ "${DOPT_NO_HIGHS:-0}" != 1 ]; then
