@@ -32,11 +32,25 @@
 #define SQP_EPS_3_4 1.8e-12        /* eps^(3/4): the W cap */
 #define SQP_REFINE_STOP (4 * DBL_EPSILON)
 #define SQP_REFINE_FWD 1.5e-8      /* sqrt(eps) */
+/* The LDL' path's Newton directions and start point are refined further,
+ * to eps^(2/3) (the dense layer's regularization, DREAL_REG): its factor
+ * is regularized at SQP_REG = 1e-8, and a base solve ~1e-8 accurate passes
+ * the sqrt(eps) test unrefined, which leaves A dx and Q dx errors of that
+ * order in every step; an unboundedness certificate needs them below
+ * tol_inf (1e-9) relative to -p'x. Measured on random QPs with singular
+ * non-diagonal Q (python/tests/test_sparse_qp.py,
+ * test_unbounded_qps_ldl_get_certificates): 24 of 1024 unbounded instances
+ * were left at the iteration limit with sqrt(eps), none with eps^(2/3).
+ * The refinement steps stay the caller's (settings.refine), so this costs
+ * at most that many extra solves per direction, no factorization. */
+#define SQP_REFINE_FWD_LDL 3.7e-11 /* eps^(2/3) */
 #define SQP_STEP_FRACTION 0.99
 /* The static regularization of Kf: larger than the dense layer's eps^(2/3)
  * (3.7e-11), which an LDL' of an indefinite matrix does not survive (its
  * pivots lose their signs, docs/SPARSE_QP.md); 1e-8 is the order sparse
- * interior point codes use (Clarabel, OSQP), removed by the refinement. */
+ * interior point codes use (Clarabel, OSQP), removed by the refinement.
+ * A factor whose pivots still have the wrong signs is refused and delta
+ * raised, as the dense layer's failed Cholesky is (sqp_factorizer). */
 #define SQP_REG 1e-8
 /* The dual normal equations' path factors S = C + R D^-1 R' by Cholesky (a
  * positive definite matrix: no signs to lose), where 1e-8 blurred the
@@ -64,16 +78,25 @@ typedef struct {
 } sqp_view;
 
 /* The numeric factorization, supplied by the backend. factor: Kf from its
- * values (Kp's layout; in exact arithmetic the n variables' pivots are
- * positive and the rest negative, but a factor is accepted when every pivot
- * is finite and nonzero: sqp_ldl_pivots_ok says why, and the refinement
- * against the true system judges its accuracy); 0 on success. solve:
- * b <- Kf^-1 b (length N). */
+ * values (Kp's layout); 0 on success. Kf is quasidefinite, so its LDL' has
+ * the n variables' pivots positive and the rest negative in exact
+ * arithmetic; a factor without that inertia is refused (nonzero), and
+ * sqp_factor raises delta, as the dense layer does when its Cholesky fails
+ * (sqp_ldl_inertia_ok says why). factor also sets refine_fwd for the factor
+ * it made. solve: b <- Kf^-1 b (length N). */
 typedef struct sqp_factorizer {
     int (*factor)(struct sqp_factorizer *f, const double *kval);
     void (*solve)(struct sqp_factorizer *f, double *b);
     double reg; /* Kf's static regularization before the (1 + max |Q_ii|) scale: SQP_REG, or SQP_REG_NORMAL */
+    double refine_fwd; /* the relative residual Newton directions are refined to with the current
+                          factor: SQP_REFINE_FWD_LDL (LDL' of Kf) or SQP_REFINE_FWD (0: that) */
 } sqp_factorizer;
+
+/* The forward refinement's stop for the current factor. */
+DOPT_KFN double sqp_refine_fwd(const sqp_factorizer *f)
+{
+    return f->refine_fwd > 0 ? f->refine_fwd : SQP_REFINE_FWD;
+}
 
 /* The instance's scalars: the dense layer's (qp_state_d; eps_s, stage and
  * keep_factor unused here). The settings are qp_settings_d. */
@@ -356,7 +379,7 @@ DOPT_KFN int sqp_start_point(const sqp_view *v, const sqp_settings *o, sqp_work 
                              sqp_factorizer *f, double *x, double *z, double *y)
 {
     int n = v->n, m = v->m, k = v->k;
-    sqp_kkt_solve(v, w, f, o->refine, SQP_REFINE_FWD, w->rhs, w->d);
+    sqp_kkt_solve(v, w, f, o->refine, sqp_refine_fwd(f), w->rhs, w->d);
     for (int j = 0; j < n; ++j) x[j] = w->d[j];
     for (int r = 0; r < m; ++r) z[r] = w->d[n + r];
     for (int r = 0; r < k; ++r) y[r] = w->d[n + m + r];
@@ -442,7 +465,7 @@ DOPT_KFN double sqp_direction(const sqp_view *v, int refine, sqp_work *w, sqp_fa
                               double rhs_tau, double den)
 {
     int N = v->n + v->m + v->k;
-    sqp_kkt_solve(v, w, f, refine, SQP_REFINE_FWD, w->rhs, w->d);
+    sqp_kkt_solve(v, w, f, refine, sqp_refine_fwd(f), w->rhs, w->d);
     double t = (rhs_tau - sqp_tau_row(v, w, st->tau, w->d)) / den;
     for (int q = 0; q < N; ++q) w->d[q] += t * w->v[q];
     return t;

@@ -288,6 +288,39 @@ def test_unbounded_lps_get_certificates(problem):
     np.testing.assert_array_equal(res.status, dense.status)
 
 
+@pytest.mark.parametrize("rank,seed", [(0, 5), (2, 5), (6, 5), (12, 6)])
+def test_unbounded_qps_ldl_get_certificates(monkeypatch, rank, seed):
+    """QPs with a full-pattern, singular PSD Q = B B'/r (rank r; r = 0: Q's
+    values all zero, an LP on this path) on Kf's LDL' path, with half of G's
+    rows zeroed so that most are unbounded: the sparse layer's statuses are
+    the dense layer's on every instance, certificates included. Before the
+    LDL' path refused wrong-signed pivots and refined its directions to
+    eps^(2/3), 40 of these 1024 instances (24, 4, 11, 1 per case) ended at
+    the iteration limit where the dense layer certified unboundedness."""
+    monkeypatch.setenv("DOPT_SPARSE_QP_FACTOR", "ldl")
+    rng = np.random.default_rng(seed)
+    Bn, n, m, k = 256, 24, 40, 4
+    G = rng.normal(size=(Bn, m, n))
+    A = rng.normal(size=(Bn, k, n))
+    x0 = rng.normal(size=(Bn, n))
+    h = np.einsum("bmn,bn->bm", G, x0) + rng.random((Bn, m))
+    b = np.einsum("bkn,bn->bk", A, x0)
+    p = 3 * rng.normal(size=(Bn, n))
+    G[:, : m // 2] = 0
+    h[:, : m // 2] = 1
+    Bm = rng.normal(size=(Bn, n, max(rank, 1)))
+    Q = np.einsum("bnr,bmr->bnm", Bm, Bm) / max(rank, 1) if rank else np.zeros((Bn, n, n))
+    dense = qp.solve(Q, p, G, h, A, b, tol=1e-8)
+
+    def full_pattern(values):  # (indptr, indices, per-instance values, shape) of a dense pattern
+        pat = sp.csr_matrix(np.ones(values.shape[1:]))
+        return pat.indptr, pat.indices, values.reshape(Bn, -1), pat.shape
+
+    res = qp.solve_sparse(full_pattern(Q), p, full_pattern(G), h, full_pattern(A), b, tol=1e-8)
+    assert np.sum(dense.status == dopt.InstanceStatus.DUAL_INFEASIBLE) > 30  # most are unbounded
+    np.testing.assert_array_equal(res.status, dense.status)
+
+
 def test_bad_input(problem_data):
     """Checked in Python before the library is called (also without a sparse layer)."""
     P = problem_data

@@ -180,6 +180,7 @@ typedef struct {
     double *Sx;          /* S's values */
     double *tmp;         /* N + n + 2 nR scratch values for the solve */
     int failed;          /* CHOLMOD itself failed (out of memory): not a numerical verdict */
+    int64_t nx;          /* Kf's variables (its first nx rows): the LDL''s positive pivots */
 } sqp_cpu_factorizer;
 
 /* What the tape keeps of an instance's factorization at the solution. */
@@ -240,6 +241,7 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
         if (sqp_normal_form(&nm->map, kval, &f->nv, f->Sx) == 0) {
             if (!f->LS) {
                 f->normal = 1; /* S is empty: D alone solves */
+                base->refine_fwd = SQP_REFINE_FWD;
                 return 0;
             }
             cholmod_sparse Sv = sqp_cpu_normal_view(nm, f->Sx);
@@ -252,6 +254,7 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
             }
             if (sqp_llt_ok(f->LS, nm)) {
                 f->normal = 1;
+                base->refine_fwd = SQP_REFINE_FWD;
                 return 0;
             }
         }
@@ -268,7 +271,9 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
     }
     if (f->L->minor < f->L->n || f->L->is_ll || f->L->is_super) return 1;
     sqp_ldl ldl = sqp_ldl_of(f->L);
-    return sqp_ldl_pivots_ok(&ldl) ? 0 : 1;
+    if (!sqp_ldl_inertia_ok(&ldl, f->nx)) return 1; /* sqp_factor raises delta */
+    base->refine_fwd = SQP_REFINE_FWD_LDL;
+    return 0;
 }
 
 static void sqp_cpu_solve_s(void *ctx, double *v)
@@ -464,6 +469,7 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
         f.base.reg = job->an->normal ? SQP_REG_NORMAL : SQP_REG;
         f.cc = cc;
         f.an = job->an;
+        f.nx = S->n;
         f.K = sqp_kf_view(S, S->N, NULL);
         f.K.xtype = CHOLMOD_REAL;
         sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
