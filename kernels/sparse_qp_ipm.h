@@ -32,33 +32,34 @@
 #define SQP_EPS_3_4 1.8e-12        /* eps^(3/4): the W cap */
 #define SQP_REFINE_STOP (4 * DBL_EPSILON)
 #define SQP_REFINE_FWD 1.5e-8      /* sqrt(eps) */
-/* The LDL' path's Newton directions and start point are refined further,
- * to eps^(2/3) (the dense layer's regularization, DREAL_REG): its factor
- * is regularized at SQP_REG = 1e-8, and a base solve ~1e-8 accurate passes
- * the sqrt(eps) test unrefined, which leaves A dx and Q dx errors of that
- * order in every step; an unboundedness certificate needs them below
- * tol_inf (1e-9) relative to -p'x. Measured on random QPs with singular
- * non-diagonal Q (python/tests/test_sparse_qp.py,
- * test_unbounded_qps_ldl_get_certificates): 24 of 1024 unbounded instances
- * were left at the iteration limit with sqrt(eps), none with eps^(2/3).
- * The refinement steps stay the caller's (settings.refine), so this costs
- * at most that many extra solves per direction, no factorization. */
+/* An LDL' factor's Newton directions and start point are refined further,
+ * to eps^(2/3) (the dense layer's regularization, DREAL_REG): a base solve
+ * about delta accurate passes the sqrt(eps) test unrefined at SQP_REG, which
+ * leaves A dx and Q dx errors of that order in every step, while an
+ * unboundedness certificate needs them below tol_inf (1e-9) relative to
+ * -p'x. The refinement steps stay the caller's (settings.refine): at most
+ * that many extra solves per direction, no factorization. */
 #define SQP_REFINE_FWD_LDL 3.7e-11 /* eps^(2/3) */
 #define SQP_STEP_FRACTION 0.99
-/* The static regularization of Kf: larger than the dense layer's eps^(2/3)
- * (3.7e-11), which an LDL' of an indefinite matrix does not survive (its
- * pivots lose their signs, docs/SPARSE_QP.md); 1e-8 is the order sparse
- * interior point codes use (Clarabel, OSQP), removed by the refinement.
- * A factor whose pivots still have the wrong signs is refused and delta
- * raised, as the dense layer's failed Cholesky is (sqp_factorizer). */
+/* Kf's static regularization when its LDL' uses AMD's unconstrained
+ * ordering: larger than the dense layer's eps^(2/3) (3.7e-11), which such an
+ * LDL' does not survive (pivots lose their signs: sqp_ldl_inertia_ok);
+ * 1e-8 is the order sparse interior point codes use (Clarabel, OSQP). A
+ * factor whose pivots still have the wrong signs is refused and delta
+ * raised, as the dense layer's failed Cholesky is (sqp_factorizer). Taken
+ * only where the duals-first ordering costs too much (src/cpu/
+ * sparse_qp_cpu.c, SQP_DUALS_FIRST_FLOP_RATIO; docs/SPARSE_QP.md). */
 #define SQP_REG 1e-8
-/* The dual normal equations' path factors S = C + R D^-1 R' by Cholesky (a
- * positive definite matrix: no signs to lose), where 1e-8 blurred the
- * recession directions that unboundedness certificates need: of 174 random
- * unbounded LPs (n = 24, m = 40, k = 4, half of G's rows zero) 10 ended at
- * the iteration limit or as numerical failures at 1e-8 and none at 1e-9,
- * 1e-10 or 1e-11 (the dense layer certifies all 174). The LDL' path keeps
- * 1e-8: smaller made it worse there (36 -> 78-84 uncertified). */
+/* The regularization of the factorizations that eliminate the inequality
+ * duals first, as the dense layer does: the dual normal equations' S =
+ * C + R D^-1 R' (Cholesky), and Kf's LDL' in the duals-first ordering. No
+ * sign can be lost there, and 1e-8 blurred the recession directions that
+ * unboundedness certificates need: of 174 random unbounded LPs (n = 24,
+ * m = 40, k = 4, half of G's rows zero) 10 ended at the iteration limit or
+ * as numerical failures at 1e-8 on the normal path and none at 1e-9 to
+ * 1e-11. On the duals-first LDL' 1e-10 certified every unbounded instance
+ * of 2048 mixed random QPs and LPs, as the dense layer does (1e-9 left 1
+ * uncertified, 1e-8 left 5 of the first 1024). */
 #define SQP_REG_NORMAL 1e-10
 
 /* One instance's data and where each value goes in Kf's upper triangle
@@ -87,7 +88,8 @@ typedef struct {
 typedef struct sqp_factorizer {
     int (*factor)(struct sqp_factorizer *f, const double *kval);
     void (*solve)(struct sqp_factorizer *f, double *b);
-    double reg; /* Kf's static regularization before the (1 + max |Q_ii|) scale: SQP_REG, or SQP_REG_NORMAL */
+    double reg; /* Kf's static regularization before the (1 + max |Q_ii|) scale: SQP_REG (AMD's ordering),
+                   or SQP_REG_NORMAL (duals first: the normal path, or the duals-first LDL') */
     double refine_fwd; /* the relative residual Newton directions are refined to with the current
                           factor: SQP_REFINE_FWD_LDL (LDL' of Kf) or SQP_REFINE_FWD (0: that) */
 } sqp_factorizer;

@@ -293,10 +293,11 @@ def test_unbounded_qps_ldl_get_certificates(monkeypatch, rank, seed):
     """QPs with a full-pattern, singular PSD Q = B B'/r (rank r; r = 0: Q's
     values all zero, an LP on this path) on Kf's LDL' path, with half of G's
     rows zeroed so that most are unbounded: the sparse layer's statuses are
-    the dense layer's on every instance, certificates included. Before the
-    LDL' path refused wrong-signed pivots and refined its directions to
-    eps^(2/3), 40 of these 1024 instances (24, 4, 11, 1 per case) ended at
-    the iteration limit where the dense layer certified unboundedness."""
+    the dense layer's on every unbounded instance. Before the LDL' path
+    ordered Kf duals first (at delta 1e-10), refused wrong-signed pivots and
+    refined its directions to eps^(2/3), 40 of these 1024 instances (24, 4,
+    11, 1 per case) ended at the iteration limit where the dense layer
+    certified unboundedness."""
     monkeypatch.setenv("DOPT_SPARSE_QP_FACTOR", "ldl")
     rng = np.random.default_rng(seed)
     Bn, n, m, k = 256, 24, 40, 4
