@@ -1031,6 +1031,61 @@ static void test_path_choice(void)
           "a bad DOPT_SPARSE_QP_FACTOR: %s, '%s'", dopt_status_string(st), dopt_context_last_error(tu_ctx));
 }
 
+/* Kf's ordering: duals first where that is cheap (a small random QP), AMD's
+ * where one dense row of G would make G'WG dense. The AMD branch still
+ * solves: max sum x s.t. sum x <= 10, 0 <= x <= 1 (one dense row) has the
+ * optimum -10. */
+static void test_ordering_choice(void)
+{
+    fam f;
+    fam_spec sp = {13, 14, 8, 3, FAM_QP, 0, 1, FAM_BOX_SINGLE};
+    fam_random(&f, &sp, 1, 0.25);
+    dopt_sparse_qp_structure *S = fam_analyze(&f);
+    CHECK(S && S->ldl_order == DOPT_SQP_ORDER_DUALS_FIRST, "a small random QP: ordering %d",
+          S ? S->ldl_order : -1);
+    dopt_sparse_qp_structure_destroy(S);
+    fam_free(&f);
+
+    enum { n = 200, m = 1 + 2 * n };
+    int64_t Gp[m + 1];
+    int32_t Gi[n + 2 * n];
+    double Gv[n + 2 * n], h[m], p[n];
+    int64_t q = 0;
+    Gp[0] = 0;
+    for (int c = 0; c < n; ++c) Gi[q] = c, Gv[q++] = 1;
+    Gp[1] = q;
+    h[0] = 10;
+    for (int r = 1; r < m; ++r) {
+        int c = (r - 1) % n, upper = r <= n;
+        Gi[q] = c, Gv[q++] = upper ? 1 : -1;
+        Gp[r + 1] = q;
+        h[r] = upper ? 1 : 0;
+    }
+    for (int c = 0; c < n; ++c) p[c] = -1;
+    dopt_sparse_qp_pattern P = pattern_lp(n, m, q, Gp, Gi);
+    S = analyze(&P);
+    if (!S) return;
+    CHECK(S->factor_path != DOPT_SQP_PATH_LDL || S->ldl_order == DOPT_SQP_ORDER_AMD,
+          "a dense row of G: ordering %d", S->ldl_order);
+    dopt_sparse_qp_values V;
+    memset(&V, 0, sizeof V);
+    V.batch = 1;
+    V.dtype = DOPT_FLOAT64;
+    V.p = p;
+    V.G_values = Gv;
+    V.h = h;
+    result r;
+    result_alloc(&r, 1, n, m, 0, 0, 0, 0);
+    dopt_qp_options o = options64(1e-9);
+    CHECK_OK(sparse_run(S, &V, &o, &r, NULL, NULL, NULL));
+    double obj = 0;
+    for (int c = 0; c < n; ++c) obj += p[c] * r.x[c];
+    CHECK(r.status[0] == DOPT_SOLVED && fabs(obj + 10) < 1e-7, "a dense row of G: status %d, objective %.12g",
+          (int)r.status[0], obj);
+    result_free(&r);
+    dopt_sparse_qp_structure_destroy(S);
+}
+
 /* The context's memory cap covers the sparse layer's own allocations (its
  * workspaces and CHOLMOD's factors, estimated from the symbolic analysis)
  * while a call runs: a cap below them is DOPT_ERR_OUT_OF_MEMORY naming the
@@ -1187,6 +1242,7 @@ int main(int argc, char **argv)
         test_degenerate_rows();
         test_set_cover(2000, 400, 0.01, 1, 1);
         test_memory_cap();
+        test_ordering_choice();
     }
     test_path_choice();
     test_paths_agree();

@@ -185,6 +185,7 @@ dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structu
                          "sparse qp: CHOLMOD's analysis failed (status %d)", status);
     }
     s->factor_path = DOPT_SQP_PATH_LDL;
+    s->ldl_order = an->duals_first ? DOPT_SQP_ORDER_DUALS_FIRST : DOPT_SQP_ORDER_AMD;
     int consider = choice != SQP_CHOOSE_LDL && sqp_cpu_q_is_diagonal(s);
     if (consider && choice == SQP_CHOOSE_AUTO) { /* S surely too costly: never built */
         double pairs = sqp_cpu_normal_pairs(s);

@@ -27,11 +27,17 @@ struct dopt_sparse_qp_structure {
     int64_t *kq, *kdiag;  /* nnz(Q), n */
     void *backend;        /* the backend's analysis (CPU: CHOLMOD symbolic factors) */
     int32_t factor_path;  /* the backend's choice: DOPT_SQP_PATH_LDL or DOPT_SQP_PATH_NORMAL */
+    int32_t ldl_order;    /* Kf's LDL' ordering: DOPT_SQP_ORDER_DUALS_FIRST or DOPT_SQP_ORDER_AMD */
 };
 
 /* How the CPU backend solves with Kf (docs/SPARSE_QP.md, "Two factorizations"):
  * a simplicial LDL' of Kf, or the dual normal equations (Qs diagonal). */
 enum { DOPT_SQP_PATH_LDL = 0, DOPT_SQP_PATH_NORMAL = 1 };
+
+/* The ordering of Kf's LDL' (docs/SPARSE_QP.md, "Ordering: duals first"):
+ * the inequality duals, then the variables, then the equalities; or AMD's
+ * unconstrained ordering where that costs too much. */
+enum { DOPT_SQP_ORDER_AMD = 0, DOPT_SQP_ORDER_DUALS_FIRST = 1 };
 
 struct dopt_sparse_qp_tape {
     const struct dopt_backend_ops *ops;
