@@ -210,10 +210,10 @@ DOPT_KFN void DFN(cone_write_out)(int n, int k, int m, int mask, DREAL a, const 
  *         [ A  0   0     ]   rows y
  *         [ G  0   P - I ]   rows v
  * Kept: M, its LU factors and pivots, (x, y, z) and s.
- * Pj: nw scratch; scr as for cone_proj_jacobian. */
+ * Pj, Tm: nw scratch each; scr as for cone_proj_jacobian. */
 DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *x,
                                       const DREAL *y, const DREAL *z, const DREAL *s, DREAL tau, DREAL *keep,
-                                      DREAL *Pj, DREAL *scr)
+                                      DREAL *Pj, DREAL *Tm, DREAL *scr)
 {
     const int n = v->n, k = v->k, m = L->m, N = n + k + m;
     DREAL *M = keep, *LU = M + (size_t)N * N, *piv = LU + (size_t)N * N, *sol = piv + N, *sk = sol + N;
@@ -225,7 +225,7 @@ DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_l
     }
     DREAL *vv = piv; /* v = z - s, in the pivots' slot until the LU */
     for (int i = 0; i < m; ++i) vv[i] = sol[n + k + i] - sk[i];
-    DFN(cone_proj_jacobian)(L, vv, Pj, scr);
+    DFN(cone_proj_jacobian)(L, vv, Pj, scr, Tm);
     for (size_t i = 0; i < (size_t)N * N; ++i) M[i] = 0;
     for (int r = 0; r < k; ++r)
         for (int j = 0; j < n; ++j) M[(size_t)j * N + n + r] = M[(size_t)(n + r) * N + j] = v->A[(size_t)r * n + j];
@@ -236,13 +236,18 @@ DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_l
     for (int c = 0; c < L->l + L->nq + L->ns; ++c) {
         int q = c < L->l ? 1 : c < L->l + L->nq ? L->q[c - L->l] : L->s[c - L->l - L->nq] * (L->s[c - L->l - L->nq] + 1) / 2;
         const DREAL *Pc = Pj + woff;
+        DREAL *row = LU; /* (G'P)'s column off+a as a row, in LU's slot (free until the LU) */
         for (int a = 0; a < q; ++a) {
             for (int b = 0; b < q; ++b) M[(size_t)(n + k + off + a) * N + n + k + off + b] = Pc[a * q + b] - (a == b);
-            for (int j = 0; j < n; ++j) {
-                DREAL acc = 0; /* (G'P)_{j, off+a} = sum_b G_{off+b, j} P_{b a} */
-                for (int b = 0; b < q; ++b) acc += v->G[(size_t)(off + b) * n + j] * Pc[b * q + a];
-                M[(size_t)j * N + n + k + off + a] = acc;
+            /* (G'P)_{j, off+a} = sum_b P_{b a} G_{off+b, j}: rows of G, unit stride */
+            for (int j = 0; j < n; ++j) row[j] = 0;
+            for (int b = 0; b < q; ++b) {
+                DREAL p = Pc[b * q + a];
+                const DREAL *g = v->G + (size_t)(off + b) * n;
+                if (p != 0)
+                    for (int j = 0; j < n; ++j) row[j] += p * g[j];
             }
+            for (int j = 0; j < n; ++j) M[(size_t)j * N + n + k + off + a] = row[j];
         }
         off += q;
         woff += q * q;
@@ -346,17 +351,22 @@ DOPT_KFN DREAL DFN(cone_gram_weight)(void)
     return 1 / (1 + DREAL_CONE_REG);
 }
 
-/* F's x block (lower triangle) += Gs'Gs/(1 + reg) */
+/* F's x block (lower triangle) += Gs'Gs/(1 + reg), as m rank-one updates
+ * by Gs's rows: every inner loop runs along a row of Gs and of F (unit
+ * stride), where the inner products of Gs's columns would stride by n. */
 DOPT_KFN void DFN(cone_factor_gram)(int n, int k, int m, const DREAL *Gs, DREAL *F)
 {
     const int R = n + k;
     DREAL inv = DFN(cone_gram_weight)();
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j <= i; ++j) {
-            DREAL acc = 0;
-            for (int r = 0; r < m; ++r) acc += Gs[(size_t)r * n + i] * Gs[(size_t)r * n + j];
-            F[(size_t)i * R + j] += acc * inv;
+    for (int r = 0; r < m; ++r) {
+        const DREAL *g = Gs + (size_t)r * n;
+        for (int i = 0; i < n; ++i) {
+            DREAL a = g[i] * inv;
+            DREAL *fi = F + (size_t)i * R;
+            if (a != 0)
+                for (int j = 0; j <= i; ++j) fi[j] += a * g[j];
         }
+    }
 }
 
 /* The LDL' of F (x pivots positive, y negative) from row `from` on, rows
@@ -662,7 +672,7 @@ DOPT_KFN int DFN(cone_phase_end)(const DFN(cone_view) *v, const dopt_cone_layout
     *iters_out = st->it;
     int has_solution = status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
     if (has_solution && keep) /* the derivative of the residual map, for the backward */
-        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, w.W, w.scr);
+        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, w.W, w.Winv, w.scr); /* the solve's W slots are free */
     if (!has_solution && keep) { /* the backward reads these as zero gradients' factors */
         DREAL *sol = keep + 2 * (size_t)N * N + N;
         for (int i = 0; i < N + m; ++i) sol[i] = 0;
