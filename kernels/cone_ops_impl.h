@@ -49,7 +49,7 @@ DOPT_KFN void DFN(cone_identity)(const dopt_cone_layout *L, DREAL *e)
 
 /* The largest t over the blocks such that u + t e lies on a block's
  * boundary: u is inside the cone iff the result is < 0 (for the start
- * point's shift). scratch: 2 smax^2 + smax. */
+ * point's shift). scratch: smax^2 + 5 smax. */
 DOPT_KFN DREAL DFN(cone_outside)(const dopt_cone_layout *L, const DREAL *u, DREAL *scratch)
 {
     DREAL worst = -DREAL_MAX;
@@ -66,7 +66,7 @@ DOPT_KFN DREAL DFN(cone_outside)(const dopt_cone_layout *L, const DREAL *u, DREA
         int s = L->s[c];
         DREAL *X = scratch, *e = scratch + s * s;
         DFN(cone_mat)(s, u + off, X);
-        DFN(cone_jacobi_eig)(s, X, e, NULL);
+        DFN(cone_sym_eig)(s, X, e, NULL, e + s);
         for (int i = 0; i < s; ++i)
             if (-e[i] > worst) worst = -e[i];
         off += s * (s + 1) / 2;
@@ -225,7 +225,7 @@ DOPT_KFN void DFN(cone_psd_map)(int sd, const DREAL *R, DREAL *out)
  * Also writes W's inverse Winv (same layout). W may be NULL: the interior
  * point needs only Winv and lambda, and the PSD blocks' W costs as much as
  * Winv. Returns 0, or 1 when s or z
- * is not inside the cone. scratch: 8 smax^2 + smax. */
+ * is not inside the cone. scratch: 7 smax^2 + 5 smax. */
 DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, const DREAL *z, DREAL *W, DREAL *Winv,
                                   DREAL *lam, DREAL *scratch)
 {
@@ -287,7 +287,7 @@ DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, con
                 for (int k = 0; k < sd; ++k) v += S[k * sd + i] * S[k * sd + j];
                 P[i * sd + j] = P[j * sd + i] = v;
             }
-        DFN(cone_jacobi_eig)(sd, P, e, V);
+        DFN(cone_sym_eig)(sd, P, e, V, e + sd);
         for (int i = 0; i < sd; ++i) {
             if (!(e[i] > 0)) return 1;
             e[i] = DSQRT(e[i]); /* lambda_i */
@@ -431,7 +431,7 @@ DOPT_KFN void DFN(cone_jordan_div)(const dopt_cone_layout *L, const DREAL *lam, 
  *    so the block is T' diag(b) T: t^3/2 multiply-adds, fewer where B has
  *    zeros (the eigenvalues of one sign), against ~2 s^5 for the map applied
  *    to each basis element.
- * scratch: 3 smax^2 + 2 smax; Tm: tmax^2 (t = s(s+1)/2). */
+ * scratch: 4 smax^2 + 4 smax; Tm: tmax^2 (t = s(s+1)/2). */
 DOPT_KFN void DFN(cone_proj_jacobian)(const dopt_cone_layout *L, const DREAL *v, DREAL *P, DREAL *scratch,
                                       DREAL *Tm)
 {
@@ -457,10 +457,10 @@ DOPT_KFN void DFN(cone_proj_jacobian)(const dopt_cone_layout *L, const DREAL *v,
     }
     for (int c = 0; c < L->ns; ++c) {
         int s = L->s[c], t = s * (s + 1) / 2, s2 = s * s;
-        DREAL *X = scratch, *Q = X + s2, *B = Q + s2, *e = B + s2, *b = e + s;
+        DREAL *X = scratch, *Q = X + s2, *B = Q + s2, *e = B + s2, *b = e + s; /* b: t values */
         DREAL *Pc = P + woff;
         DFN(cone_mat)(s, v + off, X);
-        DFN(cone_jacobi_eig)(s, X, e, Q);
+        DFN(cone_sym_eig)(s, X, e, Q, b); /* b's slot is free until below */
         for (int i = 0; i < s; ++i)
             for (int j = 0; j < s; ++j) {
                 DREAL pi = e[i] > 0 ? e[i] : 0, pj = e[j] > 0 ? e[j] : 0;
