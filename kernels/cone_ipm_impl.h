@@ -142,13 +142,14 @@ DOPT_KFN void DFN(cone_kkt_factor_solve)(int n, int k, int m, const DREAL *Gs, c
     for (int i = 0; i < m; ++i) v[i] = (DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - r[i]) * inv;
 }
 
-/* v = K^-1 rhs through the factor F, refined against K; res: N scratch.
- * Returns 0 when the refined residual is still above sqrt(eps) of the
- * right-hand side's scale (or NaN): near the solution the matrix's
+/* v = K^-1 rhs through the factor F, refined against K until the residual
+ * is at most `target` times the right-hand side's scale (at most `refine`
+ * steps); res: N scratch. Returns 0 when the refined residual is still
+ * above sqrt(eps) of that scale (or NaN): near the solution the matrix's
  * condition number outgrows the precision, the LDL' loses pivots and
  * refinement diverges instead of converging. */
 DOPT_KFN int DFN(cone_kkt_solve)(int n, int k, int m, const DREAL *Gs, const DREAL *A, const DREAL *F, int refine,
-                                 const DREAL *rhs, DREAL *v, DREAL *res)
+                                 DREAL target, const DREAL *rhs, DREAL *v, DREAL *res)
 {
     int N = n + k + m;
     DFN(cone_kkt_factor_solve)(n, k, m, Gs, F, rhs, v);
@@ -158,7 +159,7 @@ DOPT_KFN int DFN(cone_kkt_solve)(int n, int k, int m, const DREAL *Gs, const DRE
         for (int i = 0; i < N; ++i) res[i] = rhs[i] - res[i];
         DREAL rn = DFN(cone_norm_inf)(N, res);
         /* the last pass only measures; small enough stops (NaN: not small) */
-        if (r == refine || !(rn > 4 * DREAL_EPS * scale)) return rn <= DSQRT(DREAL_EPS) * scale;
+        if (r == refine || !(rn > target * scale)) return rn <= DSQRT(DREAL_EPS) * scale;
         DFN(cone_kkt_factor_solve)(n, k, m, Gs, F, res, res);
         for (int i = 0; i < N; ++i) v[i] += res[i];
     }
@@ -542,13 +543,13 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, 4 * DREAL_EPS, rhs, v1, res);
         for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
         for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
-        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, 4 * DREAL_EPS, rhs, v1, res);
         for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
         for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
         for (int pass = 0; pass < 2 && m > 0; ++pass) {
@@ -567,7 +568,7 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
     for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
     for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
     for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, 4 * DREAL_EPS, rhs, v1, res);
     /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
     const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
                       DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
@@ -588,7 +589,12 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * w.rx[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * w.ry[r];
-        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v2, res);
+        /* The predictor's direction only sets sigma and the corrector's
+         * second-order term, which need far fewer digits than the step
+         * taken: its solve is refined only to sqrt(eps) (in practice not
+         * at all: the first residual is ~1e-10 of the scale). */
+        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine,
+                                         pass ? 4 * DREAL_EPS : DSQRT(DREAL_EPS), rhs, v2, res);
         if (!solved_ok) break;
         DREAL num = -f * st->rtau - rkappa / tau -
                     (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +

@@ -518,9 +518,13 @@ static void test_min_eigenvalue(void)
  * here: F's x block (both triangles) gets Gs'Gs/(1 + reg) as a batched GEMM
  * would add it, a column-major lower Cholesky (what potrf computes) factors
  * it, and cone_factor_after_cholesky takes over. Against the per-instance
- * driver: the same statuses and iteration counts and solutions within 1e-9
- * (only the Cholesky's rounding differs); a reported failure (info != 0)
- * must give bitwise the per-instance result (it refactors in the kernel). */
+ * driver: the same statuses and iteration counts, objectives within the
+ * tolerance and KKT certificates at 1e-6 (only the Cholesky's rounding
+ * differs, but it enters the iterates through the predictor's direction,
+ * which is refined only to sqrt(eps): on these random programs, some with
+ * non-unique optima, x agrees to 1e-10 typically and 2e-6 at worst, the
+ * objectives to 7e-10); a reported failure (info != 0) must give bitwise
+ * the per-instance result (it refactors in the kernel). */
 static void test_phases_like_cuda(void)
 {
     ch_shape shapes[] = {
@@ -585,11 +589,20 @@ static void test_phases_like_cuda(void)
                       fail ? "failed Cholesky" : "Cholesky", st_got, st_ref, it_got, it_ref);
                 double err = 0;
                 for (int j = 0; j < n + 2 * m + k; ++j) err = fmax(err, fabs(got[j] - ref[j]));
-                if (fail)
+                if (fail) {
                     CHECK(!memcmp(got, ref, sizeof(double) * (n + 2 * m + k)),
                           "phases after a failed Cholesky differ from the per-instance solve (%g)", err);
-                else
-                    CHECK(err < 1e-9, "phases with a library Cholesky: solution differs by %g", err);
+                } else if (st_got == 0 || st_got == 6) {
+                    /* the Cholesky's rounding reaches the iterates through the
+                     * predictor, refined only to sqrt(eps): the two agree to the
+                     * tolerance (objectives), and each is a certified solution */
+                    double oref = 0, ogot = 0;
+                    for (int j = 0; j < n; ++j) oref += v.c[j] * ref[j], ogot += v.c[j] * got[j];
+                    CHECK(fabs(oref - ogot) <= o.tol * (1 + fabs(oref)),
+                          "phases with a library Cholesky: objective %.17g against %.17g", ogot, oref);
+                    ch_check_kkt("phases with a library Cholesky", (int)i, &sh, v.c, v.G, v.h, v.A, v.b, got, got + n,
+                                 got + n + m, got + n + 2 * m, 1e-6);
+                }
             }
         }
         free(work), free(ref), free(got);
