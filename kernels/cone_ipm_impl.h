@@ -103,17 +103,19 @@ DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_la
  * below (the solve in phases). */
 
 /* out = K v for the unregularized scaled KKT matrix (rows z, x, y):
- * out_z = -v_z + Gs v_x, out_x = Gs' v_z + A' v_y, out_y = A v_x. */
+ * out_z = -v_z + Gs v_x, out_x = Gs' v_z + A' v_y, out_y = A v_x. Gs is
+ * read once: each row serves its product with v_x and its share of Gs'v_z. */
 DOPT_KFN void DFN(cone_kkt_apply)(int n, int k, int m, const DREAL *Gs, const DREAL *A, const DREAL *v, DREAL *out)
 {
     const DREAL *vz = v, *vx = v + m, *vy = v + m + n;
     DREAL *oz = out, *ox = out + m, *oy = out + m + n;
-    for (int i = 0; i < m; ++i) oz[i] = DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - vz[i];
     for (int j = 0; j < n; ++j) ox[j] = 0;
     for (int i = 0; i < m; ++i) {
+        const DREAL *g = Gs + (size_t)i * n;
         DREAL a = vz[i];
+        oz[i] = DFN(cone_dot)(n, g, vx) - a;
         if (a != 0)
-            for (int j = 0; j < n; ++j) ox[j] += a * Gs[(size_t)i * n + j];
+            for (int j = 0; j < n; ++j) ox[j] += a * g[j];
     }
     for (int r = 0; r < k; ++r) {
         DREAL a = vy[r];
@@ -585,7 +587,7 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
             DFN(cone_jordan_div)(L, lam, rc, rc);
             rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
         }
-        DFN(cone_scale)(L, Winv, 1, w.rz, t3); /* W^-T (-f rz - W' rc) = -f W^-T rz - rc */
+        if (!pass) DFN(cone_scale)(L, Winv, 1, w.rz, t3); /* both passes: W^-T (-f rz - W' rc) = -f W^-T rz - rc */
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * w.rx[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * w.ry[r];
