@@ -358,11 +358,19 @@ DOPT_KFN void DFN(cone_scale_rows)(const dopt_cone_layout *L, const DREAL *W, in
         for (int i = 0; i < q; ++i) {
             DREAL *o = Out + (size_t)(off + i) * n;
             for (int j = 0; j < n; ++j) o[j] = 0;
-            for (int k = 0; k < q; ++k) {
-                DREAL w = symmetric ? Wc[i * q + k] : Wc[k * q + i];
+            /* W's row i, or its column i with trans */
+            const DREAL *wi = symmetric ? Wc + (size_t)i * q : Wc + i;
+            const int ws = symmetric ? 1 : q;
+            int k = 0;
+            for (; k + 2 <= q; k += 2) { /* two rows of G per pass over o: half the loads and stores of o */
+                DREAL w0 = wi[k * ws], w1 = wi[(k + 1) * ws];
+                const DREAL *g0 = G + (size_t)(off + k) * n, *g1 = g0 + n;
+                for (int j = 0; j < n; ++j) o[j] += w0 * g0[j] + w1 * g1[j];
+            }
+            if (k < q) {
+                DREAL w = wi[k * ws];
                 const DREAL *g = G + (size_t)(off + k) * n;
-                if (w != 0)
-                    for (int j = 0; j < n; ++j) o[j] += w * g[j];
+                for (int j = 0; j < n; ++j) o[j] += w * g[j];
             }
         }
         off += q;
