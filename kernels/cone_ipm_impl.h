@@ -110,12 +110,19 @@ DOPT_KFN void DFN(cone_kkt_apply)(int n, int k, int m, const DREAL *Gs, const DR
     const DREAL *vz = v, *vx = v + m, *vy = v + m + n;
     DREAL *oz = out, *ox = out + m, *oy = out + m + n;
     for (int j = 0; j < n; ++j) ox[j] = 0;
-    for (int i = 0; i < m; ++i) {
+    int i = 0;
+    for (; i + 2 <= m; i += 2) { /* two rows per pass over v_x and o_x */
+        const DREAL *g0 = Gs + (size_t)i * n, *g1 = g0 + n;
+        DREAL d0, d1;
+        DFN(cone_dot2)(n, g0, g1, vx, &d0, &d1);
+        oz[i] = d0 - vz[i];
+        oz[i + 1] = d1 - vz[i + 1];
+        DFN(cone_axpy2)(n, vz[i], g0, vz[i + 1], g1, ox);
+    }
+    if (i < m) {
         const DREAL *g = Gs + (size_t)i * n;
-        DREAL a = vz[i];
-        oz[i] = DFN(cone_dot)(n, g, vx) - a;
-        if (a != 0)
-            for (int j = 0; j < n; ++j) ox[j] += a * g[j];
+        oz[i] = DFN(cone_dot)(n, g, vx) - vz[i];
+        for (int j = 0; j < n; ++j) ox[j] += vz[i] * g[j];
     }
     for (int r = 0; r < k; ++r) {
         DREAL a = vy[r];
@@ -135,13 +142,19 @@ DOPT_KFN void DFN(cone_kkt_factor_solve)(int n, int k, int m, const DREAL *Gs, c
     DREAL *vx = v + m, *vy = v + m + n;
     for (int j = 0; j < n; ++j) vx[j] = r[m + j];
     for (int q = 0; q < k; ++q) vy[q] = r[m + n + q];
-    for (int i = 0; i < m; ++i) {
-        DREAL a = r[i] * inv;
-        if (a != 0)
-            for (int j = 0; j < n; ++j) vx[j] += a * Gs[(size_t)i * n + j];
-    }
+    int i = 0;
+    for (; i + 2 <= m; i += 2) /* two rows of Gs per pass over v_x */
+        DFN(cone_axpy2)(n, r[i] * inv, Gs + (size_t)i * n, r[i + 1] * inv, Gs + (size_t)(i + 1) * n, vx);
+    if (i < m)
+        for (int j = 0; j < n; ++j) vx[j] += r[i] * inv * Gs[(size_t)i * n + j];
     DFN(cone_ldl_solve)(n + k, F, vx); /* (x, y) are contiguous */
-    for (int i = 0; i < m; ++i) v[i] = (DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - r[i]) * inv;
+    for (i = 0; i + 2 <= m; i += 2) { /* r may alias v: r[i], r[i+1] are read first */
+        DREAL d0, d1;
+        DFN(cone_dot2)(n, Gs + (size_t)i * n, Gs + (size_t)(i + 1) * n, vx, &d0, &d1);
+        v[i] = (d0 - r[i]) * inv;
+        v[i + 1] = (d1 - r[i + 1]) * inv;
+    }
+    if (i < m) v[i] = (DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - r[i]) * inv;
 }
 
 /* v = K^-1 rhs through the factor F, refined against K until the residual
@@ -619,15 +632,20 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
             ds[i] = v->h[i] * dtau - f * w.rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
         DREAL alpha = DREAL_MAX;
         if (m > 0) {
-            /* The affine step only sets sigma: its length is taken in the
-             * scaled space, lambda + a W^-T ds and lambda + a W dz (W maps
-             * the cone onto itself, and lambda's PSD blocks are diagonal,
-             * which spares two Cholesky factorizations per block). The
-             * step taken is measured on s and z themselves, with ds from
-             * the z rows. Longer steps than the caps are never taken. */
+            /* Step lengths in the scaled space, lambda + a W^-T ds and
+             * lambda + a W dz (W maps the cone onto itself, and lambda's
+             * PSD blocks are diagonal, which spares a Cholesky
+             * factorization and two triangular solves per block). W dz is
+             * the solved variable itself, so z's step is taken there in
+             * both passes. The affine step only sets sigma, so its s step
+             * is too; the corrector's s step is measured on s itself, with
+             * ds from the z rows (W^-T ds from rc - W dz would carry the
+             * digits W's ~mu^-1/2 entries lose). The taken step is then
+             * checked on s and z themselves (below). Longer steps than the
+             * caps are never taken. */
             DREAL cap = pass ? 2 : 1; /* 2 > 1 / DREAL_STEP_FRACTION */
             DREAL a1 = pass ? DFN(cone_max_step)(L, s, ds, 0, cap, scr) : DFN(cone_max_step)(L, lam, t2, 1, cap, scr);
-            DREAL a2 = pass ? DFN(cone_max_step)(L, z, dz, 0, a1, scr) : DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
+            DREAL a2 = DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
             alpha = a1 < a2 ? a1 : a2;
         }
         if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;

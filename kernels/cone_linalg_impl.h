@@ -18,6 +18,32 @@ DOPT_KFN DREAL DFN(cone_dot)(int n, const DREAL *x, const DREAL *y)
     return a0 + a1;
 }
 
+/* x0'y and x1'y in one pass over y: each with cone_dot's partial sums in
+ * cone_dot's order, so the results are bitwise cone_dot's */
+DOPT_KFN void DFN(cone_dot2)(int n, const DREAL *x0, const DREAL *x1, const DREAL *y, DREAL *d0, DREAL *d1)
+{
+    DREAL a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    int i = 0;
+    for (; i + 2 <= n; i += 2) {
+        a0 += x0[i] * y[i];
+        a1 += x0[i + 1] * y[i + 1];
+        b0 += x1[i] * y[i];
+        b1 += x1[i + 1] * y[i + 1];
+    }
+    if (i < n) {
+        a0 += x0[i] * y[i];
+        b0 += x1[i] * y[i];
+    }
+    *d0 = a0 + a1;
+    *d1 = b0 + b1;
+}
+
+/* y += a0 x0 + a1 x1, added in that order (bitwise two axpys) */
+DOPT_KFN void DFN(cone_axpy2)(int n, DREAL a0, const DREAL *x0, DREAL a1, const DREAL *x1, DREAL *y)
+{
+    for (int i = 0; i < n; ++i) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
 DOPT_KFN DREAL DFN(cone_norm_inf)(int n, const DREAL *x)
 {
     DREAL r = 0;
