@@ -343,7 +343,7 @@ DOPT_KFN DFN(cone_work) DFN(cone_work_map)(DREAL *work, int n, int k, const dopt
 
 /* What an instance carries between phases (device memory for CUDA). */
 typedef struct {
-    DREAL tau, kappa, mu, rtau, nc, nb, nh;
+    DREAL tau, kappa, mu, rtau, nc, nb, nh, ratio; /* ratio: the termination tests' largest, relative to its bound */
     int32_t status, it, started, near_solved, near_infeasible, near_unbounded;
 } DFN(cone_state);
 
@@ -429,6 +429,7 @@ DOPT_KFN int DFN(cone_phase_begin)(const DFN(cone_view) *v, const dopt_cone_layo
     st->it = st->started = st->near_solved = st->near_infeasible = st->near_unbounded = 0;
     st->tau = st->kappa = 1;
     st->mu = st->rtau = 0;
+    st->ratio = DREAL_MAX;
     if (!DFN(cone_all_finite)((size_t)n, v->c) || !DFN(cone_all_finite)((size_t)m * n, v->G) ||
         !DFN(cone_all_finite)((size_t)m, v->h) || !DFN(cone_all_finite)((size_t)k * n, v->A) ||
         !DFN(cone_all_finite)((size_t)k, v->b)) {
@@ -480,6 +481,7 @@ DOPT_KFN int DFN(cone_phase_before_factor)(const DFN(cone_view) *v, const dopt_c
     ratio = t > ratio || t != t ? t : ratio;
     t = gap / scale;
     ratio = t > ratio || t != t ? t : ratio;
+    st->ratio = ratio;
     if (ratio <= set->tol) {
         st->status = DOPT_INST_SOLVED;
         return 0;
@@ -552,19 +554,32 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
 #define CONE_Z(vec) (vec)
 #define CONE_X(vec) ((vec) + m)
 #define CONE_Y(vec) ((vec) + m + n)
+    /* Refinement targets. The predictor's direction only sets sigma and
+     * the corrector's second-order term: an error e (relative) in it moves
+     * the iterates by about e times a step, so it is refined only to
+     * tol/100 (at the default tol 1e-8 mostly not at all: the first
+     * residual is 1e-10 to 1e-13 of the scale). So are the start point's
+     * solves (it is shifted into the cone anyway) and, while the iterate is
+     * far from the tolerance (its tests above 1000 tol), the other two
+     * solves: their error is then far below what the next iterations
+     * correct (an inexact Newton step). Near the end every step taken is
+     * refined to rounding. */
+    DREAL loose = set->tol / 100;
+    loose = loose < DSQRT(DREAL_EPS) ? loose : DSQRT(DREAL_EPS);
+    loose = loose > 4 * DREAL_EPS ? loose : 4 * DREAL_EPS;
     if (!st->started) {
         /* ---- start point (as CVXOPT's conelp): least-squares primal and
          * least-norm dual at W = I, shifted into the cone ---- */
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, 4 * DREAL_EPS, rhs, v1, res);
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, loose, rhs, v1, res);
         for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
         for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
-        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, 4 * DREAL_EPS, rhs, v1, res);
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, loose, rhs, v1, res);
         for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
         for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
         for (int pass = 0; pass < 2 && m > 0; ++pass) {
@@ -583,7 +598,8 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
     for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
     for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
     for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, 4 * DREAL_EPS, rhs, v1, res);
+    const DREAL tight = st->ratio > 1000 * set->tol ? loose : 4 * DREAL_EPS;
+    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, tight, rhs, v1, res);
     /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
     const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
                       DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
@@ -604,17 +620,7 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * w.rx[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * w.ry[r];
-        /* The predictor's direction only sets sigma and the corrector's
-         * second-order term: an error of e (relative) in it moves the
-         * iterates by about e times a step, so it is refined only to
-         * tol/100 (at the default tol 1e-8 mostly not at all: the first
-         * residual is 1e-10 to 1e-13 of the scale), where the step taken
-         * is refined to rounding. */
-        DREAL loose = set->tol / 100;
-        loose = loose < DSQRT(DREAL_EPS) ? loose : DSQRT(DREAL_EPS);
-        loose = loose > 4 * DREAL_EPS ? loose : 4 * DREAL_EPS;
-        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, pass ? 4 * DREAL_EPS : loose, rhs, v2,
-                                         res);
+        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, pass ? tight : loose, rhs, v2, res);
         if (!solved_ok) break;
         DREAL num = -f * st->rtau - rkappa / tau -
                     (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
