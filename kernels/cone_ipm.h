@@ -63,7 +63,7 @@ DOPT_KFN size_t dopt_cone_work_size(int n, int k, const dopt_cone_layout *L)
 {
     size_t N = (size_t)n + (size_t)k + (size_t)L->m, sm = (size_t)L->smax;
     size_t R = (size_t)n + (size_t)k; /* Gs (m x n) and the normal equations' factor (R x R) */
-    return (size_t)L->m * (size_t)n + R * R + 10 * N + 14 * (size_t)L->m + 2 * (size_t)L->nw + 8 * sm * sm + sm + (size_t)L->qmax + 32;
+    return (size_t)L->m * (size_t)n + R * R + 10 * N + 14 * (size_t)L->m + 2 * (size_t)L->nw + 8 * sm * sm + 5 * sm + (size_t)L->qmax + 32;
 }
 DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 {

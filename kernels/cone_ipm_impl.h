@@ -103,17 +103,26 @@ DOPT_KFN void DFN(cone_kkt_assemble)(const DFN(cone_view) *v, const dopt_cone_la
  * below (the solve in phases). */
 
 /* out = K v for the unregularized scaled KKT matrix (rows z, x, y):
- * out_z = -v_z + Gs v_x, out_x = Gs' v_z + A' v_y, out_y = A v_x. */
+ * out_z = -v_z + Gs v_x, out_x = Gs' v_z + A' v_y, out_y = A v_x. Gs is
+ * read once: each row serves its product with v_x and its share of Gs'v_z. */
 DOPT_KFN void DFN(cone_kkt_apply)(int n, int k, int m, const DREAL *Gs, const DREAL *A, const DREAL *v, DREAL *out)
 {
     const DREAL *vz = v, *vx = v + m, *vy = v + m + n;
     DREAL *oz = out, *ox = out + m, *oy = out + m + n;
-    for (int i = 0; i < m; ++i) oz[i] = DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - vz[i];
     for (int j = 0; j < n; ++j) ox[j] = 0;
-    for (int i = 0; i < m; ++i) {
-        DREAL a = vz[i];
-        if (a != 0)
-            for (int j = 0; j < n; ++j) ox[j] += a * Gs[(size_t)i * n + j];
+    int i = 0;
+    for (; i + 2 <= m; i += 2) { /* two rows per pass over v_x and o_x */
+        const DREAL *g0 = Gs + (size_t)i * n, *g1 = g0 + n;
+        DREAL d0, d1;
+        DFN(cone_dot2)(n, g0, g1, vx, &d0, &d1);
+        oz[i] = d0 - vz[i];
+        oz[i + 1] = d1 - vz[i + 1];
+        DFN(cone_axpy2)(n, vz[i], g0, vz[i + 1], g1, ox);
+    }
+    if (i < m) {
+        const DREAL *g = Gs + (size_t)i * n;
+        oz[i] = DFN(cone_dot)(n, g, vx) - vz[i];
+        for (int j = 0; j < n; ++j) ox[j] += vz[i] * g[j];
     }
     for (int r = 0; r < k; ++r) {
         DREAL a = vy[r];
@@ -133,22 +142,29 @@ DOPT_KFN void DFN(cone_kkt_factor_solve)(int n, int k, int m, const DREAL *Gs, c
     DREAL *vx = v + m, *vy = v + m + n;
     for (int j = 0; j < n; ++j) vx[j] = r[m + j];
     for (int q = 0; q < k; ++q) vy[q] = r[m + n + q];
-    for (int i = 0; i < m; ++i) {
-        DREAL a = r[i] * inv;
-        if (a != 0)
-            for (int j = 0; j < n; ++j) vx[j] += a * Gs[(size_t)i * n + j];
-    }
+    int i = 0;
+    for (; i + 2 <= m; i += 2) /* two rows of Gs per pass over v_x */
+        DFN(cone_axpy2)(n, r[i] * inv, Gs + (size_t)i * n, r[i + 1] * inv, Gs + (size_t)(i + 1) * n, vx);
+    if (i < m)
+        for (int j = 0; j < n; ++j) vx[j] += r[i] * inv * Gs[(size_t)i * n + j];
     DFN(cone_ldl_solve)(n + k, F, vx); /* (x, y) are contiguous */
-    for (int i = 0; i < m; ++i) v[i] = (DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - r[i]) * inv;
+    for (i = 0; i + 2 <= m; i += 2) { /* r may alias v: r[i], r[i+1] are read first */
+        DREAL d0, d1;
+        DFN(cone_dot2)(n, Gs + (size_t)i * n, Gs + (size_t)(i + 1) * n, vx, &d0, &d1);
+        v[i] = (d0 - r[i]) * inv;
+        v[i + 1] = (d1 - r[i + 1]) * inv;
+    }
+    if (i < m) v[i] = (DFN(cone_dot)(n, Gs + (size_t)i * n, vx) - r[i]) * inv;
 }
 
-/* v = K^-1 rhs through the factor F, refined against K; res: N scratch.
- * Returns 0 when the refined residual is still above sqrt(eps) of the
- * right-hand side's scale (or NaN): near the solution the matrix's
+/* v = K^-1 rhs through the factor F, refined against K until the residual
+ * is at most `target` times the right-hand side's scale (at most `refine`
+ * steps); res: N scratch. Returns 0 when the refined residual is still
+ * above sqrt(eps) of that scale (or NaN): near the solution the matrix's
  * condition number outgrows the precision, the LDL' loses pivots and
  * refinement diverges instead of converging. */
 DOPT_KFN int DFN(cone_kkt_solve)(int n, int k, int m, const DREAL *Gs, const DREAL *A, const DREAL *F, int refine,
-                                 const DREAL *rhs, DREAL *v, DREAL *res)
+                                 DREAL target, const DREAL *rhs, DREAL *v, DREAL *res)
 {
     int N = n + k + m;
     DFN(cone_kkt_factor_solve)(n, k, m, Gs, F, rhs, v);
@@ -158,7 +174,7 @@ DOPT_KFN int DFN(cone_kkt_solve)(int n, int k, int m, const DREAL *Gs, const DRE
         for (int i = 0; i < N; ++i) res[i] = rhs[i] - res[i];
         DREAL rn = DFN(cone_norm_inf)(N, res);
         /* the last pass only measures; small enough stops (NaN: not small) */
-        if (r == refine || !(rn > 4 * DREAL_EPS * scale)) return rn <= DSQRT(DREAL_EPS) * scale;
+        if (r == refine || !(rn > target * scale)) return rn <= DSQRT(DREAL_EPS) * scale;
         DFN(cone_kkt_factor_solve)(n, k, m, Gs, F, res, res);
         for (int i = 0; i < N; ++i) v[i] += res[i];
     }
@@ -210,10 +226,10 @@ DOPT_KFN void DFN(cone_write_out)(int n, int k, int m, int mask, DREAL a, const 
  *         [ A  0   0     ]   rows y
  *         [ G  0   P - I ]   rows v
  * Kept: M, its LU factors and pivots, (x, y, z) and s.
- * Pj: nw scratch; scr as for cone_proj_jacobian. */
+ * Pj, Tm: nw scratch each; scr as for cone_proj_jacobian. */
 DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_layout *L, const DREAL *x,
                                       const DREAL *y, const DREAL *z, const DREAL *s, DREAL tau, DREAL *keep,
-                                      DREAL *Pj, DREAL *scr)
+                                      DREAL *Pj, DREAL *Tm, DREAL *scr)
 {
     const int n = v->n, k = v->k, m = L->m, N = n + k + m;
     DREAL *M = keep, *LU = M + (size_t)N * N, *piv = LU + (size_t)N * N, *sol = piv + N, *sk = sol + N;
@@ -225,7 +241,7 @@ DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_l
     }
     DREAL *vv = piv; /* v = z - s, in the pivots' slot until the LU */
     for (int i = 0; i < m; ++i) vv[i] = sol[n + k + i] - sk[i];
-    DFN(cone_proj_jacobian)(L, vv, Pj, scr);
+    DFN(cone_proj_jacobian)(L, vv, Pj, scr, Tm);
     for (size_t i = 0; i < (size_t)N * N; ++i) M[i] = 0;
     for (int r = 0; r < k; ++r)
         for (int j = 0; j < n; ++j) M[(size_t)j * N + n + r] = M[(size_t)(n + r) * N + j] = v->A[(size_t)r * n + j];
@@ -236,13 +252,18 @@ DOPT_KFN void DFN(cone_keep_jacobian)(const DFN(cone_view) *v, const dopt_cone_l
     for (int c = 0; c < L->l + L->nq + L->ns; ++c) {
         int q = c < L->l ? 1 : c < L->l + L->nq ? L->q[c - L->l] : L->s[c - L->l - L->nq] * (L->s[c - L->l - L->nq] + 1) / 2;
         const DREAL *Pc = Pj + woff;
+        DREAL *row = LU; /* (G'P)'s column off+a as a row, in LU's slot (free until the LU) */
         for (int a = 0; a < q; ++a) {
             for (int b = 0; b < q; ++b) M[(size_t)(n + k + off + a) * N + n + k + off + b] = Pc[a * q + b] - (a == b);
-            for (int j = 0; j < n; ++j) {
-                DREAL acc = 0; /* (G'P)_{j, off+a} = sum_b G_{off+b, j} P_{b a} */
-                for (int b = 0; b < q; ++b) acc += v->G[(size_t)(off + b) * n + j] * Pc[b * q + a];
-                M[(size_t)j * N + n + k + off + a] = acc;
+            /* (G'P)_{j, off+a} = sum_b P_{b a} G_{off+b, j}: rows of G, unit stride */
+            for (int j = 0; j < n; ++j) row[j] = 0;
+            for (int b = 0; b < q; ++b) {
+                DREAL p = Pc[b * q + a];
+                const DREAL *g = v->G + (size_t)(off + b) * n;
+                if (p != 0)
+                    for (int j = 0; j < n; ++j) row[j] += p * g[j];
             }
+            for (int j = 0; j < n; ++j) M[(size_t)j * N + n + k + off + a] = row[j];
         }
         off += q;
         woff += q * q;
@@ -322,7 +343,7 @@ DOPT_KFN DFN(cone_work) DFN(cone_work_map)(DREAL *work, int n, int k, const dopt
 
 /* What an instance carries between phases (device memory for CUDA). */
 typedef struct {
-    DREAL tau, kappa, mu, rtau, nc, nb, nh;
+    DREAL tau, kappa, mu, rtau, nc, nb, nh, ratio; /* ratio: the termination tests' largest, relative to its bound */
     int32_t status, it, started, near_solved, near_infeasible, near_unbounded;
 } DFN(cone_state);
 
@@ -346,17 +367,22 @@ DOPT_KFN DREAL DFN(cone_gram_weight)(void)
     return 1 / (1 + DREAL_CONE_REG);
 }
 
-/* F's x block (lower triangle) += Gs'Gs/(1 + reg) */
+/* F's x block (lower triangle) += Gs'Gs/(1 + reg), as m rank-one updates
+ * by Gs's rows: every inner loop runs along a row of Gs and of F (unit
+ * stride), where the inner products of Gs's columns would stride by n. */
 DOPT_KFN void DFN(cone_factor_gram)(int n, int k, int m, const DREAL *Gs, DREAL *F)
 {
     const int R = n + k;
     DREAL inv = DFN(cone_gram_weight)();
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j <= i; ++j) {
-            DREAL acc = 0;
-            for (int r = 0; r < m; ++r) acc += Gs[(size_t)r * n + i] * Gs[(size_t)r * n + j];
-            F[(size_t)i * R + j] += acc * inv;
+    for (int r = 0; r < m; ++r) {
+        const DREAL *g = Gs + (size_t)r * n;
+        for (int i = 0; i < n; ++i) {
+            DREAL a = g[i] * inv;
+            DREAL *fi = F + (size_t)i * R;
+            if (a != 0)
+                for (int j = 0; j <= i; ++j) fi[j] += a * g[j];
         }
+    }
 }
 
 /* The LDL' of F (x pivots positive, y negative) from row `from` on, rows
@@ -403,6 +429,7 @@ DOPT_KFN int DFN(cone_phase_begin)(const DFN(cone_view) *v, const dopt_cone_layo
     st->it = st->started = st->near_solved = st->near_infeasible = st->near_unbounded = 0;
     st->tau = st->kappa = 1;
     st->mu = st->rtau = 0;
+    st->ratio = DREAL_MAX;
     if (!DFN(cone_all_finite)((size_t)n, v->c) || !DFN(cone_all_finite)((size_t)m * n, v->G) ||
         !DFN(cone_all_finite)((size_t)m, v->h) || !DFN(cone_all_finite)((size_t)k * n, v->A) ||
         !DFN(cone_all_finite)((size_t)k, v->b)) {
@@ -454,6 +481,7 @@ DOPT_KFN int DFN(cone_phase_before_factor)(const DFN(cone_view) *v, const dopt_c
     ratio = t > ratio || t != t ? t : ratio;
     t = gap / scale;
     ratio = t > ratio || t != t ? t : ratio;
+    st->ratio = ratio;
     if (ratio <= set->tol) {
         st->status = DOPT_INST_SOLVED;
         return 0;
@@ -526,19 +554,32 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
 #define CONE_Z(vec) (vec)
 #define CONE_X(vec) ((vec) + m)
 #define CONE_Y(vec) ((vec) + m + n)
+    /* Refinement targets. The predictor's direction only sets sigma and
+     * the corrector's second-order term: an error e (relative) in it moves
+     * the iterates by about e times a step, so it is refined only to
+     * tol/100 (at the default tol 1e-8 mostly not at all: the first
+     * residual is 1e-10 to 1e-13 of the scale). So are the start point's
+     * solves (it is shifted into the cone anyway) and, while the iterate is
+     * far from the tolerance (its tests above 1000 tol), the other two
+     * solves: their error is then far below what the next iterations
+     * correct (an inexact Newton step). Near the end every step taken is
+     * refined to rounding. */
+    DREAL loose = set->tol / 100;
+    loose = loose < DSQRT(DREAL_EPS) ? loose : DSQRT(DREAL_EPS);
+    loose = loose > 4 * DREAL_EPS ? loose : 4 * DREAL_EPS;
     if (!st->started) {
         /* ---- start point (as CVXOPT's conelp): least-squares primal and
          * least-norm dual at W = I, shifted into the cone ---- */
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = v->h[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = 0;
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, loose, rhs, v1, res);
         for (int j = 0; j < n; ++j) x[j] = CONE_X(v1)[j];
         for (int i = 0; i < m; ++i) s[i] = -CONE_Z(v1)[i];
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = 0;
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = 0;
-        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+        DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, loose, rhs, v1, res);
         for (int r = 0; r < k; ++r) y[r] = CONE_Y(v1)[r];
         for (int i = 0; i < m; ++i) z[i] = CONE_Z(v1)[i];
         for (int pass = 0; pass < 2 && m > 0; ++pass) {
@@ -557,7 +598,8 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
     for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = hs[i];
     for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -v->c[j];
     for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = v->b[r];
-    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v1, res);
+    const DREAL tight = st->ratio > 1000 * set->tol ? loose : 4 * DREAL_EPS;
+    int solved_ok = DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, tight, rhs, v1, res);
     /* = -|W z1|^2 - kappa/tau < 0 for the unregularized system */
     const DREAL den = DFN(cone_dot)(n, v->c, CONE_X(v1)) + DFN(cone_dot)(k, v->b, CONE_Y(v1)) +
                       DFN(cone_dot)(m, hs, CONE_Z(v1)) - kappa / tau;
@@ -574,11 +616,11 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
             DFN(cone_jordan_div)(L, lam, rc, rc);
             rkappa = -tau * kappa - dtau_a * dkappa_a + sigma * mu;
         }
-        DFN(cone_scale)(L, Winv, 1, w.rz, t3); /* W^-T (-f rz - W' rc) = -f W^-T rz - rc */
+        if (!pass) DFN(cone_scale)(L, Winv, 1, w.rz, t3); /* both passes: W^-T (-f rz - W' rc) = -f W^-T rz - rc */
         for (int i = 0; i < m; ++i) CONE_Z(rhs)[i] = -f * t3[i] - rc[i];
         for (int j = 0; j < n; ++j) CONE_X(rhs)[j] = -f * w.rx[j];
         for (int r = 0; r < k; ++r) CONE_Y(rhs)[r] = -f * w.ry[r];
-        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, rhs, v2, res);
+        solved_ok &= DFN(cone_kkt_solve)(n, k, m, Gs, v->A, F, set->refine, pass ? tight : loose, rhs, v2, res);
         if (!solved_ok) break;
         DREAL num = -f * st->rtau - rkappa / tau -
                     (DFN(cone_dot)(n, v->c, CONE_X(v2)) + DFN(cone_dot)(k, v->b, CONE_Y(v2)) +
@@ -596,15 +638,20 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
             ds[i] = v->h[i] * dtau - f * w.rz[i] - DFN(cone_dot)(n, v->G + (size_t)i * n, CONE_X(v2));
         DREAL alpha = DREAL_MAX;
         if (m > 0) {
-            /* The affine step only sets sigma: its length is taken in the
-             * scaled space, lambda + a W^-T ds and lambda + a W dz (W maps
-             * the cone onto itself, and lambda's PSD blocks are diagonal,
-             * which spares two Cholesky factorizations per block). The
-             * step taken is measured on s and z themselves, with ds from
-             * the z rows. Longer steps than the caps are never taken. */
+            /* Step lengths in the scaled space, lambda + a W^-T ds and
+             * lambda + a W dz (W maps the cone onto itself, and lambda's
+             * PSD blocks are diagonal, which spares a Cholesky
+             * factorization and two triangular solves per block). W dz is
+             * the solved variable itself, so z's step is taken there in
+             * both passes. The affine step only sets sigma, so its s step
+             * is too; the corrector's s step is measured on s itself, with
+             * ds from the z rows (W^-T ds from rc - W dz would carry the
+             * digits W's ~mu^-1/2 entries lose). The taken step is then
+             * checked on s and z themselves (below). Longer steps than the
+             * caps are never taken. */
             DREAL cap = pass ? 2 : 1; /* 2 > 1 / DREAL_STEP_FRACTION */
             DREAL a1 = pass ? DFN(cone_max_step)(L, s, ds, 0, cap, scr) : DFN(cone_max_step)(L, lam, t2, 1, cap, scr);
-            DREAL a2 = pass ? DFN(cone_max_step)(L, z, dz, 0, a1, scr) : DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
+            DREAL a2 = DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
             alpha = a1 < a2 ? a1 : a2;
         }
         if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;
@@ -662,7 +709,7 @@ DOPT_KFN int DFN(cone_phase_end)(const DFN(cone_view) *v, const dopt_cone_layout
     *iters_out = st->it;
     int has_solution = status == DOPT_INST_SOLVED || status == DOPT_INST_REDUCED_ACCURACY;
     if (has_solution && keep) /* the derivative of the residual map, for the backward */
-        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, w.W, w.scr);
+        DFN(cone_keep_jacobian)(v, L, x, y, z, s, tau, keep, w.W, w.Winv, w.scr); /* the solve's W slots are free */
     if (!has_solution && keep) { /* the backward reads these as zero gradients' factors */
         DREAL *sol = keep + 2 * (size_t)N * N + N;
         for (int i = 0; i < N + m; ++i) sol[i] = 0;
