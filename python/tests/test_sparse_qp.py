@@ -298,6 +298,7 @@ def test_unbounded_qps_ldl_get_certificates(monkeypatch, rank, seed):
     refined its directions to eps^(2/3), 40 of these 1024 instances (24, 4,
     11, 1 per case) ended at the iteration limit where the dense layer
     certified unboundedness."""
+    _sparse_layer_or_skip()
     monkeypatch.setenv("DOPT_SPARSE_QP_FACTOR", "ldl")
     rng = np.random.default_rng(seed)
     Bn, n, m, k = 256, 24, 40, 4
@@ -425,3 +426,39 @@ def test_cli_refuses_csc_and_dense_twins(problem_data, tmp_path):
     run = subprocess.run([cli, "qp", "solve", str(tmp_path), "--quiet"], capture_output=True, text=True)
     assert run.returncode != 0 and "G.npz" in run.stderr and "G.npy" in run.stderr
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_redundant_equalities_ldl(monkeypatch):
+    """LPs with a rank-deficient A (one row the sum of two others) and
+    variables that only the equalities and inactive bounds touch, on Kf's
+    LDL' path: there A H^-1 A' is nearly singular and y's pivots are
+    ~delta, where rounding can flip a sign in the duals-first order (the
+    inertia check then raises delta). The statuses, iteration counts and
+    objectives must still be the dense layer's."""
+    _sparse_layer_or_skip()
+    monkeypatch.setenv("DOPT_SPARSE_QP_FACTOR", "ldl")
+    rng = np.random.default_rng(1)
+    Bn, n, m, k = 128, 30, 20, 6
+    G = rng.normal(size=(Bn, m, n))
+    G[:, :, n - 6:] = 0  # the last 6 variables: only in A and their bounds
+    x0 = rng.random((Bn, n))
+    A = rng.normal(size=(Bn, k, n))
+    A[:, k - 1] = A[:, 0] + A[:, 1]
+    h = np.einsum("bmn,bn->bm", G, x0) + rng.random((Bn, m))
+    b = np.einsum("bkn,bn->bk", A, x0)
+    eye = np.broadcast_to(np.eye(n), (Bn, n, n))
+    G = np.concatenate([G, eye, -eye], 1)  # boxes x0 - 1 <= x <= x0 + 1: bounded
+    h = np.concatenate([h, x0 + 1, 1 - x0], 1)
+    p = rng.normal(size=(Bn, n))
+    dense = qp.solve(np.zeros((Bn, n, n)), p, G, h, A, b, tol=1e-8)
+
+    def full_pattern(values):
+        pat = sp.csr_matrix(np.ones(values.shape[1:]))
+        return pat.indptr, pat.indices, values.reshape(Bn, -1), pat.shape
+
+    res = qp.solve_sparse(None, p, full_pattern(G), h, full_pattern(A), b, n=n, tol=1e-8)
+    np.testing.assert_array_equal(res.status, dense.status)
+    assert np.all(dense.status == 0)
+    assert np.all(np.abs(res.iters - dense.iters) <= 1), (res.iters, dense.iters)
+    obj_d, obj_s = np.einsum("bn,bn->b", p, dense.x), np.einsum("bn,bn->b", p, res.x)
+    np.testing.assert_allclose(obj_s, obj_d, rtol=1e-6, atol=1e-6)

@@ -15,7 +15,6 @@
 #include "sparse_qp_normal_cpu.h"
 
 #include <cholmod.h>
-#include <cholmod_camd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,16 +109,20 @@ static double sqp_cpu_normal_pairs(const dopt_sparse_qp_structure *s)
 
 /* Kf's elimination order. The dense layer eliminates dz first and factors
  * H = Qs + G'WG + delta I by Cholesky: a sum of positive semidefinite
- * updates, so no pivot can lose its sign, at any delta. AMD's unconstrained
+ * updates, positive definite at any delta in exact arithmetic. AMD's unconstrained
  * ordering of Kf may eliminate a variable (pivot ~delta when Q_jj = 0)
  * before the inequality duals it touches; the entries ~1/delta that this
  * creates cancel in later pivots, whose signs rounding then flips unless
  * delta is large (SQP_REG), and a large delta is a poor preconditioner for
  * the refinement on nearly singular systems (unbounded problems). A
  * constrained ordering (CHOLMOD's CAMD: the m inequality rows first, then
- * the n variables, then the k equalities) gives the LDL' the dense layer's
- * order: the z pivots are exactly -1, the x block is the Cholesky of H, the
- * y block's pivots are sums of negative terms. It is taken unless its
+ * the n variables, then the k equalities) eliminates the duals first, as
+ * the dense layer does: the z pivots are exactly -1, the x block is the
+ * Cholesky of H, and the y block factors -(delta I + A H^-1 A'), all
+ * definite in exact arithmetic. Rounding can still flip a sign where H's
+ * condition nears W's cap over delta, or where redundant equalities make
+ * y pivots ~delta (the dense layer adds rho A'A to H instead): the inertia
+ * check catches those and delta is raised. It is taken unless its
  * factorization costs more than this many times AMD's (dense rows of G
  * make G'WG dense: set cover's 7.8x; MIS, colouring and random sparse QPs
  * measured 0.1x to 1.05x). */
