@@ -80,7 +80,10 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #define DFN(name) name##_d
 #define DABS fabs
 #define DSQRT sqrt
+#define DFREXP frexp
+#define DLDEXP ldexp
 #define DREAL_EPS DBL_EPSILON
+#define DREAL_MAX_EXP DBL_MAX_EXP
 #define DREAL_MAX DBL_MAX
 #define DREAL_MIN DBL_MIN
 #define DREAL_CONE_REG 1e-10   /* static regularization of the KKT matrix */
@@ -94,7 +97,10 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #undef DFN
 #undef DABS
 #undef DSQRT
+#undef DFREXP
+#undef DLDEXP
 #undef DREAL_EPS
+#undef DREAL_MAX_EXP
 #undef DREAL_MAX
 #undef DREAL_MIN
 #undef DREAL_CONE_REG
@@ -106,7 +112,10 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #define DFN(name) name##_f
 #define DABS fabsf
 #define DSQRT sqrtf
+#define DFREXP frexpf
+#define DLDEXP ldexpf
 #define DREAL_EPS FLT_EPSILON
+#define DREAL_MAX_EXP FLT_MAX_EXP
 #define DREAL_MAX FLT_MAX
 #define DREAL_MIN FLT_MIN
 #define DREAL_CONE_REG 1e-6f
@@ -120,7 +129,10 @@ DOPT_KFN size_t dopt_cone_keep_size(int n, int k, const dopt_cone_layout *L)
 #undef DFN
 #undef DABS
 #undef DSQRT
+#undef DFREXP
+#undef DLDEXP
 #undef DREAL_EPS
+#undef DREAL_MAX_EXP
 #undef DREAL_MAX
 #undef DREAL_MIN
 #undef DREAL_CONE_REG

@@ -137,16 +137,38 @@ DOPT_KFN void DFN(cone_tridiagonalize)(int s, DREAL *a, DREAL *d, DREAL *e, DREA
     for (int k = 0; k + 2 < s; ++k) {
         int r = s - k - 1; /* the trailing block a[k+1.., k+1..] */
         DREAL sigma = 0;   /* x = a[k+1.., k], then the reflector v */
+        int below = 0;     /* a nonzero (or NaN) below x[0]: squares may underflow */
         for (int i = 0; i < r; ++i) {
             x[i] = a[(k + 1 + i) * s + k];
-            if (i) sigma += x[i] * x[i];
+            if (i) sigma += x[i] * x[i], below |= x[i] != 0;
         }
-        if (sigma == 0) { /* already reduced */
+        if (!below) { /* already reduced */
             e[k] = x[0];
             continue;
         }
+        /* H = I - beta v v' does not change when x is scaled, so x is
+         * scaled by the power of two nearest its largest entry, as LAPACK's
+         * dlarfg scales: in float, entries near 1e-20 would make beta
+         * overflow (then inf - inf) and entries near 1e19 make S v overflow.
+         * A power of two is exact, so where the plain arithmetic neither
+         * under- nor overflows the results are bitwise the same. */
+        DREAL xmax = 0;
+        for (int i = 0; i < r; ++i) {
+            DREAL ai = DABS(x[i]);
+            xmax = ai > xmax ? ai : xmax;
+        }
+        int ex = 0; /* xmax = f 2^ex, f in [1/2, 1): scaled to [1, 2) */
+        (void)DFREXP(xmax, &ex);
+        ex = ex - 1 > DREAL_MAX_EXP - 2 ? DREAL_MAX_EXP - 2 : ex - 1 < 2 - DREAL_MAX_EXP ? 2 - DREAL_MAX_EXP : ex - 1;
+        DREAL up = DLDEXP((DREAL)1, ex), down = DLDEXP((DREAL)1, -ex);
+        sigma = 0; /* NaN in x stays NaN through sigma */
+        for (int i = 0; i < r; ++i) {
+            x[i] *= down;
+            if (i) sigma += x[i] * x[i];
+        }
         DREAL norm = DSQRT(x[0] * x[0] + sigma), alpha = x[0] >= 0 ? -norm : norm;
         x[0] -= alpha;
+        alpha *= up;
         DREAL beta = 2 / (x[0] * x[0] + sigma);
         /* S <- H S H, H = I - beta v v': p = beta S v, w = p - (beta/2)(v'p) v, S -= v w' + w v' */
         DREAL vp = 0;
@@ -198,6 +220,8 @@ DOPT_KFN void DFN(cone_sym_eig)(int s, DREAL *a, DREAL *e, DREAL *v, DREAL *scra
     DFN(cone_tridiagonalize)(s, a, d, sub, v, scratch + s);
     sub[s - 1] = 0;
     for (int l = 0; l < s; ++l) {
+        /* QL converges in 2-3 iterations per eigenvalue; the cap only ends
+         * NaN data (which gives NaN eigenvalues, as documented) */
         for (int iter = 0; iter < 60; ++iter) {
             int m = l; /* the first negligible coupling at or after l */
             while (m < s - 1 && !(DABS(sub[m]) <= DREAL_EPS * (DABS(d[m]) + DABS(d[m + 1])))) ++m;

@@ -181,7 +181,7 @@ DOPT_KFN DREAL DFN(cone_max_step)(const dopt_cone_layout *L, const DREAL *u, con
             }
         for (int i = 0; i < s; ++i) /* symmetrize the rounding */
             for (int j = 0; j < i; ++j) U[i * s + j] = U[j * s + i] = (U[i * s + j] + U[j * s + i]) / 2;
-        DREAL emin = DFN(cone_sym_min_eig_below)(s, U, -1 / t, Lc); /* Lc, D, Y are free: 3 s^2 >= 4s - 1 */
+        DREAL emin = DFN(cone_sym_min_eig_below)(s, U, -1 / t, Lc); /* Lc, D, Y are free: it needs 5s, and 3 s^2 >= 5s from s = 2 (s = 1 reduces nothing and uses 2) */
         if (emin != emin) return 0;
         if (emin < 0 && -1 / emin < t) t = -1 / emin;
         off += s * (s + 1) / 2;
