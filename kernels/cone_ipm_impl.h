@@ -651,7 +651,27 @@ DOPT_KFN void DFN(cone_phase_after_factor)(const DFN(cone_view) *v, const dopt_c
              * caps are never taken. */
             DREAL cap = pass ? 2 : 1; /* 2 > 1 / DREAL_STEP_FRACTION */
             DREAL a1 = pass ? DFN(cone_max_step)(L, s, ds, 0, cap, scr) : DFN(cone_max_step)(L, lam, t2, 1, cap, scr);
-            DREAL a2 = DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
+            DREAL a2;
+            if (pass) {
+                /* the corrector's z length: the orthant and second-order
+                 * blocks on z itself, where that is as cheap; lambda = W z
+                 * holds only to W's rounding, which in float moved steps
+                 * onto the boundary (float SOCPs at tol 1e-6 reached the
+                 * iteration limit: 8 of 1024). PSD blocks in the scaled
+                 * space, where z's own would need a Cholesky factor. */
+                dopt_cone_layout head = *L;
+                head.ns = 0;
+                a2 = DFN(cone_max_step)(&head, z, dz, 0, a1, scr);
+                if (L->ns > 0) {
+                    int off = L->l;
+                    for (int c = 0; c < L->nq; ++c) off += L->q[c];
+                    dopt_cone_layout tail = *L;
+                    tail.l = tail.nq = 0;
+                    a2 = DFN(cone_max_step)(&tail, lam + off, t1 + off, 1, a2, scr);
+                }
+            } else {
+                a2 = DFN(cone_max_step)(L, lam, t1, 1, a1, scr);
+            }
             alpha = a1 < a2 ? a1 : a2;
         }
         if (dtau < 0 && -tau / dtau < alpha) alpha = -tau / dtau;

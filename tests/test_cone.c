@@ -98,6 +98,56 @@ static void test_fixture(const char *name, dopt_dtype dtype)
     dopt_npz_free(&z);
 }
 
+/* float32 random feasible programs at tol 1e-6 (tighter than float's
+ * default 1e-4): statuses 0, 6 (reduced accuracy) and 4 (the step failed
+ * near float's limit) are all outcomes of float arithmetic here, but the
+ * iteration limit is not: a step length that put iterates onto the cone's
+ * boundary once made 8 of 1024 such SOCPs run to it. */
+static void test_float_tight_no_iteration_limit(void)
+{
+    ch_shape shapes[] = {{.n = 6, .k = 2, .l = 3, .nq = 2, .q = {4, 3}},
+                         {.n = 8, .k = 2, .l = 2, .nq = 1, .q = {3}, .ns = 2, .s = {2, 4}}};
+    for (int t = 0; t < 2; ++t) {
+        ch_batch bt; /* its data for B instances; its status array is not used */
+        const int64_t B = 1024;
+        ch_batch_random_of(&bt, shapes[t], B);
+        const ch_shape *sh = &bt.sh;
+        size_t n = sh->n, m = sh->m, k = sh->k;
+        float *f[5];
+        const double *src[5] = {bt.c, bt.G, bt.h, bt.A, bt.b};
+        size_t cnt[5] = {B * n, B * m * n, B * m, B * k * n, B * k};
+        for (int a = 0; a < 5; ++a) {
+            f[a] = malloc(cnt[a] * 4 + 4);
+            for (size_t i = 0; i < cnt[a]; ++i) f[a][i] = (float)src[a][i];
+        }
+        dopt_cone_problem P = {0};
+        P.batch = B;
+        P.n = sh->n;
+        P.k = sh->k;
+        P.cones = ch_dims(sh);
+        P.dtype = DOPT_FLOAT32;
+        void *dev[5];
+        for (int a = 0; a < 5; ++a) dev[a] = ch_dev(f[a], cnt[a] * 4 + 4);
+        P.c = dev[0], P.G = dev[1], P.h = dev[2], P.A = dev[3], P.b = dev[4];
+        dopt_cone_solution sol = {ch_dev(NULL, B * n * 4), ch_dev(NULL, B * m * 4), ch_dev(NULL, B * m * 4),
+                                  ch_dev(NULL, B * k * 4 + 4), ch_dev(NULL, B * 4), NULL};
+        dopt_cone_options o = {1e-6, 0, 0, 0};
+        CHECK_OK(dopt_cone_solve(tu_ctx, &P, &o, &sol, NULL));
+        int32_t *status = malloc(B * 4); /* bt.status holds 64 */
+        ch_get(status, sol.status, B * 4);
+        int hist[8] = {0};
+        for (int64_t i = 0; i < B; ++i) hist[status[i] >= 0 && status[i] < 8 ? status[i] : 7]++;
+        free(status);
+        /* and most solved (0) or solved to 100 tol (6): about half are 0 */
+        CHECK(hist[DOPT_INST_ITERATION_LIMIT] == 0 && hist[0] + hist[DOPT_INST_REDUCED_ACCURACY] > B / 2,
+              "float32 at tol 1e-6, shape %d: %d of %lld at the iteration limit, %d solved", t,
+              hist[DOPT_INST_ITERATION_LIMIT], (long long)B, hist[0]);
+        void *bufs[] = {sol.x, sol.s, sol.z, sol.y, sol.status};
+        for (int a = 0; a < 5; ++a) ch_free(bufs[a]), ch_free(dev[a]), free(f[a]);
+        ch_batch_free(&bt);
+    }
+}
+
 /* ---- random feasible programs: KKT certificates ----
  * Status 6 (solved to reduced accuracy: the step failed near the optimum and
  * the iterate meets every test at 100 tol = 1e-6) is a legitimate outcome
@@ -738,6 +788,7 @@ int main(int argc, char **argv)
     test_min_eigenvalue();
     test_sym_eig();
     test_sym_eig_float();
+    test_float_tight_no_iteration_limit();
     test_phases_like_cuda();
     return tu_finish("test_cone");
 }
