@@ -263,14 +263,17 @@ def test_torch_sparse_tensors(problem):
         dtorch.sparse_qp(P["Q"], p, dense1[:, :, None].to_sparse_csr(dense_dim=1), h)
 
 
-def test_unbounded_lps_get_certificates(problem):
-    """LPs (no Q: the dual normal equations' path) with half of G's rows
-    zeroed, many of them unbounded: the sparse layer's statuses are the
-    dense layer's on every instance, certificates included (with the
-    path's regularization at 1e-8, 10 of 174 such unbounded LPs ended at
-    the iteration limit or as numerical failures)."""
-    rng = np.random.default_rng(5)
-    Bn, n, m, k = 256, 24, 40, 4
+def _full_pattern(values):
+    """(indptr, indices, per-instance values, shape) of a dense pattern,
+    for (B, rows, cols) values."""
+    pat = sp.csr_matrix(np.ones(values.shape[1:]))
+    return pat.indptr, pat.indices, values.reshape(values.shape[0], -1), pat.shape
+
+
+def _half_zero_family(rng, Bn=256, n=24, m=40, k=4):
+    """Random G, A, x0 with h, b feasible at x0 and costs p; then half of
+    G's rows zeroed (h = 1 there), so that many instances are unbounded.
+    Returns G, h, A, b, p."""
     G = rng.normal(size=(Bn, m, n))
     A = rng.normal(size=(Bn, k, n))
     x0 = rng.normal(size=(Bn, n))
@@ -279,11 +282,20 @@ def test_unbounded_lps_get_certificates(problem):
     p = 3 * rng.normal(size=(Bn, n))
     G[:, : m // 2] = 0
     h[:, : m // 2] = 1
+    return G, h, A, b, p
+
+
+def test_unbounded_lps_get_certificates(problem):
+    """LPs (no Q: the dual normal equations' path) with half of G's rows
+    zeroed, many of them unbounded: the sparse layer's statuses are the
+    dense layer's on every instance, certificates included (with the
+    path's regularization at 1e-8, 10 of 174 such unbounded LPs ended at
+    the iteration limit or as numerical failures)."""
+    rng = np.random.default_rng(5)
+    G, h, A, b, p = _half_zero_family(rng)
+    Bn, n = p.shape
     dense = qp.solve(np.zeros((Bn, n, n)), p, G, h, A, b, tol=1e-8)
-    ones = sp.csr_matrix(np.ones((m, n)))
-    onesA = sp.csr_matrix(np.ones((k, n)))
-    res = qp.solve_sparse(None, p, (ones.indptr, ones.indices, G.reshape(Bn, -1), (m, n)), h,
-                          (onesA.indptr, onesA.indices, A.reshape(Bn, -1), (k, n)), b, n=n, tol=1e-8)
+    res = qp.solve_sparse(None, p, _full_pattern(G), h, _full_pattern(A), b, n=n, tol=1e-8)
     assert np.sum(dense.status == 2) > 20  # the family has many unbounded instances
     np.testing.assert_array_equal(res.status, dense.status)
 
@@ -301,24 +313,12 @@ def test_unbounded_qps_ldl_get_certificates(monkeypatch, rank, seed):
     _sparse_layer_or_skip()
     monkeypatch.setenv("DOPT_SPARSE_QP_FACTOR", "ldl")
     rng = np.random.default_rng(seed)
-    Bn, n, m, k = 256, 24, 40, 4
-    G = rng.normal(size=(Bn, m, n))
-    A = rng.normal(size=(Bn, k, n))
-    x0 = rng.normal(size=(Bn, n))
-    h = np.einsum("bmn,bn->bm", G, x0) + rng.random((Bn, m))
-    b = np.einsum("bkn,bn->bk", A, x0)
-    p = 3 * rng.normal(size=(Bn, n))
-    G[:, : m // 2] = 0
-    h[:, : m // 2] = 1
+    G, h, A, b, p = _half_zero_family(rng)
+    Bn, n = p.shape
     Bm = rng.normal(size=(Bn, n, max(rank, 1)))
     Q = np.einsum("bnr,bmr->bnm", Bm, Bm) / max(rank, 1) if rank else np.zeros((Bn, n, n))
     dense = qp.solve(Q, p, G, h, A, b, tol=1e-8)
-
-    def full_pattern(values):  # (indptr, indices, per-instance values, shape) of a dense pattern
-        pat = sp.csr_matrix(np.ones(values.shape[1:]))
-        return pat.indptr, pat.indices, values.reshape(Bn, -1), pat.shape
-
-    res = qp.solve_sparse(full_pattern(Q), p, full_pattern(G), h, full_pattern(A), b, tol=1e-8)
+    res = qp.solve_sparse(_full_pattern(Q), p, _full_pattern(G), h, _full_pattern(A), b, tol=1e-8)
     S = dopt.InstanceStatus
     assert np.sum(dense.status == S.DUAL_INFEASIBLE) > 30  # most are unbounded
     certified = (dense.status == S.DUAL_INFEASIBLE) | (res.status == S.DUAL_INFEASIBLE)
@@ -451,12 +451,7 @@ def test_redundant_equalities_ldl(monkeypatch):
     h = np.concatenate([h, x0 + 1, 1 - x0], 1)
     p = rng.normal(size=(Bn, n))
     dense = qp.solve(np.zeros((Bn, n, n)), p, G, h, A, b, tol=1e-8)
-
-    def full_pattern(values):
-        pat = sp.csr_matrix(np.ones(values.shape[1:]))
-        return pat.indptr, pat.indices, values.reshape(Bn, -1), pat.shape
-
-    res = qp.solve_sparse(None, p, full_pattern(G), h, full_pattern(A), b, n=n, tol=1e-8)
+    res = qp.solve_sparse(None, p, _full_pattern(G), h, _full_pattern(A), b, n=n, tol=1e-8)
     np.testing.assert_array_equal(res.status, dense.status)
     assert np.all(dense.status == 0)
     assert np.all(np.abs(res.iters - dense.iters) <= 1), (res.iters, dense.iters)
