@@ -136,11 +136,13 @@ DOPT_KFN void DFN(cone_tridiagonalize)(int s, DREAL *a, DREAL *d, DREAL *e, DREA
             for (int j = 0; j < s; ++j) V[i * s + j] = i == j ? (DREAL)1 : (DREAL)0;
     for (int k = 0; k + 2 < s; ++k) {
         int r = s - k - 1; /* the trailing block a[k+1.., k+1..] */
-        DREAL sigma = 0;   /* x = a[k+1.., k], then the reflector v */
-        int below = 0;     /* a nonzero (or NaN) below x[0]: squares may underflow */
+        DREAL xmax = 0; /* x = a[k+1.., k], then the reflector v */
+        int below = 0;  /* a nonzero (or NaN) below x[0], tested so: its square may underflow */
         for (int i = 0; i < r; ++i) {
             x[i] = a[(k + 1 + i) * s + k];
-            if (i) sigma += x[i] * x[i], below |= x[i] != 0;
+            DREAL ai = DABS(x[i]);
+            xmax = ai > xmax ? ai : xmax;
+            if (i) below |= x[i] != 0;
         }
         if (!below) { /* already reduced */
             e[k] = x[0];
@@ -152,16 +154,11 @@ DOPT_KFN void DFN(cone_tridiagonalize)(int s, DREAL *a, DREAL *d, DREAL *e, DREA
          * overflow (then inf - inf) and entries near 1e19 make S v overflow.
          * A power of two is exact, so where the plain arithmetic neither
          * under- nor overflows the results are bitwise the same. */
-        DREAL xmax = 0;
-        for (int i = 0; i < r; ++i) {
-            DREAL ai = DABS(x[i]);
-            xmax = ai > xmax ? ai : xmax;
-        }
         int ex = 0; /* xmax = f 2^ex, f in [1/2, 1): scaled to [1, 2) */
         (void)DFREXP(xmax, &ex);
         ex = ex - 1 > DREAL_MAX_EXP - 2 ? DREAL_MAX_EXP - 2 : ex - 1 < 2 - DREAL_MAX_EXP ? 2 - DREAL_MAX_EXP : ex - 1;
         DREAL up = DLDEXP((DREAL)1, ex), down = DLDEXP((DREAL)1, -ex);
-        sigma = 0; /* NaN in x stays NaN through sigma */
+        DREAL sigma = 0; /* NaN in x stays NaN through sigma */
         for (int i = 0; i < r; ++i) {
             x[i] *= down;
             if (i) sigma += x[i] * x[i];

@@ -53,8 +53,8 @@
 /* The regularization of the factorizations whose pivots are definite in
  * exact arithmetic: the dual normal equations' S = C + R D^-1 R' (x
  * eliminated; Cholesky), and Kf's LDL' in the duals-first ordering (the
- * inertia check refuses the rare factor that rounding spoils), and 1e-8 blurred the recession directions that
- * unboundedness certificates need: of 174 random unbounded LPs (n = 24,
+ * inertia check refuses the rare factor that rounding spoils). There 1e-8
+ * blurred the recession directions that unboundedness certificates need: of 174 random unbounded LPs (n = 24,
  * m = 40, k = 4, half of G's rows zero) 10 ended at the iteration limit or
  * as numerical failures at 1e-8 on the normal path and none at 1e-9 to
  * 1e-11. On the duals-first LDL' 1e-10 certified every unbounded instance
