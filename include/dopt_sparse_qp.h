@@ -122,6 +122,40 @@ DOPT_API dopt_status dopt_sparse_qp_backward(dopt_context *ctx, const dopt_spars
                                              dopt_qp_grad_out *gout);
 DOPT_API void dopt_sparse_qp_tape_destroy(dopt_sparse_qp_tape *tape);
 
+/* Ragged batches: several structures in one call. A batch whose instances
+ * have different sizes or patterns (a different graph per training sample)
+ * is a list of groups, each a structure and the values of its own batch
+ * (a group of batch 1 per instance, or one group per distinct pattern);
+ * every instance of every group runs on the context's thread pool at once,
+ * so small groups keep all workers busy. Each group gets exactly what
+ * dopt_sparse_qp_solve of that group alone gives (bitwise on the CPU).
+ * Every group's values must have the same dtype; opt applies to all.
+ * tapes: NULL for none, else `count` entries, each NULL or a tape of an
+ * earlier call (refilled in place as in dopt_sparse_qp_solve); group g's
+ * tape is tapes[g] afterwards, for dopt_sparse_qp_backward or
+ * dopt_sparse_qp_backward_groups. A bad group fails the call with a message
+ * naming it ("sparse qp: group 3: ..."), before anything is solved. */
+typedef struct dopt_sparse_qp_group {
+    const dopt_sparse_qp_structure *structure;
+    dopt_sparse_qp_values values;
+    dopt_qp_solution solution; /* the group's outputs, as for dopt_sparse_qp_solve */
+} dopt_sparse_qp_group;
+
+DOPT_API dopt_status dopt_sparse_qp_solve_groups(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                                 const dopt_qp_options *opt, dopt_sparse_qp_tape **tapes);
+
+/* The backward of several tapes in one call (every instance on the thread
+ * pool at once); entry g is exactly dopt_sparse_qp_backward(ctx, tape, &in,
+ * &out) of that group alone. */
+typedef struct dopt_sparse_qp_group_grad {
+    const dopt_sparse_qp_tape *tape;
+    dopt_qp_grad_in in;
+    dopt_qp_grad_out out;
+} dopt_sparse_qp_group_grad;
+
+DOPT_API dopt_status dopt_sparse_qp_backward_groups(dopt_context *ctx, int64_t count,
+                                                    const dopt_sparse_qp_group_grad *groups);
+
 #ifdef __cplusplus
 }
 #endif

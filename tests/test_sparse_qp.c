@@ -1,7 +1,8 @@
 /* The sparse QP layer (dopt_sparse_qp.h): agreement with the dense layer on
  * the densified instances (answers, statuses, gradients), gradients against
  * central differences, bitwise reuse of a structure and independence of the
- * thread count and of other instances, float32, bad patterns, and a set
+ * thread count and of other instances, ragged batches (several structures in
+ * one call), float32, bad patterns, and a set
  * cover LP relaxation with n = 2000. Everything runs on both factorization
  * paths (DOPT_SPARSE_QP_FACTOR = ldl, then normal: the dual normal equations
  * wherever Q is diagonal), and every analysis checks the path it took. The
@@ -631,6 +632,163 @@ static void test_bitwise(int qp)
     fam_free(&f);
 }
 
+/* ---- ragged batches: several structures in one call ---- */
+
+enum { GROUPS = 4 };
+
+/* Group g of test_groups solved and differentiated alone, or all groups in
+ * one dopt_sparse_qp_solve_groups / dopt_sparse_qp_backward_groups call;
+ * tapes in/out (a tape of an earlier call is refilled). */
+static dopt_status groups_run(int together, dopt_sparse_qp_structure *const *S, const dopt_sparse_qp_values *V,
+                              result *r, double *const *gx, double *const *gl, double *const *gn,
+                              dopt_sparse_qp_tape **tapes)
+{
+    dopt_sparse_qp_group grp[GROUPS];
+    dopt_sparse_qp_group_grad gg[GROUPS];
+    for (int g = 0; g < GROUPS; ++g) {
+        grp[g].structure = S[g];
+        grp[g].values = V[g];
+        grp[g].solution = (dopt_qp_solution){r[g].x, r[g].lam, r[g].nu, r[g].status, r[g].iters};
+    }
+    dopt_status st = DOPT_OK;
+    if (together) {
+        st = dopt_sparse_qp_solve_groups(tu_ctx, GROUPS, grp, NULL, tapes);
+    } else {
+        for (int g = 0; g < GROUPS && st == DOPT_OK; ++g)
+            st = dopt_sparse_qp_solve(tu_ctx, S[g], &V[g], NULL, &grp[g].solution, &tapes[g]);
+    }
+    if (st != DOPT_OK) return st;
+    for (int g = 0; g < GROUPS; ++g) {
+        gg[g].tape = tapes[g];
+        gg[g].in = (dopt_qp_grad_in){gx[g], gl[g], gn[g]};
+        gg[g].out = (dopt_qp_grad_out){r[g].dQ, r[g].dp, r[g].dG, r[g].dh, r[g].dA, r[g].db};
+    }
+    if (together) return dopt_sparse_qp_backward_groups(tu_ctx, GROUPS, gg);
+    for (int g = 0; g < GROUPS && st == DOPT_OK; ++g) st = dopt_sparse_qp_backward(tu_ctx, tapes[g], &gg[g].in, &gg[g].out);
+    return st;
+}
+
+/* Four families of different sizes and patterns (a QP, an LP, an empty
+ * batch, Q = gamma I with a NaN instance) in one call: each group bitwise
+ * what it gets alone, forward and backward, on 1 and 2 threads, refilling
+ * its tapes; and the calls' argument errors name the group. */
+static void test_groups(void)
+{
+    fam f[GROUPS];
+    fam_spec sp[GROUPS] = {{31, 9, 5, 2, FAM_QP, 0, 1, FAM_BOX_SINGLE},
+                           {32, 12, 6, 0, FAM_LP, 0, 0, FAM_BOX_SINGLE},
+                           {33, 7, 3, 1, FAM_QP, 0, 0, FAM_BOX_SINGLE},
+                           {34, 6, 4, 2, FAM_QP_DIAG, 0, 0, FAM_BOX_PAIRS}};
+    int64_t batch[GROUPS] = {3, 1, 0, 2};
+    dopt_sparse_qp_structure *S[GROUPS] = {NULL};
+    dopt_sparse_qp_values V[GROUPS];
+    double *gx[GROUPS], *gl[GROUPS], *gn[GROUPS];
+    result alone[GROUPS], one[GROUPS], two[GROUPS];
+    int ok = 1;
+    for (int g = 0; g < GROUPS; ++g) {
+        fam_random(&f[g], &sp[g], batch[g] > 0 ? batch[g] : 1, 0.3);
+        S[g] = fam_analyze(&f[g]);
+        ok &= S[g] != NULL;
+    }
+    if (!ok) {
+        for (int g = 0; g < GROUPS; ++g) {
+            dopt_sparse_qp_structure_destroy(S[g]);
+            fam_free(&f[g]);
+        }
+        return;
+    }
+    f[3].Gv[1 * f[3].nG + 2] = NAN; /* group 3's instance 1: status 5, its neighbour untouched */
+    for (int g = 0; g < GROUPS; ++g) {
+        V[g] = fam_values(&f[g]);
+        V[g].batch = batch[g];
+        int64_t B = f[g].B;
+        gx[g] = randn(B * f[g].n);
+        gl[g] = f[g].m ? randn(B * f[g].m) : NULL;
+        gn[g] = f[g].k ? randn(B * f[g].k) : NULL;
+        result_alloc(&alone[g], B, f[g].n, f[g].m, f[g].k, f[g].nQ, f[g].nG, f[g].nA);
+        result_alloc(&one[g], B, f[g].n, f[g].m, f[g].k, f[g].nQ, f[g].nG, f[g].nA);
+        result_alloc(&two[g], B, f[g].n, f[g].m, f[g].k, f[g].nQ, f[g].nG, f[g].nA);
+    }
+    dopt_sparse_qp_tape *ta[GROUPS] = {NULL}, *tb[GROUPS] = {NULL};
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 2));
+    CHECK_OK(groups_run(0, S, V, alone, gx, gl, gn, ta));
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 1));
+    CHECK_OK(groups_run(1, S, V, one, gx, gl, gn, tb));
+    dopt_sparse_qp_tape *first_tape = tb[0];
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 2));
+    CHECK_OK(groups_run(1, S, V, two, gx, gl, gn, tb)); /* refills tb */
+    CHECK(tb[0] == first_tape, "the groups' tapes were not refilled in place");
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    for (int g = 0; g < GROUPS; ++g) {
+        int64_t B = batch[g];
+        fam *q = &f[g];
+        const result *r[2] = {&one[g], &two[g]};
+        for (int t = 0; t < 2; ++t) {
+            const result *a = &alone[g], *b = r[t];
+            int same = same_result(a, b, B, q->n, q->m, q->k) &&
+                       !memcmp(a->dp, b->dp, sizeof(double) * (size_t)(B * q->n)) &&
+                       !memcmp(a->dh, b->dh, sizeof(double) * (size_t)(B * q->m)) &&
+                       !memcmp(a->db, b->db, sizeof(double) * (size_t)(B * q->k)) &&
+                       !memcmp(a->dQ, b->dQ, sizeof(double) * (size_t)(B * q->nQ)) &&
+                       !memcmp(a->dG, b->dG, sizeof(double) * (size_t)(B * q->nG)) &&
+                       !memcmp(a->dA, b->dA, sizeof(double) * (size_t)(B * q->nA));
+            CHECK(same, "group %d (%d threads): not bitwise what it gets alone", g, t + 1);
+        }
+        for (int64_t i = 0; i < B; ++i) {
+            int want = g == 3 && i == 1 ? DOPT_INVALID_DATA : DOPT_SOLVED;
+            CHECK(one[g].status[i] == want, "group %d instance %lld: status %d, want %d", g, (long long)i,
+                  one[g].status[i], want);
+        }
+    }
+    CHECK(maxabs(f[0].B * f[0].nG, one[0].dG) > 0, "group 0's dG is all zero: the backward did nothing");
+
+    /* argument errors name the group and solve nothing */
+    dopt_sparse_qp_group grp[2];
+    for (int g = 0; g < 2; ++g) {
+        grp[g].structure = S[g];
+        grp[g].values = V[g];
+        grp[g].solution = (dopt_qp_solution){one[g].x, one[g].lam, one[g].nu, one[g].status, one[g].iters};
+    }
+    grp[1].structure = NULL;
+    dopt_status st = dopt_sparse_qp_solve_groups(tu_ctx, 2, grp, NULL, NULL);
+    const char *msg = dopt_context_last_error(tu_ctx);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && strstr(msg, "group 1: structure is NULL"), "NULL structure: %s, '%s'",
+          dopt_status_string(st), msg);
+    grp[1].structure = S[1];
+    grp[1].values.dtype = DOPT_FLOAT32;
+    st = dopt_sparse_qp_solve_groups(tu_ctx, 2, grp, NULL, NULL);
+    msg = dopt_context_last_error(tu_ctx);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && strstr(msg, "group 1: dtype differs"), "mixed dtypes: %s, '%s'",
+          dopt_status_string(st), msg);
+    grp[1].values.dtype = DOPT_FLOAT64;
+    dopt_sparse_qp_tape *twice[2] = {tb[0], tb[0]};
+    st = dopt_sparse_qp_solve_groups(tu_ctx, 2, grp, NULL, twice);
+    msg = dopt_context_last_error(tu_ctx);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && strstr(msg, "one tape is passed for two groups") && twice[0] == tb[0],
+          "one tape twice: %s, '%s'", dopt_status_string(st), msg);
+    st = dopt_sparse_qp_solve_groups(tu_ctx, -1, grp, NULL, NULL);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT, "count -1: %s", dopt_status_string(st));
+    CHECK_OK(dopt_sparse_qp_solve_groups(tu_ctx, 0, NULL, NULL, NULL));
+    dopt_sparse_qp_group_grad gg[2] = {{tb[0], {gx[0], NULL, NULL}, {0}}, {NULL, {gx[1], NULL, NULL}, {0}}};
+    st = dopt_sparse_qp_backward_groups(tu_ctx, 2, gg);
+    msg = dopt_context_last_error(tu_ctx);
+    CHECK(st == DOPT_ERR_INVALID_ARGUMENT && strstr(msg, "sparse qp backward: group 1: tape is NULL"),
+          "backward without a tape: %s, '%s'", dopt_status_string(st), msg);
+
+    for (int g = 0; g < GROUPS; ++g) {
+        dopt_sparse_qp_tape_destroy(ta[g]);
+        dopt_sparse_qp_tape_destroy(tb[g]);
+        result_free(&alone[g]);
+        result_free(&one[g]);
+        result_free(&two[g]);
+        free(gx[g]);
+        free(gl[g]);
+        free(gn[g]);
+        dopt_sparse_qp_structure_destroy(S[g]);
+        fam_free(&f[g]);
+    }
+}
+
 /* ---- infeasible and unbounded: the dense layer's statuses ---- */
 
 static void test_certificates(void)
@@ -1235,6 +1393,7 @@ int main(int argc, char **argv)
         test_bitwise(FAM_QP);
         test_bitwise(FAM_QP_DIAG);
         test_bitwise(FAM_LP);
+        test_groups();
         test_certificates();
         test_not_psd();
         test_bad_patterns();

@@ -60,6 +60,14 @@ class _SparseValues(ctypes.Structure):
                 ("shared", ctypes.c_uint32)]
 
 
+class _SparseGroup(ctypes.Structure):
+    _fields_ = [("structure", c_void_p), ("values", _SparseValues), ("solution", _qp._Solution)]
+
+
+class _SparseGroupGrad(ctypes.Structure):
+    _fields_ = [("tape", c_void_p), ("grad_in", _qp._GradIn), ("grad_out", _qp._GradOut)]
+
+
 _FNS = {}
 _P = ctypes.POINTER
 
@@ -70,7 +78,8 @@ def _fn(name):
     them."""
     if not _FNS:
         for mirror, c_name in ((_CsrPattern, "dopt_csr_pattern"), (_SparsePattern, "dopt_sparse_qp_pattern"),
-                               (_SparseValues, "dopt_sparse_qp_values")):
+                               (_SparseValues, "dopt_sparse_qp_values"), (_SparseGroup, "dopt_sparse_qp_group"),
+                               (_SparseGroupGrad, "dopt_sparse_qp_group_grad")):
             _lib.check_struct(mirror, c_name)
         _FNS.update(
             analyze=_lib.declare("dopt_sparse_qp_analyze", c_int, c_void_p, _P(_SparsePattern), _P(c_void_p)),
@@ -79,7 +88,11 @@ def _fn(name):
                                _P(_qp._Options), _P(_qp._Solution), _P(c_void_p)),
             backward=_lib.declare("dopt_sparse_qp_backward", c_int, c_void_p, c_void_p, _P(_qp._GradIn),
                                   _P(_qp._GradOut)),
-            tape_destroy=_lib.declare("dopt_sparse_qp_tape_destroy", None, c_void_p))
+            tape_destroy=_lib.declare("dopt_sparse_qp_tape_destroy", None, c_void_p),
+            solve_groups=_lib.declare("dopt_sparse_qp_solve_groups", c_int, c_void_p, c_int64, _P(_SparseGroup),
+                                      _P(_qp._Options), _P(c_void_p)),
+            backward_groups=_lib.declare("dopt_sparse_qp_backward_groups", c_int, c_void_p, c_int64,
+                                         _P(_SparseGroupGrad)))
     return _FNS[name]
 
 
@@ -424,6 +437,46 @@ def _values_and_structure(Q, G, A, structure, n, where):
     return values, structure
 
 
+def _inputs_of(Q, p, G, h, A, b, structure, n, where):
+    """The structure, the six inputs (None where the library takes NULL) and
+    the call's shapes of one solve."""
+    mvalues, structure = _values_and_structure(Q, G, A, structure, n, where)
+    inputs = {"Q": mvalues["Q"], "p": _qp._source(p), "G": mvalues["G"], "h": _qp._source(h), "A": mvalues["A"],
+              "b": _qp._source(b)}
+    if structure.nnz["Q"] == 0:
+        inputs["Q"] = None  # an LP (or Q with no entries): the library takes NULL
+    for vec, mat in (("h", "G"), ("b", "A")):
+        if structure.patterns[mat].rows == 0:
+            inputs[vec] = None if inputs[vec] is None or _arrays.numel(inputs[vec]) == 0 else inputs[vec]
+        if structure.nnz[mat] == 0:
+            inputs[mat] = None
+    return structure, inputs, _Spec(structure, inputs, where)
+
+
+class _Call:
+    """One group's library arguments: the operands in the call's dtype, the
+    values struct and the output arrays."""
+
+    def __init__(self, structure, inputs, spec, placement, code):
+        self.structure, self.spec = structure, spec
+        self.operands = {name: (_qp._operand(x, placement, code, name) if spec.present[name] else None)
+                         for name, x in inputs.items()}
+        ptr = _qp._pointer_fn(placement)
+        self.values = _SparseValues(spec.batch, code, *(ptr(self.operands[name]) for name in _qp.PARAMETERS),
+                                    spec.bits)
+        empty = _qp._empty_fn(placement)
+        lead = (spec.batch,) if spec.batched else ()
+        self.x = empty(lead + (spec.n,), code)
+        self.lam = empty(lead + (spec.m,), code)
+        self.nu = empty(lead + (spec.k,), code)
+        self.status = empty(lead, "int32")
+        self.iters = empty(lead, "int32")
+        self.solution = _qp._Solution(ptr(self.x), ptr(self.lam), ptr(self.nu), ptr(self.status), ptr(self.iters))
+
+    def result(self, tape):
+        return SparseResult(self.x, self.lam, self.nu, self.status, self.iters, tape, self.structure)
+
+
 def solve_sparse(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None, tol=None, tol_inf=None,
                  max_iter=None, refine=None, dtype=None, record=False):
     """Solves the batch with the sparse layer. Returns SparseResult(x, lam,
@@ -438,33 +491,12 @@ def solve_sparse(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None
     arrays with a batch dimension of 1 (or none) are shared by the batch and
     their gradients are summed over it."""
     where = "qp.solve_sparse"
-    mvalues, structure = _values_and_structure(Q, G, A, structure, n, where)
-    inputs = {"Q": mvalues["Q"], "p": _qp._source(p), "G": mvalues["G"], "h": _qp._source(h), "A": mvalues["A"],
-              "b": _qp._source(b)}
-    if structure.nnz["Q"] == 0:
-        inputs["Q"] = None  # an LP (or Q with no entries): the library takes NULL
-    for vec, mat in (("h", "G"), ("b", "A")):
-        if structure.patterns[mat].rows == 0:
-            inputs[vec] = None if inputs[vec] is None or _arrays.numel(inputs[vec]) == 0 else inputs[vec]
-        if structure.nnz[mat] == 0:
-            inputs[mat] = None
-    spec = _Spec(structure, inputs, where)
+    structure, inputs, spec = _inputs_of(Q, p, G, h, A, b, structure, n, where)
     values = inputs.values()
     placement = _arrays.placement_of(*values)
     code = _arrays.dtype_code(dtype) if dtype is not None else _qp._call_dtype(values)
-    operands = {name: (_qp._operand(x, placement, code, name) if spec.present[name] else None)
-                for name, x in inputs.items()}
+    call = _Call(structure, inputs, spec, placement, code)
     opt = _qp._options(tol, tol_inf, max_iter, refine)
-    ptr = _qp._pointer_fn(placement)
-    val = _SparseValues(spec.batch, code, *(ptr(operands[name]) for name in _qp.PARAMETERS), spec.bits)
-    empty = _qp._empty_fn(placement)
-    lead = (spec.batch,) if spec.batched else ()
-    x = empty(lead + (spec.n,), code)
-    lam = empty(lead + (spec.m,), code)
-    nu = empty(lead + (spec.k,), code)
-    status = empty(lead, "int32")
-    iters = empty(lead, "int32")
-    sol = _qp._Solution(ptr(x), ptr(lam), ptr(nu), ptr(status), ptr(iters))
     ctx = placement.context()
     tape = None
     with ctx.lock:
@@ -475,30 +507,76 @@ def solve_sparse(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None
         elif record:
             tape_handle = c_void_p()
             try:
-                ctx.check(_fn("solve")(ctx.handle, handle, ctypes.byref(val), ctypes.byref(opt), ctypes.byref(sol),
-                                       ctypes.byref(tape_handle)))
+                ctx.check(_fn("solve")(ctx.handle, handle, ctypes.byref(call.values), ctypes.byref(opt),
+                                       ctypes.byref(call.solution), ctypes.byref(tape_handle)))
             except BaseException:
                 if tape_handle.value:
                     _fn("tape_destroy")(tape_handle)
                 raise
-            tape = SparseTape(tape_handle, ctx, placement, code, structure, operands, spec)
+            tape = SparseTape(tape_handle, ctx, placement, code, structure, call.operands, spec)
         else:
-            ctx.check(_fn("solve")(ctx.handle, handle, ctypes.byref(val), ctypes.byref(opt), ctypes.byref(sol), None))
+            ctx.check(_fn("solve")(ctx.handle, handle, ctypes.byref(call.values), ctypes.byref(opt),
+                                   ctypes.byref(call.solution), None))
     if record and tape is None:
-        tape = SparseTape(c_void_p(), ctx, placement, code, structure, operands, spec)
-    return SparseResult(x, lam, nu, status, iters, tape, structure)
+        tape = SparseTape(c_void_p(), ctx, placement, code, structure, call.operands, spec)
+    return call.result(tape)
 
 
-def backward_sparse(tape, dx, dlam=None, dnu=None, *, wanted=_qp.PARAMETERS):
-    """Gradients of a loss with respect to the inputs of the solve_sparse
-    call that recorded `tape`, given dL/dx (and optionally dL/dlam, dL/dnu)
-    shaped like its outputs. Returns {name: gradient} over `wanted`: for Q,
-    G, A the gradient with respect to the VALUES, shaped like the values
-    given ((nnz,) or (B, nnz); a shared matrix's is summed over the batch;
-    for Q the gradient of the matrix as given: with both triangles stored,
-    dQ_ij = dQ_ji); p, h, b as in dopt.qp.backward. None for an absent
-    input. Instances that were not solved contribute zero."""
-    where = "qp.backward_sparse"
+_GROUP_KEYS = ("Q", "p", "G", "h", "A", "b", "structure", "n")
+
+
+def solve_sparse_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine=None, dtype=None, record=False):
+    """Solves a ragged batch: several problem families of different sizes or
+    patterns (a different graph per sample) in one library call
+    (dopt_sparse_qp_solve_groups), every instance of every group on the
+    thread pool at once. groups: a sequence of dicts, each holding one
+    group's arguments of solve_sparse (keys Q, p, G, h, A, b, structure, n;
+    p required), with a batch of its own (1 for a single instance). Returns
+    a list of SparseResult, one per group, each what solve_sparse of that
+    group alone returns (bitwise on the CPU). Every group's arrays must be
+    on one device; dtype as solve_sparse, over all groups at once."""
+    where = "qp.solve_sparse_groups"
+    if isinstance(groups, dict) or not hasattr(groups, "__len__"):
+        raise TypeError(f"{where}: groups must be a list of dicts (the arguments of qp.solve_sparse per group); "
+                        f"got {type(groups).__name__}")
+    parsed = []
+    for g, args in enumerate(groups):
+        if not isinstance(args, dict):
+            raise TypeError(f"{where}: group {g} must be a dict of solve_sparse's arguments; got {type(args).__name__}")
+        unknown = set(args) - set(_GROUP_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: group {g}: unknown keys {sorted(unknown)}; use {list(_GROUP_KEYS)}")
+        if args.get("p") is None:
+            raise ValueError(f"{where}: group {g}: p (the linear term) is required")
+        parsed.append(_inputs_of(args.get("Q"), args["p"], args.get("G"), args.get("h"), args.get("A"),
+                                 args.get("b"), args.get("structure"), args.get("n"), f"{where}: group {g}"))
+    every = [x for _, inputs, _ in parsed for x in inputs.values()]
+    placement = _arrays.placement_of(*every)
+    code = _arrays.dtype_code(dtype) if dtype is not None else _qp._call_dtype(every)
+    calls = [_Call(structure, inputs, spec, placement, code) for structure, inputs, spec in parsed]
+    opt = _qp._options(tol, tol_inf, max_iter, refine)
+    ctx = placement.context()
+    count = len(calls)
+    tapes = (c_void_p * max(count, 1))()
+    with ctx.lock:
+        ctx.prepare(placement.stream())
+        c_groups = (_SparseGroup * max(count, 1))()
+        for g, call in enumerate(calls):
+            c_groups[g] = _SparseGroup(call.structure.handle(ctx, placement.cuda_index), call.values, call.solution)
+        try:
+            ctx.check(_fn("solve_groups")(ctx.handle, count, c_groups, ctypes.byref(opt), tapes if record else None))
+        except BaseException:
+            for t in tapes[:count]:
+                if t:
+                    _fn("tape_destroy")(c_void_p(t))
+            raise
+    return [call.result(SparseTape(c_void_p(tapes[g]), ctx, placement, code, call.structure, call.operands,
+                                   call.spec) if record else None) for g, call in enumerate(calls)]
+
+
+def _grads_of(tape, dx, dlam, dnu, wanted, where):
+    """The gradient arrays of one backward (zero-filled when the library has
+    nothing to do: returns run False) and its library arguments."""
     if not isinstance(tape, SparseTape):
         raise TypeError(f"{where}: tape must be the tape of qp.solve_sparse(..., record=True)")
     unknown = set(wanted) - set(_qp.PARAMETERS)
@@ -528,12 +606,66 @@ def backward_sparse(tape, dx, dlam=None, dnu=None, *, wanted=_qp.PARAMETERS):
         for g in grads.values():
             if g is not None:
                 g[...] = 0
-        return {name: grads[name] for name in wanted}
+        return grads, None
     ptr = _qp._pointer_fn(placement)
     gin = _qp._GradIn(*(ptr(g) for g in grads_in))
     gout = _qp._GradOut(*(ptr(grads[name]) for name in _qp.PARAMETERS))
-    ctx = tape._ctx
-    with ctx.lock:
-        ctx.prepare(placement.stream())
-        ctx.check(_fn("backward")(ctx.handle, tape._handle, ctypes.byref(gin), ctypes.byref(gout)))
+    # the converted incoming gradients must live until the call returns
+    return grads, _SparseGroupGrad(tape._handle, gin, gout), grads_in
+
+
+def backward_sparse(tape, dx, dlam=None, dnu=None, *, wanted=_qp.PARAMETERS):
+    """Gradients of a loss with respect to the inputs of the solve_sparse
+    call that recorded `tape`, given dL/dx (and optionally dL/dlam, dL/dnu)
+    shaped like its outputs. Returns {name: gradient} over `wanted`: for Q,
+    G, A the gradient with respect to the VALUES, shaped like the values
+    given ((nnz,) or (B, nnz); a shared matrix's is summed over the batch;
+    for Q the gradient of the matrix as given: with both triangles stored,
+    dQ_ij = dQ_ji); p, h, b as in dopt.qp.backward. None for an absent
+    input. Instances that were not solved contribute zero."""
+    grads, call, *_keep = _grads_of(tape, dx, dlam, dnu, wanted, "qp.backward_sparse")
+    if call is not None:
+        ctx = tape._ctx
+        with ctx.lock:
+            ctx.prepare(tape.placement.stream())
+            ctx.check(_fn("backward")(ctx.handle, tape._handle, ctypes.byref(call.grad_in),
+                                      ctypes.byref(call.grad_out)))
     return {name: grads[name] for name in wanted}
+
+
+def backward_sparse_groups(tapes, dx, dlam=None, dnu=None, *, wanted=_qp.PARAMETERS):
+    """The backward of solve_sparse_groups(..., record=True) in one library
+    call (dopt_sparse_qp_backward_groups): tapes the results' .tape in
+    order, dx (and dlam, dnu, or None) a list with one entry per group as
+    backward_sparse takes it (an entry of dlam or dnu may be None). Returns
+    a list of gradient dicts, each what backward_sparse of that group alone
+    returns."""
+    where = "qp.backward_sparse_groups"
+    tapes = list(tapes)
+    count = len(tapes)
+    lists = {}
+    for name, value in (("dx", dx), ("dlam", dlam), ("dnu", dnu)):
+        if value is None and name != "dx":
+            value = [None] * count
+        if value is None or not hasattr(value, "__len__") or len(value) != count:
+            raise ValueError(f"{where}: {name} must be a list with one entry per tape ({count})")
+        lists[name] = list(value)
+    out, calls, keep, ctx = [], [], [], None
+    for g, tape in enumerate(tapes):
+        grads, call, *rest = _grads_of(tape, lists["dx"][g], lists["dlam"][g], lists["dnu"][g], wanted,
+                                       f"{where}: group {g}")
+        out.append({name: grads[name] for name in wanted})
+        if call is None:
+            continue
+        if ctx is None:
+            ctx = tape._ctx
+        elif tape._ctx is not ctx:
+            raise ValueError(f"{where}: group {g}'s tape was recorded on another device than group 0's")
+        calls.append(call)
+        keep.append(rest)
+    if calls:
+        c_groups = (_SparseGroupGrad * len(calls))(*calls)
+        with ctx.lock:
+            ctx.prepare(tapes[0].placement.stream())
+            ctx.check(_fn("backward_groups")(ctx.handle, len(calls), c_groups))
+    return out

@@ -22,7 +22,8 @@ if any input is float64, else float32 if any input is floating, else float64
 
 Sparse Q, G, A (CSR, one pattern for the batch, values per instance or
 shared): SparseStructure, solve_sparse, backward_sparse (the sparse layer,
-dopt_sparse_qp.h; docs/PYTHON.md "Sparse QP").
+dopt_sparse_qp.h; docs/PYTHON.md "Sparse QP"); solve_sparse_groups,
+backward_sparse_groups for ragged batches (several patterns in one call).
 """
 
 import ctypes
@@ -625,4 +626,4 @@ def _run_backward(tape, placement, grads_in, grads, wanted):
 
 # ---- the sparse layer (CSR Q, G, A; _sparse_qp.py) ----------------------------
 from ._sparse_qp import (SparseResult, SparseStructure, SparseTape, backward_sparse,  # noqa: E402
-                         solve_sparse)
+                         backward_sparse_groups, solve_sparse, solve_sparse_groups)

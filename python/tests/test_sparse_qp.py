@@ -457,3 +457,103 @@ def test_redundant_equalities_ldl(monkeypatch):
     assert np.all(np.abs(res.iters - dense.iters) <= 1), (res.iters, dense.iters)
     obj_d, obj_s = np.einsum("bn,bn->b", p, dense.x), np.einsum("bn,bn->b", p, res.x)
     np.testing.assert_allclose(obj_s, obj_d, rtol=1e-6, atol=1e-6)
+
+
+def _mis_relaxation(rng, nodes, edge_prob, gamma=0.1):
+    """The gamma-regularized LP relaxation of maximum independent set on a
+    random graph: min gamma/2 |x|^2 - w'x s.t. x_u + x_v <= 1 per edge,
+    0 <= x <= 1 (a different pattern per graph)."""
+    upper = np.triu(rng.random((nodes, nodes)) < edge_prob, 1)
+    u, v = np.nonzero(upper)
+    E = len(u)
+    rows = np.concatenate([np.repeat(np.arange(E), 2), E + np.arange(nodes), E + nodes + np.arange(nodes)])
+    cols = np.concatenate([np.stack([u, v], 1).ravel(), np.arange(nodes), np.arange(nodes)])
+    vals = np.concatenate([np.ones(2 * E), np.ones(nodes), -np.ones(nodes)])
+    G = sp.csr_matrix((vals, (rows, cols)), shape=(E + 2 * nodes, nodes))
+    h = np.concatenate([np.ones(E), np.ones(nodes), np.zeros(nodes)])
+    return {"Q": gamma * sp.eye(nodes, format="csr"), "p": -(0.5 + rng.random(nodes)), "G": G, "h": h}
+
+
+def test_groups_are_bitwise_the_groups_alone(problem):
+    """A ragged batch (graphs of different sizes, one instance each, and a
+    batched family) in one call: each group's solution and gradients are
+    bitwise those of solving it alone."""
+    P = problem
+    rng = np.random.default_rng(7)
+    groups = [_mis_relaxation(rng, nodes, 0.3) for nodes in (12, 20, 7)]
+    groups.insert(1, {"Q": P["Q"], "p": P["p"], "G": (P["G"].indptr, P["G"].indices, P["Gv"], P["G"].shape),
+                      "h": P["h"], "A": P["A"], "b": P["b"]})
+    together = qp.solve_sparse_groups(groups, record=True)
+    alone = [qp.solve_sparse(**g, record=True) for g in groups]
+    assert len(together) == len(groups)
+    for g, (a, b) in enumerate(zip(alone, together)):
+        assert np.all(a.status == 0), f"group {g}: {a.status}"
+        for name in ("x", "lam", "nu", "status", "iters"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), f"group {g}: {name}"
+    dx = [rng.normal(size=r.x.shape) for r in alone]
+    dlam = [rng.normal(size=r.lam.shape) for r in alone]
+    g_together = qp.backward_sparse_groups([r.tape for r in together], dx, dlam)
+    for g, r in enumerate(alone):
+        g_alone = qp.backward_sparse(r.tape, dx[g], dlam[g])
+        for name in qp.PARAMETERS:
+            if g_alone[name] is None:
+                assert g_together[g][name] is None, f"group {g}: {name}"
+            else:
+                assert np.array_equal(g_alone[name], g_together[g][name]), f"group {g}: {name}"
+    assert np.abs(g_together[0]["G"]).max() > 0, "the MIS group's dG is zero: nothing was differentiated"
+    # the MIS relaxation is half-integral at a vertex; with gamma > 0 the x are in [0, 1]
+    assert together[0].x.min() >= -1e-6 and together[0].x.max() <= 1 + 1e-6
+
+
+def test_groups_bad_input(problem):
+    P = problem
+    good = {"Q": P["Q"], "p": P["p"][0], "G": P["G"], "h": P["h"][0], "A": P["A"], "b": P["b"]}
+    with pytest.raises(ValueError, match="group 1: p"):
+        qp.solve_sparse_groups([good, {"Q": P["Q"], "G": P["G"], "h": P["h"][0]}])
+    with pytest.raises(ValueError, match="group 0: unknown keys"):
+        qp.solve_sparse_groups([dict(good, c=1)])
+    with pytest.raises(TypeError, match="list of dicts"):
+        qp.solve_sparse_groups(good)
+    res = qp.solve_sparse_groups([good, good], record=True)
+    assert np.array_equal(res[0].x, res[1].x)
+    with pytest.raises(ValueError, match="one entry per tape"):
+        qp.backward_sparse_groups([r.tape for r in res], [np.ones(N)])
+    assert qp.solve_sparse_groups([]) == []
+
+
+@requires_torch
+def test_torch_groups_gradients_are_the_groups_alone(problem):
+    """dopt.torch.sparse_qp_groups on graphs of different sizes: outputs and
+    the gradients reaching every group's tensors are bitwise those of
+    dopt.torch.sparse_qp per group (whose gradients are checked against
+    central differences above); a group left out of the loss gets none."""
+    import torch
+    import dopt.torch as dtorch
+    rng = np.random.default_rng(11)
+    graphs = [_mis_relaxation(rng, nodes, 0.35) for nodes in (10, 16, 6)]
+
+    def leaves():
+        return [{"Q": g["Q"], "p": torch.tensor(g["p"], requires_grad=True),
+                 "G": (g["G"].indptr, g["G"].indices, torch.tensor(g["G"].data, requires_grad=True), g["G"].shape),
+                 "h": torch.tensor(g["h"], requires_grad=True)} for g in graphs]
+
+    weights = [torch.tensor(rng.normal(size=g["p"].shape)) for g in graphs]
+    a, b = leaves(), leaves()
+    together = dtorch.sparse_qp_groups(a)
+    alone = [dtorch.sparse_qp(**g) for g in b]
+    # group 2 stays out of the loss: its inputs get no gradient
+    sum(torch.sum(w * r.x) for w, r in zip(weights[:2], together[:2])).backward()
+    sum(torch.sum(w * r.x) for w, r in zip(weights[:2], alone[:2])).backward()
+    for g in range(3):
+        assert torch.equal(together[g].x, alone[g].x) and torch.equal(together[g].status, alone[g].status)
+    for g in range(2):
+        assert torch.equal(a[g]["p"].grad, b[g]["p"].grad), g
+        assert torch.equal(a[g]["h"].grad, b[g]["h"].grad), g
+        assert torch.equal(a[g]["G"][2].grad, b[g]["G"][2].grad), g
+    assert torch.abs(a[0]["G"][2].grad).max() > 0
+    assert a[2]["p"].grad is None or not torch.any(a[2]["p"].grad)
+    g1 = a[1]
+    as32 = dict(g1, p=g1["p"].detach().float(), h=g1["h"].detach().float(),
+                G=(*g1["G"][:2], g1["G"][2].detach().float(), g1["G"][3]))
+    with pytest.raises(TypeError, match="group 1: every group must have group 0's dtype"):
+        dtorch.sparse_qp_groups([a[0], as32])

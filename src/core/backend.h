@@ -92,11 +92,13 @@ typedef void dopt_qp_memory_entry(const dopt_context *ctx, const dopt_qp_problem
  * the backend put in a structure or a tape (tape->factors). */
 typedef dopt_status dopt_sparse_qp_analyze_entry(dopt_context *ctx, dopt_sparse_qp_structure *s);
 typedef void dopt_sparse_qp_structure_free_entry(dopt_sparse_qp_structure *s);
-typedef dopt_status dopt_sparse_qp_solve_entry(dopt_context *ctx, const dopt_sparse_qp_structure *s,
-                                               const dopt_sparse_qp_values *v, const dopt_qp_options *opt,
-                                               dopt_qp_solution *sol, dopt_sparse_qp_tape *tape);
-typedef dopt_status dopt_sparse_qp_backward_entry(dopt_context *ctx, const dopt_sparse_qp_tape *tape,
-                                                  const dopt_qp_grad_in *gin, dopt_qp_grad_out *gout);
+/* solve and backward take groups (dopt_sparse_qp_solve_groups), checked by
+ * the layer: the backend runs all their instances in one parallel loop.
+ * tapes[g] (NULL: no tape) is prepared by the layer (ops, S set). */
+typedef dopt_status dopt_sparse_qp_solve_entry(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                               const dopt_qp_options *opt, dopt_sparse_qp_tape *const *tapes);
+typedef dopt_status dopt_sparse_qp_backward_entry(dopt_context *ctx, int64_t count,
+                                                  const dopt_sparse_qp_group_grad *groups);
 typedef void dopt_sparse_qp_tape_free_entry(dopt_sparse_qp_tape *tape);
 
 typedef struct dopt_backend_ops {

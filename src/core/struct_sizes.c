@@ -23,6 +23,8 @@ static const struct {
     DOPT_STRUCT_ENTRY(dopt_csr_pattern),
     DOPT_STRUCT_ENTRY(dopt_sparse_qp_pattern),
     DOPT_STRUCT_ENTRY(dopt_sparse_qp_values),
+    DOPT_STRUCT_ENTRY(dopt_sparse_qp_group),
+    DOPT_STRUCT_ENTRY(dopt_sparse_qp_group_grad),
     DOPT_STRUCT_ENTRY(dopt_cone_dims),
     DOPT_STRUCT_ENTRY(dopt_cone_problem),
     DOPT_STRUCT_ENTRY(dopt_cone_options),

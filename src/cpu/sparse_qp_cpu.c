@@ -463,18 +463,44 @@ typedef struct {
     int oom; /* a CHOLMOD call of this worker failed (out of memory) */
 } sqp_cpu_worker;
 
+/* One group of a call (dopt_sparse_qp_solve_groups): its structure, values
+ * and outputs. */
 typedef struct {
     const dopt_sparse_qp_structure *S;
     const sqp_cpu_analysis *an;
     sqp_values_d vals;
     sqp_settings opt;
-    double *work;  /* per worker: sqp_work_size + N */
-    size_t wsz;
-    sqp_cpu_worker *wk; /* per worker */
+    size_t wsz;           /* its workspace: sqp_work_size + sqp_cpu_extra */
     double *x, *lam, *nu; /* double outputs (batch x n, m, k) */
+    double *outs;         /* their buffer when the caller's are float32 and there is no tape */
     int32_t *status, *iters;
     dopt_sparse_qp_tape *tape; /* W, Winv, factors filled when not NULL */
 } sqp_solve_job;
+
+/* The instances of every group of a call, numbered in group order
+ * (first[g] is group g's first), and the workers' buffers, each sized for
+ * the largest group's workspace. */
+typedef struct {
+    int64_t count;
+    const int64_t *first; /* count + 1 */
+    void *jobs;           /* count: sqp_solve_job or sqp_adjoint_job */
+    double *work;         /* per worker: wsz */
+    size_t wsz;
+    sqp_cpu_worker *wk;   /* per worker (forward only) */
+} sqp_groups_run;
+
+/* The group holding instance i (first is nondecreasing, first[0] = 0 <= i <
+ * first[count]; empty groups are skipped). */
+static int64_t sqp_group_of(const int64_t *first, int64_t count, int64_t i)
+{
+    int64_t lo = 0, hi = count - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (first[mid] <= i) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
 
 /* Q's positive semidefiniteness as the dense layer tests it (qp_prepare_q):
  * an LDL' of Qs + (sqrt(eps) max|Q_ii| + DBL_MIN) I with positive pivots. */
@@ -508,77 +534,84 @@ static int sqp_cpu_psd(sqp_solve_job *job, const sqp_view *v, sqp_work *w, cholm
     return ok;
 }
 
-static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
+/* Instance i of a group, on one worker's workspace and CHOLMOD common. */
+static void sqp_solve_one(sqp_solve_job *job, int64_t i, double *base, sqp_cpu_worker *wk)
 {
-    sqp_solve_job *job = (sqp_solve_job *)arg;
     const dopt_sparse_qp_structure *S = job->S;
     int n = S->n, m = S->m, k = S->k;
-    double *base = job->work + (size_t)worker * job->wsz;
-    sqp_cpu_worker *wk = job->wk + worker;
     cholmod_common *cc = &wk->cc;
-    for (int64_t i = b0; i < b1; ++i) {
-        sqp_view v = sqp_view_of(S, &job->vals, i);
-        sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
-        memset(base, 0, sizeof(double) * job->wsz); /* no state leaks between instances */
-        sqp_cpu_factorizer f;
-        memset(&f, 0, sizeof f);
-        f.base.factor = sqp_cpu_factor;
-        f.base.solve = sqp_cpu_solve;
-        f.base.reg = job->an->normal || job->an->duals_first ? SQP_REG_NORMAL : SQP_REG;
-        f.cc = cc;
-        f.an = job->an;
-        f.nx = S->n;
-        f.K = sqp_kf_view(S, S->N, NULL);
-        f.K.xtype = CHOLMOD_REAL;
-        sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
-        int oom = 0;
-        int psd = sqp_cpu_psd(job, &v, &w, cc, &oom);
-        const sqp_cpu_normal *nm = job->an->normal;
-        if (!oom && nm && nm->LS) f.LS = cholmod_l_copy_factor(nm->LS, cc);
-        else if (!oom && !nm) f.L = cholmod_l_copy_factor(job->an->LK, cc);
-        double *x = job->x + i * n, *z = job->lam + i * m, *y = job->nu + i * k;
-        sqp_state st;
-        if (oom || (nm && nm->LS && !f.LS) || (!nm && !f.L)) {
-            wk->oom = 1;
-            continue;
-        }
-        int keep = job->tape != NULL;
-        sqp_solve_instance(&v, &job->opt, &w, &st, &f.base, S->nnzK, psd, keep, x, z, y);
-        if (f.failed) wk->oom = 1;
-        job->status[i] = st.status;
-        if (job->iters) job->iters[i] = st.iter;
-        sqp_cpu_kept *kp = NULL;
-        if (keep && sqp_has_solution(st.status)) {
-            kp = (sqp_cpu_kept *)calloc(1, sizeof *kp);
-            if (kp && f.normal) {
-                size_t len = sqp_normal_vals_size(&nm->map);
-                kp->vals = (double *)malloc(sizeof(double) * len);
-                if (kp->vals) {
-                    memcpy(kp->vals, f.nv.D, sizeof(double) * len); /* nv maps one block, D first */
-                } else {
-                    free(kp);
-                    kp = NULL;
-                }
-            }
-            if (!kp) wk->oom = 1;
-        }
-        if (kp) {
-            for (int r = 0; r < m; ++r) {
-                job->tape->W[i * m + r] = w.W[r];
-                job->tape->Winv[i * m + r] = w.Winv[r];
-            }
-            kp->normal = f.normal;
-            if (f.normal) {
-                kp->L = f.LS; /* NULL when S is empty */
-                f.LS = NULL;
+    sqp_view v = sqp_view_of(S, &job->vals, i);
+    sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
+    memset(base, 0, sizeof(double) * job->wsz); /* no state leaks between instances */
+    sqp_cpu_factorizer f;
+    memset(&f, 0, sizeof f);
+    f.base.factor = sqp_cpu_factor;
+    f.base.solve = sqp_cpu_solve;
+    f.base.reg = job->an->normal || job->an->duals_first ? SQP_REG_NORMAL : SQP_REG;
+    f.cc = cc;
+    f.an = job->an;
+    f.nx = S->n;
+    f.K = sqp_kf_view(S, S->N, NULL);
+    f.K.xtype = CHOLMOD_REAL;
+    sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
+    int oom = 0;
+    int psd = sqp_cpu_psd(job, &v, &w, cc, &oom);
+    const sqp_cpu_normal *nm = job->an->normal;
+    if (!oom && nm && nm->LS) f.LS = cholmod_l_copy_factor(nm->LS, cc);
+    else if (!oom && !nm) f.L = cholmod_l_copy_factor(job->an->LK, cc);
+    double *x = job->x + i * n, *z = job->lam + i * m, *y = job->nu + i * k;
+    sqp_state st;
+    if (oom || (nm && nm->LS && !f.LS) || (!nm && !f.L)) {
+        wk->oom = 1;
+        return;
+    }
+    int keep = job->tape != NULL;
+    sqp_solve_instance(&v, &job->opt, &w, &st, &f.base, S->nnzK, psd, keep, x, z, y);
+    if (f.failed) wk->oom = 1;
+    job->status[i] = st.status;
+    if (job->iters) job->iters[i] = st.iter;
+    sqp_cpu_kept *kp = NULL;
+    if (keep && sqp_has_solution(st.status)) {
+        kp = (sqp_cpu_kept *)calloc(1, sizeof *kp);
+        if (kp && f.normal) {
+            size_t len = sqp_normal_vals_size(&nm->map);
+            kp->vals = (double *)malloc(sizeof(double) * len);
+            if (kp->vals) {
+                memcpy(kp->vals, f.nv.D, sizeof(double) * len); /* nv maps one block, D first */
             } else {
-                kp->L = f.L;
-                f.L = NULL;
+                free(kp);
+                kp = NULL;
             }
-            job->tape->factors[i] = kp;
         }
-        if (f.L) cholmod_l_free_factor(&f.L, cc);
-        if (f.LS) cholmod_l_free_factor(&f.LS, cc);
+        if (!kp) wk->oom = 1;
+    }
+    if (kp) {
+        for (int r = 0; r < m; ++r) {
+            job->tape->W[i * m + r] = w.W[r];
+            job->tape->Winv[i * m + r] = w.Winv[r];
+        }
+        kp->normal = f.normal;
+        if (f.normal) {
+            kp->L = f.LS; /* NULL when S is empty */
+            f.LS = NULL;
+        } else {
+            kp->L = f.L;
+            f.L = NULL;
+        }
+        job->tape->factors[i] = kp;
+    }
+    if (f.L) cholmod_l_free_factor(&f.L, cc);
+    if (f.LS) cholmod_l_free_factor(&f.LS, cc);
+}
+
+static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    sqp_groups_run *run = (sqp_groups_run *)arg;
+    double *base = run->work + (size_t)worker * run->wsz;
+    for (int64_t i = b0; i < b1; ++i) {
+        int64_t g = sqp_group_of(run->first, run->count, i);
+        sqp_solve_job *job = (sqp_solve_job *)run->jobs + g;
+        sqp_solve_one(job, i - run->first[g], base, run->wk + worker);
     }
 }
 
@@ -628,27 +661,33 @@ static size_t sqp_cpu_factor_bytes(const cholmod_factor *sym)
     return bytes + (size_t)entries * (sizeof(double) + sizeof(int64_t)) + 4 * sizeof(int64_t) * (n + 2);
 }
 
-/* What a solve (tape: with a tape) or a backward of B instances on
- * `workers` threads allocates outside the caller's arrays, for the
- * context's memory cap: the workspaces, one working factor per worker
- * (both of the normal path's, whose LDL' is made on a fallback) with
- * CHOLMOD's supernodal update buffer, the double copies of float32 values
- * and of the float32 outputs or incoming gradients, the adjoint vectors
- * (backward) and the factors and vectors a tape keeps per instance while the
- * call fills it. Summed in double: a sum beyond size_t is SIZE_MAX. */
-static size_t sqp_cpu_call_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an,
-                                 const dopt_sparse_qp_values *V, size_t wsz, int workers, int64_t B, int tape,
-                                 int backward)
+/* What a solve (tape: with a tape) or a backward allocates outside the
+ * caller's arrays, for the context's memory cap, in two parts. Per worker
+ * (sqp_cpu_worker_bytes): the workspace, and in the forward one working
+ * factor (both of the normal path's, whose LDL' is made on a fallback) with
+ * CHOLMOD's supernodal update buffer. Per group of B instances
+ * (sqp_cpu_batch_bytes): the double copies of float32 values and of the
+ * float32 outputs or incoming gradients, the adjoint vectors (backward)
+ * and the factors and vectors a tape keeps per instance while the call
+ * fills it. Summed in double: a sum beyond size_t is SIZE_MAX. */
+static double sqp_cpu_worker_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an, size_t wsz,
+                                   int backward)
 {
     const sqp_cpu_normal *nm = an->normal;
-    double n = S->n, m = S->m, k = S->k, b = (double)B, d = sizeof(double);
+    double factor = (double)sqp_cpu_factor_bytes(an->LK) + (double)sqp_cpu_factor_bytes(an->LQ);
+    if (nm && nm->LS) factor += (double)sqp_cpu_factor_bytes(nm->LS) + sizeof(double) * (double)nm->LS->maxcsize +
+                                2.0 * sizeof(int64_t) * (double)nm->LS->n;
+    (void)S;
+    return sizeof(double) * (double)wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
+}
+
+static double sqp_cpu_batch_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an,
+                                  const dopt_sparse_qp_values *V, int64_t B, int tape, int backward)
+{
+    const sqp_cpu_normal *nm = an->normal;
+    double n = S->n, m = S->m, k = S->k, b = (double)B, d = sizeof(double), bytes = 0;
     double kept = nm && nm->LS ? (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)sqp_normal_vals_size(&nm->map)
                                : (double)sqp_cpu_factor_bytes(an->LK);
-    double factor = (double)sqp_cpu_factor_bytes(an->LK) + (double)sqp_cpu_factor_bytes(an->LQ);
-    if (nm && nm->LS) factor += (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)nm->LS->maxcsize +
-                                2.0 * sizeof(int64_t) * (double)nm->LS->n;
-    double per_worker = d * (double)wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
-    double bytes = workers * per_worker;
     if (V->dtype == DOPT_FLOAT32) { /* sqp_values_of's double copy, and the outputs' or gradients' */
         double sizes[6] = {(double)S->Qp[S->n], n, (double)S->Gp[S->m], m, (double)S->Ap[S->k], k};
         uint32_t bits[6] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
@@ -658,106 +697,166 @@ static size_t sqp_cpu_call_bytes(const dopt_sparse_qp_structure *S, const sqp_cp
     }
     if (backward) bytes += d * b * (double)S->N;
     else if (tape) bytes += b * (kept + d * (n + 3 * m + k) + sizeof(int32_t) + sizeof(void *));
-    return bytes >= (double)(SIZE_MAX / 2) ? SIZE_MAX : (size_t)bytes;
+    return bytes;
 }
 
-static dopt_status sqp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V,
-                                 const dopt_qp_options *o, dopt_qp_solution *sol, dopt_sparse_qp_tape *tape);
+static size_t sqp_cpu_bytes_total(double bytes) { return bytes >= (double)(SIZE_MAX / 2) ? SIZE_MAX : (size_t)bytes; }
 
-/* The solve with its memory counted against the context's host cap while
- * it runs (the tape it fills is the caller's afterwards, as for the dense
- * layer): beyond the cap, DOPT_ERR_OUT_OF_MEMORY before anything is
- * allocated. */
-dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S,
-                                     const dopt_sparse_qp_values *V, const dopt_qp_options *o, dopt_qp_solution *sol,
-                                     dopt_sparse_qp_tape *tape)
+static size_t sqp_cpu_wsz(const dopt_sparse_qp_structure *S)
 {
-    int workers = dopt_worker_count(ctx->threads, V->batch, 1);
-    const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
-    size_t wsz = sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, an);
-    size_t bytes = V->batch > 0 ? sqp_cpu_call_bytes(S, an, V, wsz, workers, V->batch, tape != NULL, 0) : 0;
-    int kind = dopt_mem_kind(ctx);
-    DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp solve (workspaces and CHOLMOD factors, estimated)"));
-    dopt_status st = sqp_solve_cpu(ctx, S, V, o, sol, tape);
-    dopt_mem_uncharge(ctx, kind, bytes);
-    return st;
+    return sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, (const sqp_cpu_analysis *)S->backend);
 }
 
-static dopt_status sqp_solve_cpu(dopt_context *ctx, const dopt_sparse_qp_structure *S, const dopt_sparse_qp_values *V,
-                                 const dopt_qp_options *o, dopt_qp_solution *sol, dopt_sparse_qp_tape *tape)
+/* The per-group jobs (count of job_size bytes, zeroed) and the groups'
+ * first instance numbers (count + 1) of a call; 0 when out of memory. */
+static int sqp_groups_alloc(int64_t count, size_t job_size, void **jobs, int64_t **first)
 {
-    int64_t B = V->batch;
+    *jobs = calloc((size_t)(count > 0 ? count : 1), job_size);
+    *first = (int64_t *)malloc(sizeof(int64_t) * (size_t)(count + 1));
+    if (*jobs && *first) {
+        (*first)[0] = 0;
+        return 1;
+    }
+    free(*jobs);
+    free(*first);
+    return 0;
+}
+
+/* Group g's tape, values and outputs, before its instances run. */
+static dopt_status sqp_job_begin(dopt_context *ctx, const dopt_sparse_qp_group *G, const sqp_settings *opt,
+                                 dopt_sparse_qp_tape *tape, sqp_solve_job *job)
+{
+    const dopt_sparse_qp_structure *S = G->structure;
+    int64_t B = G->values.batch;
     int n = S->n, m = S->m, k = S->k;
+    memset(job, 0, sizeof *job);
+    job->S = S;
+    job->an = (const sqp_cpu_analysis *)S->backend;
+    job->opt = *opt;
+    job->tape = tape;
+    job->iters = G->solution.iters;
+    job->status = G->solution.status;
+    job->wsz = sqp_cpu_wsz(S);
     if (tape && !sqp_tape_prepare(tape, S, B))
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the tape");
     if (B == 0) return DOPT_OK;
-    sqp_solve_job job;
-    memset(&job, 0, sizeof job);
-    job.S = S;
-    job.an = (const sqp_cpu_analysis *)S->backend;
-    job.opt = qp_settings_of_d(o);
-    job.tape = tape;
-    job.iters = sol->iters;
-    job.status = sol->status;
-    if (!sqp_values_of(S, V, &job.vals)) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
-    int workers = dopt_worker_count(ctx->threads, B, 1);
-    job.wsz = sqp_work_size(n, m, k, S->nnzK) + sqp_cpu_extra(S, job.an);
-    int f64 = V->dtype == DOPT_FLOAT64;
-    double *outs = NULL;
+    if (!sqp_values_of(S, &G->values, &job->vals)) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
     if (tape) {
-        job.x = tape->x;
-        job.lam = tape->lam;
-        job.nu = tape->nu;
-    } else if (f64) {
-        job.x = (double *)sol->x;
-        job.lam = (double *)sol->lam;
-        job.nu = (double *)sol->nu;
+        job->x = tape->x;
+        job->lam = tape->lam;
+        job->nu = tape->nu;
+    } else if (G->values.dtype == DOPT_FLOAT64) {
+        job->x = (double *)G->solution.x;
+        job->lam = (double *)G->solution.lam;
+        job->nu = (double *)G->solution.nu;
     } else {
-        outs = (double *)malloc(sizeof(double) * (size_t)B * ((size_t)n + m + k));
-        if (!outs) {
-            sqp_values_free(&job.vals);
-            return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
-        }
-        job.x = outs;
-        job.lam = outs + (size_t)B * n;
-        job.nu = job.lam + (size_t)B * m;
+        job->outs = (double *)malloc(sizeof(double) * (size_t)B * ((size_t)n + m + k));
+        if (!job->outs) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+        job->x = job->outs;
+        job->lam = job->outs + (size_t)B * n;
+        job->nu = job->lam + (size_t)B * m;
     }
-    job.work = (double *)malloc(sizeof(double) * job.wsz * (size_t)workers);
-    job.wk = (sqp_cpu_worker *)calloc((size_t)workers, sizeof(sqp_cpu_worker));
-    if (!job.work || !job.wk) {
-        free(job.work);
-        free(job.wk);
-        free(outs);
-        sqp_values_free(&job.vals);
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the workspace");
-    }
-    for (int t = 0; t < workers; ++t) sqp_cholmod_setup(&job.wk[t].cc);
-    dopt_parallel_for(ctx, workers, B, 1, sqp_solve_range, &job);
-    int oom = 0;
-    for (int t = 0; t < workers; ++t) {
-        oom |= job.wk[t].oom;
-        cholmod_l_finish(&job.wk[t].cc);
-    }
-    free(job.wk);
-    free(job.work);
-    sqp_values_free(&job.vals);
-    if (oom) {
-        free(outs);
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: CHOLMOD ran out of memory");
-    }
-    /* the outputs in the caller's dtype (from the tape's double copy, or rounded) */
-    const double *src[3] = {job.x, job.lam, job.nu};
-    void *dst[3] = {sol->x, sol->lam, sol->nu};
-    size_t len[3] = {(size_t)B * n, (size_t)B * m, (size_t)B * k};
+    return DOPT_OK;
+}
+
+/* The outputs in the caller's dtype (from the tape's double copy, or rounded). */
+static void sqp_job_end(const dopt_sparse_qp_group *G, sqp_solve_job *job)
+{
+    const dopt_sparse_qp_structure *S = G->structure;
+    int64_t B = G->values.batch;
+    int f64 = G->values.dtype == DOPT_FLOAT64;
+    const double *src[3] = {job->x, job->lam, job->nu};
+    void *dst[3] = {G->solution.x, G->solution.lam, G->solution.nu};
+    size_t len[3] = {(size_t)B * S->n, (size_t)B * S->m, (size_t)B * S->k};
     for (int q = 0; q < 3; ++q) {
         if (len[q] == 0 || (void *)src[q] == dst[q]) continue;
         if (f64) memcpy(dst[q], src[q], sizeof(double) * len[q]);
         else
             for (size_t e = 0; e < len[q]; ++e) ((float *)dst[q])[e] = (float)src[q][e];
     }
-    if (tape) memcpy(tape->status, sol->status, sizeof(int32_t) * (size_t)B);
-    free(outs);
-    return DOPT_OK;
+    if (job->tape && B > 0) memcpy(job->tape->status, G->solution.status, sizeof(int32_t) * (size_t)B);
+}
+
+static void sqp_job_free(sqp_solve_job *job)
+{
+    sqp_values_free(&job->vals);
+    free(job->outs);
+}
+
+static dopt_status sqp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                 const dopt_qp_options *o, dopt_sparse_qp_tape *const *tapes, int workers);
+
+/* The solve with its memory counted against the context's host cap while
+ * it runs (the tapes it fills are the caller's afterwards, as for the dense
+ * layer): beyond the cap, DOPT_ERR_OUT_OF_MEMORY before anything is
+ * allocated. */
+dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                     const dopt_qp_options *o, dopt_sparse_qp_tape *const *tapes)
+{
+    int64_t total = 0;
+    for (int64_t g = 0; g < count; ++g) total += groups[g].values.batch;
+    int workers = dopt_worker_count(ctx->threads, total, 1);
+    double per_worker = 0, batches = 0;
+    for (int64_t g = 0; g < count && total > 0; ++g) {
+        const dopt_sparse_qp_structure *S = groups[g].structure;
+        const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
+        double w = sqp_cpu_worker_bytes(S, an, sqp_cpu_wsz(S), 0);
+        if (w > per_worker) per_worker = w;
+        batches += sqp_cpu_batch_bytes(S, an, &groups[g].values, groups[g].values.batch, tapes && tapes[g], 0);
+    }
+    size_t bytes = total > 0 ? sqp_cpu_bytes_total(workers * per_worker + batches) : 0;
+    int kind = dopt_mem_kind(ctx);
+    DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp solve (workspaces and CHOLMOD factors, estimated)"));
+    dopt_status st = sqp_solve_cpu(ctx, count, groups, o, tapes, workers);
+    dopt_mem_uncharge(ctx, kind, bytes);
+    return st;
+}
+
+static dopt_status sqp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                 const dopt_qp_options *o, dopt_sparse_qp_tape *const *tapes, int workers)
+{
+    sqp_settings opt = qp_settings_of_d(o);
+    sqp_solve_job *jobs;
+    int64_t *first;
+    if (!sqp_groups_alloc(count, sizeof *jobs, (void **)&jobs, &first))
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+    dopt_status st = DOPT_OK;
+    int64_t begun = 0;
+    sqp_groups_run run = {0};
+    for (; begun < count && st == DOPT_OK; ++begun) {
+        st = sqp_job_begin(ctx, &groups[begun], &opt, tapes ? tapes[begun] : NULL, &jobs[begun]);
+        first[begun + 1] = first[begun] + groups[begun].values.batch;
+        if (jobs[begun].wsz > run.wsz) run.wsz = jobs[begun].wsz;
+    }
+    int64_t total = first[begun];
+    if (st == DOPT_OK && total > 0) {
+        run.count = count;
+        run.first = first;
+        run.jobs = jobs;
+        run.work = (double *)malloc(sizeof(double) * run.wsz * (size_t)workers);
+        run.wk = (sqp_cpu_worker *)calloc((size_t)workers, sizeof(sqp_cpu_worker));
+        if (!run.work || !run.wk) {
+            st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the workspace");
+        } else {
+            for (int t = 0; t < workers; ++t) sqp_cholmod_setup(&run.wk[t].cc);
+            dopt_parallel_for(ctx, workers, total, 1, sqp_solve_range, &run);
+            int oom = 0;
+            for (int t = 0; t < workers; ++t) {
+                oom |= run.wk[t].oom;
+                cholmod_l_finish(&run.wk[t].cc);
+            }
+            if (oom) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: CHOLMOD ran out of memory");
+        }
+        free(run.wk);
+        free(run.work);
+    }
+    for (int64_t g = 0; g < begun; ++g) {
+        if (st == DOPT_OK) sqp_job_end(&groups[g], &jobs[g]);
+        sqp_job_free(&jobs[g]);
+    }
+    free(jobs);
+    free(first);
+    return st;
 }
 
 /* ---- backward ---- */
@@ -767,51 +866,58 @@ typedef struct {
     sqp_values_d vals;
     const double *gx, *glam, *gnu; /* double copies of the incoming gradients */
     double *D;                     /* per instance: the adjoint [dx; dlt; dnu] (N) */
-    double *work;
+    double *own[3];                /* the copies' buffers (float32 gradients) */
     size_t wsz;
 } sqp_adjoint_job;
 
-static void sqp_adjoint_range(void *arg, int64_t b0, int64_t b1, int worker)
+static void sqp_adjoint_one(const sqp_adjoint_job *job, int64_t i, double *base)
 {
-    sqp_adjoint_job *job = (sqp_adjoint_job *)arg;
     const dopt_sparse_qp_tape *T = job->T;
     const dopt_sparse_qp_structure *S = T->S;
     int n = S->n, m = S->m, k = S->k;
     int64_t N = S->N;
-    double *base = job->work + (size_t)worker * job->wsz;
+    double *D = job->D + i * N;
+    const double *gx = job->gx + i * n, *gl = job->glam ? job->glam + i * m : NULL,
+                 *gn = job->gnu ? job->gnu + i * k : NULL;
+    if (!sqp_finite(n, gx) || (gl && !sqp_finite(m, gl)) || (gn && !sqp_finite(k, gn))) {
+        for (int64_t q = 0; q < N; ++q) D[q] = (double)NAN;
+        return;
+    }
+    if (!sqp_has_solution(T->status[i]) || !T->factors[i]) {
+        for (int64_t q = 0; q < N; ++q) D[q] = 0;
+        return;
+    }
+    sqp_view v = sqp_view_of(S, &job->vals, i);
+    memset(base, 0, sizeof(double) * job->wsz); /* another group's values may be there */
+    sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
+    for (int r = 0; r < m; ++r) {
+        w.W[r] = T->W[i * m + r];
+        w.Winv[r] = T->Winv[i * m + r];
+    }
+    const sqp_cpu_kept *kp = (const sqp_cpu_kept *)T->factors[i];
+    sqp_cpu_factorizer f;
+    memset(&f, 0, sizeof f);
+    f.base.solve = sqp_cpu_solve;
+    f.an = (const sqp_cpu_analysis *)S->backend;
+    sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
+    f.normal = kp->normal;
+    if (kp->normal) {
+        f.LS = kp->L;
+        f.nv = sqp_normal_vals_map(&f.an->normal->map, kp->vals);
+    } else {
+        f.L = kp->L;
+    }
+    sqp_adjoint(&v, &w, &f.base, T->opt.refine + 3, gx, gl, gn);
+    for (int64_t q = 0; q < N; ++q) D[q] = w.d[q];
+}
+
+static void sqp_adjoint_range(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    sqp_groups_run *run = (sqp_groups_run *)arg;
+    double *base = run->work + (size_t)worker * run->wsz;
     for (int64_t i = b0; i < b1; ++i) {
-        double *D = job->D + i * N;
-        const double *gx = job->gx + i * n, *gl = job->glam ? job->glam + i * m : NULL,
-                     *gn = job->gnu ? job->gnu + i * k : NULL;
-        if (!sqp_finite(n, gx) || (gl && !sqp_finite(m, gl)) || (gn && !sqp_finite(k, gn))) {
-            for (int64_t q = 0; q < N; ++q) D[q] = (double)NAN;
-            continue;
-        }
-        if (!sqp_has_solution(T->status[i]) || !T->factors[i]) {
-            for (int64_t q = 0; q < N; ++q) D[q] = 0;
-            continue;
-        }
-        sqp_view v = sqp_view_of(S, &job->vals, i);
-        sqp_work w = sqp_work_map(base, n, m, k, S->nnzK);
-        for (int r = 0; r < m; ++r) {
-            w.W[r] = T->W[i * m + r];
-            w.Winv[r] = T->Winv[i * m + r];
-        }
-        const sqp_cpu_kept *kp = (const sqp_cpu_kept *)T->factors[i];
-        sqp_cpu_factorizer f;
-        memset(&f, 0, sizeof f);
-        f.base.solve = sqp_cpu_solve;
-        f.an = (const sqp_cpu_analysis *)S->backend;
-        sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
-        f.normal = kp->normal;
-        if (kp->normal) {
-            f.LS = kp->L;
-            f.nv = sqp_normal_vals_map(&f.an->normal->map, kp->vals);
-        } else {
-            f.L = kp->L;
-        }
-        sqp_adjoint(&v, &w, &f.base, T->opt.refine + 3, gx, gl, gn);
-        for (int64_t q = 0; q < N; ++q) D[q] = w.d[q];
+        int64_t g = sqp_group_of(run->first, run->count, i);
+        sqp_adjoint_one((const sqp_adjoint_job *)run->jobs + g, i - run->first[g], base);
     }
 }
 
@@ -892,73 +998,118 @@ static const double *sqp_grad_in_d(const void *g, int f64, int64_t len, double *
     return d;
 }
 
-static dopt_status sqp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
-                                    dopt_qp_grad_out *gout);
-
-/* The backward with its memory counted against the context's host cap
- * while it runs. */
-dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
-                                        dopt_qp_grad_out *gout)
+/* Group g's incoming gradients in double, its adjoint buffer and values. */
+static dopt_status sqp_adjoint_begin(dopt_context *ctx, const dopt_sparse_qp_group_grad *G, sqp_adjoint_job *job)
 {
+    const dopt_sparse_qp_tape *T = G->tape;
     const dopt_sparse_qp_structure *S = T->S;
-    const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
-    int workers = dopt_worker_count(ctx->threads, T->batch, 1);
-    size_t wsz = sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, an);
-    size_t bytes = T->batch > 0 ? sqp_cpu_call_bytes(S, an, &T->values, wsz, workers, T->batch, 0, 1) : 0;
-    int kind = dopt_mem_kind(ctx);
-    DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp backward (workspaces, estimated)"));
-    dopt_status st = sqp_backward_cpu(ctx, T, gin, gout);
-    dopt_mem_uncharge(ctx, kind, bytes);
-    return st;
+    int64_t B = T->batch, n = S->n, m = S->m, k = S->k;
+    int f64 = T->values.dtype == DOPT_FLOAT64;
+    memset(job, 0, sizeof *job);
+    job->T = T;
+    job->wsz = sqp_cpu_wsz(S);
+    job->gx = sqp_grad_in_d(G->in.dx, f64, B * n, &job->own[0]);
+    job->glam = m ? sqp_grad_in_d(G->in.dlam, f64, B * m, &job->own[1]) : NULL;
+    job->gnu = k ? sqp_grad_in_d(G->in.dnu, f64, B * k, &job->own[2]) : NULL;
+    job->D = (double *)malloc(sizeof(double) * (size_t)(B * S->N > 0 ? B * S->N : 1));
+    if (!job->gx || (m && G->in.dlam && !job->glam) || (k && G->in.dnu && !job->gnu) || !job->D ||
+        !sqp_values_of(S, &T->values, &job->vals))
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
+    return DOPT_OK;
 }
 
-static dopt_status sqp_backward_cpu(dopt_context *ctx, const dopt_sparse_qp_tape *T, const dopt_qp_grad_in *gin,
-                                    dopt_qp_grad_out *gout)
+/* The gradients of group g from its adjoints. */
+static void sqp_adjoint_end(dopt_context *ctx, const dopt_sparse_qp_group_grad *G, const sqp_adjoint_job *job)
 {
+    const dopt_sparse_qp_tape *T = G->tape;
     const dopt_sparse_qp_structure *S = T->S;
+    const dopt_qp_grad_out *gout = &G->out;
     int64_t B = T->batch, n = S->n, m = S->m, k = S->k, N = S->N;
     int f64 = T->values.dtype == DOPT_FLOAT64;
     uint32_t sh = T->values.shared;
-    sqp_adjoint_job job;
-    memset(&job, 0, sizeof job);
-    job.T = T;
-    double *own[3] = {NULL, NULL, NULL};
-    dopt_status st = DOPT_OK;
-    job.gx = sqp_grad_in_d(gin->dx, f64, B * n, &own[0]);
-    job.glam = m ? sqp_grad_in_d(gin->dlam, f64, B * m, &own[1]) : NULL;
-    job.gnu = k ? sqp_grad_in_d(gin->dnu, f64, B * k, &own[2]) : NULL;
-    int workers = dopt_worker_count(ctx->threads, B, 1);
-    job.wsz = sqp_work_size((int)n, (int)m, (int)k, S->nnzK) + sqp_cpu_extra(S, (const sqp_cpu_analysis *)S->backend);
-    job.D = (double *)malloc(sizeof(double) * (size_t)(B * N));
-    job.work = (double *)calloc(job.wsz * (size_t)workers, sizeof(double));
-    if (!job.gx || (m && gin->dlam && !job.glam) || (k && gin->dnu && !job.gnu) || !job.D || !job.work ||
-        !sqp_values_of(S, &T->values, &job.vals)) {
-        st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
-        goto done;
-    }
-    dopt_parallel_for(ctx, workers, B, 1, sqp_adjoint_range, &job);
-    sqp_vector_grad(B, n, N, job.D, 0, 1, (sh & DOPT_QP_SHARE_P) != 0, f64, gout->dp);
-    sqp_vector_grad(B, m, N, job.D, n, -1, (sh & DOPT_QP_SHARE_H) != 0, f64, gout->dh);
-    sqp_vector_grad(B, k, N, job.D, n + m, -1, (sh & DOPT_QP_SHARE_B) != 0, f64, gout->db);
+    sqp_vector_grad(B, n, N, job->D, 0, 1, (sh & DOPT_QP_SHARE_P) != 0, f64, gout->dp);
+    sqp_vector_grad(B, m, N, job->D, n, -1, (sh & DOPT_QP_SHARE_H) != 0, f64, gout->dh);
+    sqp_vector_grad(B, k, N, job->D, n + m, -1, (sh & DOPT_QP_SHARE_B) != 0, f64, gout->db);
     if (gout->dQ && S->Qp[n] > 0) {
-        sqp_pattern_grad_job j = {B, n, N, n, S->Qp, S->Qi, job.D, 0, T->x, T->x, n, 0.5,
+        sqp_pattern_grad_job j = {B, n, N, n, S->Qp, S->Qi, job->D, 0, T->x, T->x, n, 0.5,
                                   (sh & DOPT_QP_SHARE_Q) != 0, f64, gout->dQ};
         sqp_pattern_grad(ctx, &j);
     }
     if (gout->dG && S->Gp[m] > 0) {
-        sqp_pattern_grad_job j = {B, m, N, n, S->Gp, S->Gi, job.D, n, T->x, T->lam, m, 1.0,
+        sqp_pattern_grad_job j = {B, m, N, n, S->Gp, S->Gi, job->D, n, T->x, T->lam, m, 1.0,
                                   (sh & DOPT_QP_SHARE_G) != 0, f64, gout->dG};
         sqp_pattern_grad(ctx, &j);
     }
     if (gout->dA && S->Ap[k] > 0) {
-        sqp_pattern_grad_job j = {B, k, N, n, S->Ap, S->Ai, job.D, n + m, T->x, T->nu, k, 1.0,
+        sqp_pattern_grad_job j = {B, k, N, n, S->Ap, S->Ai, job->D, n + m, T->x, T->nu, k, 1.0,
                                   (sh & DOPT_QP_SHARE_A) != 0, f64, gout->dA};
         sqp_pattern_grad(ctx, &j);
     }
-done:
-    sqp_values_free(&job.vals);
-    free(job.D);
-    free(job.work);
-    for (int q = 0; q < 3; ++q) free(own[q]);
+}
+
+static void sqp_adjoint_free(sqp_adjoint_job *job)
+{
+    sqp_values_free(&job->vals);
+    free(job->D);
+    for (int q = 0; q < 3; ++q) free(job->own[q]);
+}
+
+static dopt_status sqp_backward_cpu(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group_grad *groups,
+                                    int workers);
+
+/* The backward with its memory counted against the context's host cap
+ * while it runs. */
+dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group_grad *groups)
+{
+    int64_t total = 0;
+    for (int64_t g = 0; g < count; ++g) total += groups[g].tape->batch;
+    int workers = dopt_worker_count(ctx->threads, total, 1);
+    double per_worker = 0, batches = 0;
+    for (int64_t g = 0; g < count && total > 0; ++g) {
+        const dopt_sparse_qp_tape *T = groups[g].tape;
+        const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)T->S->backend;
+        double w = sqp_cpu_worker_bytes(T->S, an, sqp_cpu_wsz(T->S), 1);
+        if (w > per_worker) per_worker = w;
+        batches += sqp_cpu_batch_bytes(T->S, an, &T->values, T->batch, 0, 1);
+    }
+    size_t bytes = total > 0 ? sqp_cpu_bytes_total(workers * per_worker + batches) : 0;
+    int kind = dopt_mem_kind(ctx);
+    DOPT_TRY(dopt_mem_charge(ctx, kind, bytes, "sparse qp backward (workspaces, estimated)"));
+    dopt_status st = sqp_backward_cpu(ctx, count, groups, workers);
+    dopt_mem_uncharge(ctx, kind, bytes);
+    return st;
+}
+
+static dopt_status sqp_backward_cpu(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group_grad *groups,
+                                    int workers)
+{
+    sqp_adjoint_job *jobs;
+    int64_t *first;
+    if (!sqp_groups_alloc(count, sizeof *jobs, (void **)&jobs, &first))
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
+    dopt_status st = DOPT_OK;
+    int64_t begun = 0;
+    sqp_groups_run run = {0};
+    for (; begun < count && st == DOPT_OK; ++begun) {
+        st = sqp_adjoint_begin(ctx, &groups[begun], &jobs[begun]);
+        first[begun + 1] = first[begun] + groups[begun].tape->batch;
+        if (jobs[begun].wsz > run.wsz) run.wsz = jobs[begun].wsz;
+    }
+    int64_t total = first[begun];
+    if (st == DOPT_OK && total > 0) {
+        run.count = count;
+        run.first = first;
+        run.jobs = jobs;
+        run.work = (double *)malloc(sizeof(double) * run.wsz * (size_t)workers);
+        if (!run.work) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
+        else dopt_parallel_for(ctx, workers, total, 1, sqp_adjoint_range, &run);
+        free(run.work);
+    }
+    for (int64_t g = 0; g < begun; ++g) {
+        if (st == DOPT_OK) sqp_adjoint_end(ctx, &groups[g], &jobs[g]);
+        sqp_adjoint_free(&jobs[g]);
+    }
+    free(jobs);
+    free(first);
     return st;
 }

@@ -6,6 +6,8 @@
 #include "sparse_qp_internal.h"
 #include "qp_ragged.h" /* dopt_qp_resolve_options */
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,23 +217,25 @@ void dopt_sparse_qp_structure_destroy(dopt_sparse_qp_structure *s)
     free(s);
 }
 
-static dopt_status values_validate(dopt_context *ctx, const dopt_sparse_qp_structure *S,
+/* where: "sparse qp", or "sparse qp: group 3" for a group of several */
+static dopt_status values_validate(dopt_context *ctx, const char *where, const dopt_sparse_qp_structure *S,
                                    const dopt_sparse_qp_values *V)
 {
-    if (!V) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: values is NULL");
+    if (!V) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: values is NULL", where);
     if (V->dtype != DOPT_FLOAT32 && V->dtype != DOPT_FLOAT64)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: dtype must be DOPT_FLOAT32 or DOPT_FLOAT64");
-    if (V->batch < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: batch = %lld < 0", (long long)V->batch);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: dtype must be DOPT_FLOAT32 or DOPT_FLOAT64", where);
+    if (V->batch < 0)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: batch = %lld < 0", where, (long long)V->batch);
     if (V->shared & ~0x3Fu)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: unknown bits in shared: 0x%x", V->shared);
-    if (!V->p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: p is NULL");
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: unknown bits in shared: 0x%x", where, V->shared);
+    if (!V->p) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: p is NULL", where);
     if (S->Qp[S->n] > 0 && !V->Q_values)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: Q's pattern has %lld entries but Q_values is NULL",
-                         (long long)S->Qp[S->n]);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: Q's pattern has %lld entries but Q_values is NULL",
+                         where, (long long)S->Qp[S->n]);
     if (S->m > 0 && ((S->Gp[S->m] > 0 && !V->G_values) || !V->h))
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: m = %d but G_values or h is NULL", S->m);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: m = %d but G_values or h is NULL", where, S->m);
     if (S->k > 0 && ((S->Ap[S->k] > 0 && !V->A_values) || !V->b))
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: k = %d but A_values or b is NULL", S->k);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: k = %d but A_values or b is NULL", where, S->k);
     return DOPT_OK;
 }
 
@@ -249,6 +253,116 @@ void dopt_sparse_qp_tape_destroy(dopt_sparse_qp_tape *t)
     free(t);
 }
 
+/* A group's name in messages: "sparse qp" alone, "sparse qp: group g" among several */
+static void group_name(char *buf, size_t len, const char *layer, int64_t count, int64_t g)
+{
+    if (count == 1) snprintf(buf, len, "%s", layer);
+    else snprintf(buf, len, "%s: group %lld", layer, (long long)g);
+}
+
+static dopt_status group_validate(dopt_context *ctx, const char *where, const dopt_sparse_qp_group *G,
+                                  dopt_dtype dtype)
+{
+    const dopt_sparse_qp_structure *S = G->structure;
+    const dopt_sparse_qp_values *V = &G->values;
+    const dopt_qp_solution *sol = &G->solution;
+    if (!S) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: structure is NULL", where);
+    if (S->ops != ctx->ops)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: the structure was analysed on another backend", where);
+    DOPT_TRY(values_validate(ctx, where, S, V));
+    if (V->dtype != dtype)
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: dtype differs from group 0's (every group needs the same)",
+                         where);
+    if (V->batch > 0 && (!sol->x || !sol->status || (S->m > 0 && !sol->lam) || (S->k > 0 && !sol->nu)))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: solution buffers x, status (and lam, nu) required", where);
+    return DOPT_OK;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Two slots holding one tape would refill it twice (and free it twice). */
+static int tapes_distinct(int64_t count, dopt_sparse_qp_tape *const *tapes)
+{
+    int64_t used = 0;
+    for (int64_t g = 0; g < count; ++g) used += tapes[g] != NULL;
+    if (used < 2) return 1;
+    dopt_sparse_qp_tape **sorted = (dopt_sparse_qp_tape **)malloc(sizeof(void *) * (size_t)used);
+    if (!sorted) return 1; /* not checkable: the call goes on as the caller asked */
+    used = 0;
+    for (int64_t g = 0; g < count; ++g)
+        if (tapes[g]) sorted[used++] = tapes[g];
+    qsort(sorted, (size_t)used, sizeof(void *), cmp_ptr);
+    int ok = 1;
+    for (int64_t q = 1; q < used; ++q) ok &= sorted[q] != sorted[q - 1];
+    free(sorted);
+    return ok;
+}
+
+/* The solve of dopt_sparse_qp_solve and dopt_sparse_qp_solve_groups.
+ * tapes: NULL, or count slots (in: NULL or a tape to refill; out: the
+ * group's tape, NULL after a failure, every reused tape freed then). */
+static dopt_status solve_groups(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                const dopt_qp_options *opt, dopt_sparse_qp_tape **tapes)
+{
+    dopt_status st = DOPT_OK;
+    if (count < 0) st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: count = %lld < 0", (long long)count);
+    else if (count > 0 && !groups) st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: groups is NULL");
+    else if (tapes && !tapes_distinct(count, tapes))
+        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: one tape is passed for two groups");
+    if (st != DOPT_OK) return st; /* the tapes are not the layer's to free: they may not even be distinct */
+    dopt_sparse_qp_tape **made = NULL;
+    if (tapes && count > 0) {
+        made = (dopt_sparse_qp_tape **)calloc((size_t)count, sizeof *made);
+        if (!made) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the tapes");
+        for (int64_t g = 0; g < count; ++g) {
+            dopt_sparse_qp_tape *reuse = tapes[g];
+            tapes[g] = NULL;
+            if (reuse && (!made || reuse->ops != ctx->ops || reuse->S != groups[g].structure)) {
+                dopt_sparse_qp_tape_destroy(reuse); /* another backend's or structure's: not refillable */
+                reuse = NULL;
+            }
+            if (made) made[g] = reuse;
+        }
+    }
+    dopt_qp_options o;
+    char where[64];
+    dopt_dtype dtype = count > 0 && groups[0].values.dtype == DOPT_FLOAT32 ? DOPT_FLOAT32 : DOPT_FLOAT64;
+    for (int64_t g = 0; g < count && st == DOPT_OK; ++g) {
+        group_name(where, sizeof where, "sparse qp", count, g);
+        st = group_validate(ctx, where, &groups[g], dtype);
+    }
+    if (st == DOPT_OK) st = dopt_qp_resolve_options(ctx, "sparse qp", dtype, opt, &o);
+    if (st == DOPT_OK && o.infeasible_mode != DOPT_QP_INFEASIBLE_REPORT) /* not silently ignored */
+        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
+                       "sparse qp: infeasible_mode DOPT_QP_INFEASIBLE_CLOSEST is the dense layer's only "
+                       "(dopt_qp_solve)");
+    for (int64_t g = 0; made && g < count && st == DOPT_OK; ++g) {
+        if (!made[g]) made[g] = (dopt_sparse_qp_tape *)calloc(1, sizeof *made[g]);
+        if (!made[g]) {
+            st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the tape");
+            break;
+        }
+        made[g]->ops = ctx->ops;
+        made[g]->S = groups[g].structure;
+    }
+    if (st == DOPT_OK && count > 0) st = DOPT_CALL(ctx, sparse_qp_solve, count, groups, &o, made);
+    for (int64_t g = 0; made && g < count; ++g) {
+        if (st != DOPT_OK) {
+            dopt_sparse_qp_tape_destroy(made[g]);
+            continue;
+        }
+        made[g]->values = groups[g].values;
+        made[g]->opt = o;
+        tapes[g] = made[g];
+    }
+    free(made);
+    return st;
+}
+
 dopt_status dopt_sparse_qp_solve(dopt_context *ctx, const dopt_sparse_qp_structure *S,
                                  const dopt_sparse_qp_values *V, const dopt_qp_options *opt, dopt_qp_solution *sol,
                                  dopt_sparse_qp_tape **tape_out)
@@ -256,48 +370,77 @@ dopt_status dopt_sparse_qp_solve(dopt_context *ctx, const dopt_sparse_qp_structu
     if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
     DOPT_NOT_BUSY(ctx);
     ctx->error[0] = 0;
-    dopt_sparse_qp_tape *reuse = tape_out ? *tape_out : NULL;
-    if (tape_out) *tape_out = NULL;
-    if (reuse && (reuse->ops != ctx->ops || reuse->S != S)) {
-        dopt_sparse_qp_tape_destroy(reuse); /* another backend's or structure's: not refillable */
-        reuse = NULL;
-    }
     dopt_status st = DOPT_OK;
-    dopt_qp_options o;
-    if (!S) st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: structure is NULL");
-    else if (S->ops != ctx->ops)
-        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: the structure was analysed on another backend");
-    if (st == DOPT_OK) st = values_validate(ctx, S, V);
-    if (st == DOPT_OK) st = dopt_qp_resolve_options(ctx, "sparse qp", V->dtype, opt, &o);
-    if (st == DOPT_OK && o.infeasible_mode != DOPT_QP_INFEASIBLE_REPORT) /* not silently ignored */
-        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
-                       "sparse qp: infeasible_mode DOPT_QP_INFEASIBLE_CLOSEST is the dense layer's only "
-                       "(dopt_qp_solve)");
-    if (st == DOPT_OK && (!sol || (V->batch > 0 && (!sol->x || !sol->status || (S->m > 0 && !sol->lam) ||
-                                                     (S->k > 0 && !sol->nu)))))
-        st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: solution buffers x, status (and lam, nu) required");
+    if (!V) st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: values is NULL");
+    else if (!sol) st = dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: solution buffers x, status (and lam, nu) required");
     if (st != DOPT_OK) {
-        dopt_sparse_qp_tape_destroy(reuse);
+        if (tape_out) {
+            dopt_sparse_qp_tape_destroy(*tape_out);
+            *tape_out = NULL;
+        }
         return st;
     }
-    dopt_sparse_qp_tape *tape = NULL;
-    if (tape_out) {
-        tape = reuse ? reuse : (dopt_sparse_qp_tape *)calloc(1, sizeof *tape);
-        if (!tape) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the tape");
-        tape->ops = ctx->ops;
-        tape->S = S;
+    dopt_sparse_qp_group g;
+    g.structure = S;
+    g.values = *V;
+    g.solution = *sol;
+    return solve_groups(ctx, 1, &g, opt, tape_out);
+}
+
+dopt_status dopt_sparse_qp_solve_groups(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group *groups,
+                                        const dopt_qp_options *opt, dopt_sparse_qp_tape **tapes)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    return solve_groups(ctx, count, groups, opt, tapes);
+}
+
+/* The backward of dopt_sparse_qp_backward and dopt_sparse_qp_backward_groups:
+ * every group checked, the empty ones answered here, the others in one
+ * backend call. */
+static dopt_status backward_groups(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group_grad *groups)
+{
+    if (count < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: count = %lld < 0", (long long)count);
+    if (count > 0 && !groups) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: groups is NULL");
+    char where[64];
+    int64_t busy = 0;
+    for (int64_t g = 0; g < count; ++g) {
+        const dopt_sparse_qp_group_grad *G = &groups[g];
+        const dopt_sparse_qp_tape *tape = G->tape;
+        group_name(where, sizeof where, "sparse qp backward", count, g);
+        if (!tape)
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: tape is NULL (pass &tape to dopt_sparse_qp_solve)",
+                             where);
+        if (!G->in.dx && tape->batch > 0)
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: dL/dx is required", where);
+        if (tape->ops != ctx->ops)
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: the tape was recorded on another backend", where);
+        busy += tape->batch > 0;
     }
-    st = DOPT_CALL(ctx, sparse_qp_solve, S, V, &o, sol, tape);
-    if (st != DOPT_OK) {
-        dopt_sparse_qp_tape_destroy(tape);
-        return st;
+    dopt_sparse_qp_group_grad *run = (dopt_sparse_qp_group_grad *)malloc(sizeof *run * (size_t)(busy > 0 ? busy : 1));
+    if (!run) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
+    busy = 0;
+    dopt_status st = DOPT_OK;
+    for (int64_t g = 0; g < count && st == DOPT_OK; ++g) {
+        const dopt_sparse_qp_tape *tape = groups[g].tape;
+        if (tape->batch > 0) {
+            run[busy++] = groups[g];
+            continue;
+        }
+        const dopt_sparse_qp_structure *S = tape->S;
+        const dopt_qp_grad_out *gout = &groups[g].out;
+        size_t n = (size_t)S->n, m = (size_t)S->m, k = (size_t)S->k;
+        void *outs[] = {gout->dQ, gout->dp, gout->dG, gout->dh, gout->dA, gout->db};
+        size_t counts[] = {(size_t)S->Qp[n], n, (size_t)S->Gp[m], m, (size_t)S->Ap[k], k};
+        uint32_t bits[] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
+                           DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
+        st = dopt_zero_shared_grads(ctx, 6, outs, counts, bits, tape->values.shared,
+                                    tape->values.dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float));
     }
-    if (tape) {
-        tape->values = *V;
-        tape->opt = o;
-        *tape_out = tape;
-    }
-    return DOPT_OK;
+    if (st == DOPT_OK && busy > 0) st = DOPT_CALL(ctx, sparse_qp_backward, busy, run);
+    free(run);
+    return st;
 }
 
 dopt_status dopt_sparse_qp_backward(dopt_context *ctx, const dopt_sparse_qp_tape *tape, const dopt_qp_grad_in *gin,
@@ -311,17 +454,17 @@ dopt_status dopt_sparse_qp_backward(dopt_context *ctx, const dopt_sparse_qp_tape
     if (!gin || (!gin->dx && tape->batch > 0))
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: dL/dx is required");
     if (!gout) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: gradient outputs are NULL");
-    if (tape->ops != ctx->ops)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp backward: the tape was recorded on another backend");
-    if (tape->batch == 0) {
-        const dopt_sparse_qp_structure *S = tape->S;
-        size_t n = (size_t)S->n, m = (size_t)S->m, k = (size_t)S->k;
-        void *outs[] = {gout->dQ, gout->dp, gout->dG, gout->dh, gout->dA, gout->db};
-        size_t counts[] = {(size_t)S->Qp[n], n, (size_t)S->Gp[m], m, (size_t)S->Ap[k], k};
-        uint32_t bits[] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
-                           DOPT_QP_SHARE_H, DOPT_QP_SHARE_A, DOPT_QP_SHARE_B};
-        return dopt_zero_shared_grads(ctx, 6, outs, counts, bits, tape->values.shared,
-                                      tape->values.dtype == DOPT_FLOAT64 ? sizeof(double) : sizeof(float));
-    }
-    return DOPT_CALL(ctx, sparse_qp_backward, tape, gin, gout);
+    dopt_sparse_qp_group_grad g;
+    g.tape = tape;
+    g.in = *gin;
+    g.out = *gout;
+    return backward_groups(ctx, 1, &g);
+}
+
+dopt_status dopt_sparse_qp_backward_groups(dopt_context *ctx, int64_t count, const dopt_sparse_qp_group_grad *groups)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    return backward_groups(ctx, count, groups);
 }

@@ -1,6 +1,7 @@
 """The sparse QP / LP layer for PyTorch:
 
     x, lam, nu, status, structure = dopt.torch.sparse_qp(Q, p, G, h, A, b, structure=...)
+    results = dopt.torch.sparse_qp_groups([dict(Q=..., p=..., G=..., h=...), ...])   (ragged batches)
 
 Q, G, A in CSR (one pattern for the batch): a torch sparse tensor (2-D CSR
 or COO, or 3-D batched CSR with one pattern; its gradient is sparse on the
@@ -21,7 +22,7 @@ from torch.autograd.function import once_differentiable
 from .. import qp as _qp
 from .. import _sparse_qp as _sq
 
-__all__ = ["sparse_qp", "SparseQPResult"]
+__all__ = ["sparse_qp", "sparse_qp_groups", "SparseQPResult"]
 
 
 class SparseQPResult(NamedTuple):
@@ -63,19 +64,12 @@ class _SparseQPFn(torch.autograd.Function):
         return (None, None, *(grads.get(name) for name in _qp.PARAMETERS))
 
 
-def sparse_qp(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None, tol=None, tol_inf=None,
-              max_iter=None, refine=None):
-    """Solves minimize 1/2 x'Qx + p'x s.t. Gx <= h, Ax = b for a batch with
-    sparse Q, G, A (see the module's documentation); returns SparseQPResult(x,
-    lam, nu, status, structure), differentiable in the values of Q, G, A and
-    in p, h, b. Every tensor must have one dtype (float32 or float64) and
-    device. Instances that were not solved (status other than 0 or 6) get
-    zero gradients."""
-    where = "dopt.torch.sparse_qp"
+def _tensors_of(values, p, h, b, where):
+    """The six inputs as tensors of p's dtype and device (scipy's constant
+    values converted); anything else is refused."""
     if not isinstance(p, torch.Tensor):
         raise TypeError(f"{where}: p must be a torch.Tensor; got {type(p).__name__} (use dopt.qp.solve_sparse for "
                         "numpy arrays)")
-    values, structure = _sq._values_and_structure(Q, G, A, structure, n, where)
     tensors = {"Q": values["Q"], "p": p, "G": values["G"], "h": h, "A": values["A"], "b": b}
     for name, x in tensors.items():
         if x is None:
@@ -87,7 +81,99 @@ def sparse_qp(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None, t
         if x.dtype != p.dtype or x.device != p.device:
             raise TypeError(f"{where}: every tensor must have p's dtype and device ({p.dtype}, {p.device}); {name} "
                             f"is {x.dtype} on {x.device}")
+    return tensors
+
+
+def sparse_qp(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None, tol=None, tol_inf=None,
+              max_iter=None, refine=None):
+    """Solves minimize 1/2 x'Qx + p'x s.t. Gx <= h, Ax = b for a batch with
+    sparse Q, G, A (see the module's documentation); returns SparseQPResult(x,
+    lam, nu, status, structure), differentiable in the values of Q, G, A and
+    in p, h, b. Every tensor must have one dtype (float32 or float64) and
+    device. Instances that were not solved (status other than 0 or 6) get
+    zero gradients."""
+    where = "dopt.torch.sparse_qp"
+    values, structure = _sq._values_and_structure(Q, G, A, structure, n, where)
+    tensors = _tensors_of(values, p, h, b, where)
     options = {"tol": tol, "tol_inf": tol_inf, "max_iter": max_iter, "refine": refine}
     x, lam, nu, status = _SparseQPFn.apply(options, structure, tensors["Q"], tensors["p"], tensors["G"],
                                            tensors["h"], tensors["A"], tensors["b"])
     return SparseQPResult(x, lam, nu, status, structure)
+
+
+class _SparseQPGroupsFn(torch.autograd.Function):
+    """Every group's six inputs flattened (6 per group), its four outputs
+    likewise; one library call each way."""
+
+    @staticmethod
+    def forward(ctx, options, structures, *tensors):
+        groups = [dict(zip(_qp.PARAMETERS, tensors[6 * g:6 * g + 6]), structure=s) for g, s in enumerate(structures)]
+        results = _qp.solve_sparse_groups(groups, record=True, **options)
+        ctx.tapes = [r.tape for r in results]
+        ctx.save_for_backward(*tensors)
+        ctx.mark_non_differentiable(*(r.status for r in results))
+        ctx.set_materialize_grads(False)
+        return tuple(t for r in results for t in (r.x, r.lam, r.nu, r.status))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *douts):
+        ctx.saved_tensors  # noqa: B018  (the in-place modification check)
+        count = len(ctx.tapes)
+        need = ctx.needs_input_grad[2:]
+        wanted = tuple(name for q, name in enumerate(_qp.PARAMETERS) if any(need[6 * g + q] for g in range(count)))
+        if not wanted or all(d is None for d in douts):
+            return (None,) * (2 + 6 * count)
+        dxs, dlams, dnus = [], [], []
+        for g, tape in enumerate(ctx.tapes):
+            dx, dlam, dnu = douts[4 * g:4 * g + 3]
+            if dx is None:
+                spec = tape.spec
+                like = next((d for d in douts if d is not None))
+                dx = torch.zeros((spec.batch, spec.n) if spec.batched else (spec.n,), dtype=like.dtype,
+                                 device=like.device)
+            dxs.append(dx)
+            dlams.append(dlam)
+            dnus.append(dnu)
+        grads = _qp.backward_sparse_groups(ctx.tapes, dxs, dlams, dnus, wanted=wanted)
+        flat = [grads[g].get(name) if need[6 * g + q] else None
+                for g in range(count) for q, name in enumerate(_qp.PARAMETERS)]
+        return (None, None, *flat)
+
+
+def sparse_qp_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine=None):
+    """A ragged batch through the sparse layer (dopt.qp.solve_sparse_groups):
+    groups is a list of dicts, each one group's arguments of sparse_qp (Q,
+    p, G, h, A, b, structure, n), with a batch of its own (one graph per
+    group, or one group per pattern). Returns a list of SparseQPResult, each
+    what sparse_qp of that group alone returns, differentiable the same way;
+    forward and backward are one library call each, every instance of every
+    group on the thread pool at once. Every tensor must have one dtype and
+    device."""
+    where = "dopt.torch.sparse_qp_groups"
+    if isinstance(groups, dict) or not hasattr(groups, "__len__"):
+        raise TypeError(f"{where}: groups must be a list of dicts (the arguments of sparse_qp per group); "
+                        f"got {type(groups).__name__}")
+    if not groups:
+        return []
+    flat, structures, dtype, device = [], [], None, None
+    for g, args in enumerate(groups):
+        if not isinstance(args, dict):
+            raise TypeError(f"{where}: group {g} must be a dict of sparse_qp's arguments; got {type(args).__name__}")
+        unknown = set(args) - set(_sq._GROUP_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: group {g}: unknown keys {sorted(unknown)}; use {list(_sq._GROUP_KEYS)}")
+        gw = f"{where}: group {g}"
+        values, structure = _sq._values_and_structure(args.get("Q"), args.get("G"), args.get("A"),
+                                                      args.get("structure"), args.get("n"), gw)
+        tensors = _tensors_of(values, args.get("p"), args.get("h"), args.get("b"), gw)
+        if dtype is None:
+            dtype, device = tensors["p"].dtype, tensors["p"].device
+        elif (tensors["p"].dtype, tensors["p"].device) != (dtype, device):
+            raise TypeError(f"{gw}: every group must have group 0's dtype and device ({dtype}, {device}); got "
+                            f"{tensors['p'].dtype} on {tensors['p'].device}")
+        structures.append(structure)
+        flat.extend(tensors[name] for name in _qp.PARAMETERS)
+    options = {"tol": tol, "tol_inf": tol_inf, "max_iter": max_iter, "refine": refine}
+    outs = _SparseQPGroupsFn.apply(options, structures, *flat)
+    return [SparseQPResult(*outs[4 * g:4 * g + 4], structures[g]) for g in range(len(groups))]
