@@ -323,19 +323,27 @@ DOPT_KFN void DFN(qpl_kkt_base_solve)(const DFN(qpl_data) *d, DFN(qp_work) *w, c
 {
     int n = d->n, m = d->m, k = d->k;
     DREAL a[QL];
+    DREAL a4[4][QL];
+    size_t row = (size_t)n * QL;
     for (size_t e = 0; e < (size_t)n * QL; ++e) dx[e] = bx[e];
-    for (int r = 0; r < m; ++r) {
-        /* a row that is off (W = 0) adds 0 * G_r where qp_kkt_base_solve skips
-         * it: the same up to the sign of a zero (see lv_gemv_t_add) */
-        for (int l = 0; l < QL; ++l) {
-            size_t e = (size_t)r * QL + l;
-            a[l] = w->W[e] != 0 ? w->W[e] * bz[e] : 0;
-        }
-        DFN(lv_axpy)(n, a, d->G + (size_t)r * n * QL, dx);
+    /* dx += G' (W bz), A' (rho by), four rows per pass (lv_axpy_rows: the
+     * per-row order of qp_kkt_base_solve). A row that is off (W = 0) adds
+     * 0 * G_r where qp_kkt_base_solve skips it: the same up to the sign of
+     * a zero (see lv_gemv_t_add). */
+    for (int r0 = 0; r0 < m; r0 += 4) {
+        int rows = m - r0 < 4 ? m - r0 : 4;
+        for (int q = 0; q < rows; ++q)
+            for (int l = 0; l < QL; ++l) {
+                size_t e = (size_t)(r0 + q) * QL + l;
+                a4[q][l] = w->W[e] != 0 ? w->W[e] * bz[e] : 0;
+            }
+        DFN(lv_axpy_rows)(n, rows, &a4[0][0], d->G + (size_t)r0 * row, row, dx);
     }
-    for (int r = 0; r < k; ++r) {
-        for (int l = 0; l < QL; ++l) a[l] = w->rho[l] * by[(size_t)r * QL + l];
-        DFN(lv_axpy)(n, a, d->A + (size_t)r * n * QL, dx);
+    for (int r0 = 0; r0 < k; r0 += 4) {
+        int rows = k - r0 < 4 ? k - r0 : 4;
+        for (int q = 0; q < rows; ++q)
+            for (int l = 0; l < QL; ++l) a4[q][l] = w->rho[l] * by[(size_t)(r0 + q) * QL + l];
+        DFN(lv_axpy_rows)(n, rows, &a4[0][0], d->A + (size_t)r0 * row, row, dx);
     }
     DFN(lv_solve_lower)(n, w->L, dx);
     if (k > 0) {
@@ -344,9 +352,11 @@ DOPT_KFN void DFN(qpl_kkt_base_solve)(const DFN(qpl_data) *d, DFN(qp_work) *w, c
             for (int l = 0; l < QL; ++l) dy[(size_t)r * QL + l] = a[l] - by[(size_t)r * QL + l];
         }
         DFN(lv_cholesky_solve)(k, w->S, dy);
-        for (int r = 0; r < k; ++r) {
-            for (int l = 0; l < QL; ++l) a[l] = -dy[(size_t)r * QL + l];
-            DFN(lv_axpy)(n, a, w->M + (size_t)r * n * QL, dx);
+        for (int r0 = 0; r0 < k; r0 += 4) {
+            int rows = k - r0 < 4 ? k - r0 : 4;
+            for (int q = 0; q < rows; ++q)
+                for (int l = 0; l < QL; ++l) a4[q][l] = -dy[(size_t)(r0 + q) * QL + l];
+            DFN(lv_axpy_rows)(n, rows, &a4[0][0], w->M + (size_t)r0 * row, row, dx);
         }
     }
     DFN(lv_solve_lower_t)(n, w->L, dx);

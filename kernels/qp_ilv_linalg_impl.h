@@ -69,6 +69,33 @@ DOPT_KFN void DFN(lv_axpy)(int n, const DREAL *DOPT_RESTRICT a, const DREAL *DOP
     }
 }
 
+/* y_l += a[q][l] * x_q,l for q = 0..3 in that order, x_q = x + q * stride:
+ * four lv_axpy calls' arithmetic, element by element in the same order,
+ * in one pass over y (a quarter of the loads and stores of y; with
+ * contraction off the sum is rounded as the four calls round it). */
+DOPT_KFN void DFN(lv_axpy4)(int n, const DREAL a[4][DREAL_LANES], const DREAL *DOPT_RESTRICT x, size_t stride,
+                            DREAL *DOPT_RESTRICT y)
+{
+    const DREAL *x0 = x, *x1 = x + stride, *x2 = x + 2 * stride, *x3 = x + 3 * stride;
+    for (int i = 0; i < n; ++i) {
+        size_t o = (size_t)i * DREAL_LANES;
+        DREAL *yi = y + o;
+        for (int l = 0; l < DREAL_LANES; ++l)
+            yi[l] = (((yi[l] + a[0][l] * x0[o + l]) + a[1][l] * x1[o + l]) + a[2][l] * x2[o + l]) + a[3][l] * x3[o + l];
+    }
+}
+
+/* y += sum_r a[r] x_r over `rows` vectors x_r = x + r * stride, in the order
+ * r = 0, 1, ... (a: rows x DREAL_LANES): lv_axpy per row, fused four rows at
+ * a time. */
+DOPT_KFN void DFN(lv_axpy_rows)(int n, int rows, const DREAL *a, const DREAL *x, size_t stride, DREAL *y)
+{
+    int r = 0;
+    for (; r + 4 <= rows; r += 4)
+        DFN(lv_axpy4)(n, (const DREAL(*)[DREAL_LANES])(a + (size_t)r * DREAL_LANES), x + (size_t)r * stride, stride, y);
+    for (; r < rows; ++r) DFN(lv_axpy)(n, a + (size_t)r * DREAL_LANES, x + (size_t)r * stride, y);
+}
+
 /* y_l += a[l] * x_l on the lanes where on[l], y_l unchanged elsewhere (a
  * blend, not a branch: the loop stays one SIMD body) */
 DOPT_KFN void DFN(lv_axpy_if)(int n, const int *DOPT_RESTRICT on, const DREAL *DOPT_RESTRICT a, const DREAL *DOPT_RESTRICT x, DREAL *DOPT_RESTRICT y)
@@ -83,45 +110,71 @@ DOPT_KFN void DFN(lv_axpy_if)(int n, const int *DOPT_RESTRICT on, const DREAL *D
 /* la_cholesky per lane. info[l] = 0, or the first pivot k+1 that was not
  * positive. A lane that failed goes on with pivot 1 (its values stay finite
  * and are discarded: the caller refactors it on its own); the others are
- * not affected. */
+ * not affected. Right-looking in panels of four pivots: the panel's rows
+ * are updated step by step as la_cholesky does, the rows below the panel
+ * once per panel by lv_axpy4, which adds the four steps' terms to each
+ * element in the same order: the arithmetic of la_cholesky, with a
+ * quarter of the passes over the trailing matrix. */
 DOPT_KFN void DFN(lv_cholesky)(int n, DREAL *a, int *info)
 {
     for (int l = 0; l < DREAL_LANES; ++l) info[l] = 0;
     DREAL neg[DREAL_LANES];
-    for (int k = 0; k < n; ++k) {
-        DREAL *ak = a + (size_t)k * n * DREAL_LANES;
-        DREAL *dk = ak + (size_t)k * DREAL_LANES;
-        DREAL inv[DREAL_LANES];
-        for (int l = 0; l < DREAL_LANES; ++l) {
-            DREAL d = dk[l];
-            int bad = !(d > 0);
-            if (bad && info[l] == 0) info[l] = k + 1;
-            d = bad ? 1 : d;
-            DREAL u = DSQRT(d);
-            dk[l] = u;
-            inv[l] = 1 / u;
+    size_t row = (size_t)n * DREAL_LANES;
+    for (int k0 = 0; k0 < n; k0 += 4) {
+        int k1 = k0 + 4 < n ? k0 + 4 : n; /* the panel: pivots k0 .. k1 - 1 */
+        for (int k = k0; k < k1; ++k) {
+            DREAL *ak = a + (size_t)k * row;
+            DREAL *dk = ak + (size_t)k * DREAL_LANES;
+            DREAL inv[DREAL_LANES];
+            for (int l = 0; l < DREAL_LANES; ++l) {
+                DREAL d = dk[l];
+                int bad = !(d > 0);
+                if (bad && info[l] == 0) info[l] = k + 1;
+                d = bad ? 1 : d;
+                DREAL u = DSQRT(d);
+                dk[l] = u;
+                inv[l] = 1 / u;
+            }
+            for (int j = k + 1; j < n; ++j)
+                for (int l = 0; l < DREAL_LANES; ++l) ak[(size_t)j * DREAL_LANES + l] *= inv[l];
+            for (int i = k + 1; i < k1; ++i) {
+                for (int l = 0; l < DREAL_LANES; ++l) neg[l] = -ak[(size_t)i * DREAL_LANES + l];
+                DFN(lv_axpy)(n - i, neg, ak + (size_t)i * DREAL_LANES, a + ((size_t)i * n + i) * DREAL_LANES);
+            }
         }
-        for (int j = k + 1; j < n; ++j)
-            for (int l = 0; l < DREAL_LANES; ++l) ak[(size_t)j * DREAL_LANES + l] *= inv[l];
-        for (int i = k + 1; i < n; ++i) {
-            for (int l = 0; l < DREAL_LANES; ++l) neg[l] = -ak[(size_t)i * DREAL_LANES + l];
-            DFN(lv_axpy)(n - i, neg, ak + (size_t)i * DREAL_LANES, a + ((size_t)i * n + i) * DREAL_LANES);
+        if (k1 == n) continue; /* the last panel has no rows below it */
+        for (int i = k1; i < n; ++i) {
+            DREAL neg4[4][DREAL_LANES];
+            for (int q = 0; q < 4; ++q)
+                for (int l = 0; l < DREAL_LANES; ++l) neg4[q][l] = -a[(size_t)(k0 + q) * row + (size_t)i * DREAL_LANES + l];
+            DFN(lv_axpy4)(n - i, (const DREAL(*)[DREAL_LANES])neg4, a + (size_t)k0 * row + (size_t)i * DREAL_LANES, row,
+                          a + ((size_t)i * n + i) * DREAL_LANES);
         }
     }
 }
 
-/* L y = x in place, L = U' (la_solve_lower) */
+/* L y = x in place, L = U' (la_solve_lower): in blocks of four steps, the
+ * block's own unknowns step by step, the rest once per block (lv_axpy4:
+ * each element gets the four steps' terms in la_solve_lower's order). */
 DOPT_KFN void DFN(lv_solve_lower)(int n, const DREAL *u, DREAL *x)
 {
-    DREAL neg[DREAL_LANES];
-    for (int k = 0; k < n; ++k) {
-        const DREAL *uk = u + (size_t)k * n * DREAL_LANES;
-        DREAL *xk = x + (size_t)k * DREAL_LANES;
-        for (int l = 0; l < DREAL_LANES; ++l) {
-            xk[l] /= uk[(size_t)k * DREAL_LANES + l];
-            neg[l] = -xk[l];
+    size_t row = (size_t)n * DREAL_LANES;
+    for (int k0 = 0; k0 < n; k0 += 4) {
+        int k1 = k0 + 4 < n ? k0 + 4 : n;
+        DREAL neg4[4][DREAL_LANES];
+        for (int k = k0; k < k1; ++k) {
+            const DREAL *uk = u + (size_t)k * row;
+            DREAL *xk = x + (size_t)k * DREAL_LANES;
+            DREAL *neg = neg4[k - k0];
+            for (int l = 0; l < DREAL_LANES; ++l) {
+                xk[l] /= uk[(size_t)k * DREAL_LANES + l];
+                neg[l] = -xk[l];
+            }
+            DFN(lv_axpy)(k1 - k - 1, neg, uk + (size_t)(k + 1) * DREAL_LANES, x + (size_t)(k + 1) * DREAL_LANES);
         }
-        DFN(lv_axpy)(n - k - 1, neg, uk + (size_t)(k + 1) * DREAL_LANES, x + (size_t)(k + 1) * DREAL_LANES);
+        if (k1 < n) /* a full block with unknowns below it */
+            DFN(lv_axpy4)(n - k1, (const DREAL(*)[DREAL_LANES])neg4, u + (size_t)k0 * row + (size_t)k1 * DREAL_LANES, row,
+                          x + (size_t)k1 * DREAL_LANES);
     }
 }
 
@@ -156,38 +209,59 @@ DOPT_KFN void DFN(lv_gemv)(int rows, int cols, const DREAL *m, const DREAL *x, D
  * product: the loop would not be one SIMD body. */
 DOPT_KFN void DFN(lv_gemv_t_add)(int rows, int cols, const DREAL *m, const DREAL *x, DREAL *y)
 {
-    for (int r = 0; r < rows; ++r) DFN(lv_axpy)(cols, x + (size_t)r * DREAL_LANES, m + (size_t)r * cols * DREAL_LANES, y);
+    DFN(lv_axpy_rows)(cols, rows, x, m, (size_t)cols * DREAL_LANES, y);
+}
+
+/* c[p][q][l] = sum_r y[r][i + p] y[r][j + q] for p < ni <= 4, q < width <= 4,
+ * summed over the rows in order from 0: a block of Y'Y whose loads of Y
+ * serve four products each (sixteen accumulators: AVX-512's 32 registers
+ * hold them and the eight loads of a row). */
+DOPT_KFN void DFN(lv_gram_block)(int n, int rows, const DREAL *y, int i, int ni, int j, int width,
+                                 DREAL c[4][4][DREAL_LANES])
+{
+    for (int p = 0; p < 4; ++p)
+        for (int q = 0; q < 4; ++q)
+            for (int l = 0; l < DREAL_LANES; ++l) c[p][q][l] = 0;
+    if (ni == 4 && width == 4) {
+        for (int r = 0; r < rows; ++r) {
+            const DREAL *yr = y + (size_t)r * n * DREAL_LANES;
+            const DREAL *yi = yr + (size_t)i * DREAL_LANES, *yj = yr + (size_t)j * DREAL_LANES;
+            for (int p = 0; p < 4; ++p)
+                for (int q = 0; q < 4; ++q)
+                    for (int l = 0; l < DREAL_LANES; ++l)
+                        c[p][q][l] += yi[(size_t)p * DREAL_LANES + l] * yj[(size_t)q * DREAL_LANES + l];
+        }
+        return;
+    }
+    for (int r = 0; r < rows; ++r) {
+        const DREAL *yr = y + (size_t)r * n * DREAL_LANES;
+        const DREAL *yi = yr + (size_t)i * DREAL_LANES, *yj = yr + (size_t)j * DREAL_LANES;
+        for (int p = 0; p < ni; ++p)
+            for (int q = 0; q < width; ++q)
+                for (int l = 0; l < DREAL_LANES; ++l)
+                    c[p][q][l] += yi[(size_t)p * DREAL_LANES + l] * yj[(size_t)q * DREAL_LANES + l];
+    }
 }
 
 /* A += Y'Y on the upper triangle, Y (rows x n): each entry summed over the
- * rows in order from 0 and then added, as la_syrk_upper_add does. Four
- * columns j share each load of Y[r][i]. */
+ * rows in order from 0 and then added, as la_syrk_upper_add does, in
+ * blocks of four rows by four columns (the entries of a diagonal block
+ * left of the diagonal are computed and dropped). */
 DOPT_KFN void DFN(lv_syrk_upper_add)(int n, int rows, const DREAL *y, DREAL *a)
 {
-    for (int i = 0; i < n; ++i) {
-        int j = i;
-        for (; j + 4 <= n; j += 4) {
-            DREAL c[4][DREAL_LANES];
-            for (int q = 0; q < 4; ++q)
-                for (int l = 0; l < DREAL_LANES; ++l) c[q][l] = 0;
-            for (int r = 0; r < rows; ++r) {
-                const DREAL *yi = y + ((size_t)r * n + i) * DREAL_LANES, *yj = y + ((size_t)r * n + j) * DREAL_LANES;
-                for (int q = 0; q < 4; ++q)
-                    for (int l = 0; l < DREAL_LANES; ++l) c[q][l] += yi[l] * yj[(size_t)q * DREAL_LANES + l];
+    DREAL c[4][4][DREAL_LANES];
+    for (int i = 0; i < n; i += 4) {
+        int ni = n - i < 4 ? n - i : 4;
+        for (int j = i; j < n; j += 4) {
+            int width = n - j < 4 ? n - j : 4;
+            DFN(lv_gram_block)(n, rows, y, i, ni, j, width, c);
+            for (int p = 0; p < ni; ++p) {
+                DREAL *ap = a + ((size_t)(i + p) * n + j) * DREAL_LANES;
+                for (int q = 0; q < width; ++q) {
+                    if (j + q < i + p) continue;
+                    for (int l = 0; l < DREAL_LANES; ++l) ap[(size_t)q * DREAL_LANES + l] += c[p][q][l];
+                }
             }
-            DREAL *ai = a + ((size_t)i * n + j) * DREAL_LANES;
-            for (int q = 0; q < 4; ++q)
-                for (int l = 0; l < DREAL_LANES; ++l) ai[(size_t)q * DREAL_LANES + l] += c[q][l];
-        }
-        for (; j < n; ++j) {
-            DREAL c[DREAL_LANES];
-            for (int l = 0; l < DREAL_LANES; ++l) c[l] = 0;
-            for (int r = 0; r < rows; ++r) {
-                const DREAL *yi = y + ((size_t)r * n + i) * DREAL_LANES, *yj = y + ((size_t)r * n + j) * DREAL_LANES;
-                for (int l = 0; l < DREAL_LANES; ++l) c[l] += yi[l] * yj[l];
-            }
-            DREAL *ai = a + ((size_t)i * n + j) * DREAL_LANES;
-            for (int l = 0; l < DREAL_LANES; ++l) ai[l] += c[l];
         }
     }
 }

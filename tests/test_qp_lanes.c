@@ -402,6 +402,9 @@ int main(int argc, char **argv)
         test_mixed(f32, 33, 6, 10, 0, DOPT_GEN_STRICTLY_CONVEX, 12);
         test_mixed(f32, 29, 10, 14, 2, DOPT_GEN_PSD, 13);
         test_mixed(f32, 24, 8, 12, 2, DOPT_GEN_LP, 14);
+        /* k >= 4 and n, m, k not multiples of 4: the four-row passes over G,
+         * A and M (lv_axpy4) with their remainders, panels with a short one */
+        test_mixed(f32, 21, 14, 9, 5, DOPT_GEN_STRICTLY_CONVEX, 15);
         test_order_and_threads(f32);
         test_shared(f32);
         test_iteration_limit(f32);

@@ -11,14 +11,16 @@
 
 /* Largest n solved interleaved by default, per dtype: the crossover measured
  * on one AVX-512 core at B = 1024, m = n, k = n/4 (docs/QP.md, "Interleaved
- * layout"): float64 lanes win up to n = 40 (1.1x) and lose at 48 (0.95x),
- * float32 win up to n = 64 (1.1x) and lose at 96 (0.9x). Past that the
- * W-fold workspace leaves the L1/L2 caches. Only measured with AVX-512
+ * layout"). With the four-step panels and four-row passes of the lane
+ * kernels (2026-12-01, Zen 4): float64 lanes win 1.5x at n = 48, 1.03x at
+ * 64, 1.07x at 80 and tie at 96; float32 win 1.2x from n = 64 to 128 and
+ * 1.06x at 192 and 256. The limits keep the clear wins (the earlier
+ * kernels, on a Xeon, lost past n = 40 / 64). Only measured with AVX-512
  * code (-march=native here): a build for an older baseline keeps the
  * per-instance layout unless DOPT_QP_LAYOUT asks for lanes. */
 #ifdef __AVX512F__
-#define DOPT_QP_LANES_MAX_N_F64 40
-#define DOPT_QP_LANES_MAX_N_F32 64
+#define DOPT_QP_LANES_MAX_N_F64 64
+#define DOPT_QP_LANES_MAX_N_F32 128
 #else
 #define DOPT_QP_LANES_MAX_N_F64 0
 #define DOPT_QP_LANES_MAX_N_F32 0
