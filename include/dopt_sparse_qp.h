@@ -70,6 +70,14 @@ DOPT_API dopt_status dopt_sparse_qp_analyze(dopt_context *ctx, const dopt_sparse
                                             dopt_sparse_qp_structure **out);
 DOPT_API void dopt_sparse_qp_structure_destroy(dopt_sparse_qp_structure *s);
 
+/* Analyses `count` patterns at once, on the context's thread pool (the
+ * analyses of a ragged batch: a pattern per graph); out[i] is what
+ * dopt_sparse_qp_analyze(ctx, &pats[i], &out[i]) makes. A bad pattern
+ * fails the call with a message naming it ("sparse qp: pattern 3: ..."),
+ * and then every out[i] is NULL (nothing is left to free). */
+DOPT_API dopt_status dopt_sparse_qp_analyze_many(dopt_context *ctx, int64_t count, const dopt_sparse_qp_pattern *pats,
+                                                 dopt_sparse_qp_structure **out);
+
 /* The values of a batch, BACKEND memory (host for the CPU backend, device
  * for CUDA), of dtype: Q_values (batch, nnz(Q)) in the pattern's order (NULL
  * when nnz(Q) = 0: an LP); p (batch,

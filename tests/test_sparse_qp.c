@@ -742,6 +742,41 @@ static void test_groups(void)
     }
     CHECK(maxabs(f[0].B * f[0].nG, one[0].dG) > 0, "group 0's dG is all zero: the backward did nothing");
 
+    /* the patterns analysed at once (on 2 threads): the same choices, and
+     * bitwise the same solves, as one analysis each */
+    dopt_sparse_qp_pattern pats[GROUPS];
+    dopt_sparse_qp_structure *many[GROUPS];
+    for (int g = 0; g < GROUPS; ++g) pats[g] = fam_pattern(&f[g]);
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 2));
+    CHECK_OK(dopt_sparse_qp_analyze_many(tu_ctx, GROUPS, pats, many));
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    for (int g = 0; g < GROUPS; ++g)
+        CHECK(many[g] && many[g]->factor_path == S[g]->factor_path && many[g]->ldl_order == S[g]->ldl_order,
+              "pattern %d: analysed at once, another path or ordering", g);
+    dopt_sparse_qp_tape *tm[GROUPS] = {NULL};
+    result viam[GROUPS];
+    for (int g = 0; g < GROUPS; ++g)
+        result_alloc(&viam[g], f[g].B, f[g].n, f[g].m, f[g].k, f[g].nQ, f[g].nG, f[g].nA);
+    CHECK_OK(groups_run(1, many, V, viam, gx, gl, gn, tm));
+    for (int g = 0; g < GROUPS; ++g) {
+        CHECK(same_result(&alone[g], &viam[g], batch[g], f[g].n, f[g].m, f[g].k) &&
+                  !memcmp(alone[g].dG, viam[g].dG, sizeof(double) * (size_t)(batch[g] * f[g].nG)),
+              "group %d: the structure of dopt_sparse_qp_analyze_many solves differently", g);
+        dopt_sparse_qp_tape_destroy(tm[g]);
+        result_free(&viam[g]);
+        dopt_sparse_qp_structure_destroy(many[g]);
+    }
+    /* a bad pattern names itself and leaves nothing behind */
+    int32_t saved_col = pats[2].G.indices[0];
+    ((int32_t *)pats[2].G.indices)[0] = f[2].n + 7;
+    for (int g = 0; g < GROUPS; ++g) many[g] = (dopt_sparse_qp_structure *)(uintptr_t)1;
+    dopt_status bad = dopt_sparse_qp_analyze_many(tu_ctx, GROUPS, pats, many);
+    ((int32_t *)pats[2].G.indices)[0] = saved_col;
+    const char *bad_msg = dopt_context_last_error(tu_ctx);
+    CHECK(bad == DOPT_ERR_INVALID_ARGUMENT && strstr(bad_msg, "pattern 2: G: row 0") && !many[0] && !many[1] &&
+              !many[2] && !many[3],
+          "a bad pattern among several: %s, '%s'", dopt_status_string(bad), bad_msg);
+
     /* argument errors name the group and solve nothing */
     dopt_sparse_qp_group grp[2];
     for (int g = 0; g < 2; ++g) {

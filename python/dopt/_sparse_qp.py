@@ -83,6 +83,8 @@ def _fn(name):
             _lib.check_struct(mirror, c_name)
         _FNS.update(
             analyze=_lib.declare("dopt_sparse_qp_analyze", c_int, c_void_p, _P(_SparsePattern), _P(c_void_p)),
+            analyze_many=_lib.declare("dopt_sparse_qp_analyze_many", c_int, c_void_p, c_int64, _P(_SparsePattern),
+                                      _P(c_void_p)),
             structure_destroy=_lib.declare("dopt_sparse_qp_structure_destroy", None, c_void_p),
             solve=_lib.declare("dopt_sparse_qp_solve", c_int, c_void_p, c_void_p, _P(_SparseValues),
                                _P(_qp._Options), _P(_qp._Solution), _P(c_void_p)),
@@ -279,11 +281,23 @@ class SparseStructure(_lib.OwnsLibraryMemory):
             entry = self._handles.get(device)
             if entry is not None:
                 return entry[1]
-            pat = _SparsePattern(self.n, self.m, self.k, *(self.patterns[name].c_struct() for name in MATRICES))
             handle = c_void_p()
-            ctx.check(_fn("analyze")(ctx.handle, ctypes.byref(pat), ctypes.byref(handle)))
+            ctx.check(_fn("analyze")(ctx.handle, ctypes.byref(self._c_pattern()), ctypes.byref(handle)))
             self._handles[device] = (ctx, handle)
             return handle
+
+    def _c_pattern(self):
+        return _SparsePattern(self.n, self.m, self.k, *(self.patterns[name].c_struct() for name in MATRICES))
+
+    def _adopt(self, ctx, device, handle):
+        """Keeps a handle analysed elsewhere (_analyze_all), unless another
+        thread analysed this structure meanwhile."""
+        with self._lock:
+            if device in self._handles:
+                _fn("structure_destroy")(handle)
+            else:
+                self._handles[device] = (ctx, handle)
+
 
     def analyze(self):
         """Analyses for the CPU now (otherwise the first solve does); raises
@@ -306,6 +320,24 @@ class SparseStructure(_lib.OwnsLibraryMemory):
         except (TypeError, AttributeError):  # interpreter shutdown
             pass
         handles.clear()
+
+
+def _analyze_all(ctx, device, structures):
+    """Analyses the structures not yet analysed for ctx's device in one
+    library call (dopt_sparse_qp_analyze_many: on the thread pool; hold
+    ctx.lock)."""
+    todo, seen = [], set()
+    for s in structures:
+        if device not in s._handles and id(s) not in seen:
+            seen.add(id(s))
+            todo.append(s)
+    if len(todo) < 2:
+        return
+    pats = (_SparsePattern * len(todo))(*(s._c_pattern() for s in todo))
+    out = (c_void_p * len(todo))()
+    ctx.check(_fn("analyze_many")(ctx.handle, len(todo), pats, out))
+    for s, handle in zip(todo, out):
+        s._adopt(ctx, device, c_void_p(handle))
 
 
 class SparseTape(_lib.OwnsLibraryMemory):
@@ -560,6 +592,7 @@ def solve_sparse_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine
     tapes = (c_void_p * max(count, 1))()
     with ctx.lock:
         ctx.prepare(placement.stream())
+        _analyze_all(ctx, placement.cuda_index, [call.structure for call in calls])
         c_groups = (_SparseGroup * max(count, 1))()
         for g, call in enumerate(calls):
             c_groups[g] = _SparseGroup(call.structure.handle(ctx, placement.cuda_index), call.values, call.solution)

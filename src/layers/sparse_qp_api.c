@@ -11,39 +11,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dopt_status check_csr(dopt_context *ctx, const char *name, const dopt_csr_pattern *P, int32_t rows,
-                             int32_t cols)
+static dopt_status check_csr(dopt_context *ctx, const char *where, const char *name, const dopt_csr_pattern *P,
+                             int32_t rows, int32_t cols)
 {
     if (P->rows != rows || P->cols != cols)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s is %d x %d, expected %d x %d", name, P->rows,
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s is %d x %d, expected %d x %d", where, name, P->rows,
                          P->cols, rows, cols);
-    if (P->nnz < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s has nnz = %lld < 0", name, (long long)P->nnz);
+    if (P->nnz < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s has nnz = %lld < 0", where, name, (long long)P->nnz);
     if (rows == 0) {
-        if (P->nnz != 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s has 0 rows but nnz = %lld", name, (long long)P->nnz);
+        if (P->nnz != 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s has 0 rows but nnz = %lld", where, name, (long long)P->nnz);
         return DOPT_OK;
     }
-    if (!P->indptr) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr is NULL", name);
-    if (P->nnz > 0 && !P->indices) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indices is NULL", name);
+    if (!P->indptr) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr is NULL", where, name);
+    if (P->nnz > 0 && !P->indices) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indices is NULL", where, name);
     if (P->indptr[0] != 0)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr[0] = %lld, must be 0", name,
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr[0] = %lld, must be 0", where, name,
                          (long long)P->indptr[0]);
     if (P->indptr[rows] != P->nnz)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr[%d] = %lld, must equal nnz = %lld",
-                         name, rows, (long long)P->indptr[rows], (long long)P->nnz);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr[%d] = %lld, must equal nnz = %lld", where, name, rows, (long long)P->indptr[rows], (long long)P->nnz);
     for (int32_t r = 0; r < rows; ++r) {
         int64_t a = P->indptr[r], b = P->indptr[r + 1];
         if (b < a || b > P->nnz)
-            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: %s: indptr not monotone at row %d", name, r);
+            return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr not monotone at row %d", where, name, r);
         for (int64_t e = a; e < b; ++e) {
             int32_t c = P->indices[e];
             if (c < 0 || c >= cols)
                 return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
-                                 "sparse qp: %s: row %d has column index %d out of range [0, %d)", name, r, c, cols);
+                                 "%s: %s: row %d has column index %d out of range [0, %d)", where, name, r, c, cols);
             if (e > a && c <= P->indices[e - 1])
                 return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT,
-                                 "sparse qp: %s: row %d's column indices are not strictly increasing (canonical CSR "
+                                 "%s: %s: row %d's column indices are not strictly increasing (canonical CSR "
                                  "needed: sorted, no duplicates)",
-                                 name, r);
+                                 where, name, r);
         }
     }
     return DOPT_OK;
@@ -164,27 +163,25 @@ static int build_kf_pattern(dopt_sparse_qp_structure *s)
     return 1;
 }
 
-dopt_status dopt_sparse_qp_analyze(dopt_context *ctx, const dopt_sparse_qp_pattern *pat,
-                                   dopt_sparse_qp_structure **out)
+/* A checked structure with its patterns copied and Kf's pattern built, not
+ * yet analysed by the backend. where: "sparse qp", or "sparse qp: pattern 3". */
+static dopt_status structure_make(dopt_context *ctx, const char *where, const dopt_sparse_qp_pattern *pat,
+                                  dopt_sparse_qp_structure **out)
 {
-    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
-    DOPT_NOT_BUSY(ctx);
-    ctx->error[0] = 0;
-    if (!out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: out is NULL");
     *out = NULL;
-    if (!pat) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: pattern is NULL");
+    if (!pat) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: pattern is NULL", where);
     if (pat->n < 1 || pat->m < 0 || pat->k < 0)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: need n >= 1, m >= 0, k >= 0 (got n=%d m=%d k=%d)",
-                         pat->n, pat->m, pat->k);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: need n >= 1, m >= 0, k >= 0 (got n=%d m=%d k=%d)",
+                         where, pat->n, pat->m, pat->k);
     if ((int64_t)pat->n + pat->m + pat->k > INT32_MAX)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: n + m + k is too large");
-    DOPT_TRY(check_csr(ctx, "Q", &pat->Q, pat->Q.rows == 0 && pat->Q.nnz == 0 ? 0 : pat->n,
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: n + m + k is too large", where);
+    DOPT_TRY(check_csr(ctx, where, "Q", &pat->Q, pat->Q.rows == 0 && pat->Q.nnz == 0 ? 0 : pat->n,
                        pat->Q.rows == 0 && pat->Q.nnz == 0 ? pat->Q.cols : pat->n));
-    DOPT_TRY(check_csr(ctx, "G", &pat->G, pat->m, pat->m == 0 && pat->G.rows == 0 ? pat->G.cols : pat->n));
-    DOPT_TRY(check_csr(ctx, "A", &pat->A, pat->k, pat->k == 0 && pat->A.rows == 0 ? pat->A.cols : pat->n));
+    DOPT_TRY(check_csr(ctx, where, "G", &pat->G, pat->m, pat->m == 0 && pat->G.rows == 0 ? pat->G.cols : pat->n));
+    DOPT_TRY(check_csr(ctx, where, "A", &pat->A, pat->k, pat->k == 0 && pat->A.rows == 0 ? pat->A.cols : pat->n));
     if (!ctx->ops->sparse_qp_analyze) return dopt_unsupported(ctx, "sparse_qp_analyze");
     dopt_sparse_qp_structure *s = (dopt_sparse_qp_structure *)calloc(1, sizeof *s);
-    if (!s) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+    if (!s) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of memory", where);
     s->ops = ctx->ops;
     s->n = pat->n;
     s->m = pat->m;
@@ -197,16 +194,84 @@ dopt_status dopt_sparse_qp_analyze(dopt_context *ctx, const dopt_sparse_qp_patte
         !build_kf_pattern(s)) {
         structure_free_arrays(s);
         free(s);
-        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the structure");
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "%s: out of memory for the structure", where);
     }
+    *out = s;
+    return DOPT_OK;
+}
+
+dopt_status dopt_sparse_qp_analyze(dopt_context *ctx, const dopt_sparse_qp_pattern *pat,
+                                   dopt_sparse_qp_structure **out)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    if (!out) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: out is NULL");
+    *out = NULL;
+    dopt_sparse_qp_structure *s;
+    DOPT_TRY(structure_make(ctx, "sparse qp", pat, &s));
     dopt_status st = DOPT_CALL(ctx, sparse_qp_analyze, s);
     if (st != DOPT_OK) {
-        structure_free_arrays(s);
-        free(s);
+        dopt_sparse_qp_structure_destroy(s);
         return st;
     }
     *out = s;
     return DOPT_OK;
+}
+
+typedef struct {
+    dopt_sparse_qp_structure **s;
+    dopt_status *st;
+} analyze_job;
+
+/* The backend's analyses of structures [b0, b1) on the pool. No context:
+ * a failure is only a status here (the caller repeats that analysis with
+ * its context for the message), so workers never write the context. */
+static void analyze_range(void *arg, int64_t b0, int64_t b1, int worker)
+{
+    (void)worker;
+    analyze_job *job = (analyze_job *)arg;
+    for (int64_t i = b0; i < b1; ++i) job->st[i] = job->s[i]->ops->sparse_qp_analyze(NULL, job->s[i]);
+}
+
+dopt_status dopt_sparse_qp_analyze_many(dopt_context *ctx, int64_t count, const dopt_sparse_qp_pattern *pats,
+                                        dopt_sparse_qp_structure **out)
+{
+    if (!ctx) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_NOT_BUSY(ctx);
+    ctx->error[0] = 0;
+    if (count < 0) return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: count = %lld < 0", (long long)count);
+    if (count > 0 && (!pats || !out))
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "sparse qp: patterns or out is NULL");
+    for (int64_t i = 0; i < count; ++i) out[i] = NULL;
+    dopt_status *st = (dopt_status *)calloc((size_t)(count > 0 ? count : 1), sizeof *st);
+    if (!st) return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
+    dopt_status status = DOPT_OK;
+    char where[64];
+    for (int64_t i = 0; i < count && status == DOPT_OK; ++i) {
+        snprintf(where, sizeof where, "sparse qp: pattern %lld", (long long)i);
+        status = structure_make(ctx, where, &pats[i], &out[i]);
+    }
+    if (status == DOPT_OK && count > 0) {
+        analyze_job job = {out, st};
+        dopt_parallel_for(ctx, dopt_worker_count(ctx->threads, count, 1), count, 1, analyze_range, &job);
+        for (int64_t i = 0; i < count && status == DOPT_OK; ++i) {
+            if (st[i] == DOPT_OK) continue;
+            status = DOPT_CALL(ctx, sparse_qp_analyze, out[i]); /* again, for the message */
+            if (status != DOPT_OK) {
+                char msg[sizeof ctx->error];
+                snprintf(msg, sizeof msg, "%s", ctx->error);
+                dopt_fail(ctx, status, "sparse qp: pattern %lld: %s", (long long)i, msg);
+            }
+        }
+    }
+    if (status != DOPT_OK)
+        for (int64_t i = 0; i < count; ++i) {
+            dopt_sparse_qp_structure_destroy(out[i]);
+            out[i] = NULL;
+        }
+    free(st);
+    return status;
 }
 
 void dopt_sparse_qp_structure_destroy(dopt_sparse_qp_structure *s)
