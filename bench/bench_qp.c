@@ -54,6 +54,54 @@ double bench_qp_factor_gflops(int n, double min_time)
     return bench_qp_factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9;
 }
 
+/* The same factorization in the interleaved layout (qpl_assemble,
+ * qpl_factor_assembled, qpl_factor_complete: W = 8 instances in lock step,
+ * the lanes holding copies of one instance), counted per instance. */
+static double bench_qp_factor_gflops_lanes(int n, double min_time)
+{
+    int m = n, k = n / 4, lanes = qpl_width_d;
+    double *Q = malloc(sizeof(double) * n * n), *p = malloc(sizeof(double) * n), *G = malloc(sizeof(double) * m * n),
+           *h = malloc(sizeof(double) * m), *A = malloc(sizeof(double) * (k * n + 1)), *b = malloc(sizeof(double) * (k + 1));
+    dopt_qp_generate(1, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 5, Q, p, G, h, A, b, NULL, NULL, NULL);
+    size_t wsz = qp_work_size_d(n, m, k);
+    double *work = calloc(wsz, sizeof(double)), *lw_base = calloc(wsz * lanes, sizeof(double)),
+           *ld_base = calloc(qpl_data_size_d(n, m, k), sizeof(double));
+    qp_view_d v = {n, m, k, Q, p, G, h, A, b};
+    qp_work_d w = qp_work_map_d(work, n, m, k);
+    qp_state_d st[qpl_width_d];
+    memset(st, 0, sizeof st);
+    qp_prepare_q_d(&v, &w);
+    for (int r = 0; r < m; ++r) w.W[r] = w.Winv[r] = 1;
+    w.rho[0] = 1;
+    qp_work_d lw = qpl_work_map_d(lw_base, n, m, k);
+    qpl_data_d ld = qpl_data_map_d(ld_base, n, m, k);
+    int fast[qpl_width_d], info[qpl_width_d];
+    for (int l = 0; l < lanes; ++l) {
+        qpl_scatter_d(wsz, work, l, lw_base);
+        qpl_scatter_d((size_t)n, p, l, ld.p);
+        qpl_scatter_d((size_t)m * n, G, l, ld.G);
+        qpl_scatter_d((size_t)m, h, l, ld.h);
+        qpl_scatter_d((size_t)k * n, A, l, ld.A);
+        qpl_scatter_d((size_t)k, b, l, ld.b);
+    }
+    long reps = 0;
+    double t0 = cli_now(), t1;
+    do {
+        for (int i = 0; i < 16; ++i) {
+            for (int l = 0; l < lanes; ++l) fast[l] = 1;
+            qpl_assemble_d(&ld, &lw);
+            qpl_factor_assembled_d(&ld, &lw, info);
+            qpl_factor_complete_d(&ld, &lw, st, fast);
+        }
+        reps += 16 * lanes;
+        t1 = cli_now();
+    } while (t1 - t0 < min_time);
+    int ok = 1;
+    for (int l = 0; l < lanes; ++l) ok &= info[l] == 0 && fast[l];
+    free(Q), free(p), free(G), free(h), free(A), free(b), free(work), free(lw_base), free(ld_base);
+    return ok ? bench_qp_factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9 : NAN;
+}
+
 static int export_instances(const char *root, int64_t B, int n, int m, int k, const double *Q, const double *p,
                             const double *G, const double *h, const double *A, const double *b, const double *xs)
 {
@@ -283,8 +331,11 @@ int cli_bench(int argc, char **argv)
         fflush(stdout);
     }
     if (rc == CLI_OK && !only_b) {
-        printf("\nfactorization phase (form H = Q + G'WG + rho A'A, Cholesky, Schur complement), one core:\n");
-        for (int s = 0; s < nsize; ++s) printf("  n = %3d: %6.2f GFLOP/s\n", sizes[s], bench_qp_factor_gflops(sizes[s], 0.2));
+        printf("\nfactorization phase (form H = Q + G'WG + rho A'A, Cholesky, Schur complement), one core,\n"
+               "per-instance layout / interleaved (%d lanes):\n", qpl_width_d);
+        for (int s = 0; s < nsize; ++s)
+            printf("  n = %3d: %6.2f / %6.2f GFLOP/s\n", sizes[s], bench_qp_factor_gflops(sizes[s], 0.2),
+                   bench_qp_factor_gflops_lanes(sizes[s], getenv("DOPT_BENCH_FACTOR_S") ? atof(getenv("DOPT_BENCH_FACTOR_S")) : 0.2));
     }
     if (jf) {
         if (rc == CLI_OK) {

@@ -245,11 +245,11 @@ DOPT_KFN void DFN(qpl_set_scaling)(const DFN(qpl_data) *d, DFN(qp_work) *w, cons
     }
 }
 
-/* qp_assemble on every lane: L = Hb, Gw = W^1/2 G */
+/* qp_assemble on every lane, Gw = W^1/2 G (its L = Hb is made by
+ * qpl_factor_assembled, in the same pass as the Gram update) */
 DOPT_KFN void DFN(qpl_assemble)(const DFN(qpl_data) *d, DFN(qp_work) *w)
 {
-    int n = d->n, m = d->m;
-    for (size_t e = 0; e < (size_t)n * n * QL; ++e) w->L[e] = w->Hb[e];
+    int m = d->m, n = d->n;
     for (int r = 0; r < m; ++r) {
         DREAL sw[QL];
         for (int l = 0; l < QL; ++l) sw[l] = DSQRT(w->W[(size_t)r * QL + l]);
@@ -260,11 +260,17 @@ DOPT_KFN void DFN(qpl_assemble)(const DFN(qpl_data) *d, DFN(qp_work) *w)
     }
 }
 
-/* qp_factor_assembled on every lane; info per lane */
+/* qp_factor_assembled on every lane after qpl_assemble: L = Hb + Gw'Gw,
+ * its Cholesky; info per lane */
 DOPT_KFN void DFN(qpl_factor_assembled)(const DFN(qpl_data) *d, DFN(qp_work) *w, int *info)
 {
-    if (d->m > 0) DFN(lv_syrk_upper_add)(d->n, d->m, w->Gw, w->L);
-    DFN(lv_cholesky)(d->n, w->L, info);
+    int n = d->n;
+    if (d->m > 0) {
+        DFN(lv_syrk_upper_set)(n, d->m, w->Gw, w->Hb, w->L); /* L = Hb + Gw'Gw */
+    } else {
+        for (size_t e = 0; e < (size_t)n * n * QL; ++e) w->L[e] = w->Hb[e];
+    }
+    DFN(lv_cholesky)(n, w->L, info);
 }
 
 /* qp_factor_schur's first attempt on every lane (eps_s per lane out);
