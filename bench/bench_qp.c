@@ -335,7 +335,7 @@ int cli_bench(int argc, char **argv)
                "per-instance layout / interleaved (%d lanes):\n", qpl_width_d);
         for (int s = 0; s < nsize; ++s)
             printf("  n = %3d: %6.2f / %6.2f GFLOP/s\n", sizes[s], bench_qp_factor_gflops(sizes[s], 0.2),
-                   bench_qp_factor_gflops_lanes(sizes[s], getenv("DOPT_BENCH_FACTOR_S") ? atof(getenv("DOPT_BENCH_FACTOR_S")) : 0.2));
+                   bench_qp_factor_gflops_lanes(sizes[s], 0.2));
     }
     if (jf) {
         if (rc == CLI_OK) {

@@ -285,7 +285,7 @@ static const char bench_qp_usage[] =
     "usage: dopt bench qp [options]\n"
     "  Forward and forward+backward throughput (float64, m = n inequalities, k = n/4 equalities) over\n"
     "  B x n, every solve checked against the known optimum; then the factorization's GFLOP/s (one core,\n"
-    "  not with --batch).\n"
+    "  per-instance layout / interleaved lanes; not with --batch).\n"
     "options:\n"
     "  --batch B           only this batch size, 1..16777216 (default: the grid 1, 64, 1024, 8192)\n"
     "  --n N               only this problem size, 4..1024 (default: the grid 8, 32, 128)\n"
