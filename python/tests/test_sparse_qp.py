@@ -557,3 +557,25 @@ def test_torch_groups_gradients_are_the_groups_alone(problem):
                 G=(*g1["G"][:2], g1["G"][2].detach().float(), g1["G"][3]))
     with pytest.raises(TypeError, match="group 1: every group must have group 0's dtype"):
         dtorch.sparse_qp_groups([a[0], as32])
+
+
+def test_groups_float32_are_the_groups_alone(problem):
+    """float32 groups: each group's rounded results and gradients are
+    bitwise those of solving it alone in float32."""
+    rng = np.random.default_rng(3)
+    groups = []
+    for nodes in (9, 14):
+        g = _mis_relaxation(rng, nodes, 0.3)
+        groups.append(dict(g, p=g["p"].astype(np.float32), h=g["h"].astype(np.float32),
+                           G=(g["G"].indptr, g["G"].indices, g["G"].data.astype(np.float32), g["G"].shape),
+                           Q=(g["Q"].indptr, g["Q"].indices, g["Q"].data.astype(np.float32), g["Q"].shape)))
+    together = qp.solve_sparse_groups(groups, record=True)
+    alone = [qp.solve_sparse(**g, record=True) for g in groups]
+    dx = [np.ones_like(r.x) for r in alone]
+    gt = qp.backward_sparse_groups([r.tape for r in together], dx)
+    for g, (a, b) in enumerate(zip(alone, together)):
+        assert a.x.dtype == np.float32 and b.x.dtype == np.float32
+        assert np.array_equal(a.x, b.x) and np.array_equal(a.status, b.status), g
+        ga = qp.backward_sparse(a.tape, dx[g])
+        for name in ("p", "G", "h"):
+            assert np.array_equal(ga[name], gt[g][name]), (g, name)
