@@ -142,7 +142,10 @@ DOPT_API void dopt_sparse_qp_tape_destroy(dopt_sparse_qp_tape *tape);
  * earlier call (refilled in place as in dopt_sparse_qp_solve); group g's
  * tape is tapes[g] afterwards, for dopt_sparse_qp_backward or
  * dopt_sparse_qp_backward_groups. A bad group fails the call with a message
- * naming it ("sparse qp: group 3: ..."), before anything is solved. */
+ * naming it ("sparse qp: group 3: ..."), before anything is solved; after a
+ * failure every tapes[g] is NULL (tapes passed in freed), except when the
+ * call is refused outright (count < 0, groups NULL, one tape in two slots):
+ * then tapes is left as it was. */
 typedef struct dopt_sparse_qp_group {
     const dopt_sparse_qp_structure *structure;
     dopt_sparse_qp_values values;
