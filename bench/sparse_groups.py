@@ -35,12 +35,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import kkt_problems as P  # noqa: E402
 
 
-def graphs(count, nodes, degree, gamma, seed):
+def graphs(count, nodes, degree, gamma, seed, nodes_max=None):
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
-        rel = P.mis_relaxation(nodes, P.erdos_renyi(nodes, degree, rng), 1 + rng.random(nodes))
-        out.append({"Q": gamma * sp.identity(nodes, format="csr"), "p": rel.p, "G": rel.G, "h": rel.h})
+        size = nodes if not nodes_max else int(rng.integers(nodes, nodes_max + 1))
+        rel = P.mis_relaxation(size, P.erdos_renyi(size, degree, rng), 1 + rng.random(size))
+        out.append({"Q": gamma * sp.identity(size, format="csr"), "p": rel.p, "G": rel.G, "h": rel.h})
     return out
 
 
@@ -91,6 +92,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graphs", type=int, default=64, help="graphs in the ragged batch (default 64)")
     ap.add_argument("--nodes", type=int, default=500, help="nodes per graph (default 500)")
+    ap.add_argument("--nodes-max", type=int, default=0,
+                    help="draw each graph's size uniformly from [--nodes, --nodes-max] (default 0: all --nodes)")
     ap.add_argument("--degree", type=float, default=4.0, help="average degree (default 4)")
     ap.add_argument("--gamma", type=float, default=0.1, help="Q = gamma I (default 0.1)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions, best kept (default 3)")
@@ -99,9 +102,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     import dopt
-    problems = graphs(args.graphs, args.nodes, args.degree, args.gamma, args.seed)
-    edges = np.mean([g["G"].shape[0] - 2 * args.nodes for g in problems])
-    print(f"{args.graphs} Erdos-Renyi graphs, n = {args.nodes}, average degree {args.degree} "
+    problems = graphs(args.graphs, args.nodes, args.degree, args.gamma, args.seed, args.nodes_max)
+    edges = np.mean([g["G"].shape[0] - 2 * g["G"].shape[1] for g in problems])
+    sizes = f"{args.nodes}..{args.nodes_max}" if args.nodes_max else f"{args.nodes}"
+    print(f"{args.graphs} Erdos-Renyi graphs, n = {sizes}, average degree {args.degree} "
           f"({edges:.0f} edges on average), gamma = {args.gamma}; {os.cpu_count()} CPUs")
     rows = []
     for threads in (1, 0):

@@ -35,6 +35,7 @@ typedef struct {
     cholmod_factor *LQ;  /* symbolic factor of Qs's upper block (NULL for an LP) */
     sqp_cpu_normal *normal; /* the dual normal equations' structure, when that path is taken */
     int duals_first;     /* LK's ordering eliminates every z before the x it touches (sqp_cpu_duals_first) */
+    double flops;        /* one factorization's flops on the chosen path (CHOLMOD's count): a group's cost */
 } sqp_cpu_analysis;
 
 static void sqp_cholmod_setup(cholmod_common *cc)
@@ -217,6 +218,7 @@ dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structu
         }
     }
     if (an->normal) s->factor_path = DOPT_SQP_PATH_NORMAL;
+    an->flops = an->normal ? an->normal->flops : kflops;
     return DOPT_OK;
 }
 
@@ -482,7 +484,8 @@ typedef struct {
  * the largest group's workspace. */
 typedef struct {
     int64_t count;
-    const int64_t *first; /* count + 1 */
+    const int64_t *order; /* count: the groups in the order their instances run, costliest first */
+    const int64_t *first; /* count + 1: first[t] is the first instance number of group order[t] */
     void *jobs;           /* count: sqp_solve_job or sqp_adjoint_job */
     double *work;         /* per worker: wsz */
     size_t wsz;
@@ -609,9 +612,9 @@ static void sqp_solve_range(void *arg, int64_t b0, int64_t b1, int worker)
     sqp_groups_run *run = (sqp_groups_run *)arg;
     double *base = run->work + (size_t)worker * run->wsz;
     for (int64_t i = b0; i < b1; ++i) {
-        int64_t g = sqp_group_of(run->first, run->count, i);
-        sqp_solve_job *job = (sqp_solve_job *)run->jobs + g;
-        sqp_solve_one(job, i - run->first[g], base, run->wk + worker);
+        int64_t t = sqp_group_of(run->first, run->count, i);
+        sqp_solve_job *job = (sqp_solve_job *)run->jobs + run->order[t];
+        sqp_solve_one(job, i - run->first[t], base, run->wk + worker);
     }
 }
 
@@ -707,19 +710,63 @@ static size_t sqp_cpu_wsz(const dopt_sparse_qp_structure *S)
     return sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, (const sqp_cpu_analysis *)S->backend);
 }
 
-/* The per-group jobs (count of job_size bytes, zeroed) and the groups'
- * first instance numbers (count + 1) of a call; 0 when out of memory. */
-static int sqp_groups_alloc(int64_t count, size_t job_size, void **jobs, int64_t **first)
+/* The order in which a call runs its groups' instances: by one instance's
+ * factorization flops (cost[g]), costliest first, ties in group order: the
+ * longest-processing-time-first rule of the dense layer's ragged batches,
+ * so the big instances start at once and the small ones fill the workers'
+ * tails. In: first[] the instance numbers in group order; out: order[t]
+ * the t-th group to run and first[t] its first instance number (out of
+ * memory: the group order, first unchanged). */
+typedef struct {
+    double cost;
+    int64_t g, batch;
+} sqp_group_cost;
+
+static int sqp_cmp_cost(const void *a, const void *b)
 {
-    *jobs = calloc((size_t)(count > 0 ? count : 1), job_size);
-    *first = (int64_t *)malloc(sizeof(int64_t) * (size_t)(count + 1));
-    if (*jobs && *first) {
+    const sqp_group_cost *x = (const sqp_group_cost *)a, *y = (const sqp_group_cost *)b;
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    return x->g < y->g ? -1 : x->g > y->g;
+}
+
+static void sqp_groups_order(int64_t count, const double *cost, int64_t *order, int64_t *first)
+{
+    sqp_group_cost *c = (sqp_group_cost *)malloc(sizeof *c * (size_t)(count > 0 ? count : 1));
+    if (!c) {
+        for (int64_t t = 0; t < count; ++t) order[t] = t;
+        return;
+    }
+    for (int64_t g = 0; g < count; ++g) c[g] = (sqp_group_cost){cost[g], g, first[g + 1] - first[g]};
+    qsort(c, (size_t)count, sizeof *c, sqp_cmp_cost);
+    for (int64_t t = 0; t < count; ++t) {
+        order[t] = c[t].g;
+        first[t + 1] = first[t] + c[t].batch;
+    }
+    free(c);
+}
+
+/* The per-group jobs (count of job_size bytes, zeroed), the groups' first
+ * instance numbers (count + 1) followed by their order (count), and their
+ * costs (count) of a call; 0 when out of memory (nothing left allocated). */
+static int sqp_groups_alloc(int64_t count, size_t job_size, void **jobs, int64_t **first, double **cost)
+{
+    size_t c = (size_t)(count > 0 ? count : 1);
+    *jobs = calloc(c, job_size);
+    *first = (int64_t *)malloc(sizeof(int64_t) * (2 * c + 1));
+    *cost = (double *)malloc(sizeof(double) * c);
+    if (*jobs && *first && *cost) {
         (*first)[0] = 0;
         return 1;
     }
     free(*jobs);
     free(*first);
+    free(*cost);
     return 0;
+}
+
+static double sqp_instance_cost(const dopt_sparse_qp_structure *S)
+{
+    return ((const sqp_cpu_analysis *)S->backend)->flops;
 }
 
 /* Group g's tape, values and outputs, before its instances run. */
@@ -818,7 +865,8 @@ static dopt_status sqp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sp
     sqp_settings opt = qp_settings_of_d(o);
     sqp_solve_job *jobs;
     int64_t *first;
-    if (!sqp_groups_alloc(count, sizeof *jobs, (void **)&jobs, &first))
+    double *cost;
+    if (!sqp_groups_alloc(count, sizeof *jobs, (void **)&jobs, &first, &cost))
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory");
     dopt_status st = DOPT_OK;
     int64_t begun = 0;
@@ -826,11 +874,14 @@ static dopt_status sqp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sp
     for (; begun < count && st == DOPT_OK; ++begun) {
         st = sqp_job_begin(ctx, &groups[begun], &opt, tapes ? tapes[begun] : NULL, &jobs[begun]);
         first[begun + 1] = first[begun] + groups[begun].values.batch;
+        cost[begun] = sqp_instance_cost(groups[begun].structure);
         if (jobs[begun].wsz > run.wsz) run.wsz = jobs[begun].wsz;
     }
     int64_t total = first[begun];
     if (st == DOPT_OK && total > 0) {
         run.count = count;
+        run.order = first + count + 1;
+        sqp_groups_order(count, cost, first + count + 1, first);
         run.first = first;
         run.jobs = jobs;
         run.work = (double *)malloc(sizeof(double) * run.wsz * (size_t)workers);
@@ -856,6 +907,7 @@ static dopt_status sqp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sp
     }
     free(jobs);
     free(first);
+    free(cost);
     return st;
 }
 
@@ -916,8 +968,8 @@ static void sqp_adjoint_range(void *arg, int64_t b0, int64_t b1, int worker)
     sqp_groups_run *run = (sqp_groups_run *)arg;
     double *base = run->work + (size_t)worker * run->wsz;
     for (int64_t i = b0; i < b1; ++i) {
-        int64_t g = sqp_group_of(run->first, run->count, i);
-        sqp_adjoint_one((const sqp_adjoint_job *)run->jobs + g, i - run->first[g], base);
+        int64_t t = sqp_group_of(run->first, run->count, i);
+        sqp_adjoint_one((const sqp_adjoint_job *)run->jobs + run->order[t], i - run->first[t], base);
     }
 }
 
@@ -1085,7 +1137,8 @@ static dopt_status sqp_backward_cpu(dopt_context *ctx, int64_t count, const dopt
 {
     sqp_adjoint_job *jobs;
     int64_t *first;
-    if (!sqp_groups_alloc(count, sizeof *jobs, (void **)&jobs, &first))
+    double *cost;
+    if (!sqp_groups_alloc(count, sizeof *jobs, (void **)&jobs, &first, &cost))
         return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
     dopt_status st = DOPT_OK;
     int64_t begun = 0;
@@ -1093,11 +1146,14 @@ static dopt_status sqp_backward_cpu(dopt_context *ctx, int64_t count, const dopt
     for (; begun < count && st == DOPT_OK; ++begun) {
         st = sqp_adjoint_begin(ctx, &groups[begun], &jobs[begun]);
         first[begun + 1] = first[begun] + groups[begun].tape->batch;
+        cost[begun] = sqp_instance_cost(groups[begun].tape->S);
         if (jobs[begun].wsz > run.wsz) run.wsz = jobs[begun].wsz;
     }
     int64_t total = first[begun];
     if (st == DOPT_OK && total > 0) {
         run.count = count;
+        run.order = first + count + 1;
+        sqp_groups_order(count, cost, first + count + 1, first);
         run.first = first;
         run.jobs = jobs;
         run.work = (double *)malloc(sizeof(double) * run.wsz * (size_t)workers);
@@ -1111,5 +1167,6 @@ static dopt_status sqp_backward_cpu(dopt_context *ctx, int64_t count, const dopt
     }
     free(jobs);
     free(first);
+    free(cost);
     return st;
 }
