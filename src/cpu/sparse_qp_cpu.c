@@ -764,6 +764,21 @@ static int sqp_groups_alloc(int64_t count, size_t job_size, void **jobs, int64_t
     return 0;
 }
 
+/* Fills a run once its groups have begun: the instances' order (the
+ * costliest groups first), the jobs, and the workers' buffers (wsz each);
+ * 0 when out of memory. */
+static int sqp_groups_prepare(sqp_groups_run *run, int64_t count, int64_t *first, const double *cost, void *jobs,
+                              int workers)
+{
+    run->count = count;
+    run->order = first + count + 1;
+    sqp_groups_order(count, cost, first + count + 1, first);
+    run->first = first;
+    run->jobs = jobs;
+    run->work = (double *)malloc(sizeof(double) * run->wsz * (size_t)workers);
+    return run->work != NULL;
+}
+
 static double sqp_instance_cost(const dopt_sparse_qp_structure *S)
 {
     return ((const sqp_cpu_analysis *)S->backend)->flops;
@@ -879,14 +894,8 @@ static dopt_status sqp_solve_cpu(dopt_context *ctx, int64_t count, const dopt_sp
     }
     int64_t total = first[begun];
     if (st == DOPT_OK && total > 0) {
-        run.count = count;
-        run.order = first + count + 1;
-        sqp_groups_order(count, cost, first + count + 1, first);
-        run.first = first;
-        run.jobs = jobs;
-        run.work = (double *)malloc(sizeof(double) * run.wsz * (size_t)workers);
         run.wk = (sqp_cpu_worker *)calloc((size_t)workers, sizeof(sqp_cpu_worker));
-        if (!run.work || !run.wk) {
+        if (!sqp_groups_prepare(&run, count, first, cost, jobs, workers) || !run.wk) {
             st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp: out of memory for the workspace");
         } else {
             for (int t = 0; t < workers; ++t) sqp_cholmod_setup(&run.wk[t].cc);
@@ -1151,13 +1160,8 @@ static dopt_status sqp_backward_cpu(dopt_context *ctx, int64_t count, const dopt
     }
     int64_t total = first[begun];
     if (st == DOPT_OK && total > 0) {
-        run.count = count;
-        run.order = first + count + 1;
-        sqp_groups_order(count, cost, first + count + 1, first);
-        run.first = first;
-        run.jobs = jobs;
-        run.work = (double *)malloc(sizeof(double) * run.wsz * (size_t)workers);
-        if (!run.work) st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
+        if (!sqp_groups_prepare(&run, count, first, cost, jobs, workers))
+            st = dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "sparse qp backward: out of memory");
         else dopt_parallel_for(ctx, workers, total, 1, sqp_adjoint_range, &run);
         free(run.work);
     }
