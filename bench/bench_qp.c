@@ -30,28 +30,50 @@ double bench_qp_factor_flops(int n, int m, int k)
     return dm * dn * (dn + 1) + dk * dn * (dn + 1) + dn * dn * dn / 3 + dk * dn * dn + dk * dk * dn + dk * dk * dk / 3;
 }
 
+/* One generated instance (m = n, k = n/4) with Q prepared and W = I: what
+ * the factorization timings factor. */
+typedef struct {
+    int n, m, k;
+    double *Q, *p, *G, *h, *A, *b, *work;
+    qp_view_d v;
+    qp_work_d w;
+} factor_instance;
+
+static factor_instance factor_instance_make(int n)
+{
+    factor_instance f;
+    int m = n, k = n / 4;
+    f.n = n, f.m = m, f.k = k;
+    f.Q = malloc(sizeof(double) * n * n), f.p = malloc(sizeof(double) * n), f.G = malloc(sizeof(double) * m * n);
+    f.h = malloc(sizeof(double) * m), f.A = malloc(sizeof(double) * (k * n + 1)), f.b = malloc(sizeof(double) * (k + 1));
+    dopt_qp_generate(1, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 5, f.Q, f.p, f.G, f.h, f.A, f.b, NULL, NULL, NULL);
+    f.work = calloc(qp_work_size_d(n, m, k), sizeof(double));
+    f.v = (qp_view_d){n, m, k, f.Q, f.p, f.G, f.h, f.A, f.b};
+    f.w = qp_work_map_d(f.work, n, m, k);
+    qp_prepare_q_d(&f.v, &f.w);
+    for (int r = 0; r < m; ++r) f.w.W[r] = f.w.Winv[r] = 1;
+    return f;
+}
+
+static void factor_instance_free(factor_instance *f)
+{
+    free(f->Q), free(f->p), free(f->G), free(f->h), free(f->A), free(f->b), free(f->work);
+}
+
 double bench_qp_factor_gflops(int n, double min_time)
 {
-    int m = n, k = n / 4;
-    double *Q = malloc(sizeof(double) * n * n), *p = malloc(sizeof(double) * n), *G = malloc(sizeof(double) * m * n),
-           *h = malloc(sizeof(double) * m), *A = malloc(sizeof(double) * (k * n + 1)), *b = malloc(sizeof(double) * (k + 1));
-    dopt_qp_generate(1, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 5, Q, p, G, h, A, b, NULL, NULL, NULL);
-    double *work = calloc(qp_work_size_d(n, m, k), sizeof(double));
-    qp_view_d v = {n, m, k, Q, p, G, h, A, b};
-    qp_work_d w = qp_work_map_d(work, n, m, k);
+    factor_instance f = factor_instance_make(n);
     qp_state_d st;
     memset(&st, 0, sizeof st);
-    qp_prepare_q_d(&v, &w);
-    for (int r = 0; r < m; ++r) w.W[r] = w.Winv[r] = 1;
     long reps = 0;
     double t0 = cli_now(), t1;
     do {
-        for (int i = 0; i < 16; ++i) qp_factor_d(&v, &w, &st);
+        for (int i = 0; i < 16; ++i) qp_factor_d(&f.v, &f.w, &st);
         reps += 16;
         t1 = cli_now();
     } while (t1 - t0 < min_time);
-    free(Q), free(p), free(G), free(h), free(A), free(b), free(work);
-    return bench_qp_factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9;
+    factor_instance_free(&f);
+    return bench_qp_factor_flops(f.n, f.m, f.k) * (double)reps / (t1 - t0) * 1e-9;
 }
 
 /* The same factorization in the interleaved layout (qpl_assemble,
@@ -59,30 +81,23 @@ double bench_qp_factor_gflops(int n, double min_time)
  * the lanes holding copies of one instance), counted per instance. */
 static double bench_qp_factor_gflops_lanes(int n, double min_time)
 {
-    int m = n, k = n / 4, lanes = qpl_width_d;
-    double *Q = malloc(sizeof(double) * n * n), *p = malloc(sizeof(double) * n), *G = malloc(sizeof(double) * m * n),
-           *h = malloc(sizeof(double) * m), *A = malloc(sizeof(double) * (k * n + 1)), *b = malloc(sizeof(double) * (k + 1));
-    dopt_qp_generate(1, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 5, Q, p, G, h, A, b, NULL, NULL, NULL);
+    factor_instance f = factor_instance_make(n);
+    int m = f.m, k = f.k, lanes = qpl_width_d;
+    f.w.rho[0] = 1;
     size_t wsz = qp_work_size_d(n, m, k);
-    double *work = calloc(wsz, sizeof(double)), *lw_base = calloc(wsz * lanes, sizeof(double)),
-           *ld_base = calloc(qpl_data_size_d(n, m, k), sizeof(double));
-    qp_view_d v = {n, m, k, Q, p, G, h, A, b};
-    qp_work_d w = qp_work_map_d(work, n, m, k);
+    double *lw_base = calloc(wsz * lanes, sizeof(double)), *ld_base = calloc(qpl_data_size_d(n, m, k), sizeof(double));
     qp_state_d st[qpl_width_d];
     memset(st, 0, sizeof st);
-    qp_prepare_q_d(&v, &w);
-    for (int r = 0; r < m; ++r) w.W[r] = w.Winv[r] = 1;
-    w.rho[0] = 1;
     qp_work_d lw = qpl_work_map_d(lw_base, n, m, k);
     qpl_data_d ld = qpl_data_map_d(ld_base, n, m, k);
     int fast[qpl_width_d], info[qpl_width_d];
     for (int l = 0; l < lanes; ++l) {
-        qpl_scatter_d(wsz, work, l, lw_base);
-        qpl_scatter_d((size_t)n, p, l, ld.p);
-        qpl_scatter_d((size_t)m * n, G, l, ld.G);
-        qpl_scatter_d((size_t)m, h, l, ld.h);
-        qpl_scatter_d((size_t)k * n, A, l, ld.A);
-        qpl_scatter_d((size_t)k, b, l, ld.b);
+        qpl_scatter_d(wsz, f.work, l, lw_base);
+        qpl_scatter_d((size_t)n, f.p, l, ld.p);
+        qpl_scatter_d((size_t)m * n, f.G, l, ld.G);
+        qpl_scatter_d((size_t)m, f.h, l, ld.h);
+        qpl_scatter_d((size_t)k * n, f.A, l, ld.A);
+        qpl_scatter_d((size_t)k, f.b, l, ld.b);
     }
     long reps = 0;
     double t0 = cli_now(), t1;
@@ -98,7 +113,8 @@ static double bench_qp_factor_gflops_lanes(int n, double min_time)
     } while (t1 - t0 < min_time);
     int ok = 1;
     for (int l = 0; l < lanes; ++l) ok &= info[l] == 0 && fast[l];
-    free(Q), free(p), free(G), free(h), free(A), free(b), free(work), free(lw_base), free(ld_base);
+    factor_instance_free(&f);
+    free(lw_base), free(ld_base);
     return ok ? bench_qp_factor_flops(n, m, k) * (double)reps / (t1 - t0) * 1e-9 : NAN;
 }
 

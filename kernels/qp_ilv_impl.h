@@ -249,7 +249,7 @@ DOPT_KFN void DFN(qpl_set_scaling)(const DFN(qpl_data) *d, DFN(qp_work) *w, cons
  * qpl_factor_assembled, in the same pass as the Gram update) */
 DOPT_KFN void DFN(qpl_assemble)(const DFN(qpl_data) *d, DFN(qp_work) *w)
 {
-    int m = d->m, n = d->n;
+    int n = d->n, m = d->m;
     for (int r = 0; r < m; ++r) {
         DREAL sw[QL];
         for (int l = 0; l < QL; ++l) sw[l] = DSQRT(w->W[(size_t)r * QL + l]);

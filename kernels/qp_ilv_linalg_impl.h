@@ -85,22 +85,6 @@ DOPT_KFN void DFN(lv_axpy4)(int n, const DREAL a[4][DREAL_LANES], const DREAL *D
     }
 }
 
-/* y_l -= c_q,l * x_q,l for q = 0..3 in that order, c_q = c + q * cstride
- * (one vector each), x_q = x + q * stride: lv_axpy4 with the coefficients
- * -c read in place (y + (-c) x and y - c x round alike). */
-DOPT_KFN void DFN(lv_sub4)(int n, const DREAL *DOPT_RESTRICT c, size_t cstride, const DREAL *DOPT_RESTRICT x,
-                           size_t stride, DREAL *DOPT_RESTRICT y)
-{
-    const DREAL *c0 = c, *c1 = c + cstride, *c2 = c + 2 * cstride, *c3 = c + 3 * cstride;
-    const DREAL *x0 = x, *x1 = x + stride, *x2 = x + 2 * stride, *x3 = x + 3 * stride;
-    for (int i = 0; i < n; ++i) {
-        size_t o = (size_t)i * DREAL_LANES;
-        DREAL *yi = y + o;
-        for (int l = 0; l < DREAL_LANES; ++l)
-            yi[l] = (((yi[l] - c0[l] * x0[o + l]) - c1[l] * x1[o + l]) - c2[l] * x2[o + l]) - c3[l] * x3[o + l];
-    }
-}
-
 /* y += sum_r a[r] x_r over `rows` vectors x_r = x + r * stride, in the order
  * r = 0, 1, ... (a: rows x DREAL_LANES): lv_axpy per row, fused four rows at
  * a time. */
@@ -128,7 +112,7 @@ DOPT_KFN void DFN(lv_axpy_if)(int n, const int *DOPT_RESTRICT on, const DREAL *D
  * and are discarded: the caller refactors it on its own); the others are
  * not affected. Right-looking in panels of four pivots: the panel's rows
  * are updated step by step as la_cholesky does, the rows below the panel
- * once per panel by lv_sub4, which adds the four steps' terms to each
+ * once per panel by lv_axpy4, which adds the four steps' terms to each
  * element in the same order: the arithmetic of la_cholesky, with a
  * quarter of the passes over the trailing matrix. */
 DOPT_KFN void DFN(lv_cholesky)(int n, DREAL *a, int *info)
@@ -161,7 +145,10 @@ DOPT_KFN void DFN(lv_cholesky)(int n, DREAL *a, int *info)
         if (k1 == n) continue; /* the last panel has no rows below it */
         for (int i = k1; i < n; ++i) {
             const DREAL *panel = a + (size_t)k0 * row + (size_t)i * DREAL_LANES; /* u[k0..k0+3][i..n) */
-            DFN(lv_sub4)(n - i, panel, row, panel, row, a + ((size_t)i * n + i) * DREAL_LANES);
+            DREAL neg4[4][DREAL_LANES];
+            for (int q = 0; q < 4; ++q)
+                for (int l = 0; l < DREAL_LANES; ++l) neg4[q][l] = -panel[(size_t)q * row + l];
+            DFN(lv_axpy4)(n - i, (const DREAL(*)[DREAL_LANES])neg4, panel, row, a + ((size_t)i * n + i) * DREAL_LANES);
         }
     }
 }

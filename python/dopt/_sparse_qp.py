@@ -557,6 +557,21 @@ def solve_sparse(Q, p, G=None, h=None, A=None, b=None, *, structure=None, n=None
 _GROUP_KEYS = ("Q", "p", "G", "h", "A", "b", "structure", "n")
 
 
+def _group_dicts(groups, where, layer):
+    """(g, args) for each group of a groups argument: a list of dicts of
+    `layer`'s arguments, checked (a dict, no unknown keys)."""
+    if isinstance(groups, dict) or not hasattr(groups, "__len__"):
+        raise TypeError(f"{where}: groups must be a list of dicts (the arguments of {layer} per group); "
+                        f"got {type(groups).__name__}")
+    for g, args in enumerate(groups):
+        if not isinstance(args, dict):
+            raise TypeError(f"{where}: group {g} must be a dict of {layer}'s arguments; got {type(args).__name__}")
+        unknown = set(args) - set(_GROUP_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: group {g}: unknown keys {sorted(unknown)}; use {list(_GROUP_KEYS)}")
+        yield g, args
+
+
 def solve_sparse_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine=None, dtype=None, record=False):
     """Solves a ragged batch: several problem families of different sizes or
     patterns (a different graph per sample) in one library call
@@ -568,16 +583,8 @@ def solve_sparse_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine
     group alone returns (bitwise on the CPU). Every group's arrays must be
     on one device; dtype as solve_sparse, over all groups at once."""
     where = "qp.solve_sparse_groups"
-    if isinstance(groups, dict) or not hasattr(groups, "__len__"):
-        raise TypeError(f"{where}: groups must be a list of dicts (the arguments of qp.solve_sparse per group); "
-                        f"got {type(groups).__name__}")
     parsed = []
-    for g, args in enumerate(groups):
-        if not isinstance(args, dict):
-            raise TypeError(f"{where}: group {g} must be a dict of solve_sparse's arguments; got {type(args).__name__}")
-        unknown = set(args) - set(_GROUP_KEYS)
-        if unknown:
-            raise ValueError(f"{where}: group {g}: unknown keys {sorted(unknown)}; use {list(_GROUP_KEYS)}")
+    for g, args in _group_dicts(groups, where, "qp.solve_sparse"):
         if args.get("p") is None:
             raise ValueError(f"{where}: group {g}: p (the linear term) is required")
         parsed.append(_inputs_of(args.get("Q"), args["p"], args.get("G"), args.get("h"), args.get("A"),

@@ -479,9 +479,9 @@ typedef struct {
     dopt_sparse_qp_tape *tape; /* W, Winv, factors filled when not NULL */
 } sqp_solve_job;
 
-/* The instances of every group of a call, numbered in group order
- * (first[g] is group g's first), and the workers' buffers, each sized for
- * the largest group's workspace. */
+/* The instances of every group of a call, numbered group after group in
+ * the order of order[] (sqp_groups_order), and the workers' buffers, each
+ * sized for the largest group's workspace. */
 typedef struct {
     int64_t count;
     const int64_t *order; /* count: the groups in the order their instances run, costliest first */
@@ -673,14 +673,12 @@ static size_t sqp_cpu_factor_bytes(const cholmod_factor *sym)
  * float32 outputs or incoming gradients, the adjoint vectors (backward)
  * and the factors and vectors a tape keeps per instance while the call
  * fills it. Summed in double: a sum beyond size_t is SIZE_MAX. */
-static double sqp_cpu_worker_bytes(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an, size_t wsz,
-                                   int backward)
+static double sqp_cpu_worker_bytes(const sqp_cpu_analysis *an, size_t wsz, int backward)
 {
     const sqp_cpu_normal *nm = an->normal;
     double factor = (double)sqp_cpu_factor_bytes(an->LK) + (double)sqp_cpu_factor_bytes(an->LQ);
     if (nm && nm->LS) factor += (double)sqp_cpu_factor_bytes(nm->LS) + sizeof(double) * (double)nm->LS->maxcsize +
                                 2.0 * sizeof(int64_t) * (double)nm->LS->n;
-    (void)S;
     return sizeof(double) * (double)wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
 }
 
@@ -710,13 +708,6 @@ static size_t sqp_cpu_wsz(const dopt_sparse_qp_structure *S)
     return sqp_work_size(S->n, S->m, S->k, S->nnzK) + sqp_cpu_extra(S, (const sqp_cpu_analysis *)S->backend);
 }
 
-/* The order in which a call runs its groups' instances: by one instance's
- * factorization flops (cost[g]), costliest first, ties in group order: the
- * longest-processing-time-first rule of the dense layer's ragged batches,
- * so the big instances start at once and the small ones fill the workers'
- * tails. In: first[] the instance numbers in group order; out: order[t]
- * the t-th group to run and first[t] its first instance number (out of
- * memory: the group order, first unchanged). */
 typedef struct {
     double cost;
     int64_t g, batch;
@@ -729,6 +720,13 @@ static int sqp_cmp_cost(const void *a, const void *b)
     return x->g < y->g ? -1 : x->g > y->g;
 }
 
+/* The order in which a call runs its groups' instances: by one instance's
+ * factorization flops (cost[g]), costliest first, ties in group order: the
+ * longest-processing-time-first rule of the dense layer's ragged batches,
+ * so the big instances start at once and the small ones fill the workers'
+ * tails. In: first[] the instance numbers in group order; out: order[t]
+ * the t-th group to run and first[t] its first instance number (out of
+ * memory: the group order, first unchanged). */
 static void sqp_groups_order(int64_t count, const double *cost, int64_t *order, int64_t *first)
 {
     sqp_group_cost *c = (sqp_group_cost *)malloc(sizeof *c * (size_t)(count > 0 ? count : 1));
@@ -862,7 +860,7 @@ dopt_status dopt_sparse_qp_solve_cpu(dopt_context *ctx, int64_t count, const dop
     for (int64_t g = 0; g < count && total > 0; ++g) {
         const dopt_sparse_qp_structure *S = groups[g].structure;
         const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)S->backend;
-        double w = sqp_cpu_worker_bytes(S, an, sqp_cpu_wsz(S), 0);
+        double w = sqp_cpu_worker_bytes(an, sqp_cpu_wsz(S), 0);
         if (w > per_worker) per_worker = w;
         batches += sqp_cpu_batch_bytes(S, an, &groups[g].values, groups[g].values.batch, tapes && tapes[g], 0);
     }
@@ -1129,7 +1127,7 @@ dopt_status dopt_sparse_qp_backward_cpu(dopt_context *ctx, int64_t count, const 
     for (int64_t g = 0; g < count && total > 0; ++g) {
         const dopt_sparse_qp_tape *T = groups[g].tape;
         const sqp_cpu_analysis *an = (const sqp_cpu_analysis *)T->S->backend;
-        double w = sqp_cpu_worker_bytes(T->S, an, sqp_cpu_wsz(T->S), 1);
+        double w = sqp_cpu_worker_bytes(an, sqp_cpu_wsz(T->S), 1);
         if (w > per_worker) per_worker = w;
         batches += sqp_cpu_batch_bytes(T->S, an, &T->values, T->batch, 0, 1);
     }

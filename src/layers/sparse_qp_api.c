@@ -28,7 +28,8 @@ static dopt_status check_csr(dopt_context *ctx, const char *where, const char *n
         return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr[0] = %lld, must be 0", where, name,
                          (long long)P->indptr[0]);
     if (P->indptr[rows] != P->nnz)
-        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr[%d] = %lld, must equal nnz = %lld", where, name, rows, (long long)P->indptr[rows], (long long)P->nnz);
+        return dopt_fail(ctx, DOPT_ERR_INVALID_ARGUMENT, "%s: %s: indptr[%d] = %lld, must equal nnz = %lld", where,
+                         name, rows, (long long)P->indptr[rows], (long long)P->nnz);
     for (int32_t r = 0; r < rows; ++r) {
         int64_t a = P->indptr[r], b = P->indptr[r + 1];
         if (b < a || b > P->nnz)

@@ -151,18 +151,8 @@ def sparse_qp_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine=No
     group on the thread pool at once. Every tensor must have one dtype and
     device."""
     where = "dopt.torch.sparse_qp_groups"
-    if isinstance(groups, dict) or not hasattr(groups, "__len__"):
-        raise TypeError(f"{where}: groups must be a list of dicts (the arguments of sparse_qp per group); "
-                        f"got {type(groups).__name__}")
-    if not groups:
-        return []
     flat, structures, dtype, device = [], [], None, None
-    for g, args in enumerate(groups):
-        if not isinstance(args, dict):
-            raise TypeError(f"{where}: group {g} must be a dict of sparse_qp's arguments; got {type(args).__name__}")
-        unknown = set(args) - set(_sq._GROUP_KEYS)
-        if unknown:
-            raise ValueError(f"{where}: group {g}: unknown keys {sorted(unknown)}; use {list(_sq._GROUP_KEYS)}")
+    for g, args in _sq._group_dicts(groups, where, "sparse_qp"):
         gw = f"{where}: group {g}"
         values, structure = _sq._values_and_structure(args.get("Q"), args.get("G"), args.get("A"),
                                                       args.get("structure"), args.get("n"), gw)
@@ -174,6 +164,8 @@ def sparse_qp_groups(groups, *, tol=None, tol_inf=None, max_iter=None, refine=No
                             f"{tensors['p'].dtype} on {tensors['p'].device}")
         structures.append(structure)
         flat.extend(tensors[name] for name in _qp.PARAMETERS)
+    if not structures:
+        return []
     options = {"tol": tol, "tol_inf": tol_inf, "max_iter": max_iter, "refine": refine}
     outs = _SparseQPGroupsFn.apply(options, structures, *flat)
     return [SparseQPResult(*outs[4 * g:4 * g + 4], structures[g]) for g in range(len(groups))]
