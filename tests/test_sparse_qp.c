@@ -1168,6 +1168,52 @@ static void test_paths_agree(void)
     fam_free(&f);
 }
 
+/* CHOLMOD's supernodal factorization opens OpenMP teams of its own; the
+ * layer makes them one thread for the factorization's duration only
+ * (src/cpu/sparse_qp_cpu.c, sqp_supernodal_factorize). The calling
+ * thread's OpenMP setting must be the same after a solve on that path as
+ * before it, with the caller as the only worker and with two. Weak
+ * references: where no OpenMP runtime is in the process (CHOLMOD built
+ * without it), there is nothing to change and the test says so. */
+extern int omp_get_max_active_levels(void) __attribute__((weak));
+extern void omp_set_max_active_levels(int levels) __attribute__((weak));
+
+static void test_openmp_untouched(void)
+{
+    if (!omp_get_max_active_levels || !omp_set_max_active_levels) {
+        printf("test_openmp_untouched: skipped (no OpenMP runtime in the process)\n");
+        return;
+    }
+    fam f;
+    int64_t B = 4;
+    fam_spec sp = {31, 16, 8, 2, FAM_LP, 0, 1, FAM_BOX_SINGLE};
+    fam_random(&f, &sp, B, 0.3);
+    dopt_sparse_qp_pattern P = fam_pattern(&f);
+    dopt_sparse_qp_values V = fam_values(&f);
+    dopt_qp_options o = options64(1e-8);
+    setenv("DOPT_SPARSE_QP_FACTOR", "normal", 1);
+    dopt_sparse_qp_structure *S = NULL;
+    CHECK_OK(dopt_sparse_qp_analyze(tu_ctx, &P, &S));
+    CHECK(S && S->factor_path == DOPT_SQP_PATH_NORMAL, "the LP did not take the dual normal equations");
+    int saved = omp_get_max_active_levels();
+    for (int threads = 1; threads <= 2 && S; ++threads) {
+        CHECK_OK(dopt_context_set_threads(tu_ctx, threads));
+        omp_set_max_active_levels(3);
+        result r;
+        result_alloc(&r, B, f.n, f.m, f.k, f.nQ, f.nG, f.nA);
+        CHECK_OK(sparse_run(S, &V, &o, &r, NULL, NULL, NULL));
+        int after = omp_get_max_active_levels();
+        CHECK(after == 3, "%d thread(s): the caller's max-active-levels is %d after a solve, was 3", threads, after);
+        for (int64_t i = 0; i < B; ++i) CHECK(r.status[i] == DOPT_SOLVED, "instance %lld: status %d", (long long)i, r.status[i]);
+        result_free(&r);
+    }
+    omp_set_max_active_levels(saved);
+    CHECK_OK(dopt_context_set_threads(tu_ctx, 0));
+    dopt_sparse_qp_structure_destroy(S);
+    setenv("DOPT_SPARSE_QP_FACTOR", g_path, 1);
+    fam_free(&f);
+}
+
 /* DOPT_SPARSE_QP_FACTOR: auto takes the dual normal equations for a set
  * cover (S is 40 x 40 with dense fill; Kf's LDL' costs more) and the LDL'
  * for a Q with an off-diagonal entry; a bad value is a clear error. */
@@ -1447,6 +1493,7 @@ int main(int argc, char **argv)
     }
     test_path_choice();
     test_paths_agree();
+    test_openmp_untouched();
     unsetenv("DOPT_SPARSE_QP_FACTOR");
     return tu_finish("test_sparse_qp");
 }

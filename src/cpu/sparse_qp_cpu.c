@@ -29,9 +29,39 @@
  * LDL' path, which calls no BLAS) stays parallel. */
 static pthread_mutex_t sqp_blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* CHOLMOD's supernodal factorization (CHOLMOD 3, SuiteSparse 5) runs its
+ * scatter loops in OpenMP teams of a compiled-in four threads
+ * (CHOLMOD_OMP_NUM_THREADS, which OMP_NUM_THREADS does not override). dopt
+ * already runs one instance per worker, so each such team oversubscribes
+ * the cores: on this layer's sizes the loops are short and the teams cost
+ * more than they save (measured: a 500-node graph's Cholesky 3x slower, a
+ * set cover relaxation's forward 10 % slower). With max-active-levels 0
+ * every parallel region the calling thread opens runs on that thread
+ * alone; the value is the calling thread's own (a per-thread ICV in
+ * OpenMP 5.1, libgomp 11 and later) and is restored after the call, so
+ * the application's OpenMP is untouched. Weak references: no OpenMP at
+ * link time, and nothing to do where CHOLMOD was built without it. */
+extern int omp_get_max_active_levels(void) __attribute__((weak));
+extern void omp_set_max_active_levels(int levels) __attribute__((weak));
+
+static int sqp_supernodal_factorize(cholmod_sparse *A, cholmod_factor *L, cholmod_common *cc)
+{
+    int have_omp = omp_get_max_active_levels && omp_set_max_active_levels;
+    int saved = have_omp ? omp_get_max_active_levels() : 0;
+    if (have_omp) omp_set_max_active_levels(0);
+    pthread_mutex_lock(&sqp_blas_lock);
+    int done = cholmod_l_factorize(A, L, cc) && cc->status >= 0;
+    pthread_mutex_unlock(&sqp_blas_lock);
+    if (have_omp) omp_set_max_active_levels(saved);
+    return done;
+}
+
 typedef struct {
     cholmod_common cc;   /* the analysis's (only to free the symbolic factors) */
-    cholmod_factor *LK;  /* symbolic factor of Kf */
+    cholmod_factor *LK;  /* symbolic factor of P Kf P', in its natural order (sqp_cpu_kf_permuted) */
+    int64_t *kperm;      /* N: P, row kperm[j] of Kf is row j of P Kf P' */
+    int64_t *PKp, *PKi;  /* P Kf P''s upper triangle in CSC, sorted rows */
+    int64_t *kmove;      /* nnzK: where each of Kf's values goes in P Kf P' */
     cholmod_factor *LQ;  /* symbolic factor of Qs's upper block (NULL for an LP) */
     sqp_cpu_normal *normal; /* the dual normal equations' structure, when that path is taken */
     int duals_first;     /* LK's ordering eliminates every z before the x it touches (sqp_cpu_duals_first) */
@@ -62,6 +92,10 @@ void dopt_sparse_qp_structure_free_cpu(dopt_sparse_qp_structure *s)
     if (!an) return;
     cholmod_l_free_factor(&an->LK, &an->cc);
     cholmod_l_free_factor(&an->LQ, &an->cc);
+    free(an->kperm);
+    free(an->PKp);
+    free(an->PKi);
+    free(an->kmove);
     sqp_cpu_normal_free(an->normal, &an->cc);
     cholmod_l_finish(&an->cc);
     free(an);
@@ -152,6 +186,76 @@ static cholmod_factor *sqp_cpu_duals_first(const dopt_sparse_qp_structure *s, ch
     return L;
 }
 
+/* Kf stored already permuted. Given a fill-reducing ordering P, CHOLMOD's
+ * simplicial factorization forms the upper triangle of P Kf P' anew from
+ * Kf's at every factorization (cholmod_l_transpose_sym: 7 % of an MIS
+ * relaxation's forward); so the analysis builds that pattern once, with
+ * where each of Kf's values lands in it (kmove), and analyses it again in
+ * its natural order (the same factor: P is already postordered). Each
+ * factorization then scatters Kf's values into place and factors them as
+ * they are. Replaces an->LK; 0 when out of memory or CHOLMOD fails. */
+static int sqp_cpu_kf_permuted(const dopt_sparse_qp_structure *s, sqp_cpu_analysis *an)
+{
+    int64_t N = s->N, nnz = s->nnzK;
+    const int64_t *P = (const int64_t *)an->LK->Perm;
+    size_t one = nnz ? (size_t)nnz : 1;
+    int64_t *inv = (int64_t *)malloc(sizeof(int64_t) * (size_t)N);
+    int64_t *rowp = (int64_t *)calloc((size_t)N + 1, sizeof(int64_t));
+    int64_t *byrow = (int64_t *)malloc(sizeof(int64_t) * one);
+    int64_t *newrow = (int64_t *)malloc(sizeof(int64_t) * one), *newcol = (int64_t *)malloc(sizeof(int64_t) * one);
+    an->kperm = (int64_t *)malloc(sizeof(int64_t) * (size_t)N);
+    an->PKp = (int64_t *)calloc((size_t)N + 1, sizeof(int64_t));
+    an->PKi = (int64_t *)malloc(sizeof(int64_t) * one);
+    an->kmove = (int64_t *)malloc(sizeof(int64_t) * one);
+    cholmod_factor *LN = NULL;
+    if (inv && rowp && byrow && newrow && newcol && an->kperm && an->PKp && an->PKi && an->kmove) {
+        for (int64_t j = 0; j < N; ++j) {
+            an->kperm[j] = P[j];
+            inv[P[j]] = j;
+        }
+        /* entry (i, j), i <= j, of Kf is entry (min, max) of (inv i, inv j)
+         * in P Kf P''s upper triangle; two stable counting sorts, by row and
+         * then by column, leave each column's rows in increasing order */
+        for (int64_t j = 0; j < N; ++j)
+            for (int64_t q = s->Kp[j]; q < s->Kp[j + 1]; ++q) {
+                int64_t a = inv[s->Ki[q]], b = inv[j];
+                newrow[q] = a < b ? a : b;
+                newcol[q] = a < b ? b : a;
+                ++rowp[newrow[q] + 1];
+                ++an->PKp[newcol[q] + 1];
+            }
+        for (int64_t j = 0; j < N; ++j) {
+            rowp[j + 1] += rowp[j];
+            an->PKp[j + 1] += an->PKp[j];
+        }
+        for (int64_t q = 0; q < nnz; ++q) byrow[rowp[newrow[q]]++] = q;
+        for (int64_t j = 0; j < N; ++j) rowp[j] = an->PKp[j]; /* now each column's next slot */
+        for (int64_t t = 0; t < nnz; ++t) {
+            int64_t q = byrow[t], at = rowp[newcol[q]]++;
+            an->PKi[at] = newrow[q];
+            an->kmove[q] = at;
+        }
+        cholmod_common *cc = &an->cc;
+        int saved_post = cc->postorder;
+        cc->method[0].ordering = CHOLMOD_NATURAL;
+        cc->postorder = 0;
+        cholmod_sparse K = sqp_cpu_upper_view(N, an->PKp, an->PKi, NULL);
+        LN = cholmod_l_analyze(&K, cc);
+        cc->method[0].ordering = CHOLMOD_AMD;
+        cc->postorder = saved_post;
+        if (LN && LN->ordering != CHOLMOD_NATURAL) cholmod_l_free_factor(&LN, cc);
+    }
+    free(inv);
+    free(rowp);
+    free(byrow);
+    free(newrow);
+    free(newcol);
+    if (!LN) return 0;
+    cholmod_l_free_factor(&an->LK, &an->cc);
+    an->LK = LN;
+    return 1;
+}
+
 dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structure *s)
 {
     int choice = sqp_factor_choice();
@@ -177,6 +281,13 @@ dopt_status dopt_sparse_qp_analyze_cpu(dopt_context *ctx, dopt_sparse_qp_structu
         } else if (LZ) {
             cholmod_l_free_factor(&LZ, &an->cc);
         }
+    }
+    if (an->LK && !sqp_cpu_kf_permuted(s, an)) {
+        int status = an->cc.status;
+        dopt_sparse_qp_structure_free_cpu(s);
+        return dopt_fail(ctx, status == CHOLMOD_OK || status == CHOLMOD_OUT_OF_MEMORY ? DOPT_ERR_OUT_OF_MEMORY
+                                                                                      : DOPT_ERR_INTERNAL,
+                         "sparse qp: the permuted Kf's analysis failed (CHOLMOD status %d)", status);
     }
     if (an->LK && s->Qp[s->n] > 0) {
         cholmod_sparse Q = sqp_kf_view(s, s->n, NULL);
@@ -235,7 +346,9 @@ typedef struct {
     int normal;          /* which factor the solve uses: 1 LS (S's LL'), 0 L (Kf's LDL') */
     cholmod_factor *L;   /* Kf's numeric LDL' (on the normal path: made when first needed) */
     cholmod_factor *LS;  /* S's numeric LL' */
-    cholmod_sparse K;    /* view of Kf */
+    cholmod_sparse K;    /* view of P Kf P' (values Kx) */
+    double *Kx;          /* P Kf P''s values: Kf's, scattered by an->kmove */
+    int64_t nnzK;
     sqp_normal_vals nv;  /* the normal path's numbers (D, R's values, ...), read by its solve */
     double *Sx;          /* S's values */
     double *tmp;         /* N + n + 2 nR scratch values for the solve */
@@ -281,11 +394,13 @@ static int sqp_llt_ok(const cholmod_factor *L, const sqp_cpu_normal *nm)
     return 1;
 }
 
-static sqp_ldl sqp_ldl_of(const cholmod_factor *L)
+/* perm: the factored matrix's ordering (Kf's factor is of P Kf P', stored
+ * permuted: an->kperm; Qs's is CHOLMOD's own, L->Perm). */
+static sqp_ldl sqp_ldl_of(const cholmod_factor *L, const int64_t *perm)
 {
     sqp_ldl f;
     f.N = (int64_t)L->n;
-    f.perm = (const int64_t *)L->Perm;
+    f.perm = perm;
     f.colp = (const int64_t *)L->p;
     f.colnz = (const int64_t *)L->nz;
     f.rowi = (const int64_t *)L->i;
@@ -305,9 +420,7 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
                 return 0;
             }
             cholmod_sparse Sv = sqp_cpu_normal_view(nm, f->Sx);
-            pthread_mutex_lock(&sqp_blas_lock);
-            int done = cholmod_l_factorize(&Sv, f->LS, f->cc) && f->cc->status >= 0;
-            pthread_mutex_unlock(&sqp_blas_lock);
+            int done = sqp_supernodal_factorize(&Sv, f->LS, f->cc);
             if (!done) {
                 f->failed = 1;
                 return 1;
@@ -324,13 +437,15 @@ static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
         }
     }
     f->normal = 0;
-    f->K.x = (void *)kval;
+    const int64_t *move = f->an->kmove;
+    for (int64_t q = 0; q < f->nnzK; ++q) f->Kx[move[q]] = kval[q];
+    f->K.x = f->Kx;
     if (!cholmod_l_factorize(&f->K, f->L, f->cc) || f->cc->status < 0) {
         f->failed = 1;
         return 1;
     }
     if (f->L->minor < f->L->n || f->L->is_ll || f->L->is_super) return 1;
-    sqp_ldl ldl = sqp_ldl_of(f->L);
+    sqp_ldl ldl = sqp_ldl_of(f->L, f->an->kperm);
     if (!sqp_ldl_inertia_ok(&ldl, f->nx)) return 1; /* sqp_factor raises delta */
     base->refine_fwd = SQP_REFINE_FWD_LDL;
     return 0;
@@ -351,16 +466,16 @@ static void sqp_cpu_solve(sqp_factorizer *base, double *b)
         sqp_normal_solve(&f->an->normal->map, &f->nv, sqp_cpu_solve_s, f, b, f->tmp);
         return;
     }
-    sqp_ldl ldl = sqp_ldl_of(f->L);
+    sqp_ldl ldl = sqp_ldl_of(f->L, f->an->kperm);
     sqp_ldl_solve(&ldl, b, f->tmp);
 }
 
 /* Scratch doubles per worker beyond sqp_work_size: the solve's (N, or on
- * the normal path n + 2 nR more), and the normal path's numbers and S's
- * values. */
+ * the normal path n + 2 nR more), the normal path's numbers and S's values,
+ * and P Kf P''s values (nnzK; the LDL' path and the normal path's fallback). */
 static size_t sqp_cpu_extra(const dopt_sparse_qp_structure *S, const sqp_cpu_analysis *an)
 {
-    size_t extra = (size_t)S->N;
+    size_t extra = (size_t)S->N + (size_t)S->nnzK;
     if (an->normal) {
         const sqp_normal_map *mp = &an->normal->map;
         extra += (size_t)S->n + 2 * (size_t)mp->nR + sqp_normal_vals_size(mp) + (size_t)mp->nnzS;
@@ -372,12 +487,16 @@ static size_t sqp_cpu_extra(const dopt_sparse_qp_structure *S, const sqp_cpu_ana
 static void sqp_cpu_factorizer_map(sqp_cpu_factorizer *f, const dopt_sparse_qp_structure *S, double *extra)
 {
     f->tmp = extra;
+    extra += S->N;
     if (f->an->normal) {
         const sqp_normal_map *mp = &f->an->normal->map;
-        extra += S->N + S->n + 2 * mp->nR;
+        extra += S->n + 2 * mp->nR;
         f->nv = sqp_normal_vals_map(mp, extra);
         f->Sx = extra + sqp_normal_vals_size(mp);
+        extra = f->Sx + mp->nnzS;
     }
+    f->Kx = extra;
+    f->nnzK = S->nnzK;
 }
 
 static void sqp_cpu_kept_free(sqp_cpu_kept *kp, cholmod_common *cc)
@@ -530,7 +649,7 @@ static int sqp_cpu_psd(sqp_solve_job *job, const sqp_view *v, sqp_work *w, cholm
     if (!ok) *oom = 1;
     if (ok && L->minor < L->n) ok = 0;
     if (ok) {
-        sqp_ldl ldl = sqp_ldl_of(L);
+        sqp_ldl ldl = sqp_ldl_of(L, (const int64_t *)L->Perm);
         ok = sqp_ldl_inertia_ok(&ldl, S->n);
     }
     cholmod_l_free_factor(&L, cc);
@@ -554,7 +673,7 @@ static void sqp_solve_one(sqp_solve_job *job, int64_t i, double *base, sqp_cpu_w
     f.cc = cc;
     f.an = job->an;
     f.nx = S->n;
-    f.K = sqp_kf_view(S, S->N, NULL);
+    f.K = sqp_cpu_upper_view(S->N, job->an->PKp, job->an->PKi, NULL);
     f.K.xtype = CHOLMOD_REAL;
     sqp_cpu_factorizer_map(&f, S, base + sqp_work_size(n, m, k, S->nnzK));
     int oom = 0;
