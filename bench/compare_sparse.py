@@ -11,11 +11,13 @@ Families, one sparsity pattern per batch, a cost vector per instance:
 Q = gamma I (--gamma, 0: a pure LP). dopt analyses the pattern once (timed
 apart) and solves the batch with that structure; backward with dL/dx = 1.
 
-Threads: one for every tool. OMP/OPENBLAS/MKL/... = 1 in the environment
-before numpy loads; dopt.set_num_threads(1); torch.set_num_threads(1);
-diffcp's thread pools n_jobs_forward = n_jobs_backward = 1 (cvxpylayers
-solver_args; its default is every core); HiGHS threads = 1
-(kkt_solvers._highs); Clarabel is single-threaded.
+Threads (--threads T, default 1): T for every tool. dopt.set_num_threads(T);
+torch.set_num_threads(T); diffcp's thread pools n_jobs_forward =
+n_jobs_backward = T (cvxpylayers solver_args; its default is every core);
+Clarabel and HiGHS (threads = 1 each, kkt_solvers._highs) solve the loop's
+instances on a pool of T Python threads, one instance per thread at a time,
+as a user would parallelize a loop of solvers. OMP/OPENBLAS/MKL/... = 1 in
+the environment before numpy loads, so no BLAS adds threads of its own.
 
 Objective agreement: each peer's objective p'x + gamma/2 |x|^2 against
 dopt's, relative; cvxpylayers runs SCS at its default tolerance, so its
@@ -107,23 +109,30 @@ def time_dopt(G, h, costs, gamma, reps):
                 status=np.asarray(res.status), iters=np.asarray(res.iters))
 
 
-def loop_peer(backend, G, h, costs, gamma, count):
+def loop_peer(backend, G, h, costs, gamma, count, threads=1):
+    import concurrent.futures
     import kkt_solvers as S
     n = G.shape[1]
-    xs, ok = [], []
-    t0 = time.perf_counter()
-    for i in range(count):
+
+    def one(i):
         rel = P.Relaxation("bench", np.full(n, gamma), costs[i], G, h, sp.csr_matrix((0, n)), np.zeros(0))
-        r = S.solve_relaxation(rel, backend, tol=1e-9 if backend == "clarabel" else None)
-        xs.append(r.x), ok.append(r.status == 0)
-    return dict(fwd_s=time.perf_counter() - t0, x=np.array(xs), solved=float(np.mean(ok)))
+        return S.solve_relaxation(rel, backend, tol=1e-9 if backend == "clarabel" else None)
+
+    t0 = time.perf_counter()
+    if threads > 1:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            res = list(pool.map(one, range(count)))
+    else:
+        res = [one(i) for i in range(count)]
+    return dict(fwd_s=time.perf_counter() - t0, x=np.array([r.x for r in res]),
+                solved=float(np.mean([r.status == 0 for r in res])))
 
 
-def time_cvxpylayers(G, h, costs, gamma, count):
+def time_cvxpylayers(G, h, costs, gamma, count, threads=1):
     import cvxpy as cp
     import torch
     from cvxpylayers.torch import CvxpyLayer
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     n = G.shape[1]
     x, c = cp.Variable(n), cp.Parameter(n)
     obj = c @ x + (0.5 * gamma * cp.sum_squares(x) if gamma else 0)
@@ -132,7 +141,7 @@ def time_cvxpylayers(G, h, costs, gamma, count):
     canon = time.perf_counter() - t0
     cost = torch.tensor(costs[:count], requires_grad=True)
     t0 = time.perf_counter()
-    (sol,) = layer(cost, solver_args={"n_jobs_forward": 1, "n_jobs_backward": 1})
+    (sol,) = layer(cost, solver_args={"n_jobs_forward": threads, "n_jobs_backward": threads})
     t1 = time.perf_counter()
     sol.sum().backward()
     t2 = time.perf_counter()
@@ -158,6 +167,8 @@ def main(argv=None):
     ap.add_argument("--families", default="setcover,mis")
     ap.add_argument("--reps", type=int, default=3, help="dopt repetitions, best taken")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for every tool (default 1; see the docstring for how each peer is given them)")
     ap.add_argument("--extra-site", action="append", default=[],
                     help="a site-packages directory appended to sys.path (after the interpreter's)")
     ap.add_argument("--notes", default=None,
@@ -166,8 +177,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     for d in a.extra_site:
         site.addsitedir(d)
+    if a.threads < 1:
+        ap.error("--threads must be at least 1")
     import dopt
-    dopt.set_num_threads(1)
+    dopt.set_num_threads(a.threads)
     cfg = ({"setcover": (100, 200, 0.05), "mis": (100, 4.0)} if a.quick
            else {"setcover": (500, 1000, 0.05), "mis": (500, 4.0)})
     batch = min(a.batch, 16) if a.quick else a.batch
@@ -191,14 +204,14 @@ def main(argv=None):
         for peer in ("clarabel", "highs"):
             if not have[peer]:
                 continue
-            r = loop_peer(peer, G, h, costs, a.gamma, loop_count)
+            r = loop_peer(peer, G, h, costs, a.gamma, loop_count, a.threads)
             f = objective(r["x"], costs[:loop_count], a.gamma)
             row[peer] = dict(count=loop_count, fwd_per_s=loop_count / r["fwd_s"], solved=r["solved"],
                              max_rel_obj_diff=float(rel_diff(f, f_dopt[:loop_count]).max()),
                              dopt_fwd_speedup=(batch / d["fwd_s"]) / (loop_count / r["fwd_s"]))
         if have["cvxpylayers"]:
             try:
-                r = time_cvxpylayers(G, h, costs, a.gamma, cvx_count)
+                r = time_cvxpylayers(G, h, costs, a.gamma, cvx_count, a.threads)
                 f = objective(r["x"], costs[:cvx_count], a.gamma)
                 row["cvxpylayers"] = dict(count=cvx_count, canon_s=r["canon_s"], fwd_per_s=cvx_count / r["fwd_s"],
                                           fwdbwd_per_s=cvx_count / r["fwdbwd_s"],
@@ -208,7 +221,7 @@ def main(argv=None):
                 row["cvxpylayers"] = dict(error=f"{type(exc).__name__}: {exc}")
         rows.append(row)
         print(json.dumps(row), flush=True)
-    result = dict(dopt_version=dopt.library_version(), threads="1 for every tool (see the script's docstring)",
+    result = dict(dopt_version=dopt.library_version(), threads=f"{a.threads} for every tool (see the script's docstring)",
                   quick=a.quick, seed=a.seed, python=platform.python_version(), machine=platform.machine(),
                   load_average=[load_start, os.getloadavg()[0]],
                   factorization_share=pathlib.Path(a.notes).read_text().strip() if a.notes else factor_share_note(),
