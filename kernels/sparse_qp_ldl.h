@@ -1,9 +1,10 @@
-/* Solves with a simplicial LDL' factorization of a symmetrically permuted
- * matrix, P K P' = L D L', stored column by column as CHOLMOD's simplicial
- * factor is (L unit lower triangular; column j's first entry is D_j, the
- * next nz[j] - 1 entries are L's below-diagonal entries of that column).
- * Plain arrays, so the same code serves any library that produces such a
- * factor. Used by the sparse QP layer (kernels/sparse_qp_ipm.h). */
+/* A simplicial LDL' factorization of a symmetrically permuted matrix,
+ * P K P' = L D L': its numeric factorization on a static schedule and its
+ * solves. Stored column by column as CHOLMOD's simplicial factor is (L unit
+ * lower triangular; column j's first entry is D_j, the next nz[j] - 1
+ * entries are L's below-diagonal entries of that column), so the solve
+ * serves CHOLMOD's factor (Qs's semidefiniteness test) and ours alike.
+ * Used by the sparse QP layer (kernels/sparse_qp_ipm.h). */
 #ifndef DOPT_SPARSE_QP_LDL_H
 #define DOPT_SPARSE_QP_LDL_H
 
@@ -17,6 +18,53 @@ typedef struct {
     const int64_t *rowi;
     const double *val;
 } sqp_ldl;
+
+/* The numeric LDL' on a static schedule. For a symmetric matrix A whose
+ * pattern is fixed (the batch shares it; every iterate refactors it), the
+ * elimination tree and every row's nonzero pattern are computed once
+ * (src/cpu/sparse_qp_ldl_schedule.c), so a factorization is only its
+ * arithmetic: the up-looking LDL' (row k of L from a sparse triangular
+ * solve with the rows above it), with no tree walk, no marks and no
+ * transpose per call. L is written in sqp_ldl's layout, so the solve above
+ * reads it. Plain arrays and no allocation: the code a GPU thread or a SIMD
+ * lane would run for its instance. */
+typedef struct {
+    int64_t N;
+    const int64_t *colp;   /* N + 1: column j of L at colp[j] (its diagonal slot), then its rows */
+    const int64_t *colnz;  /* N: entries in column j, the diagonal included */
+    const int64_t *rowi;   /* colp[N]: row indices, increasing within a column after the diagonal */
+    /* row k of L: the columns i < k with L(k, i) structurally nonzero, in
+     * increasing order (a topological order of the row's triangular solve),
+     * and the position of L(k, i) in column i */
+    const int64_t *rowp, *rowcol, *rowpos;
+} sqp_ldl_schedule;
+
+/* val <- the LDL' of A (upper triangle in CSC, rows sorted, already in the
+ * factor's order): val[colp[j]] = D_j, then column j of L below its unit
+ * diagonal. y: N scratch values, all zero on entry and on return. A zero
+ * or non-finite pivot is not an error here: it propagates, and the caller's
+ * inertia test (sqp_ldl_inertia_ok) refuses the factor. */
+DOPT_KFN void sqp_ldl_numeric(const sqp_ldl_schedule *s, const int64_t *Ap, const int64_t *Ai, const double *Ax,
+                              double *val, double *y)
+{
+    for (int64_t k = 0; k < s->N; ++k) {
+        for (int64_t p = Ap[k]; p < Ap[k + 1]; ++p) y[Ai[p]] += Ax[p];
+        double dk = y[k];
+        y[k] = 0;
+        for (int64_t t = s->rowp[k]; t < s->rowp[k + 1]; ++t) {
+            int64_t i = s->rowcol[t], pos = s->rowpos[t];
+            double yi = y[i];
+            y[i] = 0;
+            /* column i's rows above k: every one is in row k's pattern too
+             * (the elimination tree's property), so y is cleared behind */
+            for (int64_t q = s->colp[i] + 1; q < pos; ++q) y[s->rowi[q]] -= val[q] * yi;
+            double l = yi / val[s->colp[i]];
+            dk -= l * yi;
+            val[pos] = l;
+        }
+        val[s->colp[k]] = dk;
+    }
+}
 
 /* b <- K^-1 b, with `tmp` N scratch values. */
 DOPT_KFN void sqp_ldl_solve(const sqp_ldl *f, double *b, double *tmp)
