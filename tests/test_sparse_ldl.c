@@ -158,7 +158,7 @@ static void one_case(int N, int npos, double dens)
     }
     dense_solve(N, A, b, x);
     memcpy(xs, b, sizeof(double) * (size_t)N);
-    sqp_ldl f = {N, perm, plan.colp, plan.colnz, plan.rowi, val};
+    sqp_ldl f = {N, perm, plan.colp, plan.colnz, plan.rowi, val, plan.tail};
     sqp_ldl_solve(&f, xs, tmp);
     double ex = 0, xm = 0;
     for (int i = 0; i < N; ++i) {
@@ -166,6 +166,17 @@ static void one_case(int N, int npos, double dens)
         if (fabs(x[i]) > xm) xm = fabs(x[i]);
     }
     CHECK(ex <= 1e-12 * (1 + xm), "N %d: solve differs from the dense solve by %.3g", N, ex);
+    /* without the consecutive runs (tail) the solve takes the indexed loops
+     * throughout: the same solve up to the runs' partial sums in L' */
+    double *xn = (double *)malloc(sizeof(double) * (size_t)(N + 1));
+    memcpy(xn, b, sizeof(double) * (size_t)N);
+    sqp_ldl fn = f;
+    fn.tail = NULL;
+    sqp_ldl_solve(&fn, xn, tmp);
+    double en = 0;
+    for (int i = 0; i < N; ++i) en = fmax(en, fabs(xn[i] - xs[i]));
+    CHECK(en <= 1e-12 * (1 + xm), "N %d: the solve with runs differs from without by %.3g", N, en);
+    free(xn);
     /* new values on the same pattern: the factor of the new values */
     for (int64_t q = 0; q < Ap[N]; ++q) {
         Ax[q] *= 1.5;
@@ -179,7 +190,7 @@ static void one_case(int N, int npos, double dens)
         Ax[Ap[N] - 2] = NAN;
         sqp_ldl_numeric(&plan.s, Ap, Ai, Ax, val, y);
         int64_t *ident = perm;
-        sqp_ldl g = {N, ident, plan.colp, plan.colnz, plan.rowi, val};
+        sqp_ldl g = {N, ident, plan.colp, plan.colnz, plan.rowi, val, plan.tail};
         CHECK(!sqp_ldl_inertia_ok(&g, N), "N %d: a factor with a NaN passed the inertia test", N);
         clean = 1;
         for (int i = 0; i < N; ++i) clean &= y[i] == 0;

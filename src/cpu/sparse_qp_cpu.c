@@ -396,6 +396,7 @@ static sqp_ldl sqp_ldl_of(const cholmod_factor *L, const int64_t *perm)
     f.colnz = (const int64_t *)L->nz;
     f.rowi = (const int64_t *)L->i;
     f.val = (const double *)L->x;
+    f.tail = NULL;
     return f;
 }
 
@@ -409,6 +410,7 @@ static sqp_ldl sqp_ldl_kf(const sqp_cpu_analysis *an, const double *val)
     f.colnz = an->plan.colnz;
     f.rowi = an->plan.rowi;
     f.val = val;
+    f.tail = an->plan.tail;
     return f;
 }
 

@@ -17,6 +17,7 @@ void sqp_ldl_plan_free(sqp_ldl_plan *plan)
     free(plan->rowp);
     free(plan->rowcol);
     free(plan->rowpos);
+    free(plan->tail);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -29,7 +30,8 @@ int sqp_ldl_plan_build(sqp_ldl_plan *plan, int64_t N, const int64_t *Ap, const i
     plan->colp = (int64_t *)malloc(sizeof(int64_t) * n1);
     plan->colnz = (int64_t *)calloc(n1, sizeof(int64_t));
     plan->rowp = (int64_t *)calloc(n1, sizeof(int64_t));
-    int ok = parent && flag && fill && plan->colp && plan->colnz && plan->rowp;
+    plan->tail = (int64_t *)malloc(sizeof(int64_t) * n1);
+    int ok = parent && flag && fill && plan->colp && plan->colnz && plan->rowp && plan->tail;
     if (ok) {
         /* the tree and the counts: column i's entries below the diagonal
          * (colnz, the diagonal added below), row k's left of it (rowp) */
@@ -71,6 +73,15 @@ int sqp_ldl_plan_build(sqp_ldl_plan *plan, int64_t N, const int64_t *Ap, const i
                     flag[i] = k;
                 }
         }
+        /* each column's consecutive run of rows to its end */
+        for (int64_t j = 0; j < N; ++j) {
+            int64_t p0 = plan->colp[j] + 1, c = plan->colp[j] + plan->colnz[j];
+            if (c > p0) {
+                --c;
+                while (c > p0 && plan->rowi[c - 1] == plan->rowi[c] - 1) --c;
+            }
+            plan->tail[j] = c;
+        }
         /* rows, columns increasing: column i's entries enter their rows in
          * the order i is visited */
         for (int64_t k = 0; k < N; ++k) fill[k] = plan->rowp[k];
@@ -87,6 +98,7 @@ int sqp_ldl_plan_build(sqp_ldl_plan *plan, int64_t N, const int64_t *Ap, const i
         plan->s.rowp = plan->rowp;
         plan->s.rowcol = plan->rowcol;
         plan->s.rowpos = plan->rowpos;
+        plan->s.tail = plan->tail;
     }
     free(parent);
     free(flag);

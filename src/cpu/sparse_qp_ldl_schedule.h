@@ -9,7 +9,7 @@
 
 typedef struct {
     sqp_ldl_schedule s; /* points into the arrays below */
-    int64_t *colp, *colnz, *rowi, *rowp, *rowcol, *rowpos;
+    int64_t *colp, *colnz, *rowi, *rowp, *rowcol, *rowpos, *tail;
 } sqp_ldl_plan;
 
 /* The elimination tree, L's pattern by columns and by rows, of the N x N
