@@ -2,8 +2,8 @@
  * P K P' = L D L': its numeric factorization on a static schedule and its
  * solves. Stored column by column as CHOLMOD's simplicial factor is (L unit
  * lower triangular; column j's first entry is D_j, the next nz[j] - 1
- * entries are L's below-diagonal entries of that column), so the solve
- * serves CHOLMOD's factor (Qs's semidefiniteness test) and ours alike.
+ * entries are L's below-diagonal entries of that column), so the inertia
+ * test reads CHOLMOD's factor (Qs's semidefiniteness test) and ours alike.
  * Used by the sparse QP layer (kernels/sparse_qp_ipm.h). */
 #ifndef DOPT_SPARSE_QP_LDL_H
 #define DOPT_SPARSE_QP_LDL_H

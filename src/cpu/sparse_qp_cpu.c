@@ -40,20 +40,30 @@ static pthread_mutex_t sqp_blas_lock = PTHREAD_MUTEX_INITIALIZER;
  * every parallel region the calling thread opens runs on that thread
  * alone; the value is the calling thread's own (a per-thread ICV in
  * OpenMP 5.1, libgomp 11 and later) and is restored after the call, so
- * the application's OpenMP is untouched. Weak references: no OpenMP at
- * link time, and nothing to do where CHOLMOD was built without it. */
+ * the application's OpenMP is untouched. The save and restore happen under
+ * the lock: where an older runtime keeps one value for the process, two
+ * workers interleaving them could otherwise leave it at 0. Weak
+ * references: no OpenMP at link time, and nothing to do where CHOLMOD was
+ * built without it (or the compiler has no weak symbols). */
+#if defined(__GNUC__)
 extern int omp_get_max_active_levels(void) __attribute__((weak));
 extern void omp_set_max_active_levels(int levels) __attribute__((weak));
+#define SQP_HAVE_OMP_CONTROL (omp_get_max_active_levels && omp_set_max_active_levels)
+#else
+#define SQP_HAVE_OMP_CONTROL 0
+#define omp_get_max_active_levels() 0
+#define omp_set_max_active_levels(levels) ((void)(levels))
+#endif
 
 static int sqp_supernodal_factorize(cholmod_sparse *A, cholmod_factor *L, cholmod_common *cc)
 {
-    int have_omp = omp_get_max_active_levels && omp_set_max_active_levels;
+    pthread_mutex_lock(&sqp_blas_lock);
+    int have_omp = SQP_HAVE_OMP_CONTROL;
     int saved = have_omp ? omp_get_max_active_levels() : 0;
     if (have_omp) omp_set_max_active_levels(0);
-    pthread_mutex_lock(&sqp_blas_lock);
     int done = cholmod_l_factorize(A, L, cc) && cc->status >= 0;
-    pthread_mutex_unlock(&sqp_blas_lock);
     if (have_omp) omp_set_max_active_levels(saved);
+    pthread_mutex_unlock(&sqp_blas_lock);
     return done;
 }
 
@@ -385,13 +395,12 @@ static int sqp_llt_ok(const cholmod_factor *L, const sqp_cpu_normal *nm)
     return 1;
 }
 
-/* perm: the factored matrix's ordering (Kf's factor is of P Kf P', stored
- * permuted: an->kperm; Qs's is CHOLMOD's own, L->Perm). */
-static sqp_ldl sqp_ldl_of(const cholmod_factor *L, const int64_t *perm)
+/* A CHOLMOD simplicial factor read as ours (Qs's semidefiniteness test). */
+static sqp_ldl sqp_ldl_of(const cholmod_factor *L)
 {
     sqp_ldl f;
     f.N = (int64_t)L->n;
-    f.perm = perm;
+    f.perm = (const int64_t *)L->Perm;
     f.colp = (const int64_t *)L->p;
     f.colnz = (const int64_t *)L->nz;
     f.rowi = (const int64_t *)L->i;
@@ -658,7 +667,7 @@ static int sqp_cpu_psd(sqp_solve_job *job, const sqp_view *v, sqp_work *w, cholm
     if (!ok) *oom = 1;
     if (ok && L->minor < L->n) ok = 0;
     if (ok) {
-        sqp_ldl ldl = sqp_ldl_of(L, (const int64_t *)L->Perm);
+        sqp_ldl ldl = sqp_ldl_of(L);
         ok = sqp_ldl_inertia_ok(&ldl, S->n);
     }
     cholmod_l_free_factor(&L, cc);
