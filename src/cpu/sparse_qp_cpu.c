@@ -823,8 +823,13 @@ static double sqp_cpu_batch_bytes(const dopt_sparse_qp_structure *S, const sqp_c
 {
     const sqp_cpu_normal *nm = an->normal;
     double n = S->n, m = S->m, k = S->k, b = (double)B, d = sizeof(double), bytes = 0;
-    double kept = nm && nm->LS ? (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)sqp_normal_vals_size(&nm->map)
-                               : d * (double)(sqp_ldl_plan_values(&an->plan) + 1);
+    /* what a tape keeps per instance: the factor its last iterate used (on
+     * the normal path that is S's, or Kf's LDL' after a fallback) */
+    double kept = d * (double)(sqp_ldl_plan_values(&an->plan) + 1);
+    if (nm && nm->LS) {
+        double normal = (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)sqp_normal_vals_size(&nm->map);
+        if (normal > kept) kept = normal;
+    }
     if (V->dtype == DOPT_FLOAT32) { /* sqp_values_of's double copy, and the outputs' or gradients' */
         double sizes[6] = {(double)S->Qp[S->n], n, (double)S->Gp[S->m], m, (double)S->Ap[S->k], k};
         uint32_t bits[6] = {DOPT_QP_SHARE_Q, DOPT_QP_SHARE_P, DOPT_QP_SHARE_G,
