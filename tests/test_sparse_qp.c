@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 #include "sparse_qp_internal.h" /* the path a structure took */
+#include "openmp_weak.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -1172,22 +1173,12 @@ static void test_paths_agree(void)
  * layer makes them one thread for the factorization's duration only
  * (src/cpu/sparse_qp_cpu.c, sqp_supernodal_factorize). The calling
  * thread's OpenMP setting must be the same after a solve on that path as
- * before it, with the caller as the only worker and with two. Weak
- * references: where no OpenMP runtime is in the process (CHOLMOD built
- * without it), there is nothing to change and the test says so. */
-#if defined(__GNUC__)
-extern int omp_get_max_active_levels(void) __attribute__((weak));
-extern void omp_set_max_active_levels(int levels) __attribute__((weak));
-#define TEST_HAVE_OMP (omp_get_max_active_levels && omp_set_max_active_levels)
-#else
-#define TEST_HAVE_OMP 0
-#define omp_get_max_active_levels() 0
-#define omp_set_max_active_levels(levels) ((void)(levels))
-#endif
-
+ * before it, with the caller as the only worker and with two. Where no
+ * OpenMP runtime is in the process (CHOLMOD built without it;
+ * openmp_weak.h), there is nothing to change and the test says so. */
 static void test_openmp_untouched(void)
 {
-    if (!TEST_HAVE_OMP) {
+    if (!DOPT_HAVE_OMP_CONTROL) {
         printf("test_openmp_untouched: skipped (no OpenMP runtime in the process, or no weak symbols)\n");
         return;
     }

@@ -14,6 +14,7 @@
 #include "sparse_qp_llt.h"
 #include "sparse_qp_ldl_schedule.h"
 #include "sparse_qp_normal_cpu.h"
+#include "openmp_weak.h"
 
 #include <cholmod.h>
 #include <pthread.h>
@@ -42,23 +43,12 @@ static pthread_mutex_t sqp_blas_lock = PTHREAD_MUTEX_INITIALIZER;
  * OpenMP 5.1, libgomp 11 and later) and is restored after the call, so
  * the application's OpenMP is untouched. The save and restore happen under
  * the lock: where an older runtime keeps one value for the process, two
- * workers interleaving them could otherwise leave it at 0. Weak
- * references: no OpenMP at link time, and nothing to do where CHOLMOD was
- * built without it (or the compiler has no weak symbols). */
-#if defined(__GNUC__)
-extern int omp_get_max_active_levels(void) __attribute__((weak));
-extern void omp_set_max_active_levels(int levels) __attribute__((weak));
-#define SQP_HAVE_OMP_CONTROL (omp_get_max_active_levels && omp_set_max_active_levels)
-#else
-#define SQP_HAVE_OMP_CONTROL 0
-#define omp_get_max_active_levels() 0
-#define omp_set_max_active_levels(levels) ((void)(levels))
-#endif
-
+ * workers interleaving them could otherwise leave it at 0 (openmp_weak.h:
+ * nothing to do where CHOLMOD was built without OpenMP). */
 static int sqp_supernodal_factorize(cholmod_sparse *A, cholmod_factor *L, cholmod_common *cc)
 {
     pthread_mutex_lock(&sqp_blas_lock);
-    int have_omp = SQP_HAVE_OMP_CONTROL;
+    int have_omp = DOPT_HAVE_OMP_CONTROL;
     int saved = have_omp ? omp_get_max_active_levels() : 0;
     if (have_omp) omp_set_max_active_levels(0);
     int done = cholmod_l_factorize(A, L, cc) && cc->status >= 0;
