@@ -59,8 +59,8 @@ static int sqp_supernodal_factorize(cholmod_sparse *A, cholmod_factor *L, cholmo
 
 typedef struct {
     cholmod_common cc;   /* the analysis's (only to free the symbolic factors) */
-    cholmod_factor *LK;  /* CHOLMOD's symbolic factor of Kf: its ordering P and flop count */
-    int64_t *kperm;      /* N: P, row kperm[j] of Kf is row j of P Kf P' */
+    cholmod_factor *LK;  /* CHOLMOD's symbolic factor of Kf: its ordering P (Perm: row Perm[j] of Kf is
+                            row j of P Kf P') and flop count */
     int64_t *PKp, *PKi;  /* P Kf P''s upper triangle in CSC, sorted rows */
     int64_t *kmove;      /* nnzK: where each of Kf's values goes in P Kf P' */
     sqp_ldl_plan plan;   /* the numeric LDL''s static schedule for P Kf P' (kernels/sparse_qp_ldl.h) */
@@ -94,7 +94,6 @@ void dopt_sparse_qp_structure_free_cpu(dopt_sparse_qp_structure *s)
     if (!an) return;
     cholmod_l_free_factor(&an->LK, &an->cc);
     cholmod_l_free_factor(&an->LQ, &an->cc);
-    free(an->kperm);
     free(an->PKp);
     free(an->PKi);
     free(an->kmove);
@@ -207,16 +206,12 @@ static int sqp_cpu_kf_permuted(const dopt_sparse_qp_structure *s, sqp_cpu_analys
     int64_t *rowp = (int64_t *)calloc((size_t)N + 1, sizeof(int64_t));
     int64_t *byrow = (int64_t *)malloc(sizeof(int64_t) * one);
     int64_t *newrow = (int64_t *)malloc(sizeof(int64_t) * one), *newcol = (int64_t *)malloc(sizeof(int64_t) * one);
-    an->kperm = (int64_t *)malloc(sizeof(int64_t) * (size_t)N);
     an->PKp = (int64_t *)calloc((size_t)N + 1, sizeof(int64_t));
     an->PKi = (int64_t *)malloc(sizeof(int64_t) * one);
     an->kmove = (int64_t *)malloc(sizeof(int64_t) * one);
     int ok = 0;
-    if (inv && rowp && byrow && newrow && newcol && an->kperm && an->PKp && an->PKi && an->kmove) {
-        for (int64_t j = 0; j < N; ++j) {
-            an->kperm[j] = P[j];
-            inv[P[j]] = j;
-        }
+    if (inv && rowp && byrow && newrow && newcol && an->PKp && an->PKi && an->kmove) {
+        for (int64_t j = 0; j < N; ++j) inv[P[j]] = j;
         /* entry (i, j), i <= j, of Kf is entry (min, max) of (inv i, inv j)
          * in P Kf P''s upper triangle; two stable counting sorts, by row and
          * then by column, leave each column's rows in increasing order */
@@ -404,7 +399,7 @@ static sqp_ldl sqp_ldl_kf(const sqp_cpu_analysis *an, const double *val)
 {
     sqp_ldl f;
     f.N = an->plan.s.N;
-    f.perm = an->kperm;
+    f.perm = (const int64_t *)an->LK->Perm;
     f.colp = an->plan.colp;
     f.colnz = an->plan.colnz;
     f.rowi = an->plan.rowi;
@@ -413,10 +408,14 @@ static sqp_ldl sqp_ldl_kf(const sqp_cpu_analysis *an, const double *val)
     return f;
 }
 
-static double *sqp_cpu_ldl_alloc(const sqp_cpu_analysis *an)
+/* One instance's LDL' of Kf: its values (one more, so that none is a
+ * malloc of 0). */
+static size_t sqp_cpu_ldl_bytes(const sqp_cpu_analysis *an)
 {
-    return (double *)malloc(sizeof(double) * (size_t)(sqp_ldl_plan_values(&an->plan) + 1));
+    return sizeof(double) * (size_t)(sqp_ldl_plan_values(&an->plan) + 1);
 }
+
+static double *sqp_cpu_ldl_alloc(const sqp_cpu_analysis *an) { return (double *)malloc(sqp_cpu_ldl_bytes(an)); }
 
 static int sqp_cpu_factor(sqp_factorizer *base, const double *kval)
 {
@@ -801,8 +800,7 @@ static size_t sqp_cpu_factor_bytes(const cholmod_factor *sym)
 static double sqp_cpu_worker_bytes(const sqp_cpu_analysis *an, size_t wsz, int backward)
 {
     const sqp_cpu_normal *nm = an->normal;
-    double ldl = sizeof(double) * (double)(sqp_ldl_plan_values(&an->plan) + 1);
-    double factor = ldl + (double)sqp_cpu_factor_bytes(an->LQ);
+    double factor = (double)sqp_cpu_ldl_bytes(an) + (double)sqp_cpu_factor_bytes(an->LQ);
     if (nm && nm->LS) factor += (double)sqp_cpu_factor_bytes(nm->LS) + sizeof(double) * (double)nm->LS->maxcsize +
                                 2.0 * sizeof(int64_t) * (double)nm->LS->n;
     return sizeof(double) * (double)wsz + sizeof(sqp_cpu_worker) + (backward ? 0 : factor);
@@ -815,7 +813,7 @@ static double sqp_cpu_batch_bytes(const dopt_sparse_qp_structure *S, const sqp_c
     double n = S->n, m = S->m, k = S->k, b = (double)B, d = sizeof(double), bytes = 0;
     /* what a tape keeps per instance: the factor its last iterate used (on
      * the normal path that is S's, or Kf's LDL' after a fallback) */
-    double kept = d * (double)(sqp_ldl_plan_values(&an->plan) + 1);
+    double kept = (double)sqp_cpu_ldl_bytes(an);
     if (nm && nm->LS) {
         double normal = (double)sqp_cpu_factor_bytes(nm->LS) + d * (double)sqp_normal_vals_size(&nm->map);
         if (normal > kept) kept = normal;
