@@ -15,6 +15,10 @@ enum {
     DOPT_QP_STAGE_DONE = 3     /* no more factorizations */
 };
 
+/* The interleaving of the GPU's warp layout (qp_ilv_layouts.h): a warp's
+ * threads, one instance each. */
+#define DOPT_QP_WARP 32
+
 
 /* Where each instance of a ragged batch lies in the concatenated arrays
  * (element offsets, batch + 1 entries each, in the memory of the code that
@@ -59,8 +63,7 @@ typedef struct {
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
 #include "qp_batch_impl.h"
-#include "qp_ilv_linalg_impl.h"
-#include "qp_ilv_impl.h"
+#include "qp_ilv_layouts.h"
 #undef DREAL
 #undef DFN
 #undef DABS
@@ -97,8 +100,7 @@ typedef struct {
 #include "linalg_impl.h"
 #include "qp_ipm_impl.h"
 #include "qp_batch_impl.h"
-#include "qp_ilv_linalg_impl.h"
-#include "qp_ilv_impl.h"
+#include "qp_ilv_layouts.h"
 #undef DREAL
 #undef DFN
 #undef DABS
