@@ -1,4 +1,5 @@
-/* The interleaved QP layout (kernels/qp_ilv_impl.h, src/cpu/qp_cpu_lanes_impl.h)
+/* The interleaved QP layouts (kernels/qp_ilv_impl.h): the CPU's SIMD lanes
+ * and the GPU's warp layout (its code run on the CPU: DOPT_QP_LAYOUT=warp),
  * against the per-instance layout on the CPU backend. Each lane does the
  * per-instance arithmetic in the same order, so the claim tested is the
  * strongest one: x, lam, nu, status, iterations and the gradients of the
@@ -67,7 +68,8 @@ static tl_result tl_solve(const tl_batch *t, int f32, const char *layout, int th
     P.dtype = f32 ? DOPT_FLOAT32 : DOPT_FLOAT64;
     P.Q = Q, P.p = p, P.G = G, P.h = h, P.A = A, P.b = b;
     P.shared = t->shared;
-    CHECK(dopt_qp_cpu_uses_lanes(tu_ctx, &P) == (strcmp(layout, "lanes") == 0), "layout %s not taken", layout);
+    const char *taken = dopt_qp_cpu_uses_warp(tu_ctx) ? "warp" : dopt_qp_cpu_uses_lanes(tu_ctx, &P) ? "lanes" : "instance";
+    CHECK(strcmp(taken, layout) == 0, "layout %s not taken (%s was)", layout, taken);
     dopt_qp_solution s;
     s.x = calloc(B * n + 1, es);
     s.lam = calloc(B * m + 1, es);
@@ -148,13 +150,19 @@ static void tl_compare(const char *what, const tl_batch *t, const tl_result *a, 
     tl_same(what, "db", a->db, b->db, sizeof(double) * tl_copies(t, DOPT_QP_SHARE_B) * k);
 }
 
-/* Both layouts on t; bitwise comparison; returns the lanes' result. */
+/* The layouts on t: per instance, lanes, and the GPU's warp layout run on
+ * the CPU; bitwise comparison; returns the lanes' result. */
 static tl_result tl_both(const char *what, const tl_batch *t, int f32, const dopt_qp_options *opt, int grad)
 {
     tl_result a = tl_solve(t, f32, "instance", 1, opt, grad);
     tl_result b = tl_solve(t, f32, "lanes", 1, opt, grad);
+    tl_result c = tl_solve(t, f32, "warp", 1, opt, grad);
     tl_compare(what, t, &a, &b, grad);
+    char warp[160];
+    snprintf(warp, sizeof warp, "%s (warp layout)", what);
+    tl_compare(warp, t, &a, &c, grad);
     tl_result_free(&a);
+    tl_result_free(&c);
     return b;
 }
 
@@ -272,6 +280,10 @@ static void test_order_and_threads(int f32)
     tl_result one = tl_solve(&t, f32, "lanes", 1, &opt, 0);
     tl_result two = tl_solve(&t, f32, "lanes", 2, &opt, 0);
     tl_compare(what, &t, &one, &two, 0);
+    /* the warp layout on two workers: two groups of 32, the second partly empty */
+    tl_result warp2 = tl_solve(&t, f32, "warp", 2, &opt, 0);
+    tl_compare(what, &t, &one, &warp2, 0);
+    tl_result_free(&warp2);
     /* reversed batch */
     tq_data e = tq_gen(B, n, m, k, DOPT_GEN_STRICTLY_CONVEX, 10, 77);
     for (int64_t i = 0; i < B; ++i) {

@@ -57,9 +57,18 @@ int dopt_qp_cpu_uses_lanes(const dopt_context *ctx, const dopt_qp_problem *P)
     return want && ctx->mem_cap[dopt_mem_kind(ctx)] == 0;
 }
 
+int dopt_qp_cpu_uses_warp(const dopt_context *ctx)
+{
+    const char *layout = getenv("DOPT_QP_LAYOUT");
+    return layout && strcmp(layout, "warp") == 0 && ctx->mem_cap[dopt_mem_kind(ctx)] == 0;
+}
+
 dopt_status dopt_qp_solve_cpu(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
                               dopt_qp_solution *sol, dopt_qp_tape *tape)
 {
+    if (dopt_qp_cpu_uses_warp(ctx))
+        return P->dtype == DOPT_FLOAT64 ? qp_solve_cpu_warp_d(ctx, P, o, sol, tape)
+                                        : qp_solve_cpu_warp_f(ctx, P, o, sol, tape);
     if (dopt_qp_cpu_uses_lanes(ctx, P))
         return P->dtype == DOPT_FLOAT64 ? qp_solve_cpu_lanes_d(ctx, P, o, sol, tape)
                                         : qp_solve_cpu_lanes_f(ctx, P, o, sol, tape);

@@ -22,6 +22,30 @@ static void DFN(qp_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
                                job->x, job->lam, job->nu, job->status, job->iters);
 }
 
+/* The tape's persistent prefix per instance, reserved (keep = NULL without
+ * a tape), and after the solve the tape's copy of the solution. */
+static dopt_status DFN(qp_cpu_tape_reserve)(dopt_context *ctx, const dopt_qp_problem *P, dopt_qp_tape *tape,
+                                            DREAL **keep)
+{
+    *keep = NULL;
+    if (!tape) return DOPT_OK;
+    size_t psz = DFN(qp_work_persist_size)(P->n, P->m, P->k);
+    if (!dopt_host_reserve(&tape->work, &tape->cap_work, sizeof(DREAL) * psz * (size_t)P->batch))
+        return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
+    *keep = (DREAL *)tape->work;
+    return DOPT_OK;
+}
+
+static dopt_status DFN(qp_cpu_tape_finish)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_solution *sol,
+                                           dopt_qp_tape *tape)
+{
+    if (!tape) return DOPT_OK;
+    tape->work_per_instance = DFN(qp_work_persist_size)(P->n, P->m, P->k);
+    size_t B = (size_t)P->batch;
+    return dopt_qp_cpu_tape_keep_solution(ctx, "qp", tape, sol, sizeof(DREAL), B * P->n, B * P->m, B * P->k,
+                                          P->batch);
+}
+
 static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P, const dopt_qp_options *o,
                                      dopt_qp_solution *sol, dopt_qp_tape *tape)
 {
@@ -34,12 +58,7 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     job.set = DFN(qp_settings_of)(o);
     job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
     job.psz = DFN(qp_work_persist_size)(P->n, P->m, P->k);
-    job.keep = NULL;
-    if (tape) {
-        if (!dopt_host_reserve(&tape->work, &tape->cap_work, sizeof(DREAL) * job.psz * (size_t)B))
-            return dopt_fail(ctx, DOPT_ERR_OUT_OF_MEMORY, "qp: out of memory for the tape");
-        job.keep = (DREAL *)tape->work;
-    }
+    DOPT_TRY(DFN(qp_cpu_tape_reserve)(ctx, P, tape, &job.keep));
     DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * job.wsz * (size_t)workers, (void **)&job.work));
     job.x = (DREAL *)sol->x;
     job.lam = (DREAL *)sol->lam;
@@ -47,10 +66,7 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     job.status = sol->status;
     job.iters = sol->iters;
     dopt_parallel_for(ctx, workers, B, grain, DFN(qp_solve_range), &job);
-    if (!tape) return DOPT_OK;
-    tape->work_per_instance = job.psz;
-    return dopt_qp_cpu_tape_keep_solution(ctx, "qp", tape, sol, sizeof(DREAL), (size_t)B * P->n, (size_t)B * P->m,
-                                          (size_t)B * P->k, B);
+    return DFN(qp_cpu_tape_finish)(ctx, P, sol, tape);
 }
 
 /* ---- backward ---- */

@@ -1,6 +1,7 @@
 /* Which layout the CPU QP backend runs a batch in (qp_cpu.c): interleaved
- * lanes (kernels/qp_ilv_impl.h) or one instance per task. Internal: the
- * tests ask it so that they know which path they exercised. */
+ * lanes (kernels/qp_ilv_impl.h), one instance per task, or (tests only) the
+ * GPU's warp layout emulated. Internal: the tests ask it so that they know
+ * which path they exercised. */
 #ifndef DOPT_QP_CPU_LAYOUT_H
 #define DOPT_QP_CPU_LAYOUT_H
 
@@ -13,6 +14,13 @@
  * there the per-instance layout runs, whose workspace (W times smaller) is
  * what the layer's memory estimate, dopt_qp_memory_cpu, describes. */
 int dopt_qp_cpu_uses_lanes(const dopt_context *ctx, const dopt_qp_problem *P);
+
+/* 1 when DOPT_QP_LAYOUT=warp and the context has no host memory cap: the
+ * batch then runs the CUDA backend's warp-layout code (kernels/
+ * qp_ilv_layouts.h: one instance per thread on a lane of a 32-wide
+ * interleaved group) on the CPU, one "thread" after another, so that the
+ * CPU tests check the code the GPU runs. Slow; for tests. */
+int dopt_qp_cpu_uses_warp(const dopt_context *ctx);
 
 /* The lane count of the interleaved path for a dtype (8 float64, 16 float32). */
 int dopt_qp_cpu_lane_width(dopt_dtype dtype);
