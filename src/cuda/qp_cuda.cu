@@ -1,8 +1,13 @@
 /* CUDA backend of the QP layer. The per-instance math is kernels/qp_ipm.h,
  * the code the CPU backend runs, phases included; this file and its
  * per-precision body qp_cuda_impl.h only launch it and call the libraries:
- *  - n < DOPT_QP_CUDA_LARGE_N: one thread per instance runs the whole solve
- *    (qp_solve_instance: the phases in order, the factorization in kernel).
+ *  - n < DOPT_QP_CUDA_LARGE_N: one thread per instance runs the whole solve,
+ *    by default in the warp layout (the interleaved interior point of
+ *    kernels/qp_ilv_impl.h, one lane per thread, a warp's 32 instances
+ *    interleaved so that its loads are coalesced); with
+ *    DOPT_QP_LAYOUT=instance on a contiguous workspace per thread
+ *    (qp_solve_instance). Both give bitwise the per-instance arithmetic up
+ *    to nvcc's contraction into fused multiply-adds.
  *  - larger n: the batch runs the same phases in lock step, one kernel per
  *    phase; between before- and after-factor, L += Gw'Gw is cuBLAS batched
  *    GEMM and its Cholesky cuSOLVER batched potrf, over the instances that
@@ -24,7 +29,19 @@
 #include <string.h>
 
 #define DOPT_QP_CUDA_LARGE_N 64
-#define DOPT_BLOCK 128
+#define DOPT_BLOCK 128 /* a multiple of DOPT_QP_WARP: the warp layout's groups are warps */
+
+/* Whether a batch with n < DOPT_QP_CUDA_LARGE_N runs in the warp layout (the
+ * default) or one thread per instance on a contiguous workspace
+ * (DOPT_QP_LAYOUT=instance: the comparison, and a fallback). Neither has
+ * run on a GPU yet; the warp layout is the default because its loads are
+ * coalesced (docs/QP.md, "The GPU's warp layout"). */
+static int dopt_qp_cuda_uses_warp(const dopt_qp_problem *P)
+{
+    (void)P;
+    const char *layout = getenv("DOPT_QP_LAYOUT");
+    return !(layout && strcmp(layout, "instance") == 0);
+}
 
 /* the path is relative to both_precisions.h, which includes it */
 #define DOPT_BOTH_PRECISIONS "../cuda/qp_cuda_impl.h"
@@ -57,9 +74,15 @@ extern "C" void dopt_qp_memory_cuda(const dopt_context *ctx, const dopt_qp_probl
     size_t wsz = f64 ? qp_work_size_d(P->n, P->m, P->k) : qp_work_size_f(P->n, P->m, P->k);
     size_t psz = f64 ? qp_work_persist_size_d(P->n, P->m, P->k) : qp_work_persist_size_f(P->n, P->m, P->k);
     size_t state = f64 ? sizeof(qp_state_d) : sizeof(qp_state_f);
-    int large = P->n >= DOPT_QP_CUDA_LARGE_N;
+    int large = P->n >= DOPT_QP_CUDA_LARGE_N, warp = !large && dopt_qp_cuda_uses_warp(P);
     need->per_instance = es * wsz + (large ? state + 3 * sizeof(int) + 2 * sizeof(void *) : 0);
     need->fixed = (size_t)(DOPT_SCRATCH_PLAN_SLOTS + 1) * DOPT_SCRATCH_ALIGN + (large ? (size_t)1 << 16 : 0);
+    if (warp) { /* a lane of its group and a per-instance buffer each; the last group's unused lanes */
+        size_t lsz = f64 ? qpl_lanes_size_warp_d(P->n, P->m, P->k) : qpl_lanes_size_warp_f(P->n, P->m, P->k);
+        size_t osz = f64 ? qpl_one_size_warp_d(P->n, P->m, P->k) : qpl_one_size_warp_f(P->n, P->m, P->k);
+        need->per_instance = es * (lsz / DOPT_QP_WARP + osz);
+        need->fixed += es * lsz;
+    }
     need->tape_per_instance =
         with_tape ? es * (psz + (size_t)P->n + (size_t)P->m + (size_t)P->k) + sizeof(int32_t) : 0;
 }

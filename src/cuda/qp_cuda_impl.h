@@ -3,7 +3,8 @@
  * per-instance math, phases included, is kernels/qp_ipm.h; here are only the
  * launches, the batch bookkeeping and the library calls. */
 
-/* ---- small n: one thread per instance runs the whole solve -------------------- */
+/* ---- small n, per instance (DOPT_QP_LAYOUT=instance): one thread per instance
+ * runs the whole solve on its own contiguous workspace -------------------------- */
 __global__ void DFN(qp_small_kernel)(DFN(qp_batch) bt, DFN(qp_settings) set, DREAL *work, size_t wsz, DREAL *keep,
                                      size_t psz, int64_t B, DREAL *x, DREAL *lam, DREAL *nu, int32_t *status,
                                      int32_t *iters)
@@ -11,6 +12,25 @@ __global__ void DFN(qp_small_kernel)(DFN(qp_batch) bt, DFN(qp_settings) set, DRE
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B) return;
     DFN(qp_solve_instance)(&bt, &set, work + i * wsz, keep ? keep + i * psz : NULL, i, x, lam, nu, status, iters);
+}
+
+/* ---- small n, the warp layout (the default): one thread per instance, on a lane
+ * of its warp's group, whose buffers are interleaved DOPT_QP_WARP wide
+ * (kernels/qp_ilv_layouts.h): element e of the group's lane l at [e * 32 + l],
+ * so a warp's threads read consecutive addresses. Each thread also has a
+ * per-instance buffer (osz) for the once-per-instance and rare steps (setup,
+ * outputs, a failed factorization's retries). DOPT_BLOCK is a multiple of 32,
+ * so a group is a warp. ---------------------------------------------------------- */
+__global__ void DFN(qp_warp_kernel)(DFN(qpl_job_warp) job, DREAL *lanes, size_t lsz, DREAL *one, size_t osz,
+                                    int64_t B)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B) return;
+    int64_t g = i / DOPT_QP_WARP;
+    DFN(qpl_lanes_warp) L;
+    DFN(qpl_lanes_map_warp)(&L, lanes + (size_t)g * lsz + (size_t)(i - g * DOPT_QP_WARP), one + (size_t)i * osz,
+                            job.bt.n, job.bt.m, job.bt.k);
+    DFN(qpl_run_warp)(&job, &L, i, i + 1);
 }
 
 /* ---- large n: the phases of kernels/qp_ipm_impl.h, one kernel each ------------- */
@@ -132,17 +152,36 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
         DOPT_TRY(dopt_cuda_reserve(ctx, &tape->work, &tape->cap_work, sizeof(DREAL) * psz * (size_t)B));
         keep = (DREAL *)tape->work;
     }
-    /* every scratch buffer of the solve, both paths, in one plan */
-    int large = P->n >= DOPT_QP_CUDA_LARGE_N;
+    /* every scratch buffer of the solve, all paths, in one plan */
+    int large = P->n >= DOPT_QP_CUDA_LARGE_N, warp = !large && dopt_qp_cuda_uses_warp(P);
+    int64_t groups = (B + DOPT_QP_WARP - 1) / DOPT_QP_WARP;
+    size_t lsz = DFN(qpl_lanes_size_warp)(P->n, P->m, P->k), osz = DFN(qpl_one_size_warp)(P->n, P->m, P->k);
+    DREAL *lanes = NULL, *one = NULL;
     struct dopt_lockstep_buffers bf;
     memset(&bf, 0, sizeof bf);
     dopt_scratch_plan plan;
     dopt_scratch_plan_init(&plan, "qp solve (cuda)");
-    dopt_scratch_plan_add(&plan, (void **)&work, (size_t)B, sizeof(DREAL) * wsz);
+    if (warp) {
+        dopt_scratch_plan_add(&plan, (void **)&lanes, (size_t)groups, sizeof(DREAL) * lsz);
+        dopt_scratch_plan_add(&plan, (void **)&one, (size_t)B, sizeof(DREAL) * osz);
+    } else {
+        dopt_scratch_plan_add(&plan, (void **)&work, (size_t)B, sizeof(DREAL) * wsz);
+    }
     if (large) DOPT_TRY(dopt_lockstep_plan(ctx, &plan, B, sizeof(DFN(qp_state)), sizeof(DREAL *), &bf));
     DOPT_TRY(dopt_scratch_plan_commit(ctx, &plan));
     dopt_status st = DOPT_OK;
-    if (!large) {
+    if (warp) {
+        /* zeroed: the lanes of a last, partly empty group are never written */
+        cudaError_t e = cudaMemsetAsync(lanes, 0, sizeof(DREAL) * lsz * (size_t)groups, s);
+        if (e == cudaSuccess) {
+            DFN(qp_warp_kernel)<<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
+                DFN(qpl_job_of_warp)(P, o, keep, sol), lanes, lsz, one, osz, B);
+            e = cudaGetLastError();
+        }
+        if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+        if (e != cudaSuccess)
+            st = dopt_fail(ctx, DOPT_ERR_CUDA, "qp (cuda): warp-layout solve kernel failed: %s", cudaGetErrorString(e));
+    } else if (!large) {
         DFN(qp_small_kernel)<<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
             DFN(qp_batch_of)(P), DFN(qp_settings_of)(o), work, wsz, keep, psz, B, (DREAL *)sol->x, (DREAL *)sol->lam,
             (DREAL *)sol->nu, sol->status, sol->iters);
