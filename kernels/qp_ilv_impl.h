@@ -44,7 +44,7 @@
 enum { LFN(qpl_width) = DREAL_LANES };
 
 /* The interleaved data of the lanes: p (n), G (m x n), h (m), A (k x n),
- * b (k), each element widened to QL. */
+ * b (k), each element widened to QS. */
 typedef struct {
     int n, m, k;
     DREAL *p, *G, *h, *A, *b;
@@ -69,7 +69,7 @@ DOPT_KFN LFN(qpl_data) LFN(qpl_data_map)(DREAL *base, int n, int m, int k)
     return d;
 }
 
-/* The lane workspace: qp_work_map's layout with every offset times QL. */
+/* The lane workspace: qp_work_map's layout with every offset times QS. */
 DOPT_KFN DFN(qp_work) LFN(qpl_work_map)(DREAL *base, int n, int m, int k)
 {
     DFN(qp_work) w = DFN(qp_work_map)(base, n, m, k);

@@ -6,9 +6,10 @@
 #   3. a Release build (build-gpu-check/) for this GPU's architecture (from
 #      nvidia-smi's compute capability), CUDA warnings as errors
 #   4. the CUDA tests (ctest -L cuda; a CUDA test that skips counts as failed:
-#      there is a GPU), and the QP ones again with DOPT_QP_LAYOUT=instance
+#      there is a GPU), then the QP ones again with DOPT_QP_LAYOUT=instance
 #   5. the CUDA QP benchmark, briefly (dopt bench qp --quick --backend cuda),
-#      then at n = 32 in the per-instance layout (DOPT_QP_LAYOUT=instance)
+#      then B = 1024, n = 32 in both small-n layouts (DOPT_QP_LAYOUT=warp,
+#      instance)
 #   6. the CPU and downstream tests (ctest -LE cuda)
 #   7. compute-sanitizer memcheck and racecheck over one run of each CUDA test
 #      program (all at once, each with a timeout and a cap on checked launches)
@@ -38,18 +39,17 @@ __ctest_cuda)
   out=$(mktemp)
   ctest --test-dir "$2" -L cuda --no-tests=error --output-on-failure -j 4 --timeout "$3" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
-  # the QP tests again in the CUDA backend's other small-n layout (one
-  # thread per instance on a contiguous workspace; the default is the warp layout)
-  echo "gpu-check: the CUDA QP tests with DOPT_QP_LAYOUT=instance"
-  DOPT_QP_LAYOUT=instance ctest --test-dir "$2" -L cuda -R qp --no-tests=error --output-on-failure -j 4 \
-    --timeout "$3" 2>&1 | tee -a "$out"
-  [ "${PIPESTATUS[0]}" = 0 ] || rc=1
   if grep -q "Skipped\|Not Run" "$out"; then
     echo "gpu-check: CUDA tests were skipped although a GPU is present (see the reasons above)"
     rc=1
   fi
   rm -f "$out"
   exit "$rc"
+  ;;
+__ctest_cuda_qp)
+  # the CUDA QP tests only (run with DOPT_QP_LAYOUT set by the caller)
+  ctest --test-dir "$2" -L cuda -R qp --no-tests=error --output-on-failure -j 4 --timeout "$3"
+  exit $?
   ;;
 __sanitize)
   # one compute-sanitizer run per CUDA test program, all in parallel
@@ -178,11 +178,18 @@ if run_step "configure" 90 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DD
   "-DCMAKE_CUDA_ARCHITECTURES=$arch" -DDOPT_WERROR=ON -DDOPT_NATIVE=ON ${extra_args[@]+"${extra_args[@]}"} &&
   run_step "build" 300 cmake --build "$build" -j "$jobs"; then
   run_step "CUDA tests (ctest -L cuda)" 150 "$0" __ctest_cuda "$build" 120
+  # the QP tests in the small-n layout that is not the default (one thread
+  # per instance on a contiguous workspace; the default is the warp layout)
+  run_step "CUDA QP tests, per-instance layout (DOPT_QP_LAYOUT=instance)" 90 \
+    env DOPT_QP_LAYOUT=instance "$0" __ctest_cuda_qp "$build" 80
   run_step "CUDA benchmark (dopt bench qp --quick --backend cuda)" 90 \
     "$build/dopt" bench qp --quick --backend cuda --min-time 0.2 --json "$build/bench-qp-cuda.json"
-  run_step "CUDA benchmark, per-instance layout (DOPT_QP_LAYOUT=instance, n = 32)" 45 \
-    env DOPT_QP_LAYOUT=instance "$build/dopt" bench qp --n 32 --backend cuda --min-time 0.2 \
-    --json "$build/bench-qp-cuda-instance.json"
+  # the two small-n layouts on the same instances (B = 1024, n = 32)
+  for layout in warp instance; do
+    run_step "CUDA benchmark, $layout layout (B = 1024, n = 32)" 30 \
+      env DOPT_QP_LAYOUT=$layout "$build/dopt" bench qp --batch 1024 --n 32 --backend cuda --min-time 0.2 \
+      --json "$build/bench-qp-cuda-$layout.json"
+  done
   run_step "CPU and downstream tests (ctest -LE cuda)" 150 \
     ctest --test-dir "$build" -LE cuda --output-on-failure -j "$jobs" --timeout 120
   if [ -n "$sanitizer" ]; then
@@ -191,7 +198,7 @@ if run_step "configure" 90 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DD
     skip_step "compute-sanitizer memcheck + racecheck" "compute-sanitizer not found next to nvcc (package cuda-sanitizer-X-Y)"
   fi
 else
-  for s in "CUDA tests (ctest -L cuda)" "CUDA benchmark" "CUDA benchmark, per-instance layout" "CPU and downstream tests" "compute-sanitizer memcheck + racecheck"; do
+  for s in "CUDA tests (ctest -L cuda)" "CUDA QP tests, per-instance layout" "CUDA benchmarks" "CPU and downstream tests" "compute-sanitizer memcheck + racecheck"; do
     skip_step "$s" "the build failed"
   done
 fi

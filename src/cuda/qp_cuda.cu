@@ -23,13 +23,14 @@
 #include "cuda_blas.h"
 #include "cuda_check.h"
 #include "cuda_lockstep.h"
+#include "qp_cuda_warp.h"
 #include "qp_ipm.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define DOPT_QP_CUDA_LARGE_N 64
-#define DOPT_BLOCK 128 /* a multiple of DOPT_QP_WARP: the warp layout's groups are warps */
+#define DOPT_BLOCK 128
 
 /* Whether a batch with n < DOPT_QP_CUDA_LARGE_N runs in the warp layout (the
  * default) or one thread per instance on a contiguous workspace

@@ -14,25 +14,6 @@ __global__ void DFN(qp_small_kernel)(DFN(qp_batch) bt, DFN(qp_settings) set, DRE
     DFN(qp_solve_instance)(&bt, &set, work + i * wsz, keep ? keep + i * psz : NULL, i, x, lam, nu, status, iters);
 }
 
-/* ---- small n, the warp layout (the default): one thread per instance, on a lane
- * of its warp's group, whose buffers are interleaved DOPT_QP_WARP wide
- * (kernels/qp_ilv_layouts.h): element e of the group's lane l at [e * 32 + l],
- * so a warp's threads read consecutive addresses. Each thread also has a
- * per-instance buffer (osz) for the once-per-instance and rare steps (setup,
- * outputs, a failed factorization's retries). DOPT_BLOCK is a multiple of 32,
- * so a group is a warp. ---------------------------------------------------------- */
-__global__ void DFN(qp_warp_kernel)(DFN(qpl_job_warp) job, DREAL *lanes, size_t lsz, DREAL *one, size_t osz,
-                                    int64_t B)
-{
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= B) return;
-    int64_t g = i / DOPT_QP_WARP;
-    DFN(qpl_lanes_warp) L;
-    DFN(qpl_lanes_map_warp)(&L, lanes + (size_t)g * lsz + (size_t)(i - g * DOPT_QP_WARP), one + (size_t)i * osz,
-                            job.bt.n, job.bt.m, job.bt.k);
-    DFN(qpl_run_warp)(&job, &L, i, i + 1);
-}
-
 /* ---- large n: the phases of kernels/qp_ipm_impl.h, one kernel each ------------- */
 __global__ void DFN(qp_begin_kernel)(DFN(qp_batch) bt, DREAL *work, size_t wsz, DFN(qp_state) *state, int64_t B,
                                      int keep_factor)
@@ -156,7 +137,7 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
     int large = P->n >= DOPT_QP_CUDA_LARGE_N, warp = !large && dopt_qp_cuda_uses_warp(P);
     int64_t groups = (B + DOPT_QP_WARP - 1) / DOPT_QP_WARP;
     size_t lsz = DFN(qpl_lanes_size_warp)(P->n, P->m, P->k), osz = DFN(qpl_one_size_warp)(P->n, P->m, P->k);
-    DREAL *lanes = NULL, *one = NULL;
+    DREAL *lanes = NULL, *one = NULL; /* the warp layout's (qp_cuda_warp.cu) */
     struct dopt_lockstep_buffers bf;
     memset(&bf, 0, sizeof bf);
     dopt_scratch_plan plan;
@@ -173,11 +154,7 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
     if (warp) {
         /* zeroed: the lanes of a last, partly empty group are never written */
         cudaError_t e = cudaMemsetAsync(lanes, 0, sizeof(DREAL) * lsz * (size_t)groups, s);
-        if (e == cudaSuccess) {
-            DFN(qp_warp_kernel)<<<dopt_grid(B, DOPT_BLOCK), DOPT_BLOCK, 0, s>>>(
-                DFN(qpl_job_of_warp)(P, o, keep, sol), lanes, lsz, one, osz, B);
-            e = cudaGetLastError();
-        }
+        if (e == cudaSuccess) e = dopt_qp_cuda_warp_launch(P, o, keep, sol, lanes, one, s);
         if (e == cudaSuccess) e = cudaStreamSynchronize(s);
         if (e != cudaSuccess)
             st = dopt_fail(ctx, DOPT_ERR_CUDA, "qp (cuda): warp-layout solve kernel failed: %s", cudaGetErrorString(e));
