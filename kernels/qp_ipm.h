@@ -16,8 +16,15 @@ enum {
 };
 
 /* The interleaving of the GPU's warp layout (qp_ilv_layouts.h): a warp's
- * threads, one instance each. */
+ * threads, one lane each. */
 #define DOPT_QP_WARP 32
+
+/* Instances per thread of the warp layout for a batch of B on at most
+ * max_threads threads (>= 1): thread t solves [t * per, min((t + 1) * per, B)). */
+DOPT_KFN int64_t dopt_qp_warp_per_thread(int64_t B, int64_t max_threads)
+{
+    return B <= max_threads ? 1 : (B + max_threads - 1) / max_threads;
+}
 
 
 /* Where each instance of a ragged batch lies in the concatenated arrays

@@ -157,12 +157,20 @@ static tl_result tl_both(const char *what, const tl_batch *t, int f32, const dop
     tl_result a = tl_solve(t, f32, "instance", 1, opt, grad);
     tl_result b = tl_solve(t, f32, "lanes", 1, opt, grad);
     tl_result c = tl_solve(t, f32, "warp", 1, opt, grad);
+    /* the warp layout on 5 threads: each solves a range of instances,
+     * refilling its lane (one group, partly empty) */
+    setenv("DOPT_QP_WARP_THREADS", "5", 1);
+    tl_result d = tl_solve(t, f32, "warp", 1, opt, grad);
+    unsetenv("DOPT_QP_WARP_THREADS");
     tl_compare(what, t, &a, &b, grad);
     char warp[160];
     snprintf(warp, sizeof warp, "%s (warp layout)", what);
     tl_compare(warp, t, &a, &c, grad);
+    snprintf(warp, sizeof warp, "%s (warp layout, 5 threads)", what);
+    tl_compare(warp, t, &a, &d, grad);
     tl_result_free(&a);
     tl_result_free(&c);
+    tl_result_free(&d);
     return b;
 }
 

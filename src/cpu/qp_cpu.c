@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "qp_cpu_tape.h"
 #include "qp_cpu_layout.h"
+#include "qp_layout.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -24,6 +24,7 @@
 #include "cuda_check.h"
 #include "cuda_lockstep.h"
 #include "qp_cuda_warp.h"
+#include "qp_layout.h"
 #include "qp_ipm.h"
 
 #include <stdlib.h>
@@ -78,7 +79,7 @@ extern "C" void dopt_qp_memory_cuda(const dopt_context *ctx, const dopt_qp_probl
     int large = P->n >= DOPT_QP_CUDA_LARGE_N, warp = !large && dopt_qp_cuda_uses_warp(P);
     need->per_instance = es * wsz + (large ? state + 3 * sizeof(int) + 2 * sizeof(void *) : 0);
     need->fixed = (size_t)(DOPT_SCRATCH_PLAN_SLOTS + 1) * DOPT_SCRATCH_ALIGN + (large ? (size_t)1 << 16 : 0);
-    if (warp) { /* a lane of its group and a per-instance buffer each; the last group's unused lanes */
+    if (warp) { /* per thread (at most one per instance) a lane of its group and a buffer; the last group's rest */
         size_t lsz = f64 ? qpl_lanes_size_warp_d(P->n, P->m, P->k) : qpl_lanes_size_warp_f(P->n, P->m, P->k);
         size_t osz = f64 ? qpl_one_size_warp_d(P->n, P->m, P->k) : qpl_one_size_warp_f(P->n, P->m, P->k);
         need->per_instance = es * (lsz / DOPT_QP_WARP + osz);

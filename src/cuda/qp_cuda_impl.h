@@ -135,7 +135,8 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
     }
     /* every scratch buffer of the solve, all paths, in one plan */
     int large = P->n >= DOPT_QP_CUDA_LARGE_N, warp = !large && dopt_qp_cuda_uses_warp(P);
-    int64_t groups = (B + DOPT_QP_WARP - 1) / DOPT_QP_WARP;
+    int64_t per_thread = dopt_qp_warp_per_thread(B, dopt_qp_warp_max_threads());
+    int64_t threads = (B + per_thread - 1) / per_thread, groups = (threads + DOPT_QP_WARP - 1) / DOPT_QP_WARP;
     size_t lsz = DFN(qpl_lanes_size_warp)(P->n, P->m, P->k), osz = DFN(qpl_one_size_warp)(P->n, P->m, P->k);
     DREAL *lanes = NULL, *one = NULL; /* the warp layout's (qp_cuda_warp.cu) */
     struct dopt_lockstep_buffers bf;
@@ -144,7 +145,7 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
     dopt_scratch_plan_init(&plan, "qp solve (cuda)");
     if (warp) {
         dopt_scratch_plan_add(&plan, (void **)&lanes, (size_t)groups, sizeof(DREAL) * lsz);
-        dopt_scratch_plan_add(&plan, (void **)&one, (size_t)B, sizeof(DREAL) * osz);
+        dopt_scratch_plan_add(&plan, (void **)&one, (size_t)threads, sizeof(DREAL) * osz);
     } else {
         dopt_scratch_plan_add(&plan, (void **)&work, (size_t)B, sizeof(DREAL) * wsz);
     }
@@ -154,7 +155,7 @@ static dopt_status DFN(qp_cuda_solve)(dopt_context *ctx, const dopt_qp_problem *
     if (warp) {
         /* zeroed: the lanes of a last, partly empty group are never written */
         cudaError_t e = cudaMemsetAsync(lanes, 0, sizeof(DREAL) * lsz * (size_t)groups, s);
-        if (e == cudaSuccess) e = dopt_qp_cuda_warp_launch(P, o, keep, sol, lanes, one, s);
+        if (e == cudaSuccess) e = dopt_qp_cuda_warp_launch(P, o, keep, sol, threads, per_thread, lanes, one, s);
         if (e == cudaSuccess) e = cudaStreamSynchronize(s);
         if (e != cudaSuccess)
             st = dopt_fail(ctx, DOPT_ERR_CUDA, "qp (cuda): warp-layout solve kernel failed: %s", cudaGetErrorString(e));

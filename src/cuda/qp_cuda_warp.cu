@@ -13,8 +13,9 @@ static_assert(DOPT_QP_WARP_BLOCK % DOPT_QP_WARP == 0, "a block holds whole warp-
 #include "both_precisions.h"
 
 extern "C" cudaError_t dopt_qp_cuda_warp_launch(const dopt_qp_problem *P, const dopt_qp_options *o, void *keep,
-                                                const dopt_qp_solution *sol, void *lanes, void *one, cudaStream_t s)
+                                                const dopt_qp_solution *sol, int64_t threads, int64_t per_thread,
+                                                void *lanes, void *one, cudaStream_t s)
 {
-    return P->dtype == DOPT_FLOAT64 ? qp_warp_launch_d(P, o, keep, sol, lanes, one, s)
-                                    : qp_warp_launch_f(P, o, keep, sol, lanes, one, s);
+    return P->dtype == DOPT_FLOAT64 ? qp_warp_launch_d(P, o, keep, sol, threads, per_thread, lanes, one, s)
+                                    : qp_warp_launch_f(P, o, keep, sol, threads, per_thread, lanes, one, s);
 }
