@@ -2,21 +2,18 @@
  * qp_cpu.c with DREAL / DFN set): a loop over instances on the thread pool,
  * each running kernels/qp_ipm.h, the code the CUDA backend runs. */
 
+/* a solve's job (kernels/qp_ilv_driver_impl.h) and one full workspace per
+ * worker (it stays in cache) */
 typedef struct {
-    DFN(qp_batch) bt;
-    DFN(qp_settings) set;
-    DREAL *work;  /* one full workspace per worker: stays in cache */
-    size_t wsz;
-    DREAL *keep;  /* tape: the persistent prefix per instance, or NULL */
-    size_t psz;
-    DREAL *x, *lam, *nu;
-    int32_t *status, *iters;
+    DFN(qpl_job) job;
+    DREAL *work;
 } DFN(qp_solve_job);
 
 static void DFN(qp_solve_range)(void *arg, int64_t b0, int64_t b1, int worker)
 {
-    DFN(qp_solve_job) *job = (DFN(qp_solve_job) *)arg;
-    DREAL *wk = job->work + (size_t)worker * job->wsz;
+    DFN(qp_solve_job) *sj = (DFN(qp_solve_job) *)arg;
+    const DFN(qpl_job) *job = &sj->job;
+    DREAL *wk = sj->work + (size_t)worker * job->wsz;
     for (int64_t i = b0; i < b1; ++i)
         DFN(qp_solve_instance)(&job->bt, &job->set, wk, job->keep ? job->keep + (size_t)i * job->psz : NULL, i,
                                job->x, job->lam, job->nu, job->status, job->iters);
@@ -53,19 +50,12 @@ static dopt_status DFN(qp_solve_cpu)(dopt_context *ctx, const dopt_qp_problem *P
     if (B == 0) return DOPT_OK;
     int64_t grain = B >= 256 ? 8 : 1;
     int workers = dopt_worker_count(ctx->threads, B, grain);
-    DFN(qp_solve_job) job;
-    job.bt = DFN(qp_batch_of)(P);
-    job.set = DFN(qp_settings_of)(o);
-    job.wsz = DFN(qp_work_size)(P->n, P->m, P->k);
-    job.psz = DFN(qp_work_persist_size)(P->n, P->m, P->k);
-    DOPT_TRY(DFN(qp_cpu_tape_reserve)(ctx, P, tape, &job.keep));
-    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * job.wsz * (size_t)workers, (void **)&job.work));
-    job.x = (DREAL *)sol->x;
-    job.lam = (DREAL *)sol->lam;
-    job.nu = (DREAL *)sol->nu;
-    job.status = sol->status;
-    job.iters = sol->iters;
-    dopt_parallel_for(ctx, workers, B, grain, DFN(qp_solve_range), &job);
+    DREAL *keep;
+    DOPT_TRY(DFN(qp_cpu_tape_reserve)(ctx, P, tape, &keep));
+    DFN(qp_solve_job) sj;
+    sj.job = DFN(qpl_job_of)(P, o, keep, sol);
+    DOPT_TRY(dopt_scratch_reserve(ctx, sizeof(DREAL) * sj.job.wsz * (size_t)workers, (void **)&sj.work));
+    dopt_parallel_for(ctx, workers, B, grain, DFN(qp_solve_range), &sj);
     return DFN(qp_cpu_tape_finish)(ctx, P, sol, tape);
 }
 
